@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Yikatong (一卡通): one program `ykt`, library modules that tests import, and two
+// system libraries (SQLite, OpenSSL 3). No package dependencies, by design.
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Yikatong",
+    products: [
+        .executable(name: "ykt", targets: ["ykt"]),
+    ],
+    targets: [
+        // System libraries, each behind a module map and a shim header.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Pure domain rules: IDs, accounts, money, calendar, masking, CSV, text.
+        .target(name: "YKTCore", swiftSettings: strict),
+        // Hashes and (later) signatures through OpenSSL.
+        .target(name: "YKTCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // The SQLite layer.
+        .target(name: "YKTStore", dependencies: ["CSQLite"], swiftSettings: strict),
+        // The township node: register, applications, notices, rosters, outbox, audit.
+        .target(name: "YKTTownship", dependencies: ["YKTCore", "YKTStore", "YKTCrypto"],
+                swiftSettings: strict),
+        // Seeded demo county: policy list, registers, applications, with planted defects.
+        .target(name: "YKTDemo", dependencies: ["YKTCore"], swiftSettings: strict),
+        // Command-line front end (parsing, output, commands); `ykt` only calls it.
+        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTTownship", "YKTDemo"],
+                swiftSettings: strict),
+        .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
+
+        .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
+        .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
+        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo"],
+                    swiftSettings: strict),
+        .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCore", "YKTDemo"], swiftSettings: strict),
+    ]
+)

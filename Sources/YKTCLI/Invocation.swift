@@ -1,0 +1,90 @@
+import Foundation
+import YKTCore
+import YKTTownship
+
+/// One run of one command: its parsed arguments, environment and output, and the node it
+/// works on (opened on first use).
+final class Invocation {
+    let spec: CommandSpec
+    let args: ParsedArguments
+    let environment: [String: String]
+    let out = Output()
+    private var openedNode: TownshipNode?
+
+    init(spec: CommandSpec, args: ParsedArguments, environment: [String: String]) {
+        self.spec = spec
+        self.args = args
+        self.environment = environment
+    }
+
+    var json: Bool { args.flags.contains("json") }
+    func flag(_ name: String) -> Bool { args.flags.contains(name) }
+    func string(_ name: String) -> String? { args.values[name] }
+
+    func require(_ name: String) throws(YKTError) -> String {
+        guard let v = args.values[name], !v.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw YKTError(.usage, "缺少 --\(name)", at: SourceLocation(field: "--\(name)"), hint: "用法：\(spec.usage)")
+        }
+        return v
+    }
+
+    func positional(_ i: Int) -> String { args.positionals[i] }
+
+    var operatorName: String? { args.values["operator"] ?? environment["YKT_OPERATOR"] }
+
+    var nodeDirectory: String? { args.values["node"] ?? environment["YKT_NODE"] }
+
+    func node() throws -> TownshipNode {
+        if let openedNode { return openedNode }
+        guard let dir = nodeDirectory, !dir.isEmpty else {
+            throw YKTError(.nodeMissing, "没有指定节点目录",
+                           hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE；新节点先运行 ykt init")
+        }
+        let node = try TownshipNode.open(directory: dir, operatorName: operatorName)
+        openedNode = node
+        return node
+    }
+
+    /// A value parsed by `parse`; its error is located at the option.
+    func parse<T>(_ name: String, _ parse: (String) throws(YKTError) -> T) throws(YKTError) -> T {
+        let text = try require(name)
+        do { return try parse(text) } catch { throw error.located(SourceLocation(field: "--\(name)")) }
+    }
+
+    func optional<T>(_ name: String, _ parse: (String) throws(YKTError) -> T) throws(YKTError) -> T? {
+        guard let text = args.values[name] else { return nil }
+        do { return try parse(text) } catch { throw error.located(SourceLocation(field: "--\(name)")) }
+    }
+
+    /// The business date: `--date`, else today in China.
+    func date(_ name: String = "date") throws(YKTError) -> CivilDate {
+        try optional(name) { s throws(YKTError) in try CivilDate(parsing: s) } ?? CivilDate.inChina()
+    }
+
+    func residentID(positional i: Int) throws(YKTError) -> ResidentID {
+        do { return try ResidentID(args.positionals[i]) } catch {
+            throw error.located(SourceLocation(field: "<\(spec.positionals[i].name)>"))
+        }
+    }
+
+    func number(positional i: Int) throws(YKTError) -> Int64 {
+        guard let n = Int64(args.positionals[i]), n > 0 else {
+            throw YKTError(.usageValue, "<\(spec.positionals[i].name)> 应为正整数编号，实际为「\(args.positionals[i])」",
+                           hint: "用对应的 list 命令查看编号")
+        }
+        return n
+    }
+
+    func importOptions(progress: Progress) throws(YKTError) -> ImportOptions {
+        let encoding = try optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
+        let keep = flag("keep-good")
+        let rejects = string("rejects")
+        if keep && rejects == nil {
+            throw YKTError(.usage, "--keep-good 须同时给出 --rejects 文件", at: SourceLocation(field: "--rejects"),
+                           hint: "错误行会写入这个文件，改正后可再导入")
+        }
+        let json = self.json
+        return ImportOptions(encoding: encoding, keepGood: keep, rejectsPath: rejects,
+                             progress: json ? nil : { @Sendable phase, done, total in progress.update(phase, done, total) })
+    }
+}

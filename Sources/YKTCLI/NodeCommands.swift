@@ -1,0 +1,57 @@
+import Foundation
+import YKTCore
+import YKTTownship
+
+/// Setting up a node, its calendar, and the generated documentation.
+enum NodeCommands {
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            path: ["init"], abstract: "建立乡镇节点（目录、配置和数据库）",
+            discussion: "在 --node 指定的目录建立一个新的乡镇节点。目录权限 0700，数据库文件权限 0600。",
+            options: [
+                .value("township", "代码", "乡镇 9 位行政区划代码，例如 450223101", required: true),
+                .value("name", "名称", "乡镇名称，例如 寨沙镇", required: true),
+                .value("county", "代码", "县级 6 位代码；不给时取乡镇代码前 6 位"),
+            ],
+            run: { inv in
+                guard let dir = inv.nodeDirectory else {
+                    throw YKTError(.usage, "没有指定节点目录", at: SourceLocation(field: "--node"),
+                                   hint: "用 --node 目录 指定新节点放在哪里")
+                }
+                let township = try inv.require("township")
+                let config = NodeConfig(role: .township, nodeID: township, name: try inv.require("name"),
+                                        countyCode: inv.string("county") ?? String(township.prefix(6)),
+                                        defaultOperator: inv.operatorName ?? "")
+                let node = try TownshipNode.create(directory: dir, config: config)
+                inv.out.line("已建立乡镇节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
+            }),
+        CommandSpec(
+            path: ["calendar", "load"], abstract: "导入新年度的节假日安排（放假和调休上班）",
+            discussion: "文件格式同 data/cn-holidays.tsv：日期<TAB>holiday|workday<TAB>名称。已有年度不能重复导入。",
+            positionals: [("文件", "节假日安排 TSV 文件")],
+            run: { inv in
+                let path = inv.positional(0)
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw YKTError(.fileRead, "文件不存在或不能读取", at: SourceLocation(file: path), hint: "检查文件路径")
+                }
+                let years = try inv.node().loadCalendar(tsv: String(decoding: data, as: UTF8.self), file: path)
+                inv.out.line("已导入 \(years.map(String.init).joined(separator: "、")) 年的节假日安排")
+            }),
+        CommandSpec(
+            path: ["calendar", "period"], abstract: "推算公示期：从张贴日起满 5 个工作日的起止日期和最早结束日期",
+            options: [.value("date", "日期", "公示张贴日期 YYYY-MM-DD；不给时为今天（北京时间）"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let calendar: WorkCalendar = inv.nodeDirectory == nil ? .builtIn : try inv.node().calendar
+                let p = try NoticePeriod(posted: try inv.date(), calendar: calendar)
+                if inv.json { return try inv.out.json(p) }
+                inv.out.fields([("张贴日", p.posted.chinese), ("公示第一天", p.firstDay.chinese),
+                                ("公示最后一天", p.lastDay.chinese), ("最早结束日", p.earliestClose.chinese)])
+            }),
+        CommandSpec(
+            path: ["docs", "commands"], abstract: "输出命令参考（Markdown，即 docs/commands.md）",
+            run: { inv in inv.out.line(YKTCommandLine.markdownReference) }),
+        CommandSpec(
+            path: ["docs", "errors"], abstract: "输出错误代码表（Markdown，用于 docs/errors.md）",
+            run: { inv in inv.out.line(YKTCommandLine.errorTable) }),
+    ]
+}

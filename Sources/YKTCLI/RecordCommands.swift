@@ -1,0 +1,68 @@
+import YKTCore
+import YKTTownship
+
+/// The outbox and the audit trail.
+enum RecordCommands {
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            path: ["outbox", "list"], abstract: "列出待同步的操作（与变更在同一事务中写入）",
+            options: [.value("state", "状态", "只列这个状态（pending 等）"), .value("limit", "条数", "最多列出几条"),
+                      .flag("summary", "只按操作类型汇总条数"), .flag("json", "以 JSON 输出（含完整操作内容）")],
+            run: { inv in
+                let node = try inv.node()
+                if inv.flag("summary") {
+                    let s = try node.outboxSummary()
+                    if inv.json {
+                        struct Row: Encodable { var kind: String; var state: String; var count: Int }
+                        return try inv.out.json(s.map { Row(kind: $0.kind, state: $0.state, count: $0.count) })
+                    }
+                    inv.out.table(["操作", "状态", "条数"], s.map { [$0.kind, $0.state, String($0.count)] }, rightAligned: [2])
+                    return
+                }
+                let limit = try inv.optional("limit") { s throws(YKTError) -> Int in
+                    guard let n = Int(s), n > 0 else { throw YKTError(.usageValue, "--limit 应为正整数") }
+                    return n
+                } ?? Int.max
+                let ops = try node.outbox(state: inv.string("state"), limit: limit)
+                if inv.json {
+                    try node.recordView(of: "outbox n=\(ops.count)")
+                    return try inv.out.json(ops)
+                }
+                inv.out.table(["序号", "操作", "对象", "基于版本", "时间", "状态"], ops.map {
+                    [String($0.seq), $0.kind, maskEntity($0.entity), String($0.baseVersion), $0.at, $0.state]
+                }, rightAligned: [0, 3])
+            }),
+        CommandSpec(
+            path: ["audit", "verify"], abstract: "校验审计日志哈希链：发现被修改、删除或截断的记录",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let report = try AuditLog.verify(db: try inv.node().db)
+                if inv.json { try inv.out.json(report) } else if report.ok {
+                    inv.out.line("审计日志完好：共 \(report.entries) 条，链头 \(report.headHash.prefix(16))…")
+                }
+                if !report.ok {
+                    throw YKTError(.auditBroken, "审计日志有 \(report.problems.count) 处断裂（共 \(report.entries) 条）",
+                                   hint: "数据库可能被绕过本程序改动；保留现场，报告县财政系统管理员",
+                                   details: report.problems.map { YKTError(.auditBroken, $0.description) })
+                }
+            }),
+        CommandSpec(
+            path: ["audit", "list"], abstract: "列出最近的审计记录",
+            options: [.value("limit", "条数", "列出最近几条（默认 50）"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let limit = Int(inv.string("limit") ?? "50") ?? 50
+                let entries = try AuditLog.entries(db: try inv.node().db, limit: limit)
+                if inv.json { return try inv.out.json(entries) }
+                inv.out.table(["序号", "时间", "经办人", "操作", "对象", "说明"], entries.map {
+                    [String($0.seq), $0.at, $0.operatorName, $0.action, $0.object, $0.detail]
+                }, rightAligned: [0])
+            }),
+    ]
+
+    /// Entity keys carry resident IDs; mask them for display.
+    static func maskEntity(_ entity: String) -> String {
+        entity.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.count == 18 && part.prefix(17).allSatisfy(\.isNumber) ? Masking.residentID(String(part)) : String(part)
+        }.joined(separator: "/")
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import YKTCore
+import YKTTownship
+
+/// The policy list, the register and designated accounts.
+enum RegisterCommands {
+    static let encodingOption = OptionSpec.value("encoding", "编码", "文件编码：auto（默认，自动识别 UTF-8/GB18030）、utf-8、gb18030")
+    static let importOptions: [OptionSpec] = [
+        encodingOption,
+        .flag("keep-good", "只导入正确的行，错误行写入 --rejects 文件（默认整批要么全部导入要么全不导入）"),
+        .value("rejects", "文件", "错误行文件（CSV，带原行号和错误说明）"),
+        .flag("json", "以 JSON 输出结果"),
+    ]
+    static let accountOptions: [OptionSpec] = [
+        .value("bank", "银行", "开户银行（代发银行）", required: true),
+        .value("account", "账号", "银行卡号（16–19 位）或存折账号", required: true),
+        .value("account-kind", "类型", "账户类型：银行卡（默认）或 存折"),
+        .value("confirmation", "编号", "本人签字确认书编号", required: true),
+        .value("shared-account-reason", "理由", "账号已是他人指定账户时，共用的理由"),
+    ]
+
+    static func accountInput(_ inv: Invocation) throws(YKTError) -> AccountInput {
+        let kind = try inv.optional("account-kind") { s throws(YKTError) in try AccountKind(parsing: s) } ?? .card
+        let number = try inv.parse("account") { s throws(YKTError) in try AccountNumber(s, kind: kind) }
+        return AccountInput(bank: try inv.require("bank"), number: number, confirmation: try inv.require("confirmation"),
+                            sharedReason: inv.string("shared-account-reason"))
+    }
+
+    static func printImport(_ inv: Invocation, _ r: ImportResult, what: String) throws {
+        if inv.json { return try inv.out.json(r) }
+        inv.out.line("\(r.file)（\(r.encoding)）共 \(r.rows) 行：导入\(what) \(r.imported) 条，错误 \(r.rejected) 行")
+        if let f = r.rejectsFile { inv.out.line("错误行已写入 \(f)，改正后可再次导入") }
+        for p in r.problems { inv.out.message("  - " + p) }
+    }
+
+    static func show(_ inv: Invocation, _ b: BeneficiaryRecord) throws {
+        if inv.json { return try inv.out.json(b) }
+        var pairs: [(String, String)] = [
+            ("姓名", b.name), ("身份证号", b.residentID), ("村（社区）", b.village), ("户号", b.household),
+            ("联系电话", b.phone),
+        ]
+        if let a = b.account {
+            pairs += [("开户银行", a.bank), ("账户类型", a.kind.chinese), ("账号", a.number), ("确认书编号", a.confirmation)]
+            if let r = a.sharedReason { pairs.append(("共用账户理由", r)) }
+        }
+        pairs += [("版本", String(b.version)), ("登记时间", b.createdAt), ("最后修改", b.updatedAt)]
+        inv.out.fields(pairs)
+    }
+
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            path: ["program", "load"], abstract: "导入县里发布的补贴政策清单（CSV）",
+            discussion: "列：项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本。计量单位：元/亩、元/人·月、元/人·年、元/人。",
+            positionals: [("文件", "政策清单 CSV 文件")], options: [encodingOption],
+            run: { inv in
+                let encoding = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
+                let programs = try inv.node().loadPrograms(path: inv.positional(0), encoding: encoding)
+                inv.out.line("已导入补贴项目 \(programs.count) 个")
+            }),
+        CommandSpec(
+            path: ["program", "list"], abstract: "列出补贴政策清单",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let programs = try inv.node().programs()
+                if inv.json { return try inv.out.json(programs) }
+                inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本"], programs.map {
+                    [$0.code, $0.name, $0.department, $0.standardText, $0.frequency, $0.secret ? "是" : "否", String($0.version)]
+                })
+            }),
+        CommandSpec(
+            path: ["beneficiary", "import"], abstract: "从 CSV 导入村里报来的补贴对象底册（UTF-8 或 GB18030）",
+            discussion: "列：姓名,身份证号,村（社区）,户号,联系电话,开户银行,账户类型,账号,确认书编号,共用账户理由（户号、联系电话、账户类型、共用账户理由可省）。\n默认整批校验：任何一行有错就全部不导入，并列出每个错误的行号、列和原因。",
+            positionals: [("文件", "底册 CSV 文件")], options: importOptions,
+            run: { inv in
+                let progress = Progress()
+                let r = try inv.node().importBeneficiaries(path: inv.positional(0), options: try inv.importOptions(progress: progress))
+                try printImport(inv, r, what: "补贴对象")
+            }),
+        CommandSpec(
+            path: ["beneficiary", "add"], abstract: "登记一名补贴对象及其指定账户",
+            options: [
+                .value("id", "身份证号", "18 位身份证号", required: true),
+                .value("name", "姓名", "姓名", required: true),
+                .value("village", "村", "村（社区）", required: true),
+                .value("household", "户号", "户号"),
+                .value("phone", "电话", "联系电话"),
+                .flag("json", "以 JSON 输出"),
+            ] + accountOptions,
+            run: { inv in
+                let id = try inv.parse("id") { s throws(YKTError) in try ResidentID(s) }
+                let b = try inv.node().register(BeneficiaryInput(
+                    residentID: id, name: try inv.require("name"), village: try inv.require("village"),
+                    household: inv.string("household") ?? "", phone: inv.string("phone") ?? "",
+                    account: try accountInput(inv)))
+                if inv.json { return try inv.out.json(b) }
+                inv.out.line("已登记 \(b.name)（\(b.maskedID)），指定账户 \(b.account?.masked ?? "")")
+            }),
+        CommandSpec(
+            path: ["beneficiary", "edit"], abstract: "修改补贴对象的姓名、村、户号或电话（身份证号不能改）",
+            positionals: [("身份证号", "要修改的补贴对象")],
+            options: [.value("name", "姓名", "新姓名"), .value("village", "村", "新村（社区）"),
+                      .value("household", "户号", "新户号"), .value("phone", "电话", "新联系电话；空字符串表示删除")],
+            run: { inv in
+                let b = try inv.node().edit(try inv.residentID(positional: 0), BeneficiaryEdit(
+                    name: inv.string("name"), village: inv.string("village"), household: inv.string("household"),
+                    phone: inv.string("phone")))
+                inv.out.line("已修改 \(b.name)（\(b.maskedID)），版本 \(b.version)")
+            }),
+        CommandSpec(
+            path: ["beneficiary", "show"], abstract: "查看一名补贴对象（完整信息，查看记入审计日志）",
+            positionals: [("身份证号", "补贴对象的身份证号")], options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let node = try inv.node()
+                let b = try node.beneficiary(try inv.residentID(positional: 0))
+                try node.recordView(of: "beneficiary#\(b.id) \(b.maskedID)")
+                try show(inv, b)
+            }),
+        CommandSpec(
+            path: ["beneficiary", "list"], abstract: "列出底册（身份证号、账号脱敏显示）",
+            options: [.value("village", "村", "只列这个村（社区）"), .flag("json", "以 JSON 输出（完整信息）")],
+            run: { inv in
+                let node = try inv.node()
+                let list = try node.beneficiaries(village: inv.string("village"))
+                if inv.json {
+                    try node.recordView(of: "register \(inv.string("village") ?? "all") n=\(list.count)")
+                    return try inv.out.json(list)
+                }
+                inv.out.table(["村（社区）", "姓名", "身份证号", "开户银行", "账号"], list.map {
+                    [$0.village, $0.name, $0.maskedID, $0.account?.bank ?? "", $0.account?.masked ?? ""]
+                })
+                inv.out.line("共 \(list.count) 人")
+            }),
+        CommandSpec(
+            path: ["account", "change"], abstract: "变更指定账户（须本人签字确认书；旧账户留存历史）",
+            positionals: [("身份证号", "补贴对象的身份证号")], options: accountOptions + [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let b = try inv.node().changeAccount(try inv.residentID(positional: 0), to: try accountInput(inv))
+                if inv.json { return try inv.out.json(b) }
+                inv.out.line("已变更 \(b.name)（\(b.maskedID)）的指定账户为 \(b.account?.bank ?? "") \(b.account?.masked ?? "")")
+            }),
+        CommandSpec(
+            path: ["account", "history"], abstract: "查看指定账户的变更历史",
+            positionals: [("身份证号", "补贴对象的身份证号")], options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let history = try inv.node().accountHistory(try inv.residentID(positional: 0))
+                if inv.json { return try inv.out.json(history) }
+                inv.out.table(["启用时间", "停用时间", "开户银行", "类型", "账号", "确认书编号"], history.map {
+                    [$0.validFrom, $0.replacedAt ?? "（现用）", $0.bank, $0.kind.chinese, $0.masked, $0.confirmation]
+                })
+            }),
+    ]
+}

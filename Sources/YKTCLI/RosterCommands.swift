@@ -1,0 +1,64 @@
+import YKTCore
+import YKTTownship
+
+/// Disbursement rosters.
+enum RosterCommands {
+    static func summary(_ inv: Invocation, _ r: RosterRecord) {
+        inv.out.fields([
+            ("清册编号", String(r.id)), ("项目", r.programCode), ("期次", r.period), ("批次", String(r.batch)),
+            ("状态", r.status.chinese), ("人数", String(r.lineCount)), ("金额合计", Fen(r.totalFen).yuanGrouped + " 元"),
+            ("编制时间", r.createdAt), ("报送时间", r.submittedAt ?? "—"),
+        ])
+    }
+
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            path: ["roster", "build"], abstract: "编制发放清册（草稿）：取公示已结束且无成立异议的申请，快照对象、账户和金额",
+            discussion: "同一项目同一期次的草稿可以重新编制；报送后冻结。涉密项目不公示，取村评议通过的申请。",
+            options: [.value("program", "编码", "补贴项目编码", required: true),
+                      .value("period", "期次", "期次", required: true), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let r = try inv.node().buildRoster(program: try inv.require("program"),
+                                                   period: try inv.parse("period") { s throws(YKTError) in try Period(parsing: s) })
+                if inv.json { return try inv.out.json(r) }
+                summary(inv, r)
+            }),
+        CommandSpec(
+            path: ["roster", "list"], abstract: "列出发放清册", options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let list = try inv.node().rosters()
+                if inv.json { return try inv.out.json(list) }
+                inv.out.table(["编号", "项目", "期次", "批次", "状态", "人数", "金额（元）"], list.map {
+                    [String($0.id), $0.programCode, $0.period, String($0.batch), $0.status.chinese, String($0.lineCount),
+                     Fen($0.totalFen).yuanGrouped]
+                }, rightAligned: [0, 3, 5, 6])
+            }),
+        CommandSpec(
+            path: ["roster", "show"], abstract: "查看清册及明细（脱敏显示）",
+            positionals: [("编号", "清册编号")], options: [.flag("json", "以 JSON 输出（完整信息）")],
+            run: { inv in
+                let node = try inv.node()
+                let id = try inv.number(positional: 0)
+                let r = try node.roster(id)
+                let lines = try node.rosterLines(id)
+                if inv.json {
+                    struct Shown: Encodable { var roster: RosterRecord; var lines: [RosterLine] }
+                    try node.recordView(of: "roster#\(id)")
+                    return try inv.out.json(Shown(roster: r, lines: lines))
+                }
+                summary(inv, r)
+                inv.out.line()
+                inv.out.table(["序号", "村（社区）", "姓名", "身份证号", "开户银行", "账号", "数量", "金额（元）"], lines.map {
+                    [String($0.lineNo), $0.village, $0.name, Masking.residentID($0.residentID), $0.bank,
+                     Masking.account($0.accountNumber), $0.quantity, Fen($0.amountFen).yuanGrouped]
+                }, rightAligned: [0, 6, 7])
+            }),
+        CommandSpec(
+            path: ["roster", "submit"], abstract: "报送清册：冻结并排入待同步队列（离线时也可报送，联网后同步送达县里）",
+            positionals: [("编号", "清册编号")],
+            run: { inv in
+                let r = try inv.node().submitRoster(try inv.number(positional: 0))
+                inv.out.line("清册 \(r.id) 已报送并冻结：\(r.lineCount) 人，\(Fen(r.totalFen).yuanGrouped) 元，等待同步到县财政")
+            }),
+    ]
+}

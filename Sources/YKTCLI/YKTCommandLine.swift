@@ -1,0 +1,111 @@
+import Foundation
+import YKTCore
+import YKTStore
+
+/// The `ykt` command line: finds the command, parses its arguments, runs it, and turns every
+/// error into a message and a documented exit status (`docs/errors.md`).
+public enum YKTCommandLine {
+    static var commands: [CommandSpec] {
+        NodeCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
+            + RosterCommands.all + RecordCommands.all + DemoCommands.all
+    }
+
+    public static let version = "0.1.0"
+
+    /// Runs `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+        let out = Output()
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["help"] || arguments == ["-h"] {
+            out.line(overview)
+            return 0
+        }
+        if arguments == ["--version"] || arguments == ["version"] {
+            out.line("ykt \(version)（SQLite \(Database.libraryVersion)）")
+            return 0
+        }
+        // The longest command path that matches the leading words.
+        let match = commands.filter { arguments.starts(with: $0.path) }.max { $0.path.count < $1.path.count }
+        guard let spec = match else {
+            let group = commands.filter { $0.path.first == arguments[0] }
+            if !group.isEmpty {
+                if arguments.count == 1 || arguments[1] == "--help" {
+                    out.line(groupHelp(arguments[0], group))
+                    return arguments.count == 1 ? ExitStatus.usage.rawValue : 0
+                }
+                out.report(YKTError(.usageUnknownCommand, "「ykt \(arguments[0])」没有子命令「\(arguments[1])」",
+                                    hint: "可用：" + group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: "、")))
+                return ExitStatus.usage.rawValue
+            }
+            out.report(YKTError(.usageUnknownCommand, "没有命令「\(arguments[0])」", hint: "运行 ykt --help 查看全部命令"))
+            return ExitStatus.usage.rawValue
+        }
+        do {
+            let args = try ParsedArguments(Array(arguments.dropFirst(spec.path.count)), spec: spec)
+            if args.flags.contains("help") {
+                out.line(spec.help)
+                return 0
+            }
+            try spec.run(Invocation(spec: spec, args: args, environment: environment))
+            return 0
+        } catch let error as YKTError {
+            out.report(error)
+            return error.code.exitStatus.rawValue
+        } catch let error as DatabaseError {
+            out.report(YKTError(.database, "数据库操作失败：\(error.message)", hint: "操作已撤销；如反复出现请报告系统管理员"))
+            return ExitStatus.storage.rawValue
+        } catch {
+            out.report(YKTError(.internalError, "意外错误：\(error)", hint: "请把这条信息报告给开发人员"))
+            return ExitStatus.internalError.rawValue
+        }
+    }
+
+    static func groupHelp(_ group: String, _ specs: [CommandSpec]) -> String {
+        let w = specs.map { DisplayWidth.of($0.path.joined(separator: " ")) }.max() ?? 0
+        return (["ykt \(group) 的子命令：", ""] + specs.map {
+            "  ykt " + DisplayWidth.pad($0.path.joined(separator: " "), to: w) + "  " + $0.abstract
+        } + ["", "每个子命令都有 --help。"]).joined(separator: "\n")
+    }
+
+    static var overview: String {
+        let specs = commands
+        let w = specs.map { DisplayWidth.of($0.path.joined(separator: " ")) }.max() ?? 0
+        var lines = [
+            "ykt — 惠民惠农财政补贴资金「一卡通」乡镇节点",
+            "",
+            "用法：ykt <命令> [子命令] [参数] [选项]",
+            "节点目录用 --node 目录 或环境变量 YKT_NODE 指定；经办人用 --operator 或 YKT_OPERATOR。",
+            "",
+            "命令：",
+        ]
+        lines += specs.map { "  ykt " + DisplayWidth.pad($0.path.joined(separator: " "), to: w) + "  " + $0.abstract }
+        lines += ["", "每个命令都有 --help。错误代码和退出码见 docs/errors.md，命令参考见 docs/commands.md。"]
+        return lines.joined(separator: "\n")
+    }
+
+    /// The command reference in Markdown (`docs/commands.md` is this text; a test keeps them equal).
+    public static var markdownReference: String {
+        var md = "# 命令参考 (command reference)\n\n本页由 `ykt` 自身的帮助生成（`swift run ykt docs commands`）；" +
+            "测试保证它与程序一致。\n\n"
+        md += "所有命令都接受 `--node 目录`（或环境变量 `YKT_NODE`）、`--operator 姓名`（或 `YKT_OPERATOR`）和 `--help`。\n\n"
+        for spec in commands {
+            md += "## `ykt \(spec.path.joined(separator: " "))`\n\n\(spec.abstract)\n\n```\n\(spec.usage)\n```\n\n"
+            if !spec.discussion.isEmpty { md += spec.discussion + "\n\n" }
+            if !spec.positionals.isEmpty || !spec.options.isEmpty {
+                md += "| 参数或选项 | 说明 |\n| --- | --- |\n"
+                for p in spec.positionals { md += "| `<\(p.name)>` | \(p.help) |\n" }
+                for o in spec.options {
+                    md += "| `--\(o.name)\(o.value.map { " <\($0)>" } ?? "")` | \(o.help)\(o.required ? "（必填）" : "") |\n"
+                }
+                md += "\n"
+            }
+        }
+        return md
+    }
+
+    /// The error-code table in Markdown, for `docs/errors.md`.
+    public static var errorTable: String {
+        var md = "| 代码 | 退出码 | 含义 |\n| --- | --- | --- |\n"
+        for code in ErrorCode.all { md += "| `\(code.rawValue)` | \(code.exitStatus.rawValue) | \(code.meaning) |\n" }
+        return md
+    }
+}

@@ -1,0 +1,187 @@
+/// One record of a CSV file, with the physical line it started on (1-based, header included).
+public struct CSVRecord: Sendable {
+    public var line: Int
+    public var fields: [String]
+}
+
+/// A small RFC 4180 reader over UTF-8 bytes: quoted fields with `""` escapes and embedded line
+/// breaks, CRLF or LF line ends, comma or tab separators (tab is chosen when the first line
+/// has tabs and no commas, as Excel's "Unicode text" export does). Blank lines are skipped.
+public struct CSVReader: Sendable {
+    public let file: String
+    public let separator: UInt8
+    private let bytes: [UInt8]
+
+    public init(utf8 bytes: [UInt8], file: String) {
+        self.bytes = bytes
+        self.file = file
+        var firstLineEnd = bytes.firstIndex(of: 0x0A) ?? bytes.count
+        if firstLineEnd > 0, bytes[firstLineEnd - 1] == 0x0D { firstLineEnd -= 1 }
+        let first = bytes[..<firstLineEnd]
+        separator = first.contains(0x09) && !first.contains(0x2C) ? 0x09 : 0x2C
+    }
+
+    /// Reads every record. A quote left open at the end of the file is an error naming its line.
+    public func records() throws(YKTError) -> [CSVRecord] {
+        var result: [CSVRecord] = []
+        result.reserveCapacity(bytes.count / 64)
+        var fields: [String] = []
+        var field: [UInt8] = []
+        field.reserveCapacity(64)
+        var line = 1
+        var recordLine = 1
+        var i = 0
+        let n = bytes.count
+        var inQuotes = false
+        var quoteLine = 0
+        var fieldWasQuoted = false
+        func endField() {
+            if fieldWasQuoted {
+                fields.append(String(decoding: field, as: UTF8.self))
+            } else {
+                // Unquoted fields are trimmed of surrounding spaces (spreadsheets pad them).
+                var lo = 0, hi = field.count
+                while lo < hi, field[lo] == 0x20 { lo += 1 }
+                while hi > lo, field[hi - 1] == 0x20 { hi -= 1 }
+                fields.append(String(decoding: field[lo..<hi], as: UTF8.self))
+            }
+            field.removeAll(keepingCapacity: true)
+            fieldWasQuoted = false
+        }
+        func endRecord() {
+            endField()
+            if !(fields.count == 1 && fields[0].isEmpty) {
+                result.append(CSVRecord(line: recordLine, fields: fields))
+            }
+            fields = []
+            fields.reserveCapacity(16)
+        }
+        while i < n {
+            let b = bytes[i]
+            if inQuotes {
+                if b == 0x22 {
+                    if i + 1 < n, bytes[i + 1] == 0x22 {
+                        field.append(0x22)
+                        i += 2
+                        continue
+                    }
+                    inQuotes = false
+                } else {
+                    if b == 0x0A { line += 1 }
+                    field.append(b)
+                }
+                i += 1
+                continue
+            }
+            switch b {
+            case 0x22 where field.allSatisfy({ $0 == 0x20 }):
+                field.removeAll(keepingCapacity: true)
+                inQuotes = true
+                fieldWasQuoted = true
+                quoteLine = line
+            case separator:
+                endField()
+            case 0x0D where i + 1 < n && bytes[i + 1] == 0x0A:
+                break
+            case 0x0A:
+                endRecord()
+                line += 1
+                recordLine = line
+            default:
+                field.append(b)
+            }
+            i += 1
+        }
+        if inQuotes {
+            throw YKTError(.csvSyntax, "引号没有配对（从这一行开始的引号到文件末尾都没有关上）",
+                           at: SourceLocation(file: file, line: quoteLine), hint: "检查这一行的双引号")
+        }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        return result
+    }
+}
+
+/// A named column and the header spellings that mean it (Chinese first, then English).
+public struct CSVColumn: Sendable, Hashable {
+    public var key: String
+    public var names: [String]
+    public var required: Bool
+
+    public init(_ key: String, _ names: [String], required: Bool = true) {
+        self.key = key
+        self.names = names
+        self.required = required
+    }
+
+    /// The name used in messages: the first Chinese spelling.
+    public var label: String { names.first ?? key }
+}
+
+/// Where each known column sits in a file's header.
+public struct CSVHeader: Sendable {
+    public let positions: [String: Int]
+    public let columns: [CSVColumn]
+    public let width: Int
+
+    public init(_ header: CSVRecord, columns: [CSVColumn], file: String) throws(YKTError) {
+        var positions: [String: Int] = [:]
+        for (index, raw) in header.fields.enumerated() {
+            let name = Self.normalise(raw)
+            guard let column = columns.first(where: { $0.names.contains(where: { Self.normalise($0) == name }) }) else {
+                continue
+            }
+            if positions[column.key] != nil {
+                throw YKTError(.csvHeader, "表头中「\(column.label)」出现了两次",
+                               at: SourceLocation(file: file, line: header.line, field: raw), hint: "删去重复的列")
+            }
+            positions[column.key] = index
+        }
+        let missing = columns.filter { $0.required && positions[$0.key] == nil }.map(\.label)
+        if !missing.isEmpty {
+            throw YKTError(.csvHeader, "表头缺少必需的列：\(missing.joined(separator: "、"))",
+                           at: SourceLocation(file: file, line: header.line),
+                           hint: "第一行须是表头，列名为：" + columns.map { $0.label + ($0.required ? "" : "（可选）") }
+                               .joined(separator: ","))
+        }
+        self.positions = positions
+        self.columns = columns
+        self.width = header.fields.count
+    }
+
+    static func normalise(_ s: String) -> String {
+        s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "（", with: "(")
+            .replacingOccurrences(of: "）", with: ")").replacingOccurrences(of: " ", with: "").lowercased()
+    }
+
+    /// The field for `key` in `record`, or "" when the column is absent or the row is short.
+    public func value(_ key: String, in record: CSVRecord) -> String {
+        guard let p = positions[key], p < record.fields.count else { return "" }
+        return record.fields[p]
+    }
+
+    public func label(_ key: String) -> String {
+        columns.first { $0.key == key }?.label ?? key
+    }
+}
+
+/// Writes CSV the way WPS and Excel open it without asking: UTF-8 with a BOM, CRLF line ends,
+/// fields quoted when needed, and cells that would start a formula prefixed with `'`.
+public struct CSVWriter: Sendable {
+    public private(set) var text: String = "\u{FEFF}"
+
+    public init() {}
+
+    public mutating func row(_ fields: [String]) {
+        text += fields.map(Self.escape).joined(separator: ",")
+        text += "\r\n"
+    }
+
+    static func escape(_ raw: String) -> String {
+        var s = raw
+        if let first = s.first, "=+-@".contains(first), Double(s) == nil { s = "'" + s }
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+}

@@ -1,0 +1,109 @@
+/// The kind of a designated account: a bank card (social security card financial account or
+/// debit card) or a passbook (存折), which has no Luhn check digit.
+public enum AccountKind: String, Sendable, Codable, CaseIterable {
+    case card
+    case passbook
+
+    /// Accepts `card`/`passbook` and the Chinese labels clerks type.
+    public init(parsing text: String) throws(YKTError) {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "card", "银行卡", "卡", "社保卡", "借记卡", "": self = .card
+        case "passbook", "存折", "折": self = .passbook
+        default:
+            throw YKTError(.accountKind, "账户类型「\(text)」不认识", hint: "填写 银行卡 或 存折")
+        }
+    }
+
+    public var chinese: String { self == .card ? "银行卡" : "存折" }
+}
+
+/// A designated account (指定账户) number, validated for its kind.
+public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let kind: AccountKind
+    /// Digits only; spaces and dashes a clerk typed are removed.
+    public let value: String
+
+    public init(_ text: String, kind: AccountKind) throws(YKTError) {
+        var digits: [UInt8] = []
+        digits.reserveCapacity(text.utf8.count)
+        for b in text.utf8 {
+            if b == UInt8(ascii: " ") || b == UInt8(ascii: "-") { continue }
+            guard b >= 48 && b <= 57 else {
+                throw YKTError(.accountFormat, "账号「\(Masking.account(text))」含有数字以外的字符", hint: "只填数字")
+            }
+            digits.append(b)
+        }
+        switch kind {
+        case .card:
+            guard (16...19).contains(digits.count) else {
+                throw YKTError(.accountFormat, "银行卡号应为 16–19 位数字，实际 \(digits.count) 位",
+                               hint: "核对卡面号码；存折账号请把账户类型填为 存折")
+            }
+            guard Self.luhnValid(digits) else {
+                throw YKTError(.accountLuhn, "银行卡号 \(Masking.account(String(decoding: digits, as: UTF8.self))) 未通过校验（Luhn）",
+                               hint: "多半是某一位录错了，请对照卡面逐位核对")
+            }
+        case .passbook:
+            guard (8...30).contains(digits.count) else {
+                throw YKTError(.accountFormat, "存折账号应为 8–30 位数字，实际 \(digits.count) 位", hint: "核对存折账号")
+            }
+        }
+        self.kind = kind
+        self.value = String(decoding: digits, as: UTF8.self)
+    }
+
+    /// The Luhn (mod 10) check over ASCII digits.
+    public static func luhnValid(_ digits: [UInt8]) -> Bool {
+        var sum = 0
+        for (i, b) in digits.reversed().enumerated() {
+            var v = Int(b) - 48
+            if i % 2 == 1 {
+                v *= 2
+                if v > 9 { v -= 9 }
+            }
+            sum += v
+        }
+        return sum % 10 == 0
+    }
+
+    /// Appends the Luhn check digit to `body` (used by the demo-data generator).
+    public static func completingLuhn(_ body: String) -> String {
+        for c in 0...9 {
+            let candidate = body + String(c)
+            if luhnValid(Array(candidate.utf8)) { return candidate }
+        }
+        return body + "0"
+    }
+
+    public var masked: String { Masking.account(value) }
+    public var description: String { masked }
+}
+
+/// A phone number: an 11-digit mobile number, or a fixed line with area code (`0772-1234567`).
+public enum PhoneNumber {
+    public static func validate(_ text: String) throws(YKTError) -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let digits = t.filter { $0 != "-" && $0 != " " }
+        if digits.count == 11, digits.first == "1", digits.allSatisfy(\.isASCIIDigit) { return digits }
+        if t.first == "0", (10...12).contains(digits.count), digits.allSatisfy(\.isASCIIDigit) { return t }
+        throw YKTError(.phoneInvalid, "联系电话「\(Masking.phone(t))」无效",
+                       hint: "填写 11 位手机号，或带区号的固定电话如 0772-1234567")
+    }
+}
+
+/// A person's name as written on the ID card: 1–30 characters, Chinese (with the middle dot of
+/// minority names) or Latin letters; no digits.
+public enum PersonName {
+    public static func validate(_ text: String) throws(YKTError) -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard !t.isEmpty else {
+            throw YKTError(.fieldMissing, "姓名为空", hint: "按身份证填写姓名")
+        }
+        guard t.count <= 30, t.unicodeScalars.allSatisfy({ s in
+            s.properties.isAlphabetic || s == "·" || s == "•" || s == " " || s == "."
+        }) else {
+            throw YKTError(.nameInvalid, "姓名「\(t)」含有不允许的字符或过长", hint: "按身份证填写姓名，不要带数字或符号")
+        }
+        return t
+    }
+}

@@ -1,0 +1,148 @@
+/// The stable error codes. Each is listed, with its exit status and meaning, in `docs/errors.md`
+/// (a test keeps that page and this list in step).
+public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The exit status of a process that stops on this error.
+    public var exitStatus: ExitStatus { Self.catalog[self]?.exit ?? .internalError }
+    /// One line in Chinese saying what the code means (for `docs/errors.md`).
+    public var meaning: String { Self.catalog[self]?.meaning ?? "" }
+
+    private static func code(_ raw: String) -> ErrorCode { ErrorCode(rawValue: raw) }
+
+    // Usage
+    public static let usage = code("YKT-USAGE")
+    public static let usageUnknownCommand = code("YKT-USAGE-COMMAND")
+    public static let usageValue = code("YKT-USAGE-VALUE")
+    // Resident ID (GB 11643)
+    public static let idLength = code("YKT-ID-LENGTH")
+    public static let idCharacters = code("YKT-ID-CHARS")
+    public static let idRegion = code("YKT-ID-REGION")
+    public static let idBirthDate = code("YKT-ID-BIRTHDATE")
+    public static let idCheckDigit = code("YKT-ID-CHECKDIGIT")
+    // Accounts
+    public static let accountFormat = code("YKT-ACCOUNT-FORMAT")
+    public static let accountLuhn = code("YKT-ACCOUNT-LUHN")
+    public static let accountKind = code("YKT-ACCOUNT-KIND")
+    public static let accountShared = code("YKT-ACCOUNT-SHARED")
+    public static let accountConfirmation = code("YKT-ACCOUNT-CONFIRMATION")
+    public static let accountUnchanged = code("YKT-ACCOUNT-UNCHANGED")
+    // Other fields
+    public static let nameInvalid = code("YKT-NAME")
+    public static let phoneInvalid = code("YKT-PHONE")
+    public static let fieldMissing = code("YKT-FIELD-MISSING")
+    public static let dateInvalid = code("YKT-DATE")
+    public static let periodInvalid = code("YKT-PERIOD")
+    public static let moneyInvalid = code("YKT-MONEY")
+    public static let quantityInvalid = code("YKT-QUANTITY")
+    // Files
+    public static let fileRead = code("YKT-FILE-READ")
+    public static let fileWrite = code("YKT-FILE-WRITE")
+    public static let fileEncoding = code("YKT-FILE-ENCODING")
+    public static let csvHeader = code("YKT-CSV-HEADER")
+    public static let csvSyntax = code("YKT-CSV-SYNTAX")
+    public static let importRejected = code("YKT-IMPORT-REJECTED")
+    // Register
+    public static let residentDuplicate = code("YKT-RESIDENT-DUPLICATE")
+    public static let residentUnknown = code("YKT-RESIDENT-UNKNOWN")
+    // Policy list
+    public static let programUnknown = code("YKT-PROGRAM-UNKNOWN")
+    public static let programInvalid = code("YKT-PROGRAM-INVALID")
+    // Applications
+    public static let applicationDuplicate = code("YKT-APPLICATION-DUPLICATE")
+    public static let applicationUnknown = code("YKT-APPLICATION-UNKNOWN")
+    public static let applicationState = code("YKT-APPLICATION-STATE")
+    // Calendar and notices
+    public static let calendarNoData = code("YKT-CAL-NODATA")
+    public static let calendarFile = code("YKT-CAL-FILE")
+    public static let noticeUnknown = code("YKT-NOTICE-UNKNOWN")
+    public static let noticeEmpty = code("YKT-NOTICE-EMPTY")
+    public static let noticeTooEarly = code("YKT-NOTICE-EARLY")
+    public static let noticeState = code("YKT-NOTICE-STATE")
+    public static let noticeSecret = code("YKT-NOTICE-SECRET")
+    public static let objectionUnknown = code("YKT-OBJECTION-UNKNOWN")
+    public static let objectionState = code("YKT-OBJECTION-STATE")
+    public static let objectionOpen = code("YKT-OBJECTION-OPEN")
+    // Rosters
+    public static let rosterUnknown = code("YKT-ROSTER-UNKNOWN")
+    public static let rosterEmpty = code("YKT-ROSTER-EMPTY")
+    public static let rosterFrozen = code("YKT-ROSTER-FROZEN")
+    public static let rosterStale = code("YKT-ROSTER-STALE")
+    // Node and storage
+    public static let nodeMissing = code("YKT-NODE-MISSING")
+    public static let nodeExists = code("YKT-NODE-EXISTS")
+    public static let nodeConfig = code("YKT-NODE-CONFIG")
+    public static let database = code("YKT-DB")
+    public static let databaseSchema = code("YKT-DB-SCHEMA")
+    public static let databaseFull = code("YKT-DB-FULL")
+    public static let databaseBusy = code("YKT-DB-BUSY")
+    // Audit
+    public static let auditBroken = code("YKT-AUDIT-BROKEN")
+    public static let internalError = code("YKT-INTERNAL")
+
+    /// Code → (exit status, meaning). The single source for `docs/errors.md`.
+    public static let catalog: [ErrorCode: (exit: ExitStatus, meaning: String)] = [
+        usage: (.usage, "命令行用法错误：缺少参数、参数多余或选项不认识"),
+        usageUnknownCommand: (.usage, "没有这个子命令"),
+        usageValue: (.usage, "选项的值格式不对"),
+        idLength: (.invalidInput, "身份证号不是 18 位"),
+        idCharacters: (.invalidInput, "身份证号含有数字和末位 X 以外的字符"),
+        idRegion: (.invalidInput, "身份证号前 6 位行政区划代码无效"),
+        idBirthDate: (.invalidInput, "身份证号中的出生日期不存在、早于 1900 年或晚于今天"),
+        idCheckDigit: (.invalidInput, "身份证号校验码（第 18 位）与前 17 位不符（GB 11643）"),
+        accountFormat: (.invalidInput, "账号格式错误：银行卡 16–19 位数字，存折 8–30 位数字"),
+        accountLuhn: (.invalidInput, "银行卡号未通过 Luhn 校验"),
+        accountKind: (.invalidInput, "账户类型只能是 银行卡 或 存折"),
+        accountShared: (.ruleRefused, "该账号已是另一位补贴对象的指定账户（一人一卡），须说明理由方可共用"),
+        accountConfirmation: (.invalidInput, "变更或登记指定账户须填写本人签字确认书编号"),
+        accountUnchanged: (.ruleRefused, "新账户与现用指定账户相同，无需变更"),
+        nameInvalid: (.invalidInput, "姓名为空、过长或含有不允许的字符"),
+        phoneInvalid: (.invalidInput, "联系电话不是 11 位手机号或带区号的固定电话"),
+        fieldMissing: (.invalidInput, "必填字段为空"),
+        dateInvalid: (.invalidInput, "日期不是 YYYY-MM-DD 格式或日期不存在"),
+        periodInvalid: (.invalidInput, "期次不是 YYYY 或 YYYY-MM 格式"),
+        moneyInvalid: (.invalidInput, "金额格式错误（元，最多两位小数，不能为负）"),
+        quantityInvalid: (.invalidInput, "数量格式错误（最多四位小数，必须大于 0；按人按月计的须为整数）"),
+        fileRead: (.storage, "文件无法读取"),
+        fileWrite: (.storage, "文件无法写入"),
+        fileEncoding: (.invalidInput, "文件既不是 UTF-8 也不是 GB18030 编码"),
+        csvHeader: (.invalidInput, "CSV 表头缺少必需的列或有重复列"),
+        csvSyntax: (.invalidInput, "CSV 行格式错误（引号不配对或列数不对）"),
+        importRejected: (.invalidInput, "导入文件有错误行，整批未导入"),
+        residentDuplicate: (.ruleRefused, "该身份证号已在底册中（同一人不能登记两次）"),
+        residentUnknown: (.notFound, "底册中没有这个身份证号"),
+        programUnknown: (.notFound, "补贴政策清单中没有这个项目编码"),
+        programInvalid: (.invalidInput, "补贴政策清单文件中的项目定义有误"),
+        applicationDuplicate: (.ruleRefused, "同一对象同一项目同一期次已有申请"),
+        applicationUnknown: (.notFound, "没有这个申请"),
+        applicationState: (.ruleRefused, "申请当前状态不允许此操作"),
+        calendarNoData: (.configuration, "工作日历缺少该年度的节假日安排数据，不能推算工作日"),
+        calendarFile: (.invalidInput, "节假日安排文件格式错误"),
+        noticeUnknown: (.notFound, "没有这个公示"),
+        noticeEmpty: (.ruleRefused, "没有可公示的申请（村评议通过且尚未公示）"),
+        noticeTooEarly: (.ruleRefused, "公示未满 5 个工作日，不能结束"),
+        noticeState: (.ruleRefused, "公示当前状态不允许此操作"),
+        noticeSecret: (.ruleRefused, "涉密项目不对外公示，不生成公示文件"),
+        objectionUnknown: (.notFound, "没有这条异议"),
+        objectionState: (.ruleRefused, "异议已处理，不能再次处理"),
+        objectionOpen: (.ruleRefused, "公示还有未处理的异议，不能结束"),
+        rosterUnknown: (.notFound, "没有这个发放清册"),
+        rosterEmpty: (.ruleRefused, "没有可编入清册的申请（公示已结束且未被异议剔除）"),
+        rosterFrozen: (.ruleRefused, "清册已报送，已冻结，不能修改"),
+        rosterStale: (.ruleRefused, "清册编制后有对象的指定账户变更，须重新编制后再报送"),
+        nodeMissing: (.configuration, "节点目录不存在或未初始化"),
+        nodeExists: (.ruleRefused, "节点目录已初始化"),
+        nodeConfig: (.configuration, "节点配置文件有误"),
+        database: (.storage, "数据库操作失败"),
+        databaseSchema: (.configuration, "数据库版本比本程序新，或结构不符"),
+        databaseFull: (.storage, "磁盘已满，操作未执行，数据未改动"),
+        databaseBusy: (.storage, "数据库被另一进程占用"),
+        auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
+        internalError: (.internalError, "程序内部错误，请报告"),
+    ]
+
+    /// Every code, sorted.
+    public static var all: [ErrorCode] { catalog.keys.sorted { $0.rawValue < $1.rawValue } }
+}

@@ -1,0 +1,28 @@
+/// Masking of personal data in anything public (notices, result lists) and in every log line.
+///
+/// Conventions (see `docs/conventions.md`): a resident ID keeps its 6-digit region code and its
+/// last 4 characters; an account keeps its first 4 and last 4 digits; a mobile phone keeps its
+/// first 3 and last 4. The masked text has the same length as the original, so columns line up.
+public enum Masking {
+    public static func residentID(_ id: String) -> String {
+        keep(id, head: 6, tail: 4)
+    }
+
+    public static func account(_ number: String) -> String {
+        let n = number.count
+        if n <= 8 { return keep(number, head: min(2, n / 4), tail: min(2, n / 4)) }
+        return keep(number, head: 4, tail: 4)
+    }
+
+    public static func phone(_ phone: String) -> String {
+        if phone.count == 11, phone.first == "1" { return keep(phone, head: 3, tail: 4) }
+        return keep(phone, head: min(4, phone.count / 3), tail: min(4, phone.count / 3))
+    }
+
+    static func keep(_ s: String, head: Int, tail: Int) -> String {
+        let chars = Array(s)
+        guard chars.count > head + tail else { return String(repeating: "*", count: chars.count) }
+        return String(chars[..<head]) + String(repeating: "*", count: chars.count - head - tail)
+            + String(chars[(chars.count - tail)...])
+    }
+}

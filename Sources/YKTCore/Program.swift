@@ -1,0 +1,80 @@
+/// How a program's standard is expressed (补贴标准的计量单位).
+public enum ProgramUnit: String, Sendable, Codable, CaseIterable {
+    /// 元/亩: quantity is land area in mu, up to four decimals.
+    case perMu = "mu"
+    /// 元/人·月: quantity is a whole number of months.
+    case perPersonMonth = "person-month"
+    /// 元/人·年: quantity is a whole number of years.
+    case perPersonYear = "person-year"
+    /// 元/人: a one-off amount per person; quantity is a whole number (normally 1).
+    case perPerson = "person"
+
+    public init(parsing text: String) throws(YKTError) {
+        let t = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "元/", with: "")
+        switch t {
+        case "mu", "亩": self = .perMu
+        case "person-month", "人·月", "人月", "人/月", "月": self = .perPersonMonth
+        case "person-year", "人·年", "人年", "人/年", "年": self = .perPersonYear
+        case "person", "人", "人次": self = .perPerson
+        default:
+            throw YKTError(.programInvalid, "计量单位「\(text)」不认识", hint: "填写 元/亩、元/人·月、元/人·年 或 元/人")
+        }
+    }
+
+    public var chinese: String {
+        switch self {
+        case .perMu: "元/亩"
+        case .perPersonMonth: "元/人·月"
+        case .perPersonYear: "元/人·年"
+        case .perPerson: "元/人"
+        }
+    }
+
+    /// The quantity's unit on a notice: `亩`, `月`, `年`, `人`.
+    public var quantityUnit: String {
+        switch self {
+        case .perMu: "亩"
+        case .perPersonMonth: "月"
+        case .perPersonYear: "年"
+        case .perPerson: "人"
+        }
+    }
+
+    /// Whether a quantity is acceptable for this unit (only land may be fractional).
+    public func validate(_ q: Quantity) throws(YKTError) {
+        if self != .perMu, !q.isWhole {
+            throw YKTError(.quantityInvalid, "按\(quantityUnit)计的数量必须是整数，实际为 \(q)", hint: "填写整数")
+        }
+    }
+}
+
+/// An item of the county's policy list (补贴政策清单).
+public struct Program: Sendable, Hashable, Codable {
+    public var code: String
+    public var name: String
+    public var department: String
+    public var unit: ProgramUnit
+    public var standard: Fen
+    /// 发放频次: free text such as 每年, 每月, 一次性.
+    public var frequency: String
+    /// 涉密: never published; no public notice is produced.
+    public var secret: Bool
+    public var basis: String
+    public var version: Int
+
+    public init(code: String, name: String, department: String, unit: ProgramUnit, standard: Fen,
+                frequency: String, secret: Bool, basis: String, version: Int) {
+        self.code = code
+        self.name = name
+        self.department = department
+        self.unit = unit
+        self.standard = standard
+        self.frequency = frequency
+        self.secret = secret
+        self.basis = basis
+        self.version = version
+    }
+
+    /// `120.00 元/亩`
+    public var standardText: String { "\(standard.yuan) \(unit.chinese)" }
+}

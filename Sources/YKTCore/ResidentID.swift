@@ -1,0 +1,91 @@
+/// An 18-character resident identity number (公民身份号码) checked against GB 11643-1999:
+/// a 6-digit region code, an 8-digit birth date, a 3-digit sequence (odd for men, even for
+/// women) and a check character `0`–`9` or `X` computed by ISO 7064 MOD 11-2.
+public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The normalised number: 18 characters, a final `x` upper-cased.
+    public let value: String
+
+    /// Province-level codes (GB/T 2260), the first two digits of every valid region code.
+    static let provinces: Set<Int> = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37,
+                                      41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65,
+                                      71, 81, 82]
+    static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
+
+    /// Validates `text`. `today` bounds the birth date (no one is born in the future).
+    public init(_ text: String, today: CivilDate = .inChina()) throws(YKTError) {
+        let raw = text.trimmingCharacters(in: .whitespaces)
+        var bytes = Array(raw.utf8)
+        guard bytes.count == 18 else {
+            throw YKTError(.idLength, "身份证号应为 18 位，实际 \(raw.count) 位",
+                           hint: "核对证件重新录入；15 位旧号码请先换成 18 位号码")
+        }
+        if bytes[17] == UInt8(ascii: "x") { bytes[17] = UInt8(ascii: "X") }
+        for (i, b) in bytes.enumerated() where !(b >= 48 && b <= 57) && !(i == 17 && b == UInt8(ascii: "X")) {
+            throw YKTError(.idCharacters, "身份证号第 \(i + 1) 位不是数字", hint: "只有第 18 位可以是 X")
+        }
+        let d = bytes.map { Int($0) - 48 }
+        let province = d[0] * 10 + d[1]
+        guard Self.provinces.contains(province), !(d[2] == 0 && d[3] == 0 && d[4] == 0 && d[5] == 0) else {
+            throw YKTError(.idRegion, "身份证号前 6 位「\(String(decoding: bytes[0..<6], as: UTF8.self))」不是有效的行政区划代码",
+                           hint: "核对证件重新录入")
+        }
+        let year = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
+        let month = d[10] * 10 + d[11]
+        let day = d[12] * 10 + d[13]
+        guard let birth = CivilDate(year: year, month: month, day: day), year >= 1900, birth <= today else {
+            throw YKTError(.idBirthDate, "身份证号中的出生日期「\(String(decoding: bytes[6..<14], as: UTF8.self))」无效",
+                           hint: "出生日期须真实存在、不早于 1900 年、不晚于今天；请核对证件")
+        }
+        let expected = Self.checkCharacter(for: d)
+        guard bytes[17] == expected else {
+            throw YKTError(.idCheckDigit, "身份证号校验码错误：第 18 位应为「\(Character(Unicode.Scalar(expected)))」",
+                           hint: "多半是某一位录错了，请核对证件逐位重新录入")
+        }
+        value = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The check character for the first 17 digits (`digits` may be longer; the rest is ignored).
+    static func checkCharacter(for digits: [Int]) -> UInt8 {
+        var sum = 0
+        for i in 0..<17 { sum += digits[i] * weights[i] }
+        return checkCharacters[sum % 11]
+    }
+
+    /// Appends the check character to 17 digits (used by the demo-data generator).
+    public static func completing(_ first17: String) -> String {
+        let d = first17.utf8.map { Int($0) - 48 }
+        return first17 + String(Character(Unicode.Scalar(checkCharacter(for: d))))
+    }
+
+    public var birthDate: CivilDate {
+        let u = Array(value.utf8).map { Int($0) - 48 }
+        return CivilDate(year: u[6] * 1000 + u[7] * 100 + u[8] * 10 + u[9], month: u[10] * 10 + u[11],
+                         day: u[12] * 10 + u[13])!
+    }
+
+    /// 男 for an odd sequence digit, 女 for an even one.
+    public var sex: String {
+        let u = Array(value.utf8)
+        return (Int(u[16]) - 48) % 2 == 1 ? "男" : "女"
+    }
+
+    /// `450223********1234`: region code and last four kept, the rest hidden.
+    public var masked: String { Masking.residentID(value) }
+
+    public var description: String { masked }
+
+    public static func < (a: ResidentID, b: ResidentID) -> Bool { a.value < b.value }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { self = try ResidentID(text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+}

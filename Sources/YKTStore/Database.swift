@@ -1,0 +1,157 @@
+internal import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One SQLite connection. It is not `Sendable`: a connection is used by one thread at a time,
+/// as a node process runs one command (or one sync round) at a time.
+///
+/// Opened with WAL journaling and `synchronous=NORMAL` ("a transaction committed in WAL mode
+/// with synchronous=NORMAL might roll back following a power loss or system crash", never
+/// corrupts; a committed transaction survives an application crash), foreign keys on, a busy
+/// timeout, and the file created with mode 0600.
+public final class Database {
+    let handle: OpaquePointer
+    public let path: String
+    private var cache: [String: Statement] = [:]
+    private var transactionDepth = 0
+
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(DatabaseError) {
+        // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives its
+        // -wal and -shm files the same permissions as the database file.
+        if path != ":memory:" {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw DatabaseError(resultCode: SQLITE_CANTOPEN,
+                                    message: "cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            fchmod(fd, 0o600)
+            close(fd)
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            // "Whether or not an error occurs when it is opened, resources associated with the
+            // database connection handle should be released by passing it to sqlite3_close()."
+            sqlite3_close_v2(db)
+            throw DatabaseError(resultCode: rc, message: message, sql: nil)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        do {
+            try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        } catch {
+            cache.removeAll()
+            sqlite3_close_v2(db)
+            throw error
+        }
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, sql: String?) -> DatabaseError {
+        DatabaseError(resultCode: rc & 0xFF, extendedCode: sqlite3_extended_errcode(handle),
+                      message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements with no arguments (schema, pragmas).
+    public func execute(_ sql: String) throws(DatabaseError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(message)
+            throw DatabaseError(resultCode: rc & 0xFF, extendedCode: sqlite3_extended_errcode(handle),
+                                message: text, sql: sql)
+        }
+    }
+
+    /// A prepared statement for `sql`, cached for the life of the connection.
+    public func statement(_ sql: String) throws(DatabaseError) -> Statement {
+        if let s = cache[sql] { return s }
+        let s = try Statement(database: self, sql: sql)
+        cache[sql] = s
+        return s
+    }
+
+    /// Runs one statement with arguments.
+    public func run(_ sql: String, _ values: any DatabaseValueConvertible...) throws(DatabaseError) {
+        try statement(sql).run(values)
+    }
+
+    /// Calls `body` for each row of a query.
+    public func forEach(_ sql: String, _ values: any DatabaseValueConvertible..., body: (Row) throws -> Void) throws {
+        try statement(sql).forEach(values, body)
+    }
+
+    /// The rows of a query, each mapped by `map`.
+    public func all<T>(_ sql: String, _ values: any DatabaseValueConvertible..., map: (Row) throws -> T) throws -> [T] {
+        var out: [T] = []
+        try statement(sql).forEach(values) { out.append(try map($0)) }
+        return out
+    }
+
+    /// The first row mapped by `map`, or nil.
+    public func first<T>(_ sql: String, _ values: any DatabaseValueConvertible..., map: (Row) throws -> T) throws -> T? {
+        let s = try statement(sql)
+        try s.bind(values)
+        defer { sqlite3_reset(s.handle) }
+        guard try s.step() else { return nil }
+        return try map(Row(statement: s))
+    }
+
+    /// The integer in the first column of the first row, or nil.
+    public func integer(_ sql: String, _ values: any DatabaseValueConvertible...) throws(DatabaseError) -> Int64? {
+        let s = try statement(sql)
+        try s.bind(values)
+        defer { sqlite3_reset(s.handle) }
+        guard try s.step() else { return nil }
+        return sqlite3_column_type(s.handle, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(s.handle, 0)
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed when it returns, rolled back
+    /// when it throws. Nested calls join the outer transaction (savepoints are not needed here:
+    /// a failure anywhere undoes the whole command).
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 {
+            transactionDepth += 1
+            defer { transactionDepth -= 1 }
+            return try body()
+        }
+        try execute("BEGIN IMMEDIATE")
+        transactionDepth = 1
+        do {
+            let value = try body()
+            transactionDepth = 0
+            try execute("COMMIT")
+            return value
+        } catch {
+            transactionDepth = 0
+            // "If the transaction has already been rolled back automatically by the error
+            // response, then the ROLLBACK command will fail": ignore that case.
+            if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// `PRAGMA user_version`: the schema version.
+    public var userVersion: Int {
+        get { (try? integer("PRAGMA user_version")).flatMap { $0 }.map(Int.init) ?? 0 }
+    }
+
+    /// The SQLite library version, e.g. `3.40.1`.
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+}

@@ -1,0 +1,109 @@
+internal import CSQLite
+
+/// A prepared statement. It owns its `sqlite3_stmt` and finalizes it in `deinit`, so a
+/// statement is never leaked on an error path.
+public final class Statement {
+    let handle: OpaquePointer
+    public let sql: String
+    unowned let database: Database
+
+    init(database: Database, sql: String) throws(DatabaseError) {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else {
+            throw database.error(rc, sql: sql)
+        }
+        self.handle = stmt
+        self.sql = sql
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Clears earlier bindings and binds `values` to `?1…?n`.
+    public func bind(_ values: [any DatabaseValueConvertible]) throws(DatabaseError) {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        let expected = Int(sqlite3_bind_parameter_count(handle))
+        guard expected == values.count else {
+            throw DatabaseError(resultCode: SQLITE_RANGE,
+                                message: "statement expects \(expected) arguments, got \(values.count)", sql: sql)
+        }
+        for (i, value) in values.enumerated() {
+            let index = Int32(i + 1)
+            let rc: Int32
+            switch value.databaseValue {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
+            case .text(let s):
+                var s = s
+                rc = s.withUTF8 { buf in
+                    sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress!)
+                        .assumingMemoryBound(to: CChar.self), Int32(buf.count), ykt_sqlite_transient())
+                }
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { buf in
+                    sqlite3_bind_blob(handle, index, buf.baseAddress, Int32(buf.count), ykt_sqlite_transient())
+                }
+            }
+            guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+        }
+    }
+
+    /// Steps once: true when a row is available.
+    @discardableResult
+    public func step() throws(DatabaseError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let error = database.error(rc, sql: sql)
+            sqlite3_reset(handle)
+            throw error
+        }
+    }
+
+    /// Binds, runs to completion, and resets.
+    public func run(_ values: [any DatabaseValueConvertible] = []) throws(DatabaseError) {
+        try bind(values)
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    /// Binds and calls `body` for each row.
+    public func forEach(_ values: [any DatabaseValueConvertible] = [], _ body: (Row) throws -> Void) throws {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        let row = Row(statement: self)
+        while try step() { try body(row) }
+    }
+}
+
+/// The current row of a stepping statement. Valid only inside the `forEach` body.
+public struct Row {
+    let statement: Statement
+
+    public var count: Int { Int(sqlite3_column_count(statement.handle)) }
+
+    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(statement.handle, Int32(i)) == SQLITE_NULL }
+
+    public func int64(_ i: Int) -> Int64 { sqlite3_column_int64(statement.handle, Int32(i)) }
+    public func int(_ i: Int) -> Int { Int(int64(i)) }
+    public func bool(_ i: Int) -> Bool { int64(i) != 0 }
+    public func optionalInt(_ i: Int) -> Int? { isNull(i) ? nil : int(i) }
+
+    public func text(_ i: Int) -> String {
+        guard let p = sqlite3_column_text(statement.handle, Int32(i)) else { return "" }
+        let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    public func optionalText(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
+
+    public func blob(_ i: Int) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
+        guard n > 0, let p = sqlite3_column_blob(statement.handle, Int32(i)) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}

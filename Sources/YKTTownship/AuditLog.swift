@@ -1,0 +1,100 @@
+import YKTCore
+import YKTCrypto
+import YKTStore
+
+/// The hash-chained audit trail: every command leaves an entry with operator, time, action and
+/// object; each entry's hash covers its fields and the previous entry's hash, and the head
+/// (last sequence and hash) is kept in `meta`, so an edited, deleted, inserted or truncated
+/// entry is found by `verify`.
+public enum AuditLog {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public struct Entry: Sendable, Codable, Hashable {
+        public var seq: Int64
+        public var at: String
+        public var operatorName: String
+        public var action: String
+        public var object: String
+        public var detail: String
+        public var prevHash: String
+        public var hash: String
+    }
+
+    public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
+        public var seq: Int64
+        public var what: String
+        public var description: String { "第 \(seq) 条：\(what)" }
+    }
+
+    public struct Report: Sendable, Codable {
+        public var entries: Int
+        public var problems: [Problem]
+        public var headHash: String
+        public var ok: Bool { problems.isEmpty }
+    }
+
+    static func digest(seq: Int64, at: String, operatorName: String, action: String, object: String,
+                       detail: String, prev: String) -> String {
+        // Fields are length-prefixed so no two different entries hash the same text.
+        var text = prev + "\n" + String(seq)
+        for field in [at, operatorName, action, object, detail] {
+            text += "\n\(field.utf8.count):" + field
+        }
+        return SHA256.hex(text)
+    }
+
+    static func append(db: Database, at: String, operatorName: String, action: String, object: String,
+                       detail: String) throws {
+        let headSeq = try db.integer("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'audit_head_seq'") ?? 0
+        let prev = try db.first("SELECT value FROM meta WHERE key = 'audit_head_hash'") { $0.text(0) } ?? genesis
+        let seq = headSeq + 1
+        let hash = digest(seq: seq, at: at, operatorName: operatorName, action: action, object: object,
+                          detail: detail, prev: prev)
+        try db.run("INSERT INTO audit(seq, at, operator, action, object, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
+                   seq, at, operatorName, action, object, detail, prev, hash)
+        try db.run("INSERT INTO meta(key, value) VALUES ('audit_head_seq', ?), ('audit_head_hash', ?) " +
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(seq), hash)
+    }
+
+    public static func entries(db: Database, limit: Int = Int.max) throws -> [Entry] {
+        try db.all("""
+            SELECT seq, at, operator, action, object, detail, prev_hash, hash FROM audit
+            ORDER BY seq DESC LIMIT ?
+            """, Int64(min(limit, Int(Int64.max)))) { r in
+            Entry(seq: r.int64(0), at: r.text(1), operatorName: r.text(2), action: r.text(3), object: r.text(4),
+                  detail: r.text(5), prevHash: r.text(6), hash: r.text(7))
+        }.reversed()
+    }
+
+    /// Walks the whole chain and reports every break.
+    public static func verify(db: Database) throws -> Report {
+        var problems: [Problem] = []
+        var expectedSeq: Int64 = 1
+        var prev = genesis
+        var count = 0
+        try db.forEach("SELECT seq, at, operator, action, object, detail, prev_hash, hash FROM audit ORDER BY seq") { r in
+            count += 1
+            let seq = r.int64(0)
+            if seq != expectedSeq {
+                problems.append(Problem(seq: seq, what: "序号不连续：应为 \(expectedSeq)，第 \(expectedSeq)–\(seq - 1) 条被删除"))
+            }
+            if r.text(6) != prev {
+                problems.append(Problem(seq: seq, what: "前一条哈希不符：上一条被修改或删除"))
+            }
+            let recomputed = digest(seq: seq, at: r.text(1), operatorName: r.text(2), action: r.text(3),
+                                    object: r.text(4), detail: r.text(5), prev: r.text(6))
+            if recomputed != r.text(7) {
+                problems.append(Problem(seq: seq, what: "内容与哈希不符：这一条被修改"))
+            }
+            prev = r.text(7)
+            expectedSeq = seq + 1
+        }
+        let headSeq = try db.integer("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'audit_head_seq'") ?? 0
+        let headHash = try db.first("SELECT value FROM meta WHERE key = 'audit_head_hash'") { $0.text(0) } ?? genesis
+        if headSeq != expectedSeq - 1 || headHash != prev {
+            problems.append(Problem(seq: expectedSeq - 1,
+                                    what: "链尾与记录的链头（第 \(headSeq) 条）不符：末尾的记录被删除或篡改"))
+        }
+        return Report(entries: count, problems: problems, headHash: prev)
+    }
+}

@@ -1,0 +1,92 @@
+import YKTCore
+
+/// What a clerk enters for a new designated account.
+public struct AccountInput: Sendable, Hashable {
+    public var bank: String
+    public var number: AccountNumber
+    /// Reference of the confirmation form the person signed (本人签字确认书编号).
+    public var confirmation: String
+    /// Reason, when the number is already another resident's designated account.
+    public var sharedReason: String?
+
+    public init(bank: String, number: AccountNumber, confirmation: String, sharedReason: String? = nil) {
+        self.bank = bank
+        self.number = number
+        self.confirmation = confirmation
+        self.sharedReason = sharedReason
+    }
+
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["bank": .string(bank), "kind": .string(number.kind.rawValue),
+                                      "number": .string(number.value), "confirmation": .string(confirmation)]
+        if let sharedReason { o["sharedReason"] = .string(sharedReason) }
+        return .object(o)
+    }
+}
+
+/// What a clerk enters to register a beneficiary (补贴对象).
+public struct BeneficiaryInput: Sendable, Hashable {
+    public var residentID: ResidentID
+    public var name: String
+    public var village: String
+    public var household: String
+    public var phone: String
+    public var account: AccountInput
+
+    public init(residentID: ResidentID, name: String, village: String, household: String = "", phone: String = "",
+                account: AccountInput) {
+        self.residentID = residentID
+        self.name = name
+        self.village = village
+        self.household = household
+        self.phone = phone
+        self.account = account
+    }
+}
+
+/// A designated account as stored, current or replaced.
+public struct AccountRecord: Sendable, Codable, Hashable {
+    public var bank: String
+    public var kind: AccountKind
+    public var number: String
+    public var confirmation: String
+    public var sharedReason: String?
+    public var validFrom: String
+    /// nil while this is the current account.
+    public var replacedAt: String?
+
+    public var masked: String { Masking.account(number) }
+}
+
+/// A beneficiary of the register (底册) with the current designated account.
+public struct BeneficiaryRecord: Sendable, Codable, Hashable {
+    public var id: Int64
+    public var residentID: String
+    public var name: String
+    public var village: String
+    public var household: String
+    public var phone: String
+    public var version: Int
+    public var createdAt: String
+    public var updatedAt: String
+    public var account: AccountRecord?
+
+    public var maskedID: String { Masking.residentID(residentID) }
+    /// The operation entity key: residents are identified by their ID number everywhere.
+    public var entity: String { "beneficiary/\(residentID)" }
+}
+
+/// Changes to a beneficiary's details (nil: unchanged).
+public struct BeneficiaryEdit: Sendable, Hashable {
+    public var name: String?
+    public var village: String?
+    public var household: String?
+    public var phone: String?
+
+    public init(name: String? = nil, village: String? = nil, household: String? = nil, phone: String? = nil) {
+        self.name = name
+        self.village = village
+        self.household = household
+        self.phone = phone
+    }
+}

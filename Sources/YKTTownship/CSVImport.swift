@@ -1,0 +1,163 @@
+import Foundation
+import YKTCore
+
+/// How an import treats bad lines.
+public struct ImportOptions: Sendable {
+    public var encoding: TextEncoding
+    /// false (the default): all-or-nothing. true: import the good lines, write the bad ones to `rejectsPath`.
+    public var keepGood: Bool
+    public var rejectsPath: String?
+    /// Called now and then with (phase, done, total) for a progress display.
+    public var progress: (@Sendable (String, Int, Int) -> Void)?
+
+    public init(encoding: TextEncoding = .auto, keepGood: Bool = false, rejectsPath: String? = nil,
+                progress: (@Sendable (String, Int, Int) -> Void)? = nil) {
+        self.encoding = encoding
+        self.keepGood = keepGood
+        self.rejectsPath = rejectsPath
+        self.progress = progress
+    }
+}
+
+/// What an import did.
+public struct ImportResult: Sendable, Codable {
+    public var file: String
+    public var encoding: String
+    public var sha256: String
+    public var rows: Int
+    public var imported: Int
+    public var rejected: Int
+    public var rejectsFile: String?
+    /// Every problem found, one per bad field (a line may have several).
+    public var problems: [String]
+}
+
+/// A CSV file read into records, with what is needed to report on it.
+struct LoadedCSV {
+    var file: String
+    var name: String
+    var header: CSVRecord
+    var rows: [CSVRecord]
+    var encoding: String
+    var sha256: String
+}
+
+enum CSVFiles {
+    static func read(path: String) throws(YKTError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw YKTError(.fileRead, exists ? "文件不能读取" : "文件不存在", at: SourceLocation(file: path),
+                           hint: exists ? "检查文件权限" : "检查文件路径")
+        }
+        return [UInt8](data)
+    }
+
+    static func load(path: String, encoding: TextEncoding) throws(YKTError) -> LoadedCSV {
+        let bytes = try read(path: path)
+        let name = (path as NSString).lastPathComponent
+        let decoded = try TextDecoding.decode(bytes, as: encoding, file: name)
+        var records = try CSVReader(utf8: decoded.utf8, file: name).records()
+        guard !records.isEmpty else {
+            throw YKTError(.csvHeader, "文件是空的", at: SourceLocation(file: name), hint: "第一行须是表头，其后每行一条记录")
+        }
+        let header = records.removeFirst()
+        return LoadedCSV(file: path, name: name, header: header, rows: records, encoding: decoded.detected,
+                         sha256: YKTCryptoBridge.sha256Hex(bytes))
+    }
+
+    /// Writes the rejected lines with their reasons, in the same columns plus three more, as a
+    /// UTF-8 CSV with BOM that the clerk can correct and import again.
+    static func writeRejects(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], to path: String) throws(YKTError) {
+        var w = CSVWriter()
+        w.row(loaded.header.fields + ["原行号", "错误代码", "错误说明"])
+        for (record, errors) in bad {
+            let codes = errors.map(\.code.rawValue).joined(separator: ";")
+            let reasons = errors.map { e in
+                (e.location?.field.map { "「\($0)」" } ?? "") + e.message + (e.hint.map { "（\($0)）" } ?? "")
+            }.joined(separator: "；")
+            var fields = record.fields
+            if fields.count < loaded.header.fields.count {
+                fields += Array(repeating: "", count: loaded.header.fields.count - fields.count)
+            }
+            w.row(fields + [String(record.line), codes, reasons])
+        }
+        try FileOutput.writeAtomically(w.text, to: path)
+    }
+}
+
+/// Files the node writes: always to a temporary name first, then renamed, so a reader never
+/// sees half a file.
+public enum FileOutput {
+    public static func writeAtomically(_ text: String, to path: String, mode: Int = 0o644) throws(YKTError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        do {
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            let tmp = path + ".tmp-\(getpid())"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
+            if rename(tmp, path) != 0 {
+                try? FileManager.default.removeItem(atPath: tmp)
+                throw YKTError(.fileWrite, "不能写入文件", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
+            }
+        } catch let e as YKTError {
+            throw e
+        } catch {
+            throw YKTError(.fileWrite, "不能写入文件：\(error.localizedDescription)", at: SourceLocation(file: path),
+                           hint: "检查目录权限和磁盘空间")
+        }
+    }
+}
+
+/// Validates every row with `validate`, collecting all problems, then either refuses the whole
+/// file (listing every bad line) or, with `keepGood`, writes the rejects file and returns the
+/// good rows. `crossCheck` sees the good rows in file order and can reject more (duplicates).
+func screen<T>(_ loaded: LoadedCSV, options: ImportOptions, what: String,
+               validate: (CSVRecord) -> Result<T, RowErrors>,
+               crossCheck: (CSVRecord, T) -> [YKTError]) throws -> (good: [T], bad: Int, problems: [String]) {
+    var good: [T] = []
+    good.reserveCapacity(loaded.rows.count)
+    var bad: [(CSVRecord, [YKTError])] = []
+    let total = loaded.rows.count
+    for (i, record) in loaded.rows.enumerated() {
+        if i % 5000 == 0 { options.progress?("校验", i, total) }
+        let at = SourceLocation(file: loaded.name, line: record.line)
+        switch validate(record) {
+        case .success(let value):
+            let more = crossCheck(record, value)
+            if more.isEmpty { good.append(value) } else { bad.append((record, more.map { $0.located(at) })) }
+        case .failure(let failure):
+            bad.append((record, failure.errors.map { $0.located(at) }))
+        }
+    }
+    options.progress?("校验", total, total)
+    let problems = bad.flatMap { $0.1.map(\.description) }
+    if !bad.isEmpty {
+        if options.keepGood {
+            guard let path = options.rejectsPath else {
+                throw YKTError(.usage, "保留正确行导入时须指定错误行文件", hint: "加上 --rejects 文件路径")
+            }
+            try CSVFiles.writeRejects(loaded, bad: bad, to: path)
+        } else {
+            throw YKTError(.importRejected,
+                           "\(loaded.name) 共 \(total) 行，其中 \(bad.count) 行有错误，整批未导入（\(what)）",
+                           at: SourceLocation(file: loaded.name),
+                           hint: "按下列各行的提示改正后重新导入；或用 --keep-good --rejects 文件 先导入正确的行",
+                           details: bad.flatMap(\.1))
+        }
+    }
+    return (good, bad.count, problems)
+}
+
+/// Runs `body` on a field's value, returning its error located at the field's column label.
+func field<T>(_ key: String, _ header: CSVHeader, _ errors: inout [YKTError], _ body: () throws(YKTError) -> T) -> T? {
+    do { return try body() } catch {
+        errors.append(error.located(SourceLocation(field: header.label(key))))
+        return nil
+    }
+}
+
+/// Every problem found on one line (a `Result` failure needs an `Error`).
+struct RowErrors: Error {
+    var errors: [YKTError]
+    init(_ errors: [YKTError]) { self.errors = errors }
+}

@@ -1,0 +1,34 @@
+import YKTCore
+
+/// A disbursement roster (发放清册): program × period × township, numbered by batch.
+public struct RosterRecord: Sendable, Codable, Hashable {
+    public enum Status: String, Sendable, Codable {
+        case draft, submitted
+        public var chinese: String { self == .draft ? "草稿" : "已报送（冻结）" }
+    }
+
+    public var id: Int64
+    public var programCode: String
+    public var period: String
+    public var batch: Int
+    public var status: Status
+    public var lineCount: Int
+    public var totalFen: Int64
+    public var createdAt: String
+    public var submittedAt: String?
+    public var version: Int
+}
+
+/// One line of a roster: a snapshot of the person, the account and the amount when it was built.
+public struct RosterLine: Sendable, Codable, Hashable {
+    public var lineNo: Int
+    public var applicationID: Int64
+    public var residentID: String
+    public var name: String
+    public var village: String
+    public var bank: String
+    public var accountKind: AccountKind
+    public var accountNumber: String
+    public var quantity: String
+    public var amountFen: Int64
+}

@@ -1,0 +1,85 @@
+import YKTStore
+
+/// The township database schema, as numbered migrations. Never edit a released migration:
+/// add a new one.
+enum Schema {
+    static let migrator = Migrator([
+        .init(version: 1, sql: """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+        -- Official holiday arrangements loaded after the built-in years (ykt calendar load).
+        CREATE TABLE calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
+            name TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+
+        -- 补贴政策清单, as published by the county.
+        CREATE TABLE program(code TEXT PRIMARY KEY, name TEXT NOT NULL, department TEXT NOT NULL,
+            unit TEXT NOT NULL, standard_fen INTEGER NOT NULL CHECK (standard_fen >= 0),
+            frequency TEXT NOT NULL, secret INTEGER NOT NULL, basis TEXT NOT NULL,
+            version INTEGER NOT NULL, loaded_at TEXT NOT NULL) WITHOUT ROWID;
+
+        -- 底册: one row per resident; the designated account lives in `account` with its history.
+        CREATE TABLE beneficiary(id INTEGER PRIMARY KEY, resident_id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL, village TEXT NOT NULL, household TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+
+        -- 一人一卡: exactly one current account (replaced_at IS NULL) per person; changes add rows.
+        CREATE TABLE account(id INTEGER PRIMARY KEY,
+            beneficiary_id INTEGER NOT NULL REFERENCES beneficiary(id),
+            bank TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('card','passbook')), number TEXT NOT NULL,
+            confirmation_ref TEXT NOT NULL, shared_reason TEXT, valid_from TEXT NOT NULL,
+            replaced_at TEXT);
+        CREATE UNIQUE INDEX account_current ON account(beneficiary_id) WHERE replaced_at IS NULL;
+        CREATE INDEX account_number ON account(number) WHERE replaced_at IS NULL;
+
+        CREATE TABLE application(id INTEGER PRIMARY KEY,
+            beneficiary_id INTEGER NOT NULL REFERENCES beneficiary(id),
+            program_code TEXT NOT NULL REFERENCES program(code), period TEXT NOT NULL,
+            quantity_e4 INTEGER NOT NULL CHECK (quantity_e4 > 0), standard_fen INTEGER NOT NULL,
+            amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+            village_result TEXT NOT NULL CHECK (village_result IN ('passed','failed')),
+            village_note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('recorded','not_passed','in_notice','cleared','removed','rostered')),
+            notice_id INTEGER REFERENCES notice(id), version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL, UNIQUE (beneficiary_id, program_code, period));
+        CREATE INDEX application_queue ON application(program_code, period, status);
+
+        -- 公示
+        CREATE TABLE notice(id INTEGER PRIMARY KEY, program_code TEXT NOT NULL REFERENCES program(code),
+            period TEXT NOT NULL, place TEXT NOT NULL, phone TEXT NOT NULL, posted_on TEXT NOT NULL,
+            first_day TEXT NOT NULL, last_day TEXT NOT NULL, earliest_close TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open','closed')), closed_on TEXT,
+            proof_sha256 TEXT, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
+
+        -- 异议
+        CREATE TABLE objection(id INTEGER PRIMARY KEY, notice_id INTEGER NOT NULL REFERENCES notice(id),
+            application_id INTEGER NOT NULL REFERENCES application(id), received_on TEXT NOT NULL,
+            complainant TEXT NOT NULL DEFAULT '', content TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open','upheld','dismissed')),
+            decision_reason TEXT, settled_on TEXT, version INTEGER NOT NULL DEFAULT 1);
+
+        -- 发放清册: a draft is a local working copy; submitting freezes it and queues it.
+        CREATE TABLE roster(id INTEGER PRIMARY KEY, program_code TEXT NOT NULL REFERENCES program(code),
+            period TEXT NOT NULL, batch INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft','submitted')),
+            line_count INTEGER NOT NULL, total_fen INTEGER NOT NULL, created_at TEXT NOT NULL,
+            submitted_at TEXT, version INTEGER NOT NULL DEFAULT 1, UNIQUE (program_code, period, batch));
+        CREATE TABLE roster_line(roster_id INTEGER NOT NULL REFERENCES roster(id), line_no INTEGER NOT NULL,
+            application_id INTEGER NOT NULL UNIQUE REFERENCES application(id),
+            beneficiary_id INTEGER NOT NULL, name TEXT NOT NULL, resident_id TEXT NOT NULL, village TEXT NOT NULL,
+            bank TEXT NOT NULL, account_kind TEXT NOT NULL, account_number TEXT NOT NULL,
+            quantity_e4 INTEGER NOT NULL, amount_fen INTEGER NOT NULL,
+            PRIMARY KEY (roster_id, line_no)) WITHOUT ROWID;
+
+        -- Outbound domain operations, gapless per node (seq), written with the change they record.
+        CREATE TABLE outbox(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+            entity TEXT NOT NULL, base_version INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending');
+
+        -- Hash-chained audit trail.
+        CREATE TABLE audit(seq INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL,
+            action TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+        """),
+    ])
+}

@@ -1,0 +1,116 @@
+import YKTCore
+
+/// Imports of village registers and application lists from CSV files.
+extension TownshipNode {
+    /// The register columns, with the spellings village spreadsheets use.
+    public static let registerColumns: [CSVColumn] = [
+        CSVColumn("name", ["姓名", "name"]),
+        CSVColumn("residentID", ["身份证号", "身份证号码", "公民身份号码", "resident_id"]),
+        CSVColumn("village", ["村（社区）", "村(社区)", "村", "所在村", "village"]),
+        CSVColumn("household", ["户号", "household"], required: false),
+        CSVColumn("phone", ["联系电话", "电话", "手机号", "phone"], required: false),
+        CSVColumn("bank", ["开户银行", "代发银行", "银行", "bank"]),
+        CSVColumn("kind", ["账户类型", "account_kind"], required: false),
+        CSVColumn("account", ["账号", "银行账号", "卡号", "account"]),
+        CSVColumn("confirmation", ["确认书编号", "confirmation"]),
+        CSVColumn("sharedReason", ["共用账户理由", "shared_reason"], required: false),
+    ]
+
+    /// Imports a village register. All-or-nothing unless `options.keepGood`; every bad line is
+    /// reported with its line number, column and reason.
+    public func importBeneficiaries(path: String, options: ImportOptions = ImportOptions()) throws -> ImportResult {
+        let loaded = try CSVFiles.load(path: path, encoding: options.encoding)
+        let header = try CSVHeader(loaded.header, columns: Self.registerColumns, file: loaded.name)
+        let today = CivilDate.inChina(at: now())
+        return try perform("beneficiary.import") {
+            var known: [String: Int] = [:]       // resident ID → line (file) or 0 (register)
+            var holders: [String: (line: Int, residentID: String)] = [:]  // account number → first holder
+            try db.forEach("SELECT resident_id FROM beneficiary") { known[$0.text(0)] = 0 }
+            try db.forEach("""
+                SELECT a.number, b.resident_id FROM account a JOIN beneficiary b ON b.id = a.beneficiary_id
+                WHERE a.replaced_at IS NULL
+                """) { holders[$0.text(0)] = (0, $0.text(1)) }
+
+            let screened = try screen(loaded, options: options, what: "补贴对象底册") { record in
+                Self.validateRegisterRow(record, header: header, today: today)
+            } crossCheck: { record, input in
+                var errors: [YKTError] = []
+                let id = input.residentID.value
+                if let first = known[id] {
+                    errors.append(YKTError(.residentDuplicate,
+                                           first == 0 ? "\(input.residentID.masked) 已在底册中"
+                                                      : "\(input.residentID.masked) 与第 \(first) 行重复",
+                                           at: SourceLocation(field: header.label("residentID")),
+                                           hint: "同一人只能登记一次；删去这一行"))
+                }
+                if let holder = holders[input.account.number.value], holder.residentID != id,
+                   input.account.sharedReason?.isEmpty ?? true {
+                    let whose = holder.line == 0 ? "底册中 \(Masking.residentID(holder.residentID))"
+                                                 : "第 \(holder.line) 行 \(Masking.residentID(holder.residentID))"
+                    errors.append(YKTError(.accountShared, "账号 \(input.account.number.masked) 已是\(whose)的指定账户",
+                                           at: SourceLocation(field: header.label("account")),
+                                           hint: "一人一卡：核实账号；确需共用须在「共用账户理由」列写明理由"))
+                }
+                if errors.isEmpty {
+                    known[id] = record.line
+                    if holders[input.account.number.value] == nil {
+                        holders[input.account.number.value] = (record.line, id)
+                    }
+                }
+                return errors
+            }
+            let at = timestamp()
+            for (i, input) in screened.good.enumerated() {
+                if i % 5000 == 0 { options.progress?("写入", i, screened.good.count) }
+                _ = try insertBeneficiary(input, at: at)
+            }
+            options.progress?("写入", screened.good.count, screened.good.count)
+            let result = ImportResult(file: loaded.name, encoding: loaded.encoding, sha256: loaded.sha256,
+                                      rows: loaded.rows.count, imported: screened.good.count, rejected: screened.bad,
+                                      rejectsFile: screened.bad > 0 ? options.rejectsPath : nil,
+                                      problems: screened.problems)
+            return (result, AuditNote(object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))",
+                                      detail: "rows=\(result.rows) imported=\(result.imported) rejected=\(result.rejected)"))
+        }
+    }
+
+    /// Validates one register line, returning every problem on it.
+    static func validateRegisterRow(_ record: CSVRecord, header: CSVHeader, today: CivilDate)
+        -> Result<BeneficiaryInput, RowErrors> {
+        var errors: [YKTError] = []
+        if record.fields.count != header.width {
+            errors.append(YKTError(.csvSyntax, "应有 \(header.width) 列，实际 \(record.fields.count) 列",
+                                   hint: "检查这一行是否多了或少了逗号"))
+        }
+        func v(_ key: String) -> String { header.value(key, in: record) }
+        func required(_ key: String) -> String? {
+            let s = v(key).trimmingCharacters(in: .whitespaces)
+            if s.isEmpty {
+                errors.append(YKTError(.fieldMissing, "\(header.label(key))为空",
+                                       at: SourceLocation(field: header.label(key)), hint: "补填这一项"))
+                return nil
+            }
+            return s
+        }
+        let rid = required("residentID").flatMap { s in field("residentID", header, &errors) { () throws(YKTError) in try ResidentID(s, today: today) } }
+        let name = field("name", header, &errors) { () throws(YKTError) in try PersonName.validate(v("name")) }
+        let village = required("village")
+        let phoneText = v("phone")
+        let phone = phoneText.isEmpty ? "" : field("phone", header, &errors) { () throws(YKTError) in try PhoneNumber.validate(phoneText) }
+        let bank = required("bank")
+        let kind = field("kind", header, &errors) { () throws(YKTError) in try AccountKind(parsing: v("kind")) }
+        let number = required("account").flatMap { s in
+            kind.flatMap { k in field("account", header, &errors) { () throws(YKTError) in try AccountNumber(s, kind: k) } }
+        }
+        let confirmation = required("confirmation")
+        guard errors.isEmpty, let rid, let name, let village, let phone, let bank, let number, let confirmation else {
+            return .failure(RowErrors(errors))
+        }
+        let shared = v("sharedReason").trimmingCharacters(in: .whitespaces)
+        return .success(BeneficiaryInput(
+            residentID: rid, name: name, village: village,
+            household: v("household").trimmingCharacters(in: .whitespaces), phone: phone,
+            account: AccountInput(bank: bank, number: number, confirmation: confirmation,
+                                  sharedReason: shared.isEmpty ? nil : shared)))
+    }
+}

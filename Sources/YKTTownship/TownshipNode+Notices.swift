@@ -1,0 +1,222 @@
+import Foundation
+import YKTCore
+import YKTStore
+
+/// Public notices (公示) and objections (异议).
+extension TownshipNode {
+    func noticeKey(_ id: Int64) -> String { "notice/\(config.nodeID)/\(id)" }
+    func objectionKey(_ id: Int64) -> String { "objection/\(config.nodeID)/\(id)" }
+
+    static let noticeColumns = """
+        n.id, n.program_code, n.period, n.place, n.phone, n.posted_on, n.first_day, n.last_day, n.earliest_close,
+        n.status, n.closed_on, n.proof_sha256, n.version,
+        (SELECT count(*) FROM application a WHERE a.notice_id = n.id),
+        (SELECT coalesce(sum(amount_fen), 0) FROM application a WHERE a.notice_id = n.id AND a.status != 'removed')
+        """
+
+    static func notice(from r: Row) throws -> NoticeRecord {
+        NoticeRecord(id: r.int64(0), programCode: r.text(1), period: r.text(2), place: r.text(3), phone: r.text(4),
+                     postedOn: try CivilDate(parsing: r.text(5)), firstDay: try CivilDate(parsing: r.text(6)),
+                     lastDay: try CivilDate(parsing: r.text(7)), earliestClose: try CivilDate(parsing: r.text(8)),
+                     status: NoticeRecord.Status(rawValue: r.text(9)) ?? .open,
+                     closedOn: try r.optionalText(10).map { try CivilDate(parsing: $0) },
+                     proofSHA256: r.optionalText(11), version: r.int(12), applicationCount: r.int(13),
+                     totalFen: r.int64(14))
+    }
+
+    public func notices() throws -> [NoticeRecord] {
+        try db.all("SELECT \(Self.noticeColumns) FROM notice n ORDER BY n.id", map: Self.notice(from:))
+    }
+
+    public func notice(_ id: Int64) throws -> NoticeRecord {
+        guard let n = try db.first("SELECT \(Self.noticeColumns) FROM notice n WHERE n.id = ?", id,
+                                   map: Self.notice(from:)) else {
+            throw YKTError(.noticeUnknown, "没有编号为 \(id) 的公示", hint: "用 ykt notice list 查看公示编号")
+        }
+        return n
+    }
+
+    /// Opens a notice for every application of `program` × `period` that the village passed and
+    /// that is not yet on a notice (optionally only one village's). The notice period is computed
+    /// on the official calendar (`NoticePeriod`); a year without calendar data is refused.
+    @discardableResult
+    public func openNotice(program code: String, period: Period, postedOn: CivilDate, place rawPlace: String,
+                           phone rawPhone: String, village: String? = nil) throws -> NoticeRecord {
+        let program = try program(code)
+        if program.secret {
+            throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不对外公示",
+                           hint: "涉密项目的申请经村评议通过后可直接编入清册（ykt roster build）")
+        }
+        let place = rawPlace.trimmingCharacters(in: .whitespaces)
+        guard !place.isEmpty else {
+            throw YKTError(.fieldMissing, "没有填写公示地点", at: SourceLocation(field: "--place"),
+                           hint: "例如：各村村务公开栏、镇政府公告栏")
+        }
+        let phone: String
+        do { phone = try PhoneNumber.validate(rawPhone) } catch { throw error.located(SourceLocation(field: "--phone")) }
+        let days = try NoticePeriod(posted: postedOn, calendar: calendar)
+        let id: Int64 = try perform("notice.open") {
+            let items = try applications(program: program.code, period: period.description, status: .recorded)
+                .filter { village == nil || $0.village == village }
+            guard !items.isEmpty else {
+                throw YKTError(.noticeEmpty, "\(period.chinese)「\(program.name)」没有待公示的申请" +
+                               (village.map { "（\($0)）" } ?? ""),
+                               hint: "先录入申请（ykt application add / import），村评议通过的申请才进入公示")
+            }
+            try db.run("""
+                INSERT INTO notice(program_code, period, place, phone, posted_on, first_day, last_day, earliest_close,
+                    status, version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?)
+                """, program.code, period.description, place, phone, postedOn.description, days.firstDay.description,
+                       days.lastDay.description, days.earliestClose.description, timestamp())
+            let id = db.lastInsertRowID
+            for a in items {
+                try db.run("UPDATE application SET status = 'in_notice', notice_id = ?, version = version + 1 WHERE id = ?",
+                           id, a.id)
+            }
+            try enqueue("notice.open", entity: noticeKey(id), baseVersion: 0, data: [
+                "program": .string(program.code), "period": .string(period.description), "place": .string(place),
+                "phone": .string(phone), "postedOn": .string(postedOn.description),
+                "firstDay": .string(days.firstDay.description), "lastDay": .string(days.lastDay.description),
+                "applications": .array(items.map { .string($0.entity) }),
+            ])
+            return (id, AuditNote(object: "notice#\(id)", detail: "\(program.code) \(period) lines=\(items.count)"))
+        }
+        return try notice(id)
+    }
+
+    /// Records an objection (异议) against one person's line on an open notice.
+    @discardableResult
+    public func recordObjection(notice noticeID: Int64, residentID: ResidentID, receivedOn: CivilDate,
+                                complainant: String, content: String) throws -> ObjectionRecord {
+        let text = content.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else {
+            throw YKTError(.fieldMissing, "异议内容为空", at: SourceLocation(field: "--content"), hint: "写明异议的事实和理由")
+        }
+        let id: Int64 = try perform("objection.record") {
+            let n = try notice(noticeID)
+            guard n.status == .open else {
+                throw YKTError(.noticeState, "公示 \(noticeID) 已于 \(n.closedOn?.description ?? "") 结束，不能再登记异议",
+                               hint: "公示结束后的反映按投诉举报处理")
+            }
+            guard receivedOn >= n.postedOn else {
+                throw YKTError(.dateInvalid, "异议收到日期 \(receivedOn) 早于公示张贴日 \(n.postedOn)",
+                               at: SourceLocation(field: "--date"), hint: "核对收到异议的日期")
+            }
+            guard let app = try applications(notice: noticeID).first(where: { $0.residentID == residentID.value }) else {
+                throw YKTError(.applicationUnknown, "公示 \(noticeID) 中没有 \(residentID.masked)",
+                               hint: "用 ykt notice show \(noticeID) 核对公示名单")
+            }
+            try db.run("""
+                INSERT INTO objection(notice_id, application_id, received_on, complainant, content, status)
+                VALUES (?, ?, ?, ?, ?, 'open')
+                """, noticeID, app.id, receivedOn.description, complainant, text)
+            let id = db.lastInsertRowID
+            try enqueue("objection.record", entity: objectionKey(id), baseVersion: 0, data: [
+                "notice": .string(noticeKey(noticeID)), "application": .string(app.entity),
+                "receivedOn": .string(receivedOn.description), "complainant": .string(complainant),
+                "content": .string(text),
+            ])
+            return (id, AuditNote(object: "objection#\(id) notice#\(noticeID) \(residentID.masked)"))
+        }
+        return try objection(id)
+    }
+
+    /// Settles an objection: upheld (the line leaves the roster) or dismissed, always with a reason.
+    @discardableResult
+    public func settleObjection(_ id: Int64, upheld: Bool, reason: String, on date: CivilDate) throws -> ObjectionRecord {
+        let why = reason.trimmingCharacters(in: .whitespaces)
+        guard !why.isEmpty else {
+            throw YKTError(.fieldMissing, "没有写处理理由", at: SourceLocation(field: "--reason"),
+                           hint: "写明核实情况和处理结论")
+        }
+        try perform("objection.settle") {
+            let o = try objection(id)
+            guard o.status == .open else {
+                throw YKTError(.objectionState, "异议 \(id) 已于 \(o.settledOn?.description ?? "") 处理（\(o.status.chinese)）")
+            }
+            let status: ObjectionRecord.Status = upheld ? .upheld : .dismissed
+            try db.run("UPDATE objection SET status = ?, decision_reason = ?, settled_on = ?, version = version + 1 WHERE id = ?",
+                       status.rawValue, why, date.description, id)
+            if upheld {
+                try db.run("UPDATE application SET status = 'removed', version = version + 1 WHERE id = ?", o.applicationID)
+            }
+            try enqueue("objection.settle", entity: objectionKey(id), baseVersion: 1, data: [
+                "decision": .string(status.rawValue), "reason": .string(why), "settledOn": .string(date.description),
+            ])
+            return ((), AuditNote(object: "objection#\(id)", detail: status.rawValue))
+        }
+        return try objection(id)
+    }
+
+    public func objections(notice: Int64? = nil) throws -> [ObjectionRecord] {
+        try db.all("""
+            SELECT o.id, o.notice_id, o.application_id, b.resident_id, b.name, o.received_on, o.complainant, o.content,
+                   o.status, o.decision_reason, o.settled_on
+            FROM objection o JOIN application a ON a.id = o.application_id JOIN beneficiary b ON b.id = a.beneficiary_id
+            WHERE ?1 IS NULL OR o.notice_id = ?1 ORDER BY o.id
+            """, notice, map: Self.objection(from:))
+    }
+
+    func objection(_ id: Int64) throws -> ObjectionRecord {
+        guard let o = try db.first("""
+            SELECT o.id, o.notice_id, o.application_id, b.resident_id, b.name, o.received_on, o.complainant, o.content,
+                   o.status, o.decision_reason, o.settled_on
+            FROM objection o JOIN application a ON a.id = o.application_id JOIN beneficiary b ON b.id = a.beneficiary_id
+            WHERE o.id = ?
+            """, id, map: Self.objection(from:)) else {
+            throw YKTError(.objectionUnknown, "没有编号为 \(id) 的异议", hint: "用 ykt objection list 查看")
+        }
+        return o
+    }
+
+    static func objection(from r: Row) throws -> ObjectionRecord {
+        ObjectionRecord(id: r.int64(0), noticeID: r.int64(1), applicationID: r.int64(2), residentID: r.text(3),
+                        name: r.text(4), receivedOn: try CivilDate(parsing: r.text(5)), complainant: r.text(6),
+                        content: r.text(7), status: ObjectionRecord.Status(rawValue: r.text(8)) ?? .open,
+                        decisionReason: r.optionalText(9), settledOn: try r.optionalText(10).map { try CivilDate(parsing: $0) })
+    }
+
+    /// Closes a notice on `date`. Refused before its earliest close date (saying which), and while
+    /// any objection is unsettled. Lines with an upheld objection stay removed; the rest are cleared
+    /// for the roster. `proof` is a file (signed summary, photo of the posted notice) whose SHA-256
+    /// is recorded.
+    @discardableResult
+    public func closeNotice(_ id: Int64, on date: CivilDate, proofPath: String? = nil) throws -> NoticeRecord {
+        let proof = try proofPath.map { path throws(YKTError) in YKTCryptoBridge.sha256Hex(try CSVFiles.read(path: path)) }
+        try perform("notice.close") {
+            let n = try notice(id)
+            guard n.status == .open else {
+                throw YKTError(.noticeState, "公示 \(id) 已于 \(n.closedOn?.description ?? "") 结束")
+            }
+            // Re-checked against the calendar, not only the stored date, so a calendar loaded
+            // later cannot shorten a notice.
+            let days = try NoticePeriod(posted: n.postedOn, calendar: calendar)
+            let earliest = max(days.earliestClose, n.earliestClose)
+            guard date >= earliest else {
+                let done = date > n.firstDay ? try calendar.workdays(from: n.firstDay, through: date.adding(days: -1)) : 0
+                throw YKTError(.noticeTooEarly,
+                               "公示 \(id) 自 \(n.firstDay.chinese) 起须满 \(NoticePeriod.minimumWorkingDays) 个工作日" +
+                               "（至 \(days.lastDay.chinese)），\(date.chinese) 之前只满 \(done) 个工作日",
+                               hint: "最早可于 \(earliest.chinese)（\(earliest)）结束公示")
+            }
+            let open = try objections(notice: id).filter { $0.status == .open }
+            guard open.isEmpty else {
+                throw YKTError(.objectionOpen, "公示 \(id) 还有 \(open.count) 条异议未处理（编号 \(open.map { String($0.id) }.joined(separator: "、"))）",
+                               hint: "先用 ykt objection settle 处理异议")
+            }
+            let lines = try applications(notice: id)
+            try db.run("UPDATE application SET status = 'cleared', version = version + 1 WHERE notice_id = ? AND status = 'in_notice'", id)
+            try db.run("UPDATE notice SET status = 'closed', closed_on = ?, proof_sha256 = ?, version = version + 1 WHERE id = ?",
+                       date.description, proof, id)
+            var data: [String: JSONValue] = [
+                "closedOn": .string(date.description),
+                "cleared": .array(lines.filter { $0.status == .inNotice }.map { .string($0.entity) }),
+                "removed": .array(lines.filter { $0.status == .removed }.map { .string($0.entity) }),
+            ]
+            if let proof { data["proofSha256"] = .string(proof) }
+            try enqueue("notice.close", entity: noticeKey(id), baseVersion: n.version, data: .object(data))
+            return ((), AuditNote(object: "notice#\(id)", detail: "closed \(date)"))
+        }
+        return try notice(id)
+    }
+}

@@ -1,0 +1,213 @@
+import YKTCore
+import YKTStore
+
+/// The beneficiary register (底册) and designated accounts (一人一卡).
+extension TownshipNode {
+    static let beneficiaryColumns = """
+        b.id, b.resident_id, b.name, b.village, b.household, b.phone, b.version, b.created_at, b.updated_at,
+        a.bank, a.kind, a.number, a.confirmation_ref, a.shared_reason, a.valid_from
+        """
+
+    static func beneficiary(from r: Row) -> BeneficiaryRecord {
+        var record = BeneficiaryRecord(id: r.int64(0), residentID: r.text(1), name: r.text(2), village: r.text(3),
+                                       household: r.text(4), phone: r.text(5), version: r.int(6),
+                                       createdAt: r.text(7), updatedAt: r.text(8), account: nil)
+        if !r.isNull(9) {
+            record.account = AccountRecord(bank: r.text(9), kind: AccountKind(rawValue: r.text(10)) ?? .card,
+                                           number: r.text(11), confirmation: r.text(12),
+                                           sharedReason: r.optionalText(13), validFrom: r.text(14), replacedAt: nil)
+        }
+        return record
+    }
+
+    /// The beneficiary with this resident ID, or nil.
+    public func findBeneficiary(_ id: ResidentID) throws -> BeneficiaryRecord? {
+        try db.first("""
+            SELECT \(Self.beneficiaryColumns) FROM beneficiary b
+            LEFT JOIN account a ON a.beneficiary_id = b.id AND a.replaced_at IS NULL
+            WHERE b.resident_id = ?
+            """, id.value, map: Self.beneficiary(from:))
+    }
+
+    /// The beneficiary with this resident ID; throws `YKT-RESIDENT-UNKNOWN` when absent.
+    public func beneficiary(_ id: ResidentID) throws -> BeneficiaryRecord {
+        guard let b = try findBeneficiary(id) else {
+            throw YKTError(.residentUnknown, "底册中没有身份证号为 \(id.masked) 的补贴对象",
+                           hint: "先用 ykt beneficiary add 或 ykt beneficiary import 登记")
+        }
+        return b
+    }
+
+    /// The register, ordered by village and name; `village` filters.
+    public func beneficiaries(village: String? = nil) throws -> [BeneficiaryRecord] {
+        try db.all("""
+            SELECT \(Self.beneficiaryColumns) FROM beneficiary b
+            LEFT JOIN account a ON a.beneficiary_id = b.id AND a.replaced_at IS NULL
+            WHERE ?1 IS NULL OR b.village = ?1 ORDER BY b.village, b.name, b.resident_id
+            """, village, map: Self.beneficiary(from:))
+    }
+
+    public func beneficiaryCount() throws -> Int { Int(try db.integer("SELECT count(*) FROM beneficiary") ?? 0) }
+
+    /// The resident (other than `excluding`) whose current account has this number, if any.
+    func currentHolder(ofAccount number: String, excluding: Int64? = nil) throws -> (id: Int64, residentID: String, name: String)? {
+        try db.first("""
+            SELECT b.id, b.resident_id, b.name FROM account a JOIN beneficiary b ON b.id = a.beneficiary_id
+            WHERE a.number = ? AND a.replaced_at IS NULL AND b.id IS NOT ? LIMIT 1
+            """, number, excluding) { (id: $0.int64(0), residentID: $0.text(1), name: $0.text(2)) }
+    }
+
+    func checkSharedAccount(_ account: AccountInput, holder: (id: Int64, residentID: String, name: String)?) throws(YKTError) {
+        guard let holder else { return }
+        if account.sharedReason?.isEmpty ?? true {
+            throw YKTError(.accountShared,
+                           "账号 \(account.number.masked) 已是 \(holder.name)（\(Masking.residentID(holder.residentID))）的指定账户",
+                           at: SourceLocation(field: "账号"),
+                           hint: "一人一卡：请核实账号；确需共用（如监护人代领）须用 --shared-account-reason 写明理由")
+        }
+    }
+
+    static func validateConfirmation(_ text: String) throws(YKTError) -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard !t.isEmpty else {
+            throw YKTError(.accountConfirmation, "缺少本人签字确认书编号", at: SourceLocation(field: "确认书编号"),
+                           hint: "指定账户须经本人签字确认，填写确认书编号（--confirmation）")
+        }
+        return t
+    }
+
+    func insertBeneficiary(_ input: BeneficiaryInput, at: String) throws -> Int64 {
+        try db.run("""
+            INSERT INTO beneficiary(resident_id, name, village, household, phone, version, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+            """, input.residentID.value, input.name, input.village, input.household, input.phone, at, at)
+        let id = db.lastInsertRowID
+        try db.run("""
+            INSERT INTO account(beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, id, input.account.bank, input.account.number.kind.rawValue, input.account.number.value,
+                   input.account.confirmation, input.account.sharedReason, at)
+        let data: JSONValue = [
+            "residentId": .string(input.residentID.value), "name": .string(input.name),
+            "village": .string(input.village), "household": .string(input.household),
+            "phone": .string(input.phone), "township": .string(config.nodeID), "account": input.account.json,
+        ]
+        try enqueue("beneficiary.register", entity: "beneficiary/\(input.residentID.value)", baseVersion: 0, data: data)
+        return id
+    }
+
+    /// Registers one beneficiary with a designated account. The same resident twice is refused;
+    /// an account already held by another resident needs `sharedReason`.
+    @discardableResult
+    public func register(_ raw: BeneficiaryInput) throws -> BeneficiaryRecord {
+        var input = raw
+        input.name = try PersonName.validate(raw.name)
+        input.village = raw.village.trimmingCharacters(in: .whitespaces)
+        if input.village.isEmpty {
+            throw YKTError(.fieldMissing, "村（社区）为空", at: SourceLocation(field: "村（社区）"), hint: "填写所在村（社区）")
+        }
+        if !raw.phone.isEmpty { input.phone = try PhoneNumber.validate(raw.phone) }
+        input.account.confirmation = try Self.validateConfirmation(raw.account.confirmation)
+        input.account.bank = raw.account.bank.trimmingCharacters(in: .whitespaces)
+        if input.account.bank.isEmpty {
+            throw YKTError(.fieldMissing, "开户银行为空", at: SourceLocation(field: "开户银行"), hint: "填写代发银行名称")
+        }
+        try perform("beneficiary.register") {
+            if let existing = try findBeneficiary(input.residentID) {
+                throw YKTError(.residentDuplicate, "\(existing.name)（\(input.residentID.masked)）已在底册中（\(existing.village)）",
+                               hint: "同一人不能登记两次；要修改信息用 ykt beneficiary edit，换卡用 ykt account change")
+            }
+            try checkSharedAccount(input.account, holder: try currentHolder(ofAccount: input.account.number.value))
+            let id = try insertBeneficiary(input, at: timestamp())
+            return ((), AuditNote(object: "beneficiary#\(id) \(input.residentID.masked)", detail: input.village))
+        }
+        return try beneficiary(input.residentID)
+    }
+
+    /// Edits a beneficiary's name, village, household or phone (never the resident ID).
+    @discardableResult
+    public func edit(_ id: ResidentID, _ edit: BeneficiaryEdit) throws -> BeneficiaryRecord {
+        var changes: [String: JSONValue] = [:]
+        if let n = edit.name { changes["name"] = .string(try PersonName.validate(n)) }
+        if let v = edit.village {
+            let t = v.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty { throw YKTError(.fieldMissing, "村（社区）为空", at: SourceLocation(field: "--village")) }
+            changes["village"] = .string(t)
+        }
+        if let h = edit.household { changes["household"] = .string(h.trimmingCharacters(in: .whitespaces)) }
+        if let p = edit.phone { changes["phone"] = .string(p.isEmpty ? "" : try PhoneNumber.validate(p)) }
+        if changes.isEmpty {
+            throw YKTError(.usage, "没有要修改的内容", hint: "至少给出 --name、--village、--household、--phone 中的一项")
+        }
+        try perform("beneficiary.update") {
+            let current = try beneficiary(id)
+            let at = timestamp()
+            for (column, value) in changes {
+                guard case .string(let s) = value else { continue }
+                // Column names come from the fixed set above, never from input.
+                try db.run("UPDATE beneficiary SET \(column) = ? WHERE id = ?", s, current.id)
+            }
+            try db.run("UPDATE beneficiary SET version = version + 1, updated_at = ? WHERE id = ?", at, current.id)
+            var data = changes
+            data["residentId"] = .string(id.value)
+            try enqueue("beneficiary.update", entity: current.entity, baseVersion: current.version, data: .object(data))
+            return ((), AuditNote(object: "beneficiary#\(current.id) \(id.masked)",
+                                  detail: changes.keys.sorted().joined(separator: ",")))
+        }
+        return try beneficiary(id)
+    }
+
+    /// Changes the designated account. The old account stays in the history with the time it
+    /// was replaced; the change needs the signed confirmation form's reference.
+    @discardableResult
+    public func changeAccount(_ id: ResidentID, to raw: AccountInput) throws -> BeneficiaryRecord {
+        var account = raw
+        account.confirmation = try Self.validateConfirmation(raw.confirmation)
+        account.bank = raw.bank.trimmingCharacters(in: .whitespaces)
+        if account.bank.isEmpty {
+            throw YKTError(.fieldMissing, "开户银行为空", at: SourceLocation(field: "--bank"), hint: "填写代发银行名称")
+        }
+        try perform("account.change") {
+            let current = try beneficiary(id)
+            if let old = current.account, old.number == account.number.value, old.bank == account.bank {
+                throw YKTError(.accountUnchanged, "新账户 \(account.number.masked) 与现用指定账户相同",
+                               hint: "核对新卡号；如只改确认书编号无需变更账户")
+            }
+            try checkSharedAccount(account, holder: try currentHolder(ofAccount: account.number.value, excluding: current.id))
+            let at = timestamp()
+            try db.run("UPDATE account SET replaced_at = ? WHERE beneficiary_id = ? AND replaced_at IS NULL", at, current.id)
+            try db.run("""
+                INSERT INTO account(beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, current.id, account.bank, account.number.kind.rawValue, account.number.value,
+                       account.confirmation, account.sharedReason, at)
+            try db.run("UPDATE beneficiary SET version = version + 1, updated_at = ? WHERE id = ?", at, current.id)
+            var data: [String: JSONValue] = ["residentId": .string(id.value), "account": account.json]
+            if let old = current.account { data["previousNumber"] = .string(old.number) }
+            try enqueue("account.change", entity: current.entity, baseVersion: current.version, data: .object(data))
+            return ((), AuditNote(object: "beneficiary#\(current.id) \(id.masked)",
+                                  detail: "\(current.account?.masked ?? "-") → \(account.number.masked)"))
+        }
+        return try beneficiary(id)
+    }
+
+    /// Every designated account the person has had, oldest first.
+    public func accountHistory(_ id: ResidentID) throws -> [AccountRecord] {
+        let b = try beneficiary(id)
+        return try db.all("""
+            SELECT bank, kind, number, confirmation_ref, shared_reason, valid_from, replaced_at
+            FROM account WHERE beneficiary_id = ? ORDER BY id
+            """, b.id) { r in
+            AccountRecord(bank: r.text(0), kind: AccountKind(rawValue: r.text(1)) ?? .card, number: r.text(2),
+                          confirmation: r.text(3), sharedReason: r.optionalText(4), validFrom: r.text(5),
+                          replacedAt: r.optionalText(6))
+        }
+    }
+}
+
+extension TownshipNode {
+    /// Records in the audit trail that personal data was displayed or exported in full.
+    public func recordView(of object: String) throws {
+        try perform("personal-data.view") { ((), AuditNote(object: object)) }
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import YKTCore
+import YKTStore
+
+/// A township node (乡镇节点): its directory, configuration, database and calendar.
+///
+/// Every command that changes something runs through `perform`, which opens one transaction
+/// for the change, its outbound operations (`enqueue`) and its audit entry: all three commit
+/// together or not at all.
+public final class TownshipNode {
+    public static let databaseFile = "township.db"
+
+    public let directory: String
+    public let config: NodeConfig
+    public let db: Database
+    public private(set) var calendar: WorkCalendar
+    /// Who is working: recorded in every audit entry and operation.
+    public var operatorName: String
+    /// The clock for timestamps (audit, operations). Business dates are always passed in.
+    public var now: @Sendable () -> Date = { Date() }
+
+    var nextOutboxSeq: Int64?
+
+    init(directory: String, config: NodeConfig, db: Database, operatorName: String) throws {
+        self.directory = directory
+        self.config = config
+        self.db = db
+        self.operatorName = operatorName
+        self.calendar = WorkCalendar.builtIn
+        try Schema.migrator.migrate(db)
+        try reloadCalendar()
+    }
+
+    /// Makes a new node directory (mode 0700) with its configuration and an empty database.
+    public static func create(directory: String, config: NodeConfig) throws -> TownshipNode {
+        let fm = FileManager.default
+        let confPath = (directory as NSString).appendingPathComponent(NodeConfig.fileName)
+        if fm.fileExists(atPath: confPath) {
+            throw YKTError(.nodeExists, "目录 \(directory) 已经是一个节点", at: SourceLocation(file: confPath),
+                           hint: "换一个目录，或直接使用这个节点")
+        }
+        guard config.nodeID.count == 9, config.nodeID.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw YKTError(.usageValue, "乡镇代码「\(config.nodeID)」应为 9 位数字（县级 6 位 + 乡镇 3 位）",
+                           at: SourceLocation(field: "--township"), hint: "例如 450223101")
+        }
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                   attributes: [.posixPermissions: 0o700])
+            try Data(config.text.utf8).write(to: URL(fileURLWithPath: confPath), options: .atomic)
+        } catch {
+            throw YKTError(.fileWrite, "不能创建节点目录：\(error.localizedDescription)",
+                           at: SourceLocation(file: directory), hint: "检查路径和权限")
+        }
+        let node = try open(directory: directory, operatorName: config.defaultOperator)
+        try node.perform("node.init") {
+            try node.db.run("INSERT INTO meta(key, value) VALUES ('node_id', ?), ('created_at', ?)",
+                            config.nodeID, node.timestamp())
+            return ((), AuditNote(object: "node/\(config.nodeID)", detail: config.name))
+        }
+        return node
+    }
+
+    /// Opens an existing node directory.
+    public static func open(directory: String, operatorName: String? = nil) throws -> TownshipNode {
+        let confPath = (directory as NSString).appendingPathComponent(NodeConfig.fileName)
+        guard let data = FileManager.default.contents(atPath: confPath) else {
+            throw YKTError(.nodeMissing, "\(directory) 不是节点目录（没有 \(NodeConfig.fileName)）",
+                           at: SourceLocation(file: confPath),
+                           hint: "先用 ykt init --node 目录 --township 代码 --name 名称 建立节点，或用 --node / YKT_NODE 指向已有节点")
+        }
+        let config = try NodeConfig(text: String(decoding: data, as: UTF8.self), file: confPath)
+        guard config.role == .township else {
+            throw YKTError(.nodeConfig, "这是 \(config.role.rawValue) 节点，本命令只用于乡镇节点",
+                           at: SourceLocation(file: confPath, field: "role"))
+        }
+        let dbPath = (directory as NSString).appendingPathComponent(databaseFile)
+        let db: Database
+        do { db = try Database(path: dbPath) } catch { throw StoreErrors.map(error) }
+        let who = (operatorName?.isEmpty == false ? operatorName! : config.defaultOperator)
+        do {
+            return try TownshipNode(directory: directory, config: config, db: db,
+                                    operatorName: who.isEmpty ? "未署名" : who)
+        } catch let e as Migrator.TooNew {
+            throw YKTError(.databaseSchema, "数据库结构版本 \(e.found) 比本程序支持的 \(e.supported) 新",
+                           at: SourceLocation(file: dbPath), hint: "请升级 ykt 程序后再打开这个节点")
+        }
+    }
+
+    func timestamp() -> String { ChinaTime.timestamp(now()) }
+
+    /// Loads the built-in calendar and every year added with `loadCalendar`.
+    func reloadCalendar() throws {
+        var cal = WorkCalendar.builtIn
+        var bySource: [String: [String]] = [:]
+        try db.forEach("SELECT date, kind, name, source FROM calendar_day ORDER BY date") { row in
+            bySource[row.text(3), default: []].append("\(row.text(0))\t\(row.text(1))\t\(row.text(2))")
+        }
+        for (source, lines) in bySource.sorted(by: { $0.key < $1.key }) {
+            try cal.merge(tsv: lines.joined(separator: "\n"), file: source)
+        }
+        calendar = cal
+    }
+
+    /// Adds the official arrangement of further years from a TSV file in the format of
+    /// `data/cn-holidays.tsv`. Years already known are refused rather than silently changed.
+    @discardableResult
+    public func loadCalendar(tsv: String, file: String) throws -> [Int] {
+        let incoming = try WorkCalendar(tsv: tsv, file: file)
+        let overlap = incoming.years.intersection(calendar.years).sorted()
+        if !overlap.isEmpty {
+            throw YKTError(.calendarFile, "已有 \(overlap.map(String.init).joined(separator: "、")) 年的节假日安排",
+                           at: SourceLocation(file: file), hint: "文件中只保留新年度的行")
+        }
+        var merged = calendar
+        try merged.merge(tsv: tsv, file: file)
+        try perform("calendar.load") {
+            for e in incoming.entries.values.sorted(by: { $0.date < $1.date }) {
+                try db.run("INSERT INTO calendar_day(date, kind, name, source) VALUES (?, ?, ?, ?)",
+                           e.date.description, e.kind.rawValue, e.name, (file as NSString).lastPathComponent)
+            }
+            return ((), AuditNote(object: "calendar", detail: incoming.years.sorted().map(String.init).joined(separator: ",")))
+        }
+        calendar = merged
+        return incoming.years.sorted()
+    }
+
+    /// What one command leaves in the audit trail besides its action.
+    public struct AuditNote: Sendable {
+        public var object: String
+        public var detail: String
+        public init(object: String, detail: String = "") {
+            self.object = object
+            self.detail = detail
+        }
+    }
+
+    /// Runs `body` as one command: one transaction holding the change, its outbound operations
+    /// and one audit entry. Any error rolls all of it back; database errors come out as `YKTError`.
+    @discardableResult
+    public func perform<T>(_ action: String, _ body: () throws -> (T, AuditNote)) throws -> T {
+        do {
+            return try db.transaction {
+                nextOutboxSeq = nil
+                defer { nextOutboxSeq = nil }
+                let (value, note) = try body()
+                try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action,
+                                    object: note.object, detail: note.detail)
+                return value
+            }
+        } catch let error as DatabaseError {
+            throw StoreErrors.map(error)
+        }
+    }
+
+    /// Appends one domain operation to the outbox. Must run inside `perform`.
+    /// The operation format is specified in `docs/operations.md`.
+    @discardableResult
+    func enqueue(_ kind: String, entity: String, baseVersion: Int, data: JSONValue) throws -> Int64 {
+        precondition(db.isInTransaction, "operations are written only inside the change's transaction")
+        let seq: Int64
+        if let next = nextOutboxSeq {
+            seq = next
+        } else {
+            seq = (try db.integer("SELECT max(seq) FROM outbox") ?? 0) + 1
+        }
+        nextOutboxSeq = seq + 1
+        let at = timestamp()
+        let opID = "\(config.nodeID)-\(seq)"
+        let body: JSONValue = [
+            "v": .int(Int64(Operation.formatVersion)), "op": .string(kind), "id": .string(opID),
+            "node": .string(config.nodeID), "seq": .int(seq), "entity": .string(entity),
+            "base": .int(Int64(baseVersion)), "at": .string(at), "by": .string(operatorName), "data": data,
+        ]
+        try db.run("INSERT INTO outbox(seq, op_id, kind, entity, base_version, at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   seq, opID, kind, entity, baseVersion, at, body.canonical)
+        return seq
+    }
+}
+
+/// Turns SQLite failures into errors a clerk can act on.
+enum StoreErrors {
+    static func map(_ error: DatabaseError) -> YKTError {
+        if error.isFull {
+            return YKTError(.databaseFull, "磁盘或数据库已满，本次操作已全部撤销，数据未改动",
+                            hint: "清理磁盘空间后重做这一步")
+        }
+        if error.isBusy {
+            return YKTError(.databaseBusy, "数据库正被另一个程序使用", hint: "等另一个 ykt 命令结束后再试")
+        }
+        return YKTError(.database, "数据库操作失败：\(error.message)（代码 \(error.extendedCode)）",
+                        hint: "本次操作已撤销；如反复出现，请把这条信息报告给系统管理员")
+    }
+}
