@@ -108,8 +108,12 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
 /// The amount rule (see `docs/conventions.md`): amount = standard × quantity, computed exactly
 /// in integers, then rounded once to the fen, half up (四舍五入). Never rounded per unit.
 public enum AmountRule {
+    /// The largest program standard accepted: 1,000,000 元 per unit. With `Quantity.maximum`
+    /// this keeps every product below 10^17, inside Int64.
+    public static let maximumStandard = Fen(100_000_000)
+
     public static func amount(standard: Fen, quantity: Quantity) -> Fen {
-        // standard ≤ 10^10 fen and quantity ≤ 10^9 ten-thousandths keep this inside Int64.
+        precondition(standard <= maximumStandard && standard.value >= 0, "program standards are validated on load")
         let product = standard.value * quantity.tenThousandths
         let half = Quantity.scale / 2
         return Fen((product + half) / Quantity.scale)

@@ -158,16 +158,22 @@ public struct CountyGenerator: Sendable {
         }
         var rng = SplitMix64(seed: seed ^ 0xDEFEC7)
         var defective: Set<Int> = []
-        func pick() -> Int? {
-            guard rows.count > defective.count + 1 else { return nil }
-            var i: Int
-            repeat { i = 1 + Int(rng.next() % UInt64(rows.count - 1)) } while defective.contains(i) || people[i].kind == "存折"
-            defective.insert(i)
-            return i
+        var reserved: Set<Int> = [0]   // row 0 lends its account to the shared-account defect
+        func pick(withPrevious: Bool) -> Int? {
+            for _ in 0..<(rows.count * 4) {
+                let i = 1 + Int(rng.next() % UInt64(max(1, rows.count - 1)))
+                guard i < rows.count, !defective.contains(i), !reserved.contains(i), people[i].kind != "存折" else { continue }
+                // A duplicate copies the line before it, which must stay good.
+                if withPrevious && (defective.contains(i - 1) || i - 1 == 0) { continue }
+                defective.insert(i)
+                if withPrevious { reserved.insert(i - 1) }
+                return i
+            }
+            return nil
         }
         for defect in Defect.allCases {
             for _ in 0..<(defects[defect] ?? 0) {
-                guard let i = pick() else { break }
+                guard let i = pick(withPrevious: defect == .duplicate) else { break }
                 switch defect {
                 case .checkDigit:
                     let id = rows[i][1]

@@ -53,7 +53,13 @@ extension TownshipNode {
         for key in ["code", "name", "department"] where v(key).isEmpty {
             errors.append(YKTError(.fieldMissing, "\(header.label(key))为空", at: SourceLocation(field: header.label(key))))
         }
-        let standard = field("standard", header, &errors) { () throws(YKTError) in try Fen(yuan: v("standard")) }
+        let standard = field("standard", header, &errors) { () throws(YKTError) -> Fen in
+            let fen = try Fen(yuan: v("standard"))
+            guard fen <= AmountRule.maximumStandard else {
+                throw YKTError(.programInvalid, "补贴标准 \(fen.yuanGrouped) 元超过每单位 1,000,000 元的上限", hint: "核对补贴标准")
+            }
+            return fen
+        }
         let unit = field("unit", header, &errors) { () throws(YKTError) in try ProgramUnit(parsing: v("unit")) }
         let secretText = v("secret")
         var secret = false

@@ -1,0 +1,63 @@
+import Testing
+@testable import YKTCore
+
+@Suite("Designated accounts, phones, names")
+struct AccountTests {
+    @Test("cards of 16–19 digits pass Luhn; spaces and dashes are removed")
+    func cards() throws {
+        #expect(try AccountNumber("4111 1111 1111 1111", kind: .card).value == "4111111111111111")
+        #expect(try AccountNumber("6228-4800-0000-0000-018", kind: .card).value.count == 19)
+        let completed = AccountNumber.completingLuhn("622848123456789012")
+        #expect(try AccountNumber(completed, kind: .card).value == completed)
+    }
+
+    @Test("a wrong digit fails Luhn")
+    func luhn() {
+        let error = #expect(throws: YKTError.self) { try AccountNumber("4111111111111112", kind: .card) }
+        #expect(error?.code == .accountLuhn)
+        // The message never shows the whole number.
+        #expect(error?.message.contains("4111111111111112") == false)
+    }
+
+    @Test("length and characters", arguments: ["411111111111111", "41111111111111111111", "4111a11111111111"])
+    func cardFormat(text: String) {
+        let error = #expect(throws: YKTError.self) { try AccountNumber(text, kind: .card) }
+        #expect(error?.code == .accountFormat)
+    }
+
+    @Test("passbooks have no Luhn check but a length of 8–30")
+    func passbooks() throws {
+        #expect(try AccountNumber("12345678901234567890", kind: .passbook).kind == .passbook)
+        #expect(throws: YKTError.self) { try AccountNumber("1234567", kind: .passbook) }
+    }
+
+    @Test("account kinds in Chinese")
+    func kinds() throws {
+        #expect(try AccountKind(parsing: "存折") == .passbook)
+        #expect(try AccountKind(parsing: "银行卡") == .card)
+        #expect(try AccountKind(parsing: "") == .card)
+        #expect(throws: YKTError.self) { try AccountKind(parsing: "信用卡") }
+    }
+
+    @Test("phones: mobile and fixed line")
+    func phones() throws {
+        #expect(try PhoneNumber.validate("138 0013 8000") == "13800138000")
+        #expect(try PhoneNumber.validate("0772-6812345") == "0772-6812345")
+        #expect(throws: YKTError.self) { try PhoneNumber.validate("12345") }
+        #expect(Masking.phone("13800138000") == "138****8000")
+    }
+
+    @Test("names: Chinese, minority names with a dot; no digits")
+    func names() throws {
+        #expect(try PersonName.validate(" 韦秀英 ") == "韦秀英")
+        #expect(try PersonName.validate("阿依古丽·买买提") == "阿依古丽·买买提")
+        #expect((#expect(throws: YKTError.self) { try PersonName.validate("") })?.code == .fieldMissing)
+        #expect((#expect(throws: YKTError.self) { try PersonName.validate("张3") })?.code == .nameInvalid)
+    }
+
+    @Test("account masking keeps first and last four, same length")
+    func masking() {
+        #expect(Masking.account("6228480000000000018") == "6228***********0018")
+        #expect(Masking.account("6228480000000000018").count == 19)
+    }
+}

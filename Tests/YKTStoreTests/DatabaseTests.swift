@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import YKTStore
+
+/// A temporary directory per test, removed afterwards.
+struct TempDir: ~Copyable {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "ykt-store-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+@Suite("SQLite layer")
+struct DatabaseTests {
+    @Test("the file is created 0600, in WAL mode, with foreign keys on")
+    func opening() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        let mode = try FileManager.default.attributesOfItem(atPath: dir.file("a.db"))[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try db.first("PRAGMA journal_mode") { $0.text(0) } == "wal")
+        #expect(try db.integer("PRAGMA synchronous") == 1)   // NORMAL
+        #expect(try db.integer("PRAGMA foreign_keys") == 1)
+    }
+
+    @Test("a failing transaction leaves nothing behind")
+    func rollback() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE t(x INTEGER PRIMARY KEY, y TEXT NOT NULL UNIQUE)")
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try db.transaction {
+                try db.run("INSERT INTO t(y) VALUES (?)", "one")
+                throw Boom()
+            }
+        }
+        #expect(try db.integer("SELECT count(*) FROM t") == 0)
+        #expect(throws: DatabaseError.self) {
+            try db.transaction {
+                try db.run("INSERT INTO t(y) VALUES (?)", "two")
+                try db.run("INSERT INTO t(y) VALUES (?)", "two")
+            }
+        }
+        #expect(try db.integer("SELECT count(*) FROM t") == 0)
+        #expect(db.isInTransaction == false)
+    }
+
+    @Test("errors carry code, message and SQL")
+    func errors() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        let error = #expect(throws: DatabaseError.self) { try db.run("SELECT * FROM missing") }
+        #expect(error?.message.contains("missing") == true)
+        #expect(error?.sql == "SELECT * FROM missing")
+        #expect(error?.resultCode == 1)
+        let arity = #expect(throws: DatabaseError.self) { try db.run("SELECT ?", 1, 2) }
+        #expect(arity?.message.contains("expects 1") == true)
+    }
+
+    @Test("values round-trip: integers, text with Chinese and NUL-free bytes, blobs, null")
+    func values() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE v(i INTEGER, t TEXT, b BLOB, n TEXT)")
+        try db.run("INSERT INTO v VALUES (?, ?, ?, ?)", Int64.max, "韦秀英", DatabaseValue.blob([0, 1, 255]), Optional<String>.none)
+        let row = try db.first("SELECT i, t, b, n FROM v") { r in (r.int64(0), r.text(1), r.blob(2), r.optionalText(3)) }
+        #expect(row?.0 == Int64.max)
+        #expect(row?.1 == "韦秀英")
+        #expect(row?.2 == [0, 1, 255])
+        #expect(row?.3 == nil)
+    }
+
+    @Test("migrations run once, in order; a newer database is refused")
+    func migrations() throws {
+        let dir = TempDir()
+        let m = Migrator([.init(version: 2, sql: "ALTER TABLE a ADD COLUMN y"), .init(version: 1, sql: "CREATE TABLE a(x)")])
+        do {
+            let db = try Database(path: dir.file("m.db"))
+            try m.migrate(db)
+            try m.migrate(db)
+            #expect(db.userVersion == 2)
+            try db.execute("PRAGMA user_version = 9")
+        }
+        let db = try Database(path: dir.file("m.db"))
+        let error = #expect(throws: Migrator.TooNew.self) { try m.migrate(db) }
+        #expect(error?.found == 9)
+    }
+
+    @Test("a database that cannot be opened says why")
+    func cannotOpen() {
+        let error = #expect(throws: DatabaseError.self) { try Database(path: "/nonexistent-dir/x.db") }
+        #expect(error?.message.contains("cannot create") == true)
+    }
+}

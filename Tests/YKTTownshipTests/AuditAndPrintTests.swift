@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import YKTCore
+@testable import YKTTownship
+
+@Suite("Audit trail, outbox atomicity, printed notices")
+struct AuditAndPrintTests {
+    let d = Fixture.d
+
+    @Test("every command leaves one chained audit entry with its operator")
+    func chain() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        node.operatorName = "覃建国"
+        try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(household: "009"))
+        let entries = try AuditLog.entries(db: node.db)
+        #expect(entries.map(\.action) == ["node.init", "program.load", "beneficiary.import", "beneficiary.update"])
+        #expect(entries.last?.operatorName == "覃建国")
+        #expect(entries.first?.operatorName == "测试员")
+        #expect(zip(entries.dropFirst(), entries).allSatisfy { $0.prevHash == $1.hash })
+        // Audit objects never carry a whole resident ID.
+        #expect(entries.allSatisfy { !$0.object.contains(Fixture.alice) && !$0.detail.contains(Fixture.alice) })
+        #expect(try AuditLog.verify(db: node.db).ok)
+    }
+
+    @Test("an edited entry is found")
+    func edited() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        try node.db.run("UPDATE audit SET operator = '别人' WHERE seq = 2")
+        let report = try AuditLog.verify(db: node.db)
+        #expect(report.problems.map(\.seq).contains(2))
+        #expect(report.problems.contains { $0.what.contains("修改") })
+    }
+
+    @Test("a deleted entry in the middle is found")
+    func deletedMiddle() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        try node.db.run("DELETE FROM audit WHERE seq = 2")
+        let report = try AuditLog.verify(db: node.db)
+        #expect(!report.ok)
+        #expect(report.problems.contains { $0.what.contains("不连续") })
+    }
+
+    @Test("a deleted last entry is found through the recorded head")
+    func deletedTail() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        try node.db.run("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
+        #expect(!(try AuditLog.verify(db: node.db).ok))
+    }
+
+    @Test("a refused command writes no change, no operation and no audit entry")
+    func atomic() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let before = try Fixture.counts(node)
+        #expect(throws: YKTError.self) {
+            try node.changeAccount(try ResidentID(Fixture.alice), to: AccountInput(
+                bank: "中国农业银行", number: try AccountNumber(Fixture.bobCard, kind: .card), confirmation: "BG"))
+        }
+        #expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: try Period(parsing: "2026")) }
+        #expect(try Fixture.counts(node) == before)
+        #expect(try AuditLog.verify(db: node.db).ok)
+    }
+
+    @Test("a failure inside the transaction after the change rolls back the change and its operation")
+    func rollbackMidway() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let before = try Fixture.counts(node)
+        struct Crash: Error {}
+        #expect(throws: Crash.self) {
+            try node.perform("test.crash") { () throws -> ((), TownshipNode.AuditNote) in
+                try node.db.run("UPDATE beneficiary SET phone = '13900000000'")
+                try node.enqueue("beneficiary.update", entity: "beneficiary/x", baseVersion: 1, data: [:])
+                throw Crash()
+            }
+        }
+        #expect(try Fixture.counts(node) == before)
+        #expect(try node.db.integer("SELECT count(*) FROM beneficiary WHERE phone = '13900000000'") == 0)
+    }
+
+    @Test("the printed notice masks IDs, never lists accounts or phones, and opens in WPS/Excel")
+    func printed() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        for (who, mu) in [(Fixture.alice, "3.33"), (Fixture.bob, "5")] {
+            try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
+                                                        period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
+        }
+        let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-02-12"),
+                                    place: "大塘村村务公开栏", phone: "0772-6812345")
+        let paths = try node.printNotice(n.id, into: dir.file("out"), printedOn: d("2026-02-12"))
+        let html = try String(contentsOfFile: paths.html, encoding: .utf8)
+        let csv = try String(contentsOfFile: paths.csv, encoding: .utf8)
+        for text in [html, csv] {
+            #expect(!text.contains(Fixture.alice) && !text.contains(Fixture.bob))
+            #expect(text.contains(Masking.residentID(Fixture.alice)))
+            #expect(!text.contains(Fixture.aliceCard) && !text.contains("13800138000"))
+            #expect(text.contains("寨沙镇2026年度耕地地力保护补贴发放对象公示"))
+            #expect(text.contains("0772-6812345"))
+        }
+        #expect(html.contains("size: A4") && html.contains("2026年2月12日至2026年2月25日"))
+        #expect(html.contains("935.88"))          // 374.13 + 561.75
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: paths.csv)))
+        #expect(raw.starts(with: [0xEF, 0xBB, 0xBF]) && csv.contains("\r\n"))
+        #expect(try AuditLog.entries(db: node.db).last?.action == "notice.print")
+    }
+
+    @Test("names with HTML are escaped in the printed notice")
+    func escaping() {
+        #expect(NoticeDocument.escape("<b>&\"'") == "&lt;b&gt;&amp;&quot;&#39;")
+    }
+}

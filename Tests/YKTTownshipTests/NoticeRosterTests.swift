@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+import YKTCore
+@testable import YKTTownship
+
+@Suite("Applications, public notice, objections, rosters")
+struct NoticeRosterTests {
+    let d = Fixture.d
+
+    func withApplications(_ dir: TempDir) throws -> TownshipNode {
+        let node = try Fixture.registered(dir)
+        let period = try Period(parsing: "2026")
+        try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.alice), programCode: "GD01",
+                                                    period: period, quantity: try Quantity(parsing: "3.33"), villageResult: .passed))
+        try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.bob), programCode: "GD01",
+                                                    period: period, quantity: try Quantity(parsing: "5"), villageResult: .passed))
+        try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.carol), programCode: "GD01",
+                                                    period: period, quantity: try Quantity(parsing: "2.5"), villageResult: .failed,
+                                                    note: "承包地已流转"))
+        return node
+    }
+
+    @Test("applications compute the amount from the program standard; duplicates and unknown programs are refused")
+    func applications() throws {
+        let dir = TempDir()
+        let node = try withApplications(dir)
+        let list = try node.applications(program: "GD01")
+        #expect(list.map(\.amountFen).sorted() == [28088, 37413, 56175])   // 2.5, 3.33, 5 亩 × 112.35
+        #expect(list.first { $0.residentID == Fixture.carol }?.status == .notPassed)
+        let input = ApplicationInput(residentID: try ResidentID(Fixture.alice), programCode: "GD01",
+                                     period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed)
+        #expect((#expect(throws: YKTError.self) { try node.recordApplication(input) })?.code == .applicationDuplicate)
+        var unknown = input
+        unknown.programCode = "XX99"
+        #expect((#expect(throws: YKTError.self) { try node.recordApplication(unknown) })?.code == .programUnknown)
+        var months = input
+        months.programCode = "YL01"
+        months.quantity = try Quantity(parsing: "1.5")
+        #expect((#expect(throws: YKTError.self) { try node.recordApplication(months) })?.code == .quantityInvalid)
+    }
+
+    @Test("the whole township loop: notice → objection → close → roster → submit, each step queued and audited")
+    func loop() throws {
+        let dir = TempDir()
+        let node = try withApplications(dir)
+        let period = try Period(parsing: "2026")
+        let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-09-30"), place: "各村村务公开栏",
+                                    phone: "0772-6812345")
+        #expect(n.applicationCount == 2)          // the village did not pass Carol
+        #expect(n.lastDay == d("2026-10-12") && n.earliestClose == d("2026-10-13"))
+
+        // Early close is refused and names the earliest date.
+        let early = #expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-10-12")) }
+        #expect(early?.code == .noticeTooEarly)
+        #expect(early?.hint?.contains("2026-10-13") == true)
+
+        // An objection is recorded; closing waits for it; upheld removes Bob's line.
+        let o = try node.recordObjection(notice: n.id, residentID: try ResidentID(Fixture.bob), receivedOn: d("2026-10-09"),
+                                         complainant: "村民", content: "土地已转包")
+        #expect((#expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-10-13")) })?.code == .objectionOpen)
+        try node.settleObjection(o.id, upheld: true, reason: "核实属实", on: d("2026-10-12"))
+        #expect((#expect(throws: YKTError.self) { try node.settleObjection(o.id, upheld: false, reason: "x", on: d("2026-10-12")) })?.code == .objectionState)
+        let closed = try node.closeNotice(n.id, on: d("2026-10-13"))
+        #expect(closed.status == .closed)
+        #expect((#expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-10-14")) })?.code == .noticeState)
+
+        // The roster takes only Alice; it can be rebuilt as a draft, then submitted and frozen.
+        let r = try node.buildRoster(program: "GD01", period: period)
+        #expect(r.lineCount == 1 && r.totalFen == 37413 && r.status == .draft)
+        let again = try node.buildRoster(program: "GD01", period: period)
+        #expect(again.id == r.id && again.lineCount == 1)
+        let lines = try node.rosterLines(r.id)
+        #expect(lines.map(\.residentID) == [Fixture.alice])
+        #expect(lines[0].accountNumber == Fixture.aliceCard)
+        let submitted = try node.submitRoster(r.id)
+        #expect(submitted.status == .submitted)
+        #expect((#expect(throws: YKTError.self) { try node.submitRoster(r.id) })?.code == .rosterFrozen)
+        #expect((#expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: period) })?.code == .rosterEmpty)
+        #expect(try node.applications(program: "GD01", status: .rostered).count == 1)
+
+        // Every step left its operation, in order, gapless.
+        let ops = try node.outbox()
+        #expect(ops.map(\.seq) == Array(1...Int64(ops.count)))
+        #expect(ops.suffix(5).map(\.kind) == ["notice.open", "objection.record", "objection.settle", "notice.close", "roster.submit"])
+        let submit = ops.last!
+        #expect(submit.entity == "roster/450223101/GD01/2026/1")
+        #expect(submit.body.contains("\"totalFen\":37413") && submit.body.contains("\"accountNumber\":\"\(Fixture.aliceCard)\""))
+        #expect(try AuditLog.verify(db: node.db).ok)
+    }
+
+    @Test("a stale draft (account changed after building) must be rebuilt before submitting")
+    func stale() throws {
+        let dir = TempDir()
+        let node = try withApplications(dir)
+        let period = try Period(parsing: "2026")
+        let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "13800138000")
+        try node.closeNotice(n.id, on: d("2026-03-09"))
+        let r = try node.buildRoster(program: "GD01", period: period)
+        try node.changeAccount(try ResidentID(Fixture.alice), to: AccountInput(
+            bank: "中国邮政储蓄银行", number: try AccountNumber(Fixture.card("621799000000000011"), kind: .card), confirmation: "BG-1"))
+        #expect((#expect(throws: YKTError.self) { try node.submitRoster(r.id) })?.code == .rosterStale)
+        try node.buildRoster(program: "GD01", period: period)
+        #expect(try node.submitRoster(r.id).status == .submitted)
+        #expect(try node.rosterLines(r.id).first { $0.residentID == Fixture.alice }?.bank == "中国邮政储蓄银行")
+    }
+
+    @Test("notice refusals: secret program, nothing to publish, no calendar data, roster before close")
+    func refusals() throws {
+        let dir = TempDir()
+        let node = try withApplications(dir)
+        let period = try Period(parsing: "2026")
+        #expect((#expect(throws: YKTError.self) {
+            try node.openNotice(program: "TF01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
+        })?.code == .noticeSecret)
+        #expect((#expect(throws: YKTError.self) {
+            try node.openNotice(program: "YL01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
+        })?.code == .noticeEmpty)
+        let before = try Fixture.counts(node)
+        #expect((#expect(throws: YKTError.self) {
+            try node.openNotice(program: "GD01", period: period, postedOn: d("2026-12-28"), place: "x", phone: "13800138000")
+        })?.code == .calendarNoData)
+        #expect(try Fixture.counts(node) == before)
+        _ = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
+        let error = #expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: period) }
+        #expect(error?.code == .rosterEmpty)
+        #expect(error?.message.contains("仍在公示中") == true)
+    }
+
+    @Test("a secret program skips the notice and goes straight to the roster")
+    func secretProgram() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.carol), programCode: "TF01",
+                                                    period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed))
+        let r = try node.buildRoster(program: "TF01", period: try Period(parsing: "2026"))
+        #expect(r.lineCount == 1 && r.totalFen == 30000)
+    }
+
+    @Test("a year loaded later lets notices run into it")
+    func calendarLoad() throws {
+        let dir = TempDir()
+        let node = try withApplications(dir)
+        #expect(try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") == [2027])
+        #expect((#expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2026-01-01\tholiday\t元旦\n", file: "again.tsv") })?.code == .calendarFile)
+        let reopened = try TownshipNode.open(directory: node.directory)
+        let n = try reopened.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"),
+                                        place: "x", phone: "13800138000")
+        #expect(n.lastDay == d("2027-01-04"))
+    }
+}

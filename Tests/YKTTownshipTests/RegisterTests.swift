@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+import YKTCore
+import YKTDemo
+@testable import YKTTownship
+
+@Suite("Register import and designated accounts")
+struct RegisterTests {
+    @Test("a clean register imports: beneficiaries, accounts, one operation each, one audit entry")
+    func cleanImport() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let auditBefore = try node.db.integer("SELECT count(*) FROM audit")!
+        let r = try node.importBeneficiaries(path: dir.write("reg.csv", Fixture.registerCSV))
+        #expect(r.imported == 3 && r.rejected == 0)
+        #expect(try node.beneficiaryCount() == 3)
+        let ops = try node.outbox()
+        #expect(ops.map(\.kind) == Array(repeating: "beneficiary.register", count: 3))
+        #expect(ops.map(\.seq) == [1, 2, 3])
+        #expect(ops[0].body.contains("\"residentId\":\"\(Fixture.alice)\""))
+        #expect(try node.db.integer("SELECT count(*) FROM audit")! == auditBefore + 1)
+        let carol = try node.beneficiary(try ResidentID(Fixture.carol))
+        #expect(carol.account?.kind == .card)
+        #expect(carol.phone == "0772-6812345")
+    }
+
+    @Test("GB18030 and UTF-8 with BOM import the same register")
+    func encodings() throws {
+        let dirA = TempDir(), dirB = TempDir()
+        let a = try Fixture.node(dirA), b = try Fixture.node(dirB)
+        let gb = try TextDecoding.encodeGB18030(Array(Fixture.registerCSV.utf8))
+        let ra = try a.importBeneficiaries(path: dirA.write("gb.csv", bytes: gb))
+        let rb = try b.importBeneficiaries(path: dirB.write("bom.csv", bytes: [0xEF, 0xBB, 0xBF] + Array(Fixture.registerCSV.utf8)))
+        #expect(ra.encoding == "GB18030")
+        #expect(rb.encoding == "UTF-8 (BOM)")
+        #expect(try a.beneficiaries().map(\.name) == b.beneficiaries().map(\.name))
+        #expect(try a.beneficiaries().map(\.village).contains("大塘村"))
+    }
+
+    static let badRegister: String = Fixture.header
+        + "韦秀英,\(Fixture.alice),大塘村,001,13800138000,中国农业银行,银行卡,\(Fixture.aliceCard),QR-1,\n"           // 2 good
+        + "覃建国,\(String(Fixture.bob.dropLast()))\(Fixture.bob.last == "0" ? "1" : "0"),大塘村,002,,农行,,\(Fixture.bobCard),QR-2,\n" // 3 check digit
+        + ",\(Fixture.carol),石门村,003,,农行,,\(Fixture.carolCard),QR-3,\n"                                         // 4 name missing
+        + "黄丽华,\(Fixture.id("45022319900101111")),石门村,004,,农行,,\(Fixture.aliceCard),QR-4,\n"                 // 5 shared account
+        + "韦秀英,\(Fixture.alice),大塘村,001,,农行,,\(Fixture.card("622848000000000009")),QR-5,\n"                  // 6 duplicate resident
+        + "蓝天,\(Fixture.id("45022319900101222")),石门村,005,123,农行,,6228480000000000019,QR-6,\n"                 // 7 phone + Luhn
+        + "莫凡,\(Fixture.id("45022319900101333")),石门村,006,,农行,存折,12345678901,,\n"                            // 8 confirmation missing
+        + "潘安,\(Fixture.id("45022319900101444")),石门村,007,,农行,信用卡,\(Fixture.card("622848000000000010")),QR-8,\n" // 9 kind
+
+    @Test("a bad register is refused whole, every bad line reported with line, column and reason")
+    func allOrNothing() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let before = try Fixture.counts(node)
+        let error = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: dir.write("bad.csv", Self.badRegister)) }
+        #expect(error?.code == .importRejected)
+        let found = Set((error?.details ?? []).map { "\($0.location?.line ?? 0):\($0.code.rawValue)" })
+        #expect(found == ["3:YKT-ID-CHECKDIGIT", "4:YKT-FIELD-MISSING", "5:YKT-ACCOUNT-SHARED", "6:YKT-RESIDENT-DUPLICATE",
+                          "7:YKT-PHONE", "7:YKT-ACCOUNT-LUHN", "8:YKT-FIELD-MISSING", "9:YKT-ACCOUNT-KIND"])
+        #expect(error?.details.allSatisfy { $0.location?.file == "bad.csv" && $0.location?.field != nil } == true)
+        // Nothing was written: no beneficiary, no account, no operation, no audit entry.
+        #expect(try Fixture.counts(node) == before)
+    }
+
+    @Test("with keep-good, the good lines import and the bad ones go to a rejects file that can be corrected")
+    func keepGood() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let rejects = dir.file("rejects.csv")
+        let r = try node.importBeneficiaries(path: dir.write("bad.csv", Self.badRegister),
+                                             options: ImportOptions(keepGood: true, rejectsPath: rejects))
+        #expect(r.imported == 1 && r.rejected == 7)
+        #expect(try node.outbox().count == 1)
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rejects)))
+        #expect(raw.starts(with: [0xEF, 0xBB, 0xBF]))
+        let text = String(decoding: raw, as: UTF8.self)
+        #expect(text.contains("姓名,身份证号"))
+        #expect(text.contains("原行号,错误代码,错误说明"))
+        let rows = try CSVReader(utf8: try TextDecoding.decode(Array(text.utf8), file: "r").utf8, file: "r").records()
+        #expect(rows.count == 8)
+        #expect(rows[1].fields[10] == "3" && rows[1].fields[11] == "YKT-ID-CHECKDIGIT")
+    }
+
+    @Test("a missing column is named before any line is read")
+    func missingColumn() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let error = #expect(throws: YKTError.self) {
+            try node.importBeneficiaries(path: dir.write("h.csv", "姓名,身份证号,村\n韦秀英,\(Fixture.alice),大塘村\n"))
+        }
+        #expect(error?.code == .csvHeader)
+        #expect(error?.message.contains("开户银行") == true)
+        #expect(error?.location?.line == 1)
+    }
+
+    @Test("the same resident twice is refused; a shared account needs a reason")
+    func singleAdd() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let before = try Fixture.counts(node)
+        let dup = #expect(throws: YKTError.self) {
+            try node.register(BeneficiaryInput(residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村",
+                                               account: AccountInput(bank: "农行", number: try AccountNumber(Fixture.card("622848000000000077"), kind: .card), confirmation: "QR")))
+        }
+        #expect(dup?.code == .residentDuplicate)
+        let newID = try ResidentID(Fixture.id("45022320100101555"))
+        let shared = AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card), confirmation: "QR-9")
+        let refused = #expect(throws: YKTError.self) {
+            try node.register(BeneficiaryInput(residentID: newID, name: "韦小宝", village: "大塘村", account: shared))
+        }
+        #expect(refused?.code == .accountShared)
+        #expect(try Fixture.counts(node) == before)
+        var withReason = shared
+        withReason.sharedReason = "未成年，由祖母监护代领"
+        let b = try node.register(BeneficiaryInput(residentID: newID, name: "韦小宝", village: "大塘村", account: withReason))
+        #expect(b.account?.sharedReason == "未成年，由祖母监护代领")
+    }
+
+    @Test("an account change keeps the history, needs the confirmation, and queues an operation on the base version")
+    func accountChange() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let id = try ResidentID(Fixture.bob)
+        let newCard = try AccountNumber(Fixture.card("621799000000000005"), kind: .card)
+        #expect((#expect(throws: YKTError.self) {
+            try node.changeAccount(id, to: AccountInput(bank: "邮储银行", number: newCard, confirmation: " "))
+        })?.code == .accountConfirmation)
+        #expect((#expect(throws: YKTError.self) {
+            try node.changeAccount(id, to: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.bobCard, kind: .card), confirmation: "QR"))
+        })?.code == .accountUnchanged)
+        let b = try node.changeAccount(id, to: AccountInput(bank: "中国邮政储蓄银行", number: newCard, confirmation: "BG-2026-001"))
+        #expect(b.account?.number == newCard.value)
+        #expect(b.version == 2)
+        let history = try node.accountHistory(id)
+        #expect(history.count == 2)
+        #expect(history[0].number == Fixture.bobCard && history[0].replacedAt != nil)
+        #expect(history[1].replacedAt == nil && history[1].confirmation == "BG-2026-001")
+        let op = try node.outbox().last!
+        #expect(op.kind == "account.change" && op.baseVersion == 1 && op.entity == "beneficiary/\(Fixture.bob)")
+        #expect(op.body.contains("\"previousNumber\":\"\(Fixture.bobCard)\""))
+    }
+
+    @Test("edits bump the version and queue only the changed fields")
+    func edit() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let b = try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(phone: "13900139000"))
+        #expect(b.phone == "13900139000" && b.version == 2)
+        let op = try node.outbox().last!
+        #expect(op.kind == "beneficiary.update")
+        #expect(op.body.contains("\"phone\":\"13900139000\"") && !op.body.contains("\"name\""))
+        #expect(throws: YKTError.self) { try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(phone: "12")) }
+    }
+
+    @Test("the node's database and directory are private")
+    func permissions() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let fm = FileManager.default
+        #expect(try fm.attributesOfItem(atPath: node.directory + "/township.db")[.posixPermissions] as? Int == 0o600)
+        #expect(try fm.attributesOfItem(atPath: node.directory)[.posixPermissions] as? Int == 0o700)
+        #expect((#expect(throws: YKTError.self) { try TownshipNode.create(directory: node.directory, config: node.config) })?.code == .nodeExists)
+    }
+
+    @Test("a generated county with planted defects is caught line by line")
+    func generatedDefects() throws {
+        let dir = TempDir()
+        var options = CountyGenerator.Options()
+        options.townships = 1
+        options.defects = [.checkDigit: 2, .sharedAccount: 1, .badCard: 1, .missingName: 1, .duplicate: 1, .badBirthDate: 1]
+        options.gb18030 = true
+        let files = try CountyGenerator(options: options).write(to: dir.file("data"))
+        let node = try Fixture.node(dir)
+        let error = #expect(throws: YKTError.self) {
+            try node.importBeneficiaries(path: files.first { $0.hasSuffix("-register.csv") }!)
+        }
+        let codes = (error?.details ?? []).map(\.code)
+        #expect(codes.filter { $0 == .idCheckDigit }.count == 2)
+        #expect(codes.contains(.accountShared) && codes.contains(.accountLuhn) && codes.contains(.fieldMissing))
+        #expect(codes.contains(.residentDuplicate) && codes.contains(.idBirthDate))
+        #expect(Set((error?.details ?? []).compactMap { $0.location?.line }).count == 7)
+    }
+}
