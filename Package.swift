@@ -37,6 +37,6 @@ let package = Package(
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo"],
                     swiftSettings: strict),
-        .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCore", "YKTDemo"], swiftSettings: strict),
+        .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import YKTCore
+import YKTDemo
+import YKTStore
+@testable import YKTCLI
+
+@Suite("ykt, run as a black box")
+struct CLITests {
+    @Test("help: the overview, every command's --help, unknown commands and options")
+    func help() throws {
+        let cli = CLI()
+        let overview = try cli.run("--help")
+        #expect(overview.status == 0 && overview.stdout.contains("ykt beneficiary import"))
+        for spec in YKTCommandLine.commands {
+            let r = try cli.run(spec.path + ["--help"])
+            #expect(r.status == 0, "ykt \(spec.path.joined(separator: " ")) --help")
+            #expect(r.stdout.contains("用法：ykt \(spec.path.joined(separator: " "))"))
+        }
+        let unknown = try cli.run("frobnicate")
+        #expect(unknown.status == 2 && unknown.stderr.contains("YKT-USAGE-COMMAND"))
+        let badOption = try cli.run("program", "list", "--colour")
+        #expect(badOption.status == 2 && badOption.stderr.contains("--colour") && badOption.stderr.contains("--json"))
+        let missing = try cli.run("init", "--township", "450223101")
+        #expect(missing.status == 2 && missing.stderr.contains("--name"))
+    }
+
+    @Test("no node: a clear error with what to do")
+    func noNode() throws {
+        let cli = CLI()
+        let r = try cli.run("program", "list")
+        #expect(r.status == 6)
+        #expect(r.stderr.contains("YKT-NODE-MISSING") && r.stderr.contains("ykt init"))
+    }
+
+    @Test("a township's whole offline day, from the demo county to a submitted roster")
+    func workday() throws {
+        let cli = CLI()
+        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1",
+                            "--defects", "checkdigit=1,shared-account=1", "--encoding", "gb18030").status == 0)
+        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
+        let programs = try cli.run("program", "list", "--json")
+        #expect(try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any] != nil)
+
+        // The planted defects refuse the whole register (exit 3), naming lines; nothing is imported.
+        let register = cli.path("data/450223101-register.csv")
+        let refused = try cli.run("beneficiary", "import", register)
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("YKT-IMPORT-REJECTED") && refused.stderr.contains("YKT-ID-CHECKDIGIT"))
+        #expect(refused.stderr.contains("YKT-ACCOUNT-SHARED") && refused.stderr.contains("第 "))
+        #expect(try cli.run("beneficiary", "list").stdout.contains("共 0 人"))
+
+        // Keep the good lines; the rejects file lists the two bad ones.
+        let kept = try cli.run("beneficiary", "import", register, "--keep-good", "--rejects", cli.path("rejects.csv"), "--json")
+        #expect(kept.status == 0)
+        let result = try JSONSerialization.jsonObject(with: Data(kept.stdout.utf8)) as? [String: Any]
+        #expect(result?["imported"] as? Int == 98 && result?["rejected"] as? Int == 2)
+        #expect(result?["encoding"] as? String == "GB18030")
+        #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
+
+        let open = try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
+                               "--phone", "0772-6812345", "--date", "2026-09-30")
+        #expect(open.status == 0 && open.stdout.contains("2026年10月12日"))
+        let early = try cli.run("notice", "close", "1", "--date", "2026-10-12")
+        #expect(early.status == 1 && early.stderr.contains("YKT-NOTICE-EARLY") && early.stderr.contains("2026年10月13日"))
+        #expect(try cli.run("notice", "close", "1", "--date", "2026-10-13").status == 0)
+        let printed = try cli.run("notice", "print", "1", "--out", cli.path("out"), "--date", "2026-10-13")
+        #expect(printed.status == 0 && printed.stdout.contains(".html"))
+        let built = try cli.run("roster", "build", "--program", "GD01", "--period", "2026", "--json")
+        let roster = try JSONSerialization.jsonObject(with: Data(built.stdout.utf8)) as? [String: Any]
+        #expect((roster?["lineCount"] as? Int ?? 0) > 0)
+        #expect(try cli.run("roster", "submit", "1").status == 0)
+        let again = try cli.run("roster", "submit", "1")
+        #expect(again.status == 1 && again.stderr.contains("YKT-ROSTER-FROZEN"))
+
+        let outbox = try cli.run("outbox", "list", "--summary", "--json")
+        let rows = try JSONSerialization.jsonObject(with: Data(outbox.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(rows.first { $0["kind"] as? String == "beneficiary.register" }?["count"] as? Int == 98)
+        #expect(rows.contains { $0["kind"] as? String == "roster.submit" })
+
+        let verify = try cli.run("audit", "verify")
+        #expect(verify.status == 0 && verify.stdout.contains("审计日志完好"))
+
+        // Nothing this workday printed to the terminal or wrote in public files carries a whole ID.
+        let ids = try generatedIDs(cli)
+        let outputs = [refused.stderr, open.stdout, early.stderr, printed.stdout, verify.stdout,
+                       try cli.run("beneficiary", "list").stdout, try cli.run("roster", "show", "1").stdout,
+                       try cli.run("outbox", "list").stdout, try cli.run("audit", "list", "--limit", "100").stdout]
+            + (try FileManager.default.contentsOfDirectory(atPath: cli.path("out")).map {
+                try String(contentsOfFile: cli.path("out/" + $0), encoding: .utf8)
+            })
+        for id in ids {
+            #expect(!outputs.contains { $0.contains(id) }, "an unmasked resident ID appeared")
+        }
+    }
+
+    /// The resident IDs of the demo register (decoded from GB18030).
+    func generatedIDs(_ cli: CLI) throws -> [String] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cli.path("data/450223101-register.csv"))))
+        let text = try TextDecoding.decode(bytes, file: "r")
+        return try CSVReader(utf8: text.utf8, file: "r").records().dropFirst().map { $0.fields[1] }
+    }
+
+    @Test("a tampered audit trail is reported with exit status 7")
+    func tamperedAudit() throws {
+        let cli = CLI()
+        #expect(try cli.run("init", "--township", "450223102", "--name", "中渡镇").status == 0)
+        #expect(try cli.run("calendar", "load", cli.path("none.tsv")).status == 5)
+        let tsv = cli.path("2027.tsv")
+        try Data("2027-01-01\tholiday\t元旦\n".utf8).write(to: URL(fileURLWithPath: tsv))
+        #expect(try cli.run("calendar", "load", tsv).status == 0)
+        do {
+            let db = try Database(path: cli.path("node/township.db"))
+            try db.run("UPDATE audit SET detail = 'forged' WHERE seq = 1")
+        }
+        let r = try cli.run("audit", "verify")
+        #expect(r.status == 7)
+        #expect(r.stderr.contains("YKT-AUDIT-BROKEN") && r.stderr.contains("第 1 条"))
+    }
+
+    @Test("bad values on the command line name the option")
+    func badValues() throws {
+        let cli = CLI()
+        #expect(try cli.run("init", "--township", "450223103", "--name", "平山镇").status == 0)
+        let id = try cli.run("beneficiary", "add", "--id", "450223195001011231", "--name", "韦秀英", "--village", "大塘村",
+                             "--bank", "农行", "--account", "6228480000000000018", "--confirmation", "QR")
+        #expect(id.status == 3 && id.stderr.contains("--id") && id.stderr.contains("YKT-ID-CHECKDIGIT"))
+        let date = try cli.run("calendar", "period", "--date", "2026-02-30")
+        #expect(date.status == 3 && date.stderr.contains("--date"))
+        let period = try cli.run("calendar", "period", "--date", "2026-02-12", "--json")
+        #expect(period.stdout.contains("\"lastDay\" : \"2026-02-25\""))
+        let nodata = try cli.run("calendar", "period", "--date", "2027-06-01")
+        #expect(nodata.status == 6 && nodata.stderr.contains("YKT-CAL-NODATA"))
+    }
+
+    @Test("docs/commands.md is the program's own reference, and docs/errors.md lists every code")
+    func docs() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let commands = try String(contentsOf: root.appendingPathComponent("docs/commands.md"), encoding: .utf8)
+        #expect(commands.trimmingCharacters(in: .whitespacesAndNewlines)
+                == YKTCommandLine.markdownReference.trimmingCharacters(in: .whitespacesAndNewlines),
+                "regenerate with: swift run ykt docs commands > docs/commands.md")
+        let errors = try String(contentsOf: root.appendingPathComponent("docs/errors.md"), encoding: .utf8)
+        #expect(errors.contains(YKTCommandLine.errorTable), "regenerate the table with: swift run ykt docs errors")
+    }
+}
