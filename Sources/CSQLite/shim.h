@@ -4,4 +4,7 @@
 
 /// SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it.
 static inline sqlite3_destructor_type ykt_sqlite_transient(void) { return SQLITE_TRANSIENT; }
+/// sqlite3_config is variadic. Turning memory statistics off removes a global mutex taken on
+/// every allocation; it must run before the library is initialised (before the first open).
+static inline int ykt_sqlite_disable_memstatus(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
 #endif

@@ -22,7 +22,7 @@ final class Invocation {
     func string(_ name: String) -> String? { args.values[name] }
 
     func require(_ name: String) throws(YKTError) -> String {
-        guard let v = args.values[name], !v.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let v = args.values[name], !v.trimmed.isEmpty else {
             throw YKTError(.usage, "缺少 --\(name)", at: SourceLocation(field: "--\(name)"), hint: "用法：\(spec.usage)")
         }
         return v

@@ -149,7 +149,7 @@ public struct CSVHeader: Sendable {
     }
 
     static func normalise(_ s: String) -> String {
-        s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "（", with: "(")
+        s.trimmed.replacingOccurrences(of: "（", with: "(")
             .replacingOccurrences(of: "）", with: ")").replacingOccurrences(of: " ", with: "").lowercased()
     }
 

@@ -32,7 +32,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Parses `YYYY-MM-DD` (also `YYYY/MM/DD` and `YYYYMMDD`, as spreadsheets write them).
     public init(parsing text: String) throws(YKTError) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         let digits: [Substring]
         if trimmed.contains("-") {
             digits = trimmed.split(separator: "-", omittingEmptySubsequences: false)
@@ -55,7 +55,8 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// `2026-03-02`
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        let y = String(year)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + ChinaTime.two(month) + "-" + ChinaTime.two(day)
     }
 
     /// `2026年3月2日`
@@ -129,7 +130,10 @@ public enum ChinaTime {
         let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
         let secs = total - days * 86_400
         let date = CivilDate(dayNumber: days)
-        return String(format: "%@T%02d:%02d:%02d+08:00", date.description, secs / 3600, secs / 60 % 60, secs % 60)
+        return date.description + "T" + two(secs / 3600) + ":" + two(secs / 60 % 60) + ":" + two(secs % 60) + "+08:00"
+    }
+
+    static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)"
     }
 }
 

@@ -6,7 +6,7 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
 
     /// Accepts `card`/`passbook` and the Chinese labels clerks type.
     public init(parsing text: String) throws(YKTError) {
-        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        switch text.trimmed.lowercased() {
         case "card", "银行卡", "卡", "社保卡", "借记卡", "": self = .card
         case "passbook", "存折", "折": self = .passbook
         default:
@@ -82,10 +82,18 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
 /// A phone number: an 11-digit mobile number, or a fixed line with area code (`0772-1234567`).
 public enum PhoneNumber {
     public static func validate(_ text: String) throws(YKTError) -> String {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        let digits = t.filter { $0 != "-" && $0 != " " }
-        if digits.count == 11, digits.first == "1", digits.allSatisfy(\.isASCIIDigit) { return digits }
-        if t.first == "0", (10...12).contains(digits.count), digits.allSatisfy(\.isASCIIDigit) { return t }
+        let t = text.trimmed
+        var digits: [UInt8] = []
+        digits.reserveCapacity(t.utf8.count)
+        var onlyDigits = true
+        for b in t.utf8 where b != UInt8(ascii: "-") && b != UInt8(ascii: " ") {
+            if b < 48 || b > 57 { onlyDigits = false }
+            digits.append(b)
+        }
+        if onlyDigits, digits.count == 11, digits[0] == UInt8(ascii: "1") {
+            return digits.count == t.utf8.count ? t : String(decoding: digits, as: UTF8.self)
+        }
+        if onlyDigits, digits.first == UInt8(ascii: "0"), (10...12).contains(digits.count) { return t }
         throw YKTError(.phoneInvalid, "联系电话「\(Masking.phone(t))」无效",
                        hint: "填写 11 位手机号，或带区号的固定电话如 0772-1234567")
     }
@@ -95,12 +103,14 @@ public enum PhoneNumber {
 /// minority names) or Latin letters; no digits.
 public enum PersonName {
     public static func validate(_ text: String) throws(YKTError) -> String {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmed
         guard !t.isEmpty else {
             throw YKTError(.fieldMissing, "姓名为空", hint: "按身份证填写姓名")
         }
-        guard t.count <= 30, t.unicodeScalars.allSatisfy({ s in
-            s.properties.isAlphabetic || s == "·" || s == "•" || s == " " || s == "."
+        guard t.unicodeScalars.count <= 30, t.unicodeScalars.allSatisfy({ s in
+            // CJK ideographs first: nearly every name is only these.
+            (0x4E00...0x9FFF).contains(s.value) || (0x3400...0x4DBF).contains(s.value)
+                || s.properties.isAlphabetic || s == "·" || s == "•" || s == " " || s == "."
         }) else {
             throw YKTError(.nameInvalid, "姓名「\(t)」含有不允许的字符或过长", hint: "按身份证填写姓名，不要带数字或符号")
         }

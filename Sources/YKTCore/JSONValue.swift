@@ -32,11 +32,15 @@ public indirect enum JSONValue: Sendable, Hashable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            let sorted = members.sorted { a, b in
+                // ASCII keys (all of ours) compare the same as their UTF-8 bytes, and faster.
+                a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+            }
+            for (i, member) in sorted.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
+                Self.writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                members[key]!.write(into: &out)
+                member.value.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -44,6 +48,12 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
@@ -70,4 +80,47 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, b in b }))
     }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+}
+
+/// Writes one canonical JSON object directly, for hot paths (a 100,000-line import): members
+/// must be added in ascending key order, which is checked in debug builds. The result is
+/// byte-identical to `JSONValue.object(...).canonical`.
+public struct CanonicalObjectWriter {
+    private var out: [UInt8]
+    private var lastKey: String?
+
+    public init(capacity: Int = 256) {
+        out = []
+        out.reserveCapacity(capacity)
+        out.append(UInt8(ascii: "{"))
+    }
+
+    private mutating func key(_ k: String) {
+        assert(lastKey.map { $0.utf8.lexicographicallyPrecedes(k.utf8) } ?? true, "keys must be added in ascending order")
+        if lastKey != nil { out.append(UInt8(ascii: ",")) }
+        lastKey = k
+        JSONValue.writeString(k, into: &out)
+        out.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func string(_ k: String, _ v: String) {
+        key(k)
+        JSONValue.writeString(v, into: &out)
+    }
+
+    public mutating func int(_ k: String, _ v: Int64) {
+        key(k)
+        out.append(contentsOf: String(v).utf8)
+    }
+
+    /// A member whose value is already canonical JSON.
+    public mutating func raw(_ k: String, _ json: String) {
+        key(k)
+        out.append(contentsOf: json.utf8)
+    }
+
+    public mutating func finish() -> String {
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -6,7 +6,7 @@ public struct Period: Sendable, Hashable, Comparable, Codable, CustomStringConve
     public let month: Int?
 
     public init(parsing text: String) throws(YKTError) {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmed
         let parts = t.split(separator: "-", omittingEmptySubsequences: false)
         func bad() -> YKTError {
             YKTError(.periodInvalid, "期次「\(text)」无效", hint: "按年发放写 2026，按月发放写 2026-03")

@@ -10,7 +10,7 @@ public enum ProgramUnit: String, Sendable, Codable, CaseIterable {
     case perPerson = "person"
 
     public init(parsing text: String) throws(YKTError) {
-        let t = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "元/", with: "")
+        let t = text.trimmed.replacingOccurrences(of: "元/", with: "")
         switch t {
         case "mu", "亩": self = .perMu
         case "person-month", "人·月", "人月", "人/月", "月": self = .perPersonMonth

@@ -14,7 +14,7 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
 
     /// Validates `text`. `today` bounds the birth date (no one is born in the future).
     public init(_ text: String, today: CivilDate = .inChina()) throws(YKTError) {
-        let raw = text.trimmingCharacters(in: .whitespaces)
+        let raw = text.trimmed
         var bytes = Array(raw.utf8)
         guard bytes.count == 18 else {
             throw YKTError(.idLength, "身份证号应为 18 位，实际 \(raw.count) 位",

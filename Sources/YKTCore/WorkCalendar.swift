@@ -43,7 +43,7 @@ public struct WorkCalendar: Sendable {
             let lineNo = index + 1
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("date\t") || line.hasPrefix("\u{FEFF}#") { continue }
             let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespaces)
+                $0.trimmed
             }
             let at = SourceLocation(file: file, line: lineNo)
             guard cols.count >= 2 else {

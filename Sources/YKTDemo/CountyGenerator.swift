@@ -23,7 +23,7 @@ public struct CountyGenerator: Sendable {
             var out: [Defect: Int] = [:]
             for part in text.split(separator: ",") {
                 let kv = part.split(separator: "=")
-                guard let d = Defect(rawValue: String(kv[0]).trimmingCharacters(in: .whitespaces)) else {
+                guard let d = Defect(rawValue: String(kv[0]).trimmed) else {
                     throw YKTError(.usageValue, "错误种类「\(kv[0])」不认识",
                                    hint: "可用：" + Defect.allCases.map(\.rawValue).joined(separator: "、"))
                 }

@@ -20,6 +20,18 @@ public final class Statement {
 
     deinit { sqlite3_finalize(handle) }
 
+    /// Binds text by its UTF-8 bytes (copied by SQLite); an empty string binds as empty text, not NULL.
+    func bindText(_ index: Int32, _ text: String) -> Int32 {
+        var s = text
+        return s.withUTF8 { buf in
+            guard let base = buf.baseAddress, buf.count > 0 else {
+                return sqlite3_bind_text(handle, index, "", 0, ykt_sqlite_transient())
+            }
+            return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                                     Int32(buf.count), ykt_sqlite_transient())
+        }
+    }
+
     /// Clears earlier bindings and binds `values` to `?1…?n`.
     public func bind(_ values: [any DatabaseValueConvertible]) throws(DatabaseError) {
         sqlite3_reset(handle)
@@ -36,11 +48,7 @@ public final class Statement {
             case .null: rc = sqlite3_bind_null(handle, index)
             case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
             case .text(let s):
-                var s = s
-                rc = s.withUTF8 { buf in
-                    sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress!)
-                        .assumingMemoryBound(to: CChar.self), Int32(buf.count), ykt_sqlite_transient())
-                }
+                rc = bindText(index, s)
             case .blob(let bytes):
                 rc = bytes.withUnsafeBytes { buf in
                     sqlite3_bind_blob(handle, index, buf.baseAddress, Int32(buf.count), ykt_sqlite_transient())
@@ -105,5 +113,28 @@ public struct Row {
         let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
         guard n > 0, let p = sqlite3_column_blob(statement.handle, Int32(i)) else { return [] }
         return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}
+
+// Typed binding without boxing, for bulk inserts: `reset()`, bind each parameter, `execute()`.
+extension Statement {
+    public func reset() {
+        sqlite3_reset(handle)
+    }
+
+    public func bind(_ index: Int32, _ value: Int64) throws(DatabaseError) {
+        let rc = sqlite3_bind_int64(handle, index, value)
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
+    public func bind(_ index: Int32, _ value: String?) throws(DatabaseError) {
+        let rc = value.map { bindText(index, $0) } ?? sqlite3_bind_null(handle, index)
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
+    /// Steps to completion and resets, keeping the bindings cleared for the next row.
+    public func execute() throws(DatabaseError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
     }
 }

@@ -6,7 +6,7 @@ public enum VillageResult: String, Sendable, Codable {
     case failed
 
     public init(parsing text: String) throws(YKTError) {
-        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        switch text.trimmed.lowercased() {
         case "passed", "通过", "同意", "是", "": self = .passed
         case "failed", "不通过", "未通过", "不同意", "否": self = .failed
         default: throw YKTError(.usageValue, "村评议结果「\(text)」不认识", hint: "填写 通过 或 不通过")

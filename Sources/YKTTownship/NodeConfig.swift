@@ -28,14 +28,14 @@ public struct NodeConfig: Sendable, Equatable {
     public init(text: String, file: String) throws(YKTError) {
         var values: [String: String] = [:]
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmed
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.firstIndex(of: "=") else {
                 throw YKTError(.nodeConfig, "应为「键 = 值」", at: SourceLocation(file: file, line: i + 1),
                                hint: "参照 nodes/ 下的示例配置修改")
             }
-            values[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...]
-                .trimmingCharacters(in: .whitespaces)
+            values[line[..<eq].trimmed] = line[line.index(after: eq)...]
+                .trimmed
         }
         func need(_ key: String) throws(YKTError) -> String {
             guard let v = values.removeValue(forKey: key), !v.isEmpty else {

@@ -72,8 +72,10 @@ enum Schema {
             PRIMARY KEY (roster_id, line_no)) WITHOUT ROWID;
 
         -- Outbound domain operations, gapless per node (seq), written with the change they record.
-        CREATE TABLE outbox(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-            entity TEXT NOT NULL, base_version INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL,
+        -- The envelope's fields are columns and `data` is canonical JSON; the operation id
+        -- ('<node>-<seq>') and the exact body are rebuilt from them (Operation.body).
+        CREATE TABLE outbox(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, entity TEXT NOT NULL,
+            base_version INTEGER NOT NULL, at TEXT NOT NULL, by_operator TEXT NOT NULL, data TEXT NOT NULL,
             state TEXT NOT NULL DEFAULT 'pending');
 
         -- Hash-chained audit trail.

@@ -105,12 +105,13 @@ extension TownshipNode {
                 SELECT b.resident_id || '|' || ap.program_code || '|' || ap.period FROM application ap
                 JOIN beneficiary b ON b.id = ap.beneficiary_id
                 """) { existing[$0.text(0)] = 0 }
+            let programs = programByCode, people = residents
             let screened = try screen(loaded, options: options, what: "申请") { record -> Result<(ApplicationInput, Int64, Program), RowErrors> in
                 var errors: [YKTError] = []
-                func v(_ key: String) -> String { header.value(key, in: record).trimmingCharacters(in: .whitespaces) }
+                func v(_ key: String) -> String { header.value(key, in: record).trimmed }
                 let rid = field("residentID", header, &errors) { () throws(YKTError) in try ResidentID(v("residentID"), today: today) }
                 let code = v("program")
-                let program = programByCode[code]
+                let program = programs[code]
                 if program == nil {
                     errors.append(YKTError(.programUnknown, "补贴政策清单中没有项目编码「\(code)」",
                                            at: SourceLocation(field: header.label("program")),
@@ -125,7 +126,7 @@ extension TownshipNode {
                 let result = field("result", header, &errors) { () throws(YKTError) in try VillageResult(parsing: v("result")) }
                 var person: (id: Int64, name: String)?
                 if let rid {
-                    person = residents[rid.value]
+                    person = people[rid.value]
                     if person == nil {
                         errors.append(YKTError(.residentUnknown, "\(rid.masked) 不在底册中",
                                                at: SourceLocation(field: header.label("residentID")),

@@ -59,12 +59,7 @@ extension TownshipNode {
                 }
                 return errors
             }
-            let at = timestamp()
-            for (i, input) in screened.good.enumerated() {
-                if i % 5000 == 0 { options.progress?("写入", i, screened.good.count) }
-                _ = try insertBeneficiary(input, at: at)
-            }
-            options.progress?("写入", screened.good.count, screened.good.count)
+            try insertBeneficiaries(screened.good, progress: options.progress)
             let result = ImportResult(file: loaded.name, encoding: loaded.encoding, sha256: loaded.sha256,
                                       rows: loaded.rows.count, imported: screened.good.count, rejected: screened.bad,
                                       rejectsFile: screened.bad > 0 ? options.rejectsPath : nil,
@@ -84,7 +79,7 @@ extension TownshipNode {
         }
         func v(_ key: String) -> String { header.value(key, in: record) }
         func required(_ key: String) -> String? {
-            let s = v(key).trimmingCharacters(in: .whitespaces)
+            let s = v(key).trimmed
             if s.isEmpty {
                 errors.append(YKTError(.fieldMissing, "\(header.label(key))为空",
                                        at: SourceLocation(field: header.label(key)), hint: "补填这一项"))
@@ -106,10 +101,10 @@ extension TownshipNode {
         guard errors.isEmpty, let rid, let name, let village, let phone, let bank, let number, let confirmation else {
             return .failure(RowErrors(errors))
         }
-        let shared = v("sharedReason").trimmingCharacters(in: .whitespaces)
+        let shared = v("sharedReason").trimmed
         return .success(BeneficiaryInput(
             residentID: rid, name: name, village: village,
-            household: v("household").trimmingCharacters(in: .whitespaces), phone: phone,
+            household: v("household").trimmed, phone: phone,
             account: AccountInput(bank: bank, number: number, confirmation: confirmation,
                                   sharedReason: shared.isEmpty ? nil : shared)))
     }

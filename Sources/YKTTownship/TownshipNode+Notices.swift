@@ -47,7 +47,7 @@ extension TownshipNode {
             throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不对外公示",
                            hint: "涉密项目的申请经村评议通过后可直接编入清册（ykt roster build）")
         }
-        let place = rawPlace.trimmingCharacters(in: .whitespaces)
+        let place = rawPlace.trimmed
         guard !place.isEmpty else {
             throw YKTError(.fieldMissing, "没有填写公示地点", at: SourceLocation(field: "--place"),
                            hint: "例如：各村村务公开栏、镇政府公告栏")
@@ -88,7 +88,7 @@ extension TownshipNode {
     @discardableResult
     public func recordObjection(notice noticeID: Int64, residentID: ResidentID, receivedOn: CivilDate,
                                 complainant: String, content: String) throws -> ObjectionRecord {
-        let text = content.trimmingCharacters(in: .whitespaces)
+        let text = content.trimmed
         guard !text.isEmpty else {
             throw YKTError(.fieldMissing, "异议内容为空", at: SourceLocation(field: "--content"), hint: "写明异议的事实和理由")
         }
@@ -124,7 +124,7 @@ extension TownshipNode {
     /// Settles an objection: upheld (the line leaves the roster) or dismissed, always with a reason.
     @discardableResult
     public func settleObjection(_ id: Int64, upheld: Bool, reason: String, on date: CivilDate) throws -> ObjectionRecord {
-        let why = reason.trimmingCharacters(in: .whitespaces)
+        let why = reason.trimmed
         guard !why.isEmpty else {
             throw YKTError(.fieldMissing, "没有写处理理由", at: SourceLocation(field: "--reason"),
                            hint: "写明核实情况和处理结论")

@@ -49,7 +49,7 @@ extension TownshipNode {
 
     static func validateProgramRow(_ record: CSVRecord, header: CSVHeader) -> Result<Program, RowErrors> {
         var errors: [YKTError] = []
-        func v(_ key: String) -> String { header.value(key, in: record).trimmingCharacters(in: .whitespaces) }
+        func v(_ key: String) -> String { header.value(key, in: record).trimmed }
         for key in ["code", "name", "department"] where v(key).isEmpty {
             errors.append(YKTError(.fieldMissing, "\(header.label(key))为空", at: SourceLocation(field: header.label(key))))
         }
@@ -95,7 +95,7 @@ extension TownshipNode {
 
     /// The program with this code; throws `YKT-PROGRAM-UNKNOWN` when the policy list lacks it.
     public func program(_ code: String) throws -> Program {
-        let c = code.trimmingCharacters(in: .whitespaces)
+        let c = code.trimmed
         guard let p = try db.first("""
             SELECT code, name, department, unit, standard_fen, frequency, secret, basis, version FROM program WHERE code = ?
             """, c, map: Self.program(from:)) else {

@@ -20,6 +20,8 @@ public final class TownshipNode {
     public var now: @Sendable () -> Date = { Date() }
 
     var nextOutboxSeq: Int64?
+    /// The time of the command being performed: one command, one timestamp on every row it writes.
+    var commandTime: String?
 
     init(directory: String, config: NodeConfig, db: Database, operatorName: String) throws {
         self.directory = directory
@@ -86,7 +88,7 @@ public final class TownshipNode {
         }
     }
 
-    func timestamp() -> String { ChinaTime.timestamp(now()) }
+    func timestamp() -> String { commandTime ?? ChinaTime.timestamp(now()) }
 
     /// Loads the built-in calendar and every year added with `loadCalendar`.
     func reloadCalendar() throws {
@@ -141,7 +143,11 @@ public final class TownshipNode {
         do {
             return try db.transaction {
                 nextOutboxSeq = nil
-                defer { nextOutboxSeq = nil }
+                commandTime = ChinaTime.timestamp(now())
+                defer {
+                    nextOutboxSeq = nil
+                    commandTime = nil
+                }
                 let (value, note) = try body()
                 try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action,
                                     object: note.object, detail: note.detail)
@@ -156,24 +162,38 @@ public final class TownshipNode {
     /// The operation format is specified in `docs/operations.md`.
     @discardableResult
     func enqueue(_ kind: String, entity: String, baseVersion: Int, data: JSONValue) throws -> Int64 {
-        precondition(db.isInTransaction, "operations are written only inside the change's transaction")
-        let seq: Int64
-        if let next = nextOutboxSeq {
-            seq = next
-        } else {
-            seq = (try db.integer("SELECT max(seq) FROM outbox") ?? 0) + 1
-        }
-        nextOutboxSeq = seq + 1
-        let at = timestamp()
-        let opID = "\(config.nodeID)-\(seq)"
-        let body: JSONValue = [
-            "v": .int(Int64(Operation.formatVersion)), "op": .string(kind), "id": .string(opID),
-            "node": .string(config.nodeID), "seq": .int(seq), "entity": .string(entity),
-            "base": .int(Int64(baseVersion)), "at": .string(at), "by": .string(operatorName), "data": data,
-        ]
-        try db.run("INSERT INTO outbox(seq, op_id, kind, entity, base_version, at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   seq, opID, kind, entity, baseVersion, at, body.canonical)
+        let seq = try reserveOutboxSequence(count: 1)
+        try insertOperation(seq: seq, kind: kind, entity: entity, baseVersion: baseVersion, at: timestamp(),
+                            data: data.canonical)
         return seq
+    }
+
+    /// Reserves `count` consecutive outbox sequence numbers in the current transaction and
+    /// returns the first. Numbers are gapless: a rolled-back transaction reserves nothing.
+    func reserveOutboxSequence(count: Int) throws -> Int64 {
+        precondition(db.isInTransaction, "operations are written only inside the change's transaction")
+        let first = try nextOutboxSeq ?? ((try db.integer("SELECT max(seq) FROM outbox") ?? 0) + 1)
+        nextOutboxSeq = first + Int64(count)
+        return first
+    }
+
+    func outboxInsert() throws -> Statement {
+        try db.statement("INSERT INTO outbox(seq, kind, entity, base_version, at, by_operator, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    }
+
+    /// Writes one operation whose `data` is already canonical JSON.
+    func insertOperation(seq: Int64, kind: String, entity: String, baseVersion: Int, at: String, data: String,
+                         statement: Statement? = nil) throws {
+        let s = try statement ?? outboxInsert()
+        s.reset()
+        try s.bind(1, seq)
+        try s.bind(2, kind)
+        try s.bind(3, entity)
+        try s.bind(4, Int64(baseVersion))
+        try s.bind(5, at)
+        try s.bind(6, operatorName)
+        try s.bind(7, data)
+        try s.execute()
     }
 }
 

@@ -1,0 +1,43 @@
+import Testing
+import YKTCore
+@testable import YKTTownship
+
+@Suite("Operation format")
+struct OperationFormatTests {
+    @Test("the rebuilt body is exactly the canonical JSON of the envelope")
+    func bodyIsCanonical() {
+        let data: JSONValue = ["residentId": "450223195001011234", "note": "引号\"和\\反斜杠\n"]
+        let body = Operation.body(kind: "beneficiary.register", node: "450223101", seq: 7, entity: "beneficiary/x",
+                                  baseVersion: 2, at: "2026-03-02T09:00:00+08:00", by: "韦\"秀英", data: data.canonical)
+        let envelope: JSONValue = [
+            "v": 1, "op": "beneficiary.register", "id": "450223101-7", "node": "450223101", "seq": 7,
+            "entity": "beneficiary/x", "base": 2, "at": "2026-03-02T09:00:00+08:00", "by": "韦\"秀英", "data": data,
+        ]
+        #expect(body == envelope.canonical)
+    }
+
+    @Test("the fast register writer equals the JSONValue form, with and without a shared-account reason")
+    func registerData() throws {
+        for reason in [nil, "监护人代领"] as [String?] {
+            let input = BeneficiaryInput(
+                residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村", household: "0\"01", phone: "",
+                account: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card),
+                                      confirmation: "QR-1", sharedReason: reason))
+            let expected: JSONValue = [
+                "residentId": .string(input.residentID.value), "name": "韦秀英", "village": "大塘村", "household": "0\"01",
+                "phone": "", "township": "450223101", "account": input.account.json,
+            ]
+            #expect(TownshipNode.registerData(input, township: "450223101") == expected.canonical)
+        }
+    }
+
+    @Test("operations read back from the outbox carry their id, operator and a canonical body")
+    func readBack() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let op = try #require(try node.outbox().first)
+        #expect(op.opID == "450223101-1" && op.by == "测试员")
+        #expect(op.body.hasPrefix("{\"at\":\"") && op.body.hasSuffix(",\"seq\":1,\"v\":1}"))
+        #expect(op.body.contains("\"data\":{\"account\":{\"bank\":\"中国农业银行\""))
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The main job: builds ykt, makes a demo county, and runs three township nodes through a whole
+# offline workday: import the register (GB18030, as WPS writes it) → applications → public
+# notice (5 working days across National Day) → objection → close → roster → submit.
+# Everything happens in a temporary directory on this machine; it prints where the printed
+# notices are and a summary, and exits 0 when all went as expected.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash "$root/.ci/setup" >/dev/null
+
+echo "== 构建 ykt"
+swift build -c release --product ykt 2>&1 | tail -n 1
+ykt="$root/.build/release/ykt"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-demo.XXXXXX")
+echo "== 工作目录 $work"
+export YKT_OPERATOR="演示经办人"
+
+echo "== 生成演示县（种子 2026；第一个乡镇的底册植入 2 个校验码错误和 1 个共用账户）"
+"$ykt" demo generate --out "$work/data" --seed 2026 --townships 3 --villages 4 --people 30 \
+    --defects checkdigit=2,shared-account=1 --encoding gb18030 >/dev/null
+
+codes=$(tail -n +2 "$work/data/townships.csv" | cut -d, -f1)
+notices=()
+total_people=0
+total_lines=0
+total_fen=0
+for code in $codes; do
+    name=$(grep "^$code," "$work/data/townships.csv" | cut -d, -f2)
+    node="$work/$code"
+    export YKT_NODE="$node"
+    echo
+    echo "== $name（$code）：建立节点，离线办理"
+    "$ykt" init --township "$code" --name "$name"
+    "$ykt" program load "$work/data/programs.csv"
+    register="$work/data/$code-register.csv"
+    if ! "$ykt" beneficiary import "$register" 2>"$work/$code-import-errors.txt"; then
+        echo "   底册有错误，整批未导入：$(grep -c '^  - ' "$work/$code-import-errors.txt") 处问题（见 $work/$code-import-errors.txt）"
+        "$ykt" beneficiary import "$register" --keep-good --rejects "$work/$code-rejects.csv"
+    fi
+    "$ykt" application import "$work/data/$code-applications.csv"
+    "$ykt" notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
+    # Closing on the last day of the notice is refused and names the earliest date.
+    if "$ykt" notice close 1 --date 2026-10-12 2>"$work/$code-early.txt"; then
+        echo "   错误：公示未满 5 个工作日却结束了" >&2; exit 1
+    fi
+    echo "   提前结束被拒绝：$(grep -o '最早可于[^（]*' "$work/$code-early.txt")"
+    first=$("$ykt" notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
+    "$ykt" objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
+    "$ykt" objection settle 1 --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
+    "$ykt" notice close 1 --date 2026-10-13 --proof "$work/data/programs.csv"
+    paths=$("$ykt" notice print 1 --date 2026-10-13)
+    notices+=($paths)
+    "$ykt" roster build --program GD01 --period 2026 >/dev/null
+    "$ykt" roster build --program TF01 --period 2026 >/dev/null 2>&1 || true
+    for r in $("$ykt" roster list --json | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))'); do
+        "$ykt" roster submit "$r"
+    done
+    "$ykt" audit verify
+    people=$("$ykt" beneficiary list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    read -r lines fen < <("$ykt" roster list --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(x["lineCount"] for x in r), sum(x["totalFen"] for x in r))')
+    total_people=$((total_people + people))
+    total_lines=$((total_lines + lines))
+    total_fen=$((total_fen + fen))
+    echo "   待同步操作："
+    "$ykt" outbox list --summary | sed 's/^/     /'
+done
+
+echo
+echo "== 可打印的公示（A4 HTML 和 CSV，身份证号已脱敏）"
+for p in "${notices[@]}"; do echo "   $p"; done
+echo
+echo "== 汇总"
+printf '   乡镇 %s 个；底册 %s 人；已报送清册 %s 行，金额 %s.%02d 元；全部离线完成，等待同步到县财政。\n' \
+    "$(echo "$codes" | wc -w)" "$total_people" "$total_lines" "$((total_fen / 100))" "$((total_fen % 100))"
