@@ -33,6 +33,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let nameInvalid = code("YKT-NAME")
     public static let phoneInvalid = code("YKT-PHONE")
     public static let fieldMissing = code("YKT-FIELD-MISSING")
+    public static let valueInvalid = code("YKT-VALUE")
     public static let dateInvalid = code("YKT-DATE")
     public static let periodInvalid = code("YKT-PERIOD")
     public static let moneyInvalid = code("YKT-MONEY")
@@ -101,6 +102,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         nameInvalid: (.invalidInput, "姓名为空、过长或含有不允许的字符"),
         phoneInvalid: (.invalidInput, "联系电话不是 11 位手机号或带区号的固定电话"),
         fieldMissing: (.invalidInput, "必填字段为空"),
+        valueInvalid: (.invalidInput, "字段的值不在允许的取值之内"),
         dateInvalid: (.invalidInput, "日期不是 YYYY-MM-DD 格式或日期不存在"),
         periodInvalid: (.invalidInput, "期次不是 YYYY 或 YYYY-MM 格式"),
         moneyInvalid: (.invalidInput, "金额格式错误（元，最多两位小数，不能为负）"),

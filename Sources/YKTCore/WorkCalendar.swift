@@ -38,10 +38,11 @@ public struct WorkCalendar: Sendable {
     /// different kinds is refused.
     public mutating func merge(tsv text: String, file: String) throws(YKTError) {
         var newYears: Set<Int> = []
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             let lineNo = index + 1
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("date\t") || line.hasPrefix("\u{FEFF}#") { continue }
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("date\t") { continue }
             let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map {
                 $0.trimmed
             }

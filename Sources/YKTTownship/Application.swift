@@ -9,7 +9,7 @@ public enum VillageResult: String, Sendable, Codable {
         switch text.trimmed.lowercased() {
         case "passed", "通过", "同意", "是", "": self = .passed
         case "failed", "不通过", "未通过", "不同意", "否": self = .failed
-        default: throw YKTError(.usageValue, "村评议结果「\(text)」不认识", hint: "填写 通过 或 不通过")
+        default: throw YKTError(.valueInvalid, "村评议结果「\(text)」不认识", hint: "填写 通过 或 不通过")
         }
     }
 

@@ -150,6 +150,12 @@ func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: Stri
     return (good, bad.count, problems)
 }
 
+/// A line with more or fewer fields than the header (a stray comma, a cell cut short).
+func widthProblem(_ record: CSVRecord, _ header: CSVHeader) -> YKTError? {
+    guard record.fields.count != header.width else { return nil }
+    return YKTError(.csvSyntax, "应有 \(header.width) 列，实际 \(record.fields.count) 列", hint: "检查这一行是否多了或少了逗号")
+}
+
 /// Runs `body` on a field's value, returning its error located at the field's column label.
 func field<T>(_ key: String, _ header: CSVHeader, _ errors: inout [YKTError], _ body: () throws(YKTError) -> T) -> T? {
     do { return try body() } catch {

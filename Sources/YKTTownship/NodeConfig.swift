@@ -2,7 +2,7 @@ import Foundation
 import YKTCore
 
 /// A node's configuration file, `node.conf` in the node directory: `key = value` lines,
-/// `#` comments. Written by `ykt init`; see `nodes/` for examples and `docs/operations.md`.
+/// `#` comments. Written by `ykt init`; see `nodes/` for examples and `docs/file-formats.md`.
 public struct NodeConfig: Sendable, Equatable {
     public enum Role: String, Sendable { case township, county }
 

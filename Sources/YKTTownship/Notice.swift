@@ -45,4 +45,5 @@ public struct ObjectionRecord: Sendable, Codable, Hashable {
     public var status: Status
     public var decisionReason: String?
     public var settledOn: CivilDate?
+    public var version: Int
 }

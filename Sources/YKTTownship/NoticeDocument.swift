@@ -76,7 +76,8 @@ extension TownshipNode {
             throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不生成公示文件")
         }
         let period = try Period(parsing: n.period)
-        let lines = try applications(notice: id)
+        // Lines removed by an upheld objection are no longer published.
+        let lines = try applications(notice: id).filter { $0.status != .removed }
         let title = "\(config.name)\(period.chinese)\(program.name)发放对象公示"
         let columns = ["序号", "村（社区）", "姓名", "身份证号", "数量（\(program.unit.quantityUnit)）", "补贴标准（\(program.unit.chinese)）", "补贴金额（元）"]
         var rows: [[String]] = []

@@ -107,7 +107,7 @@ extension TownshipNode {
                 """) { existing[$0.text(0)] = 0 }
             let programs = programByCode, people = residents
             let screened = try screen(loaded, options: options, what: "申请") { record -> Result<(ApplicationInput, Int64, Program), RowErrors> in
-                var errors: [YKTError] = []
+                var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
                 func v(_ key: String) -> String { header.value(key, in: record).trimmed }
                 let rid = field("residentID", header, &errors) { () throws(YKTError) in try ResidentID(v("residentID"), today: today) }
                 let code = v("program")

@@ -72,11 +72,7 @@ extension TownshipNode {
     /// Validates one register line, returning every problem on it.
     static func validateRegisterRow(_ record: CSVRecord, header: CSVHeader, today: CivilDate)
         -> Result<BeneficiaryInput, RowErrors> {
-        var errors: [YKTError] = []
-        if record.fields.count != header.width {
-            errors.append(YKTError(.csvSyntax, "应有 \(header.width) 列，实际 \(record.fields.count) 列",
-                                   hint: "检查这一行是否多了或少了逗号"))
-        }
+        var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
         func v(_ key: String) -> String { header.value(key, in: record) }
         func required(_ key: String) -> String? {
             let s = v(key).trimmed

@@ -4,13 +4,23 @@ import YKTStore
 
 /// Public notices (公示) and objections (异议).
 extension TownshipNode {
+    /// Business dates record what happened: a date after today (China time) is refused, so a
+    /// notice can never be closed "on" a day that has not yet come.
+    func notInFuture(_ date: CivilDate, field: String, what: String) throws(YKTError) {
+        let today = CivilDate.inChina(at: now())
+        guard date <= today else {
+            throw YKTError(.dateInvalid, "\(what) \(date) 晚于今天 \(today)", at: SourceLocation(field: field),
+                           hint: "只能登记已经发生的事；到那一天再办理")
+        }
+    }
+
     func noticeKey(_ id: Int64) -> String { "notice/\(config.nodeID)/\(id)" }
     func objectionKey(_ id: Int64) -> String { "objection/\(config.nodeID)/\(id)" }
 
     static let noticeColumns = """
         n.id, n.program_code, n.period, n.place, n.phone, n.posted_on, n.first_day, n.last_day, n.earliest_close,
         n.status, n.closed_on, n.proof_sha256, n.version,
-        (SELECT count(*) FROM application a WHERE a.notice_id = n.id),
+        (SELECT count(*) FROM application a WHERE a.notice_id = n.id AND a.status != 'removed'),
         (SELECT coalesce(sum(amount_fen), 0) FROM application a WHERE a.notice_id = n.id AND a.status != 'removed')
         """
 
@@ -54,6 +64,7 @@ extension TownshipNode {
         }
         let phone: String
         do { phone = try PhoneNumber.validate(rawPhone) } catch { throw error.located(SourceLocation(field: "--phone")) }
+        try notInFuture(postedOn, field: "--date", what: "张贴日期")
         let days = try NoticePeriod(posted: postedOn, calendar: calendar)
         let id: Int64 = try perform("notice.open") {
             let items = try applications(program: program.code, period: period.description, status: .recorded)
@@ -92,6 +103,7 @@ extension TownshipNode {
         guard !text.isEmpty else {
             throw YKTError(.fieldMissing, "异议内容为空", at: SourceLocation(field: "--content"), hint: "写明异议的事实和理由")
         }
+        try notInFuture(receivedOn, field: "--date", what: "收到异议的日期")
         let id: Int64 = try perform("objection.record") {
             let n = try notice(noticeID)
             guard n.status == .open else {
@@ -129,6 +141,7 @@ extension TownshipNode {
             throw YKTError(.fieldMissing, "没有写处理理由", at: SourceLocation(field: "--reason"),
                            hint: "写明核实情况和处理结论")
         }
+        try notInFuture(date, field: "--date", what: "处理日期")
         try perform("objection.settle") {
             let o = try objection(id)
             guard o.status == .open else {
@@ -140,7 +153,7 @@ extension TownshipNode {
             if upheld {
                 try db.run("UPDATE application SET status = 'removed', version = version + 1 WHERE id = ?", o.applicationID)
             }
-            try enqueue("objection.settle", entity: objectionKey(id), baseVersion: 1, data: [
+            try enqueue("objection.settle", entity: objectionKey(id), baseVersion: o.version, data: [
                 "decision": .string(status.rawValue), "reason": .string(why), "settledOn": .string(date.description),
             ])
             return ((), AuditNote(object: "objection#\(id)", detail: status.rawValue))
@@ -151,7 +164,7 @@ extension TownshipNode {
     public func objections(notice: Int64? = nil) throws -> [ObjectionRecord] {
         try db.all("""
             SELECT o.id, o.notice_id, o.application_id, b.resident_id, b.name, o.received_on, o.complainant, o.content,
-                   o.status, o.decision_reason, o.settled_on
+                   o.status, o.decision_reason, o.settled_on, o.version
             FROM objection o JOIN application a ON a.id = o.application_id JOIN beneficiary b ON b.id = a.beneficiary_id
             WHERE ?1 IS NULL OR o.notice_id = ?1 ORDER BY o.id
             """, notice, map: Self.objection(from:))
@@ -160,7 +173,7 @@ extension TownshipNode {
     func objection(_ id: Int64) throws -> ObjectionRecord {
         guard let o = try db.first("""
             SELECT o.id, o.notice_id, o.application_id, b.resident_id, b.name, o.received_on, o.complainant, o.content,
-                   o.status, o.decision_reason, o.settled_on
+                   o.status, o.decision_reason, o.settled_on, o.version
             FROM objection o JOIN application a ON a.id = o.application_id JOIN beneficiary b ON b.id = a.beneficiary_id
             WHERE o.id = ?
             """, id, map: Self.objection(from:)) else {
@@ -173,7 +186,8 @@ extension TownshipNode {
         ObjectionRecord(id: r.int64(0), noticeID: r.int64(1), applicationID: r.int64(2), residentID: r.text(3),
                         name: r.text(4), receivedOn: try CivilDate(parsing: r.text(5)), complainant: r.text(6),
                         content: r.text(7), status: ObjectionRecord.Status(rawValue: r.text(8)) ?? .open,
-                        decisionReason: r.optionalText(9), settledOn: try r.optionalText(10).map { try CivilDate(parsing: $0) })
+                        decisionReason: r.optionalText(9), settledOn: try r.optionalText(10).map { try CivilDate(parsing: $0) },
+                        version: r.int(11))
     }
 
     /// Closes a notice on `date`. Refused before its earliest close date (saying which), and while
@@ -183,6 +197,7 @@ extension TownshipNode {
     @discardableResult
     public func closeNotice(_ id: Int64, on date: CivilDate, proofPath: String? = nil) throws -> NoticeRecord {
         let proof = try proofPath.map { path throws(YKTError) in YKTCryptoBridge.sha256Hex(try CSVFiles.read(path: path)) }
+        try notInFuture(date, field: "--date", what: "结束日期")
         try perform("notice.close") {
             let n = try notice(id)
             guard n.status == .open else {

@@ -48,7 +48,7 @@ extension TownshipNode {
     }
 
     static func validateProgramRow(_ record: CSVRecord, header: CSVHeader) -> Result<Program, RowErrors> {
-        var errors: [YKTError] = []
+        var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
         func v(_ key: String) -> String { header.value(key, in: record).trimmed }
         for key in ["code", "name", "department"] where v(key).isEmpty {
             errors.append(YKTError(.fieldMissing, "\(header.label(key))为空", at: SourceLocation(field: header.label(key))))

@@ -48,6 +48,8 @@ public final class TownshipNode {
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                    attributes: [.posixPermissions: 0o700])
+            // An existing empty directory keeps its mode unless we set it.
+            try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
             try Data(config.text.utf8).write(to: URL(fileURLWithPath: confPath), options: .atomic)
         } catch {
             throw YKTError(.fileWrite, "不能创建节点目录：\(error.localizedDescription)",
@@ -79,13 +81,22 @@ public final class TownshipNode {
         let db: Database
         do { db = try Database(path: dbPath) } catch { throw StoreErrors.map(error) }
         let who = (operatorName?.isEmpty == false ? operatorName! : config.defaultOperator)
+        let node: TownshipNode
         do {
-            return try TownshipNode(directory: directory, config: config, db: db,
-                                    operatorName: who.isEmpty ? "未署名" : who)
+            node = try TownshipNode(directory: directory, config: config, db: db, operatorName: who.isEmpty ? "未署名" : who)
         } catch let e as Migrator.TooNew {
             throw YKTError(.databaseSchema, "数据库结构版本 \(e.found) 比本程序支持的 \(e.supported) 新",
                            at: SourceLocation(file: dbPath), hint: "请升级 ykt 程序后再打开这个节点")
         }
+        // Operation ids carry the node id: the configuration must still name the node the
+        // database belongs to.
+        if let recorded = try node.db.first("SELECT value FROM meta WHERE key = 'node_id'", map: { $0.text(0) }),
+           recorded != config.nodeID {
+            throw YKTError(.nodeConfig, "node.conf 中的 node_id \(config.nodeID) 与数据库所属节点 \(recorded) 不符",
+                           at: SourceLocation(file: confPath, field: "node_id"),
+                           hint: "把 node_id 改回 \(recorded)；一个数据库只属于一个乡镇节点")
+        }
+        return node
     }
 
     func timestamp() -> String { commandTime ?? ChinaTime.timestamp(now()) }

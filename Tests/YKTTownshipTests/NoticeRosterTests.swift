@@ -116,6 +116,7 @@ struct NoticeRosterTests {
             try node.openNotice(program: "YL01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         })?.code == .noticeEmpty)
         let before = try Fixture.counts(node)
+        node.now = { Date(timeIntervalSince1970: 1_799_020_800) }   // 2027-01-04: 2026-12-28 is past
         #expect((#expect(throws: YKTError.self) {
             try node.openNotice(program: "GD01", period: period, postedOn: d("2026-12-28"), place: "x", phone: "13800138000")
         })?.code == .calendarNoData)
@@ -143,8 +144,73 @@ struct NoticeRosterTests {
         #expect(try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") == [2027])
         #expect((#expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2026-01-01\tholiday\t元旦\n", file: "again.tsv") })?.code == .calendarFile)
         let reopened = try TownshipNode.open(directory: node.directory)
+        reopened.now = { Date(timeIntervalSince1970: 1_799_020_800) }   // 2027-01-04
         let n = try reopened.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"),
                                         place: "x", phone: "13800138000")
         #expect(n.lastDay == d("2027-01-04"))
+    }
+}
+
+@Suite("Business dates and totals")
+struct DatesAndTotalsTests {
+    let d = Fixture.d
+
+    @Test("dates after today are refused: a notice cannot be closed on a day still to come")
+    func futureDates() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        node.now = { Date(timeIntervalSince1970: 1_772_409_600) }   // 2026-03-02 08:00 China time
+        try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.alice), programCode: "GD01",
+                                                    period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed))
+        #expect((#expect(throws: YKTError.self) {
+            try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-03"), place: "x", phone: "13800138000")
+        })?.code == .dateInvalid)
+        let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"),
+                                    place: "x", phone: "13800138000")
+        let error = #expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-03-09")) }
+        #expect(error?.code == .dateInvalid && error?.location?.field == "--date")
+        node.now = { Date(timeIntervalSince1970: 1_773_014_400) }   // 2026-03-09
+        #expect(try node.closeNotice(n.id, on: d("2026-03-09")).status == .closed)
+    }
+
+    @Test("an upheld objection takes the line out of the notice's count and total and of the printed notice")
+    func removedLines() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        for (who, mu) in [(Fixture.alice, "1"), (Fixture.bob, "2")] {
+            try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
+                                                        period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
+        }
+        let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
+        let o = try node.recordObjection(notice: n.id, residentID: try ResidentID(Fixture.bob), receivedOn: d("2026-03-03"), complainant: "", content: "不实")
+        try node.settleObjection(o.id, upheld: true, reason: "属实", on: d("2026-03-04"))
+        let after = try node.notice(n.id)
+        #expect(after.applicationCount == 1 && after.totalFen == 11235)
+        let doc = try node.noticeDocument(n.id, printedOn: d("2026-03-04"))
+        #expect(!doc.csv.contains(Masking.residentID(Fixture.bob)) && doc.csv.contains(Masking.residentID(Fixture.alice)))
+        #expect(try node.outbox().last?.baseVersion == 1)
+    }
+
+    @Test("rows with too many or too few fields are refused in every import")
+    func rowWidth() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        let apps = dir.write("apps.csv", "身份证号,项目编码,期次,数量\n\(Fixture.alice),GD01,2026,1,extra\n")
+        let error = #expect(throws: YKTError.self) { try node.importApplications(path: apps) }
+        #expect(error?.details.first?.code == .csvSyntax && error?.details.first?.location?.line == 2)
+        let programs = dir.write("p.csv", "项目编码,项目名称,主管部门,补贴标准(元),计量单位\nX1,某补贴,县民政局,10\n")
+        #expect((#expect(throws: YKTError.self) { try node.loadPrograms(path: programs) })?.details.contains { $0.code == .csvSyntax } == true)
+        let results = dir.write("r.csv", "身份证号,项目编码,期次,数量,村评议结果\n\(Fixture.alice),GD01,2026,1,也许\n")
+        #expect((#expect(throws: YKTError.self) { try node.importApplications(path: results) })?.details.first?.code == .valueInvalid)
+    }
+
+    @Test("a configuration that names another node is refused")
+    func nodeMismatch() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let conf = node.directory + "/node.conf"
+        let text = try String(contentsOfFile: conf, encoding: .utf8).replacingOccurrences(of: "450223101", with: "450223109")
+        try text.write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect((#expect(throws: YKTError.self) { try TownshipNode.open(directory: node.directory) })?.code == .nodeConfig)
     }
 }
