@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
 # The test command: installs prerequisites, builds with warnings as errors, runs every test
-# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end.
+# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end. Ends with one line
+# `tests: N passed, M failed`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash .ci/setup
 swift build --build-tests -Xswiftc -warnings-as-errors
-swift test --skip-build
-bash integration/demo.sh > "${TMPDIR:-/tmp}/ykt-demo-output.txt" 2>&1 || { cat "${TMPDIR:-/tmp}/ykt-demo-output.txt"; echo "demo failed"; exit 1; }
-tail -n 3 "${TMPDIR:-/tmp}/ykt-demo-output.txt"
+log=$(mktemp "${TMPDIR:-/tmp}/ykt-test.XXXXXX")
+status=0
+swift test --skip-build --disable-xctest 2>&1 | tee "$log" || status=$?
+summary=$(grep -E 'Test run with [0-9]+ tests?' "$log" | tail -n 1 || true)
+total=$(echo "$summary" | sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p')
+failed=$(echo "$summary" | sed -nE 's/.*with ([0-9]+) issues?.*/\1/p')
+if [ "$status" -ne 0 ] || [ -z "$total" ]; then
+    echo "tests: ${total:-0} run, swift test failed"
+    exit 1
+fi
+demo_out=$(mktemp "${TMPDIR:-/tmp}/ykt-demo.XXXXXX")
+if ! bash integration/demo.sh > "$demo_out" 2>&1; then
+    cat "$demo_out"
+    echo "demo: 0 passed, 1 failed"
+    exit 1
+fi
+tail -n 2 "$demo_out"
+echo "tests: $total passed, ${failed:-0} failed"
