@@ -54,7 +54,7 @@ enum ApplicationCommands {
                     return st
                 }
                 let list = try inv.node().applications(program: inv.string("program"), period: inv.string("period"), status: status)
-                if inv.json { return try inv.out.json(list) }
+                if inv.json { return try inv.disclose(list, object: "applications n=\(list.count)") }
                 inv.out.table(["编号", "项目", "期次", "村（社区）", "姓名", "身份证号", "数量", "金额（元）", "状态"], list.map {
                     [String($0.id), $0.programCode, $0.period, $0.village, $0.name, Masking.residentID($0.residentID),
                      $0.quantity, Fen($0.amountFen).yuanGrouped, $0.status.chinese]

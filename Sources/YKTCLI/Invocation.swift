@@ -30,6 +30,13 @@ final class Invocation {
 
     func positional(_ i: Int) -> String { args.positionals[i] }
 
+    /// Prints JSON that carries full personal data (resident IDs, account numbers), after
+    /// recording in the audit trail who exported what (`personal-data.view`).
+    func disclose<T: Encodable>(_ value: T, object: String) throws {
+        try node().recordView(of: object)
+        try out.json(value)
+    }
+
     var operatorName: String? { args.values["operator"] ?? environment["YKT_OPERATOR"] }
 
     var nodeDirectory: String? { args.values["node"] ?? environment["YKT_NODE"] }

@@ -57,8 +57,8 @@ enum NoticeCommands {
                 let lines = try node.applications(notice: id)
                 if inv.json {
                     struct Shown: Encodable { var notice: NoticeRecord; var applications: [ApplicationRecord]; var objections: [ObjectionRecord] }
-                    try node.recordView(of: "notice#\(id)")
-                    return try inv.out.json(Shown(notice: n, applications: lines, objections: try node.objections(notice: id)))
+                    return try inv.disclose(Shown(notice: n, applications: lines, objections: try node.objections(notice: id)),
+                                            object: "notice#\(id)")
                 }
                 describe(inv, n)
                 inv.out.line()
@@ -122,7 +122,7 @@ enum NoticeCommands {
             options: [.value("notice", "编号", "只列这个公示的异议"), .flag("json", "以 JSON 输出")],
             run: { inv in
                 let list = try inv.node().objections(notice: inv.string("notice").flatMap { Int64($0) })
-                if inv.json { return try inv.out.json(list) }
+                if inv.json { return try inv.disclose(list, object: "objections n=\(list.count)") }
                 inv.out.table(["编号", "公示", "姓名", "身份证号", "收到日期", "内容", "状态", "处理理由"], list.map {
                     [String($0.id), String($0.noticeID), $0.name, Masking.residentID($0.residentID), $0.receivedOn.description,
                      $0.content, $0.status.chinese, $0.decisionReason ?? ""]

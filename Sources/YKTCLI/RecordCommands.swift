@@ -24,10 +24,7 @@ enum RecordCommands {
                     return n
                 } ?? Int.max
                 let ops = try node.outbox(state: inv.string("state"), limit: limit)
-                if inv.json {
-                    try node.recordView(of: "outbox n=\(ops.count)")
-                    return try inv.out.json(ops)
-                }
+                if inv.json { return try inv.disclose(ops, object: "outbox n=\(ops.count)") }
                 inv.out.table(["序号", "操作", "对象", "基于版本", "时间", "状态"], ops.map {
                     [String($0.seq), $0.kind, maskEntity($0.entity), String($0.baseVersion), $0.at, $0.state]
                 }, rightAligned: [0, 3])

@@ -121,10 +121,7 @@ enum RegisterCommands {
             run: { inv in
                 let node = try inv.node()
                 let list = try node.beneficiaries(village: inv.string("village"))
-                if inv.json {
-                    try node.recordView(of: "register \(inv.string("village") ?? "all") n=\(list.count)")
-                    return try inv.out.json(list)
-                }
+                if inv.json { return try inv.disclose(list, object: "register \(inv.string("village") ?? "all") n=\(list.count)") }
                 inv.out.table(["村（社区）", "姓名", "身份证号", "开户银行", "账号"], list.map {
                     [$0.village, $0.name, $0.maskedID, $0.account?.bank ?? "", $0.account?.masked ?? ""]
                 })
@@ -142,8 +139,9 @@ enum RegisterCommands {
             path: ["account", "history"], abstract: "查看指定账户的变更历史",
             positionals: [("身份证号", "补贴对象的身份证号")], options: [.flag("json", "以 JSON 输出")],
             run: { inv in
-                let history = try inv.node().accountHistory(try inv.residentID(positional: 0))
-                if inv.json { return try inv.out.json(history) }
+                let id = try inv.residentID(positional: 0)
+                let history = try inv.node().accountHistory(id)
+                if inv.json { return try inv.disclose(history, object: "account-history \(id.masked)") }
                 inv.out.table(["启用时间", "停用时间", "开户银行", "类型", "账号", "确认书编号"], history.map {
                     [$0.validFrom, $0.replacedAt ?? "（现用）", $0.bank, $0.kind.chinese, $0.masked, $0.confirmation]
                 })

@@ -43,8 +43,7 @@ enum RosterCommands {
                 let lines = try node.rosterLines(id)
                 if inv.json {
                     struct Shown: Encodable { var roster: RosterRecord; var lines: [RosterLine] }
-                    try node.recordView(of: "roster#\(id)")
-                    return try inv.out.json(Shown(roster: r, lines: lines))
+                    return try inv.disclose(Shown(roster: r, lines: lines), object: "roster#\(id)")
                 }
                 summary(inv, r)
                 inv.out.line()

@@ -79,6 +79,12 @@ struct CLITests {
         #expect(rows.first { $0["kind"] as? String == "beneficiary.register" }?["count"] as? Int == 98)
         #expect(rows.contains { $0["kind"] as? String == "roster.submit" })
 
+        // Exporting full personal data is itself recorded: who, when, what.
+        #expect(try cli.run("application", "list", "--json").status == 0)
+        let last = try cli.run("audit", "list", "--limit", "1", "--json")
+        let entry = (try JSONSerialization.jsonObject(with: Data(last.stdout.utf8)) as? [[String: Any]])?.first
+        #expect(entry?["action"] as? String == "personal-data.view" && entry?["operatorName"] as? String == "黑盒测试")
+
         let verify = try cli.run("audit", "verify")
         #expect(verify.status == 0 && verify.stdout.contains("审计日志完好"))
 
