@@ -150,6 +150,16 @@ func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: Stri
     return (good, bad.count, problems)
 }
 
+/// What an import reports, and the audit note that records it (file name and fingerprint).
+func importOutcome(_ loaded: LoadedCSV, imported: Int, rejected: Int, problems: [String],
+                   options: ImportOptions) -> (ImportResult, TownshipNode.AuditNote) {
+    let result = ImportResult(file: loaded.name, encoding: loaded.encoding, sha256: loaded.sha256,
+                              rows: loaded.rows.count, imported: imported, rejected: rejected,
+                              rejectsFile: rejected > 0 ? options.rejectsPath : nil, problems: problems)
+    return (result, TownshipNode.AuditNote(object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))",
+                                           detail: "rows=\(result.rows) imported=\(imported) rejected=\(rejected)"))
+}
+
 /// A line with more or fewer fields than the header (a stray comma, a cell cut short).
 func widthProblem(_ record: CSVRecord, _ header: CSVHeader) -> YKTError? {
     guard record.fields.count != header.width else { return nil }

@@ -157,12 +157,8 @@ extension TownshipNode {
                 if i % 5000 == 0 { options.progress?("写入", i, screened.good.count) }
                 _ = try insertApplication(item.0, beneficiaryID: item.1, program: item.2, at: at)
             }
-            let result = ImportResult(file: loaded.name, encoding: loaded.encoding, sha256: loaded.sha256,
-                                      rows: loaded.rows.count, imported: screened.good.count, rejected: screened.bad,
-                                      rejectsFile: screened.bad > 0 ? options.rejectsPath : nil,
-                                      problems: screened.problems)
-            return (result, AuditNote(object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))",
-                                      detail: "rows=\(result.rows) imported=\(result.imported) rejected=\(result.rejected)"))
+            return importOutcome(loaded, imported: screened.good.count, rejected: screened.bad,
+                                 problems: screened.problems, options: options)
         }
     }
 }

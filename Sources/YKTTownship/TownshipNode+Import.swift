@@ -60,12 +60,8 @@ extension TownshipNode {
                 return errors
             }
             try insertBeneficiaries(screened.good, progress: options.progress)
-            let result = ImportResult(file: loaded.name, encoding: loaded.encoding, sha256: loaded.sha256,
-                                      rows: loaded.rows.count, imported: screened.good.count, rejected: screened.bad,
-                                      rejectsFile: screened.bad > 0 ? options.rejectsPath : nil,
-                                      problems: screened.problems)
-            return (result, AuditNote(object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))",
-                                      detail: "rows=\(result.rows) imported=\(result.imported) rejected=\(result.rejected)"))
+            return importOutcome(loaded, imported: screened.good.count, rejected: screened.bad,
+                                 problems: screened.problems, options: options)
         }
     }
 
