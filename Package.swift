@@ -26,6 +26,8 @@ let package = Package(
         // The township node: register, applications, notices, rosters, outbox, audit.
         .target(name: "YKTTownship", dependencies: ["YKTCore", "YKTStore", "YKTCrypto"],
                 swiftSettings: strict),
+        // Change sets: the signed wire unit of sync, and the receiver's checks (network to come).
+        .target(name: "YKTSync", dependencies: ["YKTCore", "YKTCrypto"], swiftSettings: strict),
         // Seeded demo county: policy list, registers, applications, with planted defects.
         .target(name: "YKTDemo", dependencies: ["YKTCore"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
@@ -37,6 +39,7 @@ let package = Package(
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo"],
                     swiftSettings: strict),
+        .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo"], swiftSettings: strict),
     ]
 )

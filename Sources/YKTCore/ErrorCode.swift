@@ -79,6 +79,15 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let databaseSchema = code("YKT-DB-SCHEMA")
     public static let databaseFull = code("YKT-DB-FULL")
     public static let databaseBusy = code("YKT-DB-BUSY")
+    // Sync (change sets)
+    public static let syncFormat = code("YKT-SYNC-FORMAT")
+    public static let syncVersion = code("YKT-SYNC-VERSION")
+    public static let syncPeer = code("YKT-SYNC-PEER")
+    public static let syncKey = code("YKT-SYNC-KEY")
+    public static let syncSignature = code("YKT-SYNC-SIGNATURE")
+    public static let syncGap = code("YKT-SYNC-GAP")
+    public static let syncFork = code("YKT-SYNC-FORK")
+    public static let syncBody = code("YKT-SYNC-BODY")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
     public static let internalError = code("YKT-INTERNAL")
@@ -141,6 +150,14 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         databaseSchema: (.configuration, "数据库版本比本程序新，或结构不符"),
         databaseFull: (.storage, "磁盘已满，操作未执行，数据未改动"),
         databaseBusy: (.storage, "数据库被另一进程占用"),
+        syncFormat: (.invalidInput, "变更集格式错误（头部字段缺失、顺序不对或超出大小限制）"),
+        syncVersion: (.invalidInput, "变更集的格式版本或数据结构版本本程序不认识"),
+        syncPeer: (.integrity, "变更集头部的节点与 TLS 证书的节点不是同一个"),
+        syncKey: (.integrity, "变更集使用的签名密钥未在县级登记或已停用"),
+        syncSignature: (.integrity, "变更集签名验证不通过：内容被改动或不是该节点签发"),
+        syncGap: (.ruleRefused, "变更集序号不连续（中间缺了变更集），须从指定序号续传"),
+        syncFork: (.integrity, "同一序号收到内容不同的变更集（分叉），或前一变更集哈希不符"),
+        syncBody: (.invalidInput, "变更集正文与头部不符（字节数、哈希、操作条数或操作的节点）"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
         internalError: (.internalError, "程序内部错误，请报告"),
     ]

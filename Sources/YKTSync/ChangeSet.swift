@@ -1,0 +1,159 @@
+import YKTCore
+import YKTCrypto
+
+/// A change set: one batch of domain operations from one node, as exact bytes.
+///
+/// ```
+/// YKT-CHANGESET/1
+/// schema: 1
+/// node: 450223101
+/// key: 3f2a9c0d11e4b7a8
+/// seq: 7
+/// prev: <64 hex: SHA-256 of change set 6's bytes; 64 zeros for the first>
+/// ops: 3
+/// body: 1234
+/// body-sha256: <64 hex>
+///
+/// <body: each operation's canonical JSON body, one per line, each ending in LF>
+/// ```
+///
+/// Header lines are `name: value`, in exactly this order, ASCII, LF-terminated, at most
+/// `maximumHeaderBytes` in all. The node signs all the bytes; the signature travels beside
+/// them. The change set's hash (SHA-256 of all the bytes) is the next one's `prev`.
+public struct ChangeSet: Sendable, Hashable {
+    public static let formatVersion = 1
+    public static let schemaVersion = 1
+    public static let maximumHeaderBytes = 4_096
+    public static let genesisHash = String(repeating: "0", count: 64)
+    static let magic = "YKT-CHANGESET/"
+    static let fieldOrder = ["schema", "node", "key", "seq", "prev", "ops", "body", "body-sha256"]
+
+    public struct Header: Sendable, Hashable {
+        public var format: Int
+        public var schema: Int
+        public var node: String
+        public var keyID: String
+        public var seq: Int64
+        public var prev: String
+        public var ops: Int
+        public var bodyBytes: Int
+        public var bodySHA256: String
+    }
+
+    public let header: Header
+    /// Every byte, header and body, exactly as signed and sent.
+    public let bytes: [UInt8]
+    /// Where the body starts in `bytes`.
+    public let bodyOffset: Int
+
+    /// SHA-256 of all the bytes, as hex: the chain link.
+    public var hash: String { Hex.encode(SHA256.hash(bytes)) }
+
+    /// Builds the bytes of a change set from operation bodies (each one canonical JSON line).
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String]) -> ChangeSet {
+        var body: [UInt8] = []
+        for op in operations {
+            body.append(contentsOf: op.utf8)
+            body.append(0x0A)
+        }
+        let header = Header(format: formatVersion, schema: schemaVersion, node: node, keyID: keyID, seq: seq, prev: prev,
+                            ops: operations.count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)))
+        var text = "\(magic)\(header.format)\n"
+        text += "schema: \(header.schema)\nnode: \(node)\nkey: \(keyID)\nseq: \(seq)\nprev: \(prev)\n"
+        text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n\n"
+        let head = Array(text.utf8)
+        return ChangeSet(header: header, bytes: head + body, bodyOffset: head.count)
+    }
+
+    /// Reads the header only: the receiver checks peer, key, signature and sequence before it
+    /// looks at the body. Unknown format or schema versions are refused naming both versions.
+    public static func readHeader(_ bytes: [UInt8]) throws(YKTError) -> ChangeSet {
+        let limit = min(bytes.count, maximumHeaderBytes)
+        var end: Int?
+        var k = 0
+        while k + 1 < limit {
+            if bytes[k] == 0x0A, bytes[k + 1] == 0x0A { end = k; break }
+            k += 1
+        }
+        guard let end else {
+            throw YKTError(.syncFormat, "变更集头部没有在 \(maximumHeaderBytes) 字节内以空行结束",
+                           hint: "发送方须按 docs/protocol.md 的格式生成变更集")
+        }
+        guard bytes[..<end].allSatisfy({ $0 < 0x80 }) else {
+            throw YKTError(.syncFormat, "变更集头部含有非 ASCII 字节")
+        }
+        let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first, first.hasPrefix(magic) else {
+            throw YKTError(.syncFormat, "不是变更集（第一行应为 \(magic)<版本>）")
+        }
+        guard let format = Int(first.dropFirst(magic.count)) else {
+            throw YKTError(.syncFormat, "变更集格式版本「\(first.dropFirst(magic.count))」不是整数")
+        }
+        guard format == formatVersion else {
+            throw YKTError(.syncVersion, "变更集格式版本 \(format) 本程序不认识（本程序只支持版本 \(formatVersion)）",
+                           hint: "两端升级到同一版本的 ykt")
+        }
+        var values: [String] = []
+        for (i, name) in fieldOrder.enumerated() {
+            guard i + 1 < lines.count, lines[i + 1].hasPrefix(name + ": ") else {
+                throw YKTError(.syncFormat, "变更集头部第 \(i + 2) 行应为「\(name): …」", at: SourceLocation(line: i + 2, field: name))
+            }
+            values.append(String(lines[i + 1].dropFirst(name.count + 2)))
+        }
+        guard lines.count == fieldOrder.count + 1 else {
+            throw YKTError(.syncFormat, "变更集头部有多余的行", at: SourceLocation(line: fieldOrder.count + 2))
+        }
+        func int(_ i: Int) throws(YKTError) -> Int64 {
+            guard let v = Int64(values[i]), v >= 0 else {
+                throw YKTError(.syncFormat, "头部字段 \(fieldOrder[i]) 应为非负整数", at: SourceLocation(field: fieldOrder[i]))
+            }
+            return v
+        }
+        func hex64(_ i: Int) throws(YKTError) -> String {
+            let v = values[i]
+            guard v.utf8.count == 64, v.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw YKTError(.syncFormat, "头部字段 \(fieldOrder[i]) 应为 64 位小写十六进制", at: SourceLocation(field: fieldOrder[i]))
+            }
+            return v
+        }
+        let schema = Int(try int(0))
+        guard schema == schemaVersion else {
+            throw YKTError(.syncVersion, "变更集数据结构版本 \(schema) 本程序不认识（本程序只支持版本 \(schemaVersion)）",
+                           hint: "两端升级到同一版本的 ykt")
+        }
+        let header = Header(format: format, schema: schema, node: values[1], keyID: values[2], seq: try int(3),
+                            prev: try hex64(4), ops: Int(try int(5)), bodyBytes: Int(try int(6)), bodySHA256: try hex64(7))
+        guard header.seq >= 1 else { throw YKTError(.syncFormat, "变更集序号从 1 开始", at: SourceLocation(field: "seq")) }
+        return ChangeSet(header: header, bytes: bytes, bodyOffset: end + 2)
+    }
+
+    /// The operations of the body, after checking its length, hash, count and that every
+    /// operation names this change set's node. Call only after the receiver's checks.
+    public func operations() throws(YKTError) -> [JSONValue] {
+        let body = Array(bytes[bodyOffset...])
+        guard body.count == header.bodyBytes else {
+            throw YKTError(.syncBody, "正文应为 \(header.bodyBytes) 字节，实际 \(body.count) 字节", hint: "重新发送")
+        }
+        guard Hex.encode(SHA256.hash(body)) == header.bodySHA256 else {
+            throw YKTError(.syncBody, "正文哈希与头部 body-sha256 不符")
+        }
+        var ops: [JSONValue] = []
+        var start = 0
+        for (i, b) in body.enumerated() where b == 0x0A {
+            let line = Array(body[start..<i])
+            start = i + 1
+            let op: JSONValue
+            do { op = try JSONValue.parse(line) } catch {
+                throw YKTError(.syncBody, "第 \(ops.count + 1) 条操作不是有效 JSON：\(error)")
+            }
+            guard op["node"]?.stringValue == header.node else {
+                throw YKTError(.syncBody, "第 \(ops.count + 1) 条操作的节点不是 \(header.node)")
+            }
+            ops.append(op)
+        }
+        guard start == body.count, ops.count == header.ops else {
+            throw YKTError(.syncBody, "正文有 \(ops.count) 条完整的操作，头部写的是 \(header.ops) 条")
+        }
+        return ops
+    }
+}

@@ -1,0 +1,90 @@
+import YKTCore
+import YKTCrypto
+
+/// A node's signing keys as the county registered them at enrolment. Retired keys stay, so
+/// change sets signed with them can still be verified by an auditor, but new change sets must
+/// use an active key.
+public struct KeyRegistry: Sendable {
+    public struct Entry: Sendable, Hashable {
+        public var node: String
+        public var key: Ed25519.PublicKey
+        public var active: Bool
+    }
+
+    public private(set) var entries: [String: Entry] = [:]   // by "node/keyID"
+
+    public init() {}
+
+    public mutating func register(node: String, key: Ed25519.PublicKey, active: Bool = true) {
+        entries["\(node)/\(key.keyID)"] = Entry(node: node, key: key, active: active)
+    }
+
+    public func entry(node: String, keyID: String) -> Entry? { entries["\(node)/\(keyID)"] }
+}
+
+/// What the county knows of one township's upstream stream: the last applied change set.
+public struct StreamPosition: Sendable, Hashable {
+    public var lastSeq: Int64
+    public var lastHash: String
+    /// Hashes of applied change sets by sequence (to tell a replay from a fork).
+    public var applied: [Int64: String]
+
+    public init(lastSeq: Int64 = 0, lastHash: String = ChangeSet.genesisHash, applied: [Int64: String] = [:]) {
+        self.lastSeq = lastSeq
+        self.lastHash = lastHash
+        self.applied = applied
+    }
+
+    public mutating func advance(to set: ChangeSet) {
+        lastSeq = set.header.seq
+        lastHash = set.hash
+        applied[set.header.seq] = set.hash
+    }
+}
+
+/// The receiver's checks, in the order the architecture fixes, **before the body is parsed**:
+/// 1. the TLS peer is the node named in the header;
+/// 2. the signature verifies with that node's registered, active key;
+/// 3. the sequence is exactly last + 1 and `prev` is the last applied hash; an already applied
+///    change set (same sequence, same bytes) is a replay, answered with the stored receipt;
+///    a gap or a fork is refused saying where to resume.
+public enum ChangeSetReceiver {
+    public enum Verdict: Sendable {
+        /// Apply it (parse the body with `operations()`).
+        case apply(ChangeSet)
+        /// Already applied: answer with the receipt stored for this sequence; apply nothing.
+        case replay(seq: Int64)
+    }
+
+    public static func check(bytes: [UInt8], signature: [UInt8], peerNode: String, registry: KeyRegistry,
+                             position: StreamPosition) throws(YKTError) -> Verdict {
+        let set = try ChangeSet.readHeader(bytes)
+        let h = set.header
+        guard h.node == peerNode else {
+            throw YKTError(.syncPeer, "变更集写的是节点 \(h.node)，连接的证书却是节点 \(peerNode)",
+                           hint: "每个乡镇只能用自己的证书报送自己的变更集")
+        }
+        guard let entry = registry.entry(node: h.node, keyID: h.keyID), entry.active else {
+            throw YKTError(.syncKey, "节点 \(h.node) 的签名密钥 \(h.keyID) 未登记或已停用",
+                           hint: "在县级节点登记该乡镇的当前签名密钥")
+        }
+        guard entry.key.verify(signature, of: bytes) else {
+            throw YKTError(.syncSignature, "节点 \(h.node) 第 \(h.seq) 号变更集签名验证不通过",
+                           hint: "变更集在途中被改动或不是该节点签发；已拒收，什么也没有应用")
+        }
+        if h.seq <= position.lastSeq {
+            if position.applied[h.seq] == set.hash { return .replay(seq: h.seq) }
+            throw YKTError(.syncFork, "第 \(h.seq) 号变更集与已应用的内容不同（分叉）",
+                           hint: "从第 \(position.lastSeq + 1) 号续传，prev = \(position.lastHash)；乡镇节点可能从旧备份恢复过")
+        }
+        guard h.seq == position.lastSeq + 1 else {
+            throw YKTError(.syncGap, "收到第 \(h.seq) 号变更集，但县里只应用到第 \(position.lastSeq) 号",
+                           hint: "从第 \(position.lastSeq + 1) 号续传")
+        }
+        guard h.prev == position.lastHash else {
+            throw YKTError(.syncFork, "第 \(h.seq) 号变更集的 prev 与县里第 \(position.lastSeq) 号变更集的哈希不符（分叉）",
+                           hint: "从第 \(position.lastSeq + 1) 号续传，prev = \(position.lastHash)")
+        }
+        return .apply(set)
+    }
+}

@@ -1,0 +1,184 @@
+import Testing
+import YKTCore
+import YKTCrypto
+@testable import YKTSync
+
+@Suite("Ed25519 through OpenSSL")
+struct Ed25519Tests {
+    @Test("sign and verify; any flipped bit or other key fails")
+    func signVerify() throws {
+        let key = try Ed25519.PrivateKey.generate()
+        let message = Array("一卡通 change set".utf8)
+        let sig = try key.sign(message)
+        #expect(sig.count == 64)
+        #expect(try key.publicKey.verify(sig, of: message))
+        var flipped = message
+        flipped[3] ^= 0x01
+        #expect(!(try key.publicKey.verify(sig, of: flipped)))
+        #expect(!(try Ed25519.PrivateKey.generate().publicKey.verify(sig, of: message)))
+        #expect(!(try key.publicKey.verify(Array(sig.dropLast()), of: message)))
+        #expect("\(key)".contains("redacted"))
+    }
+
+    @Test("RFC 8032 test vector 1 (empty message)")
+    func rfc8032() throws {
+        func hex(_ s: String) -> [UInt8] {
+            var out: [UInt8] = []
+            var it = s.makeIterator()
+            while let a = it.next(), let b = it.next() { out.append(UInt8(String([a, b]), radix: 16)!) }
+            return out
+        }
+        let key = try Ed25519.PrivateKey(seed: hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+        #expect(try key.publicKey.raw == hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
+        #expect(try key.sign([]) == hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"))
+    }
+}
+
+@Suite("Change sets and the receiver's refusals")
+struct ChangeSetTests {
+    let a = try! Ed25519.PrivateKey.generate()
+    let b = try! Ed25519.PrivateKey.generate()
+
+    /// A canonical operation body naming `node`.
+    func op(_ node: String, _ seq: Int) -> String {
+        JSONValue.object(["v": 1, "op": "beneficiary.update", "node": .string(node), "seq": .int(Int64(seq)),
+                          "data": ["name": "韦秀英"]]).canonical
+    }
+
+    var registry: KeyRegistry {
+        var r = KeyRegistry()
+        r.register(node: "450223101", key: try! a.publicKey)
+        r.register(node: "450223102", key: try! b.publicKey)
+        return r
+    }
+
+    func signed(_ node: String, key: Ed25519.PrivateKey, seq: Int64, prev: String, ops: [String]) throws -> (ChangeSet, [UInt8]) {
+        let set = ChangeSet.build(node: node, keyID: try key.publicKey.keyID, seq: seq, prev: prev, operations: ops)
+        return (set, try key.sign(set.bytes))
+    }
+
+    @Test("a change set round-trips: header, hash chain, operations")
+    func roundTrip() throws {
+        let (set, sig) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1), op("450223101", 2)])
+        guard case .apply(let got) = try ChangeSetReceiver.check(bytes: set.bytes, signature: sig, peerNode: "450223101",
+                                                                  registry: registry, position: StreamPosition()) else {
+            Issue.record("expected apply"); return
+        }
+        #expect(got.header == set.header)
+        #expect(try got.operations().map { $0["seq"]?.intValue } == [1, 2])
+        var position = StreamPosition()
+        position.advance(to: got)
+        let (next, sig2) = try signed("450223101", key: a, seq: 2, prev: set.hash, ops: [op("450223101", 3)])
+        if case .apply = try ChangeSetReceiver.check(bytes: next.bytes, signature: sig2, peerNode: "450223101",
+                                                     registry: registry, position: position) {} else { Issue.record("expected apply") }
+    }
+
+    @Test("refused: one flipped byte anywhere (header or body)")
+    func tampered() throws {
+        let (set, sig) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
+        for index in [20, set.bodyOffset + 10, set.bytes.count - 3] {
+            var bytes = set.bytes
+            bytes[index] ^= 0x04
+            let error = #expect(throws: YKTError.self) {
+                try ChangeSetReceiver.check(bytes: bytes, signature: sig, peerNode: "450223101", registry: registry, position: StreamPosition())
+            }
+            #expect(error?.code == .syncSignature || error?.code == .syncFormat, "byte \(index)")
+        }
+    }
+
+    @Test("refused: township A's change set on township B's connection")
+    func wrongPeer() throws {
+        let (set, sig) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
+        let error = #expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: set.bytes, signature: sig, peerNode: "450223102", registry: registry, position: StreamPosition())
+        }
+        #expect(error?.code == .syncPeer)
+    }
+
+    @Test("refused: signed with another node's key, an unknown key, or a retired key")
+    func keys() throws {
+        let stranger = try Ed25519.PrivateKey.generate()
+        let (set, sig) = try signed("450223101", key: stranger, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
+        #expect((#expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: set.bytes, signature: sig, peerNode: "450223101", registry: registry, position: StreamPosition())
+        })?.code == .syncKey)
+        // Header claims A's key id but B signed it.
+        let forged = ChangeSet.build(node: "450223101", keyID: try a.publicKey.keyID, seq: 1, prev: ChangeSet.genesisHash,
+                                     operations: [op("450223101", 1)])
+        #expect((#expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: forged.bytes, signature: try b.sign(forged.bytes), peerNode: "450223101",
+                                        registry: registry, position: StreamPosition())
+        })?.code == .syncSignature)
+        var retired = registry
+        retired.register(node: "450223101", key: try a.publicKey, active: false)
+        let (ok, okSig) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
+        #expect((#expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: ok.bytes, signature: okSig, peerNode: "450223101", registry: retired, position: StreamPosition())
+        })?.code == .syncKey)
+        #expect(try a.publicKey.verify(okSig, of: ok.bytes))   // still verifiable by an auditor
+    }
+
+    @Test("replay returns the stored receipt; a gap and a fork are refused with where to resume")
+    func sequence() throws {
+        let (first, sig1) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
+        var position = StreamPosition()
+        position.advance(to: first)
+        guard case .replay(let seq) = try ChangeSetReceiver.check(bytes: first.bytes, signature: sig1, peerNode: "450223101",
+                                                                   registry: registry, position: position) else {
+            Issue.record("expected replay"); return
+        }
+        #expect(seq == 1)
+        let (gap, sigGap) = try signed("450223101", key: a, seq: 3, prev: first.hash, ops: [op("450223101", 2)])
+        let gapError = #expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: gap.bytes, signature: sigGap, peerNode: "450223101", registry: registry, position: position)
+        }
+        #expect(gapError?.code == .syncGap && gapError?.hint?.contains("第 2 号") == true)
+        // Same sequence, different content: a fork (e.g. a township restored from an old backup).
+        let (other, sigOther) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 9)])
+        #expect((#expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: other.bytes, signature: sigOther, peerNode: "450223101", registry: registry, position: position)
+        })?.code == .syncFork)
+        // Next sequence but the wrong previous hash: also a fork.
+        let (badPrev, sigBad) = try signed("450223101", key: a, seq: 2, prev: ChangeSet.genesisHash, ops: [op("450223101", 2)])
+        #expect((#expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: badPrev.bytes, signature: sigBad, peerNode: "450223101", registry: registry, position: position)
+        })?.code == .syncFork)
+    }
+
+    @Test("refused: unknown format or schema version, naming both versions")
+    func versions() throws {
+        let set = ChangeSet.build(node: "450223101", keyID: "x", seq: 1, prev: ChangeSet.genesisHash, operations: [])
+        var text = String(decoding: set.bytes, as: UTF8.self)
+        text = text.replacingOccurrences(of: "YKT-CHANGESET/1", with: "YKT-CHANGESET/2")
+        let e1 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(text.utf8)) }
+        #expect(e1?.code == .syncVersion && e1?.message.contains("2") == true && e1?.message.contains("1") == true)
+        let schema = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "schema: 1", with: "schema: 7")
+        let e2 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(schema.utf8)) }
+        #expect(e2?.code == .syncVersion && e2?.message.contains("7") == true)
+    }
+
+    @Test("refused: malformed headers, oversized headers, bodies that disagree with the header")
+    func malformed() throws {
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array("GET / HTTP/1.1\n\n".utf8)) })?.code == .syncFormat)
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader([UInt8](repeating: 0x41, count: 10_000)) })?.code == .syncFormat)
+        let set = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223101", 1)])
+        let swapped = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "node: 450223101\nkey", with: "key: k\nnode")
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(swapped.utf8)) })?.code == .syncFormat)
+        // Body truncated after signing checks would have caught it: operations() still refuses.
+        let truncated = try ChangeSet.readHeader(Array(set.bytes.dropLast(5)))
+        #expect((#expect(throws: YKTError.self) { try truncated.operations() })?.code == .syncBody)
+        // An operation claiming another node inside A's change set.
+        let mixed = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223102", 1)])
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(mixed.bytes).operations() })?.code == .syncBody)
+    }
+
+    @Test("JSON parsing: canonical round trip, integers only, bad input refused")
+    func json() throws {
+        let v: JSONValue = ["a": [1, -2, "x\"\n\u{1}中"], "b": .null, "c": true]
+        #expect(try JSONValue.parse(Array(v.canonical.utf8)) == v)
+        #expect(try JSONValue.parse(Array(#" {"s" : "\u4e2d\ud83d\ude00"} "#.utf8))["s"]?.stringValue == "中😀")
+        for bad in ["{\"a\":1.5}", "[1,]", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "01", "{", "nul"] {
+            #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(bad.utf8)) }
+        }
+    }
+}
