@@ -24,20 +24,20 @@ let package = Package(
         // The SQLite layer.
         .target(name: "YKTStore", dependencies: ["CSQLite"], swiftSettings: strict),
         // The township node: register, applications, notices, rosters, outbox, audit.
-        .target(name: "YKTTownship", dependencies: ["YKTCore", "YKTStore", "YKTCrypto"],
+        .target(name: "YKTTownship", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync"],
                 swiftSettings: strict),
         // Change sets: the signed wire unit of sync, and the receiver's checks (network to come).
         .target(name: "YKTSync", dependencies: ["YKTCore", "YKTCrypto"], swiftSettings: strict),
         // Seeded demo county: policy list, registers, applications, with planted defects.
         .target(name: "YKTDemo", dependencies: ["YKTCore"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTTownship", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTTownship", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
 
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
-        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo"],
+        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync"],
                     swiftSettings: strict),
         .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo"], swiftSettings: strict),

@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTCrypto
 import YKTTownship
 
 /// Setting up a node, its calendar, and the generated documentation.
@@ -24,6 +25,17 @@ enum NodeCommands {
                                         defaultOperator: inv.operatorName ?? "")
                 let node = try TownshipNode.create(directory: dir, config: config)
                 inv.out.line("已建立乡镇节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
+            }),
+        CommandSpec(
+            path: ["key", "show"], abstract: "显示本节点的签名公钥（在县级节点登记用；私钥不会显示）",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let node = try inv.node()
+                let key = try node.publicKey()
+                struct Shown: Encodable { var node: String; var keyID: String; var algorithm: String; var publicKey: String }
+                let shown = Shown(node: node.config.nodeID, keyID: key.keyID, algorithm: "Ed25519", publicKey: Hex.encode(key.raw))
+                if inv.json { return try inv.out.json(shown) }
+                inv.out.fields([("节点", shown.node), ("算法", shown.algorithm), ("密钥编号", shown.keyID), ("公钥", shown.publicKey)])
             }),
         CommandSpec(
             path: ["calendar", "load"], abstract: "导入新年度的节假日安排（放假和调休上班）",

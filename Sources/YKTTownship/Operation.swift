@@ -45,11 +45,11 @@ public struct Operation: Sendable, Codable, Hashable {
 
 extension TownshipNode {
     /// The outbox, oldest first; `state` filters (`pending`).
-    public func outbox(state: String? = nil, limit: Int = Int.max) throws -> [Operation] {
+    public func outbox(state: String? = nil, after: Int64 = 0, limit: Int = Int.max) throws -> [Operation] {
         try db.all("""
             SELECT seq, kind, entity, base_version, at, by_operator, state, data FROM outbox
-            WHERE (?1 IS NULL OR state = ?1) ORDER BY seq LIMIT ?2
-            """, state, Int64(min(limit, Int(Int64.max)))) { r in
+            WHERE (?1 IS NULL OR state = ?1) AND seq > ?3 ORDER BY seq LIMIT ?2
+            """, state, Int64(min(limit, Int(Int64.max))), after) { r in
             let node = config.nodeID
             return Operation(seq: r.int64(0), opID: "\(node)-\(r.int64(0))", kind: r.text(1), entity: r.text(2),
                              baseVersion: r.int(3), at: r.text(4), by: r.text(5), state: r.text(6),

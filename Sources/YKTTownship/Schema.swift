@@ -83,5 +83,12 @@ enum Schema {
             action TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL,
             prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
         """),
+        .init(version: 2, sql: """
+        -- Signed change sets built from the outbox, kept byte for byte until the county's
+        -- receipt (docs/protocol.md). seq is the node's gapless change-set sequence.
+        CREATE TABLE changeset_out(seq INTEGER PRIMARY KEY, first_op INTEGER NOT NULL, last_op INTEGER NOT NULL,
+            key_id TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL, bytes BLOB NOT NULL, signature BLOB NOT NULL,
+            state TEXT NOT NULL DEFAULT 'built' CHECK (state IN ('built','acknowledged')), created_at TEXT NOT NULL);
+        """),
     ])
 }

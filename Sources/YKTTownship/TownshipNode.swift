@@ -56,10 +56,11 @@ public final class TownshipNode {
                            at: SourceLocation(file: directory), hint: "检查路径和权限")
         }
         let node = try open(directory: directory, operatorName: config.defaultOperator)
+        let key = try NodeKey.create(in: directory)
         try node.perform("node.init") {
             try node.db.run("INSERT INTO meta(key, value) VALUES ('node_id', ?), ('created_at', ?)",
                             config.nodeID, node.timestamp())
-            return ((), AuditNote(object: "node/\(config.nodeID)", detail: config.name))
+            return ((), AuditNote(object: "node/\(config.nodeID)", detail: "\(config.name) key \(try key.publicKey.keyID)"))
         }
         return node
     }

@@ -85,6 +85,10 @@ struct CLITests {
         let entry = (try JSONSerialization.jsonObject(with: Data(last.stdout.utf8)) as? [[String: Any]])?.first
         #expect(entry?["action"] as? String == "personal-data.view" && entry?["operatorName"] as? String == "黑盒测试")
 
+        let key = try cli.run("key", "show", "--json")
+        let shown = try JSONSerialization.jsonObject(with: Data(key.stdout.utf8)) as? [String: Any]
+        #expect((shown?["publicKey"] as? String)?.count == 64 && shown?["algorithm"] as? String == "Ed25519")
+
         let verify = try cli.run("audit", "verify")
         #expect(verify.status == 0 && verify.stdout.contains("审计日志完好"))
 

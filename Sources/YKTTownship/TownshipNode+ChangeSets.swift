@@ -1,0 +1,65 @@
+import YKTCore
+import YKTCrypto
+import YKTStore
+import YKTSync
+
+/// Turning the outbox into signed change sets (docs/protocol.md). Sending them is the sync
+/// transport's job (issue 3); here they are built, signed and kept until acknowledged.
+extension TownshipNode {
+    public struct StoredChangeSet: Sendable {
+        public var set: ChangeSet
+        public var signature: [UInt8]
+        public var firstOp: Int64
+        public var lastOp: Int64
+        public var acknowledged: Bool
+    }
+
+    /// The oldest change set not yet acknowledged, or a new one holding up to `maxOperations`
+    /// pending operations that follow the last one batched; nil when there is nothing to send.
+    /// An unacknowledged set is returned as stored, byte for byte, so a retry after an
+    /// interruption re-sends exactly what was signed (the county answers a replay with its
+    /// stored receipt).
+    public func nextChangeSet(maxOperations: Int = 1_000) throws -> StoredChangeSet? {
+        precondition(maxOperations > 0)
+        if let pending = try storedChangeSets(state: "built").first { return pending }
+        let key = try NodeKey.load(from: directory)
+        let keyID = try key.publicKey.keyID
+        return try perform("changeset.build") {
+            let last = try db.first("SELECT seq, hash, last_op FROM changeset_out ORDER BY seq DESC LIMIT 1") {
+                (seq: $0.int64(0), hash: $0.text(1), lastOp: $0.int64(2))
+            }
+            let ops = try outbox(after: last?.lastOp ?? 0, limit: maxOperations)
+            guard let first = ops.first, let lastOp = ops.last else {
+                return (nil, AuditNote(object: "changeset", detail: "nothing pending"))
+            }
+            // The outbox is gapless; a change set must continue it exactly.
+            guard first.seq == (last?.lastOp ?? 0) + 1 else {
+                throw YKTError(.internalError, "待发送操作从 \(first.seq) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
+            }
+            let seq = (last?.seq ?? 0) + 1
+            let set = ChangeSet.build(node: config.nodeID, keyID: keyID, seq: seq, prev: last?.hash ?? ChangeSet.genesisHash,
+                                      operations: ops.map(\.body))
+            let signature = try key.sign(set.bytes)
+            try db.run("""
+                INSERT INTO changeset_out(seq, first_op, last_op, key_id, prev, hash, bytes, signature, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, seq, first.seq, lastOp.seq, keyID, set.header.prev, set.hash, DatabaseValue.blob(set.bytes),
+                       DatabaseValue.blob(signature), timestamp())
+            try db.run("UPDATE outbox SET state = 'batched' WHERE seq BETWEEN ? AND ?", first.seq, lastOp.seq)
+            let stored = StoredChangeSet(set: set, signature: signature, firstOp: first.seq, lastOp: lastOp.seq,
+                                         acknowledged: false)
+            return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(first.seq)-\(lastOp.seq) sha256:\(set.hash.prefix(16))"))
+        }
+    }
+
+    /// Stored change sets, oldest first; `state` filters (`built`, `acknowledged`).
+    public func storedChangeSets(state: String? = nil) throws -> [StoredChangeSet] {
+        try db.all("""
+            SELECT bytes, signature, first_op, last_op, state FROM changeset_out
+            WHERE ?1 IS NULL OR state = ?1 ORDER BY seq
+            """, state) { r in
+            StoredChangeSet(set: try ChangeSet.readHeader(r.blob(0)), signature: r.blob(1), firstOp: r.int64(2),
+                            lastOp: r.int64(3), acknowledged: r.text(4) == "acknowledged")
+        }
+    }
+}
