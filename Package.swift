@@ -28,6 +28,8 @@ let package = Package(
                 swiftSettings: strict),
         // Change sets: the signed wire unit of sync, and the receiver's checks (network to come).
         .target(name: "YKTSync", dependencies: ["YKTCore", "YKTCrypto"], swiftSettings: strict),
+        // Mutual TLS 1.3 over POSIX sockets, and the small request/response framing of sync.
+        .target(name: "YKTNet", dependencies: ["COpenSSL", "YKTCrypto"], swiftSettings: strict),
         // Seeded demo county: policy list, registers, applications, with planted defects.
         .target(name: "YKTDemo", dependencies: ["YKTCore"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync"],
                     swiftSettings: strict),
         .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
+        .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo"], swiftSettings: strict),
     ]
 )

@@ -10,4 +10,16 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
+#include <openssl/x509_vfy.h>
+
+/* Macros Swift cannot import. */
+static inline int ykt_ssl_ctx_set_min_proto(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline int ykt_ssl_ctx_set_max_proto(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
+static inline void ykt_ssl_ctx_set_no_renegotiation_and_tickets(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+}
 #endif

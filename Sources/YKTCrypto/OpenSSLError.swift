@@ -6,7 +6,7 @@ public struct OpenSSLError: Error, Sendable, CustomStringConvertible {
     public var operation: String
     public var queue: [String]
 
-    static func drain(_ operation: String) -> OpenSSLError {
+    package static func drain(_ operation: String) -> OpenSSLError {
         var messages: [String] = []
         while true {
             let code = ERR_get_error()

@@ -1,0 +1,99 @@
+internal import COpenSSL
+import YKTCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a TLS connection ended early.
+public enum TLSError: Error, Sendable, CustomStringConvertible {
+    case handshake(String)
+    case timeout
+    case closed
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .handshake(let why): "TLS handshake failed: \(why)"
+        case .timeout: "timed out"
+        case .closed: "connection closed by peer"
+        case .io(let why): "TLS I/O failed: \(why)"
+        }
+    }
+}
+
+/// One TLS connection over a connected socket. Owns the `SSL*` and the file descriptor and
+/// frees both in `deinit`.
+public final class TLSConnection {
+    let ssl: OpaquePointer
+    let fd: Int32
+
+    init(context: TLSContext, fd: Int32, server: Bool, timeoutSeconds: Double) throws(TLSError) {
+        Socket.setTimeouts(fd, seconds: timeoutSeconds)
+        guard let ssl = SSL_new(context.ctx) else {
+            close(fd)
+            throw .handshake(OpenSSLError.drain("SSL_new").description)
+        }
+        self.ssl = ssl
+        self.fd = fd
+        SSL_set_fd(ssl, fd)
+        let rc = server ? SSL_accept(ssl) : SSL_connect(ssl)
+        if rc != 1 {
+            let verify = SSL_get_verify_result(ssl)
+            let reason = verify != X509_V_OK ? String(cString: X509_verify_cert_error_string(Int(verify)))
+                                              : OpenSSLError.drain(server ? "SSL_accept" : "SSL_connect").description
+            _ = OpenSSLError.drain("handshake")
+            if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
+            throw .handshake(reason)
+        }
+    }
+
+    deinit {
+        SSL_shutdown(ssl)
+        SSL_free(ssl)
+        close(fd)
+    }
+
+    /// The common name of the peer's verified certificate: the node id.
+    public var peerCommonName: String? {
+        guard let cert = SSL_get1_peer_certificate(ssl) else { return nil }
+        defer { X509_free(cert) }
+        guard let name = X509_get_subject_name(cert) else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let n = X509_NAME_get_text_by_NID(name, NID_commonName, &buffer, Int32(buffer.count))
+        guard n > 0 else { return nil }
+        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The negotiated protocol, e.g. `TLSv1.3`.
+    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+
+    /// Reads up to `max` bytes; empty at a clean end of stream.
+    func read(max: Int) throws(TLSError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        var got = 0
+        let rc = SSL_read_ex(ssl, &buffer, max, &got)
+        if rc == 1 { return Array(buffer.prefix(got)) }
+        let err = SSL_get_error(ssl, 0)
+        _ = OpenSSLError.drain("SSL_read_ex")
+        if err == SSL_ERROR_ZERO_RETURN { return [] }
+        if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
+        if err == SSL_ERROR_SYSCALL { return [] }
+        throw .io("SSL_read_ex error \(err)")
+    }
+
+    func write(_ bytes: [UInt8]) throws(TLSError) {
+        var offset = 0
+        while offset < bytes.count {
+            var written = 0
+            let rc = bytes.withUnsafeBufferPointer { buf in
+                SSL_write_ex(ssl, buf.baseAddress! + offset, buf.count - offset, &written)
+            }
+            if rc != 1 {
+                _ = OpenSSLError.drain("SSL_write_ex")
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
+                throw .io("SSL_write_ex")
+            }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Dispatch
+import Foundation
+import YKTCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A mutual-TLS request/response server on POSIX sockets: one accept thread, each connection
+/// handled on a concurrent queue, at most `maximumConnections` at once (more are closed at
+/// once), every read and write under a timeout, one request per connection.
+public final class TLSServer: @unchecked Sendable {
+    // Safe: `listenFD`, `port`, `context`, `limits` and `handler` are set once in init; the
+    // mutable connection count and the stopping flag are guarded by `lock`.
+    public typealias Handler = @Sendable (_ peer: String, _ request: HTTPRequest) -> HTTPResponse
+
+    public let port: UInt16
+    let listenFD: Int32
+    let context: TLSContext
+    let limits: HTTPLimits
+    let handler: Handler
+    let maximumConnections: Int
+    private let lock = NSLock()
+    private var active = 0
+    private var stopping = false
+    private let done = DispatchGroup()
+    /// Called with one line per refused or failed connection (never personal data).
+    public var log: (@Sendable (String) -> Void)?
+
+    public init(context: TLSContext, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
+                maximumConnections: Int = 64, handler: @escaping Handler) throws(SocketError) {
+        let (fd, bound) = try Socket.listen(host: host, port: port)
+        listenFD = fd
+        self.port = bound
+        self.context = context
+        self.limits = limits
+        self.handler = handler
+        self.maximumConnections = maximumConnections
+    }
+
+    /// Starts accepting on a background thread.
+    public func start() {
+        done.enter()
+        let thread = Thread { [self] in
+            defer { done.leave() }
+            acceptLoop()
+        }
+        thread.name = "ykt-accept"
+        thread.start()
+    }
+
+    func acceptLoop() {
+        let queue = DispatchQueue(label: "ykt-connections", attributes: .concurrent)
+        while true {
+            let fd = accept(listenFD, nil, nil)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return   // the listening socket was shut down: stop
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let admitted: Bool = lock.withLock {
+                if stopping || active >= maximumConnections { return false }
+                active += 1
+                return true
+            }
+            guard admitted else {
+                close(fd)
+                log?("connection refused: \(maximumConnections) connections already open")
+                continue
+            }
+            done.enter()
+            queue.async { [self] in
+                defer {
+                    lock.withLock { active -= 1 }
+                    done.leave()
+                }
+                serve(fd)
+            }
+        }
+    }
+
+    func serve(_ fd: Int32) {
+        let connection: TLSConnection
+        do {
+            connection = try TLSConnection(context: context, fd: fd, server: true, timeoutSeconds: limits.ioTimeoutSeconds)
+        } catch {
+            log?("handshake refused: \(error)")
+            return
+        }
+        guard let peer = connection.peerCommonName else {
+            log?("peer certificate has no common name")
+            return
+        }
+        do {
+            let (start, headers, body) = try HTTPFraming.read(connection, limits: limits)
+            let parts = start.split(separator: " ")
+            guard parts.count == 3, parts[2] == "HTTP/1.1" else {
+                throw HTTPFramingError(status: 400, reason: "bad request line")
+            }
+            let response = handler(peer, HTTPRequest(method: String(parts[0]), path: String(parts[1]), headers: headers, body: body))
+            try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
+                                  headers: response.headers, body: response.body)
+        } catch let e as HTTPFramingError {
+            log?("request from \(peer) refused: \(e.status) \(e.reason)")
+            try? HTTPFraming.write(connection, start: "HTTP/1.1 \(e.status) \(HTTPResponse.reason(e.status))",
+                                   headers: ["content-type": "text/plain; charset=utf-8"], body: Array(e.reason.utf8))
+        } catch {
+            log?("connection from \(peer) ended: \(error)")
+        }
+    }
+
+    /// Stops accepting, waits for open connections to finish (each is bounded by the I/O
+    /// timeout), and closes the socket.
+    public func stop() {
+        lock.withLock { stopping = true }
+        shutdown(listenFD, Int32(SHUT_RDWR))
+        close(listenFD)
+        done.wait()
+    }
+}
+
+/// The client side: one request on a new connection.
+public enum TLSClient {
+    public static func send(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
+                            limits: HTTPLimits = HTTPLimits()) throws -> (response: HTTPResponse, peer: String?) {
+        let fd = try Socket.connect(host: host, port: port)
+        let c = try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
+        var headers = request.headers
+        headers["host"] = "\(host):\(port)"
+        try HTTPFraming.write(c, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body)
+        let (start, responseHeaders, body) = try HTTPFraming.read(c, limits: limits)
+        let parts = start.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
+        return (HTTPResponse(status: status, headers: responseHeaders, body: body), c.peerCommonName)
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+import YKTCrypto
+@testable import YKTNet
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A development PKI made by `certs/make-dev-pki.sh` in a temporary directory.
+final class PKI {
+    let dir: String
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("certs/make-dev-pki.sh").path
+
+    init(_ townships: [String] = ["450223101", "450223102"]) throws {
+        dir = NSTemporaryDirectory() + "ykt-pki-" + UUID().uuidString
+        try PKI.run([dir] + townships)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    static func run(_ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script] + args
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw SocketError(call: "make-dev-pki.sh", errno: p.terminationStatus) }
+    }
+
+    func revoke(_ code: String) throws { try PKI.run(["revoke", dir, code]) }
+
+    func files(_ name: String, crl: Bool = false) -> TLSContext.Files {
+        TLSContext.Files(certificate: "\(dir)/\(name).crt", privateKey: "\(dir)/\(name).key",
+                         caCertificate: "\(dir)/ca.crt", crl: crl ? "\(dir)/ca.crl" : nil)
+    }
+}
+
+/// Counts requests that reached the handler (a refusal must never get that far).
+final class Counter: @unchecked Sendable {
+    // Safe: guarded by the lock.
+    private let lock = NSLock()
+    private var n = 0
+    private var peers: [String] = []
+    func hit(_ peer: String) { lock.withLock { n += 1; peers.append(peer) } }
+    var count: Int { lock.withLock { n } }
+    var lastPeer: String? { lock.withLock { peers.last } }
+}
+
+@Suite("Mutual TLS 1.3 on loopback", .serialized)
+struct TLSTests {
+    func server(_ pki: PKI, crl: Bool = false, limits: HTTPLimits = HTTPLimits(), counter: Counter) throws -> TLSServer {
+        let s = try TLSServer(context: try TLSContext(role: .server, files: pki.files("county", crl: crl)), limits: limits) { peer, request in
+            counter.hit(peer)
+            return HTTPResponse(status: 200, body: Array("\(peer):\(request.method) \(request.path) \(request.body.count)".utf8))
+        }
+        s.start()
+        return s
+    }
+
+    @Test("a township and the county authenticate each other and exchange one request")
+    func roundTrip() throws {
+        let pki = try PKI()
+        let counter = Counter()
+        let s = try server(pki, counter: counter)
+        defer { s.stop() }
+        #expect(s.port != 0)
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        let body = [UInt8](repeating: 7, count: 300_000)
+        let (response, peer) = try TLSClient.send(HTTPRequest(method: "POST", path: "/v1/changesets", body: body), port: s.port, context: client)
+        #expect(response.status == 200)
+        #expect(String(decoding: response.body, as: UTF8.self) == "450223101:POST /v1/changesets 300000")
+        #expect(peer == "county")
+        #expect(counter.lastPeer == "450223101")
+    }
+
+    @Test("refused: a client certificate from an unknown CA")
+    func unknownCA() throws {
+        let pki = try PKI(), rogue = try PKI(["450223101"])
+        let counter = Counter()
+        let s = try server(pki, counter: counter)
+        defer { s.stop() }
+        let client = try TLSContext(role: .client, files: rogue.files("450223101"))
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: client) }
+        #expect(counter.count == 0)
+    }
+
+    @Test("refused: a server from an unknown CA (the township checks the county too)")
+    func unknownServer() throws {
+        let pki = try PKI(), rogue = try PKI([])
+        let counter = Counter()
+        let s = try server(rogue, counter: counter)
+        defer { s.stop() }
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: client) }
+        #expect(counter.count == 0)
+    }
+
+    @Test("refused: a revoked township certificate (CRL); others still get in")
+    func revoked() throws {
+        let pki = try PKI()
+        try pki.revoke("450223102")
+        let counter = Counter()
+        let s = try server(pki, crl: true, counter: counter)
+        defer { s.stop() }
+        #expect(throws: (any Error).self) {
+            try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: try TLSContext(role: .client, files: pki.files("450223102")))
+        }
+        let ok = try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port,
+                                    context: try TLSContext(role: .client, files: pki.files("450223101")))
+        #expect(ok.response.status == 200 && counter.count == 1)
+    }
+
+    @Test("refused: a TLS 1.2 client")
+    func tls12() throws {
+        let pki = try PKI()
+        let counter = Counter()
+        let s = try server(pki, counter: counter)
+        defer { s.stop() }
+        let old = try TLSContext(role: .client, files: pki.files("450223101"), tls12ForTesting: true)
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: old) }
+        #expect(counter.count == 0)
+    }
+
+    @Test("refused: oversized header (431) and oversized body (413), before the handler")
+    func oversized() throws {
+        let pki = try PKI()
+        let counter = Counter()
+        var limits = HTTPLimits()
+        limits.maximumHeaderBytes = 1024
+        limits.maximumBodyBytes = 10_000
+        let s = try server(pki, limits: limits, counter: counter)
+        defer { s.stop() }
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        let big = try TLSClient.send(HTTPRequest(method: "GET", path: "/", headers: ["x-pad": String(repeating: "a", count: 4000)]),
+                                     port: s.port, context: client)
+        #expect(big.response.status == 431)
+        let body = try TLSClient.send(HTTPRequest(method: "POST", path: "/", body: [UInt8](repeating: 1, count: 20_000)),
+                                      port: s.port, context: client)
+        #expect(body.response.status == 413)
+        #expect(counter.count == 0)
+    }
+
+    @Test("a client that connects and stalls is dropped after the I/O timeout")
+    func stalled() throws {
+        let pki = try PKI()
+        let counter = Counter()
+        var limits = HTTPLimits()
+        limits.ioTimeoutSeconds = 0.5
+        let s = try server(pki, limits: limits, counter: counter)
+        defer { s.stop() }
+        let fd = try Socket.connect(host: "127.0.0.1", port: s.port)
+        defer { close(fd) }
+        _ = send(fd, [0x16], 1, 0)   // one byte of a TLS record, then nothing
+        Socket.setTimeouts(fd, seconds: 5)
+        var byte: UInt8 = 0
+        let started = Date()
+        let n = recv(fd, &byte, 1, 0)
+        let waited = Date().timeIntervalSince(started)
+        #expect(n <= 0)                     // the server closed the connection
+        #expect(waited < 4)                 // because of its own timeout, not ours
+        #expect(counter.count == 0)
+    }
+}
