@@ -28,6 +28,9 @@ let package = Package(
                 swiftSettings: strict),
         // Change sets: the signed wire unit of sync, and the receiver's checks (network to come).
         .target(name: "YKTSync", dependencies: ["YKTCore", "YKTCrypto"], swiftSettings: strict),
+        // The county node: enrolment, receiving and re-checking change sets, receipts.
+        .target(name: "YKTCounty", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship"],
+                swiftSettings: strict),
         // Mutual TLS 1.3 over POSIX sockets, and the small request/response framing of sync.
         .target(name: "YKTNet", dependencies: ["COpenSSL", "YKTCrypto"], swiftSettings: strict),
         // Seeded demo county: policy list, registers, applications, with planted defects.
@@ -42,6 +45,8 @@ let package = Package(
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync"],
                     swiftSettings: strict),
         .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
+        .testTarget(name: "YKTCountyTests", dependencies: ["YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo"],
+                    swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo"], swiftSettings: strict),
     ]

@@ -43,7 +43,7 @@ public enum AuditLog {
         return SHA256.hex(text)
     }
 
-    static func append(db: Database, at: String, operatorName: String, action: String, object: String,
+    package static func append(db: Database, at: String, operatorName: String, action: String, object: String,
                        detail: String) throws {
         let headSeq = try db.integer("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'audit_head_seq'") ?? 0
         let prev = try db.first("SELECT value FROM meta WHERE key = 'audit_head_hash'") { $0.text(0) } ?? genesis

@@ -11,7 +11,7 @@ public enum NodeKey {
     static func path(_ directory: String) -> String { NSStringPath(directory).appending(fileName) }
 
     /// Writes a new key; refuses to overwrite one.
-    static func create(in directory: String) throws -> Ed25519.PrivateKey {
+    package static func create(in directory: String) throws -> Ed25519.PrivateKey {
         let key = try Ed25519.PrivateKey.generate()
         let file = path(directory)
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -27,7 +27,7 @@ public enum NodeKey {
         return key
     }
 
-    static func load(from directory: String) throws -> Ed25519.PrivateKey {
+    package static func load(from directory: String) throws -> Ed25519.PrivateKey {
         let file = path(directory)
         guard let data = FileManager.default.contents(atPath: file) else {
             throw YKTError(.nodeConfig, "节点没有签名密钥文件 \(fileName)", at: SourceLocation(file: file),

@@ -90,5 +90,13 @@ enum Schema {
             key_id TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL, bytes BLOB NOT NULL, signature BLOB NOT NULL,
             state TEXT NOT NULL DEFAULT 'built' CHECK (state IN ('built','acknowledged')), created_at TEXT NOT NULL);
         """),
+        .init(version: 3, sql: """
+        -- The county's signed receipt for each acknowledged change set, and its decision per operation.
+        ALTER TABLE changeset_out ADD COLUMN receipt TEXT;
+        ALTER TABLE changeset_out ADD COLUMN receipt_signature BLOB;
+        CREATE TABLE op_result(seq INTEGER PRIMARY KEY REFERENCES outbox(seq),
+            status TEXT NOT NULL CHECK (status IN ('accepted','rejected','conflicted')),
+            rule TEXT, reason TEXT, conflict_id INTEGER);
+        """),
     ])
 }

@@ -210,8 +210,8 @@ public final class TownshipNode {
 }
 
 /// Turns SQLite failures into errors a clerk can act on.
-enum StoreErrors {
-    static func map(_ error: DatabaseError) -> YKTError {
+package enum StoreErrors {
+    package static func map(_ error: DatabaseError) -> YKTError {
         if error.isFull {
             return YKTError(.databaseFull, "磁盘或数据库已满，本次操作已全部撤销，数据未改动",
                             hint: "清理磁盘空间后重做这一步")

@@ -1,0 +1,230 @@
+import Foundation
+import YKTCore
+import YKTCrypto
+import YKTStore
+import YKTSync
+
+/// Receiving change sets (docs/protocol.md).
+extension CountyNode {
+    /// What the county answers: an HTTP status and a JSON body; 200 bodies are receipts,
+    /// signed by the county (`signature` over the body bytes).
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        public var signature: [UInt8]?
+    }
+
+    /// Checks and applies one change set sent by `peer` (the TLS certificate's node id).
+    /// Nothing is applied unless everything up to the body checks out; then every operation
+    /// is recorded as accepted, rejected (rule, reason) or conflicted in one transaction with
+    /// the verbatim bytes and the receipt.
+    public func receive(peer: String, bytes: [UInt8], signature: [UInt8]) -> Answer {
+        do {
+            let registry = try registry()
+            let header = try? ChangeSet.readHeader(bytes)
+            let position = try self.position(of: header?.header.node ?? peer)
+            let verdict: ChangeSetReceiver.Verdict
+            do {
+                verdict = try ChangeSetReceiver.check(bytes: bytes, signature: signature, peerNode: peer,
+                                                      registry: registry, position: position)
+            } catch {
+                return refusal(error, position: position)
+            }
+            switch verdict {
+            case .replay(let seq):
+                let stored = try db.first("SELECT receipt, receipt_signature FROM upstream WHERE node_id = ? AND seq = ?",
+                                          peer, seq) { (Array($0.text(0).utf8), $0.blob(1)) }
+                guard let stored else { throw YKTError(.internalError, "已应用的变更集 \(seq) 没有回执") }
+                return Answer(status: 200, body: stored.0, signature: stored.1)
+            case .apply(let set):
+                return try apply(set, signature: signature)
+            }
+        } catch let e as YKTError {
+            return refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500)
+        } catch {
+            return refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
+        }
+    }
+
+    func refusal(_ e: YKTError, position: StreamPosition?, status: Int? = nil) -> Answer {
+        let code = e.code
+        let http = status ?? ([.syncPeer, .syncKey, .syncSignature].contains(code) ? 403
+                              : [.syncGap, .syncFork].contains(code) ? 409 : 400)
+        var body: [String: JSONValue] = ["code": .string(code.rawValue), "message": .string(e.message)]
+        if let hint = e.hint { body["hint"] = .string(hint) }
+        if let position, [.syncGap, .syncFork].contains(code) {
+            body["resumeSeq"] = .int(position.lastSeq + 1)
+            body["resumePrev"] = .string(position.lastHash)
+        }
+        return Answer(status: http, body: Array(JSONValue.object(body).canonical.utf8), signature: nil)
+    }
+
+    struct Decision {
+        var status: String
+        var rule: String?
+        var reason: String?
+        var conflict: (kind: String, other: String?, detail: String)?
+
+        static let accepted = Decision(status: "accepted")
+        static func rejected(_ code: ErrorCode, _ reason: String) -> Decision {
+            Decision(status: "rejected", rule: code.rawValue, reason: reason)
+        }
+    }
+
+    func apply(_ set: ChangeSet, signature: [UInt8]) throws -> Answer {
+        let node = set.header.node
+        let ops: [JSONValue]
+        do { ops = try set.operations() } catch { return refusal(error, position: nil) }
+        return try perform("changeset.receive", object: "changeset/\(node)/\(set.header.seq)",
+                           detail: "ops=\(ops.count) sha256:\(set.hash.prefix(16))") {
+            var expected = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
+            var results: [JSONValue] = []
+            for op in ops {
+                guard let seq = op["seq"]?.intValue, seq == expected, op["id"]?.stringValue == "\(node)-\(seq)" else {
+                    throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
+                                   hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                }
+                expected += 1
+                let kind = op["op"]?.stringValue ?? ""
+                let entity = op["entity"]?.stringValue ?? ""
+                var decision: Decision
+                if op["v"]?.intValue != 1 {
+                    decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
+                } else {
+                    decision = try check(op, kind: kind, node: node)
+                }
+                var conflictID: Int64?
+                if let c = decision.conflict {
+                    try db.run("""
+                        INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
+                    conflictID = db.lastInsertRowID
+                }
+                try db.run("""
+                    INSERT INTO operation(node_id, op_seq, changeset_seq, kind, entity, status, rule, reason, conflict_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, node, seq, set.header.seq, kind, entity, decision.status, decision.rule, decision.reason, conflictID)
+                var r: [String: JSONValue] = ["id": .string("\(node)-\(seq)"), "status": .string(decision.status)]
+                if let rule = decision.rule { r["rule"] = .string(rule) }
+                if let reason = decision.reason { r["reason"] = .string(reason) }
+                if let conflictID { r["conflict"] = .int(conflictID) }
+                results.append(.object(r))
+            }
+            let receipt: JSONValue = [
+                "v": 1, "county": .string(config.nodeID), "node": .string(node), "changeset": .int(set.header.seq),
+                "hash": .string(set.hash), "receivedAt": .string(timestamp()), "results": .array(results),
+            ]
+            let body = Array(receipt.canonical.utf8)
+            let receiptSignature = try key.sign(body)
+            try db.run("""
+                INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(set.bytes),
+                       DatabaseValue.blob(signature), receipt.canonical, DatabaseValue.blob(receiptSignature), timestamp())
+            return Answer(status: 200, body: body, signature: receiptSignature)
+        }
+    }
+
+    /// Re-checks one operation with the same domain rules the township used; the county never
+    /// takes a township's word (notice periods are recomputed, amounts recomputed, IDs rechecked).
+    func check(_ op: JSONValue, kind: String, node: String) throws -> Decision {
+        let data = op["data"] ?? .null
+        func owner(_ rid: String) throws -> String? {
+            try db.first("SELECT node_id FROM resident WHERE resident_id = ?", rid) { $0.text(0) }
+        }
+        func ownResident() throws -> Decision? {
+            let rid = data["residentId"]?.stringValue ?? ""
+            switch try owner(rid) {
+            case node: return nil
+            case nil: return .rejected(.residentUnknown, "县里没有 \(Masking.residentID(rid)) 在本乡镇的登记")
+            case let other?:
+                return Decision(status: "conflicted", rule: "resident.other-township", reason: "此人由乡镇 \(other) 登记",
+                                conflict: ("resident.other-township", other, "\(Masking.residentID(rid)) 的变更来自 \(node)，登记在 \(other)"))
+            }
+        }
+        do {
+            switch kind {
+            case "beneficiary.register":
+                let rid = try ResidentID(data["residentId"]?.stringValue ?? "")
+                _ = try PersonName.validate(data["name"]?.stringValue ?? "")
+                let account = data["account"]
+                let accountKind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
+                _ = try AccountNumber(account?["number"]?.stringValue ?? "", kind: accountKind)
+                switch try owner(rid.value) {
+                case nil:
+                    try db.run("INSERT INTO resident(resident_id, node_id, name) VALUES (?, ?, ?)",
+                               rid.value, node, data["name"]?.stringValue ?? "")
+                    return .accepted
+                case node:
+                    return .rejected(.residentDuplicate, "\(rid.masked) 已由本乡镇登记")
+                case let other?:
+                    return Decision(status: "conflicted", rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",
+                                    conflict: ("resident.two-townships", other, "\(rid.masked) 同时由 \(other) 和 \(node) 登记"))
+                }
+            case "beneficiary.update":
+                return try ownResident() ?? .accepted
+            case "account.change":
+                if let d = try ownResident() { return d }
+                let account = data["account"]
+                _ = try AccountNumber(account?["number"]?.stringValue ?? "",
+                                      kind: try AccountKind(parsing: account?["kind"]?.stringValue ?? ""))
+                return .accepted
+            case "application.record":
+                if let d = try ownResident() { return d }
+                let quantity = try Quantity(parsing: data["quantity"]?.stringValue ?? "")
+                let standard = Fen(data["standardFen"]?.intValue ?? -1)
+                guard standard.value >= 0, standard <= AmountRule.maximumStandard else {
+                    return .rejected(.moneyInvalid, "补贴标准无效")
+                }
+                let amount = AmountRule.amount(standard: standard, quantity: quantity)
+                guard amount.value == data["amountFen"]?.intValue else {
+                    return .rejected(.moneyInvalid, "金额 \(Fen(data["amountFen"]?.intValue ?? 0).yuan) 与标准×数量 \(amount.yuan) 不符")
+                }
+                return .accepted
+            case "notice.open":
+                let posted = try CivilDate(parsing: data["postedOn"]?.stringValue ?? "")
+                let period = try NoticePeriod(posted: posted, calendar: calendar)
+                guard data["lastDay"]?.stringValue == period.lastDay.description else {
+                    return .rejected(.noticeTooEarly, "公示期应至 \(period.lastDay)，乡镇报的是 \(data["lastDay"]?.stringValue ?? "")")
+                }
+                try db.run("INSERT OR REPLACE INTO notice(node_id, entity, posted_on, last_day) VALUES (?, ?, ?, ?)",
+                           node, op["entity"]?.stringValue ?? "", posted.description, period.lastDay.description)
+                return .accepted
+            case "notice.close":
+                let closed = try CivilDate(parsing: data["closedOn"]?.stringValue ?? "")
+                guard let lastDay = try db.first("SELECT last_day FROM notice WHERE node_id = ? AND entity = ?",
+                                                 node, op["entity"]?.stringValue ?? "", map: { $0.text(0) }) else {
+                    return .rejected(.noticeUnknown, "县里没有这个公示的张贴记录")
+                }
+                guard closed > (try CivilDate(parsing: lastDay)) else {
+                    return .rejected(.noticeTooEarly, "公示至 \(lastDay) 才满 5 个工作日，不能在 \(closed) 结束")
+                }
+                return .accepted
+            case "roster.submit":
+                guard case .array(let lines)? = data["lines"] else { return .rejected(.syncBody, "清册没有明细") }
+                var sum: Int64 = 0
+                for line in lines {
+                    sum += line["amountFen"]?.intValue ?? 0
+                    let rid = line["residentId"]?.stringValue ?? ""
+                    guard try owner(rid) == node else {
+                        return .rejected(.residentUnknown, "清册中 \(Masking.residentID(rid)) 不是本乡镇登记的对象")
+                    }
+                }
+                guard sum == data["totalFen"]?.intValue, lines.count == Int(data["lineCount"]?.intValue ?? -1) else {
+                    return .rejected(.moneyInvalid, "清册合计与明细不符")
+                }
+                try db.run("""
+                    INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, node, op["entity"]?.stringValue ?? "", data["program"]?.stringValue ?? "",
+                           data["period"]?.stringValue ?? "", lines.count, sum, timestamp())
+                return .accepted
+            case "objection.record", "objection.settle":
+                return .accepted
+            default:
+                return .rejected(.syncBody, "操作种类「\(kind)」本程序不认识")
+            }
+        } catch let e as YKTError {
+            return .rejected(e.code, e.message)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import YKTCore
+import YKTCrypto
+import YKTStore
+import YKTSync
+import YKTTownship
+
+/// The county node (县财政): the authority townships sync to. It registers townships and their
+/// signing keys, receives their signed change sets, re-checks every operation against the same
+/// domain rules, keeps the bytes verbatim as evidence, and answers with a signed receipt.
+public final class CountyNode {
+    public static let databaseFile = "county.db"
+
+    public let directory: String
+    public let config: NodeConfig
+    public let db: Database
+    public var operatorName: String
+    public var now: @Sendable () -> Date = { Date() }
+    let key: Ed25519.PrivateKey
+    let calendar = WorkCalendar.builtIn
+
+    init(directory: String, config: NodeConfig, db: Database, key: Ed25519.PrivateKey, operatorName: String) throws {
+        self.directory = directory
+        self.config = config
+        self.db = db
+        self.key = key
+        self.operatorName = operatorName
+        try CountySchema.migrator.migrate(db)
+    }
+
+    /// Makes a new county node directory (0700): configuration, database (0600), signing key (0600).
+    public static func create(directory: String, config: NodeConfig) throws -> CountyNode {
+        let fm = FileManager.default
+        let confPath = (directory as NSString).appendingPathComponent(NodeConfig.fileName)
+        if fm.fileExists(atPath: confPath) {
+            throw YKTError(.nodeExists, "目录 \(directory) 已经是一个节点", at: SourceLocation(file: confPath))
+        }
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
+            try Data(config.text.utf8).write(to: URL(fileURLWithPath: confPath), options: .atomic)
+        } catch {
+            throw YKTError(.fileWrite, "不能创建节点目录：\(error.localizedDescription)", at: SourceLocation(file: directory))
+        }
+        _ = try NodeKey.create(in: directory)
+        let node = try open(directory: directory, operatorName: config.defaultOperator)
+        try node.perform("node.init", object: "county/\(config.nodeID)", detail: config.name) {}
+        return node
+    }
+
+    public static func open(directory: String, operatorName: String? = nil) throws -> CountyNode {
+        let confPath = (directory as NSString).appendingPathComponent(NodeConfig.fileName)
+        guard let data = FileManager.default.contents(atPath: confPath) else {
+            throw YKTError(.nodeMissing, "\(directory) 不是节点目录（没有 \(NodeConfig.fileName)）", at: SourceLocation(file: confPath),
+                           hint: "先用 ykt init --role county 建立县级节点")
+        }
+        let config = try NodeConfig(text: String(decoding: data, as: UTF8.self), file: confPath)
+        guard config.role == .county else {
+            throw YKTError(.nodeConfig, "这是 \(config.role.rawValue) 节点，本命令只用于县级节点", at: SourceLocation(file: confPath, field: "role"))
+        }
+        let db: Database
+        do { db = try Database(path: (directory as NSString).appendingPathComponent(databaseFile)) } catch {
+            throw StoreErrors.map(error)
+        }
+        let who = operatorName?.isEmpty == false ? operatorName! : config.defaultOperator
+        return try CountyNode(directory: directory, config: config, db: db, key: try NodeKey.load(from: directory),
+                              operatorName: who.isEmpty ? "未署名" : who)
+    }
+
+    func timestamp() -> String { ChinaTime.timestamp(now()) }
+
+    /// One command: the change and its audit entry in one transaction.
+    @discardableResult
+    func perform<T>(_ action: String, object: String, detail: String = "", _ body: () throws -> T) throws -> T {
+        do {
+            return try db.transaction {
+                let value = try body()
+                try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action, object: object, detail: detail)
+                return value
+            }
+        } catch let error as DatabaseError {
+            throw StoreErrors.map(error)
+        }
+    }
+
+    public func publicKey() throws -> Ed25519.PublicKey { try key.publicKey }
+
+    /// Enrols a township: its code, name and signing public key (hex, from `ykt key show`).
+    /// Enrolling a new key for a known township retires its previous keys.
+    public func enrol(township code: String, name: String, publicKeyHex: String) throws {
+        guard code.count == 9, code.allSatisfy({ $0.isASCII && $0.isNumber }), code.hasPrefix(config.countyCode) else {
+            throw YKTError(.usageValue, "乡镇代码「\(code)」应为本县（\(config.countyCode)）的 9 位代码", at: SourceLocation(field: "--township"))
+        }
+        let raw = stride(from: 0, to: publicKeyHex.utf8.count, by: 2).compactMap { i -> UInt8? in
+            UInt8(String(decoding: Array(publicKeyHex.utf8)[i..<min(i + 2, publicKeyHex.utf8.count)], as: UTF8.self), radix: 16)
+        }
+        guard publicKeyHex.utf8.count == 64, raw.count == 32 else {
+            throw YKTError(.usageValue, "公钥应为 64 位十六进制（乡镇节点 ykt key show 显示的「公钥」）", at: SourceLocation(field: "--public-key"))
+        }
+        let key = Ed25519.PublicKey(raw: raw)
+        try perform("township.enrol", object: "township/\(code)", detail: "key \(key.keyID)") {
+            let at = timestamp()
+            try db.run("INSERT INTO township(node_id, name, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET name = excluded.name",
+                       code, name, at)
+            try db.run("UPDATE node_key SET active = 0 WHERE node_id = ? AND key_id != ?", code, key.keyID)
+            try db.run("""
+                INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES (?, ?, ?, 1, ?)
+                ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1
+                """, code, key.keyID, DatabaseValue.blob(raw), at)
+        }
+    }
+
+    func registry() throws -> KeyRegistry {
+        var r = KeyRegistry()
+        try db.forEach("SELECT node_id, public_key, active FROM node_key") {
+            r.register(node: $0.text(0), key: Ed25519.PublicKey(raw: $0.blob(1)), active: $0.bool(2))
+        }
+        return r
+    }
+
+    func position(of node: String) throws -> StreamPosition {
+        var p = StreamPosition()
+        try db.forEach("SELECT seq, hash FROM upstream WHERE node_id = ? ORDER BY seq", node) {
+            p.lastSeq = $0.int64(0)
+            p.lastHash = $0.text(1)
+            p.applied[$0.int64(0)] = $0.text(1)
+        }
+        return p
+    }
+
+    /// Totals the county holds per township: residents registered and submitted roster amounts.
+    public func totals() throws -> [(node: String, residents: Int, rosters: Int, rosterFen: Int64, operations: Int)] {
+        try db.all("""
+            SELECT t.node_id,
+                   (SELECT count(*) FROM resident r WHERE r.node_id = t.node_id),
+                   (SELECT count(*) FROM roster r WHERE r.node_id = t.node_id),
+                   (SELECT coalesce(sum(total_fen), 0) FROM roster r WHERE r.node_id = t.node_id),
+                   (SELECT count(*) FROM operation o WHERE o.node_id = t.node_id)
+            FROM township t ORDER BY t.node_id
+            """) { (node: $0.text(0), residents: $0.int(1), rosters: $0.int(2), rosterFen: $0.int64(3), operations: $0.int(4)) }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import YKTCore
+import YKTCrypto
+import YKTStore
+import YKTSync
+
+/// Pushing the outbox to the county: change sets out, signed receipts back.
+extension TownshipNode {
+    /// What the county answered for one change set.
+    public struct CountyAnswer: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        public var signature: [UInt8]?
+        public init(status: Int, body: [UInt8], signature: [UInt8]?) {
+            self.status = status
+            self.body = body
+            self.signature = signature
+        }
+    }
+
+    public struct PushReport: Sendable, Codable {
+        public var changeSets = 0
+        public var operations = 0
+        public var accepted = 0
+        public var rejected = 0
+        public var conflicted = 0
+        /// Rejected and conflicted operations: id, status, rule, reason (masked).
+        public var problems: [String] = []
+    }
+
+    /// The county's public key from `node.conf` (`county_public_key`), for checking receipts.
+    func countyKey() throws -> Ed25519.PublicKey {
+        let hex = config.extra["county_public_key"] ?? ""
+        let bytes = Array(hex.utf8)
+        let raw = stride(from: 0, to: bytes.count - 1, by: 2).compactMap {
+            UInt8(String(decoding: bytes[$0..<($0 + 2)], as: UTF8.self), radix: 16)
+        }
+        guard bytes.count == 64, raw.count == 32 else {
+            throw YKTError(.nodeConfig, "node.conf 缺少 county_public_key（县级节点 ykt key show 显示的公钥）",
+                           at: SourceLocation(file: NodeConfig.fileName, field: "county_public_key"),
+                           hint: "向县财政索取公钥并写入 node.conf")
+        }
+        return Ed25519.PublicKey(raw: raw)
+    }
+
+    /// Sends every pending change set through `send` until the outbox is empty. Each receipt's
+    /// signature is checked with the county's key before anything is marked; an interrupted push
+    /// resumes with the same bytes (the county answers a replay with its stored receipt).
+    public func push(maxOperations: Int = 1_000,
+                     send: ([UInt8], [UInt8]) throws -> CountyAnswer) throws -> PushReport {
+        let county = try countyKey()
+        var report = PushReport()
+        while let stored = try nextChangeSet(maxOperations: maxOperations) {
+            let answer = try send(stored.set.bytes, stored.signature)
+            guard answer.status == 200 else {
+                let json = try? JSONValue.parse(answer.body)
+                let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError
+                var hint = json?["hint"]?.stringValue
+                if let seq = json?["resumeSeq"]?.intValue { hint = (hint ?? "") + "（县里期待第 \(seq) 号）" }
+                throw YKTError(code, "县财政拒收第 \(stored.set.header.seq) 号变更集（HTTP \(answer.status)）：" +
+                               (json?["message"]?.stringValue ?? String(decoding: answer.body.prefix(200), as: UTF8.self)),
+                               hint: hint)
+            }
+            guard let signature = answer.signature, county.verify(signature, of: answer.body) else {
+                throw YKTError(.syncSignature, "县财政回执的签名验证不通过", hint: "核对 node.conf 的 county_public_key；回执未采用")
+            }
+            let receipt: JSONValue
+            do { receipt = try JSONValue.parse(answer.body) } catch {
+                throw YKTError(.syncBody, "县财政回执不是有效 JSON：\(error)")
+            }
+            guard receipt["node"]?.stringValue == config.nodeID, receipt["changeset"]?.intValue == stored.set.header.seq,
+                  receipt["hash"]?.stringValue == stored.set.hash, case .array(let results)? = receipt["results"],
+                  results.count == stored.set.header.ops else {
+                throw YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
+            }
+            try perform("changeset.acknowledge") {
+                try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
+                           String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(signature), stored.set.header.seq)
+                for (offset, r) in results.enumerated() {
+                    let seq = stored.firstOp + Int64(offset)
+                    let status = r["status"]?.stringValue ?? "rejected"
+                    try db.run("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)",
+                               seq, status, r["rule"]?.stringValue, r["reason"]?.stringValue, r["conflict"]?.intValue)
+                    try db.run("UPDATE outbox SET state = ? WHERE seq = ?", status, seq)
+                    switch status {
+                    case "accepted": report.accepted += 1
+                    case "conflicted": report.conflicted += 1
+                    default: report.rejected += 1
+                    }
+                    if status != "accepted" {
+                        report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
+                    }
+                }
+                report.changeSets += 1
+                report.operations += results.count
+                return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(results.count)"))
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import YKTCore
+import YKTCrypto
+import YKTDemo
+import YKTSync
+@testable import YKTCounty
+@testable import YKTTownship
+
+final class Dir {
+    let path = NSTemporaryDirectory() + "ykt-county-" + UUID().uuidString
+    init() { try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func sub(_ name: String) -> String { path + "/" + name }
+}
+
+/// A county and townships that know each other's keys.
+struct County {
+    let dir = Dir()
+    let county: CountyNode
+    var townships: [String: TownshipNode] = [:]
+
+    init(_ codes: [String]) throws {
+        county = try CountyNode.create(directory: dir.sub("county"), config: NodeConfig(
+            role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
+        let countyKey = Hex.encode(try county.publicKey().raw)
+        try FileManager.default.createDirectory(atPath: dir.sub("data"), withIntermediateDirectories: true)
+        let programs = dir.sub("data/programs.csv")
+        try CountyGenerator.programsCSV.write(toFile: programs, atomically: true, encoding: .utf8)
+        for code in codes {
+            var config = NodeConfig(role: .township, nodeID: code, name: "乡镇\(code.suffix(3))", countyCode: "450223",
+                                    defaultOperator: "经办人")
+            config.extra["county_public_key"] = countyKey
+            let node = try TownshipNode.create(directory: dir.sub(code), config: config)
+            try node.loadPrograms(path: programs)
+            try county.enrol(township: code, name: config.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
+            townships[code] = node
+        }
+    }
+
+    func push(_ code: String) throws -> TownshipNode.PushReport {
+        try townships[code]!.push(maxOperations: 2) { bytes, signature in
+            let a = county.receive(peer: code, bytes: bytes, signature: signature)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
+    }
+}
+
+func register(_ node: TownshipNode, _ id: String, _ name: String, card: String) throws {
+    try node.register(BeneficiaryInput(residentID: try ResidentID(id), name: name, village: "大塘村",
+                                       account: AccountInput(bank: "农行", number: try AccountNumber(card, kind: .card), confirmation: "QR")))
+}
+
+@Suite("Township → county sync, end to end (in-process county, real databases)")
+struct SyncEndToEndTests {
+    let alice = ResidentID.completing("45022319500101123")
+    let bob = ResidentID.completing("45022319620315456")
+    let carol = ResidentID.completing("45022319800707078")
+
+    @Test("accepted, conflicted across townships, totals agree, replay answered with the stored receipt")
+    func pushAndConflicts() throws {
+        let c = try County(["450223101", "450223102"])
+        let t1 = c.townships["450223101"]!, t2 = c.townships["450223102"]!
+        try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try register(t1, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000002"))
+        try register(t2, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))   // same resident elsewhere
+        try register(t2, carol, "黄丽华", card: AccountNumber.completingLuhn("622848000000000004"))
+
+        let r1 = try c.push("450223101")
+        #expect(r1.accepted == 2 && r1.changeSets == 1)
+        let r2 = try c.push("450223102")
+        #expect(r2.accepted == 1 && r2.conflicted == 1)
+        #expect(try t2.outbox().map(\.state) == ["conflicted", "accepted"])
+        #expect(try c.county.db.integer("SELECT count(*) FROM conflict WHERE kind = 'resident.two-townships'") == 1)
+        let totals = try c.county.totals()
+        #expect(totals.map(\.residents) == [2, 1])
+
+        // Replay: the same bytes again are answered with the identical signed receipt, nothing applied twice.
+        let stored = try t1.storedChangeSets().first!
+        let before = try c.county.db.integer("SELECT count(*) FROM operation")
+        let again = c.county.receive(peer: "450223101", bytes: stored.set.bytes, signature: stored.signature)
+        #expect(again.status == 200)
+        #expect(try t1.db.first("SELECT receipt FROM changeset_out WHERE seq = 1") { $0.text(0) } == String(decoding: again.body, as: UTF8.self))
+        #expect(try c.county.db.integer("SELECT count(*) FROM operation") == before)
+        // Nothing left to push.
+        #expect(try c.push("450223101").changeSets == 0)
+    }
+
+    @Test("refused and nothing applied: tampered bytes, another township's set, a gap")
+    func refusals() throws {
+        let c = try County(["450223101", "450223102"])
+        let t1 = c.townships["450223101"]!
+        try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        let set = try #require(try t1.nextChangeSet())
+        var tampered = set.set.bytes
+        tampered[tampered.count - 10] ^= 1
+        #expect(c.county.receive(peer: "450223101", bytes: tampered, signature: set.signature).status == 403)
+        #expect(c.county.receive(peer: "450223102", bytes: set.set.bytes, signature: set.signature).status == 403)
+        #expect(try c.county.db.integer("SELECT count(*) FROM upstream") == 0)
+        // A later set sent before the first: a gap, with where to resume.
+        let second = ChangeSet.build(node: "450223101", keyID: try t1.publicKey().keyID, seq: 2, prev: set.set.hash, operations: [])
+        let key = try NodeKey.load(from: t1.directory)
+        let gap = c.county.receive(peer: "450223101", bytes: second.bytes, signature: try key.sign(second.bytes))
+        #expect(gap.status == 409)
+        #expect(try JSONValue.parse(gap.body)["resumeSeq"]?.intValue == 1)
+    }
+
+    @Test("the county re-checks notice periods itself: a notice closed early is rejected")
+    func countyRechecks() throws {
+        let c = try County(["450223101"])
+        let t1 = c.townships["450223101"]!
+        try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try t1.recordApplication(ApplicationInput(residentID: try ResidentID(alice), programCode: "GD01",
+                                                  period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "2"), villageResult: .passed))
+        let n = try t1.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
+                                  place: "公开栏", phone: "13800138000")
+        try t1.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
+        // Forge a close one day too early, as a township with a broken calendar would send it.
+        try t1.db.run("UPDATE outbox SET data = replace(data, '2026-03-09', '2026-03-06') WHERE kind = 'notice.close'")
+        let report = try c.push("450223101")
+        #expect(report.rejected == 1)
+        #expect(report.problems.first?.contains("YKT-NOTICE-EARLY") == true)
+        #expect(try t1.outbox(state: "rejected").map(\.kind) == ["notice.close"])
+    }
+}
