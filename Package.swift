@@ -36,7 +36,7 @@ let package = Package(
         // Seeded demo county: policy list, registers, applications, with planted defects.
         .target(name: "YKTDemo", dependencies: ["YKTCore"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTTownship", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTTownship", "YKTCounty", "YKTNet", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a development PKI with the openssl CLI: a county CA, the county server certificate
-# (for 127.0.0.1/localhost), one client certificate per township whose subject CN is the
+# (CN = the county code, $YKT_COUNTY or 450223; for 127.0.0.1/localhost), one client certificate per township whose subject CN is the
 # township code, and an empty CRL. For tests and the demo only; see README.md for production.
 #
 #   certs/make-dev-pki.sh OUT_DIR [TOWNSHIP_CODE ...]
@@ -58,7 +58,7 @@ issue() {   # name CN extensions
     printf 'V\t%s\t\t%08X\tunknown\t%s\n' "$(date -u -d "$expiry" +%y%m%d%H%M%SZ)" "$serial" "$subject" >> "$out/index.txt"
 }
 
-issue county county "basicConstraints=CA:FALSE
+issue county "${YKT_COUNTY:-450223}" "basicConstraints=CA:FALSE
 keyUsage=digitalSignature
 extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,DNS:localhost"

@@ -2,7 +2,8 @@
 # The main job: builds ykt, makes a demo county, and runs three township nodes through a whole
 # offline workday: import the register (GB18030, as WPS writes it) → applications → public
 # notice (5 working days across National Day) → objection → close → roster → submit.
-# Everything happens in a temporary directory on this machine; it prints where the printed
+# Then a county node starts (`ykt serve`, mutual TLS on 127.0.0.1) and every township syncs
+# (integration/sync.sh). Everything happens in a temporary directory on this machine; it prints where the printed
 # notices are and a summary, and exits 0 when all went as expected.
 set -euo pipefail
 
@@ -69,9 +70,12 @@ for code in $codes; do
 done
 
 echo
+bash "$root/integration/sync.sh" "$ykt" "$work" $codes
+
+echo
 echo "== 可打印的公示（A4 HTML 和 CSV，身份证号已脱敏）"
 for p in "${notices[@]}"; do echo "   $p"; done
 echo
 echo "== 汇总"
-printf '   乡镇 %s 个；底册 %s 人；已报送清册 %s 行，金额 %s.%02d 元；全部离线完成，等待同步到县财政。\n' \
+printf '   乡镇 %s 个；底册 %s 人；已报送清册 %s 行，金额 %s.%02d 元；离线完成后已同步到县财政，县里汇总与各乡镇一致。\n' \
     "$(echo "$codes" | wc -w)" "$total_people" "$total_lines" "$((total_fen / 100))" "$((total_fen % 100))"

@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTCounty
 import YKTTownship
 
 /// One run of one command: its parsed arguments, environment and output, and the node it
@@ -10,6 +11,7 @@ final class Invocation {
     let environment: [String: String]
     let out = Output()
     private var openedNode: TownshipNode?
+    private var openedCounty: CountyNode?
 
     init(spec: CommandSpec, args: ParsedArguments, environment: [String: String]) {
         self.spec = spec
@@ -40,6 +42,29 @@ final class Invocation {
     var operatorName: String? { args.values["operator"] ?? environment["YKT_OPERATOR"] }
 
     var nodeDirectory: String? { args.values["node"] ?? environment["YKT_NODE"] }
+
+    /// The role named in the node directory's configuration.
+    func role() throws -> NodeConfig.Role {
+        guard let dir = nodeDirectory, !dir.isEmpty else {
+            throw YKTError(.nodeMissing, "没有指定节点目录", hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE")
+        }
+        let path = (dir as NSString).appendingPathComponent(NodeConfig.fileName)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw YKTError(.nodeMissing, "\(dir) 不是节点目录（没有 \(NodeConfig.fileName)）", at: SourceLocation(file: path),
+                           hint: "先运行 ykt init")
+        }
+        return try NodeConfig(text: String(decoding: data, as: UTF8.self), file: path).role
+    }
+
+    func county() throws -> CountyNode {
+        if let openedCounty { return openedCounty }
+        guard let dir = nodeDirectory, !dir.isEmpty else {
+            throw YKTError(.nodeMissing, "没有指定节点目录", hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE")
+        }
+        let node = try CountyNode.open(directory: dir, operatorName: operatorName)
+        openedCounty = node
+        return node
+    }
 
     func node() throws -> TownshipNode {
         if let openedNode { return openedNode }

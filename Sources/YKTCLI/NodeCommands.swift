@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTCounty
 import YKTCrypto
 import YKTTownship
 
@@ -7,17 +8,32 @@ import YKTTownship
 enum NodeCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
-            path: ["init"], abstract: "建立乡镇节点（目录、配置和数据库）",
-            discussion: "在 --node 指定的目录建立一个新的乡镇节点。目录权限 0700，数据库文件权限 0600。",
+            path: ["init"], abstract: "建立节点（目录、配置、数据库和签名密钥）：乡镇节点或县级节点",
+            discussion: "在 --node 指定的目录建立一个新节点。目录权限 0700，数据库和签名密钥文件权限 0600。",
             options: [
-                .value("township", "代码", "乡镇 9 位行政区划代码，例如 450223101", required: true),
-                .value("name", "名称", "乡镇名称，例如 寨沙镇", required: true),
-                .value("county", "代码", "县级 6 位代码；不给时取乡镇代码前 6 位"),
+                .value("role", "角色", "township（乡镇，默认）或 county（县财政）"),
+                .value("township", "代码", "乡镇 9 位行政区划代码，例如 450223101（乡镇节点必填）"),
+                .value("name", "名称", "节点名称，例如 寨沙镇、鹿寨县", required: true),
+                .value("county", "代码", "县级 6 位代码；乡镇节点不给时取乡镇代码前 6 位，县级节点必填"),
             ],
             run: { inv in
                 guard let dir = inv.nodeDirectory else {
                     throw YKTError(.usage, "没有指定节点目录", at: SourceLocation(field: "--node"),
                                    hint: "用 --node 目录 指定新节点放在哪里")
+                }
+                if inv.string("role") == "county" {
+                    let code = try inv.require("county")
+                    guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                        throw YKTError(.usageValue, "县级代码应为 6 位数字", at: SourceLocation(field: "--county"))
+                    }
+                    let config = NodeConfig(role: .county, nodeID: code, name: try inv.require("name"), countyCode: code,
+                                            defaultOperator: inv.operatorName ?? "")
+                    let node = try CountyNode.create(directory: dir, config: config)
+                    inv.out.line("已建立县级节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
+                    return
+                }
+                guard inv.string("role") == nil || inv.string("role") == "township" else {
+                    throw YKTError(.usageValue, "角色只能是 township 或 county", at: SourceLocation(field: "--role"))
                 }
                 let township = try inv.require("township")
                 let config = NodeConfig(role: .township, nodeID: township, name: try inv.require("name"),
@@ -30,10 +46,10 @@ enum NodeCommands {
             path: ["key", "show"], abstract: "显示本节点的签名公钥（在县级节点登记用；私钥不会显示）",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
-                let node = try inv.node()
-                let key = try node.publicKey()
+                let (nodeID, key) = try inv.role() == .county ? (try inv.county().config.nodeID, try inv.county().publicKey())
+                                                               : (try inv.node().config.nodeID, try inv.node().publicKey())
                 struct Shown: Encodable { var node: String; var keyID: String; var algorithm: String; var publicKey: String }
-                let shown = Shown(node: node.config.nodeID, keyID: key.keyID, algorithm: "Ed25519", publicKey: Hex.encode(key.raw))
+                let shown = Shown(node: nodeID, keyID: key.keyID, algorithm: "Ed25519", publicKey: Hex.encode(key.raw))
                 if inv.json { return try inv.out.json(shown) }
                 inv.out.fields([("节点", shown.node), ("算法", shown.algorithm), ("密钥编号", shown.keyID), ("公钥", shown.publicKey)])
             }),

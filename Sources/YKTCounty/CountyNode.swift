@@ -140,3 +140,26 @@ public final class CountyNode {
             """) { (node: $0.text(0), residents: $0.int(1), rosters: $0.int(2), rosterFen: $0.int64(3), operations: $0.int(4)) }
     }
 }
+
+extension CountyNode {
+    public struct Conflict: Sendable, Codable {
+        public var id: Int64
+        public var kind: String
+        public var entity: String
+        public var node: String
+        public var opSeq: Int64
+        public var otherNode: String?
+        public var detail: String
+        public var status: String
+    }
+
+    /// The conflict log, oldest first. Entity keys carry resident IDs; they are masked here.
+    public func conflicts() throws -> [Conflict] {
+        try db.all("SELECT id, kind, entity, node_id, op_seq, other_node, detail, status FROM conflict ORDER BY id") { r in
+            Conflict(id: r.int64(0), kind: r.text(1),
+                     entity: r.text(2).split(separator: "/").map { $0.count == 18 ? Masking.residentID(String($0)) : String($0) }
+                         .joined(separator: "/"),
+                     node: r.text(3), opSeq: r.int64(4), otherNode: r.optionalText(5), detail: r.text(6), status: r.text(7))
+        }
+    }
+}

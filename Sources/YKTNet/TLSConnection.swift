@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Dispatch
 import YKTCrypto
 #if canImport(Glibc)
 import Glibc
@@ -51,6 +52,24 @@ public final class TLSConnection {
         SSL_shutdown(ssl)
         SSL_free(ssl)
         close(fd)
+    }
+
+    /// After answering a request we refused before reading all of it: tell the peer we are done
+    /// (TLS close_notify, TCP write shutdown), then read and discard what it still sends, at most
+    /// `maxBytes` and `seconds`, so the kernel does not answer unread data with a reset that
+    /// would destroy our answer before the peer reads it.
+    func lingeringClose(maxBytes: Int = 1 << 20, seconds: Double = 2) {
+        SSL_shutdown(ssl)
+        shutdown(fd, Int32(SHUT_WR))
+        Socket.setTimeouts(fd, seconds: min(seconds, 0.5))
+        var discarded = 0
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        while discarded < maxBytes, DispatchTime.now().uptimeNanoseconds < deadline {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            discarded += n
+        }
     }
 
     /// The common name of the peer's verified certificate: the node id.

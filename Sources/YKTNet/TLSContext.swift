@@ -1,4 +1,7 @@
 internal import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 import YKTCrypto
 
 /// An OpenSSL `SSL_CTX` set up for this project's only use: **mutual TLS 1.3** against the
@@ -28,7 +31,16 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     /// `tls12ForTesting` makes a client that offers at most TLS 1.2, to show the server refuses it.
+    /// OpenSSL writes to the socket itself, so `MSG_NOSIGNAL` cannot be used: a peer that closes
+    /// while we write would raise SIGPIPE and kill the process. Ignore it once, process-wide;
+    /// the write then fails with EPIPE and is reported as an error.
+    private static let ignoreSIGPIPE: Bool = {
+        signal(SIGPIPE, SIG_IGN)
+        return true
+    }()
+
     public init(role: Role, files: Files, tls12ForTesting: Bool = false) throws(OpenSSLError) {
+        _ = Self.ignoreSIGPIPE
         let maximumVersion = tls12ForTesting ? TLS1_2_VERSION : TLS1_3_VERSION
         let method = role == .server ? TLS_server_method() : TLS_client_method()
         guard let ctx = SSL_CTX_new(method) else { throw .drain("SSL_CTX_new") }

@@ -103,6 +103,7 @@ public final class TLSServer: @unchecked Sendable {
             log?("request from \(peer) refused: \(e.status) \(e.reason)")
             try? HTTPFraming.write(connection, start: "HTTP/1.1 \(e.status) \(HTTPResponse.reason(e.status))",
                                    headers: ["content-type": "text/plain; charset=utf-8"], body: Array(e.reason.utf8))
+            connection.lingeringClose()
         } catch {
             log?("connection from \(peer) ended: \(error)")
         }

@@ -57,7 +57,7 @@ public struct NodeConfig: Sendable, Equatable {
 
     public var text: String {
         var lines = [
-            "# Yikatong node configuration (see docs/operations.md)",
+            "# Yikatong node configuration (see docs/file-formats.md)",
             "role = \(role.rawValue)",
             "node_id = \(nodeID)",
             "name = \(name)",

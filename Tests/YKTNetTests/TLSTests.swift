@@ -71,7 +71,7 @@ struct TLSTests {
         let (response, peer) = try TLSClient.send(HTTPRequest(method: "POST", path: "/v1/changesets", body: body), port: s.port, context: client)
         #expect(response.status == 200)
         #expect(String(decoding: response.body, as: UTF8.self) == "450223101:POST /v1/changesets 300000")
-        #expect(peer == "county")
+        #expect(peer == "450223")
         #expect(counter.lastPeer == "450223101")
     }
 

@@ -1,0 +1,207 @@
+import Dispatch
+import Foundation
+import YKTCore
+import YKTCounty
+import YKTCrypto
+import YKTNet
+import YKTTownship
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Enrolment, the county server and the township's sync.
+enum SyncCommands {
+    /// TLS files named in node.conf (`tls_certificate`, `tls_key`, `tls_ca`, optional `tls_crl`),
+    /// relative to the node directory unless absolute.
+    static func tlsFiles(_ config: NodeConfig, directory: String) throws -> TLSContext.Files {
+        func path(_ key: String, required: Bool = true) throws -> String? {
+            guard let v = config.extra[key], !v.isEmpty else {
+                if !required { return nil }
+                throw YKTError(.nodeConfig, "node.conf 缺少 \(key)", at: SourceLocation(file: NodeConfig.fileName, field: key),
+                               hint: "写明证书文件路径（certs/make-dev-pki.sh 生成开发用证书）")
+            }
+            return v.hasPrefix("/") ? v : (directory as NSString).appendingPathComponent(v)
+        }
+        return TLSContext.Files(certificate: try path("tls_certificate")!, privateKey: try path("tls_key")!,
+                                caCertificate: try path("tls_ca")!, crl: try path("tls_crl", required: false))
+    }
+
+    static func context(_ role: TLSContext.Role, _ files: TLSContext.Files) throws -> TLSContext {
+        do { return try TLSContext(role: role, files: files) } catch {
+            throw YKTError(.nodeConfig, "TLS 证书或密钥不能加载：\(error)", hint: "核对 node.conf 中 tls_* 的路径和文件")
+        }
+    }
+
+    /// `10m`, `30s`, `1h` → seconds.
+    static func duration(_ text: String) throws(YKTError) -> Double {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        guard let unit = text.last.flatMap({ units[$0] }), let n = Double(text.dropLast()), n > 0 else {
+            throw YKTError(.usageValue, "时间间隔「\(text)」无效", hint: "例如 30s、10m、1h")
+        }
+        return n * unit
+    }
+
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            path: ["township", "enrol"], abstract: "（县级）登记一个乡镇节点及其签名公钥",
+            options: [.value("township", "代码", "乡镇 9 位代码", required: true),
+                      .value("name", "名称", "乡镇名称", required: true),
+                      .value("public-key", "十六进制", "乡镇节点 ykt key show 显示的公钥", required: true)],
+            run: { inv in
+                try inv.county().enrol(township: try inv.require("township"), name: try inv.require("name"),
+                                       publicKeyHex: try inv.require("public-key"))
+                inv.out.line("已登记乡镇 \(try inv.require("township"))")
+            }),
+        CommandSpec(
+            path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
+            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            options: [.value("listen", "地址", "监听地址 主机:端口")],
+            run: { inv in
+                let county = try inv.county()
+                let files = try tlsFiles(county.config, directory: county.directory)
+                let listen = inv.string("listen") ?? county.config.extra["listen"] ?? "127.0.0.1:0"
+                let parts = listen.split(separator: ":")
+                guard parts.count == 2, let port = UInt16(parts[1]) else {
+                    throw YKTError(.usageValue, "监听地址「\(listen)」应为 主机:端口", at: SourceLocation(field: "--listen"))
+                }
+                let service = CountyService(county)
+                let server: TLSServer
+                do {
+                    server = try TLSServer(context: try context(.server, files), host: String(parts[0]), port: port) { peer, request in
+                        service.handle(peer: peer, request: request)
+                    }
+                } catch let e as SocketError {
+                    throw YKTError(.nodeConfig, "不能监听 \(listen)：\(e)", hint: "换一个端口或停止占用它的程序")
+                }
+                server.log = { line in FileHandle.standardError.write(Data("ykt serve: \(line)\n".utf8)) }
+                let portFile = (county.directory as NSString).appendingPathComponent("serve.port")
+                try FileOutput.writeAtomically("\(server.port)\n", to: portFile)
+                signal(SIGTERM, SIG_IGN)
+                signal(SIGINT, SIG_IGN)
+                let stop = DispatchSemaphore(value: 0)
+                let sources = [SIGTERM, SIGINT].map { sig in
+                    let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                    s.setEventHandler { stop.signal() }
+                    s.resume()
+                    return s
+                }
+                server.start()
+                inv.out.message("ykt serve: 县级节点 \(county.config.nodeID) 在 \(parts[0]):\(server.port) 监听（TLS 1.3 双向认证）")
+                stop.wait()
+                inv.out.message("ykt serve: 收到停止信号，处理完进行中的连接后退出")
+                server.stop()
+                sources.forEach { $0.cancel() }
+                try? FileManager.default.removeItem(atPath: portFile)
+            }),
+        CommandSpec(
+            path: ["sync"], abstract: "（乡镇）同步一轮：把待同步的操作打包签名，经 TLS 报送县财政，核验回执",
+            discussion: "县财政地址取 --county 或 node.conf 的 county_address。--every 10m 为定时模式：每轮一行日志，失败后按指数退避（带随机抖动）重试。",
+            options: [.value("county", "地址", "县财政同步服务 主机:端口"),
+                      .value("every", "间隔", "定时模式：每隔多久同步一轮，例如 10m"),
+                      .value("rounds", "次数", "定时模式下最多运行几轮（默认不限）"),
+                      .flag("json", "以 JSON 输出本轮结果")],
+            run: { inv in
+                let node = try inv.node()
+                let files = try tlsFiles(node.config, directory: node.directory)
+                let ctx = try context(.client, files)
+                let address = inv.string("county") ?? node.config.extra["county_address"] ?? ""
+                let parts = address.split(separator: ":")
+                guard parts.count == 2, let port = UInt16(parts[1]) else {
+                    throw YKTError(.nodeConfig, "县财政地址「\(address)」应为 主机:端口", at: SourceLocation(field: "county_address"),
+                                   hint: "用 --county 给出，或写入 node.conf 的 county_address")
+                }
+                func round() throws -> TownshipNode.PushReport {
+                    try node.push { bytes, signature in
+                        let (response, peer) = try TLSClient.send(
+                            HTTPRequest(method: "POST", path: "/v1/changesets",
+                                        headers: ["x-ykt-signature": Hex.encode(signature), "content-type": "application/vnd.ykt.changeset"],
+                                        body: bytes),
+                            host: String(parts[0]), port: port, context: ctx)
+                        guard peer == node.config.countyCode else {
+                            throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(node.config.countyCode)")
+                        }
+                        let sig = response.headers["x-ykt-signature"].map { h in
+                            stride(from: 0, to: h.utf8.count - 1, by: 2).compactMap {
+                                UInt8(String(decoding: Array(h.utf8)[$0..<($0 + 2)], as: UTF8.self), radix: 16)
+                            }
+                        }
+                        return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
+                    }
+                }
+                func line(_ r: TownshipNode.PushReport) -> String {
+                    "推送变更集 \(r.changeSets) 个、操作 \(r.operations) 条：采纳 \(r.accepted)，退回 \(r.rejected)，冲突 \(r.conflicted)"
+                }
+                guard let every = try inv.optional("every", { s throws(YKTError) in try duration(s) }) else {
+                    let r = try round()
+                    if inv.json { return try inv.out.json(r) }
+                    inv.out.line(line(r))
+                    for p in r.problems { inv.out.line("  - " + p) }
+                    return
+                }
+                let rounds = Int(inv.string("rounds") ?? "") ?? Int.max
+                var failures = 0
+                for n in 1...rounds {
+                    var wait = every
+                    do {
+                        inv.out.message("ykt sync: \(ChinaTime.timestamp()) 第 \(n) 轮 " + line(try round()))
+                        failures = 0
+                    } catch {
+                        failures += 1
+                        // Exponential back-off from 30 s, capped at the interval, with ±20 % jitter.
+                        wait = min(every, 30 * pow(2, Double(min(failures - 1, 10)))) * Double.random(in: 0.8...1.2)
+                        inv.out.message("ykt sync: \(ChinaTime.timestamp()) 第 \(n) 轮失败（连续 \(failures) 次）：\(error)；\(Int(wait)) 秒后重试")
+                    }
+                    if n < rounds { Thread.sleep(forTimeInterval: wait) }
+                }
+            }),
+        CommandSpec(
+            path: ["county", "totals"], abstract: "（县级）各乡镇已同步的底册人数、清册数和金额",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let totals = try inv.county().totals()
+                if inv.json {
+                    struct Row: Encodable { var node: String; var residents: Int; var rosters: Int; var rosterFen: Int64; var operations: Int }
+                    return try inv.out.json(totals.map { Row(node: $0.node, residents: $0.residents, rosters: $0.rosters,
+                                                             rosterFen: $0.rosterFen, operations: $0.operations) })
+                }
+                inv.out.table(["乡镇", "底册人数", "清册数", "清册金额（元）", "操作数"], totals.map {
+                    [$0.node, String($0.residents), String($0.rosters), Fen($0.rosterFen).yuanGrouped, String($0.operations)]
+                }, rightAligned: [1, 2, 3, 4])
+            }),
+        CommandSpec(
+            path: ["conflicts", "list"], abstract: "（县级）列出冲突日志",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let rows = try inv.county().conflicts()
+                if inv.json { return try inv.out.json(rows) }
+                inv.out.table(["编号", "种类", "乡镇", "操作", "另一方", "说明", "状态"], rows.map {
+                    [String($0.id), $0.kind, $0.node, "\($0.node)-\($0.opSeq)", $0.otherNode ?? "", $0.detail, $0.status]
+                }, rightAligned: [0])
+            }),
+    ]
+}
+
+/// The county node behind the server: requests arrive on several threads, the database
+/// connection serves one at a time.
+final class CountyService: @unchecked Sendable {
+    // Safe: every use of `county` (and its SQLite connection) happens under `lock`.
+    private let county: CountyNode
+    private let lock = NSLock()
+
+    init(_ county: CountyNode) { self.county = county }
+
+    func handle(peer: String, request: HTTPRequest) -> HTTPResponse {
+        guard request.method == "POST", request.path == "/v1/changesets" else {
+            return HTTPResponse(status: 404, body: Array(#"{"code":"YKT-USAGE","message":"unknown endpoint"}"#.utf8))
+        }
+        let hex = request.headers["x-ykt-signature"] ?? ""
+        let bytes = Array(hex.utf8)
+        let signature = stride(from: 0, to: max(0, bytes.count - 1), by: 2).compactMap {
+            UInt8(String(decoding: bytes[$0..<($0 + 2)], as: UTF8.self), radix: 16)
+        }
+        let answer = lock.withLock { county.receive(peer: peer, bytes: request.body, signature: signature) }
+        var headers = ["content-type": "application/json; charset=utf-8"]
+        if let s = answer.signature { headers["x-ykt-signature"] = Hex.encode(s) }
+        return HTTPResponse(status: answer.status, headers: headers, body: answer.body)
+    }
+}

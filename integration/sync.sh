@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Sync scenario with real processes on 127.0.0.1: a county node (`ykt serve`, port chosen by
+# the OS) and the township nodes of a demo run that worked while the county was down.
+#   integration/sync.sh YKT_BINARY WORK_DIR TOWNSHIP_CODE...
+# Each township syncs over mutual TLS 1.3; the county's totals must equal the townships';
+# then the refusals: an unknown CA, a revoked certificate, another township's certificate,
+# and a replay after an interrupted acknowledgement. Ends by stopping the county with SIGTERM.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+ykt=$1; work=$2; shift 2
+codes=("$@")
+export YKT_OPERATOR=${YKT_OPERATOR:-演示经办人}
+
+pki="$work/pki"
+bash "$root/certs/make-dev-pki.sh" "$pki" "${codes[@]}" 450223199 >/dev/null
+bash "$root/certs/make-dev-pki.sh" revoke "$pki" 450223199
+rogue="$work/rogue-pki"
+bash "$root/certs/make-dev-pki.sh" "$rogue" "${codes[0]}" >/dev/null
+
+county="$work/county"
+"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$county"
+cat >> "$county/node.conf" <<CONF
+tls_certificate = $pki/county.crt
+tls_key = $pki/county.key
+tls_ca = $pki/ca.crt
+tls_crl = $pki/ca.crl
+CONF
+county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
+for code in "${codes[@]}"; do
+    node="$work/$code"
+    cat >> "$node/node.conf" <<CONF
+tls_certificate = $pki/$code.crt
+tls_key = $pki/$code.key
+tls_ca = $pki/ca.crt
+county_public_key = $county_key
+CONF
+    key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
+    "$ykt" township enrol --township "$code" --name "$code" --public-key "$key" --node "$county"
+done
+
+echo "== 启动县财政同步服务（ykt serve）"
+"$ykt" serve --node "$county" 2>"$work/serve.log" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    [ -s "$county/serve.port" ] && break
+    kill -0 "$serve_pid" 2>/dev/null || { echo "ykt serve 没有启动：" >&2; cat "$work/serve.log" >&2; exit 1; }
+    sleep 0.1
+done
+port=$(cat "$county/serve.port")
+echo "   县财政在 127.0.0.1:$port 监听"
+
+echo "== 各乡镇同步"
+for code in "${codes[@]}"; do
+    printf '   %s：' "$code"
+    "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"
+done
+
+echo "== 核对：县里汇总 = 各乡镇"
+"$ykt" county totals --node "$county" | sed 's/^/   /'
+"$ykt" county totals --json --node "$county" > "$work/county-totals.json"
+for code in "${codes[@]}"; do
+    people=$("$ykt" beneficiary list --json --node "$work/$code" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    fen=$("$ykt" roster list --json --node "$work/$code" | python3 -c 'import json,sys; print(sum(r["totalFen"] for r in json.load(sys.stdin) if r["status"]=="submitted"))')
+    python3 - "$work/county-totals.json" "$code" "$people" "$fen" <<'PY'
+import json, sys
+rows = {r["node"]: r for r in json.load(open(sys.argv[1]))}
+r = rows[sys.argv[2]]
+assert r["residents"] == int(sys.argv[3]), f"{sys.argv[2]}: county has {r['residents']} residents, township {sys.argv[3]}"
+assert r["rosterFen"] == int(sys.argv[4]), f"{sys.argv[2]}: county roster total {r['rosterFen']}, township {sys.argv[4]}"
+PY
+done
+echo "   一致"
+
+echo "== 拒收的情形（每一种都应被拒绝，且县里什么也没有应用）"
+before=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals.json")
+refuse() {   # description, then the command that must fail
+    local what=$1; shift
+    if "$@" >"$work/refusal.out" 2>&1; then echo "   错误：$what 竟然成功了" >&2; cat "$work/refusal.out" >&2; exit 1; fi
+    echo "   已拒绝：$what"
+}
+a=${codes[0]}; b=${codes[1]}
+# Give township A new work so there is something to send.
+"$ykt" beneficiary edit "$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')" \
+    --household 9999 --node "$work/$a" >/dev/null
+cp "$work/$a/node.conf" "$work/$a-node.conf.good"
+sed -i "s#$pki/$a.crt#$rogue/$a.crt#; s#$pki/$a.key#$rogue/$a.key#" "$work/$a/node.conf"
+refuse "来自陌生 CA 的证书" "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
+cp "$work/$a-node.conf.good" "$work/$a/node.conf"
+sed -i "s#$pki/$a.crt#$pki/450223199.crt#; s#$pki/$a.key#$pki/450223199.key#" "$work/$a/node.conf"
+refuse "已吊销的证书" "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
+cp "$work/$a-node.conf.good" "$work/$a/node.conf"
+sed -i "s#$pki/$a.crt#$pki/$b.crt#; s#$pki/$a.key#$pki/$b.key#" "$work/$a/node.conf"
+refuse "乡镇 $a 的变更集走乡镇 $b 的连接" "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
+grep -q YKT-SYNC-PEER "$work/refusal.out"
+cp "$work/$a-node.conf.good" "$work/$a/node.conf"
+"$ykt" county totals --json --node "$county" > "$work/county-totals2.json"
+after=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals2.json")
+[ "$before" = "$after" ] || { echo "错误：拒收后县里的操作数变了（$before → $after）" >&2; exit 1; }
+printf '   拒收后补发：'
+"$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
+
+echo "== 停止县财政同步服务（SIGTERM）"
+kill -TERM "$serve_pid"
+wait "$serve_pid"
+trap - EXIT
+echo "   已正常退出"
