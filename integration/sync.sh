@@ -72,14 +72,27 @@ PY
 done
 echo "   一致"
 
+echo "== 冲突：同一人被两个乡镇登记"
+a=${codes[0]}; b=${codes[1]}
+dup=$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')
+"$ykt" beneficiary add --node "$work/$b" --id "$dup" --name 重复登记 --village 新村 --bank 中国农业银行 \
+    --account 6228480000000000018 --confirmation QR-DUP >/dev/null
+printf '   %s：' "$b"; "$ykt" sync --node "$work/$b" --county "127.0.0.1:$port"
+"$ykt" conflicts list --node "$county" | sed 's/^/   /'
+"$ykt" conflicts show 1 --node "$county" | sed 's/^/   /'
+"$ykt" conflicts resolve 1 --decision "keep-$a" --reason "户籍在 $a，$b 的登记撤销" --node "$county"
+for code in "$a" "$b"; do printf '   %s：' "$code"; "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"; done
+"$ykt" inbox list --json --node "$work/$b" | python3 -c 'import json,sys; m=json.load(sys.stdin); assert any(x["kind"]=="conflict.decision" for x in m), m'
+echo "   冲突处理决定已送达 $a 和 $b"
+
 echo "== 拒收的情形（每一种都应被拒绝，且县里什么也没有应用）"
+"$ykt" county totals --json --node "$county" > "$work/county-totals.json"
 before=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals.json")
 refuse() {   # description, then the command that must fail
     local what=$1; shift
     if "$@" >"$work/refusal.out" 2>&1; then echo "   错误：$what 竟然成功了" >&2; cat "$work/refusal.out" >&2; exit 1; fi
     echo "   已拒绝：$what"
 }
-a=${codes[0]}; b=${codes[1]}
 # Give township A new work so there is something to send.
 "$ykt" beneficiary edit "$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')" \
     --household 9999 --node "$work/$a" >/dev/null

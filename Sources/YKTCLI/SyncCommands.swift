@@ -110,8 +110,15 @@ enum SyncCommands {
                     throw YKTError(.nodeConfig, "县财政地址「\(address)」应为 主机:端口", at: SourceLocation(field: "county_address"),
                                    hint: "用 --county 给出，或写入 node.conf 的 county_address")
                 }
+                func exchange(_ request: HTTPRequest) throws -> HTTPResponse {
+                    let (response, peer) = try TLSClient.send(request, host: String(parts[0]), port: port, context: ctx)
+                    guard peer == node.config.countyCode else {
+                        throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(node.config.countyCode)")
+                    }
+                    return response
+                }
                 func round() throws -> TownshipNode.PushReport {
-                    try node.push { bytes, signature in
+                    var report = try node.push { bytes, signature in
                         let (response, peer) = try TLSClient.send(
                             HTTPRequest(method: "POST", path: "/v1/changesets",
                                         headers: ["x-ykt-signature": Hex.encode(signature), "content-type": "application/vnd.ykt.changeset"],
@@ -127,9 +134,14 @@ enum SyncCommands {
                         }
                         return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
                     }
+                    report.pulled = try node.pull { after in
+                        let r = try exchange(HTTPRequest(method: "GET", path: "/v1/stream?after=\(after)"))
+                        return TownshipNode.CountyAnswer(status: r.status, body: r.body, signature: nil)
+                    }
+                    return report
                 }
                 func line(_ r: TownshipNode.PushReport) -> String {
-                    "推送变更集 \(r.changeSets) 个、操作 \(r.operations) 条：采纳 \(r.accepted)，退回 \(r.rejected)，冲突 \(r.conflicted)"
+                    "推送变更集 \(r.changeSets) 个、操作 \(r.operations) 条：采纳 \(r.accepted)，退回 \(r.rejected)，冲突 \(r.conflicted)；收到县财政消息 \(r.pulled) 条"
                 }
                 guard let every = try inv.optional("every", { s throws(YKTError) in try duration(s) }) else {
                     let r = try round()
@@ -153,6 +165,45 @@ enum SyncCommands {
                     }
                     if n < rounds { Thread.sleep(forTimeInterval: wait) }
                 }
+            }),
+        CommandSpec(
+            path: ["conflicts", "show"], abstract: "（县级）查看一条冲突：双方的操作原文、所在变更集、状态（文本脱敏；--json 为原文并记入审计）",
+            positionals: [("编号", "冲突编号")], options: [.flag("json", "以 JSON 输出（含完整个人信息）")],
+            run: { inv in
+                guard let id = Int64(inv.positional(0)) else { throw YKTError(.usageValue, "冲突编号应为整数") }
+                let county = try inv.county()
+                let (c, sides) = try county.conflictSides(id)
+                if inv.json {
+                    struct Shown: Encodable { var conflict: CountyNode.Conflict; var sides: [CountyNode.ConflictSide] }
+                    try county.recordView(of: "conflict#\(id)")
+                    return try inv.out.json(Shown(conflict: c, sides: sides))
+                }
+                inv.out.fields([("冲突编号", String(c.id)), ("种类", c.kind), ("对象", c.entity), ("说明", c.detail), ("状态", c.status)])
+                for side in sides {
+                    inv.out.line()
+                    inv.out.line("乡镇 \(side.node)，变更集 \(side.changeSet)，操作 \(side.operation)：")
+                    inv.out.line("  " + RecordCommands.maskDigits(side.body))
+                }
+            }),
+        CommandSpec(
+            path: ["conflicts", "resolve"], abstract: "（县级）处理冲突：记录决定和理由，决定下发给相关乡镇",
+            positionals: [("编号", "冲突编号")],
+            options: [.value("decision", "决定", "决定，例如 keep-450223101（保留该乡镇的登记）", required: true),
+                      .value("reason", "理由", "核实情况和理由", required: true)],
+            run: { inv in
+                guard let id = Int64(inv.positional(0)) else { throw YKTError(.usageValue, "冲突编号应为整数") }
+                try inv.county().resolveConflict(id, decision: try inv.require("decision"), reason: try inv.require("reason"))
+                inv.out.line("冲突 \(id) 已处理，决定将在相关乡镇下次同步时送达")
+            }),
+        CommandSpec(
+            path: ["inbox", "list"], abstract: "（乡镇）列出从县财政收到的消息（清册已收到、冲突处理决定等）",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let messages = try inv.node().inbox()
+                if inv.json { return try inv.out.json(messages) }
+                inv.out.table(["序号", "种类", "收到时间", "内容"], messages.map {
+                    [String($0.seq), $0.kind, $0.receivedAt, String($0.body.prefix(120))]
+                }, rightAligned: [0])
             }),
         CommandSpec(
             path: ["county", "totals"], abstract: "（县级）各乡镇已同步的底册人数、清册数和金额",
@@ -191,6 +242,13 @@ final class CountyService: @unchecked Sendable {
     init(_ county: CountyNode) { self.county = county }
 
     func handle(peer: String, request: HTTPRequest) -> HTTPResponse {
+        if request.method == "GET", request.path.hasPrefix("/v1/stream?after=") {
+            guard let after = Int64(request.path.dropFirst("/v1/stream?after=".count)), after >= 0 else {
+                return HTTPResponse(status: 400, body: Array(#"{"code":"YKT-USAGE","message":"bad after"}"#.utf8))
+            }
+            let answer = lock.withLock { county.stream(peer: peer, after: after) }
+            return HTTPResponse(status: answer.status, headers: ["content-type": "application/x-ndjson; charset=utf-8"], body: answer.body)
+        }
         guard request.method == "POST", request.path == "/v1/changesets" else {
             return HTTPResponse(status: 404, body: Array(#"{"code":"YKT-USAGE","message":"unknown endpoint"}"#.utf8))
         }

@@ -88,6 +88,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let syncGap = code("YKT-SYNC-GAP")
     public static let syncFork = code("YKT-SYNC-FORK")
     public static let syncBody = code("YKT-SYNC-BODY")
+    public static let syncRestored = code("YKT-SYNC-RESTORED")
+    public static let conflictUnknown = code("YKT-CONFLICT-UNKNOWN")
+    public static let conflictState = code("YKT-CONFLICT-STATE")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
     public static let internalError = code("YKT-INTERNAL")
@@ -158,6 +161,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         syncGap: (.ruleRefused, "变更集序号不连续（中间缺了变更集），须从指定序号续传"),
         syncFork: (.integrity, "同一序号收到内容不同的变更集（分叉），或前一变更集哈希不符"),
         syncBody: (.invalidInput, "变更集正文与头部不符（字节数、哈希、操作条数或操作的节点）"),
+        syncRestored: (.integrity, "同步位置倒退：县级或乡镇节点可能从旧备份恢复过，须人工核对"),
+        conflictUnknown: (.notFound, "没有这个冲突"),
+        conflictState: (.ruleRefused, "冲突已处理，不能再次处理"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
         internalError: (.internalError, "程序内部错误，请报告"),
     ]

@@ -217,6 +217,9 @@ extension CountyNode {
                     INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, node, op["entity"]?.stringValue ?? "", data["program"]?.stringValue ?? "",
                            data["period"]?.stringValue ?? "", lines.count, sum, timestamp())
+                try emit(to: node, kind: "roster.received", data: [
+                    "entity": .string(op["entity"]?.stringValue ?? ""), "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),
+                ])
                 return .accepted
             case "objection.record", "objection.settle":
                 return .accepted

@@ -163,3 +163,10 @@ extension CountyNode {
         }
     }
 }
+
+extension CountyNode {
+    /// Records in the audit trail that full personal data was displayed or exported.
+    public func recordView(of object: String) throws {
+        try perform("personal-data.view", object: object) {}
+    }
+}

@@ -37,5 +37,12 @@ enum CountySchema {
             action TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL,
             prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
         """),
+        .init(version: 2, sql: """
+        -- The signed stream to each township (roster received, conflict decisions, …).
+        CREATE TABLE downstream(node_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+            signature BLOB NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (node_id, seq)) WITHOUT ROWID;
+        -- How far each township has acknowledged its stream (it asks for what follows).
+        CREATE TABLE checkpoint(node_id TEXT PRIMARY KEY, acked INTEGER NOT NULL, acked_at TEXT NOT NULL) WITHOUT ROWID;
+        """),
     ])
 }

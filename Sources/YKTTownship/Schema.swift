@@ -98,5 +98,10 @@ enum Schema {
             status TEXT NOT NULL CHECK (status IN ('accepted','rejected','conflicted')),
             rule TEXT, reason TEXT, conflict_id INTEGER);
         """),
+        .init(version: 4, sql: """
+        -- Messages pulled from the county's signed stream, verbatim with their signatures.
+        CREATE TABLE inbox(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, signature BLOB NOT NULL,
+            received_at TEXT NOT NULL);
+        """),
     ])
 }

@@ -24,6 +24,8 @@ extension TownshipNode {
         public var accepted = 0
         public var rejected = 0
         public var conflicted = 0
+        /// Messages pulled from the county's stream in the same round.
+        public var pulled = 0
         /// Rejected and conflicted operations: id, status, rule, reason (masked).
         public var problems: [String] = []
     }
@@ -97,5 +99,69 @@ extension TownshipNode {
             }
         }
         return report
+    }
+}
+
+extension TownshipNode {
+    /// A message from the county's stream, as stored.
+    public struct InboxMessage: Sendable, Codable {
+        public var seq: Int64
+        public var kind: String
+        public var body: String
+        public var receivedAt: String
+    }
+
+    public func inbox() throws -> [InboxMessage] {
+        try db.all("SELECT seq, kind, body, received_at FROM inbox ORDER BY seq") {
+            InboxMessage(seq: $0.int64(0), kind: $0.text(1), body: $0.text(2), receivedAt: $0.text(3))
+        }
+    }
+
+    /// Pulls the county's stream from the last message stored here (which acknowledges it).
+    /// Every message must carry the county's signature, name this node and follow the last one
+    /// without a gap; messages are stored verbatim in one transaction per batch.
+    public func pull(fetch: (Int64) throws -> CountyAnswer) throws -> Int {
+        let county = try countyKey()
+        var total = 0
+        while true {
+            let after = try db.integer("SELECT max(seq) FROM inbox") ?? 0
+            let answer = try fetch(after)
+            guard answer.status == 200 else {
+                let json = try? JSONValue.parse(answer.body)
+                throw YKTError(json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError,
+                               "县财政拒绝下行同步（HTTP \(answer.status)）：\(json?["message"]?.stringValue ?? "")",
+                               hint: json?["hint"]?.stringValue)
+            }
+            var messages: [(seq: Int64, kind: String, text: String, signature: [UInt8])] = []
+            var expected = after + 1
+            for line in answer.body.split(separator: 0x0A) {
+                let wrapper = try? JSONValue.parse(Array(line))
+                guard let text = wrapper?["message"]?.stringValue, let hex = wrapper?["signature"]?.stringValue else {
+                    throw YKTError(.syncBody, "下行消息格式不对")
+                }
+                let hb = Array(hex.utf8)
+                let signature = stride(from: 0, to: max(0, hb.count - 1), by: 2).compactMap {
+                    UInt8(String(decoding: hb[$0..<($0 + 2)], as: UTF8.self), radix: 16)
+                }
+                guard county.verify(signature, of: Array(text.utf8)) else {
+                    throw YKTError(.syncSignature, "下行消息的县财政签名验证不通过", hint: "已拒收；核对 county_public_key")
+                }
+                let message = try JSONValue.parse(Array(text.utf8))
+                guard message["node"]?.stringValue == config.nodeID, message["seq"]?.intValue == expected else {
+                    throw YKTError(.syncFork, "下行消息应为本节点第 \(expected) 条，收到的不是", hint: "报告县财政系统管理员")
+                }
+                messages.append((expected, message["kind"]?.stringValue ?? "", text, signature))
+                expected += 1
+            }
+            if messages.isEmpty { return total }
+            try perform("downstream.receive") {
+                for m in messages {
+                    try db.run("INSERT INTO inbox(seq, kind, body, signature, received_at) VALUES (?, ?, ?, ?, ?)",
+                               m.seq, m.kind, m.text, DatabaseValue.blob(m.signature), timestamp())
+                }
+                return ((), AuditNote(object: "downstream", detail: "\(messages.first!.seq)-\(messages.last!.seq)"))
+            }
+            total += messages.count
+        }
     }
 }

@@ -129,6 +129,14 @@ struct CLITests {
         #expect(r.stderr.contains("YKT-AUDIT-BROKEN") && r.stderr.contains("第 1 条"))
     }
 
+    @Test("raw operation bodies shown to admins have IDs, cards and mobiles masked")
+    func maskDigits() {
+        let text = #"{"residentId":"11010519491231002X","number":"6228480000000000018","phone":"13800138000","fen":37413}"#
+        let masked = RecordCommands.maskDigits(text)
+        #expect(masked.contains("110105********002X") && masked.contains("6228***********0018") && masked.contains("138****8000"))
+        #expect(masked.contains("37413"))
+    }
+
     @Test("bad values on the command line name the option")
     func badValues() throws {
         let cli = CLI()

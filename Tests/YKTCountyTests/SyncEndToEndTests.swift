@@ -123,3 +123,71 @@ struct SyncEndToEndTests {
         #expect(try t1.outbox(state: "rejected").map(\.kind) == ["notice.close"])
     }
 }
+
+extension County {
+    func pull(_ code: String) throws -> Int {
+        try townships[code]!.pull { after in
+            let a = county.stream(peer: code, after: after)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
+    }
+}
+
+@Suite("County → township stream, conflict decisions, checkpoints")
+struct DownstreamTests {
+    let alice = ResidentID.completing("45022319500101123")
+
+    @Test("a resolved conflict flows down to both townships, signed, in order")
+    func conflictDecision() throws {
+        let c = try County(["450223101", "450223102"])
+        try register(c.townships["450223101"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try register(c.townships["450223102"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))
+        _ = try c.push("450223101")
+        _ = try c.push("450223102")
+        let conflict = try #require(try c.county.conflicts().first)
+        #expect(conflict.entity.contains("********"))        // the admin list masks the resident ID
+        let sides = try c.county.conflictSides(conflict.id).sides
+        #expect(sides.map(\.node) == ["450223101", "450223102"])   // the earlier side first
+        #expect(sides.allSatisfy { $0.body.contains(alice) && $0.body.contains("\"op\":\"beneficiary.register\"") })
+        #expect((#expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "keep-450223101", reason: " ") })?.code == .fieldMissing)
+        try c.county.resolveConflict(conflict.id, decision: "keep-450223101", reason: "户籍在寨沙镇，中渡镇登记撤销")
+        #expect((#expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "x", reason: "y") })?.code == .conflictState)
+        #expect(try c.pull("450223101") == 1)
+        #expect(try c.pull("450223102") == 1)
+        let message = try #require(try c.townships["450223102"]!.inbox().first)
+        #expect(message.kind == "conflict.decision" && message.body.contains("户籍在寨沙镇"))
+        #expect(try c.pull("450223102") == 0)   // nothing new; the position was acknowledged
+    }
+
+    @Test("a submitted roster is acknowledged downstream")
+    func rosterReceived() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try t.recordApplication(ApplicationInput(residentID: try ResidentID(alice), programCode: "TF01",
+                                                 period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed))
+        let r = try t.buildRoster(program: "TF01", period: try Period(parsing: "2026"))
+        try t.submitRoster(r.id)
+        #expect(try c.push("450223101").accepted == 3)
+        #expect(try c.pull("450223101") == 1)
+        #expect(try t.inbox().first?.kind == "roster.received")
+        #expect(try c.county.totals().first?.rosterFen == 30000)
+    }
+
+    @Test("a township or a county restored from an old backup is detected, not silently served")
+    func restoredBackups() throws {
+        let c = try County(["450223101", "450223102"])
+        try register(c.townships["450223101"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try register(c.townships["450223102"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))
+        _ = try c.push("450223101")
+        _ = try c.push("450223102")
+        try c.county.resolveConflict(try c.county.conflicts()[0].id, decision: "keep-450223101", reason: "核实")
+        #expect(try c.pull("450223101") == 1)
+        // Township restored: its inbox lost the message it had acknowledged.
+        try c.townships["450223101"]!.db.run("DELETE FROM inbox")
+        #expect((#expect(throws: YKTError.self) { try c.pull("450223101") })?.code == .syncRestored)
+        // County restored: the township asks for more than the county has.
+        let ahead = c.county.stream(peer: "450223102", after: 5)
+        #expect(ahead.status == 409 && String(decoding: ahead.body, as: UTF8.self).contains("YKT-SYNC-RESTORED"))
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import YKTCore
+import YKTCrypto
+import YKTStore
+
+/// The county's signed stream to each township, conflict resolution, and checkpoints.
+extension CountyNode {
+    /// Appends one signed message to `node`'s stream. Must run inside a transaction.
+    func emit(to node: String, kind: String, data: JSONValue) throws {
+        let seq = (try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", node) ?? 0) + 1
+        let at = timestamp()
+        let body: JSONValue = ["v": 1, "county": .string(config.nodeID), "node": .string(node), "seq": .int(seq),
+                               "kind": .string(kind), "at": .string(at), "data": data]
+        let text = body.canonical
+        try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                   node, seq, kind, text, DatabaseValue.blob(try key.sign(Array(text.utf8))), at)
+    }
+
+    /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`.
+    /// Asking for `after` acknowledges everything up to it. A township ahead of the county (the
+    /// county was restored from an old backup) or behind what it already acknowledged (the
+    /// township was restored) is refused with an explanation, never silently served.
+    public func stream(peer: String, after: Int64, limit: Int = 1_000) -> Answer {
+        do {
+            let last = try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", peer) ?? 0
+            let acked = try db.integer("SELECT acked FROM checkpoint WHERE node_id = ?", peer) ?? 0
+            if after > last {
+                return refusal(YKTError(.syncRestored, "乡镇 \(peer) 已确认到第 \(after) 条下行消息，县里只有 \(last) 条",
+                                        hint: "县级节点可能从旧备份恢复过：停止同步，报告系统管理员核对"), position: nil, status: 409)
+            }
+            if after < acked {
+                return refusal(YKTError(.syncRestored, "乡镇 \(peer) 要求从第 \(after + 1) 条下行消息开始，但它早已确认到第 \(acked) 条",
+                                        hint: "乡镇节点可能从旧备份恢复过：停止同步，报告县财政系统管理员核对"), position: nil, status: 409)
+            }
+            try perform("downstream.ack", object: "township/\(peer)", detail: "acked=\(after)") {
+                try db.run("""
+                    INSERT INTO checkpoint(node_id, acked, acked_at) VALUES (?, ?, ?)
+                    ON CONFLICT(node_id) DO UPDATE SET acked = excluded.acked, acked_at = excluded.acked_at
+                    """, peer, after, timestamp())
+            }
+            var out: [UInt8] = []
+            try db.forEach("SELECT body, signature FROM downstream WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                           peer, after, limit) { r in
+                let line: JSONValue = ["message": .string(r.text(0)), "signature": .string(Hex.encode(r.blob(1)))]
+                out += Array(line.canonical.utf8) + [0x0A]
+            }
+            return Answer(status: 200, body: out, signature: nil)
+        } catch let e as YKTError {
+            return refusal(e, position: nil, status: 500)
+        } catch {
+            return refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
+        }
+    }
+
+    /// Resolves a conflict with a recorded decision and reason; the decision flows down to
+    /// every township involved.
+    public func resolveConflict(_ id: Int64, decision: String, reason: String) throws {
+        let why = reason.trimmed
+        guard !why.isEmpty, !decision.trimmed.isEmpty else {
+            throw YKTError(.fieldMissing, "处理冲突须写明决定和理由", at: SourceLocation(field: "--reason"))
+        }
+        guard let c = try conflicts().first(where: { $0.id == id }) else {
+            throw YKTError(.conflictUnknown, "没有编号为 \(id) 的冲突", hint: "用 ykt conflicts list 查看")
+        }
+        guard c.status == "open" else { throw YKTError(.conflictState, "冲突 \(id) 已处理") }
+        try perform("conflict.resolve", object: "conflict#\(id)", detail: decision) {
+            try db.run("UPDATE conflict SET status = 'resolved', decision = ?, reason = ? WHERE id = ?", decision, why, id)
+            let entity = try db.first("SELECT entity FROM conflict WHERE id = ?", id) { $0.text(0) } ?? ""
+            for node in Set([c.node] + (c.otherNode.map { [$0] } ?? [])) {
+                try emit(to: node, kind: "conflict.decision", data: [
+                    "conflict": .int(id), "kind": .string(c.kind), "entity": .string(entity), "operation": .string("\(c.node)-\(c.opSeq)"),
+                    "decision": .string(decision), "reason": .string(why),
+                ])
+            }
+        }
+    }
+}
+
+extension CountyNode {
+    /// One side of a conflict: the operation as the township sent it, and where it came from.
+    public struct ConflictSide: Sendable, Codable {
+        public var node: String
+        public var changeSet: Int64
+        public var operation: String
+        /// The operation's canonical body, verbatim (full personal data: for the admin only).
+        public var body: String
+    }
+
+    /// Both sides of a conflict, read back from the stored change sets (the evidence): the other
+    /// township's operation first, then the one that ran into it.
+    public func conflictSides(_ id: Int64) throws -> (conflict: Conflict, sides: [ConflictSide]) {
+        guard let c = try conflicts().first(where: { $0.id == id }) else {
+            throw YKTError(.conflictUnknown, "没有编号为 \(id) 的冲突", hint: "用 ykt conflicts list 查看")
+        }
+        let entity = try db.first("SELECT entity FROM conflict WHERE id = ?", id) { $0.text(0) } ?? ""
+        var sides: [ConflictSide] = []
+        let ops = try db.all("""
+            SELECT node_id, op_seq, changeset_seq FROM operation WHERE entity = ? AND node_id IN (?, ?) ORDER BY node_id = ?, op_seq
+            """, entity, c.node, c.otherNode ?? c.node, c.node) { (node: $0.text(0), op: $0.int64(1), set: $0.int64(2)) }
+        for o in ops {
+            guard let bytes = try db.first("SELECT bytes FROM upstream WHERE node_id = ? AND seq = ?", o.node, o.set, map: { $0.blob(0) }) else { continue }
+            let body = try ChangeSetBody.operation(in: bytes, id: "\(o.node)-\(o.op)")
+            sides.append(ConflictSide(node: o.node, changeSet: o.set, operation: "\(o.node)-\(o.op)", body: body ?? ""))
+        }
+        return (c, sides)
+    }
+}
+
+/// Finding one operation's line in a stored change set's body.
+enum ChangeSetBody {
+    static func operation(in bytes: [UInt8], id: String) throws -> String? {
+        let marker = Array("\"id\":\"\(id)\"".utf8)
+        for line in bytes.split(separator: 0x0A) where line.count > marker.count {
+            let l = Array(line)
+            if l.first == UInt8(ascii: "{"), (0...(l.count - marker.count)).contains(where: { Array(l[$0..<($0 + marker.count)]) == marker }) {
+                return String(decoding: l, as: UTF8.self)
+            }
+        }
+        return nil
+    }
+}
