@@ -103,5 +103,9 @@ enum Schema {
         CREATE TABLE inbox(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, signature BLOB NOT NULL,
             received_at TEXT NOT NULL);
         """),
+        .init(version: 5, sql: """
+        -- Finding the unacknowledged change set must not read every stored set's bytes.
+        CREATE INDEX changeset_out_state ON changeset_out(state);
+        """),
     ])
 }

@@ -54,12 +54,16 @@ extension TownshipNode {
 
     /// Stored change sets, oldest first; `state` filters (`built`, `acknowledged`).
     public func storedChangeSets(state: String? = nil) throws -> [StoredChangeSet] {
-        try db.all("""
-            SELECT bytes, signature, first_op, last_op, state FROM changeset_out
-            WHERE ?1 IS NULL OR state = ?1 ORDER BY seq
-            """, state) { r in
-            StoredChangeSet(set: try ChangeSet.readHeader(r.blob(0)), signature: r.blob(1), firstOp: r.int64(2),
-                            lastOp: r.int64(3), acknowledged: r.text(4) == "acknowledged")
+        // Two statements, so that the filtered one uses the state index instead of reading
+        // every stored change set's bytes.
+        let columns = "SELECT bytes, signature, first_op, last_op, state FROM changeset_out"
+        let sql = state == nil ? columns + " ORDER BY seq" : columns + " WHERE state = ? ORDER BY seq"
+        let args: [any DatabaseValueConvertible] = state.map { [$0] } ?? []
+        var out: [StoredChangeSet] = []
+        try db.statement(sql).forEach(args) { r in
+            out.append(StoredChangeSet(set: try ChangeSet.readHeader(r.blob(0)), signature: r.blob(1), firstOp: r.int64(2),
+                                       lastOp: r.int64(3), acknowledged: r.text(4) == "acknowledged"))
         }
+        return out
     }
 }
