@@ -38,6 +38,8 @@ CONF
     "$ykt" township enrol --township "$code" --name "$code" --public-key "$key" --node "$county"
 done
 
+"$ykt" policy publish "$work/data/programs.csv" --node "$county"
+
 echo "== 启动县财政同步服务（ykt serve）"
 "$ykt" serve --node "$county" 2>"$work/serve.log" &
 serve_pid=$!

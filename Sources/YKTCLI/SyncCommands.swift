@@ -167,6 +167,15 @@ enum SyncCommands {
                 }
             }),
         CommandSpec(
+            path: ["policy", "publish"], abstract: "（县级）发布新版补贴政策清单，下次同步时下发到所有乡镇",
+            discussion: "文件格式同 ykt program load；整份校验，任何一行有错都不发布。",
+            positionals: [("文件", "政策清单 CSV 文件")], options: [RegisterCommands.encodingOption],
+            run: { inv in
+                let encoding = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
+                let version = try inv.county().publishPolicy(path: inv.positional(0), encoding: encoding)
+                inv.out.line("已发布补贴政策清单第 \(version) 版，各乡镇下次同步时收到")
+            }),
+        CommandSpec(
             path: ["conflicts", "show"], abstract: "（县级）查看一条冲突：双方的操作原文、所在变更集、状态（文本脱敏；--json 为原文并记入审计）",
             positionals: [("编号", "冲突编号")], options: [.flag("json", "以 JSON 输出（含完整个人信息）")],
             run: { inv in

@@ -78,3 +78,22 @@ public struct Program: Sendable, Hashable, Codable {
     /// `120.00 元/亩`
     public var standardText: String { "\(standard.yuan) \(unit.chinese)" }
 }
+
+extension Program {
+    /// The program as it travels in a `policy.version` message.
+    public var json: JSONValue {
+        ["code": .string(code), "name": .string(name), "department": .string(department), "unit": .string(unit.rawValue),
+         "standardFen": .int(standard.value), "frequency": .string(frequency), "secret": .bool(secret),
+         "basis": .string(basis), "version": .int(Int64(version))]
+    }
+
+    public init?(json: JSONValue) {
+        guard let code = json["code"]?.stringValue, let name = json["name"]?.stringValue,
+              let unit = json["unit"]?.stringValue.flatMap(ProgramUnit.init(rawValue:)),
+              let fen = json["standardFen"]?.intValue, fen >= 0, Fen(fen) <= AmountRule.maximumStandard,
+              let version = json["version"]?.intValue, case .bool(let secret)? = json["secret"] else { return nil }
+        self.init(code: code, name: name, department: json["department"]?.stringValue ?? "", unit: unit, standard: Fen(fen),
+                  frequency: json["frequency"]?.stringValue ?? "", secret: secret, basis: json["basis"]?.stringValue ?? "",
+                  version: Int(version))
+    }
+}

@@ -171,6 +171,23 @@ extension CountyNode {
                 return .accepted
             case "application.record":
                 if let d = try ownResident() { return d }
+                // The program must be on the county's policy list, at a version the county has.
+                if try hasPolicyList {
+                    let code = data["program"]?.stringValue ?? ""
+                    let version = Int(data["programVersion"]?.intValue ?? 0)
+                    guard let program = try countyProgram(code) else {
+                        return Decision(status: "conflicted", rule: "program.unknown", reason: "县里的补贴政策清单没有项目 \(code)",
+                                        conflict: ("program.unknown", nil, "乡镇 \(node) 申请了县里没有的项目 \(code)"))
+                    }
+                    guard version <= program.version else {
+                        return Decision(status: "conflicted", rule: "program.version",
+                                        reason: "项目 \(code) 版本 \(version) 比县里的版本 \(program.version) 新",
+                                        conflict: ("program.version", nil, "项目 \(code)：乡镇 \(node) 用版本 \(version)，县里为 \(program.version)"))
+                    }
+                    if version == program.version, data["standardFen"]?.intValue != program.standard {
+                        return .rejected(.moneyInvalid, "项目 \(code) 版本 \(version) 的标准是 \(Fen(program.standard).yuan) 元，申请用的是 \(Fen(data["standardFen"]?.intValue ?? 0).yuan) 元")
+                    }
+                }
                 let quantity = try Quantity(parsing: data["quantity"]?.stringValue ?? "")
                 let standard = Fen(data["standardFen"]?.intValue ?? -1)
                 guard standard.value >= 0, standard <= AmountRule.maximumStandard else {

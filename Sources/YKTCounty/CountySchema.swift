@@ -44,5 +44,13 @@ enum CountySchema {
         -- How far each township has acknowledged its stream (it asks for what follows).
         CREATE TABLE checkpoint(node_id TEXT PRIMARY KEY, acked INTEGER NOT NULL, acked_at TEXT NOT NULL) WITHOUT ROWID;
         """),
+        .init(version: 3, sql: """
+        -- The county's policy list (补贴政策清单), versioned; each version flows down to every township.
+        CREATE TABLE program(code TEXT PRIMARY KEY, name TEXT NOT NULL, department TEXT NOT NULL, unit TEXT NOT NULL,
+            standard_fen INTEGER NOT NULL, frequency TEXT NOT NULL, secret INTEGER NOT NULL, basis TEXT NOT NULL,
+            version INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE policy_version(version INTEGER PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT NOT NULL,
+            programs INTEGER NOT NULL, published_at TEXT NOT NULL);
+        """),
     ])
 }

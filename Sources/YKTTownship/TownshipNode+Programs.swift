@@ -15,9 +15,10 @@ extension TownshipNode {
         CSVColumn("version", ["版本", "version"], required: false),
     ]
 
-    /// Loads (adds or replaces) programs from a policy-list CSV file. All-or-nothing.
-    @discardableResult
-    public func loadPrograms(path: String, encoding: TextEncoding = .auto) throws -> [Program] {
+    /// Reads and validates a policy-list CSV file, all-or-nothing (every bad line reported).
+    /// Returns the programs, the file name and its SHA-256.
+    public static func readPolicyList(path: String, encoding: TextEncoding = .auto) throws
+        -> (programs: [Program], file: String, sha256: String) {
         let loaded = try CSVFiles.load(path: path, encoding: encoding)
         let header = try CSVHeader(loaded.header, columns: Self.programColumns, file: loaded.name)
         var seen: Set<String> = []
@@ -28,23 +29,38 @@ extension TownshipNode {
             return [YKTError(.programInvalid, "项目编码 \(program.code) 重复", at: SourceLocation(field: header.label("code")),
                              hint: "每个项目只写一行")]
         }
-        let at = timestamp()
+        return (screened.good, loaded.name, loaded.sha256)
+    }
+
+    /// Loads (adds or replaces) programs from a policy-list CSV file. All-or-nothing.
+    @discardableResult
+    public func loadPrograms(path: String, encoding: TextEncoding = .auto) throws -> [Program] {
+        let list = try Self.readPolicyList(path: path, encoding: encoding)
+        try store(programs: list.programs, audit: AuditNote(object: "file \(list.file) sha256:\(list.sha256.prefix(16))",
+                                                           detail: "programs=\(list.programs.count)"))
+        return list.programs
+    }
+
+    /// Adds or replaces programs, in one command with its audit note.
+    func store(programs: [Program], audit: AuditNote) throws {
         try perform("program.load") {
-            for p in screened.good {
-                try db.run("""
-                    INSERT INTO program(code, name, department, unit, standard_fen, frequency, secret, basis, version, loaded_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(code) DO UPDATE SET name = excluded.name, department = excluded.department,
-                      unit = excluded.unit, standard_fen = excluded.standard_fen, frequency = excluded.frequency,
-                      secret = excluded.secret, basis = excluded.basis, version = excluded.version,
-                      loaded_at = excluded.loaded_at
-                    """, p.code, p.name, p.department, p.unit.rawValue, p.standard.value, p.frequency, p.secret,
-                           p.basis, p.version, at)
-            }
-            return ((), AuditNote(object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))",
-                                  detail: "programs=\(screened.good.count)"))
+            let at = timestamp()
+            for p in programs { try upsert(p, at: at) }
+            return ((), audit)
         }
-        return screened.good
+    }
+
+    /// Adds or replaces one program. Must run inside `perform`.
+    func upsert(_ p: Program, at: String) throws {
+        try db.run("""
+            INSERT INTO program(code, name, department, unit, standard_fen, frequency, secret, basis, version, loaded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(code) DO UPDATE SET name = excluded.name, department = excluded.department,
+              unit = excluded.unit, standard_fen = excluded.standard_fen, frequency = excluded.frequency,
+              secret = excluded.secret, basis = excluded.basis, version = excluded.version,
+              loaded_at = excluded.loaded_at
+            """, p.code, p.name, p.department, p.unit.rawValue, p.standard.value, p.frequency, p.secret,
+                   p.basis, p.version, at)
     }
 
     static func validateProgramRow(_ record: CSVRecord, header: CSVHeader) -> Result<Program, RowErrors> {

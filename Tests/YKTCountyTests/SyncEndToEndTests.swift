@@ -191,3 +191,62 @@ struct DownstreamTests {
         #expect(ahead.status == 409 && String(decoding: ahead.body, as: UTF8.self).contains("YKT-SYNC-RESTORED"))
     }
 }
+
+@Suite("Policy list versions and program conflicts")
+struct PolicyTests {
+    let alice = ResidentID.completing("45022319500101123")
+
+    @Test("a published policy list reaches the township on its next pull and replaces its programs")
+    func publish() throws {
+        let c = try County(["450223101"])
+        let file = c.dir.sub("data/policy-v1.csv")
+        try CountyGenerator.programsCSV.replacingOccurrences(of: "GD01,耕地地力保护补贴,县农业农村局,112.35", with: "GD01,耕地地力保护补贴,县农业农村局,118.00")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try c.county.publishPolicy(path: file) == 1)
+        #expect(try c.pull("450223101") == 1)
+        let t = c.townships["450223101"]!
+        #expect(try t.program("GD01").standard == 11800)
+        #expect(try t.inbox().first?.kind == "policy.version")
+        // A township enrolled later starts with the current list.
+        let late = try TownshipNode.create(directory: c.dir.sub("late"), config: {
+            var config = NodeConfig(role: .township, nodeID: "450223109", name: "新乡", countyCode: "450223", defaultOperator: "x")
+            config.extra["county_public_key"] = Hex.encode(try c.county.publicKey().raw)
+            return config
+        }())
+        try c.county.enrol(township: "450223109", name: "新乡", publicKeyHex: Hex.encode(try late.publicKey().raw))
+        #expect(try late.pull { after in
+            let a = c.county.stream(peer: "450223109", after: after)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        } == 1)
+        #expect(try late.program("GD01").standard == 11800)
+        // A bad file publishes nothing.
+        let bad = c.dir.sub("data/bad.csv")
+        try "项目编码,项目名称,主管部门,补贴标准(元),计量单位\nX1,某补贴,县民政局,abc,元/人\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect(throws: YKTError.self) { try c.county.publishPolicy(path: bad) }
+        #expect(try c.pull("450223101") == 0)
+    }
+
+    @Test("an application for a program the county lacks, or at a newer version, is a conflict")
+    func programConflicts() throws {
+        let c = try County(["450223101"])
+        let list = c.dir.sub("data/policy.csv")
+        // The county's list lacks TZ01 and has GD01 at version 1.
+        try CountyGenerator.programsCSV.split(separator: "\n").filter { !$0.hasPrefix("TZ01") }.joined(separator: "\n")
+            .write(toFile: list, atomically: true, encoding: .utf8)
+        try c.county.publishPolicy(path: list)
+        let t = c.townships["450223101"]!
+        // The township has its own newer GD01 (version 2) and still has TZ01 from its local list.
+        let local = c.dir.sub("data/local.csv")
+        try CountyGenerator.programsCSV.replacingOccurrences(of: "财农〔2016〕26号,1", with: "财农〔2016〕26号,2")
+            .write(toFile: local, atomically: true, encoding: .utf8)
+        try t.loadPrograms(path: local)
+        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        for code in ["TZ01", "GD01", "YL01"] {
+            try t.recordApplication(ApplicationInput(residentID: try ResidentID(alice), programCode: code,
+                                                     period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "3"), villageResult: .passed))
+        }
+        let r = try c.push("450223101")
+        #expect(r.accepted == 2 && r.conflicted == 2)   // register + YL01 accepted; TZ01 unknown, GD01 v2 newer
+        #expect(Set(try c.county.conflicts().map(\.kind)) == ["program.unknown", "program.version"])
+    }
+}
