@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "YKTCountyTests", dependencies: ["YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo"],
                     swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
-        .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo"], swiftSettings: strict),
+        .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
+                                                       "YKTSync", "YKTNet", "YKTCrypto"], swiftSettings: strict),
     ]
 )

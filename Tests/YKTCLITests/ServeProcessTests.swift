@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import YKTCore
+import YKTCrypto
+import YKTNet
+import YKTSync
+@testable import YKTTownship
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The county as a real `ykt serve` process on 127.0.0.1 (OS-chosen port), and the refusals it
+/// promises, each sent over real mutual TLS from a township's certificate.
+@Suite("ykt serve, a real county process, and its refusals")
+struct ServeProcessTests {
+    static let pkiScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("certs/make-dev-pki.sh").path
+
+    @Test("tampered, replayed, gapped, forked, unknown-version, oversized, TLS 1.2 and stalled: all refused; SIGTERM stops it")
+    func refusals() throws {
+        let cli = CLI()
+        let pki = cli.path("pki")
+        let mk = Process()
+        mk.executableURL = URL(fileURLWithPath: "/bin/bash")
+        mk.arguments = [Self.pkiScript, pki, "450223101"]
+        mk.standardOutput = FileHandle.nullDevice
+        try mk.run()
+        mk.waitUntilExit()
+        #expect(mk.terminationStatus == 0)
+
+        let county = cli.path("county"), town = cli.path("node")
+        #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
+        try appendLines(county + "/node.conf", ["tls_certificate = \(pki)/county.crt", "tls_key = \(pki)/county.key",
+                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1"])
+        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        let key = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json").stdout.utf8)) as? [String: Any]
+        #expect(try cli.run("township", "enrol", "--township", "450223101", "--name", "寨沙镇",
+                            "--public-key", key?["publicKey"] as? String ?? "", "--node", county).status == 0)
+        #expect(try cli.run("beneficiary", "add", "--id", ResidentID.completing("45022319500101123"), "--name", "韦秀英",
+                            "--village", "大塘村", "--bank", "农行", "--account", AccountNumber.completingLuhn("622848000000000001"),
+                            "--confirmation", "QR").status == 0)
+
+        // Start the county.
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: CLI.binary)
+        serve.arguments = ["serve", "--node", county]
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { serve.terminate() } }
+        var port: UInt16 = 0
+        for _ in 0..<200 where port == 0 {
+            if let text = try? String(contentsOfFile: county + "/serve.port", encoding: .utf8) { port = UInt16(text.trimmed) ?? 0 }
+            if port == 0 { usleep(50_000) }
+        }
+        #expect(port != 0)
+
+        let client = try TLSContext(role: .client, files: TLSContext.Files(
+            certificate: "\(pki)/450223101.crt", privateKey: "\(pki)/450223101.key", caCertificate: "\(pki)/ca.crt"))
+        func post(_ bytes: [UInt8], _ signature: [UInt8]) throws -> HTTPResponse {
+            try TLSClient.send(HTTPRequest(method: "POST", path: "/v1/changesets", headers: ["x-ykt-signature": Hex.encode(signature)],
+                                           body: bytes), port: port, context: client).response
+        }
+        func code(_ r: HTTPResponse) -> String? { try? JSONValue.parse(r.body)["code"]?.stringValue }
+
+        let node = try TownshipNode.open(directory: town)
+        let set = try #require(try node.nextChangeSet())
+        let signer = try NodeKey.load(from: town)
+
+        var flipped = set.set.bytes
+        flipped[set.set.bodyOffset + 5] ^= 0x20
+        let tampered = try post(flipped, set.signature)
+        #expect(tampered.status == 403 && code(tampered) == "YKT-SYNC-SIGNATURE")
+
+        let ok = try post(set.set.bytes, set.signature)
+        #expect(ok.status == 200)
+        let replay = try post(set.set.bytes, set.signature)
+        #expect(replay.status == 200 && replay.body == ok.body)
+
+        let gap = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 3, prev: set.set.hash, operations: [])
+        let gapAnswer = try post(gap.bytes, try signer.sign(gap.bytes))
+        #expect(gapAnswer.status == 409 && code(gapAnswer) == "YKT-SYNC-GAP")
+        #expect(try JSONValue.parse(gapAnswer.body)["resumeSeq"]?.intValue == 2)
+
+        let fork = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: [])
+        let forkAnswer = try post(fork.bytes, try signer.sign(fork.bytes))
+        #expect(forkAnswer.status == 409 && code(forkAnswer) == "YKT-SYNC-FORK")
+
+        let v9 = Array(String(decoding: gap.bytes, as: UTF8.self).replacingOccurrences(of: "YKT-CHANGESET/1", with: "YKT-CHANGESET/9").utf8)
+        let version = try post(v9, try signer.sign(v9))
+        #expect(version.status == 400 && code(version) == "YKT-SYNC-VERSION")
+        #expect(String(decoding: version.body, as: UTF8.self).contains("9") && String(decoding: version.body, as: UTF8.self).contains("1"))
+
+        let big = try TLSClient.send(HTTPRequest(method: "POST", path: "/v1/changesets",
+                                                 headers: ["x-pad": String(repeating: "a", count: 20_000)]), port: port, context: client)
+        #expect(big.response.status == 431)
+
+        let old = try TLSContext(role: .client, files: TLSContext.Files(
+            certificate: "\(pki)/450223101.crt", privateKey: "\(pki)/450223101.key", caCertificate: "\(pki)/ca.crt"), tls12ForTesting: true)
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: port, context: old) }
+
+        // A client that connects and says nothing is dropped after the county's 1 s timeout.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(connected == 0)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let started = Date()
+        var byte: UInt8 = 0
+        #expect(recv(fd, &byte, 1, 0) <= 0)
+        #expect(Date().timeIntervalSince(started) < 4)
+        close(fd)
+
+        // Only the one valid change set was applied.
+        let totals = try cli.run("county", "totals", "--json", "--node", county)
+        #expect(totals.stdout.contains("\"operations\" : 1"))
+
+        serve.terminate()   // SIGTERM
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: county + "/serve.port"))
+    }
+
+    func appendLines(_ path: String, _ lines: [String]) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
+        try handle.close()
+    }
+}
