@@ -104,6 +104,11 @@ enum SyncCommands {
                       .value("rounds", "次数", "定时模式下最多运行几轮（默认不限）"),
                       .flag("json", "以 JSON 输出本轮结果")],
             run: { inv in
+                let every = try inv.optional("every", { s throws(YKTError) in try duration(s) })
+                let rounds = try inv.optional("rounds") { s throws(YKTError) -> Int in
+                    guard let n = Int(s), n > 0 else { throw YKTError(.usageValue, "--rounds 应为正整数") }
+                    return n
+                } ?? Int.max
                 let node = try inv.node()
                 let files = try tlsFiles(node.config, directory: node.directory)
                 let ctx = try context(.client, files)
@@ -146,14 +151,13 @@ enum SyncCommands {
                 func line(_ r: TownshipNode.PushReport) -> String {
                     "推送变更集 \(r.changeSets) 个、操作 \(r.operations) 条：采纳 \(r.accepted)，退回 \(r.rejected)，冲突 \(r.conflicted)；收到县财政消息 \(r.pulled) 条"
                 }
-                guard let every = try inv.optional("every", { s throws(YKTError) in try duration(s) }) else {
+                guard let every else {
                     let r = try round()
                     if inv.json { return try inv.out.json(r) }
                     inv.out.line(line(r))
                     for p in r.problems { inv.out.line("  - " + p) }
                     return
                 }
-                let rounds = Int(inv.string("rounds") ?? "") ?? Int.max
                 var failures = 0
                 for n in 1...rounds {
                     var wait = every

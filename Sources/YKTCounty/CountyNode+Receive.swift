@@ -219,6 +219,12 @@ extension CountyNode {
                 return .accepted
             case "roster.submit":
                 guard case .array(let lines)? = data["lines"] else { return .rejected(.syncBody, "清册没有明细") }
+                // A roster the county already accepted is frozen: sending it again (say, from a
+                // township restored from a backup, with other lines) is a conflict, never an edit.
+                if try db.integer("SELECT count(*) FROM roster WHERE node_id = ? AND entity = ?", node, op["entity"]?.stringValue ?? "") != 0 {
+                    return Decision(status: "conflicted", rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
+                                    conflict: ("roster.already-accepted", nil, "乡镇 \(node) 再次报送已接收的清册 \(op["entity"]?.stringValue ?? "")"))
+                }
                 var sum: Int64 = 0
                 for line in lines {
                     sum += line["amountFen"]?.intValue ?? 0

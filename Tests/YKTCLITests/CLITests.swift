@@ -129,6 +129,29 @@ struct CLITests {
         #expect(r.stderr.contains("YKT-AUDIT-BROKEN") && r.stderr.contains("第 1 条"))
     }
 
+    @Test("scheduled sync logs one line per round and backs off while the county is unreachable")
+    func scheduled() throws {
+        let cli = CLI()
+        #expect(try cli.run("init", "--township", "450223104", "--name", "四排镇").status == 0)
+        #expect(try cli.run("sync", "--every", "soon").stderr.contains("YKT-USAGE-VALUE"))
+        let mk = Process()
+        mk.executableURL = URL(fileURLWithPath: "/bin/bash")
+        mk.arguments = [ServeProcessTests.pkiScript, cli.path("pki"), "450223104"]
+        mk.standardOutput = FileHandle.nullDevice
+        try mk.run()
+        mk.waitUntilExit()
+        let conf = cli.path("node/node.conf")
+        let pki = cli.path("pki")
+        let extra = "tls_certificate = \(pki)/450223104.crt\ntls_key = \(pki)/450223104.key\ntls_ca = \(pki)/ca.crt\n"
+            + "county_public_key = " + String(repeating: "00", count: 32) + "\n"
+        try (try String(contentsOfFile: conf, encoding: .utf8) + extra).write(toFile: conf, atomically: true, encoding: .utf8)
+        // Port 9 on loopback: nobody listens, every round fails.
+        let r = try cli.run("sync", "--county", "127.0.0.1:9", "--every", "1s", "--rounds", "2")
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("第 1 轮失败（连续 1 次）") && r.stderr.contains("第 2 轮失败（连续 2 次）"))
+        #expect(r.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("ykt sync:") }.count == 2)
+    }
+
     @Test("raw operation bodies shown to admins have IDs, cards and mobiles masked")
     func maskDigits() {
         let text = #"{"residentId":"11010519491231002X","number":"6228480000000000018","phone":"13800138000","fen":37413}"#

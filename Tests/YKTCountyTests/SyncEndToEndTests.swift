@@ -172,6 +172,14 @@ struct DownstreamTests {
         #expect(try c.pull("450223101") == 1)
         #expect(try t.inbox().first?.kind == "roster.received")
         #expect(try c.county.totals().first?.rosterFen == 30000)
+        // The same roster arriving again (a township restored from a backup re-sends its work
+        // under new sequence numbers) is a conflict: an accepted roster is frozen.
+        let again = try t.outbox().last!
+        try t.db.run("INSERT INTO outbox(seq, kind, entity, base_version, at, by_operator, data) SELECT seq + 1, kind, entity, base_version, at, by_operator, data FROM outbox WHERE seq = ?", again.seq)
+        let r2 = try c.push("450223101")
+        #expect(r2.conflicted == 1)
+        #expect(try c.county.conflicts().last?.kind == "roster.already-accepted")
+        #expect(try c.county.totals().first?.rosterFen == 30000)
     }
 
     @Test("a township or a county restored from an old backup is detected, not silently served")
