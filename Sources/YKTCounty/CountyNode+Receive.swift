@@ -22,7 +22,7 @@ extension CountyNode {
         do {
             let registry = try registry()
             let header = try? ChangeSet.readHeader(bytes)
-            let position = try self.position(of: header?.header.node ?? peer)
+            let position = try self.position(of: header?.header.node ?? peer, for: header?.header.seq)
             let verdict: ChangeSetReceiver.Verdict
             do {
                 verdict = try ChangeSetReceiver.check(bytes: bytes, signature: signature, peerNode: peer,

@@ -129,12 +129,20 @@ public final class CountyNode {
         return r
     }
 
-    func position(of node: String) throws -> StreamPosition {
+    /// Where `node`'s upstream stream stands: the last applied change set and, when `seq` is an
+    /// earlier one (a replay or a fork), that one's hash. Two indexed look-ups, whatever the
+    /// number of change sets already applied.
+    func position(of node: String, for seq: Int64? = nil) throws -> StreamPosition {
         var p = StreamPosition()
-        try db.forEach("SELECT seq, hash FROM upstream WHERE node_id = ? ORDER BY seq", node) {
-            p.lastSeq = $0.int64(0)
-            p.lastHash = $0.text(1)
-            p.applied[$0.int64(0)] = $0.text(1)
+        if let last = try db.first("SELECT seq, hash FROM upstream WHERE node_id = ? ORDER BY seq DESC LIMIT 1", node,
+                                   map: { (seq: $0.int64(0), hash: $0.text(1)) }) {
+            p.lastSeq = last.seq
+            p.lastHash = last.hash
+            p.applied[last.seq] = last.hash
+        }
+        if let seq, seq < p.lastSeq,
+           let hash = try db.first("SELECT hash FROM upstream WHERE node_id = ? AND seq = ?", node, seq, map: { $0.text(0) }) {
+            p.applied[seq] = hash
         }
         return p
     }
