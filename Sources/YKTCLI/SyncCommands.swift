@@ -135,11 +135,7 @@ enum SyncCommands {
                         guard peer == node.config.countyCode else {
                             throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(node.config.countyCode)")
                         }
-                        let sig = response.headers["x-ykt-signature"].map { h in
-                            stride(from: 0, to: h.utf8.count - 1, by: 2).compactMap {
-                                UInt8(String(decoding: Array(h.utf8)[$0..<($0 + 2)], as: UTF8.self), radix: 16)
-                            }
-                        }
+                        let sig = response.headers["x-ykt-signature"].flatMap { Hex.decode($0) }
                         return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
                     }
                     report.pulled = try node.pull { after in
@@ -268,11 +264,8 @@ final class CountyService: @unchecked Sendable {
         guard request.method == "POST", request.path == "/v1/changesets" else {
             return HTTPResponse(status: 404, body: Array(#"{"code":"YKT-USAGE","message":"unknown endpoint"}"#.utf8))
         }
-        let hex = request.headers["x-ykt-signature"] ?? ""
-        let bytes = Array(hex.utf8)
-        let signature = stride(from: 0, to: max(0, bytes.count - 1), by: 2).compactMap {
-            UInt8(String(decoding: bytes[$0..<($0 + 2)], as: UTF8.self), radix: 16)
-        }
+        // A missing or malformed signature header verifies as nothing, and is refused as such.
+        let signature = Hex.decode(request.headers["x-ykt-signature"] ?? "") ?? []
         let answer = lock.withLock { county.receive(peer: peer, bytes: request.body, signature: signature) }
         var headers = ["content-type": "application/json; charset=utf-8"]
         if let s = answer.signature { headers["x-ykt-signature"] = Hex.encode(s) }

@@ -91,10 +91,7 @@ public final class CountyNode {
         guard code.count == 9, code.allSatisfy({ $0.isASCII && $0.isNumber }), code.hasPrefix(config.countyCode) else {
             throw YKTError(.usageValue, "乡镇代码「\(code)」应为本县（\(config.countyCode)）的 9 位代码", at: SourceLocation(field: "--township"))
         }
-        let raw = stride(from: 0, to: publicKeyHex.utf8.count, by: 2).compactMap { i -> UInt8? in
-            UInt8(String(decoding: Array(publicKeyHex.utf8)[i..<min(i + 2, publicKeyHex.utf8.count)], as: UTF8.self), radix: 16)
-        }
-        guard publicKeyHex.utf8.count == 64, raw.count == 32 else {
+        guard let raw = Hex.decode(publicKeyHex.trimmed), raw.count == 32 else {
             throw YKTError(.usageValue, "公钥应为 64 位十六进制（乡镇节点 ykt key show 显示的「公钥」）", at: SourceLocation(field: "--public-key"))
         }
         let key = Ed25519.PublicKey(raw: raw)

@@ -34,11 +34,7 @@ public enum NodeKey {
                            hint: "从备份恢复该文件；密钥丢失须在县级重新登记新密钥")
         }
         let parts = String(decoding: data, as: UTF8.self).trimmed.split(separator: " ")
-        guard parts.count == 2, parts[0] == "ed25519-seed", parts[1].utf8.count == 64,
-              let seed = Optional(stride(from: 0, to: 64, by: 2).compactMap({ i -> UInt8? in
-                  let s = parts[1].utf8.dropFirst(i).prefix(2)
-                  return UInt8(String(decoding: s, as: UTF8.self), radix: 16)
-              })), seed.count == 32 else {
+        guard parts.count == 2, parts[0] == "ed25519-seed", let seed = Hex.decode(parts[1]), seed.count == 32 else {
             throw YKTError(.nodeConfig, "签名密钥文件格式不对", at: SourceLocation(file: file), hint: "从备份恢复该文件")
         }
         return try Ed25519.PrivateKey(seed: seed)

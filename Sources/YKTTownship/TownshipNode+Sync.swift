@@ -32,12 +32,7 @@ extension TownshipNode {
 
     /// The county's public key from `node.conf` (`county_public_key`), for checking receipts.
     func countyKey() throws -> Ed25519.PublicKey {
-        let hex = config.extra["county_public_key"] ?? ""
-        let bytes = Array(hex.utf8)
-        let raw = stride(from: 0, to: bytes.count - 1, by: 2).compactMap {
-            UInt8(String(decoding: bytes[$0..<($0 + 2)], as: UTF8.self), radix: 16)
-        }
-        guard bytes.count == 64, raw.count == 32 else {
+        guard let raw = Hex.decode(config.extra["county_public_key"] ?? ""), raw.count == 32 else {
             throw YKTError(.nodeConfig, "node.conf 缺少 county_public_key（县级节点 ykt key show 显示的公钥）",
                            at: SourceLocation(file: NodeConfig.fileName, field: "county_public_key"),
                            hint: "向县财政索取公钥并写入 node.conf")
@@ -139,10 +134,7 @@ extension TownshipNode {
                 guard let text = wrapper?["message"]?.stringValue, let hex = wrapper?["signature"]?.stringValue else {
                     throw YKTError(.syncBody, "下行消息格式不对")
                 }
-                let hb = Array(hex.utf8)
-                let signature = stride(from: 0, to: max(0, hb.count - 1), by: 2).compactMap {
-                    UInt8(String(decoding: hb[$0..<($0 + 2)], as: UTF8.self), radix: 16)
-                }
+                let signature = Hex.decode(hex) ?? []
                 guard county.verify(signature, of: Array(text.utf8)) else {
                     throw YKTError(.syncSignature, "下行消息的县财政签名验证不通过", hint: "已拒收；核对 county_public_key")
                 }

@@ -20,14 +20,17 @@ struct Ed25519Tests {
         #expect("\(key)".contains("redacted"))
     }
 
+    @Test("hex decoding: round trip, either case, odd length and bad digits refused")
+    func hexDecode() {
+        #expect(Hex.decode(Hex.encode([0, 1, 0xAB, 0xFF])) == [0, 1, 0xAB, 0xFF])
+        #expect(Hex.decode("ABcd") == [0xAB, 0xCD])
+        #expect(Hex.decode("abc") == nil && Hex.decode("zz") == nil)
+        #expect(Hex.decode("") == [])
+    }
+
     @Test("RFC 8032 test vector 1 (empty message)")
     func rfc8032() throws {
-        func hex(_ s: String) -> [UInt8] {
-            var out: [UInt8] = []
-            var it = s.makeIterator()
-            while let a = it.next(), let b = it.next() { out.append(UInt8(String([a, b]), radix: 16)!) }
-            return out
-        }
+        func hex(_ s: String) -> [UInt8] { Hex.decode(s)! }
         let key = try Ed25519.PrivateKey(seed: hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
         #expect(try key.publicKey.raw == hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
         #expect(try key.sign([]) == hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"))
