@@ -46,6 +46,13 @@ struct County {
     }
 }
 
+/// Records a village-passed application for `resident` (2026).
+func apply(_ node: TownshipNode, _ resident: String, _ program: String, quantity: String) throws {
+    try node.recordApplication(ApplicationInput(residentID: try ResidentID(resident), programCode: program,
+                                                period: try Period(parsing: "2026"), quantity: try Quantity(parsing: quantity),
+                                                villageResult: .passed))
+}
+
 func register(_ node: TownshipNode, _ id: String, _ name: String, card: String) throws {
     try node.register(BeneficiaryInput(residentID: try ResidentID(id), name: name, village: "大塘村",
                                        account: AccountInput(bank: "农行", number: try AccountNumber(card, kind: .card), confirmation: "QR")))
@@ -110,8 +117,7 @@ struct SyncEndToEndTests {
         let c = try County(["450223101"])
         let t1 = c.townships["450223101"]!
         try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
-        try t1.recordApplication(ApplicationInput(residentID: try ResidentID(alice), programCode: "GD01",
-                                                  period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "2"), villageResult: .passed))
+        try apply(t1, alice, "GD01", quantity: "2")
         let n = try t1.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                   place: "公开栏", phone: "13800138000")
         try t1.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
@@ -164,8 +170,7 @@ struct DownstreamTests {
         let c = try County(["450223101"])
         let t = c.townships["450223101"]!
         try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
-        try t.recordApplication(ApplicationInput(residentID: try ResidentID(alice), programCode: "TF01",
-                                                 period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed))
+        try apply(t, alice, "TF01", quantity: "1")
         let r = try t.buildRoster(program: "TF01", period: try Period(parsing: "2026"))
         try t.submitRoster(r.id)
         #expect(try c.push("450223101").accepted == 3)
@@ -250,8 +255,7 @@ struct PolicyTests {
         try t.loadPrograms(path: local)
         try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         for code in ["TZ01", "GD01", "YL01"] {
-            try t.recordApplication(ApplicationInput(residentID: try ResidentID(alice), programCode: code,
-                                                     period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "3"), villageResult: .passed))
+            try apply(t, alice, code, quantity: "3")
         }
         let r = try c.push("450223101")
         #expect(r.accepted == 2 && r.conflicted == 2)   // register + YL01 accepted; TZ01 unknown, GD01 v2 newer

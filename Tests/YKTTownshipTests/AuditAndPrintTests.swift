@@ -23,32 +23,19 @@ struct AuditAndPrintTests {
         #expect(try AuditLog.verify(db: node.db).ok)
     }
 
-    @Test("an edited entry is found")
-    func edited() throws {
+    @Test("tampering is found: an edited entry, a deleted middle entry, a deleted last entry", arguments: [
+        ("UPDATE audit SET operator = '别人' WHERE seq = 2", "修改"),
+        ("DELETE FROM audit WHERE seq = 2", "不连续"),
+        ("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)", "链尾"),
+    ])
+    func tampered(sql: String, finding: String) throws {
         let dir = TempDir()
         let node = try Fixture.registered(dir)
-        try node.db.run("UPDATE audit SET operator = '别人' WHERE seq = 2")
-        let report = try AuditLog.verify(db: node.db)
-        #expect(report.problems.map(\.seq).contains(2))
-        #expect(report.problems.contains { $0.what.contains("修改") })
-    }
-
-    @Test("a deleted entry in the middle is found")
-    func deletedMiddle() throws {
-        let dir = TempDir()
-        let node = try Fixture.registered(dir)
-        try node.db.run("DELETE FROM audit WHERE seq = 2")
+        #expect(try AuditLog.verify(db: node.db).ok)
+        try node.db.run(sql)
         let report = try AuditLog.verify(db: node.db)
         #expect(!report.ok)
-        #expect(report.problems.contains { $0.what.contains("不连续") })
-    }
-
-    @Test("a deleted last entry is found through the recorded head")
-    func deletedTail() throws {
-        let dir = TempDir()
-        let node = try Fixture.registered(dir)
-        try node.db.run("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
-        #expect(!(try AuditLog.verify(db: node.db).ok))
+        #expect(report.problems.contains { $0.what.contains(finding) })
     }
 
     @Test("a refused command writes no change, no operation and no audit entry")
