@@ -33,8 +33,8 @@ let package = Package(
                 swiftSettings: strict),
         // Mutual TLS 1.3 over POSIX sockets, and the small request/response framing of sync.
         .target(name: "YKTNet", dependencies: ["COpenSSL", "YKTCrypto"], swiftSettings: strict),
-        // Seeded demo county: policy list, registers, applications, with planted defects.
-        .target(name: "YKTDemo", dependencies: ["YKTCore"], swiftSettings: strict),
+        // Seeded demo county (policy list, registers, applications, planted defects) and the bank simulator.
+        .target(name: "YKTDemo", dependencies: ["YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
         .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTTownship", "YKTCounty", "YKTNet", "YKTDemo"],
                 swiftSettings: strict),

@@ -71,6 +71,8 @@ done
 
 echo
 bash "$root/integration/sync.sh" "$ykt" "$work" $codes
+echo
+bash "$root/integration/payments.sh" "$ykt" "$work" $codes
 
 echo
 echo "== 可打印的公示（A4 HTML 和 CSV，身份证号已脱敏）"

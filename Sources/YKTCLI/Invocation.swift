@@ -32,10 +32,27 @@ final class Invocation {
 
     func positional(_ i: Int) -> String { args.positionals[i] }
 
+    var isCounty: Bool { (try? role()) == .county }
+
+    /// A comma-separated list of positive numbers (`--rosters 3,4,5`).
+    func numbers(_ name: String) throws(YKTError) -> [Int64] {
+        try parse(name) { s throws(YKTError) -> [Int64] in
+            let parts = s.split(separator: ",").map { Int64($0.trimmed) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw YKTError(.usageValue, "应为逗号分隔的编号，例如 3,4,5")
+            }
+            return parts.map { $0! }
+        }
+    }
+
+    func yuan(_ name: String) throws(YKTError) -> Fen {
+        try parse(name) { s throws(YKTError) in try Fen(yuan: s) }
+    }
+
     /// Prints JSON that carries full personal data (resident IDs, account numbers), after
     /// recording in the audit trail who exported what (`personal-data.view`).
     func disclose<T: Encodable>(_ value: T, object: String) throws {
-        try node().recordView(of: object)
+        if try role() == .county { try county().recordView(of: object) } else { try node().recordView(of: object) }
         try out.json(value)
     }
 

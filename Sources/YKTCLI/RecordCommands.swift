@@ -33,7 +33,7 @@ enum RecordCommands {
             path: ["audit", "verify"], abstract: "校验审计日志哈希链：发现被修改、删除或截断的记录",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
-                let report = try AuditLog.verify(db: try inv.node().db)
+                let report = try AuditLog.verify(db: inv.isCounty ? try inv.county().db : try inv.node().db)
                 if inv.json { try inv.out.json(report) } else if report.ok {
                     inv.out.line("审计日志完好：共 \(report.entries) 条，链头 \(report.headHash.prefix(16))…")
                 }

@@ -24,8 +24,10 @@ enum RosterCommands {
                 summary(inv, r)
             }),
         CommandSpec(
-            path: ["roster", "list"], abstract: "列出发放清册", options: [.flag("json", "以 JSON 输出")],
+            path: ["roster", "list"], abstract: "列出发放清册（在县级节点：收到的清册及审核、审定状态）",
+            options: [.value("status", "状态", "（县级）只列这个状态：received、reviewed、rejected、approved"), .flag("json", "以 JSON 输出")],
             run: { inv in
+                if inv.isCounty { return try CountyCommands.listRosters(inv) }
                 let list = try inv.node().rosters()
                 if inv.json { return try inv.out.json(list) }
                 inv.out.table(["编号", "项目", "期次", "批次", "状态", "人数", "金额（元）"], list.map {
@@ -37,6 +39,7 @@ enum RosterCommands {
             path: ["roster", "show"], abstract: "查看清册及明细（脱敏显示）",
             positionals: [("编号", "清册编号")], options: [.flag("json", "以 JSON 输出（完整信息）")],
             run: { inv in
+                if inv.isCounty { return try CountyCommands.showRoster(inv) }
                 let node = try inv.node()
                 let id = try inv.number(positional: 0)
                 let r = try node.roster(id)
@@ -46,6 +49,10 @@ enum RosterCommands {
                     return try inv.disclose(Shown(roster: r, lines: lines), object: "roster#\(id)")
                 }
                 summary(inv, r)
+                for d in try node.rosterDecisions(id) {
+                    let what = ["received": "县财政已接收", "reviewed": "业务主管部门审核通过", "rejected": "县里退回", "approved": "财政已审定"][d.decision] ?? d.decision
+                    inv.out.line("  \(d.at)  \(what)" + (d.by.isEmpty ? "" : "（\(d.by)）") + (d.reason.isEmpty ? "" : "：\(d.reason)"))
+                }
                 inv.out.line()
                 inv.out.table(["序号", "村（社区）", "姓名", "身份证号", "开户银行", "账号", "数量", "金额（元）"], lines.map {
                     [String($0.lineNo), $0.village, $0.name, Masking.residentID($0.residentID), $0.bank,

@@ -7,7 +7,7 @@ import YKTStore
 public enum YKTCommandLine {
     static var commands: [CommandSpec] {
         NodeCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
-            + RosterCommands.all + RecordCommands.all + SyncCommands.all + DemoCommands.all
+            + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all
     }
 
     public static let version = "0.1.0"

@@ -2,6 +2,10 @@
 public struct CSVRecord: Sendable {
     public var line: Int
     public var fields: [String]
+    public init(line: Int, fields: [String]) {
+        self.line = line
+        self.fields = fields
+    }
 }
 
 /// A small RFC 4180 reader over UTF-8 bytes: quoted fields with `""` escapes and embedded line

@@ -91,6 +91,25 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let syncRestored = code("YKT-SYNC-RESTORED")
     public static let conflictUnknown = code("YKT-CONFLICT-UNKNOWN")
     public static let conflictState = code("YKT-CONFLICT-STATE")
+    // County: review, approval, banks, warnings
+    public static let roleMissing = code("YKT-ROLE")
+    public static let budgetMissing = code("YKT-BUDGET-MISSING")
+    public static let budgetExceeded = code("YKT-BUDGET-EXCEEDED")
+    public static let rosterState = code("YKT-ROSTER-STATE")
+    public static let warningBlocking = code("YKT-WARNING-BLOCKING")
+    public static let warningUnknown = code("YKT-WARNING-UNKNOWN")
+    public static let warningState = code("YKT-WARNING-STATE")
+    public static let bankUnknown = code("YKT-BANK-UNKNOWN")
+    public static let bankFile = code("YKT-BANK-FILE")
+    public static let bankControl = code("YKT-BANK-CONTROL")
+    public static let bankLine = code("YKT-BANK-LINE")
+    public static let batchUnknown = code("YKT-BATCH-UNKNOWN")
+    public static let batchState = code("YKT-BATCH-STATE")
+    public static let paymentUnknown = code("YKT-PAYMENT-UNKNOWN")
+    public static let paymentState = code("YKT-PAYMENT-STATE")
+    public static let complaintUnknown = code("YKT-COMPLAINT-UNKNOWN")
+    public static let complaintState = code("YKT-COMPLAINT-STATE")
+    public static let queryNoMatch = code("YKT-QUERY-NOMATCH")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
     public static let internalError = code("YKT-INTERNAL")
@@ -164,6 +183,24 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         syncRestored: (.integrity, "同步位置倒退：县级或乡镇节点可能从旧备份恢复过，须人工核对"),
         conflictUnknown: (.notFound, "没有这个冲突"),
         conflictState: (.ruleRefused, "冲突已处理，不能再次处理"),
+        roleMissing: (.ruleRefused, "经办人没有该操作的角色（业务部门审核人或财政审定人），或审核与审定是同一人"),
+        budgetMissing: (.configuration, "该项目该期次还没有预算，不能审定"),
+        budgetExceeded: (.ruleRefused, "审定后将超出该项目该期次的预算"),
+        rosterState: (.ruleRefused, "清册在县里的当前状态不允许此操作（须先审核后审定）"),
+        warningBlocking: (.ruleRefused, "清册有未处理的预警，须处理预警或写明理由强制审定"),
+        warningUnknown: (.notFound, "没有这条预警"),
+        warningState: (.ruleRefused, "预警已处理，不能再次处理"),
+        bankUnknown: (.configuration, "没有这个代发银行，或账户的开户行没有对应的代发银行"),
+        bankFile: (.invalidInput, "银行文件格式错误，整个文件未采用（已原样保留）"),
+        bankControl: (.integrity, "银行文件的控制数（行数、合计、SHA-256）与正文不符，整个文件未采用"),
+        bankLine: (.integrity, "银行结果与支付指令不符（未知行、重复行、缺行或金额不同），整个文件未采用"),
+        batchUnknown: (.notFound, "没有这个支付批次"),
+        batchState: (.ruleRefused, "支付批次当前状态不允许此操作"),
+        paymentUnknown: (.notFound, "没有这笔支付"),
+        paymentState: (.ruleRefused, "这笔支付当前状态不允许此操作（只有失败且未更正的支付可以更正）"),
+        complaintUnknown: (.notFound, "没有这件投诉举报"),
+        complaintState: (.ruleRefused, "投诉举报已办结"),
+        queryNoMatch: (.notFound, "身份证号与姓名对不上，或没有发放记录"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
         internalError: (.internalError, "程序内部错误，请报告"),
     ]

@@ -152,8 +152,10 @@ extension CountyNode {
                 _ = try AccountNumber(account?["number"]?.stringValue ?? "", kind: accountKind)
                 switch try owner(rid.value) {
                 case nil:
-                    try db.run("INSERT INTO resident(resident_id, node_id, name) VALUES (?, ?, ?)",
-                               rid.value, node, data["name"]?.stringValue ?? "")
+                    try db.run("""
+                        INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
+                        """, rid.value, node, data["name"]?.stringValue ?? "", account?["bank"]?.stringValue ?? "",
+                               accountKind.rawValue, account?["number"]?.stringValue ?? "")
                     return .accepted
                 case node:
                     return .rejected(.residentDuplicate, "\(rid.masked) 已由本乡镇登记")
@@ -166,9 +168,13 @@ extension CountyNode {
             case "account.change":
                 if let d = try ownResident() { return d }
                 let account = data["account"]
-                _ = try AccountNumber(account?["number"]?.stringValue ?? "",
-                                      kind: try AccountKind(parsing: account?["kind"]?.stringValue ?? ""))
+                let kind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
+                let number = try AccountNumber(account?["number"]?.stringValue ?? "", kind: kind)
+                try db.run("UPDATE resident SET bank = ?, account_kind = ?, account_number = ? WHERE resident_id = ?",
+                           account?["bank"]?.stringValue ?? "", kind.rawValue, number.value, data["residentId"]?.stringValue ?? "")
                 return .accepted
+            case "payment.correct":
+                return try receiveCorrection(data, node: node, opSeq: op["seq"]?.intValue ?? 0)
             case "application.record":
                 if let d = try ownResident() { return d }
                 // The program must be on the county's policy list, at a version the county has.
@@ -221,27 +227,52 @@ extension CountyNode {
                 guard case .array(let lines)? = data["lines"] else { return .rejected(.syncBody, "清册没有明细") }
                 // A roster the county already accepted is frozen: sending it again (say, from a
                 // township restored from a backup, with other lines) is a conflict, never an edit.
-                if try db.integer("SELECT count(*) FROM roster WHERE node_id = ? AND entity = ?", node, op["entity"]?.stringValue ?? "") != 0 {
+                // A roster the county rejected may come back, corrected, as its next version.
+                let entity = op["entity"]?.stringValue ?? ""
+                if try db.integer("SELECT count(*) FROM roster WHERE node_id = ? AND entity = ? AND status != 'rejected'", node, entity) != 0 {
                     return Decision(status: "conflicted", rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
                                     conflict: ("roster.already-accepted", nil, "乡镇 \(node) 再次报送已接收的清册 \(op["entity"]?.stringValue ?? "")"))
                 }
                 var sum: Int64 = 0
-                for line in lines {
-                    sum += line["amountFen"]?.intValue ?? 0
+                var parsed: [RosterLineData] = []
+                for (i, line) in lines.enumerated() {
                     let rid = line["residentId"]?.stringValue ?? ""
                     guard try owner(rid) == node else {
                         return .rejected(.residentUnknown, "清册中 \(Masking.residentID(rid)) 不是本乡镇登记的对象")
                     }
+                    let kind = try AccountKind(parsing: line["accountKind"]?.stringValue ?? "")
+                    let number = try AccountNumber(line["accountNumber"]?.stringValue ?? "", kind: kind)
+                    let amount = line["amountFen"]?.intValue ?? -1
+                    guard amount > 0, line["line"]?.intValue == Int64(i + 1) else {
+                        return .rejected(.moneyInvalid, "清册第 \(i + 1) 行的行号或金额无效")
+                    }
+                    sum += amount
+                    parsed.append(RosterLineData(lineNo: i + 1, residentID: rid, name: try PersonName.validate(line["name"]?.stringValue ?? ""),
+                                                 village: line["village"]?.stringValue ?? "", bank: line["bank"]?.stringValue ?? "",
+                                                 accountKind: kind.rawValue, accountNumber: number.value,
+                                                 quantity: line["quantity"]?.stringValue ?? "", amountFen: amount))
                 }
                 guard sum == data["totalFen"]?.intValue, lines.count == Int(data["lineCount"]?.intValue ?? -1) else {
                     return .rejected(.moneyInvalid, "清册合计与明细不符")
                 }
+                let version = (try db.integer("SELECT max(version) FROM roster WHERE node_id = ? AND entity = ?", node, entity) ?? 0) + 1
                 try db.run("""
-                    INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, node, op["entity"]?.stringValue ?? "", data["program"]?.stringValue ?? "",
+                    INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, node, entity, version, data["program"]?.stringValue ?? "",
                            data["period"]?.stringValue ?? "", lines.count, sum, timestamp())
+                let rosterID = db.lastInsertRowID
+                let insert = try db.statement("""
+                    INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number,
+                        quantity, amount_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for l in parsed {
+                    try insert.run([rosterID, l.lineNo, l.residentID, l.name, l.village, l.bank, l.accountKind, l.accountNumber,
+                                    l.quantity, l.amountFen])
+                }
                 try emit(to: node, kind: "roster.received", data: [
-                    "entity": .string(op["entity"]?.stringValue ?? ""), "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),
+                    "entity": .string(entity), "roster": .int(rosterID), "version": .int(version),
+                    "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),
                 ])
                 return .accepted
             case "objection.record", "objection.settle":
@@ -253,4 +284,17 @@ extension CountyNode {
             return .rejected(e.code, e.message)
         }
     }
+}
+
+/// One roster line as the township sent it, checked.
+struct RosterLineData {
+    var lineNo: Int
+    var residentID: String
+    var name: String
+    var village: String
+    var bank: String
+    var accountKind: String
+    var accountNumber: String
+    var quantity: String
+    var amountFen: Int64
 }

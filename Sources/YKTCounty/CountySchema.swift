@@ -52,5 +52,90 @@ enum CountySchema {
         CREATE TABLE policy_version(version INTEGER PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT NOT NULL,
             programs INTEGER NOT NULL, published_at TEXT NOT NULL);
         """),
+        .init(version: 4, sql: """
+        -- Rosters with their life at the county (issue 4): an integer id for people to type, a
+        -- version per resubmission of the same township roster after a rejection, and the
+        -- department review and finance approval with who, when and why.
+        CREATE TABLE roster_v4(id INTEGER PRIMARY KEY, node_id TEXT NOT NULL, entity TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1, program TEXT NOT NULL, period TEXT NOT NULL,
+            line_count INTEGER NOT NULL, total_fen INTEGER NOT NULL, received_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'received' CHECK (status IN ('received','reviewed','rejected','approved')),
+            reviewed_by TEXT, reviewed_at TEXT, review_reason TEXT,
+            approved_by TEXT, approved_at TEXT, approve_note TEXT,
+            UNIQUE (node_id, entity, version));
+        INSERT INTO roster_v4(node_id, entity, program, period, line_count, total_fen, received_at)
+            SELECT node_id, entity, program, period, line_count, total_fen, received_at FROM roster;
+        DROP TABLE roster;
+        ALTER TABLE roster_v4 RENAME TO roster;
+        CREATE INDEX roster_program ON roster(program, period, status);
+        -- Every line of a received roster, as the township snapshotted it.
+        CREATE TABLE roster_line(roster_id INTEGER NOT NULL REFERENCES roster(id), line_no INTEGER NOT NULL,
+            resident_id TEXT NOT NULL, name TEXT NOT NULL, village TEXT NOT NULL, bank TEXT NOT NULL,
+            account_kind TEXT NOT NULL, account_number TEXT NOT NULL, quantity TEXT NOT NULL,
+            amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+            PRIMARY KEY (roster_id, line_no)) WITHOUT ROWID;
+        CREATE INDEX roster_line_resident ON roster_line(resident_id);
+        -- The designated account the county knows for each registered resident.
+        ALTER TABLE resident ADD COLUMN bank TEXT NOT NULL DEFAULT '';
+        ALTER TABLE resident ADD COLUMN account_kind TEXT NOT NULL DEFAULT '';
+        ALTER TABLE resident ADD COLUMN account_number TEXT NOT NULL DEFAULT '';
+        -- Who may do what: department reviewers per program, finance approvers (program '*': all).
+        CREATE TABLE operator_role(name TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('reviewer','approver')),
+            program TEXT NOT NULL, granted_at TEXT NOT NULL, PRIMARY KEY (name, role, program)) WITHOUT ROWID;
+        -- Budget per program and period, in fen.
+        CREATE TABLE budget(program TEXT NOT NULL, period TEXT NOT NULL, budget_fen INTEGER NOT NULL CHECK (budget_fen >= 0),
+            set_by TEXT NOT NULL, set_at TEXT NOT NULL, PRIMARY KEY (program, period)) WITHOUT ROWID;
+        -- Agency banks (代发金融机构): the account banks each one pays, and its exchange folder.
+        CREATE TABLE agency_bank(code TEXT PRIMARY KEY, name TEXT NOT NULL, serves TEXT NOT NULL, folder TEXT NOT NULL,
+            added_at TEXT NOT NULL) WITHOUT ROWID;
+        -- Payment batches: one per agency bank per approval (or re-issue).
+        CREATE TABLE batch(id INTEGER PRIMARY KEY, bank TEXT NOT NULL REFERENCES agency_bank(code),
+            kind TEXT NOT NULL CHECK (kind IN ('original','reissue')), created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+            line_count INTEGER NOT NULL, total_fen INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'created' CHECK (status IN ('created','dispatched','resulted')),
+            file TEXT, sha256 TEXT, dispatched_on TEXT, pay_due TEXT, report_due TEXT,
+            result_file TEXT, result_sha256 TEXT, resulted_on TEXT);
+        -- One payment instruction line. A roster line is paid at most once and has at most one
+        -- payment outstanding (the partial unique indexes below); a re-issue links to the failed line.
+        CREATE TABLE payment(id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batch(id),
+            roster_id INTEGER NOT NULL, line_no INTEGER NOT NULL, node_id TEXT NOT NULL,
+            program TEXT NOT NULL, period TEXT NOT NULL, resident_id TEXT NOT NULL, name TEXT NOT NULL,
+            bank TEXT NOT NULL, account_kind TEXT NOT NULL, account_number TEXT NOT NULL,
+            amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+            reissue_of INTEGER REFERENCES payment(id),
+            status TEXT NOT NULL DEFAULT 'dispatched' CHECK (status IN ('dispatched','paid','failed')),
+            reason_code TEXT, reason TEXT, result_on TEXT, returned_fen INTEGER NOT NULL DEFAULT 0,
+            FOREIGN KEY (roster_id, line_no) REFERENCES roster_line(roster_id, line_no));
+        CREATE UNIQUE INDEX payment_paid_once ON payment(roster_id, line_no) WHERE status = 'paid';
+        CREATE UNIQUE INDEX payment_open_once ON payment(roster_id, line_no) WHERE status = 'dispatched';
+        CREATE UNIQUE INDEX payment_reissued_once ON payment(reissue_of) WHERE reissue_of IS NOT NULL;
+        CREATE INDEX payment_batch ON payment(batch_id);
+        CREATE INDEX payment_resident ON payment(resident_id);
+        -- A township's correction of a failed payment (usually a new designated account).
+        CREATE TABLE correction(payment_id INTEGER PRIMARY KEY REFERENCES payment(id), node_id TEXT NOT NULL,
+            op_seq INTEGER NOT NULL, bank TEXT NOT NULL, account_kind TEXT NOT NULL, account_number TEXT NOT NULL,
+            confirmation TEXT NOT NULL, note TEXT NOT NULL, received_at TEXT NOT NULL);
+        -- Result files refused (kept for inspection with a report).
+        CREATE TABLE result_refusal(id INTEGER PRIMARY KEY, bank TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,
+            kept_as TEXT NOT NULL, problems INTEGER NOT NULL, refused_at TEXT NOT NULL);
+        -- Approvals that went ahead despite open warnings: who and why.
+        CREATE TABLE warning_override(roster_id INTEGER NOT NULL, warning_id INTEGER NOT NULL, by_operator TEXT NOT NULL,
+            reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (roster_id, warning_id)) WITHOUT ROWID;
+        -- Warnings (预警): one per rule and subject; evidence as JSON; re-running keeps the status.
+        CREATE TABLE warning(id INTEGER PRIMARY KEY, rule TEXT NOT NULL, subject TEXT NOT NULL, evidence TEXT NOT NULL,
+            residents TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','confirmed','dismissed')),
+            found_at TEXT NOT NULL, last_seen TEXT NOT NULL, closed_by TEXT, closed_at TEXT, close_reason TEXT,
+            UNIQUE (rule, subject));
+        CREATE TABLE warning_resident(warning_id INTEGER NOT NULL REFERENCES warning(id), resident_id TEXT NOT NULL,
+            PRIMARY KEY (resident_id, warning_id)) WITHOUT ROWID;
+        -- Lists from other departments: deceased residents (civil affairs) and officials with relatives.
+        CREATE TABLE deceased(resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, died_on TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE official(resident_id TEXT PRIMARY KEY, name TEXT NOT NULL, unit TEXT NOT NULL, relation TEXT NOT NULL,
+            source TEXT NOT NULL) WITHOUT ROWID;
+        -- Complaints and reports (投诉举报).
+        CREATE TABLE complaint(id INTEGER PRIMARY KEY, subject_kind TEXT NOT NULL CHECK (subject_kind IN ('resident','roster','payment')),
+            subject TEXT NOT NULL, received_on TEXT NOT NULL, channel TEXT NOT NULL, complainant TEXT NOT NULL, content TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')), outcome TEXT, closed_by TEXT, closed_on TEXT);
+        """),
     ])
 }

@@ -33,16 +33,16 @@ public struct ImportResult: Sendable, Codable {
 }
 
 /// A CSV file read into records, with what is needed to report on it.
-struct LoadedCSV {
-    var file: String
-    var name: String
-    var header: CSVRecord
-    var rows: [CSVRecord]
-    var encoding: String
-    var sha256: String
+public struct LoadedCSV: Sendable {
+    public var file: String
+    public var name: String
+    public var header: CSVRecord
+    public var rows: [CSVRecord]
+    public var encoding: String
+    public var sha256: String
 }
 
-enum CSVFiles {
+public enum CSVFiles {
     static func read(path: String) throws(YKTError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
@@ -52,7 +52,7 @@ enum CSVFiles {
         return [UInt8](data)
     }
 
-    static func load(path: String, encoding: TextEncoding) throws(YKTError) -> LoadedCSV {
+    public static func load(path: String, encoding: TextEncoding) throws(YKTError) -> LoadedCSV {
         let bytes = try read(path: path)
         let name = (path as NSString).lastPathComponent
         let decoded = try TextDecoding.decode(bytes, as: encoding, file: name)
@@ -89,21 +89,38 @@ enum CSVFiles {
 /// sees half a file.
 public enum FileOutput {
     public static func writeAtomically(_ text: String, to path: String, mode: Int = 0o644) throws(YKTError) {
+        try writeAtomically(bytes: Array(text.utf8), to: path, mode: mode)
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it into
+    /// place, so a reader (a bank's pick-up job, WPS) never sees a half-written file.
+    public static func writeAtomically(bytes: [UInt8], to path: String, mode: Int = 0o644) throws(YKTError) {
         let dir = (path as NSString).deletingLastPathComponent
-        do {
-            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            let tmp = path + ".tmp-\(getpid())"
-            try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
-            if rename(tmp, path) != 0 {
-                try? FileManager.default.removeItem(atPath: tmp)
-                throw YKTError(.fileWrite, "不能写入文件", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
+        func fail(_ why: String) -> YKTError {
+            YKTError(.fileWrite, "不能写入文件：\(why)", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
+        }
+        if !dir.isEmpty {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw fail(error.localizedDescription)
             }
-        } catch let e as YKTError {
-            throw e
-        } catch {
-            throw YKTError(.fileWrite, "不能写入文件：\(error.localizedDescription)", at: SourceLocation(file: path),
-                           hint: "检查目录权限和磁盘空间")
+        }
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw fail(String(cString: strerror(errno))) }
+        var written = 0
+        let ok: Bool = bytes.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                written += n
+            }
+            return fsync(fd) == 0
+        }
+        let why = ok ? "" : String(cString: strerror(errno))
+        close(fd)
+        guard ok, chmod(tmp, mode_t(mode)) == 0, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw fail(ok ? String(cString: strerror(errno)) : why)
         }
     }
 }

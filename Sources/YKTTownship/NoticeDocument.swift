@@ -25,7 +25,7 @@ public struct NoticeDocument: Sendable {
     }
 
     /// Lays out a titled table with paragraphs before and after, on A4.
-    static func page(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]],
+    public static func page(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]],
                      totals: [String]?, outro: [String]) -> String {
         var h = """
         <!DOCTYPE html>

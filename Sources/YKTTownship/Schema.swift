@@ -107,5 +107,19 @@ enum Schema {
         -- Finding the unacknowledged change set must not read every stored set's bytes.
         CREATE INDEX changeset_out_state ON changeset_out(state);
         """),
+        .init(version: 6, sql: """
+        -- What the county decided about each submitted roster (from its stream).
+        CREATE TABLE roster_decision(id INTEGER PRIMARY KEY, roster_id INTEGER NOT NULL REFERENCES roster(id),
+            decision TEXT NOT NULL CHECK (decision IN ('received','reviewed','rejected','approved')),
+            reason TEXT NOT NULL DEFAULT '', by_operator TEXT NOT NULL DEFAULT '', message_seq INTEGER NOT NULL, at TEXT NOT NULL);
+        -- Payment results for this township's roster lines, as the county reported them; a failed
+        -- line is corrected here (correction sent up as payment.correct) and re-issued by the county.
+        CREATE TABLE payment_result(payment INTEGER PRIMARY KEY, roster_id INTEGER NOT NULL REFERENCES roster(id),
+            line_no INTEGER NOT NULL, batch INTEGER NOT NULL, resident_id TEXT NOT NULL, name TEXT NOT NULL,
+            bank TEXT NOT NULL, account_kind TEXT NOT NULL, account_number TEXT NOT NULL, amount_fen INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('paid','failed')), reason_code TEXT, reason TEXT, result_on TEXT NOT NULL,
+            returned_fen INTEGER NOT NULL, reissue_of INTEGER, corrected_at TEXT, message_seq INTEGER NOT NULL);
+        CREATE INDEX payment_result_roster ON payment_result(roster_id, line_no);
+        """),
     ])
 }

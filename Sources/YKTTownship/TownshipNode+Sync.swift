@@ -150,16 +150,8 @@ extension TownshipNode {
                 for m in messages {
                     try db.run("INSERT INTO inbox(seq, kind, body, signature, received_at) VALUES (?, ?, ?, ?, ?)",
                                m.seq, m.kind, m.text, DatabaseValue.blob(m.signature), timestamp())
-                    // A new policy list version replaces the programs it names, in the same transaction.
-                    if m.kind == "policy.version" {
-                        guard case .array(let items)? = try JSONValue.parse(Array(m.text.utf8))["data"]?["programs"] else {
-                            throw YKTError(.syncBody, "政策清单消息没有项目")
-                        }
-                        for item in items {
-                            guard let program = Program(json: item) else { throw YKTError(.syncBody, "政策清单消息中的项目格式不对") }
-                            try upsert(program, at: timestamp())
-                        }
-                    }
+                    // What a message changes here is applied in the same transaction as storing it.
+                    try apply(message: m.kind, seq: m.seq, body: try JSONValue.parse(Array(m.text.utf8)))
                 }
                 return ((), AuditNote(object: "downstream", detail: "\(messages.first!.seq)-\(messages.last!.seq)"))
             }

@@ -1,0 +1,453 @@
+import Foundation
+import YKTCore
+import YKTCounty
+import YKTDemo
+import YKTTownship
+
+/// The county's money loop: roles, budgets, review, approval, banks, results, re-issue,
+/// deadlines, query, complaints, reports, reconciliation and warnings.
+enum CountyCommands {
+    static func listRosters(_ inv: Invocation) throws {
+        let list = try inv.county().rosters(status: inv.string("status"))
+        if inv.json { return try inv.out.json(list) }
+        inv.out.table(["编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "状态", "审核人", "审定人"], list.map {
+            [String($0.id), $0.node, $0.program, $0.period, String($0.version), String($0.lineCount), Fen($0.totalFen).yuanGrouped,
+             $0.statusChinese, $0.reviewedBy ?? "", $0.approvedBy ?? ""]
+        }, rightAligned: [0, 4, 5, 6])
+    }
+
+    static func showRoster(_ inv: Invocation) throws {
+        let county = try inv.county()
+        let id = try inv.number(positional: 0)
+        let r = try county.roster(id)
+        let lines = try county.rosterLines(id)
+        if inv.json {
+            struct Shown: Encodable { var roster: CountyNode.CountyRoster; var lines: [CountyNode.CountyRosterLine] }
+            return try inv.disclose(Shown(roster: r, lines: lines), object: "roster#\(id)")
+        }
+        inv.out.fields([("清册编号", String(r.id)), ("乡镇", r.node), ("清册", r.entity + "（第 \(r.version) 版）"), ("项目", r.program),
+                        ("期次", r.period), ("人数", String(r.lineCount)), ("金额合计", Fen(r.totalFen).yuanGrouped + " 元"),
+                        ("状态", r.statusChinese), ("接收时间", r.receivedAt),
+                        ("审核", r.reviewedBy.map { "\($0)" + ((r.reviewReason ?? "").isEmpty ? "" : "：\(r.reviewReason!)") } ?? "—"),
+                        ("审定", r.approvedBy ?? "—")])
+        inv.out.line()
+        let states = ["pending": "待发放", "dispatched": "发放中", "paid": "已发放", "failed": "发放失败"]
+        inv.out.table(["序号", "村（社区）", "姓名", "身份证号", "开户银行", "账号", "金额（元）", "发放"], lines.map {
+            [String($0.lineNo), $0.village, $0.name, Masking.residentID($0.residentID), $0.bank, Masking.account($0.accountNumber),
+             Fen($0.amountFen).yuanGrouped, states[$0.payment] ?? $0.payment]
+        }, rightAligned: [0, 6])
+    }
+
+    static func date(_ inv: Invocation) throws -> CivilDate { try inv.date() }
+
+    static func batchTable(_ inv: Invocation, _ list: [CountyNode.Batch]) {
+        inv.out.table(["批次", "代发银行", "类别", "笔数", "金额（元）", "状态", "发送日", "应发放日", "应回盘日", "回盘日"], list.map {
+            [String($0.id), $0.bank, $0.kind == "reissue" ? "补发" : "首发", String($0.lineCount), Fen($0.totalFen).yuanGrouped,
+             $0.statusChinese, $0.dispatchedOn ?? "", $0.payDue ?? "", $0.reportDue ?? "", $0.resultedOn ?? ""]
+        }, rightAligned: [0, 3, 4])
+    }
+
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            path: ["operator", "grant"], abstract: "（县级）配置经办人角色：业务主管部门审核人（按项目）或财政审定人",
+            options: [.value("name", "姓名", "经办人姓名（与 --operator 一致）", required: true),
+                      .value("role", "角色", "reviewer（审核）或 approver（审定）", required: true),
+                      .value("program", "编码", "审核人负责的项目；不给表示全部项目")],
+            run: { inv in
+                let role = try inv.parse("role") { s throws(YKTError) -> CountyNode.Role in
+                    guard let r = CountyNode.Role(rawValue: s) else { throw YKTError(.usageValue, "角色只能是 reviewer 或 approver") }
+                    return r
+                }
+                try inv.county().grant(try inv.require("name"), role: role, program: inv.string("program"))
+                inv.out.line("已授予 \(try inv.require("name")) \(role.chinese)（\(inv.string("program") ?? "全部项目")）")
+            }),
+        CommandSpec(
+            path: ["operator", "list"], abstract: "（县级）列出经办人角色", options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let list = try inv.county().roles()
+                if inv.json { return try inv.out.json(list) }
+                inv.out.table(["姓名", "角色", "项目"], list.map { [$0.name, $0.role.chinese, $0.program == "*" ? "全部" : $0.program] })
+            }),
+        CommandSpec(
+            path: ["budget", "set"], abstract: "（县级）设置项目某期次的预算；审定超出预算的清册会被拒绝",
+            options: [.value("program", "编码", "补贴项目编码", required: true), .value("period", "期次", "期次", required: true),
+                      .value("yuan", "金额", "预算金额（元）", required: true)],
+            run: { inv in
+                let period = try inv.parse("period") { s throws(YKTError) in try Period(parsing: s) }
+                let amount = try inv.yuan("yuan")
+                try inv.county().setBudget(program: try inv.require("program"), period: period, amount: amount)
+                inv.out.line("项目 \(try inv.require("program")) \(period) 期预算：\(amount.yuanGrouped) 元")
+            }),
+        CommandSpec(
+            path: ["budget", "list"], abstract: "（县级）列出预算及已审定金额", options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let list = try inv.county().budgets()
+                if inv.json { return try inv.out.json(list) }
+                inv.out.table(["项目", "期次", "预算（元）", "已审定（元）", "余额（元）"], list.map {
+                    [$0.program, $0.period, Fen($0.budgetFen).yuanGrouped, Fen($0.approvedFen).yuanGrouped, Fen($0.remainingFen).yuanGrouped]
+                }, rightAligned: [2, 3, 4])
+            }),
+        CommandSpec(
+            path: ["roster", "review"], abstract: "（县级）业务主管部门审核清册：通过，或退回乡镇（写明理由）",
+            discussion: "经办人须是该项目的审核人（ykt operator grant）。退回的清册同步回乡镇，乡镇更正后重新报送为下一版本。",
+            positionals: [("编号", "县里的清册编号")],
+            options: [.flag("approve", "审核通过"), .flag("reject", "退回乡镇"), .value("reason", "理由", "审核意见；退回时必填")],
+            run: { inv in
+                guard inv.flag("approve") != inv.flag("reject") else {
+                    throw YKTError(.usage, "须给出 --approve 或 --reject 之一", hint: "退回时用 --reason 写明理由")
+                }
+                let id = try inv.number(positional: 0)
+                try inv.county().review(id, approve: inv.flag("approve"), reason: inv.string("reason") ?? "")
+                inv.out.line(inv.flag("approve") ? "清册 \(id) 审核通过，待财政审定" : "清册 \(id) 已退回乡镇")
+            }),
+        CommandSpec(
+            path: ["roster", "approve"], abstract: "（县级）财政审定清册，生成支付批次（每个代发银行一批）",
+            discussion: "须经审核通过、审定人不是审核人、不超出预算；清册中有未处理预警的，须处理预警或用 --override 写明理由。",
+            options: [.value("rosters", "编号", "县里的清册编号，逗号分隔，例如 3,4,5", required: true),
+                      .value("note", "意见", "审定意见"), .value("override", "理由", "有未处理预警时强制审定的理由（记录经办人和理由）"),
+                      .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let r = try inv.county().approve(try inv.numbers("rosters"), note: inv.string("note") ?? "", override: inv.string("override"))
+                if inv.json { return try inv.out.json(r) }
+                inv.out.line("已审定清册 \(r.rosters.map(String.init).joined(separator: "、"))：\(r.lines) 笔，\(Fen(r.totalFen).yuanGrouped) 元；" +
+                             "生成支付批次 \(r.batches.map(String.init).joined(separator: "、"))" +
+                             (r.overridden.isEmpty ? "" : "；强制通过预警 \(r.overridden.map(String.init).joined(separator: "、"))"))
+            }),
+        CommandSpec(
+            path: ["bank", "add"], abstract: "（县级）登记代发银行及其文件交换目录",
+            discussion: "交换目录下：outbox/ 放支付指令（银行取），inbox/ 放结果文件（银行放），processed/、refused/ 存放已读和拒收的结果文件。",
+            options: [.value("code", "代码", "代发银行代码（大写字母和数字），例如 RCC", required: true),
+                      .value("name", "名称", "银行名称（与底册的开户银行一致）", required: true),
+                      .value("folder", "目录", "文件交换目录", required: true),
+                      .value("serves", "开户行", "另由本行代发的开户银行，逗号分隔")],
+            run: { inv in
+                let serves = (inv.string("serves") ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+                try inv.county().addBank(code: try inv.require("code"), name: try inv.require("name"), serves: serves,
+                                         folder: try inv.require("folder"))
+                inv.out.line("已登记代发银行 \(try inv.require("code"))")
+            }),
+        CommandSpec(
+            path: ["bank", "list"], abstract: "（县级）列出代发银行", options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let list = try inv.county().agencyBanks()
+                if inv.json { return try inv.out.json(list) }
+                inv.out.table(["代码", "名称", "另代发", "交换目录"], list.map { [$0.code, $0.name, $0.serves.joined(separator: "、"), $0.folder] })
+            }),
+        CommandSpec(
+            path: ["batch", "dispatch"], abstract: "（县级）把待发送的支付批次写成支付指令文件，放入代发银行的 outbox/",
+            discussion: "文件先写临时文件、落盘后改名，银行不会读到半个文件。银行应在发送后 3 个工作日内发放、其后 2 个工作日内回盘（docs/conventions.md）。",
+            options: [.value("date", "日期", "发送日期，默认今天")],
+            run: { inv in
+                let sent = try inv.county().dispatch(on: try inv.date())
+                if sent.isEmpty { return inv.out.line("没有待发送的批次") }
+                for b in sent {
+                    inv.out.line("批次 \(b.id) → \(b.bank)：\(b.lineCount) 笔 \(Fen(b.totalFen).yuanGrouped) 元，文件 \(b.file ?? "")，应于 \(b.payDue ?? "") 前发放、\(b.reportDue ?? "") 前回盘")
+                }
+            }),
+        CommandSpec(
+            path: ["batch", "list"], abstract: "（县级）列出支付批次；--due 只列待回盘的批次及是否逾期",
+            options: [.flag("due", "只列已发送、待回盘的批次，按工作日判断逾期或即将到期"), .value("date", "日期", "按哪天判断，默认今天"),
+                      .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let county = try inv.county()
+                if inv.flag("due") {
+                    let list = try county.deadlines(on: try inv.date())
+                    if inv.json { return try inv.out.json(list) }
+                    inv.out.table(["批次", "代发银行", "笔数", "发送日", "应发放日", "应回盘日", "情况", "剩余工作日"], list.map {
+                        [String($0.batch.id), $0.batch.bank, String($0.batch.lineCount), $0.batch.dispatchedOn ?? "", $0.batch.payDue ?? "",
+                         $0.batch.reportDue ?? "", $0.stateChinese, String($0.workingDaysLeft)]
+                    }, rightAligned: [0, 2, 7])
+                    let overdue = list.filter { $0.state == "overdue" }.count
+                    return inv.out.line(overdue > 0 ? "有 \(overdue) 个批次逾期未回盘，请催告代发银行" : "没有逾期的批次")
+                }
+                let list = try county.batches()
+                if inv.json { return try inv.out.json(list) }
+                batchTable(inv, list)
+            }),
+        CommandSpec(
+            path: ["bank", "receive"], abstract: "（县级）读取代发银行 inbox/ 中的结果文件：整份核对无误才采用，否则整份拒收并保留",
+            discussion: "核对：控制头、正文 SHA-256、行数和合计、行号属于该批次且不重复不缺漏、金额与指令一致、日期合理、清册已发放合计不超过审定总额。拒收的文件原样移入 refused/，旁边有问题报告。",
+            options: [.value("bank", "代码", "只读这个代发银行"), .value("date", "日期", "今天的日期（结果日期不能晚于它），默认今天"),
+                      .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let reports = try inv.county().receiveResults(bank: inv.string("bank"), today: try inv.date())
+                if inv.json { try inv.out.json(reports) } else {
+                    if reports.isEmpty { inv.out.line("没有新的结果文件") }
+                    for r in reports {
+                        if let refusal = r.refusal {
+                            inv.out.line("拒收 \(r.bank)/\(r.file)：\(refusal)")
+                        } else if r.alreadyApplied {
+                            inv.out.line("\(r.bank)/\(r.file)：批次 \(r.batch ?? 0) 的这份结果已采用过，未重复入账")
+                        } else {
+                            inv.out.line("采用 \(r.bank)/\(r.file)：批次 \(r.batch ?? 0) 成功 \(r.paid) 笔 \(Fen(r.paidFen).yuanGrouped) 元，失败 \(r.failed) 笔 \(Fen(r.failedFen).yuanGrouped) 元（退回 \(Fen(r.returnedFen).yuanGrouped) 元）")
+                        }
+                    }
+                }
+                if let bad = reports.first(where: { $0.refusal != nil }) {
+                    throw YKTError(.bankFile, "有 \(reports.filter { $0.refusal != nil }.count) 份结果文件被拒收（如 \(bad.file)）",
+                                   hint: "查看 refused/ 目录中的问题报告，请代发银行重新出具")
+                }
+            }),
+        CommandSpec(
+            path: ["batch", "reissue"], abstract: "（县级）把乡镇已更正的失败支付生成补发批次（每笔链接原失败支付）",
+            run: { inv in
+                let county = try inv.county()
+                let pending = try county.pendingReissues().count
+                let batches = try county.reissue()
+                inv.out.line(batches.isEmpty ? "没有待补发的支付" : "补发 \(pending) 笔，生成批次 \(batches.map(String.init).joined(separator: "、"))；用 ykt batch dispatch 发送")
+            }),
+        CommandSpec(
+            path: ["bank", "simulate"], abstract: "模拟代发银行：读取交换目录 outbox/ 的支付指令，按设定的失败比例写出结果文件到 inbox/",
+            discussion: "供演示和测试。失败与否由种子和行号决定，可重复。补发的行默认全部成功（--fail-reissues 让补发也按比例失败）。--tamper 故意写出有错的结果文件：total、duplicate、amount、unknown、missing。",
+            options: [.value("folder", "目录", "代发银行的交换目录", required: true), .value("bank", "代码", "本行代码", required: true),
+                      .value("seed", "整数", "随机种子，默认 1"), .value("fail", "比例", "失败比例，例如 closed=0.05,name=0.02,frozen=0.01"),
+                      .flag("fail-reissues", "补发的行也按比例失败"), .value("tamper", "种类", "故意写错结果文件"),
+                      .value("date", "日期", "发放日期，默认今天")],
+            run: { inv in
+                var options = BankSimulator.Options(payDate: try inv.date())
+                options.seed = try inv.optional("seed") { s throws(YKTError) -> UInt64 in
+                    guard let v = UInt64(s) else { throw YKTError(.usageValue, "种子应为非负整数") }
+                    return v
+                } ?? 1
+                options.failureRates = try inv.optional("fail") { s throws(YKTError) in try BankSimulator.Options.parseRates(s) } ?? [:]
+                options.failReissues = inv.flag("fail-reissues")
+                options.tamper = inv.string("tamper")
+                if let t = options.tamper, !["total", "duplicate", "amount", "unknown", "missing"].contains(t) {
+                    throw YKTError(.usageValue, "--tamper 只能是 total、duplicate、amount、unknown、missing", at: SourceLocation(field: "--tamper"))
+                }
+                let handled = try BankSimulator(folder: try inv.require("folder"), bank: try inv.require("bank")).run(options)
+                if handled.isEmpty { return inv.out.line("没有待处理的支付指令") }
+                for h in handled { inv.out.line("\(h.instruction) → \(h.result)：\(h.lines) 笔，失败 \(h.failed) 笔") }
+            }),
+        CommandSpec(
+            path: ["bank", "statement"], abstract: "模拟代发银行：按日期出具对账单（从模拟银行的流水）",
+            options: [.value("folder", "目录", "代发银行的交换目录", required: true), .value("bank", "代码", "本行代码", required: true),
+                      .value("from", "日期", "起始日期", required: true), .value("to", "日期", "截止日期", required: true),
+                      .value("out", "文件", "对账单文件", required: true)],
+            run: { inv in
+                let from = try inv.date("from"), to = try inv.date("to")
+                let bytes = try BankSimulator(folder: try inv.require("folder"), bank: try inv.require("bank")).statement(from: from, to: to)
+                try FileOutput.writeAtomically(bytes: bytes, to: try inv.require("out"), mode: 0o640)
+                inv.out.line("对账单已写入 \(try inv.require("out"))")
+            }),
+        CommandSpec(
+            path: ["payment", "list"], abstract: "列出支付（县级：全部支付；乡镇：本乡镇的发放结果）",
+            options: [.value("status", "状态", "只列这个状态：dispatched、paid、failed"), .value("batch", "批次", "（县级）只列这个批次"),
+                      .flag("failed", "（乡镇）只列失败且尚未更正的"), .flag("json", "以 JSON 输出（完整信息）")],
+            run: { inv in
+                if inv.isCounty {
+                    let list = try inv.county().payments(status: inv.string("status"), batch: inv.string("batch").flatMap { Int64($0) })
+                    if inv.json { return try inv.disclose(list, object: "payments n=\(list.count)") }
+                    inv.out.table(["支付", "批次", "清册", "行", "乡镇", "项目", "期次", "姓名", "身份证号", "账号", "金额（元）", "状态", "原因", "补发自"], list.map {
+                        [String($0.id), String($0.batch), String($0.roster), String($0.line), $0.node, $0.program, $0.period, $0.name,
+                         Masking.residentID($0.residentID), Masking.account($0.accountNumber), Fen($0.amountFen).yuanGrouped,
+                         $0.statusChinese, $0.reason ?? "", $0.reissueOf.map(String.init) ?? ""]
+                    }, rightAligned: [0, 1, 2, 3, 10])
+                    return
+                }
+                let node = try inv.node()
+                let list = inv.flag("failed") ? try node.paymentsToCorrect() : try node.paymentResults(status: inv.string("status"))
+                if inv.json { return try inv.disclose(list, object: "payments n=\(list.count)") }
+                inv.out.table(["支付", "清册", "行", "姓名", "身份证号", "账号", "金额（元）", "结果", "日期", "已更正"], list.map {
+                    [String($0.payment), String($0.rosterID), String($0.lineNo), $0.name, Masking.residentID($0.residentID),
+                     Masking.account($0.accountNumber), Fen($0.amountFen).yuanGrouped, $0.statusChinese, $0.resultOn, $0.correctedAt ?? ""]
+                }, rightAligned: [0, 1, 2, 6])
+            }),
+        CommandSpec(
+            path: ["payment", "correct"], abstract: "（乡镇）更正一笔失败的发放：换新的指定账户（须本人签字确认书），或同一账户写明原因；同步后县里补发",
+            positionals: [("支付", "失败的支付编号（ykt payment list --failed）")],
+            options: [.value("bank", "银行", "新开户银行"), .value("account", "账号", "新账号"),
+                      .value("kind", "类型", "银行卡（默认）或 存折"), .value("confirmation", "编号", "本人签字确认书编号（换账户时必填）"),
+                      .value("note", "说明", "更正说明；不换账户时必填（例如 账户已解冻）")],
+            run: { inv in
+                let node = try inv.node()
+                let id = try inv.number(positional: 0)
+                var account: AccountInput?
+                if inv.string("account") != nil {
+                    let kind = try inv.optional("kind") { s throws(YKTError) in try AccountKind(parsing: s) } ?? .card
+                    account = AccountInput(bank: try inv.require("bank"),
+                                           number: try inv.parse("account") { s throws(YKTError) in try AccountNumber(s, kind: kind) },
+                                           confirmation: try inv.require("confirmation"))
+                }
+                try node.correctPayment(id, newAccount: account, note: inv.string("note") ?? "")
+                inv.out.line("支付 \(id) 已更正，等待同步到县财政补发")
+            }),
+        CommandSpec(
+            path: ["payment", "notice"], abstract: "（乡镇）打印清册的发放结果公示（A4 HTML 和 CSV，脱敏）",
+            positionals: [("清册", "乡镇的清册编号")],
+            options: [.value("out", "目录", "输出目录，默认 节点目录/out"), .value("date", "日期", "落款日期，默认今天")],
+            run: { inv in
+                let p = try inv.node().printPaymentNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date())
+                inv.out.line(p.html)
+                inv.out.line(p.csv)
+            }),
+        CommandSpec(
+            path: ["query"], abstract: "（县级）查询本人的补贴发放：须身份证号和姓名都对上；账号脱敏",
+            options: [.value("id", "身份证号", "身份证号", required: true), .value("name", "姓名", "姓名", required: true),
+                      .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let id = try inv.parse("id") { s throws(YKTError) in try ResidentID(s) }
+                let lines = try inv.county().query(residentID: id, name: try inv.require("name"))
+                if inv.json { return try inv.out.json(lines) }
+                inv.out.line("\(try inv.require("name"))（\(id.masked)）的补贴发放：")
+                inv.out.table(["项目", "期次", "金额（元）", "日期", "状态", "账号"], lines.map {
+                    [$0.programName, $0.period, Fen($0.amountFen).yuanGrouped, $0.date, $0.status, $0.account]
+                }, rightAligned: [2])
+            }),
+        CommandSpec(
+            path: ["complaint", "add"], abstract: "（县级）登记投诉举报",
+            options: [.value("about", "对象", "resident:身份证号、roster:清册编号 或 payment:支付编号", required: true),
+                      .value("content", "内容", "投诉举报内容", required: true), .value("complainant", "姓名", "投诉举报人（可匿名）"),
+                      .value("channel", "渠道", "来信、来电、来访、网络等，默认 来电"), .value("date", "日期", "收到日期，默认今天")],
+            run: { inv in
+                let id = try inv.county().addComplaint(about: try inv.require("about"), content: try inv.require("content"),
+                                                       complainant: inv.string("complainant") ?? "匿名", channel: inv.string("channel") ?? "来电",
+                                                       on: try inv.date())
+                inv.out.line("已登记投诉举报 \(id)")
+            }),
+        CommandSpec(
+            path: ["complaint", "list"], abstract: "（县级）列出投诉举报",
+            options: [.value("status", "状态", "open 或 closed"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let list = try inv.county().complaints(status: inv.string("status"))
+                if inv.json { return try inv.disclose(list, object: "complaints n=\(list.count)") }
+                inv.out.table(["编号", "对象", "收到", "渠道", "内容", "状态", "处理结果"], list.map {
+                    [String($0.id), "\($0.subjectKind):" + ($0.subjectKind == "resident" ? Masking.residentID($0.subject) : $0.subject),
+                     $0.receivedOn, $0.channel, $0.content, $0.status == "open" ? "办理中" : "已办结", $0.outcome ?? ""]
+                }, rightAligned: [0])
+            }),
+        CommandSpec(
+            path: ["complaint", "close"], abstract: "（县级）办结投诉举报，写明处理结果",
+            positionals: [("编号", "投诉举报编号")],
+            options: [.value("outcome", "结果", "处理结果", required: true), .value("date", "日期", "办结日期，默认今天")],
+            run: { inv in
+                let id = try inv.number(positional: 0)
+                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.date())
+                inv.out.line("投诉举报 \(id) 已办结")
+            }),
+        CommandSpec(
+            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV）",
+            options: [.value("month", "月份", "例如 2026-11", required: true), .value("out", "目录", "输出目录", required: true),
+                      .value("date", "日期", "落款日期，默认今天")],
+            run: { inv in
+                let month = try inv.parse("month") { s throws(YKTError) in try Period(parsing: s) }
+                let p = try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.date())
+                inv.out.line(p.html)
+                inv.out.line(p.csv)
+            }),
+        CommandSpec(
+            path: ["reconcile"], abstract: "（县级）与代发银行对账：按月或按年，逐笔核对银行对账单",
+            discussion: "对账单格式见 docs/bank-files.md。输出各项目笔数和金额、每一处差异（缺少、多出、金额不符、退回未记）；无差异时写明账实相符。有差异时退出码为 1。",
+            options: [.value("statement", "文件", "银行对账单", required: true), .value("month", "月份", "对账月份，例如 2026-11"),
+                      .value("year", "年度", "对账年度，例如 2026"), .value("out", "目录", "报告输出目录（HTML 和 CSV）"),
+                      .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let (from, to) = try reconcileRange(inv)
+                let county = try inv.county()
+                let r = try county.reconcile(statementPath: try inv.require("statement"), from: from, to: to)
+                if let out = inv.string("out") {
+                    let p = try county.printReconciliation(r, into: out, printedOn: CivilDate.inChina())
+                    inv.out.message("报告：\(p.html)\n      \(p.csv)")
+                }
+                if inv.json { try inv.out.json(r) } else {
+                    inv.out.table(["项目", "县财政笔数", "县财政金额（元）", "银行笔数", "银行金额（元）"], r.programs.map {
+                        [$0.program, String($0.countyCount), Fen($0.countyFen).yuanGrouped, String($0.bankCount), Fen($0.bankFen).yuanGrouped]
+                    }, rightAligned: [1, 2, 3, 4])
+                    for d in r.differences {
+                        inv.out.line("差异：支付 \(d.lineID)（\(d.program)）\(d.kindChinese)；县里 \(d.countyFen.map { Fen($0).yuan } ?? "—")，银行 \(d.bankFen.map { Fen($0).yuan } ?? "—")")
+                    }
+                    inv.out.line(r.clean ? "对账结果：\(r.bank) \(r.from) 至 \(r.to) 账实相符，无差异" : "对账结果：有 \(r.differences.count) 处差异")
+                }
+                if !r.clean {
+                    throw YKTError(.bankLine, "对账有 \(r.differences.count) 处差异", hint: "与代发银行逐笔核实")
+                }
+            }),
+        CommandSpec(
+            path: ["warnings", "run"], abstract: "（县级）运行全部预警规则（一人多卡、一卡多人、重复发放、超标准、已故、公职人员亲属、身份证号无效）",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let r = try inv.county().runWarnings()
+                if inv.json { return try inv.out.json(r) }
+                for rule in WarningRule.allCases { inv.out.line("\(rule.chinese)：\(r.found[rule.rawValue] ?? 0) 条") }
+                inv.out.line("共 \(r.total) 条线索，新增 \(r.new) 条" + (r.reopened > 0 ? "，重新打开 \(r.reopened) 条（证据有变化）" : ""))
+            }),
+        CommandSpec(
+            path: ["warnings", "list"], abstract: "（县级）列出预警",
+            options: [.value("status", "状态", "open、confirmed 或 dismissed"), .value("rule", "规则", "只列这条规则"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let rule = try inv.optional("rule") { s throws(YKTError) -> WarningRule in
+                    guard let r = WarningRule(rawValue: s) else {
+                        throw YKTError(.usageValue, "规则「\(s)」不认识", hint: "可用：" + WarningRule.allCases.map(\.rawValue).joined(separator: "、"))
+                    }
+                    return r
+                }
+                let list = try inv.county().warnings(status: inv.string("status"), rule: rule)
+                if inv.json { return try inv.disclose(list, object: "warnings n=\(list.count)") }
+                inv.out.table(["编号", "规则", "涉及", "状态", "证据"], list.map {
+                    [String($0.id), $0.rule.chinese, $0.residents.map(Masking.residentID).joined(separator: "、"), $0.statusChinese,
+                     String(CountyNode.maskedEvidence($0.evidence).prefix(80))]
+                }, rightAligned: [0])
+            }),
+        CommandSpec(
+            path: ["warnings", "show"], abstract: "（县级）查看一条预警及其证据（脱敏；--json 为完整信息并记入审计）",
+            positionals: [("编号", "预警编号")], options: [.flag("json", "以 JSON 输出（完整信息）")],
+            run: { inv in
+                let w = try inv.county().warning(try inv.number(positional: 0))
+                if inv.json { return try inv.disclose(w, object: "warning#\(w.id)") }
+                inv.out.fields([("编号", String(w.id)), ("规则", w.rule.chinese + "（\(w.rule.rawValue)）"),
+                                ("涉及", w.residents.map(Masking.residentID).joined(separator: "、")), ("状态", w.statusChinese),
+                                ("发现", w.foundAt), ("最近一次", w.lastSeen), ("证据", CountyNode.maskedEvidence(w.evidence)),
+                                ("处理", w.closedBy.map { "\($0)：\(w.closeReason ?? "")" } ?? "—")])
+            }),
+        CommandSpec(
+            path: ["warnings", "close"], abstract: "（县级）处理预警：核实属实（--confirm，继续阻止审定）或排除（--dismiss），写明核实情况",
+            positionals: [("编号", "预警编号")],
+            options: [.flag("confirm", "核实属实"), .flag("dismiss", "排除"), .value("reason", "情况", "核实情况", required: true)],
+            run: { inv in
+                guard inv.flag("confirm") != inv.flag("dismiss") else { throw YKTError(.usage, "须给出 --confirm 或 --dismiss 之一") }
+                let id = try inv.number(positional: 0)
+                try inv.county().closeWarning(id, confirmed: inv.flag("confirm"), reason: try inv.require("reason"))
+                inv.out.line("预警 \(id) 已处理")
+            }),
+        CommandSpec(
+            path: ["deceased", "import"], abstract: "（县级）导入民政部门的死亡人员名单（身份证号,姓名,死亡日期,来源），整批导入或整批不导入",
+            positionals: [("文件", "CSV 文件")], options: [.value("encoding", "编码", "auto（默认）、utf-8 或 gb18030")],
+            run: { inv in
+                let enc = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
+                inv.out.line("已导入死亡人员 \(try inv.county().importDeceased(path: inv.positional(0), encoding: enc)) 人")
+            }),
+        CommandSpec(
+            path: ["officials", "import"], abstract: "（县级）导入公职人员及亲属名单（身份证号,姓名,工作单位,关系），整批导入或整批不导入",
+            positionals: [("文件", "CSV 文件")], options: [.value("encoding", "编码", "auto（默认）、utf-8 或 gb18030")],
+            run: { inv in
+                let enc = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
+                inv.out.line("已导入公职人员及亲属 \(try inv.county().importOfficials(path: inv.positional(0), encoding: enc)) 人")
+            }),
+        CommandSpec(
+            path: ["summary"], abstract: "（县级）发放全程汇总：对象、清册明细、已发放、失败、补发、未发放、退回",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let s = try inv.county().loopSummary()
+                if inv.json { return try inv.out.json(s) }
+                inv.out.fields([("补贴对象", "\(s.residents) 人"), ("清册明细", "\(s.rosterLines) 行"),
+                                ("已审定", "\(s.approvedLines) 行 \(Fen(s.approvedFen).yuanGrouped) 元"),
+                                ("已发放", "\(s.paidLines) 行 \(Fen(s.paidFen).yuanGrouped) 元"), ("发放失败", "\(s.failedPayments) 笔"),
+                                ("补发", "\(s.reissued) 笔"), ("未发放", "\(s.outstanding) 行"), ("退回资金", Fen(s.returnedFen).yuanGrouped + " 元")])
+            }),
+    ]
+
+    static func reconcileRange(_ inv: Invocation) throws -> (CivilDate, CivilDate) {
+        if let m = inv.string("month") {
+            let p = try inv.parse("month") { s throws(YKTError) in try Period(parsing: s) }
+            guard let month = p.month else { throw YKTError(.usageValue, "--month 应为 YYYY-MM", at: SourceLocation(field: "--month")) }
+            _ = m
+            return (try CivilDate(parsing: "\(p)-01"), try CivilDate(parsing: "\(p)-\(CivilDate.daysIn(month: month, year: p.year))"))
+        }
+        if inv.string("year") != nil {
+            let p = try inv.parse("year") { s throws(YKTError) in try Period(parsing: s) }
+            guard p.month == nil else { throw YKTError(.usageValue, "--year 应为 YYYY", at: SourceLocation(field: "--year")) }
+            return (try CivilDate(parsing: "\(p.year)-01-01"), try CivilDate(parsing: "\(p.year)-12-31"))
+        }
+        throw YKTError(.usage, "须给出 --month 或 --year", hint: "例如 --month 2026-11")
+    }
+}

@@ -1,0 +1,475 @@
+import Foundation
+import YKTCore
+import YKTCrypto
+import YKTStore
+import YKTTownship
+
+/// Agency banks (代发金融机构): payment batches out as instruction files, results back, failed
+/// lines corrected by the township and re-issued until paid. File formats: `docs/bank-files.md`.
+extension CountyNode {
+    public struct AgencyBank: Sendable, Codable {
+        public var code: String
+        public var name: String
+        /// Account banks (开户行) whose accounts this bank pays, besides its own name.
+        public var serves: [String]
+        /// The exchange folder: `outbox/` (instructions for the bank), `inbox/` (results from
+        /// it), `processed/` and `refused/` (result files kept after reading).
+        public var folder: String
+
+        public func pays(_ accountBank: String) -> Bool { accountBank == name || serves.contains(accountBank) }
+        public var outbox: String { (folder as NSString).appendingPathComponent("outbox") }
+        public var inbox: String { (folder as NSString).appendingPathComponent("inbox") }
+        public var processed: String { (folder as NSString).appendingPathComponent("processed") }
+        public var refused: String { (folder as NSString).appendingPathComponent("refused") }
+    }
+
+    public func addBank(code: String, name: String, serves: [String], folder: String) throws {
+        guard !code.isEmpty, code.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) }) else {
+            throw YKTError(.usageValue, "代发银行代码「\(code)」只能用大写字母和数字", at: SourceLocation(field: "--code"))
+        }
+        let path = folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
+        let bank = AgencyBank(code: code, name: name.trimmed, serves: serves, folder: path)
+        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw YKTError(.fileWrite, "不能建立交换目录：\(error.localizedDescription)", at: SourceLocation(file: dir))
+            }
+        }
+        try perform("bank.add", object: "bank/\(code)", detail: "\(name) serves=\(serves.joined(separator: "、"))") {
+            try db.run("""
+                INSERT INTO agency_bank(code, name, serves, folder, added_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(code) DO UPDATE SET name = excluded.name, serves = excluded.serves, folder = excluded.folder
+                """, code, bank.name, serves.joined(separator: "\n"), path, timestamp())
+        }
+    }
+
+    public func agencyBanks() throws -> [AgencyBank] {
+        try db.all("SELECT code, name, serves, folder FROM agency_bank ORDER BY code") {
+            AgencyBank(code: $0.text(0), name: $0.text(1), serves: $0.text(2).split(separator: "\n").map(String.init), folder: $0.text(3))
+        }
+    }
+
+    func agencyBank(_ code: String) throws -> AgencyBank {
+        guard let b = try agencyBanks().first(where: { $0.code == code }) else {
+            throw YKTError(.bankUnknown, "没有代码为 \(code) 的代发银行", hint: "用 ykt bank list 查看")
+        }
+        return b
+    }
+
+    // MARK: Batches
+
+    public struct Batch: Sendable, Codable {
+        public var id: Int64
+        public var bank: String
+        public var kind: String
+        public var lineCount: Int
+        public var totalFen: Int64
+        public var status: String
+        public var createdAt: String
+        public var file: String?
+        public var dispatchedOn: String?
+        public var payDue: String?
+        public var reportDue: String?
+        public var resultedOn: String?
+
+        public var statusChinese: String { ["created": "待发送", "dispatched": "已发送待回盘", "resulted": "已回盘"][status] ?? status }
+    }
+
+    public func batches() throws -> [Batch] {
+        try db.all("""
+            SELECT id, bank, kind, line_count, total_fen, status, created_at, file, dispatched_on, pay_due, report_due, resulted_on
+            FROM batch ORDER BY id
+            """) {
+            Batch(id: $0.int64(0), bank: $0.text(1), kind: $0.text(2), lineCount: $0.int(3), totalFen: $0.int64(4), status: $0.text(5),
+                  createdAt: $0.text(6), file: $0.optionalText(7), dispatchedOn: $0.optionalText(8), payDue: $0.optionalText(9),
+                  reportDue: $0.optionalText(10), resultedOn: $0.optionalText(11))
+        }
+    }
+
+    /// The instruction file of a batch, byte for byte the same however often it is written.
+    func instruction(for batch: Batch) throws -> BankFile.Instruction {
+        let names = Dictionary(try db.all("SELECT code, name FROM program") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        let lines = try db.all("""
+            SELECT id, name, account_kind, account_number, amount_fen, program, period, reissue_of FROM payment WHERE batch_id = ? ORDER BY id
+            """, batch.id) { r in
+            let program = names[r.text(5)] ?? r.text(5)
+            let period = (try? Period(parsing: r.text(6)))?.chinese ?? r.text(6)
+            return BankFile.InstructionLine(lineID: String(r.int64(0)), name: r.text(1), accountKind: r.text(2), accountNumber: r.text(3),
+                                            amountFen: r.int64(4), program: program,
+                                            memo: "\(period)\(program)" + (r.isNull(7) ? "" : "（补发）"))
+        }
+        return BankFile.Instruction(batch: batch.id, bank: batch.bank, county: config.nodeID, lines: lines)
+    }
+
+    public static func instructionFileName(county: String, bank: String, batch: Int64) -> String {
+        "YKT-PAY-\(county)-\(bank)-\(String(format: "%06lld", batch)).txt"
+    }
+
+    /// Writes the instruction file of every batch not yet sent into its bank's outbox
+    /// (temporary file, flush, rename) and records the dispatch date and the deadlines: the
+    /// bank pays within 3 working days and reports within 2 working days after that
+    /// (`docs/conventions.md`). A crash between the file and the record rewrites the same bytes.
+    @discardableResult
+    public func dispatch(on date: CivilDate) throws -> [Batch] {
+        var sent: [Batch] = []
+        for batch in try batches() where batch.status == "created" {
+            let bank = try agencyBank(batch.bank)
+            let bytes = BankFile.write(try instruction(for: batch))
+            let name = Self.instructionFileName(county: config.nodeID, bank: bank.code, batch: batch.id)
+            try FileOutput.writeAtomically(bytes: bytes, to: (bank.outbox as NSString).appendingPathComponent(name), mode: 0o640)
+            let payDue = try calendar.workday(number: 4, onOrAfter: date)    // dispatch day + 3 working days
+            let reportDue = try calendar.workday(number: 3, onOrAfter: payDue)
+            try perform("batch.dispatch", object: "batch#\(batch.id)", detail: "\(bank.code) \(name) sha256:\(Hex.encode(SHA256.hash(bytes)).prefix(16))") {
+                try db.run("""
+                    UPDATE batch SET status = 'dispatched', file = ?, sha256 = ?, dispatched_on = ?, pay_due = ?, report_due = ? WHERE id = ?
+                    """, name, Hex.encode(SHA256.hash(bytes)), date.description, payDue.description, reportDue.description, batch.id)
+            }
+            sent.append(try batches().first { $0.id == batch.id }!)
+        }
+        return sent
+    }
+
+    /// A batch awaiting its result, with where it stands against its deadlines on `today`.
+    public struct BatchDeadline: Sendable, Codable {
+        public var batch: Batch
+        /// overdue (report deadline passed), due (pay deadline reached, report due soon), waiting.
+        public var state: String
+        public var workingDaysLeft: Int
+        public var stateChinese: String { ["overdue": "逾期未回盘", "due": "即将到期", "waiting": "正常"][state] ?? state }
+    }
+
+    public func deadlines(on today: CivilDate) throws -> [BatchDeadline] {
+        try batches().filter { $0.status == "dispatched" }.map { b in
+            let pay = try CivilDate(parsing: b.payDue ?? "")
+            let report = try CivilDate(parsing: b.reportDue ?? "")
+            if today > report {
+                return BatchDeadline(batch: b, state: "overdue", workingDaysLeft: -(try calendar.workdays(from: report.adding(days: 1), through: today)))
+            }
+            let left = try calendar.workdays(from: today.adding(days: 1), through: report)
+            return BatchDeadline(batch: b, state: today >= pay ? "due" : "waiting", workingDaysLeft: left)
+        }
+    }
+
+    // MARK: Results
+
+    public struct ResultReport: Sendable, Codable {
+        public var file: String
+        public var bank: String
+        public var batch: Int64?
+        public var paid = 0
+        public var paidFen: Int64 = 0
+        public var failed = 0
+        public var failedFen: Int64 = 0
+        public var returnedFen: Int64 = 0
+        public var alreadyApplied = false
+        /// Set when the file was refused; the file is then in the bank's `refused/` folder with a report.
+        public var refusal: String?
+    }
+
+    /// Reads every result file in every agency bank's inbox (or one bank's). Each file is applied
+    /// whole in one transaction or refused whole and kept, with a report beside it.
+    public func receiveResults(bank code: String? = nil, today: CivilDate) throws -> [ResultReport] {
+        var reports: [ResultReport] = []
+        for bank in try agencyBanks() where code == nil || bank.code == code {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: bank.inbox)) ?? [])
+                .filter { !$0.hasPrefix(".") && !$0.contains(".tmp") }.sorted()
+            for name in names {
+                reports.append(try receiveResult(path: (bank.inbox as NSString).appendingPathComponent(name), bank: bank, today: today))
+            }
+        }
+        return reports
+    }
+
+    func receiveResult(path: String, bank: AgencyBank, today: CivilDate) throws -> ResultReport {
+        let name = (path as NSString).lastPathComponent
+        var report = ResultReport(file: name, bank: bank.code)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw YKTError(.fileRead, "不能读取结果文件", at: SourceLocation(file: path))
+        }
+        let bytes = [UInt8](data)
+        let sha = Hex.encode(SHA256.hash(bytes))
+        do {
+            let result = try BankFile.readResult(bytes, file: name)
+            report.batch = result.batch
+            if let applied = try db.first("SELECT result_sha256 FROM batch WHERE id = ? AND status = 'resulted'", result.batch,
+                                          map: { $0.optionalText(0) }), applied == sha {
+                report.alreadyApplied = true
+                try move(path, to: bank.processed)
+                return report
+            }
+            try perform("batch.result", object: "batch#\(result.batch)", detail: "\(name) sha256:\(sha.prefix(16))") {
+                try apply(result, bank: bank, file: name, sha256: sha, today: today, report: &report)
+            }
+            try move(path, to: bank.processed)
+        } catch let e as YKTError {
+            // Nothing applied: keep the file as it came, with a report beside it.
+            let kept = try move(path, to: bank.refused)
+            var text = "支付结果文件 \(name) 未采用（\(ChinaTime.timestamp(now()))）\n\(e.description)\n"
+            for d in e.details { text += "  - \(d.description)\n" }
+            try FileOutput.writeAtomically(text, to: kept + ".report.txt", mode: 0o640)
+            try perform("batch.result.refused", object: "bank/\(bank.code)", detail: "\(name) sha256:\(sha.prefix(16)) \(e.code.rawValue)") {
+                try db.run("INSERT INTO result_refusal(bank, file, sha256, kept_as, problems, refused_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           bank.code, name, sha, kept, max(1, e.details.count), timestamp())
+            }
+            report.refusal = e.description + e.details.prefix(10).map { "\n  - " + $0.description }.joined()
+        }
+        return report
+    }
+
+    @discardableResult
+    func move(_ path: String, to dir: String) throws -> String {
+        var target = (dir as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+        var n = 1
+        while FileManager.default.fileExists(atPath: target) {
+            n += 1
+            target = (dir as NSString).appendingPathComponent((path as NSString).lastPathComponent + ".\(n)")
+        }
+        guard rename(path, target) == 0 else {
+            throw YKTError(.fileWrite, "不能移动文件到 \(dir)", at: SourceLocation(file: path))
+        }
+        return target
+    }
+
+    /// Checks a parsed result against its batch and applies it. Throws (applying nothing) on any
+    /// difference: wrong bank or batch, a batch already answered, unknown, missing or duplicate
+    /// lines, amounts that differ from the instruction, dates outside dispatch…today, or a
+    /// roster whose paid total would exceed its approved total.
+    func apply(_ result: BankFile.Result, bank: AgencyBank, file: String, sha256: String, today: CivilDate,
+               report: inout ResultReport) throws {
+        guard let batch = try batches().first(where: { $0.id == result.batch }) else {
+            throw YKTError(.batchUnknown, "结果文件的批次 \(result.batch) 县里没有", at: SourceLocation(file: file, line: 1, field: "batch"))
+        }
+        guard batch.bank == bank.code, result.bank == bank.code else {
+            throw YKTError(.bankLine, "批次 \(batch.id) 属于代发银行 \(batch.bank)，结果文件写的是 \(result.bank)，放在 \(bank.code) 的目录里",
+                           at: SourceLocation(file: file, line: 1, field: "bank"))
+        }
+        guard batch.status == "dispatched" else {
+            throw YKTError(.batchState, "批次 \(batch.id) 的状态是「\(batch.statusChinese)」，不接收（另一份）结果文件",
+                           at: SourceLocation(file: file, line: 1, field: "batch"))
+        }
+        let dispatched = try CivilDate(parsing: batch.dispatchedOn ?? "")
+        var expected: [String: (amount: Int64, roster: Int64)] = [:]
+        try db.forEach("SELECT id, amount_fen, roster_id FROM payment WHERE batch_id = ?", batch.id) {
+            expected[String($0.int64(0))] = ($0.int64(1), $0.int64(2))
+        }
+        var problems: [YKTError] = []
+        var seen: Set<String> = []
+        var paidPerRoster: [Int64: Int64] = [:]
+        for l in result.lines {
+            let at = SourceLocation(file: file, line: l.fileLine, field: "line_id")
+            guard let e = expected[l.lineID] else {
+                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 不在批次 \(batch.id) 的支付指令中", at: at))
+                continue
+            }
+            seen.insert(l.lineID)
+            if l.amountFen != e.amount {
+                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 的金额 \(Fen(l.amountFen).yuan) 元与支付指令的 \(Fen(e.amount).yuan) 元不同",
+                                         at: SourceLocation(file: file, line: l.fileLine, field: "amount_fen")))
+            }
+            if l.date < dispatched || l.date > today {
+                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 的日期 \(l.date) 不在发送日 \(dispatched) 至今天 \(today) 之间",
+                                         at: SourceLocation(file: file, line: l.fileLine, field: "date")))
+            }
+            if l.status == .paid { paidPerRoster[e.roster, default: 0] += l.amountFen }
+        }
+        let missing = expected.keys.filter { !seen.contains($0) }.sorted { (Int64($0) ?? 0) < (Int64($1) ?? 0) }
+        if !missing.isEmpty {
+            problems.append(YKTError(.bankLine, "结果文件缺少 \(missing.count) 行：" + missing.prefix(10).joined(separator: "、") +
+                                     (missing.count > 10 ? "…" : ""), at: SourceLocation(file: file)))
+        }
+        for (roster, adding) in paidPerRoster.sorted(by: { $0.key < $1.key }) {
+            let approved = try db.integer("SELECT total_fen FROM roster WHERE id = ?", roster) ?? 0
+            let paid = try db.integer("SELECT coalesce(sum(amount_fen), 0) FROM payment WHERE roster_id = ? AND status = 'paid'", roster) ?? 0
+            if paid + adding > approved {
+                problems.append(YKTError(.bankLine, "清册 \(roster) 已发放 \(Fen(paid).yuan) 元，再加本文件 \(Fen(adding).yuan) 元将超过审定总额 \(Fen(approved).yuan) 元"))
+            }
+        }
+        guard problems.isEmpty else {
+            throw YKTError(.bankLine, "结果文件与批次 \(batch.id) 的支付指令有 \(problems.count) 处不符，整个文件不予采用",
+                           at: SourceLocation(file: file), hint: "文件已原样保留；请开户行核对后重新出具", details: problems)
+        }
+        let update = try db.statement("""
+            UPDATE payment SET status = ?, reason_code = ?, reason = ?, result_on = ?, returned_fen = ? WHERE id = ? AND status = 'dispatched'
+            """)
+        for l in result.lines {
+            try update.run([l.status.rawValue, l.reason?.rawValue, l.reason.map { l.reasonText.isEmpty ? $0.chinese : l.reasonText },
+                            l.date.description, l.returnedFen, Int64(l.lineID)!])
+            if l.status == .paid {
+                report.paid += 1
+                report.paidFen += l.amountFen
+            } else {
+                report.failed += 1
+                report.failedFen += l.amountFen
+            }
+            report.returnedFen += l.returnedFen
+        }
+        try db.run("UPDATE batch SET status = 'resulted', result_file = ?, result_sha256 = ?, resulted_on = ? WHERE id = ?",
+                   file, sha256, today.description, batch.id)
+        try emitResults(batch: batch.id)
+    }
+
+    /// Sends each township the results of its lines in a batch.
+    func emitResults(batch: Int64) throws {
+        var perNode: [String: [JSONValue]] = [:]
+        try db.forEach("""
+            SELECT p.node_id, p.id, r.entity, p.line_no, p.resident_id, p.name, p.amount_fen, p.status, p.reason_code, p.reason,
+                   p.result_on, p.returned_fen, p.reissue_of, p.bank, p.account_kind, p.account_number, p.program, p.period
+            FROM payment p JOIN roster r ON r.id = p.roster_id WHERE p.batch_id = ? ORDER BY p.id
+            """, batch) { r in
+            var line: [String: JSONValue] = [
+                "payment": .int(r.int64(1)), "entity": .string(r.text(2)), "line": .int(r.int64(3)), "residentId": .string(r.text(4)),
+                "name": .string(r.text(5)), "amountFen": .int(r.int64(6)), "status": .string(r.text(7)), "date": .string(r.text(10)),
+                "returnedFen": .int(r.int64(11)), "bank": .string(r.text(13)), "accountKind": .string(r.text(14)),
+                "accountNumber": .string(r.text(15)), "program": .string(r.text(16)), "period": .string(r.text(17)),
+            ]
+            if let code = r.optionalText(8) { line["reasonCode"] = .string(code) }
+            if let reason = r.optionalText(9) { line["reason"] = .string(reason) }
+            if !r.isNull(12) { line["reissueOf"] = .int(r.int64(12)) }
+            perNode[r.text(0), default: []].append(.object(line))
+        }
+        for (node, lines) in perNode.sorted(by: { $0.key < $1.key }) {
+            try emit(to: node, kind: "payment.result", data: ["batch": .int(batch), "lines": .array(lines)])
+        }
+    }
+
+    // MARK: Corrections and re-issue
+
+    /// A township's correction of one of its failed payments (`payment.correct`).
+    func receiveCorrection(_ data: JSONValue, node: String, opSeq: Int64) throws -> Decision {
+        let id = data["payment"]?.intValue ?? 0
+        guard let p = try db.first("SELECT node_id, status, resident_id FROM payment WHERE id = ?", id,
+                                   map: { (node: $0.text(0), status: $0.text(1), resident: $0.text(2)) }), p.node == node else {
+            return .rejected(.paymentUnknown, "县里没有本乡镇的支付 \(id)")
+        }
+        guard p.status == "failed", p.resident == data["residentId"]?.stringValue else {
+            return .rejected(.paymentState, "支付 \(id) 的状态是 \(p.status)，只有失败的支付可以更正")
+        }
+        if try db.integer("SELECT count(*) FROM correction WHERE payment_id = ?", id) != 0 {
+            return .rejected(.paymentState, "支付 \(id) 已收到过更正")
+        }
+        let account = data["account"]
+        let kind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
+        let number = try AccountNumber(account?["number"]?.stringValue ?? "", kind: kind)
+        try db.run("""
+            INSERT INTO correction(payment_id, node_id, op_seq, bank, account_kind, account_number, confirmation, note, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, id, node, opSeq, account?["bank"]?.stringValue ?? "", kind.rawValue, number.value,
+                   account?["confirmation"]?.stringValue ?? "", data["note"]?.stringValue ?? "", timestamp())
+        return .accepted
+    }
+
+    /// Failed payments the townships corrected and that are not yet re-issued.
+    public func pendingReissues() throws -> [(payment: Int64, node: String, amountFen: Int64, bank: String)] {
+        try db.all("""
+            SELECT c.payment_id, c.node_id, p.amount_fen, c.bank FROM correction c JOIN payment p ON p.id = c.payment_id
+            WHERE NOT EXISTS (SELECT 1 FROM payment q WHERE q.reissue_of = c.payment_id) ORDER BY c.payment_id
+            """) { (payment: $0.int64(0), node: $0.text(1), amountFen: $0.int64(2), bank: $0.text(3)) }
+    }
+
+    /// Re-issues every corrected failed payment in new batches (one per agency bank), each new
+    /// line linked to the failed one and paying the corrected account the same amount.
+    @discardableResult
+    public func reissue() throws -> [Int64] {
+        let pending = try pendingReissues()
+        guard !pending.isEmpty else { return [] }
+        for program in Set(try db.all("SELECT DISTINCT p.program FROM correction c JOIN payment p ON p.id = c.payment_id") { $0.text(0) }) {
+            try requireRole(.approver, program: program)
+        }
+        let banks = try agencyBanks()
+        var byBank: [String: [Int64]] = [:]
+        for p in pending {
+            guard let b = banks.first(where: { $0.pays(p.bank) }) else {
+                throw YKTError(.bankUnknown, "支付 \(p.payment) 更正后的开户行「\(p.bank)」没有代发银行", hint: "用 ykt bank add 登记")
+            }
+            byBank[b.code, default: []].append(p.payment)
+        }
+        return try perform("batch.reissue", object: "payments", detail: "count=\(pending.count)") {
+            var created: [Int64] = []
+            for (bank, ids) in byBank.sorted(by: { $0.key < $1.key }) {
+                let total = pending.filter { ids.contains($0.payment) }.reduce(0) { $0 + $1.amountFen }
+                let batch = try createBatch(bank: bank, kind: "reissue", count: ids.count, total: total)
+                for id in ids {
+                    try db.run("""
+                        INSERT INTO payment(batch_id, roster_id, line_no, node_id, program, period, resident_id, name, bank, account_kind,
+                            account_number, amount_fen, reissue_of)
+                        SELECT ?, p.roster_id, p.line_no, p.node_id, p.program, p.period, p.resident_id, p.name, c.bank, c.account_kind,
+                               c.account_number, p.amount_fen, p.id
+                        FROM payment p JOIN correction c ON c.payment_id = p.id WHERE p.id = ?
+                        """, batch, id)
+                }
+                created.append(batch)
+            }
+            return created
+        }
+    }
+
+    // MARK: Payments
+
+    public struct Payment: Sendable, Codable {
+        public var id: Int64
+        public var batch: Int64
+        public var roster: Int64
+        public var line: Int
+        public var node: String
+        public var program: String
+        public var period: String
+        public var residentID: String
+        public var name: String
+        public var bank: String
+        public var accountNumber: String
+        public var amountFen: Int64
+        public var status: String
+        public var reasonCode: String?
+        public var reason: String?
+        public var resultOn: String?
+        public var returnedFen: Int64
+        public var reissueOf: Int64?
+        public var statusChinese: String { ["dispatched": "发放中", "paid": "已发放", "failed": "发放失败"][status] ?? status }
+    }
+
+    static let paymentColumns = """
+        id, batch_id, roster_id, line_no, node_id, program, period, resident_id, name, bank, account_number, amount_fen, status,
+        reason_code, reason, result_on, returned_fen, reissue_of
+        """
+
+    static func payment(_ r: Row) -> Payment {
+        Payment(id: r.int64(0), batch: r.int64(1), roster: r.int64(2), line: r.int(3), node: r.text(4), program: r.text(5),
+                period: r.text(6), residentID: r.text(7), name: r.text(8), bank: r.text(9), accountNumber: r.text(10),
+                amountFen: r.int64(11), status: r.text(12), reasonCode: r.optionalText(13), reason: r.optionalText(14),
+                resultOn: r.optionalText(15), returnedFen: r.int64(16), reissueOf: r.isNull(17) ? nil : r.int64(17))
+    }
+
+    public func payments(status: String? = nil, batch: Int64? = nil) throws -> [Payment] {
+        try db.all("SELECT \(Self.paymentColumns) FROM payment WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2) ORDER BY id",
+                   status, batch, map: Self.payment)
+    }
+
+    /// The whole loop's figures, for the demo's summary and the invariant checks.
+    public struct LoopSummary: Sendable, Codable {
+        public var residents = 0
+        public var rosterLines = 0
+        public var approvedLines = 0
+        public var approvedFen: Int64 = 0
+        public var paidLines = 0
+        public var paidFen: Int64 = 0
+        public var failedPayments = 0
+        public var reissued = 0
+        /// Approved roster lines not (yet) paid.
+        public var outstanding = 0
+        public var returnedFen: Int64 = 0
+    }
+
+    public func loopSummary() throws -> LoopSummary {
+        var s = LoopSummary()
+        s.residents = Int(try db.integer("SELECT count(*) FROM resident") ?? 0)
+        s.rosterLines = Int(try db.integer("SELECT coalesce(sum(line_count), 0) FROM roster WHERE status != 'rejected'") ?? 0)
+        s.approvedLines = Int(try db.integer("SELECT coalesce(sum(line_count), 0) FROM roster WHERE status = 'approved'") ?? 0)
+        s.approvedFen = try db.integer("SELECT coalesce(sum(total_fen), 0) FROM roster WHERE status = 'approved'") ?? 0
+        s.paidLines = Int(try db.integer("SELECT count(*) FROM payment WHERE status = 'paid'") ?? 0)
+        s.paidFen = try db.integer("SELECT coalesce(sum(amount_fen), 0) FROM payment WHERE status = 'paid'") ?? 0
+        s.failedPayments = Int(try db.integer("SELECT count(*) FROM payment WHERE status = 'failed'") ?? 0)
+        s.reissued = Int(try db.integer("SELECT count(*) FROM payment WHERE reissue_of IS NOT NULL") ?? 0)
+        s.outstanding = s.approvedLines - s.paidLines
+        s.returnedFen = try db.integer("SELECT coalesce(sum(returned_fen), 0) FROM payment") ?? 0
+        return s
+    }
+}

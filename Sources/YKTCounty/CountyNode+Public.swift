@@ -1,0 +1,352 @@
+import Foundation
+import YKTCore
+import YKTStore
+import YKTTownship
+
+/// What the county shows people: a beneficiary's own payments (`ykt query`), complaints and
+/// reports (投诉举报), the monthly disbursement report, and reconciliation with the banks (对账).
+extension CountyNode {
+    // MARK: Query
+
+    public struct QueryLine: Sendable, Codable {
+        public var program: String
+        public var programName: String
+        public var period: String
+        public var amountFen: Int64
+        public var date: String
+        public var status: String
+        public var account: String
+    }
+
+    /// A beneficiary's own payments, found by resident ID **and** name (both must match, and the
+    /// answer never says which one did not). Accounts are masked. Audited.
+    public func query(residentID: ResidentID, name: String) throws -> [QueryLine] {
+        let who = name.trimmed
+        let known = try db.integer("""
+            SELECT (SELECT count(*) FROM resident WHERE resident_id = ?1 AND name = ?2)
+                 + (SELECT count(*) FROM roster_line WHERE resident_id = ?1 AND name = ?2)
+            """, residentID.value, who) ?? 0
+        let names = Dictionary(try db.all("SELECT code, name FROM program") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        var lines: [QueryLine] = []
+        if known > 0 {
+            try db.forEach("""
+                SELECT program, period, amount_fen, coalesce(result_on, ''), status, account_number, reissue_of IS NOT NULL
+                FROM payment WHERE resident_id = ? ORDER BY id
+                """, residentID.value) { r in
+                let status = ["dispatched": "发放中", "paid": r.bool(6) ? "补发成功" : "已发放", "failed": "发放失败（待更正补发）"][r.text(4)] ?? r.text(4)
+                lines.append(QueryLine(program: r.text(0), programName: names[r.text(0)] ?? r.text(0), period: r.text(1), amountFen: r.int64(2),
+                                       date: r.text(3), status: status, account: Masking.account(r.text(5))))
+            }
+            // Lines approved or under review and not yet sent to a bank.
+            try db.forEach("""
+                SELECT r.program, r.period, l.amount_fen, r.status, l.account_number FROM roster_line l JOIN roster r ON r.id = l.roster_id
+                WHERE l.resident_id = ? AND r.status IN ('received','reviewed')
+                """, residentID.value) { r in
+                lines.append(QueryLine(program: r.text(0), programName: names[r.text(0)] ?? r.text(0), period: r.text(1), amountFen: r.int64(2),
+                                       date: "", status: "审核中", account: Masking.account(r.text(4))))
+            }
+        }
+        try perform("payment.query", object: "resident \(residentID.masked)", detail: known > 0 ? "lines=\(lines.count)" : "no match") {}
+        guard known > 0 else {
+            throw YKTError(.queryNoMatch, "没有查到：身份证号与姓名对不上，或没有登记", hint: "核对身份证号和姓名；仍有疑问请联系所在乡镇")
+        }
+        return lines
+    }
+
+    // MARK: Complaints
+
+    public struct Complaint: Sendable, Codable {
+        public var id: Int64
+        public var subjectKind: String
+        public var subject: String
+        public var receivedOn: String
+        public var channel: String
+        public var complainant: String
+        public var content: String
+        public var status: String
+        public var outcome: String?
+        public var closedBy: String?
+        public var closedOn: String?
+    }
+
+    /// Records a complaint or report against `resident:<ID>`, `roster:<n>` or `payment:<n>`.
+    @discardableResult
+    public func addComplaint(about: String, content: String, complainant: String, channel: String, on date: CivilDate) throws -> Int64 {
+        let parts = about.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, ["resident", "roster", "payment"].contains(parts[0]) else {
+            throw YKTError(.usageValue, "投诉对象「\(about)」应为 resident:身份证号、roster:清册编号 或 payment:支付编号",
+                           at: SourceLocation(field: "--about"))
+        }
+        var subject = parts[1]
+        switch parts[0] {
+        case "resident": subject = try ResidentID(parts[1]).value
+        case "roster": _ = try roster(Int64(parts[1]) ?? 0)
+        default:
+            guard try db.integer("SELECT count(*) FROM payment WHERE id = ?", Int64(parts[1]) ?? 0) == 1 else {
+                throw YKTError(.paymentUnknown, "没有编号为 \(parts[1]) 的支付", at: SourceLocation(field: "--about"))
+            }
+        }
+        guard !content.trimmed.isEmpty else { throw YKTError(.fieldMissing, "投诉举报内容为空", at: SourceLocation(field: "--content")) }
+        let masked = parts[0] == "resident" ? Masking.residentID(subject) : subject
+        return try perform("complaint.add", object: "\(parts[0])/\(masked)", detail: channel) {
+            try db.run("""
+                INSERT INTO complaint(subject_kind, subject, received_on, channel, complainant, content) VALUES (?, ?, ?, ?, ?, ?)
+                """, parts[0], subject, date.description, channel, complainant, content.trimmed)
+            return db.lastInsertRowID
+        }
+    }
+
+    public func complaints(status: String? = nil) throws -> [Complaint] {
+        try db.all("""
+            SELECT id, subject_kind, subject, received_on, channel, complainant, content, status, outcome, closed_by, closed_on
+            FROM complaint WHERE ?1 IS NULL OR status = ?1 ORDER BY id
+            """, status) {
+            Complaint(id: $0.int64(0), subjectKind: $0.text(1), subject: $0.text(2), receivedOn: $0.text(3), channel: $0.text(4),
+                      complainant: $0.text(5), content: $0.text(6), status: $0.text(7), outcome: $0.optionalText(8),
+                      closedBy: $0.optionalText(9), closedOn: $0.optionalText(10))
+        }
+    }
+
+    public func closeComplaint(_ id: Int64, outcome: String, on date: CivilDate) throws {
+        guard !outcome.trimmed.isEmpty else { throw YKTError(.fieldMissing, "办结须写明处理结果", at: SourceLocation(field: "--outcome")) }
+        guard let c = try complaints().first(where: { $0.id == id }) else {
+            throw YKTError(.complaintUnknown, "没有编号为 \(id) 的投诉举报", hint: "用 ykt complaint list 查看")
+        }
+        guard c.status == "open" else { throw YKTError(.complaintState, "投诉举报 \(id) 已于 \(c.closedOn ?? "") 办结") }
+        try perform("complaint.close", object: "complaint#\(id)", detail: outcome.trimmed) {
+            try db.run("UPDATE complaint SET status = 'closed', outcome = ?, closed_by = ?, closed_on = ? WHERE id = ?",
+                       outcome.trimmed, operatorName, date.description, id)
+        }
+    }
+
+    // MARK: Monthly report
+
+    public struct MonthlyRow: Sendable, Codable {
+        public var program: String
+        public var programName: String
+        public var township: String
+        public var townshipName: String
+        public var paid = 0
+        public var paidFen: Int64 = 0
+        public var failed = 0
+        public var failedFen: Int64 = 0
+        public var returnedFen: Int64 = 0
+        public var reissued = 0
+        /// Approved by the month's end and not paid by then.
+        public var outstanding = 0
+        public var outstandingFen: Int64 = 0
+    }
+
+    /// The disbursement report for one month, by program and township (for audit and the
+    /// discipline commission): bank results dated in the month, re-issues made in it, and what
+    /// was approved by its end and still not paid.
+    public func monthlyReport(month: Period) throws -> [MonthlyRow] {
+        guard let m = month.month else { throw YKTError(.periodInvalid, "月报须给出月份，例如 2026-11", at: SourceLocation(field: "--month")) }
+        let first = "\(month)-01", last = "\(month)-\(CivilDate.daysIn(month: m, year: month.year))"
+        let programs = Dictionary(try db.all("SELECT code, name FROM program") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        let towns = Dictionary(try db.all("SELECT node_id, name FROM township") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        var rows: [String: MonthlyRow] = [:]
+        func row(_ program: String, _ node: String) -> String {
+            let key = "\(program)|\(node)"
+            if rows[key] == nil {
+                rows[key] = MonthlyRow(program: program, programName: programs[program] ?? program, township: node, townshipName: towns[node] ?? node)
+            }
+            return key
+        }
+        try db.forEach("""
+            SELECT program, node_id, status, count(*), sum(amount_fen), sum(returned_fen) FROM payment
+            WHERE result_on BETWEEN ? AND ? GROUP BY program, node_id, status
+            """, first, last) { r in
+            let k = row(r.text(0), r.text(1))
+            if r.text(2) == "paid" {
+                rows[k]!.paid += r.int(3)
+                rows[k]!.paidFen += r.int64(4)
+            } else if r.text(2) == "failed" {
+                rows[k]!.failed += r.int(3)
+                rows[k]!.failedFen += r.int64(4)
+            }
+            rows[k]!.returnedFen += r.int64(5)
+        }
+        try db.forEach("""
+            SELECT p.program, p.node_id, count(*) FROM payment p JOIN batch b ON b.id = p.batch_id
+            WHERE p.reissue_of IS NOT NULL AND substr(b.created_at, 1, 10) BETWEEN ? AND ? GROUP BY p.program, p.node_id
+            """, first, last) { r in rows[row(r.text(0), r.text(1))]!.reissued += r.int(2) }
+        try db.forEach("""
+            SELECT r.program, r.node_id, count(*), sum(l.amount_fen) FROM roster_line l JOIN roster r ON r.id = l.roster_id
+            WHERE r.status = 'approved' AND substr(r.approved_at, 1, 10) <= ?1
+              AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.roster_id = l.roster_id AND p.line_no = l.line_no
+                              AND p.status = 'paid' AND p.result_on <= ?1)
+            GROUP BY r.program, r.node_id
+            """, last) { r in
+            let k = row(r.text(0), r.text(1))
+            rows[k]!.outstanding += r.int(2)
+            rows[k]!.outstandingFen += r.int64(3)
+        }
+        return rows.values.sorted { ($0.program, $0.township) < ($1.program, $1.township) }
+    }
+
+    public func printMonthlyReport(month: Period, into directory: String, printedOn: CivilDate) throws -> (html: String, csv: String) {
+        let rows = try monthlyReport(month: month)
+        let title = "\(config.name)惠民惠农财政补贴资金\(month.chinese)发放情况月报"
+        let columns = ["补贴项目", "乡镇", "发放成功（笔）", "发放金额（元）", "发放失败（笔）", "失败金额（元）", "退回金额（元）",
+                       "补发（笔）", "月末未发放（笔）", "未发放金额（元）"]
+        var table = rows.map { r in
+            [r.programName, r.townshipName, String(r.paid), Fen(r.paidFen).yuanGrouped, String(r.failed), Fen(r.failedFen).yuanGrouped,
+             Fen(r.returnedFen).yuanGrouped, String(r.reissued), String(r.outstanding), Fen(r.outstandingFen).yuanGrouped]
+        }
+        if table.isEmpty { table = [["本月无发放", "", "", "", "", "", "", "", "", ""]] }
+        let totals = ["合计", "", String(rows.reduce(0) { $0 + $1.paid }), Fen(rows.reduce(0) { $0 + $1.paidFen }).yuanGrouped,
+                      String(rows.reduce(0) { $0 + $1.failed }), Fen(rows.reduce(0) { $0 + $1.failedFen }).yuanGrouped,
+                      Fen(rows.reduce(0) { $0 + $1.returnedFen }).yuanGrouped, String(rows.reduce(0) { $0 + $1.reissued }),
+                      String(rows.reduce(0) { $0 + $1.outstanding }), Fen(rows.reduce(0) { $0 + $1.outstandingFen }).yuanGrouped]
+        let html = NoticeDocument.page(title: title, intro: ["统计口径：发放成功、失败按代发银行回盘日期计入当月；补发按补发批次生成日期；月末未发放为月末前已审定、截至月末仍未发放成功的清册明细。"],
+                                       columns: columns, numeric: Set(2...9), rows: table, totals: totals,
+                                       outro: ["本表不含个人身份信息。", config.name, printedOn.chinese])
+        var csv = CSVWriter()
+        csv.row([title])
+        csv.row(columns)
+        for r in table { csv.row(r) }
+        csv.row(totals)
+        let base = "月报-\(config.nodeID)-\(month)"
+        let htmlPath = (directory as NSString).appendingPathComponent(base + ".html")
+        let csvPath = (directory as NSString).appendingPathComponent(base + ".csv")
+        try FileOutput.writeAtomically(html, to: htmlPath)
+        try FileOutput.writeAtomically(csv.text, to: csvPath)
+        try perform("report.monthly", object: "month \(month)", detail: base) {}
+        return (htmlPath, csvPath)
+    }
+
+    // MARK: Reconciliation
+
+    public struct Difference: Sendable, Codable {
+        /// missing (county paid, not on the statement), extra (on the statement, not paid by
+        /// the county's records), amount (both, different amounts), returned-not-recorded
+        /// (the bank returned it, the county has no return), return-missing (the county
+        /// recorded a return the statement does not show).
+        public var kind: String
+        public var lineID: String
+        public var program: String
+        public var countyFen: Int64?
+        public var bankFen: Int64?
+        public var kindChinese: String {
+            ["missing": "银行对账单缺少（县里记为已发放）", "extra": "对账单多出（县里无此发放）", "amount": "金额不符",
+             "returned-not-recorded": "银行已退回、县里未记退回", "return-missing": "县里记有退回、对账单没有"][kind] ?? kind
+        }
+    }
+
+    public struct ProgramTotals: Sendable, Codable {
+        public var program: String
+        public var countyCount = 0
+        public var countyFen: Int64 = 0
+        public var bankCount = 0
+        public var bankFen: Int64 = 0
+    }
+
+    public struct Reconciliation: Sendable, Codable {
+        public var bank: String
+        public var from: String
+        public var to: String
+        public var programs: [ProgramTotals]
+        public var differences: [Difference]
+        public var clean: Bool { differences.isEmpty }
+    }
+
+    /// Reconciles the county's payments through one bank in `from…to` (a month or a year)
+    /// against the bank's statement for the same dates.
+    public func reconcile(statementPath: String, from: CivilDate, to: CivilDate) throws -> Reconciliation {
+        guard let data = FileManager.default.contents(atPath: statementPath) else {
+            throw YKTError(.fileRead, "不能读取对账单", at: SourceLocation(file: statementPath))
+        }
+        let name = (statementPath as NSString).lastPathComponent
+        let statement = try BankFile.readStatement([UInt8](data), file: name)
+        _ = try agencyBank(statement.bank)
+        guard statement.from == from, statement.to == to else {
+            throw YKTError(.bankFile, "对账单的日期是 \(statement.from) 至 \(statement.to)，要对的是 \(from) 至 \(to)",
+                           at: SourceLocation(file: name, line: 1, field: "from"), hint: "向银行索取对应期间的对账单")
+        }
+        struct CountyLine { var program: String; var amount: Int64; var status: String; var returned: Int64 }
+        var county: [String: CountyLine] = [:]
+        try db.forEach("""
+            SELECT p.id, p.program, p.amount_fen, p.status, p.returned_fen FROM payment p JOIN batch b ON b.id = p.batch_id
+            WHERE b.bank = ? AND p.result_on BETWEEN ? AND ?
+            """, statement.bank, from.description, to.description) {
+            county[String($0.int64(0))] = CountyLine(program: $0.text(1), amount: $0.int64(2), status: $0.text(3), returned: $0.int64(4))
+        }
+        var programs: [String: ProgramTotals] = [:]
+        var diffs: [Difference] = []
+        for (_, c) in county where c.status == "paid" {
+            programs[c.program, default: ProgramTotals(program: c.program)].countyCount += 1
+            programs[c.program, default: ProgramTotals(program: c.program)].countyFen += c.amount
+        }
+        var bankPaid: Set<String> = [], bankReturned: Set<String> = []
+        for l in statement.lines {
+            let c = county[l.lineID]
+            let stored = try db.first("SELECT program FROM payment WHERE id = ?", Int64(l.lineID) ?? 0, map: { $0.text(0) })
+            let program = c?.program ?? stored ?? ""
+            switch l.kind {
+            case .paid:
+                bankPaid.insert(l.lineID)
+                programs[program, default: ProgramTotals(program: program)].bankCount += 1
+                programs[program, default: ProgramTotals(program: program)].bankFen += l.amountFen
+                if c?.status != "paid" {
+                    diffs.append(Difference(kind: "extra", lineID: l.lineID, program: program, countyFen: nil, bankFen: l.amountFen))
+                } else if c!.amount != l.amountFen {
+                    diffs.append(Difference(kind: "amount", lineID: l.lineID, program: program, countyFen: c!.amount, bankFen: l.amountFen))
+                }
+            case .returned:
+                bankReturned.insert(l.lineID)
+                if c?.status != "failed" || c!.returned != l.amountFen {
+                    diffs.append(Difference(kind: "returned-not-recorded", lineID: l.lineID, program: program, countyFen: c?.returned,
+                                            bankFen: l.amountFen))
+                }
+            }
+        }
+        for (id, c) in county {
+            if c.status == "paid" && !bankPaid.contains(id) {
+                diffs.append(Difference(kind: "missing", lineID: id, program: c.program, countyFen: c.amount, bankFen: nil))
+            }
+            if c.status == "failed" && c.returned > 0 && !bankReturned.contains(id) {
+                diffs.append(Difference(kind: "return-missing", lineID: id, program: c.program, countyFen: c.returned, bankFen: nil))
+            }
+        }
+        diffs.sort { (Int64($0.lineID) ?? 0, $0.kind) < (Int64($1.lineID) ?? 0, $1.kind) }
+        let result = Reconciliation(bank: statement.bank, from: from.description, to: to.description,
+                                    programs: programs.values.sorted { $0.program < $1.program }, differences: diffs)
+        try perform("reconcile", object: "bank/\(statement.bank) \(from)…\(to)", detail: result.clean ? "clean" : "differences=\(diffs.count)") {}
+        return result
+    }
+
+    public func printReconciliation(_ r: Reconciliation, into directory: String, printedOn: CivilDate) throws -> (html: String, csv: String) {
+        let names = Dictionary(try db.all("SELECT code, name FROM program") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        let bankName = (try? agencyBank(r.bank).name) ?? r.bank
+        let title = "\(config.name)一卡通资金对账报告（\(bankName) \(r.from) 至 \(r.to)）"
+        let columns = ["补贴项目", "县财政笔数", "县财政金额（元）", "银行笔数", "银行金额（元）", "差额（元）"]
+        let rows = r.programs.map { p in
+            [names[p.program] ?? p.program, String(p.countyCount), Fen(p.countyFen).yuanGrouped, String(p.bankCount),
+             Fen(p.bankFen).yuanGrouped, Fen(p.countyFen - p.bankFen).yuan]
+        }
+        let verdict = r.clean ? "对账结果：账实相符，无差异。" : "对账结果：有 \(r.differences.count) 处差异，明细见下表，须与银行逐笔核实。"
+        var outro = [verdict]
+        for d in r.differences.prefix(200) {
+            outro.append("支付 \(d.lineID)（\(names[d.program] ?? d.program)）：\(d.kindChinese)；县里 \(d.countyFen.map { Fen($0).yuan } ?? "—") 元，银行 \(d.bankFen.map { Fen($0).yuan } ?? "—") 元。")
+        }
+        outro += [config.name, printedOn.chinese]
+        let html = NoticeDocument.page(title: title, intro: ["县财政记录按代发银行回盘日期在对账期间内的支付，与银行对账单逐笔核对。"],
+                                       columns: columns, numeric: [1, 2, 3, 4, 5], rows: rows, totals: nil, outro: outro)
+        var csv = CSVWriter()
+        csv.row([title])
+        csv.row(columns)
+        for row in rows { csv.row(row) }
+        csv.row([verdict])
+        csv.row(["差异类别", "支付编号", "补贴项目", "县财政金额（元）", "银行金额（元）"])
+        for d in r.differences {
+            csv.row([d.kindChinese, d.lineID, names[d.program] ?? d.program, d.countyFen.map { Fen($0).yuan } ?? "", d.bankFen.map { Fen($0).yuan } ?? ""])
+        }
+        let base = "对账-\(r.bank)-\(r.from)-\(r.to)"
+        let htmlPath = (directory as NSString).appendingPathComponent(base + ".html")
+        let csvPath = (directory as NSString).appendingPathComponent(base + ".csv")
+        try FileOutput.writeAtomically(html, to: htmlPath)
+        try FileOutput.writeAtomically(csv.text, to: csvPath)
+        return (htmlPath, csvPath)
+    }
+}

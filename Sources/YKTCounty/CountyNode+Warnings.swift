@@ -1,0 +1,276 @@
+import YKTCore
+import YKTStore
+import YKTTownship
+
+/// The warning rules (预警规则, "big-data comparison") across every township: leads for a person
+/// to check, each with its evidence and a status. Rules in `docs/conventions.md`.
+public enum WarningRule: String, Sendable, Codable, CaseIterable {
+    case severalAccounts = "one-person-several-accounts"
+    case sharedAccount = "one-account-several-people"
+    case paidTwice = "paid-twice"
+    case aboveStandard = "above-standard"
+    case deceased = "deceased"
+    case official = "official-relative"
+    case invalidID = "invalid-id"
+
+    public var chinese: String {
+        switch self {
+        case .severalAccounts: "一人多卡"
+        case .sharedAccount: "一卡多人"
+        case .paidTwice: "同一人同一项目同一期次重复发放"
+        case .aboveStandard: "发放金额高于补贴标准"
+        case .deceased: "已故人员仍在发放名单"
+        case .official: "公职人员及其亲属在发放名单"
+        case .invalidID: "身份证号无效"
+        }
+    }
+}
+
+extension CountyNode {
+    public struct Warning: Sendable, Codable {
+        public var id: Int64
+        public var rule: WarningRule
+        public var subject: String
+        /// JSON: the rows that make the case (full personal data: shown masked unless asked).
+        public var evidence: String
+        public var residents: [String]
+        public var status: String
+        public var foundAt: String
+        public var lastSeen: String
+        public var closedBy: String?
+        public var closeReason: String?
+        public var statusChinese: String { ["open": "待核实", "confirmed": "已核实属实", "dismissed": "已排除"][status] ?? status }
+    }
+
+    public struct WarningRun: Sendable, Codable {
+        public var found: [String: Int] = [:]
+        public var new = 0
+        public var reopened = 0
+        public var total: Int { found.values.reduce(0, +) }
+    }
+
+    /// Runs every rule over the whole county. A warning is one rule × subject; running again
+    /// refreshes its evidence and keeps its status, except that a dismissed warning whose
+    /// evidence changed is opened again (the dismissal covered what was seen then).
+    @discardableResult
+    public func runWarnings() throws -> WarningRun {
+        var findings: [(rule: WarningRule, subject: String, evidence: JSONValue, residents: [String])] = []
+        let live = "JOIN roster r ON r.id = l.roster_id AND r.status != 'rejected'"
+        // 一人多卡: one person, one period, paid to more than one account.
+        try db.forEach("""
+            SELECT l.resident_id, r.period, group_concat(DISTINCT l.account_number), group_concat(r.id || ':' || l.line_no)
+            FROM roster_line l \(live) GROUP BY l.resident_id, r.period HAVING count(DISTINCT l.account_number) > 1
+            """) { r in
+            findings.append((.severalAccounts, "\(r.text(0))/\(r.text(1))",
+                             ["residentId": .string(r.text(0)), "period": .string(r.text(1)),
+                              "accounts": .array(r.text(2).split(separator: ",").map { .string(String($0)) }),
+                              "rosterLines": .string(r.text(3))], [r.text(0)]))
+        }
+        // 一卡多人: one account named for several residents, in the register or on rosters.
+        try db.forEach("""
+            SELECT account_number, group_concat(DISTINCT resident_id) FROM (
+                SELECT account_number, resident_id FROM resident WHERE account_number != ''
+                UNION SELECT l.account_number, l.resident_id FROM roster_line l \(live))
+            GROUP BY account_number HAVING count(DISTINCT resident_id) > 1
+            """) { r in
+            let residents = r.text(1).split(separator: ",").map(String.init)
+            findings.append((.sharedAccount, r.text(0), ["accountNumber": .string(r.text(0)),
+                                                         "residents": .array(residents.map { .string($0) })], residents))
+        }
+        // The same person twice for one program and period (on rosters not rejected).
+        try db.forEach("""
+            SELECT l.resident_id, r.program, r.period, group_concat(r.node_id || ' 清册' || r.id || '第' || l.line_no || '行', '；'),
+                   sum(l.amount_fen) FROM roster_line l \(live) GROUP BY l.resident_id, r.program, r.period HAVING count(*) > 1
+            """) { r in
+            findings.append((.paidTwice, "\(r.text(0))/\(r.text(1))/\(r.text(2))",
+                             ["residentId": .string(r.text(0)), "program": .string(r.text(1)), "period": .string(r.text(2)),
+                              "lines": .string(r.text(3)), "totalFen": .int(r.int64(4))], [r.text(0)]))
+        }
+        // Above the program standard: more than the standard for one person (per person), for
+        // the months or years of the period, or for the land area at today's standard.
+        try db.forEach("""
+            SELECT l.resident_id, r.program, r.period, r.id, l.line_no, l.quantity, l.amount_fen, p.unit, p.standard_fen
+            FROM roster_line l \(live) JOIN program p ON p.code = r.program
+            """) { r in
+            guard let unit = ProgramUnit(rawValue: r.text(7)), let quantity = try? Quantity(parsing: r.text(5)) else { return }
+            let standard = Fen(r.int64(8))
+            let monthly = (try? Period(parsing: r.text(2)))?.month != nil
+            let ceiling: Fen
+            switch unit {
+            case .perMu: ceiling = AmountRule.amount(standard: standard, quantity: quantity)
+            case .perPerson: ceiling = standard
+            case .perPersonMonth: ceiling = Fen(standard.value * (monthly ? 1 : 12))
+            case .perPersonYear: ceiling = standard
+            }
+            if r.int64(6) > ceiling.value {
+                findings.append((.aboveStandard, "\(r.text(0))/\(r.text(1))/\(r.text(2))/\(r.int64(3))-\(r.int64(4))",
+                                 ["residentId": .string(r.text(0)), "program": .string(r.text(1)), "period": .string(r.text(2)),
+                                  "roster": .int(r.int64(3)), "line": .int(r.int64(4)), "quantity": .string(r.text(5)),
+                                  "amountFen": .int(r.int64(6)), "ceilingFen": .int(ceiling.value)], [r.text(0)]))
+            }
+        }
+        // On the civil-affairs list of deceased residents, on a roster for a period not ended
+        // before the death (the period's last day is on or after the date of death).
+        try db.forEach("""
+            SELECT l.resident_id, d.died_on, d.source, r.program, r.period, r.id, l.line_no FROM roster_line l \(live)
+            JOIN deceased d ON d.resident_id = l.resident_id
+            """) { r in
+            guard let died = try? CivilDate(parsing: r.text(1)), let period = try? Period(parsing: r.text(4)) else { return }
+            let month = period.month ?? 12
+            let lastDay = "\(period.year)-\(month < 10 ? "0" : "")\(month)-\(CivilDate.daysIn(month: month, year: period.year))"
+            guard let last = try? CivilDate(parsing: lastDay), died <= last else { return }
+            findings.append((.deceased, "\(r.text(0))/\(r.text(3))/\(r.text(4))",
+                             ["residentId": .string(r.text(0)), "diedOn": .string(r.text(1)), "source": .string(r.text(2)),
+                              "program": .string(r.text(3)), "period": .string(r.text(4)), "roster": .int(r.int64(5)),
+                              "line": .int(r.int64(6))], [r.text(0)]))
+        }
+        // On the list of officials and their relatives.
+        try db.forEach("""
+            SELECT DISTINCT l.resident_id, o.unit, o.relation, o.source, r.program, r.period FROM roster_line l \(live)
+            JOIN official o ON o.resident_id = l.resident_id
+            """) { r in
+            findings.append((.official, "\(r.text(0))/\(r.text(4))/\(r.text(5))",
+                             ["residentId": .string(r.text(0)), "unit": .string(r.text(1)), "relation": .string(r.text(2)),
+                              "source": .string(r.text(3)), "program": .string(r.text(4)), "period": .string(r.text(5))], [r.text(0)]))
+        }
+        // Invalid resident IDs anywhere in the register or on rosters.
+        try db.forEach("SELECT resident_id, 'register' FROM resident UNION SELECT resident_id, 'roster' FROM roster_line") { r in
+            do { _ = try ResidentID(r.text(0)) } catch {
+                findings.append((.invalidID, r.text(0), ["residentId": .string(r.text(0)), "where": .string(r.text(1)),
+                                                         "problem": .string((error as? YKTError)?.message ?? "\(error)")], [r.text(0)]))
+            }
+        }
+        return try perform("warnings.run", object: "warnings", detail: "findings=\(findings.count)") {
+            var run = WarningRun()
+            let at = timestamp()
+            for f in findings {
+                run.found[f.rule.rawValue, default: 0] += 1
+                let evidence = f.evidence.canonical
+                let existing = try db.first("SELECT id, status, evidence FROM warning WHERE rule = ? AND subject = ?", f.rule.rawValue, f.subject,
+                                            map: { (id: $0.int64(0), status: $0.text(1), evidence: $0.text(2)) })
+                let id: Int64
+                if let existing {
+                    id = existing.id
+                    let reopen = existing.status == "dismissed" && existing.evidence != evidence
+                    if reopen { run.reopened += 1 }
+                    try db.run("UPDATE warning SET evidence = ?, last_seen = ?, status = ? WHERE id = ?",
+                               evidence, at, reopen ? "open" : existing.status, id)
+                } else {
+                    try db.run("""
+                        INSERT INTO warning(rule, subject, evidence, residents, found_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+                        """, f.rule.rawValue, f.subject, evidence, f.residents.joined(separator: ","), at, at)
+                    id = db.lastInsertRowID
+                    run.new += 1
+                }
+                for rid in f.residents {
+                    try db.run("INSERT OR IGNORE INTO warning_resident(warning_id, resident_id) VALUES (?, ?)", id, rid)
+                }
+            }
+            return run
+        }
+    }
+
+    static func warning(_ r: Row) -> Warning {
+        Warning(id: r.int64(0), rule: WarningRule(rawValue: r.text(1)) ?? .invalidID, subject: r.text(2), evidence: r.text(3),
+                residents: r.text(4).split(separator: ",").map(String.init), status: r.text(5), foundAt: r.text(6),
+                lastSeen: r.text(7), closedBy: r.optionalText(8), closeReason: r.optionalText(9))
+    }
+
+    static let warningColumns = "id, rule, subject, evidence, residents, status, found_at, last_seen, closed_by, close_reason"
+
+    public func warnings(status: String? = nil, rule: WarningRule? = nil) throws -> [Warning] {
+        try db.all("SELECT \(Self.warningColumns) FROM warning WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2) ORDER BY id",
+                   status, rule?.rawValue, map: Self.warning)
+    }
+
+    public func warning(_ id: Int64) throws -> Warning {
+        guard let w = try db.first("SELECT \(Self.warningColumns) FROM warning WHERE id = ?", id, map: Self.warning) else {
+            throw YKTError(.warningUnknown, "没有编号为 \(id) 的预警", hint: "用 ykt warnings list 查看")
+        }
+        return w
+    }
+
+    /// Closes a warning after checking it: confirmed (true: the lead was right; it keeps
+    /// blocking approval of that person's lines) or dismissed (with the reason).
+    public func closeWarning(_ id: Int64, confirmed: Bool, reason: String) throws {
+        let why = reason.trimmed
+        guard !why.isEmpty else { throw YKTError(.fieldMissing, "处理预警须写明核实情况", at: SourceLocation(field: "--reason")) }
+        let w = try warning(id)
+        guard w.status == "open" else { throw YKTError(.warningState, "预警 \(id) 已处理（\(w.statusChinese)）") }
+        try perform("warning.close", object: "warning#\(id)", detail: (confirmed ? "confirmed: " : "dismissed: ") + why) {
+            try db.run("UPDATE warning SET status = ?, closed_by = ?, closed_at = ?, close_reason = ? WHERE id = ?",
+                       confirmed ? "confirmed" : "dismissed", operatorName, timestamp(), why, id)
+        }
+    }
+
+    /// Evidence with resident IDs and account numbers masked, for lists and screens.
+    public static func maskedEvidence(_ text: String) -> String {
+        guard let v = try? JSONValue.parse(Array(text.utf8)) else { return "" }
+        func mask(_ v: JSONValue, key: String?) -> JSONValue {
+            switch v {
+            case .object(let o): return .object(o.mapValues { $0 }.reduce(into: [:]) { $0[$1.key] = mask($1.value, key: $1.key) })
+            case .array(let a): return .array(a.map { mask($0, key: key) })
+            case .string(let s):
+                if ["residentId", "residents"].contains(key) { return .string(Masking.residentID(s)) }
+                if ["accountNumber", "accounts"].contains(key) { return .string(Masking.account(s)) }
+                return v
+            default: return v
+            }
+        }
+        return mask(v, key: nil).canonical
+    }
+
+    // MARK: Lists from other departments
+
+    /// Imports the civil-affairs list of deceased residents (身份证号, 姓名, 死亡日期, 来源),
+    /// all-or-nothing; replaces earlier entries for the same residents.
+    @discardableResult
+    public func importDeceased(path: String, encoding: TextEncoding = .auto) throws -> Int {
+        try importList(path: path, encoding: encoding, action: "deceased.import", what: "死亡人员名单",
+                       columns: [CSVColumn("id", ["身份证号", "公民身份号码", "resident_id"]), CSVColumn("name", ["姓名", "name"]),
+                                 CSVColumn("date", ["死亡日期", "died_on"]), CSVColumn("source", ["来源", "source"], required: false)]) { v, source in
+            let date = try CivilDate(parsing: v["date"] ?? "")
+            try db.run("INSERT OR REPLACE INTO deceased(resident_id, name, died_on, source) VALUES (?, ?, ?, ?)",
+                       v["id"] ?? "", v["name"] ?? "", date.description, v["source"].flatMap { $0.isEmpty ? nil : $0 } ?? source)
+        }
+    }
+
+    /// Imports the list of officials and their relatives (身份证号, 姓名, 工作单位, 关系).
+    @discardableResult
+    public func importOfficials(path: String, encoding: TextEncoding = .auto) throws -> Int {
+        try importList(path: path, encoding: encoding, action: "officials.import", what: "公职人员及亲属名单",
+                       columns: [CSVColumn("id", ["身份证号", "公民身份号码", "resident_id"]), CSVColumn("name", ["姓名", "name"]),
+                                 CSVColumn("unit", ["工作单位", "单位", "unit"]), CSVColumn("relation", ["关系", "与公职人员关系", "relation"])]) { v, source in
+            try db.run("INSERT OR REPLACE INTO official(resident_id, name, unit, relation, source) VALUES (?, ?, ?, ?, ?)",
+                       v["id"] ?? "", v["name"] ?? "", v["unit"] ?? "", v["relation"] ?? "", source)
+        }
+    }
+
+    func importList(path: String, encoding: TextEncoding, action: String, what: String, columns: [CSVColumn],
+                    insert: ([String: String], String) throws -> Void) throws -> Int {
+        let loaded = try CSVFiles.load(path: path, encoding: encoding)
+        let header = try CSVHeader(loaded.header, columns: columns, file: loaded.name)
+        var rows: [[String: String]] = []
+        var problems: [YKTError] = []
+        for r in loaded.rows {
+            var v: [String: String] = [:]
+            for c in columns { v[c.key] = header.value(c.key, in: r).trimmed }
+            do {
+                v["id"] = try ResidentID(v["id"] ?? "").value
+                _ = try PersonName.validate(v["name"] ?? "")
+                if let d = v["date"] { _ = try CivilDate(parsing: d) }
+                rows.append(v)
+            } catch {
+                problems.append(error.located(SourceLocation(file: loaded.name, line: r.line)))
+            }
+        }
+        guard problems.isEmpty else {
+            throw YKTError(.importRejected, "\(what)有 \(problems.count) 行错误，整批未导入", at: SourceLocation(file: loaded.name),
+                           hint: "改正后重新导入", details: problems)
+        }
+        return try perform(action, object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))", detail: "rows=\(rows.count)") {
+            for v in rows { try insert(v, loaded.name) }
+            return rows.count
+        }
+    }
+}

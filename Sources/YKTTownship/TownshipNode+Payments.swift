@@ -1,0 +1,203 @@
+import YKTCore
+import YKTStore
+
+/// The county's answers about rosters and payments, applied as they arrive from its stream;
+/// failed payments corrected here; the payment-result notice (发放结果公示).
+extension TownshipNode {
+    /// Applies what one county message changes here. Runs inside the pull's transaction.
+    func apply(message kind: String, seq: Int64, body: JSONValue) throws {
+        let data = body["data"] ?? .null
+        switch kind {
+        case "policy.version":
+            // A new policy list version replaces the programs it names.
+            guard case .array(let items)? = data["programs"] else { throw YKTError(.syncBody, "政策清单消息没有项目") }
+            for item in items {
+                guard let program = Program(json: item) else { throw YKTError(.syncBody, "政策清单消息中的项目格式不对") }
+                try upsert(program, at: timestamp())
+            }
+        case "roster.received", "roster.reviewed", "roster.approved":
+            guard let roster = try rosterID(entity: data["entity"]?.stringValue ?? "") else { return }
+            let decision = kind == "roster.received" ? "received"
+                : kind == "roster.approved" ? "approved"
+                : data["decision"]?.stringValue == "rejected" ? "rejected" : "reviewed"
+            try db.run("""
+                INSERT INTO roster_decision(roster_id, decision, reason, by_operator, message_seq, at) VALUES (?, ?, ?, ?, ?, ?)
+                """, roster, decision, data["reason"]?.stringValue ?? "", data["by"]?.stringValue ?? "", seq,
+                       body["at"]?.stringValue ?? timestamp())
+            if decision == "rejected" {
+                // Returned by the county: the roster is a draft again and its applications can be
+                // corrected and built into it anew; submitting it again sends the next version.
+                try db.run("""
+                    UPDATE application SET status = 'cleared', version = version + 1
+                    WHERE status = 'rostered' AND id IN (SELECT application_id FROM roster_line WHERE roster_id = ?)
+                    """, roster)
+                try db.run("UPDATE roster SET status = 'draft', submitted_at = NULL, version = version + 1 WHERE id = ? AND status = 'submitted'",
+                           roster)
+            }
+        case "payment.result":
+            guard case .array(let lines)? = data["lines"] else { throw YKTError(.syncBody, "发放结果消息没有明细") }
+            let batch = data["batch"]?.intValue ?? 0
+            for l in lines {
+                guard let roster = try rosterID(entity: l["entity"]?.stringValue ?? "") else { continue }
+                try db.run("""
+                    INSERT OR REPLACE INTO payment_result(payment, roster_id, line_no, batch, resident_id, name, bank, account_kind,
+                        account_number, amount_fen, status, reason_code, reason, result_on, returned_fen, reissue_of, corrected_at, message_seq)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                            (SELECT corrected_at FROM payment_result WHERE payment = ?1), ?)
+                    """, l["payment"]?.intValue ?? 0, roster, l["line"]?.intValue ?? 0, batch, l["residentId"]?.stringValue ?? "",
+                           l["name"]?.stringValue ?? "", l["bank"]?.stringValue ?? "", l["accountKind"]?.stringValue ?? "",
+                           l["accountNumber"]?.stringValue ?? "", l["amountFen"]?.intValue ?? 0, l["status"]?.stringValue ?? "failed",
+                           l["reasonCode"]?.stringValue, l["reason"]?.stringValue, l["date"]?.stringValue ?? "",
+                           l["returnedFen"]?.intValue ?? 0, l["reissueOf"]?.intValue, seq)
+            }
+        default:
+            break
+        }
+    }
+
+    /// `roster/<node>/<program>/<period>/<batch>` → the local roster id.
+    func rosterID(entity: String) throws -> Int64? {
+        let parts = entity.split(separator: "/").map(String.init)
+        guard parts.count == 5, parts[0] == "roster", parts[1] == config.nodeID, let batch = Int(parts[4]) else { return nil }
+        return try db.integer("SELECT id FROM roster WHERE program_code = ? AND period = ? AND batch = ?", parts[2], parts[3], batch)
+    }
+
+    /// The county's decisions on a roster, oldest first.
+    public func rosterDecisions(_ id: Int64) throws -> [(decision: String, reason: String, by: String, at: String)] {
+        try db.all("SELECT decision, reason, by_operator, at FROM roster_decision WHERE roster_id = ? ORDER BY id", id) {
+            (decision: $0.text(0), reason: $0.text(1), by: $0.text(2), at: $0.text(3))
+        }
+    }
+
+    public struct PaymentResult: Sendable, Codable {
+        public var payment: Int64
+        public var rosterID: Int64
+        public var lineNo: Int
+        public var batch: Int64
+        public var residentID: String
+        public var name: String
+        public var bank: String
+        public var accountKind: String
+        public var accountNumber: String
+        public var amountFen: Int64
+        public var status: String
+        public var reasonCode: String?
+        public var reason: String?
+        public var resultOn: String
+        public var returnedFen: Int64
+        public var reissueOf: Int64?
+        public var correctedAt: String?
+
+        public var statusChinese: String {
+            status == "paid" ? (reissueOf == nil ? "已发放" : "补发成功") : "发放失败（\(reason ?? reasonCode ?? "")）"
+        }
+    }
+
+    public func paymentResults(roster: Int64? = nil, status: String? = nil) throws -> [PaymentResult] {
+        try db.all("""
+            SELECT payment, roster_id, line_no, batch, resident_id, name, bank, account_kind, account_number, amount_fen, status,
+                   reason_code, reason, result_on, returned_fen, reissue_of, corrected_at
+            FROM payment_result WHERE (?1 IS NULL OR roster_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY payment
+            """, roster, status) { r in
+            PaymentResult(payment: r.int64(0), rosterID: r.int64(1), lineNo: r.int(2), batch: r.int64(3), residentID: r.text(4),
+                          name: r.text(5), bank: r.text(6), accountKind: r.text(7), accountNumber: r.text(8), amountFen: r.int64(9),
+                          status: r.text(10), reasonCode: r.optionalText(11), reason: r.optionalText(12), resultOn: r.text(13),
+                          returnedFen: r.int64(14), reissueOf: r.isNull(15) ? nil : r.int64(15), correctedAt: r.optionalText(16))
+        }
+    }
+
+    /// Failed payments still waiting for a correction from this township.
+    public func paymentsToCorrect() throws -> [PaymentResult] {
+        try paymentResults(status: "failed").filter { $0.correctedAt == nil }
+    }
+
+    /// Corrects a failed payment: with a new designated account (recorded with its confirmation
+    /// form, as any account change) or, when the account itself is fine again (a card
+    /// unfrozen), with the same account and a note. Sends `payment.correct` up in the same
+    /// transaction; the county re-issues the line in a new batch.
+    public func correctPayment(_ id: Int64, newAccount: AccountInput?, note: String) throws {
+        try perform("payment.correct") {
+            guard let p = try paymentResults().first(where: { $0.payment == id }) else {
+                throw YKTError(.paymentUnknown, "没有编号为 \(id) 的发放结果", hint: "用 ykt payment list --failed 查看失败的发放")
+            }
+            guard p.status == "failed", p.correctedAt == nil else {
+                throw YKTError(.paymentState, p.status == "paid" ? "发放 \(id) 已成功，无需更正" : "发放 \(id) 已于 \(p.correctedAt ?? "") 更正过")
+            }
+            let rid = try ResidentID(p.residentID)
+            if let newAccount {
+                _ = try changeAccount(rid, to: newAccount)
+            } else if note.trimmed.isEmpty {
+                throw YKTError(.fieldMissing, "不换账户重发须写明原因（例如 账户已解冻）", at: SourceLocation(field: "--note"))
+            }
+            guard let account = try beneficiary(rid).account else { throw YKTError(.internalError, "\(rid.masked) 没有指定账户") }
+            let r = try roster(p.rosterID)
+            try enqueue("payment.correct", entity: "payment/\(id)", baseVersion: 0, data: [
+                "payment": .int(id), "residentId": .string(rid.value), "roster": .string(rosterKey(r)), "line": .int(Int64(p.lineNo)),
+                "account": ["bank": .string(account.bank), "kind": .string(account.kind.rawValue), "number": .string(account.number),
+                            "confirmation": .string(account.confirmation)],
+                "note": .string(note.trimmed),
+            ])
+            try db.run("UPDATE payment_result SET corrected_at = ? WHERE payment = ?", timestamp(), id)
+            return ((), AuditNote(object: "payment#\(id) \(rid.masked)", detail: "→ \(Masking.account(account.number)) \(note.trimmed)"))
+        }
+    }
+
+    /// The payment-result notice (发放结果公示) of a roster: each line's outcome, masked.
+    public func paymentNoticeDocument(_ id: Int64, printedOn: CivilDate) throws -> NoticeDocument {
+        let r = try roster(id)
+        let program = try program(r.programCode)
+        if program.secret {
+            throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不生成发放结果公示")
+        }
+        let results = try paymentResults(roster: id)
+        guard !results.isEmpty else {
+            throw YKTError(.rosterState, "清册 \(id) 还没有收到发放结果", hint: "同步（ykt sync）取回县财政的发放结果后再打印")
+        }
+        let period = try Period(parsing: r.period)
+        let title = "\(config.name)\(period.chinese)\(program.name)发放结果公示"
+        let columns = ["序号", "村（社区）", "姓名", "身份证号", "账号", "金额（元）", "发放结果", "日期"]
+        var rows: [[String]] = []
+        var paid = Fen.zero, paidCount = 0
+        for l in try rosterLines(id) {
+            // The line's latest payment: a paid re-issue supersedes the failed original.
+            let mine = results.filter { $0.lineNo == l.lineNo }
+            let latest = mine.first(where: { $0.status == "paid" }) ?? mine.max(by: { $0.payment < $1.payment })
+            let state = latest?.statusChinese ?? "发放中"
+            if latest?.status == "paid" {
+                paid = paid + Fen(l.amountFen)
+                paidCount += 1
+            }
+            rows.append([String(l.lineNo), l.village, l.name, Masking.residentID(l.residentID),
+                         Masking.account(latest?.accountNumber ?? l.accountNumber), Fen(l.amountFen).yuanGrouped, state,
+                         latest?.resultOn ?? ""])
+        }
+        let intro = [
+            "\(period.chinese)\(program.name)已通过\"一卡通\"发放到本人指定账户，现将发放结果予以公示，接受社会监督。",
+            "已发放 \(paidCount) 人，金额 \(paid.yuanGrouped) 元；发放失败的，乡镇正在核实更正后补发。",
+        ]
+        let outro = ["如有疑问，请向\(config.name)或县财政部门反映。", "为保护个人信息，身份证号、账号只显示部分数字。",
+                     config.name, printedOn.chinese]
+        let totals = ["合计", "", "\(rows.count) 人", "", "", Fen(r.totalFen).yuanGrouped, "已发放 \(paidCount) 人", ""]
+        let html = NoticeDocument.page(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro)
+        var csv = CSVWriter()
+        csv.row([title])
+        csv.row(columns)
+        for row in rows { csv.row(row) }
+        csv.row(totals)
+        return NoticeDocument(title: title, html: html, csv: csv.text)
+    }
+
+    public func printPaymentNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {
+        let doc = try paymentNoticeDocument(id, printedOn: printedOn)
+        let dir = directory ?? NSStringPath(self.directory).appending("out")
+        let base = "发放结果-\(config.nodeID)-\(id)"
+        let htmlPath = NSStringPath(dir).appending(base + ".html")
+        let csvPath = NSStringPath(dir).appending(base + ".csv")
+        try perform("payment.notice.print") {
+            try FileOutput.writeAtomically(doc.html, to: htmlPath)
+            try FileOutput.writeAtomically(doc.csv, to: csvPath)
+            return ((), AuditNote(object: "roster#\(id)", detail: base))
+        }
+        return (htmlPath, csvPath)
+    }
+}
