@@ -25,10 +25,12 @@ extension TownshipNode {
                 """, roster, decision, data["reason"]?.stringValue ?? "", data["by"]?.stringValue ?? "", seq,
                        body["at"]?.stringValue ?? timestamp())
             if decision == "rejected" {
-                // Returned by the county: the roster is a draft again and its applications can be
-                // corrected and built into it anew; submitting it again sends the next version.
+                // Returned by the county: the roster is a draft again and its applications are back
+                // where a roster takes them from (cleared by the notice; recorded, for a secret
+                // program), to be corrected and built into it anew; submitting sends the next version.
                 try db.run("""
-                    UPDATE application SET status = 'cleared', version = version + 1
+                    UPDATE application SET version = version + 1,
+                        status = CASE WHEN (SELECT secret FROM program p WHERE p.code = application.program_code) THEN 'recorded' ELSE 'cleared' END
                     WHERE status = 'rostered' AND id IN (SELECT application_id FROM roster_line WHERE roster_id = ?)
                     """, roster)
                 try db.run("UPDATE roster SET status = 'draft', submitted_at = NULL, version = version + 1 WHERE id = ? AND status = 'submitted'",
