@@ -3,7 +3,9 @@
 # offline workday: import the register (GB18030, as WPS writes it) → applications → public
 # notice (5 working days across National Day) → objection → close → roster → submit.
 # Then a county node starts (`ykt serve`, mutual TLS on 127.0.0.1) and every township syncs
-# (integration/sync.sh). Everything happens in a temporary directory on this machine; it prints where the printed
+# (integration/sync.sh), and the county runs the money loop with the bank simulator: review,
+# approval, bank files, failures, corrections, re-issue until all paid, reconciliation, and the
+# invariants checked (integration/payments.sh). Everything happens in a temporary directory on this machine; it prints where the printed
 # notices are and a summary, and exits 0 when all went as expected.
 set -euo pipefail
 

@@ -88,11 +88,17 @@ extension CountyNode {
     /// The instruction file of a batch, byte for byte the same however often it is written.
     func instruction(for batch: Batch) throws -> BankFile.Instruction {
         let names = Dictionary(try db.all("SELECT code, name FROM program") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        var periods: [String: String] = [:]
         let lines = try db.all("""
             SELECT id, name, account_kind, account_number, amount_fen, program, period, reissue_of FROM payment WHERE batch_id = ? ORDER BY id
             """, batch.id) { r in
             let program = names[r.text(5)] ?? r.text(5)
-            let period = (try? Period(parsing: r.text(6)))?.chinese ?? r.text(6)
+            let raw = r.text(6)
+            let period = periods[raw] ?? {
+                let p = (try? Period(parsing: raw))?.chinese ?? raw
+                periods[raw] = p
+                return p
+            }()
             return BankFile.InstructionLine(lineID: String(r.int64(0)), name: r.text(1), accountKind: r.text(2), accountNumber: r.text(3),
                                             amountFen: r.int64(4), program: program,
                                             memo: "\(period)\(program)" + (r.isNull(7) ? "" : "（补发）"))
@@ -307,27 +313,40 @@ extension CountyNode {
         try emitResults(batch: batch.id)
     }
 
-    /// Sends each township the results of its lines in a batch.
+    /// Sends each township the results of its lines in a batch (written as canonical JSON
+    /// directly: a batch can hold hundreds of thousands of lines).
     func emitResults(batch: Int64) throws {
-        var perNode: [String: [JSONValue]] = [:]
+        var perNode: [String: [UInt8]] = [:]
         try db.forEach("""
             SELECT p.node_id, p.id, r.entity, p.line_no, p.resident_id, p.name, p.amount_fen, p.status, p.reason_code, p.reason,
                    p.result_on, p.returned_fen, p.reissue_of, p.bank, p.account_kind, p.account_number, p.program, p.period
             FROM payment p JOIN roster r ON r.id = p.roster_id WHERE p.batch_id = ? ORDER BY p.id
             """, batch) { r in
-            var line: [String: JSONValue] = [
-                "payment": .int(r.int64(1)), "entity": .string(r.text(2)), "line": .int(r.int64(3)), "residentId": .string(r.text(4)),
-                "name": .string(r.text(5)), "amountFen": .int(r.int64(6)), "status": .string(r.text(7)), "date": .string(r.text(10)),
-                "returnedFen": .int(r.int64(11)), "bank": .string(r.text(13)), "accountKind": .string(r.text(14)),
-                "accountNumber": .string(r.text(15)), "program": .string(r.text(16)), "period": .string(r.text(17)),
-            ]
-            if let code = r.optionalText(8) { line["reasonCode"] = .string(code) }
-            if let reason = r.optionalText(9) { line["reason"] = .string(reason) }
-            if !r.isNull(12) { line["reissueOf"] = .int(r.int64(12)) }
-            perNode[r.text(0), default: []].append(.object(line))
+            var w = CanonicalObjectWriter(capacity: 400)
+            w.string("accountKind", r.text(14))
+            w.string("accountNumber", r.text(15))
+            w.int("amountFen", r.int64(6))
+            w.string("bank", r.text(13))
+            w.string("date", r.text(10))
+            w.string("entity", r.text(2))
+            w.int("line", r.int64(3))
+            w.string("name", r.text(5))
+            w.int("payment", r.int64(1))
+            w.string("period", r.text(17))
+            w.string("program", r.text(16))
+            if let reason = r.optionalText(9) { w.string("reason", reason) }
+            if let code = r.optionalText(8) { w.string("reasonCode", code) }
+            if !r.isNull(12) { w.int("reissueOf", r.int64(12)) }
+            w.string("residentId", r.text(4))
+            w.int("returnedFen", r.int64(11))
+            w.string("status", r.text(7))
+            let node = r.text(0)
+            perNode[node, default: [UInt8(ascii: "[")]].append(contentsOf: (perNode[node]?.count ?? 1) > 1 ? [UInt8(ascii: ",")] : [])
+            perNode[node]!.append(contentsOf: w.finish().utf8)
         }
         for (node, lines) in perNode.sorted(by: { $0.key < $1.key }) {
-            try emit(to: node, kind: "payment.result", data: ["batch": .int(batch), "lines": .array(lines)])
+            let data = "{\"batch\":\(batch),\"lines\":" + String(decoding: lines + [UInt8(ascii: "]")], as: UTF8.self) + "}"
+            try emit(to: node, kind: "payment.result", canonicalData: data)
         }
     }
 

@@ -7,11 +7,22 @@ import YKTStore
 extension CountyNode {
     /// Appends one signed message to `node`'s stream. Must run inside a transaction.
     func emit(to node: String, kind: String, data: JSONValue) throws {
+        try emit(to: node, kind: kind, canonicalData: data.canonical)
+    }
+
+    /// The same, with `data` already canonical JSON (large messages are written directly).
+    func emit(to node: String, kind: String, canonicalData data: String) throws {
         let seq = (try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", node) ?? 0) + 1
         let at = timestamp()
-        let body: JSONValue = ["v": 1, "county": .string(config.nodeID), "node": .string(node), "seq": .int(seq),
-                               "kind": .string(kind), "at": .string(at), "data": data]
-        let text = body.canonical
+        var body = CanonicalObjectWriter(capacity: data.utf8.count + 160)
+        body.string("at", at)
+        body.string("county", config.nodeID)
+        body.raw("data", data)
+        body.string("kind", kind)
+        body.string("node", node)
+        body.int("seq", seq)
+        body.int("v", 1)
+        let text = body.finish()
         try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                    node, seq, kind, text, DatabaseValue.blob(try key.sign(Array(text.utf8))), at)
     }

@@ -88,9 +88,15 @@ extension CountyNode {
         }
         // Above the program standard: more than the standard for one person (per person), for
         // the months or years of the period, or for the land area at today's standard.
+        // SQL picks the candidates (a superset: the ceiling in floating point, less one fen, for
+        // the land unit); the exact ceiling is computed in integer fen below.
         try db.forEach("""
             SELECT l.resident_id, r.program, r.period, r.id, l.line_no, l.quantity, l.amount_fen, p.unit, p.standard_fen
             FROM roster_line l \(live) JOIN program p ON p.code = r.program
+            WHERE l.amount_fen > CASE p.unit
+                WHEN 'mu' THEN p.standard_fen * CAST(l.quantity AS REAL) - 1
+                WHEN 'person-month' THEN p.standard_fen * (CASE WHEN length(r.period) = 4 THEN 12 ELSE 1 END)
+                ELSE p.standard_fen END
             """) { r in
             guard let unit = ProgramUnit(rawValue: r.text(7)), let quantity = try? Quantity(parsing: r.text(5)) else { return }
             let standard = Fen(r.int64(8))
@@ -134,7 +140,13 @@ extension CountyNode {
                               "source": .string(r.text(3)), "program": .string(r.text(4)), "period": .string(r.text(5))], [r.text(0)]))
         }
         // Invalid resident IDs anywhere in the register or on rosters.
-        try db.forEach("SELECT resident_id, 'register' FROM resident UNION SELECT resident_id, 'roster' FROM roster_line") { r in
+        // (Roster lines name registered residents only, as the county checks on receipt; the
+        // second query finds any that do not, from older data.)
+        try db.forEach("""
+            SELECT resident_id, 'register' FROM resident
+            UNION ALL SELECT DISTINCT resident_id, 'roster' FROM roster_line l
+                WHERE NOT EXISTS (SELECT 1 FROM resident r WHERE r.resident_id = l.resident_id)
+            """) { r in
             do { _ = try ResidentID(r.text(0)) } catch {
                 findings.append((.invalidID, r.text(0), ["residentId": .string(r.text(0)), "where": .string(r.text(1)),
                                                          "problem": .string((error as? YKTError)?.message ?? "\(error)")], [r.text(0)]))
