@@ -113,15 +113,20 @@ extension TownshipNode {
     /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in
     /// the audit trail. Returns the two paths.
     public func printNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {
-        let doc = try noticeDocument(id, printedOn: printedOn)
+        try write(try noticeDocument(id, printedOn: printedOn), base: "公示-\(config.nodeID)-\(id)", into: directory,
+                  action: "notice.print", object: "notice#\(id)")
+    }
+
+    /// Writes a document's HTML and CSV as `<base>.html` and `<base>.csv` into `directory`
+    /// (default `<node>/out`), recorded in the audit trail. Returns the two paths.
+    func write(_ doc: NoticeDocument, base: String, into directory: String?, action: String, object: String) throws -> (html: String, csv: String) {
         let dir = directory ?? NSStringPath(self.directory).appending("out")
-        let base = "公示-\(config.nodeID)-\(id)"
         let htmlPath = NSStringPath(dir).appending(base + ".html")
         let csvPath = NSStringPath(dir).appending(base + ".csv")
-        try perform("notice.print") {
+        try perform(action) {
             try FileOutput.writeAtomically(doc.html, to: htmlPath)
             try FileOutput.writeAtomically(doc.csv, to: csvPath)
-            return ((), AuditNote(object: "notice#\(id)", detail: base))
+            return ((), AuditNote(object: object, detail: base))
         }
         return (htmlPath, csvPath)
     }

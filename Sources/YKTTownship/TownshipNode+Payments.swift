@@ -190,16 +190,7 @@ extension TownshipNode {
     }
 
     public func printPaymentNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {
-        let doc = try paymentNoticeDocument(id, printedOn: printedOn)
-        let dir = directory ?? NSStringPath(self.directory).appending("out")
-        let base = "发放结果-\(config.nodeID)-\(id)"
-        let htmlPath = NSStringPath(dir).appending(base + ".html")
-        let csvPath = NSStringPath(dir).appending(base + ".csv")
-        try perform("payment.notice.print") {
-            try FileOutput.writeAtomically(doc.html, to: htmlPath)
-            try FileOutput.writeAtomically(doc.csv, to: csvPath)
-            return ((), AuditNote(object: "roster#\(id)", detail: base))
-        }
-        return (htmlPath, csvPath)
+        try write(try paymentNoticeDocument(id, printedOn: printedOn), base: "发放结果-\(config.nodeID)-\(id)", into: directory,
+                  action: "payment.notice.print", object: "roster#\(id)")
     }
 }
