@@ -83,3 +83,12 @@ echo
 echo "== 汇总"
 printf '   乡镇 %s 个；底册 %s 人；已报送清册 %s 行，金额 %s.%02d 元；离线完成后已同步到县财政，县里汇总与各乡镇一致。\n' \
     "$(echo "$codes" | wc -w)" "$total_people" "$total_lines" "$((total_fen / 100))" "$((total_fen % 100))"
+"$ykt" summary --json --node "$work/county" > "$work/summary.json"
+python3 - "$work/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+fen = s["paidFen"]
+print(f"   发放：补贴对象 {s['residents']} 人，清册明细 {s['rosterLines']} 行，已发放 {s['paidLines']} 行（{fen // 100}.{fen % 100:02d} 元），"
+      f"失败 {s['failedPayments']} 笔，补发 {s['reissued']} 笔，未发放 {s['outstanding']} 行。")
+PY
+sed 's/^ */   /' "$work/reconcile.txt"

@@ -123,7 +123,7 @@ sync_all
 echo "== 对账（2026 年 11 月，逐笔核对银行对账单）"
 for bank in RCC ABC; do
     "$ykt" bank statement --folder "$work/banks/$bank" --bank $bank --from 2026-11-01 --to 2026-11-30 --out "$work/statement-$bank.txt" >/dev/null
-    c reconcile --statement "$work/statement-$bank.txt" --month 2026-11 --out "$work/reports" 2>/dev/null | tail -n 1 | indent
+    c reconcile --statement "$work/statement-$bank.txt" --month 2026-11 --out "$work/reports" 2>/dev/null | tail -n 1 | tee -a "$work/reconcile.txt" | indent
 done
 
 echo "== 本人查询、投诉举报、月报、发放结果公示"
