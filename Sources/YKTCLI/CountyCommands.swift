@@ -277,9 +277,7 @@ enum CountyCommands {
             positionals: [("清册", "乡镇的清册编号")],
             options: [.value("out", "目录", "输出目录，默认 节点目录/out"), .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
-                let p = try inv.node().printPaymentNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date())
-                inv.out.line(p.html)
-                inv.out.line(p.csv)
+                inv.out.paths(try inv.node().printPaymentNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
             }),
         CommandSpec(
             path: ["query"], abstract: "（县级）查询本人的补贴发放：须身份证号和姓名都对上；账号脱敏",
@@ -331,9 +329,7 @@ enum CountyCommands {
                       .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
                 let month = try inv.parse("month") { s throws(YKTError) in try Period(parsing: s) }
-                let p = try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.date())
-                inv.out.line(p.html)
-                inv.out.line(p.csv)
+                inv.out.paths(try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.date()))
             }),
         CommandSpec(
             path: ["reconcile"], abstract: "（县级）与代发银行对账：按月或按年，逐笔核对银行对账单",
@@ -409,20 +405,10 @@ enum CountyCommands {
                 try inv.county().closeWarning(id, confirmed: inv.flag("confirm"), reason: try inv.require("reason"))
                 inv.out.line("预警 \(id) 已处理")
             }),
-        CommandSpec(
-            path: ["deceased", "import"], abstract: "（县级）导入民政部门的死亡人员名单（身份证号,姓名,死亡日期,来源），整批导入或整批不导入",
-            positionals: [("文件", "CSV 文件")], options: [.value("encoding", "编码", "auto（默认）、utf-8 或 gb18030")],
-            run: { inv in
-                let enc = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
-                inv.out.line("已导入死亡人员 \(try inv.county().importDeceased(path: inv.positional(0), encoding: enc)) 人")
-            }),
-        CommandSpec(
-            path: ["officials", "import"], abstract: "（县级）导入公职人员及亲属名单（身份证号,姓名,工作单位,关系），整批导入或整批不导入",
-            positionals: [("文件", "CSV 文件")], options: [.value("encoding", "编码", "auto（默认）、utf-8 或 gb18030")],
-            run: { inv in
-                let enc = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
-                inv.out.line("已导入公职人员及亲属 \(try inv.county().importOfficials(path: inv.positional(0), encoding: enc)) 人")
-            }),
+        listImport(["deceased", "import"], "（县级）导入民政部门的死亡人员名单（身份证号,姓名,死亡日期,来源），整批导入或整批不导入",
+                   done: "已导入死亡人员") { county, path, encoding in try county.importDeceased(path: path, encoding: encoding) },
+        listImport(["officials", "import"], "（县级）导入公职人员及亲属名单（身份证号,姓名,工作单位,关系），整批导入或整批不导入",
+                   done: "已导入公职人员及亲属") { county, path, encoding in try county.importOfficials(path: path, encoding: encoding) },
         CommandSpec(
             path: ["summary"], abstract: "（县级）发放全程汇总：对象、清册明细、已发放、失败、补发、未发放、退回",
             options: [.flag("json", "以 JSON 输出")],
@@ -435,6 +421,18 @@ enum CountyCommands {
                                 ("补发", "\(s.reissued) 笔"), ("未发放", "\(s.outstanding) 行"), ("退回资金", Fen(s.returnedFen).yuanGrouped + " 元")])
             }),
     ]
+
+    /// A command importing a list from another department into the county.
+    static func listImport(_ path: [String], _ abstract: String, done: String,
+                           _ load: @escaping @Sendable (CountyNode, String, TextEncoding) throws -> Int) -> CommandSpec {
+        CommandSpec(
+            path: path, abstract: abstract,
+            positionals: [("文件", "CSV 文件")], options: [.value("encoding", "编码", "auto（默认）、utf-8 或 gb18030")],
+            run: { inv in
+                let enc = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
+                inv.out.line("\(done) \(try load(try inv.county(), inv.positional(0), enc)) 人")
+            })
+    }
 
     static func reconcileRange(_ inv: Invocation) throws -> (CivilDate, CivilDate) {
         if let m = inv.string("month") {

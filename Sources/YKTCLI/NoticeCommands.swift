@@ -80,9 +80,7 @@ enum NoticeCommands {
             positionals: [("编号", "公示编号")],
             options: [.value("out", "目录", "输出目录；不给时为 节点目录/out"), .value("date", "日期", "落款日期；不给时为今天")],
             run: { inv in
-                let paths = try inv.node().printNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date())
-                inv.out.line(paths.html)
-                inv.out.line(paths.csv)
+                inv.out.paths(try inv.node().printNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
             }),
         CommandSpec(
             path: ["objection", "add"], abstract: "登记公示期间收到的异议",

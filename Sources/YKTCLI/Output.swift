@@ -30,6 +30,12 @@ struct Output: Sendable {
         for row in rows { line(render(row)) }
     }
 
+    /// The two files of a printed document, one path per line.
+    func paths(_ p: (html: String, csv: String)) {
+        line(p.html)
+        line(p.csv)
+    }
+
     /// `key: value` lines with keys padded to one width.
     func fields(_ pairs: [(String, String)]) {
         let w = pairs.map { DisplayWidth.of($0.0) }.max() ?? 0

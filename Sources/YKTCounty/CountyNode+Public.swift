@@ -199,21 +199,13 @@ extension CountyNode {
                       String(rows.reduce(0) { $0 + $1.failed }), Fen(rows.reduce(0) { $0 + $1.failedFen }).yuanGrouped,
                       Fen(rows.reduce(0) { $0 + $1.returnedFen }).yuanGrouped, String(rows.reduce(0) { $0 + $1.reissued }),
                       String(rows.reduce(0) { $0 + $1.outstanding }), Fen(rows.reduce(0) { $0 + $1.outstandingFen }).yuanGrouped]
-        let html = NoticeDocument.page(title: title, intro: ["统计口径：发放成功、失败按代发银行回盘日期计入当月；补发按补发批次生成日期；月末未发放为月末前已审定、截至月末仍未发放成功的清册明细。"],
-                                       columns: columns, numeric: Set(2...9), rows: table, totals: totals,
-                                       outro: ["本表不含个人身份信息。", config.name, printedOn.chinese])
-        var csv = CSVWriter()
-        csv.row([title])
-        csv.row(columns)
-        for r in table { csv.row(r) }
-        csv.row(totals)
+        let doc = NoticeDocument(title: title, intro: ["统计口径：发放成功、失败按代发银行回盘日期计入当月；补发按补发批次生成日期；月末未发放为月末前已审定、截至月末仍未发放成功的清册明细。"],
+                                 columns: columns, numeric: Set(2...9), rows: table, totals: totals,
+                                 outro: ["本表不含个人身份信息。", config.name, printedOn.chinese])
         let base = "月报-\(config.nodeID)-\(month)"
-        let htmlPath = (directory as NSString).appendingPathComponent(base + ".html")
-        let csvPath = (directory as NSString).appendingPathComponent(base + ".csv")
-        try FileOutput.writeAtomically(html, to: htmlPath)
-        try FileOutput.writeAtomically(csv.text, to: csvPath)
+        let paths = try doc.write(base: base, into: directory)
         try perform("report.monthly", object: "month \(month)", detail: base) {}
-        return (htmlPath, csvPath)
+        return paths
     }
 
     // MARK: Reconciliation
@@ -331,22 +323,12 @@ extension CountyNode {
             outro.append("支付 \(d.lineID)（\(names[d.program] ?? d.program)）：\(d.kindChinese)；县里 \(d.countyFen.map { Fen($0).yuan } ?? "—") 元，银行 \(d.bankFen.map { Fen($0).yuan } ?? "—") 元。")
         }
         outro += [config.name, printedOn.chinese]
-        let html = NoticeDocument.page(title: title, intro: ["县财政记录按代发银行回盘日期在对账期间内的支付，与银行对账单逐笔核对。"],
-                                       columns: columns, numeric: [1, 2, 3, 4, 5], rows: rows, totals: nil, outro: outro)
-        var csv = CSVWriter()
-        csv.row([title])
-        csv.row(columns)
-        for row in rows { csv.row(row) }
-        csv.row([verdict])
-        csv.row(["差异类别", "支付编号", "补贴项目", "县财政金额（元）", "银行金额（元）"])
-        for d in r.differences {
-            csv.row([d.kindChinese, d.lineID, names[d.program] ?? d.program, d.countyFen.map { Fen($0).yuan } ?? "", d.bankFen.map { Fen($0).yuan } ?? ""])
-        }
-        let base = "对账-\(r.bank)-\(r.from)-\(r.to)"
-        let htmlPath = (directory as NSString).appendingPathComponent(base + ".html")
-        let csvPath = (directory as NSString).appendingPathComponent(base + ".csv")
-        try FileOutput.writeAtomically(html, to: htmlPath)
-        try FileOutput.writeAtomically(csv.text, to: csvPath)
-        return (htmlPath, csvPath)
+        let doc = NoticeDocument(title: title, intro: ["县财政记录按代发银行回盘日期在对账期间内的支付，与银行对账单逐笔核对。"],
+                                 columns: columns, numeric: [1, 2, 3, 4, 5], rows: rows, totals: nil, outro: outro,
+                                 csvTail: [[verdict], ["差异类别", "支付编号", "补贴项目", "县财政金额（元）", "银行金额（元）"]] + r.differences.map { d in
+                                     [d.kindChinese, d.lineID, names[d.program] ?? d.program, d.countyFen.map { Fen($0).yuan } ?? "",
+                                      d.bankFen.map { Fen($0).yuan } ?? ""]
+                                 })
+        return try doc.write(base: "对账-\(r.bank)-\(r.from)-\(r.to)", into: directory)
     }
 }

@@ -8,6 +8,31 @@ public struct NoticeDocument: Sendable {
     public var html: String
     public var csv: String
 
+    /// One table laid out twice: the A4 page, and the CSV with the title, `csvHead` rows, the
+    /// column names, the rows, the totals and `csvTail` rows.
+    public init(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]], totals: [String]?,
+                outro: [String], csvHead: [[String]] = [], csvTail: [[String]] = []) {
+        self.title = title
+        html = Self.page(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro)
+        var w = CSVWriter()
+        w.row([title])
+        csvHead.forEach { w.row($0) }
+        w.row(columns)
+        rows.forEach { w.row($0) }
+        if let totals { w.row(totals) }
+        csvTail.forEach { w.row($0) }
+        csv = w.text
+    }
+
+    /// Writes `<base>.html` and `<base>.csv` into `directory`, each atomically. Returns the paths.
+    public func write(base: String, into directory: String) throws(YKTError) -> (html: String, csv: String) {
+        let htmlPath = NSStringPath(directory).appending(base + ".html")
+        let csvPath = NSStringPath(directory).appending(base + ".csv")
+        try FileOutput.writeAtomically(html, to: htmlPath)
+        try FileOutput.writeAtomically(csv, to: csvPath)
+        return (htmlPath, csvPath)
+    }
+
     static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
@@ -99,15 +124,8 @@ extension TownshipNode {
             printedOn.chinese,
         ]
         let totals = ["合计", "", "\(lines.count) 人", "", "", "", total.yuanGrouped]
-        let html = NoticeDocument.page(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows,
-                                       totals: totals, outro: outro)
-        var csv = CSVWriter()
-        csv.row([title])
-        csv.row(["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话", n.phone])
-        csv.row(columns)
-        for r in rows { csv.row(r) }
-        csv.row(totals)
-        return NoticeDocument(title: title, html: html, csv: csv.text)
+        return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows, totals: totals,
+                              outro: outro, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话", n.phone]])
     }
 
     /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in
@@ -120,14 +138,8 @@ extension TownshipNode {
     /// Writes a document's HTML and CSV as `<base>.html` and `<base>.csv` into `directory`
     /// (default `<node>/out`), recorded in the audit trail. Returns the two paths.
     func write(_ doc: NoticeDocument, base: String, into directory: String?, action: String, object: String) throws -> (html: String, csv: String) {
-        let dir = directory ?? NSStringPath(self.directory).appending("out")
-        let htmlPath = NSStringPath(dir).appending(base + ".html")
-        let csvPath = NSStringPath(dir).appending(base + ".csv")
         try perform(action) {
-            try FileOutput.writeAtomically(doc.html, to: htmlPath)
-            try FileOutput.writeAtomically(doc.csv, to: csvPath)
-            return ((), AuditNote(object: object, detail: base))
+            (try doc.write(base: base, into: directory ?? NSStringPath(self.directory).appending("out")), AuditNote(object: object, detail: base))
         }
-        return (htmlPath, csvPath)
     }
 }

@@ -180,13 +180,7 @@ extension TownshipNode {
         let outro = ["如有疑问，请向\(config.name)或县财政部门反映。", "为保护个人信息，身份证号、账号只显示部分数字。",
                      config.name, printedOn.chinese]
         let totals = ["合计", "", "\(rows.count) 人", "", "", Fen(r.totalFen).yuanGrouped, "已发放 \(paidCount) 人", ""]
-        let html = NoticeDocument.page(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro)
-        var csv = CSVWriter()
-        csv.row([title])
-        csv.row(columns)
-        for row in rows { csv.row(row) }
-        csv.row(totals)
-        return NoticeDocument(title: title, html: html, csv: csv.text)
+        return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro)
     }
 
     public func printPaymentNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {

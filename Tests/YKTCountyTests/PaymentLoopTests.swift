@@ -65,6 +65,15 @@ struct Loop {
         try county.receiveResults(today: d(today))
     }
 
+    /// Dispatched, answered by the bank (failing the given payments) and the result received.
+    @discardableResult
+    func resulted(failing: Set<Int64> = []) throws -> Int64 {
+        let batch = try dispatched()
+        try answer(batch: batch, failing: failing)
+        _ = try receive()
+        return batch
+    }
+
     func d(_ s: String) -> CivilDate { try! CivilDate(parsing: s) }
 }
 
@@ -124,9 +133,7 @@ struct PaymentLoopTests {
     @Test("a roster line is paid at most once and never above the approved total")
     func paidOnce() throws {
         let loop = try Loop()
-        let batch = try loop.dispatched()
-        try loop.answer(batch: batch)
-        _ = try loop.receive()
+        let batch = try loop.resulted()
         // The database refuses a second paid payment for the same line.
         #expect(throws: (any Error).self) {
             try loop.county.db.run("""
@@ -237,9 +244,7 @@ struct PaymentLoopTests {
     @Test("reconciliation: a clean month says so; each kind of difference is listed")
     func reconciliation() throws {
         let loop = try Loop()
-        let batch = try loop.dispatched()
-        try loop.answer(batch: batch, failing: [3])
-        _ = try loop.receive()
+        let batch = try loop.resulted(failing: [3])
         func statement(_ lines: [BankFile.StatementLine]) throws -> String {
             let path = loop.c.dir.sub("statement-\(UUID().uuidString.prefix(6)).txt")
             try FileOutput.writeAtomically(bytes: BankFile.write(BankFile.Statement(bank: "ABC", from: loop.d("2026-11-01"),
@@ -270,9 +275,7 @@ struct PaymentLoopTests {
     @Test("a beneficiary's own query needs ID and name; complaints are recorded and closed")
     func queryAndComplaints() throws {
         let loop = try Loop()
-        let batch = try loop.dispatched()
-        try loop.answer(batch: batch)
-        _ = try loop.receive()
+        try loop.resulted()
         let mine = try loop.county.query(residentID: try ResidentID(loop.people[0]), name: "韦秀英")
         #expect(mine.count == 1 && mine[0].status == "已发放" && mine[0].account.contains("*"))
         #expect((#expect(throws: YKTError.self) { try loop.county.query(residentID: try ResidentID(loop.people[0]), name: "覃建国") })?.code == .queryNoMatch)

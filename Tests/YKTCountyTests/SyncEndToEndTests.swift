@@ -131,6 +131,16 @@ struct SyncEndToEndTests {
 }
 
 extension County {
+    /// Two townships that both registered `resident`, both pushed: one conflict at the county.
+    static func registeredTwice(_ resident: String) throws -> County {
+        let c = try County(["450223101", "450223102"])
+        try register(c.townships["450223101"]!, resident, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try register(c.townships["450223102"]!, resident, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))
+        _ = try c.push("450223101")
+        _ = try c.push("450223102")
+        return c
+    }
+
     func pull(_ code: String) throws -> Int {
         try townships[code]!.pull { after in
             let a = county.stream(peer: code, after: after)
@@ -145,11 +155,7 @@ struct DownstreamTests {
 
     @Test("a resolved conflict flows down to both townships, signed, in order")
     func conflictDecision() throws {
-        let c = try County(["450223101", "450223102"])
-        try register(c.townships["450223101"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
-        try register(c.townships["450223102"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))
-        _ = try c.push("450223101")
-        _ = try c.push("450223102")
+        let c = try County.registeredTwice(alice)
         let conflict = try #require(try c.county.conflicts().first)
         #expect(conflict.entity.contains("********"))        // the admin list masks the resident ID
         let sides = try c.county.conflictSides(conflict.id).sides
@@ -189,11 +195,7 @@ struct DownstreamTests {
 
     @Test("a township or a county restored from an old backup is detected, not silently served")
     func restoredBackups() throws {
-        let c = try County(["450223101", "450223102"])
-        try register(c.townships["450223101"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
-        try register(c.townships["450223102"]!, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))
-        _ = try c.push("450223101")
-        _ = try c.push("450223102")
+        let c = try County.registeredTwice(alice)
         try c.county.resolveConflict(try c.county.conflicts()[0].id, decision: "keep-450223101", reason: "核实")
         #expect(try c.pull("450223101") == 1)
         // Township restored: its inbox lost the message it had acknowledged.

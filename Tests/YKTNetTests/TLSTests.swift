@@ -75,26 +75,26 @@ struct TLSTests {
         #expect(counter.lastPeer == "450223101")
     }
 
+    /// A handshake that must fail: `client` against a county serving with `serverPKI`'s
+    /// certificate; nothing may reach the handler.
+    func expectHandshakeRefused(server serverPKI: PKI, client: TLSContext) throws {
+        let counter = Counter()
+        let s = try server(serverPKI, counter: counter)
+        defer { s.stop() }
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: client) }
+        #expect(counter.count == 0)
+    }
+
     @Test("refused: a client certificate from an unknown CA")
     func unknownCA() throws {
         let pki = try PKI(), rogue = try PKI(["450223101"])
-        let counter = Counter()
-        let s = try server(pki, counter: counter)
-        defer { s.stop() }
-        let client = try TLSContext(role: .client, files: rogue.files("450223101"))
-        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: client) }
-        #expect(counter.count == 0)
+        try expectHandshakeRefused(server: pki, client: try TLSContext(role: .client, files: rogue.files("450223101")))
     }
 
     @Test("refused: a server from an unknown CA (the township checks the county too)")
     func unknownServer() throws {
         let pki = try PKI(), rogue = try PKI([])
-        let counter = Counter()
-        let s = try server(rogue, counter: counter)
-        defer { s.stop() }
-        let client = try TLSContext(role: .client, files: pki.files("450223101"))
-        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: client) }
-        #expect(counter.count == 0)
+        try expectHandshakeRefused(server: rogue, client: try TLSContext(role: .client, files: pki.files("450223101")))
     }
 
     @Test("refused: a revoked township certificate (CRL); others still get in")
@@ -115,12 +115,7 @@ struct TLSTests {
     @Test("refused: a TLS 1.2 client")
     func tls12() throws {
         let pki = try PKI()
-        let counter = Counter()
-        let s = try server(pki, counter: counter)
-        defer { s.stop() }
-        let old = try TLSContext(role: .client, files: pki.files("450223101"), tls12ForTesting: true)
-        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: old) }
-        #expect(counter.count == 0)
+        try expectHandshakeRefused(server: pki, client: try TLSContext(role: .client, files: pki.files("450223101"), tls12ForTesting: true))
     }
 
     @Test("refused: oversized header (431) and oversized body (413), before the handler")
