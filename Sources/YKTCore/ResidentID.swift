@@ -9,39 +9,67 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
     static let provinces: Set<Int> = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37,
                                       41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65,
                                       71, 81, 82]
+    static let provinceTable: [Bool] = (0..<100).map { provinces.contains($0) }
     static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
+
+    /// What is wrong with a number, found without allocating (the county checks a million).
+    public enum Problem: Sendable, Equatable {
+        case length(Int)
+        case character(position: Int)
+        case region
+        case birthDate
+        case checkDigit(expected: UInt8)
+    }
+
+    /// Checks 18 bytes (a final lower-case `x` is accepted, as `init` normalises it).
+    /// nil when the number is valid.
+    public static func problem(in bytes: UnsafeBufferPointer<UInt8>, today: CivilDate) -> Problem? {
+        guard bytes.count == 18 else { return .length(bytes.count) }
+        var sum = 0
+        for i in 0..<18 {
+            let b = bytes[i]
+            if b >= 48 && b <= 57 {
+                if i < 17 { sum += Int(b - 48) * weights[i] }
+            } else if !(i == 17 && (b == UInt8(ascii: "X") || b == UInt8(ascii: "x"))) {
+                return .character(position: i + 1)
+            }
+        }
+        func digit(_ i: Int) -> Int { Int(bytes[i]) - 48 }
+        guard provinceTable[digit(0) * 10 + digit(1)], !(digit(2) == 0 && digit(3) == 0 && digit(4) == 0 && digit(5) == 0) else {
+            return .region
+        }
+        let year = digit(6) * 1000 + digit(7) * 100 + digit(8) * 10 + digit(9)
+        guard let birth = CivilDate(year: year, month: digit(10) * 10 + digit(11), day: digit(12) * 10 + digit(13)),
+              year >= 1900, birth <= today else { return .birthDate }
+        let expected = checkCharacters[sum % 11]
+        let last = bytes[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : bytes[17]
+        return last == expected ? nil : .checkDigit(expected: expected)
+    }
 
     /// Validates `text`. `today` bounds the birth date (no one is born in the future).
     public init(_ text: String, today: CivilDate = .inChina()) throws(YKTError) {
         let raw = text.trimmed
         var bytes = Array(raw.utf8)
-        guard bytes.count == 18 else {
+        let problem = bytes.withUnsafeBufferPointer { Self.problem(in: $0, today: today) }
+        switch problem {
+        case nil: break
+        case .length:
             throw YKTError(.idLength, "身份证号应为 18 位，实际 \(raw.count) 位",
                            hint: "核对证件重新录入；15 位旧号码请先换成 18 位号码")
-        }
-        if bytes[17] == UInt8(ascii: "x") { bytes[17] = UInt8(ascii: "X") }
-        for (i, b) in bytes.enumerated() where !(b >= 48 && b <= 57) && !(i == 17 && b == UInt8(ascii: "X")) {
-            throw YKTError(.idCharacters, "身份证号第 \(i + 1) 位不是数字", hint: "只有第 18 位可以是 X")
-        }
-        let d = bytes.map { Int($0) - 48 }
-        let province = d[0] * 10 + d[1]
-        guard Self.provinces.contains(province), !(d[2] == 0 && d[3] == 0 && d[4] == 0 && d[5] == 0) else {
+        case .character(let position):
+            throw YKTError(.idCharacters, "身份证号第 \(position) 位不是数字", hint: "只有第 18 位可以是 X")
+        case .region:
             throw YKTError(.idRegion, "身份证号前 6 位「\(String(decoding: bytes[0..<6], as: UTF8.self))」不是有效的行政区划代码",
                            hint: "核对证件重新录入")
-        }
-        let year = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
-        let month = d[10] * 10 + d[11]
-        let day = d[12] * 10 + d[13]
-        guard let birth = CivilDate(year: year, month: month, day: day), year >= 1900, birth <= today else {
+        case .birthDate:
             throw YKTError(.idBirthDate, "身份证号中的出生日期「\(String(decoding: bytes[6..<14], as: UTF8.self))」无效",
                            hint: "出生日期须真实存在、不早于 1900 年、不晚于今天；请核对证件")
-        }
-        let expected = Self.checkCharacter(for: d)
-        guard bytes[17] == expected else {
+        case .checkDigit(let expected):
             throw YKTError(.idCheckDigit, "身份证号校验码错误：第 18 位应为「\(Character(Unicode.Scalar(expected)))」",
                            hint: "多半是某一位录错了，请核对证件逐位重新录入")
         }
+        if bytes[17] == UInt8(ascii: "x") { bytes[17] = UInt8(ascii: "X") }
         value = String(decoding: bytes, as: UTF8.self)
     }
 

@@ -109,6 +109,14 @@ public struct Row {
 
     public func optionalText(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
 
+    /// The text of column `i` as SQLite holds it, without copying: valid only until the
+    /// statement steps again (for scans over millions of rows).
+    public func utf8(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
+        guard let p = sqlite3_column_text(statement.handle, Int32(i)) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: p, count: n)
+    }
+
     public func blob(_ i: Int) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
         guard n > 0, let p = sqlite3_column_blob(statement.handle, Int32(i)) else { return [] }

@@ -325,6 +325,31 @@ struct WarningRuleTests {
         #expect(try loop.county.runWarnings().reopened == 1)
         #expect(try loop.county.warning(several.id).status == "open")
     }
+
+    @Test("an account shared between the register and a roster is found; a rejected roster counts for nothing")
+    func registerAndRejected() throws {
+        let loop = try Loop()
+        let db = loop.county.db
+        let a = loop.people[0], b = loop.people[1]
+        #expect(try loop.county.runWarnings().total == 0)
+        // b's designated account in the register is the account a is paid on.
+        let account = try #require(try db.first("SELECT account_number FROM roster_line WHERE resident_id = ?", a) { $0.text(0) })
+        try db.run("UPDATE resident SET account_number = ? WHERE resident_id = ?", account, b)
+        // A rejected roster that would pay a twice, to another account.
+        try db.run("""
+            INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at, status)
+            VALUES ('450223101', 'roster/x', 'TF01', '2026', 1, 30000, 'now', 'rejected')
+            """)
+        try db.run("INSERT INTO roster_line VALUES (2, 1, ?, '韦秀英', '大塘村', '农行', 'card', '6228480000000000999', '1', 30000)", a)
+        let run = try loop.county.runWarnings()
+        #expect(run.total == 1 && run.found["one-account-several-people"] == 1)
+        let shared = try #require(try loop.county.warnings(rule: .sharedAccount).first)
+        #expect(shared.subject == account && Set(shared.residents) == [a, b])
+        // Once the roster is taken back into review, its lines count.
+        try db.run("UPDATE roster SET status = 'received' WHERE id = 2")
+        let again = try loop.county.runWarnings()
+        #expect(again.found["paid-twice"] == 1 && again.found["one-person-several-accounts"] == 1)
+    }
 }
 
 @Suite("Bank files")

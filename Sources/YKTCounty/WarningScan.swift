@@ -1,0 +1,369 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import YKTCore
+import YKTStore
+
+/// The warning rules' read side: finds every case over the whole county in two passes that run
+/// at once on their own read connections (WAL lets them read while nothing writes), so a
+/// million residents and four million roster lines take seconds, not minutes.
+///
+/// - The **line pass** reads every roster line once, in `(resident_id, account_number)` order
+///   from the covering index, so each resident's lines arrive together with their accounts
+///   sorted: several accounts in one period, paid twice for one program and period, invalid IDs
+///   on rosters, and each (resident, account) pair for the shared-account rule.
+/// - The **register pass** reads the register (invalid IDs, each resident's designated
+///   account), then the few lines above their program's standard (one query per roster, the
+///   ceiling bound in integer fen), and the deceased and officials lists (small, joined by index).
+///
+/// Then one sort of the (account, resident) pairs from both passes, by a 64-bit hash of the
+/// account, finds the accounts named for more than one resident. Lines of rejected rosters are
+/// left out everywhere. Nothing here allocates per line except for the cases it finds.
+struct WarningScan: Sendable {
+    struct Finding: Sendable {
+        var rule: WarningRule
+        var subject: String
+        var evidence: JSONValue
+        var residents: [String]
+    }
+
+    struct RosterInfo: Sendable {
+        var node: String
+        var program: String
+        var period: String
+        var live: Bool
+        /// Small integers naming the period and the program × period, for comparing lines.
+        var periodKey: Int32
+        var programPeriodKey: Int32
+    }
+
+    /// Rosters by id (ids are small integers; the table is dense).
+    let rosters: [RosterInfo?]
+    let path: String
+    let today: CivilDate
+
+    init(db: Database, today: CivilDate) throws {
+        var table: [RosterInfo?] = []
+        var periods: [String: Int32] = [:], programPeriods: [String: Int32] = [:]
+        try db.forEach("SELECT id, node_id, program, period, status FROM roster ORDER BY id") { r in
+            let id = r.int(0)
+            guard id >= 0, id < 50_000_000 else { return }
+            if table.count <= id { table.append(contentsOf: repeatElement(nil, count: id + 1 - table.count)) }
+            let period = r.text(3), program = r.text(2)
+            let p = periods[period] ?? { let k = Int32(periods.count); periods[period] = k; return k }()
+            let pp = programPeriods[program + "/" + period] ?? {
+                let k = Int32(programPeriods.count); programPeriods[program + "/" + period] = k; return k
+            }()
+            table[id] = RosterInfo(node: r.text(1), program: program, period: period, live: r.text(4) != "rejected",
+                                   periodKey: p, programPeriodKey: pp)
+        }
+        rosters = table
+        path = db.path
+        self.today = today
+    }
+
+    func live(_ id: Int64) -> RosterInfo? {
+        guard id >= 0, id < rosters.count, let r = rosters[Int(id)], r.live else { return nil }
+        return r
+    }
+
+    /// Runs both passes (at once where there are two cores) and returns every finding, rule by
+    /// rule in the order of `WarningRule.allCases`, each rule's findings sorted by subject.
+    func run() throws -> [Finding] {
+        let outcomes = [0, 1].parallelMap(minimumChunk: 1) { pass -> Result<PassOutput, any Error> in
+            Result { pass == 0 ? try linePass() : try registerPass() }
+        }
+        var lines = try outcomes[0].get()
+        let register = try outcomes[1].get()
+        var findings = lines.findings + register.findings
+        // Invalid IDs on rosters that the register does not already report.
+        let reported = Set(register.findings.filter { $0.rule == .invalidID }.map(\.subject))
+        findings += lines.invalidOnRosters.filter { !reported.contains($0.subject) }
+        lines.holders.append(register.holders)
+        findings += Self.sharedAccounts(lines.holders)
+        let order = Dictionary(uniqueKeysWithValues: WarningRule.allCases.enumerated().map { ($1, $0) })
+        return findings.sorted { (order[$0.rule]!, $0.subject) < (order[$1.rule]!, $1.subject) }
+    }
+
+    struct PassOutput: Sendable {
+        var findings: [Finding] = []
+        var invalidOnRosters: [Finding] = []
+        var holders = Holders()
+    }
+
+    // MARK: The line pass
+
+    /// One resident's live lines while the pass reads them.
+    struct Group {
+        var resident: [UInt8] = []
+        var accounts: [UInt8] = []
+        var lines: [(account: Range<Int>, roster: Int64, line: Int64)] = []
+
+        func account(_ i: Int) -> ArraySlice<UInt8> { accounts[lines[i].account] }
+        var residentText: String { String(decoding: resident, as: UTF8.self) }
+    }
+
+    /// A read-only connection of the pass's own.
+    func reader() throws -> Database {
+        let db = try Database(path: path)
+        try db.execute("PRAGMA query_only=1")
+        return db
+    }
+
+    func linePass() throws -> PassOutput {
+        let db = try reader()
+        var out = PassOutput()
+        var twice: [(resident: String, lines: [(roster: Int64, line: Int64)])] = []
+        var g = Group()
+        func flush() {
+            guard !g.lines.isEmpty else { return }
+            let problem = g.resident.withUnsafeBufferPointer { ResidentID.problem(in: $0, today: today) }
+            if problem != nil {
+                out.invalidOnRosters.append(invalidID(g.residentText, where: "roster"))
+            }
+            // Accounts arrive sorted, so equal ones are neighbours.
+            let residentAt = out.holders.add(g.resident)
+            var distinct = 0
+            for i in g.lines.indices where i == 0 || g.account(i) != g.account(i - 1) {
+                distinct += 1
+                out.holders.pair(resident: residentAt, residentLength: g.resident.count, account: g.account(i))
+            }
+            guard g.lines.count > 1 else { return }
+            if distinct > 1 { out.findings += severalAccounts(g) }
+            // Paid twice: two live lines for one program and period (checked without allocating;
+            // the few found are gathered afterwards).
+            func key(_ i: Int) -> Int32 { rosters[Int(g.lines[i].roster)]!.programPeriodKey }
+            var duplicated = false
+            outer: for i in 1..<g.lines.count {
+                for j in 0..<i where key(j) == key(i) { duplicated = true; break outer }
+            }
+            guard duplicated else { return }
+            var byKey: [Int32: [(roster: Int64, line: Int64)]] = [:]
+            for i in g.lines.indices { byKey[key(i), default: []].append((g.lines[i].roster, g.lines[i].line)) }
+            for lines in byKey.values where lines.count > 1 {
+                twice.append((g.residentText, lines.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }))
+            }
+        }
+        try db.forEach("SELECT resident_id, account_number, roster_id, line_no FROM roster_line ORDER BY resident_id, account_number") { r in
+            let resident = r.utf8(0)
+            if !Self.equal(g.resident, resident) {
+                flush()
+                g.resident.removeAll(keepingCapacity: true)
+                g.resident.append(contentsOf: resident)
+                g.accounts.removeAll(keepingCapacity: true)
+                g.lines.removeAll(keepingCapacity: true)
+            }
+            let roster = r.int64(2)
+            guard live(roster) != nil else { return }
+            let start = g.accounts.count
+            g.accounts.append(contentsOf: r.utf8(1))
+            g.lines.append((start..<g.accounts.count, roster, r.int64(3)))
+        }
+        flush()
+        // The amounts of the lines paid twice (few), read by primary key.
+        for t in twice {
+            var total: Int64 = 0
+            var where_: [String] = []
+            for (roster, line) in t.lines {
+                total += try db.integer("SELECT amount_fen FROM roster_line WHERE roster_id = ? AND line_no = ?", roster, line) ?? 0
+                where_.append("\(rosters[Int(roster)]!.node) 清册\(roster)第\(line)行")
+            }
+            let info = rosters[Int(t.lines[0].roster)]!
+            out.findings.append(Finding(rule: .paidTwice, subject: "\(t.resident)/\(info.program)/\(info.period)",
+                                        evidence: ["residentId": .string(t.resident), "program": .string(info.program),
+                                                   "period": .string(info.period), "lines": .string(where_.joined(separator: "；")),
+                                                   "totalFen": .int(total)], residents: [t.resident]))
+        }
+        return out
+    }
+
+    /// 一人多卡: one person, one period, paid to more than one account.
+    func severalAccounts(_ g: Group) -> [Finding] {
+        var found: [Finding] = []
+        let periods = Set(g.lines.map { rosters[Int($0.roster)]!.periodKey })
+        for key in periods {
+            let lines = g.lines.indices.filter { rosters[Int(g.lines[$0].roster)]!.periodKey == key }
+            let accounts = Set(lines.map { String(decoding: g.account($0), as: UTF8.self) }).sorted()
+            guard accounts.count > 1 else { continue }
+            let period = rosters[Int(g.lines[lines[0]].roster)]!.period
+            let rosterLines = lines.map { (g.lines[$0].roster, g.lines[$0].line) }.sorted { $0 < $1 }.map { "\($0.0):\($0.1)" }
+            found.append(Finding(rule: .severalAccounts, subject: "\(g.residentText)/\(period)",
+                                 evidence: ["residentId": .string(g.residentText), "period": .string(period),
+                                            "accounts": .array(accounts.map { .string($0) }),
+                                            "rosterLines": .string(rosterLines.joined(separator: ","))],
+                                 residents: [g.residentText]))
+        }
+        return found
+    }
+
+    // MARK: The register pass
+
+    func registerPass() throws -> PassOutput {
+        let db = try reader()
+        var out = PassOutput()
+        try db.forEach("SELECT resident_id, account_number FROM resident") { r in
+            let resident = r.utf8(0)
+            if ResidentID.problem(in: resident, today: today) != nil {
+                out.findings.append(invalidID(String(decoding: resident, as: UTF8.self), where: "register"))
+            }
+            let account = r.utf8(1)
+            if account.count > 0 {
+                let at = out.holders.add(resident)
+                out.holders.pair(resident: at, residentLength: resident.count, account: account)
+            }
+        }
+        try aboveStandard(db, into: &out.findings)
+        // On the civil-affairs list of deceased residents, on a roster for a period not ended
+        // before the death (the period's last day is on or after the date of death).
+        try db.forEach("""
+            SELECT l.resident_id, d.died_on, d.source, l.roster_id, l.line_no FROM deceased d CROSS JOIN roster_line l ON l.resident_id = d.resident_id
+            """) { r in
+            guard let roster = live(r.int64(3)), let died = try? CivilDate(parsing: r.text(1)),
+                  let period = try? Period(parsing: roster.period) else { return }
+            let month = period.month ?? 12
+            guard let last = CivilDate(year: period.year, month: month, day: CivilDate.daysIn(month: month, year: period.year)),
+                  died <= last else { return }
+            out.findings.append(Finding(rule: .deceased, subject: "\(r.text(0))/\(roster.program)/\(roster.period)",
+                                        evidence: ["residentId": .string(r.text(0)), "diedOn": .string(r.text(1)), "source": .string(r.text(2)),
+                                                   "program": .string(roster.program), "period": .string(roster.period),
+                                                   "roster": .int(r.int64(3)), "line": .int(r.int64(4))], residents: [r.text(0)]))
+        }
+        // On the list of officials and their relatives (one finding per program and period).
+        var seen: Set<String> = []
+        try db.forEach("""
+            SELECT l.resident_id, o.unit, o.relation, o.source, l.roster_id FROM official o CROSS JOIN roster_line l ON l.resident_id = o.resident_id
+            """) { r in
+            guard let roster = live(r.int64(4)) else { return }
+            let subject = "\(r.text(0))/\(roster.program)/\(roster.period)"
+            guard seen.insert(subject).inserted else { return }
+            out.findings.append(Finding(rule: .official, subject: subject,
+                                        evidence: ["residentId": .string(r.text(0)), "unit": .string(r.text(1)), "relation": .string(r.text(2)),
+                                                   "source": .string(r.text(3)), "program": .string(roster.program),
+                                                   "period": .string(roster.period)], residents: [r.text(0)]))
+        }
+        return out
+    }
+
+    /// Above the program standard: more than the standard for one person (per person), for the
+    /// months or years of the period, or for the land area at today's standard. For each live
+    /// roster SQL picks the candidates (for land, a superset: the ceiling in floating point less
+    /// one fen); the exact ceiling is computed in integer fen here.
+    func aboveStandard(_ db: Database, into findings: inout [Finding]) throws {
+        var programs: [String: (unit: ProgramUnit, standard: Int64)] = [:]
+        try db.forEach("SELECT code, unit, standard_fen FROM program") { r in
+            if let unit = ProgramUnit(rawValue: r.text(1)) { programs[r.text(0)] = (unit, r.int64(2)) }
+        }
+        let byCeiling = try db.statement("SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ?")
+        let byArea = try db.statement("""
+            SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ? * CAST(quantity AS REAL) - 1
+            """)
+        for (id, info) in rosters.enumerated() {
+            guard let info, info.live, let program = programs[info.program] else { continue }
+            let monthly = (try? Period(parsing: info.period))?.month != nil
+            let standard = Fen(program.standard)
+            let ceiling: Fen? = switch program.unit {
+            case .perMu: nil
+            case .perPerson, .perPersonYear: standard
+            case .perPersonMonth: Fen(standard.value * (monthly ? 1 : 12))
+            }
+            let statement = ceiling == nil ? byArea : byCeiling
+            try statement.forEach([Int64(id), ceiling?.value ?? standard.value]) { r in
+                guard let quantity = try? Quantity(parsing: r.text(2)) else { return }
+                let limit = ceiling ?? AmountRule.amount(standard: standard, quantity: quantity)
+                guard r.int64(3) > limit.value else { return }
+                findings.append(Finding(rule: .aboveStandard, subject: "\(r.text(1))/\(info.program)/\(info.period)/\(id)-\(r.int64(0))",
+                                        evidence: ["residentId": .string(r.text(1)), "program": .string(info.program),
+                                                   "period": .string(info.period), "roster": .int(Int64(id)), "line": .int(r.int64(0)),
+                                                   "quantity": .string(r.text(2)), "amountFen": .int(r.int64(3)),
+                                                   "ceilingFen": .int(limit.value)], residents: [r.text(1)]))
+            }
+        }
+    }
+
+    func invalidID(_ id: String, where place: String) -> Finding {
+        var problem = ""
+        do { _ = try ResidentID(id, today: today) } catch { problem = error.message }
+        return Finding(rule: .invalidID, subject: id, evidence: ["residentId": .string(id), "where": .string(place),
+                                                                 "problem": .string(problem)], residents: [id])
+    }
+
+    // MARK: Shared accounts
+
+    /// (account, resident) pairs, the bytes in one arena.
+    struct Holders: Sendable {
+        struct Pair: Sendable {
+            var hash: UInt64
+            var resident: UInt32
+            var account: UInt32
+            var residentLength: UInt16
+            var accountLength: UInt16
+        }
+        var arena: [UInt8] = []
+        var pairs: [Pair] = []
+
+        mutating func add<C: Collection<UInt8>>(_ bytes: C) -> Int {
+            let at = arena.count
+            arena.append(contentsOf: bytes)
+            return at
+        }
+
+        mutating func pair<C: Collection<UInt8>>(resident: Int, residentLength: Int, account: C) {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325    // FNV-1a
+            for b in account { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+            let at = add(account)
+            pairs.append(Pair(hash: hash, resident: UInt32(resident), account: UInt32(at),
+                              residentLength: UInt16(min(residentLength, Int(UInt16.max))),
+                              accountLength: UInt16(min(account.count, Int(UInt16.max)))))
+        }
+
+        mutating func append(_ other: Holders) {
+            let shift = UInt32(arena.count)
+            arena.append(contentsOf: other.arena)
+            pairs.append(contentsOf: other.pairs.map {
+                var p = $0
+                p.resident += shift
+                p.account += shift
+                return p
+            })
+        }
+
+        func resident(_ p: Pair) -> ArraySlice<UInt8> { arena[Int(p.resident)..<Int(p.resident) + Int(p.residentLength)] }
+        func account(_ p: Pair) -> ArraySlice<UInt8> { arena[Int(p.account)..<Int(p.account) + Int(p.accountLength)] }
+    }
+
+    /// 一卡多人: one account named for several residents, in the register or on live rosters.
+    static func sharedAccounts(_ h: Holders) -> [Finding] {
+        var pairs = h.pairs
+        pairs.sort { $0.hash < $1.hash }
+        var found: [Finding] = []
+        var i = 0
+        while i < pairs.count {
+            var j = i + 1
+            while j < pairs.count && pairs[j].hash == pairs[i].hash { j += 1 }
+            defer { i = j }
+            guard j - i > 1 else { continue }
+            // Usually one resident's register and roster accounts: nothing to report.
+            let first = pairs[i]
+            if pairs[(i + 1)..<j].allSatisfy({ h.resident($0) == h.resident(first) && h.account($0) == h.account(first) }) { continue }
+            var residents: [String: Set<String>] = [:]
+            for p in pairs[i..<j] {
+                residents[String(decoding: h.account(p), as: UTF8.self), default: []].insert(String(decoding: h.resident(p), as: UTF8.self))
+            }
+            for (account, people) in residents where people.count > 1 {
+                let sorted = people.sorted()
+                found.append(Finding(rule: .sharedAccount, subject: account,
+                                     evidence: ["accountNumber": .string(account), "residents": .array(sorted.map { .string($0) })],
+                                     residents: sorted))
+            }
+        }
+        return found
+    }
+
+    static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let base = b.baseAddress else { return true }
+        return a.withUnsafeBufferPointer { memcmp($0.baseAddress!, base, b.count) == 0 }
+    }
+}
