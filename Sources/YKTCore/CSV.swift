@@ -16,6 +16,13 @@ public struct CSVReader: Sendable {
     public let separator: UInt8
     private let bytes: [UInt8]
 
+    /// A reader with a known separator (no guessing from the first line).
+    public init(utf8 bytes: [UInt8], file: String, separator: UInt8) {
+        self.bytes = bytes
+        self.file = file
+        self.separator = separator
+    }
+
     public init(utf8 bytes: [UInt8], file: String) {
         self.bytes = bytes
         self.file = file

@@ -32,6 +32,15 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Parses `YYYY-MM-DD` (also `YYYY/MM/DD` and `YYYYMMDD`, as spreadsheets write them).
     public init(parsing text: String) throws(YKTError) {
+        // The usual form, read straight from its bytes (bank files carry one date a line).
+        var fast: CivilDate?
+        if text.utf8.count == 10 {
+            fast = text.utf8.withContiguousStorageIfAvailable { Self.iso($0) } ?? nil
+        }
+        if let fast {
+            self = fast
+            return
+        }
         let trimmed = text.trimmed
         let digits: [Substring]
         if trimmed.contains("-") {
@@ -53,8 +62,35 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self = date
     }
 
+    /// `YYYY-MM-DD` in exactly 10 bytes, or nil.
+    static func iso(_ b: UnsafeBufferPointer<UInt8>) -> CivilDate? {
+        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            var n = 0
+            for i in r {
+                let d = b[i] &- 48
+                guard d <= 9 else { return nil }
+                n = n * 10 + Int(d)
+            }
+            return n
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
+        return CivilDate(year: y, month: m, day: d)
+    }
+
     /// `2026-03-02`
     public var description: String {
+        if year >= 1000 {
+            return String(unsafeUninitializedCapacity: 10) { out in
+                var n = year
+                for i in (0..<4).reversed() { out[i] = UInt8(48 + n % 10); n /= 10 }
+                out[4] = UInt8(ascii: "-")
+                out[5] = UInt8(48 + month / 10); out[6] = UInt8(48 + month % 10)
+                out[7] = UInt8(ascii: "-")
+                out[8] = UInt8(48 + day / 10); out[9] = UInt8(48 + day % 10)
+                return 10
+            }
+        }
         let y = String(year)
         return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + ChinaTime.two(month) + "-" + ChinaTime.two(day)
     }

@@ -47,14 +47,18 @@ public indirect enum JSONValue: Sendable, Hashable {
     }
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
+        writeString(utf8: s.utf8, into: &out)
+    }
+
+    static func writeString<C: Collection<UInt8>>(utf8 s: C, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out.append(contentsOf: s.utf8)
+        if !s.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out.append(contentsOf: s)
             out.append(UInt8(ascii: "\""))
             return
         }
-        for b in s.utf8 {
+        for b in s {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
@@ -95,11 +99,24 @@ public struct CanonicalObjectWriter {
         out.append(UInt8(ascii: "{"))
     }
 
+    /// Starts a new object, keeping the buffer (for writing many objects in a row).
+    public mutating func reset() {
+        out.removeAll(keepingCapacity: true)
+        out.append(UInt8(ascii: "{"))
+        lastKey = nil
+    }
+
+    /// Keys are the program's own identifiers (ASCII letters), written without escaping.
     private mutating func key(_ k: String) {
         assert(lastKey.map { $0.utf8.lexicographicallyPrecedes(k.utf8) } ?? true, "keys must be added in ascending order")
-        if lastKey != nil { out.append(UInt8(ascii: ",")) }
+        assert(!k.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }, "keys need no escape")
+        #if DEBUG
         lastKey = k
-        JSONValue.writeString(k, into: &out)
+        #endif
+        if out.count > 1 { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: k.utf8)
+        out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ":"))
     }
 
@@ -108,9 +125,28 @@ public struct CanonicalObjectWriter {
         JSONValue.writeString(v, into: &out)
     }
 
+    /// A string member from UTF-8 bytes (straight from a database row, with no `String` made).
+    public mutating func string(_ k: String, utf8 v: UnsafeBufferPointer<UInt8>) {
+        key(k)
+        JSONValue.writeString(utf8: v, into: &out)
+    }
+
     public mutating func int(_ k: String, _ v: Int64) {
         key(k)
-        out.append(contentsOf: String(v).utf8)
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                n += 1
+            } while magnitude > 0
+            for i in (0..<n).reversed() { out.append(d[i]) }
+        }
     }
 
     /// A member whose value is already canonical JSON.
@@ -122,6 +158,12 @@ public struct CanonicalObjectWriter {
     public mutating func finish() -> String {
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Closes the object and appends its bytes to `target`.
+    public mutating func finish(appendingTo target: inout [UInt8]) {
+        out.append(UInt8(ascii: "}"))
+        target.append(contentsOf: out)
     }
 }
 

@@ -37,3 +37,24 @@ enum System {
         #endif
     }()
 }
+
+/// Work started on another thread while the caller goes on with its own; `wait()` blocks until
+/// it is done and returns its result (or throws its error). The result is written before the
+/// semaphore is signalled and read after it is waited for, so no lock is needed.
+public final class BackgroundJob<T: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, any Error>?
+
+    public init(_ work: @escaping @Sendable () throws -> T) {
+        DispatchQueue.global().async { [self] in
+            result = Result { try work() }
+            done.signal()
+        }
+    }
+
+    public func wait() throws -> T {
+        done.wait()
+        done.signal()    // a second wait returns at once
+        return try result!.get()
+    }
+}

@@ -125,6 +125,9 @@ public enum BankFile {
             self.reasonText = reasonText
             self.returnedFen = returnedFen
         }
+
+        /// The reason kept with a failed payment: the bank's words, or the code's standard text.
+        public var storedReason: String? { reason.map { reasonText.isEmpty ? $0.chinese : reasonText } }
     }
 
     public struct Result: Sendable, Equatable {
@@ -162,20 +165,12 @@ public enum BankFile {
         let e = try envelope(bytes, magic: resultMagic, file: file,
                              keys: ["batch", "bank", "lines", "paid", "paid_fen", "failed", "failed_fen", "returned_fen", "body_sha256"],
                              width: 7)
-        var problems = e.problems
-        var lines: [ResultLine] = []
-        var seen: [String: Int] = [:]
-        for r in e.records {
+        // Each line is checked on its own (on every core); duplicates are found in file order.
+        let checked = e.records.parallelMap { r -> (line: ResultLine?, problems: [YKTError]) in
             let f = r.fields
-            var bad = false
-            func problem(_ field: String, _ message: String, code: ErrorCode = .bankFile) {
-                problems.append(YKTError(code, message, at: loc(file, r.line, field)))
-                bad = true
-            }
-            if let first = seen[f[0]] {
-                problem("line_id", "行号 \(f[0]) 重复（第 \(first) 行已有）", code: .bankLine)
-            } else {
-                seen[f[0]] = r.line
+            var problems: [YKTError] = []
+            func problem(_ field: String, _ message: String) {
+                problems.append(YKTError(.bankFile, message, at: loc(file, r.line, field)))
             }
             let status = LineStatus(rawValue: f[1])
             if status == nil { problem("status", "状态「\(f[1])」应为 paid 或 failed") }
@@ -197,10 +192,25 @@ public enum BankFile {
                 if let amount, returned > amount { problem("returned_fen", "退回金额 \(returned) 大于该行金额 \(amount)") }
             case nil: break
             }
-            if !bad, let status, let amount, let date {
-                lines.append(ResultLine(fileLine: r.line, lineID: f[0], status: status, amountFen: amount, date: date,
-                                        reason: reason, reasonText: f[5], returnedFen: returned))
+            guard problems.isEmpty, let status, let amount, let date else { return (nil, problems) }
+            return (ResultLine(fileLine: r.line, lineID: f[0], status: status, amountFen: amount, date: date,
+                               reason: reason, reasonText: f[5], returnedFen: returned), [])
+        }
+        var problems = e.problems
+        var lines: [ResultLine] = []
+        lines.reserveCapacity(e.records.count)
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(e.records.count)
+        for (r, c) in zip(e.records, checked) {
+            var duplicate = false
+            if let first = seen[r.fields[0]] {
+                problems.append(YKTError(.bankLine, "行号 \(r.fields[0]) 重复（第 \(first) 行已有）", at: loc(file, r.line, "line_id")))
+                duplicate = true
+            } else {
+                seen[r.fields[0]] = r.line
             }
+            problems += c.problems
+            if !duplicate, let line = c.line { lines.append(line) }
         }
         let result = Result(batch: Int64(e.header["batch"] ?? "") ?? 0, bank: e.header["bank"] ?? "", lines: lines)
         if problems.isEmpty {
@@ -346,6 +356,26 @@ public enum BankFile {
 
     /// Splits header and body, checks the magic, the header's fields, the body's hash and line
     /// count and each record's width. Problems that make the rest unreadable throw at once.
+    /// The body's CSV records. A large body with no quote character (the usual case) is read
+    /// in two halves at once, split at a line end; the second half's lines are numbered on from
+    /// the first's. Anything quoted is read whole, since a quote can hide a line end.
+    static func bodyRecords(_ body: [UInt8], file: String) throws(YKTError) -> [CSVRecord] {
+        let half = body.count / 2
+        guard body.count >= 1 << 20, !body.contains(0x22), let end = body[half...].firstIndex(of: 0x0A), end + 1 < body.count else {
+            return try CSVReader(utf8: body, file: file, separator: 0x2C).records()
+        }
+        let parts = [Array(body[...end]), Array(body[(end + 1)...])]
+        let read = parts.parallelMap(minimumChunk: 1) { part -> Swift.Result<[CSVRecord], YKTError> in
+            do throws(YKTError) {
+                return .success(try CSVReader(utf8: part, file: file, separator: 0x2C).records())
+            } catch {
+                return .failure(error)
+            }
+        }
+        let offset = parts[0].count { $0 == 0x0A }
+        return try read[0].get() + read[1].get().map { CSVRecord(line: $0.line + offset, fields: $0.fields) }
+    }
+
     static func envelope(_ bytes: [UInt8], magic: String, file: String, keys: [String], width: Int) throws(YKTError) -> Envelope {
         guard let nl = bytes.firstIndex(of: 0x0A) else {
             throw YKTError(.bankFile, "文件没有控制头（第 1 行）", at: loc(file, 1, nil), hint: "文件可能为空或被截断")
@@ -375,22 +405,23 @@ public enum BankFile {
             throw YKTError(.bankControl, "正文的 SHA-256 与控制头 body_sha256 不符（文件被改动或截断）", at: loc(file, 1, "body_sha256"),
                            hint: "文件已原样保留；请开户行重新出具")
         }
-        guard let text = String(validating: body, as: UTF8.self) else {
+        guard String(validating: body, as: UTF8.self) != nil else {
             throw YKTError(.fileEncoding, "正文不是 UTF-8 文本", at: SourceLocation(file: file))
         }
-        let records = try CSVReader(utf8: Array(text.utf8), file: file).records()
-            .map { CSVRecord(line: $0.line + 1, fields: $0.fields) }
+        let records = try bodyRecords(body, file: file)
         var problems: [YKTError] = []
         if Int(header["lines"] ?? "") != records.count {
             problems.append(YKTError(.bankControl, "控制数 lines=\(header["lines"] ?? "") 与正文行数 \(records.count) 不符",
                                      at: loc(file, 1, "lines")))
         }
+        // Body lines are numbered as lines of the file (the header is line 1).
         var good: [CSVRecord] = []
+        good.reserveCapacity(records.count)
         for r in records {
             if r.fields.count != width {
-                problems.append(YKTError(.csvSyntax, "应有 \(width) 列，实际 \(r.fields.count) 列", at: loc(file, r.line, nil)))
+                problems.append(YKTError(.csvSyntax, "应有 \(width) 列，实际 \(r.fields.count) 列", at: loc(file, r.line + 1, nil)))
             } else {
-                good.append(r)
+                good.append(CSVRecord(line: r.line + 1, fields: r.fields))
             }
         }
         return Envelope(header: header, records: good, problems: problems)

@@ -253,20 +253,21 @@ extension CountyNode {
                            at: SourceLocation(file: file, line: 1, field: "batch"))
         }
         let dispatched = try CivilDate(parsing: batch.dispatchedOn ?? "")
-        var expected: [String: (amount: Int64, roster: Int64)] = [:]
+        var expected: [Int64: (amount: Int64, roster: Int64)] = [:]
+        expected.reserveCapacity(batch.lineCount)
         try db.forEach("SELECT id, amount_fen, roster_id FROM payment WHERE batch_id = ?", batch.id) {
-            expected[String($0.int64(0))] = ($0.int64(1), $0.int64(2))
+            expected[$0.int64(0)] = ($0.int64(1), $0.int64(2))
         }
         var problems: [YKTError] = []
-        var seen: Set<String> = []
+        var matched = 0
         var paidPerRoster: [Int64: Int64] = [:]
         for l in result.lines {
-            let at = SourceLocation(file: file, line: l.fileLine, field: "line_id")
-            guard let e = expected[l.lineID] else {
-                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 不在批次 \(batch.id) 的支付指令中", at: at))
+            guard let id = Int64(l.lineID), String(id) == l.lineID, let e = expected[id] else {
+                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 不在批次 \(batch.id) 的支付指令中",
+                                         at: SourceLocation(file: file, line: l.fileLine, field: "line_id")))
                 continue
             }
-            seen.insert(l.lineID)
+            matched += 1    // the reader refused duplicate line ids
             if l.amountFen != e.amount {
                 problems.append(YKTError(.bankLine, "行号 \(l.lineID) 的金额 \(Fen(l.amountFen).yuan) 元与支付指令的 \(Fen(e.amount).yuan) 元不同",
                                          at: SourceLocation(file: file, line: l.fileLine, field: "amount_fen")))
@@ -277,8 +278,9 @@ extension CountyNode {
             }
             if l.status == .paid { paidPerRoster[e.roster, default: 0] += l.amountFen }
         }
-        let missing = expected.keys.filter { !seen.contains($0) }.sorted { (Int64($0) ?? 0) < (Int64($1) ?? 0) }
-        if !missing.isEmpty {
+        if matched != expected.count {
+            let seen = Set(result.lines.compactMap { Int64($0.lineID) })
+            let missing = expected.keys.filter { !seen.contains($0) }.sorted().map(String.init)
             problems.append(YKTError(.bankLine, "结果文件缺少 \(missing.count) 行：" + missing.prefix(10).joined(separator: "、") +
                                      (missing.count > 10 ? "…" : ""), at: SourceLocation(file: file)))
         }
@@ -293,12 +295,22 @@ extension CountyNode {
             throw YKTError(.bankLine, "结果文件与批次 \(batch.id) 的支付指令有 \(problems.count) 处不符，整个文件不予采用",
                            at: SourceLocation(file: file), hint: "文件已原样保留；请开户行核对后重新出具", details: problems)
         }
+        // The townships' messages are written from the payment rows (which results do not change)
+        // and the result lines on a read connection of their own, while this one applies them.
+        let messages = BackgroundJob { [path = db.path, id = batch.id, lines = result.lines, limit = resultLinesPerMessage] in
+            try Self.resultMessages(path: path, batch: id, lines: lines, limit: limit)
+        }
+        // Most lines are paid on one day: they are written by one statement after the others,
+        // each written on its own, have left the 'dispatched' state. Every line must change.
+        var days: [CivilDate: Int] = [:]
+        for l in result.lines where l.status == .paid { days[l.date, default: 0] += 1 }
+        let usual = days.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
         let update = try db.statement("""
             UPDATE payment SET status = ?, reason_code = ?, reason = ?, result_on = ?, returned_fen = ? WHERE id = ? AND status = 'dispatched'
             """)
+        var changed = 0
+        var dates: [CivilDate: String] = [:]
         for l in result.lines {
-            try update.run([l.status.rawValue, l.reason?.rawValue, l.reason.map { l.reasonText.isEmpty ? $0.chinese : l.reasonText },
-                            l.date.description, l.returnedFen, Int64(l.lineID)!])
             if l.status == .paid {
                 report.paid += 1
                 report.paidFen += l.amountFen
@@ -307,47 +319,106 @@ extension CountyNode {
                 report.failedFen += l.amountFen
             }
             report.returnedFen += l.returnedFen
+            if l.status == .paid && l.date == usual { continue }
+            let date = dates[l.date] ?? { let d = l.date.description; dates[l.date] = d; return d }()
+            update.reset()
+            try update.bind(1, l.status.rawValue)
+            try update.bind(2, l.reason?.rawValue)
+            try update.bind(3, l.storedReason)
+            try update.bind(4, date)
+            try update.bind(5, l.returnedFen)
+            try update.bind(6, Int64(l.lineID)!)
+            try update.execute()
+            changed += db.changes
+        }
+        if let usual {
+            try db.run("""
+                UPDATE payment SET status = 'paid', reason_code = NULL, reason = NULL, result_on = ?, returned_fen = 0
+                WHERE batch_id = ? AND status = 'dispatched'
+                """, usual.description, batch.id)
+            changed += db.changes
+        }
+        guard changed == result.lines.count else {
+            throw YKTError(.batchState, "批次 \(batch.id) 有 \(result.lines.count - changed) 笔支付已不在「已发送」状态，结果文件未采用",
+                           at: SourceLocation(file: file), hint: "用 ykt payment list 核对该批次")
         }
         try db.run("UPDATE batch SET status = 'resulted', result_file = ?, result_sha256 = ?, resulted_on = ? WHERE id = ?",
                    file, sha256, today.description, batch.id)
-        try emitResults(batch: batch.id)
+        try emit(try messages.wait())
     }
 
-    /// Sends each township the results of its lines in a batch (written as canonical JSON
-    /// directly: a batch can hold hundreds of thousands of lines).
-    func emitResults(batch: Int64) throws {
-        var perNode: [String: [UInt8]] = [:]
+    /// The `payment.result` messages of a batch for the townships, each at most `limit` lines
+    /// in payment order, written as canonical JSON straight from
+    /// the rows: the payment as dispatched and its result line from the bank's file.
+    static func resultMessages(path: String, batch: Int64, lines results: [BankFile.ResultLine], limit: Int) throws
+        -> [(node: String, kind: String, canonicalData: String)] {
+        let db = try Database(path: path)
+        try db.execute("PRAGMA query_only=1")
+        var order = results.indices.map { (id: Int64(results[$0].lineID) ?? 0, index: $0) }
+        order.sort { $0.id < $1.id }
+        var next = 0
+        var dates: [CivilDate: String] = [:]
+        // Lines waiting to be sent, per township; the current township's are held apart.
+        var waiting: [String: (lines: [UInt8], count: Int)] = [:]
+        var node = ""
+        var lines: [UInt8] = []
+        var count = 0
+        var messages: [(node: String, kind: String, canonicalData: String)] = []
+        func send() {
+            guard count > 0 else { return }
+            lines.append(UInt8(ascii: "]"))
+            messages.append((node, "payment.result", "{\"batch\":\(batch),\"lines\":" + String(decoding: lines, as: UTF8.self) + "}"))
+            lines.removeAll(keepingCapacity: true)
+            count = 0
+        }
+        var w = CanonicalObjectWriter(capacity: 512)
         try db.forEach("""
-            SELECT p.node_id, p.id, r.entity, p.line_no, p.resident_id, p.name, p.amount_fen, p.status, p.reason_code, p.reason,
-                   p.result_on, p.returned_fen, p.reissue_of, p.bank, p.account_kind, p.account_number, p.program, p.period
+            SELECT p.node_id, p.id, r.entity, p.line_no, p.resident_id, p.name, p.amount_fen, p.reissue_of, p.bank, p.account_kind,
+                   p.account_number, p.program, p.period
             FROM payment p JOIN roster r ON r.id = p.roster_id WHERE p.batch_id = ? ORDER BY p.id
             """, batch) { r in
-            var w = CanonicalObjectWriter(capacity: 400)
-            w.string("accountKind", r.text(14))
-            w.string("accountNumber", r.text(15))
+            guard next < order.count, order[next].id == r.int64(1) else {
+                throw YKTError(.batchState, "批次 \(batch) 的支付与结果文件对不上（支付 \(r.int64(1))）")
+            }
+            let l = results[order[next].index]
+            next += 1
+            if !r.utf8(0).elementsEqual(node.utf8) {
+                if count > 0 { waiting[node] = (lines, count) }
+                node = r.text(0)
+                (lines, count) = waiting.removeValue(forKey: node) ?? ([], 0)
+            }
+            w.reset()
+            w.string("accountKind", utf8: r.utf8(9))
+            w.string("accountNumber", utf8: r.utf8(10))
             w.int("amountFen", r.int64(6))
-            w.string("bank", r.text(13))
-            w.string("date", r.text(10))
-            w.string("entity", r.text(2))
+            w.string("bank", utf8: r.utf8(8))
+            w.string("date", dates[l.date] ?? { let d = l.date.description; dates[l.date] = d; return d }())
+            w.string("entity", utf8: r.utf8(2))
             w.int("line", r.int64(3))
-            w.string("name", r.text(5))
+            w.string("name", utf8: r.utf8(5))
             w.int("payment", r.int64(1))
-            w.string("period", r.text(17))
-            w.string("program", r.text(16))
-            if let reason = r.optionalText(9) { w.string("reason", reason) }
-            if let code = r.optionalText(8) { w.string("reasonCode", code) }
-            if !r.isNull(12) { w.int("reissueOf", r.int64(12)) }
-            w.string("residentId", r.text(4))
-            w.int("returnedFen", r.int64(11))
-            w.string("status", r.text(7))
-            let node = r.text(0)
-            perNode[node, default: [UInt8(ascii: "[")]].append(contentsOf: (perNode[node]?.count ?? 1) > 1 ? [UInt8(ascii: ",")] : [])
-            perNode[node]!.append(contentsOf: w.finish().utf8)
+            w.string("period", utf8: r.utf8(12))
+            w.string("program", utf8: r.utf8(11))
+            if let reason = l.storedReason { w.string("reason", reason) }
+            if let code = l.reason { w.string("reasonCode", code.rawValue) }
+            if !r.isNull(7) { w.int("reissueOf", r.int64(7)) }
+            w.string("residentId", utf8: r.utf8(4))
+            w.int("returnedFen", l.returnedFen)
+            w.string("status", l.status.rawValue)
+            lines.append(UInt8(ascii: count == 0 ? "[" : ","))
+            w.finish(appendingTo: &lines)
+            count += 1
+            if count == limit { send() }
         }
-        for (node, lines) in perNode.sorted(by: { $0.key < $1.key }) {
-            let data = "{\"batch\":\(batch),\"lines\":" + String(decoding: lines + [UInt8(ascii: "]")], as: UTF8.self) + "}"
-            try emit(to: node, kind: "payment.result", canonicalData: data)
+        guard next == order.count else {
+            throw YKTError(.batchState, "批次 \(batch) 的支付与结果文件对不上（\(order.count - next) 行）")
         }
+        if count > 0 { waiting[node] = (lines, count) }
+        for (n, pending) in waiting.sorted(by: { $0.key < $1.key }) {
+            (node, lines, count) = (n, pending.lines, pending.count)
+            send()
+        }
+        return messages
     }
 
     // MARK: Corrections and re-issue

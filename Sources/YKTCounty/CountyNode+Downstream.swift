@@ -12,19 +12,34 @@ extension CountyNode {
 
     /// The same, with `data` already canonical JSON (large messages are written directly).
     func emit(to node: String, kind: String, canonicalData data: String) throws {
-        let seq = (try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", node) ?? 0) + 1
+        try emit([(node, kind, data)])
+    }
+
+    /// Several messages at once (a large batch's results): numbered in order per township,
+    /// signed on every core, stored in the caller's transaction.
+    func emit(_ messages: [(node: String, kind: String, canonicalData: String)]) throws {
+        var next: [String: Int64] = [:]
         let at = timestamp()
-        var body = CanonicalObjectWriter(capacity: data.utf8.count + 160)
-        body.string("at", at)
-        body.string("county", config.nodeID)
-        body.raw("data", data)
-        body.string("kind", kind)
-        body.string("node", node)
-        body.int("seq", seq)
-        body.int("v", 1)
-        let text = body.finish()
-        try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                   node, seq, kind, text, DatabaseValue.blob(try key.sign(Array(text.utf8))), at)
+        var bodies: [(node: String, seq: Int64, kind: String, text: String)] = []
+        for m in messages {
+            let seq = try next[m.node] ?? ((try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", m.node) ?? 0) + 1)
+            next[m.node] = seq + 1
+            var body = CanonicalObjectWriter(capacity: m.canonicalData.utf8.count + 160)
+            body.string("at", at)
+            body.string("county", config.nodeID)
+            body.raw("data", m.canonicalData)
+            body.string("kind", m.kind)
+            body.string("node", m.node)
+            body.int("seq", seq)
+            body.int("v", 1)
+            bodies.append((m.node, seq, m.kind, body.finish()))
+        }
+        let key = self.key
+        let signatures = bodies.parallelMap(minimumChunk: 1) { b in Result { try key.sign(Array(b.text.utf8)) } }
+        for (b, signature) in zip(bodies, signatures) {
+            try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       b.node, b.seq, b.kind, b.text, DatabaseValue.blob(try signature.get()), at)
+        }
     }
 
     /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`.

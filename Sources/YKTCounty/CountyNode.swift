@@ -16,6 +16,9 @@ public final class CountyNode {
     public let db: Database
     public var operatorName: String
     public var now: @Sendable () -> Date = { Date() }
+    /// Lines per `payment.result` message: a batch can hold hundreds of thousands of lines, and a
+    /// message (about 300 bytes a line) stays well under the protocol's size limits.
+    var resultLinesPerMessage = 2_000
     let key: Ed25519.PrivateKey
     let calendar = WorkCalendar.builtIn
 

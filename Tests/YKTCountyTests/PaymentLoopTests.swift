@@ -79,6 +79,25 @@ struct Loop {
 
 @Suite("County money loop: review, approval, banks, failures until paid")
 struct PaymentLoopTests {
+    @Test("a batch's results go down in messages of bounded size, and every line arrives")
+    func resultsInSeveralMessages() throws {
+        let loop = try Loop()
+        loop.county.resultLinesPerMessage = 2
+        let batch = try loop.dispatched()
+        try loop.answer(batch: batch, failing: [3])
+        #expect(try loop.receive().first?.refusal == nil)
+        let sizes = try loop.county.db.all("SELECT body FROM downstream WHERE kind = 'payment.result' ORDER BY seq") { r -> Int in
+            guard case .array(let lines)? = try JSONValue.parse(Array(r.text(0).utf8))["data"]?["lines"] else { return -1 }
+            return lines.count
+        }
+        #expect(sizes == [2, 1])
+        _ = try loop.c.pull("450223101")
+        let results = try loop.town.db.all("SELECT payment, status, coalesce(reason_code, '') FROM payment_result ORDER BY payment") {
+            "\($0.int64(0)) \($0.text(1)) \($0.text(2))"
+        }
+        #expect(results == ["1 paid ", "2 paid ", "3 failed ACCOUNT_CLOSED"])
+    }
+
     @Test("the whole loop: approve → batch → instruction file → results with a failure → correction → re-issue → all paid")
     func wholeLoop() throws {
         let loop = try Loop()
@@ -392,5 +411,28 @@ struct BankFileTests {
         #expect((#expect(throws: YKTError.self) { try BankFile.readResult(flipped, file: "r") })?.code == .bankControl)
         // Not a result file at all.
         #expect((#expect(throws: YKTError.self) { try BankFile.readResult(Array("hello\n".utf8), file: "r") })?.code == .bankFile)
+    }
+
+    @Test("a large result file is read in two halves with the same lines, numbers and problems as whole")
+    func largeFile() throws {
+        let r = BankFile.Result(batch: 7, bank: "RCC", lines: (1...40_000).map {
+            .init(lineID: String($0), status: .paid, amountFen: 100, date: d, reason: nil, reasonText: "", returnedFen: 0)
+        })
+        let bytes = BankFile.write(r)
+        #expect(bytes.count > 1 << 20)
+        let read = try BankFile.readResult(bytes, file: "r")
+        #expect(read.lines.map(\.lineID) == r.lines.map(\.lineID))
+        #expect(read.lines.map(\.fileLine) == Array(2...40_001))
+        // Problems in the second half carry their line numbers in the file.
+        var text = String(decoding: bytes, as: UTF8.self)
+        let body = String(text.split(separator: "\n", maxSplits: 1)[1])
+            .replacingOccurrences(of: "\n39000,paid,100", with: "\n39000,payed,100")
+            .replacingOccurrences(of: "\n39999,paid,100", with: "\n39998,paid,100")
+        let header = String(text.split(separator: "\n")[0]).replacingOccurrences(
+            of: #"body_sha256=[0-9a-f]+"#, with: "body_sha256=" + Hex.encode(SHA256.hash(Array(body.utf8))), options: .regularExpression)
+        text = header + "\n" + body
+        let e = try #require(#expect(throws: YKTError.self) { try BankFile.readResult(Array(text.utf8), file: "r.txt") })
+        let places = Set(e.details.map { "\($0.location?.line ?? 0):\($0.location?.field ?? "")" })
+        #expect(places == ["39001:status", "40000:line_id"])
     }
 }
