@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs prerequisites, builds with warnings as errors, runs every test
-# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end. Ends with one line
+# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end and the proving ground's
+# quick mode (50 crash trials, integration/proving-ground.sh). Ends with one line
 # `tests: N passed, M failed`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,4 +25,12 @@ if ! bash integration/demo.sh > "$demo_out" 2>&1; then
     exit 1
 fi
 tail -n 2 "$demo_out"
+# The proving ground's quick mode: 50 crash trials with a new seed each run (printed on failure).
+proving_out=$(mktemp "${TMPDIR:-/tmp}/ykt-proving.XXXXXX")
+if ! bash integration/proving-ground.sh quick > "$proving_out" 2>&1; then
+    cat "$proving_out"
+    echo "proving ground: failed"
+    exit 1
+fi
+tail -n 1 "$proving_out"
 echo "tests: $total passed, ${failed:-0} failed"

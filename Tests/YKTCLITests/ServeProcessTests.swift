@@ -16,6 +16,31 @@ struct ServeProcessTests {
     static let pkiScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("certs/make-dev-pki.sh").path
 
+    @Test("a second sync of one node while the first runs is refused clearly; the lock goes with its process")
+    func oneSyncAtATime() throws {
+        let cli = CLI()
+        let pki = cli.path("pki")
+        let mk = Process()
+        mk.executableURL = URL(fileURLWithPath: "/bin/bash")
+        mk.arguments = [Self.pkiScript, pki, "450223101"]
+        mk.standardOutput = FileHandle.nullDevice
+        try mk.run()
+        mk.waitUntilExit()
+        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try appendLines(cli.path("node/node.conf"), ["tls_certificate = \(pki)/450223101.crt", "tls_key = \(pki)/450223101.key",
+                                                     "tls_ca = \(pki)/ca.crt"])
+        // Another process's sync holds the node's lock (flock is per open file, so this one counts).
+        let fd = open(cli.path("node/sync.lock"), O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let busy = try cli.run("sync", "--county", "127.0.0.1:9")
+        #expect(busy.status != 0 && busy.stderr.contains("YKT-SYNC-BUSY"))
+        flock(fd, LOCK_UN)
+        close(fd)
+        // Free again: this sync gets as far as the network (nothing listens on port 9).
+        let free = try cli.run("sync", "--county", "127.0.0.1:9")
+        #expect(free.status != 0 && !free.stderr.contains("YKT-SYNC-BUSY"))
+    }
+
     @Test("tampered, replayed, gapped, forked, unknown-version, oversized, TLS 1.2 and stalled: all refused; SIGTERM stops it")
     func refusals() throws {
         let cli = CLI()
