@@ -19,13 +19,7 @@ struct ServeProcessTests {
     @Test("a second sync of one node while the first runs is refused clearly; the lock goes with its process")
     func oneSyncAtATime() throws {
         let cli = CLI()
-        let pki = cli.path("pki")
-        let mk = Process()
-        mk.executableURL = URL(fileURLWithPath: "/bin/bash")
-        mk.arguments = [Self.pkiScript, pki, "450223101"]
-        mk.standardOutput = FileHandle.nullDevice
-        try mk.run()
-        mk.waitUntilExit()
+        let pki = try makePKI(cli)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
         try appendLines(cli.path("node/node.conf"), ["tls_certificate = \(pki)/450223101.crt", "tls_key = \(pki)/450223101.key",
                                                      "tls_ca = \(pki)/ca.crt"])
@@ -44,14 +38,7 @@ struct ServeProcessTests {
     @Test("tampered, replayed, gapped, forked, unknown-version, oversized, TLS 1.2 and stalled: all refused; SIGTERM stops it")
     func refusals() throws {
         let cli = CLI()
-        let pki = cli.path("pki")
-        let mk = Process()
-        mk.executableURL = URL(fileURLWithPath: "/bin/bash")
-        mk.arguments = [Self.pkiScript, pki, "450223101"]
-        mk.standardOutput = FileHandle.nullDevice
-        try mk.run()
-        mk.waitUntilExit()
-        #expect(mk.terminationStatus == 0)
+        let pki = try makePKI(cli)
 
         let county = cli.path("county"), town = cli.path("node")
         #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
@@ -148,6 +135,19 @@ struct ServeProcessTests {
         serve.waitUntilExit()
         #expect(serve.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: county + "/serve.port"))
+    }
+
+    /// The development PKI (county CA, county server, township 450223101) in `<cli>/pki`.
+    func makePKI(_ cli: CLI) throws -> String {
+        let pki = cli.path("pki")
+        let mk = Process()
+        mk.executableURL = URL(fileURLWithPath: "/bin/bash")
+        mk.arguments = [Self.pkiScript, pki, "450223101"]
+        mk.standardOutput = FileHandle.nullDevice
+        try mk.run()
+        mk.waitUntilExit()
+        #expect(mk.terminationStatus == 0)
+        return pki
     }
 
     func appendLines(_ path: String, _ lines: [String]) throws {
