@@ -7,7 +7,9 @@
 #    township's `ykt sync` or the county's `ykt serve` is killed (SIGKILL). The county restarts,
 #    the township syncs again. Then: every operation in the township's outbox is at the county
 #    exactly once (same count and same sequence numbers), every change set acknowledged, the
-#    county's change sets gapless, and both audit chains verify.
+#    county's change sets gapless, and both audit chains verify. Then the township as restored
+#    from a backup (`ykt backup`) made before its first sync must be refused at its next sync
+#    with a clear code, the county applying nothing.
 # 2. Ingest crashes: the county reads a bank result file of 20,000 lines and is killed at a
 #    random moment; it reads the inbox again. Then: every line paid or failed exactly as the
 #    file says, the batch answered once, the townships' messages carry each line once, the file
@@ -57,6 +59,7 @@ key=$("$ykt" key show --json --node "$town" | python3 -c 'import json,sys; print
 "$ykt" program load "$work/data/programs.csv" --node "$town" >/dev/null
 "$ykt" beneficiary import "$work/data/$code-register.csv" --node "$town" >/dev/null
 mapfile -t ids < <(sqlite3 "$town/township.db" "SELECT resident_id FROM beneficiary ORDER BY id")
+"$ykt" backup --out "$work/backup-before-sync" --node "$town" >/dev/null
 echo "   township $code: ${#ids[@]} beneficiaries in its outbox, not yet synced"
 
 serve_pid=0
@@ -120,8 +123,18 @@ for trial in $(seq "$sync_trials"); do
 done
 "$ykt" audit verify --node "$town" >/dev/null || fail "sync" "township audit chain"
 "$ykt" audit verify --node "$county" >/dev/null || fail "sync" "county audit chain"
-kill -TERM "$serve_pid"; wait "$serve_pid" || true
 echo "   $kills kills; all $operations operations at the county exactly once after every trial"
+
+# The township restored from the backup it made before its first sync must be stopped at its
+# next sync (it would re-send what the county has, and ask for messages it had acknowledged).
+before=$(sqlite3 "$county/county.db" "SELECT count(*) FROM operation")
+if "$ykt" sync --node "$work/backup-before-sync" --county "127.0.0.1:$(cat "$county/serve.port")" >"$work/restored.out" 2>&1; then
+    fail "restore" "a township restored from an old backup synced as if nothing happened"
+fi
+grep -qE 'YKT-SYNC-(RESTORED|FORK)' "$work/restored.out" || fail "restore" "unclear refusal: $(cat "$work/restored.out")"
+[ "$(sqlite3 "$county/county.db" "SELECT count(*) FROM operation")" = "$before" ] || fail "restore" "the county applied something"
+echo "   township restored from a backup: refused ($(grep -oE 'YKT-SYNC-(RESTORED|FORK)' "$work/restored.out" | head -n 1)), nothing applied"
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
 
 # --- 2. Ingest crashes ---------------------------------------------------------------------
 echo "== bank-result ingest crashes: $ingest_trials trials"

@@ -54,6 +54,18 @@ enum NodeCommands {
                 inv.out.fields([("节点", shown.node), ("算法", shown.algorithm), ("密钥编号", shown.keyID), ("公钥", shown.publicKey)])
             }),
         CommandSpec(
+            path: ["backup"], abstract: "备份本节点：数据库（SQLite 在线备份，节点可照常办理）、node.conf 和签名私钥，写入一个新目录",
+            discussion: "备份目录权限 0700，私钥与数据库 0600，请存放在安全处。恢复：停止节点，用备份目录作节点目录。从备份恢复的节点下次同步会被识别（YKT-SYNC-RESTORED），须系统管理员核对后处理。",
+            options: [.value("out", "目录", "新的备份目录（不能已存在）"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                guard let out = inv.string("out"), !out.isEmpty else {
+                    throw YKTError(.usage, "请用 --out 给出新的备份目录", at: SourceLocation(field: "--out"))
+                }
+                let report = inv.isCounty ? try inv.county().backup(to: out) : try inv.node().backup(to: out)
+                if inv.json { return try inv.out.json(report) }
+                inv.out.line("已备份到 \(report.directory)：\(report.files.joined(separator: "、"))（数据库 \(report.databaseBytes) 字节）")
+            }),
+        CommandSpec(
             path: ["calendar", "load"], abstract: "导入新年度的节假日安排（放假和调休上班）",
             discussion: "文件格式同 data/cn-holidays.tsv：日期<TAB>holiday|workday<TAB>名称。已有年度不能重复导入。",
             positionals: [("文件", "节假日安排 TSV 文件")],

@@ -189,3 +189,12 @@ extension CountyNode {
         try perform("personal-data.view", object: object) {}
     }
 }
+
+extension CountyNode {
+    /// Backs the county node up into the new directory `target` (see `NodeBackup`).
+    public func backup(to target: String) throws -> NodeBackup.Report {
+        let report = try NodeBackup.write(db: db, nodeDirectory: directory, databaseFile: Self.databaseFile, to: target)
+        try perform("node.backup", object: target, detail: "bytes=\(report.databaseBytes)") {}
+        return report
+    }
+}

@@ -127,6 +127,47 @@ public final class Database {
         return sqlite3_column_type(s.handle, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(s.handle, 0)
     }
 
+    /// Copies the whole database into a new file at `path` (mode 0600) with SQLite's online
+    /// backup API: a consistent snapshot even while other connections write (the copy restarts
+    /// if the source changes under it). The new file is in rollback-journal mode, whole in
+    /// itself, with no `-wal` beside it. Refuses to overwrite an existing file.
+    public func backup(to path: String) throws(DatabaseError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw DatabaseError(resultCode: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        var target: OpaquePointer?
+        var rc = sqlite3_open_v2(path, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil)
+        defer { sqlite3_close_v2(target) }
+        guard rc == SQLITE_OK, let target else {
+            unlink(path)
+            throw DatabaseError(resultCode: rc, message: "cannot open \(path)")
+        }
+        guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
+            let error = DatabaseError(resultCode: sqlite3_errcode(target), message: String(cString: sqlite3_errmsg(target)))
+            unlink(path)
+            throw error
+        }
+        var waits = 0
+        repeat {
+            rc = sqlite3_backup_step(backup, -1)
+            if rc == SQLITE_BUSY || rc == SQLITE_LOCKED {
+                waits += 1
+                sqlite3_sleep(50)
+            }
+        } while rc == SQLITE_OK || ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && waits < 200)
+        sqlite3_backup_finish(backup)
+        guard rc == SQLITE_DONE else {
+            let error = DatabaseError(resultCode: rc, extendedCode: sqlite3_extended_errcode(target),
+                                      message: String(cString: sqlite3_errmsg(target)))
+            unlink(path)
+            throw error
+        }
+        // The copy takes the source's journal mode (WAL); make it a single self-contained file.
+        sqlite3_exec(target, "PRAGMA journal_mode=DELETE", nil, nil, nil)
+    }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

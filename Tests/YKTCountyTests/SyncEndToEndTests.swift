@@ -205,6 +205,41 @@ struct DownstreamTests {
         let ahead = c.county.stream(peer: "450223102", after: 5)
         #expect(ahead.status == 409 && String(decoding: ahead.body, as: UTF8.self).contains("YKT-SYNC-RESTORED"))
     }
+
+    @Test("ykt backup: a consistent copy that verifies; a township or county restored from it is refused at its next sync")
+    func backupAndRestore() throws {
+        var c = try County(["450223101"])
+        let town = c.townships["450223101"]!
+        let early = c.dir.sub("backup-town"), earlyCounty = c.dir.sub("backup-county")
+        let report = try town.backup(to: early)
+        #expect(report.files == ["township.db", "node.conf", "signing.key"])
+        _ = try c.county.backup(to: earlyCounty)
+        #expect((#expect(throws: YKTError.self) { try town.backup(to: early) })?.code == .fileWrite)   // never overwritten
+        for (path, mode) in [(early, 0o700), (early + "/township.db", 0o600), (early + "/signing.key", 0o600)] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? Int) == mode)
+        }
+        // The copy is a whole node: it opens, its audit chain verifies, its register is there.
+        let restored = try TownshipNode.open(directory: early, operatorName: "恢复")
+        #expect(try AuditLog.verify(db: restored.db).ok)
+        #expect(try restored.db.integer("SELECT count(*) FROM beneficiary") == (try town.db.integer("SELECT count(*) FROM beneficiary")))
+        // After the backups the county publishes a policy list and the township pulls it (the
+        // county records the position acknowledged) …
+        let file = c.dir.sub("data/policy.csv")
+        try CountyGenerator.programsCSV.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try c.county.publishPolicy(path: file) == 1)
+        #expect(try c.pull("450223101") >= 1)
+        _ = try c.pull("450223101")
+        // … so the restored township is behind what it acknowledged, and is told so.
+        c.townships["450223101"] = restored
+        #expect((#expect(throws: YKTError.self) { try c.pull("450223101") })?.code == .syncRestored)
+        // A county restored from its early backup has less than the township already holds.
+        let oldCounty = try CountyNode.open(directory: earlyCounty, operatorName: "恢复")
+        let acked = try town.db.integer("SELECT max(seq) FROM inbox") ?? 0
+        #expect(acked >= 1)
+        let answer = oldCounty.stream(peer: "450223101", after: acked)
+        #expect(answer.status == 409 && String(decoding: answer.body, as: UTF8.self).contains("YKT-SYNC-RESTORED"))
+    }
 }
 
 @Suite("Policy list versions and program conflicts")

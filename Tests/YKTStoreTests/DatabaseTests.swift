@@ -26,6 +26,25 @@ struct DatabaseTests {
         #expect(try db.integer("PRAGMA foreign_keys") == 1)
     }
 
+    @Test("online backup: committed data only, while another connection writes; 0600; never over a file")
+    func backup() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        try db.run("INSERT INTO t VALUES (1)")
+        // A second connection is in the middle of a write transaction.
+        let writer = try Database(path: dir.file("a.db"))
+        try writer.execute("BEGIN IMMEDIATE; INSERT INTO t VALUES (2);")
+        try db.backup(to: dir.file("copy.db"))
+        try writer.execute("COMMIT")
+        let copy = try Database(path: dir.file("copy.db"))
+        #expect(try copy.all("SELECT x FROM t") { $0.int(0) } == [1])
+        #expect(try copy.first("PRAGMA integrity_check") { $0.text(0) } == "ok")
+        #expect(try FileManager.default.attributesOfItem(atPath: dir.file("copy.db"))[.posixPermissions] as? Int == 0o600)
+        #expect(throws: DatabaseError.self) { try db.backup(to: dir.file("copy.db")) }
+        #expect(try copy.all("SELECT x FROM t") { $0.int(0) } == [1])   // the refused backup left it alone
+    }
+
     @Test("a failing transaction leaves nothing behind")
     func rollback() throws {
         let dir = TempDir()
