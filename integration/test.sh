@@ -25,6 +25,9 @@ if ! bash integration/demo.sh > "$demo_out" 2>&1; then
     exit 1
 fi
 tail -n 2 "$demo_out"
+# No full resident ID, account number or key in anything the demo printed or left in public files.
+demo_work=$(sed -n 's/^== 工作目录 //p' "$demo_out" | head -n 1)
+bash integration/scan-outputs.sh "$demo_work" "$demo_out"
 # The proving ground's quick mode: 50 crash trials with a new seed each run (printed on failure).
 proving_out=$(mktemp "${TMPDIR:-/tmp}/ykt-proving.XXXXXX")
 if ! bash integration/proving-ground.sh quick > "$proving_out" 2>&1; then

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Scans what a demo run left for personal data and keys that must never be there (issue 5, data
+# safety): every full resident ID and account number the nodes hold, and every node's private
+# signing key, searched in the public files (notices, payment-result notices, reports,
+# reconciliations), the logs and saved command output, and any extra files named.
+#   integration/scan-outputs.sh WORK_DIR [EXTRA_FILE...]
+# Not scanned, by design: the databases and keys themselves, the demo's input registers, the
+# import rejects and error lists a clerk needs to correct the register, and the files
+# exchanged with the banks (instructions, results, statements), which carry full account
+# numbers because paying needs them; they never leave the county-bank exchange folders.
+set -euo pipefail
+work=$1; shift
+secrets=$(mktemp "${TMPDIR:-/tmp}/ykt-secrets.XXXXXX")
+trap 'rm -f "$secrets"' EXIT
+{
+    sqlite3 "$work/county/county.db" "SELECT resident_id FROM resident UNION SELECT account_number FROM resident WHERE account_number != ''
+                                       UNION SELECT resident_id FROM payment UNION SELECT account_number FROM payment"
+    for db in "$work"/*/township.db; do
+        sqlite3 "$db" "SELECT resident_id FROM beneficiary UNION SELECT number FROM account"
+    done
+    for key in "$work"/*/signing.key; do cut -d' ' -f2 "$key"; done
+} | grep -E '.{8,}' | sort -u > "$secrets"
+mapfile -t files < <(find "$work" -type f \( -path '*/out/*' -o -path "$work/reports/*" -o -name '*.log' -o -name '*.out' \
+    -o -name '*.err' -o -name '*.report.txt' -o -name '*-early.txt' -o -name 'reconcile.txt' -o -name '*.json' \) \
+    ! -name '*.db*' ! -name '*-rejects.csv' ! -name '*import-errors*' | sort)
+files+=("$@")
+found=0
+for f in "${files[@]}"; do
+    if grep -qF -f "$secrets" "$f"; then
+        echo "unmasked personal data or a key in $f, line(s) $(grep -nF -f "$secrets" "$f" | cut -d: -f1 | head -n 5 | paste -sd,)" >&2
+        found=$((found + 1))
+    fi
+done
+echo "   scanned ${#files[@]} output files for $(wc -l < "$secrets") full IDs, account numbers and keys: found in $found"
+[ "$found" = 0 ]
