@@ -206,6 +206,10 @@ extension CountyNode {
                 try apply(result, bank: bank, file: name, sha256: sha, today: today, report: &report)
             }
             try move(path, to: bank.processed)
+        } catch let e as YKTError where e.code.exitStatus == .storage {
+            // The county could not store it (disk full, database busy): nothing applied, and the
+            // file, which may be perfectly good, stays in the inbox to be read again.
+            throw e
         } catch let e as YKTError {
             // Nothing applied: keep the file as it came, with a report beside it.
             let kept = try move(path, to: bank.refused)

@@ -79,6 +79,22 @@ struct Loop {
 
 @Suite("County money loop: review, approval, banks, failures until paid")
 struct PaymentLoopTests {
+    @Test("when the county cannot store a result file (disk full, read-only), the file stays in the inbox, not refused")
+    func storageFailureKeepsFile() throws {
+        let loop = try Loop()
+        let batch = try loop.dispatched()
+        try loop.answer(batch: batch, failing: [])
+        try loop.county.db.execute("PRAGMA query_only = 1")   // every write now fails in SQLite, as on a full disk
+        #expect((#expect(throws: YKTError.self) { try loop.receive() })?.code.exitStatus == .storage)
+        try loop.county.db.execute("PRAGMA query_only = 0")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: loop.bankFolder + "/inbox").count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: loop.bankFolder + "/refused").isEmpty)
+        #expect(try loop.county.db.integer("SELECT count(*) FROM result_refusal") == 0)
+        #expect(try loop.county.payments(status: "dispatched").count == 3)
+        // Once the county can write again, the same file is applied.
+        #expect(try loop.receive().first?.paid == 3)
+    }
+
     @Test("a batch's results go down in messages of bounded size, and every line arrives")
     func resultsInSeveralMessages() throws {
         let loop = try Loop()

@@ -38,6 +38,29 @@ struct AuditAndPrintTests {
         #expect(report.problems.contains { $0.what.contains(finding) })
     }
 
+    @Test("a full disk (SQLITE_FULL) mid-import: a clear error, nothing written, no corruption; the same import works once there is room")
+    func diskFull() throws {
+        let dir = TempDir()
+        let node = try Fixture.registered(dir)
+        var csv = Fixture.header
+        for i in 0..<3_000 {
+            let id = Fixture.id("450223197001" + String(format: "%02d", i / 1000 % 28 + 1) + String(format: "%03d", i % 1000))
+            csv += "\(["韦秀英", "覃建国", "黄丽华"][i % 3]),\(id),大塘村,\(i),,中国农业银行,银行卡,\(Fixture.card("62284800001" + String(format: "%07d", i))),QR-\(i),\n"
+        }
+        let file = dir.write("big.csv", csv)
+        let before = try Fixture.counts(node)
+        // The database may grow by a few pages only, as on a disk with almost no space left.
+        let pages = try #require(try node.db.integer("PRAGMA page_count"))
+        _ = try node.db.integer("PRAGMA max_page_count = \(pages + 8)")
+        let e = try #require(#expect(throws: YKTError.self) { try node.importBeneficiaries(path: file) })
+        #expect(e.code == .databaseFull && e.hint?.isEmpty == false)
+        #expect(try Fixture.counts(node) == before)
+        #expect(try node.db.first("PRAGMA integrity_check") { $0.text(0) } == "ok")
+        #expect(try AuditLog.verify(db: node.db).ok)
+        _ = try node.db.integer("PRAGMA max_page_count = 1073741823")
+        #expect(try node.importBeneficiaries(path: file).imported == 3_000)
+    }
+
     @Test("a refused command writes no change, no operation and no audit entry")
     func atomic() throws {
         let dir = TempDir()
