@@ -39,6 +39,9 @@ let package = Package(
         .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTTownship", "YKTCounty", "YKTNet", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
+        // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.
+        .executableTarget(name: "ykt-fuzz", dependencies: ["YKTCore", "YKTCrypto", "YKTSync", "YKTCounty"], path: "fuzz/ykt-fuzz",
+                          swiftSettings: strict),
 
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),

@@ -14,7 +14,9 @@
 #    random moment; it reads the inbox again. Then: every line paid or failed exactly as the
 #    file says, the batch answered once, the townships' messages carry each line once, the file
 #    moved to processed/, and the audit chain verifies.
-# Ends with one line: trials, kills, operations and result lines checked, lost, duplicated (both 0).
+# 3. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
+# Ends with one line: trials, kills, operations and result lines checked, fuzz inputs, lost,
+# duplicated (both 0).
 # A failing trial prints its seed: `integration/proving-ground.sh quick SEED` runs it again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,8 +24,8 @@ cd "$root"
 mode=${1:-quick}
 seed=${2:-$(date +%s)}
 case "$mode" in
-    quick) sync_trials=40; ingest_trials=10 ;;
-    soak) sync_trials=400; ingest_trials=100 ;;
+    quick) sync_trials=40; ingest_trials=10; fuzz_seconds=10 ;;
+    soak) sync_trials=400; ingest_trials=100; fuzz_seconds=300 ;;
     *) echo "usage: integration/proving-ground.sh [quick|soak] [SEED]" >&2; exit 2 ;;
 esac
 RANDOM=$seed
@@ -179,5 +181,10 @@ done
 kills=$((kills + ingest_kills))
 echo "   $ingest_kills kills during ingest; each file applied whole exactly once"
 
-echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials)), kills $kills, operations $operations, result lines $lines, lost $lost, duplicated $duplicated"
+echo "== fuzzing: each target for $fuzz_seconds s (fuzz/run.sh)"
+bash fuzz/run.sh "$fuzz_seconds" > "$work/fuzz.out" 2>&1 || { cat "$work/fuzz.out" >&2; fail "fuzz" "a fuzz target crashed"; }
+tail -n 1 "$work/fuzz.out" | sed 's/^/   /'
+fuzz_runs=$(tail -n 1 "$work/fuzz.out" | grep -oE '[0-9]+ runs' | awk '{ s += $1 } END { print s + 0 }')
+
+echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials)), kills $kills, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
 [ "$lost" = 0 ] && [ "$duplicated" = 0 ]

@@ -7,6 +7,24 @@ import YKTStore
 
 @Suite("ykt, run as a black box")
 struct CLITests {
+    @Test("fuzz inputs (the seed corpus and every saved regression) replay through each target without a crash")
+    func fuzzRegressions() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let replay = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("ykt-fuzz").path
+        for target in ["changeset", "csv", "bankfile"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: replay)
+            p.arguments = [target] + ["corpus", "regressions"].map { root.appendingPathComponent("fuzz/\($0)/\(target)").path }
+                .filter { FileManager.default.fileExists(atPath: $0) }
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0 && text.contains("no crash") && !text.contains(": 0 inputs"), "\(target): \(text)")
+        }
+    }
+
     @Test("help: the overview, every command's --help, unknown commands and options")
     func help() throws {
         let cli = CLI()
