@@ -14,7 +14,10 @@
 #    random moment; it reads the inbox again. Then: every line paid or failed exactly as the
 #    file says, the batch answered once, the townships' messages carry each line once, the file
 #    moved to processed/, and the audit chain verifies.
-# 3. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
+# 3. Network faults: 24 (quick) or 240 (soak) sync rounds through a proxy that drops, resets,
+#    delays, truncates and flips bytes (Tests/YKTCLITests/NetworkFaultTests.swift); no partial
+#    change set may ever be visible at the county, and sync converges once the faults stop.
+# 4. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
 # Ends with one line: trials, kills, operations and result lines checked, fuzz inputs, lost,
 # duplicated (both 0).
 # A failing trial prints its seed: `integration/proving-ground.sh quick SEED` runs it again.
@@ -24,8 +27,8 @@ cd "$root"
 mode=${1:-quick}
 seed=${2:-$(date +%s)}
 case "$mode" in
-    quick) sync_trials=40; ingest_trials=10; fuzz_seconds=10 ;;
-    soak) sync_trials=400; ingest_trials=100; fuzz_seconds=300 ;;
+    quick) sync_trials=40; ingest_trials=10; fuzz_seconds=10; fault_rounds=24 ;;
+    soak) sync_trials=400; ingest_trials=100; fuzz_seconds=300; fault_rounds=240 ;;
     *) echo "usage: integration/proving-ground.sh [quick|soak] [SEED]" >&2; exit 2 ;;
 esac
 RANDOM=$seed
@@ -181,10 +184,17 @@ done
 kills=$((kills + ingest_kills))
 echo "   $ingest_kills kills during ingest; each file applied whole exactly once"
 
+echo "== network faults: $fault_rounds sync rounds through a faulty proxy (NetworkFaultTests)"
+swift build --build-tests 2>&1 | tail -n 1 | sed 's/^/   /'
+YKT_FAULT_ROUNDS=$fault_rounds YKT_FAULT_SEED=$seed swift test --skip-build --filter NetworkFaultTests > "$work/faults.out" 2>&1 ||
+    { cat "$work/faults.out" >&2; fail "network" "the network fault trial failed"; }
+grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
+faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
+
 echo "== fuzzing: each target for $fuzz_seconds s (fuzz/run.sh)"
 bash fuzz/run.sh "$fuzz_seconds" > "$work/fuzz.out" 2>&1 || { cat "$work/fuzz.out" >&2; fail "fuzz" "a fuzz target crashed"; }
 tail -n 1 "$work/fuzz.out" | sed 's/^/   /'
 fuzz_runs=$(tail -n 1 "$work/fuzz.out" | grep -oE '[0-9]+ runs' | awk '{ s += $1 } END { print s + 0 }')
 
-echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials)), kills $kills, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
+echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + fault_rounds)), kills $kills, network faults ${faults:-0}, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
 [ "$lost" = 0 ] && [ "$duplicated" = 0 ]

@@ -19,9 +19,9 @@ struct ServeProcessTests {
     @Test("a second sync of one node while the first runs is refused clearly; the lock goes with its process")
     func oneSyncAtATime() throws {
         let cli = CLI()
-        let pki = try makePKI(cli)
+        let pki = try Self.makePKI(cli)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
-        try appendLines(cli.path("node/node.conf"), ["tls_certificate = \(pki)/450223101.crt", "tls_key = \(pki)/450223101.key",
+        try Self.appendLines(cli.path("node/node.conf"), ["tls_certificate = \(pki)/450223101.crt", "tls_key = \(pki)/450223101.key",
                                                      "tls_ca = \(pki)/ca.crt"])
         // Another process's sync holds the node's lock (flock is per open file, so this one counts).
         let fd = open(cli.path("node/sync.lock"), O_RDWR | O_CREAT, 0o600)
@@ -37,34 +37,12 @@ struct ServeProcessTests {
 
     @Test("tampered, replayed, gapped, forked, unknown-version, oversized, TLS 1.2 and stalled: all refused; SIGTERM stops it")
     func refusals() throws {
-        let cli = CLI()
-        let pki = try makePKI(cli)
-
-        let county = cli.path("county"), town = cli.path("node")
-        #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
-        try appendLines(county + "/node.conf", ["tls_certificate = \(pki)/county.crt", "tls_key = \(pki)/county.key",
-                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1"])
-        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
-        let key = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json").stdout.utf8)) as? [String: Any]
-        #expect(try cli.run("township", "enrol", "--township", "450223101", "--name", "寨沙镇",
-                            "--public-key", key?["publicKey"] as? String ?? "", "--node", county).status == 0)
+        let served = try ServedCounty()
+        let (cli, pki, county, town, serve, port) = (served.cli, served.pki, served.county, served.town, served.serve, served.port)
+        defer { served.stop() }
         #expect(try cli.run("beneficiary", "add", "--id", ResidentID.completing("45022319500101123"), "--name", "韦秀英",
                             "--village", "大塘村", "--bank", "农行", "--account", AccountNumber.completingLuhn("622848000000000001"),
                             "--confirmation", "QR").status == 0)
-
-        // Start the county.
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: CLI.binary)
-        serve.arguments = ["serve", "--node", county]
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
-        defer { if serve.isRunning { serve.terminate() } }
-        var port: UInt16 = 0
-        for _ in 0..<200 where port == 0 {
-            if let text = try? String(contentsOfFile: county + "/serve.port", encoding: .utf8) { port = UInt16(text.trimmed) ?? 0 }
-            if port == 0 { usleep(50_000) }
-        }
-        #expect(port != 0)
 
         let client = try TLSContext(role: .client, files: TLSContext.Files(
             certificate: "\(pki)/450223101.crt", privateKey: "\(pki)/450223101.key", caCertificate: "\(pki)/ca.crt"))
@@ -138,7 +116,7 @@ struct ServeProcessTests {
     }
 
     /// The development PKI (county CA, county server, township 450223101) in `<cli>/pki`.
-    func makePKI(_ cli: CLI) throws -> String {
+    static func makePKI(_ cli: CLI) throws -> String {
         let pki = cli.path("pki")
         let mk = Process()
         mk.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -150,10 +128,56 @@ struct ServeProcessTests {
         return pki
     }
 
-    func appendLines(_ path: String, _ lines: [String]) throws {
+    static func appendLines(_ path: String, _ lines: [String]) throws {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
         try handle.close()
+    }
+}
+
+/// A county (`ykt serve`, a real process, mutual TLS on an OS-chosen port, 1 s I/O timeout)
+/// with township 450223101 enrolled, both nodes and the PKI in one `CLI` directory.
+final class ServedCounty {
+    let cli = CLI()
+    let pki: String
+    let county: String
+    let town: String
+    let serve = Process()
+    let port: UInt16
+
+    init() throws {
+        pki = try ServeProcessTests.makePKI(cli)
+        county = cli.path("county")
+        town = cli.path("node")
+        #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
+        try ServeProcessTests.appendLines(county + "/node.conf", ["tls_certificate = \(pki)/county.crt", "tls_key = \(pki)/county.key",
+                                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1"])
+        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        let countyKey = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json", "--node", county).stdout.utf8))
+            as? [String: Any]
+        try ServeProcessTests.appendLines(town + "/node.conf", ["tls_certificate = \(pki)/450223101.crt", "tls_key = \(pki)/450223101.key",
+                                                                "tls_ca = \(pki)/ca.crt",
+                                                                "county_public_key = \(countyKey?["publicKey"] as? String ?? "")"])
+        let key = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json").stdout.utf8)) as? [String: Any]
+        #expect(try cli.run("township", "enrol", "--township", "450223101", "--name", "寨沙镇",
+                            "--public-key", key?["publicKey"] as? String ?? "", "--node", county).status == 0)
+        serve.executableURL = URL(fileURLWithPath: CLI.binary)
+        serve.arguments = ["serve", "--node", county]
+        // Not the test's own stdout: a server outliving a crashed test would hold `swift test` open.
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        var found: UInt16 = 0
+        for _ in 0..<200 where found == 0 {
+            if let text = try? String(contentsOfFile: county + "/serve.port", encoding: .utf8) { found = UInt16(text.trimmed) ?? 0 }
+            if found == 0 { usleep(50_000) }
+        }
+        port = found
+        #expect(port != 0)
+    }
+
+    func stop() {
+        if serve.isRunning { serve.terminate() }
     }
 }
