@@ -17,7 +17,10 @@
 # 3. Network faults: 24 (quick) or 240 (soak) sync rounds through a proxy that drops, resets,
 #    delays, truncates and flips bytes (Tests/YKTCLITests/NetworkFaultTests.swift); no partial
 #    change set may ever be visible at the county, and sync converges once the faults stop.
-# 4. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
+# 4. Convergence: three townships in-process with seeded random work, partial syncs, lost
+#    answers, restarts and county decisions; after quiescing all nodes agree
+#    (Tests/YKTCountyTests/ConvergenceTests.swift; 6 seeds, 106 in the soak).
+# 5. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
 # Ends with one line: trials, kills, operations and result lines checked, fuzz inputs, lost,
 # duplicated (both 0).
 # A failing trial prints its seed: `integration/proving-ground.sh quick SEED` runs it again.
@@ -27,8 +30,8 @@ cd "$root"
 mode=${1:-quick}
 seed=${2:-$(date +%s)}
 case "$mode" in
-    quick) sync_trials=40; ingest_trials=10; fuzz_seconds=10; fault_rounds=24 ;;
-    soak) sync_trials=400; ingest_trials=100; fuzz_seconds=300; fault_rounds=240 ;;
+    quick) sync_trials=40; ingest_trials=10; fuzz_seconds=10; fault_rounds=24; convergence_seeds=0 ;;
+    soak) sync_trials=400; ingest_trials=100; fuzz_seconds=300; fault_rounds=240; convergence_seeds=100 ;;
     *) echo "usage: integration/proving-ground.sh [quick|soak] [SEED]" >&2; exit 2 ;;
 esac
 RANDOM=$seed
@@ -191,10 +194,15 @@ YKT_FAULT_ROUNDS=$fault_rounds YKT_FAULT_SEED=$seed swift test --skip-build --fi
 grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
 faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
 
+echo "== convergence: three townships, random work, partial syncs, lost answers, restarts and decisions (ConvergenceTests)"
+YKT_CONVERGENCE_SEEDS=$convergence_seeds swift test --skip-build --filter ConvergenceTests > "$work/convergence.out" 2>&1 ||
+    { cat "$work/convergence.out" >&2; fail "convergence" "a convergence trial failed"; }
+echo "   $((6 + convergence_seeds)) seeded runs of 240 steps each: all nodes agree, nothing lost or duplicated"
+
 echo "== fuzzing: each target for $fuzz_seconds s (fuzz/run.sh)"
 bash fuzz/run.sh "$fuzz_seconds" > "$work/fuzz.out" 2>&1 || { cat "$work/fuzz.out" >&2; fail "fuzz" "a fuzz target crashed"; }
 tail -n 1 "$work/fuzz.out" | sed 's/^/   /'
 fuzz_runs=$(tail -n 1 "$work/fuzz.out" | grep -oE '[0-9]+ runs' | awk '{ s += $1 } END { print s + 0 }')
 
-echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + fault_rounds)), kills $kills, network faults ${faults:-0}, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
+echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
 [ "$lost" = 0 ] && [ "$duplicated" = 0 ]

@@ -54,7 +54,7 @@ enum SyncCommands {
             }),
         CommandSpec(
             path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
-            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）；握手和请求头须在 header_deadline_seconds（默认 30）内收齐，请求正文须至少每秒 16 KiB，逐字节拖延的连接到时即断开。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
             options: [.value("listen", "地址", "监听地址 主机:端口")],
             run: { inv in
                 let county = try inv.county()
@@ -67,6 +67,7 @@ enum SyncCommands {
                 let service = CountyService(county)
                 var limits = HTTPLimits()
                 if let t = county.config.extra["io_timeout_seconds"].flatMap(Double.init), t > 0 { limits.ioTimeoutSeconds = t }
+                if let t = county.config.extra["header_deadline_seconds"].flatMap(Double.init), t > 0 { limits.headerDeadlineSeconds = t }
                 let server: TLSServer
                 do {
                     server = try TLSServer(context: try context(.server, files), host: String(parts[0]), port: port,

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// The small HTTP/1.1 subset the sync protocol uses (docs/protocol.md): one request per
@@ -49,6 +50,11 @@ public struct HTTPLimits: Sendable {
     public var maximumBodyBytes = 64 * 1024 * 1024
     /// Each read or write gives up after this long.
     public var ioTimeoutSeconds = 10.0
+    /// The TLS handshake, request line and headers must all arrive within this, however the peer
+    /// trickles them (a byte now and then would otherwise reset the I/O timeout forever).
+    public var headerDeadlineSeconds = 30.0
+    /// The body must then arrive at this rate at least, on top of one I/O timeout.
+    public var minimumBodyBytesPerSecond = 16 * 1024
     public init() {}
 }
 
@@ -93,6 +99,10 @@ enum HTTPFraming {
             throw HTTPFramingError(status: 413, reason: "body of \(length) bytes exceeds \(limits.maximumBodyBytes)")
         }
         guard body.count <= length else { throw HTTPFramingError(status: 400, reason: "more bytes than Content-Length") }
+        if c.deadline != nil {
+            c.deadline = DispatchTime.now().uptimeNanoseconds
+                + UInt64((limits.ioTimeoutSeconds + Double(length) / Double(max(1, limits.minimumBodyBytesPerSecond))) * 1e9)
+        }
         body.reserveCapacity(length)
         while body.count < length {
             let chunk = try c.read(max: min(256 * 1024, length - body.count))

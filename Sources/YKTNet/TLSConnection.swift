@@ -27,9 +27,14 @@ public enum TLSError: Error, Sendable, CustomStringConvertible {
 public final class TLSConnection {
     let ssl: OpaquePointer
     let fd: Int32
+    let timeoutSeconds: Double
+    /// When set (uptime in nanoseconds), reads give up at this moment whatever arrives before it.
+    var deadline: UInt64?
 
-    init(context: TLSContext, fd: Int32, server: Bool, timeoutSeconds: Double) throws(TLSError) {
-        Socket.setTimeouts(fd, seconds: timeoutSeconds)
+    init(context: TLSContext, fd: Int32, server: Bool, timeoutSeconds: Double, deadlineSeconds: Double? = nil) throws(TLSError) {
+        self.timeoutSeconds = timeoutSeconds
+        deadline = deadlineSeconds.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
+        Socket.setTimeouts(fd, seconds: deadlineSeconds.map { min($0, timeoutSeconds) } ?? timeoutSeconds)
         guard let ssl = SSL_new(context.ctx) else {
             close(fd)
             throw .handshake(OpenSSLError.drain("SSL_new").description)
@@ -88,6 +93,13 @@ public final class TLSConnection {
 
     /// Reads up to `max` bytes; empty at a clean end of stream.
     func read(max: Int) throws(TLSError) -> [UInt8] {
+        if let deadline {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { throw .timeout }
+            let left = Double(deadline - now) / 1e9
+            var tv = timeval(tv_sec: Int(min(left, timeoutSeconds)), tv_usec: Int((min(left, timeoutSeconds).truncatingRemainder(dividingBy: 1)) * 1e6))
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
         var buffer = [UInt8](repeating: 0, count: max)
         var got = 0
         let rc = SSL_read_ex(ssl, &buffer, max, &got)

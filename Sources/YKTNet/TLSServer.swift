@@ -80,8 +80,15 @@ public final class TLSServer: @unchecked Sendable {
 
     func serve(_ fd: Int32) {
         let connection: TLSConnection
+        // The handshake's reads happen inside OpenSSL; a watchdog on a duplicate of the socket
+        // ends a handshake still trickling in at the header deadline (the duplicate keeps the
+        // socket itself alive, so the watchdog can never touch another connection's).
+        let watchdog = Watchdog(fd: dup(fd))
+        DispatchQueue.global().asyncAfter(deadline: .now() + limits.headerDeadlineSeconds) { watchdog.fire() }
         do {
-            connection = try TLSConnection(context: context, fd: fd, server: true, timeoutSeconds: limits.ioTimeoutSeconds)
+            defer { watchdog.disarm() }
+            connection = try TLSConnection(context: context, fd: fd, server: true, timeoutSeconds: limits.ioTimeoutSeconds,
+                                           deadlineSeconds: limits.headerDeadlineSeconds)
         } catch {
             log?("handshake refused: \(error)")
             return
@@ -132,5 +139,26 @@ public enum TLSClient {
         let parts = start.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
         return (HTTPResponse(status: status, headers: responseHeaders, body: body), c.peerCommonName)
+    }
+}
+
+/// Shuts a socket down once, unless disarmed first.
+final class Watchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    func fire() {
+        lock.withLock {
+            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    func disarm() {
+        lock.withLock {
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
     }
 }

@@ -59,6 +59,14 @@ struct TLSTests {
         return s
     }
 
+    /// A server with a 1 s I/O timeout and 1.5 s for the handshake and header, for the trickle tests.
+    func deadlineServer(_ pki: PKI, counter: Counter) throws -> TLSServer {
+        var limits = HTTPLimits()
+        limits.ioTimeoutSeconds = 1
+        limits.headerDeadlineSeconds = 1.5
+        return try server(pki, limits: limits, counter: counter)
+    }
+
     @Test("a township and the county authenticate each other and exchange one request")
     func roundTrip() throws {
         let pki = try PKI()
@@ -134,6 +142,74 @@ struct TLSTests {
         let body = try TLSClient.send(HTTPRequest(method: "POST", path: "/", body: [UInt8](repeating: 1, count: 20_000)),
                                       port: s.port, context: client)
         #expect(body.response.status == 413)
+        #expect(counter.count == 0)
+    }
+
+    @Test("refused with 400, before the handler: malformed request line, header line and Content-Length", arguments: [
+        "GARBAGE\r\n\r\n",
+        "POST /v1/changesets HTTP/1.1\r\nno colon here\r\n\r\n",
+        "POST /v1/changesets HTTP/1.1\r\ncontent-length: -5\r\n\r\n",
+        "POST /v1/changesets HTTP/1.1\r\ncontent-length: 2\r\n\r\nabcdef",
+    ])
+    func malformed(request: String) throws {
+        let pki = try PKI()
+        let counter = Counter()
+        let s = try server(pki, counter: counter)
+        defer { s.stop() }
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        let connection = try TLSConnection(context: client, fd: try Socket.connect(host: "127.0.0.1", port: s.port), server: false,
+                                           timeoutSeconds: 5)
+        try connection.write(Array(request.utf8))
+        var answer: [UInt8] = []
+        while true {
+            let chunk = (try? connection.read(max: 4096)) ?? []
+            if chunk.isEmpty { break }
+            answer += chunk
+        }
+        #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 400"), "\(String(decoding: answer, as: UTF8.self))")
+        #expect(counter.count == 0)
+    }
+
+    @Test("a client that trickles its request a byte at a time, each within the I/O timeout, is dropped at the header deadline")
+    func trickled() throws {
+        signal(SIGPIPE, SIG_IGN)   // writing to the connection the server dropped must not end the test process
+        let (pki, counter) = (try PKI(), Counter())
+        let s = try deadlineServer(pki, counter: counter)
+        defer { s.stop() }
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        let connection = try TLSConnection(context: client, fd: try Socket.connect(host: "127.0.0.1", port: s.port), server: false,
+                                           timeoutSeconds: 5)
+        let started = Date()
+        var dropped = false
+        for byte in Array("POST /v1/changesets HTTP/1.1\r\nx-pad: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 40) {
+            do { try connection.write([byte]) } catch { dropped = true; break }
+            usleep(250_000)   // a byte every quarter second: well inside the 1 s I/O timeout
+            if Date().timeIntervalSince(started) > 8 { break }
+        }
+        #expect(dropped)
+        #expect(Date().timeIntervalSince(started) < 5)   // dropped at about 1.5 s, not after 40 bytes (10 s)
+        #expect(counter.count == 0)
+    }
+
+    @Test("a handshake trickled in a byte at a time is ended at the header deadline")
+    func trickledHandshake() throws {
+        let (pki, counter) = (try PKI(), Counter())
+        let s = try deadlineServer(pki, counter: counter)
+        defer { s.stop() }
+        let fd = try Socket.connect(host: "127.0.0.1", port: s.port)
+        defer { close(fd) }
+        // The start of a TLS ClientHello record, one byte every quarter second.
+        let hello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03] + Array(repeating: 0x42, count: 40)
+        let started = Date()
+        var closed = false
+        for b in hello {
+            if send(fd, [b], 1, Int32(MSG_NOSIGNAL)) <= 0 { closed = true; break }
+            var probe: UInt8 = 0
+            if recv(fd, &probe, 1, Int32(MSG_DONTWAIT)) == 0 { closed = true; break }   // the server has closed
+            usleep(250_000)
+        }
+        #expect(closed)
+        #expect(Date().timeIntervalSince(started) < 5)
         #expect(counter.count == 0)
     }
 
