@@ -5,6 +5,7 @@
 #
 #   certs/make-dev-pki.sh OUT_DIR [TOWNSHIP_CODE ...]
 #   certs/make-dev-pki.sh revoke OUT_DIR TOWNSHIP_CODE      # revoke one township, renew the CRL
+#   certs/make-dev-pki.sh expired OUT_DIR TOWNSHIP_CODE     # CODE-expired.crt/.key: valid only in January 2020
 #
 # Keys are written with mode 0600 and never committed (.gitignore: *.key, certs/out/).
 set -euo pipefail
@@ -17,11 +18,24 @@ if [ "${1:-}" = revoke ]; then
     exit 0
 fi
 
+if [ "${1:-}" = expired ]; then
+    out=$2; code=$3
+    openssl req -newkey ed25519 -keyout "$out/$code-expired.key" -out "$out/$code-expired.csr" -nodes \
+        -subj "/C=CN/O=Yikatong dev/CN=$code" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n' > "$out/$code-expired.ext"
+    openssl ca -config "$out/ca.cnf" -in "$out/$code-expired.csr" -out "$out/$code-expired.crt" -startdate 20200101000000Z \
+        -enddate 20200201000000Z -batch -notext -md default -extfile "$out/$code-expired.ext" 2>/dev/null
+    rm -f "$out/$code-expired.csr" "$out/$code-expired.ext" "$out"/*.pem
+    chmod 600 "$out/$code-expired.key"
+    exit 0
+fi
+
 out=${1:?usage: make-dev-pki.sh OUT_DIR [TOWNSHIP_CODE ...]}
 shift
 mkdir -p "$out"
 touch "$out/index.txt"
 [ -f "$out/crlnumber" ] || echo 1000 > "$out/crlnumber"
+[ -f "$out/serial" ] || echo 7E000001 > "$out/serial"   # for `openssl ca` (expired); above the serials issued below
 cat > "$out/ca.cnf" <<CNF
 [ ca ]
 default_ca = county
@@ -33,6 +47,13 @@ certificate = \$dir/ca.crt
 private_key = \$dir/ca.key
 default_md = sha256
 default_crl_days = 30
+new_certs_dir = \$dir
+serial = \$dir/serial
+policy = policy_any
+[ policy_any ]
+commonName = supplied
+organizationName = optional
+countryName = optional
 CNF
 
 days=825

@@ -99,6 +99,15 @@ struct TLSTests {
         try expectHandshakeRefused(server: pki, client: try TLSContext(role: .client, files: rogue.files("450223101")))
     }
 
+    @Test("refused: an expired township certificate from the right CA")
+    func expired() throws {
+        let pki = try PKI()
+        try PKI.run(["expired", pki.dir, "450223101"])
+        try expectHandshakeRefused(server: pki, client: try TLSContext(role: .client, files: TLSContext.Files(
+            certificate: "\(pki.dir)/450223101-expired.crt", privateKey: "\(pki.dir)/450223101-expired.key",
+            caCertificate: "\(pki.dir)/ca.crt")))
+    }
+
     @Test("refused: a server from an unknown CA (the township checks the county too)")
     func unknownServer() throws {
         let pki = try PKI(), rogue = try PKI([])
