@@ -17,7 +17,10 @@
 # 3. Network faults: 24 (quick) or 240 (soak) sync rounds through a proxy that drops, resets,
 #    delays, truncates and flips bytes (Tests/YKTCLITests/NetworkFaultTests.swift); no partial
 #    change set may ever be visible at the county, and sync converges once the faults stop.
-# 4. Convergence: three townships in-process with seeded random work, partial syncs, lost
+# 4. Hostile input: the refusal tests (tampered, replayed, forked, gapped change sets, another
+#    township's set, revoked/expired/unknown-CA certificates, TLS 1.2, oversized, trickled,
+#    stalled and malformed requests, wrong bank files) run and are counted.
+# 4b. Convergence: three townships in-process with seeded random work, partial syncs, lost
 #    answers, restarts and county decisions; after quiescing all nodes agree
 #    (Tests/YKTCountyTests/ConvergenceTests.swift; 6 seeds, 106 in the soak).
 # 5. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
@@ -194,6 +197,12 @@ YKT_FAULT_ROUNDS=$fault_rounds YKT_FAULT_SEED=$seed swift test --skip-build --fi
 grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
 faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
 
+echo "== hostile input: the refusal tests (TLS, a real county process, change sets, bank files)"
+swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests' > "$work/hostile.out" 2>&1 ||
+    { cat "$work/hostile.out" >&2; fail "hostile" "a refusal test failed"; }
+hostile=$(grep -cE '^✔ Test .*(refused|tampered|trickle|malformed|wrong result file|stall|expired|another township|paid at most once)' "$work/hostile.out" || true)
+echo "   $hostile refusal tests passed (each input refused, nothing applied)"
+
 echo "== convergence: three townships, random work, partial syncs, lost answers, restarts and decisions (ConvergenceTests)"
 YKT_CONVERGENCE_SEEDS=$convergence_seeds swift test --skip-build --filter ConvergenceTests > "$work/convergence.out" 2>&1 ||
     { cat "$work/convergence.out" >&2; fail "convergence" "a convergence trial failed"; }
@@ -204,5 +213,5 @@ bash fuzz/run.sh "$fuzz_seconds" > "$work/fuzz.out" 2>&1 || { cat "$work/fuzz.ou
 tail -n 1 "$work/fuzz.out" | sed 's/^/   /'
 fuzz_runs=$(tail -n 1 "$work/fuzz.out" | grep -oE '[0-9]+ runs' | awk '{ s += $1 } END { print s + 0 }')
 
-echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
+echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, hostile-input tests $hostile, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
 [ "$lost" = 0 ] && [ "$duplicated" = 0 ]
