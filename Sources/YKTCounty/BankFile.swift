@@ -84,7 +84,7 @@ public enum BankFile {
         var lines: [InstructionLine] = []
         for r in e.records {
             guard let amount = positive(r.fields[4]) else {
-                problems.append(YKTError(.bankFile, "金额「\(r.fields[4])」应为正整数（分）", at: loc(file, r.line, "amount_fen")))
+                problems.append(YKTError(.bankFile, "金额「\(r.fields[4])」应为不超过 1 亿元的正整数（分）", at: loc(file, r.line, "amount_fen")))
                 continue
             }
             lines.append(InstructionLine(lineID: r.fields[0], name: r.fields[1], accountKind: r.fields[2], accountNumber: r.fields[3],
@@ -175,12 +175,12 @@ public enum BankFile {
             let status = LineStatus(rawValue: f[1])
             if status == nil { problem("status", "状态「\(f[1])」应为 paid 或 failed") }
             let amount = positive(f[2])
-            if amount == nil { problem("amount_fen", "金额「\(f[2])」应为正整数（分）") }
+            if amount == nil { problem("amount_fen", "金额「\(f[2])」应为不超过 1 亿元的正整数（分）") }
             let date = try? CivilDate(parsing: f[3])
             if date == nil { problem("date", "日期「\(f[3])」应为 YYYY-MM-DD") }
             let reason = f[4].isEmpty ? nil : FailureReason(rawValue: f[4])
-            let returned = f[6].isEmpty ? 0 : (Int64(f[6]) ?? -1)
-            if returned < 0 { problem("returned_fen", "退回金额「\(f[6])」应为不小于 0 的整数（分）") }
+            let returned = f[6].isEmpty ? 0 : (Int64(f[6]).flatMap { $0 <= maximumLineFen ? $0 : nil } ?? -1)
+            if returned < 0 { problem("returned_fen", "退回金额「\(f[6])」应为不小于 0、不超过 1 亿元的整数（分）") }
             switch status {
             case .paid?:
                 if !f[4].isEmpty { problem("reason_code", "成功的行不应有失败原因") }
@@ -315,8 +315,13 @@ public enum BankFile {
         SourceLocation(file: file, line: line, field: field)
     }
 
+    /// The most one line may carry: 100 million yuan, far above any subsidy, and low enough that
+    /// no sum over a file's lines can overflow (a file would need 900 million such lines).
+    public static let maximumLineFen: Int64 = 10_000_000_000
+
+    /// A positive amount in fen, at most `maximumLineFen`.
     static func positive(_ s: String) -> Int64? {
-        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let v = Int64(s), v > 0 else { return nil }
+        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let v = Int64(s), v > 0, v <= maximumLineFen else { return nil }
         return v
     }
 
