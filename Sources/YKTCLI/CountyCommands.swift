@@ -9,11 +9,10 @@ import YKTTownship
 enum CountyCommands {
     static func listRosters(_ inv: Invocation) throws {
         let list = try inv.county().rosters(status: inv.string("status"))
-        if inv.json { return try inv.out.json(list) }
-        inv.out.table(["编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "状态", "审核人", "审定人"], list.map {
+        try inv.list(list, ["编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "状态", "审核人", "审定人"], rightAligned: [0, 4, 5, 6]) {
             [String($0.id), $0.node, $0.program, $0.period, String($0.version), String($0.lineCount), Fen($0.totalFen).yuanGrouped,
              $0.statusChinese, $0.reviewedBy ?? "", $0.approvedBy ?? ""]
-        }, rightAligned: [0, 4, 5, 6])
+        }
     }
 
     static func showRoster(_ inv: Invocation) throws {
@@ -65,8 +64,7 @@ enum CountyCommands {
             path: ["operator", "list"], abstract: "（县级）列出经办人角色", options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let list = try inv.county().roles()
-                if inv.json { return try inv.out.json(list) }
-                inv.out.table(["姓名", "角色", "项目"], list.map { [$0.name, $0.role.chinese, $0.program == "*" ? "全部" : $0.program] })
+                try inv.list(list, ["姓名", "角色", "项目"]) { [$0.name, $0.role.chinese, $0.program == "*" ? "全部" : $0.program] }
             }),
         CommandSpec(
             path: ["budget", "set"], abstract: "（县级）设置项目某期次的预算；审定超出预算的清册会被拒绝",
@@ -82,10 +80,9 @@ enum CountyCommands {
             path: ["budget", "list"], abstract: "（县级）列出预算及已审定金额", options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let list = try inv.county().budgets()
-                if inv.json { return try inv.out.json(list) }
-                inv.out.table(["项目", "期次", "预算（元）", "已审定（元）", "余额（元）"], list.map {
+                try inv.list(list, ["项目", "期次", "预算（元）", "已审定（元）", "余额（元）"], rightAligned: [2, 3, 4]) {
                     [$0.program, $0.period, Fen($0.budgetFen).yuanGrouped, Fen($0.approvedFen).yuanGrouped, Fen($0.remainingFen).yuanGrouped]
-                }, rightAligned: [2, 3, 4])
+                }
             }),
         CommandSpec(
             path: ["roster", "review"], abstract: "（县级）业务主管部门审核清册：通过，或退回乡镇（写明理由）",
@@ -130,8 +127,7 @@ enum CountyCommands {
             path: ["bank", "list"], abstract: "（县级）列出代发银行", options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let list = try inv.county().agencyBanks()
-                if inv.json { return try inv.out.json(list) }
-                inv.out.table(["代码", "名称", "另代发", "交换目录"], list.map { [$0.code, $0.name, $0.serves.joined(separator: "、"), $0.folder] })
+                try inv.list(list, ["代码", "名称", "另代发", "交换目录"]) { [$0.code, $0.name, $0.serves.joined(separator: "、"), $0.folder] }
             }),
         CommandSpec(
             path: ["batch", "dispatch"], abstract: "（县级）把待发送的支付批次写成支付指令文件，放入代发银行的 outbox/",
@@ -152,11 +148,10 @@ enum CountyCommands {
                 let county = try inv.county()
                 if inv.flag("due") {
                     let list = try county.deadlines(on: try inv.date())
-                    if inv.json { return try inv.out.json(list) }
-                    inv.out.table(["批次", "代发银行", "笔数", "发送日", "应发放日", "应回盘日", "情况", "剩余工作日"], list.map {
+                    try inv.list(list, ["批次", "代发银行", "笔数", "发送日", "应发放日", "应回盘日", "情况", "剩余工作日"], rightAligned: [0, 2, 7]) {
                         [String($0.batch.id), $0.batch.bank, String($0.batch.lineCount), $0.batch.dispatchedOn ?? "", $0.batch.payDue ?? "",
                          $0.batch.reportDue ?? "", $0.stateChinese, String($0.workingDaysLeft)]
-                    }, rightAligned: [0, 2, 7])
+                    }
                     let overdue = list.filter { $0.state == "overdue" }.count
                     return inv.out.line(overdue > 0 ? "有 \(overdue) 个批次逾期未回盘，请催告代发银行" : "没有逾期的批次")
                 }

@@ -20,6 +20,12 @@ final class Invocation {
     }
 
     var json: Bool { args.flags.contains("json") }
+
+    /// A list as JSON with `--json`, otherwise as a table, one row per item.
+    func list<T: Encodable>(_ items: [T], _ headers: [String], rightAligned: Set<Int> = [], row: (T) -> [String]) throws {
+        if json { return try out.json(items) }
+        out.table(headers, items.map(row), rightAligned: rightAligned)
+    }
     func flag(_ name: String) -> Bool { args.flags.contains(name) }
     func string(_ name: String) -> String? { args.values[name] }
 

@@ -41,11 +41,10 @@ enum NoticeCommands {
             path: ["notice", "list"], abstract: "列出公示", options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let list = try inv.node().notices()
-                if inv.json { return try inv.out.json(list) }
-                inv.out.table(["编号", "项目", "期次", "公示期", "状态", "人数", "金额（元）"], list.map {
+                try inv.list(list, ["编号", "项目", "期次", "公示期", "状态", "人数", "金额（元）"], rightAligned: [0, 5, 6]) {
                     [String($0.id), $0.programCode, $0.period, "\($0.firstDay)至\($0.lastDay)",
                      $0.status == .open ? "公示中" : "已结束", String($0.applicationCount), Fen($0.totalFen).yuanGrouped]
-                }, rightAligned: [0, 5, 6])
+                }
             }),
         CommandSpec(
             path: ["notice", "show"], abstract: "查看一个公示及其名单（脱敏）",

@@ -49,10 +49,9 @@ enum RecordCommands {
             run: { inv in
                 let limit = Int(inv.string("limit") ?? "50") ?? 50
                 let entries = try AuditLog.entries(db: try inv.node().db, limit: limit)
-                if inv.json { return try inv.out.json(entries) }
-                inv.out.table(["序号", "时间", "经办人", "操作", "对象", "说明"], entries.map {
+                try inv.list(entries, ["序号", "时间", "经办人", "操作", "对象", "说明"], rightAligned: [0]) {
                     [String($0.seq), $0.at, $0.operatorName, $0.action, $0.object, $0.detail]
-                }, rightAligned: [0])
+                }
             }),
     ]
 

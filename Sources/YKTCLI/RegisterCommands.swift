@@ -62,10 +62,9 @@ enum RegisterCommands {
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let programs = try inv.node().programs()
-                if inv.json { return try inv.out.json(programs) }
-                inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本"], programs.map {
+                try inv.list(programs, ["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本"]) {
                     [$0.code, $0.name, $0.department, $0.standardText, $0.frequency, $0.secret ? "是" : "否", String($0.version)]
-                })
+                }
             }),
         CommandSpec(
             path: ["beneficiary", "import"], abstract: "从 CSV 导入村里报来的补贴对象底册（UTF-8 或 GB18030）",

@@ -29,11 +29,10 @@ enum RosterCommands {
             run: { inv in
                 if inv.isCounty { return try CountyCommands.listRosters(inv) }
                 let list = try inv.node().rosters()
-                if inv.json { return try inv.out.json(list) }
-                inv.out.table(["编号", "项目", "期次", "批次", "状态", "人数", "金额（元）"], list.map {
+                try inv.list(list, ["编号", "项目", "期次", "批次", "状态", "人数", "金额（元）"], rightAligned: [0, 3, 5, 6]) {
                     [String($0.id), $0.programCode, $0.period, String($0.batch), $0.status.chinese, String($0.lineCount),
                      Fen($0.totalFen).yuanGrouped]
-                }, rightAligned: [0, 3, 5, 6])
+                }
             }),
         CommandSpec(
             path: ["roster", "show"], abstract: "查看清册及明细（脱敏显示）",

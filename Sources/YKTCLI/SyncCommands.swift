@@ -216,10 +216,9 @@ enum SyncCommands {
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let messages = try inv.node().inbox()
-                if inv.json { return try inv.out.json(messages) }
-                inv.out.table(["序号", "种类", "收到时间", "内容"], messages.map {
+                try inv.list(messages, ["序号", "种类", "收到时间", "内容"], rightAligned: [0]) {
                     [String($0.seq), $0.kind, $0.receivedAt, String($0.body.prefix(120))]
-                }, rightAligned: [0])
+                }
             }),
         CommandSpec(
             path: ["county", "totals"], abstract: "（县级）各乡镇已同步的底册人数、清册数和金额",
@@ -240,10 +239,9 @@ enum SyncCommands {
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let rows = try inv.county().conflicts()
-                if inv.json { return try inv.out.json(rows) }
-                inv.out.table(["编号", "种类", "乡镇", "操作", "另一方", "说明", "状态"], rows.map {
+                try inv.list(rows, ["编号", "种类", "乡镇", "操作", "另一方", "说明", "状态"], rightAligned: [0]) {
                     [String($0.id), $0.kind, $0.node, "\($0.node)-\($0.opSeq)", $0.otherNode ?? "", $0.detail, $0.status]
-                }, rightAligned: [0])
+                }
             }),
     ]
 }

@@ -114,9 +114,7 @@ struct SyncEndToEndTests {
 
     @Test("the county re-checks notice periods itself: a notice closed early is rejected")
     func countyRechecks() throws {
-        let c = try County(["450223101"])
-        let t1 = c.townships["450223101"]!
-        try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        let (c, t1) = try County.registered(alice)
         try apply(t1, alice, "GD01", quantity: "2")
         let n = try t1.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                   place: "公开栏", phone: "13800138000")
@@ -131,6 +129,14 @@ struct SyncEndToEndTests {
 }
 
 extension County {
+    /// One township, 450223101, with `resident` registered (not yet pushed).
+    static func registered(_ resident: String) throws -> (County, TownshipNode) {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        try register(t, resident, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        return (c, t)
+    }
+
     /// Two townships that both registered `resident`, both pushed: one conflict at the county.
     static func registeredTwice(_ resident: String) throws -> County {
         let c = try County(["450223101", "450223102"])
@@ -173,9 +179,7 @@ struct DownstreamTests {
 
     @Test("a submitted roster is acknowledged downstream")
     func rosterReceived() throws {
-        let c = try County(["450223101"])
-        let t = c.townships["450223101"]!
-        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        let (c, t) = try County.registered(alice)
         try apply(t, alice, "TF01", quantity: "1")
         let r = try t.buildRoster(program: "TF01", period: try Period(parsing: "2026"))
         try t.submitRoster(r.id)
