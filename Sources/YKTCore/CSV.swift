@@ -1,3 +1,5 @@
+import Foundation
+
 /// One record of a CSV file, with the physical line it started on (1-based, header included).
 public struct CSVRecord: Sendable {
     public var line: Int
@@ -33,82 +35,121 @@ public struct CSVReader: Sendable {
     }
 
     /// Reads every record. A quote left open at the end of the file is an error naming its line.
+    /// A large file with no quote character at all is read in two halves at once: without
+    /// quotes every line end ends a record, so the halves split cleanly at a line end.
     public func records() throws(YKTError) -> [CSVRecord] {
-        var result: [CSVRecord] = []
-        result.reserveCapacity(bytes.count / 64)
-        var fields: [String] = []
-        var field: [UInt8] = []
-        field.reserveCapacity(64)
-        var line = 1
-        var recordLine = 1
-        var i = 0
         let n = bytes.count
+        guard n >= 1 << 20, System.activeProcessorCount > 1, !containsQuote() else {
+            return try records(in: 0..<n, firstLine: 1)
+        }
+        var mid = n / 2
+        while mid < n, bytes[mid] != 0x0A { mid += 1 }
+        mid = min(mid + 1, n)
+        var linesBefore = 1
+        for b in bytes[..<mid] where b == 0x0A { linesBefore += 1 }
+        let secondLine = linesBefore, half = mid
+        let reader = self
+        let second = BackgroundJob { try reader.records(in: half..<n, firstLine: secondLine) }
+        var first = try records(in: 0..<half, firstLine: 1)
+        do { first += try second.wait() } catch let error as YKTError { throw error } catch {
+            preconditionFailure("CSV reading throws only YKTError")
+        }
+        return first
+    }
+
+    private func containsQuote() -> Bool {
+        bytes.withUnsafeBufferPointer { buf in
+            buf.count > 0 && memchr(buf.baseAddress!, 0x22, buf.count) != nil
+        }
+    }
+
+    /// The records in `range`, which starts at the beginning of line `firstLine`. Unquoted fields
+    /// are made straight from the file's bytes; only quoted ones go through a buffer.
+    private func records(in range: Range<Int>, firstLine: Int) throws(YKTError) -> [CSVRecord] {
+        var result: [CSVRecord] = []
+        result.reserveCapacity(range.count / 64)
+        var fields: [String] = []
+        var field: [UInt8] = []          // a quoted field's bytes, quotes undone
+        field.reserveCapacity(64)
+        var line = firstLine
+        var recordLine = firstLine
+        var i = range.lowerBound
+        let n = range.upperBound
         var inQuotes = false
         var quoteLine = 0
         var fieldWasQuoted = false
-        func endField() {
-            if fieldWasQuoted {
-                fields.append(String(decoding: field, as: UTF8.self))
-            } else {
-                // Unquoted fields are trimmed of surrounding spaces (spreadsheets pad them).
-                var lo = 0, hi = field.count
-                while lo < hi, field[lo] == 0x20 { lo += 1 }
-                while hi > lo, field[hi - 1] == 0x20 { hi -= 1 }
-                fields.append(String(decoding: field[lo..<hi], as: UTF8.self))
-            }
-            field.removeAll(keepingCapacity: true)
-            fieldWasQuoted = false
-        }
-        func endRecord() {
-            endField()
-            if !(fields.count == 1 && fields[0].isEmpty) {
-                result.append(CSVRecord(line: recordLine, fields: fields))
-            }
-            fields = []
-            fields.reserveCapacity(16)
-        }
-        while i < n {
-            let b = bytes[i]
-            if inQuotes {
-                if b == 0x22 {
-                    if i + 1 < n, bytes[i + 1] == 0x22 {
-                        field.append(0x22)
-                        i += 2
-                        continue
-                    }
-                    inQuotes = false
+        var start = i                    // where the current unquoted field began
+        return try bytes.withUnsafeBufferPointer { (bytes) throws(YKTError) -> [CSVRecord] in
+            func endField(at end: Int) {
+                if fieldWasQuoted {
+                    fields.append(String(decoding: field, as: UTF8.self))
+                    field.removeAll(keepingCapacity: true)
+                    fieldWasQuoted = false
                 } else {
-                    if b == 0x0A { line += 1 }
-                    field.append(b)
+                    // Unquoted fields are trimmed of surrounding spaces (spreadsheets pad them).
+                    var lo = start, hi = end
+                    while lo < hi, bytes[lo] == 0x20 { lo += 1 }
+                    while hi > lo, bytes[hi - 1] == 0x20 { hi -= 1 }
+                    fields.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[lo..<hi]), as: UTF8.self))
+                }
+            }
+            func endRecord(at end: Int) {
+                endField(at: end)
+                if !(fields.count == 1 && fields[0].isEmpty) {
+                    result.append(CSVRecord(line: recordLine, fields: fields))
+                }
+                fields = []
+                fields.reserveCapacity(16)
+            }
+            func onlySpaces(_ lo: Int, _ hi: Int) -> Bool {
+                var k = lo
+                while k < hi { if bytes[k] != 0x20 { return false }; k += 1 }
+                return true
+            }
+            while i < n {
+                let b = bytes[i]
+                if inQuotes {
+                    if b == 0x22 {
+                        if i + 1 < n, bytes[i + 1] == 0x22 {
+                            field.append(0x22)
+                            i += 2
+                            continue
+                        }
+                        inQuotes = false
+                    } else {
+                        if b == 0x0A { line += 1 }
+                        field.append(b)
+                    }
+                    i += 1
+                    continue
+                }
+                switch b {
+                case 0x22 where fieldWasQuoted ? field.allSatisfy({ $0 == 0x20 }) : onlySpaces(start, i):
+                    field.removeAll(keepingCapacity: true)
+                    inQuotes = true
+                    fieldWasQuoted = true
+                    quoteLine = line
+                case separator:
+                    endField(at: i)
+                    start = i + 1
+                case 0x0A:
+                    endRecord(at: i > start && bytes[i - 1] == 0x0D && !fieldWasQuoted ? i - 1 : i)
+                    line += 1
+                    recordLine = line
+                    start = i + 1
+                default:
+                    // After a closing quote, bytes join the quoted text (a CR before the line end does not).
+                    if fieldWasQuoted && !(b == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A) { field.append(b) }
                 }
                 i += 1
-                continue
             }
-            switch b {
-            case 0x22 where field.allSatisfy({ $0 == 0x20 }):
-                field.removeAll(keepingCapacity: true)
-                inQuotes = true
-                fieldWasQuoted = true
-                quoteLine = line
-            case separator:
-                endField()
-            case 0x0D where i + 1 < n && bytes[i + 1] == 0x0A:
-                break
-            case 0x0A:
-                endRecord()
-                line += 1
-                recordLine = line
-            default:
-                field.append(b)
+            if inQuotes {
+                throw YKTError(.csvSyntax, "引号没有配对（从这一行开始的引号到文件末尾都没有关上）",
+                               at: SourceLocation(file: file, line: quoteLine), hint: "检查这一行的双引号")
             }
-            i += 1
+            if fieldWasQuoted || start < n || !fields.isEmpty { endRecord(at: n) }
+            return result
         }
-        if inQuotes {
-            throw YKTError(.csvSyntax, "引号没有配对（从这一行开始的引号到文件末尾都没有关上）",
-                           at: SourceLocation(file: file, line: quoteLine), hint: "检查这一行的双引号")
-        }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
-        return result
     }
 }
 

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,5 +57,66 @@ public final class BackgroundJob<T: Sendable>: @unchecked Sendable {
         done.wait()
         done.signal()    // a second wait returns at once
         return try result!.get()
+    }
+}
+
+/// Hands items from one producer thread to one consumer, in order, holding at most `capacity`
+/// at a time so the producer cannot run far ahead (memory stays bounded). The consumer can
+/// `cancel`, after which `put` returns false and the producer should stop.
+public final class Handoff<T: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [T] = []
+    private var head = 0
+    private var finished = false
+    private var cancelled = false
+    private let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = Swift.max(1, capacity)
+    }
+
+    /// Producer: waits for room, then queues `item`. Returns false once the consumer has cancelled.
+    public func put(_ item: T) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count - head >= capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        if head > 64 {
+            items.removeFirst(head)
+            head = 0
+        }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// Producer: no more items will come.
+    public func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Consumer: the next item, waiting for it; nil when the producer has finished and all are taken.
+    public func take() -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count == head && !finished && !cancelled { condition.wait() }
+        guard items.count > head, !cancelled else { return nil }
+        let item = items[head]
+        head += 1
+        condition.broadcast()
+        return item
+    }
+
+    /// Consumer: stop the producer and drop what is queued.
+    public func cancel() {
+        condition.lock()
+        cancelled = true
+        items.removeAll()
+        head = 0
+        condition.broadcast()
+        condition.unlock()
     }
 }

@@ -17,6 +17,7 @@ public final class Database {
     public let path: String
     private var cache: [String: Statement] = [:]
     private var transactionDepth = 0
+    private let busyTimeoutMilliseconds: Int32
 
     /// Process-wide SQLite settings, applied once before the first connection.
     private static let configured: Bool = {
@@ -49,6 +50,7 @@ public final class Database {
         }
         self.handle = db
         self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         do {
@@ -65,6 +67,32 @@ public final class Database {
     deinit {
         cache.removeAll()
         sqlite3_close_v2(handle)
+    }
+
+    /// Runs `body` (a bulk write: a whole register import) with a rollback journal instead of
+    /// WAL, when this connection is the only one open. Pages added to the file are then written
+    /// once, where WAL writes each twice (to the log, then back at the checkpoint). Durability
+    /// is kept with `synchronous=FULL`, and a crash mid-way leaves a hot journal that the next
+    /// connection rolls back. When another connection is open the switch is refused at once
+    /// (no waiting) and `body` runs in WAL as usual: slower, with the same result. WAL is set
+    /// again afterwards, and every connection sets it again when it opens.
+    public func withRollbackJournal<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "the journal mode changes only outside a transaction")
+        sqlite3_busy_timeout(handle, 0)
+        let mode = try? first("PRAGMA journal_mode=DELETE") { $0.text(0) }
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        guard mode == "delete" else { return try body() }
+        defer {
+            try? execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536")
+        }
+        // A larger cache, so that the whole write stays in memory until the commit.
+        try execute("PRAGMA synchronous=FULL; PRAGMA cache_size=-262144")
+        return try body()
+    }
+
+    /// The journal mode in force: "wal", or "delete" inside `withRollbackJournal`.
+    public var journalMode: String {
+        (try? first("PRAGMA journal_mode") { $0.text(0) }) ?? "?"
     }
 
     func error(_ rc: Int32, sql: String?) -> DatabaseError {

@@ -149,6 +149,13 @@ func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: Stri
         }
     }
     options.progress?("校验", total, total)
+    let problems = try settle(loaded, bad: bad, options: options, what: what)
+    return (good, bad.count, problems)
+}
+
+/// The end of every import: nothing bad, or the rejects file (`keepGood`), or the refusal of the
+/// whole file listing every bad line. Returns the problems, one per bad field.
+func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options: ImportOptions, what: String) throws -> [String] {
     let problems = bad.flatMap { $0.1.map(\.description) }
     if !bad.isEmpty {
         if options.keepGood {
@@ -158,13 +165,67 @@ func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: Stri
             try CSVFiles.writeRejects(loaded, bad: bad, to: path)   // 0600: it holds personal data
         } else {
             throw YKTError(.importRejected,
-                           "\(loaded.name) 共 \(total) 行，其中 \(bad.count) 行有错误，整批未导入（\(what)）",
+                           "\(loaded.name) 共 \(loaded.rows.count) 行，其中 \(bad.count) 行有错误，整批未导入（\(what)）",
                            at: SourceLocation(file: loaded.name),
                            hint: "按下列各行的提示改正后重新导入；或用 --keep-good --rejects 文件 先导入正确的行",
                            details: bad.flatMap(\.1))
         }
     }
-    return (good, bad.count, problems)
+    return problems
+}
+
+/// `screen` for large files, as a pipeline: a background thread checks the lines in chunks, in
+/// file order (`check` gets a chunk and returns each line's outcome: it may validate on every
+/// core and cross-check with state only it touches), while the calling thread hands each
+/// chunk's good lines to `write`, inside the caller's transaction. So checking overlaps writing.
+/// All-or-nothing imports stop writing at the first bad line (the caller's transaction is then
+/// rolled back by the refusal) but still check every line, so every problem is reported.
+/// `checked` runs on the checking thread after the last line (to free what only it needed).
+func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, chunk: Int = 4_096,
+                                  check: @escaping @Sendable (ArraySlice<CSVRecord>) -> [Result<T, RowErrors>],
+                                  checked: @escaping @Sendable () -> Void = {},
+                                  write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String]) {
+    typealias Outcome = (records: ArraySlice<CSVRecord>, results: [Result<T, RowErrors>])
+    let rows = loaded.rows
+    let total = rows.count
+    let handoff = Handoff<Outcome>(capacity: 4)
+    let producer = BackgroundJob {
+        var lo = 0
+        while lo < total {
+            let records = rows[lo..<min(lo + chunk, total)]
+            guard handoff.put((records, check(records))) else { return }
+            lo += chunk
+        }
+        handoff.finish()
+        checked()
+    }
+    var bad: [(CSVRecord, [YKTError])] = []
+    var good = 0, done = 0
+    do {
+        options.progress?("导入", 0, total)
+        while let (records, results) = handoff.take() {
+            var clean: [T] = []
+            clean.reserveCapacity(results.count)
+            for (record, outcome) in zip(records, results) {
+                switch outcome {
+                case .success(let value): clean.append(value)
+                case .failure(let failure):
+                    let at = SourceLocation(file: loaded.name, line: record.line)
+                    bad.append((record, failure.errors.map { $0.located(at) }))
+                }
+            }
+            good += clean.count
+            if options.keepGood || bad.isEmpty { try write(clean) }
+            done += records.count
+            options.progress?("导入", done, total)
+        }
+    } catch {
+        handoff.cancel()
+        _ = try? producer.wait()
+        throw error
+    }
+    try producer.wait()
+    return (good, bad.count, try settle(loaded, bad: bad, options: options, what: what))
 }
 
 /// What an import reports, and the audit note that records it (file name and fingerprint).

@@ -22,47 +22,34 @@ extension TownshipNode {
         let loaded = try CSVFiles.load(path: path, encoding: options.encoding)
         let header = try CSVHeader(loaded.header, columns: Self.registerColumns, file: loaded.name)
         let today = CivilDate.inChina(at: now())
-        return try perform("beneficiary.import") {
-            var known: [String: Int] = [:]       // resident ID → line (file) or 0 (register)
-            var holders: [String: (line: Int, residentID: String)] = [:]  // account number → first holder
-            try db.forEach("SELECT resident_id FROM beneficiary") { known[$0.text(0)] = 0 }
+        return try db.withRollbackJournal { try perform("beneficiary.import") {
+            let duplicates = RegisterDuplicates(header: header)
+            try db.forEach("SELECT resident_id FROM beneficiary") { duplicates.known[$0.text(0)] = 0 }
             try db.forEach("""
                 SELECT a.number, b.resident_id FROM account a JOIN beneficiary b ON b.id = a.beneficiary_id
                 WHERE a.replaced_at IS NULL
-                """) { holders[$0.text(0)] = (0, $0.text(1)) }
-
-            let screened = try screen(loaded, options: options, what: "补贴对象底册") { record in
-                Self.validateRegisterRow(record, header: header, today: today)
-            } crossCheck: { record, input in
-                var errors: [YKTError] = []
-                let id = input.residentID.value
-                if let first = known[id] {
-                    errors.append(YKTError(.residentDuplicate,
-                                           first == 0 ? "\(input.residentID.masked) 已在底册中"
-                                                      : "\(input.residentID.masked) 与第 \(first) 行重复",
-                                           at: SourceLocation(field: header.label("residentID")),
-                                           hint: "同一人只能登记一次；删去这一行"))
+                """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
+            let node = config.nodeID
+            let screened = try screenStreaming(loaded, options: options, what: "补贴对象底册") { records in
+                // Each line on its own, on every core; then the cross-line checks in file order.
+                let checked = Array(records).parallelMap(minimumChunk: 1_024) { record in
+                    Self.validateRegisterRow(record, header: header, today: today)
+                        .map { RegisterRow($0, township: node) }
                 }
-                if let holder = holders[input.account.number.value], holder.residentID != id,
-                   input.account.sharedReason?.isEmpty ?? true {
-                    let whose = holder.line == 0 ? "底册中 \(Masking.residentID(holder.residentID))"
-                                                 : "第 \(holder.line) 行 \(Masking.residentID(holder.residentID))"
-                    errors.append(YKTError(.accountShared, "账号 \(input.account.number.masked) 已是\(whose)的指定账户",
-                                           at: SourceLocation(field: header.label("account")),
-                                           hint: "一人一卡：核实账号；确需共用须在「共用账户理由」列写明理由"))
-                }
-                if errors.isEmpty {
-                    known[id] = record.line
-                    if holders[input.account.number.value] == nil {
-                        holders[input.account.number.value] = (record.line, id)
+                return zip(records, checked).map { record, outcome in
+                    outcome.flatMap { row in
+                        let errors = duplicates.check(row.input, line: record.line)
+                        return errors.isEmpty ? .success(row) : .failure(RowErrors(errors))
                     }
                 }
-                return errors
+            } checked: {
+                duplicates.release()   // its tables are large: free them on the checking thread
+            } write: { rows in
+                try insertRegistered(rows)
             }
-            try insertBeneficiaries(screened.good, progress: options.progress)
-            return importOutcome(loaded, imported: screened.good.count, rejected: screened.bad,
+            return importOutcome(loaded, imported: screened.good, rejected: screened.bad,
                                  problems: screened.problems, options: options)
-        }
+        } }
     }
 
     /// Validates one register line, returning every problem on it.
@@ -99,5 +86,48 @@ extension TownshipNode {
             household: v("household").trimmed, phone: phone,
             account: AccountInput(bank: bank, number: number, confirmation: confirmation,
                                   sharedReason: shared.isEmpty ? nil : shared)))
+    }
+}
+
+/// The register's cross-line checks: the same resident twice, and one account held by two
+/// residents without a reason. Holds what the register and the earlier lines of the file
+/// already have; used only by the import's checking thread, one line after another.
+final class RegisterDuplicates: @unchecked Sendable {
+    var known: [String: Int] = [:]       // resident ID → line (file) or 0 (register)
+    var holders: [String: (line: Int, residentID: String)] = [:]  // account number → first holder
+    let header: CSVHeader
+
+    init(header: CSVHeader) {
+        self.header = header
+    }
+
+    func release() {
+        known = [:]
+        holders = [:]
+    }
+
+    func check(_ input: BeneficiaryInput, line: Int) -> [YKTError] {
+        var errors: [YKTError] = []
+        let id = input.residentID.value
+        if let first = known[id] {
+            errors.append(YKTError(.residentDuplicate,
+                                   first == 0 ? "\(input.residentID.masked) 已在底册中"
+                                              : "\(input.residentID.masked) 与第 \(first) 行重复",
+                                   at: SourceLocation(field: header.label("residentID")),
+                                   hint: "同一人只能登记一次；删去这一行"))
+        }
+        let number = input.account.number.value
+        if let holder = holders[number], holder.residentID != id, input.account.sharedReason?.isEmpty ?? true {
+            let whose = holder.line == 0 ? "底册中 \(Masking.residentID(holder.residentID))"
+                                         : "第 \(holder.line) 行 \(Masking.residentID(holder.residentID))"
+            errors.append(YKTError(.accountShared, "账号 \(input.account.number.masked) 已是\(whose)的指定账户",
+                                   at: SourceLocation(field: header.label("account")),
+                                   hint: "一人一卡：核实账号；确需共用须在「共用账户理由」列写明理由"))
+        }
+        if errors.isEmpty {
+            known[id] = line
+            if holders[number] == nil { holders[number] = (line, id) }
+        }
+        return errors
     }
 }

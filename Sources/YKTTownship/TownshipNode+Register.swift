@@ -97,54 +97,74 @@ extension TownshipNode {
         return w.finish()
     }
 
+    /// A validated beneficiary ready to be written: its operation's data and entity are made
+    /// beforehand (the import makes them on its checking thread).
+    struct RegisterRow: Sendable {
+        var input: BeneficiaryInput
+        var data: String
+        var entity: String
+
+        init(_ input: BeneficiaryInput, township: String) {
+            self.input = input
+            self.data = TownshipNode.registerData(input, township: township)
+            self.entity = "beneficiary/" + input.residentID.value
+        }
+    }
+
     /// Inserts validated beneficiaries with their accounts and one `beneficiary.register`
-    /// operation each. Operation data is serialised on every core first, then all rows are
-    /// written in order with typed binds. Must run inside `perform`.
+    /// operation each. Must run inside `perform`.
     @discardableResult
-    func insertBeneficiaries(_ inputs: [BeneficiaryInput], progress: (@Sendable (String, Int, Int) -> Void)? = nil) throws -> [Int64] {
-        guard !inputs.isEmpty else { return [] }
-        let at = timestamp()
-        let firstSeq = try reserveOutboxSequence(count: inputs.count)
+    func insertBeneficiaries(_ inputs: [BeneficiaryInput]) throws -> [Int64] {
         let node = config.nodeID
-        let bodies = inputs.parallelMap { Self.registerData($0, township: node) }
+        return try insertRegistered(inputs.map { RegisterRow($0, township: node) })
+    }
+
+    /// Writes the rows in order with typed binds; what is the same for every row (time,
+    /// operator, kind) is bound once, since bindings stay across `reset`.
+    @discardableResult
+    func insertRegistered(_ rows: [RegisterRow]) throws -> [Int64] {
+        guard !rows.isEmpty else { return [] }
+        let at = timestamp()
+        let firstSeq = try reserveOutboxSequence(count: rows.count)
         let person = try db.statement("""
             INSERT INTO beneficiary(resident_id, name, village, household, phone, version, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+            VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)
             """)
+        try person.bind(6, at)
         let account = try db.statement("""
             INSERT INTO account(beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
-        let operation = try outboxInsert()
+        try account.bind(7, at)
+        let operation = try db.statement("""
+            INSERT INTO outbox(seq, kind, entity, base_version, at, by_operator, data)
+            VALUES (?1, 'beneficiary.register', ?2, 0, ?3, ?4, ?5)
+            """)
+        try operation.bind(3, at)
+        try operation.bind(4, operatorName)
         var ids: [Int64] = []
-        ids.reserveCapacity(inputs.count)
-        for (i, input) in inputs.enumerated() {
-            if i % 5000 == 0 { progress?("写入", i, inputs.count) }
-            person.reset()
-            try person.bind(1, input.residentID.value)
-            try person.bind(2, input.name)
-            try person.bind(3, input.village)
-            try person.bind(4, input.household)
-            try person.bind(5, input.phone)
-            try person.bind(6, at)
-            try person.bind(7, at)
+        ids.reserveCapacity(rows.count)
+        for i in rows.indices {
+            try person.bind(1, rows[i].input.residentID.value)
+            try person.bind(2, rows[i].input.name)
+            try person.bind(3, rows[i].input.village)
+            try person.bind(4, rows[i].input.household)
+            try person.bind(5, rows[i].input.phone)
             try person.execute()
             let id = db.lastInsertRowID
-            account.reset()
             try account.bind(1, id)
-            try account.bind(2, input.account.bank)
-            try account.bind(3, input.account.number.kind.rawValue)
-            try account.bind(4, input.account.number.value)
-            try account.bind(5, input.account.confirmation)
-            try account.bind(6, input.account.sharedReason)
-            try account.bind(7, at)
+            try account.bind(2, rows[i].input.account.bank)
+            try account.bind(3, rows[i].input.account.number.kind.rawValue)
+            try account.bind(4, rows[i].input.account.number.value)
+            try account.bind(5, rows[i].input.account.confirmation)
+            try account.bind(6, rows[i].input.account.sharedReason)
             try account.execute()
-            let seq = firstSeq + Int64(i)
-            try insertOperation(seq: seq, kind: "beneficiary.register", entity: "beneficiary/\(input.residentID.value)",
-                                baseVersion: 0, at: at, data: bodies[i], statement: operation)
+            try operation.bind(1, firstSeq + Int64(i))
+            try operation.bind(2, rows[i].entity)
+            try operation.bind(5, rows[i].data)
+            try operation.execute()
             ids.append(id)
         }
-        progress?("写入", inputs.count, inputs.count)
         return ids
     }
 

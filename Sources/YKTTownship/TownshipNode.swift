@@ -189,14 +189,9 @@ public final class TownshipNode {
         return first
     }
 
-    func outboxInsert() throws -> Statement {
-        try db.statement("INSERT INTO outbox(seq, kind, entity, base_version, at, by_operator, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
-    }
-
     /// Writes one operation whose `data` is already canonical JSON.
-    func insertOperation(seq: Int64, kind: String, entity: String, baseVersion: Int, at: String, data: String,
-                         statement: Statement? = nil) throws {
-        let s = try statement ?? outboxInsert()
+    func insertOperation(seq: Int64, kind: String, entity: String, baseVersion: Int, at: String, data: String) throws {
+        let s = try db.statement("INSERT INTO outbox(seq, kind, entity, base_version, at, by_operator, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
         s.reset()
         try s.bind(1, seq)
         try s.bind(2, kind)

@@ -19,6 +19,23 @@ struct CSVTests {
         #expect(r[3].fields == ["padded", "ok", ""])
     }
 
+    @Test("a large file without quotes, read in two halves at once, gives the same records and line numbers")
+    func halves() throws {
+        // Over 1 MiB, with CRLF and LF, padded fields, blank lines and Chinese text.
+        var text = "姓名,身份证号,村\r\n"
+        for i in 0..<40_000 {
+            text += i % 7 == 0 ? "\n" : i % 3 == 0 ? "韦秀英\(i), 45022319500101\(i % 10) ,大塘村\r\n" : "覃\(i),x\(i),石门村\n"
+        }
+        #expect(text.utf8.count > 1 << 20)
+        let fast = try records(text)
+        // A quote in the last line sends the same text through the one-pass reader.
+        let slow = try records(text + "\"end\",1,2\n")
+        #expect(slow.count == fast.count + 1)
+        #expect(zip(fast, slow).allSatisfy { $0.line == $1.line && $0.fields == $1.fields })
+        #expect(fast[1].fields == ["覃1", "x1", "石门村"])
+        #expect(fast.last?.line == 40_001)
+    }
+
     @Test("tab-separated files (Excel's Unicode text) are recognised")
     func tabs() throws {
         let r = try records("姓名\t身份证号\n韦秀英\t450223\n")

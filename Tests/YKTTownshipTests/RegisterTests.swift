@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTCore
 import YKTDemo
+import YKTStore
 @testable import YKTTownship
 
 @Suite("Register import and designated accounts")
@@ -179,5 +180,62 @@ struct RegisterTests {
         #expect(codes.contains(.accountShared) && codes.contains(.accountLuhn) && codes.contains(.fieldMissing))
         #expect(codes.contains(.residentDuplicate) && codes.contains(.idBirthDate))
         #expect(Set((error?.details ?? []).compactMap { $0.location?.line }).count == 7)
+    }
+
+    /// A one-township register of about 10,000 lines: more than two of the import's chunks.
+    static func largeRegister(_ dir: TempDir, defects: [CountyGenerator.Defect: Int] = [:]) throws -> String {
+        var options = CountyGenerator.Options()
+        options.townships = 1
+        options.villagesPerTownship = 20
+        options.peoplePerVillage = 500
+        options.withApplications = false
+        options.defects = defects
+        let files = try CountyGenerator(options: options).write(to: dir.file("data"))
+        return files.first { $0.hasSuffix("-register.csv") }!
+    }
+
+    @Test("a register of several chunks: bad lines anywhere refuse it whole; keep-good imports the rest")
+    func largeRegisterChunks() throws {
+        let dir = TempDir()
+        let path = try Self.largeRegister(dir, defects: [.checkDigit: 3, .duplicate: 2, .sharedAccount: 2])
+        let node = try Fixture.node(dir)
+        let before = try Fixture.counts(node)
+        let error = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: path) }
+        #expect(error?.code == .importRejected)
+        let lines = Set((error?.details ?? []).compactMap { $0.location?.line })
+        #expect(lines.count == 7)
+        #expect(lines.contains { $0 > 4_096 }, "bad lines beyond the first chunk are found")
+        #expect(try Fixture.counts(node) == before)
+        #expect(node.db.journalMode == "wal")
+
+        let rows = try CSVFiles.load(path: path, encoding: .auto).rows.count
+        let r = try node.importBeneficiaries(path: path, options: ImportOptions(keepGood: true, rejectsPath: dir.file("rejects.csv")))
+        #expect(r.rejected == 7 && r.imported == rows - 7)
+        #expect(try node.db.integer("SELECT count(*) FROM beneficiary") == Int64(rows - 7))
+        #expect(try node.db.integer("SELECT count(*) FROM outbox") == Int64(rows - 7))
+        #expect(try node.db.integer("SELECT max(seq) - min(seq) + 1 FROM outbox") == Int64(rows - 7))
+        #expect(node.db.journalMode == "wal")
+    }
+
+    @Test("a large import writes with a rollback journal when alone, and in WAL when another connection is open")
+    func importJournal() throws {
+        func walBytes(_ dir: TempDir) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: dir.file("node/township.db-wal"))[.size]) as? Int) ?? 0
+        }
+        let dirA = TempDir(), dirB = TempDir()
+        let a = try Fixture.node(dirA), b = try Fixture.node(dirB)
+        let ra = try a.importBeneficiaries(path: try Self.largeRegister(dirA))
+        #expect(a.db.journalMode == "wal")
+        // Alone: the pages went once into the database file, not through the WAL.
+        #expect(walBytes(dirA) < 1 << 20)
+        // Another connection (a scheduled sync, say) keeps WAL; the result is the same.
+        let other = try Database(path: dirB.file("node/township.db"))
+        _ = try other.integer("SELECT count(*) FROM program")
+        let rb = try b.importBeneficiaries(path: try Self.largeRegister(dirB))
+        #expect(walBytes(dirB) > 4 << 20)
+        #expect(ra.imported == rb.imported && ra.imported > 9_000)
+        #expect(try other.integer("SELECT count(*) FROM beneficiary") == Int64(rb.imported))
+        let ops = "SELECT group_concat(data, '') FROM (SELECT data FROM outbox ORDER BY seq)"
+        #expect(try a.db.first(ops) { $0.text(0) } == b.db.first(ops) { $0.text(0) })
     }
 }
