@@ -87,6 +87,26 @@ for code in "$a" "$b"; do printf '   %s：' "$code"; "$ykt" sync --node "$work/$
 "$ykt" inbox list --json --node "$work/$b" | python3 -c 'import json,sys; m=json.load(sys.stdin); assert any(x["kind"]=="conflict.decision" for x in m), m'
 echo "   冲突处理决定已送达 $a 和 $b"
 
+echo "== 冲突：县里和乡镇都变更了同一人的指定账户"
+rid=$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[1]["residentID"])')
+"$ykt" operator grant --name 财政审定员 --role approver --node "$county" >/dev/null
+printf '   县财政：'
+"$ykt" account change "$rid" --bank 中国农业银行 --account 6228480000000000026 --confirmation BANK-0001 \
+    --reason 代发银行报告挂失补卡 --operator 财政审定员 --node "$county"
+"$ykt" account change "$rid" --bank 中国农业银行 --account 6228480000000000034 --confirmation QR-NEW --node "$work/$a" >/dev/null
+printf '   %s：' "$a"; "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
+cid=$("$ykt" conflicts list --json --node "$county" | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin) if c["kind"]=="account.both-sides"][-1]["id"])')
+"$ykt" conflicts show "$cid" --node "$county" | sed 's/^/   /'
+"$ykt" conflicts resolve "$cid" --decision county --reason "银行已换发新卡，以县里登记为准" --node "$county"
+printf '   %s：' "$a"; "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
+"$ykt" account history "$rid" --json --node "$work/$a" | python3 -c '
+import json, sys
+h = json.load(sys.stdin)
+current = [x for x in h if not x.get("replacedAt")]
+assert len(current) == 1 and current[0]["number"] == "6228480000000000026", h
+assert [x["number"] for x in h][-2:] == ["6228480000000000034", "6228480000000000026"], h'
+echo "   处理决定送达后，乡镇的现用账户与县里一致（旧账户留存历史）"
+
 echo "== 拒收的情形（每一种都应被拒绝，且县里什么也没有应用）"
 "$ykt" county totals --json --node "$county" > "$work/county-totals.json"
 before=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals.json")

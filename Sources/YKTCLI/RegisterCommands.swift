@@ -128,8 +128,20 @@ enum RegisterCommands {
             }),
         CommandSpec(
             path: ["account", "change"], abstract: "变更指定账户（须本人签字确认书；旧账户留存历史）",
-            positionals: [("身份证号", "补贴对象的身份证号")], options: accountOptions + [.flag("json", "以 JSON 输出")],
+            discussion: "在县财政节点上（例如代发银行报告挂失补卡换了新卡号）须 --reason，由全部项目的财政审定人办理；"
+                + "变更下发到登记此人的乡镇。若乡镇也从同一个旧账户改了账户，乡镇的变更成为冲突 account.both-sides，"
+                + "用 ykt conflicts resolve --decision township|county 决定采用哪一方。",
+            positionals: [("身份证号", "补贴对象的身份证号")],
+            options: accountOptions + [.value("reason", "理由", "（县级）变更理由，例如 代发银行报告挂失补卡"), .flag("json", "以 JSON 输出")],
             run: { inv in
+                if inv.isCounty {
+                    let id = try inv.residentID(positional: 0)
+                    let account = try accountInput(inv)
+                    let county = try inv.county()
+                    try county.changeAccount(id, bank: account.bank, number: account.number, confirmation: account.confirmation,
+                                             reason: try inv.require("reason"))
+                    return inv.out.line("已变更 \(id.masked) 在县里的指定账户为 \(account.bank) \(account.number.masked)，登记乡镇下次同步时收到")
+                }
                 let b = try inv.node().changeAccount(try inv.residentID(positional: 0), to: try accountInput(inv))
                 if inv.json { return try inv.out.json(b) }
                 inv.out.line("已变更 \(b.name)（\(b.maskedID)）的指定账户为 \(b.account?.bank ?? "") \(b.account?.masked ?? "")")
@@ -139,6 +151,14 @@ enum RegisterCommands {
             positionals: [("身份证号", "补贴对象的身份证号")], options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let id = try inv.residentID(positional: 0)
+                if inv.isCounty {
+                    let changes = try inv.county().accountHistory(id)
+                    if inv.json { return try inv.disclose(changes, object: "account-history \(id.masked)") }
+                    return inv.out.table(["时间", "来源", "乡镇", "开户银行", "原账号", "新账号", "确认书编号", "理由", "经办人"], changes.map {
+                        [$0.at, $0.source == "county" ? "县财政" : "乡镇", $0.node, $0.bank, Masking.account($0.previousNumber),
+                         Masking.account($0.number), $0.confirmation, $0.reason, $0.by]
+                    })
+                }
                 let history = try inv.node().accountHistory(id)
                 if inv.json { return try inv.disclose(history, object: "account-history \(id.masked)") }
                 inv.out.table(["启用时间", "停用时间", "开户银行", "类型", "账号", "确认书编号"], history.map {

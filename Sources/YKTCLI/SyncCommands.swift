@@ -197,14 +197,15 @@ enum SyncCommands {
                 inv.out.fields([("冲突编号", String(c.id)), ("种类", c.kind), ("对象", c.entity), ("说明", c.detail), ("状态", c.status)])
                 for side in sides {
                     inv.out.line()
-                    inv.out.line("乡镇 \(side.node)，变更集 \(side.changeSet)，操作 \(side.operation)：")
+                    inv.out.line(side.changeSet == 0 ? "县财政 \(side.node)，\(side.operation)："
+                                                     : "乡镇 \(side.node)，变更集 \(side.changeSet)，操作 \(side.operation)：")
                     inv.out.line("  " + RecordCommands.maskDigits(side.body))
                 }
             }),
         CommandSpec(
             path: ["conflicts", "resolve"], abstract: "（县级）处理冲突：记录决定和理由，决定下发给相关乡镇",
             positionals: [("编号", "冲突编号")],
-            options: [.value("decision", "决定", "决定，例如 keep-450223101（保留该乡镇的登记）", required: true),
+            options: [.value("decision", "决定", "决定，例如 keep-450223101（保留该乡镇的登记）；账户冲突为 township 或 county", required: true),
                       .value("reason", "理由", "核实情况和理由", required: true)],
             run: { inv in
                 guard let id = Int64(inv.positional(0)) else { throw YKTError(.usageValue, "冲突编号应为整数") }

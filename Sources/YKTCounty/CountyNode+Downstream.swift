@@ -90,13 +90,15 @@ extension CountyNode {
         }
         guard c.status == "open" else { throw YKTError(.conflictState, "冲突 \(id) 已处理") }
         try perform("conflict.resolve", object: "conflict#\(id)", detail: decision) {
-            try db.run("UPDATE conflict SET status = 'resolved', decision = ?, reason = ? WHERE id = ?", decision, why, id)
             let entity = try db.first("SELECT entity FROM conflict WHERE id = ?", id) { $0.text(0) } ?? ""
+            // An account conflict is settled here too; its message says which account stands.
+            var data: [String: JSONValue] = c.kind == "account.both-sides"
+                ? try settleAccountConflict(c, entity: entity, decision: decision.trimmed, reason: why) : [:]
+            try db.run("UPDATE conflict SET status = 'resolved', decision = ?, reason = ? WHERE id = ?", decision, why, id)
+            data.merge(["conflict": .int(id), "kind": .string(c.kind), "entity": .string(entity), "operation": .string("\(c.node)-\(c.opSeq)"),
+                        "decision": .string(decision), "reason": .string(why)]) { $1 }
             for node in Set([c.node] + (c.otherNode.map { [$0] } ?? [])) {
-                try emit(to: node, kind: "conflict.decision", data: [
-                    "conflict": .int(id), "kind": .string(c.kind), "entity": .string(entity), "operation": .string("\(c.node)-\(c.opSeq)"),
-                    "decision": .string(decision), "reason": .string(why),
-                ])
+                try emit(to: node, kind: "conflict.decision", data: .object(data))
             }
         }
     }
@@ -127,6 +129,11 @@ extension CountyNode {
             guard let bytes = try db.first("SELECT bytes FROM upstream WHERE node_id = ? AND seq = ?", o.node, o.set, map: { $0.blob(0) }) else { continue }
             let body = try ChangeSetBody.operation(in: bytes, id: "\(o.node)-\(o.op)")
             sides.append(ConflictSide(node: o.node, changeSet: o.set, operation: "\(o.node)-\(o.op)", body: body ?? ""))
+        }
+        if c.kind == "account.both-sides" {
+            // The township's account change that ran into the county's, and the county's change.
+            sides = sides.filter { $0.operation == "\(c.node)-\(c.opSeq)" }
+            if let county = try countyAccountSide(entity: entity) { sides.insert(county, at: 0) }
         }
         return (c, sides)
     }

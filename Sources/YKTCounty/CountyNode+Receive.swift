@@ -167,12 +167,7 @@ extension CountyNode {
                 return try ownResident() ?? .accepted
             case "account.change":
                 if let d = try ownResident() { return d }
-                let account = data["account"]
-                let kind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
-                let number = try AccountNumber(account?["number"]?.stringValue ?? "", kind: kind)
-                try db.run("UPDATE resident SET bank = ?, account_kind = ?, account_number = ? WHERE resident_id = ?",
-                           account?["bank"]?.stringValue ?? "", kind.rawValue, number.value, data["residentId"]?.stringValue ?? "")
-                return .accepted
+                return try receiveAccountChange(data, node: node, opSeq: op["seq"]?.intValue ?? 0)
             case "payment.correct":
                 return try receiveCorrection(data, node: node, opSeq: op["seq"]?.intValue ?? 0)
             case "application.record":

@@ -143,5 +143,14 @@ enum CountySchema {
         DROP INDEX roster_line_resident;
         CREATE INDEX roster_line_resident ON roster_line(resident_id, account_number);
         """),
+        // Designated accounts changed at the county or by a township, kept as history; the
+        // county's side of the conflict "account changed on both sides".
+        .init(version: 6, sql: """
+        CREATE TABLE account_change(id INTEGER PRIMARY KEY, resident_id TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('county','township')), node_id TEXT NOT NULL, op_seq INTEGER,
+            bank TEXT NOT NULL, account_kind TEXT NOT NULL, account_number TEXT NOT NULL, confirmation TEXT NOT NULL,
+            reason TEXT NOT NULL, previous_number TEXT NOT NULL, by_operator TEXT NOT NULL, at TEXT NOT NULL);
+        CREATE INDEX account_change_resident ON account_change(resident_id, id);
+        """),
     ])
 }

@@ -52,6 +52,13 @@ extension TownshipNode {
                            l["reasonCode"]?.stringValue, l["reason"]?.stringValue, l["date"]?.stringValue ?? "",
                            l["returnedFen"]?.intValue ?? 0, l["reissueOf"]?.intValue, seq)
             }
+        case "account.changed":
+            // The county changed the account (a replaced card the bank reported). Taken only if
+            // the account here is still the one the county replaced; otherwise it was changed
+            // here too, the county records the conflict, and its decision will say which stands.
+            try takeCountyAccount(data, onlyReplacing: data["previousNumber"]?.stringValue ?? "")
+        case "conflict.decision" where data["kind"]?.stringValue == "account.both-sides":
+            try takeCountyAccount(data, onlyReplacing: nil)
         default:
             break
         }

@@ -229,6 +229,37 @@ extension TownshipNode {
         return try beneficiary(id)
     }
 
+    /// Makes the account in a county message (`account.changed`, or the decision on an account
+    /// conflict) the beneficiary's current one, keeping the old one in the history, as
+    /// `changeAccount` does, but without an outbound operation: the county already has it.
+    /// With `onlyReplacing`, only if the current account is that one. A decision on a conflict
+    /// is not taken if the account was changed here again after the operation it decides: that
+    /// later change goes to the county and is judged on its own. Runs inside the pull.
+    func takeCountyAccount(_ data: JSONValue, onlyReplacing previous: String?) throws {
+        let account = data["account"] ?? .null
+        let number = account["number"]?.stringValue ?? "", bank = account["bank"]?.stringValue ?? ""
+        guard let rid = data["residentId"]?.stringValue, !number.isEmpty,
+              let person = try db.first("SELECT id FROM beneficiary WHERE resident_id = ?", rid, map: { $0.int64(0) }) else { return }
+        if let decided = data["operation"]?.stringValue, let seq = Int64(decided.split(separator: "-").last ?? ""),
+           try db.integer("SELECT count(*) FROM outbox WHERE kind = 'account.change' AND entity = ? AND seq > ?",
+                          "beneficiary/" + rid, seq) ?? 0 > 0 {
+            return
+        }
+        let current = try db.first("SELECT number, bank FROM account WHERE beneficiary_id = ? AND replaced_at IS NULL", person) {
+            (number: $0.text(0), bank: $0.text(1))
+        }
+        if current?.number == number && current?.bank == bank { return }
+        if let previous, current?.number != previous { return }
+        let at = timestamp()
+        try db.run("UPDATE account SET replaced_at = ? WHERE beneficiary_id = ? AND replaced_at IS NULL", at, person)
+        try db.run("""
+            INSERT INTO account(beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from)
+            VALUES (?, ?, ?, ?, ?, NULL, ?)
+            """, person, bank, account["kind"]?.stringValue ?? "card", number,
+                   account["confirmation"]?.stringValue ?? "县财政变更", at)
+        try db.run("UPDATE beneficiary SET version = version + 1, updated_at = ? WHERE id = ?", at, person)
+    }
+
     /// Changes the designated account. The old account stays in the history with the time it
     /// was replaced; the change needs the signed confirmation form's reference.
     @discardableResult

@@ -32,13 +32,20 @@ struct ConvergenceTests {
         var c = try County(["450223101", "450223102", "450223103"])
         let codes = c.townships.keys.sorted()
         func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
+        var cards = 0
+        func newCard() -> String {
+            cards += 1
+            return AccountNumber.completingLuhn("62284802" + String(format: "%010d", Int(seed) * 10_000 + cards))
+        }
         var people: [String] = []
         var counts: [String: Int] = [:]
+        try c.county.grant("县管理员", role: .approver, program: nil)
         for step in 0..<240 {
             let code = pick(codes)
             let town = c.townships[code]!
-            let roll = rng.next() % 10
-            counts[["register", "register", "register", "edit", "push", "push", "lost", "pull", "decide", "restart"][Int(roll)], default: 0] += 1
+            let roll = rng.next() % 12
+            counts[["register", "register", "register", "edit", "push", "push", "lost", "pull", "decide", "restart",
+                    "account", "county-account"][Int(roll)], default: 0] += 1
             switch roll {
             case 0, 1, 2:
                 // A new resident, or (one time in four) one already registered somewhere, which
@@ -72,18 +79,36 @@ struct ConvergenceTests {
             case 8:
                 if let open = try c.county.conflicts().first(where: { $0.status == "open" }) {
                     let sides = [open.node] + (open.otherNode.map { [$0] } ?? [])
-                    try c.county.resolveConflict(open.id, decision: "keep-" + pick(sides), reason: "核实（试验 \(seed)）")
+                    let decision = open.kind == "account.both-sides" ? pick(["township", "county"]) : "keep-" + pick(sides)
+                    try c.county.resolveConflict(open.id, decision: decision, reason: "核实（试验 \(seed)）")
                 }
-            default:
+            case 9:
                 // The township process ends and starts again: only what is on disk remains.
                 c.townships[code] = try TownshipNode.open(directory: town.directory, operatorName: "经办人")
+            case 10:
+                // The township changes someone's designated account (a card shared with another
+                // resident is refused locally; that is fine).
+                let local = try town.db.all("SELECT resident_id FROM beneficiary ORDER BY id") { $0.text(0) }
+                if !local.isEmpty {
+                    _ = try? town.changeAccount(try ResidentID(pick(local)), to: AccountInput(
+                        bank: "农行", number: try AccountNumber(newCard(), kind: .card), confirmation: "QR-\(step)"))
+                }
+            default:
+                // The county changes someone's account (the bank reported a replaced card).
+                let known = try c.county.db.all("SELECT resident_id FROM resident ORDER BY resident_id") { $0.text(0) }
+                if !known.isEmpty {
+                    try c.county.changeAccount(try ResidentID(pick(known)), bank: "农行",
+                                               number: try AccountNumber(newCard(), kind: .card), confirmation: "BANK-\(step)",
+                                               reason: "挂失补卡（试验 \(seed)）")
+                }
             }
         }
         // Quiesce: everyone pushes what is left, the county decides every open conflict, and
         // everyone syncs until nothing moves.
         for code in codes { _ = try c.push(code) }
         for open in try c.county.conflicts() where open.status == "open" {
-            try c.county.resolveConflict(open.id, decision: "keep-" + open.node, reason: "核实")
+            try c.county.resolveConflict(open.id, decision: open.kind == "account.both-sides" ? "county" : "keep-" + open.node,
+                                         reason: "核实")
         }
         for _ in 0..<3 {
             for code in codes {
@@ -112,10 +137,21 @@ struct ConvergenceTests {
             let received = try town.db.all("SELECT seq, body FROM inbox ORDER BY seq") { "\($0.int64(0)) \($0.text(1))" }
             #expect(sent == received, "seed \(seed), \(code): inbox differs from the county's stream")
             #expect(try AuditLog.verify(db: town.db).ok)
+            // Each resident this township registered has the same designated account at both ends.
+            let county = try c.county.db.all("SELECT resident_id, bank, account_number FROM resident WHERE node_id = ? ORDER BY resident_id",
+                                             code) { "\($0.text(0)) \($0.text(1)) \($0.text(2))" }
+            let local = try town.db.all("""
+                SELECT b.resident_id, a.bank, a.number FROM beneficiary b JOIN account a ON a.beneficiary_id = b.id AND a.replaced_at IS NULL
+                WHERE b.resident_id IN (SELECT value FROM json_each(?)) ORDER BY b.resident_id
+                """, JSONValue.array(county.map { .string(String($0.prefix(18))) }).canonical) { "\($0.text(0)) \($0.text(1)) \($0.text(2))" }
+            #expect(county == local, "seed \(seed), \(code): designated accounts differ")
         }
         #expect(try c.county.conflicts().allSatisfy { $0.status == "resolved" })
         #expect(try AuditLog.verify(db: c.county.db).ok)
         // The work really exercised every path.
         #expect(counts["lost", default: 0] > 5 && counts["restart", default: 0] > 5 && counts["decide", default: 0] > 5, "\(counts)")
+        #expect(counts["account", default: 0] > 5 && counts["county-account", default: 0] > 5, "\(counts)")
+        #expect(try c.county.db.integer("SELECT count(*) FROM conflict WHERE kind = 'account.both-sides'") ?? 0 > 0 || seed > 6,
+                 "the account conflict must occur in the suite's seeds")
     }
 }

@@ -1,0 +1,176 @@
+import YKTCore
+import YKTStore
+
+/// Designated accounts (一人一卡) as the county holds them: changed at the county (an agency
+/// bank reports a replaced card), changed at a township (`account.change`), and the conflict
+/// when both changed the same person's account from the same starting point.
+extension CountyNode {
+    /// One change of a resident's designated account, from either side, kept as history.
+    public struct AccountChange: Sendable, Codable {
+        public var id: Int64
+        public var residentID: String
+        /// "county" or "township".
+        public var source: String
+        public var node: String
+        public var opSeq: Int64?
+        public var bank: String
+        public var kind: String
+        public var number: String
+        public var confirmation: String
+        public var reason: String
+        public var previousNumber: String
+        public var by: String
+        public var at: String
+    }
+
+    /// The resident's designated account as the county holds it.
+    public func currentAccount(of rid: ResidentID) throws -> (node: String, bank: String, kind: String, number: String)? {
+        try db.first("SELECT node_id, bank, account_kind, account_number FROM resident WHERE resident_id = ?", rid.value) {
+            (node: $0.text(0), bank: $0.text(1), kind: $0.text(2), number: $0.text(3))
+        }
+    }
+
+    /// Changes a resident's designated account at the county, for instance when the agency bank
+    /// reports that a lost card was replaced (挂失补卡) under a new number. Needs the reference of
+    /// the signed confirmation and a reason; a finance approver does it. The change is kept in the
+    /// history and goes down to the township that registered the person (`account.changed`).
+    /// If that township changed the account too, from the same old account, its change becomes
+    /// the conflict `account.both-sides` for an admin to decide.
+    public func changeAccount(_ rid: ResidentID, bank rawBank: String, number: AccountNumber, confirmation rawConfirmation: String,
+                              reason rawReason: String) throws {
+        let bank = rawBank.trimmed, confirmation = rawConfirmation.trimmed, reason = rawReason.trimmed
+        for (value, field, what) in [(bank, "--bank", "开户银行"), (confirmation, "--confirmation", "确认书编号"), (reason, "--reason", "变更理由")]
+        where value.isEmpty {
+            throw YKTError(.fieldMissing, "\(what)为空", at: SourceLocation(field: field), hint: "填写\(what)")
+        }
+        guard try db.integer("SELECT count(*) FROM operator_role WHERE name = ? AND role = 'approver' AND program = '*'",
+                             operatorName) ?? 0 > 0 else {
+            throw YKTError(.roleMissing, "经办人「\(operatorName)」不是全部项目的财政审定人，不能变更指定账户",
+                           at: SourceLocation(field: "--operator"),
+                           hint: "用 --operator 写明本人姓名；角色由管理员用 ykt operator grant --role approver 配置")
+        }
+        guard let current = try currentAccount(of: rid) else {
+            throw YKTError(.residentUnknown, "县里没有 \(rid.masked) 的登记", hint: "核对身份证号；此人须先由乡镇登记并同步")
+        }
+        if current.number == number.value, current.bank == bank {
+            throw YKTError(.accountUnchanged, "新账户 \(number.masked) 与县里现用的指定账户相同", hint: "核对新卡号")
+        }
+        try perform("account.change", object: "resident \(rid.masked)", detail: "\(Masking.account(current.number)) → \(number.masked)") {
+            try setAccount(rid, bank: bank, kind: number.kind.rawValue, number: number.value)
+            let change = try recordAccountChange(rid, source: "county", node: current.node, opSeq: nil, bank: bank,
+                                                 kind: number.kind.rawValue, number: number.value, confirmation: confirmation,
+                                                 reason: reason, previous: current.number)
+            try emit(to: current.node, kind: "account.changed", data: [
+                "residentId": .string(rid.value), "change": .int(change),
+                "account": ["bank": .string(bank), "confirmation": .string(confirmation), "kind": .string(number.kind.rawValue),
+                            "number": .string(number.value)],
+                "previousNumber": .string(current.number), "reason": .string(reason), "by": .string(operatorName),
+            ])
+        }
+    }
+
+    /// The resident's account changes, oldest first (full numbers: for the county's staff).
+    public func accountHistory(_ rid: ResidentID) throws -> [AccountChange] {
+        try db.all("""
+            SELECT id, resident_id, source, node_id, op_seq, bank, account_kind, account_number, confirmation, reason,
+                   previous_number, by_operator, at
+            FROM account_change WHERE resident_id = ? ORDER BY id
+            """, rid.value) { r in
+            AccountChange(id: r.int64(0), residentID: r.text(1), source: r.text(2), node: r.text(3), opSeq: r.optionalInt(4).map(Int64.init),
+                          bank: r.text(5), kind: r.text(6), number: r.text(7), confirmation: r.text(8), reason: r.text(9),
+                          previousNumber: r.text(10), by: r.text(11), at: r.text(12))
+        }
+    }
+
+    func setAccount(_ rid: ResidentID, bank: String, kind: String, number: String) throws {
+        try db.run("UPDATE resident SET bank = ?, account_kind = ?, account_number = ? WHERE resident_id = ?", bank, kind, number, rid.value)
+    }
+
+    @discardableResult
+    func recordAccountChange(_ rid: ResidentID, source: String, node: String, opSeq: Int64?, bank: String, kind: String,
+                             number: String, confirmation: String, reason: String, previous: String) throws -> Int64 {
+        try db.run("""
+            INSERT INTO account_change(resident_id, source, node_id, op_seq, bank, account_kind, account_number, confirmation,
+                                       reason, previous_number, by_operator, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, rid.value, source, node, opSeq, bank, kind, number, confirmation, reason, previous, operatorName, timestamp())
+        return db.lastInsertRowID
+    }
+
+    /// A township's `account.change`, re-checked. `previousNumber` is the account the township
+    /// replaced; when the county's current account is another one (the county changed it since),
+    /// the account was changed on both sides: a conflict, unless both chose the same account.
+    func receiveAccountChange(_ data: JSONValue, node: String, opSeq: Int64) throws -> Decision {
+        let rid = try ResidentID(data["residentId"]?.stringValue ?? "")
+        let account = data["account"]
+        let kind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
+        let number = try AccountNumber(account?["number"]?.stringValue ?? "", kind: kind)
+        let bank = account?["bank"]?.stringValue ?? ""
+        guard let current = try currentAccount(of: rid) else {
+            return .rejected(.residentUnknown, "县里没有 \(rid.masked) 的登记")
+        }
+        if current.number == number.value, current.bank == bank { return .accepted }   // both sides chose the same account
+        if let previous = data["previousNumber"]?.stringValue, previous != current.number {
+            let detail = "\(rid.masked) 的指定账户：县里现为 \(Masking.account(current.number))，乡镇 \(node) 从 "
+                + "\(Masking.account(previous)) 改为 \(number.masked)"
+            return Decision(status: "conflicted", rule: "account.both-sides",
+                            reason: "县里已把 \(rid.masked) 的指定账户改为 \(Masking.account(current.number))，待县财政决定采用哪一方",
+                            conflict: ("account.both-sides", nil, detail))
+        }
+        try setAccount(rid, bank: bank, kind: kind.rawValue, number: number.value)
+        try recordAccountChange(rid, source: "township", node: node, opSeq: opSeq, bank: bank, kind: kind.rawValue,
+                                number: number.value, confirmation: account?["confirmation"]?.stringValue ?? "",
+                                reason: "乡镇变更", previous: current.number)
+        return .accepted
+    }
+
+    /// Settles an `account.both-sides` conflict: `township` takes the township's new account
+    /// (unless a later change from the township superseded it), `county` keeps the county's. Returns what the decision message tells the township: the
+    /// resident and the account that stands, which the township then holds as current.
+    func settleAccountConflict(_ c: Conflict, entity: String, decision: String, reason: String) throws -> [String: JSONValue] {
+        guard decision == "township" || decision == "county" else {
+            throw YKTError(.usageValue, "账户冲突的决定只能是 township（采用乡镇的新账户）或 county（保留县里的账户）",
+                           at: SourceLocation(field: "--decision"), hint: "先用 ykt conflicts show \(c.id) 核对双方账户")
+        }
+        let rid = try ResidentID(String(entity.dropFirst("beneficiary/".count)))
+        // A later account change from the same township supersedes this one: it is judged on
+        // its own (accepted, or a conflict of its own), so deciding for the township here must
+        // not bring back the older account.
+        let superseded = try db.integer("""
+            SELECT count(*) FROM operation WHERE node_id = ? AND entity = ? AND kind = 'account.change' AND op_seq > ?
+            """, c.node, entity, c.opSeq) ?? 0 > 0
+        if decision == "township" && !superseded {
+            let op = try conflictSides(c.id).sides.first { $0.operation == "\(c.node)-\(c.opSeq)" }
+            guard let body = op?.body, let json = try? JSONValue.parse(Array(body.utf8)), let account = json["data"]?["account"],
+                  let kind = try? AccountKind(parsing: account["kind"]?.stringValue ?? ""),
+                  let number = try? AccountNumber(account["number"]?.stringValue ?? "", kind: kind) else {
+                throw YKTError(.internalError, "找不到冲突 \(c.id) 中乡镇的账户变更原文", hint: "报告系统管理员")
+            }
+            let previous = try currentAccount(of: rid)?.number ?? ""
+            let bank = account["bank"]?.stringValue ?? ""
+            try setAccount(rid, bank: bank, kind: kind.rawValue, number: number.value)
+            try recordAccountChange(rid, source: "township", node: c.node, opSeq: c.opSeq, bank: bank, kind: kind.rawValue,
+                                    number: number.value, confirmation: account["confirmation"]?.stringValue ?? "",
+                                    reason: "冲突 \(c.id) 决定采用乡镇账户：\(reason)", previous: previous)
+        }
+        guard let standing = try currentAccount(of: rid) else {
+            throw YKTError(.residentUnknown, "县里没有 \(rid.masked) 的登记")
+        }
+        return ["residentId": .string(rid.value),
+                "account": ["bank": .string(standing.bank), "kind": .string(standing.kind), "number": .string(standing.number)]]
+    }
+
+    /// The county's side of an `account.both-sides` conflict: its latest change of the account.
+    func countyAccountSide(entity: String) throws -> ConflictSide? {
+        guard let rid = try? ResidentID(String(entity.dropFirst("beneficiary/".count))),
+              let change = try accountHistory(rid).last(where: { $0.source == "county" }) else { return nil }
+        let body: JSONValue = [
+            "source": "county", "change": .int(change.id), "residentId": .string(change.residentID),
+            "account": ["bank": .string(change.bank), "confirmation": .string(change.confirmation), "kind": .string(change.kind),
+                        "number": .string(change.number)],
+            "previousNumber": .string(change.previousNumber), "reason": .string(change.reason), "by": .string(change.by),
+            "at": .string(change.at),
+        ]
+        return ConflictSide(node: config.nodeID, changeSet: 0, operation: "county-account-\(change.id)", body: body.canonical)
+    }
+}
