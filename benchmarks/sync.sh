@@ -48,7 +48,11 @@ ops=$(sqlite3 "$work/t/township.db" "SELECT count(*) FROM outbox")
 serve_pid=$!
 for _ in $(seq 100); do [ -s "$work/county/serve.port" ] && break; sleep 0.1; done
 port=$(cat "$work/county/serve.port")
-t0=$(now); "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" > "$work/sync.out"; t1=$(now)
+[ -n "${PERF_OUT:-}" ] && { perf record -g -o "$PERF_OUT" -p "$serve_pid" 2>/dev/null & perf_pid=$!; sleep 0.5; }
+cpu0=$(awk "{print \$14+\$15}" /proc/$serve_pid/stat)
+t0=$(now); /usr/bin/time -f "township: %U user %S sys %e wall %M KB" -o "$work/township.time" "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" > "$work/sync.out"; t1=$(now)
+cpu1=$(awk "{print \$14+\$15}" /proc/$serve_pid/stat)
+[ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
 push=$(secs "$t0" "$t1")
 
 # 10 operations on a new connection, best of 5 (the whole `ykt sync` command).
@@ -68,3 +72,4 @@ printf 'sqlite3 .import (floor):     %s s\n' "$floor"
 printf 'push to last receipt:        %s s  (%.2f× the floor)\n' "$push" "$(awk -v a="$push" -v b="$floor" 'BEGIN { print a / b }')"
 printf 'county peak memory:          %d MB\n' "$((rss_kb / 1024))"
 printf '10-operation sync, new TLS connection, whole command: %s ms (best of 5)\n' "$best"
+printf 'CPU during the push:         county %s s, %s\n' "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", (b - a) / 100 }')" "$(cat "$work/township.time")"
