@@ -50,7 +50,7 @@ for _ in $(seq 100); do [ -s "$work/county/serve.port" ] && break; sleep 0.1; do
 port=$(cat "$work/county/serve.port")
 [ -n "${PERF_OUT:-}" ] && { perf record -g -o "$PERF_OUT" -p "$serve_pid" 2>/dev/null & perf_pid=$!; sleep 0.5; }
 cpu0=$(awk "{print \$14+\$15}" /proc/$serve_pid/stat)
-t0=$(now); /usr/bin/time -f "township: %U user %S sys %e wall %M KB" -o "$work/township.time" "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" > "$work/sync.out"; t1=$(now)
+t0=$(now); ${TOWN_PERF:+perf record -g -o $TOWN_PERF} /usr/bin/time -f "township: %U user %S sys %e wall %M KB" -o "$work/township.time" "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" > "$work/sync.out"; t1=$(now)
 cpu1=$(awk "{print \$14+\$15}" /proc/$serve_pid/stat)
 [ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
 push=$(secs "$t0" "$t1")

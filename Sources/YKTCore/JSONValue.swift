@@ -211,7 +211,12 @@ struct JSONParser {
     func fail(_ reason: String) -> JSONValue.ParseError { .init(offset: i, reason: reason) }
 
     mutating func skipSpace() {
-        while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0A, 0x0D: i += 1
+            default: return
+            }
+        }
     }
 
     mutating func literal(_ word: String, _ v: JSONValue) throws(JSONValue.ParseError) -> JSONValue {
@@ -228,6 +233,7 @@ struct JSONParser {
         case UInt8(ascii: "{"):
             i += 1
             var members: [String: JSONValue] = [:]
+            members.reserveCapacity(8)
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -279,13 +285,42 @@ struct JSONParser {
         if i < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[i]) {
             throw fail("only integers are allowed")
         }
-        guard bytes[digitsStart] != 48 || i - digitsStart == 1,
-              let n = Int64(String(decoding: bytes[start..<i], as: UTF8.self)) else { throw fail("bad integer") }
+        guard bytes[digitsStart] != 48 || i - digitsStart == 1 else { throw fail("bad integer") }
+        // Accumulated negatively, so Int64.min is reachable; overflow is an error, not a trap.
+        var n: Int64 = 0
+        for k in digitsStart..<i {
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (d, o2) = m.subtractingReportingOverflow(Int64(bytes[k] - 48))
+            guard !o1, !o2 else { throw fail("bad integer") }
+            n = d
+        }
+        if start == digitsStart {
+            guard n != .min else { throw fail("bad integer") }
+            return -n
+        }
         return n
     }
 
     mutating func string() throws(JSONValue.ParseError) -> String {
         i += 1   // opening quote
+        // Most strings have no escape: made straight from the bytes, checked in the same pass.
+        var j = i
+        var ascii = true
+        while j < bytes.count {
+            let b = bytes[j]
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+            if b >= 0x80 { ascii = false }
+            j += 1
+        }
+        if j < bytes.count, bytes[j] == UInt8(ascii: "\"") {
+            let text: String? = bytes.withUnsafeBufferPointer { buf in
+                let slice = UnsafeBufferPointer(rebasing: buf[i..<j])
+                return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+            }
+            guard let text else { throw fail("invalid UTF-8") }
+            i = j + 1
+            return text
+        }
         var out: [UInt8] = []
         while true {
             guard i < bytes.count else { throw fail("unterminated string") }

@@ -78,7 +78,17 @@ extension CountyNode {
         return try perform("changeset.receive", object: "changeset/\(node)/\(set.header.seq)",
                            detail: "ops=\(ops.count) sha256:\(set.hash.prefix(16))") {
             var expected = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
-            var results: [JSONValue] = []
+            // One prepared statement for the decisions; node and change set are bound once.
+            let record = try db.statement("""
+                INSERT INTO operation(node_id, op_seq, changeset_seq, kind, entity, status, rule, reason, conflict_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try record.bind(1, node)
+            try record.bind(3, set.header.seq)
+            // The receipt's results, written as canonical JSON as they are decided.
+            var results: [UInt8] = [UInt8(ascii: "[")]
+            results.reserveCapacity(ops.count * 48 + 2)
+            var result = CanonicalObjectWriter(capacity: 128)
             for op in ops {
                 guard let seq = op["seq"]?.intValue, seq == expected, op["id"]?.stringValue == "\(node)-\(seq)" else {
                     throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
@@ -100,27 +110,40 @@ extension CountyNode {
                         """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
                     conflictID = db.lastInsertRowID
                 }
-                try db.run("""
-                    INSERT INTO operation(node_id, op_seq, changeset_seq, kind, entity, status, rule, reason, conflict_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, node, seq, set.header.seq, kind, entity, decision.status, decision.rule, decision.reason, conflictID)
-                var r: [String: JSONValue] = ["id": .string("\(node)-\(seq)"), "status": .string(decision.status)]
-                if let rule = decision.rule { r["rule"] = .string(rule) }
-                if let reason = decision.reason { r["reason"] = .string(reason) }
-                if let conflictID { r["conflict"] = .int(conflictID) }
-                results.append(.object(r))
+                try record.bind(2, seq)
+                try record.bind(4, kind)
+                try record.bind(5, entity)
+                try record.bind(6, decision.status)
+                try record.bind(7, decision.rule)
+                try record.bind(8, decision.reason)
+                try record.bind(9, conflictID)
+                try record.execute()
+                result.reset()
+                if let conflictID { result.int("conflict", conflictID) }
+                result.string("id", "\(node)-\(seq)")
+                if let reason = decision.reason { result.string("reason", reason) }
+                if let rule = decision.rule { result.string("rule", rule) }
+                result.string("status", decision.status)
+                if results.count > 1 { results.append(UInt8(ascii: ",")) }
+                result.finish(appendingTo: &results)
             }
-            let receipt: JSONValue = [
-                "v": 1, "county": .string(config.nodeID), "node": .string(node), "changeset": .int(set.header.seq),
-                "hash": .string(set.hash), "receivedAt": .string(timestamp()), "results": .array(results),
-            ]
-            let body = Array(receipt.canonical.utf8)
+            results.append(UInt8(ascii: "]"))
+            var writer = CanonicalObjectWriter(capacity: results.count + 256)
+            writer.int("changeset", set.header.seq)
+            writer.string("county", config.nodeID)
+            writer.string("hash", set.hash)
+            writer.string("node", node)
+            writer.string("receivedAt", timestamp())
+            writer.raw("results", String(decoding: results, as: UTF8.self))
+            writer.int("v", 1)
+            let receipt = writer.finish()
+            let body = Array(receipt.utf8)
             let receiptSignature = try key.sign(body)
             try db.run("""
                 INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(set.bytes),
-                       DatabaseValue.blob(signature), receipt.canonical, DatabaseValue.blob(receiptSignature), timestamp())
+                       DatabaseValue.blob(signature), receipt, DatabaseValue.blob(receiptSignature), timestamp())
             return Answer(status: 200, body: body, signature: receiptSignature)
         }
     }
@@ -150,14 +173,21 @@ extension CountyNode {
                 let account = data["account"]
                 let accountKind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
                 _ = try AccountNumber(account?["number"]?.stringValue ?? "", kind: accountKind)
+                // Insert first; only a resident already known needs the owner looked up.
+                let insert = try db.statement("""
+                    INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(resident_id) DO NOTHING
+                    """)
+                try insert.bind(1, rid.value)
+                try insert.bind(2, node)
+                try insert.bind(3, data["name"]?.stringValue ?? "")
+                try insert.bind(4, account?["bank"]?.stringValue ?? "")
+                try insert.bind(5, accountKind.rawValue)
+                try insert.bind(6, account?["number"]?.stringValue ?? "")
+                try insert.execute()
+                if db.changes == 1 { return .accepted }
                 switch try owner(rid.value) {
-                case nil:
-                    try db.run("""
-                        INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
-                        """, rid.value, node, data["name"]?.stringValue ?? "", account?["bank"]?.stringValue ?? "",
-                               accountKind.rawValue, account?["number"]?.stringValue ?? "")
-                    return .accepted
-                case node:
+                case nil, node?:
                     return .rejected(.residentDuplicate, "\(rid.masked) 已由本乡镇登记")
                 case let other?:
                     return Decision(status: "conflicted", rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",

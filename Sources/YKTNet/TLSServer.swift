@@ -130,15 +130,42 @@ public final class TLSServer: @unchecked Sendable {
 public enum TLSClient {
     public static func send(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
                             limits: HTTPLimits = HTTPLimits()) throws -> (response: HTTPResponse, peer: String?) {
+        try start(request, host: host, port: port, context: context, limits: limits).response()
+    }
+
+    /// Connects and writes the request, returning at once: the caller can work while the
+    /// server does, then read the answer with `response()`. `checkPeer` sees the server
+    /// certificate's name after the handshake and can refuse it before anything is sent.
+    public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
+                             limits: HTTPLimits = HTTPLimits(), checkPeer: (String?) throws -> Void = { _ in }) throws -> Exchange {
         let fd = try Socket.connect(host: host, port: port)
         let c = try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
+        try checkPeer(c.peerCommonName)
         var headers = request.headers
         headers["host"] = "\(host):\(port)"
         try HTTPFraming.write(c, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body)
-        let (start, responseHeaders, body) = try HTTPFraming.read(c, limits: limits)
-        let parts = start.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
-        return (HTTPResponse(status: status, headers: responseHeaders, body: body), c.peerCommonName)
+        return Exchange(connection: c, limits: limits)
+    }
+
+    /// A request written on its own connection, its answer still to be read.
+    public final class Exchange {
+        let connection: TLSConnection
+        let limits: HTTPLimits
+
+        init(connection: TLSConnection, limits: HTTPLimits) {
+            self.connection = connection
+            self.limits = limits
+        }
+
+        /// The server's certificate name, known once the handshake is done.
+        public var peer: String? { connection.peerCommonName }
+
+        public func response() throws -> (response: HTTPResponse, peer: String?) {
+            let (start, responseHeaders, body) = try HTTPFraming.read(connection, limits: limits)
+            let parts = start.split(separator: " ", maxSplits: 2)
+            guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
+            return (HTTPResponse(status: status, headers: responseHeaders, body: body), connection.peerCommonName)
+        }
     }
 }
 

@@ -135,6 +135,11 @@ extension Statement {
         guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
     }
 
+    public func bind(_ index: Int32, _ value: Int64?) throws(DatabaseError) {
+        let rc = value.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index)
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
     public func bind(_ index: Int32, _ value: String?) throws(DatabaseError) {
         let rc = value.map { bindText(index, $0) } ?? sqlite3_bind_null(handle, index)
         guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }

@@ -19,9 +19,10 @@ extension TownshipNode {
     /// An unacknowledged set is returned as stored, byte for byte, so a retry after an
     /// interruption re-sends exactly what was signed (the county answers a replay with its
     /// stored receipt).
-    public func nextChangeSet(maxOperations: Int = 1_000) throws -> StoredChangeSet? {
+    /// With `after` (a change set already sent, its answer not yet read), the next one after it.
+    public func nextChangeSet(maxOperations: Int = 1_000, after: Int64 = 0) throws -> StoredChangeSet? {
         precondition(maxOperations > 0)
-        if let pending = try storedChangeSets(state: "built").first { return pending }
+        if let pending = try storedChangeSets(state: "built").first(where: { $0.set.header.seq > after }) { return pending }
         let key = try NodeKey.load(from: directory)
         let keyID = try key.publicKey.keyID
         return try perform("changeset.build") {

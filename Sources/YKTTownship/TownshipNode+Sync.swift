@@ -43,57 +43,98 @@ extension TownshipNode {
     /// Sends every pending change set through `send` until the outbox is empty. Each receipt's
     /// signature is checked with the county's key before anything is marked; an interrupted push
     /// resumes with the same bytes (the county answers a replay with its stored receipt).
-    public func push(maxOperations: Int = 1_000,
+    public func push(maxOperations: Int = 5_000,
                      send: ([UInt8], [UInt8]) throws -> CountyAnswer) throws -> PushReport {
+        try pushPipelined(maxOperations: maxOperations) { bytes, signature in
+            let answer = try send(bytes, signature)
+            return { answer }
+        }
+    }
+
+    /// `push` with the sending in two steps, so that both nodes work at once: `start` sends a
+    /// change set and returns how to wait for its answer. While the county checks one change
+    /// set, the township builds and signs the next; once the answer is verified the next one is
+    /// sent at once, and the receipt is recorded while the county works on it. A change set is
+    /// sent only after the one before it was answered, so the county still sees them in order.
+    public func pushPipelined(maxOperations: Int = 5_000,
+                              start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
         let county = try countyKey()
         var report = PushReport()
-        while let stored = try nextChangeSet(maxOperations: maxOperations) {
-            let answer = try send(stored.set.bytes, stored.signature)
-            guard answer.status == 200 else {
-                let json = try? JSONValue.parse(answer.body)
-                let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError
-                var hint = json?["hint"]?.stringValue
-                if let seq = json?["resumeSeq"]?.intValue { hint = (hint ?? "") + "（县里期待第 \(seq) 号）" }
-                throw YKTError(code, "县财政拒收第 \(stored.set.header.seq) 号变更集（HTTP \(answer.status)）：" +
-                               (json?["message"]?.stringValue ?? String(decoding: answer.body.prefix(200), as: UTF8.self)),
-                               hint: hint)
+        guard var current = try nextChangeSet(maxOperations: maxOperations) else { return report }
+        var awaiting = try start(current.set.bytes, current.signature)
+        while true {
+            let next = try nextChangeSet(maxOperations: maxOperations, after: current.set.header.seq)
+            let answer = try awaiting()
+            let results = try verifiedResults(answer, of: current, county: county)
+            var sendError: (any Error)?
+            if let next {
+                do { awaiting = try start(next.set.bytes, next.signature) } catch { sendError = error }
             }
-            guard let signature = answer.signature, county.verify(signature, of: answer.body) else {
-                throw YKTError(.syncSignature, "县财政回执的签名验证不通过", hint: "核对 node.conf 的 county_public_key；回执未采用")
-            }
-            let receipt: JSONValue
-            do { receipt = try JSONValue.parse(answer.body) } catch {
-                throw YKTError(.syncBody, "县财政回执不是有效 JSON：\(error)")
-            }
-            guard receipt["node"]?.stringValue == config.nodeID, receipt["changeset"]?.intValue == stored.set.header.seq,
-                  receipt["hash"]?.stringValue == stored.set.hash, case .array(let results)? = receipt["results"],
-                  results.count == stored.set.header.ops else {
-                throw YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
-            }
-            try perform("changeset.acknowledge") {
-                try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
-                           String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(signature), stored.set.header.seq)
-                for (offset, r) in results.enumerated() {
-                    let seq = stored.firstOp + Int64(offset)
-                    let status = r["status"]?.stringValue ?? "rejected"
-                    try db.run("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)",
-                               seq, status, r["rule"]?.stringValue, r["reason"]?.stringValue, r["conflict"]?.intValue)
-                    try db.run("UPDATE outbox SET state = ? WHERE seq = ?", status, seq)
-                    switch status {
-                    case "accepted": report.accepted += 1
-                    case "conflicted": report.conflicted += 1
-                    default: report.rejected += 1
-                    }
-                    if status != "accepted" {
-                        report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
-                    }
-                }
-                report.changeSets += 1
-                report.operations += results.count
-                return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(results.count)"))
-            }
+            try acknowledge(current, answer: answer, results: results, into: &report)
+            if let sendError { throw sendError }
+            guard let next else { return report }
+            current = next
         }
-        return report
+    }
+
+    /// The receipt's results, once the answer is a receipt for `stored` signed by the county.
+    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet, county: Ed25519.PublicKey) throws -> [JSONValue] {
+        guard answer.status == 200 else {
+            let json = try? JSONValue.parse(answer.body)
+            let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError
+            var hint = json?["hint"]?.stringValue
+            if let seq = json?["resumeSeq"]?.intValue { hint = (hint ?? "") + "（县里期待第 \(seq) 号）" }
+            throw YKTError(code, "县财政拒收第 \(stored.set.header.seq) 号变更集（HTTP \(answer.status)）：" +
+                           (json?["message"]?.stringValue ?? String(decoding: answer.body.prefix(200), as: UTF8.self)),
+                           hint: hint)
+        }
+        guard let signature = answer.signature, county.verify(signature, of: answer.body) else {
+            throw YKTError(.syncSignature, "县财政回执的签名验证不通过", hint: "核对 node.conf 的 county_public_key；回执未采用")
+        }
+        let receipt: JSONValue
+        do { receipt = try JSONValue.parse(answer.body) } catch {
+            throw YKTError(.syncBody, "县财政回执不是有效 JSON：\(error)")
+        }
+        guard receipt["node"]?.stringValue == config.nodeID, receipt["changeset"]?.intValue == stored.set.header.seq,
+              receipt["hash"]?.stringValue == stored.set.hash, case .array(let results)? = receipt["results"],
+              results.count == stored.set.header.ops else {
+            throw YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
+        }
+        return results
+    }
+
+    /// Records a verified receipt: the change set acknowledged, each operation's state.
+    func acknowledge(_ stored: StoredChangeSet, answer: CountyAnswer, results: [JSONValue], into report: inout PushReport) throws {
+        try perform("changeset.acknowledge") {
+            try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
+                       String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
+            let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
+            let state = try db.statement("UPDATE outbox SET state = ? WHERE seq = ?")
+            for (offset, r) in results.enumerated() {
+                let seq = stored.firstOp + Int64(offset)
+                let status = r["status"]?.stringValue ?? "rejected"
+                try result.bind(1, seq)
+                try result.bind(2, status)
+                try result.bind(3, r["rule"]?.stringValue)
+                try result.bind(4, r["reason"]?.stringValue)
+                try result.bind(5, r["conflict"]?.intValue)
+                try result.execute()
+                try state.bind(1, status)
+                try state.bind(2, seq)
+                try state.execute()
+                switch status {
+                case "accepted": report.accepted += 1
+                case "conflicted": report.conflicted += 1
+                default: report.rejected += 1
+                }
+                if status != "accepted" {
+                    report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
+                }
+            }
+            report.changeSets += 1
+            report.operations += results.count
+            return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(results.count)"))
+        }
     }
 }
 

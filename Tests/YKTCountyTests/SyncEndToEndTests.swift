@@ -93,6 +93,35 @@ struct SyncEndToEndTests {
         #expect(try c.push("450223101").changeSets == 0)
     }
 
+    @Test("pipelined push: the next change set is built while the county works, but sent only after an accepted answer")
+    func pipelined() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try register(t, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000002"))
+        try register(t, carol, "黄丽华", card: AccountNumber.completingLuhn("622848000000000004"))
+        // The county refuses the first change set: the second, already built, is not sent.
+        var sent: [Int64] = []
+        let refused = #expect(throws: YKTError.self) {
+            try t.pushPipelined(maxOperations: 1) { bytes, _ in
+                sent.append(try ChangeSet.readHeader(bytes).header.seq)
+                return { TownshipNode.CountyAnswer(status: 503, body: Array(#"{"code":"YKT-DB-BUSY","message":"忙"}"#.utf8), signature: nil) }
+            }
+        }
+        #expect(refused?.code == .databaseBusy)
+        #expect(sent == [1])
+        #expect(try t.storedChangeSets().map(\.set.header.seq) == [1, 2])
+        // The next push sends both built sets and the third, in order, each after the last was answered.
+        let report = try t.pushPipelined(maxOperations: 1) { bytes, signature in
+            sent.append(try ChangeSet.readHeader(bytes).header.seq)
+            let a = c.county.receive(peer: "450223101", bytes: bytes, signature: signature)
+            return { TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature) }
+        }
+        #expect(sent == [1, 1, 2, 3])
+        #expect(report.accepted == 3 && report.changeSets == 3)
+        #expect(try t.outbox().allSatisfy { $0.state == "accepted" })
+    }
+
     @Test("refused and nothing applied: tampered bytes, another township's set, a gap")
     func refusals() throws {
         let c = try County(["450223101", "450223102"])
