@@ -50,7 +50,7 @@ public indirect enum JSONValue: Sendable, Hashable {
         writeString(utf8: s.utf8, into: &out)
     }
 
-    static func writeString<C: Collection<UInt8>>(utf8 s: C, into out: inout [UInt8]) {
+    public static func writeString<C: Collection<UInt8>>(utf8 s: C, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
         if !s.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {

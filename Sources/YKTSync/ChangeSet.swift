@@ -56,13 +56,20 @@ public struct ChangeSet: Sendable, Hashable {
             body.append(contentsOf: op.utf8)
             body.append(0x0A)
         }
+        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body)
+    }
+
+    /// The same, from a body already written: `count` operations, each followed by a line end.
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8]) -> ChangeSet {
         let header = Header(format: formatVersion, schema: schemaVersion, node: node, keyID: keyID, seq: seq, prev: prev,
-                            ops: operations.count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)))
+                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)))
         var text = "\(magic)\(header.format)\n"
         text += "schema: \(header.schema)\nnode: \(node)\nkey: \(keyID)\nseq: \(seq)\nprev: \(prev)\n"
         text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n\n"
-        let head = Array(text.utf8)
-        return ChangeSet(header: header, bytes: head + body, bodyOffset: head.count)
+        var bytes = Array(text.utf8)
+        let head = bytes.count
+        bytes.append(contentsOf: body)
+        return ChangeSet(header: header, bytes: bytes, bodyOffset: head)
     }
 
     /// Reads the header only: the receiver checks peer, key, signature and sequence before it
@@ -137,22 +144,33 @@ public struct ChangeSet: Sendable, Hashable {
         guard Hex.encode(SHA256.hash(body)) == header.bodySHA256 else {
             throw YKTError(.syncBody, "正文哈希与头部 body-sha256 不符")
         }
-        var ops: [JSONValue] = []
+        // Split into lines first, then parse them on every core (each line is independent).
+        var lines: [Range<Int>] = []
+        lines.reserveCapacity(header.ops)
         var start = 0
         for (i, b) in body.enumerated() where b == 0x0A {
-            let line = Array(body[start..<i])
+            lines.append(start..<i)
             start = i + 1
-            let op: JSONValue
-            do { op = try JSONValue.parse(line) } catch {
-                throw YKTError(.syncBody, "第 \(ops.count + 1) 条操作不是有效 JSON：\(error)")
-            }
-            guard op["node"]?.stringValue == header.node else {
-                throw YKTError(.syncBody, "第 \(ops.count + 1) 条操作的节点不是 \(header.node)")
-            }
-            ops.append(op)
         }
-        guard start == body.count, ops.count == header.ops else {
-            throw YKTError(.syncBody, "正文有 \(ops.count) 条完整的操作，头部写的是 \(header.ops) 条")
+        guard start == body.count, lines.count == header.ops else {
+            throw YKTError(.syncBody, "正文有 \(lines.count) 条完整的操作，头部写的是 \(header.ops) 条")
+        }
+        let node = header.node
+        let parsed = lines.parallelMap(minimumChunk: 512) { range -> Result<JSONValue, YKTError> in
+            let op: JSONValue
+            do { op = try JSONValue.parse(Array(body[range])) } catch {
+                return .failure(YKTError(.syncBody, "不是有效 JSON：\(error)"))
+            }
+            guard op["node"]?.stringValue == node else { return .failure(YKTError(.syncBody, "节点不是 \(node)")) }
+            return .success(op)
+        }
+        var ops: [JSONValue] = []
+        ops.reserveCapacity(parsed.count)
+        for (n, outcome) in parsed.enumerated() {
+            switch outcome {
+            case .success(let op): ops.append(op)
+            case .failure(let e): throw YKTError(.syncBody, "第 \(n + 1) 条操作\(e.message)")
+            }
         }
         return ops
     }

@@ -26,20 +26,40 @@ public struct Operation: Sendable, Codable, Hashable {
                             by: String, data: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(data.utf8.count + 200)
-        func key(_ k: String) { out.append(contentsOf: ",\"\(k)\":".utf8) }
-        out.append(contentsOf: "{\"at\":".utf8)
-        JSONValue.writeString(at, into: &out)
-        key("base"); out.append(contentsOf: String(baseVersion).utf8)
-        key("by"); JSONValue.writeString(by, into: &out)
-        key("data"); out.append(contentsOf: data.utf8)
-        key("entity"); JSONValue.writeString(entity, into: &out)
-        key("id"); JSONValue.writeString("\(node)-\(seq)", into: &out)
-        key("node"); JSONValue.writeString(node, into: &out)
-        key("op"); JSONValue.writeString(kind, into: &out)
-        key("seq"); out.append(contentsOf: String(seq).utf8)
-        key("v"); out.append(contentsOf: String(formatVersion).utf8)
-        out.append(UInt8(ascii: "}"))
+        writeBody(into: &out, kind: kind.utf8, node: node, seq: seq, entity: entity.utf8, baseVersion: Int64(baseVersion),
+                  at: at.utf8, by: by.utf8, data: data.utf8)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `body`, appended to `out` from UTF-8 bytes (straight from the outbox rows when a change
+    /// set is built, with no `String` made per field).
+    static func writeBody<T: Collection<UInt8>, U: Collection<UInt8>, V: Collection<UInt8>, W: Collection<UInt8>, X: Collection<UInt8>>(
+        into out: inout [UInt8], kind: T, node: String, seq: Int64, entity: U, baseVersion: Int64, at: V, by: W, data: X) {
+        func key(_ k: StaticString) {
+            out.append(UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+        }
+        func integer(_ n: Int64) { out.append(contentsOf: String(n).utf8) }
+        out.append(contentsOf: #"{"at":"#.utf8)
+        JSONValue.writeString(utf8: at, into: &out)
+        key("base"); integer(baseVersion)
+        key("by"); JSONValue.writeString(utf8: by, into: &out)
+        key("data"); out.append(contentsOf: data)
+        key("entity"); JSONValue.writeString(utf8: entity, into: &out)
+        key("id")
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: node.utf8)
+        out.append(UInt8(ascii: "-"))
+        integer(seq)
+        out.append(UInt8(ascii: "\""))
+        key("node"); JSONValue.writeString(node, into: &out)
+        key("op"); JSONValue.writeString(utf8: kind, into: &out)
+        key("seq"); integer(seq)
+        key("v"); integer(Int64(formatVersion))
+        out.append(UInt8(ascii: "}"))
     }
 }
 
@@ -56,6 +76,29 @@ extension TownshipNode {
                              body: Operation.body(kind: r.text(1), node: node, seq: r.int64(0), entity: r.text(2),
                                                   baseVersion: r.int(3), at: r.text(4), by: r.text(5), data: r.text(7)))
         }
+    }
+
+    /// The bodies of up to `limit` operations after `after`, each followed by a line end,
+    /// written from the rows into one buffer: what a change set carries.
+    func outboxBodies(after: Int64, limit: Int) throws -> (first: Int64, last: Int64, count: Int, bytes: [UInt8]) {
+        var bytes: [UInt8] = []
+        var first: Int64 = 0, last: Int64 = 0, count = 0
+        let node = config.nodeID
+        try db.statement("""
+            SELECT seq, kind, entity, base_version, at, by_operator, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?
+            """).forEach([after, Int64(min(limit, Int(Int64.max)))]) { r in
+            let seq = r.int64(0)
+            if count == 0 {
+                first = seq
+                bytes.reserveCapacity(limit * (r.utf8(6).count + 250))
+            }
+            last = seq
+            count += 1
+            Operation.writeBody(into: &bytes, kind: r.utf8(1), node: node, seq: seq, entity: r.utf8(2), baseVersion: r.int64(3),
+                                at: r.utf8(4), by: r.utf8(5), data: r.utf8(6))
+            bytes.append(0x0A)
+        }
+        return (first, last, count, bytes)
     }
 
     /// Counts of outbox operations by kind and state.

@@ -29,27 +29,27 @@ extension TownshipNode {
             let last = try db.first("SELECT seq, hash, last_op FROM changeset_out ORDER BY seq DESC LIMIT 1") {
                 (seq: $0.int64(0), hash: $0.text(1), lastOp: $0.int64(2))
             }
-            let ops = try outbox(after: last?.lastOp ?? 0, limit: maxOperations)
-            guard let first = ops.first, let lastOp = ops.last else {
+            let ops = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations)
+            guard ops.count > 0 else {
                 return (nil, AuditNote(object: "changeset", detail: "nothing pending"))
             }
             // The outbox is gapless; a change set must continue it exactly.
-            guard first.seq == (last?.lastOp ?? 0) + 1 else {
-                throw YKTError(.internalError, "待发送操作从 \(first.seq) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
+            guard ops.first == (last?.lastOp ?? 0) + 1, ops.last - ops.first + 1 == Int64(ops.count) else {
+                throw YKTError(.internalError, "待发送操作从 \(ops.first) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
             }
             let seq = (last?.seq ?? 0) + 1
             let set = ChangeSet.build(node: config.nodeID, keyID: keyID, seq: seq, prev: last?.hash ?? ChangeSet.genesisHash,
-                                      operations: ops.map(\.body))
+                                      count: ops.count, body: ops.bytes)
             let signature = try key.sign(set.bytes)
             try db.run("""
                 INSERT INTO changeset_out(seq, first_op, last_op, key_id, prev, hash, bytes, signature, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, seq, first.seq, lastOp.seq, keyID, set.header.prev, set.hash, DatabaseValue.blob(set.bytes),
+                """, seq, ops.first, ops.last, keyID, set.header.prev, set.hash, DatabaseValue.blob(set.bytes),
                        DatabaseValue.blob(signature), timestamp())
-            try db.run("UPDATE outbox SET state = 'batched' WHERE seq BETWEEN ? AND ?", first.seq, lastOp.seq)
-            let stored = StoredChangeSet(set: set, signature: signature, firstOp: first.seq, lastOp: lastOp.seq,
+            try db.run("UPDATE outbox SET state = 'batched' WHERE seq BETWEEN ? AND ?", ops.first, ops.last)
+            let stored = StoredChangeSet(set: set, signature: signature, firstOp: ops.first, lastOp: ops.last,
                                          acknowledged: false)
-            return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(first.seq)-\(lastOp.seq) sha256:\(set.hash.prefix(16))"))
+            return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(ops.first)-\(ops.last) sha256:\(set.hash.prefix(16))"))
         }
     }
 

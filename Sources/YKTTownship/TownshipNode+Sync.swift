@@ -108,11 +108,18 @@ extension TownshipNode {
         try perform("changeset.acknowledge") {
             try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
                        String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
+            // Every operation accepted unless the receipt says otherwise: one statement for the
+            // range, then the others one by one, with their rule and reason kept in op_result.
+            try db.run("UPDATE outbox SET state = 'accepted' WHERE seq BETWEEN ? AND ?", stored.firstOp, stored.lastOp)
             let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
             let state = try db.statement("UPDATE outbox SET state = ? WHERE seq = ?")
             for (offset, r) in results.enumerated() {
-                let seq = stored.firstOp + Int64(offset)
                 let status = r["status"]?.stringValue ?? "rejected"
+                if status == "accepted" {
+                    report.accepted += 1
+                    continue
+                }
+                let seq = stored.firstOp + Int64(offset)
                 try result.bind(1, seq)
                 try result.bind(2, status)
                 try result.bind(3, r["rule"]?.stringValue)
@@ -122,14 +129,8 @@ extension TownshipNode {
                 try state.bind(1, status)
                 try state.bind(2, seq)
                 try state.execute()
-                switch status {
-                case "accepted": report.accepted += 1
-                case "conflicted": report.conflicted += 1
-                default: report.rejected += 1
-                }
-                if status != "accepted" {
-                    report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
-                }
+                if status == "conflicted" { report.conflicted += 1 } else { report.rejected += 1 }
+                report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
             }
             report.changeSets += 1
             report.operations += results.count
