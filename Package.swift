@@ -40,6 +40,9 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.
+        // What a broken or hostile township sends, for the integration scenarios (integration/sync.sh).
+        .executableTarget(name: "ykt-hostile", dependencies: ["YKTCore", "YKTCrypto", "YKTNet", "YKTSync", "YKTTownship"],
+                          path: "integration/ykt-hostile", swiftSettings: strict),
         .executableTarget(name: "ykt-fuzz", dependencies: ["YKTCore", "YKTCrypto", "YKTSync", "YKTCounty"], path: "fuzz/ykt-fuzz",
                           swiftSettings: strict),
 

@@ -15,6 +15,7 @@ bash "$root/.ci/setup" >/dev/null
 
 echo "== 构建 ykt"
 swift build -c release --product ykt 2>&1 | tail -n 1
+swift build -c release --product ykt-hostile 2>&1 | tail -n 1   # the refusal scenarios' client
 ykt="$root/.build/release/ykt"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-demo.XXXXXX")

@@ -4,7 +4,10 @@
 #   integration/sync.sh YKT_BINARY WORK_DIR TOWNSHIP_CODE...
 # Each township syncs over mutual TLS 1.3; the county's totals must equal the townships';
 # then the refusals: an unknown CA, a revoked certificate, another township's certificate,
-# and a replay after an interrupted acknowledgement. Ends by stopping the county with SIGTERM.
+# one flipped byte, a gap, a fork, an unknown format version, an oversized request and a
+# client that stalls (the last six sent by integration/ykt-hostile with the township's own
+# certificate and key), and a replay after an interrupted acknowledgement. Ends by stopping
+# the county with SIGTERM.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ykt=$1; work=$2; shift 2
@@ -24,6 +27,7 @@ tls_certificate = $pki/county.crt
 tls_key = $pki/county.key
 tls_ca = $pki/ca.crt
 tls_crl = $pki/ca.crl
+io_timeout_seconds = 3
 CONF
 county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 for code in "${codes[@]}"; do
@@ -129,6 +133,12 @@ sed -i "s#$pki/$a.crt#$pki/$b.crt#; s#$pki/$a.key#$pki/$b.key#" "$work/$a/node.c
 refuse "乡镇 $a 的变更集走乡镇 $b 的连接" "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
 grep -q YKT-SYNC-PEER "$work/refusal.out"
 cp "$work/$a-node.conf.good" "$work/$a/node.conf"
+hostile="$(dirname "$ykt")/ykt-hostile"
+for case in flipped:一个字节被改动的变更集 gap:跳号的变更集 fork:分叉（已采纳序号、内容不同） version:不认识的格式版本 \
+            oversized:超长的请求头 stall:连上后一言不发的客户端 replay:重放已采纳的变更集; do
+    printf '   %s：' "${case#*:}"
+    "$hostile" "${case%%:*}" "$work/$a" "127.0.0.1:$port"
+done
 "$ykt" county totals --json --node "$county" > "$work/county-totals2.json"
 after=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals2.json")
 [ "$before" = "$after" ] || { echo "错误：拒收后县里的操作数变了（$before → $after）" >&2; exit 1; }
