@@ -73,10 +73,10 @@ extension CountyNode {
 
     func apply(_ set: ChangeSet, signature: [UInt8]) throws -> Answer {
         let node = set.header.node
-        let ops: [JSONValue]
-        do { ops = try set.operations() } catch { return refusal(error, position: nil) }
+        let lines: [Range<Int>]
+        do { lines = try set.operationLines() } catch { return refusal(error, position: nil) }
         return try perform("changeset.receive", object: "changeset/\(node)/\(set.header.seq)",
-                           detail: "ops=\(ops.count) sha256:\(set.hash.prefix(16))") {
+                           detail: "ops=\(lines.count) sha256:\(set.hash.prefix(16))") {
             var expected = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
             // One prepared statement for the decisions; node and change set are bound once.
             let record = try db.statement("""
@@ -87,45 +87,52 @@ extension CountyNode {
             try record.bind(3, set.header.seq)
             // The receipt's results, written as canonical JSON as they are decided.
             var results: [UInt8] = [UInt8(ascii: "[")]
-            results.reserveCapacity(ops.count * 48 + 2)
+            results.reserveCapacity(lines.count * 48 + 2)
             var result = CanonicalObjectWriter(capacity: 128)
-            for op in ops {
-                guard let seq = op["seq"]?.intValue, seq == expected, op["id"]?.stringValue == "\(node)-\(seq)" else {
-                    throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
-                                   hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+            // Parsed a part at a time, so memory follows the part, not the change set; a line
+            // that does not parse refuses the whole change set (the transaction is rolled back).
+            var lo = 0
+            while lo < lines.count {
+                let ops = try set.parseOperations(lines[lo..<min(lo + 2_048, lines.count)])
+                lo += ops.count
+                for op in ops {
+                    guard let seq = op["seq"]?.intValue, seq == expected, op["id"]?.stringValue == "\(node)-\(seq)" else {
+                        throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
+                                       hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                    }
+                    expected += 1
+                    let kind = op["op"]?.stringValue ?? ""
+                    let entity = op["entity"]?.stringValue ?? ""
+                    var decision: Decision
+                    if op["v"]?.intValue != 1 {
+                        decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
+                    } else {
+                        decision = try check(op, kind: kind, node: node)
+                    }
+                    var conflictID: Int64?
+                    if let c = decision.conflict {
+                        try db.run("""
+                            INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
+                        conflictID = db.lastInsertRowID
+                    }
+                    try record.bind(2, seq)
+                    try record.bind(4, kind)
+                    try record.bind(5, entity)
+                    try record.bind(6, decision.status)
+                    try record.bind(7, decision.rule)
+                    try record.bind(8, decision.reason)
+                    try record.bind(9, conflictID)
+                    try record.execute()
+                    result.reset()
+                    if let conflictID { result.int("conflict", conflictID) }
+                    result.string("id", "\(node)-\(seq)")
+                    if let reason = decision.reason { result.string("reason", reason) }
+                    if let rule = decision.rule { result.string("rule", rule) }
+                    result.string("status", decision.status)
+                    if results.count > 1 { results.append(UInt8(ascii: ",")) }
+                    result.finish(appendingTo: &results)
                 }
-                expected += 1
-                let kind = op["op"]?.stringValue ?? ""
-                let entity = op["entity"]?.stringValue ?? ""
-                var decision: Decision
-                if op["v"]?.intValue != 1 {
-                    decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
-                } else {
-                    decision = try check(op, kind: kind, node: node)
-                }
-                var conflictID: Int64?
-                if let c = decision.conflict {
-                    try db.run("""
-                        INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
-                    conflictID = db.lastInsertRowID
-                }
-                try record.bind(2, seq)
-                try record.bind(4, kind)
-                try record.bind(5, entity)
-                try record.bind(6, decision.status)
-                try record.bind(7, decision.rule)
-                try record.bind(8, decision.reason)
-                try record.bind(9, conflictID)
-                try record.execute()
-                result.reset()
-                if let conflictID { result.int("conflict", conflictID) }
-                result.string("id", "\(node)-\(seq)")
-                if let reason = decision.reason { result.string("reason", reason) }
-                if let rule = decision.rule { result.string("rule", rule) }
-                result.string("status", decision.status)
-                if results.count > 1 { results.append(UInt8(ascii: ",")) }
-                result.finish(appendingTo: &results)
             }
             results.append(UInt8(ascii: "]"))
             var writer = CanonicalObjectWriter(capacity: results.count + 256)

@@ -137,6 +137,13 @@ public struct ChangeSet: Sendable, Hashable {
     /// The operations of the body, after checking its length, hash, count and that every
     /// operation names this change set's node. Call only after the receiver's checks.
     public func operations() throws(YKTError) -> [JSONValue] {
+        let lines = try operationLines()
+        return try parseOperations(lines[...])
+    }
+
+    /// The body's operation lines as ranges of `bytes`, after checking the body's length, hash
+    /// and count (so a receiver can parse and apply them a part at a time).
+    public func operationLines() throws(YKTError) -> [Range<Int>] {
         let body = Array(bytes[bodyOffset...])
         guard body.count == header.bodyBytes else {
             throw YKTError(.syncBody, "正文应为 \(header.bodyBytes) 字节，实际 \(body.count) 字节", hint: "重新发送")
@@ -144,21 +151,27 @@ public struct ChangeSet: Sendable, Hashable {
         guard Hex.encode(SHA256.hash(body)) == header.bodySHA256 else {
             throw YKTError(.syncBody, "正文哈希与头部 body-sha256 不符")
         }
-        // Split into lines first, then parse them on every core (each line is independent).
         var lines: [Range<Int>] = []
         lines.reserveCapacity(header.ops)
-        var start = 0
-        for (i, b) in body.enumerated() where b == 0x0A {
+        var start = bodyOffset
+        for i in bodyOffset..<bytes.count where bytes[i] == 0x0A {
             lines.append(start..<i)
             start = i + 1
         }
-        guard start == body.count, lines.count == header.ops else {
+        guard start == bytes.count, lines.count == header.ops else {
             throw YKTError(.syncBody, "正文有 \(lines.count) 条完整的操作，头部写的是 \(header.ops) 条")
         }
+        return lines
+    }
+
+    /// The operations on `lines` (a slice of `operationLines()`, whose indices number them),
+    /// parsed on every core; each must name this change set's node.
+    public func parseOperations(_ lines: ArraySlice<Range<Int>>) throws(YKTError) -> [JSONValue] {
         let node = header.node
-        let parsed = lines.parallelMap(minimumChunk: 512) { range -> Result<JSONValue, YKTError> in
+        let bytes = self.bytes
+        let parsed = Array(lines).parallelMap(minimumChunk: 512) { range -> Result<JSONValue, YKTError> in
             let op: JSONValue
-            do { op = try JSONValue.parse(Array(body[range])) } catch {
+            do { op = try JSONValue.parse(Array(bytes[range])) } catch {
                 return .failure(YKTError(.syncBody, "不是有效 JSON：\(error)"))
             }
             guard op["node"]?.stringValue == node else { return .failure(YKTError(.syncBody, "节点不是 \(node)")) }
@@ -169,7 +182,7 @@ public struct ChangeSet: Sendable, Hashable {
         for (n, outcome) in parsed.enumerated() {
             switch outcome {
             case .success(let op): ops.append(op)
-            case .failure(let e): throw YKTError(.syncBody, "第 \(n + 1) 条操作\(e.message)")
+            case .failure(let e): throw YKTError(.syncBody, "第 \(lines.startIndex + n + 1) 条操作\(e.message)")
             }
         }
         return ops

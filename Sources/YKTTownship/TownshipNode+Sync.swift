@@ -43,7 +43,7 @@ extension TownshipNode {
     /// Sends every pending change set through `send` until the outbox is empty. Each receipt's
     /// signature is checked with the county's key before anything is marked; an interrupted push
     /// resumes with the same bytes (the county answers a replay with its stored receipt).
-    public func push(maxOperations: Int = 5_000,
+    public func push(maxOperations: Int = 20_000,
                      send: ([UInt8], [UInt8]) throws -> CountyAnswer) throws -> PushReport {
         try pushPipelined(maxOperations: maxOperations) { bytes, signature in
             let answer = try send(bytes, signature)
@@ -56,7 +56,7 @@ extension TownshipNode {
     /// set, the township builds and signs the next; once the answer is verified the next one is
     /// sent at once, and the receipt is recorded while the county works on it. A change set is
     /// sent only after the one before it was answered, so the county still sees them in order.
-    public func pushPipelined(maxOperations: Int = 5_000,
+    public func pushPipelined(maxOperations: Int = 20_000,
                               start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
         let county = try countyKey()
         var report = PushReport()
