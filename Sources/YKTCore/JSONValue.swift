@@ -2,7 +2,7 @@
 /// insignificant white space, integers only (money is fen), strings escaped minimally.
 /// Operation bodies are written in this form so that the same operation always has the same
 /// bytes (docs/operations.md).
-public indirect enum JSONValue: Sendable, Hashable {
+public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)

@@ -93,22 +93,38 @@ extension CountyNode {
             // that does not parse refuses the whole change set (the transaction is rolled back).
             var lo = 0
             while lo < lines.count {
-                let ops = try set.parseOperations(lines[lo..<min(lo + 2_048, lines.count)])
+                let ops = try set.parseOperations(lines[lo..<min(lo + 2_048, lines.count)], fast: RegisterLine.read)
                 lo += ops.count
-                for op in ops {
-                    guard let seq = op["seq"]?.intValue, seq == expected, op["id"]?.stringValue == "\(node)-\(seq)" else {
-                        throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
-                                       hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                for parsed in ops {
+                    let seq: Int64, kind: String, entity: String
+                    var decision: Decision
+                    switch parsed {
+                    case .fast(let r):
+                        // A registration in canonical form (the bulk of a register's first sync).
+                        guard r.seq == expected else {
+                            throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
+                                           hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                        }
+                        (seq, kind, entity) = (r.seq, "beneficiary.register", r.entity)
+                        do {
+                            decision = try checkRegister(residentID: r.residentID, name: r.name, bank: r.bank, kind: r.kind,
+                                                         number: r.number, node: node)
+                        } catch let e as YKTError {
+                            decision = .rejected(e.code, e.message)
+                        }
+                    case .json(let op):
+                        guard let s = op["seq"]?.intValue, s == expected, op["id"]?.stringValue == "\(node)-\(s)" else {
+                            throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
+                                           hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                        }
+                        (seq, kind, entity) = (s, op["op"]?.stringValue ?? "", op["entity"]?.stringValue ?? "")
+                        if op["v"]?.intValue != 1 {
+                            decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
+                        } else {
+                            decision = try check(op, kind: kind, node: node)
+                        }
                     }
                     expected += 1
-                    let kind = op["op"]?.stringValue ?? ""
-                    let entity = op["entity"]?.stringValue ?? ""
-                    var decision: Decision
-                    if op["v"]?.intValue != 1 {
-                        decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
-                    } else {
-                        decision = try check(op, kind: kind, node: node)
-                    }
                     var conflictID: Int64?
                     if let c = decision.conflict {
                         try db.run("""
@@ -175,31 +191,10 @@ extension CountyNode {
         do {
             switch kind {
             case "beneficiary.register":
-                let rid = try ResidentID(data["residentId"]?.stringValue ?? "")
-                _ = try PersonName.validate(data["name"]?.stringValue ?? "")
                 let account = data["account"]
-                let accountKind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
-                _ = try AccountNumber(account?["number"]?.stringValue ?? "", kind: accountKind)
-                // Insert first; only a resident already known needs the owner looked up.
-                let insert = try db.statement("""
-                    INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(resident_id) DO NOTHING
-                    """)
-                try insert.bind(1, rid.value)
-                try insert.bind(2, node)
-                try insert.bind(3, data["name"]?.stringValue ?? "")
-                try insert.bind(4, account?["bank"]?.stringValue ?? "")
-                try insert.bind(5, accountKind.rawValue)
-                try insert.bind(6, account?["number"]?.stringValue ?? "")
-                try insert.execute()
-                if db.changes == 1 { return .accepted }
-                switch try owner(rid.value) {
-                case nil, node?:
-                    return .rejected(.residentDuplicate, "\(rid.masked) 已由本乡镇登记")
-                case let other?:
-                    return Decision(status: "conflicted", rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",
-                                    conflict: ("resident.two-townships", other, "\(rid.masked) 同时由 \(other) 和 \(node) 登记"))
-                }
+                return try checkRegister(residentID: data["residentId"]?.stringValue ?? "", name: data["name"]?.stringValue ?? "",
+                                         bank: account?["bank"]?.stringValue ?? "", kind: account?["kind"]?.stringValue ?? "",
+                                         number: account?["number"]?.stringValue ?? "", node: node)
             case "beneficiary.update":
                 return try ownResident() ?? .accepted
             case "account.change":
@@ -314,6 +309,39 @@ extension CountyNode {
             }
         } catch let e as YKTError {
             return .rejected(e.code, e.message)
+        }
+    }
+}
+
+extension CountyNode {
+    /// A registration re-checked (ID, name, account) and entered in the county-wide register:
+    /// accepted, or refused as this township's duplicate, or a conflict when another township
+    /// registered the resident first.
+    func checkRegister(residentID: String, name: String, bank: String, kind: String, number: String,
+                       node: String) throws -> Decision {
+        let rid = try ResidentID(residentID)
+        _ = try PersonName.validate(name)
+        let accountKind = try AccountKind(parsing: kind)
+        _ = try AccountNumber(number, kind: accountKind)
+        // Insert first; only a resident already known needs the owner looked up.
+        let insert = try db.statement("""
+            INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(resident_id) DO NOTHING
+            """)
+        try insert.bind(1, rid.value)
+        try insert.bind(2, node)
+        try insert.bind(3, name)
+        try insert.bind(4, bank)
+        try insert.bind(5, accountKind.rawValue)
+        try insert.bind(6, number)
+        try insert.execute()
+        if db.changes == 1 { return .accepted }
+        switch try db.first("SELECT node_id FROM resident WHERE resident_id = ?", rid.value, map: { $0.text(0) }) {
+        case nil, node?:
+            return .rejected(.residentDuplicate, "\(rid.masked) 已由本乡镇登记")
+        case let other?:
+            return Decision(status: "conflicted", rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",
+                            conflict: ("resident.two-townships", other, "\(rid.masked) 同时由 \(other) 和 \(node) 登记"))
         }
     }
 }

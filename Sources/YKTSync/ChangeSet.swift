@@ -167,24 +167,9 @@ public struct ChangeSet: Sendable, Hashable {
     /// The operations on `lines` (a slice of `operationLines()`, whose indices number them),
     /// parsed on every core; each must name this change set's node.
     public func parseOperations(_ lines: ArraySlice<Range<Int>>) throws(YKTError) -> [JSONValue] {
-        let node = header.node
-        let bytes = self.bytes
-        let parsed = Array(lines).parallelMap(minimumChunk: 512) { range -> Result<JSONValue, YKTError> in
-            let op: JSONValue
-            do { op = try JSONValue.parse(Array(bytes[range])) } catch {
-                return .failure(YKTError(.syncBody, "不是有效 JSON：\(error)"))
-            }
-            guard op["node"]?.stringValue == node else { return .failure(YKTError(.syncBody, "节点不是 \(node)")) }
-            return .success(op)
+        try parseOperations(lines) { _, _ -> Never? in nil }.map { parsed in
+            guard case .json(let op) = parsed else { preconditionFailure("no fast reader was given") }
+            return op
         }
-        var ops: [JSONValue] = []
-        ops.reserveCapacity(parsed.count)
-        for (n, outcome) in parsed.enumerated() {
-            switch outcome {
-            case .success(let op): ops.append(op)
-            case .failure(let e): throw YKTError(.syncBody, "第 \(lines.startIndex + n + 1) 条操作\(e.message)")
-            }
-        }
-        return ops
     }
 }

@@ -95,11 +95,8 @@ struct SyncEndToEndTests {
 
     @Test("pipelined push: the next change set is built while the county works, but sent only after an accepted answer")
     func pipelined() throws {
-        let c = try County(["450223101"])
-        let t = c.townships["450223101"]!
-        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
-        try register(t, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000002"))
-        try register(t, carol, "黄丽华", card: AccountNumber.completingLuhn("622848000000000004"))
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
+                                             (carol, "黄丽华", "622848000000000004")])
         // The county refuses the first change set: the second, already built, is not sent.
         var sent: [Int64] = []
         let refused = #expect(throws: YKTError.self) {
@@ -120,6 +117,23 @@ struct SyncEndToEndTests {
         #expect(sent == [1, 1, 2, 3])
         #expect(report.accepted == 3 && report.changeSets == 3)
         #expect(try t.outbox().allSatisfy { $0.state == "accepted" })
+    }
+
+    @Test("a registration the fast reader does not recognise (an escaped name) is read by the general parser, same result")
+    func escapedRegistration() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002")])
+        let built = try #require(try t.nextChangeSet())
+        let lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
+        #expect(lines[0].contains(#""name":"韦秀英""#))
+        let escaped = lines[0].replacingOccurrences(of: #""name":"韦秀英""#, with: #""name":"\u97e6秀英""#)
+        let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash,
+                                  operations: [escaped, lines[1]])
+        let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try NodeKey.load(from: t.directory).sign(set.bytes))
+        #expect(answer.status == 200)
+        let receipt = try JSONValue.parse(answer.body)
+        guard case .array(let results)? = receipt["results"] else { Issue.record("no results"); return }
+        #expect(results.compactMap { $0["status"]?.stringValue } == ["accepted", "accepted"])
+        #expect(try c.county.db.all("SELECT name FROM resident ORDER BY name") { $0.text(0) }.sorted() == ["覃建国", "韦秀英"].sorted())
     }
 
     @Test("refused and nothing applied: tampered bytes, another township's set, a gap")
@@ -163,6 +177,14 @@ extension County {
         let c = try County(["450223101"])
         let t = c.townships["450223101"]!
         try register(t, resident, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        return (c, t)
+    }
+
+    /// One township that registered each (resident, name, card without its check digit).
+    static func registering(_ people: [(String, String, String)]) throws -> (County, TownshipNode) {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        for (id, name, card) in people { try register(t, id, name, card: AccountNumber.completingLuhn(card)) }
         return (c, t)
     }
 
