@@ -49,13 +49,22 @@ extension CountyNode {
                            at: SourceLocation(field: "--operator"),
                            hint: "用 --operator 写明本人姓名；角色由管理员用 ykt operator grant --role approver 配置")
         }
-        guard let current = try currentAccount(of: rid) else {
-            throw YKTError(.residentUnknown, "县里没有 \(rid.masked) 的登记", hint: "核对身份证号；此人须先由乡镇登记并同步")
-        }
-        if current.number == number.value, current.bank == bank {
-            throw YKTError(.accountUnchanged, "新账户 \(number.masked) 与县里现用的指定账户相同", hint: "核对新卡号")
-        }
-        try perform("account.change", object: "resident \(rid.masked)", detail: "\(Masking.account(current.number)) → \(number.masked)") {
+        // Read and changed in one transaction: a township's change committed by `ykt serve` in
+        // between would otherwise be overwritten without a conflict.
+        try perform("account.change", object: "resident \(rid.masked)", detail: number.masked) {
+            guard let current = try currentAccount(of: rid) else {
+                throw YKTError(.residentUnknown, "县里没有 \(rid.masked) 的登记", hint: "核对身份证号；此人须先由乡镇登记并同步")
+            }
+            if current.number == number.value, current.bank == bank {
+                throw YKTError(.accountUnchanged, "新账户 \(number.masked) 与县里现用的指定账户相同", hint: "核对新卡号")
+            }
+            // One card per person: another resident's designated account is refused here (a shared
+            // account is registered at the township, with its reason).
+            if let holder = try db.first("SELECT resident_id FROM resident WHERE account_number = ? AND resident_id != ?",
+                                         number.value, rid.value, map: { $0.text(0) }) {
+                throw YKTError(.accountShared, "账号 \(number.masked) 已是 \(Masking.residentID(holder)) 的指定账户",
+                               at: SourceLocation(field: "--account"), hint: "一人一卡：核实账号；确需共用须由乡镇登记并写明理由")
+            }
             try setAccount(rid, bank: bank, kind: number.kind.rawValue, number: number.value)
             let change = try recordAccountChange(rid, source: "county", node: current.node, opSeq: nil, bank: bank,
                                                  kind: number.kind.rawValue, number: number.value, confirmation: confirmation,

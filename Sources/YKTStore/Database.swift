@@ -75,7 +75,10 @@ public final class Database {
     /// is kept with `synchronous=FULL`, and a crash mid-way leaves a hot journal that the next
     /// connection rolls back. When another connection is open the switch is refused at once
     /// (no waiting) and `body` runs in WAL as usual: slower, with the same result. WAL is set
-    /// again afterwards, and every connection sets it again when it opens.
+    /// again afterwards, and every connection sets it again when it opens. While it runs,
+    /// another process opening the database waits (up to its busy timeout) instead of reading
+    /// beside it, as it could in WAL: a register import is short, and a scheduled sync that
+    /// meets one simply tries again at its next round.
     public func withRollbackJournal<T>(_ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "the journal mode changes only outside a transaction")
         sqlite3_busy_timeout(handle, 0)
@@ -83,7 +86,11 @@ public final class Database {
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         guard mode == "delete" else { return try body() }
         defer {
-            try? execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536")
+            // Each on its own, so that one failing (the WAL switch, if another process got in)
+            // does not keep the others from running; the next connection sets WAL again anyway.
+            _ = try? first("PRAGMA journal_mode=WAL") { $0.text(0) }
+            try? execute("PRAGMA synchronous=NORMAL")
+            try? execute("PRAGMA cache_size=-65536")
         }
         // A larger cache, so that the whole write stays in memory until the commit.
         try execute("PRAGMA synchronous=FULL; PRAGMA cache_size=-262144")

@@ -152,7 +152,7 @@ public struct ChangeSet: Sendable, Hashable {
             throw YKTError(.syncBody, "正文哈希与头部 body-sha256 不符")
         }
         var lines: [Range<Int>] = []
-        lines.reserveCapacity(header.ops)
+        lines.reserveCapacity(min(header.ops, body.count))   // the header is the sender's word
         var start = bodyOffset
         for i in bodyOffset..<bytes.count where bytes[i] == 0x0A {
             lines.append(start..<i)

@@ -186,6 +186,9 @@ func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, w
                                   checked: @escaping @Sendable () -> Void = {},
                                   write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String]) {
     typealias Outcome = (records: ArraySlice<CSVRecord>, results: [Result<T, RowErrors>])
+    if options.keepGood && options.rejectsPath == nil {   // known before anything is written
+        throw YKTError(.usage, "保留正确行导入时须指定错误行文件", hint: "加上 --rejects 文件路径")
+    }
     let rows = loaded.rows
     let total = rows.count
     let handoff = Handoff<Outcome>(capacity: 4)

@@ -78,20 +78,31 @@ extension TownshipNode {
         }
     }
 
-    /// The bodies of up to `limit` operations after `after`, each followed by a line end,
-    /// written from the rows into one buffer: what a change set carries.
-    func outboxBodies(after: Int64, limit: Int) throws -> (first: Int64, last: Int64, count: Int, bytes: [UInt8]) {
+    /// The most body bytes a change set is built with (at least one operation always goes in):
+    /// well under the county's 64 MiB request limit, whatever size the operations are (a
+    /// roster is one operation with all its lines).
+    public static let changeSetBodyBudget = 16 << 20
+
+    /// The bodies of up to `limit` operations after `after`, and about no more than `maxBytes`
+    /// (each operation is counted at its data's size plus 300), each followed by a line end, written from the rows into one
+    /// buffer: what a change set carries.
+    func outboxBodies(after: Int64, limit: Int, maxBytes: Int = changeSetBodyBudget) throws
+        -> (first: Int64, last: Int64, count: Int, bytes: [UInt8]) {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(limit * 320, 1 << 20))
         var first: Int64 = 0, last: Int64 = 0, count = 0
+        var full = false
         let node = config.nodeID
         try db.statement("""
             SELECT seq, kind, entity, base_version, at, by_operator, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?
             """).forEach([after, Int64(min(limit, Int(Int64.max)))]) { r in
+            guard !full else { return }
             let seq = r.int64(0)
-            if count == 0 {
-                first = seq
-                bytes.reserveCapacity(limit * (r.utf8(6).count + 250))
+            if count > 0 && bytes.count + r.utf8(6).count + 300 > maxBytes {
+                full = true
+                return
             }
+            if count == 0 { first = seq }
             last = seq
             count += 1
             Operation.writeBody(into: &bytes, kind: r.utf8(1), node: node, seq: seq, entity: r.utf8(2), baseVersion: r.int64(3),

@@ -20,7 +20,10 @@ extension TownshipNode {
     /// interruption re-sends exactly what was signed (the county answers a replay with its
     /// stored receipt).
     /// With `after` (a change set already sent, its answer not yet read), the next one after it.
-    public func nextChangeSet(maxOperations: Int = 1_000, after: Int64 = 0) throws -> StoredChangeSet? {
+    /// `maxBytes` bounds the body too (`changeSetBodyBudget`: a few large rosters must not make
+    /// a change set the county cannot take).
+    public func nextChangeSet(maxOperations: Int = 1_000, maxBytes: Int = TownshipNode.changeSetBodyBudget,
+                              after: Int64 = 0) throws -> StoredChangeSet? {
         precondition(maxOperations > 0)
         if let pending = try storedChangeSets(state: "built").first(where: { $0.set.header.seq > after }) { return pending }
         let key = try NodeKey.load(from: directory)
@@ -29,7 +32,7 @@ extension TownshipNode {
             let last = try db.first("SELECT seq, hash, last_op FROM changeset_out ORDER BY seq DESC LIMIT 1") {
                 (seq: $0.int64(0), hash: $0.text(1), lastOp: $0.int64(2))
             }
-            let ops = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations)
+            let ops = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations, maxBytes: maxBytes)
             guard ops.count > 0 else {
                 return (nil, AuditNote(object: "changeset", detail: "nothing pending"))
             }

@@ -97,7 +97,8 @@ extension TownshipNode {
         }
         guard receipt["node"]?.stringValue == config.nodeID, receipt["changeset"]?.intValue == stored.set.header.seq,
               receipt["hash"]?.stringValue == stored.set.hash, case .array(let results)? = receipt["results"],
-              results.count == stored.set.header.ops else {
+              results.count == stored.set.header.ops,
+              results.enumerated().allSatisfy({ $1["id"]?.stringValue == "\(config.nodeID)-\(stored.firstOp + Int64($0))" }) else {
             throw YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
         }
         return results

@@ -146,6 +146,12 @@ struct AccountConflictTests {
             try c.county.changeAccount(bob, bank: "农行", number: try AccountNumber(card2, kind: .card), confirmation: "B", reason: "r")
         }
         #expect(unknown?.code == .residentUnknown)
-        #expect(try c.county.accountHistory(alice).isEmpty)
+        // Another resident's designated account is refused (one card per person).
+        let (c2, t2) = try synced()
+        try register(t2, bob.value, "覃建国", card: card3)
+        _ = try c2.push("450223101")
+        let shared = #expect(throws: YKTError.self) { try countyChanges(c2, to: card3) }
+        #expect(shared?.code == .accountShared && shared?.location?.field == "--account")
+        #expect(try c.county.accountHistory(alice).isEmpty && c2.county.accountHistory(alice).isEmpty)
     }
 }

@@ -136,6 +136,28 @@ struct SyncEndToEndTests {
         #expect(try c.county.db.all("SELECT name FROM resident ORDER BY name") { $0.text(0) }.sorted() == ["覃建国", "韦秀英"].sorted())
     }
 
+    @Test("change sets stop at a byte budget too, always with at least one operation")
+    func byteBudget() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
+                                             (carol, "黄丽华", "622848000000000004")])
+        let first = try #require(try t.nextChangeSet(maxOperations: 100, maxBytes: 900))
+        #expect(first.set.header.ops == 1)   // one registration is about 600 bytes with its envelope
+        let rest = try #require(try t.nextChangeSet(maxOperations: 100, maxBytes: 1_500, after: first.set.header.seq))
+        #expect(rest.set.header.ops == 2 && rest.firstOp == 2)
+        _ = c
+    }
+
+    @Test("a header claiming an absurd operation count is refused, not trusted")
+    func absurdCount() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001")])
+        let built = try #require(try t.nextChangeSet())
+        let text = String(decoding: built.set.bytes, as: UTF8.self).replacingOccurrences(of: "\nops: 1\n", with: "\nops: 9223372036854775807\n")
+        let bytes = Array(text.utf8)
+        let answer = c.county.receive(peer: "450223101", bytes: bytes, signature: try NodeKey.load(from: t.directory).sign(bytes))
+        #expect(answer.status == 400)
+        #expect(try c.county.db.integer("SELECT count(*) FROM operation") == 0)
+    }
+
     @Test("refused and nothing applied: tampered bytes, another township's set, a gap")
     func refusals() throws {
         let c = try County(["450223101", "450223102"])
