@@ -73,7 +73,8 @@ extension CountyNode {
                 "residentId": .string(rid.value), "change": .int(change),
                 "account": ["bank": .string(bank), "confirmation": .string(confirmation), "kind": .string(number.kind.rawValue),
                             "number": .string(number.value)],
-                "previousNumber": .string(current.number), "reason": .string(reason), "by": .string(operatorName),
+                "previousNumber": .string(current.number), "previousBank": .string(current.bank),
+                "reason": .string(reason), "by": .string(operatorName),
             ])
         }
     }
@@ -106,8 +107,8 @@ extension CountyNode {
         return db.lastInsertRowID
     }
 
-    /// A township's `account.change`, re-checked. `previousNumber` is the account the township
-    /// replaced; when the county's current account is another one (the county changed it since),
+    /// A township's `account.change`, re-checked. `previousNumber` and `previousBank` are the
+    /// account the township replaced; when the county's current account is another one (the county changed it since),
     /// the account was changed on both sides: a conflict, unless both chose the same account.
     func receiveAccountChange(_ data: JSONValue, node: String, opSeq: Int64) throws -> Decision {
         let rid = try ResidentID(data["residentId"]?.stringValue ?? "")
@@ -119,7 +120,10 @@ extension CountyNode {
             return .rejected(.residentUnknown, "县里没有 \(rid.masked) 的登记")
         }
         if current.number == number.value, current.bank == bank { return .accepted }   // both sides chose the same account
-        if let previous = data["previousNumber"]?.stringValue, previous != current.number {
+        // The account the township replaced: its number and (when the operation names it) its bank.
+        let previousBank = data["previousBank"]?.stringValue
+        if let previous = data["previousNumber"]?.stringValue,
+           previous != current.number || previousBank.map({ $0 != current.bank }) == true {
             let detail = "\(rid.masked) 的指定账户：县里现为 \(Masking.account(current.number))，乡镇 \(node) 从 "
                 + "\(Masking.account(previous)) 改为 \(number.masked)"
             return Decision(status: "conflicted", rule: "account.both-sides",

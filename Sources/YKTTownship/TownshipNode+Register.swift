@@ -249,7 +249,9 @@ extension TownshipNode {
             (number: $0.text(0), bank: $0.text(1))
         }
         if current?.number == number && current?.bank == bank { return }
-        if let previous, current?.number != previous { return }
+        if let previous, current?.number != previous || (data["previousBank"]?.stringValue).map({ $0 != current?.bank }) == true {
+            return
+        }
         let at = timestamp()
         try db.run("UPDATE account SET replaced_at = ? WHERE beneficiary_id = ? AND replaced_at IS NULL", at, person)
         try db.run("""
@@ -286,7 +288,10 @@ extension TownshipNode {
                        account.confirmation, account.sharedReason, at)
             try db.run("UPDATE beneficiary SET version = version + 1, updated_at = ? WHERE id = ?", at, current.id)
             var data: [String: JSONValue] = ["residentId": .string(id.value), "account": account.json]
-            if let old = current.account { data["previousNumber"] = .string(old.number) }
+            if let old = current.account {
+                data["previousNumber"] = .string(old.number)
+                data["previousBank"] = .string(old.bank)
+            }
             try enqueue("account.change", entity: current.entity, baseVersion: current.version, data: .object(data))
             return ((), AuditNote(object: "beneficiary#\(current.id) \(id.masked)",
                                   detail: "\(current.account?.masked ?? "-") → \(account.number.masked)"))

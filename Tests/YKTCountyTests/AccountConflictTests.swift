@@ -116,6 +116,24 @@ struct AccountConflictTests {
         }
     }
 
+    @Test("the county changed only the bank (same number) while the township changed the number: still a conflict")
+    func bankOnly() throws {
+        let (c, t) = try synced()
+        try c.county.changeAccount(alice, bank: "广西农村信用社", number: try AccountNumber(card1, kind: .card), confirmation: "BANK-8",
+                                   reason: "开户行合并")
+        try townshipChanges(t, to: card3)
+        #expect(try c.push("450223101").conflicted == 1)
+        #expect(try c.county.currentAccount(of: alice)?.bank == "广西农村信用社")
+        // The county's message came with the same number but another bank: the township, which
+        // changed the account itself, keeps its own until the decision.
+        _ = try c.pull("450223101")
+        #expect(try current(t) == card3)
+        let conflict = try #require(try c.county.conflicts().first)
+        try c.county.resolveConflict(conflict.id, decision: "county", reason: "以县里为准")
+        _ = try c.pull("450223101")
+        #expect(try t.beneficiary(alice).account?.bank == "广西农村信用社" && current(t) == card1)
+    }
+
     @Test("both sides chose the same new account: no conflict")
     func sameOnBothSides() throws {
         let (c, t) = try synced()
