@@ -92,10 +92,7 @@ public final class Handoff<T: Sendable>: @unchecked Sendable {
 
     /// Producer: no more items will come.
     public func finish() {
-        condition.lock()
-        finished = true
-        condition.broadcast()
-        condition.unlock()
+        signalAll { finished = true }
     }
 
     /// Consumer: the next item, waiting for it; nil when the producer has finished and all are taken.
@@ -112,10 +109,17 @@ public final class Handoff<T: Sendable>: @unchecked Sendable {
 
     /// Consumer: stop the producer and drop what is queued.
     public func cancel() {
+        signalAll {
+            cancelled = true
+            items.removeAll()
+            head = 0
+        }
+    }
+
+    /// Changes the state under the lock and wakes every waiter.
+    private func signalAll(_ change: () -> Void) {
         condition.lock()
-        cancelled = true
-        items.removeAll()
-        head = 0
+        change()
         condition.broadcast()
         condition.unlock()
     }

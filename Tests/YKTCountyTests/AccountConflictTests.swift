@@ -32,6 +32,15 @@ struct AccountConflictTests {
 
     func current(_ t: TownshipNode) throws -> String? { try t.beneficiary(alice).account?.number }
 
+    /// Synced, then the county changes Alice's account to `county` and the township to
+    /// `township` before either hears of the other; then the township pushes.
+    func bothChange(county: String, township: String) throws -> (County, TownshipNode, TownshipNode.PushReport) {
+        let (c, t) = try synced()
+        try countyChanges(c, to: county)
+        try townshipChanges(t, to: township)
+        return (c, t, try c.push("450223101"))
+    }
+
     @Test("changed only at the county: the township takes it on its next pull, with history and no operation back")
     func countyOnly() throws {
         let (c, t) = try synced()
@@ -52,10 +61,7 @@ struct AccountConflictTests {
 
     @Test("changed on both sides: a conflict with both sides' data; the county's account wins when the admin says so")
     func bothSidesCountyWins() throws {
-        let (c, t) = try synced()
-        try countyChanges(c, to: card2)
-        try townshipChanges(t, to: card3)
-        let report = try c.push("450223101")
+        let (c, t, report) = try bothChange(county: card2, township: card3)
         #expect(report.conflicted == 1 && report.accepted == 0)
         #expect(report.problems.joined().contains("account.both-sides"))
         #expect(try c.county.currentAccount(of: alice)?.number == card2)
@@ -81,10 +87,8 @@ struct AccountConflictTests {
 
     @Test("changed on both sides: the township's account wins when the admin says so, at both ends")
     func bothSidesTownshipWins() throws {
-        let (c, t) = try synced()
-        try countyChanges(c, to: card2)
-        try townshipChanges(t, to: card3)
-        #expect(try c.push("450223101").conflicted == 1)
+        let (c, t, report) = try bothChange(county: card2, township: card3)
+        #expect(report.conflicted == 1)
         let conflict = try #require(try c.county.conflicts().first)
         try c.county.resolveConflict(conflict.id, decision: "township", reason: "本人到乡镇确认使用新卡")
         #expect(try c.county.currentAccount(of: alice)?.number == card3)
@@ -98,10 +102,7 @@ struct AccountConflictTests {
     func superseded() throws {
         let card4 = AccountNumber.completingLuhn("622848000000000004")
         for order in [["county", "township"], ["township", "county"]] {
-            let (c, t) = try synced()
-            try countyChanges(c, to: card2)
-            try townshipChanges(t, to: card3)
-            _ = try c.push("450223101")
+            let (c, t, _) = try bothChange(county: card2, township: card3)
             try townshipChanges(t, to: card4)
             _ = try c.push("450223101")
             let conflicts = try c.county.conflicts()
@@ -136,10 +137,7 @@ struct AccountConflictTests {
 
     @Test("both sides chose the same new account: no conflict")
     func sameOnBothSides() throws {
-        let (c, t) = try synced()
-        try countyChanges(c, to: card2)
-        try townshipChanges(t, to: card2)
-        let report = try c.push("450223101")
+        let (c, t, report) = try bothChange(county: card2, township: card2)
         #expect(report.accepted == 1 && report.conflicted == 0)
         _ = try c.pull("450223101")
         #expect(try current(t) == card2)
