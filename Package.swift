@@ -36,7 +36,7 @@ let package = Package(
         // Seeded demo county (policy list, registers, applications, planted defects) and the bank simulator.
         .target(name: "YKTDemo", dependencies: ["YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTTownship", "YKTCounty", "YKTNet", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.

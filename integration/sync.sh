@@ -4,7 +4,7 @@
 #   integration/sync.sh YKT_BINARY WORK_DIR TOWNSHIP_CODE...
 # Each township syncs over mutual TLS 1.3; the county's totals must equal the townships';
 # then the refusals: an unknown CA, a revoked certificate, another township's certificate,
-# one flipped byte, a gap, a fork, an unknown format version, an oversized request and a
+# one flipped byte in the body and one in the signed header, a gap, a fork, an unknown format version, an oversized request and a
 # client that stalls (the last six sent by integration/ykt-hostile with the township's own
 # certificate and key), and a replay after an interrupted acknowledgement. Ends by stopping
 # the county with SIGTERM.
@@ -134,7 +134,7 @@ refuse "乡镇 $a 的变更集走乡镇 $b 的连接" "$ykt" sync --node "$work/
 grep -q YKT-SYNC-PEER "$work/refusal.out"
 cp "$work/$a-node.conf.good" "$work/$a/node.conf"
 hostile="$(dirname "$ykt")/ykt-hostile"
-for case in flipped:一个字节被改动的变更集 gap:跳号的变更集 fork:分叉（已采纳序号、内容不同） version:不认识的格式版本 \
+for case in flipped:正文一个字节被改动的变更集 flipped-header:签名头部一个字节被改动的变更集 gap:跳号的变更集 fork:分叉（已采纳序号、内容不同） version:不认识的格式版本 \
             oversized:超长的请求头 stall:连上后一言不发的客户端 replay:重放已采纳的变更集; do
     printf '   %s：' "${case#*:}"
     "$hostile" "${case%%:*}" "$work/$a" "127.0.0.1:$port"

@@ -4,6 +4,8 @@ import YKTCore
 import YKTCounty
 import YKTCrypto
 import YKTNet
+import YKTStore
+import YKTSync
 import YKTTownship
 #if canImport(Glibc)
 import Glibc
@@ -64,14 +66,20 @@ enum SyncCommands {
                 guard parts.count == 2, let port = UInt16(parts[1]) else {
                     throw YKTError(.usageValue, "监听地址「\(listen)」应为 主机:端口", at: SourceLocation(field: "--listen"))
                 }
-                let service = CountyService(county)
+                // The serving connection commits; checkpoints run beside it on the other core.
+                let checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db)
+                let service = CountyService(county, checkpointer: checkpointer)
                 var limits = HTTPLimits()
                 if let t = county.config.extra["io_timeout_seconds"].flatMap(Double.init), t > 0 { limits.ioTimeoutSeconds = t }
                 if let t = county.config.extra["header_deadline_seconds"].flatMap(Double.init), t > 0 { limits.headerDeadlineSeconds = t }
+                if let n = county.config.extra["max_changeset_bytes"].flatMap(Int.init), n > 0 { limits.maximumStreamedBodyBytes = n }
                 let server: TLSServer
                 do {
                     server = try TLSServer(context: try context(.server, files), host: String(parts[0]), port: port,
-                                           limits: limits) { peer, request in
+                                           limits: limits, streams: CountyService.streams,
+                                           streamingHandler: { peer, request, body in
+                                               service.receive(peer: peer, request: request, body: body)
+                                           }) { peer, request in
                         service.handle(peer: peer, request: request)
                     }
                 } catch let e as SocketError {
@@ -94,6 +102,7 @@ enum SyncCommands {
                 stop.wait()
                 inv.out.message("ykt serve: 收到停止信号，处理完进行中的连接后退出")
                 server.stop()
+                checkpointer.stop()
                 sources.forEach { $0.cancel() }
                 try? FileManager.default.removeItem(atPath: portFile)
             }),
@@ -258,8 +267,12 @@ final class CountyService: @unchecked Sendable {
     // Safe: every use of `county` (and its SQLite connection) happens under `lock`.
     private let county: CountyNode
     private let lock = NSLock()
+    private let checkpointer: BackgroundCheckpointer?
 
-    init(_ county: CountyNode) { self.county = county }
+    init(_ county: CountyNode, checkpointer: BackgroundCheckpointer? = nil) {
+        self.county = county
+        self.checkpointer = checkpointer
+    }
 
     func handle(peer: String, request: HTTPRequest) -> HTTPResponse {
         if request.method == "GET", request.path.hasPrefix("/v1/stream?after=") {
@@ -269,16 +282,29 @@ final class CountyService: @unchecked Sendable {
             let answer = lock.withLock { county.stream(peer: peer, after: after) }
             return HTTPResponse(status: answer.status, headers: ["content-type": "application/x-ndjson; charset=utf-8"], body: answer.body)
         }
-        guard request.method == "POST", request.path == "/v1/changesets" else {
-            return HTTPResponse(status: 404, body: Array(#"{"code":"YKT-USAGE","message":"unknown endpoint"}"#.utf8))
-        }
+        return HTTPResponse(status: 404, body: Array(#"{"code":"YKT-USAGE","message":"unknown endpoint"}"#.utf8))
+    }
+
+    /// Change sets stream in: the county reads each as it arrives, a part at a time.
+    static let streams: @Sendable (String, String) -> Bool = { method, path in method == "POST" && path == "/v1/changesets" }
+
+    func receive(peer: String, request: HTTPRequest, body: HTTPBodyStream) -> HTTPResponse {
         // A missing or malformed signature header verifies as nothing, and is refused as such.
         let signature = Hex.decode(request.headers["x-ykt-signature"] ?? "") ?? []
-        let answer = lock.withLock { county.receive(peer: peer, bytes: request.body, signature: signature) }
+        let answer = lock.withLock { county.receive(peer: peer, source: StreamedChangeSet(body), signature: signature) }
+        if answer.status == 200 { checkpointer?.request() }
         var headers = ["content-type": "application/json; charset=utf-8"]
         if let s = answer.signature { headers["x-ykt-signature"] = Hex.encode(s) }
         return HTTPResponse(status: answer.status, headers: headers, body: answer.body)
     }
+}
+
+/// A change set's request body, as the county's receiver reads it.
+final class StreamedChangeSet: ChangeSetSource {
+    let body: HTTPBodyStream
+    init(_ body: HTTPBodyStream) { self.body = body }
+    var length: Int { body.length }
+    func read(into buffer: inout [UInt8], max: Int) throws -> Int { try body.read(into: &buffer, max: max) }
 }
 
 /// An exclusive, advisory lock on `<node>/sync.lock` for one sync round. The kernel drops it when

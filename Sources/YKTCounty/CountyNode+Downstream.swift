@@ -126,8 +126,8 @@ extension CountyNode {
             SELECT node_id, op_seq, changeset_seq FROM operation WHERE entity = ? AND node_id IN (?, ?) ORDER BY node_id = ?, op_seq
             """, entity, c.node, c.otherNode ?? c.node, c.node) { (node: $0.text(0), op: $0.int64(1), set: $0.int64(2)) }
         for o in ops {
-            guard let bytes = try db.first("SELECT bytes FROM upstream WHERE node_id = ? AND seq = ?", o.node, o.set, map: { $0.blob(0) }) else { continue }
-            let body = try ChangeSetBody.operation(in: bytes, id: "\(o.node)-\(o.op)")
+            guard let bytes = try evidence(node: o.node, seq: o.set) else { continue }
+            let body = try StoredOperation.find(in: bytes, id: "\(o.node)-\(o.op)")
             sides.append(ConflictSide(node: o.node, changeSet: o.set, operation: "\(o.node)-\(o.op)", body: body ?? ""))
         }
         if c.kind == "account.both-sides" {
@@ -139,9 +139,23 @@ extension CountyNode {
     }
 }
 
-/// Finding one operation's line in a stored change set's body.
-enum ChangeSetBody {
-    static func operation(in bytes: [UInt8], id: String) throws -> String? {
+extension CountyNode {
+    /// A stored change set's bytes as the township sent them: the signed header, then the
+    /// body from its parts.
+    public func evidence(node: String, seq: Int64) throws -> [UInt8]? {
+        guard var bytes = try db.first("SELECT bytes FROM upstream WHERE node_id = ? AND seq = ?", node, seq, map: { $0.blob(0) }) else {
+            return nil
+        }
+        try db.forEach("SELECT bytes FROM upstream_part WHERE node_id = ? AND seq = ? ORDER BY part", node, seq) {
+            bytes.append(contentsOf: $0.blob(0))
+        }
+        return bytes
+    }
+}
+
+/// Finding one operation's line in a stored change set.
+enum StoredOperation {
+    static func find(in bytes: [UInt8], id: String) throws -> String? {
         let marker = Array("\"id\":\"\(id)\"".utf8)
         for line in bytes.split(separator: 0x0A) where line.count > marker.count {
             let l = Array(line)

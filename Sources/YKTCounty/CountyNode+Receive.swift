@@ -19,13 +19,35 @@ extension CountyNode {
     /// is recorded as accepted, rejected (rule, reason) or conflicted in one transaction with
     /// the verbatim bytes and the receipt.
     public func receive(peer: String, bytes: [UInt8], signature: [UInt8]) -> Answer {
+        receive(peer: peer, source: ChangeSetBytes(bytes), signature: signature)
+    }
+
+    /// The same, reading the change set as it arrives: the header first (at most
+    /// `ChangeSet.maximumHeaderBytes`), which is checked (peer, key, signature, sequence)
+    /// before a byte of the body is read; then the body a part at a time, each part stored as
+    /// evidence and its operations applied as they complete, all in one transaction that is
+    /// committed only once the body's length, hash and count match the signed header. Memory
+    /// follows the part, not the change set.
+    public func receive(peer: String, source: some ChangeSetSource, signature: [UInt8]) -> Answer {
         do {
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(ChangeSet.maximumHeaderBytes)
+            var headerEnd: Int?
+            while headerEnd == nil, buffer.count < ChangeSet.maximumHeaderBytes {
+                let searchFrom = max(0, buffer.count - 1)
+                guard try source.read(into: &buffer, max: min(1_024, ChangeSet.maximumHeaderBytes - buffer.count)) > 0 else { break }
+                var k = searchFrom
+                while k + 1 < buffer.count {
+                    if buffer[k] == 0x0A, buffer[k + 1] == 0x0A { headerEnd = k + 2; break }
+                    k += 1
+                }
+            }
             let registry = try registry()
-            let header = try? ChangeSet.readHeader(bytes)
+            let header = try? ChangeSet.readHeader(buffer)
             let position = try self.position(of: header?.header.node ?? peer, for: header?.header.seq)
             let verdict: ChangeSetReceiver.Verdict
             do {
-                verdict = try ChangeSetReceiver.check(bytes: bytes, signature: signature, peerNode: peer,
+                verdict = try ChangeSetReceiver.check(bytes: buffer, signature: signature, peerNode: peer,
                                                       registry: registry, position: position)
             } catch {
                 return refusal(error, position: position)
@@ -37,7 +59,16 @@ extension CountyNode {
                 guard let stored else { throw YKTError(.internalError, "已应用的变更集 \(seq) 没有回执") }
                 return Answer(status: 200, body: stored.0, signature: stored.1)
             case .apply(let set):
-                return try apply(set, signature: signature)
+                guard let headerEnd, source.length == headerEnd + set.header.bodyBytes else {
+                    return refusal(YKTError(.syncBody, "请求长度 \(source.length) 字节与变更集头部写的正文 \(set.header.bodyBytes) 字节不符",
+                                            hint: "重新发送"), position: nil)
+                }
+                do {
+                    return try apply(set, headerBytes: Array(buffer[..<headerEnd]), body: Array(buffer[headerEnd...]),
+                                     source: source, signature: signature)
+                } catch let e as YKTError where e.code == .syncBody {
+                    return refusal(e, position: nil)
+                }
             }
         } catch let e as YKTError {
             return refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500)
@@ -71,101 +102,130 @@ extension CountyNode {
         }
     }
 
-    func apply(_ set: ChangeSet, signature: [UInt8]) throws -> Answer {
+    /// The size of the evidence parts a body is stored in, and read in.
+    static let evidencePartBytes = 1 << 20
+
+    func apply(_ set: ChangeSet, headerBytes: [UInt8], body early: [UInt8], source: some ChangeSetSource,
+               signature: [UInt8]) throws -> Answer {
         let node = set.header.node
-        let lines: [Range<Int>]
-        do { lines = try set.operationLines() } catch { return refusal(error, position: nil) }
-        return try perform("changeset.receive", object: "changeset/\(node)/\(set.header.seq)",
-                           detail: "ops=\(lines.count) sha256:\(set.hash.prefix(16))") {
-            var expected = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
+        let setSeq = set.header.seq
+        return try perform("changeset.receive", object: "changeset/\(node)/\(setSeq)",
+                           detail: "ops=\(set.header.ops) sha256:\(set.hash.prefix(16))") {
+            let firstOp = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
+            var expected = firstOp
             // One prepared statement for the decisions; node and change set are bound once.
             let record = try db.statement("""
                 INSERT INTO operation(node_id, op_seq, changeset_seq, kind, entity, status, rule, reason, conflict_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try record.bind(1, node)
-            try record.bind(3, set.header.seq)
-            // The receipt's results, written as canonical JSON as they are decided.
+            try record.bind(3, setSeq)
+            let evidence = try db.statement("INSERT INTO upstream_part(node_id, seq, part, bytes) VALUES (?, ?, ?, ?)")
+            try evidence.bind(1, node)
+            try evidence.bind(2, setSeq)
+            // The receipt lists the operations not accepted (every other one from firstOp to
+            // lastOp was), written as canonical JSON as they are decided.
             var results: [UInt8] = [UInt8(ascii: "[")]
-            results.reserveCapacity(lines.count * 48 + 2)
             var result = CanonicalObjectWriter(capacity: 128)
-            // Parsed a part at a time, so memory follows the part, not the change set; a line
-            // that does not parse refuses the whole change set (the transaction is rolled back).
-            var lo = 0
-            while lo < lines.count {
-                let ops = try set.parseOperations(lines[lo..<min(lo + 2_048, lines.count)], fast: RegisterLine.read)
-                lo += ops.count
-                for parsed in ops {
-                    let seq: Int64, kind: String, entity: String
-                    var decision: Decision
-                    switch parsed {
-                    case .fast(let r):
-                        // A registration in canonical form (the bulk of a register's first sync).
-                        guard r.seq == expected else {
-                            throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
-                                           hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+            var reader = ChangeSetBodyReader(header: set.header)
+            var part = early
+            part.reserveCapacity(Self.evidencePartBytes)
+            var partNo: Int64 = 0
+            while true {
+                while part.count < Self.evidencePartBytes,
+                      try source.read(into: &part, max: Self.evidencePartBytes - part.count) > 0 {}
+                if part.isEmpty { break }
+                // The body's bytes, verbatim, a part at a time.
+                try evidence.bind(3, partNo)
+                try evidence.bind(4, blob: part)
+                try evidence.execute()
+                partNo += 1
+                let lines = try reader.take(part)
+                part.removeAll(keepingCapacity: true)
+                // Parsed 2,048 operations at a time on every core; a line that does not parse
+                // refuses the whole change set (the transaction is rolled back).
+                var lo = 0
+                while lo < lines.lines.count {
+                    let slice = lines.lines[lo..<min(lo + 2_048, lines.lines.count)]
+                    let ops = try ChangeSet.parseOperations(lines.bytes, lines: slice, node: node,
+                                                            numberedFrom: lines.firstNumber + lo, fast: RegisterLine.read)
+                    lo += ops.count
+                    for parsed in ops {
+                        let seq: Int64, kind: String, entity: String
+                        var decision: Decision
+                        switch parsed {
+                        case .fast(let r):
+                            // A registration in canonical form (the bulk of a register's first sync).
+                            guard r.seq == expected else {
+                                throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
+                                               hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                            }
+                            (seq, kind, entity) = (r.seq, "beneficiary.register", r.entity)
+                            do {
+                                decision = try checkRegister(residentID: r.residentID, name: r.name, bank: r.bank, kind: r.kind,
+                                                             number: r.number, node: node)
+                            } catch let e as YKTError {
+                                decision = .rejected(e.code, e.message)
+                            }
+                        case .json(let op):
+                            guard let s = op["seq"]?.intValue, s == expected, op["id"]?.stringValue == "\(node)-\(s)" else {
+                                throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
+                                               hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
+                            }
+                            (seq, kind, entity) = (s, op["op"]?.stringValue ?? "", op["entity"]?.stringValue ?? "")
+                            if op["v"]?.intValue != 1 {
+                                decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
+                            } else {
+                                decision = try check(op, kind: kind, node: node)
+                            }
                         }
-                        (seq, kind, entity) = (r.seq, "beneficiary.register", r.entity)
-                        do {
-                            decision = try checkRegister(residentID: r.residentID, name: r.name, bank: r.bank, kind: r.kind,
-                                                         number: r.number, node: node)
-                        } catch let e as YKTError {
-                            decision = .rejected(e.code, e.message)
+                        expected += 1
+                        var conflictID: Int64?
+                        if let c = decision.conflict {
+                            try db.run("""
+                                INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                                """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
+                            conflictID = db.lastInsertRowID
                         }
-                    case .json(let op):
-                        guard let s = op["seq"]?.intValue, s == expected, op["id"]?.stringValue == "\(node)-\(s)" else {
-                            throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
-                                           hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
-                        }
-                        (seq, kind, entity) = (s, op["op"]?.stringValue ?? "", op["entity"]?.stringValue ?? "")
-                        if op["v"]?.intValue != 1 {
-                            decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
-                        } else {
-                            decision = try check(op, kind: kind, node: node)
-                        }
+                        try record.bind(2, seq)
+                        try record.bind(4, kind)
+                        try record.bind(5, entity)
+                        try record.bind(6, decision.status)
+                        try record.bind(7, decision.rule)
+                        try record.bind(8, decision.reason)
+                        try record.bind(9, conflictID)
+                        try record.execute()
+                        if decision.status == "accepted" { continue }
+                        result.reset()
+                        if let conflictID { result.int("conflict", conflictID) }
+                        result.string("id", "\(node)-\(seq)")
+                        if let reason = decision.reason { result.string("reason", reason) }
+                        if let rule = decision.rule { result.string("rule", rule) }
+                        result.string("status", decision.status)
+                        if results.count > 1 { results.append(UInt8(ascii: ",")) }
+                        result.finish(appendingTo: &results)
                     }
-                    expected += 1
-                    var conflictID: Int64?
-                    if let c = decision.conflict {
-                        try db.run("""
-                            INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                            """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
-                        conflictID = db.lastInsertRowID
-                    }
-                    try record.bind(2, seq)
-                    try record.bind(4, kind)
-                    try record.bind(5, entity)
-                    try record.bind(6, decision.status)
-                    try record.bind(7, decision.rule)
-                    try record.bind(8, decision.reason)
-                    try record.bind(9, conflictID)
-                    try record.execute()
-                    result.reset()
-                    if let conflictID { result.int("conflict", conflictID) }
-                    result.string("id", "\(node)-\(seq)")
-                    if let reason = decision.reason { result.string("reason", reason) }
-                    if let rule = decision.rule { result.string("rule", rule) }
-                    result.string("status", decision.status)
-                    if results.count > 1 { results.append(UInt8(ascii: ",")) }
-                    result.finish(appendingTo: &results)
                 }
             }
+            try reader.finish()
             results.append(UInt8(ascii: "]"))
             var writer = CanonicalObjectWriter(capacity: results.count + 256)
             writer.int("changeset", set.header.seq)
             writer.string("county", config.nodeID)
+            writer.int("firstOp", firstOp)
             writer.string("hash", set.hash)
+            writer.int("lastOp", expected - 1)
             writer.string("node", node)
             writer.string("receivedAt", timestamp())
             writer.raw("results", String(decoding: results, as: UTF8.self))
-            writer.int("v", 1)
+            writer.int("v", 2)
             let receipt = writer.finish()
             let body = Array(receipt.utf8)
             let receiptSignature = try key.sign(body)
             try db.run("""
                 INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(set.bytes),
+                """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(headerBytes),
                        DatabaseValue.blob(signature), receipt, DatabaseValue.blob(receiptSignature), timestamp())
             return Answer(status: 200, body: body, signature: receiptSignature)
         }

@@ -152,5 +152,11 @@ enum CountySchema {
             reason TEXT NOT NULL, previous_number TEXT NOT NULL, by_operator TEXT NOT NULL, at TEXT NOT NULL);
         CREATE INDEX account_change_resident ON account_change(resident_id, id);
         """),
+        // Change sets of format 2 stream in: upstream.bytes keeps the signed header, the body
+        // is kept verbatim in parts of 1 MiB as it arrives (docs/protocol.md).
+        .init(version: 7, sql: """
+        CREATE TABLE upstream_part(node_id TEXT NOT NULL, seq INTEGER NOT NULL, part INTEGER NOT NULL, bytes BLOB NOT NULL,
+            PRIMARY KEY (node_id, seq, part)) WITHOUT ROWID;
+        """),
     ])
 }

@@ -63,3 +63,41 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension SHA256 {
+    /// A digest computed a part at a time (a change-set body as it arrives), in bounded memory.
+    public final class Hasher {
+        private let context: OpaquePointer
+
+        public init() {
+            guard let c = EVP_MD_CTX_new(), EVP_DigestInit_ex(c, EVP_sha256(), nil) == 1 else {
+                preconditionFailure("EVP_DigestInit_ex(SHA-256) failed")   // only when OpenSSL cannot allocate
+            }
+            context = c
+        }
+
+        deinit { EVP_MD_CTX_free(context) }
+
+        public func update(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0 else { return }
+            precondition(EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1, "EVP_DigestUpdate failed")
+        }
+
+        public func update(_ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { update($0) }
+        }
+
+        public func update(_ bytes: ArraySlice<UInt8>) {
+            bytes.withUnsafeBytes { update($0) }
+        }
+
+        /// The digest of everything given; the hasher is finished afterwards.
+        public func finish() -> [UInt8] {
+            var digest = [UInt8](repeating: 0, count: SHA256.size)
+            var length: UInt32 = 0
+            let ok = digest.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+            precondition(ok == 1 && length == UInt32(SHA256.size), "EVP_DigestFinal_ex failed")
+            return digest
+        }
+    }
+}

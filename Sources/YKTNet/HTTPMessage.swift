@@ -48,6 +48,12 @@ public struct HTTPResponse: Sendable {
 public struct HTTPLimits: Sendable {
     public var maximumHeaderBytes = 16 * 1024
     public var maximumBodyBytes = 64 * 1024 * 1024
+    /// The largest body a streaming request (a change set) may have; it is read a part at a
+    /// time, so memory does not grow with it.
+    public var maximumStreamedBodyBytes = 1024 * 1024 * 1024
+    /// What the server still reads (and discards) of a streamed body the handler answered
+    /// before reading it all (a replay, a refusal), so that the sender gets to read the answer.
+    public var maximumDrainBytes = 256 * 1024 * 1024
     /// Each read or write gives up after this long.
     public var ioTimeoutSeconds = 10.0
     /// The TLS handshake, request line and headers must all arrive within this, however the peer
@@ -67,6 +73,14 @@ struct HTTPFramingError: Error {
 enum HTTPFraming {
     /// Reads one message head and body from `connection`.
     static func read(_ c: TLSConnection, limits: HTTPLimits) throws -> (start: String, headers: [String: String], body: [UInt8]) {
+        let (start, headers, stream) = try readHead(c, limits: limits) { _ in limits.maximumBodyBytes }
+        return (start, headers, try stream.readAll())
+    }
+
+    /// Reads one message head; the body is left to read from the returned stream, which holds
+    /// at most `maximumBody` bytes (413 when the head announces more).
+    static func readHead(_ c: TLSConnection, limits: HTTPLimits,
+                         maximumBody: (String) -> Int) throws -> (start: String, headers: [String: String], body: HTTPBodyStream) {
         var buffer: [UInt8] = []
         var headEnd: Int?
         while headEnd == nil {
@@ -87,7 +101,7 @@ enum HTTPFraming {
             guard let colon = line.firstIndex(of: ":") else { throw HTTPFramingError(status: 400, reason: "malformed header line") }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        var body = Array(buffer[(headEnd! + 4)...])
+        let early = Array(buffer[(headEnd! + 4)...])
         let length: Int
         if let text = headers["content-length"] {
             guard let n = Int(text), n >= 0 else { throw HTTPFramingError(status: 400, reason: "bad Content-Length") }
@@ -95,21 +109,16 @@ enum HTTPFraming {
         } else {
             length = 0
         }
-        guard length <= limits.maximumBodyBytes else {
-            throw HTTPFramingError(status: 413, reason: "body of \(length) bytes exceeds \(limits.maximumBodyBytes)")
+        let maximum = maximumBody(start)
+        guard length <= maximum else {
+            throw HTTPFramingError(status: 413, reason: "body of \(length) bytes exceeds \(maximum)")
         }
-        guard body.count <= length else { throw HTTPFramingError(status: 400, reason: "more bytes than Content-Length") }
+        guard early.count <= length else { throw HTTPFramingError(status: 400, reason: "more bytes than Content-Length") }
         if c.deadline != nil {
             c.deadline = DispatchTime.now().uptimeNanoseconds
                 + UInt64((limits.ioTimeoutSeconds + Double(length) / Double(max(1, limits.minimumBodyBytesPerSecond))) * 1e9)
         }
-        body.reserveCapacity(length)
-        while body.count < length {
-            let chunk = try c.read(max: min(256 * 1024, length - body.count))
-            if chunk.isEmpty { throw HTTPFramingError(status: 400, reason: "connection closed inside the body") }
-            body += chunk
-        }
-        return (start, headers, body)
+        return (start, headers, HTTPBodyStream(connection: c, length: length, early: early))
     }
 
     static func write(_ c: TLSConnection, start: String, headers: [String: String], body: [UInt8]) throws {
@@ -119,7 +128,13 @@ enum HTTPFraming {
         all["connection"] = "close"
         for (k, v) in all.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
         head += "\r\n"
-        try c.write(Array(head.utf8) + body)
+        if body.count <= 64 * 1024 {
+            try c.write(Array(head.utf8) + body)
+        } else {
+            // A large body goes out from where it lies, without a copy.
+            try c.write(Array(head.utf8))
+            try c.write(body)
+        }
     }
 
     static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
@@ -130,5 +145,74 @@ enum HTTPFraming {
             i += 1
         }
         return nil
+    }
+}
+
+/// A message body read as it arrives, at most `length` bytes, under the connection's I/O
+/// timeout and the deadline its head set (the minimum body rate). A change set far larger than
+/// memory should hold streams through it a part at a time.
+public final class HTTPBodyStream {
+    let connection: TLSConnection?
+    /// The body's length (`Content-Length`).
+    public let length: Int
+    /// Bytes handed out so far.
+    public private(set) var consumed = 0
+    private var early: [UInt8]
+    private var scratch: [UInt8] = []
+
+    init(connection: TLSConnection?, length: Int, early: [UInt8]) {
+        self.connection = connection
+        self.length = length
+        self.early = early
+    }
+
+    /// A body already in memory (tests, and callers that hold the bytes).
+    public convenience init(bytes: [UInt8]) {
+        self.init(connection: nil, length: bytes.count, early: bytes)
+    }
+
+    /// Whether every byte of the body has been read.
+    public var isComplete: Bool { consumed == length }
+
+    /// Appends up to `max` more bytes of the body to `buffer`; returns how many (0 once the
+    /// body is complete). A body that ends early is an error: nothing half-read is taken.
+    @discardableResult
+    public func read(into buffer: inout [UInt8], max: Int = 256 * 1024) throws -> Int {
+        let want = Swift.min(max, length - consumed)
+        guard want > 0 else { return 0 }
+        if !early.isEmpty {
+            let n = Swift.min(want, early.count)
+            buffer.append(contentsOf: early[..<n])
+            early.removeFirst(n)
+            consumed += n
+            return n
+        }
+        guard let connection else { throw HTTPFramingError(status: 400, reason: "connection closed inside the body") }
+        if scratch.count < want { scratch = [UInt8](repeating: 0, count: Swift.max(want, 64 * 1024)) }
+        var n = 0
+        var failure: TLSError?
+        scratch.withUnsafeMutableBytes { p in
+            do throws(TLSError) { n = try connection.read(into: UnsafeMutableRawBufferPointer(rebasing: p[..<want])) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        if n == 0 { throw HTTPFramingError(status: 400, reason: "connection closed inside the body") }
+        buffer.append(contentsOf: scratch[..<n])
+        consumed += n
+        return n
+    }
+
+    /// Reads and discards the rest of the body.
+    public func discard() throws {
+        var sink: [UInt8] = []
+        sink.reserveCapacity(256 * 1024)
+        while try read(into: &sink) > 0 { sink.removeAll(keepingCapacity: true) }
+    }
+
+    /// The rest of the body, whole.
+    public func readAll() throws -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(length - consumed)
+        while try read(into: &body) > 0 {}
+        return body
     }
 }

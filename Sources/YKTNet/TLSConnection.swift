@@ -93,6 +93,19 @@ public final class TLSConnection {
 
     /// Reads up to `max` bytes; empty at a clean end of stream.
     func read(max: Int) throws(TLSError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        var got = 0
+        var failure: TLSError?
+        buffer.withUnsafeMutableBytes { p in
+            do throws(TLSError) { got = try read(into: p) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return got == buffer.count ? buffer : Array(buffer.prefix(got))
+    }
+
+    /// Reads up to `into.count` bytes into `into`; 0 at a clean end of stream. No allocation,
+    /// so a large body streams through one buffer.
+    func read(into target: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
         if let deadline {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now < deadline else { throw .timeout }
@@ -100,25 +113,30 @@ public final class TLSConnection {
             var tv = timeval(tv_sec: Int(min(left, timeoutSeconds)), tv_usec: Int((min(left, timeoutSeconds).truncatingRemainder(dividingBy: 1)) * 1e6))
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         }
-        var buffer = [UInt8](repeating: 0, count: max)
         var got = 0
-        let rc = SSL_read_ex(ssl, &buffer, max, &got)
-        if rc == 1 { return Array(buffer.prefix(got)) }
+        let rc = SSL_read_ex(ssl, target.baseAddress, target.count, &got)
+        if rc == 1 { return got }
         let err = SSL_get_error(ssl, 0)
         _ = OpenSSLError.drain("SSL_read_ex")
-        if err == SSL_ERROR_ZERO_RETURN { return [] }
+        if err == SSL_ERROR_ZERO_RETURN { return 0 }
         if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
-        if err == SSL_ERROR_SYSCALL { return [] }
+        if err == SSL_ERROR_SYSCALL { return 0 }
         throw .io("SSL_read_ex error \(err)")
     }
 
     func write(_ bytes: [UInt8]) throws(TLSError) {
+        var failure: TLSError?
+        bytes.withUnsafeBytes { buf in
+            do throws(TLSError) { try write(buf) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {
         var offset = 0
         while offset < bytes.count {
             var written = 0
-            let rc = bytes.withUnsafeBufferPointer { buf in
-                SSL_write_ex(ssl, buf.baseAddress! + offset, buf.count - offset, &written)
-            }
+            let rc = SSL_write_ex(ssl, bytes.baseAddress! + offset, bytes.count - offset, &written)
             if rc != 1 {
                 _ = OpenSSLError.drain("SSL_write_ex")
                 if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }

@@ -12,12 +12,15 @@ public final class TLSServer: @unchecked Sendable {
     // Safe: `listenFD`, `port`, `context`, `limits` and `handler` are set once in init; the
     // mutable connection count and the stopping flag are guarded by `lock`.
     public typealias Handler = @Sendable (_ peer: String, _ request: HTTPRequest) -> HTTPResponse
+    /// For requests whose body is read as it arrives: `request.body` is empty, the body is `stream`.
+    public typealias StreamingHandler = @Sendable (_ peer: String, _ request: HTTPRequest, _ stream: HTTPBodyStream) -> HTTPResponse
 
     public let port: UInt16
     let listenFD: Int32
     let context: TLSContext
     let limits: HTTPLimits
     let handler: Handler
+    let streaming: (route: @Sendable (_ method: String, _ path: String) -> Bool, handler: StreamingHandler)?
     let maximumConnections: Int
     private let lock = NSLock()
     private var active = 0
@@ -26,14 +29,21 @@ public final class TLSServer: @unchecked Sendable {
     /// Called with one line per refused or failed connection (never personal data).
     public var log: (@Sendable (String) -> Void)?
 
+    /// `streams` picks the requests (by method and path) whose bodies go to `streamingHandler`
+    /// as they arrive, up to `limits.maximumStreamedBodyBytes`; all others are read whole (up
+    /// to `limits.maximumBodyBytes`) and go to `handler`.
     public init(context: TLSContext, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
-                maximumConnections: Int = 64, handler: @escaping Handler) throws(SocketError) {
+                maximumConnections: Int = 64,
+                streams: (@Sendable (_ method: String, _ path: String) -> Bool)? = nil,
+                streamingHandler: StreamingHandler? = nil,
+                handler: @escaping Handler) throws(SocketError) {
         let (fd, bound) = try Socket.listen(host: host, port: port)
         listenFD = fd
         self.port = bound
         self.context = context
         self.limits = limits
         self.handler = handler
+        if let streams, let streamingHandler { streaming = (streams, streamingHandler) } else { streaming = nil }
         self.maximumConnections = maximumConnections
     }
 
@@ -98,12 +108,35 @@ public final class TLSServer: @unchecked Sendable {
             return
         }
         do {
-            let (start, headers, body) = try HTTPFraming.read(connection, limits: limits)
-            let parts = start.split(separator: " ")
-            guard parts.count == 3, parts[2] == "HTTP/1.1" else {
+            let limits = self.limits
+            let streaming = self.streaming
+            func route(_ start: String) -> (method: String, path: String, streamed: Bool)? {
+                let parts = start.split(separator: " ")
+                guard parts.count == 3, parts[2] == "HTTP/1.1" else { return nil }
+                let (method, path) = (String(parts[0]), String(parts[1]))
+                return (method, path, streaming?.route(method, path) ?? false)
+            }
+            let (start, headers, body) = try HTTPFraming.readHead(connection, limits: limits) { start in
+                route(start)?.streamed == true ? limits.maximumStreamedBodyBytes : limits.maximumBodyBytes
+            }
+            guard let (method, path, streamed) = route(start) else {
                 throw HTTPFramingError(status: 400, reason: "bad request line")
             }
-            let response = handler(peer, HTTPRequest(method: String(parts[0]), path: String(parts[1]), headers: headers, body: body))
+            let response: HTTPResponse
+            if streamed, let streaming {
+                response = streaming.handler(peer, HTTPRequest(method: method, path: path, headers: headers), body)
+                // Answered before the whole body was read (a replay, a refusal): read the rest,
+                // so that the sender, still writing, gets to read the answer.
+                if !body.isComplete {
+                    if body.length - body.consumed <= limits.maximumDrainBytes { try? body.discard() }
+                    try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
+                                          headers: response.headers, body: response.body)
+                    connection.lingeringClose()
+                    return
+                }
+            } else {
+                response = handler(peer, HTTPRequest(method: method, path: path, headers: headers, body: try body.readAll()))
+            }
             try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
                                   headers: response.headers, body: response.body)
         } catch let e as HTTPFramingError {

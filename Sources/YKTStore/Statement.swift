@@ -145,6 +145,14 @@ extension Statement {
         guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
     }
 
+    /// Binds bytes as a blob (copied by SQLite).
+    public func bind(_ index: Int32, blob bytes: [UInt8]) throws(DatabaseError) {
+        let rc = bytes.withUnsafeBytes { buf in
+            sqlite3_bind_blob(handle, index, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buf.count), ykt_sqlite_transient())
+        }
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
     /// Steps to completion and resets, keeping the bindings cleared for the next row.
     public func execute() throws(DatabaseError) {
         defer { sqlite3_reset(handle) }

@@ -4,7 +4,7 @@ import YKTCrypto
 /// A change set: one batch of domain operations from one node, as exact bytes.
 ///
 /// ```
-/// YKT-CHANGESET/1
+/// YKT-CHANGESET/2
 /// schema: 1
 /// node: 450223101
 /// key: 3f2a9c0d11e4b7a8
@@ -18,10 +18,15 @@ import YKTCrypto
 /// ```
 ///
 /// Header lines are `name: value`, in exactly this order, ASCII, LF-terminated, at most
-/// `maximumHeaderBytes` in all. The node signs all the bytes; the signature travels beside
-/// them. The change set's hash (SHA-256 of all the bytes) is the next one's `prev`.
+/// `maximumHeaderBytes` in all. The header commits to the body (its length and SHA-256), so
+/// the node signs the header's bytes (up to and including the empty line) and the receiver can
+/// check the signature before a byte of the body arrives, then stream the body, however large,
+/// and prove it by its hash. The signature travels beside the bytes. The change set's hash
+/// (SHA-256 of the header's bytes, which name the body's hash) is the next one's `prev`.
 public struct ChangeSet: Sendable, Hashable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
+    /// The longest operation line a receiver takes (a whole roster is one operation).
+    public static let maximumOperationBytes = 64 * 1024 * 1024
     public static let schemaVersion = 1
     public static let maximumHeaderBytes = 4_096
     public static let genesisHash = String(repeating: "0", count: 64)
@@ -41,13 +46,29 @@ public struct ChangeSet: Sendable, Hashable {
     }
 
     public let header: Header
-    /// Every byte, header and body, exactly as signed and sent.
+    /// The bytes exactly as sent: the header, then the body (a receiver that streams the body
+    /// holds only the header here).
     public let bytes: [UInt8]
-    /// Where the body starts in `bytes`.
+    /// Where the body starts in `bytes` (the header's length).
     public let bodyOffset: Int
 
-    /// SHA-256 of all the bytes, as hex: the chain link.
-    public var hash: String { Hex.encode(SHA256.hash(bytes)) }
+    /// The header's bytes: what the node signs.
+    public var headerBytes: ArraySlice<UInt8> { bytes[..<bodyOffset] }
+
+    /// What a node signs of `bytes`: the header, up to and including its empty line (all of
+    /// `bytes` when there is no such line in the first `maximumHeaderBytes`).
+    public static func signedPart(of bytes: [UInt8]) -> [UInt8] {
+        let limit = min(bytes.count, maximumHeaderBytes)
+        var k = 0
+        while k + 1 < limit {
+            if bytes[k] == 0x0A, bytes[k + 1] == 0x0A { return Array(bytes[..<(k + 2)]) }
+            k += 1
+        }
+        return bytes
+    }
+
+    /// SHA-256 of the header's bytes, as hex: the chain link (the header names the body's hash).
+    public var hash: String { Hex.encode(SHA256.hash(headerBytes)) }
 
     /// Builds the bytes of a change set from operation bodies (each one canonical JSON line).
     public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String]) -> ChangeSet {
@@ -144,12 +165,12 @@ public struct ChangeSet: Sendable, Hashable {
     /// The body's operation lines as ranges of `bytes`, after checking the body's length, hash
     /// and count (so a receiver can parse and apply them a part at a time).
     public func operationLines() throws(YKTError) -> [Range<Int>] {
-        let body = Array(bytes[bodyOffset...])
+        let body = bytes[bodyOffset...]
         guard body.count == header.bodyBytes else {
             throw YKTError(.syncBody, "正文应为 \(header.bodyBytes) 字节，实际 \(body.count) 字节", hint: "重新发送")
         }
         guard Hex.encode(SHA256.hash(body)) == header.bodySHA256 else {
-            throw YKTError(.syncBody, "正文哈希与头部 body-sha256 不符")
+            throw YKTError(.syncBody, "正文哈希与头部 body-sha256 不符", hint: "正文在途中被改动；已拒收，什么也没有应用")
         }
         var lines: [Range<Int>] = []
         lines.reserveCapacity(min(header.ops, body.count))   // the header is the sender's word

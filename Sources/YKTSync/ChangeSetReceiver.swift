@@ -44,7 +44,8 @@ public struct StreamPosition: Sendable, Hashable {
 
 /// The receiver's checks, in the order the architecture fixes, **before the body is parsed**:
 /// 1. the TLS peer is the node named in the header;
-/// 2. the signature verifies with that node's registered, active key;
+/// 2. the signature over the header's bytes verifies with that node's registered, active key
+///    (the header names the body's length and SHA-256, which the receiver checks as it reads);
 /// 3. the sequence is exactly last + 1 and `prev` is the last applied hash; an already applied
 ///    change set (same sequence, same bytes) is a replay, answered with the stored receipt;
 ///    a gap or a fork is refused saying where to resume.
@@ -68,7 +69,7 @@ public enum ChangeSetReceiver {
             throw YKTError(.syncKey, "节点 \(h.node) 的签名密钥 \(h.keyID) 未登记或已停用",
                            hint: "在县级节点登记该乡镇的当前签名密钥")
         }
-        guard entry.key.verify(signature, of: bytes) else {
+        guard entry.key.verify(signature, of: Array(set.headerBytes)) else {
             throw YKTError(.syncSignature, "节点 \(h.node) 第 \(h.seq) 号变更集签名验证不通过",
                            hint: "变更集在途中被改动或不是该节点签发；已拒收，什么也没有应用")
         }

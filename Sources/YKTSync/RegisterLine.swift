@@ -123,8 +123,15 @@ extension ChangeSet {
     public func parseOperations<Fast: Sendable>(_ lines: ArraySlice<Range<Int>>,
                                                 fast: @escaping @Sendable (UnsafeBufferPointer<UInt8>, String) -> Fast?)
         throws(YKTError) -> [ParsedLine<Fast>] {
-        let node = header.node
-        let bytes = self.bytes
+        try Self.parseOperations(bytes, lines: lines, node: header.node, numberedFrom: lines.startIndex + 1, fast: fast)
+    }
+
+    /// The operations on `lines` of `bytes` (a part of a streamed body), parsed on every core,
+    /// each naming `node`; errors number the operations from `first`.
+    public static func parseOperations<Fast: Sendable>(_ bytes: [UInt8], lines: ArraySlice<Range<Int>>, node: String,
+                                                       numberedFrom first: Int,
+                                                       fast: @escaping @Sendable (UnsafeBufferPointer<UInt8>, String) -> Fast?)
+        throws(YKTError) -> [ParsedLine<Fast>] {
         let parsed = Array(lines).parallelMap(minimumChunk: 512) { range -> Result<ParsedLine<Fast>, YKTError> in
             if let f = bytes.withUnsafeBufferPointer({ fast(UnsafeBufferPointer(rebasing: $0[range]), node) }) {
                 return .success(.fast(f))
@@ -136,7 +143,7 @@ extension ChangeSet {
         for (n, outcome) in parsed.enumerated() {
             switch outcome {
             case .success(let op): ops.append(op)
-            case .failure(let e): throw YKTError(.syncBody, "第 \(lines.startIndex + n + 1) 条操作\(e.message)")
+            case .failure(let e): throw YKTError(.syncBody, "第 \(first + n) 条操作\(e.message)")
             }
         }
         return ops

@@ -67,8 +67,9 @@ extension TownshipNode {
     /// The outbox, oldest first; `state` filters (`pending`).
     public func outbox(state: String? = nil, after: Int64 = 0, limit: Int = Int.max) throws -> [Operation] {
         try db.all("""
-            SELECT seq, kind, entity, base_version, at, by_operator, state, data FROM outbox
-            WHERE (?1 IS NULL OR state = ?1) AND seq > ?3 ORDER BY seq LIMIT ?2
+            SELECT o.seq, o.kind, o.entity, o.base_version, o.at, o.by_operator, s.state, o.data
+            FROM outbox o JOIN outbox_state s ON s.seq = o.seq
+            WHERE (?1 IS NULL OR s.state = ?1) AND o.seq > ?3 ORDER BY o.seq LIMIT ?2
             """, state, Int64(min(limit, Int(Int64.max))), after) { r in
             let node = config.nodeID
             return Operation(seq: r.int64(0), opID: "\(node)-\(r.int64(0))", kind: r.text(1), entity: r.text(2),
@@ -78,10 +79,11 @@ extension TownshipNode {
         }
     }
 
-    /// The most body bytes a change set is built with (at least one operation always goes in):
-    /// well under the county's 64 MiB request limit, whatever size the operations are (a
-    /// roster is one operation with all its lines).
-    public static let changeSetBodyBudget = 16 << 20
+    /// The most body bytes a change set is built with (at least one operation always goes in,
+    /// whatever its size: a roster is one operation with all its lines). The county streams a
+    /// change set in, so this bounds the township's memory (it holds the body it sends and the
+    /// next one), not the county's.
+    public static let changeSetBodyBudget = 48 << 20
 
     /// The bodies of up to `limit` operations after `after`, and about no more than `maxBytes`
     /// (each operation is counted at its data's size plus 300), each followed by a line end, written from the rows into one
@@ -114,7 +116,10 @@ extension TownshipNode {
 
     /// Counts of outbox operations by kind and state.
     public func outboxSummary() throws -> [(kind: String, state: String, count: Int)] {
-        try db.all("SELECT kind, state, count(*) FROM outbox GROUP BY kind, state ORDER BY kind, state") {
+        try db.all("""
+            SELECT o.kind, s.state, count(*) FROM outbox o JOIN outbox_state s ON s.seq = o.seq
+            GROUP BY o.kind, s.state ORDER BY o.kind, s.state
+            """) {
             (kind: $0.text(0), state: $0.text(1), count: $0.int(2))
         }
     }

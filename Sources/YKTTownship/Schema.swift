@@ -121,5 +121,21 @@ enum Schema {
             returned_fen INTEGER NOT NULL, reissue_of INTEGER, corrected_at TEXT, message_seq INTEGER NOT NULL);
         CREATE INDEX payment_result_roster ON payment_result(roster_id, line_no);
         """),
+        .init(version: 7, sql: """
+        -- An operation's sync state follows from the change sets and the county's receipts, so
+        -- a push writes nothing per operation it sends, and nothing per operation accepted:
+        -- pending until a change set holds it, batched until that set is acknowledged, then
+        -- what the receipt said (op_result holds the operations not accepted). Change sets
+        -- hold contiguous ranges and are acknowledged in order. Change sets keep their signed
+        -- header only: the body is rebuilt from the outbox, and checked against the header.
+        ALTER TABLE outbox DROP COLUMN state;
+        CREATE VIEW outbox_state(seq, state) AS
+            SELECT o.seq, CASE
+                WHEN o.seq <= (SELECT coalesce(max(last_op), 0) FROM changeset_out WHERE state = 'acknowledged')
+                    THEN coalesce((SELECT r.status FROM op_result r WHERE r.seq = o.seq), 'accepted')
+                WHEN o.seq <= (SELECT coalesce(max(last_op), 0) FROM changeset_out) THEN 'batched'
+                ELSE 'pending' END
+            FROM outbox o;
+        """),
     ])
 }

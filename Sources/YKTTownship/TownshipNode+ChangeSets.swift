@@ -16,16 +16,17 @@ extension TownshipNode {
 
     /// The oldest change set not yet acknowledged, or a new one holding up to `maxOperations`
     /// pending operations that follow the last one batched; nil when there is nothing to send.
-    /// An unacknowledged set is returned as stored, byte for byte, so a retry after an
-    /// interruption re-sends exactly what was signed (the county answers a replay with its
-    /// stored receipt).
+    /// An unacknowledged set is returned byte for byte as it was signed (its body rebuilt from
+    /// the outbox and checked against the signed header), so a retry after an interruption
+    /// re-sends exactly what was signed (the county answers a replay with its stored receipt).
     /// With `after` (a change set already sent, its answer not yet read), the next one after it.
-    /// `maxBytes` bounds the body too (`changeSetBodyBudget`: a few large rosters must not make
-    /// a change set the county cannot take).
+    /// `maxBytes` bounds the body too (`changeSetBodyBudget`).
     public func nextChangeSet(maxOperations: Int = 1_000, maxBytes: Int = TownshipNode.changeSetBodyBudget,
                               after: Int64 = 0) throws -> StoredChangeSet? {
         precondition(maxOperations > 0)
-        if let pending = try storedChangeSets(state: "built").first(where: { $0.set.header.seq > after }) { return pending }
+        if let pending = try storedChangeSets(state: "built").first(where: { $0.set.header.seq > after }) {
+            return try withBody(pending)
+        }
         let key = try NodeKey.load(from: directory)
         let keyID = try key.publicKey.keyID
         return try perform("changeset.build") {
@@ -43,23 +44,22 @@ extension TownshipNode {
             let seq = (last?.seq ?? 0) + 1
             let set = ChangeSet.build(node: config.nodeID, keyID: keyID, seq: seq, prev: last?.hash ?? ChangeSet.genesisHash,
                                       count: ops.count, body: ops.bytes)
-            let signature = try key.sign(set.bytes)
+            // The signature covers the header, which names the body's length and SHA-256.
+            let signature = try key.sign(Array(set.headerBytes))
             try db.run("""
                 INSERT INTO changeset_out(seq, first_op, last_op, key_id, prev, hash, bytes, signature, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, seq, ops.first, ops.last, keyID, set.header.prev, set.hash, DatabaseValue.blob(set.bytes),
+                """, seq, ops.first, ops.last, keyID, set.header.prev, set.hash, DatabaseValue.blob(Array(set.headerBytes)),
                        DatabaseValue.blob(signature), timestamp())
-            try db.run("UPDATE outbox SET state = 'batched' WHERE seq BETWEEN ? AND ?", ops.first, ops.last)
             let stored = StoredChangeSet(set: set, signature: signature, firstOp: ops.first, lastOp: ops.last,
                                          acknowledged: false)
             return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(ops.first)-\(ops.last) sha256:\(set.hash.prefix(16))"))
         }
     }
 
-    /// Stored change sets, oldest first; `state` filters (`built`, `acknowledged`).
+    /// Stored change sets, oldest first, with their signed headers (`set.bytes` is the header
+    /// only; `withBody` adds the body); `state` filters (`built`, `acknowledged`).
     public func storedChangeSets(state: String? = nil) throws -> [StoredChangeSet] {
-        // Two statements, so that the filtered one uses the state index instead of reading
-        // every stored change set's bytes.
         let columns = "SELECT bytes, signature, first_op, last_op, state FROM changeset_out"
         let sql = state == nil ? columns + " ORDER BY seq" : columns + " WHERE state = ? ORDER BY seq"
         let args: [any DatabaseValueConvertible] = state.map { [$0] } ?? []
@@ -69,5 +69,19 @@ extension TownshipNode {
                                        lastOp: r.int64(3), acknowledged: r.text(4) == "acknowledged"))
         }
         return out
+    }
+
+    /// A stored change set with its body, rebuilt from the outbox (operations never change
+    /// once written) and checked against the signed header: the same bytes as first sent.
+    public func withBody(_ stored: StoredChangeSet) throws -> StoredChangeSet {
+        let h = stored.set.header
+        let ops = try outboxBodies(after: stored.firstOp - 1, limit: Int(stored.lastOp - stored.firstOp + 1), maxBytes: Int.max)
+        guard ops.count == h.ops, ops.bytes.count == h.bodyBytes, Hex.encode(SHA256.hash(ops.bytes)) == h.bodySHA256 else {
+            throw YKTError(.internalError, "第 \(h.seq) 号变更集的正文不能从操作队列原样重建",
+                           hint: "操作队列被改动过；请联系县财政系统管理员")
+        }
+        var copy = stored
+        copy.set = try ChangeSet.readHeader(Array(stored.set.headerBytes) + ops.bytes)
+        return copy
     }
 }

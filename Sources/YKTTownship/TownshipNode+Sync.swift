@@ -43,7 +43,7 @@ extension TownshipNode {
     /// Sends every pending change set through `send` until the outbox is empty. Each receipt's
     /// signature is checked with the county's key before anything is marked; an interrupted push
     /// resumes with the same bytes (the county answers a replay with its stored receipt).
-    public func push(maxOperations: Int = 20_000,
+    public func push(maxOperations: Int = TownshipNode.changeSetOperations,
                      send: ([UInt8], [UInt8]) throws -> CountyAnswer) throws -> PushReport {
         try pushPipelined(maxOperations: maxOperations) { bytes, signature in
             let answer = try send(bytes, signature)
@@ -56,14 +56,23 @@ extension TownshipNode {
     /// set, the township builds and signs the next; once the answer is verified the next one is
     /// sent at once, and the receipt is recorded while the county works on it. A change set is
     /// sent only after the one before it was answered, so the county still sees them in order.
-    public func pushPipelined(maxOperations: Int = 20_000,
+    /// The most operations a change set holds (the body budget usually ends it first). The
+    /// county streams each change set in and commits it once, so large sets cost it no memory
+    /// and far fewer commits; the first sets of a push are smaller (`firstChangeSetOperations`,
+    /// growing eightfold), so the county starts work at once while the township builds.
+    public static let changeSetOperations = 500_000
+    public static let firstChangeSetOperations = 2_048
+
+    public func pushPipelined(maxOperations: Int = TownshipNode.changeSetOperations,
                               start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
         let county = try countyKey()
         var report = PushReport()
-        guard var current = try nextChangeSet(maxOperations: maxOperations) else { return report }
+        var limit = min(maxOperations, Self.firstChangeSetOperations)
+        guard var current = try nextChangeSet(maxOperations: limit) else { return report }
         var awaiting = try start(current.set.bytes, current.signature)
         while true {
-            let next = try nextChangeSet(maxOperations: maxOperations, after: current.set.header.seq)
+            limit = min(maxOperations, limit * 8)
+            let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
             let answer = try awaiting()
             let results = try verifiedResults(answer, of: current, county: county)
             var sendError: (any Error)?
@@ -77,8 +86,12 @@ extension TownshipNode {
         }
     }
 
-    /// The receipt's results, once the answer is a receipt for `stored` signed by the county.
-    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet, county: Ed25519.PublicKey) throws -> [JSONValue] {
+    /// The receipt's operations that were not accepted (by operation sequence), once the
+    /// answer is a receipt for `stored` signed by the county. A receipt covers the change set's
+    /// operations `firstOp`…`lastOp` and lists those rejected or conflicted, in order; every
+    /// other one was accepted.
+    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet,
+                         county: Ed25519.PublicKey) throws -> [(seq: Int64, result: JSONValue)] {
         guard answer.status == 200 else {
             let json = try? JSONValue.parse(answer.body)
             let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError
@@ -95,47 +108,49 @@ extension TownshipNode {
         do { receipt = try JSONValue.parse(answer.body) } catch {
             throw YKTError(.syncBody, "县财政回执不是有效 JSON：\(error)")
         }
-        guard receipt["node"]?.stringValue == config.nodeID, receipt["changeset"]?.intValue == stored.set.header.seq,
-              receipt["hash"]?.stringValue == stored.set.hash, case .array(let results)? = receipt["results"],
-              results.count == stored.set.header.ops,
-              results.enumerated().allSatisfy({ $1["id"]?.stringValue == "\(config.nodeID)-\(stored.firstOp + Int64($0))" }) else {
-            throw YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
+        let mismatch = YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
+        guard receipt["v"]?.intValue == 2, receipt["node"]?.stringValue == config.nodeID,
+              receipt["changeset"]?.intValue == stored.set.header.seq, receipt["hash"]?.stringValue == stored.set.hash,
+              receipt["firstOp"]?.intValue == stored.firstOp, receipt["lastOp"]?.intValue == stored.lastOp,
+              case .array(let results)? = receipt["results"] else { throw mismatch }
+        var problems: [(seq: Int64, result: JSONValue)] = []
+        var previous = stored.firstOp - 1
+        let prefix = "\(config.nodeID)-"
+        for r in results {
+            guard let id = r["id"]?.stringValue, id.hasPrefix(prefix), let seq = Int64(id.dropFirst(prefix.count)),
+                  seq > previous, seq <= stored.lastOp, ["rejected", "conflicted"].contains(r["status"]?.stringValue ?? "") else {
+                throw mismatch
+            }
+            problems.append((seq, r))
+            previous = seq
         }
-        return results
+        return problems
     }
 
-    /// Records a verified receipt: the change set acknowledged, each operation's state.
-    func acknowledge(_ stored: StoredChangeSet, answer: CountyAnswer, results: [JSONValue], into report: inout PushReport) throws {
+    /// Records a verified receipt: the change set acknowledged (which makes every operation in
+    /// it accepted), and the rule and reason of each one that was not.
+    func acknowledge(_ stored: StoredChangeSet, answer: CountyAnswer, results: [(seq: Int64, result: JSONValue)],
+                     into report: inout PushReport) throws {
         try perform("changeset.acknowledge") {
             try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
                        String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
-            // Every operation accepted unless the receipt says otherwise: one statement for the
-            // range, then the others one by one, with their rule and reason kept in op_result.
-            try db.run("UPDATE outbox SET state = 'accepted' WHERE seq BETWEEN ? AND ?", stored.firstOp, stored.lastOp)
             let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
-            let state = try db.statement("UPDATE outbox SET state = ? WHERE seq = ?")
-            for (offset, r) in results.enumerated() {
+            for (seq, r) in results {
                 let status = r["status"]?.stringValue ?? "rejected"
-                if status == "accepted" {
-                    report.accepted += 1
-                    continue
-                }
-                let seq = stored.firstOp + Int64(offset)
                 try result.bind(1, seq)
                 try result.bind(2, status)
                 try result.bind(3, r["rule"]?.stringValue)
                 try result.bind(4, r["reason"]?.stringValue)
                 try result.bind(5, r["conflict"]?.intValue)
                 try result.execute()
-                try state.bind(1, status)
-                try state.bind(2, seq)
-                try state.execute()
                 if status == "conflicted" { report.conflicted += 1 } else { report.rejected += 1 }
                 report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
             }
+            let count = Int(stored.lastOp - stored.firstOp + 1)
+            report.accepted += count - results.count
             report.changeSets += 1
-            report.operations += results.count
-            return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(results.count)"))
+            report.operations += count
+            return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(count)"))
         }
     }
 }

@@ -56,10 +56,17 @@ struct ServeProcessTests {
         let set = try #require(try node.nextChangeSet())
         let signer = try NodeKey.load(from: town)
 
+        // A byte of the body: the signed header's body-sha256 no longer matches, so the body
+        // is refused after it was read, and nothing of it applied.
         var flipped = set.set.bytes
         flipped[set.set.bodyOffset + 5] ^= 0x20
         let tampered = try post(flipped, set.signature)
-        #expect(tampered.status == 403 && code(tampered) == "YKT-SYNC-SIGNATURE")
+        #expect(tampered.status == 400 && code(tampered) == "YKT-SYNC-BODY")
+        // A byte of the signed header: the signature fails before the body is read.
+        var header = set.set.bytes   // a digit of the signed body-sha256
+        header[set.set.bodyOffset - 3] = header[set.set.bodyOffset - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        let tamperedHeader = try post(header, set.signature)
+        #expect(tamperedHeader.status == 403 && code(tamperedHeader) == "YKT-SYNC-SIGNATURE")
 
         let ok = try post(set.set.bytes, set.signature)
         #expect(ok.status == 200)
@@ -67,18 +74,18 @@ struct ServeProcessTests {
         #expect(replay.status == 200 && replay.body == ok.body)
 
         let gap = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 3, prev: set.set.hash, operations: [])
-        let gapAnswer = try post(gap.bytes, try signer.sign(gap.bytes))
+        let gapAnswer = try post(gap.bytes, try signer.sign(ChangeSet.signedPart(of: gap.bytes)))
         #expect(gapAnswer.status == 409 && code(gapAnswer) == "YKT-SYNC-GAP")
         #expect(try JSONValue.parse(gapAnswer.body)["resumeSeq"]?.intValue == 2)
 
         let fork = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: [])
-        let forkAnswer = try post(fork.bytes, try signer.sign(fork.bytes))
+        let forkAnswer = try post(fork.bytes, try signer.sign(ChangeSet.signedPart(of: fork.bytes)))
         #expect(forkAnswer.status == 409 && code(forkAnswer) == "YKT-SYNC-FORK")
 
-        let v9 = Array(String(decoding: gap.bytes, as: UTF8.self).replacingOccurrences(of: "YKT-CHANGESET/1", with: "YKT-CHANGESET/9").utf8)
-        let version = try post(v9, try signer.sign(v9))
+        let v9 = Array(String(decoding: gap.bytes, as: UTF8.self).replacingOccurrences(of: "YKT-CHANGESET/\(ChangeSet.formatVersion)", with: "YKT-CHANGESET/9").utf8)
+        let version = try post(v9, try signer.sign(ChangeSet.signedPart(of: v9)))
         #expect(version.status == 400 && code(version) == "YKT-SYNC-VERSION")
-        #expect(String(decoding: version.body, as: UTF8.self).contains("9") && String(decoding: version.body, as: UTF8.self).contains("1"))
+        #expect(String(decoding: version.body, as: UTF8.self).contains("9") && String(decoding: version.body, as: UTF8.self).contains("\(ChangeSet.formatVersion)"))
 
         let big = try TLSClient.send(HTTPRequest(method: "POST", path: "/v1/changesets",
                                                  headers: ["x-pad": String(repeating: "a", count: 20_000)]), port: port, context: client)

@@ -124,13 +124,13 @@ struct ConvergenceTests {
                 [$0.int64(0), $0.int64(1)]
             }
             #expect(mine == theirs, "seed \(seed), \(code): township ops \(String(describing: mine)), county \(String(describing: theirs))")
-            #expect(try town.db.integer("SELECT count(*) FROM outbox WHERE state IN ('pending', 'batched')") == 0)
+            #expect(try town.db.integer("SELECT count(*) FROM outbox_state WHERE state IN ('pending', 'batched')") == 0)
             #expect(try town.db.integer("SELECT count(*) FROM changeset_out WHERE state != 'acknowledged'") == 0)
             // … with the county's decision recorded at the township for each.
             let decided = try c.county.db.all("SELECT op_seq, status FROM operation WHERE node_id = ? ORDER BY op_seq", code) {
                 "\($0.int64(0)) \($0.text(1))"
             }
-            let states = try town.db.all("SELECT seq, state FROM outbox ORDER BY seq") { "\($0.int64(0)) \($0.text(1))" }
+            let states = try town.db.all("SELECT seq, state FROM outbox_state ORDER BY seq") { "\($0.int64(0)) \($0.text(1))" }
             #expect(decided == states, "seed \(seed), \(code): decisions differ")
             // Every message the county wrote for the township is there, once, byte for byte.
             let sent = try c.county.db.all("SELECT seq, body FROM downstream WHERE node_id = ? ORDER BY seq", code) { "\($0.int64(0)) \($0.text(1))" }

@@ -57,7 +57,7 @@ struct ChangeSetTests {
 
     func signed(_ node: String, key: Ed25519.PrivateKey, seq: Int64, prev: String, ops: [String]) throws -> (ChangeSet, [UInt8]) {
         let set = ChangeSet.build(node: node, keyID: try key.publicKey.keyID, seq: seq, prev: prev, operations: ops)
-        return (set, try key.sign(set.bytes))
+        return (set, try key.sign(ChangeSet.signedPart(of: set.bytes)))
     }
 
     @Test("a change set round-trips: header, hash chain, operations")
@@ -79,7 +79,8 @@ struct ChangeSetTests {
     @Test("refused: one flipped byte anywhere (header or body)")
     func tampered() throws {
         let (set, sig) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
-        for index in [20, set.bodyOffset + 10, set.bytes.count - 3] {
+        // A byte of the signed header: refused before the body is looked at.
+        for index in [20, set.bodyOffset - 3] {
             var bytes = set.bytes
             bytes[index] ^= 0x04
             let error = #expect(throws: YKTError.self) {
@@ -87,6 +88,49 @@ struct ChangeSetTests {
             }
             #expect(error?.code == .syncSignature || error?.code == .syncFormat, "byte \(index)")
         }
+        // A byte of the body: the header (and so the signature) still checks, but the body does
+        // not match the signed body-sha256, read whole or streamed in parts.
+        for index in [set.bodyOffset + 10, set.bytes.count - 3] {
+            var bytes = set.bytes
+            bytes[index] ^= 0x04
+            guard case .apply(let received) = try ChangeSetReceiver.check(bytes: bytes, signature: sig, peerNode: "450223101",
+                                                                          registry: registry, position: StreamPosition()) else {
+                Issue.record("expected apply"); continue
+            }
+            #expect((#expect(throws: YKTError.self) { try received.operations() })?.code == .syncBody, "byte \(index)")
+            var reader = ChangeSetBodyReader(header: received.header)
+            for part in stride(from: set.bodyOffset, to: bytes.count, by: 7) {
+                _ = try reader.take(Array(bytes[part..<min(part + 7, bytes.count)]))
+            }
+            #expect((#expect(throws: YKTError.self) { try reader.finish() })?.code == .syncBody, "byte \(index), streamed")
+        }
+    }
+
+    @Test("a streamed body: the same operation lines part by part as read whole; short, long or miscounted bodies refused")
+    func streamedBody() throws {
+        let ops = (1...40).map { op("450223101", $0) }
+        let (set, _) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: ops)
+        let body = Array(set.bytes[set.bodyOffset...])
+        for size in [1, 5, 64, 1_000, body.count] {
+            var reader = ChangeSetBodyReader(header: set.header)
+            var lines: [String] = []
+            for start in stride(from: 0, to: body.count, by: size) {
+                let part = try reader.take(Array(body[start..<min(start + size, body.count)]))
+                #expect(part.firstNumber == lines.count + 1)
+                lines += part.lines.map { String(decoding: part.bytes[$0], as: UTF8.self) }
+            }
+            try reader.finish()
+            #expect(lines == ops, "parts of \(size)")
+        }
+        var short = ChangeSetBodyReader(header: set.header)
+        _ = try short.take(Array(body.dropLast(1)))
+        #expect((#expect(throws: YKTError.self) { try short.finish() })?.code == .syncBody)
+        var long = ChangeSetBodyReader(header: set.header)
+        #expect((#expect(throws: YKTError.self) { _ = try long.take(body + [0x0A]) })?.code == .syncBody)
+        var miscounted = set.header
+        miscounted.ops = 39
+        var counted = ChangeSetBodyReader(header: miscounted)
+        #expect((#expect(throws: YKTError.self) { _ = try counted.take(body) })?.code == .syncBody)
     }
 
     @Test("refused: township A's change set on township B's connection")
@@ -109,7 +153,7 @@ struct ChangeSetTests {
         let forged = ChangeSet.build(node: "450223101", keyID: try a.publicKey.keyID, seq: 1, prev: ChangeSet.genesisHash,
                                      operations: [op("450223101", 1)])
         #expect((#expect(throws: YKTError.self) {
-            try ChangeSetReceiver.check(bytes: forged.bytes, signature: try b.sign(forged.bytes), peerNode: "450223101",
+            try ChangeSetReceiver.check(bytes: forged.bytes, signature: try b.sign(ChangeSet.signedPart(of: forged.bytes)), peerNode: "450223101",
                                         registry: registry, position: StreamPosition())
         })?.code == .syncSignature)
         var retired = registry
@@ -118,7 +162,7 @@ struct ChangeSetTests {
         #expect((#expect(throws: YKTError.self) {
             try ChangeSetReceiver.check(bytes: ok.bytes, signature: okSig, peerNode: "450223101", registry: retired, position: StreamPosition())
         })?.code == .syncKey)
-        #expect(try a.publicKey.verify(okSig, of: ok.bytes))   // still verifiable by an auditor
+        #expect(try a.publicKey.verify(okSig, of: ChangeSet.signedPart(of: ok.bytes)))   // still verifiable by an auditor
     }
 
     @Test("replay returns the stored receipt; a gap and a fork are refused with where to resume")
@@ -152,9 +196,10 @@ struct ChangeSetTests {
     func versions() throws {
         let set = ChangeSet.build(node: "450223101", keyID: "x", seq: 1, prev: ChangeSet.genesisHash, operations: [])
         var text = String(decoding: set.bytes, as: UTF8.self)
-        text = text.replacingOccurrences(of: "YKT-CHANGESET/1", with: "YKT-CHANGESET/2")
+        // Format 1 signed all the bytes and cannot be streamed; it is refused like any other.
+        text = text.replacingOccurrences(of: "YKT-CHANGESET/2", with: "YKT-CHANGESET/1")
         let e1 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(text.utf8)) }
-        #expect(e1?.code == .syncVersion && e1?.message.contains("2") == true && e1?.message.contains("1") == true)
+        #expect(e1?.code == .syncVersion && e1?.message.contains("1") == true && e1?.message.contains("2") == true)
         let schema = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "schema: 1", with: "schema: 7")
         let e2 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(schema.utf8)) }
         #expect(e2?.code == .syncVersion && e2?.message.contains("7") == true)

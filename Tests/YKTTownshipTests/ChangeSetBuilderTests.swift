@@ -48,7 +48,9 @@ struct ChangeSetBuilderTests {
         guard case .apply = try ChangeSetReceiver.check(
             bytes: second.set.bytes, signature: second.signature, peerNode: node.config.nodeID,
             registry: registry, position: position) else { Issue.record("expected apply"); return }
-        #expect(try node.outbox(state: "batched").count == 4)
+        // States follow from the change sets: the first is acknowledged, the second is not.
+        #expect(try node.outbox().map(\.state) == ["accepted", "accepted", "accepted", "batched"])
+        #expect(try node.outbox(state: "batched").map(\.seq) == [4])
         try node.db.run("UPDATE changeset_out SET state = 'acknowledged' WHERE seq = 2")
         #expect(try node.nextChangeSet() == nil)
     }

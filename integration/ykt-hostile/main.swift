@@ -64,30 +64,40 @@ do {
 
     switch what {
     case "flipped":
+        // One byte of the body: the signed header's body-sha256 no longer matches; refused
+        // after the body is read, and nothing of it applied (one transaction, rolled back).
         let set = changeSet(seq: lastSeq + 1, prev: lastHash)
-        let signature = try key.sign(set.bytes)
+        let signature = try key.sign(ChangeSet.signedPart(of: set.bytes))
         var bytes = set.bytes
         bytes[set.bodyOffset + 10] ^= 0x01
+        expect(try post(bytes, signature: signature), status: 400, code: "YKT-SYNC-BODY")
+    case "flipped-header":
+        // One byte of the signed header (a digit of body-sha256): the signature fails.
+        let set = changeSet(seq: lastSeq + 1, prev: lastHash)
+        let signature = try key.sign(ChangeSet.signedPart(of: set.bytes))
+        var bytes = set.bytes
+        let at = set.bodyOffset - 3
+        bytes[at] = bytes[at] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         expect(try post(bytes, signature: signature), status: 403, code: "YKT-SYNC-SIGNATURE")
     case "gap":
         let set = changeSet(seq: lastSeq + 2, prev: lastHash)
-        expect(try post(set.bytes, signature: try key.sign(set.bytes)), status: 409, code: "YKT-SYNC-GAP")
+        expect(try post(set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes))), status: 409, code: "YKT-SYNC-GAP")
     case "fork":
         guard lastSeq > 0 else { fail("乡镇还没有被县里采纳的变更集，无从分叉", 2) }
         let set = changeSet(seq: lastSeq, prev: applied?.set.header.prev ?? ChangeSet.genesisHash)
-        expect(try post(set.bytes, signature: try key.sign(set.bytes)), status: 409, code: "YKT-SYNC-FORK")
+        expect(try post(set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes))), status: 409, code: "YKT-SYNC-FORK")
     case "version":
         let set = changeSet(seq: lastSeq + 1, prev: lastHash)
         let bytes = Array(String(decoding: set.bytes, as: UTF8.self)
             .replacingOccurrences(of: "YKT-CHANGESET/\(ChangeSet.formatVersion)", with: "YKT-CHANGESET/9").utf8)
-        expect(try post(bytes, signature: try key.sign(bytes)), status: 400, code: "YKT-SYNC-VERSION")
+        expect(try post(bytes, signature: try key.sign(ChangeSet.signedPart(of: bytes))), status: 400, code: "YKT-SYNC-VERSION")
     case "oversized":
         let set = changeSet(seq: lastSeq + 1, prev: lastHash)
-        expect(try post(set.bytes, signature: try key.sign(set.bytes), headers: ["x-pad": String(repeating: "a", count: 64 * 1024)]),
+        expect(try post(set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)), headers: ["x-pad": String(repeating: "a", count: 64 * 1024)]),
                status: 431, code: nil)
     case "replay":
         guard let applied else { fail("乡镇还没有被县里采纳的变更集，无从重放", 2) }
-        let r = try post(applied.set.bytes, signature: applied.signature)
+        let r = try post(try node.withBody(applied).set.bytes, signature: applied.signature)
         let stored = try node.db.first("SELECT receipt FROM changeset_out WHERE seq = ?", applied.set.header.seq) { $0.text(0) }
         guard r.status == 200, String(decoding: r.body, as: UTF8.self) == stored else {
             fail("重放应得到原回执，县财政却答复 HTTP \(r.status)：\(String(decoding: r.body.prefix(300), as: UTF8.self))")
