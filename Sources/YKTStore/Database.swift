@@ -31,14 +31,22 @@ public final class Database {
         _ = Self.configured
         // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives its
         // -wal and -shm files the same permissions as the database file.
+        // Only a file that did not exist is opened and closed here: closing any descriptor of a
+        // file drops every POSIX lock this process holds on it, so doing that to a database
+        // another connection of this process has open (a read connection, the checkpointer)
+        // would make other processes believe it closed, and one of them could reset the WAL
+        // under it (a corrupt database).
         if path != ":memory:" {
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                fchmod(fd, 0o600)
+                close(fd)
+            } else if errno == EEXIST {
+                chmod(path, 0o600)
+            } else {
                 throw DatabaseError(resultCode: SQLITE_CANTOPEN,
                                     message: "cannot create \(path): \(String(cString: strerror(errno)))")
             }
-            fchmod(fd, 0o600)
-            close(fd)
         }
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)

@@ -26,6 +26,31 @@ struct DatabaseTests {
         #expect(try db.integer("PRAGMA foreign_keys") == 1)
     }
 
+    @Test("a second connection in the same process keeps the first one's locks (another process cannot take the database from under it)")
+    func secondConnectionKeepsLocks() throws {
+        let dir = TempDir()
+        let path = dir.file("a.db")
+        let first = try Database(path: path)
+        try first.execute("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        // Opening (and closing) another connection must not drop the first one's POSIX locks:
+        // if it did, another process would think the database unused and could leave WAL
+        // mode, deleting the log the first connection still reads (a corrupt database).
+        do { _ = try Database(path: path) }
+        let second = try Database(path: path)
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        cli.arguments = [path, "PRAGMA journal_mode=DELETE;"]
+        let out = Pipe()
+        cli.standardOutput = out
+        cli.standardError = out
+        try cli.run()
+        cli.waitUntilExit()
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!said.contains("delete"), "another process left WAL mode under open connections: \(said)")
+        #expect(try first.first("PRAGMA journal_mode") { $0.text(0) } == "wal")
+        #expect(try second.integer("SELECT count(*) FROM t") == 1)
+    }
+
     @Test("online backup: committed data only, while another connection writes; 0600; never over a file")
     func backup() throws {
         let dir = TempDir()

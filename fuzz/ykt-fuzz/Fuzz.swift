@@ -20,7 +20,17 @@ enum FuzzTarget: String, CaseIterable {
         case .changeset:
             // As received (header checks first), and, so the fuzzer gets past the body hash, the
             // same bytes as the body of a properly made change set.
-            if let set = try? ChangeSet.readHeader(bytes) { _ = try? set.operations() }
+            if let set = try? ChangeSet.readHeader(bytes) {
+                _ = try? set.operations()
+                // And streamed, in parts of an odd size, as the county reads a request body.
+                var reader = ChangeSetBodyReader(header: set.header)
+                var offset = set.bodyOffset
+                while offset < bytes.count {
+                    guard (try? reader.take(Array(bytes[offset..<min(offset + 61, bytes.count)]))) != nil else { break }
+                    offset += 61
+                }
+                _ = try? reader.finish()
+            }
             let operations = bytes.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
             let made = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: "", operations: operations)
             if let set = try? ChangeSet.readHeader(made.bytes) { _ = try? set.operations() }
