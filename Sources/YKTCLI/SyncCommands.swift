@@ -56,7 +56,7 @@ enum SyncCommands {
             }),
         CommandSpec(
             path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
-            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）；握手和请求头须在 header_deadline_seconds（默认 30）内收齐，请求正文须至少每秒 16 KiB，逐字节拖延的连接到时即断开。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）；握手和请求头须在 header_deadline_seconds（默认 30）内收齐，请求正文须至少每秒 16 KiB，逐字节拖延的连接到时即断开。变更集边收边核验、边存档、边应用（内存不随变更集增大），单个变更集最大取 node.conf 的 max_changeset_bytes（默认 1 GiB）。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
             options: [.value("listen", "地址", "监听地址 主机:端口")],
             run: { inv in
                 let county = try inv.county()
