@@ -56,7 +56,7 @@ enum SyncCommands {
             }),
         CommandSpec(
             path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
-            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）；握手和请求头须在 header_deadline_seconds（默认 30）内收齐，请求正文须至少每秒 16 KiB，逐字节拖延的连接到时即断开。变更集边收边核验、边存档、边应用（内存不随变更集增大），单个变更集最大取 node.conf 的 max_changeset_bytes（默认 1 GiB）。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）；握手和请求头须在 header_deadline_seconds（默认 30）内收齐，请求正文须至少每秒 16 KiB，逐字节拖延的连接到时即断开。变更集边收边核验、边存档、边应用（内存不随变更集增大），单个变更集最大取 node.conf 的 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB，约可容纳一百万人的登记）。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
             options: [.value("listen", "地址", "监听地址 主机:端口")],
             run: { inv in
                 let county = try inv.county()
@@ -68,6 +68,11 @@ enum SyncCommands {
                 }
                 // The serving connection commits; checkpoints run beside it on the other core.
                 let checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db)
+                // A page cache that holds the county-wide register (a million residents are
+                // about 110 MB of pages), so that registrations arriving in random ID order
+                // neither spill pages to the log mid-change-set nor read them back from it.
+                let cacheMiB = county.config.extra["cache_mib"].flatMap(Int.init).map { max(16, $0) } ?? 256
+                try county.db.execute("PRAGMA cache_size=-\(cacheMiB * 1024)")
                 let service = CountyService(county, checkpointer: checkpointer)
                 var limits = HTTPLimits()
                 if let t = county.config.extra["io_timeout_seconds"].flatMap(Double.init), t > 0 { limits.ioTimeoutSeconds = t }

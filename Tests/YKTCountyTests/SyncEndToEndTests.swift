@@ -137,6 +137,49 @@ struct SyncEndToEndTests {
         #expect(try c.county.db.all("SELECT name FROM resident ORDER BY name") { $0.text(0) }.sorted() == ["覃建国", "韦秀英"].sorted())
     }
 
+    @Test("accepted registrations' decision rows go in by runs, each row as one of its own would be; the others one by one")
+    func decisionRuns() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        let people = CountyNode.acceptedRunLimit + 300   // a full run, then a partial one
+        let ids = (0..<people).map { ResidentID.completing(String(format: "450223196002%02d%03d", 1 + $0 / 1_000, $0 % 1_000)) }
+        try t.db.transaction {
+            for (i, id) in ids.enumerated() {
+                try register(t, id, "韦秀英", card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
+            }
+        }
+        let built = try #require(try t.nextChangeSet(maxOperations: people))
+        var lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
+        // 10: an entity that is not `beneficiary/<ID>` (written on its own); 20: a second
+        // registration of the first resident (rejected); 30: an escaped name (general parser);
+        // 4_200: an ID whose check digit is wrong (rejected on the parsing threads).
+        lines[10] = lines[10].replacingOccurrences(of: #""entity":"beneficiary/"#, with: #""entity":"beneficiary/x"#)
+        lines[20] = lines[20].replacingOccurrences(of: ids[20], with: ids[0])
+        lines[30] = lines[30].replacingOccurrences(of: #""name":"韦秀英""#, with: #""name":"\u97e6秀英""#)
+        let last = ids[4_200].last!
+        let wrong = String(ids[4_200].dropLast()) + (last == "0" ? "1" : "0")
+        lines[4_200] = lines[4_200].replacingOccurrences(of: ids[4_200], with: wrong)
+        let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: lines)
+        let answer = c.county.receive(peer: "450223101", bytes: set.bytes,
+                                      signature: try NodeKey.load(from: t.directory).sign(ChangeSet.signedPart(of: set.bytes)))
+        #expect(answer.status == 200)
+        let receipt = try JSONValue.parse(answer.body)
+        guard case .array(let results)? = receipt["results"] else { Issue.record("no results"); return }
+        #expect(results.map { $0["id"]?.stringValue ?? "" } == ["450223101-21", "450223101-4201"])
+        let rows = try c.county.db.all("""
+            SELECT op_seq, changeset_seq, kind, entity, typeof(entity), status FROM operation WHERE node_id = '450223101' ORDER BY op_seq
+            """) { [$0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.text(5)] }
+        let expected = try lines.enumerated().map { i, line in
+            let entity = try JSONValue.parse(Array(line.utf8))["entity"]?.stringValue ?? ""
+            return ["\(i + 1)", "1", "beneficiary.register", entity, "text", [20, 4_200].contains(i) ? "rejected" : "accepted"]
+        }
+        #expect(rows.count == people)
+        let differing = zip(rows, expected).filter { $0.0 != $0.1 }
+        #expect(differing.isEmpty, "\(differing.count) rows differ, first: \(differing.prefix(2))")
+        #expect(rows[10][3] == "beneficiary/x" + ids[10])
+        #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people - 2))
+    }
+
     @Test("change sets stop at a byte budget too, always with at least one operation")
     func byteBudget() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
