@@ -144,22 +144,27 @@ enum SyncCommands {
                     // One sync at a time per node (a manual sync during a scheduled one).
                     let lock = try SyncLock(directory: node.directory)
                     defer { lock.release() }
+                    let (host, countyCode) = (String(parts[0]), node.config.countyCode)
                     var report = try node.pushPipelined { bytes, signature in
-                        let exchange = try TLSClient.start(
-                            HTTPRequest(method: "POST", path: "/v1/changesets",
-                                        headers: ["x-ykt-signature": Hex.encode(signature), "content-type": "application/vnd.ykt.changeset"],
-                                        body: bytes),
-                            host: String(parts[0]), port: port, context: ctx) { peer in
-                            // Nothing is sent to a server that is not the county.
-                            guard peer == node.config.countyCode else {
-                                throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(node.config.countyCode)")
+                        // Sent and answered on a thread of its own: the county reads a large body
+                        // as it applies it, so writing it takes as long as the county's work, and
+                        // the next change set is built meanwhile.
+                        let sending = Background(name: "ykt-send") { () throws -> TownshipNode.CountyAnswer in
+                            let exchange = try TLSClient.start(
+                                HTTPRequest(method: "POST", path: "/v1/changesets",
+                                            headers: ["x-ykt-signature": Hex.encode(signature), "content-type": "application/vnd.ykt.changeset"],
+                                            body: bytes),
+                                host: host, port: port, context: ctx) { peer in
+                                // Nothing is sent to a server that is not the county.
+                                guard peer == countyCode else {
+                                    throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
+                                }
                             }
-                        }
-                        return {
                             let (response, _) = try exchange.response()
                             let sig = response.headers["x-ykt-signature"].flatMap { Hex.decode($0) }
                             return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
                         }
+                        return { try sending.value() }
                     }
                     report.pulled = try node.pull { after in
                         let r = try exchange(HTTPRequest(method: "GET", path: "/v1/stream?after=\(after)"))

@@ -124,3 +124,27 @@ public final class Handoff<T: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+/// A value computed on a thread of its own while the caller goes on; `value()` waits for it
+/// (and may be asked again). For overlapping blocking work, such as writing a large request
+/// while the next one is built.
+public final class Background<T: Sendable>: @unchecked Sendable {
+    // Safe: `result` is written once, before `done` is signalled, and read only after waiting.
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, any Error>?
+
+    public init(name: String, _ work: @escaping @Sendable () throws -> T) {
+        let thread = Thread { [self] in
+            result = Result { try work() }
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    public func value() throws -> T {
+        done.wait()
+        defer { done.signal() }
+        return try result!.get()
+    }
+}
