@@ -150,29 +150,24 @@ extension CountyNode {
             // lastOp was), written as canonical JSON as they are decided.
             var results: [UInt8] = [UInt8(ascii: "[")]
             var result = CanonicalObjectWriter(capacity: 128)
-            var reader = ChangeSetBodyReader(header: set.header)
-            var part = early
-            part.reserveCapacity(Self.evidencePartBytes)
+            // Read, proven and parsed beside this thread, which stores and applies.
+            let pipeline = BodyPipeline(header: set.header, early: early, source: source, partBytes: Self.evidencePartBytes)
+            defer { pipeline.stop() }
             var partNo: Int64 = 0
-            while true {
-                while part.count < Self.evidencePartBytes,
-                      try source.read(into: &part, max: Self.evidencePartBytes - part.count) > 0 {}
-                if part.isEmpty { break }
-                // The body's bytes, verbatim, a part at a time.
-                try evidence.bind(3, partNo)
-                try evidence.bind(4, blob: part)
-                try evidence.execute()
-                partNo += 1
-                let lines = try reader.take(part)
-                part.removeAll(keepingCapacity: true)
-                // Parsed 2,048 operations at a time on every core; a line that does not parse
-                // refuses the whole change set (the transaction is rolled back).
-                var lo = 0
-                while lo < lines.lines.count {
-                    let slice = lines.lines[lo..<min(lo + 2_048, lines.lines.count)]
-                    let ops = try ChangeSet.parseOperations(lines.bytes, lines: slice, node: node,
-                                                            numberedFrom: lines.firstNumber + lo, fast: Registration.read)
-                    lo += ops.count
+            parts: while true {
+                let ops: [ChangeSet.ParsedLine<Registration>]
+                switch pipeline.next() {
+                case .end: break parts
+                case .failed(let error): throw error
+                case .part(let bytes, let operations):
+                    // The body's bytes, verbatim, a part at a time.
+                    try evidence.bind(3, partNo)
+                    try evidence.bind(4, blob: bytes)
+                    try evidence.execute()
+                    partNo += 1
+                    ops = operations
+                }
+                do {
                     for parsed in ops {
                         let seq: Int64, kind: String, entity: String
                         var decision: Decision
@@ -244,7 +239,6 @@ extension CountyNode {
                 }
             }
             try flushRun()
-            try reader.finish()
             results.append(UInt8(ascii: "]"))
             var writer = CanonicalObjectWriter(capacity: results.count + 256)
             writer.int("changeset", set.header.seq)

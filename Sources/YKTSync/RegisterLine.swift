@@ -128,16 +128,19 @@ extension ChangeSet {
 
     /// The operations on `lines` of `bytes` (a part of a streamed body), parsed on every core,
     /// each naming `node`; errors number the operations from `first`.
+    /// `parallel: false` parses on the calling thread only (one that already runs beside
+    /// the work it feeds).
     public static func parseOperations<Fast: Sendable>(_ bytes: [UInt8], lines: ArraySlice<Range<Int>>, node: String,
-                                                       numberedFrom first: Int,
+                                                       numberedFrom first: Int, parallel: Bool = true,
                                                        fast: @escaping @Sendable (UnsafeBufferPointer<UInt8>, String) -> Fast?)
         throws(YKTError) -> [ParsedLine<Fast>] {
-        let parsed = Array(lines).parallelMap(minimumChunk: 512) { range -> Result<ParsedLine<Fast>, YKTError> in
+        let one = { @Sendable (range: Range<Int>) -> Result<ParsedLine<Fast>, YKTError> in
             if let f = bytes.withUnsafeBufferPointer({ fast(UnsafeBufferPointer(rebasing: $0[range]), node) }) {
                 return .success(.fast(f))
             }
             return Self.parseLine(bytes, range, node: node).map { .json($0) }
         }
+        let parsed = parallel ? Array(lines).parallelMap(minimumChunk: 512, one) : lines.map(one)
         var ops: [ParsedLine<Fast>] = []
         ops.reserveCapacity(parsed.count)
         for (n, outcome) in parsed.enumerated() {

@@ -248,6 +248,39 @@ struct SyncEndToEndTests {
         #expect(try key.publicKey.verify(built.signature, of: ChangeSet.signedPart(of: try #require(try c.county.evidence(node: "450223101", seq: 1)))))
     }
 
+    @Test("a fault in a later part (an operation out of sequence, a line that is not JSON) refuses the whole change set; the next one is read")
+    func laterPartFaults() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        let people = 3_000   // over 1 MiB of body: the faults sit in the second part
+        try t.db.transaction {
+            for i in 0..<people {
+                try register(t, ResidentID.completing(String(format: "450223196003%02d%03d", 1 + i / 1_000, i % 1_000)), "韦秀英",
+                             card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
+            }
+        }
+        let built = try #require(try t.nextChangeSet(maxOperations: people))
+        let lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
+        let key = try NodeKey.load(from: t.directory)
+        var outOfOrder = lines
+        outOfOrder.swapAt(2_500, 2_501)
+        var notJSON = lines
+        notJSON[2_600] = "{\"at\":"
+        for (name, spoiled) in [("out of sequence", outOfOrder), ("not JSON", notJSON)] {
+            let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: spoiled)
+            #expect(set.header.bodyBytes > CountyNode.evidencePartBytes + 100_000)
+            let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
+            #expect(answer.status == 400, "\(name)")
+            #expect(String(decoding: answer.body, as: UTF8.self).contains("YKT-SYNC-BODY"), "\(name)")
+            for table in ["upstream", "upstream_part", "operation", "resident"] {
+                #expect(try c.county.db.integer("SELECT count(*) FROM \(table)") == 0, "\(name): \(table)")
+            }
+        }
+        let answer = c.county.receive(peer: "450223101", bytes: built.set.bytes, signature: built.signature)
+        #expect(answer.status == 200)
+        #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
+    }
+
     @Test("refused and nothing applied: tampered bytes, another township's set, a gap")
     func refusals() throws {
         let c = try County(["450223101", "450223102"])
