@@ -30,10 +30,11 @@ enum RecordCommands {
                 }, rightAligned: [0, 3])
             }),
         CommandSpec(
-            path: ["audit", "verify"], abstract: "校验审计日志哈希链：发现被修改、删除或截断的记录",
+            path: ["audit", "verify"], abstract: "校验审计日志哈希链：发现被修改、删除或截断的记录；县级节点还逐个核对已收变更集的存证原文",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
-                let report = try AuditLog.verify(db: inv.isCounty ? try inv.county().db : try inv.node().db)
+                let county = inv.isCounty ? try inv.county() : nil
+                let report = try AuditLog.verify(db: try county?.db ?? inv.node().db)
                 if inv.json { try inv.out.json(report) } else if report.ok {
                     inv.out.line("审计日志完好：共 \(report.entries) 条，链头 \(report.headHash.prefix(16))…")
                 }
@@ -41,6 +42,15 @@ enum RecordCommands {
                     throw YKTError(.auditBroken, "审计日志有 \(report.problems.count) 处断裂（共 \(report.entries) 条）",
                                    hint: "数据库可能被绕过本程序改动；保留现场，报告县财政系统管理员",
                                    details: report.problems.map { YKTError(.auditBroken, $0.description) })
+                }
+                if let county {
+                    let evidence = try county.verifyEvidence()
+                    if !evidence.problems.isEmpty {
+                        throw YKTError(.fileRead, "存证原文有 \(evidence.problems.count) 处与签名头部不符（共核对 \(evidence.changeSets) 个变更集）",
+                                       hint: "停止 ykt serve，从最近的备份恢复节点目录下的 evidence 目录，再核对",
+                                       details: evidence.problems.map { YKTError(.fileRead, $0) })
+                    }
+                    if !inv.json { inv.out.line("存证原文完好：共核对 \(evidence.changeSets) 个变更集") }
                 }
             }),
         CommandSpec(

@@ -2,37 +2,40 @@ import Foundation
 import YKTCore
 import YKTSync
 
-/// A change set's body read, proven and parsed on a thread of its own, a part at a time,
-/// while the receiving thread stores and applies the parts before it. The receiver holds the
-/// database's write lock and does nothing but write; the reading (TLS), the hashing and the
-/// parsing and checking of each line happen beside it, at most `depth` parts ahead, so memory
-/// still follows the part, not the change set.
+/// A change set's body read, stored, proven and parsed on a thread of its own, a part at a
+/// time, while the receiving thread applies the parts before it. The receiver holds the
+/// database's write lock and does nothing but write; the reading (TLS), the evidence file,
+/// the hashing and the parsing and checking of each line happen beside it, at most `depth`
+/// parts ahead, so memory still follows the part, not the change set.
 ///
 /// The last item is `.end` only once `ChangeSetBodyReader.finish` has proven the whole body
-/// against the signed header (length, hash, count); any failure arrives as `.failed` in its
-/// place, so a receiver that commits only after `.end` never commits a body that does not
-/// match.
+/// against the signed header (length, hash, count) and the evidence file holds it durably;
+/// any failure arrives as `.failed` in its place, so a receiver that commits only after
+/// `.end` never commits a body that does not match, or one whose evidence is not on disk.
 final class BodyPipeline: @unchecked Sendable {
     enum Item {
-        /// The part's bytes as they arrived, and the operation lines it completes, parsed.
-        case part(bytes: [UInt8], operations: [ChangeSet.ParsedLine<Registration>])
+        /// The operation lines a part completes, parsed.
+        case part(operations: [ChangeSet.ParsedLine<Registration>])
         case end
         case failed(any Error)
     }
 
-    // Safe: `items`, `cancelled` and `finished` are guarded by `condition`; `source` is used
-    // by the producing thread only, from its start until it sets `finished`, and by no one
-    // after.
+    // Safe: `items`, `cancelled` and `finished` are guarded by `condition`; `source` and
+    // `evidence` are used by the producing thread only, from its start until it sets
+    // `finished`, and by no one else before.
     private let condition = NSCondition()
     private var items: [Item] = []
     private var cancelled = false
     private var finished = false
     private let depth: Int
     private let source: any ChangeSetSource
+    private let evidence: EvidenceFile
 
-    init(header: ChangeSet.Header, early: [UInt8], source: any ChangeSetSource, partBytes: Int, depth: Int = 2) {
+    init(header: ChangeSet.Header, early: [UInt8], source: any ChangeSetSource, evidence: EvidenceFile, partBytes: Int,
+         depth: Int = 2) {
         self.depth = depth
         self.source = source
+        self.evidence = evidence
         let thread = Thread { [self] in
             produce(header: header, early: early, partBytes: partBytes)
             condition.withLock {
@@ -53,14 +56,16 @@ final class BodyPipeline: @unchecked Sendable {
                 while part.count < partBytes, try source.read(into: &part, max: partBytes - part.count) > 0 {}
                 if part.isEmpty { break }
                 let lines = try reader.take(part)
+                try evidence.append(part)
                 // A line that does not parse refuses the whole change set.
                 let operations = try ChangeSet.parseOperations(lines.bytes, lines: lines.lines[...], node: header.node,
                                                                numberedFrom: lines.firstNumber, parallel: false,
                                                                fast: Registration.read)
-                guard put(.part(bytes: part, operations: operations)) else { return }
+                guard put(.part(operations: operations)) else { return }
                 part = []
             }
             try reader.finish()
+            try evidence.sync()
             _ = put(.end)
         } catch {
             _ = put(.failed(error))

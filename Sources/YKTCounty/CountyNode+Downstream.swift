@@ -2,6 +2,7 @@ import Foundation
 import YKTCore
 import YKTCrypto
 import YKTStore
+import YKTSync
 
 /// The county's signed stream to each township, conflict resolution, and checkpoints.
 extension CountyNode {
@@ -140,11 +141,40 @@ extension CountyNode {
 }
 
 extension CountyNode {
+    /// Reads every change-set body in the townships' evidence files back and checks it
+    /// against its signed header (length and SHA-256): what `ykt audit verify` adds at the
+    /// county. Returns how many were checked and what does not match.
+    public func verifyEvidence() throws -> (changeSets: Int, problems: [String]) {
+        var problems: [String] = []
+        var checked = 0
+        let stored = try db.all("""
+            SELECT node_id, seq, bytes, body_offset FROM upstream WHERE body_offset IS NOT NULL ORDER BY node_id, seq
+            """) { ($0.text(0), $0.int64(1), $0.blob(2), $0.int64(3)) }
+        for (node, seq, headerBytes, offset) in stored {
+            checked += 1
+            do {
+                let header = try ChangeSet.readHeader(headerBytes).header
+                _ = try EvidenceFile.body(nodeDirectory: directory, node: node, seq: seq, header: header, offset: offset)
+            } catch {
+                problems.append(error.message)
+            }
+        }
+        return (checked, problems)
+    }
+
     /// A stored change set's bytes as the township sent them: the signed header, then the
-    /// body from its parts.
+    /// body from the township's evidence file (checked against the header's length and hash),
+    /// or from its parts for a change set stored before schema version 9.
     public func evidence(node: String, seq: Int64) throws -> [UInt8]? {
-        guard var bytes = try db.first("SELECT bytes FROM upstream WHERE node_id = ? AND seq = ?", node, seq, map: { $0.blob(0) }) else {
+        guard let stored = try db.first("SELECT bytes, body_offset FROM upstream WHERE node_id = ? AND seq = ?", node, seq,
+                                        map: { ($0.blob(0), $0.isNull(1) ? nil : $0.int64(1)) }) else {
             return nil
+        }
+        var bytes = stored.0
+        if let offset = stored.1 {
+            let header = try ChangeSet.readHeader(bytes).header
+            bytes += try EvidenceFile.body(nodeDirectory: directory, node: node, seq: seq, header: header, offset: offset)
+            return bytes
         }
         try db.forEach("SELECT bytes FROM upstream_part WHERE node_id = ? AND seq = ? ORDER BY part", node, seq) {
             bytes.append(contentsOf: $0.blob(0))

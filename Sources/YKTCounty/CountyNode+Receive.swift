@@ -143,29 +143,29 @@ extension CountyNode {
                 try runRecord.execute()
                 run.removeAll(keepingCapacity: true)
             }
-            let evidence = try db.statement("INSERT INTO upstream_part(node_id, seq, part, bytes) VALUES (?, ?, ?, ?)")
-            try evidence.bind(1, node)
-            try evidence.bind(2, setSeq)
+            // The body goes, verbatim, after the township's last one in its evidence file.
+            let committedEnd = try db.integer("""
+                SELECT body_offset + body_bytes FROM upstream WHERE node_id = ? AND body_offset IS NOT NULL ORDER BY seq DESC LIMIT 1
+                """, node) ?? 0
+            let evidence = try EvidenceFile(nodeDirectory: directory, node: node, committedEnd: committedEnd)
             // The receipt lists the operations not accepted (every other one from firstOp to
             // lastOp was), written as canonical JSON as they are decided.
             var results: [UInt8] = [UInt8(ascii: "[")]
             var result = CanonicalObjectWriter(capacity: 128)
-            // Read, proven and parsed beside this thread, which stores and applies.
-            let pipeline = BodyPipeline(header: set.header, early: early, source: source, partBytes: Self.evidencePartBytes)
-            defer { pipeline.stop() }
-            var partNo: Int64 = 0
+            // Read, stored, proven and parsed beside this thread, which applies.
+            let pipeline = BodyPipeline(header: set.header, early: early, source: source, evidence: evidence,
+                                        partBytes: Self.evidencePartBytes)
+            var proven = false
+            defer {
+                pipeline.stop()
+                if !proven { evidence.discard() }
+            }
             parts: while true {
                 let ops: [ChangeSet.ParsedLine<Registration>]
                 switch pipeline.next() {
                 case .end: break parts
                 case .failed(let error): throw error
-                case .part(let bytes, let operations):
-                    // The body's bytes, verbatim, a part at a time.
-                    try evidence.bind(3, partNo)
-                    try evidence.bind(4, blob: bytes)
-                    try evidence.execute()
-                    partNo += 1
-                    ops = operations
+                case .part(let operations): ops = operations
                 }
                 do {
                     for parsed in ops {
@@ -239,6 +239,7 @@ extension CountyNode {
                 }
             }
             try flushRun()
+            proven = true
             results.append(UInt8(ascii: "]"))
             var writer = CanonicalObjectWriter(capacity: results.count + 256)
             writer.int("changeset", set.header.seq)
@@ -254,10 +255,12 @@ extension CountyNode {
             let body = Array(receipt.utf8)
             let receiptSignature = try key.sign(body)
             try db.run("""
-                INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at,
+                    body_offset, body_bytes)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(headerBytes),
-                       DatabaseValue.blob(signature), receipt, DatabaseValue.blob(receiptSignature), timestamp())
+                       DatabaseValue.blob(signature), receipt, DatabaseValue.blob(receiptSignature), timestamp(),
+                       evidence.start, set.header.bodyBytes)
             return Answer(status: 200, body: body, signature: receiptSignature)
         }
     }

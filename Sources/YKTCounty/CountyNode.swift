@@ -191,9 +191,25 @@ extension CountyNode {
 }
 
 extension CountyNode {
-    /// Backs the county node up into the new directory `target` (see `NodeBackup`).
+    /// Backs the county node up into the new directory `target` (see `NodeBackup`), with the
+    /// townships' evidence files: each copied up to the end the database records once the
+    /// database is copied, which covers every change set in the copy (bytes past a restored
+    /// database's end are cut off by the next receive).
     public func backup(to target: String) throws -> NodeBackup.Report {
-        let report = try NodeBackup.write(db: db, nodeDirectory: directory, databaseFile: Self.databaseFile, to: target)
+        var report = try NodeBackup.write(db: db, nodeDirectory: directory, databaseFile: Self.databaseFile, to: target)
+        let ends = try db.all("""
+            SELECT node_id, max(body_offset + body_bytes) FROM upstream WHERE body_offset IS NOT NULL GROUP BY node_id ORDER BY node_id
+            """) { ($0.text(0), $0.int64(1)) }
+        if !ends.isEmpty {
+            let evidence = (target as NSString).appendingPathComponent(EvidenceFile.directoryName)
+            guard mkdir(evidence, 0o700) == 0 else {
+                throw YKTError(.fileWrite, "不能建立备份的存证目录：\(String(cString: strerror(errno)))", at: SourceLocation(file: evidence))
+            }
+            for (node, end) in ends {
+                try EvidenceFile.copy(nodeDirectory: directory, node: node, bytes: end, toNodeDirectory: target)
+                report.files.append("\(EvidenceFile.directoryName)/\(node).body")
+            }
+        }
         try perform("node.backup", object: target, detail: "bytes=\(report.databaseBytes)") {}
         return report
     }

@@ -170,5 +170,12 @@ enum CountySchema {
         DROP TABLE resident;
         ALTER TABLE resident_v8 RENAME TO resident;
         """),
+        // Change-set bodies go to an append-only evidence file per township (EvidenceFile):
+        // where each one starts there, and its length. NULL for bodies stored in
+        // upstream_part before this version, which stay readable there.
+        .init(version: 9, sql: """
+        ALTER TABLE upstream ADD COLUMN body_offset INTEGER;
+        ALTER TABLE upstream ADD COLUMN body_bytes INTEGER;
+        """),
     ])
 }

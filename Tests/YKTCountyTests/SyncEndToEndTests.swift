@@ -233,6 +233,8 @@ struct SyncEndToEndTests {
         spoiled[spoiled.count - 2] ^= 1
         let refused = c.county.receive(peer: "450223101", source: Trickle(spoiled), signature: built.signature)
         #expect(refused.status == 400)
+        let evidenceFile = EvidenceFile.path(directory: c.county.directory, node: "450223101")
+        #expect(try FileManager.default.attributesOfItem(atPath: evidenceFile)[.size] as? Int == 0)   // written, then cut off
         for table in ["upstream", "upstream_part", "operation", "resident"] {
             #expect(try c.county.db.integer("SELECT count(*) FROM \(table)") == 0, "\(table)")
         }
@@ -243,7 +245,11 @@ struct SyncEndToEndTests {
         #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
         let parts = (built.set.header.bodyBytes + CountyNode.evidencePartBytes - 1) / CountyNode.evidencePartBytes
         #expect(parts >= 2)
-        #expect(try c.county.db.integer("SELECT count(*) FROM upstream_part") == Int64(parts))
+        // The body is in the township's evidence file, verbatim, and nothing else is.
+        let file = EvidenceFile.path(directory: c.county.directory, node: "450223101")
+        #expect(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int == built.set.header.bodyBytes)
+        #expect(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int == 0o600)
+        #expect(try c.county.db.integer("SELECT count(*) FROM upstream_part") == 0)
         #expect(try c.county.evidence(node: "450223101", seq: 1) == built.set.bytes)
         #expect(try key.publicKey.verify(built.signature, of: ChangeSet.signedPart(of: try #require(try c.county.evidence(node: "450223101", seq: 1)))))
     }
@@ -279,6 +285,48 @@ struct SyncEndToEndTests {
         let answer = c.county.receive(peer: "450223101", bytes: built.set.bytes, signature: built.signature)
         #expect(answer.status == 200)
         #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
+    }
+
+    @Test("evidence file: bytes left past the recorded end are cut off; a changed body is found; a short file refuses further sets")
+    func evidenceFile() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
+                                             (carol, "黄丽华", "622848000000000004")])
+        let key = try NodeKey.load(from: t.directory)
+        func send(_ built: TownshipNode.StoredChangeSet) -> CountyNode.Answer {
+            c.county.receive(peer: "450223101", bytes: built.set.bytes, signature: built.signature)
+        }
+        let first = try #require(try t.nextChangeSet(maxOperations: 1))
+        #expect(send(first).status == 200)
+        let path = EvidenceFile.path(directory: c.county.directory, node: "450223101")
+        // A receive that wrote its body and never committed (the process was killed) leaves
+        // bytes past the end the database records; the next receive writes over them.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 0x41, count: 5_000))
+        try handle.close()
+        let second = try #require(try t.nextChangeSet(maxOperations: 1, after: first.set.header.seq))
+        #expect(send(second).status == 200)
+        #expect(try c.county.evidence(node: "450223101", seq: 1) == first.set.bytes)
+        #expect(try c.county.evidence(node: "450223101", seq: 2) == second.set.bytes)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+                == first.set.header.bodyBytes + second.set.header.bodyBytes)
+        // A body changed in the file no longer matches its signed header.
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[first.set.header.bodyBytes + 10] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(try c.county.evidence(node: "450223101", seq: 1) == first.set.bytes)
+        let changed = #expect(throws: YKTError.self) { try c.county.evidence(node: "450223101", seq: 2) }
+        #expect(changed?.code == .fileRead && changed?.location?.file == path)
+        let verified = try c.county.verifyEvidence()   // what ykt audit verify adds at the county
+        #expect(verified.changeSets == 2 && verified.problems.count == 1 && verified.problems[0].contains("第 2 号变更集"))
+        // A file shorter than the database records has lost evidence: nothing more goes in.
+        #expect(truncate(path, off_t(first.set.header.bodyBytes)) == 0)
+        let third = try #require(try t.nextChangeSet(maxOperations: 1, after: second.set.header.seq))
+        let refused = c.county.receive(peer: "450223101", bytes: third.set.bytes, signature: try key.sign(ChangeSet.signedPart(of: third.set.bytes)))
+        #expect(refused.status == 500)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("YKT-FILE-READ"))
+        #expect(try c.county.db.integer("SELECT count(*) FROM upstream") == 2)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == first.set.header.bodyBytes)
     }
 
     @Test("refused and nothing applied: tampered bytes, another township's set, a gap")
@@ -422,6 +470,7 @@ struct DownstreamTests {
         let report = try town.backup(to: early)
         #expect(report.files == ["township.db", "node.conf", "signing.key"])
         _ = try c.county.backup(to: earlyCounty)
+        #expect(!FileManager.default.fileExists(atPath: earlyCounty + "/evidence"))   // nothing received yet
         #expect((#expect(throws: YKTError.self) { try town.backup(to: early) })?.code == .fileWrite)   // never overwritten
         for (path, mode) in [(early, 0o700), (early + "/township.db", 0o600), (early + "/signing.key", 0o600)] {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -447,6 +496,20 @@ struct DownstreamTests {
         #expect(acked >= 1)
         let answer = oldCounty.stream(peer: "450223101", after: acked)
         #expect(answer.status == 409 && String(decoding: answer.body, as: UTF8.self).contains("YKT-SYNC-RESTORED"))
+    }
+
+    @Test("a county backup carries the townships' evidence files: the restored county shows what each township sent")
+    func backupCarriesEvidence() throws {
+        let (c, t) = try County.registered(alice)
+        let built = try #require(try t.nextChangeSet())
+        #expect(c.county.receive(peer: "450223101", bytes: built.set.bytes, signature: built.signature).status == 200)
+        let target = c.dir.sub("backup-county")
+        let report = try c.county.backup(to: target)
+        #expect(report.files.contains("evidence/450223101.body"))
+        let copy = target + "/evidence/450223101.body"
+        #expect(try FileManager.default.attributesOfItem(atPath: copy)[.posixPermissions] as? Int == 0o600)
+        let restored = try CountyNode.open(directory: target, operatorName: "恢复")
+        #expect(try restored.evidence(node: "450223101", seq: 1) == built.set.bytes)
     }
 }
 
