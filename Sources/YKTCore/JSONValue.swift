@@ -50,6 +50,10 @@ public enum JSONValue: Sendable, Hashable {
         writeString(utf8: s.utf8, into: &out)
     }
 
+    /// Inlinable, so that a caller in another module gets it specialized for its collection
+    /// (a township builds a million of these per register: unspecialized, every byte went
+    /// through the generic iterator and value witnesses).
+    @inlinable
     public static func writeString<C: Collection<UInt8>>(utf8 s: C, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
