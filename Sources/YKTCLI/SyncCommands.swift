@@ -73,6 +73,10 @@ enum SyncCommands {
                 // neither spill pages to the log mid-change-set nor read them back from it.
                 let cacheMiB = county.config.extra["cache_mib"].flatMap(Int.init).map { max(16, $0) } ?? 256
                 try county.db.execute("PRAGMA cache_size=-\(cacheMiB * 1024)")
+                // A receipt tells a township its change set is taken, and it never sends it
+                // again: each commit is on disk before its receipt leaves (the log is synced
+                // at every commit, where NORMAL syncs it only at checkpoints).
+                try county.db.execute("PRAGMA synchronous=FULL")
                 let service = CountyService(county, checkpointer: checkpointer)
                 var limits = HTTPLimits()
                 if let t = county.config.extra["io_timeout_seconds"].flatMap(Double.init), t > 0 { limits.ioTimeoutSeconds = t }

@@ -53,7 +53,10 @@ final class BodyPipeline: @unchecked Sendable {
         do {
             while true {
                 part.reserveCapacity(partBytes)
-                while part.count < partBytes, try source.read(into: &part, max: partBytes - part.count) > 0 {}
+                // A receiver that gave up (a bad operation) stops the reading at once, not
+                // after a whole part at the slowest sender's pace.
+                while part.count < partBytes, !isCancelled, try source.read(into: &part, max: partBytes - part.count) > 0 {}
+                if isCancelled { return }
                 if part.isEmpty { break }
                 let lines = try reader.take(part)
                 try evidence.append(part)
@@ -71,6 +74,8 @@ final class BodyPipeline: @unchecked Sendable {
             _ = put(.failed(error))
         }
     }
+
+    private var isCancelled: Bool { condition.withLock { cancelled } }
 
     /// Waits for room; false once the receiver has given up.
     private func put(_ item: Item) -> Bool {

@@ -154,7 +154,7 @@ extension CountyNode {
             checked += 1
             do {
                 let header = try ChangeSet.readHeader(headerBytes).header
-                _ = try EvidenceFile.body(nodeDirectory: directory, node: node, seq: seq, header: header, offset: offset)
+                try EvidenceFile.verify(nodeDirectory: directory, node: node, seq: seq, header: header, offset: offset)
             } catch {
                 problems.append(error.message)
             }

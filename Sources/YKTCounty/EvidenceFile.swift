@@ -29,7 +29,9 @@ final class EvidenceFile: @unchecked Sendable {
     private(set) var written: Int64 = 0
     private let fd: Int32
     private let directory: String
-    private let isNew: Bool
+    /// The file's directory entry may not be on disk yet (the file is new, or was made by a
+    /// receive that never committed): `sync` syncs the directory too.
+    private let syncDirectory: Bool
 
     static func path(directory: String, node: String) -> String {
         ((directory as NSString).appendingPathComponent(directoryName) as NSString).appendingPathComponent("\(node).body")
@@ -41,7 +43,9 @@ final class EvidenceFile: @unchecked Sendable {
         directory = (nodeDirectory as NSString).appendingPathComponent(Self.directoryName)
         path = Self.path(directory: nodeDirectory, node: node)
         start = committedEnd
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+        if mkdir(directory, 0o700) == 0 {
+            try Self.syncDirectory(nodeDirectory)   // the new directory's entry
+        } else if errno != EEXIST {
             throw YKTError(.fileWrite, "不能建立存证目录：\(String(cString: strerror(errno)))", at: SourceLocation(file: directory))
         }
         var created = true
@@ -53,8 +57,9 @@ final class EvidenceFile: @unchecked Sendable {
         guard fd >= 0 else {
             throw YKTError(.fileWrite, "不能打开存证文件：\(String(cString: strerror(errno)))", at: SourceLocation(file: path))
         }
-        self.fd = fd
-        isNew = created
+        syncDirectory = created || committedEnd == 0
+        // `fd` is stored only once the checks below pass, so a failed init closes it here,
+        // once (deinit runs only for a fully initialized object).
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let message = String(cString: strerror(errno))
@@ -71,6 +76,16 @@ final class EvidenceFile: @unchecked Sendable {
             let message = String(cString: strerror(errno))
             close(fd)
             throw YKTError(.fileWrite, "不能截去存证文件末尾未提交的字节：\(message)", at: SourceLocation(file: path))
+        }
+        self.fd = fd
+    }
+
+    private static func syncDirectory(_ path: String) throws(YKTError) {
+        let dir = open(path, O_RDONLY | O_CLOEXEC)
+        guard dir >= 0 else { return }
+        defer { close(dir) }
+        guard fsync(dir) == 0 else {
+            throw YKTError(.fileWrite, "存证目录落盘失败：\(String(cString: strerror(errno)))", at: SourceLocation(file: path))
         }
     }
 
@@ -98,15 +113,7 @@ final class EvidenceFile: @unchecked Sendable {
         guard fsync(fd) == 0 else {
             throw YKTError(.fileWrite, "存证文件落盘失败：\(String(cString: strerror(errno)))", at: SourceLocation(file: path))
         }
-        if isNew {
-            let dir = open(directory, O_RDONLY | O_CLOEXEC)
-            if dir >= 0 {
-                defer { close(dir) }
-                guard fsync(dir) == 0 else {
-                    throw YKTError(.fileWrite, "存证目录落盘失败：\(String(cString: strerror(errno)))", at: SourceLocation(file: directory))
-                }
-            }
-        }
+        if syncDirectory { try Self.syncDirectory(directory) }
     }
 
     /// Cuts off what this receive wrote (it was not committed). Best effort: the next receive
@@ -158,6 +165,19 @@ final class EvidenceFile: @unchecked Sendable {
 
     /// The body of a stored change set, checked against its signed header's length and hash.
     static func body(nodeDirectory: String, node: String, seq: Int64, header: ChangeSet.Header, offset: Int64) throws(YKTError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(header.bodyBytes)
+        try read(nodeDirectory: nodeDirectory, node: node, seq: seq, header: header, offset: offset) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// Checks a stored change set's body against its signed header, a megabyte at a time.
+    static func verify(nodeDirectory: String, node: String, seq: Int64, header: ChangeSet.Header, offset: Int64) throws(YKTError) {
+        try read(nodeDirectory: nodeDirectory, node: node, seq: seq, header: header, offset: offset) { _ in }
+    }
+
+    private static func read(nodeDirectory: String, node: String, seq: Int64, header: ChangeSet.Header, offset: Int64,
+                             _ take: (ArraySlice<UInt8>) -> Void) throws(YKTError) {
         let path = Self.path(directory: nodeDirectory, node: node)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -165,20 +185,21 @@ final class EvidenceFile: @unchecked Sendable {
                            hint: "从最近的备份恢复节点目录下的 evidence 目录")
         }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: header.bodyBytes)
+        let hasher = SHA256.Hasher()
+        var buffer = [UInt8](repeating: 0, count: min(header.bodyBytes, 1 << 20))
         var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { buf in
-                pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + Int64(done)))
-            }
+        while done < header.bodyBytes {
+            let want = min(buffer.count, header.bodyBytes - done)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(offset + Int64(done))) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { break }
+            hasher.update(buffer[..<n])
+            take(buffer[..<n])
             done += n
         }
-        guard done == bytes.count, Hex.encode(SHA256.hash(bytes)) == header.bodySHA256 else {
+        guard done == header.bodyBytes, Hex.encode(hasher.finish()) == header.bodySHA256 else {
             throw YKTError(.fileRead, "存证文件中乡镇 \(node) 第 \(seq) 号变更集的正文与其签名头部不符（缺失或被改动）",
                            at: SourceLocation(file: path), hint: "从最近的备份恢复节点目录下的 evidence 目录，再核对")
         }
-        return bytes
     }
 }

@@ -70,14 +70,22 @@ extension TownshipNode {
         var limit = min(maxOperations, Self.firstChangeSetOperations)
         guard var current = try nextChangeSet(maxOperations: limit) else { return report }
         var awaiting = try start(current.set.bytes, current.signature)
+        // A send still under way when the push fails is waited for (its answer unused), so
+        // that it never outlives the round and its sync lock.
+        var outstanding = true
+        defer { if outstanding { _ = try? awaiting() } }
         while true {
             limit = min(maxOperations, limit * 8)
             let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
+            outstanding = false
             let answer = try awaiting()
             let results = try verifiedResults(answer, of: current, county: county)
             var sendError: (any Error)?
             if let next {
-                do { awaiting = try start(next.set.bytes, next.signature) } catch { sendError = error }
+                do {
+                    awaiting = try start(next.set.bytes, next.signature)
+                    outstanding = true
+                } catch { sendError = error }
             }
             try acknowledge(current, answer: answer, results: results, into: &report)
             if let sendError { throw sendError }
