@@ -287,6 +287,47 @@ struct SyncEndToEndTests {
         #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
     }
 
+    @Test("a receiver that gives up stops the body's reading at once, not a part later")
+    func readingStopsWithTheReceiver() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        let people = 6_000   // about 2.5 MB of body: the second part is still being read when the first fails
+        try t.db.transaction {
+            for i in 0..<people {
+                try register(t, ResidentID.completing(String(format: "450223196004%02d%03d", 1 + i / 1_000, i % 1_000)), "韦秀英",
+                             card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
+            }
+        }
+        let built = try #require(try t.nextChangeSet(maxOperations: people))
+        var lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
+        lines.swapAt(0, 1)   // the first operation is out of sequence: refused as soon as the first part is applied
+        let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: lines)
+        #expect(set.header.bodyBytes > 2 * CountyNode.evidencePartBytes)
+        // A sender that delivers the first part at once, then 2 KiB a millisecond.
+        final class Slowing: ChangeSetSource, @unchecked Sendable {
+            let bytes: [UInt8]
+            let fast: Int
+            var offset = 0
+            init(_ bytes: [UInt8], fast: Int) { self.bytes = bytes; self.fast = fast }
+            var length: Int { bytes.count }
+            func read(into buffer: inout [UInt8], max: Int) throws -> Int {
+                if offset >= fast { usleep(1_000) }
+                let n = Swift.min(max, offset < fast ? fast - offset : 2_048, bytes.count - offset)
+                buffer.append(contentsOf: bytes[offset..<(offset + n)])
+                offset += n
+                return n
+            }
+        }
+        let headerBytes = set.bytes.count - set.header.bodyBytes
+        let source = Slowing(set.bytes, fast: headerBytes + CountyNode.evidencePartBytes)
+        let answer = c.county.receive(peer: "450223101", source: source,
+                                      signature: try NodeKey.load(from: t.directory).sign(ChangeSet.signedPart(of: set.bytes)))
+        #expect(answer.status == 400)
+        // The second part had barely begun (it takes half a second at that pace).
+        #expect(source.offset < headerBytes + CountyNode.evidencePartBytes + 256 * 1_024, "read \(source.offset) bytes")
+        #expect(try c.county.db.integer("SELECT count(*) FROM resident") == 0)
+    }
+
     @Test("evidence file: bytes left past the recorded end are cut off; a changed body is found; a short file refuses further sets")
     func evidenceFile() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
