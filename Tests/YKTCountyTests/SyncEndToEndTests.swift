@@ -139,15 +139,8 @@ struct SyncEndToEndTests {
 
     @Test("accepted registrations' decision rows go in by runs, each row as one of its own would be; the others one by one")
     func decisionRuns() throws {
-        let c = try County(["450223101"])
-        let t = c.townships["450223101"]!
         let people = CountyNode.acceptedRunLimit + 300   // a full run, then a partial one
-        let ids = (0..<people).map { ResidentID.completing(String(format: "450223196002%02d%03d", 1 + $0 / 1_000, $0 % 1_000)) }
-        try t.db.transaction {
-            for (i, id) in ids.enumerated() {
-                try register(t, id, "韦秀英", card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
-            }
-        }
+        let (c, t, ids) = try County.registeringMany(people, month: 2)
         let built = try #require(try t.nextChangeSet(maxOperations: people))
         var lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
         // 10: an entity that is not `beneficiary/<ID>` (written on its own); 20: a second
@@ -204,15 +197,8 @@ struct SyncEndToEndTests {
 
     @Test("a change set of several evidence parts streams in: applied whole, stored verbatim; a bad last byte applies nothing")
     func streamedParts() throws {
-        let c = try County(["450223101"])
-        let t = c.townships["450223101"]!
         let people = 3_000   // over 1 MiB of body: at least two evidence parts, cut inside a line
-        try t.db.transaction {
-            for i in 0..<people {
-                try register(t, ResidentID.completing(String(format: "450223196001%02d%03d", 1 + i / 1_000, i % 1_000)), "韦秀英",
-                             card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
-            }
-        }
+        let (c, t, _) = try County.registeringMany(people, month: 1)
         let built = try #require(try t.nextChangeSet(maxOperations: people))
         #expect(built.set.header.ops == people && built.set.header.bodyBytes > CountyNode.evidencePartBytes)
         let key = try NodeKey.load(from: t.directory)
@@ -256,15 +242,8 @@ struct SyncEndToEndTests {
 
     @Test("a fault in a later part (an operation out of sequence, a line that is not JSON) refuses the whole change set; the next one is read")
     func laterPartFaults() throws {
-        let c = try County(["450223101"])
-        let t = c.townships["450223101"]!
         let people = 3_000   // over 1 MiB of body: the faults sit in the second part
-        try t.db.transaction {
-            for i in 0..<people {
-                try register(t, ResidentID.completing(String(format: "450223196003%02d%03d", 1 + i / 1_000, i % 1_000)), "韦秀英",
-                             card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
-            }
-        }
+        let (c, t, _) = try County.registeringMany(people, month: 3)
         let built = try #require(try t.nextChangeSet(maxOperations: people))
         let lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
         let key = try NodeKey.load(from: t.directory)
@@ -289,15 +268,8 @@ struct SyncEndToEndTests {
 
     @Test("a receiver that gives up stops the body's reading at once, not a part later")
     func readingStopsWithTheReceiver() throws {
-        let c = try County(["450223101"])
-        let t = c.townships["450223101"]!
         let people = 6_000   // about 2.5 MB of body: the second part is still being read when the first fails
-        try t.db.transaction {
-            for i in 0..<people {
-                try register(t, ResidentID.completing(String(format: "450223196004%02d%03d", 1 + i / 1_000, i % 1_000)), "韦秀英",
-                             card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
-            }
-        }
+        let (c, t, _) = try County.registeringMany(people, month: 4)
         let built = try #require(try t.nextChangeSet(maxOperations: people))
         var lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
         lines.swapAt(0, 1)   // the first operation is out of sequence: refused as soon as the first part is applied
@@ -420,6 +392,20 @@ extension County {
         let t = c.townships["450223101"]!
         try register(t, resident, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         return (c, t)
+    }
+
+    /// One township that registered `people` residents born in 1960, `month` (a distinct month
+    /// per test keeps the IDs apart), 1,000 a day, all named 韦秀英; and their IDs.
+    static func registeringMany(_ people: Int, month: Int) throws -> (County, TownshipNode, [String]) {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        let ids = (0..<people).map { ResidentID.completing(String(format: "4502231960%02d%02d%03d", month, 1 + $0 / 1_000, $0 % 1_000)) }
+        try t.db.transaction {
+            for (i, id) in ids.enumerated() {
+                try register(t, id, "韦秀英", card: AccountNumber.completingLuhn(String(format: "6228480%011d", i)))
+            }
+        }
+        return (c, t, ids)
     }
 
     /// One township that registered each (resident, name, card without its check digit).
