@@ -33,10 +33,14 @@ let package = Package(
                 swiftSettings: strict),
         // Mutual TLS 1.3 over POSIX sockets, and the small request/response framing of sync.
         .target(name: "YKTNet", dependencies: ["COpenSSL", "YKTCrypto"], swiftSettings: strict),
+        // The sync transport: the protocol's routes at the county (CountyService, CountyServer),
+        // the township's round (TownshipSync), the sync lock and what network failures mean.
+        .target(name: "YKTTransport", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNet", "YKTCounty", "YKTTownship"],
+                swiftSettings: strict),
         // Seeded demo county (policy list, registers, applications, planted defects) and the bank simulator.
         .target(name: "YKTDemo", dependencies: ["YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.

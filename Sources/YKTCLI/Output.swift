@@ -1,11 +1,24 @@
 import Foundation
 import YKTCore
+import YKTTransport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where a command writes: stdout for results, stderr for messages and progress. Tests run
 /// the binary and read both.
 struct Output: Sendable {
     func line(_ text: String = "") { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
     func message(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    /// Whether messages go to a terminal (progress is shown only there).
+    var isTerminal: Bool { isatty(2) == 1 }
+
+    /// A progress line on the terminal, written over itself.
+    func progress(_ text: String) { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) }
+
+    /// Clears the progress line.
+    func clearProgress() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 
     /// Pretty, key-sorted JSON of any `Encodable`.
     func json<T: Encodable>(_ value: T) throws {
@@ -67,5 +80,27 @@ final class Progress: @unchecked Sendable {
             last = text
         }
         if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// `ykt sync`'s progress on a terminal: change sets, operations and bytes sent, at most five
+/// updates a second.
+final class SyncProgressLine: @unchecked Sendable {
+    // Safe: `last` is guarded by `lock`.
+    private let out: Output
+    private let lock = NSLock()
+    private var last: Date?
+
+    init(out: Output) { self.out = out }
+
+    @Sendable func show(_ p: TownshipSync.Progress) {
+        let now = Date()
+        let due: Bool = lock.withLock {
+            if let last, now.timeIntervalSince(last) < 0.2 { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        out.progress(String(format: "已发送：变更集 %d 个，操作 %d 条，%.1f MB", p.changeSets, p.operations, Double(p.bytesSent) / 1e6))
     }
 }

@@ -7,33 +7,13 @@ import YKTNet
 import YKTStore
 import YKTSync
 import YKTTownship
+import YKTTransport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Enrolment, the county server and the township's sync.
 enum SyncCommands {
-    /// TLS files named in node.conf (`tls_certificate`, `tls_key`, `tls_ca`, optional `tls_crl`),
-    /// relative to the node directory unless absolute.
-    static func tlsFiles(_ config: NodeConfig, directory: String) throws -> TLSContext.Files {
-        func path(_ key: String, required: Bool = true) throws -> String? {
-            guard let v = config.extra[key], !v.isEmpty else {
-                if !required { return nil }
-                throw YKTError(.nodeConfig, "node.conf 缺少 \(key)", at: SourceLocation(file: NodeConfig.fileName, field: key),
-                               hint: "写明证书文件路径（certs/make-dev-pki.sh 生成开发用证书）")
-            }
-            return v.hasPrefix("/") ? v : (directory as NSString).appendingPathComponent(v)
-        }
-        return TLSContext.Files(certificate: try path("tls_certificate")!, privateKey: try path("tls_key")!,
-                                caCertificate: try path("tls_ca")!, crl: try path("tls_crl", required: false))
-    }
-
-    static func context(_ role: TLSContext.Role, _ files: TLSContext.Files) throws -> TLSContext {
-        do { return try TLSContext(role: role, files: files) } catch {
-            throw YKTError(.nodeConfig, "TLS 证书或密钥不能加载：\(error)", hint: "核对 node.conf 中 tls_* 的路径和文件")
-        }
-    }
-
     /// `10m`, `30s`, `1h` → seconds.
     static func duration(_ text: String) throws(YKTError) -> Double {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
@@ -60,41 +40,12 @@ enum SyncCommands {
             options: [.value("listen", "地址", "监听地址 主机:端口")],
             run: { inv in
                 let county = try inv.county()
-                let files = try tlsFiles(county.config, directory: county.directory)
-                let listen = inv.string("listen") ?? county.config.extra["listen"] ?? "127.0.0.1:0"
-                let parts = listen.split(separator: ":")
-                guard parts.count == 2, let port = UInt16(parts[1]) else {
-                    throw YKTError(.usageValue, "监听地址「\(listen)」应为 主机:端口", at: SourceLocation(field: "--listen"))
-                }
-                // The serving connection commits; checkpoints run beside it on the other core.
-                let checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db)
-                // A page cache that holds the county-wide register (a million residents are
-                // about 110 MB of pages), so that registrations arriving in random ID order
-                // neither spill pages to the log mid-change-set nor read them back from it.
-                let cacheMiB = county.config.extra["cache_mib"].flatMap(Int.init).map { max(16, $0) } ?? 256
-                try county.db.execute("PRAGMA cache_size=-\(cacheMiB * 1024)")
-                // A receipt tells a township its change set is taken, and it never sends it
-                // again: each commit is on disk before its receipt leaves (the log is synced
-                // at every commit, where NORMAL syncs it only at checkpoints).
-                try county.db.execute("PRAGMA synchronous=FULL")
-                let service = CountyService(county, checkpointer: checkpointer)
-                var limits = HTTPLimits()
-                if let t = county.config.extra["io_timeout_seconds"].flatMap(Double.init), t > 0 { limits.ioTimeoutSeconds = t }
-                if let t = county.config.extra["header_deadline_seconds"].flatMap(Double.init), t > 0 { limits.headerDeadlineSeconds = t }
-                if let n = county.config.extra["max_changeset_bytes"].flatMap(Int.init), n > 0 { limits.maximumStreamedBodyBytes = n }
-                let server: TLSServer
-                do {
-                    server = try TLSServer(context: try context(.server, files), host: String(parts[0]), port: port,
-                                           limits: limits, streams: CountyService.streams,
-                                           streamingHandler: { peer, request, body in
-                                               service.receive(peer: peer, request: request, body: body)
-                                           }) { peer, request in
-                        service.handle(peer: peer, request: request)
-                    }
-                } catch let e as SocketError {
-                    throw YKTError(.nodeConfig, "不能监听 \(listen)：\(e)", hint: "换一个端口或停止占用它的程序")
-                }
-                server.log = { line in FileHandle.standardError.write(Data("ykt serve: \(line)\n".utf8)) }
+                let (host, port) = try NodeTLS.address(inv.string("listen") ?? county.config.extra["listen"] ?? "127.0.0.1:0",
+                                                       field: inv.string("listen") == nil ? "listen" : "--listen")
+                let json = county.config.extra["log_format"] == "json"
+                let server = try CountyServer(county: county, host: host, port: port, log: { line in
+                    ServeLog.write(line, json: json)
+                })
                 let portFile = (county.directory as NSString).appendingPathComponent("serve.port")
                 try FileOutput.writeAtomically("\(server.port)\n", to: portFile)
                 signal(SIGTERM, SIG_IGN)
@@ -107,11 +58,10 @@ enum SyncCommands {
                     return s
                 }
                 server.start()
-                inv.out.message("ykt serve: 县级节点 \(county.config.nodeID) 在 \(parts[0]):\(server.port) 监听（TLS 1.3 双向认证）")
+                inv.out.message("ykt serve: 县级节点 \(county.config.nodeID) 在 \(host):\(server.port) 监听（TLS 1.3 双向认证）")
                 stop.wait()
                 inv.out.message("ykt serve: 收到停止信号，处理完进行中的连接后退出")
                 server.stop()
-                checkpointer.stop()
                 sources.forEach { $0.cancel() }
                 try? FileManager.default.removeItem(atPath: portFile)
             }),
@@ -129,52 +79,11 @@ enum SyncCommands {
                     return n
                 } ?? Int.max
                 let node = try inv.node()
-                let files = try tlsFiles(node.config, directory: node.directory)
-                let ctx = try context(.client, files)
-                let address = inv.string("county") ?? node.config.extra["county_address"] ?? ""
-                let parts = address.split(separator: ":")
-                guard parts.count == 2, let port = UInt16(parts[1]) else {
-                    throw YKTError(.nodeConfig, "县财政地址「\(address)」应为 主机:端口", at: SourceLocation(field: "county_address"),
-                                   hint: "用 --county 给出，或写入 node.conf 的 county_address")
-                }
-                func exchange(_ request: HTTPRequest) throws -> HTTPResponse {
-                    let (response, peer) = try TLSClient.send(request, host: String(parts[0]), port: port, context: ctx)
-                    guard peer == node.config.countyCode else {
-                        throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(node.config.countyCode)")
-                    }
-                    return response
-                }
+                let sync = try TownshipSync(node: node, county: inv.string("county"))
+                let progress = inv.out.isTerminal ? SyncProgressLine(out: inv.out).show : nil
                 func round() throws -> TownshipNode.PushReport {
-                    // One sync at a time per node (a manual sync during a scheduled one).
-                    let lock = try SyncLock(directory: node.directory)
-                    defer { lock.release() }
-                    let (host, countyCode) = (String(parts[0]), node.config.countyCode)
-                    var report = try node.pushPipelined { bytes, signature in
-                        // Sent and answered on a thread of its own: the county reads a large body
-                        // as it applies it, so writing it takes as long as the county's work, and
-                        // the next change set is built meanwhile.
-                        let sending = Background(name: "ykt-send") { () throws -> TownshipNode.CountyAnswer in
-                            let exchange = try TLSClient.start(
-                                HTTPRequest(method: "POST", path: "/v1/changesets",
-                                            headers: ["x-ykt-signature": Hex.encode(signature), "content-type": "application/vnd.ykt.changeset"],
-                                            body: bytes),
-                                host: host, port: port, context: ctx) { peer in
-                                // Nothing is sent to a server that is not the county.
-                                guard peer == countyCode else {
-                                    throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
-                                }
-                            }
-                            let (response, _) = try exchange.response()
-                            let sig = response.headers["x-ykt-signature"].flatMap { Hex.decode($0) }
-                            return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
-                        }
-                        return { try sending.value() }
-                    }
-                    report.pulled = try node.pull { after in
-                        let r = try exchange(HTTPRequest(method: "GET", path: "/v1/stream?after=\(after)"))
-                        return TownshipNode.CountyAnswer(status: r.status, body: r.body, signature: nil)
-                    }
-                    return report
+                    defer { if progress != nil { inv.out.clearProgress() } }
+                    return try sync.round(progress: progress)
                 }
                 func line(_ r: TownshipNode.PushReport) -> String {
                     "推送变更集 \(r.changeSets) 个、操作 \(r.operations) 条：采纳 \(r.accepted)，退回 \(r.rejected)，冲突 \(r.conflicted)；收到县财政消息 \(r.pulled) 条"
@@ -182,7 +91,7 @@ enum SyncCommands {
                 guard let every else {
                     let r = try round()
                     if inv.json { return try inv.out.json(r) }
-                    inv.out.line(line(r))
+                    inv.out.line("\(ChinaTime.timestamp()) " + line(r))
                     for p in r.problems { inv.out.line("  - " + p) }
                     return
                 }
@@ -275,69 +184,3 @@ enum SyncCommands {
     ]
 }
 
-/// The county node behind the server: requests arrive on several threads, the database
-/// connection serves one at a time.
-final class CountyService: @unchecked Sendable {
-    // Safe: every use of `county` (and its SQLite connection) happens under `lock`.
-    private let county: CountyNode
-    private let lock = NSLock()
-    private let checkpointer: BackgroundCheckpointer?
-
-    init(_ county: CountyNode, checkpointer: BackgroundCheckpointer? = nil) {
-        self.county = county
-        self.checkpointer = checkpointer
-    }
-
-    func handle(peer: String, request: HTTPRequest) -> HTTPResponse {
-        if request.method == "GET", request.path.hasPrefix("/v1/stream?after=") {
-            guard let after = Int64(request.path.dropFirst("/v1/stream?after=".count)), after >= 0 else {
-                return HTTPResponse(status: 400, body: Array(#"{"code":"YKT-USAGE","message":"bad after"}"#.utf8))
-            }
-            let answer = lock.withLock { county.stream(peer: peer, after: after) }
-            return HTTPResponse(status: answer.status, headers: ["content-type": "application/x-ndjson; charset=utf-8"], body: answer.body)
-        }
-        return HTTPResponse(status: 404, body: Array(#"{"code":"YKT-USAGE","message":"unknown endpoint"}"#.utf8))
-    }
-
-    /// Change sets stream in: the county reads each as it arrives, a part at a time.
-    static let streams: @Sendable (String, String) -> Bool = { method, path in method == "POST" && path == "/v1/changesets" }
-
-    func receive(peer: String, request: HTTPRequest, body: HTTPBodyStream) -> HTTPResponse {
-        // A missing or malformed signature header verifies as nothing, and is refused as such.
-        let signature = Hex.decode(request.headers["x-ykt-signature"] ?? "") ?? []
-        let answer = lock.withLock { county.receive(peer: peer, source: StreamedChangeSet(body), signature: signature) }
-        if answer.status == 200 { checkpointer?.request() }
-        var headers = ["content-type": "application/json; charset=utf-8"]
-        if let s = answer.signature { headers["x-ykt-signature"] = Hex.encode(s) }
-        return HTTPResponse(status: answer.status, headers: headers, body: answer.body)
-    }
-}
-
-/// A change set's request body, as the county's receiver reads it.
-final class StreamedChangeSet: ChangeSetSource {
-    let body: HTTPBodyStream
-    init(_ body: HTTPBodyStream) { self.body = body }
-    var length: Int { body.length }
-    func read(into buffer: inout [UInt8], max: Int) throws -> Int { try body.read(into: &buffer, max: max) }
-}
-
-/// An exclusive, advisory lock on `<node>/sync.lock` for one sync round. The kernel drops it when
-/// the process ends, however it ends, so a killed sync never leaves the node locked.
-final class SyncLock {
-    private let fd: Int32
-
-    init(directory: String) throws(YKTError) {
-        let path = (directory as NSString).appendingPathComponent("sync.lock")
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw YKTError(.fileWrite, "不能建立同步锁文件", at: SourceLocation(file: path)) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw YKTError(.syncBusy, "本节点另一个同步正在进行，本次未执行", hint: "等它结束后再同步；定时同步会在下一轮继续")
-        }
-    }
-
-    func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
-}

@@ -2,11 +2,11 @@ import Foundation
 import YKTCore
 import YKTSync
 
-/// A change set's body read, stored, proven and parsed on a thread of its own, a part at a
-/// time, while the receiving thread applies the parts before it. The receiver holds the
-/// database's write lock and does nothing but write; the reading (TLS), the evidence file,
-/// the hashing and the parsing and checking of each line happen beside it, at most `depth`
-/// parts ahead, so memory still follows the part, not the change set.
+/// A change set's body read, proven and parsed on a thread of its own, a part at a time, while
+/// the receiving thread applies the parts before it. The receiver holds the database's write
+/// lock and does nothing but write; the reading (of the staged evidence file), the hashing and
+/// the parsing and checking of each line happen beside it, at most `depth` parts ahead, so
+/// memory still follows the part, not the change set.
 ///
 /// The last item is `.end` only once `ChangeSetBodyReader.finish` has proven the whole body
 /// against the signed header (length, hash, count) and the evidence file holds it durably;
@@ -29,9 +29,11 @@ final class BodyPipeline: @unchecked Sendable {
     private var finished = false
     private let depth: Int
     private let source: any ChangeSetSource
-    private let evidence: EvidenceFile
+    private let evidence: EvidenceFile?
 
-    init(header: ChangeSet.Header, early: [UInt8], source: any ChangeSetSource, evidence: EvidenceFile, partBytes: Int,
+    /// `evidence`, when given, receives each part as it is read (and is synced before `.end`);
+    /// a body read back from its evidence file has none.
+    init(header: ChangeSet.Header, early: [UInt8], source: any ChangeSetSource, evidence: EvidenceFile?, partBytes: Int,
          depth: Int = 2) {
         self.depth = depth
         self.source = source
@@ -59,7 +61,7 @@ final class BodyPipeline: @unchecked Sendable {
                 if isCancelled { return }
                 if part.isEmpty { break }
                 let lines = try reader.take(part)
-                try evidence.append(part)
+                try evidence?.append(part)
                 // A line that does not parse refuses the whole change set.
                 let operations = try ChangeSet.parseOperations(lines.bytes, lines: lines.lines[...], node: header.node,
                                                                numberedFrom: lines.firstNumber, parallel: false,
@@ -68,7 +70,7 @@ final class BodyPipeline: @unchecked Sendable {
                 part = []
             }
             try reader.finish()
-            try evidence.sync()
+            try evidence?.sync()
             _ = put(.end)
         } catch {
             _ = put(.failed(error))

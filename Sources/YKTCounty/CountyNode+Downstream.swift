@@ -52,11 +52,11 @@ extension CountyNode {
             let last = try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", peer) ?? 0
             let acked = try db.integer("SELECT acked FROM checkpoint WHERE node_id = ?", peer) ?? 0
             if after > last {
-                return refusal(YKTError(.syncRestored, "乡镇 \(peer) 已确认到第 \(after) 条下行消息，县里只有 \(last) 条",
+                return Self.refusal(YKTError(.syncRestored, "乡镇 \(peer) 已确认到第 \(after) 条下行消息，县里只有 \(last) 条",
                                         hint: "县级节点可能从旧备份恢复过：停止同步，报告系统管理员核对"), position: nil, status: 409)
             }
             if after < acked {
-                return refusal(YKTError(.syncRestored, "乡镇 \(peer) 要求从第 \(after + 1) 条下行消息开始，但它早已确认到第 \(acked) 条",
+                return Self.refusal(YKTError(.syncRestored, "乡镇 \(peer) 要求从第 \(after + 1) 条下行消息开始，但它早已确认到第 \(acked) 条",
                                         hint: "乡镇节点可能从旧备份恢复过：停止同步，报告县财政系统管理员核对"), position: nil, status: 409)
             }
             try perform("downstream.ack", object: "township/\(peer)", detail: "acked=\(after)") {
@@ -73,9 +73,9 @@ extension CountyNode {
             }
             return Answer(status: 200, body: out, signature: nil)
         } catch let e as YKTError {
-            return refusal(e, position: nil, status: 500)
+            return Self.refusal(e, position: nil, status: 500)
         } catch {
-            return refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
+            return Self.refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
         }
     }
 

@@ -12,6 +12,12 @@ extension CountyNode {
         public var status: Int
         public var body: [UInt8]
         public var signature: [UInt8]?
+
+        public init(status: Int, body: [UInt8], signature: [UInt8]?) {
+            self.status = status
+            self.body = body
+            self.signature = signature
+        }
     }
 
     /// Checks and applies one change set sent by `peer` (the TLS certificate's node id).
@@ -22,62 +28,183 @@ extension CountyNode {
         receive(peer: peer, source: ChangeSetBytes(bytes), signature: signature)
     }
 
-    /// The same, reading the change set as it arrives: the header first (at most
-    /// `ChangeSet.maximumHeaderBytes`), which is checked (peer, key, signature, sequence)
-    /// before a byte of the body is read; then the body a part at a time, each part stored as
-    /// evidence and its operations applied as they complete, all in one transaction that is
-    /// committed only once the body's length, hash and count match the signed header. Memory
-    /// follows the part, not the change set.
+    /// The same, reading the change set as it arrives, in the three steps a server runs apart
+    /// (`readHeader`, `admit`, `stage`, then `commit`): the header first (at most
+    /// `ChangeSet.maximumHeaderBytes`), checked (bounds, peer, key, signature, sequence) before a
+    /// byte of the body is read; then the body staged in the township's evidence file and
+    /// proven against the signed header (length, hash, count) without touching the database;
+    /// then every operation applied in one short transaction that reads the staged body back.
     public func receive(peer: String, source: some ChangeSetSource, signature: [UInt8]) -> Answer {
-        do {
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(ChangeSet.maximumHeaderBytes)
-            var headerEnd: Int?
-            while headerEnd == nil, buffer.count < ChangeSet.maximumHeaderBytes {
-                let searchFrom = max(0, buffer.count - 1)
-                guard try source.read(into: &buffer, max: min(1_024, ChangeSet.maximumHeaderBytes - buffer.count)) > 0 else { break }
-                var k = searchFrom
-                while k + 1 < buffer.count {
-                    if buffer[k] == 0x0A, buffer[k + 1] == 0x0A { headerEnd = k + 2; break }
-                    k += 1
-                }
+        let header: ArrivedHeader
+        do { header = try Self.readHeader(from: source) } catch {
+            return Self.refusal(YKTError(.syncBody, "变更集头部没有收齐：\(error)", hint: "重新发送"), position: nil)
+        }
+        switch admit(peer: peer, header: header, length: source.length, signature: signature) {
+        case .answer(let answer): return answer
+        case .stage(let plan):
+            switch Self.stage(plan, source: source) {
+            case .failure(let refused): return refused.answer
+            case .success(let staged): return commit(staged)
             }
+        }
+    }
+
+    /// The first bytes of a change set as they arrived: its header (up to its empty line, at
+    /// most `ChangeSet.maximumHeaderBytes`) and perhaps the start of its body.
+    public struct ArrivedHeader: Sendable {
+        public var bytes: [UInt8]
+        /// Where the body starts in `bytes`; nil when no empty line came in time.
+        public var end: Int?
+    }
+
+    /// Reads a change set's header off `source`; no check yet, no database.
+    public static func readHeader(from source: some ChangeSetSource) throws -> ArrivedHeader {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(ChangeSet.maximumHeaderBytes)
+        var headerEnd: Int?
+        while headerEnd == nil, buffer.count < ChangeSet.maximumHeaderBytes {
+            let searchFrom = max(0, buffer.count - 1)
+            guard try source.read(into: &buffer, max: min(1_024, ChangeSet.maximumHeaderBytes - buffer.count)) > 0 else { break }
+            var k = searchFrom
+            while k + 1 < buffer.count {
+                if buffer[k] == 0x0A, buffer[k + 1] == 0x0A { headerEnd = k + 2; break }
+                k += 1
+            }
+        }
+        return ArrivedHeader(bytes: buffer, end: headerEnd)
+    }
+
+    /// What `admit` decided: answer at once (a refusal, or a replay's stored receipt), or read
+    /// the body into the evidence file.
+    public enum Admission: Sendable {
+        case answer(Answer)
+        case stage(StagingPlan)
+    }
+
+    /// A change set whose header passed every check, its body still to be read.
+    public struct StagingPlan: Sendable {
+        let changeSet: ChangeSet
+        let headerBytes: [UInt8]
+        let early: [UInt8]
+        let signature: [UInt8]
+        let directory: String
+        /// Where the township's evidence file ends as the database records it.
+        let committedEnd: Int64
+        public var node: String { changeSet.header.node }
+        public var seq: Int64 { changeSet.header.seq }
+        public var operations: Int { changeSet.header.ops }
+        public var bodyBytes: Int { changeSet.header.bodyBytes }
+    }
+
+    /// Checks a change set's header: its integers within bounds (`maximumChangeSetBytes`), the
+    /// TLS peer is the node it names, the signature verifies with that node's active key, and
+    /// the sequence is the next one (a replay is answered with the stored receipt). Reads the
+    /// database, writes nothing, waits on nothing.
+    public func admit(peer: String, header: ArrivedHeader, length: Int, signature: [UInt8]) -> Admission {
+        do {
             let registry = try registry()
-            let header = try? ChangeSet.readHeader(buffer)
-            let position = try self.position(of: header?.header.node ?? peer, for: header?.header.seq)
+            let parsed = try? ChangeSet.readHeader(header.bytes)
+            let position = try self.position(of: parsed?.header.node ?? peer, for: parsed?.header.seq)
             let verdict: ChangeSetReceiver.Verdict
             do {
-                verdict = try ChangeSetReceiver.check(bytes: buffer, signature: signature, peerNode: peer,
+                verdict = try ChangeSetReceiver.check(bytes: header.bytes, signature: signature, peerNode: peer,
                                                       registry: registry, position: position)
             } catch {
-                return refusal(error, position: position)
+                return .answer(Self.refusal(error, position: position))
             }
             switch verdict {
             case .replay(let seq):
                 let stored = try db.first("SELECT receipt, receipt_signature FROM upstream WHERE node_id = ? AND seq = ?",
                                           peer, seq) { (Array($0.text(0).utf8), $0.blob(1)) }
                 guard let stored else { throw YKTError(.internalError, "已应用的变更集 \(seq) 没有回执") }
-                return Answer(status: 200, body: stored.0, signature: stored.1)
+                return .answer(Answer(status: 200, body: stored.0, signature: stored.1))
             case .apply(let set):
-                guard let headerEnd, source.length == headerEnd + set.header.bodyBytes else {
-                    return refusal(YKTError(.syncBody, "请求长度 \(source.length) 字节与变更集头部写的正文 \(set.header.bodyBytes) 字节不符",
-                                            hint: "重新发送"), position: nil)
+                // Bounded by the header's own limits, so this sum cannot overflow.
+                guard set.header.bodyBytes <= maximumChangeSetBytes else {
+                    return .answer(Self.refusal(YKTError(.syncFormat, "变更集正文 \(set.header.bodyBytes) 字节，超过县里的上限 \(maximumChangeSetBytes) 字节",
+                                                         at: SourceLocation(field: "body"), hint: "把操作分成多个较小的变更集"),
+                                                position: nil, status: 413))
                 }
-                do {
-                    return try apply(set, headerBytes: Array(buffer[..<headerEnd]), body: Array(buffer[headerEnd...]),
-                                     source: source, signature: signature)
-                } catch let e as YKTError where e.code == .syncBody {
-                    return refusal(e, position: nil)
+                guard let headerEnd = header.end, length == headerEnd + set.header.bodyBytes else {
+                    return .answer(Self.refusal(YKTError(.syncBody, "请求长度 \(length) 字节与变更集头部写的正文 \(set.header.bodyBytes) 字节不符",
+                                                         hint: "重新发送"), position: nil))
                 }
+                let committedEnd = try db.integer("""
+                    SELECT body_offset + body_bytes FROM upstream WHERE node_id = ? AND body_offset IS NOT NULL ORDER BY seq DESC LIMIT 1
+                    """, set.header.node) ?? 0
+                return .stage(StagingPlan(changeSet: set, headerBytes: Array(header.bytes[..<headerEnd]), early: Array(header.bytes[headerEnd...]),
+                                          signature: signature, directory: directory, committedEnd: committedEnd))
             }
         } catch let e as YKTError {
-            return refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500)
+            return .answer(Self.refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500))
         } catch {
-            return refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
+            return .answer(Self.refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500))
         }
     }
 
-    func refusal(_ e: YKTError, position: StreamPosition?, status: Int? = nil) -> Answer {
+    /// A change set's body read into the township's evidence file and proven against its
+    /// signed header, not yet applied.
+    public struct StagedChangeSet: @unchecked Sendable {
+        // Safe: one receive owns it from `stage` to `commit` (one upload per township at a time).
+        let plan: StagingPlan
+        let evidence: EvidenceFile
+        public var node: String { plan.node }
+    }
+
+    /// A refusal of the body, as an error value (`Result` needs one).
+    public struct Refused: Error, Sendable { public var answer: Answer }
+
+    /// Reads the body from `source` a part at a time into the township's evidence file, after
+    /// its last committed body, hashing and counting as it goes, then proves it against the
+    /// signed header and makes it durable. Touches no database: a slow sender holds no lock but
+    /// its own township's (the caller's: one upload per township at a time). On any failure
+    /// the bytes written are cut off again.
+    public static func stage(_ plan: StagingPlan, source: some ChangeSetSource) -> Result<StagedChangeSet, Refused> {
+        do {
+            let evidence = try EvidenceFile(nodeDirectory: plan.directory, node: plan.node, committedEnd: plan.committedEnd)
+            do {
+                var reader = ChangeSetBodyReader(header: plan.changeSet.header)
+                var part = plan.early
+                while true {
+                    part.reserveCapacity(evidencePartBytes)
+                    while part.count < evidencePartBytes, try source.read(into: &part, max: evidencePartBytes - part.count) > 0 {}
+                    if part.isEmpty { break }
+                    _ = try reader.take(part)
+                    try evidence.append(part)
+                    part.removeAll(keepingCapacity: true)
+                }
+                try reader.finish()
+                try evidence.sync()
+                return .success(StagedChangeSet(plan: plan, evidence: evidence))
+            } catch {
+                evidence.discard()
+                throw error
+            }
+        } catch let e as YKTError {
+            return .failure(Refused(answer: refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500)))
+        } catch {
+            // The connection failed or timed out while the body arrived: nothing was applied.
+            return .failure(Refused(answer: refusal(YKTError(.syncBody, "变更集正文没有收齐：\(error)",
+                                                              hint: "网络中断或发送过慢；下次同步时重发"), position: nil, status: 408)))
+        }
+    }
+
+    /// Applies a staged change set in one transaction, reading its body back from the evidence
+    /// file (proven against the header once more as it is read), and answers with the signed
+    /// receipt. The sequence is checked again inside the transaction.
+    public func commit(_ staged: StagedChangeSet) -> Answer {
+        do {
+            return try apply(staged)
+        } catch let e as YKTError {
+            staged.evidence.discard()
+            return Self.refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500)
+        } catch {
+            staged.evidence.discard()
+            return Self.refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
+        }
+    }
+
+    static func refusal(_ e: YKTError, position: StreamPosition?, status: Int? = nil) -> Answer {
         let code = e.code
         let http = status ?? ([.syncPeer, .syncKey, .syncSignature].contains(code) ? 403
                               : [.syncGap, .syncFork].contains(code) ? 409 : 400)
@@ -105,12 +232,26 @@ extension CountyNode {
     /// The size of the evidence parts a body is stored in, and read in.
     static let evidencePartBytes = 1 << 20
 
-    func apply(_ set: ChangeSet, headerBytes: [UInt8], body early: [UInt8], source: some ChangeSetSource,
-               signature: [UInt8]) throws -> Answer {
+    func apply(_ staged: StagedChangeSet) throws -> Answer {
+        let set = staged.plan.changeSet
         let node = set.header.node
         let setSeq = set.header.seq
+        let evidence = staged.evidence
         return try perform("changeset.receive", object: "changeset/\(node)/\(setSeq)",
                            detail: "ops=\(set.header.ops) sha256:\(set.hash.prefix(16))") {
+            // Checked when the header came; checked again now that the transaction holds the
+            // write lock (nothing else may have moved this township's stream meanwhile).
+            let position = try self.position(of: node)
+            guard position.lastSeq + 1 == setSeq, position.lastHash == set.header.prev else {
+                throw YKTError(.syncFork, "第 \(setSeq) 号变更集收齐时，县里已应用到第 \(position.lastSeq) 号",
+                               hint: "从第 \(position.lastSeq + 1) 号续传")
+            }
+            let committedEnd = try db.integer("""
+                SELECT body_offset + body_bytes FROM upstream WHERE node_id = ? AND body_offset IS NOT NULL ORDER BY seq DESC LIMIT 1
+                """, node) ?? 0
+            guard committedEnd == evidence.start else {
+                throw YKTError(.internalError, "存证文件位置已变（\(evidence.start) → \(committedEnd)）")
+            }
             let firstOp = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
             var expected = firstOp
             // One prepared statement for the decisions; node and change set are bound once.
@@ -143,23 +284,14 @@ extension CountyNode {
                 try runRecord.execute()
                 run.removeAll(keepingCapacity: true)
             }
-            // The body goes, verbatim, after the township's last one in its evidence file.
-            let committedEnd = try db.integer("""
-                SELECT body_offset + body_bytes FROM upstream WHERE node_id = ? AND body_offset IS NOT NULL ORDER BY seq DESC LIMIT 1
-                """, node) ?? 0
-            let evidence = try EvidenceFile(nodeDirectory: directory, node: node, committedEnd: committedEnd)
             // The receipt lists the operations not accepted (every other one from firstOp to
             // lastOp was), written as canonical JSON as they are decided.
             var results: [UInt8] = [UInt8(ascii: "[")]
             var result = CanonicalObjectWriter(capacity: 128)
-            // Read, stored, proven and parsed beside this thread, which applies.
-            let pipeline = BodyPipeline(header: set.header, early: early, source: source, evidence: evidence,
+            // Read back from the evidence file, proven and parsed beside this thread, which applies.
+            let pipeline = BodyPipeline(header: set.header, early: [], source: evidence.staged(), evidence: nil,
                                         partBytes: Self.evidencePartBytes)
-            var proven = false
-            defer {
-                pipeline.stop()
-                if !proven { evidence.discard() }
-            }
+            defer { pipeline.stop() }
             parts: while true {
                 let ops: [ChangeSet.ParsedLine<Registration>]
                 switch pipeline.next() {
@@ -239,7 +371,6 @@ extension CountyNode {
                 }
             }
             try flushRun()
-            proven = true
             results.append(UInt8(ascii: "]"))
             var writer = CanonicalObjectWriter(capacity: results.count + 256)
             writer.int("changeset", set.header.seq)
@@ -258,8 +389,8 @@ extension CountyNode {
                 INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at,
                     body_offset, body_bytes)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(headerBytes),
-                       DatabaseValue.blob(signature), receipt, DatabaseValue.blob(receiptSignature), timestamp(),
+                """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(staged.plan.headerBytes),
+                       DatabaseValue.blob(staged.plan.signature), receipt, DatabaseValue.blob(receiptSignature), timestamp(),
                        evidence.start, set.header.bodyBytes)
             return Answer(status: 200, body: body, signature: receiptSignature)
         }

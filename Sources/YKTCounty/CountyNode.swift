@@ -19,6 +19,9 @@ public final class CountyNode {
     /// Lines per `payment.result` message: a batch can hold hundreds of thousands of lines, and a
     /// message (about 300 bytes a line) stays well under the protocol's size limits.
     var resultLinesPerMessage = 2_000
+    /// The largest change-set body the county takes (`max_changeset_bytes` in node.conf; a
+    /// larger one is refused from its header, 413, before a byte of its body is read).
+    public var maximumChangeSetBytes = 1 << 30
     let key: Ed25519.PrivateKey
     let calendar = WorkCalendar.builtIn
 

@@ -116,6 +116,28 @@ final class EvidenceFile: @unchecked Sendable {
         if syncDirectory { try Self.syncDirectory(directory) }
     }
 
+    /// What this receive wrote, to be read back (from `start`, `written` bytes).
+    func staged() -> some ChangeSetSource { StagedBody(file: self) }
+
+    /// Reads up to `max` bytes at `offset` bytes into what this receive wrote.
+    func read(at offset: Int64, into buffer: inout [UInt8], max: Int) throws(YKTError) -> Int {
+        let want = Int(min(Int64(max), written - offset))
+        guard want > 0 else { return 0 }
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: want))
+        while true {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + old, want, off_t(start + offset)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                buffer.removeLast(want)
+                throw YKTError(.fileRead, "读存证文件失败：\(n < 0 ? String(cString: strerror(errno)) : "文件比写入的短")",
+                               at: SourceLocation(file: path), hint: "检查磁盘；这个变更集未被接收，乡镇下次同步时会重发")
+            }
+            buffer.removeLast(want - n)
+            return n
+        }
+    }
+
     /// Cuts off what this receive wrote (it was not committed). Best effort: the next receive
     /// cuts it off anyway.
     func discard() {
@@ -201,5 +223,18 @@ final class EvidenceFile: @unchecked Sendable {
             throw YKTError(.fileRead, "存证文件中乡镇 \(node) 第 \(seq) 号变更集的正文与其签名头部不符（缺失或被改动）",
                            at: SourceLocation(file: path), hint: "从最近的备份恢复节点目录下的 evidence 目录，再核对")
         }
+    }
+}
+
+/// A staged body read back from its evidence file, as a change set's source.
+final class StagedBody: ChangeSetSource {
+    let file: EvidenceFile
+    var offset: Int64 = 0
+    init(file: EvidenceFile) { self.file = file }
+    var length: Int { Int(file.written) }
+    func read(into buffer: inout [UInt8], max: Int) throws -> Int {
+        let n = try file.read(at: offset, into: &buffer, max: max)
+        offset += Int64(n)
+        return n
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// The small HTTP/1.1 subset the sync protocol uses (docs/protocol.md): one request per
@@ -22,11 +21,15 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [String: String]
     public var body: [UInt8]
+    /// What the server's one log line for this request adds (`key=value`: township, seq, ops,
+    /// code…); never sent. No personal data.
+    public var log: [(String, String)] = []
 
-    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = [], log: [(String, String)] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.log = log
     }
 
     static func reason(_ status: Int) -> String {
@@ -38,7 +41,9 @@ public struct HTTPResponse: Sendable {
         case 408: "Request Timeout"
         case 409: "Conflict"
         case 413: "Content Too Large"
+        case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
         case 503: "Service Unavailable"
         default: "Status"
         }
@@ -47,21 +52,43 @@ public struct HTTPResponse: Sendable {
 
 public struct HTTPLimits: Sendable {
     public var maximumHeaderBytes = 16 * 1024
+    /// The largest body of a request that is read whole (a route may allow less).
     public var maximumBodyBytes = 64 * 1024 * 1024
     /// The largest body a streaming request (a change set) may have; it is read a part at a
     /// time, so memory does not grow with it.
     public var maximumStreamedBodyBytes = 1024 * 1024 * 1024
     /// What the server still reads (and discards) of a streamed body the handler answered
     /// before reading it all (a replay, a refusal), so that the sender gets to read the answer.
+    /// The body's minimum rate still applies while it is discarded.
     public var maximumDrainBytes = 256 * 1024 * 1024
     /// Each read or write gives up after this long.
     public var ioTimeoutSeconds = 10.0
-    /// The TLS handshake, request line and headers must all arrive within this, however the peer
-    /// trickles them (a byte now and then would otherwise reset the I/O timeout forever).
-    public var headerDeadlineSeconds = 30.0
-    /// The body must then arrive at this rate at least, on top of one I/O timeout.
+    /// An unauthenticated connection must finish its TLS handshake within this (a client that
+    /// connects and says nothing, or trickles its hello, holds a slot no longer).
+    public var handshakeDeadlineSeconds = 5.0
+    /// The TLS handshake, request line and headers must all arrive within this, counted from
+    /// the connection's acceptance, however the peer trickles them (a byte now and then would
+    /// otherwise reset the I/O timeout forever).
+    public var headerDeadlineSeconds = 15.0
+    /// A body must arrive at this rate at least, measured as bytes received over the time since
+    /// the body began, after a grace of one I/O timeout: by `t` seconds into the body at least
+    /// `(t - ioTimeoutSeconds) * minimumBodyBytesPerSecond` bytes must have arrived. The
+    /// declared length plays no part.
     public var minimumBodyBytesPerSecond = 16 * 1024
+    /// Connections still in their TLS handshake (not yet authenticated), in all and from one
+    /// address: more are closed at once.
+    public var maximumPendingHandshakes = 256
+    public var maximumPendingPerAddress = 8
+    /// Refused connections are logged once per this interval, with a count.
+    public var refusalLogIntervalSeconds = 10.0
     public init() {}
+}
+
+/// How the server treats a request, chosen from its method and path before any of its body is
+/// read: read whole up to `maximumBody` bytes, or streamed to the streaming handler.
+public enum HTTPRoute: Sendable {
+    case buffered(maximumBody: Int)
+    case streamed
 }
 
 /// Why a message could not be read; the server answers with `status`.
@@ -80,7 +107,7 @@ enum HTTPFraming {
     /// Reads one message head; the body is left to read from the returned stream, which holds
     /// at most `maximumBody` bytes (413 when the head announces more).
     static func readHead(_ c: TLSConnection, limits: HTTPLimits,
-                         maximumBody: (String) -> Int) throws -> (start: String, headers: [String: String], body: HTTPBodyStream) {
+                         maximumBody: (String) throws -> Int) throws -> (start: String, headers: [String: String], body: HTTPBodyStream) {
         var buffer: [UInt8] = []
         var headEnd: Int?
         while headEnd == nil {
@@ -109,19 +136,21 @@ enum HTTPFraming {
         } else {
             length = 0
         }
-        let maximum = maximumBody(start)
+        let maximum = try maximumBody(start)
         guard length <= maximum else {
             throw HTTPFramingError(status: 413, reason: "body of \(length) bytes exceeds \(maximum)")
         }
         guard early.count <= length else { throw HTTPFramingError(status: 400, reason: "more bytes than Content-Length") }
+        let stream = HTTPBodyStream(connection: c, length: length, early: early)
         if c.deadline != nil {
-            c.deadline = DispatchTime.now().uptimeNanoseconds
-                + UInt64((limits.ioTimeoutSeconds + Double(length) / Double(max(1, limits.minimumBodyBytesPerSecond))) * 1e9)
+            // From here on the body's rate decides how long reads may wait, not the header deadline.
+            stream.enforceRate(minimumBytesPerSecond: limits.minimumBodyBytesPerSecond, graceSeconds: limits.ioTimeoutSeconds)
         }
-        return (start, headers, HTTPBodyStream(connection: c, length: length, early: early))
+        return (start, headers, stream)
     }
 
-    static func write(_ c: TLSConnection, start: String, headers: [String: String], body: [UInt8]) throws {
+    static func write(_ c: TLSConnection, start: String, headers: [String: String], body: [UInt8],
+                      progress: ((Int) -> Void)? = nil) throws {
         var head = start + "\r\n"
         var all = headers
         all["content-length"] = String(body.count)
@@ -130,6 +159,19 @@ enum HTTPFraming {
         head += "\r\n"
         if body.count <= 64 * 1024 {
             try c.write(Array(head.utf8) + body)
+            progress?(body.count)
+        } else if let progress {
+            // A megabyte at a time, saying how far it got.
+            try c.write(Array(head.utf8))
+            var done = 0
+            try body.withUnsafeBytes { all in
+                while done < all.count {
+                    let n = min(1 << 20, all.count - done)
+                    try c.write(UnsafeRawBufferPointer(rebasing: all[done..<(done + n)]))
+                    done += n
+                    progress(done)
+                }
+            }
         } else {
             // A large body goes out from where it lies, without a copy.
             try c.write(Array(head.utf8))
@@ -159,6 +201,8 @@ public final class HTTPBodyStream {
     public private(set) var consumed = 0
     private var early: [UInt8]
     private var scratch: [UInt8] = []
+    /// The minimum rate, when enforced: (start, bytes per second, grace in nanoseconds).
+    private var rate: (start: UInt64, bytesPerSecond: Int, grace: UInt64)?
 
     init(connection: TLSConnection?, length: Int, early: [UInt8]) {
         self.connection = connection
@@ -169,6 +213,13 @@ public final class HTTPBodyStream {
     /// A body already in memory (tests, and callers that hold the bytes).
     public convenience init(bytes: [UInt8]) {
         self.init(connection: nil, length: bytes.count, early: bytes)
+    }
+
+    /// Enforces a minimum rate from now on: each read may wait only until the moment the
+    /// bytes received so far would fall below `minimumBytesPerSecond` over the time since now,
+    /// less `graceSeconds`. A sender that trickles is cut off however long it declared its body.
+    public func enforceRate(minimumBytesPerSecond: Int, graceSeconds: Double) {
+        rate = (Clock.now, max(1, minimumBytesPerSecond), UInt64(graceSeconds * 1e9))
     }
 
     /// Whether every byte of the body has been read.
@@ -188,6 +239,12 @@ public final class HTTPBodyStream {
             return n
         }
         guard let connection else { throw HTTPFramingError(status: 400, reason: "connection closed inside the body") }
+        if let rate {
+            // consumed / bytesPerSecond seconds of credit, on top of the grace.
+            let credit = UInt64(consumed) / UInt64(rate.bytesPerSecond) * 1_000_000_000
+                + UInt64(consumed) % UInt64(rate.bytesPerSecond) * 1_000_000_000 / UInt64(rate.bytesPerSecond)
+            connection.deadline = rate.start + rate.grace + credit
+        }
         if scratch.count < want { scratch = [UInt8](repeating: 0, count: Swift.max(want, 64 * 1024)) }
         var n = 0
         var failure: TLSError?

@@ -2,14 +2,28 @@
 import Glibc
 #endif
 
-/// Thin POSIX socket wrappers in the manner of swift-nio's `System.swift`: calls are retried on
-/// `EINTR`, runtime failures throw `SocketError` with the call and errno.
+/// A failed socket call: the call and its errno. Runtime failures (a refused connection, a
+/// reset) are thrown as this; `isTimeout` and `isUnreachable` name the ones a caller treats
+/// differently.
 public struct SocketError: Error, Sendable, CustomStringConvertible {
     public var call: String
     public var errno: Int32
+    public init(call: String, errno: Int32) {
+        self.call = call
+        self.errno = errno
+    }
     public var description: String { "\(call) failed: \(String(cString: strerror(errno))) (\(errno))" }
+    /// The peer did not answer in time.
+    public var isTimeout: Bool { errno == ETIMEDOUT || errno == EAGAIN || errno == EWOULDBLOCK }
+    /// Nothing listens there, or the network does not reach it: the peer is offline.
+    public var isUnreachable: Bool {
+        [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN, ETIMEDOUT, ECONNRESET].contains(errno)
+    }
 }
 
+/// Thin POSIX socket wrappers in the manner of swift-nio's `System.swift`: calls are retried on
+/// `EINTR` (except `connect`, whose completion is polled for instead), runtime failures throw
+/// `SocketError` with the call and errno.
 enum Socket {
     static func retrying(_ call: String, _ body: () -> Int32) throws(SocketError) -> Int32 {
         while true {
@@ -26,6 +40,14 @@ enum Socket {
         addr.sin_port = port.bigEndian
         guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { throw SocketError(call: "inet_pton(\(host))", errno: EINVAL) }
         return addr
+    }
+
+    /// The dotted IPv4 address of a peer (for per-address limits and logs).
+    static func text(_ addr: sockaddr_in) -> String {
+        var a = addr.sin_addr
+        var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A listening TCP socket on `host:port` (port 0: the OS chooses); returns it and the port.
@@ -53,14 +75,35 @@ enum Socket {
         }
     }
 
-    static func connect(host: String, port: UInt16) throws(SocketError) -> Int32 {
+    /// A connected TCP socket, or a `SocketError`: `ETIMEDOUT` when the connection is not made
+    /// within `timeoutSeconds`. `connect` is not retried after `EINTR` (a second call fails with
+    /// `EALREADY`): the socket is non-blocking while connecting and its completion is polled for.
+    /// `bindAddress` picks the local address (tests that play another host on loopback).
+    static func connect(host: String, port: UInt16, timeoutSeconds: Double = 10,
+                        bindAddress: String? = nil) throws(SocketError) -> Int32 {
         let fd = try retrying("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        do {
-            var addr = try address(host, port)
-            _ = try retrying("connect") {
-                withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        do throws(SocketError) {
+            if let bindAddress {
+                var local = try address(bindAddress, 0)
+                _ = try retrying("bind") {
+                    withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                }
             }
+            var addr = try address(host, port)
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            if rc != 0 {
+                guard errno == EINPROGRESS || errno == EINTR else { throw SocketError(call: "connect", errno: errno) }
+                try waitUntilWritable(fd, timeoutSeconds: timeoutSeconds)
+                var failure: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                _ = try retrying("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) }
+                if failure != 0 { throw SocketError(call: "connect", errno: failure) }
+            }
+            _ = fcntl(fd, F_SETFL, flags)
             return fd
         } catch {
             close(fd)
@@ -68,11 +111,48 @@ enum Socket {
         }
     }
 
+    /// Polls until `fd` is writable (a non-blocking connect has completed), retrying on `EINTR`
+    /// with the time left; `ETIMEDOUT` when the time runs out.
+    static func waitUntilWritable(_ fd: Int32, timeoutSeconds: Double) throws(SocketError) {
+        let deadline = Clock.now + UInt64(timeoutSeconds * 1e9)
+        while true {
+            let now = Clock.now
+            guard now < deadline else { throw SocketError(call: "connect", errno: ETIMEDOUT) }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let n = poll(&p, 1, Int32((deadline - now) / 1_000_000) + 1)
+            if n > 0 { return }
+            if n == 0 { throw SocketError(call: "connect", errno: ETIMEDOUT) }
+            if errno != EINTR { throw SocketError(call: "poll", errno: errno) }
+        }
+    }
+
     /// Every read and write on `fd` gives up after `seconds` (a stalled peer cannot hold a
     /// connection forever).
     static func setTimeouts(_ fd: Int32, seconds: Double) {
-        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        var tv = timeval(seconds)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    static func setReadTimeout(_ fd: Int32, seconds: Double) {
+        var tv = timeval(seconds)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+}
+
+extension timeval {
+    /// At least a millisecond: a zero timeval would mean "no timeout".
+    init(_ seconds: Double) {
+        let s = Swift.max(seconds, 0.001)
+        self.init(tv_sec: Int(s), tv_usec: Int((s - Double(Int(s))) * 1_000_000))
+    }
+}
+
+/// Monotonic time in nanoseconds.
+enum Clock {
+    static var now: UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -7,18 +7,36 @@ import Glibc
 
 /// Why a TLS connection ended early.
 public enum TLSError: Error, Sendable, CustomStringConvertible {
+    /// The handshake failed for a reason other than a certificate (protocol, version).
     case handshake(String)
+    /// A certificate was refused: ours by the peer (its alert says why: revoked, expired,
+    /// unknown CA), or the peer's by us (the verify result says why).
+    case certificate(String)
+    /// The peer sent nothing within the read timeout or the deadline.
     case timeout
+    /// The peer ended the TLS session cleanly (close_notify) where more was expected.
     case closed
+    /// The connection ended without a TLS close_notify: cut, or the peer died.
+    case unclean
     case io(String)
 
     public var description: String {
         switch self {
         case .handshake(let why): "TLS handshake failed: \(why)"
+        case .certificate(let why): "certificate refused: \(why)"
         case .timeout: "timed out"
         case .closed: "connection closed by peer"
+        case .unclean: "connection ended without TLS close_notify (cut or peer died)"
         case .io(let why): "TLS I/O failed: \(why)"
         }
+    }
+
+    /// An OpenSSL failure as a `TLSError`: alerts about certificates become `.certificate`.
+    static func from(_ e: OpenSSLError, handshake: Bool) -> TLSError {
+        let text = e.queue.joined(separator: "; ")
+        if text.contains("certificate") || text.contains("unknown ca") { return .certificate(text) }
+        if text.contains("unexpected eof") { return .unclean }
+        return handshake ? .handshake(e.description) : .io(e.description)
     }
 }
 
@@ -28,12 +46,15 @@ public final class TLSConnection {
     let ssl: OpaquePointer
     let fd: Int32
     let timeoutSeconds: Double
-    /// When set (uptime in nanoseconds), reads give up at this moment whatever arrives before it.
+    /// When set (monotonic nanoseconds), reads give up at this moment whatever arrives before it.
     var deadline: UInt64?
+    /// Only a connection whose handshake completed and that met no fatal error may send
+    /// close_notify (SSL_shutdown after SSL_ERROR_SYSCALL or SSL_ERROR_SSL is forbidden).
+    private var usable = false
 
     init(context: TLSContext, fd: Int32, server: Bool, timeoutSeconds: Double, deadlineSeconds: Double? = nil) throws(TLSError) {
         self.timeoutSeconds = timeoutSeconds
-        deadline = deadlineSeconds.map { DispatchTime.now().uptimeNanoseconds + UInt64($0 * 1e9) }
+        deadline = deadlineSeconds.map { Clock.now + UInt64($0 * 1e9) }
         Socket.setTimeouts(fd, seconds: deadlineSeconds.map { min($0, timeoutSeconds) } ?? timeoutSeconds)
         guard let ssl = SSL_new(context.ctx) else {
             close(fd)
@@ -44,17 +65,20 @@ public final class TLSConnection {
         SSL_set_fd(ssl, fd)
         let rc = server ? SSL_accept(ssl) : SSL_connect(ssl)
         if rc != 1 {
+            let err = SSL_get_error(ssl, rc)
+            let saved = errno
             let verify = SSL_get_verify_result(ssl)
-            let reason = verify != X509_V_OK ? String(cString: X509_verify_cert_error_string(Int(verify)))
-                                              : OpenSSLError.drain(server ? "SSL_accept" : "SSL_connect").description
-            _ = OpenSSLError.drain("handshake")
-            if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
-            throw .handshake(reason)
+            let queue = OpenSSLError.drain(server ? "SSL_accept" : "SSL_connect")
+            if verify != X509_V_OK { throw .certificate(String(cString: X509_verify_cert_error_string(Int(verify)))) }
+            if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
+            if err == SSL_ERROR_SYSCALL, queue.queue.isEmpty { throw .unclean }
+            throw TLSError.from(queue, handshake: true)
         }
+        usable = true
     }
 
     deinit {
-        SSL_shutdown(ssl)
+        if usable, SSL_shutdown(ssl) < 0 { _ = OpenSSLError.drain("SSL_shutdown") }
         SSL_free(ssl)
         close(fd)
     }
@@ -64,14 +88,16 @@ public final class TLSConnection {
     /// `maxBytes` and `seconds`, so the kernel does not answer unread data with a reset that
     /// would destroy our answer before the peer reads it.
     func lingeringClose(maxBytes: Int = 1 << 20, seconds: Double = 2) {
-        SSL_shutdown(ssl)
+        if usable, SSL_shutdown(ssl) < 0 { _ = OpenSSLError.drain("SSL_shutdown") }
+        usable = false
         shutdown(fd, Int32(SHUT_WR))
-        Socket.setTimeouts(fd, seconds: min(seconds, 0.5))
+        Socket.setReadTimeout(fd, seconds: min(seconds, 0.5))
         var discarded = 0
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let deadline = Clock.now + UInt64(seconds * 1e9)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        while discarded < maxBytes, DispatchTime.now().uptimeNanoseconds < deadline {
+        while discarded < maxBytes, Clock.now < deadline {
             let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0, errno == EINTR { continue }
             if n <= 0 { break }
             discarded += n
         }
@@ -103,25 +129,35 @@ public final class TLSConnection {
         return got == buffer.count ? buffer : Array(buffer.prefix(got))
     }
 
-    /// Reads up to `into.count` bytes into `into`; 0 at a clean end of stream. No allocation,
-    /// so a large body streams through one buffer.
+    /// Reads up to `into.count` bytes into `into`; 0 at a clean end of stream (close_notify).
+    /// An end without close_notify is `.unclean`, never a clean end. No allocation, so a large
+    /// body streams through one buffer.
     func read(into target: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
         if let deadline {
-            let now = DispatchTime.now().uptimeNanoseconds
+            let now = Clock.now
             guard now < deadline else { throw .timeout }
-            let left = Double(deadline - now) / 1e9
-            var tv = timeval(tv_sec: Int(min(left, timeoutSeconds)), tv_usec: Int((min(left, timeoutSeconds).truncatingRemainder(dividingBy: 1)) * 1e6))
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            Socket.setReadTimeout(fd, seconds: min(Double(deadline - now) / 1e9, timeoutSeconds))
         }
         var got = 0
         let rc = SSL_read_ex(ssl, target.baseAddress, target.count, &got)
         if rc == 1 { return got }
         let err = SSL_get_error(ssl, 0)
-        _ = OpenSSLError.drain("SSL_read_ex")
-        if err == SSL_ERROR_ZERO_RETURN { return 0 }
-        if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
-        if err == SSL_ERROR_SYSCALL { return 0 }
-        throw .io("SSL_read_ex error \(err)")
+        let saved = errno
+        let queue = OpenSSLError.drain("SSL_read_ex")
+        switch err {
+        case SSL_ERROR_ZERO_RETURN:
+            return 0
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            throw .timeout   // a blocking socket only wants more after its timeout ran out
+        case SSL_ERROR_SYSCALL:
+            usable = false
+            if saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
+            if queue.queue.isEmpty { throw .unclean }
+            throw .io("SSL_read_ex: \(String(cString: strerror(saved)))")
+        default:
+            usable = false
+            throw TLSError.from(queue, handshake: false)
+        }
     }
 
     func write(_ bytes: [UInt8]) throws(TLSError) {
@@ -138,9 +174,17 @@ public final class TLSConnection {
             var written = 0
             let rc = SSL_write_ex(ssl, bytes.baseAddress! + offset, bytes.count - offset, &written)
             if rc != 1 {
-                _ = OpenSSLError.drain("SSL_write_ex")
-                if errno == EAGAIN || errno == EWOULDBLOCK { throw .timeout }
-                throw .io("SSL_write_ex")
+                let err = SSL_get_error(ssl, 0)
+                let saved = errno
+                let queue = OpenSSLError.drain("SSL_write_ex")
+                if err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ { throw .timeout }
+                usable = false
+                if err == SSL_ERROR_SYSCALL {
+                    if saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
+                    if saved == EPIPE || saved == ECONNRESET { throw .unclean }
+                    throw .io("SSL_write_ex: \(String(cString: strerror(saved)))")
+                }
+                throw TLSError.from(queue, handshake: false)
             }
             offset += written
         }

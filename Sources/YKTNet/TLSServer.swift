@@ -1,41 +1,56 @@
-import Dispatch
 import Foundation
 import YKTCrypto
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A mutual-TLS request/response server on POSIX sockets: one accept thread, each connection
-/// handled on a concurrent queue, at most `maximumConnections` at once (more are closed at
-/// once), every read and write under a timeout, one request per connection.
+/// A mutual-TLS request/response server on POSIX sockets: one accept thread, a thread per
+/// connection, one request per connection, every read and write under a timeout.
+///
+/// Admission happens in two steps, so that a flood of unauthenticated sockets cannot starve the
+/// townships: a connection still in its TLS handshake is *pending* (at most
+/// `limits.maximumPendingPerAddress` from one address and `maximumPendingHandshakes` in all;
+/// more are closed at once, and it must finish within `handshakeDeadlineSeconds`); only an
+/// authenticated connection takes one of the `maximumConnections` slots. Refusals are logged
+/// once per `refusalLogIntervalSeconds` with a count; every request that gets an answer is
+/// logged exactly once, with its outcome.
 public final class TLSServer: @unchecked Sendable {
-    // Safe: `listenFD`, `port`, `context`, `limits` and `handler` are set once in init; the
-    // mutable connection count and the stopping flag are guarded by `lock`.
+    // Safe: `listenFD`, `port`, `context`, `limits`, the handlers and `log` are set before
+    // `start` and only read afterwards; the counters and the stopping flag are guarded by `lock`.
     public typealias Handler = @Sendable (_ peer: String, _ request: HTTPRequest) -> HTTPResponse
     /// For requests whose body is read as it arrives: `request.body` is empty, the body is `stream`.
     public typealias StreamingHandler = @Sendable (_ peer: String, _ request: HTTPRequest, _ stream: HTTPBodyStream) -> HTTPResponse
+    /// Picks a request's route from its method and path; nil answers 404 without reading the body.
+    public typealias Router = @Sendable (_ method: String, _ path: String) -> HTTPRoute?
 
     public let port: UInt16
     let listenFD: Int32
     let context: TLSContext
     let limits: HTTPLimits
     let handler: Handler
-    let streaming: (route: @Sendable (_ method: String, _ path: String) -> Bool, handler: StreamingHandler)?
+    let streamingHandler: StreamingHandler?
+    let router: Router
     let maximumConnections: Int
     private let lock = NSLock()
     private var active = 0
+    private var pending = 0
+    private var pendingByAddress: [String: Int] = [:]
     private var stopping = false
     private let done = DispatchGroup()
-    /// Called with one line per refused or failed connection (never personal data).
-    public var log: (@Sendable (String) -> Void)?
+    private let refusals: RefusalLog
+    /// Where the server's log lines go (never personal data): one per answered request, and
+    /// the refusal summaries.
+    public var log: (@Sendable (ServerLogLine) -> Void)? {
+        didSet { refusals.sink = log }
+    }
 
-    /// `streams` picks the requests (by method and path) whose bodies go to `streamingHandler`
-    /// as they arrive, up to `limits.maximumStreamedBodyBytes`; all others are read whole (up
-    /// to `limits.maximumBodyBytes`) and go to `handler`.
+    /// `router` picks, from method and path, how each request's body is read: whole (up to a
+    /// route's maximum, and `handler` answers) or streamed (`streamingHandler` answers, up to
+    /// `limits.maximumStreamedBodyBytes`); a request it does not know is answered 404 before a
+    /// byte of its body is read. Without a router every request is read whole (up to
+    /// `limits.maximumBodyBytes`) and goes to `handler`.
     public init(context: TLSContext, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
-                maximumConnections: Int = 64,
-                streams: (@Sendable (_ method: String, _ path: String) -> Bool)? = nil,
-                streamingHandler: StreamingHandler? = nil,
+                maximumConnections: Int = 64, router: Router? = nil, streamingHandler: StreamingHandler? = nil,
                 handler: @escaping Handler) throws(SocketError) {
         let (fd, bound) = try Socket.listen(host: host, port: port)
         listenFD = fd
@@ -43,8 +58,11 @@ public final class TLSServer: @unchecked Sendable {
         self.context = context
         self.limits = limits
         self.handler = handler
-        if let streams, let streamingHandler { streaming = (streams, streamingHandler) } else { streaming = nil }
+        self.streamingHandler = streamingHandler
+        let maximumBody = limits.maximumBodyBytes
+        self.router = router ?? { _, _ in .buffered(maximumBody: maximumBody) }
         self.maximumConnections = maximumConnections
+        refusals = RefusalLog(intervalSeconds: limits.refusalLogIntervalSeconds)
     }
 
     /// Starts accepting on a background thread.
@@ -59,103 +77,273 @@ public final class TLSServer: @unchecked Sendable {
     }
 
     func acceptLoop() {
-        let queue = DispatchQueue(label: "ykt-connections", attributes: .concurrent)
         while true {
-            let fd = accept(listenFD, nil, nil)
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
+            }
             if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return   // the listening socket was shut down: stop
+                switch errno {
+                case EINTR, ECONNABORTED, EPROTO:
+                    continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors or memory for now: the connections under way will free
+                    // some. Wait a little rather than spin or stop serving.
+                    refusals.record("accept failed: \(String(cString: strerror(errno)))", address: "-")
+                    if lock.withLock({ stopping }) { return }
+                    usleep(100_000)
+                    continue
+                default:
+                    return   // the listening socket was shut down: stop
+                }
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let peerAddress = Socket.text(address)
             let admitted: Bool = lock.withLock {
-                if stopping || active >= maximumConnections { return false }
-                active += 1
+                if stopping { return false }
+                let fromAddress = pendingByAddress[peerAddress, default: 0]
+                if pending >= limits.maximumPendingHandshakes || fromAddress >= limits.maximumPendingPerAddress { return false }
+                pending += 1
+                pendingByAddress[peerAddress] = fromAddress + 1
                 return true
             }
             guard admitted else {
                 close(fd)
-                log?("connection refused: \(maximumConnections) connections already open")
+                refusals.record("connection refused: too many unauthenticated connections", address: peerAddress)
                 continue
             }
             done.enter()
-            queue.async { [self] in
-                defer {
-                    lock.withLock { active -= 1 }
-                    done.leave()
-                }
-                serve(fd)
+            let thread = Thread { [self] in
+                defer { done.leave() }
+                serve(fd, address: peerAddress, accepted: Clock.now)
             }
+            thread.name = "ykt-connection"
+            thread.stackSize = 1 << 20
+            thread.start()
         }
     }
 
-    func serve(_ fd: Int32) {
-        let connection: TLSConnection
+    private func leavePending(_ address: String) {
+        lock.withLock {
+            pending -= 1
+            let left = pendingByAddress[address, default: 1] - 1
+            pendingByAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    func serve(_ fd: Int32, address: String, accepted: UInt64) {
         // The handshake's reads happen inside OpenSSL; a watchdog on a duplicate of the socket
-        // ends a handshake still trickling in at the header deadline (the duplicate keeps the
+        // ends a handshake still trickling in at the handshake deadline (the duplicate keeps the
         // socket itself alive, so the watchdog can never touch another connection's).
+        let connection: TLSConnection
         let watchdog = Watchdog(fd: dup(fd))
-        DispatchQueue.global().asyncAfter(deadline: .now() + limits.headerDeadlineSeconds) { watchdog.fire() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + limits.handshakeDeadlineSeconds) { watchdog.fire() }
         do {
-            defer { watchdog.disarm() }
+            defer {
+                watchdog.disarm()
+                leavePending(address)
+            }
             connection = try TLSConnection(context: context, fd: fd, server: true, timeoutSeconds: limits.ioTimeoutSeconds,
-                                           deadlineSeconds: limits.headerDeadlineSeconds)
+                                           deadlineSeconds: max(0.001, limits.headerDeadlineSeconds - Double(Clock.now - accepted) / 1e9))
         } catch {
-            log?("handshake refused: \(error)")
+            refusals.record("handshake refused: \(Self.kind(of: error))", address: address)
             return
         }
         guard let peer = connection.peerCommonName else {
-            log?("peer certificate has no common name")
+            refusals.record("handshake refused: peer certificate has no common name", address: address)
+            return
+        }
+        let admitted: Bool = lock.withLock {
+            if active >= maximumConnections { return false }
+            active += 1
+            return true
+        }
+        let started = Clock.now
+        var record = RequestRecord(address: address, peer: peer)
+        defer {
+            if admitted { lock.withLock { active -= 1 } }
+            if record.status != nil {
+                record.milliseconds = Int((Clock.now - started) / 1_000_000)
+                log?(record.line)
+            }
+        }
+        guard admitted else {
+            refusals.record("connection refused: \(maximumConnections) authenticated connections already open", address: address)
+            answer(connection, HTTPResponse(status: 503, headers: ["content-type": "text/plain; charset=utf-8"],
+                                            body: Array("busy: try again later".utf8)), record: &record)
+            connection.lingeringClose(maxBytes: 64 * 1024, seconds: 0.5)
             return
         }
         do {
             let limits = self.limits
-            let streaming = self.streaming
-            func route(_ start: String) -> (method: String, path: String, streamed: Bool)? {
-                let parts = start.split(separator: " ")
-                guard parts.count == 3, parts[2] == "HTTP/1.1" else { return nil }
-                let (method, path) = (String(parts[0]), String(parts[1]))
-                return (method, path, streaming?.route(method, path) ?? false)
+            let router = self.router
+            let hasStreaming = streamingHandler != nil
+            var chosen: (method: String, path: String, route: HTTPRoute)?
+            let (_, headers, body) = try HTTPFraming.readHead(connection, limits: limits) { start in
+                let parts = start.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 3, parts[2] == "HTTP/1.1", !parts[0].isEmpty, parts[1].hasPrefix("/") else {
+                    throw HTTPFramingError(status: 400, reason: "bad request line")
+                }
+                let (method, path) = (String(parts[0]), String(parts[1].prefix(256)))
+                record.method = method
+                record.path = path
+                guard var route = router(method, path) else {
+                    throw HTTPFramingError(status: 404, reason: "unknown endpoint")
+                }
+                if case .streamed = route, !hasStreaming { route = .buffered(maximumBody: limits.maximumBodyBytes) }
+                chosen = (method, path, route)
+                switch route {
+                case .buffered(let maximum): return maximum
+                case .streamed: return limits.maximumStreamedBodyBytes
+                }
             }
-            let (start, headers, body) = try HTTPFraming.readHead(connection, limits: limits) { start in
-                route(start)?.streamed == true ? limits.maximumStreamedBodyBytes : limits.maximumBodyBytes
-            }
-            guard let (method, path, streamed) = route(start) else {
-                throw HTTPFramingError(status: 400, reason: "bad request line")
-            }
+            guard let (method, path, route) = chosen else { throw HTTPFramingError(status: 400, reason: "bad request line") }
+            record.bytesIn = body.length
             let response: HTTPResponse
-            if streamed, let streaming {
-                response = streaming.handler(peer, HTTPRequest(method: method, path: path, headers: headers), body)
+            switch route {
+            case .streamed:
+                response = streamingHandler!(peer, HTTPRequest(method: method, path: path, headers: headers), body)
                 // Answered before the whole body was read (a replay, a refusal): read the rest,
                 // so that the sender, still writing, gets to read the answer.
                 if !body.isComplete {
                     if body.length - body.consumed <= limits.maximumDrainBytes { try? body.discard() }
-                    try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
-                                          headers: response.headers, body: response.body)
+                    answer(connection, response, record: &record)
                     connection.lingeringClose()
                     return
                 }
-            } else {
+            case .buffered:
                 response = handler(peer, HTTPRequest(method: method, path: path, headers: headers, body: try body.readAll()))
             }
-            try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
-                                  headers: response.headers, body: response.body)
+            answer(connection, response, record: &record)
         } catch let e as HTTPFramingError {
-            log?("request from \(peer) refused: \(e.status) \(e.reason)")
-            try? HTTPFraming.write(connection, start: "HTTP/1.1 \(e.status) \(HTTPResponse.reason(e.status))",
-                                   headers: ["content-type": "text/plain; charset=utf-8"], body: Array(e.reason.utf8))
-            connection.lingeringClose()
+            record.outcome = e.reason
+            answer(connection, HTTPResponse(status: e.status, headers: ["content-type": "text/plain; charset=utf-8"],
+                                            body: Array(e.reason.utf8)), record: &record)
+            connection.lingeringClose(maxBytes: 1 << 20, seconds: e.status == 404 ? 0.5 : 2)
         } catch {
-            log?("connection from \(peer) ended: \(error)")
+            record.status = 0
+            record.outcome = "connection ended: \(Self.kind(of: error))"
         }
     }
 
-    /// Stops accepting, waits for open connections to finish (each is bounded by the I/O
-    /// timeout), and closes the socket.
+    /// Writes the answer and notes its status for the request's log line.
+    private func answer(_ connection: TLSConnection, _ response: HTTPResponse, record: inout RequestRecord) {
+        record.status = response.status
+        record.extra = response.log
+        do {
+            try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
+                                  headers: response.headers, body: response.body)
+        } catch {
+            record.outcome = "answer not delivered: \(Self.kind(of: error))"
+        }
+    }
+
+    /// A short name for why a connection failed (for logs: no peer-supplied text).
+    static func kind(of error: any Error) -> String {
+        switch error {
+        case let e as TLSError:
+            switch e {
+            case .timeout: "timeout"
+            case .closed: "closed"
+            case .unclean: "cut"
+            case .certificate(let why): "certificate (\(why.prefix(120)))"
+            case .handshake: "tls handshake"
+            case .io: "tls i/o"
+            }
+        case let e as SocketError: e.description
+        default: "error"
+        }
+    }
+
+    /// Stops accepting, waits for open connections to finish (each is bounded by its
+    /// deadlines and timeouts), writes the last refusal counts, and closes the socket.
     public func stop() {
         lock.withLock { stopping = true }
         shutdown(listenFD, Int32(SHUT_RDWR))
         close(listenFD)
         done.wait()
+        refusals.flush()
+    }
+
+    /// Connections open now: (authenticated, still in their handshake).
+    public var connectionCounts: (active: Int, pending: Int) { lock.withLock { (active, pending) } }
+}
+
+/// One line of the server's log: a level, a message and `key=value` metadata in order.
+public struct ServerLogLine: Sendable {
+    public enum Level: String, Sendable { case info, warning }
+    public var level: Level
+    public var message: String
+    public var metadata: [(String, String)]
+}
+
+/// What the server logs of one request.
+struct RequestRecord {
+    var address: String
+    var peer: String
+    var method = "-"
+    var path = "-"
+    var status: Int?
+    var bytesIn = 0
+    var milliseconds = 0
+    var outcome: String?
+    var extra: [(String, String)] = []
+
+    var line: ServerLogLine {
+        var metadata: [(String, String)] = [("address", address), ("peer", peer), ("method", method), ("path", path),
+                                            ("status", String(status ?? 0)), ("bytes", String(bytesIn)), ("ms", String(milliseconds))]
+        metadata += extra
+        if let outcome { metadata.append(("outcome", outcome)) }
+        let failed = (status ?? 0) == 0 || (status ?? 0) >= 500
+        return ServerLogLine(level: failed ? .warning : .info, message: "request", metadata: metadata)
+    }
+}
+
+/// Refusals counted by reason and written once per interval with a count, so a flood of
+/// refused connections costs a line per interval, not a line each.
+final class RefusalLog: @unchecked Sendable {
+    // Safe: every field is guarded by `lock`; `sink` is set before the server starts.
+    private let lock = NSLock()
+    private let interval: UInt64
+    private var counts: [String: (count: Int, addresses: Set<String>, since: UInt64, lastWritten: UInt64?)] = [:]
+    var sink: (@Sendable (ServerLogLine) -> Void)?
+
+    init(intervalSeconds: Double) { interval = UInt64(max(0.001, intervalSeconds) * 1e9) }
+
+    func record(_ reason: String, address: String) {
+        let now = Clock.now
+        let line: ServerLogLine? = lock.withLock {
+            var entry = counts[reason] ?? (0, [], now, nil)
+            entry.count += 1
+            if entry.addresses.count < 8 { entry.addresses.insert(address) }
+            // The first refusal of a kind is written at once; then at most one line an interval.
+            if let last = entry.lastWritten, now - last < interval {
+                counts[reason] = entry
+                return nil
+            }
+            counts[reason] = (0, [], now, now)
+            return Self.line(reason, entry.count, entry.addresses, seconds: Double(now - entry.since) / 1e9)
+        }
+        if let line { sink?(line) }
+    }
+
+    /// Writes what was counted since the last line of each kind.
+    func flush() {
+        let now = Clock.now
+        let lines: [ServerLogLine] = lock.withLock {
+            defer { counts.removeAll() }
+            return counts.sorted { $0.key < $1.key }.filter { $0.value.count > 0 }.map {
+                Self.line($0.key, $0.value.count, $0.value.addresses, seconds: Double(now - $0.value.since) / 1e9)
+            }
+        }
+        for line in lines { sink?(line) }
+    }
+
+    private static func line(_ reason: String, _ count: Int, _ addresses: Set<String>, seconds: Double) -> ServerLogLine {
+        ServerLogLine(level: .warning, message: reason,
+                      metadata: [("count", String(count)), ("seconds", String(format: "%.1f", seconds)),
+                                 ("address", addresses.sorted().joined(separator: ","))])
     }
 }
 
@@ -169,15 +357,24 @@ public enum TLSClient {
     /// Connects and writes the request, returning at once: the caller can work while the
     /// server does, then read the answer with `response()`. `checkPeer` sees the server
     /// certificate's name after the handshake and can refuse it before anything is sent.
+    /// `progress`, when given, is called with the bytes of the body written so far.
     public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
-                             limits: HTTPLimits = HTTPLimits(), checkPeer: (String?) throws -> Void = { _ in }) throws -> Exchange {
-        let fd = try Socket.connect(host: host, port: port)
-        let c = try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
+                             limits: HTTPLimits = HTTPLimits(), checkPeer: (String?) throws -> Void = { _ in },
+                             progress: ((Int) -> Void)? = nil) throws -> Exchange {
+        let c = try connect(host: host, port: port, context: context, limits: limits)
         try checkPeer(c.peerCommonName)
         var headers = request.headers
         headers["host"] = "\(host):\(port)"
-        try HTTPFraming.write(c, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body)
+        try HTTPFraming.write(c, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body,
+                              progress: progress)
         return Exchange(connection: c, limits: limits)
+    }
+
+    /// A TLS connection to the server, handshake done.
+    public static func connect(host: String, port: UInt16, context: TLSContext, limits: HTTPLimits = HTTPLimits(),
+                               bindAddress: String? = nil) throws -> TLSConnection {
+        let fd = try Socket.connect(host: host, port: port, timeoutSeconds: limits.ioTimeoutSeconds, bindAddress: bindAddress)
+        return try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
     }
 
     /// A request written on its own connection, its answer still to be read.

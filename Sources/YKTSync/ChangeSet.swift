@@ -149,8 +149,19 @@ public struct ChangeSet: Sendable, Hashable {
             throw YKTError(.syncVersion, "变更集数据结构版本 \(schema) 本程序不认识（本程序只支持版本 \(schemaVersion)）",
                            hint: "两端升级到同一版本的 ykt")
         }
+        // Integers the receiver will add, multiply and allocate from are bounded here, so no
+        // header, however signed, can make an arithmetic trap or a huge reservation.
+        let ops = try int(5), bodyBytes = try int(6)
+        guard ops <= SyncProtocol.maximumOperations else {
+            throw YKTError(.syncFormat, "头部字段 ops 为 \(ops)，超过上限 \(SyncProtocol.maximumOperations)", at: SourceLocation(field: "ops"),
+                           hint: "把操作分成多个变更集")
+        }
+        guard bodyBytes <= SyncProtocol.maximumBodyBytes else {
+            throw YKTError(.syncFormat, "头部字段 body 为 \(bodyBytes) 字节，超过上限 \(SyncProtocol.maximumBodyBytes)",
+                           at: SourceLocation(field: "body"), hint: "把操作分成多个变更集")
+        }
         let header = Header(format: format, schema: schema, node: values[1], keyID: values[2], seq: try int(3),
-                            prev: try hex64(4), ops: Int(try int(5)), bodyBytes: Int(try int(6)), bodySHA256: try hex64(7))
+                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7))
         guard header.seq >= 1 else { throw YKTError(.syncFormat, "变更集序号从 1 开始", at: SourceLocation(field: "seq")) }
         return ChangeSet(header: header, bytes: bytes, bodyOffset: end + 2)
     }

@@ -64,6 +64,7 @@ struct TLSTests {
         var limits = HTTPLimits()
         limits.ioTimeoutSeconds = 1
         limits.headerDeadlineSeconds = 1.5
+        limits.handshakeDeadlineSeconds = 1.5
         return try server(pki, limits: limits, counter: counter)
     }
 

@@ -1,0 +1,32 @@
+/// The constants of the sync protocol over HTTP/1.1 (docs/protocol.md), in one place for both
+/// nodes, the tests and the hostile client.
+public enum SyncProtocol {
+    /// `POST`: a township's change set (header and body as signed), answered by a receipt.
+    public static let changeSetsPath = "/v1/changesets"
+    /// `GET /v1/stream?after=N`: the county's messages to the township after number N.
+    public static let streamPath = "/v1/stream"
+    public static let streamAfterQuery = "after"
+    /// The Ed25519 signature (hex) of a change set's header, or of a receipt's body.
+    public static let signatureHeader = "x-ykt-signature"
+    public static let changeSetContentType = "application/vnd.ykt.changeset"
+    public static let receiptContentType = "application/json; charset=utf-8"
+    public static let streamContentType = "application/x-ndjson; charset=utf-8"
+
+    /// The path that asks for the messages after `after`.
+    public static func streamPath(after: Int64) -> String { "\(streamPath)?\(streamAfterQuery)=\(after)" }
+
+    /// `after` of a stream request path, or nil when the path is not one.
+    public static func streamAfter(_ path: String) -> Int64?? {
+        let prefix = "\(streamPath)?\(streamAfterQuery)="
+        guard path.hasPrefix(prefix) else { return nil }
+        guard let n = Int64(path.dropFirst(prefix.count)), n >= 0 else { return .some(nil) }
+        return .some(n)
+    }
+
+    /// The most operations a change set may declare; a header above it is refused before any
+    /// arithmetic or allocation is made from it.
+    public static let maximumOperations = 50_000_000
+    /// The largest body a change set may declare (1 TiB) whatever a county allows; a county's
+    /// own `max_changeset_bytes` is lower. Bounds every sum made from the header.
+    public static let maximumBodyBytes = 1 << 40
+}

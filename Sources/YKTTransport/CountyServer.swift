@@ -1,0 +1,81 @@
+import Foundation
+import YKTCore
+import YKTCounty
+import YKTNet
+import YKTStore
+import YKTSync
+import YKTTownship
+
+/// The county's sync server, wired from its node directory: the TLS server, the protocol's
+/// routes (`CountyService`), the checkpointer beside the serving connection, and the limits
+/// `node.conf` sets. `ykt serve` only starts and stops it; tests run it in-process.
+public final class CountyServer: @unchecked Sendable {
+    // Safe: set up in init, then only `stop` touches the parts, once.
+    public let server: TLSServer
+    public let service: CountyService
+    private let checkpointer: BackgroundCheckpointer
+
+    /// The limits `node.conf` sets: `io_timeout_seconds`, `handshake_deadline_seconds`,
+    /// `header_deadline_seconds`, `min_body_bytes_per_second`, `max_changeset_bytes`,
+    /// `max_pending_per_address` (each optional; docs/operations-guide.md).
+    public static func limits(_ config: NodeConfig) throws(YKTError) -> HTTPLimits {
+        var limits = HTTPLimits()
+        func number(_ key: String) throws(YKTError) -> Double? {
+            guard let text = config.extra[key] else { return nil }
+            guard let v = Double(text), v > 0, v.isFinite else {
+                throw YKTError(.nodeConfig, "node.conf 的 \(key) 应为正数，现为「\(text)」",
+                               at: SourceLocation(file: NodeConfig.fileName, field: key))
+            }
+            return v
+        }
+        if let t = try number("io_timeout_seconds") { limits.ioTimeoutSeconds = t }
+        if let t = try number("handshake_deadline_seconds") { limits.handshakeDeadlineSeconds = t }
+        if let t = try number("header_deadline_seconds") { limits.headerDeadlineSeconds = t }
+        if let n = try number("min_body_bytes_per_second") { limits.minimumBodyBytesPerSecond = Int(min(n, 1e12)) }
+        if let n = try number("max_changeset_bytes") { limits.maximumStreamedBodyBytes = Int(min(n, Double(SyncProtocol.maximumBodyBytes))) }
+        if let n = try number("max_pending_per_address") { limits.maximumPendingPerAddress = Int(min(n, 1e6)) }
+        return limits
+    }
+
+    /// Sets up the county's database for serving (page cache, durable commits, checkpoints on
+    /// a thread of their own) and listens on `host:port` (port 0: the OS chooses).
+    public init(county: CountyNode, host: String, port: UInt16, log: (@Sendable (ServerLogLine) -> Void)? = nil) throws {
+        let config = county.config
+        let limits = try Self.limits(config)
+        county.maximumChangeSetBytes = limits.maximumStreamedBodyBytes
+        let files = try NodeTLS.files(config, directory: county.directory)
+        let context = try NodeTLS.context(.server, files)
+        // The serving connection commits; checkpoints run beside it on the other core.
+        checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db)
+        // A page cache that holds the county-wide register (a million residents are about
+        // 110 MB of pages), so that registrations arriving in random ID order neither spill
+        // pages to the log mid-change-set nor read them back from it.
+        let cacheMiB = config.extra["cache_mib"].flatMap(Int.init).map { max(16, min($0, 64 * 1024)) } ?? 256
+        try county.db.execute("PRAGMA cache_size=-\(cacheMiB * 1024)")
+        // A receipt tells a township its change set is taken, and it never sends it again:
+        // each commit is on disk before its receipt leaves.
+        try county.db.execute("PRAGMA synchronous=FULL")
+        let checkpointer = self.checkpointer
+        let service = CountyService(county, committed: { checkpointer.request() })
+        self.service = service
+        do {
+            server = try TLSServer(context: context, host: host, port: port, limits: limits, router: CountyService.router,
+                                   streamingHandler: { peer, request, body in service.receive(peer: peer, request: request, body: body) },
+                                   handler: { peer, request in service.handle(peer: peer, request: request) })
+        } catch {
+            checkpointer.stop()
+            throw YKTError(.nodeConfig, "不能监听 \(host):\(port)：\(error)", hint: "换一个端口或停止占用它的程序")
+        }
+        server.log = log
+    }
+
+    public var port: UInt16 { server.port }
+
+    public func start() { server.start() }
+
+    /// Finishes the connections under way, then stops checkpointing.
+    public func stop() {
+        server.stop()
+        checkpointer.stop()
+    }
+}

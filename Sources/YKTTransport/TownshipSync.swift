@@ -1,0 +1,113 @@
+import Foundation
+import YKTCore
+import YKTCrypto
+import YKTNet
+import YKTSync
+import YKTTownship
+
+/// One township's sync with the county over mutual TLS: push the outbox as signed change
+/// sets, then pull the county's messages. `ykt sync` runs rounds of it; tests run it
+/// in-process against a `CountyServer`.
+public struct TownshipSync {
+    public let node: TownshipNode
+    public let host: String
+    public let port: UInt16
+    let context: TLSContext
+    var limits = HTTPLimits()
+
+    /// What a round has done so far, for a progress display.
+    public struct Progress: Sendable {
+        public var changeSets = 0
+        public var operations = 0
+        public var bytesSent = 0
+    }
+
+    /// From `node.conf` (`county_address` unless `county` is given, and the TLS files).
+    public init(node: TownshipNode, county: String? = nil) throws(YKTError) {
+        self.node = node
+        let address = county ?? node.config.extra["county_address"] ?? ""
+        (host, port) = try NodeTLS.address(address, field: county == nil ? "county_address" : "--county")
+        context = try NodeTLS.context(.client, try NodeTLS.files(node.config, directory: node.directory))
+    }
+
+    /// One round: push everything pending, then pull. One round at a time per node (the node
+    /// directory's sync lock). Network failures come out as `SyncFailure` names them.
+    public func round(progress: (@Sendable (Progress) -> Void)? = nil) throws -> TownshipNode.PushReport {
+        let lock = try SyncLock(directory: node.directory)
+        defer { lock.release() }
+        do {
+            return try unlockedRound(progress: progress)
+        } catch {
+            throw SyncFailure.map(error, county: "\(host):\(port)", timeoutSeconds: limits.ioTimeoutSeconds)
+        }
+    }
+
+    private func unlockedRound(progress: (@Sendable (Progress) -> Void)?) throws -> TownshipNode.PushReport {
+        let (host, port, context, limits) = (self.host, self.port, self.context, self.limits)
+        let countyCode = node.config.countyCode
+        let counter = ProgressCounter(report: progress)
+        var report = try node.pushPipelined { bytes, signature in
+            // Sent and answered on a thread of its own: the county reads a large body as it
+            // arrives, so the next change set is built meanwhile.
+            let sending = Background(name: "ykt-send") { () throws -> TownshipNode.CountyAnswer in
+                let exchange = try TLSClient.start(
+                    HTTPRequest(method: "POST", path: SyncProtocol.changeSetsPath,
+                                headers: [SyncProtocol.signatureHeader: Hex.encode(signature),
+                                          "content-type": SyncProtocol.changeSetContentType],
+                                body: bytes),
+                    host: host, port: port, context: context, limits: limits, checkPeer: { peer in
+                        // Nothing is sent to a server that is not the county.
+                        guard peer == countyCode else {
+                            throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
+                        }
+                    }, progress: counter.map { c in { c.sent($0) } })
+                let (response, _) = try exchange.response()
+                counter?.finished(operations: (try? ChangeSet.readHeader(bytes))?.header.ops ?? 0)
+                let sig = response.headers[SyncProtocol.signatureHeader].flatMap { Hex.decode($0) }
+                return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
+            }
+            return { try sending.value() }
+        }
+        report.pulled = try node.pull { after in
+            let (r, peer) = try TLSClient.send(HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: after)),
+                                               host: host, port: port, context: context, limits: limits)
+            guard peer == countyCode else {
+                throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
+            }
+            return TownshipNode.CountyAnswer(status: r.status, body: r.body, signature: nil)
+        }
+        return report
+    }
+}
+
+/// Adds up a round's progress across the sending threads.
+final class ProgressCounter: @unchecked Sendable {
+    // Safe: `state` and `base` are guarded by `lock`; `report` is set once.
+    private let lock = NSLock()
+    private var state = TownshipSync.Progress()
+    private var base = 0
+    private let report: @Sendable (TownshipSync.Progress) -> Void
+
+    init?(report: (@Sendable (TownshipSync.Progress) -> Void)?) {
+        guard let report else { return nil }
+        self.report = report
+    }
+
+    func sent(_ bytesOfThisSet: Int) {
+        let now = lock.withLock {
+            state.bytesSent = base + bytesOfThisSet
+            return state
+        }
+        report(now)
+    }
+
+    func finished(operations: Int) {
+        let now = lock.withLock {
+            state.changeSets += 1
+            state.operations += operations
+            base = state.bytesSent
+            return state
+        }
+        report(now)
+    }
+}
