@@ -118,7 +118,7 @@ public final class TLSConnection {
     public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 
     /// Reads up to `max` bytes; empty at a clean end of stream.
-    func read(max: Int) throws(TLSError) -> [UInt8] {
+    public func read(max: Int) throws(TLSError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
         var got = 0
         var failure: TLSError?
@@ -160,7 +160,7 @@ public final class TLSConnection {
         }
     }
 
-    func write(_ bytes: [UInt8]) throws(TLSError) {
+    public func write(_ bytes: [UInt8]) throws(TLSError) {
         var failure: TLSError?
         bytes.withUnsafeBytes { buf in
             do throws(TLSError) { try write(buf) } catch { failure = error }

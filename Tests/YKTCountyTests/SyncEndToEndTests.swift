@@ -3,6 +3,7 @@ import Testing
 import YKTCore
 import YKTCrypto
 import YKTDemo
+import YKTStore
 import YKTSync
 @testable import YKTCounty
 @testable import YKTTownship
@@ -266,38 +267,61 @@ struct SyncEndToEndTests {
         #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
     }
 
-    @Test("a receiver that gives up stops the body's reading at once, not a part later")
-    func readingStopsWithTheReceiver() throws {
-        let people = 6_000   // about 2.5 MB of body: the second part is still being read when the first fails
+    @Test("while a body is staged the county holds no database lock: another connection writes meanwhile; the body is applied after")
+    func stagingHoldsNoLock() throws {
+        let people = 3_000   // over 1 MiB of body: the sender pauses after the first part
         let (c, t, _) = try County.registeringMany(people, month: 4)
         let built = try #require(try t.nextChangeSet(maxOperations: people))
-        var lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
-        lines.swapAt(0, 1)   // the first operation is out of sequence: refused as soon as the first part is applied
-        let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: lines)
-        #expect(set.header.bodyBytes > 2 * CountyNode.evidencePartBytes)
-        // A sender that delivers the first part at once, then 2 KiB a millisecond.
-        final class Slowing: ChangeSetSource, @unchecked Sendable {
+        // A sender that stops after the header and the first part until it is let go.
+        final class Paused: ChangeSetSource, @unchecked Sendable {
             let bytes: [UInt8]
-            let fast: Int
+            let pauseAt: Int
             var offset = 0
-            init(_ bytes: [UInt8], fast: Int) { self.bytes = bytes; self.fast = fast }
+            let reached = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0)
+            init(_ bytes: [UInt8], pauseAt: Int) { self.bytes = bytes; self.pauseAt = pauseAt }
             var length: Int { bytes.count }
             func read(into buffer: inout [UInt8], max: Int) throws -> Int {
-                if offset >= fast { usleep(1_000) }
-                let n = Swift.min(max, offset < fast ? fast - offset : 2_048, bytes.count - offset)
+                if offset == pauseAt { reached.signal(); go.wait() }
+                let n = Swift.min(max, (offset < pauseAt ? pauseAt : bytes.count) - offset)
                 buffer.append(contentsOf: bytes[offset..<(offset + n)])
                 offset += n
                 return n
             }
         }
-        let headerBytes = set.bytes.count - set.header.bodyBytes
-        let source = Slowing(set.bytes, fast: headerBytes + CountyNode.evidencePartBytes)
-        let answer = c.county.receive(peer: "450223101", source: source,
-                                      signature: try NodeKey.load(from: t.directory).sign(ChangeSet.signedPart(of: set.bytes)))
-        #expect(answer.status == 400)
-        // The second part had barely begun (it takes half a second at that pace).
-        #expect(source.offset < headerBytes + CountyNode.evidencePartBytes + 256 * 1_024, "read \(source.offset) bytes")
-        #expect(try c.county.db.integer("SELECT count(*) FROM resident") == 0)
+        let source = Paused(built.set.bytes, pauseAt: built.set.bytes.count - built.set.header.bodyBytes + CountyNode.evidencePartBytes)
+        // The county is used by the receiving thread only until `value()` returns.
+        final class Handed: @unchecked Sendable { let county: CountyNode; init(_ c: CountyNode) { county = c } }
+        let handed = Handed(c.county)
+        let receiving = Background(name: "receive") { handed.county.receive(peer: "450223101", source: source, signature: built.signature) }
+        source.reached.wait()
+        // Another process's write goes through at once (it waited for the whole stream before).
+        let other = try Database(path: c.county.directory + "/county.db", busyTimeoutMilliseconds: 200)
+        try other.transaction { try other.execute("CREATE TABLE probe(x)") }
+        source.go.signal()
+        let answer = try receiving.value()
+        #expect(answer.status == 200)
+        #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
+    }
+
+    @Test("a signed header with an absurd body length is refused from its bounds, not trapped on; one above max_changeset_bytes is 413")
+    func absurdBodyLength() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001")])
+        let built = try #require(try t.nextChangeSet())
+        let key = try NodeKey.load(from: t.directory)
+        func sendWithBody(_ declared: String) -> CountyNode.Answer {
+            let text = String(decoding: built.set.bytes, as: UTF8.self)
+                .replacingOccurrences(of: "\nbody: \(built.set.header.bodyBytes)\n", with: "\nbody: \(declared)\n")
+            let bytes = Array(text.utf8)
+            return c.county.receive(peer: "450223101", bytes: bytes, signature: try! key.sign(ChangeSet.signedPart(of: bytes)))
+        }
+        let absurd = sendWithBody("9223372036854775000")
+        #expect(absurd.status == 400 && String(decoding: absurd.body, as: UTF8.self).contains("YKT-SYNC-FORMAT"))
+        c.county.maximumChangeSetBytes = 1_000
+        let large = sendWithBody("2000")
+        #expect(large.status == 413 && String(decoding: large.body, as: UTF8.self).contains("YKT-SYNC-FORMAT"))
+        c.county.maximumChangeSetBytes = 1 << 30
+        #expect(c.county.receive(peer: "450223101", bytes: built.set.bytes, signature: built.signature).status == 200)
+        #expect(try c.county.db.integer("SELECT count(*) FROM operation") == 1)
     }
 
     @Test("evidence file: bytes left past the recorded end are cut off; a changed body is found; a short file refuses further sets")

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+import YKTCore
+import YKTCounty
+import YKTCrypto
+import YKTNet
+import YKTStore
+import YKTSync
+import YKTTownship
+import YKTTransport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The county's sync service under a hostile township and a careless network: real TLS on
+/// loopback, the service in-process, real node databases.
+@Suite("County sync service under attack", .serialized)
+struct CountyServiceTests {
+    /// A change set's request head and bytes, signed by `code`'s own key.
+    func request(_ net: SyncNetwork, _ code: String) throws -> (head: [UInt8], bytes: [UInt8]) {
+        let node = net.townships[code]!
+        let built = try #require(try node.nextChangeSet())
+        let head = "POST \(SyncProtocol.changeSetsPath) HTTP/1.1\r\n\(SyncProtocol.signatureHeader): \(Hex.encode(built.signature))\r\n"
+            + "content-length: \(built.set.bytes.count)\r\n\r\n"
+        return (Array(head.utf8), built.set.bytes)
+    }
+
+    @Test("a trickling change set blocks nobody: another township syncs and a county command writes meanwhile; the trickler is cut off by its rate, and nothing of it applied")
+    func tricklingUploadBlocksNobody() throws {
+        let net = try SyncNetwork()
+        try net.register("450223101", count: 3)
+        try net.register("450223102", count: 2)
+        let (head, bytes) = try request(net, "450223101")
+        let trickler = try net.connect("450223101")
+        // The header and a little of the body at once, then a byte every 0.2 s (5 B/s, far
+        // below the 20 kB/s the county asks for after its 1 s grace).
+        let headerLength = bytes.count - (try ChangeSet.readHeader(bytes)).header.bodyBytes
+        try trickler.write(head + Array(bytes[..<(headerLength + 10)]))
+        let started = Date()
+        let handed = Handed(trickler)
+        let cut = Background(name: "trickle") { () -> (Date, String) in
+            let trickler = handed.value
+            var i = headerLength + 10
+            while i < bytes.count, (try? trickler.write([bytes[i]])) != nil, Date().timeIntervalSince(started) < 20 {
+                i += 1
+                usleep(200_000)
+            }
+            return (Date(), drain(trickler, seconds: 5))
+        }
+        usleep(300_000)
+        // While it trickles: another township's whole round, and a write by another process.
+        let other = try net.sync("450223102")
+        #expect(other.accepted == 2)
+        let db = try net.otherConnection()
+        try db.transaction { try db.execute("CREATE TABLE IF NOT EXISTS probe(x)"); try db.run("INSERT INTO probe VALUES (1)") }
+        #expect(Date().timeIntervalSince(started) < 1.5, "others had to wait for the trickler")
+        // A second upload from the trickling township is refused while the first lasts.
+        #expect(throws: YKTError.self) { _ = try net.sync("450223101") }
+        let (ended, answer) = try cut.value()
+        #expect(ended.timeIntervalSince(started) < 6, "cut off after \(ended.timeIntervalSince(started)) s")
+        #expect(answer.isEmpty || answer.contains("408"), "\(answer)")
+        #expect(try db.integer("SELECT count(*) FROM upstream WHERE node_id = '450223101'") == 0)
+        // Afterwards the township syncs normally.
+        #expect(try net.sync("450223101").accepted == 3)
+        #expect(try db.integer("SELECT count(*) FROM resident") == 5)
+    }
+
+    @Test("a second upload from one township while its first is under way is refused at once (429 YKT-SYNC-BUSY)")
+    func oneUploadPerTownship() throws {
+        let net = try SyncNetwork()
+        try net.register("450223101", count: 1)
+        let (head, bytes) = try request(net, "450223101")
+        let first = try net.connect("450223101")
+        try first.write(head + Array(bytes.prefix(20)))
+        usleep(200_000)
+        let second = try net.connect("450223101")
+        try second.write(head + bytes)
+        let answer = drain(second)
+        #expect(answer.hasPrefix("HTTP/1.1 429") && answer.contains("YKT-SYNC-BUSY"), "\(answer)")
+        try first.write(Array(bytes.dropFirst(20)))
+        let done = drain(first)
+        #expect(done.hasPrefix("HTTP/1.1 200"), "\(done)")
+    }
+
+    @Test("a request to an unknown path is answered 404 before its body (64 MiB declared, none sent)")
+    func unknownPathNotRead() throws {
+        let net = try SyncNetwork()
+        let c = try net.connect("450223101")
+        let started = Date()
+        try c.write(Array("POST /v1/anything HTTP/1.1\r\ncontent-length: 67108864\r\n\r\n".utf8))
+        let answer = drain(c)
+        #expect(answer.hasPrefix("HTTP/1.1 404"), "\(answer)")
+        #expect(Date().timeIntervalSince(started) < 1, "waited \(Date().timeIntervalSince(started)) s for a body")
+        let stream = try net.connect("450223101")
+        try stream.write(Array("GET \(SyncProtocol.streamPath(after: 0)) HTTP/1.1\r\ncontent-length: 5000\r\n\r\n".utf8))
+        #expect(drain(stream).hasPrefix("HTTP/1.1 413"))   // the stream request has no body
+    }
+
+    @Test("a flood of idle sockets from another address neither keeps townships out nor floods the log")
+    func idleFlood() throws {
+        let net = try SyncNetwork()
+        try net.register("450223101", count: 1)
+        var flood: [Int32] = []
+        defer { flood.forEach { close($0) } }
+        for _ in 0..<120 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var local = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.2")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+            var remote = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: net.port.bigEndian, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+            _ = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            _ = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            flood.append(fd)
+        }
+        usleep(200_000)
+        let report = try net.sync("450223101")
+        #expect(report.accepted == 1)
+        let refusals = net.log.filter { $0.message.contains("refused") }
+        #expect(!refusals.isEmpty && refusals.count <= 3, "\(refusals.map(\.message))")
+        // An idle socket is closed at the handshake deadline (1 s here).
+        usleep(1_500_000)
+        var probe: UInt8 = 0
+        #expect(recv(flood[0], &probe, 1, Int32(MSG_DONTWAIT)) == 0)
+    }
+
+    @Test("every request is logged once with its outcome; no personal data in the log")
+    func oneLineEachRequest() throws {
+        let net = try SyncNetwork()
+        try net.register("450223101", count: 2)
+        _ = try net.sync("450223101")
+        let requests = net.log.filter { $0.message == "request" }
+        #expect(requests.count == 2)   // one change set, one pull
+        let change = try #require(requests.first { $0.metadata.contains { $0 == ("path", SyncProtocol.changeSetsPath) } })
+        let fields = Dictionary(change.metadata, uniquingKeysWith: { a, _ in a })
+        #expect(fields["township"] == "450223101" && fields["outcome"] == "accepted" && fields["status"] == "200")
+        #expect(fields["seq"] == "1" && fields["ops"] == "2" && fields["ms"] != nil)
+        let text = net.log.map { $0.message + $0.metadata.map { "\($0)=\($1)" }.joined() }.joined()
+        #expect(text.range(of: #"[0-9]{17}[0-9X]"#, options: .regularExpression) == nil, "\(text)")
+    }
+
+    @Test("offline is not a bug: no county listening is YKT-SYNC-OFFLINE (exit 75); a revoked certificate is YKT-SYNC-CERT")
+    func offlineAndCertificates() throws {
+        let net = try SyncNetwork(crl: true, revoke: ["450223102"])
+        try net.register("450223101", count: 1)
+        try net.register("450223102", count: 1)
+        let closedPort = try TownshipSync(node: net.townships["450223101"]!, county: "127.0.0.1:9")
+        do { _ = try closedPort.round(); Issue.record("synced with nobody") } catch let e as YKTError {
+            #expect(e.code == .syncOffline && e.code.exitStatus.rawValue == 75)
+            #expect(e.hint?.contains("已保存") == true)
+        }
+        do { _ = try net.sync("450223102"); Issue.record("a revoked certificate synced") } catch let e as YKTError {
+            #expect(e.code == .syncCertificate, "\(e)")
+            #expect(e.message.contains("吊销"), "\(e.message)")
+        }
+        #expect(try net.sync("450223101").accepted == 1)
+    }
+}
