@@ -374,3 +374,22 @@ struct JSONParser {
         return v
     }
 }
+
+extension JSONValue {
+    /// The string at `key`, or a refusal naming the field (an operation from outside that lacks
+    /// a field is refused, never read as an empty string).
+    public func requiredString(_ key: String) throws(YKTError) -> String {
+        guard let v = self[key]?.stringValue else {
+            throw YKTError(.fieldMissing, "操作缺少字段「\(key)」，或它不是文本", at: SourceLocation(field: key))
+        }
+        return v
+    }
+
+    /// The integer at `key`, or a refusal naming the field.
+    public func requiredInt(_ key: String) throws(YKTError) -> Int64 {
+        guard let v = self[key]?.intValue else {
+            throw YKTError(.fieldMissing, "操作缺少字段「\(key)」，或它不是整数", at: SourceLocation(field: key))
+        }
+        return v
+    }
+}

@@ -126,7 +126,7 @@ extension CountyNode {
            previous != current.number || previousBank.map({ $0 != current.bank }) == true {
             let detail = "\(rid.masked) 的指定账户：县里现为 \(Masking.account(current.number))，乡镇 \(node) 从 "
                 + "\(Masking.account(previous)) 改为 \(number.masked)"
-            return Decision(status: "conflicted", rule: "account.both-sides",
+            return Decision(status: .conflicted, rule: "account.both-sides",
                             reason: "县里已把 \(rid.masked) 的指定账户改为 \(Masking.account(current.number))，待县财政决定采用哪一方",
                             conflict: ("account.both-sides", nil, detail))
         }

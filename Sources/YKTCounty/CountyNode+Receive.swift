@@ -217,15 +217,20 @@ extension CountyNode {
         return Answer(status: http, body: Array(JSONValue.object(body).canonical.utf8), signature: nil)
     }
 
+    /// What the county decided about one operation (the receipt's `status`).
+    enum DecisionStatus: String {
+        case accepted, rejected, conflicted
+    }
+
     struct Decision {
-        var status: String
+        var status: DecisionStatus
         var rule: String?
         var reason: String?
         var conflict: (kind: String, other: String?, detail: String)?
 
-        static let accepted = Decision(status: "accepted")
+        static let accepted = Decision(status: .accepted)
         static func rejected(_ code: ErrorCode, _ reason: String) -> Decision {
-            Decision(status: "rejected", rule: code.rawValue, reason: reason)
+            Decision(status: .rejected, rule: code.rawValue, reason: reason)
         }
     }
 
@@ -319,7 +324,7 @@ extension CountyNode {
                             case .success(let checked):
                                 decision = try enterRegister(residentID: checked.residentID, name: r.name, bank: r.bank,
                                                              kind: checked.kind, number: r.number, node: node)
-                                if decision.status == "accepted", registration.entityNamesResident {
+                                if decision.status == .accepted, registration.entityNamesResident {
                                     // Accepted as sent: its decision row goes in with its run's.
                                     if run.isEmpty { runFirst = seq }
                                     run.append(contentsOf: r.residentID.utf8)
@@ -338,7 +343,10 @@ extension CountyNode {
                             if op["v"]?.intValue != 1 {
                                 decision = .rejected(.syncVersion, "操作格式版本 \(op["v"]?.intValue ?? 0) 本程序不认识（本程序只支持版本 1）")
                             } else {
-                                decision = try check(op, kind: kind, node: node)
+                                // Its own savepoint: a handler that wrote and then refused (or
+                                // failed) leaves nothing behind; only an accepted one's writes stay.
+                                decision = try db.inSavepoint({ try check(op, kind: kind, node: node) },
+                                                              keep: { $0.status == .accepted })
                             }
                         }
                         expected += 1
@@ -353,18 +361,18 @@ extension CountyNode {
                         try record.bind(2, seq)
                         try record.bind(4, kind)
                         try record.bind(5, entity)
-                        try record.bind(6, decision.status)
+                        try record.bind(6, decision.status.rawValue)
                         try record.bind(7, decision.rule)
                         try record.bind(8, decision.reason)
                         try record.bind(9, conflictID)
                         try record.execute()
-                        if decision.status == "accepted" { continue }
+                        if decision.status == .accepted { continue }
                         result.reset()
                         if let conflictID { result.int("conflict", conflictID) }
                         result.string("id", "\(node)-\(seq)")
                         if let reason = decision.reason { result.string("reason", reason) }
                         if let rule = decision.rule { result.string("rule", rule) }
-                        result.string("status", decision.status)
+                        result.string("status", decision.status.rawValue)
                         if results.count > 1 { results.append(UInt8(ascii: ",")) }
                         result.finish(appendingTo: &results)
                     }
@@ -404,41 +412,41 @@ extension CountyNode {
             try db.first("SELECT node_id FROM resident WHERE resident_id = ?", rid) { $0.text(0) }
         }
         func ownResident() throws -> Decision? {
-            let rid = data["residentId"]?.stringValue ?? ""
+            let rid = try data.requiredString("residentId")
             switch try owner(rid) {
             case node: return nil
             case nil: return .rejected(.residentUnknown, "县里没有 \(Masking.residentID(rid)) 在本乡镇的登记")
             case let other?:
-                return Decision(status: "conflicted", rule: "resident.other-township", reason: "此人由乡镇 \(other) 登记",
+                return Decision(status: .conflicted, rule: "resident.other-township", reason: "此人由乡镇 \(other) 登记",
                                 conflict: ("resident.other-township", other, "\(Masking.residentID(rid)) 的变更来自 \(node)，登记在 \(other)"))
             }
         }
         do {
             switch kind {
             case "beneficiary.register":
-                let account = data["account"]
-                return try checkRegister(residentID: data["residentId"]?.stringValue ?? "", name: data["name"]?.stringValue ?? "",
-                                         bank: account?["bank"]?.stringValue ?? "", kind: account?["kind"]?.stringValue ?? "",
-                                         number: account?["number"]?.stringValue ?? "", node: node)
+                let account = data["account"] ?? .null
+                return try checkRegister(residentID: try data.requiredString("residentId"), name: try data.requiredString("name"),
+                                         bank: try account.requiredString("bank"), kind: try account.requiredString("kind"),
+                                         number: try account.requiredString("number"), node: node)
             case "beneficiary.update":
                 return try ownResident() ?? .accepted
             case "account.change":
                 if let d = try ownResident() { return d }
-                return try receiveAccountChange(data, node: node, opSeq: op["seq"]?.intValue ?? 0)
+                return try receiveAccountChange(data, node: node, opSeq: try op.requiredInt("seq"))
             case "payment.correct":
-                return try receiveCorrection(data, node: node, opSeq: op["seq"]?.intValue ?? 0)
+                return try receiveCorrection(data, node: node, opSeq: try op.requiredInt("seq"))
             case "application.record":
                 if let d = try ownResident() { return d }
                 // The program must be on the county's policy list, at a version the county has.
                 if try hasPolicyList {
-                    let code = data["program"]?.stringValue ?? ""
-                    let version = Int(data["programVersion"]?.intValue ?? 0)
+                    let code = try data.requiredString("program")
+                    let version = Int(try data.requiredInt("programVersion"))
                     guard let program = try countyProgram(code) else {
-                        return Decision(status: "conflicted", rule: "program.unknown", reason: "县里的补贴政策清单没有项目 \(code)",
+                        return Decision(status: .conflicted, rule: "program.unknown", reason: "县里的补贴政策清单没有项目 \(code)",
                                         conflict: ("program.unknown", nil, "乡镇 \(node) 申请了县里没有的项目 \(code)"))
                     }
                     guard version <= program.version else {
-                        return Decision(status: "conflicted", rule: "program.version",
+                        return Decision(status: .conflicted, rule: "program.version",
                                         reason: "项目 \(code) 版本 \(version) 比县里的版本 \(program.version) 新",
                                         conflict: ("program.version", nil, "项目 \(code)：乡镇 \(node) 用版本 \(version)，县里为 \(program.version)"))
                     }
@@ -446,8 +454,8 @@ extension CountyNode {
                         return .rejected(.moneyInvalid, "项目 \(code) 版本 \(version) 的标准是 \(Fen(program.standard).yuan) 元，申请用的是 \(Fen(data["standardFen"]?.intValue ?? 0).yuan) 元")
                     }
                 }
-                let quantity = try Quantity(parsing: data["quantity"]?.stringValue ?? "")
-                let standard = Fen(data["standardFen"]?.intValue ?? -1)
+                let quantity = try Quantity(parsing: try data.requiredString("quantity"))
+                let standard = Fen(try data.requiredInt("standardFen"))
                 guard standard.value >= 0, standard <= AmountRule.maximumStandard else {
                     return .rejected(.moneyInvalid, "补贴标准无效")
                 }
@@ -457,18 +465,18 @@ extension CountyNode {
                 }
                 return .accepted
             case "notice.open":
-                let posted = try CivilDate(parsing: data["postedOn"]?.stringValue ?? "")
+                let posted = try CivilDate(parsing: try data.requiredString("postedOn"))
                 let period = try NoticePeriod(posted: posted, calendar: calendar)
                 guard data["lastDay"]?.stringValue == period.lastDay.description else {
                     return .rejected(.noticeTooEarly, "公示期应至 \(period.lastDay)，乡镇报的是 \(data["lastDay"]?.stringValue ?? "")")
                 }
                 try db.run("INSERT OR REPLACE INTO notice(node_id, entity, posted_on, last_day) VALUES (?, ?, ?, ?)",
-                           node, op["entity"]?.stringValue ?? "", posted.description, period.lastDay.description)
+                           node, try op.requiredString("entity"), posted.description, period.lastDay.description)
                 return .accepted
             case "notice.close":
-                let closed = try CivilDate(parsing: data["closedOn"]?.stringValue ?? "")
+                let closed = try CivilDate(parsing: try data.requiredString("closedOn"))
                 guard let lastDay = try db.first("SELECT last_day FROM notice WHERE node_id = ? AND entity = ?",
-                                                 node, op["entity"]?.stringValue ?? "", map: { $0.text(0) }) else {
+                                                 node, try op.requiredString("entity"), map: { $0.text(0) }) else {
                     return .rejected(.noticeUnknown, "县里没有这个公示的张贴记录")
                 }
                 guard closed > (try CivilDate(parsing: lastDay)) else {
@@ -480,39 +488,39 @@ extension CountyNode {
                 // A roster the county already accepted is frozen: sending it again (say, from a
                 // township restored from a backup, with other lines) is a conflict, never an edit.
                 // A roster the county rejected may come back, corrected, as its next version.
-                let entity = op["entity"]?.stringValue ?? ""
+                let entity = try op.requiredString("entity")
                 if try db.integer("SELECT count(*) FROM roster WHERE node_id = ? AND entity = ? AND status != 'rejected'", node, entity) != 0 {
-                    return Decision(status: "conflicted", rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
+                    return Decision(status: .conflicted, rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
                                     conflict: ("roster.already-accepted", nil, "乡镇 \(node) 再次报送已接收的清册 \(op["entity"]?.stringValue ?? "")"))
                 }
                 var sum: Int64 = 0
                 var parsed: [RosterLineData] = []
                 for (i, line) in lines.enumerated() {
-                    let rid = line["residentId"]?.stringValue ?? ""
+                    let rid = try line.requiredString("residentId")
                     guard try owner(rid) == node else {
                         return .rejected(.residentUnknown, "清册中 \(Masking.residentID(rid)) 不是本乡镇登记的对象")
                     }
-                    let kind = try AccountKind(parsing: line["accountKind"]?.stringValue ?? "")
-                    let number = try AccountNumber(line["accountNumber"]?.stringValue ?? "", kind: kind)
-                    let amount = line["amountFen"]?.intValue ?? -1
+                    let kind = try AccountKind(parsing: try line.requiredString("accountKind"))
+                    let number = try AccountNumber(try line.requiredString("accountNumber"), kind: kind)
+                    let amount = try line.requiredInt("amountFen")
                     guard amount > 0, line["line"]?.intValue == Int64(i + 1) else {
                         return .rejected(.moneyInvalid, "清册第 \(i + 1) 行的行号或金额无效")
                     }
                     sum += amount
-                    parsed.append(RosterLineData(lineNo: i + 1, residentID: rid, name: try PersonName.validate(line["name"]?.stringValue ?? ""),
-                                                 village: line["village"]?.stringValue ?? "", bank: line["bank"]?.stringValue ?? "",
+                    parsed.append(RosterLineData(lineNo: i + 1, residentID: rid, name: try PersonName.validate(try line.requiredString("name")),
+                                                 village: try line.requiredString("village"), bank: try line.requiredString("bank"),
                                                  accountKind: kind.rawValue, accountNumber: number.value,
-                                                 quantity: line["quantity"]?.stringValue ?? "", amountFen: amount))
+                                                 quantity: try line.requiredString("quantity"), amountFen: amount))
                 }
-                guard sum == data["totalFen"]?.intValue, lines.count == Int(data["lineCount"]?.intValue ?? -1) else {
+                guard sum == data["totalFen"]?.intValue, lines.count == Int(try data.requiredInt("lineCount")) else {
                     return .rejected(.moneyInvalid, "清册合计与明细不符")
                 }
                 let version = (try db.integer("SELECT max(version) FROM roster WHERE node_id = ? AND entity = ?", node, entity) ?? 0) + 1
                 try db.run("""
                     INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, node, entity, version, data["program"]?.stringValue ?? "",
-                           data["period"]?.stringValue ?? "", lines.count, sum, timestamp())
+                    """, node, entity, version, try data.requiredString("program"),
+                           try data.requiredString("period"), lines.count, sum, timestamp())
                 let rosterID = db.lastInsertRowID
                 let insert = try db.statement("""
                     INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number,
@@ -569,7 +577,7 @@ extension CountyNode {
         case nil, node?:
             return .rejected(.residentDuplicate, "\(rid.masked) 已由本乡镇登记")
         case let other?:
-            return Decision(status: "conflicted", rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",
+            return Decision(status: .conflicted, rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",
                             conflict: ("resident.two-townships", other, "\(rid.masked) 同时由 \(other) 和 \(node) 登记"))
         }
     }

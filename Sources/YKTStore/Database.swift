@@ -240,6 +240,26 @@ public final class Database {
         }
     }
 
+    /// Runs `body` inside a savepoint of the current transaction (GRDB's `inSavepoint`): its
+    /// writes stay when it returns a value `keep` accepts, and only its own writes are undone
+    /// when it throws or `keep` refuses the value ("ROLLBACK TO … rolls back all transactions
+    /// that were started after the corresponding SAVEPOINT", sqlite.org/lang_savepoint.html).
+    public func inSavepoint<T>(_ body: () throws -> T, keep: (T) -> Bool = { _ in true }) throws -> T {
+        try execute("SAVEPOINT ykt_step")
+        do {
+            let value = try body()
+            if !keep(value) { try execute("ROLLBACK TO ykt_step") }
+            try execute("RELEASE ykt_step")
+            return value
+        } catch {
+            if sqlite3_get_autocommit(handle) == 0 {
+                try? execute("ROLLBACK TO ykt_step")
+                try? execute("RELEASE ykt_step")
+            }
+            throw error
+        }
+    }
+
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// `PRAGMA user_version`: the schema version.

@@ -303,6 +303,29 @@ struct SyncEndToEndTests {
         #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people))
     }
 
+    @Test("an operation from a township with valid keys that lacks a field is refused naming the field, never read as empty; nothing of it stays")
+    func missingFieldRefused() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001")])
+        #expect(try c.push("450223101").accepted == 1)
+        let first = try #require(try t.storedChangeSets().last)
+        let key = try NodeKey.load(from: t.directory)
+        // An application without its quantity, and a notice without its posting date.
+        let application = Operation.body(kind: "application.record", node: "450223101", seq: 2, entity: "application/x", baseVersion: 0,
+                                         at: "2026-03-01T09:00:00+08:00", by: "经办人",
+                                         data: #"{"amountFen":12000,"program":"GD01","residentId":"\#(alice)","standardFen":12000}"#)
+        let notice = Operation.body(kind: "notice.open", node: "450223101", seq: 3, entity: "notice/9", baseVersion: 0,
+                                    at: "2026-03-01T09:00:00+08:00", by: "经办人", data: #"{"lastDay":"2026-03-09"}"#)
+        let set = ChangeSet.build(node: "450223101", keyID: first.set.header.keyID, seq: 2, prev: first.set.hash,
+                                  operations: [application, notice])
+        let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
+        #expect(answer.status == 200)
+        guard case .array(let results)? = try JSONValue.parse(answer.body)["results"] else { Issue.record("no results"); return }
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { $0["rule"]?.stringValue == "YKT-FIELD-MISSING" && $0["status"]?.stringValue == "rejected" })
+        #expect(results[0]["reason"]?.stringValue?.contains("quantity") == true)
+        #expect(try c.county.db.integer("SELECT count(*) FROM notice") == 0)
+    }
+
     @Test("a signed header with an absurd body length is refused from its bounds, not trapped on; one above max_changeset_bytes is 413")
     func absurdBodyLength() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001")])

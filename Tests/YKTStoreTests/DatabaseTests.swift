@@ -140,3 +140,23 @@ struct DatabaseTests {
         #expect(error?.message.contains("cannot create") == true)
     }
 }
+
+@Suite("Savepoints inside a transaction")
+struct SavepointTests {
+    @Test("a step that throws, or whose value is not kept, undoes only its own writes; the transaction goes on")
+    func ownWritesOnly() throws {
+        let path = NSTemporaryDirectory() + "ykt-savepoint-\(UUID().uuidString).db"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try Database(path: path)
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        struct Refused: Error {}
+        try db.transaction {
+            try db.run("INSERT INTO t VALUES (1)")
+            #expect(throws: Refused.self) { try db.inSavepoint { try db.run("INSERT INTO t VALUES (2)"); throw Refused() } }
+            let kept = try db.inSavepoint({ try db.run("INSERT INTO t VALUES (3)"); return false }, keep: { $0 })
+            #expect(kept == false)
+            _ = try db.inSavepoint { try db.run("INSERT INTO t VALUES (4)") }
+        }
+        #expect(try db.all("SELECT x FROM t ORDER BY x") { $0.int64(0) } == [1, 4])
+    }
+}
