@@ -19,6 +19,9 @@ public final class CountyNode {
     /// Lines per `payment.result` message: a batch can hold hundreds of thousands of lines, and a
     /// message (about 300 bytes a line) stays well under the protocol's size limits.
     var resultLinesPerMessage = 2_000
+    /// The largest file from a bank the county reads (result files, statements); larger ones are
+    /// refused unread (`YKT-FILE-SIZE`). Default 256 MiB (`ExchangeFile.defaultMaximumBytes`).
+    public var exchangeFileMaximumBytes = ExchangeFile.defaultMaximumBytes
     let key: Ed25519.PrivateKey
     let calendar = WorkCalendar.builtIn
 

@@ -6,9 +6,188 @@ import YKTDemo
 @testable import YKTCounty
 @testable import YKTTownship
 
+/// Everything the county said about a receive run and everything it wrote: the reports as JSON,
+/// every regular file under the bank's exchange folder, and the audit trail and refusal records.
+private func everythingWritten(_ loop: Loop, _ reports: [CountyNode.ResultReport]) throws -> String {
+    var text = String(decoding: try JSONEncoder().encode(reports), as: UTF8.self)
+    text += reports.map { "\($0)" }.joined(separator: "\n")
+    let root = loop.bankFolder
+    for sub in try FileManager.default.subpathsOfDirectory(atPath: root) {
+        var st = stat()
+        guard lstat(root + "/" + sub, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+        text += "\n" + String(decoding: try Data(contentsOf: URL(fileURLWithPath: root + "/" + sub)), as: UTF8.self)
+    }
+    text += try loop.county.db.all("SELECT action || ' ' || object || ' ' || detail FROM audit") { $0.text(0) }.joined(separator: "\n")
+    text += try loop.county.db.all("SELECT file || ' ' || kept_as FROM result_refusal") { $0.text(0) }.joined(separator: "\n")
+    return text
+}
+
+/// The refusal reports (`*.report.txt`) in the bank's `refused/` folder, joined.
+private func refusalReports(_ loop: Loop) throws -> String {
+    let dir = loop.bankFolder + "/refused"
+    return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".report.txt") }.sorted()
+        .map { try String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
+}
+
 private func mode(_ path: String) -> mode_t {
     var st = stat()
     return lstat(path, &st) == 0 ? st.st_mode & 0o7777 : 0o7777
+}
+
+/// Set once by the watchdog below, read by the test after the watchdog has finished.
+/// @unchecked Sendable: the flag is only touched under the lock.
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+/// Runs `body`. Should it not return within `seconds` (a reader blocked opening `fifo`), the
+/// watchdog opens the FIFO for writing and closes it, so the reader sees its end and the test
+/// fails instead of hanging. Returns what `body` returned and whether the watchdog had to act.
+private func withFIFOWatchdog<T>(_ fifo: String, seconds: Int = 30, _ body: () throws -> T) rethrows -> (T, blocked: Bool) {
+    let finished = DispatchSemaphore(value: 0), stopped = DispatchSemaphore(value: 0)
+    let blocked = Flag()
+    DispatchQueue.global().async {
+        if finished.wait(timeout: .now() + .seconds(seconds)) == .timedOut {
+            blocked.set()
+            let fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            if fd >= 0 { close(fd) }
+        }
+        stopped.signal()
+    }
+    let value: T
+    do {
+        defer {
+            finished.signal()
+            stopped.wait()
+        }
+        value = try body()
+    }
+    return (value, blocked.isSet)
+}
+
+@Suite("Files from outside: the bank exchange folders trust nothing they did not write")
+struct ExchangeFolderTests {
+    @Test("a symlink in a bank's inbox pointing at the county's signing.key is not read; no byte of the key appears in any report or record")
+    func symlinkToSigningKey() throws {
+        let loop = try Loop()
+        try loop.dispatched()
+        let keyPath = loop.c.dir.sub("county/" + NodeKey.fileName)
+        let seed = try #require(try String(contentsOfFile: keyPath, encoding: .utf8).split(separator: " ").last?
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(seed.count == 64)
+        let name = "YKT-RESULT-450223-ABC-000001.txt"
+        try FileManager.default.createSymbolicLink(atPath: loop.bankFolder + "/inbox/" + name, withDestinationPath: keyPath)
+
+        let reports = try loop.receive()
+        let said = String(decoding: try JSONEncoder().encode(reports), as: UTF8.self)
+        #expect(reports.count == 1 && reports[0].file == name)
+        #expect(reports[0].skipped?.contains("YKT-FILE-UNSAFE") == true && reports[0].skipped?.contains("符号链接") == true, "\(said)")
+        // Left where it is, unread: nothing moved, nothing recorded as a refusal.
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: loop.bankFolder + "/inbox/" + name) == keyPath)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: loop.bankFolder + "/refused").isEmpty)
+        let all = try everythingWritten(loop, reports)
+        #expect(!all.contains("ed25519-seed"))
+        // No 6 hex digits of the seed in a row anywhere people read (reports, report files), no
+        // 12 anywhere at all (the audit trail holds other hashes, where 6 digits can match by chance).
+        let human = said + (try refusalReports(loop))
+        let chars = Array(seed)
+        for i in 0...(chars.count - 6) {
+            #expect(!human.contains(String(chars[i..<i + 6])), "key material at \(i)")
+            if i + 12 <= chars.count { #expect(!all.contains(String(chars[i..<i + 12])), "key material at \(i)") }
+        }
+        #expect(try loop.county.payments(status: "dispatched").count == 3)
+
+        // Had the link appeared between the listing and the read, the read refuses it itself.
+        let e = try #require(#expect(throws: YKTError.self) { try ExchangeFile.read(path: loop.bankFolder + "/inbox/" + name) })
+        #expect(e.code == .fileUnsafe && !e.description.contains(seed.prefix(6)))
+        // So does a hard link to the key (the same file under a second name).
+        let hard = loop.bankFolder + "/inbox/YKT-RESULT-450223-ABC-000002.txt"
+        #expect(link(keyPath, hard) == 0)
+        #expect((#expect(throws: YKTError.self) { try ExchangeFile.read(path: hard) })?.code == .fileUnsafe)
+        let again = try loop.receive()
+        #expect(again.map(\.file) == [name, "YKT-RESULT-450223-ABC-000002.txt"] && again.allSatisfy { $0.skipped?.contains("链接") == true })
+    }
+
+    @Test("a FIFO or a directory named like a result file is skipped by name without hanging; the good file beside them is applied")
+    func fifoAndDirectory() throws {
+        let loop = try Loop()
+        let batch = try loop.dispatched()
+        let fifo = loop.bankFolder + "/inbox/YKT-RESULT-450223-ABC-000001.txt"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: loop.bankFolder + "/inbox/YKT-RESULT-450223-ABC-000002.txt",
+                                                withIntermediateDirectories: false)
+        try loop.answer(batch: batch)
+        let (reports, blocked) = try withFIFOWatchdog(fifo) { try loop.receive() }
+        #expect(!blocked, "the county blocked opening a FIFO in the inbox")
+        let skipped = reports.filter { $0.skipped != nil }
+        #expect(skipped.map(\.file) == ["YKT-RESULT-450223-ABC-000001.txt", "YKT-RESULT-450223-ABC-000002.txt"])
+        #expect(skipped[0].skipped?.contains("命名管道") == true && skipped[1].skipped?.contains("目录") == true)
+        #expect(reports.contains { $0.paid == 3 })
+        #expect(try loop.county.payments(status: "paid").count == 3)
+        // Read directly, a FIFO is refused at once, not waited on.
+        let (direct, blockedAgain) = withFIFOWatchdog(fifo) { Result { () throws(YKTError) in try ExchangeFile.read(path: fifo) } }
+        #expect(!blockedAgain)
+        guard case .failure(let e) = direct else { Issue.record("a FIFO was read"); return }
+        #expect(e.code == .fileUnsafe && e.message.contains("命名管道"))
+    }
+
+    @Test("a result file above the size cap (256 MiB) is refused unread, kept in refused/ with a report naming the cap")
+    func oversizedResult() throws {
+        let loop = try Loop()
+        try loop.dispatched()
+        let name = "YKT-RESULT-450223-ABC-000001.txt"
+        let path = loop.bankFolder + "/inbox/" + name
+        // Sparse: 257 MiB long, next to nothing on disk.
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("YKT-RESULT/1,batch=1\n".utf8)))
+        #expect(truncate(path, off_t(257) << 20) == 0)
+        let report = try #require(try loop.receive().first)
+        #expect(report.file == name)
+        #expect(report.refusal?.contains("YKT-FILE-SIZE") == true, "\(report.refusal ?? "applied")")
+        #expect(FileManager.default.fileExists(atPath: loop.bankFolder + "/refused/" + name))
+        #expect(try refusalReports(loop).contains("268435456"))
+        #expect(try loop.county.payments(status: "dispatched").count == 3)
+        #expect(try loop.county.db.first("SELECT sha256 FROM result_refusal") { $0.text(0) } == "")
+    }
+
+    @Test("the size cap is the county's to set; a bank statement goes through the same door")
+    func sizeCap() throws {
+        let dir = Dir()
+        let path = dir.sub("r.txt")
+        try Data(repeating: 0x41, count: 1_000).write(to: URL(fileURLWithPath: path))
+        #expect(try ExchangeFile.read(path: path, maximumBytes: 1_000).count == 1_000)
+        let e = try #require(#expect(throws: YKTError.self) { try ExchangeFile.read(path: path, maximumBytes: 999) })
+        #expect(e.code == .fileTooLarge && e.message.contains("999") && e.location?.file == path)
+        #expect((#expect(throws: YKTError.self) { try ExchangeFile.read(path: dir.sub("missing.txt")) })?.code == .fileRead)
+
+        let loop = try Loop()
+        try loop.resulted()
+        loop.county.exchangeFileMaximumBytes = 100
+        let statement = loop.c.dir.sub("statement.txt")
+        try FileOutput.writeAtomically(bytes: BankFile.write(BankFile.Statement(bank: "ABC", from: loop.d("2026-11-01"), to: loop.d("2026-11-30"),
+                                                                                lines: [])), to: statement)
+        try FileManager.default.createSymbolicLink(atPath: statement + ".link", withDestinationPath: statement)
+        #expect((#expect(throws: YKTError.self) {
+            try loop.county.reconcile(statementPath: statement + ".link", from: loop.d("2026-11-01"), to: loop.d("2026-11-30"))
+        })?.code == .fileUnsafe)
+        #expect((#expect(throws: YKTError.self) {
+            try loop.county.reconcile(statementPath: statement, from: loop.d("2026-11-01"), to: loop.d("2026-11-30"))
+        })?.code == .fileTooLarge)
+    }
+
+    @Test("the simulator skips what is not a regular file in its outbox, by name")
+    func simulatorSkips() throws {
+        let loop = try Loop()
+        try loop.dispatched()
+        let secret = loop.c.dir.sub("county/" + NodeKey.fileName)
+        try FileManager.default.createSymbolicLink(atPath: loop.bankFolder + "/outbox/YKT-PAY-450223-ABC-999999.txt", withDestinationPath: secret)
+        let handled = try BankSimulator(folder: loop.bankFolder, bank: "ABC").run(.init(payDate: loop.d("2026-11-17")))
+        #expect(handled.map(\.instruction) == ["YKT-PAY-450223-ABC-999999.txt", "YKT-PAY-450223-ABC-000001.txt"])
+        #expect(handled[0].skipped?.contains("符号链接") == true && handled[1].skipped == nil && handled[1].lines == 3)
+        #expect(try loop.receive().first?.paid == 3)
+    }
 }
 
 @Suite("Writing files beside hostile ones: exclusive, unpredictable temporary files")
