@@ -258,7 +258,7 @@ extension CountyNode {
             throw YKTError(.batchUnknown, "结果文件的批次 \(result.batch) 县里没有", at: SourceLocation(file: file, line: 1, field: "batch"))
         }
         guard batch.bank == bank.code, result.bank == bank.code else {
-            throw YKTError(.bankLine, "批次 \(batch.id) 属于代发银行 \(batch.bank)，结果文件写的是 \(result.bank)，放在 \(bank.code) 的目录里",
+            throw YKTError(.bankLine, "批次 \(batch.id) 属于代发银行 \(batch.bank)，结果文件写的是「\(ExchangeFile.quote(result.bank))」，放在 \(bank.code) 的目录里",
                            at: SourceLocation(file: file, line: 1, field: "bank"))
         }
         guard batch.status == "dispatched" else {
@@ -276,7 +276,7 @@ extension CountyNode {
         var paidPerRoster: [Int64: Int64] = [:]
         for l in result.lines {
             guard let id = Int64(l.lineID), String(id) == l.lineID, let e = expected[id] else {
-                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 不在批次 \(batch.id) 的支付指令中",
+                problems.append(YKTError(.bankLine, "行号「\(ExchangeFile.quote(l.lineID))」不在批次 \(batch.id) 的支付指令中",
                                          at: SourceLocation(file: file, line: l.fileLine, field: "line_id")))
                 continue
             }

@@ -88,7 +88,7 @@ public struct BankSimulator: Sendable {
             let path = (outbox as NSString).appendingPathComponent(name)
             let instruction = try BankFile.readInstruction(try ExchangeFile.read(path: path), file: name)
             guard instruction.bank == bank else {
-                throw YKTError(.bankFile, "支付指令是给 \(instruction.bank) 的，本行是 \(bank)", at: SourceLocation(file: name, line: 1, field: "bank"))
+                throw YKTError(.bankFile, "支付指令是给「\(ExchangeFile.quote(instruction.bank))」的，本行是 \(bank)", at: SourceLocation(file: name, line: 1, field: "bank"))
             }
             var lines: [BankFile.ResultLine] = []
             var ledger = ""

@@ -177,6 +177,44 @@ struct ExchangeFolderTests {
         })?.code == .fileTooLarge)
     }
 
+    @Test("a refusal report quotes at most the offending field, cut short, never the rest of the line or a header it does not know")
+    func reportsQuoteOnlyTheField() throws {
+        let loop = try Loop()
+        let batch = try loop.dispatched()
+        let longID = String(repeating: "9", count: 3_000)
+        try loop.answer(batch: batch) { r in
+            r.lines[0].lineID = longID
+            r.lines[0].reasonText = "同一行别的字段ZZZ"
+        }
+        var report = try #require(try loop.receive().first)
+        #expect(report.refusal?.contains("YKT-BANK-LINE") == true)
+        var text = try refusalReports(loop) + (report.refusal ?? "")
+        #expect(!text.contains(String(repeating: "9", count: 41)) && !text.contains("ZZZ"))
+
+        // A field the reader refuses (a status of 1,000 characters) is cut short too.
+        try loop.answer(batch: batch) { r in
+            r.lines[1].reasonText = "同一行别的字段ZZZ"
+        }
+        let inbox = loop.bankFolder + "/inbox/"
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: inbox).first)
+        var lines = try String(contentsOfFile: inbox + file, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: ",paid,", with: "," + String(repeating: "p", count: 1_000) + ",")
+        let body = lines.dropFirst().joined(separator: "\n") + "\n"
+        lines[0] = lines[0].replacingOccurrences(of: #"body_sha256=[0-9a-f]+"#, with: "body_sha256=" + Hex.encode(SHA256.hash(Array(body.utf8))),
+                                                 options: .regularExpression)
+        try (lines[0] + "\n" + body).write(toFile: inbox + file, atomically: false, encoding: .utf8)
+        report = try #require(try loop.receive().first)
+        #expect(report.refusal?.contains("YKT-BANK-FILE") == true)
+        text = try refusalReports(loop) + (report.refusal ?? "")
+        #expect(text.contains("status") && !text.contains(String(repeating: "p", count: 41)) && !text.contains("ZZZ"))
+
+        // A first line that is no control header of ours is not quoted at all.
+        try "PRIVATE KEY abcdef0123456789\n".write(toFile: inbox + "YKT-RESULT-x.txt", atomically: false, encoding: .utf8)
+        report = try #require(try loop.receive().first)
+        #expect(report.refusal?.contains("YKT-BANK-FILE") == true)
+        #expect(!(try refusalReports(loop) + (report.refusal ?? "")).contains("abcdef"))
+    }
+
     @Test("the simulator skips what is not a regular file in its outbox, by name")
     func simulatorSkips() throws {
         let loop = try Loop()
