@@ -29,11 +29,8 @@ extension CountyNode {
         }
         let path = folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
         let bank = AgencyBank(code: code, name: name.trimmed, serves: serves, folder: path)
-        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] {
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw YKTError(.fileWrite, "不能建立交换目录：\(error.localizedDescription)", at: SourceLocation(file: dir))
-            }
-        }
+        // 0750: the county's folders; a bank gets in only as the administrator allows (docs/bank-files.md).
+        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] { try ExchangeFile.makeFolder(dir) }
         try perform("bank.add", object: "bank/\(code)", detail: "\(name) serves=\(serves.joined(separator: "、"))") {
             try db.run("""
                 INSERT INTO agency_bank(code, name, serves, folder, added_at) VALUES (?, ?, ?, ?, ?)

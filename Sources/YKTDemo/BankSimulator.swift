@@ -132,7 +132,7 @@ public struct BankSimulator: Sendable {
             let resultName = name.replacingOccurrences(of: "YKT-PAY-", with: "YKT-RESULT-")
             try FileOutput.writeAtomically(bytes: bytes, to: (inbox as NSString).appendingPathComponent(resultName), mode: 0o640)
             if options.tamper == nil { try appendLedger(ledger) }
-            try FileManager.default.createDirectory(atPath: done, withIntermediateDirectories: true)
+            try ExchangeFile.makeFolder(done)
             _ = rename(path, (done as NSString).appendingPathComponent(name))
             handled.append(Handled(instruction: name, result: resultName, lines: lines.count, failed: result.failed.count, skipped: nil))
         }

@@ -215,6 +215,32 @@ struct ExchangeFolderTests {
         #expect(!(try refusalReports(loop) + (report.refusal ?? "")).contains("abcdef"))
     }
 
+    @Test("exchange folders are made 0750 or tighter (the county's and the simulator's); an existing folder's mode is left alone")
+    func folderModes() throws {
+        let loop = try Loop()
+        for sub in ["", "/outbox", "/inbox", "/processed", "/refused"] {
+            #expect(mode(loop.bankFolder + sub) & 0o027 == 0, "\(sub) is \(String(mode(loop.bankFolder + sub), radix: 8))")
+        }
+        try loop.dispatched()
+        // The simulator, on a folder of its own it has to make (outbox copied in by hand).
+        let sim = loop.c.dir.sub("sim-ABC")
+        try FileManager.default.createDirectory(atPath: sim + "/outbox", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: loop.bankFolder + "/outbox").first)
+        try FileManager.default.copyItem(atPath: loop.bankFolder + "/outbox/" + file, toPath: sim + "/outbox/" + file)
+        #expect(try BankSimulator(folder: sim, bank: "ABC").run(.init(payDate: loop.d("2026-11-17"))).count == 1)
+        for sub in ["/inbox", "/bank-done"] {
+            #expect(mode(sim + sub) & 0o027 == 0, "\(sub) is \(String(mode(sim + sub), radix: 8))")
+        }
+        // A folder the administrator opened to the bank's group (0770) stays as it was.
+        let shared = loop.c.dir.sub("bank-RCC")
+        try FileManager.default.createDirectory(atPath: shared + "/inbox", withIntermediateDirectories: true)
+        #expect(chmod(shared + "/inbox", 0o770) == 0)
+        try loop.county.addBank(code: "RCC", name: "农信社", serves: [], folder: shared)
+        #expect(mode(shared + "/inbox") == 0o770)
+        #expect(mode(shared + "/outbox") & 0o027 == 0)
+    }
+
     @Test("the simulator skips what is not a regular file in its outbox, by name")
     func simulatorSkips() throws {
         let loop = try Loop()
