@@ -161,7 +161,7 @@ enum CountyCommands {
             }),
         CommandSpec(
             path: ["bank", "receive"], abstract: "（县级）读取代发银行 inbox/ 中的结果文件：整份核对无误才采用，否则整份拒收并保留",
-            discussion: "核对：控制头、正文 SHA-256、行数和合计、行号属于该批次且不重复不缺漏、金额与指令一致、日期合理、清册已发放合计不超过审定总额。拒收的文件原样移入 refused/，旁边有问题报告。",
+            discussion: "核对：控制头、正文 SHA-256、行数和合计、行号属于该批次且不重复不缺漏、金额与指令一致、日期合理、清册已发放合计不超过审定总额。拒收的文件原样移入 refused/，旁边有问题报告。只读普通文件：符号链接、硬链接、目录、命名管道跳过不读（按名列出），超过 256 MiB 的文件拒收。",
             options: [.value("bank", "代码", "只读这个代发银行"), .value("date", "日期", "今天的日期（结果日期不能晚于它），默认今天"),
                       .flag("json", "以 JSON 输出")],
             run: { inv in
@@ -169,7 +169,9 @@ enum CountyCommands {
                 if inv.json { try inv.out.json(reports) } else {
                     if reports.isEmpty { inv.out.line("没有新的结果文件") }
                     for r in reports {
-                        if let refusal = r.refusal {
+                        if let skipped = r.skipped {
+                            inv.out.line("跳过 \(r.bank)/\(r.file)：\(skipped)")
+                        } else if let refusal = r.refusal {
                             inv.out.line("拒收 \(r.bank)/\(r.file)：\(refusal)")
                         } else if r.alreadyApplied {
                             inv.out.line("\(r.bank)/\(r.file)：批次 \(r.batch ?? 0) 的这份结果已采用过，未重复入账")
@@ -181,6 +183,10 @@ enum CountyCommands {
                 if let bad = reports.first(where: { $0.refusal != nil }) {
                     throw YKTError(.bankFile, "有 \(reports.filter { $0.refusal != nil }.count) 份结果文件被拒收（如 \(bad.file)）",
                                    hint: "查看 refused/ 目录中的问题报告，请代发银行重新出具")
+                }
+                if let odd = reports.first(where: { $0.skipped != nil }) {
+                    throw YKTError(.fileUnsafe, "inbox/ 中有 \(reports.filter { $0.skipped != nil }.count) 项不是普通文件，未读取（如 \(odd.bank)/\(odd.file)）",
+                                   hint: "删除这些链接、目录或管道；请代发银行只放入结果文件本身")
                 }
             }),
         CommandSpec(
@@ -212,7 +218,11 @@ enum CountyCommands {
                 }
                 let handled = try BankSimulator(folder: try inv.require("folder"), bank: try inv.require("bank")).run(options)
                 if handled.isEmpty { return inv.out.line("没有待处理的支付指令") }
-                for h in handled { inv.out.line("\(h.instruction) → \(h.result)：\(h.lines) 笔，失败 \(h.failed) 笔") }
+                for h in handled {
+                    if let skipped = h.skipped { inv.out.line("跳过 \(h.instruction)：\(skipped)") } else {
+                        inv.out.line("\(h.instruction) → \(h.result)：\(h.lines) 笔，失败 \(h.failed) 笔")
+                    }
+                }
             }),
         CommandSpec(
             path: ["bank", "statement"], abstract: "模拟代发银行：按日期出具对账单（从模拟银行的流水）",

@@ -42,6 +42,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let fileRead = code("YKT-FILE-READ")
     public static let fileWrite = code("YKT-FILE-WRITE")
     public static let fileEncoding = code("YKT-FILE-ENCODING")
+    public static let fileUnsafe = code("YKT-FILE-UNSAFE")
+    public static let fileTooLarge = code("YKT-FILE-SIZE")
     public static let csvHeader = code("YKT-CSV-HEADER")
     public static let csvSyntax = code("YKT-CSV-SYNTAX")
     public static let importRejected = code("YKT-IMPORT-REJECTED")
@@ -145,6 +147,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         fileRead: (.storage, "文件无法读取"),
         fileWrite: (.storage, "文件无法写入"),
         fileEncoding: (.invalidInput, "文件既不是 UTF-8 也不是 GB18030 编码"),
+        fileUnsafe: (.invalidInput, "从外部来的文件是符号链接、有多个硬链接，或不是普通文件（目录、命名管道、设备），未读取"),
+        fileTooLarge: (.invalidInput, "从外部来的文件超过大小上限（银行文件默认 256 MiB），未读取"),
         csvHeader: (.invalidInput, "CSV 表头缺少必需的列或有重复列"),
         csvSyntax: (.invalidInput, "CSV 行格式错误（引号不配对或列数不对）"),
         importRejected: (.invalidInput, "导入文件有错误行，整批未导入"),

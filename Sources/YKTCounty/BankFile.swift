@@ -84,7 +84,7 @@ public enum BankFile {
         var lines: [InstructionLine] = []
         for r in e.records {
             guard let amount = positive(r.fields[4]) else {
-                problems.append(YKTError(.bankFile, "金额「\(r.fields[4])」应为不超过 1 亿元的正整数（分）", at: loc(file, r.line, "amount_fen")))
+                problems.append(YKTError(.bankFile, "金额「\(q(r.fields[4]))」应为不超过 1 亿元的正整数（分）", at: loc(file, r.line, "amount_fen")))
                 continue
             }
             lines.append(InstructionLine(lineID: r.fields[0], name: r.fields[1], accountKind: r.fields[2], accountNumber: r.fields[3],
@@ -93,7 +93,7 @@ public enum BankFile {
         let result = Instruction(batch: Int64(e.header["batch"] ?? "") ?? 0, bank: e.header["bank"] ?? "",
                                  county: e.header["county"] ?? "", lines: lines)
         if Int64(e.header["total_fen"] ?? "") != result.totalFen, problems.isEmpty {
-            problems.append(YKTError(.bankControl, "控制总额 total_fen=\(e.header["total_fen"] ?? "") 与明细合计 \(result.totalFen) 不符",
+            problems.append(YKTError(.bankControl, "控制总额 total_fen=\(q(e.header["total_fen"] ?? "")) 与明细合计 \(result.totalFen) 不符",
                                      at: loc(file, 1, "total_fen")))
         }
         try refuseIfAny(problems, file: file, what: "支付指令文件")
@@ -173,21 +173,21 @@ public enum BankFile {
                 problems.append(YKTError(.bankFile, message, at: loc(file, r.line, field)))
             }
             let status = LineStatus(rawValue: f[1])
-            if status == nil { problem("status", "状态「\(f[1])」应为 paid 或 failed") }
+            if status == nil { problem("status", "状态「\(q(f[1]))」应为 paid 或 failed") }
             let amount = positive(f[2])
-            if amount == nil { problem("amount_fen", "金额「\(f[2])」应为不超过 1 亿元的正整数（分）") }
+            if amount == nil { problem("amount_fen", "金额「\(q(f[2]))」应为不超过 1 亿元的正整数（分）") }
             let date = try? CivilDate(parsing: f[3])
-            if date == nil { problem("date", "日期「\(f[3])」应为 YYYY-MM-DD") }
+            if date == nil { problem("date", "日期「\(q(f[3]))」应为 YYYY-MM-DD") }
             let reason = f[4].isEmpty ? nil : FailureReason(rawValue: f[4])
             let returned = f[6].isEmpty ? 0 : (Int64(f[6]).flatMap { $0 <= maximumLineFen ? $0 : nil } ?? -1)
-            if returned < 0 { problem("returned_fen", "退回金额「\(f[6])」应为不小于 0、不超过 1 亿元的整数（分）") }
+            if returned < 0 { problem("returned_fen", "退回金额「\(q(f[6]))」应为不小于 0、不超过 1 亿元的整数（分）") }
             switch status {
             case .paid?:
                 if !f[4].isEmpty { problem("reason_code", "成功的行不应有失败原因") }
                 if returned != 0 { problem("returned_fen", "成功的行不应有退回金额") }
             case .failed?:
                 if reason == nil {
-                    problem("reason_code", "失败原因代码「\(f[4])」无效，应为 " + FailureReason.allCases.map(\.rawValue).joined(separator: "、"))
+                    problem("reason_code", "失败原因代码「\(q(f[4]))」无效，应为 " + FailureReason.allCases.map(\.rawValue).joined(separator: "、"))
                 }
                 if let amount, returned > amount { problem("returned_fen", "退回金额 \(returned) 大于该行金额 \(amount)") }
             case nil: break
@@ -204,7 +204,7 @@ public enum BankFile {
         for (r, c) in zip(e.records, checked) {
             var duplicate = false
             if let first = seen[r.fields[0]] {
-                problems.append(YKTError(.bankLine, "行号 \(r.fields[0]) 重复（第 \(first) 行已有）", at: loc(file, r.line, "line_id")))
+                problems.append(YKTError(.bankLine, "行号「\(q(r.fields[0]))」重复（第 \(first) 行已有）", at: loc(file, r.line, "line_id")))
                 duplicate = true
             } else {
                 seen[r.fields[0]] = r.line
@@ -221,7 +221,7 @@ public enum BankFile {
                 ("returned_fen", lines.reduce(0) { $0 + $1.returnedFen }),
             ]
             for (key, actual) in checks where Int64(e.header[key] ?? "") != actual {
-                problems.append(YKTError(.bankControl, "控制数 \(key)=\(e.header[key] ?? "") 与明细合计 \(actual) 不符",
+                problems.append(YKTError(.bankControl, "控制数 \(key)=\(q(e.header[key] ?? "")) 与明细合计 \(actual) 不符",
                                          at: loc(file, 1, key)))
             }
         }
@@ -302,7 +302,7 @@ public enum BankFile {
             let paid = lines.reduce(0) { $0 + ($1.kind == .paid ? $1.amountFen : 0) }
             let returned = lines.reduce(0) { $0 + ($1.kind == .returned ? $1.amountFen : 0) }
             for (key, actual) in [("total_fen", paid), ("returned_fen", returned)] where Int64(e.header[key] ?? "") != actual {
-                problems.append(YKTError(.bankControl, "控制数 \(key)=\(e.header[key] ?? "") 与明细合计 \(actual) 不符", at: loc(file, 1, key)))
+                problems.append(YKTError(.bankControl, "控制数 \(key)=\(q(e.header[key] ?? "")) 与明细合计 \(actual) 不符", at: loc(file, 1, key)))
             }
         }
         try refuseIfAny(problems, file: file, what: "银行对账单")
@@ -314,6 +314,10 @@ public enum BankFile {
     static func loc(_ file: String, _ line: Int, _ field: String?) -> SourceLocation {
         SourceLocation(file: file, line: line, field: field)
     }
+
+    /// A field from the file, fit to quote in a problem: cut short, control characters shown
+    /// as `�`. A problem never quotes more of a file than the one field it is about.
+    static func q(_ field: some StringProtocol) -> String { ExchangeFile.quote(field) }
 
     /// The most one line may carry: 100 million yuan, far above any subsidy, and low enough that
     /// no sum over a file's lines can overflow (a file would need 900 million such lines).
@@ -390,13 +394,18 @@ public enum BankFile {
         }
         let parts = headerText.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard parts.first == magic else {
-            throw YKTError(.bankFile, "第 1 行应以 \(magic) 开头，实际为「\(String(headerText.prefix(20)))」",
+            // Quoted only when it is a magic word of ours (another version, another kind of
+            // file): anything else may be any file at all, and is not quoted.
+            let first = parts.first ?? ""
+            let ours = first.hasPrefix("YKT-") && first.utf8.count <= 32
+                && first.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 47 }
+            throw YKTError(.bankFile, "第 1 行应以 \(magic) 开头，" + (ours ? "实际为「\(first)」" : "实际不是本系统的控制头（内容不予引用）"),
                            at: loc(file, 1, nil), hint: "不是本系统认识的文件或版本（本程序认识 \(magic)）")
         }
         var header: [String: String] = [:]
         for p in parts.dropFirst() {
             guard let eq = p.firstIndex(of: "=") else {
-                throw YKTError(.bankFile, "控制头字段「\(p)」应为 键=值", at: loc(file, 1, nil))
+                throw YKTError(.bankFile, "控制头字段「\(q(p))」应为 键=值", at: loc(file, 1, nil))
             }
             header[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
@@ -416,7 +425,7 @@ public enum BankFile {
         let records = try bodyRecords(body, file: file)
         var problems: [YKTError] = []
         if Int(header["lines"] ?? "") != records.count {
-            problems.append(YKTError(.bankControl, "控制数 lines=\(header["lines"] ?? "") 与正文行数 \(records.count) 不符",
+            problems.append(YKTError(.bankControl, "控制数 lines=\(q(header["lines"] ?? "")) 与正文行数 \(records.count) 不符",
                                      at: loc(file, 1, "lines")))
         }
         // Body lines are numbered as lines of the file (the header is line 1).

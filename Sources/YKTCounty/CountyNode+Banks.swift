@@ -29,11 +29,8 @@ extension CountyNode {
         }
         let path = folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
         let bank = AgencyBank(code: code, name: name.trimmed, serves: serves, folder: path)
-        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] {
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw YKTError(.fileWrite, "不能建立交换目录：\(error.localizedDescription)", at: SourceLocation(file: dir))
-            }
-        }
+        // 0750: the county's folders; a bank gets in only as the administrator allows (docs/bank-files.md).
+        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] { try ExchangeFile.makeFolder(dir) }
         try perform("bank.add", object: "bank/\(code)", detail: "\(name) serves=\(serves.joined(separator: "、"))") {
             try db.run("""
                 INSERT INTO agency_bank(code, name, serves, folder, added_at) VALUES (?, ?, ?, ?, ?)
@@ -169,6 +166,9 @@ extension CountyNode {
         public var alreadyApplied = false
         /// Set when the file was refused; the file is then in the bank's `refused/` folder with a report.
         public var refusal: String?
+        /// Set for an entry of the inbox that is not a regular file (a link, a directory, a FIFO…):
+        /// it was not read and is left where it is; the text names it and what it is.
+        public var skipped: String?
     }
 
     /// Reads every result file in every agency bank's inbox (or one bank's). Each file is applied
@@ -176,9 +176,13 @@ extension CountyNode {
     public func receiveResults(bank code: String? = nil, today: CivilDate) throws -> [ResultReport] {
         var reports: [ResultReport] = []
         for bank in try agencyBanks() where code == nil || bank.code == code {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: bank.inbox)) ?? [])
-                .filter { !$0.hasPrefix(".") && !$0.contains(".tmp") }.sorted()
-            for name in names {
+            let inbox = ExchangeFile.list(bank.inbox) { !$0.hasPrefix(".") && !$0.contains(".tmp") }
+            for entry in inbox.skipped {
+                var report = ResultReport(file: entry.name, bank: bank.code)
+                report.skipped = entry.error.description
+                reports.append(report)
+            }
+            for name in inbox.files {
                 reports.append(try receiveResult(path: (bank.inbox as NSString).appendingPathComponent(name), bank: bank, today: today))
             }
         }
@@ -188,12 +192,10 @@ extension CountyNode {
     func receiveResult(path: String, bank: AgencyBank, today: CivilDate) throws -> ResultReport {
         let name = (path as NSString).lastPathComponent
         var report = ResultReport(file: name, bank: bank.code)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw YKTError(.fileRead, "不能读取结果文件", at: SourceLocation(file: path))
-        }
-        let bytes = [UInt8](data)
-        let sha = Hex.encode(SHA256.hash(bytes))
+        var sha = ""    // stays empty for a file refused unread
         do {
+            let bytes = try ExchangeFile.read(path: path, maximumBytes: exchangeFileMaximumBytes)
+            sha = Hex.encode(SHA256.hash(bytes))
             let result = try BankFile.readResult(bytes, file: name)
             report.batch = result.batch
             if let applied = try db.first("SELECT result_sha256 FROM batch WHERE id = ? AND status = 'resulted'", result.batch,
@@ -211,12 +213,15 @@ extension CountyNode {
             // file, which may be perfectly good, stays in the inbox to be read again.
             throw e
         } catch let e as YKTError {
-            // Nothing applied: keep the file as it came, with a report beside it.
+            // Nothing applied: keep the file as it came, with a report beside it. The report holds
+            // the problems only: each names its line and field and quotes at most that field, cut
+            // short (BankFile, ExchangeFile.quote); no line or content of the file is copied.
             let kept = try move(path, to: bank.refused)
             var text = "支付结果文件 \(name) 未采用（\(ChinaTime.timestamp(now()))）\n\(e.description)\n"
             for d in e.details { text += "  - \(d.description)\n" }
             try FileOutput.writeAtomically(text, to: kept + ".report.txt", mode: 0o640)
-            try perform("batch.result.refused", object: "bank/\(bank.code)", detail: "\(name) sha256:\(sha.prefix(16)) \(e.code.rawValue)") {
+            let read = sha.isEmpty ? "unread" : "sha256:\(sha.prefix(16))"
+            try perform("batch.result.refused", object: "bank/\(bank.code)", detail: "\(name) \(read) \(e.code.rawValue)") {
                 try db.run("INSERT INTO result_refusal(bank, file, sha256, kept_as, problems, refused_at) VALUES (?, ?, ?, ?, ?, ?)",
                            bank.code, name, sha, kept, max(1, e.details.count), timestamp())
             }
@@ -229,7 +234,8 @@ extension CountyNode {
     func move(_ path: String, to dir: String) throws -> String {
         var target = (dir as NSString).appendingPathComponent((path as NSString).lastPathComponent)
         var n = 1
-        while FileManager.default.fileExists(atPath: target) {
+        var st = stat()
+        while lstat(target, &st) == 0 {     // lstat: a dangling link there is taken too, not replaced
             n += 1
             target = (dir as NSString).appendingPathComponent((path as NSString).lastPathComponent + ".\(n)")
         }
@@ -249,7 +255,7 @@ extension CountyNode {
             throw YKTError(.batchUnknown, "结果文件的批次 \(result.batch) 县里没有", at: SourceLocation(file: file, line: 1, field: "batch"))
         }
         guard batch.bank == bank.code, result.bank == bank.code else {
-            throw YKTError(.bankLine, "批次 \(batch.id) 属于代发银行 \(batch.bank)，结果文件写的是 \(result.bank)，放在 \(bank.code) 的目录里",
+            throw YKTError(.bankLine, "批次 \(batch.id) 属于代发银行 \(batch.bank)，结果文件写的是「\(ExchangeFile.quote(result.bank))」，放在 \(bank.code) 的目录里",
                            at: SourceLocation(file: file, line: 1, field: "bank"))
         }
         guard batch.status == "dispatched" else {
@@ -267,7 +273,7 @@ extension CountyNode {
         var paidPerRoster: [Int64: Int64] = [:]
         for l in result.lines {
             guard let id = Int64(l.lineID), String(id) == l.lineID, let e = expected[id] else {
-                problems.append(YKTError(.bankLine, "行号 \(l.lineID) 不在批次 \(batch.id) 的支付指令中",
+                problems.append(YKTError(.bankLine, "行号「\(ExchangeFile.quote(l.lineID))」不在批次 \(batch.id) 的支付指令中",
                                          at: SourceLocation(file: file, line: l.fileLine, field: "line_id")))
                 continue
             }

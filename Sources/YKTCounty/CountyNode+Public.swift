@@ -246,11 +246,10 @@ extension CountyNode {
     /// Reconciles the county's payments through one bank in `from…to` (a month or a year)
     /// against the bank's statement for the same dates.
     public func reconcile(statementPath: String, from: CivilDate, to: CivilDate) throws -> Reconciliation {
-        guard let data = FileManager.default.contents(atPath: statementPath) else {
-            throw YKTError(.fileRead, "不能读取对账单", at: SourceLocation(file: statementPath))
-        }
+        // The bank's file: no link followed, a regular file only, within the size cap.
+        let bytes = try ExchangeFile.read(path: statementPath, maximumBytes: exchangeFileMaximumBytes)
         let name = (statementPath as NSString).lastPathComponent
-        let statement = try BankFile.readStatement([UInt8](data), file: name)
+        let statement = try BankFile.readStatement(bytes, file: name)
         _ = try agencyBank(statement.bank)
         guard statement.from == from, statement.to == to else {
             throw YKTError(.bankFile, "对账单的日期是 \(statement.from) 至 \(statement.to)，要对的是 \(from) 至 \(to)",

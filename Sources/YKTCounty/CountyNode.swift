@@ -22,6 +22,9 @@ public final class CountyNode {
     /// The largest change-set body the county takes (`max_changeset_bytes` in node.conf; a
     /// larger one is refused from its header, 413, before a byte of its body is read).
     public var maximumChangeSetBytes = 1 << 30
+    /// The largest file from a bank the county reads (result files, statements); larger ones are
+    /// refused unread (`YKT-FILE-SIZE`). Default 256 MiB (`ExchangeFile.defaultMaximumBytes`).
+    public var exchangeFileMaximumBytes = ExchangeFile.defaultMaximumBytes
     let key: Ed25519.PrivateKey
     let calendar = WorkCalendar.builtIn
 

@@ -46,6 +46,9 @@ public struct BankSimulator: Sendable {
         public var result: String
         public var lines: Int
         public var failed: Int
+        /// Set for an entry of `outbox/` that is not a regular file (a link, a directory, a
+        /// FIFO…): not read, nothing written for it; the text names it and what it is.
+        public var skipped: String?
     }
 
     public let folder: String
@@ -76,15 +79,16 @@ public struct BankSimulator: Sendable {
     }
 
     public func run(_ options: Options) throws -> [Handled] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? [])
-            .filter { $0.hasSuffix(".txt") && !$0.contains(".tmp") }.sorted()
-        var handled: [Handled] = []
-        for name in names {
+        // A bank trusts the county's folder no more than the county trusts the bank's.
+        let listing = ExchangeFile.list(outbox) { !$0.hasPrefix(".") && $0.hasSuffix(".txt") && !$0.contains(".tmp") }
+        var handled = listing.skipped.map {
+            Handled(instruction: $0.name, result: "", lines: 0, failed: 0, skipped: $0.error.description)
+        }
+        for name in listing.files {
             let path = (outbox as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            let instruction = try BankFile.readInstruction([UInt8](data), file: name)
+            let instruction = try BankFile.readInstruction(try ExchangeFile.read(path: path), file: name)
             guard instruction.bank == bank else {
-                throw YKTError(.bankFile, "支付指令是给 \(instruction.bank) 的，本行是 \(bank)", at: SourceLocation(file: name, line: 1, field: "bank"))
+                throw YKTError(.bankFile, "支付指令是给「\(ExchangeFile.quote(instruction.bank))」的，本行是 \(bank)", at: SourceLocation(file: name, line: 1, field: "bank"))
             }
             var lines: [BankFile.ResultLine] = []
             var ledger = ""
@@ -128,21 +132,28 @@ public struct BankSimulator: Sendable {
             let resultName = name.replacingOccurrences(of: "YKT-PAY-", with: "YKT-RESULT-")
             try FileOutput.writeAtomically(bytes: bytes, to: (inbox as NSString).appendingPathComponent(resultName), mode: 0o640)
             if options.tamper == nil { try appendLedger(ledger) }
-            try FileManager.default.createDirectory(atPath: done, withIntermediateDirectories: true)
+            try ExchangeFile.makeFolder(done)
             _ = rename(path, (done as NSString).appendingPathComponent(name))
-            handled.append(Handled(instruction: name, result: resultName, lines: lines.count, failed: result.failed.count))
+            handled.append(Handled(instruction: name, result: resultName, lines: lines.count, failed: result.failed.count, skipped: nil))
         }
         return handled
     }
 
     func appendLedger(_ text: String) throws {
-        let old = FileManager.default.contents(atPath: ledgerPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        try FileOutput.writeAtomically(old + text, to: ledgerPath, mode: 0o640)
+        try FileOutput.writeAtomically(try ledger() + text, to: ledgerPath, mode: 0o640)
+    }
+
+    /// The ledger as written so far (empty before the first payment), read like any file in
+    /// the shared folder: no link followed, a regular file only.
+    func ledger() throws -> String {
+        var st = stat()
+        guard lstat(ledgerPath, &st) == 0 || errno != ENOENT else { return "" }
+        return String(decoding: try ExchangeFile.read(path: ledgerPath), as: UTF8.self)
     }
 
     /// The bank's statement for `from…to`, from its ledger.
     public func statement(from: CivilDate, to: CivilDate) throws -> [UInt8] {
-        let text = FileManager.default.contents(atPath: ledgerPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let text = try ledger()
         var lines: [BankFile.StatementLine] = []
         for row in text.split(separator: "\n") {
             let f = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
