@@ -53,9 +53,20 @@ enum Socket {
         }
     }
 
-    static func connect(host: String, port: UInt16) throws(SocketError) -> Int32 {
+    /// A connected TCP socket. `source` (an IPv4 address of this host) is bound before the
+    /// connect, so the connection comes from that address; `timeoutSeconds` bounds the connect
+    /// itself (Linux applies the send timeout to it) and every later read and write.
+    static func connect(host: String, port: UInt16, source: String? = nil, timeoutSeconds: Double? = nil) throws(SocketError) -> Int32 {
         let fd = try retrying("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         do {
+            if let timeoutSeconds { setTimeouts(fd, seconds: timeoutSeconds) }
+            if let source {
+                var from = try address(source, 0)
+                _ = try retrying("bind(\(source))") {
+                    withUnsafePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                }
+            }
             var addr = try address(host, port)
             _ = try retrying("connect") {
                 withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

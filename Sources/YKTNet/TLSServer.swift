@@ -161,17 +161,19 @@ public final class TLSServer: @unchecked Sendable {
 
 /// The client side: one request on a new connection.
 public enum TLSClient {
+    /// `source`, when given, is the local address the connection comes from.
     public static func send(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
-                            limits: HTTPLimits = HTTPLimits()) throws -> (response: HTTPResponse, peer: String?) {
-        try start(request, host: host, port: port, context: context, limits: limits).response()
+                            limits: HTTPLimits = HTTPLimits(), source: String? = nil) throws -> (response: HTTPResponse, peer: String?) {
+        try start(request, host: host, port: port, context: context, limits: limits, source: source).response()
     }
 
     /// Connects and writes the request, returning at once: the caller can work while the
     /// server does, then read the answer with `response()`. `checkPeer` sees the server
     /// certificate's name after the handshake and can refuse it before anything is sent.
     public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
-                             limits: HTTPLimits = HTTPLimits(), checkPeer: (String?) throws -> Void = { _ in }) throws -> Exchange {
-        let fd = try Socket.connect(host: host, port: port)
+                             limits: HTTPLimits = HTTPLimits(), source: String? = nil,
+                             checkPeer: (String?) throws -> Void = { _ in }) throws -> Exchange {
+        let fd = try Socket.connect(host: host, port: port, source: source)
         let c = try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
         try checkPeer(c.peerCommonName)
         var headers = request.headers
