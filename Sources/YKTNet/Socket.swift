@@ -78,13 +78,16 @@ enum Socket {
     /// A connected TCP socket, or a `SocketError`: `ETIMEDOUT` when the connection is not made
     /// within `timeoutSeconds`. `connect` is not retried after `EINTR` (a second call fails with
     /// `EALREADY`): the socket is non-blocking while connecting and its completion is polled for.
-    /// `bindAddress` picks the local address (tests that play another host on loopback).
-    static func connect(host: String, port: UInt16, timeoutSeconds: Double = 10,
-                        bindAddress: String? = nil) throws(SocketError) -> Int32 {
+    /// `source` (an IPv4 address of this host) is bound first, so the connection comes from it
+    /// (tests and the hostile client play other hosts on loopback). Reads and writes are then
+    /// bounded by `timeoutSeconds` too, until the caller sets its own.
+    static func connect(host: String, port: UInt16, source: String? = nil,
+                        timeoutSeconds: Double = 10) throws(SocketError) -> Int32 {
         let fd = try retrying("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         do throws(SocketError) {
-            if let bindAddress {
-                var local = try address(bindAddress, 0)
+            setTimeouts(fd, seconds: timeoutSeconds)
+            if let source {
+                var local = try address(source, 0)
                 _ = try retrying("bind") {
                     withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                         bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }

@@ -349,9 +349,10 @@ final class RefusalLog: @unchecked Sendable {
 
 /// The client side: one request on a new connection.
 public enum TLSClient {
+    /// `source`, when given, is the local address the connection comes from.
     public static func send(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
-                            limits: HTTPLimits = HTTPLimits()) throws -> (response: HTTPResponse, peer: String?) {
-        try start(request, host: host, port: port, context: context, limits: limits).response()
+                            limits: HTTPLimits = HTTPLimits(), source: String? = nil) throws -> (response: HTTPResponse, peer: String?) {
+        try start(request, host: host, port: port, context: context, limits: limits, source: source).response()
     }
 
     /// Connects and writes the request, returning at once: the caller can work while the
@@ -359,9 +360,10 @@ public enum TLSClient {
     /// certificate's name after the handshake and can refuse it before anything is sent.
     /// `progress`, when given, is called with the bytes of the body written so far.
     public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
-                             limits: HTTPLimits = HTTPLimits(), checkPeer: (String?) throws -> Void = { _ in },
+                             limits: HTTPLimits = HTTPLimits(), source: String? = nil,
+                             checkPeer: (String?) throws -> Void = { _ in },
                              progress: ((Int) -> Void)? = nil) throws -> Exchange {
-        let c = try connect(host: host, port: port, context: context, limits: limits)
+        let c = try connect(host: host, port: port, context: context, limits: limits, source: source)
         try checkPeer(c.peerCommonName)
         var headers = request.headers
         headers["host"] = "\(host):\(port)"
@@ -372,8 +374,8 @@ public enum TLSClient {
 
     /// A TLS connection to the server, handshake done.
     public static func connect(host: String, port: UInt16, context: TLSContext, limits: HTTPLimits = HTTPLimits(),
-                               bindAddress: String? = nil) throws -> TLSConnection {
-        let fd = try Socket.connect(host: host, port: port, timeoutSeconds: limits.ioTimeoutSeconds, bindAddress: bindAddress)
+                               source: String? = nil) throws -> TLSConnection {
+        let fd = try Socket.connect(host: host, port: port, source: source, timeoutSeconds: limits.ioTimeoutSeconds)
         return try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
     }
 

@@ -92,7 +92,7 @@ final class SyncNetwork: @unchecked Sendable {
     /// A raw client connection with `code`'s certificate, handshake done.
     func connect(_ code: String, bind: String? = nil) throws -> TLSConnection {
         try TLSClient.connect(host: "127.0.0.1", port: port, context: try TLSContext(role: .client, files: TLSContext.Files(
-            certificate: "\(pki)/\(code).crt", privateKey: "\(pki)/\(code).key", caCertificate: "\(pki)/ca.crt")), bindAddress: bind)
+            certificate: "\(pki)/\(code).crt", privateKey: "\(pki)/\(code).key", caCertificate: "\(pki)/ca.crt")), source: bind)
     }
 
     /// The county's database seen from another connection (as another `ykt` process sees it).
