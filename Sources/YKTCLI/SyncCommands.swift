@@ -67,7 +67,20 @@ enum SyncCommands {
                     throw YKTError(.usageValue, "监听地址「\(listen)」应为 主机:端口", at: SourceLocation(field: "--listen"))
                 }
                 // The serving connection commits; checkpoints run beside it on the other core.
-                let checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db)
+                // A failing checkpoint lets the log grow: each failure and the recovery are logged.
+                let checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db) { event in
+                    let line: String
+                    switch event {
+                    case .failed(let error, let consecutive, let retryIn):
+                        line = "checkpoint failed (\(consecutive) in a row), " +
+                            (retryIn.map { "retrying in \($0) s" } ?? "not retried: stopping") + ": \(error)"
+                    case .recovered(let failures):
+                        line = "checkpoint works again after \(failures) failures"
+                    case .checkpointed, .busy:
+                        return
+                    }
+                    FileHandle.standardError.write(Data("ykt serve: \(line)\n".utf8))
+                }
                 // A page cache that holds the county-wide register (a million residents are
                 // about 110 MB of pages), so that registrations arriving in random ID order
                 // neither spill pages to the log mid-change-set nor read them back from it.

@@ -27,7 +27,10 @@ public final class Database {
         return true
     }()
 
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(DatabaseError) {
+    /// Opens (and, when `create` is true, creates) the database at `path`. With `create` false
+    /// a missing file is an error (`SQLITE_CANTOPEN`), never a new empty database: for a
+    /// connection that joins a database another one already uses.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, create: Bool = true) throws(DatabaseError) {
         _ = Self.configured
         // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives its
         // -wal and -shm files the same permissions as the database file.
@@ -36,7 +39,7 @@ public final class Database {
         // another connection of this process has open (a read connection, the checkpointer)
         // would make other processes believe it closed, and one of them could reset the WAL
         // under it (a corrupt database).
-        if path != ":memory:" {
+        if path != ":memory:" && create {
             let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 {
                 fchmod(fd, 0o600)
@@ -49,13 +52,13 @@ public final class Database {
             }
         }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             // "Whether or not an error occurs when it is opened, resources associated with the
             // database connection handle should be released by passing it to sqlite3_close()."
             sqlite3_close_v2(db)
-            throw DatabaseError(resultCode: rc, message: message, sql: nil)
+            throw DatabaseError(resultCode: rc & 0xFF, extendedCode: rc, message: "cannot open \(path): \(message)", sql: nil)
         }
         self.handle = db
         self.path = path
