@@ -18,6 +18,8 @@ public final class Database {
     public let path: String
     private var cache: [String: Statement] = [:]
     private var transactionDepth = 0
+    /// The closure `trace` installed, kept alive while SQLite may call it.
+    private var tracer: Tracer?
     private let busyTimeoutMilliseconds: Int32
 
     /// Process-wide SQLite settings, applied once before the first connection.
@@ -213,6 +215,33 @@ public final class Database {
         }
         // The copy takes the source's journal mode (WAL); make it a single self-contained file.
         sqlite3_exec(target, "PRAGMA journal_mode=DELETE", nil, nil, nil)
+    }
+
+    /// Calls `body` with the text of each statement as it starts to run, on this connection's
+    /// thread (SQLite's `SQLITE_TRACE_STMT`, like GRDB's `Database.trace`); `nil` stops tracing.
+    /// The text is the SQL as written, with `?` where values are bound: a trace holds no record's
+    /// content. For diagnostics, and for tests that must act at a given statement (two
+    /// connections made to meet just before they begin their transactions).
+    public func trace(_ body: ((String) -> Void)?) {
+        let new = body.map(Tracer.init)
+        if let new {
+            sqlite3_trace_v2(handle, UInt32(SQLITE_TRACE_STMT), { _, context, _, sql in
+                // "The X argument is a pointer to a zero-terminated UTF-8 string containing
+                // the original text of the prepared statement."
+                guard let context, let sql else { return 0 }
+                Unmanaged<Tracer>.fromOpaque(context).takeUnretainedValue()
+                    .body(String(cString: sql.assumingMemoryBound(to: CChar.self)))
+                return 0
+            }, Unmanaged.passUnretained(new).toOpaque())
+        } else {
+            sqlite3_trace_v2(handle, 0, nil, nil)
+        }
+        tracer = new   // only now is the previous one released: SQLite no longer calls it
+    }
+
+    private final class Tracer {
+        let body: (String) -> Void
+        init(_ body: @escaping (String) -> Void) { self.body = body }
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
