@@ -42,10 +42,15 @@ enum SyncCommands {
                 let county = try inv.county()
                 let (host, port) = try NodeTLS.address(inv.string("listen") ?? county.config.extra["listen"] ?? "127.0.0.1:0",
                                                        field: inv.string("listen") == nil ? "listen" : "--listen")
-                let json = county.config.extra["log_format"] == "json"
-                let server = try CountyServer(county: county, host: host, port: port, log: { line in
-                    ServeLog.write(line, json: json)
-                })
+                var logger = Logger(label: "ykt.serve", format: county.config.extra["log_format"] == "json" ? .jsonLines : .text)
+                if let name = county.config.extra["log_level"] {
+                    guard let level = LogLevel(name: name) else {
+                        throw YKTError(.nodeConfig, "node.conf 的 log_level「\(name)」无效", at: SourceLocation(file: NodeConfig.fileName, field: "log_level"),
+                                       hint: "debug、info、notice、warning 或 error")
+                    }
+                    logger.level = level
+                }
+                let server = try CountyServer(county: county, host: host, port: port, logger: logger)
                 let portFile = (county.directory as NSString).appendingPathComponent("serve.port")
                 try FileOutput.writeAtomically("\(server.port)\n", to: portFile)
                 signal(SIGTERM, SIG_IGN)

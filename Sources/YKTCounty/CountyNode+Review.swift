@@ -182,9 +182,26 @@ extension CountyNode {
     /// Finance approval (财政审定) of reviewed rosters: checks the budget of every program and
     /// period involved, refuses lines with open warnings unless `override` gives the reason, and
     /// turns the lines into payment batches, one per agency bank, in one transaction.
+    ///
+    /// Everything the decision rests on (each roster's state, the roles, the budget and what is
+    /// already approved against it, the warnings, the banks) is read inside the write
+    /// transaction (`BEGIN IMMEDIATE`) that records the approval. Two approvals at the same time
+    /// (two `ykt roster approve` processes) are therefore taken one after the other, and the
+    /// second decides on what the first approved: it cannot overspend a budget or approve a
+    /// roster twice.
     @discardableResult
-    public func approve(_ ids: [Int64], note: String = "", override: String? = nil) throws -> ApprovalResult {
-        guard !ids.isEmpty else { throw YKTError(.usage, "没有给出要审定的清册编号") }
+    public func approve(_ requested: [Int64], note: String = "", override: String? = nil) throws -> ApprovalResult {
+        guard !requested.isEmpty else { throw YKTError(.usage, "没有给出要审定的清册编号") }
+        // A roster named twice is approved (and counted against the budget) once.
+        var seen = Set<Int64>()
+        let ids = requested.filter { seen.insert($0).inserted }
+        return try perform("roster.approve", object: "rosters " + ids.map { "#\($0)" }.joined(separator: ","), describing: {
+            try decideApproval(ids, note: note, override: override)
+        })
+    }
+
+    /// The body of `approve`, run inside its transaction: the checks, then the writes.
+    private func decideApproval(_ ids: [Int64], note: String, override: String?) throws -> (ApprovalResult, detail: String) {
         let rosters = try ids.map(roster)
         for r in rosters {
             try requireRole(.approver, program: r.program)
@@ -247,42 +264,43 @@ extension CountyNode {
             throw YKTError(.bankUnknown, "\(unmapped.count) 行的开户行没有对应的代发银行，未审定",
                            hint: "用 ykt bank add 登记代发银行及其代发的开户行（--serves）", details: Array(unmapped.prefix(20)))
         }
-        return try perform("roster.approve", object: "rosters " + ids.map { "#\($0)" }.joined(separator: ","),
-                           detail: (note.isEmpty ? "" : note) + (blocking.isEmpty ? "" : " override: \(overrideReason)")) {
-            let at = timestamp()
-            for r in rosters {
-                try db.run("UPDATE roster SET status = 'approved', approved_by = ?, approved_at = ?, approve_note = ? WHERE id = ?",
-                           operatorName, at, note, r.id)
-            }
-            for b in blocking {
-                try db.run("INSERT OR IGNORE INTO warning_override(roster_id, warning_id, by_operator, reason, at) VALUES (?, ?, ?, ?, ?)",
-                           b.roster, b.warning, operatorName, overrideReason, at)
-            }
-            var batches: [Int64] = []
-            for bank in banks {
-                let mine = lines.filter { $0.bank.code == bank.code }
-                guard !mine.isEmpty else { continue }
-                let batch = try createBatch(bank: bank.code, kind: "original", count: mine.count, total: mine.reduce(0) { $0 + $1.line.amountFen })
-                let insert = try db.statement("""
-                    INSERT INTO payment(batch_id, roster_id, line_no, node_id, program, period, resident_id, name, bank, account_kind,
-                        account_number, amount_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for m in mine {
-                    try insert.run([batch, m.roster.id, m.line.lineNo, m.roster.node, m.roster.program, m.roster.period,
-                                    m.line.residentID, m.line.name, m.line.bank, m.line.accountKind, m.line.accountNumber,
-                                    m.line.amountFen])
-                }
-                batches.append(batch)
-            }
-            for r in rosters {
-                try emit(to: r.node, kind: "roster.approved", data: [
-                    "entity": .string(r.entity), "roster": .int(r.id), "version": .int(Int64(r.version)), "by": .string(operatorName),
-                    "totalFen": .int(r.totalFen),
-                ])
-            }
-            return ApprovalResult(rosters: ids, batches: batches, lines: lines.count, totalFen: lines.reduce(0) { $0 + $1.line.amountFen },
-                                  overridden: Array(Set(blocking.map(\.warning))).sorted())
+        // The writes.
+        let detail = (note.isEmpty ? "" : note) + (blocking.isEmpty ? "" : " override: \(overrideReason)")
+        let at = timestamp()
+        for r in rosters {
+            try db.run("UPDATE roster SET status = 'approved', approved_by = ?, approved_at = ?, approve_note = ? WHERE id = ?",
+                       operatorName, at, note, r.id)
         }
+        for b in blocking {
+            try db.run("INSERT OR IGNORE INTO warning_override(roster_id, warning_id, by_operator, reason, at) VALUES (?, ?, ?, ?, ?)",
+                       b.roster, b.warning, operatorName, overrideReason, at)
+        }
+        var batches: [Int64] = []
+        for bank in banks {
+            let mine = lines.filter { $0.bank.code == bank.code }
+            guard !mine.isEmpty else { continue }
+            let batch = try createBatch(bank: bank.code, kind: "original", count: mine.count, total: mine.reduce(0) { $0 + $1.line.amountFen })
+            let insert = try db.statement("""
+                INSERT INTO payment(batch_id, roster_id, line_no, node_id, program, period, resident_id, name, bank, account_kind,
+                    account_number, amount_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for m in mine {
+                try insert.run([batch, m.roster.id, m.line.lineNo, m.roster.node, m.roster.program, m.roster.period,
+                                m.line.residentID, m.line.name, m.line.bank, m.line.accountKind, m.line.accountNumber,
+                                m.line.amountFen])
+            }
+            batches.append(batch)
+        }
+        for r in rosters {
+            try emit(to: r.node, kind: "roster.approved", data: [
+                "entity": .string(r.entity), "roster": .int(r.id), "version": .int(Int64(r.version)), "by": .string(operatorName),
+                "totalFen": .int(r.totalFen),
+            ])
+        }
+        let result = ApprovalResult(rosters: ids, batches: batches, lines: lines.count,
+                                    totalFen: lines.reduce(0) { $0 + $1.line.amountFen },
+                                    overridden: Array(Set(blocking.map(\.warning))).sorted())
+        return (result, detail)
     }
 
     func createBatch(bank: String, kind: String, count: Int, total: Int64) throws -> Int64 {

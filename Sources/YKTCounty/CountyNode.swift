@@ -81,9 +81,16 @@ public final class CountyNode {
     /// One command: the change and its audit entry in one transaction.
     @discardableResult
     func perform<T>(_ action: String, object: String, detail: String = "", _ body: () throws -> T) throws -> T {
+        try perform(action, object: object, describing: { (try body(), detail) })
+    }
+
+    /// One command whose audit detail depends on what it finds inside its transaction (a
+    /// decision that reads and writes in the same `BEGIN IMMEDIATE` transaction, so that no
+    /// other writer comes between): `body` returns its value and the detail.
+    func perform<T>(_ action: String, object: String, describing body: () throws -> (T, detail: String)) throws -> T {
         do {
             return try db.transaction {
-                let value = try body()
+                let (value, detail) = try body()
                 try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action, object: object, detail: detail)
                 return value
             }

@@ -18,6 +18,8 @@ public final class Database {
     public let path: String
     private var cache: [String: Statement] = [:]
     private var transactionDepth = 0
+    /// The closure `trace` installed, kept alive while SQLite may call it.
+    private var tracer: Tracer?
     private let busyTimeoutMilliseconds: Int32
 
     /// Process-wide SQLite settings, applied once before the first connection.
@@ -27,7 +29,10 @@ public final class Database {
         return true
     }()
 
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(DatabaseError) {
+    /// Opens (and, when `create` is true, creates) the database at `path`. With `create` false
+    /// a missing file is an error (`SQLITE_CANTOPEN`), never a new empty database: for a
+    /// connection that joins a database another one already uses.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, create: Bool = true) throws(DatabaseError) {
         _ = Self.configured
         // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives its
         // -wal and -shm files the same permissions as the database file.
@@ -36,7 +41,7 @@ public final class Database {
         // another connection of this process has open (a read connection, the checkpointer)
         // would make other processes believe it closed, and one of them could reset the WAL
         // under it (a corrupt database).
-        if path != ":memory:" {
+        if path != ":memory:" && create {
             let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 {
                 fchmod(fd, 0o600)
@@ -49,13 +54,13 @@ public final class Database {
             }
         }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             // "Whether or not an error occurs when it is opened, resources associated with the
             // database connection handle should be released by passing it to sqlite3_close()."
             sqlite3_close_v2(db)
-            throw DatabaseError(resultCode: rc, message: message, sql: nil)
+            throw DatabaseError(resultCode: rc & 0xFF, extendedCode: rc, message: "cannot open \(path): \(message)", sql: nil)
         }
         self.handle = db
         self.path = path
@@ -212,6 +217,33 @@ public final class Database {
         sqlite3_exec(target, "PRAGMA journal_mode=DELETE", nil, nil, nil)
     }
 
+    /// Calls `body` with the text of each statement as it starts to run, on this connection's
+    /// thread (SQLite's `SQLITE_TRACE_STMT`, like GRDB's `Database.trace`); `nil` stops tracing.
+    /// The text is the SQL as written, with `?` where values are bound: a trace holds no record's
+    /// content. For diagnostics, and for tests that must act at a given statement (two
+    /// connections made to meet just before they begin their transactions).
+    public func trace(_ body: ((String) -> Void)?) {
+        let new = body.map(Tracer.init)
+        if let new {
+            sqlite3_trace_v2(handle, UInt32(SQLITE_TRACE_STMT), { _, context, _, sql in
+                // "The X argument is a pointer to a zero-terminated UTF-8 string containing
+                // the original text of the prepared statement."
+                guard let context, let sql else { return 0 }
+                Unmanaged<Tracer>.fromOpaque(context).takeUnretainedValue()
+                    .body(String(cString: sql.assumingMemoryBound(to: CChar.self)))
+                return 0
+            }, Unmanaged.passUnretained(new).toOpaque())
+        } else {
+            sqlite3_trace_v2(handle, 0, nil, nil)
+        }
+        tracer = new   // only now is the previous one released: SQLite no longer calls it
+    }
+
+    private final class Tracer {
+        let body: (String) -> Void
+        init(_ body: @escaping (String) -> Void) { self.body = body }
+    }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
@@ -269,61 +301,4 @@ public final class Database {
 
     /// The SQLite library version, e.g. `3.40.1`.
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
-}
-
-/// Checkpoints a WAL database on a thread of its own, so that a long-running writer (the
-/// county's `ykt serve`) commits without copying the log back into the database on its own
-/// clock: the writer turns automatic checkpoints off (`takeOverCheckpoints`) and calls
-/// `request()` after each commit; this thread then runs a passive checkpoint (it never blocks
-/// the writer or readers) on its own connection.
-public final class BackgroundCheckpointer: @unchecked Sendable {
-    // Safe: `pending` and `stopped` are guarded by `lock`; the connection is used only on the
-    // checkpoint thread.
-    private let lock = NSLock()
-    private let wake = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private var pending = false
-    private var stopped = false
-    private let path: String
-
-    /// Turns `writer`'s automatic checkpoints off and starts the thread.
-    public init(takeOverCheckpoints writer: Database) throws {
-        path = writer.path
-        _ = try writer.first("PRAGMA wal_autocheckpoint=0") { $0.int(0) }
-        let thread = Thread { [self] in run() }
-        thread.name = "ykt-checkpoint"
-        thread.start()
-    }
-
-    /// Asks for a checkpoint soon (several requests while one runs make one more).
-    public func request() {
-        let signal = lock.withLock {
-            defer { pending = true }
-            return !pending
-        }
-        if signal { wake.signal() }
-    }
-
-    /// Runs a last checkpoint and ends the thread.
-    public func stop() {
-        lock.withLock { stopped = true }
-        wake.signal()
-        done.wait()
-    }
-
-    private func run() {
-        defer { done.signal() }
-        guard let db = try? Database(path: path) else { return }
-        while true {
-            wake.wait()
-            let stop = lock.withLock {
-                pending = false
-                return stopped
-            }
-            // A passive checkpoint copies what it can without waiting for anyone; the next
-            // one after a commit finishes the rest.
-            _ = try? db.first("PRAGMA wal_checkpoint(PASSIVE)") { $0.int(0) }
-            if stop { return }
-        }
-    }
 }

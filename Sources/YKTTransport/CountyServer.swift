@@ -39,14 +39,29 @@ public final class CountyServer: @unchecked Sendable {
 
     /// Sets up the county's database for serving (page cache, durable commits, checkpoints on
     /// a thread of their own) and listens on `host:port` (port 0: the OS chooses).
-    public init(county: CountyNode, host: String, port: UInt16, log: (@Sendable (ServerLogLine) -> Void)? = nil) throws {
+    /// Every request, refusal summary and checkpoint failure goes to `logger` (label
+    /// `ykt.serve`; never personal data).
+    public init(county: CountyNode, host: String, port: UInt16, logger: Logger? = nil) throws {
         let config = county.config
         let limits = try Self.limits(config)
         county.maximumChangeSetBytes = limits.maximumStreamedBodyBytes
         let files = try NodeTLS.files(config, directory: county.directory)
         let context = try NodeTLS.context(.server, files)
         // The serving connection commits; checkpoints run beside it on the other core.
-        checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db)
+        // A failing checkpoint lets the log grow without limit: each failure and the recovery
+        // are logged.
+        checkpointer = try BackgroundCheckpointer(takeOverCheckpoints: county.db) { event in
+            switch event {
+            case .failed(let error, let consecutive, let retryIn):
+                logger?.error("checkpoint failed", ["consecutive": String(consecutive),
+                                                    "retry_in": retryIn.map { String(format: "%.1f", $0) } ?? "never",
+                                                    "sqlite": String(error.extendedCode), "error": error.message])
+            case .recovered(let failures):
+                logger?.notice("checkpoint works again", ["failures": String(failures)])
+            case .checkpointed, .busy:
+                break
+            }
+        }
         // A page cache that holds the county-wide register (a million residents are about
         // 110 MB of pages), so that registrations arriving in random ID order neither spill
         // pages to the log mid-change-set nor read them back from it.
@@ -66,7 +81,12 @@ public final class CountyServer: @unchecked Sendable {
             checkpointer.stop()
             throw YKTError(.nodeConfig, "不能监听 \(host):\(port)：\(error)", hint: "换一个端口或停止占用它的程序")
         }
-        server.log = log
+        if let logger {
+            server.log = { line in
+                logger.log(line.level == .warning ? .warning : .info, line.message,
+                           pairs: line.metadata.map { (key: $0.0, value: $0.1) })
+            }
+        }
     }
 
     public var port: UInt16 { server.port }

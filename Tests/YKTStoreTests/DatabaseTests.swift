@@ -134,6 +134,27 @@ struct DatabaseTests {
         #expect(error?.found == 9)
     }
 
+    @Test("trace sees each statement as written (placeholders, not values) until turned off")
+    func trace() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE t(x TEXT)")
+        var seen: [String] = []
+        db.trace { seen.append($0) }
+        try db.transaction { try db.run("INSERT INTO t VALUES (?)", "韦秀英") }
+        db.trace(nil)
+        try db.run("DELETE FROM t")
+        #expect(seen == ["BEGIN IMMEDIATE", "INSERT INTO t VALUES (?)", "COMMIT"])
+    }
+
+    @Test("a database that must exist is not created")
+    func mustExist() throws {
+        let dir = TempDir()
+        let error = #expect(throws: DatabaseError.self) { try Database(path: dir.file("a.db"), create: false) }
+        #expect(error?.message.contains("cannot open \(dir.file("a.db"))") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("a.db")))
+    }
+
     @Test("a database that cannot be opened says why")
     func cannotOpen() {
         let error = #expect(throws: DatabaseError.self) { try Database(path: "/nonexistent-dir/x.db") }

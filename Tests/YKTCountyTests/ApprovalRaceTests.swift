@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+import YKTCore
+@testable import YKTCounty
+@testable import YKTTownship
+
+/// Two parties meet here before either goes on; false if the other never came (then the
+/// caller goes on alone, and the test reports it).
+final class Meeting: @unchecked Sendable {
+    // Safe: `arrived` is guarded by `condition`.
+    private let condition = NSCondition()
+    private var arrived = 0
+    private let parties: Int
+    init(parties: Int) { self.parties = parties }
+
+    func arrive(seconds: TimeInterval = 20) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        return condition.withLock {
+            arrived += 1
+            condition.broadcast()
+            while arrived < parties {
+                if !condition.wait(until: deadline) { return arrived >= parties }
+            }
+            return true
+        }
+    }
+}
+
+/// A county with two townships whose TF01 rosters for 2026 (three residents each, 900.00 yuan
+/// a roster) are synced and reviewed (county rosters 1 and 2), a finance approver, the agency
+/// bank, and a budget.
+struct TwoRosters {
+    let c: County
+    var county: CountyNode { c.county }
+
+    init(budgetYuan: String) throws {
+        c = try County(["450223101", "450223102"])
+        let people = [
+            "450223101": ["45022319500101123", "45022319620315456", "45022319800707078"],
+            "450223102": ["45022319510202234", "45022319630416567", "45022319810808189"],
+        ]
+        for (n, code) in ["450223101", "450223102"].enumerated() {
+            let t = c.townships[code]!
+            for (i, p) in people[code]!.enumerated() {
+                let id = ResidentID.completing(p)
+                try register(t, id, ["韦秀英", "覃建国", "黄丽华"][i], card: AccountNumber.completingLuhn("6228480000000000\(n)\(i + 1)"))
+                try apply(t, id, "TF01", quantity: "1")
+            }
+            try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+            _ = try c.push(code)
+        }
+        try county.publishPolicy(path: c.dir.sub("data/programs.csv"))
+        try county.grant("审核员", role: .reviewer, program: "TF01")
+        try county.grant("审定员", role: .approver, program: nil)
+        try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))
+        try county.addBank(code: "ABC", name: "农行", serves: [], folder: c.dir.sub("bank-ABC"))
+        county.operatorName = "审核员"
+        try county.review(1, approve: true, reason: "")
+        try county.review(2, approve: true, reason: "")
+    }
+
+    /// Approves `first` and `second` at the same time, each in a thread of its own with its own
+    /// connection to county.db (as two `ykt roster approve` processes would). The two meet just
+    /// before each begins its write transaction: whatever an approval reads before then, both
+    /// have read before either writes.
+    func approveTogether(_ first: [Int64], _ second: [Int64]) throws -> [Result<CountyNode.ApprovalResult, YKTError>] {
+        let meeting = Meeting(parties: 2)
+        let results = Results()
+        let finished = DispatchGroup()
+        for (slot, ids) in [first, second].enumerated() {
+            finished.enter()
+            let directory = county.directory
+            let thread = Thread {
+                defer { finished.leave() }
+                do {
+                    let approver = try CountyNode.open(directory: directory, operatorName: "审定员")
+                    var met = false
+                    approver.db.trace { sql in
+                        if sql == "BEGIN IMMEDIATE" && !met {
+                            met = true
+                            results.met(meeting.arrive())
+                        }
+                    }
+                    results.set(slot, .success(try approver.approve(ids)))
+                } catch let error as YKTError {
+                    results.set(slot, .failure(error))
+                } catch {
+                    results.set(slot, .failure(YKTError(.internalError, "\(error)")))
+                }
+            }
+            thread.start()
+        }
+        finished.wait()
+        #expect(results.meetings == [true, true], "both approvals reached their transaction")
+        return results.all
+    }
+
+    final class Results: @unchecked Sendable {
+        // Safe: everything is guarded by `lock`.
+        private let lock = NSLock()
+        private var results: [Result<CountyNode.ApprovalResult, YKTError>?] = [nil, nil]
+        private var met: [Bool] = []
+        func set(_ slot: Int, _ r: Result<CountyNode.ApprovalResult, YKTError>) { lock.withLock { results[slot] = r } }
+        func met(_ ok: Bool) { lock.withLock { met.append(ok) } }
+        var meetings: [Bool] { lock.withLock { met } }
+        var all: [Result<CountyNode.ApprovalResult, YKTError>] { lock.withLock { results.compactMap { $0 } } }
+    }
+}
+
+@Suite("Finance approval decides inside its write transaction: approvals at the same time never overspend or pay twice")
+struct ApprovalRaceTests {
+    @Test("two approvals at once, a budget for one roster but not two: exactly one is approved, the other refused as over budget")
+    func budgetForOne() throws {
+        let s = try TwoRosters(budgetYuan: "1500")
+        let results = try s.approveTogether([1], [2])
+        #expect(results.count == 2)
+        let approved = results.compactMap { try? $0.get() }
+        let refused = results.compactMap { if case .failure(let e) = $0 { e } else { nil } }
+        #expect(approved.count == 1 && approved.first?.totalFen == 90000)
+        #expect(refused.map(\.code) == [.budgetExceeded])
+        #expect(refused.first?.message.contains("已审定 900.00 元") == true)
+        let use = try #require(try s.county.budgets().first)
+        #expect(use.approvedFen == 90000 && use.remainingFen == 60000)
+        #expect(try s.county.rosters(status: "approved").count == 1)
+        #expect(try s.county.db.integer("SELECT count(*) FROM payment") == 3)
+        #expect(try s.county.db.integer("SELECT count(*) FROM batch") == 1)
+    }
+
+    @Test("the same roster approved twice at once is approved once, its lines paid once")
+    func sameRosterTwice() throws {
+        let s = try TwoRosters(budgetYuan: "100000")
+        let results = try s.approveTogether([1], [1])
+        let approved = results.compactMap { try? $0.get() }
+        let refused = results.compactMap { if case .failure(let e) = $0 { e } else { nil } }
+        #expect(approved.count == 1)
+        #expect(refused.map(\.code) == [.rosterState], "\(refused)")
+        #expect(try s.county.db.integer("SELECT count(*) FROM payment") == 3)
+        #expect(try s.county.db.integer("SELECT count(*) FROM batch") == 1)
+        #expect(try s.county.budgets().first?.approvedFen == 90000)
+    }
+
+    @Test("approving the same roster twice in one command counts it once")
+    func duplicateIDs() throws {
+        let s = try TwoRosters(budgetYuan: "1000")
+        s.county.operatorName = "审定员"
+        let r = try s.county.approve([1, 1])
+        #expect(r.rosters == [1] && r.lines == 3 && r.totalFen == 90000)
+        #expect(try s.county.db.integer("SELECT count(*) FROM payment") == 3)
+    }
+}
