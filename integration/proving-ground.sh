@@ -198,9 +198,9 @@ grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
 faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
 
 echo "== hostile input: the refusal tests (TLS, a real county process, change sets, bank files)"
-swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests' > "$work/hostile.out" 2>&1 ||
+swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests' > "$work/hostile.out" 2>&1 ||
     { cat "$work/hostile.out" >&2; fail "hostile" "a refusal test failed"; }
-hostile=$(grep -cE '^✔ Test .*(refused|tampered|trickle|malformed|wrong result file|stall|expired|another township|paid at most once)' "$work/hostile.out" || true)
+hostile=$(grep -cE '^✔ Test .*(refused|tampered|trickl|malformed|wrong result file|stall|expired|another township|paid at most once|flood|unknown path|absurd|symlink|FIFO|size cap|two approvals|approved twice|not followed|lacks a field)' "$work/hostile.out" || true)
 echo "   $hostile refusal tests passed (each input refused, nothing applied)"
 
 echo "== convergence: three townships, random work, partial syncs, lost answers, restarts and decisions (ConvergenceTests)"

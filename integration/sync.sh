@@ -139,6 +139,14 @@ for case in flipped:正文一个字节被改动的变更集 flipped-header:签�
     printf '   %s：' "${case#*:}"
     "$hostile" "${case%%:*}" "$work/$a" "127.0.0.1:$port"
 done
+for case in absurd-length:正文长度近乎无穷的签名头部 unknown-path-big:未知路径并声明 64 MiB 正文; do
+    printf '   %s：' "${case#*:}"
+    "$hostile" "${case%%:*}" "$work/$a" "127.0.0.1:$port"
+done
+printf '   逐字节拖延的正文（须按实收速率断开）：'
+"$hostile" trickle "$work/$a" "127.0.0.1:$port" 65536 30
+printf '   另一地址的 60 个空闲连接（握手期限内关闭，不挡乡镇）：'
+YKT_HOSTILE_BIND=127.0.0.2 "$hostile" idle-flood "$work/$a" "127.0.0.1:$port" 60 20
 "$ykt" county totals --json --node "$county" > "$work/county-totals2.json"
 after=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals2.json")
 [ "$before" = "$after" ] || { echo "错误：拒收后县里的操作数变了（$before → $after）" >&2; exit 1; }
