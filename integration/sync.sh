@@ -139,7 +139,7 @@ for case in flipped:正文一个字节被改动的变更集 flipped-header:签�
     printf '   %s：' "${case#*:}"
     "$hostile" "${case%%:*}" "$work/$a" "127.0.0.1:$port"
 done
-for case in absurd-length:正文长度近乎无穷的签名头部 unknown-path-big:未知路径并声明 64 MiB 正文; do
+for case in absurd-length:正文长度近乎无穷的签名头部 unknown-path-big:未知路径并声明64MiB正文; do
     printf '   %s：' "${case#*:}"
     "$hostile" "${case%%:*}" "$work/$a" "127.0.0.1:$port"
 done
