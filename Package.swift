@@ -23,45 +23,48 @@ let package = Package(
         .target(name: "YKTCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         // The SQLite layer.
         .target(name: "YKTStore", dependencies: ["CSQLite"], swiftSettings: strict),
+        // What every node has, whichever its role: configuration, signing key, audit trail,
+        // backups, files written atomically, CSV screening, the policy-list file, store errors.
+        .target(name: "YKTNode", dependencies: ["YKTCore", "YKTStore", "YKTCrypto"], swiftSettings: strict),
         // The township node: register, applications, notices, rosters, outbox, audit.
-        .target(name: "YKTTownship", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync"],
+        .target(name: "YKTTownship", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNode"],
                 swiftSettings: strict),
         // Change sets: the signed wire unit of sync, and the receiver's checks (network to come).
         .target(name: "YKTSync", dependencies: ["YKTCore", "YKTCrypto"], swiftSettings: strict),
         // The county node: enrolment, receiving and re-checking change sets, receipts.
-        .target(name: "YKTCounty", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship"],
+        .target(name: "YKTCounty", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNode"],
                 swiftSettings: strict),
         // Mutual TLS 1.3 over POSIX sockets, and the small request/response framing of sync.
         .target(name: "YKTNet", dependencies: ["COpenSSL", "YKTCrypto"], swiftSettings: strict),
         // The sync transport: the protocol's routes at the county (CountyService, CountyServer),
         // the township's round (TownshipSync), the sync lock and what network failures mean.
-        .target(name: "YKTTransport", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNet", "YKTCounty", "YKTTownship"],
+        .target(name: "YKTTransport", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNet", "YKTCounty", "YKTTownship"],
                 swiftSettings: strict),
         // Seeded demo county (policy list, registers, applications, planted defects) and the bank simulator.
-        .target(name: "YKTDemo", dependencies: ["YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
+        .target(name: "YKTDemo", dependencies: ["YKTNode", "YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.
         // What a broken or hostile township sends, for the integration scenarios (integration/sync.sh).
-        .executableTarget(name: "ykt-hostile", dependencies: ["YKTCore", "YKTCrypto", "YKTNet", "YKTSync", "YKTTownship"],
+        .executableTarget(name: "ykt-hostile", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTNet", "YKTSync", "YKTTownship"],
                           path: "integration/ykt-hostile", swiftSettings: strict),
-        .executableTarget(name: "ykt-fuzz", dependencies: ["YKTCore", "YKTCrypto", "YKTSync", "YKTCounty"], path: "fuzz/ykt-fuzz",
+        .executableTarget(name: "ykt-fuzz", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTSync", "YKTCounty"], path: "fuzz/ykt-fuzz",
                           swiftSettings: strict),
 
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
-        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync"],
+        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync"],
                     swiftSettings: strict),
         .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
-        .testTarget(name: "YKTCountyTests", dependencies: ["YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo",
+        .testTarget(name: "YKTCountyTests", dependencies: ["YKTNode", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo",
                                                           "YKTStore"],
                     swiftSettings: strict),
-        .testTarget(name: "YKTTransportTests", dependencies: ["YKTTransport", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto",
+        .testTarget(name: "YKTTransportTests", dependencies: ["YKTNode", "YKTTransport", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto",
                                                              "YKTSync", "YKTNet", "YKTStore", "YKTDemo"], swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
-        .testTarget(name: "YKTCLITests", dependencies: ["ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
+        .testTarget(name: "YKTCLITests", dependencies: ["YKTNode", "ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
                                                        "YKTSync", "YKTNet", "YKTCrypto"], swiftSettings: strict),
     ]
 )

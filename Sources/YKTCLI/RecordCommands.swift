@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTTownship
 
 /// The outbox and the audit trail.

@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 import YKTTownship
 
 /// The policy list, the register and designated accounts.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import YKTCore
+import YKTNode
 import YKTCounty
 import YKTCrypto
 import YKTNet

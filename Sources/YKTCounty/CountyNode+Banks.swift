@@ -2,7 +2,7 @@ import Foundation
 import YKTCore
 import YKTCrypto
 import YKTStore
-import YKTTownship
+import YKTNode
 
 /// Agency banks (代发金融机构): payment batches out as instruction files, results back, failed
 /// lines corrected by the township and re-issued until paid. File formats: `docs/bank-files.md`.

@@ -1,6 +1,6 @@
 import YKTCore
 import YKTStore
-import YKTTownship
+import YKTNode
 
 /// The county's policy list: published in versions, sent down to every township.
 extension CountyNode {
@@ -8,7 +8,7 @@ extension CountyNode {
     /// the next version, and queues it for every enrolled township. Returns the version number.
     @discardableResult
     public func publishPolicy(path: String, encoding: TextEncoding = .auto) throws -> Int {
-        let list = try TownshipNode.readPolicyList(path: path, encoding: encoding)
+        let list = try PolicyListFile.read(path: path, encoding: encoding)
         return try perform("policy.publish", object: "file \(list.file) sha256:\(list.sha256.prefix(16))",
                            detail: "programs=\(list.programs.count)") {
             let version = Int(try db.integer("SELECT max(version) FROM policy_version") ?? 0) + 1

@@ -1,7 +1,7 @@
 import Foundation
 import YKTCore
 import YKTStore
-import YKTTownship
+import YKTNode
 
 /// What the county shows people: a beneficiary's own payments (`ykt query`), complaints and
 /// reports (投诉举报), the monthly disbursement report, and reconciliation with the banks (对账).

@@ -1,6 +1,6 @@
 import YKTCore
 import YKTStore
-import YKTTownship
+import YKTNode
 
 /// The warning rules (预警规则, "big-data comparison") across every township: leads for a person
 /// to check, each with its evidence and a status. Rules in `docs/conventions.md`.

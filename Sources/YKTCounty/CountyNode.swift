@@ -3,7 +3,7 @@ import YKTCore
 import YKTCrypto
 import YKTStore
 import YKTSync
-import YKTTownship
+import YKTNode
 
 /// The county node (县财政): the authority townships sync to. It registers townships and their
 /// signing keys, receives their signed change sets, re-checks every operation against the same

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 
 /// 村评议结果
 public enum VillageResult: String, Sendable, Codable {

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 
 /// What a clerk enters for a new designated account.
 public struct AccountInput: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 
 /// A public notice (公示) of applications.
 public struct NoticeRecord: Sendable, Codable, Hashable {

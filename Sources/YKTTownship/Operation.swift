@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// A domain operation as it sits in the outbox (format in `docs/operations.md`).

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 
 /// A disbursement roster (发放清册): program × period × township, numbered by batch.
 public struct RosterRecord: Sendable, Codable, Hashable {

@@ -1,3 +1,4 @@
+import YKTNode
 import YKTStore
 
 /// The township database schema, as numbered migrations. Never edit a released migration:

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// Applications (申请) and their village evaluation (村评议).

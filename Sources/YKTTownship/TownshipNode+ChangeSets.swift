@@ -1,5 +1,6 @@
 import YKTCore
 import YKTCrypto
+import YKTNode
 import YKTStore
 import YKTSync
 

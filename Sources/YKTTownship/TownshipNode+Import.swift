@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 
 /// Imports of village registers and application lists from CSV files.
 extension TownshipNode {

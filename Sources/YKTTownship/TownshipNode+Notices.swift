@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// Public notices (公示) and objections (异议).

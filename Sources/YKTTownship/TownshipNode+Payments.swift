@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// The county's answers about rosters and payments, applied as they arrive from its stream;

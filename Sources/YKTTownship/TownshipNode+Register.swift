@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// The beneficiary register (底册) and designated accounts (一人一卡).

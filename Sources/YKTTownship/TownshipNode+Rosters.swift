@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// Disbursement rosters (发放清册): built from applications whose notice closed, submitted

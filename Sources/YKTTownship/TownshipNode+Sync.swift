@@ -1,6 +1,7 @@
 import Foundation
 import YKTCore
 import YKTCrypto
+import YKTNode
 import YKTStore
 import YKTSync
 

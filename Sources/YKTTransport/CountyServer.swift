@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 import YKTCounty
 import YKTNet
 import YKTStore

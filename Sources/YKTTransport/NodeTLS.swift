@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 import YKTNet
 import YKTTownship
 

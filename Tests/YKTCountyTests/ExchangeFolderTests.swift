@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import YKTNode
 import YKTCore
 import YKTCrypto
 import YKTDemo

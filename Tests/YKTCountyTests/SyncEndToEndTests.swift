@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import YKTNode
 import YKTCore
 import YKTCrypto
 import YKTDemo

@@ -1,4 +1,5 @@
 import Foundation
+import YKTNode
 import YKTCore
 import YKTDemo
 @testable import YKTTownship

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import YKTNode
 import YKTCore
 @testable import YKTTownship
 

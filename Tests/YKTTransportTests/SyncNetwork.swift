@@ -4,6 +4,7 @@ import YKTCounty
 import YKTCrypto
 import YKTDemo
 import YKTNet
+import YKTNode
 import YKTStore
 import YKTSync
 import YKTTownship

@@ -21,6 +21,7 @@
 // It reads the township's database but never writes it.
 import Foundation
 import YKTCore
+import YKTNode
 import YKTCrypto
 import YKTNet
 import YKTSync

@@ -40,8 +40,3 @@ public enum NodeKey {
         return try Ed25519.PrivateKey(seed: seed)
     }
 }
-
-extension TownshipNode {
-    /// The node's public signing key, for enrolment at the county.
-    public func publicKey() throws -> Ed25519.PublicKey { try NodeKey.load(from: directory).publicKey }
-}

@@ -30,6 +30,18 @@ public struct ImportResult: Sendable, Codable {
     public var rejectsFile: String?
     /// Every problem found, one per bad field (a line may have several).
     public var problems: [String]
+
+    package init(file: String, encoding: String, sha256: String, rows: Int, imported: Int, rejected: Int,
+                 rejectsFile: String?, problems: [String]) {
+        self.file = file
+        self.encoding = encoding
+        self.sha256 = sha256
+        self.rows = rows
+        self.imported = imported
+        self.rejected = rejected
+        self.rejectsFile = rejectsFile
+        self.problems = problems
+    }
 }
 
 /// A CSV file read into records, with what is needed to report on it.
@@ -43,7 +55,7 @@ public struct LoadedCSV: Sendable {
 }
 
 public enum CSVFiles {
-    static func read(path: String) throws(YKTError) -> [UInt8] {
+    package static func read(path: String) throws(YKTError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw YKTError(.fileRead, exists ? "文件不能读取" : "文件不存在", at: SourceLocation(file: path),
@@ -67,7 +79,7 @@ public enum CSVFiles {
 
     /// Writes the rejected lines with their reasons, in the same columns plus three more, as a
     /// UTF-8 CSV with BOM that the clerk can correct and import again.
-    static func writeRejects(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], to path: String) throws(YKTError) {
+    package static func writeRejects(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], to path: String) throws(YKTError) {
         var w = CSVWriter()
         w.row(loaded.header.fields + ["原行号", "错误代码", "错误说明"])
         for (record, errors) in bad {
@@ -85,91 +97,11 @@ public enum CSVFiles {
     }
 }
 
-/// Files the node writes: always to a temporary name first, then renamed, so a reader never
-/// sees half a file. Many land in folders others can write too (a bank's exchange folder), so
-/// nothing there is trusted: the temporary file is new (`O_EXCL`), its name unpredictable, and
-/// no link at either name is followed.
-public enum FileOutput {
-    public static func writeAtomically(_ text: String, to path: String, mode: Int = 0o644) throws(YKTError) {
-        try writeAtomically(bytes: Array(text.utf8), to: path, mode: mode)
-    }
-
-    /// Writes `bytes` to a new temporary file beside `path`, flushes it to disk and renames it
-    /// into place, so a reader (a bank's pick-up job, WPS) never sees a half-written file.
-    ///
-    /// - The temporary file is `.<name>.tmp-<16 random hex digits>`, created with
-    ///   `O_CREAT|O_EXCL|O_NOFOLLOW`: a file or link planted at a guessed name is refused, never
-    ///   followed or reused. It has `mode` from the start (set on the descriptor with `fchmod`,
-    ///   whatever the umask; no path is ever `chmod`-ed).
-    /// - `rename` replaces whatever is at `path` itself: a symbolic link planted there is
-    ///   replaced by the file, and the file it pointed to is left untouched.
-    /// - On any failure the temporary file is removed and `path` is as it was.
-    /// - Missing folders on the way are made 0750 (`ExchangeFile.makeFolder`); existing ones are
-    ///   left as they are.
-    public static func writeAtomically(bytes: [UInt8], to path: String, mode: Int = 0o644) throws(YKTError) {
-        let dir = (path as NSString).deletingLastPathComponent
-        func fail(_ why: String) -> YKTError {
-            YKTError(.fileWrite, "不能写入文件：\(why)", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
-        }
-        if !dir.isEmpty { try ExchangeFile.makeFolder(dir) }
-        let tmp = temporaryPath(beside: path)
-        let fd = try createExclusive(tmp, mode: mode_t(mode))
-        var failure: String?
-        bytes.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                written += n
-            }
-        }
-        if failure == nil, fchmod(fd, mode_t(mode)) != 0 { failure = String(cString: strerror(errno)) }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil, rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(tmp)
-            throw fail(failure)
-        }
-        // The rename itself on disk too. Best effort: some file systems refuse fsync on a folder.
-        let dirFD = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
-        }
-    }
-
-    /// `.<name>.tmp-<16 hex digits>` beside `path`, the digits from the system's random source:
-    /// hidden from pick-up jobs that skip dot files, and not to be guessed in advance.
-    static func temporaryPath(beside path: String) -> String {
-        let dir = (path as NSString).deletingLastPathComponent
-        let name = "." + (path as NSString).lastPathComponent + ".tmp-" + String(format: "%016llx", UInt64.random(in: .min ... .max))
-        return dir.isEmpty ? name : (dir as NSString).appendingPathComponent(name)
-    }
-
-    /// Creates `path` as a new file for writing with `mode`; refuses anything already there,
-    /// a symbolic link included (`O_EXCL|O_NOFOLLOW`).
-    static func createExclusive(_ path: String, mode: mode_t) throws(YKTError) -> Int32 {
-        var fd: Int32
-        repeat {
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        } while fd < 0 && errno == EINTR
-        guard fd >= 0 else {
-            throw YKTError(.fileWrite, "不能建立临时文件（\(String(cString: strerror(errno)))）", at: SourceLocation(file: path),
-                           hint: "检查目录权限和磁盘空间；同名的文件或链接已存在时不会覆盖")
-        }
-        return fd
-    }
-}
 
 /// Validates every row with `validate`, collecting all problems, then either refuses the whole
 /// file (listing every bad line) or, with `keepGood`, writes the rejects file and returns the
 /// good rows. `crossCheck` sees the good rows in file order and can reject more (duplicates).
-func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String,
+package func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String,
                          validate: @Sendable (CSVRecord) -> Result<T, RowErrors>,
                          crossCheck: (CSVRecord, T) -> [YKTError]) throws -> (good: [T], bad: Int, problems: [String]) {
     var good: [T] = []
@@ -196,7 +128,7 @@ func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: Stri
 
 /// The end of every import: nothing bad, or the rejects file (`keepGood`), or the refusal of the
 /// whole file listing every bad line. Returns the problems, one per bad field.
-func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options: ImportOptions, what: String) throws -> [String] {
+package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options: ImportOptions, what: String) throws -> [String] {
     let problems = bad.flatMap { $0.1.map(\.description) }
     if !bad.isEmpty {
         if options.keepGood {
@@ -222,7 +154,7 @@ func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options: Import
 /// All-or-nothing imports stop writing at the first bad line (the caller's transaction is then
 /// rolled back by the refusal) but still check every line, so every problem is reported.
 /// `checked` runs on the checking thread after the last line (to free what only it needed).
-func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, chunk: Int = 4_096,
+package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, chunk: Int = 4_096,
                                   check: @escaping @Sendable (ArraySlice<CSVRecord>) -> [Result<T, RowErrors>],
                                   checked: @escaping @Sendable () -> Void = {},
                                   write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String]) {
@@ -272,24 +204,15 @@ func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, w
     return (good, bad.count, try settle(loaded, bad: bad, options: options, what: what))
 }
 
-/// What an import reports, and the audit note that records it (file name and fingerprint).
-func importOutcome(_ loaded: LoadedCSV, imported: Int, rejected: Int, problems: [String],
-                   options: ImportOptions) -> (ImportResult, TownshipNode.AuditNote) {
-    let result = ImportResult(file: loaded.name, encoding: loaded.encoding, sha256: loaded.sha256,
-                              rows: loaded.rows.count, imported: imported, rejected: rejected,
-                              rejectsFile: rejected > 0 ? options.rejectsPath : nil, problems: problems)
-    return (result, TownshipNode.AuditNote(object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))",
-                                           detail: "rows=\(result.rows) imported=\(imported) rejected=\(rejected)"))
-}
 
 /// A line with more or fewer fields than the header (a stray comma, a cell cut short).
-func widthProblem(_ record: CSVRecord, _ header: CSVHeader) -> YKTError? {
+package func widthProblem(_ record: CSVRecord, _ header: CSVHeader) -> YKTError? {
     guard record.fields.count != header.width else { return nil }
     return YKTError(.csvSyntax, "应有 \(header.width) 列，实际 \(record.fields.count) 列", hint: "检查这一行是否多了或少了逗号")
 }
 
 /// Runs `body` on a field's value, returning its error located at the field's column label.
-func field<T>(_ key: String, _ header: CSVHeader, _ errors: inout [YKTError], _ body: () throws(YKTError) -> T) -> T? {
+package func field<T>(_ key: String, _ header: CSVHeader, _ errors: inout [YKTError], _ body: () throws(YKTError) -> T) -> T? {
     do { return try body() } catch {
         errors.append(error.located(SourceLocation(field: header.label(key))))
         return nil
@@ -297,7 +220,7 @@ func field<T>(_ key: String, _ header: CSVHeader, _ errors: inout [YKTError], _ 
 }
 
 /// Every problem found on one line (a `Result` failure needs an `Error`).
-struct RowErrors: Error, Sendable {
-    var errors: [YKTError]
-    init(_ errors: [YKTError]) { self.errors = errors }
+package struct RowErrors: Error, Sendable {
+    package var errors: [YKTError]
+    package init(_ errors: [YKTError]) { self.errors = errors }
 }

@@ -1,0 +1,54 @@
+import YKTCore
+import YKTNode
+
+extension TownshipNode {
+    /// The public notice (公示) of a notice, masked. Secret programs have none.
+    public func noticeDocument(_ id: Int64, printedOn: CivilDate) throws -> NoticeDocument {
+        let n = try notice(id)
+        let program = try program(n.programCode)
+        if program.secret {
+            throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不生成公示文件")
+        }
+        let period = try Period(parsing: n.period)
+        // Lines removed by an upheld objection are no longer published.
+        let lines = try applications(notice: id).filter { $0.status != .removed }
+        let title = "\(config.name)\(period.chinese)\(program.name)发放对象公示"
+        let columns = ["序号", "村（社区）", "姓名", "身份证号", "数量（\(program.unit.quantityUnit)）", "补贴标准（\(program.unit.chinese)）", "补贴金额（元）"]
+        var rows: [[String]] = []
+        var total = Fen.zero
+        for (i, a) in lines.enumerated() {
+            rows.append([String(i + 1), a.village, a.name, Masking.residentID(a.residentID), a.quantity,
+                         Fen(a.standardFen).yuan, Fen(a.amountFen).yuanGrouped])
+            total = total + Fen(a.amountFen)
+        }
+        let intro = [
+            "根据\(program.department)\(program.name)政策（\(program.basis.isEmpty ? "补贴政策清单" : program.basis)），" +
+            "经村（社区）评议、乡镇审核，现将\(period.chinese)\(program.name)拟发放对象及金额予以公示，接受社会监督。",
+            "公示时间：\(n.firstDay.chinese)至\(n.lastDay.chinese)（\(NoticePeriod.minimumWorkingDays)个工作日）。公示地点：\(n.place)。",
+        ]
+        let outro = [
+            "公示期间，如对公示对象或金额有异议，请以书面或电话形式向\(config.name)反映。监督举报电话：\(n.phone)。",
+            "为保护个人信息，身份证号只显示前六位和后四位。",
+            config.name,
+            printedOn.chinese,
+        ]
+        let totals = ["合计", "", "\(lines.count) 人", "", "", "", total.yuanGrouped]
+        return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows, totals: totals,
+                              outro: outro, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话", n.phone]])
+    }
+
+    /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in
+    /// the audit trail. Returns the two paths.
+    public func printNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {
+        try write(try noticeDocument(id, printedOn: printedOn), base: "公示-\(config.nodeID)-\(id)", into: directory,
+                  action: "notice.print", object: "notice#\(id)")
+    }
+
+    /// Writes a document's HTML and CSV as `<base>.html` and `<base>.csv` into `directory`
+    /// (default `<node>/out`), recorded in the audit trail. Returns the two paths.
+    func write(_ doc: NoticeDocument, base: String, into directory: String?, action: String, object: String) throws -> (html: String, csv: String) {
+        try perform(action) {
+            (try doc.write(base: base, into: directory ?? NSStringPath(self.directory).appending("out")), AuditNote(object: object, detail: base))
+        }
+    }
+}

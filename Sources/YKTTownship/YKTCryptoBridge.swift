@@ -1,6 +1,0 @@
-import YKTCrypto
-
-/// Hashing for the township module (file fingerprints, proofs).
-enum YKTCryptoBridge {
-    static func sha256Hex(_ bytes: [UInt8]) -> String { Hex.encode(SHA256.hash(bytes)) }
-}
