@@ -140,9 +140,9 @@ hostile_loop() {
     done
 }
 
-# The hostile clients start first, the townships two seconds later under them (a quick run's
-# townships would otherwise be done before the first hostile connection), the idle flood after
-# five (it fills the county's connections, and the other cases would not get in at all).
+# The hostile clients start first, the idle flood among them, and the townships three seconds
+# later under them (a quick run's townships would otherwise be done before the first hostile
+# connection). The flood holds its sockets for 30 s, longer than any round here.
 touch "$work/syncing"
 target="127.0.0.1:$port"
 hostile_loops=()
@@ -150,9 +150,9 @@ hostile_loop trickle 0 trickle "$work/$bad" "$target" & hostile_loops+=($!)
 hostile_loop oversized 0 oversized "$work/$bad" "$target" & hostile_loops+=($!)
 hostile_loop absurd-length 0 absurd-length "$work/$bad" "$target" & hostile_loops+=($!)
 hostile_loop unknown-path-big 0 unknown-path-big "$work/$bad" "$target" & hostile_loops+=($!)
-hostile_loop idle-flood 5 idle-flood "$work/$bad" "$target" 100 30 & hostile_loops+=($!)
+hostile_loop idle-flood 0 idle-flood "$work/$bad" "$target" 100 30 & hostile_loops+=($!)
 loops+=("${hostile_loops[@]}")
-sleep 2
+sleep 3
 sync_started=$(now)
 sync_loops=()
 for code in "${codes[@]}"; do sync_loop "$code" & sync_loops+=($!); loops+=($!); done
@@ -212,9 +212,12 @@ for name in trickle idle-flood oversized absurd-length unknown-path-big; do
 done
 dropped=$(cat "$work"/hostile/idle-flood.*.out 2>/dev/null | grep -oE '断开了 [0-9]+/[0-9]+' | awk -F'[ /]' '{ d += $2; n += $3 } END { printf "%d/%d", d, n }' || true)
 printf 'idle connections closed by the county before the flood gave up: %s\n' "${dropped:-0/0}"
-printf 'county log: %d connections refused at capacity, %d handshakes timed out or failed, %d requests refused, %d connections ended otherwise\n' \
-    "$(grep -c 'connections already open' "$work/serve.log" || true)" "$(grep -c 'handshake refused' "$work/serve.log" || true)" \
-    "$(grep -c 'request from .* refused' "$work/serve.log" || true)" "$(grep -c 'ended:' "$work/serve.log" || true)"
+# The county logs refusals once per interval with a count (count=N), and each request once.
+sum_refused() { grep -E "$1" "$work/serve.log" | grep -oE 'count=[0-9]+' | awk -F= '{ n += $2 } END { print n + 0 }'; }
+printf 'county log: %d connections refused at capacity, %d unauthenticated connections refused (per-address or total cap), %d handshakes refused or timed out, %d requests answered 4xx/5xx, %d requests in all\n' \
+    "$(sum_refused 'authenticated connections already open')" "$(sum_refused 'too many unauthenticated')" \
+    "$(sum_refused 'handshake refused')" "$(grep -cE 'status=[45][0-9][0-9]' "$work/serve.log" || true)" \
+    "$(grep -c ' request ' "$work/serve.log" || true)"
 if [ "$county_alive" = no ] || grep -q 'Fatal error\|runtime failure' "$work/serve.log"; then
     echo "ykt serve crashed:"; grep -m 3 -E 'Fatal error|runtime failure|CountyNode|TLSServer' "$work/serve.log" | sed 's/^/   /' || true
 fi

@@ -160,6 +160,16 @@ public final class TLSConnection {
         }
     }
 
+    /// A certificate alert the peer sent before it closed, if one is waiting to be read.
+    private func pendingAlert() -> TLSError? {
+        Socket.setReadTimeout(fd, seconds: 1)
+        var byte: UInt8 = 0
+        var got = 0
+        guard SSL_read_ex(ssl, &byte, 1, &got) != 1 else { return nil }
+        let text = OpenSSLError.drain("SSL_read_ex").queue.joined(separator: "; ")
+        return text.contains("certificate") || text.contains("unknown ca") ? .certificate(text) : nil
+    }
+
     public func write(_ bytes: [UInt8]) throws(TLSError) {
         var failure: TLSError?
         bytes.withUnsafeBytes { buf in
@@ -179,6 +189,10 @@ public final class TLSConnection {
                 let queue = OpenSSLError.drain("SSL_write_ex")
                 if err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ { throw .timeout }
                 usable = false
+                // In TLS 1.3 a client's handshake is done before the server has checked its
+                // certificate: a refusal comes as an alert, and the write that follows may fail
+                // first. Read what the server said before calling it a cut connection.
+                if let alert = pendingAlert() { throw alert }
                 if err == SSL_ERROR_SYSCALL {
                     if saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
                     if saved == EPIPE || saved == ECONNRESET { throw .unclean }
