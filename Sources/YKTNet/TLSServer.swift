@@ -392,7 +392,10 @@ public enum TLSClient {
         /// The server's certificate name, known once the handshake is done.
         public var peer: String? { connection.peerCommonName }
 
-        public func response() throws -> (response: HTTPResponse, peer: String?) {
+        /// The answer. `waitingUpTo`, when given, is how long the first bytes may take instead
+        /// of the I/O timeout (a server that does its work before it answers).
+        public func response(waitingUpTo seconds: Double? = nil) throws -> (response: HTTPResponse, peer: String?) {
+            if let seconds { Socket.setReadTimeout(connection.fd, seconds: seconds) }
             let (start, responseHeaders, body) = try HTTPFraming.read(connection, limits: limits)
             let parts = start.split(separator: " ", maxSplits: 2)
             guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }

@@ -14,6 +14,9 @@ public struct TownshipSync {
     public let port: UInt16
     let context: TLSContext
     var limits = HTTPLimits()
+    /// How long the township waits for the county's answer to a change set it has sent whole
+    /// (the county applies it first: about 5 s for 500,000 registrations on a modest machine).
+    public static let answerWaitSeconds = 300.0
 
     /// What a round has done so far, for a progress display.
     public struct Progress: Sendable {
@@ -61,7 +64,9 @@ public struct TownshipSync {
                             throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
                         }
                     }, progress: counter.map { c in { c.sent($0) } })
-                let (response, _) = try exchange.response()
+                // The county reads the whole body, then applies it before it answers: a large
+                // change set's answer may take longer than one I/O timeout.
+                let (response, _) = try exchange.response(waitingUpTo: TownshipSync.answerWaitSeconds)
                 counter?.finished(operations: (try? ChangeSet.readHeader(bytes))?.header.ops ?? 0)
                 let sig = response.headers[SyncProtocol.signatureHeader].flatMap { Hex.decode($0) }
                 return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
