@@ -126,12 +126,16 @@ sync_loop() {
 
 # One hostile case, after a delay, again and again while townships sync, at most $hostile_runs times.
 hostile_loop() {
-    local name=$1 delay=$2 child= i rc; shift 2
+    local name=$1 delay=$2 child= i rc from; shift 2
     trap '[ -z "$child" ] || kill "$child" 2>/dev/null; exit 143' TERM
     sleep "$delay"
     for i in $(seq "$hostile_runs"); do
         [ -e "$work/syncing" ] || break
-        YKT_HOSTILE_BIND=$bind "$hostile" "$@" >"$work/hostile/$name.$i.out" 2>&1 &
+        from=$bind
+        # The flood comes from an address of its own: the county's per-address cap would
+        # otherwise (rightly) refuse the other hostile cases sent from the flooded address.
+        [ "$name" = idle-flood ] && [ -n "$bind" ] && from=${FLOOD_BIND:-127.0.0.3}
+        YKT_HOSTILE_BIND=$from "$hostile" "$@" >"$work/hostile/$name.$i.out" 2>&1 &
         child=$!
         rc=0; wait "$child" || rc=$?
         child=
