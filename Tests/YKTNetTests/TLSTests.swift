@@ -78,6 +78,19 @@ enum Cut: String, Sendable, CaseIterable {
     case reset
 }
 
+/// Why a handshake fails in the queue tests.
+enum HandshakeFailure: String, Sendable, CaseIterable {
+    case tls12Client = "a TLS 1.2 client"
+    case unknownCAClient = "a client certificate from an unknown CA"
+}
+
+/// What one side of a handshake saw: whether it failed, and whether its thread's OpenSSL error
+/// queue was empty afterwards.
+struct HandshakeSide: Sendable, Equatable {
+    var failed: Bool
+    var queueEmpty: Bool
+}
+
 @Suite("Mutual TLS 1.3 on loopback", .serialized)
 struct TLSTests {
     func server(_ pki: PKI, crl: Bool = false, limits: HTTPLimits = HTTPLimits(), counter: Counter) throws -> TLSServer {
@@ -328,5 +341,50 @@ struct TLSTests {
             Issue.record("the read after the cut threw \(error), not TLSError.unclean")
         }
         #expect(server.value() == "cut")
+    }
+
+    @Test("a failed handshake leaves no error in either side's OpenSSL queue (no SSL_shutdown, queue drained); the county goes on serving",
+          arguments: HandshakeFailure.allCases)
+    func failedHandshakeLeavesNoErrors(failure: HandshakeFailure) throws {
+        let pki = try PKI(), rogue = try PKI(["450223101"])
+        let badClient = switch failure {
+        case .tls12Client: try TLSContext(role: .client, files: pki.files("450223101"), tls12ForTesting: true)
+        case .unknownCAClient: try TLSContext(role: .client, files: rogue.files("450223101"))
+        }
+        let serverContext = try TLSContext(role: .server, files: pki.files("county"))
+        let (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        defer { close(listener) }
+        // Each side on a thread of its own, whose error queue holds only what this handshake left.
+        let server = OnThread { () -> HandshakeSide in
+            let fd = Self.acceptOne(listener)
+            guard fd >= 0 else { return HandshakeSide(failed: false, queueEmpty: false) }
+            var failed = false
+            do { _ = try TLSConnection(context: serverContext, fd: fd, server: true, timeoutSeconds: 5) } catch { failed = true }
+            return HandshakeSide(failed: failed, queueEmpty: TLSConnection.threadErrorQueueIsEmpty)
+        }
+        let client = OnThread { () -> HandshakeSide in
+            var failed = false
+            do {
+                let c = try TLSConnection(context: badClient, fd: try Socket.connect(host: "127.0.0.1", port: port), server: false,
+                                          timeoutSeconds: 5)
+                // In TLS 1.3 the client's handshake ends before the server has checked the client's
+                // certificate: the refusal comes with the first read.
+                _ = try c.read(max: 1)
+            } catch {
+                failed = true
+            }
+            return HandshakeSide(failed: failed, queueEmpty: TLSConnection.threadErrorQueueIsEmpty)
+        }
+        #expect(server.value() == HandshakeSide(failed: true, queueEmpty: true))
+        #expect(client.value() == HandshakeSide(failed: true, queueEmpty: true))
+
+        // The county refuses the same client and then serves a good one.
+        let counter = Counter()
+        let s = try self.server(pki, counter: counter)
+        defer { s.stop() }
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: badClient) }
+        let ok = try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port,
+                                    context: try TLSContext(role: .client, files: pki.files("450223101")))
+        #expect(ok.response.status == 200 && counter.count == 1)
     }
 }
