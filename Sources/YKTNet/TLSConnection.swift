@@ -114,6 +114,10 @@ public final class TLSConnection {
         return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Whether OpenSSL's error queue of the calling thread is empty. Every call that fails must
+    /// drain it, or the next OpenSSL call on the thread may misread what is left (tests check).
+    static var threadErrorQueueIsEmpty: Bool { ERR_peek_error() == 0 }
+
     /// The negotiated protocol, e.g. `TLSv1.3`.
     public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 

@@ -123,6 +123,40 @@ struct ServeProcessTests {
         #expect(!FileManager.default.fileExists(atPath: county + "/serve.port"))
     }
 
+    @Test("a county out of file descriptors (EMFILE on accept) goes on serving once some are free")
+    func descriptorsExhausted() throws {
+        // 48 descriptors: about a dozen for the server itself, two for each connection in its
+        // handshake. Any number of handshakes may come from 127.0.0.1, so plain TCP connections
+        // that never speak TLS take them all.
+        let limit = 48
+        let served = try ServedCounty(descriptorLimit: limit, config: ["max_pending_per_address = 1000"])
+        defer { served.stop() }
+        let (cli, port) = (served.cli, served.port)
+        #expect(try cli.run("beneficiary", "add", "--id", ResidentID.completing("45022319500101123"), "--name", "韦秀英",
+                            "--village", "大塘村", "--bank", "农行", "--account", AccountNumber.completingLuhn("622848000000000001"),
+                            "--confirmation", "QR").status == 0)
+        var idle: [Int32] = []
+        defer { idle.forEach { close($0) } }
+        for _ in 0..<limit { idle.append(try RawTLSClient.openTCP(host: "127.0.0.1", port: port, timeoutSeconds: 5)) }
+        // The server accepts until it has no descriptor left (each connection is held until the
+        // 1 s I/O timeout): wait, at most 5 s, to see every number below the limit in use.
+        var exhausted = false
+        for _ in 0..<500 where !exhausted {
+            exhausted = served.descriptorsExhausted(limit: limit)
+            if !exhausted { usleep(10_000) }
+        }
+        #expect(exhausted, "the server never ran out of descriptors")
+        idle.forEach { close($0) }
+        idle = []
+
+        let sync = try cli.run("sync", "--county", "127.0.0.1:\(port)")
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let totals = try cli.run("county", "totals", "--json", "--node", served.county)
+        #expect(totals.stdout.contains("\"operations\" : 1"))
+        let log = (try? String(contentsOfFile: served.log, encoding: .utf8)) ?? ""
+        #expect(log.contains("accept failed"), "\(log)")
+    }
+
     /// The development PKI (county CA, county server, township 450223101) in `<cli>/pki`.
     static func makePKI(_ cli: CLI) throws -> String {
         let pki = cli.path("pki")
@@ -145,7 +179,8 @@ struct ServeProcessTests {
 }
 
 /// A county (`ykt serve`, a real process, mutual TLS on an OS-chosen port, 1 s I/O timeout)
-/// with township 450223101 enrolled, both nodes and the PKI in one `CLI` directory.
+/// with township 450223101 enrolled, both nodes and the PKI in one `CLI` directory. Its log
+/// (stderr) goes to `log`.
 final class ServedCounty {
     let cli = CLI()
     let pki: String
@@ -153,14 +188,17 @@ final class ServedCounty {
     let town: String
     let serve = Process()
     let port: UInt16
+    let log: String
 
-    init() throws {
+    /// `descriptorLimit`, when given, is the server's `ulimit -n`; `config` adds lines to the
+    /// county's node.conf.
+    init(descriptorLimit: Int? = nil, config: [String] = []) throws {
         pki = try ServeProcessTests.makePKI(cli)
         county = cli.path("county")
         town = cli.path("node")
         #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
         try ServeProcessTests.appendLines(county + "/node.conf", ["tls_certificate = \(pki)/county.crt", "tls_key = \(pki)/county.key",
-                                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1"])
+                                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1"] + config)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
         let countyKey = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json", "--node", county).stdout.utf8))
             as? [String: Any]
@@ -170,11 +208,19 @@ final class ServedCounty {
         let key = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json").stdout.utf8)) as? [String: Any]
         #expect(try cli.run("township", "enrol", "--township", "450223101", "--name", "寨沙镇",
                             "--public-key", key?["publicKey"] as? String ?? "", "--node", county).status == 0)
-        serve.executableURL = URL(fileURLWithPath: CLI.binary)
-        serve.arguments = ["serve", "--node", county]
+        if let descriptorLimit {
+            // The shell sets the limit and becomes `ykt serve` (same process id).
+            serve.executableURL = URL(fileURLWithPath: "/bin/sh")
+            serve.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" serve --node \"$1\"", CLI.binary, county]
+        } else {
+            serve.executableURL = URL(fileURLWithPath: CLI.binary)
+            serve.arguments = ["serve", "--node", county]
+        }
         // Not the test's own stdout: a server outliving a crashed test would hold `swift test` open.
+        log = cli.path("serve.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
+        serve.standardError = FileHandle(forWritingAtPath: log)
         try serve.run()
         var found: UInt16 = 0
         for _ in 0..<200 where found == 0 {
@@ -187,5 +233,13 @@ final class ServedCounty {
 
     func stop() {
         if serve.isRunning { serve.terminate() }
+    }
+
+    /// Whether every descriptor number below `limit` is open in the server, so that its next
+    /// `accept` fails with EMFILE (with `ulimit -n` = `limit`).
+    func descriptorsExhausted(limit: Int) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(serve.processIdentifier)/fd")) ?? []
+        let open = Set(names.compactMap { Int($0) })
+        return (0..<limit).allSatisfy(open.contains)
     }
 }

@@ -48,6 +48,49 @@ final class Counter: @unchecked Sendable {
     var lastPeer: String? { lock.withLock { peers.last } }
 }
 
+/// `body` run on a new thread, with its own (empty) OpenSSL error queue; `value` waits for what
+/// it returns.
+final class OnThread<T: Sendable>: @unchecked Sendable {
+    // Safe: `result` is written once, by the thread, before `done` is signalled, and read after.
+    private var result: T?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () -> T) {
+        let thread = Thread { [self] in
+            result = body()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// What `body` returned; nil if it has not returned within `seconds`. Call once.
+    func value(within seconds: Double = 30) -> T? {
+        guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+        return result
+    }
+}
+
+/// How a test server cuts a connection under TLS, without close_notify.
+enum Cut: String, Sendable, CaseIterable {
+    /// `shutdown(SHUT_RDWR)`: a TCP FIN.
+    case fin
+    /// `connect(AF_UNSPEC)`: the connection is dissolved with a TCP reset.
+    case reset
+}
+
+/// Why a handshake fails in the queue tests.
+enum HandshakeFailure: String, Sendable, CaseIterable {
+    case tls12Client = "a TLS 1.2 client"
+    case unknownCAClient = "a client certificate from an unknown CA"
+}
+
+/// What one side of a handshake saw: whether it failed, and whether its thread's OpenSSL error
+/// queue was empty afterwards.
+struct HandshakeSide: Sendable, Equatable {
+    var failed: Bool
+    var queueEmpty: Bool
+}
+
 @Suite("Mutual TLS 1.3 on loopback", .serialized)
 struct TLSTests {
     func server(_ pki: PKI, crl: Bool = false, limits: HTTPLimits = HTTPLimits(), counter: Counter) throws -> TLSServer {
@@ -242,5 +285,106 @@ struct TLSTests {
         #expect(n <= 0)                     // the server closed the connection
         #expect(waited < 4)                 // because of its own timeout, not ours
         #expect(counter.count == 0)
+    }
+
+    /// Accepts one connection on `listener`, waiting at most 10 s for it.
+    static func acceptOne(_ listener: Int32) -> Int32 {
+        var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 10_000) == 1 else { return -1 }
+        return accept(listener, nil, nil)
+    }
+
+    @Test("an answer cut without close_notify is TLSError.unclean, never an end of stream", arguments: Cut.allCases)
+    func cutWithoutCloseNotify(cut: Cut) throws {
+        let pki = try PKI()
+        let serverContext = try TLSContext(role: .server, files: pki.files("county"))
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        let (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        defer { close(listener) }
+        let cutNow = DispatchSemaphore(value: 0)
+        // The server announces 100 bytes of body, sends 7, and once the client has them cuts
+        // the TCP connection under TLS.
+        let server = OnThread { () -> String in
+            let fd = Self.acceptOne(listener)
+            guard fd >= 0 else { return "accept failed" }
+            do {
+                let c = try TLSConnection(context: serverContext, fd: fd, server: true, timeoutSeconds: 5)
+                try c.write(Array("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial".utf8))
+                guard cutNow.wait(timeout: .now() + 10) == .success else { return "the client never read the partial answer" }
+                switch cut {
+                case .fin:
+                    shutdown(c.fd, Int32(SHUT_RDWR))
+                case .reset:
+                    var unspecified = sockaddr()
+                    unspecified.sa_family = sa_family_t(AF_UNSPEC)
+                    _ = connect(c.fd, &unspecified, socklen_t(MemoryLayout<sockaddr>.size))
+                }
+                return "cut"
+            } catch {
+                return "server side: \(error)"
+            }
+        }
+        let connection = try TLSConnection(context: client, fd: try Socket.connect(host: "127.0.0.1", port: port), server: false,
+                                           timeoutSeconds: 5)
+        let (start, _, body) = try HTTPFraming.readHead(connection, limits: HTTPLimits()) { _ in 1000 }
+        #expect(start == "HTTP/1.1 200 OK" && body.length == 100)
+        var received: [UInt8] = []
+        for _ in 0..<7 where received.count < 7 { try body.read(into: &received) }
+        #expect(String(decoding: received, as: UTF8.self) == "partial")
+        cutNow.signal()
+        do {
+            let n = try body.read(into: &received)
+            Issue.record("the read after the cut returned \(n) bytes instead of throwing TLSError.unclean")
+        } catch TLSError.unclean {
+            // An end without close_notify: the answer is known to be incomplete.
+        } catch {
+            Issue.record("the read after the cut threw \(error), not TLSError.unclean")
+        }
+        #expect(server.value() == "cut")
+    }
+
+    @Test("a failed handshake leaves no error in either side's OpenSSL queue (no SSL_shutdown, queue drained); the county goes on serving",
+          arguments: HandshakeFailure.allCases)
+    func failedHandshakeLeavesNoErrors(failure: HandshakeFailure) throws {
+        let pki = try PKI(), rogue = try PKI(["450223101"])
+        let badClient = switch failure {
+        case .tls12Client: try TLSContext(role: .client, files: pki.files("450223101"), tls12ForTesting: true)
+        case .unknownCAClient: try TLSContext(role: .client, files: rogue.files("450223101"))
+        }
+        let serverContext = try TLSContext(role: .server, files: pki.files("county"))
+        let (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        defer { close(listener) }
+        // Each side on a thread of its own, whose error queue holds only what this handshake left.
+        let server = OnThread { () -> HandshakeSide in
+            let fd = Self.acceptOne(listener)
+            guard fd >= 0 else { return HandshakeSide(failed: false, queueEmpty: false) }
+            var failed = false
+            do { _ = try TLSConnection(context: serverContext, fd: fd, server: true, timeoutSeconds: 5) } catch { failed = true }
+            return HandshakeSide(failed: failed, queueEmpty: TLSConnection.threadErrorQueueIsEmpty)
+        }
+        let client = OnThread { () -> HandshakeSide in
+            var failed = false
+            do {
+                let c = try TLSConnection(context: badClient, fd: try Socket.connect(host: "127.0.0.1", port: port), server: false,
+                                          timeoutSeconds: 5)
+                // In TLS 1.3 the client's handshake ends before the server has checked the client's
+                // certificate: the refusal comes with the first read.
+                _ = try c.read(max: 1)
+            } catch {
+                failed = true
+            }
+            return HandshakeSide(failed: failed, queueEmpty: TLSConnection.threadErrorQueueIsEmpty)
+        }
+        #expect(server.value() == HandshakeSide(failed: true, queueEmpty: true))
+        #expect(client.value() == HandshakeSide(failed: true, queueEmpty: true))
+
+        // The county refuses the same client and then serves a good one.
+        let counter = Counter()
+        let s = try self.server(pki, counter: counter)
+        defer { s.stop() }
+        #expect(throws: (any Error).self) { try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port, context: badClient) }
+        let ok = try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: s.port,
+                                    context: try TLSContext(role: .client, files: pki.files("450223101")))
+        #expect(ok.response.status == 200 && counter.count == 1)
     }
 }
