@@ -78,7 +78,7 @@ public struct HTTPLimits: Sendable {
     /// Connections still in their TLS handshake (not yet authenticated), in all and from one
     /// address: more are closed at once.
     public var maximumPendingHandshakes = 256
-    public var maximumPendingPerAddress = 8
+    public var maximumPendingPerAddress = 32
     /// Refused connections are logged once per this interval, with a count.
     public var refusalLogIntervalSeconds = 10.0
     public init() {}
