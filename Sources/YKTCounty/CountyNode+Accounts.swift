@@ -111,11 +111,11 @@ extension CountyNode {
     /// account the township replaced; when the county's current account is another one (the county changed it since),
     /// the account was changed on both sides: a conflict, unless both chose the same account.
     func receiveAccountChange(_ data: JSONValue, node: String, opSeq: Int64) throws -> Decision {
-        let rid = try ResidentID(data["residentId"]?.stringValue ?? "")
-        let account = data["account"]
-        let kind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
-        let number = try AccountNumber(account?["number"]?.stringValue ?? "", kind: kind)
-        let bank = account?["bank"]?.stringValue ?? ""
+        let rid = try ResidentID(try data.requiredString("residentId"))
+        let account = data["account"] ?? .null
+        let kind = try AccountKind(parsing: try account.requiredString("kind"))
+        let number = try AccountNumber(try account.requiredString("number"), kind: kind)
+        let bank = try account.requiredString("bank")
         guard let current = try currentAccount(of: rid) else {
             return .rejected(.residentUnknown, "县里没有 \(rid.masked) 的登记")
         }
@@ -132,7 +132,7 @@ extension CountyNode {
         }
         try setAccount(rid, bank: bank, kind: kind.rawValue, number: number.value)
         try recordAccountChange(rid, source: "township", node: node, opSeq: opSeq, bank: bank, kind: kind.rawValue,
-                                number: number.value, confirmation: account?["confirmation"]?.stringValue ?? "",
+                                number: number.value, confirmation: try account.requiredString("confirmation"),
                                 reason: "乡镇变更", previous: current.number)
         return .accepted
     }

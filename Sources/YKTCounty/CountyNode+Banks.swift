@@ -435,7 +435,7 @@ extension CountyNode {
 
     /// A township's correction of one of its failed payments (`payment.correct`).
     func receiveCorrection(_ data: JSONValue, node: String, opSeq: Int64) throws -> Decision {
-        let id = data["payment"]?.intValue ?? 0
+        let id = try data.requiredInt("payment")
         guard let p = try db.first("SELECT node_id, status, resident_id FROM payment WHERE id = ?", id,
                                    map: { (node: $0.text(0), status: $0.text(1), resident: $0.text(2)) }), p.node == node else {
             return .rejected(.paymentUnknown, "县里没有本乡镇的支付 \(id)")
