@@ -189,7 +189,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         syncFork: (.integrity, "同一序号收到内容不同的变更集（分叉），或前一变更集哈希不符"),
         syncBody: (.invalidInput, "变更集正文与头部不符（字节数、哈希、操作条数或操作的节点）"),
         syncRestored: (.integrity, "同步位置倒退：县级或乡镇节点可能从旧备份恢复过，须人工核对"),
-        syncBusy: (.storage, "本节点另一个同步正在进行（例如定时同步），本次未执行；在县级：该乡镇另一个变更集正在上传"),
+        syncBusy: (.retryable, "本节点另一个同步正在进行（例如定时同步），本次未执行；在县级：该乡镇另一个变更集正在上传"),
         syncOffline: (.retryable, "连不上县财政同步服务，或连接中途断开：本节点的工作已保存，下次同步时发送"),
         syncTimeout: (.retryable, "县财政同步服务在限定时间内没有答复（或发送太慢被断开）：工作已保存，稍后重试"),
         syncCertificate: (.configuration, "TLS 证书被对方拒绝或对方证书不被信任（吊销、过期、不是本县 CA 签发、证书名不符）"),

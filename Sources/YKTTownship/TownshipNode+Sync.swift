@@ -95,6 +95,16 @@ extension TownshipNode {
         }
     }
 
+    /// What an answer without a code of ours means: a county too busy for now (503, 429) or too
+    /// slow (408) is a reason to try again later, not a fault of the program.
+    static func code(forStatus status: Int) -> ErrorCode {
+        switch status {
+        case 503, 429: .syncBusy
+        case 408: .syncTimeout
+        default: .internalError
+        }
+    }
+
     /// The receipt's operations that were not accepted (by operation sequence), once the
     /// answer is a receipt for `stored` signed by the county. A receipt covers the change set's
     /// operations `firstOp`…`lastOp` and lists those rejected or conflicted, in order; every
@@ -103,7 +113,7 @@ extension TownshipNode {
                          county: Ed25519.PublicKey) throws -> [(seq: Int64, result: JSONValue)] {
         guard answer.status == 200 else {
             let json = try? JSONValue.parse(answer.body)
-            let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError
+            let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status)
             var hint = json?["hint"]?.stringValue
             if let seq = json?["resumeSeq"]?.intValue { hint = (hint ?? "") + "（县里期待第 \(seq) 号）" }
             throw YKTError(code, "县财政拒收第 \(stored.set.header.seq) 号变更集（HTTP \(answer.status)）：" +
@@ -190,7 +200,7 @@ extension TownshipNode {
             let answer = try fetch(after)
             guard answer.status == 200 else {
                 let json = try? JSONValue.parse(answer.body)
-                throw YKTError(json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? .internalError,
+                throw YKTError(json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status),
                                "县财政拒绝下行同步（HTTP \(answer.status)）：\(json?["message"]?.stringValue ?? "")",
                                hint: json?["hint"]?.stringValue)
             }

@@ -60,3 +60,15 @@ struct ChangeSetBuilderTests {
 extension TownshipNode.StoredChangeSet: Equatable {
     public static func == (a: Self, b: Self) -> Bool { a.set.bytes == b.set.bytes && a.signature == b.signature }
 }
+
+@Suite("What a county answer without a code means")
+struct AnswerStatusTests {
+    @Test("busy (503, 429) and slow (408) are reasons to retry, not program faults")
+    func statuses() {
+        #expect(TownshipNode.code(forStatus: 503) == .syncBusy)
+        #expect(TownshipNode.code(forStatus: 429) == .syncBusy)
+        #expect(TownshipNode.code(forStatus: 408) == .syncTimeout)
+        #expect(TownshipNode.code(forStatus: 408).exitStatus == .retryable)
+        #expect(TownshipNode.code(forStatus: 500) == .internalError)
+    }
+}
