@@ -37,7 +37,7 @@ enum SyncCommands {
             }),
         CommandSpec(
             path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
-            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。每次读写的超时取 node.conf 的 io_timeout_seconds（默认 10）；握手和请求头须在 header_deadline_seconds（默认 30）内收齐，请求正文须至少每秒 16 KiB，逐字节拖延的连接到时即断开。变更集边收边核验、边存档、边应用（内存不随变更集增大），单个变更集最大取 node.conf 的 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB，约可容纳一百万人的登记）。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。未完成握手的连接须在 handshake_deadline_seconds（默认 5）内完成 TLS 握手，同一地址同时最多 max_pending_per_address（默认 32）个；握手和请求头须在 header_deadline_seconds（默认 15）内收齐；每次读写的超时取 io_timeout_seconds（默认 10）；请求正文按实际收到的字节计速，须至少每秒 min_body_bytes_per_second（默认 16384）字节，拖延的连接到时即断开。变更集先整份收进该乡镇的存证文件（不占数据库），核验无误后再在一个短事务中应用，所以慢速或中断的上传不会挡住其他乡镇和县里的命令；同一乡镇同时只能有一个上传。单个变更集最大取 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB）。日志每个请求一行（log_format = json 为 JSON 行，log_level 设最低级别），不含个人信息。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
             options: [.value("listen", "地址", "监听地址 主机:端口")],
             run: { inv in
                 let county = try inv.county()
