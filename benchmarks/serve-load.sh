@@ -16,6 +16,7 @@
 # starts is stopped on exit. KEEP=1 keeps the work directory; SKIP_BUILD=1 uses the last build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/integration/serve-port.sh"
 cd "$root"
 townships=${TOWNSHIPS:-30}
 people=${PEOPLE:-10000}
@@ -88,12 +89,7 @@ echo "== $townships townships × $people residents: $total_ops operations to pus
 
 "$ykt" serve --node "$county" 2>"$work/serve.log" &
 serve_pid=$!
-for _ in $(seq 100); do
-    [ -s "$county/serve.port" ] && break
-    kill -0 "$serve_pid" 2>/dev/null || { echo "ykt serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-port=$(cat "$county/serve.port")
+port=$(serve_port "$county" "$serve_pid" "$work/serve.log")
 echo "   ykt serve: pid $serve_pid, 127.0.0.1:$port"
 
 # --- Sync and hostile clients, side by side ------------------------------------------------

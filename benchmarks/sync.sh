@@ -8,6 +8,7 @@
 #   benchmarks/sync.sh [N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/integration/serve-port.sh"
 cd "$root"
 bash .ci/setup >/dev/null
 n=${1:-1000000}
@@ -46,8 +47,7 @@ ops=$(sqlite3 "$work/t/township.db" "SELECT count(*) FROM outbox")
 
 "$ykt" serve --node "$work/county" 2>"$work/serve.log" &
 serve_pid=$!
-for _ in $(seq 100); do [ -s "$work/county/serve.port" ] && break; sleep 0.1; done
-port=$(cat "$work/county/serve.port")
+port=$(serve_port "$work/county" "$serve_pid" "$work/serve.log")
 [ -n "${PERF_OUT:-}" ] && { perf record -g -o "$PERF_OUT" -p "$serve_pid" 2>/dev/null & perf_pid=$!; sleep 0.5; }
 cpu0=$(awk "{print \$14+\$15}" /proc/$serve_pid/stat)
 t0=$(now); ${TOWN_PERF:+perf record -g -o $TOWN_PERF} /usr/bin/time -f "township: %U user %S sys %e wall %M KB" -o "$work/township.time" "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" > "$work/sync.out"; t1=$(now)

@@ -8,6 +8,7 @@
 #   integration/payments.sh YKT_BINARY WORK_DIR TOWNSHIP_CODE...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/integration/serve-port.sh"
 ykt=$1; work=$2; shift 2
 codes=("$@")
 county="$work/county"
@@ -19,8 +20,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 "$ykt" serve --node "$county" 2>"$work/serve2.log" &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$county/serve.port" ] && break; sleep 0.1; done
-port=$(cat "$county/serve.port")
+port=$(serve_port "$county" "$serve_pid" "$work/serve2.log")
 sync_all() { for code in "${codes[@]}"; do printf '   %s：' "$code"; "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"; done; }
 
 echo "== 县财政：经办人角色、预算、代发银行"

@@ -10,6 +10,7 @@
 # the county with SIGTERM.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/integration/serve-port.sh"
 ykt=$1; work=$2; shift 2
 codes=("$@")
 export YKT_OPERATOR=${YKT_OPERATOR:-演示经办人}
@@ -48,12 +49,7 @@ echo "== 启动县财政同步服务（ykt serve）"
 "$ykt" serve --node "$county" 2>"$work/serve.log" &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    [ -s "$county/serve.port" ] && break
-    kill -0 "$serve_pid" 2>/dev/null || { echo "ykt serve 没有启动：" >&2; cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-port=$(cat "$county/serve.port")
+port=$(serve_port "$county" "$serve_pid" "$work/serve.log")
 echo "   县财政在 127.0.0.1:$port 监听"
 
 echo "== 各乡镇同步"
