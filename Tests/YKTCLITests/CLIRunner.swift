@@ -23,6 +23,17 @@ final class CLI {
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// Runs the node's next commands on a set clock (`YKT_CLOCK`, 09:00 China time on `day`),
+    /// allowing it in the node's configuration the first time, as the demo does.
+    func clock(_ day: String) throws {
+        let conf = dir + "/node/node.conf"
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        if !text.contains("clock_override") {
+            try (text + "clock_override = allowed\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        }
+        environment["YKT_CLOCK"] = day
+    }
+
     /// The `ykt` built next to this test bundle.
     static let binary: String = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

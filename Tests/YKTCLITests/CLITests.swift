@@ -57,6 +57,11 @@ struct CLITests {
         #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1",
                             "--defects", "checkdigit=1,shared-account=1", "--encoding", "gb18030").status == 0)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        // A set clock is refused until the node's configuration allows it (demo and training only).
+        cli.environment["YKT_CLOCK"] = "2026-09-20"
+        let unset = try cli.run("program", "load", cli.path("data/programs.csv"))
+        #expect(unset.status != 0 && unset.stderr.contains("YKT-NODE-CONFIG") && unset.stderr.contains("clock_override"))
+        try cli.clock("2026-09-20")   // the day's work happens on its day
         #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
         let programs = try cli.run("program", "list", "--json")
         #expect(try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any] != nil)
@@ -77,11 +82,14 @@ struct CLITests {
         #expect(result?["encoding"] as? String == "GB18030")
         #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
 
+        try cli.clock("2026-09-30")
         let open = try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
                                "--phone", "0772-6812345", "--date", "2026-09-30")
         #expect(open.status == 0 && open.stdout.contains("2026年10月12日"))
+        try cli.clock("2026-10-12")
         let early = try cli.run("notice", "close", "1", "--date", "2026-10-12")
         #expect(early.status == 1 && early.stderr.contains("YKT-NOTICE-EARLY") && early.stderr.contains("2026年10月13日"))
+        try cli.clock("2026-10-13")
         #expect(try cli.run("notice", "close", "1", "--date", "2026-10-13").status == 0)
         let printed = try cli.run("notice", "print", "1", "--out", cli.path("out"), "--date", "2026-10-13")
         #expect(printed.status == 0 && printed.stdout.contains(".html"))

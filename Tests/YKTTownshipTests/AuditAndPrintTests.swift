@@ -101,6 +101,7 @@ struct AuditAndPrintTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
                                                         period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
         }
+        node.at("2026-02-12")
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-02-12"),
                                     place: "大塘村村务公开栏", phone: "0772-6812345")
         let paths = try node.printNotice(n.id, into: dir.file("out"), printedOn: d("2026-02-12"))

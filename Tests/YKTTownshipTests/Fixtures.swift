@@ -47,6 +47,7 @@ enum Fixture {
         let node = try TownshipNode.create(directory: dir.file("node"), config: NodeConfig(
             role: .township, nodeID: "450223101", name: "寨沙镇", countyCode: "450223", defaultOperator: "测试员"))
         try node.loadPrograms(path: dir.write("programs.csv", CountyGenerator.programsCSV))
+        node.at("2026-01-05")   // the register and applications are recorded before any notice
         return node
     }
 
@@ -64,4 +65,13 @@ enum Fixture {
     }
 
     static func d(_ s: String) -> CivilDate { try! CivilDate(parsing: s) }
+}
+
+extension TownshipNode {
+    /// Sets this node's clock to `day` (10:00 China time): an act dated `day` is then recorded
+    /// on its day, as at a township office, not after the fact.
+    func at(_ day: String, hour: Int = 10) {
+        let instant = Fixture.d(day).instantInChina(hour: hour)
+        now = { instant }
+    }
 }
