@@ -38,6 +38,11 @@ for code in $codes; do
     echo
     echo "== $name（$code）：建立节点，离线办理"
     "$ykt" init --township "$code" --name "$name"
+    # The demo plays a whole autumn in a few seconds: each step runs on its own day's clock
+    # (YKT_CLOCK, allowed only on a node configured for demonstrations), so every date is
+    # recorded on the day it happened and nothing is backdated.
+    echo "clock_override = allowed" >> "$node/node.conf"
+    export YKT_CLOCK=2026-09-20
     "$ykt" program load "$work/data/programs.csv"
     register="$work/data/$code-register.csv"
     if ! "$ykt" beneficiary import "$register" 2>"$work/$code-import-errors.txt"; then
@@ -45,15 +50,17 @@ for code in $codes; do
         "$ykt" beneficiary import "$register" --keep-good --rejects "$work/$code-rejects.csv"
     fi
     "$ykt" application import "$work/data/$code-applications.csv"
-    "$ykt" notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
+    YKT_CLOCK=2026-09-30 "$ykt" notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
+    first=$("$ykt" notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
+    YKT_CLOCK=2026-10-09 "$ykt" objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
     # Closing on the last day of the notice is refused and names the earliest date.
+    export YKT_CLOCK=2026-10-12
     if "$ykt" notice close 1 --date 2026-10-12 2>"$work/$code-early.txt"; then
         echo "   错误：公示未满 5 个工作日却结束了" >&2; exit 1
     fi
     echo "   提前结束被拒绝：$(grep -o '最早可于[^（]*' "$work/$code-early.txt")"
-    first=$("$ykt" notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
-    "$ykt" objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
     "$ykt" objection settle 1 --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
+    export YKT_CLOCK=2026-10-13
     "$ykt" notice close 1 --date 2026-10-13 --proof "$work/data/programs.csv"
     paths=$("$ykt" notice print 1 --date 2026-10-13)
     notices+=($paths)
@@ -70,6 +77,7 @@ for code in $codes; do
     total_fen=$((total_fen + fen))
     echo "   待同步操作："
     "$ykt" outbox list --summary | sed 's/^/     /'
+    unset YKT_CLOCK
 done
 
 echo
