@@ -177,5 +177,15 @@ enum CountySchema {
         ALTER TABLE upstream ADD COLUMN body_offset INTEGER;
         ALTER TABLE upstream ADD COLUMN body_bytes INTEGER;
         """),
+        // One calendar for the county (issue 14): the holiday arrangement the county publishes
+        // and every township uses; each publication or correction is a version, sent down whole.
+        .init(version: 10, sql: """
+        CREATE TABLE calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
+            name TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE calendar_version(version INTEGER PRIMARY KEY,
+            action TEXT NOT NULL CHECK (action IN ('publish','correct')), years TEXT NOT NULL,
+            file TEXT NOT NULL, sha256 TEXT NOT NULL, changed TEXT NOT NULL, reason TEXT NOT NULL,
+            by_operator TEXT NOT NULL, published_at TEXT NOT NULL);
+        """),
     ])
 }
