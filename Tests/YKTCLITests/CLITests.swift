@@ -57,6 +57,7 @@ struct CLITests {
         #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1",
                             "--defects", "checkdigit=1,shared-account=1", "--encoding", "gb18030").status == 0)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.receiveCountyCalendar()
         #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
         let programs = try cli.run("program", "list", "--json")
         #expect(try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any] != nil)
@@ -134,10 +135,14 @@ struct CLITests {
     func tamperedAudit() throws {
         let cli = CLI()
         #expect(try cli.run("init", "--township", "450223102", "--name", "中渡镇").status == 0)
-        #expect(try cli.run("calendar", "load", cli.path("none.tsv")).status == 5)
+        // A township loads no calendar of its own (the county publishes it): refused, exit 1.
         let tsv = cli.path("2027.tsv")
         try Data("2027-01-01\tholiday\t元旦\n".utf8).write(to: URL(fileURLWithPath: tsv))
-        #expect(try cli.run("calendar", "load", tsv).status == 0)
+        let load = try cli.run("calendar", "load", tsv)
+        #expect(load.status == 1 && load.stderr.contains("YKT-CAL-COUNTY") && load.stderr.contains("ykt calendar publish"))
+        #expect(try cli.run("beneficiary", "add", "--id", ResidentID.completing("45022319500101123"), "--name", "韦秀英",
+                            "--village", "大塘村", "--bank", "农行", "--account", "6228480000000000018",
+                            "--confirmation", "QR").status == 0)
         do {
             let db = try Database(path: cli.path("node/township.db"))
             try db.run("UPDATE audit SET detail = 'forged' WHERE seq = 1")
@@ -182,6 +187,7 @@ struct CLITests {
     func badValues() throws {
         let cli = CLI()
         #expect(try cli.run("init", "--township", "450223103", "--name", "平山镇").status == 0)
+        try cli.receiveCountyCalendar()
         let id = try cli.run("beneficiary", "add", "--id", "450223195001011231", "--name", "韦秀英", "--village", "大塘村",
                              "--bank", "农行", "--account", "6228480000000000018", "--confirmation", "QR")
         #expect(id.status == 3 && id.stderr.contains("--id") && id.stderr.contains("YKT-ID-CHECKDIGIT"))
