@@ -131,6 +131,31 @@ struct CLITests {
         return try CSVReader(utf8: text.utf8, file: "r").records().dropFirst().map { $0.fields[1] }
     }
 
+    @Test("calendar commands: the county publishes and shows versions, a township shows the version it received")
+    func calendarCommands() throws {
+        let cli = CLI()
+        #expect(try cli.run("init", "--township", "450223105", "--name", "拉沟乡").status == 0)
+        let none = try cli.run("calendar", "show")
+        #expect(none.status == 0 && none.stdout.contains("尚未收到县财政发布的工作日历"))
+        try cli.receiveCountyCalendar()
+        let shown = try cli.run("calendar", "show")
+        #expect(shown.stdout.contains("第 1 版") && shown.stdout.contains("2025、2026"))
+        let county = try cli.run("calendar", "show", "--json", "--node", cli.path("county"))
+        let json = try JSONSerialization.jsonObject(with: Data(county.stdout.utf8)) as? [String: Any]
+        #expect((json?["versions"] as? [[String: Any]])?.first?["action"] as? String == "publish")
+        let again = try cli.run("calendar", "publish", cli.path("cn-holidays.tsv"), "--node", cli.path("county"))
+        #expect(again.status == 1 && again.stderr.contains("YKT-CAL-PUBLISHED"))
+        let noReason = try cli.run("calendar", "correct", cli.path("cn-holidays.tsv"), "--node", cli.path("county"))
+        #expect(noReason.status == 2 && noReason.stderr.contains("--reason"))
+        let atTownship = try cli.run("calendar", "publish", cli.path("cn-holidays.tsv"))
+        #expect(atTownship.status != 0)
+        var bare = cli.environment
+        bare["YKT_NODE"] = nil
+        cli.environment = bare
+        let noNode = try cli.run("calendar", "period", "--date", "2026-02-12")
+        #expect(noNode.status == 6 && noNode.stderr.contains("YKT-NODE-MISSING"))
+    }
+
     @Test("a tampered audit trail is reported with exit status 7")
     func tamperedAudit() throws {
         let cli = CLI()
