@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds ykt, makes a demo county, and runs three township nodes through a whole
-# offline workday: import the register (GB18030, as WPS writes it) → applications → public
+# The main job: builds ykt, makes a demo county (which publishes the working-day calendar and
+# the policy list, taken by each township in a first sync), and runs three township nodes
+# through a whole offline workday: import the register (GB18030, as WPS writes it) → applications → public
 # notice (5 working days across National Day) → objection → close → roster → submit.
 # Then a county node starts (`ykt serve`, mutual TLS on 127.0.0.1) and every township syncs
 # (integration/sync.sh), and the county runs the money loop with the bank simulator: review,
@@ -27,6 +28,32 @@ echo "== 生成演示县（种子 2026；第一个乡镇的底册植入 2 个校
     --defects checkdigit=2,shared-account=1 --encoding gb18030 >/dev/null
 
 codes=$(tail -n +2 "$work/data/townships.csv" | cut -d, -f1)
+for code in $codes; do
+    name=$(grep "^$code," "$work/data/townships.csv" | cut -d, -f2)
+    echo
+    echo "== $name（$code）：建立节点"
+    "$ykt" init --township "$code" --name "$name" --node "$work/$code"
+    "$ykt" program load "$work/data/programs.csv" --node "$work/$code"
+done
+
+# Working days are counted on the county's calendar only: the county publishes it (with the
+# policy list) and each township takes it in a first sync before it opens notices offline.
+echo
+echo "== 县财政：建立节点，登记乡镇，发布工作日历和政策清单；各乡镇首次同步"
+bash "$root/integration/county-setup.sh" "$ykt" "$work" $codes
+. "$root/integration/serve-port.sh"
+"$ykt" serve --node "$work/county" 2>"$work/serve0.log" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+port=$(serve_port "$work/county" "$serve_pid" "$work/serve0.log")
+for code in $codes; do
+    printf '   %s：' "$code"; "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"
+    "$ykt" calendar show --node "$work/$code" | grep 县财政工作日历 | sed 's/^/     /'
+done
+kill -TERM "$serve_pid"
+wait "$serve_pid"
+trap - EXIT
+
 notices=()
 total_people=0
 total_lines=0
@@ -36,14 +63,12 @@ for code in $codes; do
     node="$work/$code"
     export YKT_NODE="$node"
     echo
-    echo "== $name（$code）：建立节点，离线办理"
-    "$ykt" init --township "$code" --name "$name"
+    echo "== $name（$code）：离线办理"
     # The demo plays a whole autumn in a few seconds: each step runs on its own day's clock
     # (YKT_CLOCK, allowed only on a node configured for demonstrations), so every date is
     # recorded on the day it happened and nothing is backdated.
     echo "clock_override = allowed" >> "$node/node.conf"
     export YKT_CLOCK=2026-09-20
-    "$ykt" program load "$work/data/programs.csv"
     register="$work/data/$code-register.csv"
     if ! "$ykt" beneficiary import "$register" 2>"$work/$code-import-errors.txt"; then
         echo "   底册有错误，整批未导入：$(grep -c '^  - ' "$work/$code-import-errors.txt") 处问题（见 $work/$code-import-errors.txt）"

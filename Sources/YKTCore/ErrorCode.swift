@@ -63,6 +63,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     // Calendar and notices
     public static let calendarNoData = code("YKT-CAL-NODATA")
     public static let calendarFile = code("YKT-CAL-FILE")
+    public static let calendarCounty = code("YKT-CAL-COUNTY")
+    public static let calendarPublished = code("YKT-CAL-PUBLISHED")
+    public static let calendarUsed = code("YKT-CAL-USED")
     public static let noticeUnknown = code("YKT-NOTICE-UNKNOWN")
     public static let noticeEmpty = code("YKT-NOTICE-EMPTY")
     public static let noticeTooEarly = code("YKT-NOTICE-EARLY")
@@ -176,6 +179,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         applicationState: (.ruleRefused, "申请当前状态不允许此操作"),
         calendarNoData: (.configuration, "工作日历缺少该年度的节假日安排数据，不能推算工作日"),
         calendarFile: (.invalidInput, "节假日安排文件格式错误"),
+        calendarCounty: (.ruleRefused, "节假日安排由县财政统一发布，乡镇不能自行导入或更改（同步后自动采用县里的版本）"),
+        calendarPublished: (.ruleRefused, "该年度的节假日安排已发布，不能再次发布；改动须用 ykt calendar correct 并写明理由"),
+        calendarUsed: (.ruleRefused, "更正会改变已被公示期或银行期限用到的日期，整份拒绝"),
         noticeUnknown: (.notFound, "没有这个公示"),
         noticeEmpty: (.ruleRefused, "没有可公示的申请（村评议通过且尚未公示）"),
         noticeTooEarly: (.ruleRefused, "公示未满 5 个工作日，不能结束"),

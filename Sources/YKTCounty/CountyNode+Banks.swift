@@ -116,11 +116,12 @@ extension CountyNode {
         var sent: [Batch] = []
         for batch in try batches() where batch.status == "created" {
             let bank = try agencyBank(batch.bank)
+            // The deadlines first: a date the county's calendar has no year for writes no file.
+            let payDue = try calendar.workday(number: 4, onOrAfter: date)    // dispatch day + 3 working days
+            let reportDue = try calendar.workday(number: 3, onOrAfter: payDue)
             let bytes = BankFile.write(try instruction(for: batch))
             let name = Self.instructionFileName(county: config.nodeID, bank: bank.code, batch: batch.id)
             try FileOutput.writeAtomically(bytes: bytes, to: (bank.outbox as NSString).appendingPathComponent(name), mode: 0o640)
-            let payDue = try calendar.workday(number: 4, onOrAfter: date)    // dispatch day + 3 working days
-            let reportDue = try calendar.workday(number: 3, onOrAfter: payDue)
             try perform("batch.dispatch", object: "batch#\(batch.id)", detail: "\(bank.code) \(name) sha256:\(Hex.encode(SHA256.hash(bytes)).prefix(16))") {
                 try db.run("""
                     UPDATE batch SET status = 'dispatched', file = ?, sha256 = ?, dispatched_on = ?, pay_due = ?, report_due = ? WHERE id = ?

@@ -22,7 +22,7 @@ extension CountyNode {
     public func trace() throws -> TraceReport {
         var report = TraceReport()
         try db.snapshot {   // one consistent view of everything read
-            let calendar = self.calendar
+            let calendar = try self.calendar
             let secret = Dictionary(uniqueKeysWithValues: try db.all("SELECT code, secret FROM program") { ($0.text(0), $0.bool(1)) })
             try db.forEach("""
                 SELECT r.id, l.line_no, l.resident_id, l.application, l.amount_fen, l.account_number, l.quantity,

@@ -209,5 +209,15 @@ enum CountySchema {
         CREATE INDEX objection_notice ON objection(notice, status);
         ALTER TABLE roster_line ADD COLUMN application TEXT NOT NULL DEFAULT '';
         """),
+        // One calendar for the county (issue 14): the holiday arrangement the county publishes
+        // and every township uses; each publication or correction is a version, sent down whole.
+        .init(version: 11, sql: """
+        CREATE TABLE calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
+            name TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE calendar_version(version INTEGER PRIMARY KEY,
+            action TEXT NOT NULL CHECK (action IN ('publish','correct')), years TEXT NOT NULL,
+            file TEXT NOT NULL, sha256 TEXT NOT NULL, changed TEXT NOT NULL, reason TEXT NOT NULL,
+            by_operator TEXT NOT NULL, published_at TEXT NOT NULL);
+        """),
     ])
 }

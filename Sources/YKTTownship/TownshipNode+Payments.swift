@@ -30,6 +30,8 @@ extension TownshipNode {
                 guard let program = Program(json: item) else { throw YKTError(.syncBody, "政策清单消息中的项目格式不对") }
                 try upsert(program, at: timestamp())
             }
+        case "calendar.version":
+            try applyCalendar(body)
         case "roster.received", "roster.reviewed", "roster.approved":
             guard let roster = try rosterID(entity: data["entity"]?.stringValue ?? "") else { return }
             let decision = kind == "roster.received" ? "received"

@@ -248,6 +248,8 @@ extension TownshipNode {
                 }
                 return ((), AuditNote(object: "downstream", detail: "\(messages.first!.seq)-\(messages.last!.seq)"))
             }
+            // A new version of the county's calendar is used from the next command on.
+            if messages.contains(where: { $0.kind == "calendar.version" }) { try reloadCalendar() }
             total += messages.count
         }
     }

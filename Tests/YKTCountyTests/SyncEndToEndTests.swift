@@ -31,6 +31,10 @@ struct County {
         try FileManager.default.createDirectory(atPath: dir.sub("data"), withIntermediateDirectories: true)
         let programs = dir.sub("data/programs.csv")
         try CountyGenerator.programsCSV.write(toFile: programs, atomically: true, encoding: .utf8)
+        // The county's calendar: the standard 2025–2026 arrangement, received by every township.
+        let holidays = dir.sub("data/cn-holidays.tsv")
+        try WorkCalendar.builtInTSV.write(toFile: holidays, atomically: true, encoding: .utf8)
+        try county.publishCalendar(path: holidays)
         if policy { try county.publishPolicy(path: programs) }
         for code in codes {
             var config = NodeConfig(role: .township, nodeID: code, name: "乡镇\(code.suffix(3))", countyCode: "450223",
@@ -41,7 +45,7 @@ struct County {
             try node.loadPrograms(path: programs)
             try county.enrol(township: code, name: config.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
             townships[code] = node
-            if policy { _ = try pull(code) }
+            _ = try pull(code)
         }
     }
 
@@ -515,7 +519,7 @@ struct DownstreamTests {
         #expect((#expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "x", reason: "y") })?.code == .conflictState)
         #expect(try c.pull("450223101") == 1)
         #expect(try c.pull("450223102") == 1)
-        let message = try #require(try c.townships["450223102"]!.inbox().last)
+        let message = try #require(try c.townships["450223102"]!.inbox().last)   // after the county's calendar
         #expect(message.kind == "conflict.decision" && message.body.contains("户籍在寨沙镇"))
         #expect(try c.pull("450223102") == 0)   // nothing new; the position was acknowledged
     }
@@ -618,8 +622,8 @@ struct PolicyTests {
         #expect(try c.pull("450223101") == 1)
         let t = c.townships["450223101"]!
         #expect(try t.program("GD01").standard == 11800)
-        #expect(try t.inbox().first?.kind == "policy.version")
-        // A township enrolled later starts with the current list.
+        #expect(try t.inbox().map(\.kind) == ["calendar.version", "policy.version"])
+        // A township enrolled later starts with the current calendar and list.
         let late = try TownshipNode.create(directory: c.dir.sub("late"), config: {
             var config = NodeConfig(role: .township, nodeID: "450223109", name: "新乡", countyCode: "450223", defaultOperator: "x")
             config.extra["county_public_key"] = Hex.encode(try c.county.publicKey().raw)
@@ -629,8 +633,8 @@ struct PolicyTests {
         #expect(try late.pull { after in
             let a = c.county.stream(peer: "450223109", after: after)
             return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
-        } == 1)
-        #expect(try late.program("GD01").standard == 11800)
+        } == 2)
+        #expect(try late.program("GD01").standard == 11800 && late.calendarInfo().version == 1)
         // A bad file publishes nothing.
         let bad = c.dir.sub("data/bad.csv")
         try "项目编码,项目名称,主管部门,补贴标准(元),计量单位\nX1,某补贴,县民政局,abc,元/人\n".write(toFile: bad, atomically: true, encoding: .utf8)

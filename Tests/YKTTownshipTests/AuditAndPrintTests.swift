@@ -15,7 +15,7 @@ struct AuditAndPrintTests {
         node.operatorName = "覃建国"
         try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(household: "009"))
         let entries = try AuditLog.entries(db: node.db)
-        #expect(entries.map(\.action) == ["node.init", "program.load", "beneficiary.import", "beneficiary.update"])
+        #expect(entries.map(\.action) == ["node.init", "downstream.receive", "program.load", "beneficiary.import", "beneficiary.update"])
         #expect(entries.last?.operatorName == "覃建国")
         #expect(entries.first?.operatorName == "测试员")
         #expect(zip(entries.dropFirst(), entries).allSatisfy { $0.prevHash == $1.hash })

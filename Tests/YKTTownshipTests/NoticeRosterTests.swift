@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTCounty
 @testable import YKTTownship
 
 @Suite("Applications, public notice, objections, rosters")
@@ -152,15 +153,23 @@ struct NoticeRosterTests {
         #expect(r.lineCount == 1 && r.totalFen == 30000)
     }
 
-    @Test("a year loaded later lets notices run into it")
-    func calendarLoad() throws {
+    @Test("a township loads no calendar itself; a year the county publishes later comes by sync and lets notices run into it")
+    func calendarFromCounty() throws {
         let dir = TempDir()
         let node = try withApplications(dir)
-        #expect(try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") == [2027])
-        #expect((#expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2026-01-01\tholiday\t元旦\n", file: "again.tsv") })?.code == .calendarFile)
+        let refused = #expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") }
+        #expect(refused?.code == .calendarCounty && refused?.hint?.contains("ykt calendar publish") == true)
+        node.at("2026-12-28")   // posted on its day: its 5th working day falls in 2027
+        let early = #expect(throws: YKTError.self) {
+            try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"), place: "x", phone: "13800138000")
+        }
+        #expect(early?.code == .calendarNoData && early?.message.contains("县财政尚未发布 2027 年") == true)
+        let county = try CountyNode.open(directory: dir.file("county"))
+        try county.publishCalendar(path: dir.write("2027.tsv", "2027-01-01\tholiday\t元旦\n"), reason: "国办发明电〔2026〕1号")
+        #expect(try Fixture.pull(node, from: county) == 1)
+        #expect(try node.calendarInfo().version == 2 && node.calendarInfo().years == [2025, 2026, 2027])
         let reopened = try TownshipNode.open(directory: node.directory)
-        reopened.now = { Date(timeIntervalSince1970: 1_799_020_800) }   // 2027-01-04
-        reopened.at("2026-12-28")
+        reopened.now = node.now
         let n = try reopened.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"),
                                         place: "x", phone: "13800138000")
         #expect(n.lastDay == d("2027-01-04"))
