@@ -449,7 +449,7 @@ enum CountyCommands {
         }
         if inv.string("year") != nil {
             let p = try inv.parse("year") { s throws(YKTError) in try Period(parsing: s) }
-            guard p.month == nil else { throw YKTError(.usageValue, "--year 应为 YYYY", at: SourceLocation(field: "--year")) }
+            guard p.kind == .year else { throw YKTError(.usageValue, "--year 应为 YYYY", at: SourceLocation(field: "--year")) }
             return (try CivilDate(parsing: "\(p.year)-01-01"), try CivilDate(parsing: "\(p.year)-12-31"))
         }
         throw YKTError(.usage, "须给出 --month 或 --year", hint: "例如 --month 2026-11")
