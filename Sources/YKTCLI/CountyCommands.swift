@@ -135,7 +135,7 @@ enum CountyCommands {
             discussion: "文件先写临时文件、落盘后改名，银行不会读到半个文件。银行应在发送后 3 个工作日内发放、其后 2 个工作日内回盘（docs/conventions.md）。",
             options: [.value("date", "日期", "发送日期，默认今天")],
             run: { inv in
-                let sent = try inv.county().dispatch(on: try inv.date())
+                let sent = try inv.county().dispatch(on: try inv.countyDate())
                 if sent.isEmpty { return inv.out.line("没有待发送的批次") }
                 for b in sent {
                     inv.out.line("批次 \(b.id) → \(b.bank)：\(b.lineCount) 笔 \(Fen(b.totalFen).yuanGrouped) 元，文件 \(b.file ?? "")，应于 \(b.payDue ?? "") 前发放、\(b.reportDue ?? "") 前回盘")
@@ -166,7 +166,7 @@ enum CountyCommands {
             options: [.value("bank", "代码", "只读这个代发银行"), .value("date", "日期", "今天的日期（结果日期不能晚于它），默认今天"),
                       .flag("json", "以 JSON 输出")],
             run: { inv in
-                let reports = try inv.county().receiveResults(bank: inv.string("bank"), today: try inv.date())
+                let reports = try inv.county().receiveResults(bank: inv.string("bank"), today: try inv.countyDate())
                 if inv.json { try inv.out.json(reports) } else {
                     if reports.isEmpty { inv.out.line("没有新的结果文件") }
                     for r in reports {
@@ -306,7 +306,7 @@ enum CountyCommands {
             run: { inv in
                 let id = try inv.county().addComplaint(about: try inv.require("about"), content: try inv.require("content"),
                                                        complainant: inv.string("complainant") ?? "匿名", channel: inv.string("channel") ?? "来电",
-                                                       on: try inv.date())
+                                                       on: try inv.countyDate())
                 inv.out.line("已登记投诉举报 \(id)")
             }),
         CommandSpec(
@@ -326,7 +326,7 @@ enum CountyCommands {
             options: [.value("outcome", "结果", "处理结果", required: true), .value("date", "日期", "办结日期，默认今天")],
             run: { inv in
                 let id = try inv.number(positional: 0)
-                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.date())
+                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.countyDate())
                 inv.out.line("投诉举报 \(id) 已办结")
             }),
         CommandSpec(
@@ -335,7 +335,7 @@ enum CountyCommands {
                       .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
                 let month = try inv.parse("month") { s throws(YKTError) in try Period(parsing: s) }
-                inv.out.paths(try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.date()))
+                inv.out.paths(try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.countyDate()))
             }),
         CommandSpec(
             path: ["reconcile"], abstract: "（县级）与代发银行对账：按月或按年，逐笔核对银行对账单",
