@@ -125,6 +125,33 @@ struct ApprovalRaceTests {
         #expect(try s.county.db.integer("SELECT count(*) FROM batch") == 1)
     }
 
+    @Test("two `ykt roster approve` processes at once, a budget for one roster: exactly one approves, the other is refused as over budget", arguments: [1, 2, 3])
+    func budgetForOneTwoProcesses(round: Int) throws {
+        let s = try TwoRosters(budgetYuan: "1500")
+        let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            .deletingLastPathComponent().appendingPathComponent("ykt")
+        let processes = ["1", "2"].map { roster -> (Process, Pipe) in
+            let p = Process(), err = Pipe()
+            p.executableURL = binary
+            p.arguments = ["roster", "approve", "--rosters", roster, "--node", s.county.directory, "--operator", "审定员"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = err
+            return (p, err)
+        }
+        for (p, _) in processes { try p.run() }
+        var statuses: [Int32] = []
+        var errors = ""
+        for (p, err) in processes {
+            errors += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            statuses.append(p.terminationStatus)
+        }
+        #expect(statuses.sorted().first == 0 && statuses.filter { $0 == 0 }.count == 1, "\(statuses) \(errors)")
+        #expect(errors.contains("YKT-BUDGET-EXCEEDED"), "\(errors)")
+        #expect(try s.county.rosters(status: "approved").count == 1)
+        #expect(try s.county.db.integer("SELECT coalesce(sum(amount_fen), 0) FROM payment") == 90000)
+    }
+
     @Test("the same roster approved twice at once is approved once, its lines paid once")
     func sameRosterTwice() throws {
         let s = try TwoRosters(budgetYuan: "100000")
