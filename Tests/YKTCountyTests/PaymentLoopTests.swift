@@ -126,7 +126,9 @@ struct PaymentLoopTests {
         #expect(instruction.lines.count == 3 && instruction.totalFen == 90000)
         #expect(instruction.lines.allSatisfy { $0.program == "特殊对象生活补助" && $0.memo.contains("2026年") })
         // Writing it again gives the same bytes (a crash between file and record is harmless).
-        #expect(BankFile.write(try loop.county.instruction(for: loop.county.batches()[0])) == bytes)
+        #expect(BankFile.write(try loop.county.instruction(for: loop.county.batches()[0], seq: 1)) == bytes)
+        #expect(instruction.seq == 1 && instruction.batch == batch)
+        #expect(instruction.lines.map(\.residentID) == loop.people)
 
         try loop.answer(batch: batch, failing: [2])
         let report = try #require(try loop.receive().first)
@@ -394,8 +396,8 @@ struct BankFileTests {
 
     @Test("instruction and result files round-trip, with quoting")
     func roundTrip() throws {
-        let i = BankFile.Instruction(batch: 7, bank: "RCC", county: "450223", lines: [
-            .init(lineID: "1", name: "韦秀英", accountKind: "card", accountNumber: "6228480000000000018", amountFen: 11235,
+        let i = BankFile.Instruction(batch: 7, seq: 3, bank: "RCC", county: "450223", lines: [
+            .init(lineID: "1", name: "韦秀英", residentID: "45022319500101123X", accountKind: "card", accountNumber: "6228480000000000018", amountFen: 11235,
                   program: "耕地地力保护补贴", memo: "2026年, \"补发\""),
         ])
         #expect(try BankFile.readInstruction(BankFile.write(i), file: "i") == i)
