@@ -434,9 +434,9 @@ struct BankFileTests {
 
     @Test("an amount above 100 million yuan is refused with its line, so no file's totals can overflow (found by fuzzing)")
     func hugeAmounts() throws {
-        let body = "1,韦秀英,card,6228480000000000018,9223372036854775000,耕地地力保护补贴,x\n" +
-                   "2,覃建国,card,6228480000000000026,9223372036854775000,耕地地力保护补贴,x\n"
-        let text = "YKT-PAY/1,batch=1,bank=RCC,county=450223,lines=2,total_fen=0,body_sha256=" + Hex.encode(SHA256.hash(Array(body.utf8))) + "\n" + body
+        let body = "1,韦秀英,45022319500101123X,card,6228480000000000018,9223372036854775000,耕地地力保护补贴,x\n" +
+                   "2,覃建国,450223196203154561,card,6228480000000000026,9223372036854775000,耕地地力保护补贴,x\n"
+        let text = "YKT-PAY/2,batch=1,seq=1,bank=RCC,county=450223,lines=2,total_fen=0,body_sha256=" + Hex.encode(SHA256.hash(Array(body.utf8))) + "\n" + body
         let e = try #require(#expect(throws: YKTError.self) { try BankFile.readInstruction(Array(text.utf8), file: "i.txt") })
         #expect(Set(e.details.map { "\($0.location?.line ?? 0):\($0.location?.field ?? "")" }) == ["2:amount_fen", "3:amount_fen"])
     }
