@@ -82,8 +82,11 @@ mv "$work/banks/RCC/bank-done/"* "$work/banks/RCC/outbox/"
 
 echo "== 代发银行的卡库（账号 → 户主身份证号，取自底册；ABC 故意把一个账号登记成他人，演示实名核验不符）"
 planted=$(sqlite3 "$county/county.db" "SELECT p.account_number FROM payment p JOIN batch b ON b.id = p.batch_id WHERE b.bank = 'ABC' ORDER BY p.id LIMIT 1")
-"$ykt" bank cards --folder "$work/banks/RCC" "$work"/data/*-register.csv | indent
-"$ykt" bank cards --folder "$work/banks/ABC" --mismatch "$planted" "$work"/data/*-register.csv | indent
+for register in "$work"/data/*-register.csv; do
+    for bank in RCC ABC; do "$ykt" bank cards --folder "$work/banks/$bank" "$register" >/dev/null; done
+done
+"$ykt" bank cards --folder "$work/banks/RCC" "$register" | indent
+"$ykt" bank cards --folder "$work/banks/ABC" --mismatch "$planted" "$register" | indent
 
 echo "== 代发银行发放（部分失败：销户、户名不符、冻结、户主不符），县里读取结果"
 for bank in RCC ABC; do

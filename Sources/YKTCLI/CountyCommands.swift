@@ -234,15 +234,12 @@ enum CountyCommands {
             }),
         CommandSpec(
             path: ["bank", "cards"], abstract: "模拟代发银行：从底册登记卡库（账号 → 户主身份证号），供发放时核对户主",
-            discussion: "读取底册 CSV（ykt demo generate 生成的，或同样有「身份证号」「账号」两列的文件，UTF-8 或 GB18030），把每个账号的户主记入交换目录的 bank-cards.csv。ykt bank simulate 发放时，账号在卡库中而身份证号与户主不符的行以 HOLDER_MISMATCH 失败；卡库中没有的账号不核对。--mismatch 故意把这些账号的户主登记成别人，用于演示。",
-            positionals: [("底册", "一个或多个底册 CSV 文件")],
+            discussion: "读取一个底册 CSV（ykt demo generate 生成的，或同样有「身份证号」「账号」两列的文件，UTF-8 或 GB18030），把每个账号的户主记入交换目录的 bank-cards.csv。ykt bank simulate 发放时，账号在卡库中而身份证号与户主不符的行以 HOLDER_MISMATCH 失败；卡库中没有的账号不核对。--mismatch 故意把这些账号的户主登记成别人，用于演示。",
+            positionals: [("底册", "底册 CSV 文件；多个底册逐个登记，卡库累加")],
             options: [.value("folder", "目录", "代发银行的交换目录", required: true),
                       .value("mismatch", "账号", "逗号分隔的账号：故意登记成别人的户主（演示户主不符）")],
             run: { inv in
-                let registers = inv.args.positionals
-                guard !registers.isEmpty else {
-                    throw YKTError(.usage, "缺少底册文件", hint: "用法：\(inv.spec.usage)")
-                }
+                let registers = [inv.positional(0)]
                 let mismatch = inv.string("mismatch").map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
                 let r = try BankSimulator(folder: try inv.require("folder"), bank: "").registerCards(registers: registers, mismatch: mismatch)
                 inv.out.line("卡库共 \(r.cards) 个账号" + (r.planted > 0 ? "，其中 \(r.planted) 个故意登记为他人（户主不符）" : ""))

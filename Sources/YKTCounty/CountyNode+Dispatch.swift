@@ -79,6 +79,7 @@ extension CountyNode {
             let name = Self.instructionFileName(county: config.nodeID, bank: bank.code, batch: batch.id)
             let path = (bank.outbox as NSString).appendingPathComponent(name)
             var staged: String?
+            var recorded = ""
             do {
                 try perform("batch.dispatch", object: "batch#\(batch.id)", describing: { () throws -> ((), detail: String) in
                     // Read again inside the write transaction: another dispatch may have sent it.
@@ -90,6 +91,7 @@ extension CountyNode {
                     let seq = (try db.integer("SELECT max(file_seq) FROM batch WHERE bank = ?", bank.code) ?? 0) + 1
                     let bytes = BankFile.write(try instruction(for: batch, seq: seq))
                     let sha = Hex.encode(SHA256.hash(bytes))
+                    recorded = sha
                     staged = try StagedFile.stage(bytes: bytes, beside: path, mode: 0o640)
                     CrashPoint.here("dispatch.staged")
                     try db.run("""
@@ -104,7 +106,13 @@ extension CountyNode {
                 throw error
             }
             CrashPoint.here("dispatch.committed")
-            try StagedFile.place(staged!, at: path)
+            do {
+                try StagedFile.place(staged!, at: path)
+            } catch {
+                // A dispatch started meanwhile may have completed this one (moved the staged
+                // file into place itself): then the file is there, with the recorded bytes.
+                guard let bytes = try? ExchangeFile.read(path: path), Hex.encode(SHA256.hash(bytes)) == recorded else { throw error }
+            }
             CrashPoint.here("dispatch.placed")
             try markPlaced(batch.id)
             report.dispatched.append(try batches().first { $0.id == batch.id }!)
