@@ -127,7 +127,7 @@ struct DispatchTests {
         #expect(try outbox(loop) == ["YKT-PAY-450223-ABC-000001.txt"])
     }
 
-    @Test("file sequence numbers increase per agency bank; the bank refuses a file it has already paid, nothing paid twice")
+    @Test("a file the bank has already paid is refused (same batch, sequence number or content), nothing paid twice; sequence numbers increase per bank")
     func repeatedFileRefused() throws {
         let loop = try Loop()
         let batch = try approved(loop)
@@ -184,7 +184,12 @@ struct DispatchTests {
         let sim = BankSimulator(folder: loop.bankFolder, bank: "ABC")
         let filled = try sim.registerCards(registers: [register], mismatch: [payments[1].accountNumber])
         #expect(filled.cards == 3 && filled.planted == 1)
-        #expect(throws: YKTError.self) { try sim.registerCards(registers: [register], mismatch: ["6228480000000000999"]) }
+        #expect((#expect(throws: YKTError.self) { try sim.registerCards(registers: [register], mismatch: ["6228480000000000999"]) })?
+            .message.contains("6228480000000000999") == false)   // the account is named masked
+        let headless = loop.c.dir.sub("no-columns.csv")
+        try "姓名,证件,卡\n韦秀英,1,2\n".write(toFile: headless, atomically: true, encoding: .utf8)
+        #expect((#expect(throws: YKTError.self) { try sim.registerCards(registers: [headless]) })?.code == .csvHeader)
+        #expect(try sim.cardRegistry().count == 3)   // a refused register changes nothing
 
         let handled = try sim.run(.init(payDate: loop.d("2026-11-17")))
         #expect(handled[0].failed == 1 && handled[0].holderMismatches == 1)
