@@ -14,7 +14,8 @@
 #    random moment; it reads the inbox again. Then: every line paid or failed exactly as the
 #    file says, the batch answered once, the townships' messages carry each line once, the file
 #    moved to processed/, and the audit chain verifies.
-# 2b. Dispatch crashes: `ykt batch dispatch` of a 20,000-line batch is killed at a random moment,
+# 2b. Dispatch crashes: `ykt batch dispatch` of a 20,000-line batch is killed at a random moment
+#    or at a crash point (YKT_CRASH_AT),
 #    the bank sometimes takes what is in place, the county dispatches again and the bank pays.
 #    Then: the batch dispatched once (sequence 1), the file paid byte-identical to the recorded
 #    SHA-256, nothing left in the outbox, and each line in the bank's ledger exactly once.
@@ -195,8 +196,9 @@ kills=$((kills + ingest_kills))
 echo "   $ingest_kills kills during ingest; each file applied whole exactly once"
 
 # --- 2b. Dispatch crashes -------------------------------------------------------------------
-# `ykt batch dispatch` of a 20,000-line batch killed at a random moment (before, during or after
-# its commit, before or after the rename), sometimes after the bank simulator has already taken
+# `ykt batch dispatch` of a 20,000-line batch killed at a random moment or at one of its crash
+# points (staged, committed, placed: before the commit, before the rename, before it is marked
+# as placed), sometimes after the bank simulator has already taken
 # a file that was in place; then dispatch again and let the bank pay. Then: the batch dispatched
 # exactly once with file sequence 1, the file in the outbox (or paid) byte-identical to the
 # recorded SHA-256, no staged file left, and the bank's ledger holding each line exactly once.
@@ -211,11 +213,24 @@ for trial in $(seq "$dispatch_trials"); do
     rm -rf "$work/drun"; mkdir "$work/drun"
     cp -r "$dtemplate/county" "$dtemplate/bank" "$work/drun/"
     sqlite3 "$work/drun/county/county.db" "UPDATE agency_bank SET folder = '$work/drun/bank'"
-    "$ykt" batch dispatch --date 2026-11-16 --node "$work/drun/county" >/dev/null 2>&1 &
-    pid=$!
-    sleep_ms "$(rand_ms 300)"
-    kill -9 "$pid" 2>/dev/null && dispatch_kills=$((dispatch_kills + 1)) || true
-    wait "$pid" 2>/dev/null || true
+    # A quarter of the trials kill after a random delay; the rest have the process kill itself
+    # (YKT_CRASH_AT) at one of its crash points, since a random moment seldom falls in the
+    # few milliseconds between the commit and the rename.
+    point=$(( RANDOM % 4 ))
+    if [ "$point" = 0 ]; then
+        "$ykt" batch dispatch --date 2026-11-16 --node "$work/drun/county" >/dev/null 2>&1 &
+        pid=$!
+        sleep_ms "$(rand_ms 300)"
+        kill -9 "$pid" 2>/dev/null && dispatch_kills=$((dispatch_kills + 1)) || true
+        wait "$pid" 2>/dev/null || true
+    else
+        crash=(x dispatch.staged dispatch.committed dispatch.placed)
+        status=0
+        # In braces whose stderr is discarded: bash itself reports the SIGKILL ("Killed") there.
+        { YKT_CRASH_AT=${crash[$point]} "$ykt" batch dispatch --date 2026-11-16 --node "$work/drun/county" >/dev/null 2>&1 || status=$?; } 2>/dev/null
+        [ "$status" = 137 ] || fail "dispatch trial $trial" "the dispatch did not die at ${crash[$point]} (status $status)"
+        dispatch_kills=$((dispatch_kills + 1))
+    fi
     # Half the time the bank takes (and pays) whatever is in place before the county dispatches again.
     if [ $((RANDOM % 2)) = 0 ]; then
         "$ykt" bank simulate --folder "$work/drun/bank" --bank RCC --seed "$seed" --date 2026-11-17 >/dev/null ||
