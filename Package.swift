@@ -55,7 +55,8 @@ let package = Package(
 
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
-        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync"],
+        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync",
+                                                            "YKTCounty"],
                     swiftSettings: strict),
         .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCountyTests", dependencies: ["YKTNode", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo",
@@ -65,6 +66,6 @@ let package = Package(
                                                              "YKTSync", "YKTNet", "YKTStore", "YKTDemo"], swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["YKTNode", "ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
-                                                       "YKTSync", "YKTNet", "YKTCrypto"], swiftSettings: strict),
+                                                       "YKTSync", "YKTNet", "YKTCrypto", "YKTCounty"], swiftSettings: strict),
     ]
 )

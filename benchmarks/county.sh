@@ -23,6 +23,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 "$ykt" demo generate --out "$work/data" --seed 1 --townships 1 --villages 1 --people 1 >/dev/null
 county="$work/county"
 "$ykt" init --role county --county 450223 --name 鹿寨县 --node "$county" >/dev/null
+"$ykt" calendar publish "$root/data/cn-holidays.tsv" --node "$county" >/dev/null   # dispatch deadlines count on it
 "$ykt" policy publish "$work/data/programs.csv" --node "$county" >/dev/null
 "$ykt" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" --node "$county" >/dev/null
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds ykt, makes a demo county, and runs three township nodes through a whole
-# offline workday: import the register (GB18030, as WPS writes it) → applications → public
+# The main job: builds ykt, makes a demo county (which publishes the working-day calendar and
+# the policy list, taken by each township in a first sync), and runs three township nodes
+# through a whole offline workday: import the register (GB18030, as WPS writes it) → applications → public
 # notice (5 working days across National Day) → objection → close → roster → submit.
 # Then a county node starts (`ykt serve`, mutual TLS on 127.0.0.1) and every township syncs
 # (integration/sync.sh), and the county runs the money loop with the bank simulator: review,
@@ -27,6 +28,32 @@ echo "== 生成演示县（种子 2026；第一个乡镇的底册植入 2 个校
     --defects checkdigit=2,shared-account=1 --encoding gb18030 >/dev/null
 
 codes=$(tail -n +2 "$work/data/townships.csv" | cut -d, -f1)
+for code in $codes; do
+    name=$(grep "^$code," "$work/data/townships.csv" | cut -d, -f2)
+    echo
+    echo "== $name（$code）：建立节点"
+    "$ykt" init --township "$code" --name "$name" --node "$work/$code"
+    "$ykt" program load "$work/data/programs.csv" --node "$work/$code"
+done
+
+# Working days are counted on the county's calendar only: the county publishes it (with the
+# policy list) and each township takes it in a first sync before it opens notices offline.
+echo
+echo "== 县财政：建立节点，登记乡镇，发布工作日历和政策清单；各乡镇首次同步"
+bash "$root/integration/county-setup.sh" "$ykt" "$work" $codes
+. "$root/integration/serve-port.sh"
+"$ykt" serve --node "$work/county" 2>"$work/serve0.log" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+port=$(serve_port "$work/county" "$serve_pid" "$work/serve0.log")
+for code in $codes; do
+    printf '   %s：' "$code"; "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"
+    "$ykt" calendar show --node "$work/$code" | grep 县财政工作日历 | sed 's/^/     /'
+done
+kill -TERM "$serve_pid"
+wait "$serve_pid"
+trap - EXIT
+
 notices=()
 total_people=0
 total_lines=0
@@ -36,24 +63,29 @@ for code in $codes; do
     node="$work/$code"
     export YKT_NODE="$node"
     echo
-    echo "== $name（$code）：建立节点，离线办理"
-    "$ykt" init --township "$code" --name "$name"
-    "$ykt" program load "$work/data/programs.csv"
+    echo "== $name（$code）：离线办理"
+    # The demo plays a whole autumn in a few seconds: each step runs on its own day's clock
+    # (YKT_CLOCK, allowed only on a node configured for demonstrations), so every date is
+    # recorded on the day it happened and nothing is backdated.
+    echo "clock_override = allowed" >> "$node/node.conf"
+    export YKT_CLOCK=2026-09-20
     register="$work/data/$code-register.csv"
     if ! "$ykt" beneficiary import "$register" 2>"$work/$code-import-errors.txt"; then
         echo "   底册有错误，整批未导入：$(grep -c '^  - ' "$work/$code-import-errors.txt") 处问题（见 $work/$code-import-errors.txt）"
         "$ykt" beneficiary import "$register" --keep-good --rejects "$work/$code-rejects.csv"
     fi
     "$ykt" application import "$work/data/$code-applications.csv"
-    "$ykt" notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
+    YKT_CLOCK=2026-09-30 "$ykt" notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
+    first=$("$ykt" notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
+    YKT_CLOCK=2026-10-09 "$ykt" objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
     # Closing on the last day of the notice is refused and names the earliest date.
+    export YKT_CLOCK=2026-10-12
     if "$ykt" notice close 1 --date 2026-10-12 2>"$work/$code-early.txt"; then
         echo "   错误：公示未满 5 个工作日却结束了" >&2; exit 1
     fi
     echo "   提前结束被拒绝：$(grep -o '最早可于[^（]*' "$work/$code-early.txt")"
-    first=$("$ykt" notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
-    "$ykt" objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
     "$ykt" objection settle 1 --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
+    export YKT_CLOCK=2026-10-13
     "$ykt" notice close 1 --date 2026-10-13 --proof "$work/data/programs.csv"
     paths=$("$ykt" notice print 1 --date 2026-10-13)
     notices+=($paths)
@@ -70,6 +102,7 @@ for code in $codes; do
     total_fen=$((total_fen + fen))
     echo "   待同步操作："
     "$ykt" outbox list --summary | sed 's/^/     /'
+    unset YKT_CLOCK
 done
 
 echo

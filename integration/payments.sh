@@ -182,6 +182,8 @@ PY
 for code in "${codes[@]}"; do "$ykt" audit verify --node "$work/$code" >/dev/null; done
 c audit verify >/dev/null
 echo "   每个批次只发送一次、文件序号连续；每行至多发放一次；已发放不超过审定总额；退回资金记到行；失败的都已补发；全部发放；审计链完整"
+echo "== 逐行追溯（申请→村评议→公示→清册→审核→审定→批次→结果→更正→补发）"
+c audit trace | indent
 
 kill -TERM "$serve_pid"; wait "$serve_pid" || true
 trap - EXIT

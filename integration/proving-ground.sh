@@ -71,6 +71,7 @@ printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ncounty_public_key = %s\
     "$pki/$code.crt" "$pki/$code.key" "$pki/ca.crt" "$county_key" >> "$town/node.conf"
 key=$("$ykt" key show --json --node "$town" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 "$ykt" township enrol --township "$code" --name 试验镇 --public-key "$key" --node "$county" >/dev/null
+"$ykt" calendar publish data/cn-holidays.tsv --node "$county" >/dev/null   # the county's calendar (issue 14)
 "$ykt" policy publish "$work/data/programs.csv" --node "$county" >/dev/null
 "$ykt" program load "$work/data/programs.csv" --node "$town" >/dev/null
 "$ykt" beneficiary import "$work/data/$code-register.csv" --node "$town" >/dev/null
@@ -156,6 +157,7 @@ kill -TERM "$serve_pid"; wait "$serve_pid" || true
 echo "== bank-result ingest crashes: $ingest_trials trials"
 template="$work/ingest"
 "$ykt" init --role county --county 450223 --name 鹿寨县 --node "$template/county" >/dev/null
+"$ykt" calendar publish data/cn-holidays.tsv --node "$template/county" >/dev/null   # deadlines count on it
 "$ykt" policy publish "$work/data/programs.csv" --node "$template/county" >/dev/null
 "$ykt" bank add --code RCC --name 广西农村信用社 --folder "$template/bank" --node "$template/county" >/dev/null
 python3 benchmarks/county-fill.py 20000 20000 > "$template/fill.sql"

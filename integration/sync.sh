@@ -7,7 +7,8 @@
 # one flipped byte in the body and one in the signed header, a gap, a fork, an unknown format version, an oversized request and a
 # client that stalls (the last six sent by integration/ykt-hostile with the township's own
 # certificate and key), and a replay after an interrupted acknowledgement. Ends by stopping
-# the county with SIGTERM.
+# the county with SIGTERM. Also: a calendar correction that would change a date the townships'
+# notices used is refused, and so is a township loading holidays itself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/integration/serve-port.sh"
@@ -16,34 +17,10 @@ codes=("$@")
 export YKT_OPERATOR=${YKT_OPERATOR:-演示经办人}
 
 pki="$work/pki"
-bash "$root/certs/make-dev-pki.sh" "$pki" "${codes[@]}" 450223199 >/dev/null
-bash "$root/certs/make-dev-pki.sh" revoke "$pki" 450223199
 rogue="$work/rogue-pki"
-bash "$root/certs/make-dev-pki.sh" "$rogue" "${codes[0]}" >/dev/null
-
 county="$work/county"
-"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$county"
-cat >> "$county/node.conf" <<CONF
-tls_certificate = $pki/county.crt
-tls_key = $pki/county.key
-tls_ca = $pki/ca.crt
-tls_crl = $pki/ca.crl
-io_timeout_seconds = 3
-CONF
-county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-for code in "${codes[@]}"; do
-    node="$work/$code"
-    cat >> "$node/node.conf" <<CONF
-tls_certificate = $pki/$code.crt
-tls_key = $pki/$code.key
-tls_ca = $pki/ca.crt
-county_public_key = $county_key
-CONF
-    key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-    "$ykt" township enrol --township "$code" --name "$code" --public-key "$key" --node "$county"
-done
-
-"$ykt" policy publish "$work/data/programs.csv" --node "$county"
+# The county, the PKI and the enrolments (made earlier by the demo, before the townships' first sync).
+bash "$root/integration/county-setup.sh" "$ykt" "$work" "${codes[@]}"
 
 echo "== 启动县财政同步服务（ykt serve）"
 "$ykt" serve --node "$county" 2>"$work/serve.log" &
@@ -73,6 +50,21 @@ assert r["rosterFen"] == int(sys.argv[4]), f"{sys.argv[2]}: county roster total 
 PY
 done
 echo "   一致"
+
+echo "== 工作日历：县里统一发布，乡镇不能自行导入；已用日期不能更正"
+"$ykt" calendar show --node "$work/${codes[0]}" | sed 's/^/   /'
+grep '^2026' "$root/data/cn-holidays.tsv" > "$work/cal-2026-fix.tsv"
+printf '2026-10-09\tholiday\t演示：改动公示期内的日期\n' >> "$work/cal-2026-fix.tsv"
+if "$ykt" calendar correct "$work/cal-2026-fix.tsv" --reason 演示 --node "$county" 2>"$work/cal-correct.err"; then
+    echo "错误：改动已用日期的更正竟然成功了" >&2; exit 1
+fi
+grep -q YKT-CAL-USED "$work/cal-correct.err"
+echo "   已拒绝：$(head -c 160 "$work/cal-correct.err")…"
+if "$ykt" calendar load "$work/cal-2026-fix.tsv" --node "$work/${codes[0]}" 2>"$work/cal-load.err"; then
+    echo "错误：乡镇自行导入节假日安排竟然成功了" >&2; exit 1
+fi
+grep -q YKT-CAL-COUNTY "$work/cal-load.err"
+echo "   已拒绝：乡镇自行导入节假日安排（YKT-CAL-COUNTY）"
 
 echo "== 冲突：同一人被两个乡镇登记"
 a=${codes[0]}; b=${codes[1]}

@@ -67,6 +67,34 @@ final class Invocation {
 
     var nodeDirectory: String? { args.values["node"] ?? environment["YKT_NODE"] }
 
+    /// A set clock for demonstrations and training: `YKT_CLOCK=2026-09-30` (09:00 China time
+    /// that day) or `2026-09-30T14:05`, honoured only by a node whose configuration says
+    /// `clock_override = allowed` (never set on a node in service: the county checks every
+    /// recording time against its own clock anyway). nil: the system clock.
+    func clock(_ config: NodeConfig) throws(YKTError) -> (@Sendable () -> Date)? {
+        guard let text = environment["YKT_CLOCK"], !text.isEmpty else { return nil }
+        guard config.extra["clock_override"] == "allowed" else {
+            throw YKTError(.nodeConfig, "设置了 YKT_CLOCK，但本节点不允许改用设定的时钟",
+                           hint: "YKT_CLOCK 只用于演示和培训节点（node.conf 中 clock_override = allowed）；在用节点请取消这个环境变量")
+        }
+        let parts = text.split(separator: "T", maxSplits: 1)
+        let day: CivilDate
+        do { day = try CivilDate(parsing: String(parts[0])) } catch {
+            throw YKTError(.usageValue, "YKT_CLOCK「\(text)」应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM")
+        }
+        var (hour, minute) = (9, 0)
+        if parts.count == 2 {
+            let hm = parts[1].split(separator: ":").map { Int($0) }
+            guard hm.count == 2, let h = hm[0], let m = hm[1], (0..<24).contains(h), (0..<60).contains(m) else {
+                throw YKTError(.usageValue, "YKT_CLOCK「\(text)」应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM")
+            }
+            (hour, minute) = (h, m)
+        }
+        let start = day.instantInChina(hour: hour, minute: minute)
+        let offset = Date().timeIntervalSince1970 - start.timeIntervalSince1970
+        return { Date(timeIntervalSince1970: Date().timeIntervalSince1970 - offset) }
+    }
+
     /// The role named in the node directory's configuration.
     func role() throws -> NodeConfig.Role {
         guard let dir = nodeDirectory, !dir.isEmpty else {
@@ -86,6 +114,7 @@ final class Invocation {
             throw YKTError(.nodeMissing, "没有指定节点目录", hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE")
         }
         let node = try CountyNode.open(directory: dir, operatorName: operatorName)
+        if let clock = try clock(node.config) { node.now = clock }
         openedCounty = node
         return node
     }
@@ -97,6 +126,7 @@ final class Invocation {
                            hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE；新节点先运行 ykt init")
         }
         let node = try TownshipNode.open(directory: dir, operatorName: operatorName)
+        if let clock = try clock(node.config) { node.now = clock }
         openedNode = node
         return node
     }

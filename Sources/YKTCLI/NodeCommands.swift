@@ -67,22 +67,82 @@ enum NodeCommands {
                 inv.out.line("已备份到 \(report.directory)：\(report.files.joined(separator: "、"))（数据库 \(report.databaseBytes) 字节）")
             }),
         CommandSpec(
-            path: ["calendar", "load"], abstract: "导入新年度的节假日安排（放假和调休上班）",
-            discussion: "文件格式同 data/cn-holidays.tsv：日期<TAB>holiday|workday<TAB>名称。已有年度不能重复导入。",
+            path: ["calendar", "publish"], abstract: "（县级）发布新年度的节假日安排（放假和调休上班），下次同步时下发到所有乡镇",
+            discussion: "文件格式同 data/cn-holidays.tsv：日期<TAB>holiday|workday<TAB>名称；整份校验。只能发布尚未发布的年度（已发布的年度用 ykt calendar correct 更正）。每次发布是一个新版本，记入审计；乡镇只采用县里发布的日历。",
             positionals: [("文件", "节假日安排 TSV 文件")],
+            options: [.value("reason", "说明", "发布依据，例如 国办发明电〔2025〕7号（记入审计和版本）")],
             run: { inv in
-                let path = inv.positional(0)
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw YKTError(.fileRead, "文件不存在或不能读取", at: SourceLocation(file: path), hint: "检查文件路径")
-                }
-                let years = try inv.node().loadCalendar(tsv: String(decoding: data, as: UTF8.self), file: path)
-                inv.out.line("已导入 \(years.map(String.init).joined(separator: "、")) 年的节假日安排")
+                let v = try inv.county().publishCalendar(path: inv.positional(0), reason: inv.string("reason") ?? "")
+                inv.out.line("已发布工作日历第 \(v.version) 版（\(v.years.map(String.init).joined(separator: "、")) 年），各乡镇下次同步时收到")
             }),
         CommandSpec(
-            path: ["calendar", "period"], abstract: "推算公示期：从张贴日起满 5 个工作日的起止日期和最早结束日期",
+            path: ["calendar", "correct"], abstract: "（县级）更正已发布年度的节假日安排：只能改动还没有被公示期或银行期限用到的日期",
+            discussion: "文件中每个年度整年替换已发布的安排。会改变某个已用日期（县里已收到的公示从张贴日到第 5 个工作日、已发出批次从发出日到报告期限）的更正整份拒绝，并列出用到它的公示和批次（YKT-CAL-USED）。须写明理由；更正是一个新版本，记入审计并下发到所有乡镇。",
+            positionals: [("文件", "更正后的年度节假日安排 TSV 文件")],
+            options: [.value("reason", "理由", "为什么更正（必填，记入审计并下发）", required: true)],
+            run: { inv in
+                let v = try inv.county().correctCalendar(path: inv.positional(0), reason: try inv.require("reason"))
+                let changed = v.changed.isEmpty ? "只改名称" : "改动 \(v.changed.joined(separator: "、"))"
+                inv.out.line("已更正工作日历，第 \(v.version) 版（\(v.years.map(String.init).joined(separator: "、")) 年，\(changed)），各乡镇下次同步时收到")
+            }),
+        CommandSpec(
+            path: ["calendar", "show"], abstract: "查看本节点的工作日历：县级为各版本，乡镇为同步收到的县里版本",
+            options: [.flag("days", "列出每一个节假日和调休上班日"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                if inv.isCounty {
+                    let county = try inv.county()
+                    let versions = try county.calendarVersions()
+                    let cal = try county.calendar
+                    if inv.json {
+                        struct Shown: Encodable { var years: [Int]; var versions: [CountyNode.CalendarVersion]; var days: [WorkCalendar.Entry] }
+                        return try inv.out.json(Shown(years: cal.years.sorted(), versions: versions, days: Self.days(cal)))
+                    }
+                    if versions.isEmpty { inv.out.line("尚未发布工作日历：用 ykt calendar publish 文件 发布") }
+                    try inv.list(versions, ["版本", "操作", "年度", "文件", "改动日期", "说明", "经办人", "时间"]) { v in
+                        [String(v.version), v.action, v.years.map(String.init).joined(separator: ","), v.file,
+                         v.changed.joined(separator: ","), v.reason, v.by, v.at]
+                    }
+                    if inv.flag("days") { Self.printDays(cal, inv) }
+                    return
+                }
+                let node = try inv.node()
+                let info = try node.calendarInfo()
+                if inv.json {
+                    struct Shown: Encodable { var info: TownshipNode.CalendarInfo; var days: [WorkCalendar.Entry] }
+                    return try inv.out.json(Shown(info: info, days: Self.days(node.calendar)))
+                }
+                guard let version = info.version else {
+                    inv.out.line("尚未收到县财政发布的工作日历：请县财政 ykt calendar publish，然后本节点 ykt sync")
+                    return
+                }
+                inv.out.fields([("县财政工作日历", "第 \(version) 版（\(info.action == "correct" ? "更正" : "发布")）"),
+                                ("年度", info.years.map(String.init).joined(separator: "、")),
+                                ("节假日和调休上班", "\(info.days) 天"),
+                                ("更正的日期", info.changed.isEmpty ? "—" : info.changed.joined(separator: "、")),
+                                ("说明", info.reason?.isEmpty == false ? info.reason! : "—"),
+                                ("县里发布于", info.publishedAt ?? ""), ("本节点收到于", info.receivedAt ?? "")])
+                if inv.flag("days") { Self.printDays(node.calendar, inv) }
+            }),
+        CommandSpec(
+            path: ["calendar", "load"], abstract: "（已停用）节假日安排改由县财政统一发布：本命令在任何节点都拒绝执行",
+            discussion: "乡镇不能自行导入节假日安排，否则各节点的工作日历会不一致。县财政用 ykt calendar publish / correct，乡镇 ykt sync 后自动采用（YKT-CAL-COUNTY）。",
+            positionals: [("文件", "节假日安排 TSV 文件")],
+            run: { inv in
+                if inv.isCounty {
+                    throw YKTError(.calendarCounty, "县级节点用 ykt calendar publish 发布节假日安排", at: SourceLocation(file: inv.positional(0)),
+                                   hint: "ykt calendar publish \(inv.positional(0))")
+                }
+                try inv.node().loadCalendar(tsv: "", file: inv.positional(0))
+            }),
+        CommandSpec(
+            path: ["calendar", "period"], abstract: "推算公示期：从张贴日起满 5 个工作日的起止日期和最早结束日期（按本节点的县财政工作日历）",
             options: [.value("date", "日期", "公示张贴日期 YYYY-MM-DD；不给时为今天（北京时间）"), .flag("json", "以 JSON 输出")],
             run: { inv in
-                let calendar: WorkCalendar = inv.nodeDirectory == nil ? .builtIn : try inv.node().calendar
+                guard inv.nodeDirectory != nil else {
+                    throw YKTError(.nodeMissing, "推算公示期要用县财政发布的工作日历，须指定节点", at: SourceLocation(field: "--node"),
+                                   hint: "用 --node 或 YKT_NODE 指向本乡镇或县级节点")
+                }
+                let calendar: WorkCalendar = inv.isCounty ? try inv.county().calendar : try inv.node().calendar
                 let p = try NoticePeriod(posted: try inv.date(), calendar: calendar)
                 if inv.json { return try inv.out.json(p) }
                 inv.out.fields([("张贴日", p.posted.chinese), ("公示第一天", p.firstDay.chinese),
@@ -95,4 +155,10 @@ enum NodeCommands {
             path: ["docs", "errors"], abstract: "输出错误代码表（Markdown，用于 docs/errors.md）",
             run: { inv in inv.out.line(YKTCommandLine.errorTable) }),
     ]
+
+    static func days(_ cal: WorkCalendar) -> [WorkCalendar.Entry] { cal.entries.values.sorted { $0.date < $1.date } }
+
+    static func printDays(_ cal: WorkCalendar, _ inv: Invocation) {
+        inv.out.table(["日期", "类别", "名称"], days(cal).map { [$0.date.description, $0.kind == .holiday ? "放假" : "调休上班", $0.name] })
+    }
 }

@@ -25,6 +25,7 @@ enum NoticeCommands {
                 .value("phone", "电话", "监督举报电话", required: true),
                 .value("date", "日期", "张贴日期；不给时为今天（北京时间）"),
                 .value("village", "村", "只公示这个村（社区）的申请"),
+                .value("backdated-reason", "理由", "日期早于今天（补录）时必填：补录的理由；县里据此生成预警，审核人核实后清册才能审定"),
                 .flag("json", "以 JSON 输出"),
             ],
             run: { inv in
@@ -32,7 +33,7 @@ enum NoticeCommands {
                     program: try inv.require("program"),
                     period: try inv.parse("period") { s throws(YKTError) in try Period(parsing: s) },
                     postedOn: try inv.date(), place: try inv.require("place"), phone: try inv.require("phone"),
-                    village: inv.string("village"))
+                    village: inv.string("village"), backdatedReason: inv.string("backdated-reason"))
                 if inv.json { return try inv.out.json(n) }
                 inv.out.line("已张贴公示 \(n.id)：\(n.applicationCount) 人，公示期 \(n.firstDay.chinese)至\(n.lastDay.chinese)，" +
                              "最早 \(n.earliestClose.chinese) 可结束")
@@ -69,9 +70,11 @@ enum NoticeCommands {
             path: ["notice", "close"], abstract: "结束公示（须满 5 个工作日且异议均已处理）",
             positionals: [("编号", "公示编号")],
             options: [.value("date", "日期", "结束日期；不给时为今天（北京时间）"),
-                      .value("proof", "文件", "公示证明材料（签字汇总表、张贴照片），记录其 SHA-256")],
+                      .value("proof", "文件", "公示证明材料（签字汇总表、张贴照片），记录其 SHA-256"),
+                      .value("backdated-reason", "理由", "日期早于今天（补录）时必填：补录的理由；县里据此生成预警，审核人核实后清册才能审定")],
             run: { inv in
-                let n = try inv.node().closeNotice(try inv.number(positional: 0), on: try inv.date(), proofPath: inv.string("proof"))
+                let n = try inv.node().closeNotice(try inv.number(positional: 0), on: try inv.date(), proofPath: inv.string("proof"),
+                                                   backdatedReason: inv.string("backdated-reason"))
                 inv.out.line("公示 \(n.id) 已于 \(n.closedOn?.chinese ?? "") 结束，\(n.applicationCount) 人中可编入清册的金额合计 \(Fen(n.totalFen).yuanGrouped) 元")
             }),
         CommandSpec(
@@ -89,6 +92,7 @@ enum NoticeCommands {
                 .value("content", "内容", "异议的事实和理由", required: true),
                 .value("complainant", "反映人", "反映人（可匿名）"),
                 .value("date", "日期", "收到日期；不给时为今天"),
+                .value("backdated-reason", "理由", "日期早于今天（补录）时必填：补录的理由；县里据此生成预警，审核人核实后清册才能审定"),
             ],
             run: { inv in
                 let noticeID = try inv.parse("notice") { s throws(YKTError) -> Int64 in
@@ -97,7 +101,8 @@ enum NoticeCommands {
                 }
                 let o = try inv.node().recordObjection(
                     notice: noticeID, residentID: try inv.parse("id") { s throws(YKTError) in try ResidentID(s) },
-                    receivedOn: try inv.date(), complainant: inv.string("complainant") ?? "", content: try inv.require("content"))
+                    receivedOn: try inv.date(), complainant: inv.string("complainant") ?? "", content: try inv.require("content"),
+                    backdatedReason: inv.string("backdated-reason"))
                 inv.out.line("已登记异议 \(o.id)（公示 \(o.noticeID)，\(o.name)）")
             }),
         CommandSpec(
@@ -105,13 +110,15 @@ enum NoticeCommands {
             positionals: [("编号", "异议编号")],
             options: [.flag("upheld", "异议成立"), .flag("dismissed", "异议不成立"),
                       .value("reason", "理由", "核实情况和处理理由", required: true),
-                      .value("date", "日期", "处理日期；不给时为今天")],
+                      .value("date", "日期", "处理日期；不给时为今天"),
+                      .value("backdated-reason", "理由", "日期早于今天（补录）时必填：补录的理由；县里据此生成预警，审核人核实后清册才能审定")],
             run: { inv in
                 guard inv.flag("upheld") != inv.flag("dismissed") else {
                     throw YKTError(.usage, "须且只能给出 --upheld 或 --dismissed 之一", hint: "异议成立用 --upheld，不成立用 --dismissed")
                 }
                 let o = try inv.node().settleObjection(try inv.number(positional: 0), upheld: inv.flag("upheld"),
-                                                       reason: try inv.require("reason"), on: try inv.date())
+                                                       reason: try inv.require("reason"), on: try inv.date(),
+                                                       backdatedReason: inv.string("backdated-reason"))
                 inv.out.line("异议 \(o.id) 已处理：\(o.status.chinese)")
             }),
         CommandSpec(

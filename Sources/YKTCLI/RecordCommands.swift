@@ -55,6 +55,24 @@ enum RecordCommands {
                 }
             }),
         CommandSpec(
+            path: ["audit", "trace"],
+            abstract: "（县级）逐行追溯已审定的清册行：申请→村评议→公示→清册→审核→审定→批次→结果（→更正→补发），列出每条断链",
+            discussion: "只读；身份证号脱敏。有断链时以 YKT-TRACE-BROKEN 退出（docs/money-trace.md）。",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let report = try inv.county().trace()
+                if inv.json { try inv.out.json(report) } else {
+                    inv.out.line("已追溯 \(report.traced) 行（已发放 \(report.paid) 行，待发放 \(report.outstanding) 行），断链 \(report.broken.count) 行")
+                }
+                if !report.broken.isEmpty {
+                    throw YKTError(.traceBroken, "有 \(report.broken.count) 行追溯不到完整链条",
+                                   hint: "逐行核对；断链的行不应付款，已付的须查明原因",
+                                   details: report.broken.prefix(50).map {
+                                       YKTError(.traceBroken, "清册 \($0.roster) 第 \($0.line) 行（\($0.resident)）：" + $0.problems.joined(separator: "；"))
+                                   })
+                }
+            }),
+        CommandSpec(
             path: ["audit", "list"], abstract: "列出最近的审计记录",
             options: [.value("limit", "条数", "列出最近几条（默认 50）"), .flag("json", "以 JSON 输出")],
             run: { inv in

@@ -146,6 +146,11 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return CivilDate(dayNumber: days)
     }
 
+    /// The instant this date, at `hour`:`minute` China time, begins.
+    public func instantInChina(hour: Int = 0, minute: Int = 0) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(dayNumber * 86_400 - 8 * 3600 + hour * 3600 + minute * 60))
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)

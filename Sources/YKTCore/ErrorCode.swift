@@ -35,6 +35,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let fieldMissing = code("YKT-FIELD-MISSING")
     public static let valueInvalid = code("YKT-VALUE")
     public static let dateInvalid = code("YKT-DATE")
+    public static let dateFuture = code("YKT-DATE-FUTURE")
+    public static let dateBackdated = code("YKT-DATE-BACKDATED")
+    public static let dateOrder = code("YKT-DATE-ORDER")
     public static let periodInvalid = code("YKT-PERIOD")
     public static let moneyInvalid = code("YKT-MONEY")
     public static let quantityInvalid = code("YKT-QUANTITY")
@@ -60,6 +63,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     // Calendar and notices
     public static let calendarNoData = code("YKT-CAL-NODATA")
     public static let calendarFile = code("YKT-CAL-FILE")
+    public static let calendarCounty = code("YKT-CAL-COUNTY")
+    public static let calendarPublished = code("YKT-CAL-PUBLISHED")
+    public static let calendarUsed = code("YKT-CAL-USED")
     public static let noticeUnknown = code("YKT-NOTICE-UNKNOWN")
     public static let noticeEmpty = code("YKT-NOTICE-EMPTY")
     public static let noticeTooEarly = code("YKT-NOTICE-EARLY")
@@ -73,6 +79,14 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let rosterEmpty = code("YKT-ROSTER-EMPTY")
     public static let rosterFrozen = code("YKT-ROSTER-FROZEN")
     public static let rosterStale = code("YKT-ROSTER-STALE")
+    public static let rosterLines = code("YKT-ROSTER-LINES")
+    public static let rosterResident = code("YKT-ROSTER-RESIDENT")
+    public static let rosterApplication = code("YKT-ROSTER-APPLICATION")
+    public static let rosterNotice = code("YKT-ROSTER-NOTICE")
+    public static let rosterObjection = code("YKT-ROSTER-OBJECTION")
+    public static let rosterAmount = code("YKT-ROSTER-AMOUNT")
+    public static let rosterAccount = code("YKT-ROSTER-ACCOUNT")
+    public static let rosterPeriod = code("YKT-ROSTER-PERIOD")
     // Node and storage
     public static let nodeMissing = code("YKT-NODE-MISSING")
     public static let nodeExists = code("YKT-NODE-EXISTS")
@@ -119,6 +133,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let queryNoMatch = code("YKT-QUERY-NOMATCH")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
+    public static let traceBroken = code("YKT-TRACE-BROKEN")
     public static let internalError = code("YKT-INTERNAL")
 
     /// Code → (exit status, meaning). The single source for `docs/errors.md`.
@@ -142,6 +157,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         fieldMissing: (.invalidInput, "必填字段为空"),
         valueInvalid: (.invalidInput, "字段的值不在允许的取值之内"),
         dateInvalid: (.invalidInput, "日期不是 YYYY-MM-DD 格式或日期不存在"),
+        dateFuture: (.ruleRefused, "业务日期晚于今天（录入时的时钟），不能预先登记"),
+        dateBackdated: (.ruleRefused, "业务日期早于录入日（补录），须用 --backdated-reason 写明理由；县里会生成预警，审核人核实后才能审定"),
+        dateOrder: (.ruleRefused, "日期先后不合理：如公示早于所列申请的录入日，或异议处理早于收到日"),
         periodInvalid: (.invalidInput, "期次不是 YYYY 或 YYYY-MM 格式"),
         moneyInvalid: (.invalidInput, "金额格式错误（元，最多两位小数，不能为负）"),
         quantityInvalid: (.invalidInput, "数量格式错误（最多四位小数，必须大于 0；按人按月计的须为整数）"),
@@ -162,6 +180,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         applicationState: (.ruleRefused, "申请当前状态不允许此操作"),
         calendarNoData: (.configuration, "工作日历缺少该年度的节假日安排数据，不能推算工作日"),
         calendarFile: (.invalidInput, "节假日安排文件格式错误"),
+        calendarCounty: (.ruleRefused, "节假日安排由县财政统一发布，乡镇不能自行导入或更改（同步后自动采用县里的版本）"),
+        calendarPublished: (.ruleRefused, "该年度的节假日安排已发布，不能再次发布；改动须用 ykt calendar correct 并写明理由"),
+        calendarUsed: (.ruleRefused, "更正会改变已被公示期或银行期限用到的日期，整份拒绝"),
         noticeUnknown: (.notFound, "没有这个公示"),
         noticeEmpty: (.ruleRefused, "没有可公示的申请（村评议通过且尚未公示）"),
         noticeTooEarly: (.ruleRefused, "公示未满 5 个工作日，不能结束"),
@@ -174,6 +195,14 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         rosterEmpty: (.ruleRefused, "没有可编入清册的申请（公示已结束且未被异议剔除）"),
         rosterFrozen: (.ruleRefused, "清册已报送，已冻结，不能修改"),
         rosterStale: (.ruleRefused, "清册编制后有对象的指定账户变更，须重新编制后再报送"),
+        rosterLines: (.ruleRefused, "县里逐行核对清册，有行不符，整张清册退回；回执逐行列出每条原因（下列 YKT-ROSTER-* 代码）"),
+        rosterResident: (.ruleRefused, "清册行的对象不是本乡镇在县里登记的对象"),
+        rosterApplication: (.ruleRefused, "清册行没有县里记录的、经村评议通过的申请，或与申请的项目、期次、数量不符"),
+        rosterNotice: (.ruleRefused, "清册行的申请没有列入已结束、满 5 个工作日的公示（涉密项目除外）"),
+        rosterObjection: (.ruleRefused, "清册行的申请有成立的异议，或异议尚未处理"),
+        rosterAmount: (.ruleRefused, "清册行金额不等于该期次适用的补贴标准×数量"),
+        rosterAccount: (.ruleRefused, "清册行的账户不是县里登记的此人现用指定账户"),
+        rosterPeriod: (.ruleRefused, "同一人同一项目在重叠的期次已有清册行（或本清册内重复）"),
         nodeMissing: (.configuration, "节点目录不存在或未初始化"),
         nodeExists: (.ruleRefused, "节点目录已初始化"),
         nodeConfig: (.configuration, "节点配置文件有误"),
@@ -215,6 +244,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         complaintUnknown: (.notFound, "没有这件投诉举报"),
         complaintState: (.ruleRefused, "投诉举报已办结"),
         queryNoMatch: (.notFound, "身份证号与姓名对不上，或没有发放记录"),
+        traceBroken: (.ruleRefused, "有付款或待付款的清册行追溯不到完整链条（申请→评议→公示→清册→审核→审定→批次→结果）"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
         internalError: (.internalError, "程序内部错误，请报告"),
     ]

@@ -8,6 +8,14 @@ public enum Masking {
         keep(id, head: 6, tail: 4)
     }
 
+    /// An entity key with a resident ID in it (`application/<id>/<program>/<period>`), the ID
+    /// masked: `application/450223********1234/GD01/2026`.
+    public static func entity(_ key: String) -> String {
+        key.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.count == 18 && part.prefix(17).allSatisfy(\.isASCIIDigit) ? residentID(String(part)) : String(part)
+        }.joined(separator: "/")
+    }
+
     public static func account(_ number: String) -> String {
         let n = number.count
         if n <= 8 { return keep(number, head: min(2, n / 4), tail: min(2, n / 4)) }

@@ -3,6 +3,10 @@
 /// publishes each year.
 ///
 /// A year with no published data is never guessed: asking about it throws `YKT-CAL-NODATA`.
+///
+/// Nodes do not load a calendar of their own: the county publishes the arrangement
+/// (`ykt calendar publish`, versioned, corrected only where unused) and every township uses
+/// what sync brought down (`docs/conventions.md`, "One calendar for the county").
 public struct WorkCalendar: Sendable {
     public enum DayKind: String, Sendable, Codable {
         case holiday
@@ -21,7 +25,11 @@ public struct WorkCalendar: Sendable {
 
     public init() {}
 
-    /// The calendar shipped with the program (2025–2026, from `data/cn-holidays.tsv`).
+    /// The State Council arrangement for 2025–2026 shipped with the program (`data/cn-holidays.tsv`).
+    /// No node uses it by itself: it is what a county publishes first and what tests publish.
+    public static var builtInTSV: String { BuiltinHolidays.tsv }
+
+    /// `builtInTSV` read.
     public static let builtIn: WorkCalendar = {
         do { return try WorkCalendar(tsv: BuiltinHolidays.tsv, file: "built-in cn-holidays.tsv") } catch {
             preconditionFailure("the built-in holiday table is invalid: \(error)")
@@ -77,8 +85,8 @@ public struct WorkCalendar: Sendable {
     public func isWorkday(_ date: CivilDate) throws(YKTError) -> Bool {
         guard years.contains(date.year) else {
             let known = years.sorted().map(String.init).joined(separator: "、")
-            throw YKTError(.calendarNoData, "工作日历没有 \(date.year) 年的节假日安排（已有：\(known.isEmpty ? "无" : known)）",
-                           hint: "用 ykt calendar load 文件 导入国务院办公厅公布的 \(date.year) 年节假日安排后再试")
+            throw YKTError(.calendarNoData, "县财政尚未发布 \(date.year) 年的节假日安排，工作日历没有该年度（已有：\(known.isEmpty ? "无" : known)）",
+                           hint: "须由县财政用 ykt calendar publish 文件 发布国务院办公厅公布的 \(date.year) 年节假日安排；乡镇同步后再试")
         }
         if let e = entries[date] { return e.kind == .workday }
         return !date.isWeekend
@@ -96,6 +104,37 @@ public struct WorkCalendar: Sendable {
             }
             d = d.adding(days: 1)
         }
+    }
+
+    /// Whether `date` is a working day on this calendar's entries, whether or not its year is known.
+    func effectivelyWorkday(_ date: CivilDate) -> Bool {
+        entries[date].map { $0.kind == .workday } ?? !date.isWeekend
+    }
+
+    /// The dates of `years` that are a working day on one calendar and not on the other
+    /// (a renamed holiday is not a difference: no count changes), in order.
+    public func differences(to other: WorkCalendar, in years: Set<Int>) -> [CivilDate] {
+        Set(entries.keys).union(other.entries.keys)
+            .filter { years.contains($0.year) && effectivelyWorkday($0) != other.effectivelyWorkday($0) }
+            .sorted()
+    }
+
+    /// This calendar without the entries and the knowledge of `years`.
+    public func removing(years gone: Set<Int>) -> WorkCalendar {
+        var copy = self
+        copy.entries = entries.filter { !gone.contains($0.key.year) }
+        copy.years.subtract(gone)
+        return copy
+    }
+
+    /// The calendar in the format of `data/cn-holidays.tsv` (header line, one entry a line in
+    /// date order): what the county stores and sends down, read back by `init(tsv:file:)`.
+    public var tsv: String {
+        var text = "date\tkind\tname\n"
+        for e in entries.values.sorted(by: { $0.date < $1.date }) {
+            text += "\(e.date)\t\(e.kind.rawValue)\t\(e.name)\n"
+        }
+        return text
     }
 
     /// Working days in the closed range `from...to`.

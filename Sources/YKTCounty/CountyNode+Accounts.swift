@@ -120,10 +120,11 @@ extension CountyNode {
             return .rejected(.residentUnknown, "县里没有 \(rid.masked) 的登记")
         }
         if current.number == number.value, current.bank == bank { return .accepted }   // both sides chose the same account
-        // The account the township replaced: its number and (when the operation names it) its bank.
+        // The account the township replaced: its number (required: without it the county could
+        // not tell a change made on both sides) and, when the operation names it, its bank.
+        let previous = try data.requiredString("previousNumber")
         let previousBank = data["previousBank"]?.stringValue
-        if let previous = data["previousNumber"]?.stringValue,
-           previous != current.number || previousBank.map({ $0 != current.bank }) == true {
+        if previous != current.number || previousBank.map({ $0 != current.bank }) == true {
             let detail = "\(rid.masked) 的指定账户：县里现为 \(Masking.account(current.number))，乡镇 \(node) 从 "
                 + "\(Masking.account(previous)) 改为 \(number.masked)"
             return Decision(status: .conflicted, rule: "account.both-sides",

@@ -43,7 +43,8 @@ extension CountyNode {
         case .noticeOpen: try decideNoticeOpen(op, data, node: node)
         case .noticeClose: try decideNoticeClose(op, data, node: node)
         case .rosterSubmit: try decideRosterSubmit(op, data, node: node)
-        case .objectionRecord, .objectionSettle: .accepted   // recorded with the notice; the county keeps no objection yet
+        case .objectionRecord: try decideObjectionRecord(op, data, node: node)
+        case .objectionSettle: try decideObjectionSettle(op, data, node: node)
         }
     }
 
@@ -117,86 +118,6 @@ extension CountyNode {
         guard amount.value == data["amountFen"]?.intValue else {
             return .rejected(.moneyInvalid, "金额 \(Fen(data["amountFen"]?.intValue ?? 0).yuan) 与标准×数量 \(amount.yuan) 不符")
         }
-        return .accepted
-    }
-
-    /// A notice posted: its last day recomputed on the county's calendar.
-    func decideNoticeOpen(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
-        let posted = try CivilDate(parsing: try data.requiredString("postedOn"))
-        let period = try NoticePeriod(posted: posted, calendar: calendar)
-        guard data["lastDay"]?.stringValue == period.lastDay.description else {
-            return .rejected(.noticeTooEarly, "公示期应至 \(period.lastDay)，乡镇报的是 \(data["lastDay"]?.stringValue ?? "")")
-        }
-        try db.run("INSERT OR REPLACE INTO notice(node_id, entity, posted_on, last_day) VALUES (?, ?, ?, ?)",
-                   node, try op.requiredString("entity"), posted.description, period.lastDay.description)
-        return .accepted
-    }
-
-    /// A notice closed: not before its 5th working day on the county's calendar.
-    func decideNoticeClose(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
-        let closed = try CivilDate(parsing: try data.requiredString("closedOn"))
-        guard let lastDay = try db.first("SELECT last_day FROM notice WHERE node_id = ? AND entity = ?",
-                                         node, try op.requiredString("entity"), map: { $0.text(0) }) else {
-            return .rejected(.noticeUnknown, "县里没有这个公示的张贴记录")
-        }
-        guard closed > (try CivilDate(parsing: lastDay)) else {
-            return .rejected(.noticeTooEarly, "公示至 \(lastDay) 才满 5 个工作日，不能在 \(closed) 结束")
-        }
-        return .accepted
-    }
-
-    /// A roster: every line the township's own resident, totals recomputed; frozen once accepted.
-    func decideRosterSubmit(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
-        guard case .array(let lines)? = data["lines"] else { return .rejected(.syncBody, "清册没有明细") }
-        // A roster the county already accepted is frozen: sending it again (say, from a
-        // township restored from a backup, with other lines) is a conflict, never an edit.
-        // A roster the county rejected may come back, corrected, as its next version.
-        let entity = try op.requiredString("entity")
-        if try db.integer("SELECT count(*) FROM roster WHERE node_id = ? AND entity = ? AND status != 'rejected'", node, entity) != 0 {
-            return Decision(status: .conflicted, rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
-                            conflict: ("roster.already-accepted", nil, "乡镇 \(node) 再次报送已接收的清册 \(op["entity"]?.stringValue ?? "")"))
-        }
-        var sum: Int64 = 0
-        var parsed: [RosterLineData] = []
-        for (i, line) in lines.enumerated() {
-            let rid = try line.requiredString("residentId")
-            guard try owner(rid) == node else {
-                return .rejected(.residentUnknown, "清册中 \(Masking.residentID(rid)) 不是本乡镇登记的对象")
-            }
-            let kind = try AccountKind(parsing: try line.requiredString("accountKind"))
-            let number = try AccountNumber(try line.requiredString("accountNumber"), kind: kind)
-            let amount = try line.requiredInt("amountFen")
-            guard amount > 0, line["line"]?.intValue == Int64(i + 1) else {
-                return .rejected(.moneyInvalid, "清册第 \(i + 1) 行的行号或金额无效")
-            }
-            sum += amount
-            parsed.append(RosterLineData(lineNo: i + 1, residentID: rid, name: try PersonName.validate(try line.requiredString("name")),
-                                         village: try line.requiredString("village"), bank: try line.requiredString("bank"),
-                                         accountKind: kind.rawValue, accountNumber: number.value,
-                                         quantity: try line.requiredString("quantity"), amountFen: amount))
-        }
-        guard sum == data["totalFen"]?.intValue, lines.count == Int(try data.requiredInt("lineCount")) else {
-            return .rejected(.moneyInvalid, "清册合计与明细不符")
-        }
-        let version = (try db.integer("SELECT max(version) FROM roster WHERE node_id = ? AND entity = ?", node, entity) ?? 0) + 1
-        try db.run("""
-            INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, node, entity, version, try data.requiredString("program"),
-                   try data.requiredString("period"), lines.count, sum, timestamp())
-        let rosterID = db.lastInsertRowID
-        let insert = try db.statement("""
-            INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number,
-                quantity, amount_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for l in parsed {
-            try insert.run([rosterID, l.lineNo, l.residentID, l.name, l.village, l.bank, l.accountKind, l.accountNumber,
-                            l.quantity, l.amountFen])
-        }
-        try emit(to: node, kind: "roster.received", data: [
-            "entity": .string(entity), "roster": .int(rosterID), "version": .int(version),
-            "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),
-        ])
-        return .accepted
+        return try keepApplication(op, data, node: node)
     }
 }

@@ -487,4 +487,6 @@ struct RosterLineData {
     var accountNumber: String
     var quantity: String
     var amountFen: Int64
+    /// The application the line pays (`application/<id>/<program>/<period>`).
+    var application: String = ""
 }

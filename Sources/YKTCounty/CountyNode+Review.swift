@@ -240,6 +240,16 @@ extension CountyNode {
                 WHERE l.roster_id = ? ORDER BY l.line_no
                 """, r.id) { blocking.append((r.id, $0.int64(0), $0.int(1), $0.text(2))) }
         }
+        // A dated act recorded after the fact is cleared by a reviewer who checked it, never
+        // overridden at approval.
+        let backdated = blocking.filter { $0.rule == WarningRule.backdated.rawValue }
+        if !backdated.isEmpty {
+            throw YKTError(.warningBlocking, "有 \(backdated.count) 处补录预警未经审核人核实，不能审定（不能强制审定）",
+                           hint: "由该项目的审核人核实补录理由后用 ykt warnings close 处理",
+                           details: backdated.prefix(20).map {
+                               YKTError(.warningBlocking, "清册 \($0.roster) 第 \($0.line) 行：预警 \($0.warning)（补录）")
+                           })
+        }
         let overrideReason = override?.trimmed ?? ""
         if !blocking.isEmpty && overrideReason.isEmpty {
             throw YKTError(.warningBlocking, "有 \(blocking.count) 处预警未处理，不能审定",

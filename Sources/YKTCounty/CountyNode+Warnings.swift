@@ -12,6 +12,8 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
     case deceased = "deceased"
     case official = "official-relative"
     case invalidID = "invalid-id"
+    /// A dated act recorded after its date (补录): blocks approval until a reviewer clears it.
+    case backdated = "backdated"
 
     public var chinese: String {
         switch self {
@@ -22,6 +24,7 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
         case .deceased: "已故人员仍在发放名单"
         case .official: "公职人员及其亲属在发放名单"
         case .invalidID: "身份证号无效"
+        case .backdated: "补录（业务日期早于录入日）"
         }
     }
 }
@@ -112,6 +115,11 @@ extension CountyNode {
         guard !why.isEmpty else { throw YKTError(.fieldMissing, "处理预警须写明核实情况", at: SourceLocation(field: "--reason")) }
         let w = try warning(id)
         guard w.status == "open" else { throw YKTError(.warningState, "预警 \(id) 已处理（\(w.statusChinese)）") }
+        if w.rule == .backdated {
+            // Cleared only by a reviewer of the program the late-recorded act belongs to.
+            let program = (try? JSONValue.parse(Array(w.evidence.utf8)))?["program"]?.stringValue ?? ""
+            try requireRole(.reviewer, program: program)
+        }
         try perform("warning.close", object: "warning#\(id)", detail: (confirmed ? "confirmed: " : "dismissed: ") + why) {
             try db.run("UPDATE warning SET status = ?, closed_by = ?, closed_at = ?, close_reason = ? WHERE id = ?",
                        confirmed ? "confirmed" : "dismissed", operatorName, timestamp(), why, id)

@@ -26,7 +26,6 @@ public final class CountyNode {
     /// refused unread (`YKT-FILE-SIZE`). Default 256 MiB (`ExchangeFile.defaultMaximumBytes`).
     public var exchangeFileMaximumBytes = ExchangeFile.defaultMaximumBytes
     let key: Ed25519.PrivateKey
-    let calendar = WorkCalendar.builtIn
 
     init(directory: String, config: NodeConfig, db: Database, key: Ed25519.PrivateKey, operatorName: String) throws {
         self.directory = directory
@@ -120,7 +119,8 @@ public final class CountyNode {
                 INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES (?, ?, ?, 1, ?)
                 ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1
                 """, code, key.keyID, DatabaseValue.blob(raw), at)
-            // A township enrolled after a publication starts with the current policy list.
+            // A township enrolled after a publication starts with the current calendar and policy list.
+            try sendCurrentCalendar(to: code)
             if let version = try db.integer("SELECT max(version) FROM policy_version"),
                try db.integer("SELECT count(*) FROM downstream WHERE node_id = ? AND kind = 'policy.version'", code) == 0 {
                 let programs = try db.all("""

@@ -177,12 +177,54 @@ enum CountySchema {
         ALTER TABLE upstream ADD COLUMN body_offset INTEGER;
         ALTER TABLE upstream ADD COLUMN body_bytes INTEGER;
         """),
-        // Exactly-once dispatch (issue 14): a batch's instruction file gets a sequence number
+        // What a payment rests on, mirrored from the townships' operations (docs/money-trace.md):
+        // each application with its village evaluation, the notices that listed them (dates,
+        // place, phone, proof), the objections and how they were settled. A roster line is
+        // accepted only when this chain holds for it, and names the application it pays.
+        .init(version: 10, sql: """
+        CREATE TABLE application(entity TEXT PRIMARY KEY, node_id TEXT NOT NULL, op_seq INTEGER NOT NULL,
+            resident_id TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL, program_version INTEGER NOT NULL,
+            quantity TEXT NOT NULL, standard_fen INTEGER NOT NULL, amount_fen INTEGER NOT NULL,
+            village_result TEXT NOT NULL CHECK (village_result IN ('passed','failed')), village_note TEXT NOT NULL,
+            recorded_at TEXT NOT NULL, notice TEXT,
+            status TEXT NOT NULL DEFAULT 'recorded' CHECK (status IN ('recorded','in_notice','cleared','removed'))) WITHOUT ROWID;
+        CREATE INDEX application_resident ON application(resident_id, program);
+        CREATE INDEX application_notice ON application(notice);
+        ALTER TABLE notice ADD COLUMN op_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE notice ADD COLUMN program TEXT NOT NULL DEFAULT '';
+        ALTER TABLE notice ADD COLUMN period TEXT NOT NULL DEFAULT '';
+        ALTER TABLE notice ADD COLUMN place TEXT NOT NULL DEFAULT '';
+        ALTER TABLE notice ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+        ALTER TABLE notice ADD COLUMN first_day TEXT NOT NULL DEFAULT '';
+        ALTER TABLE notice ADD COLUMN opened_at TEXT NOT NULL DEFAULT '';
+        ALTER TABLE notice ADD COLUMN status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed'));
+        ALTER TABLE notice ADD COLUMN closed_on TEXT;
+        ALTER TABLE notice ADD COLUMN closed_at TEXT;
+        ALTER TABLE notice ADD COLUMN proof_sha256 TEXT;
+        CREATE TABLE objection(entity TEXT PRIMARY KEY, node_id TEXT NOT NULL, notice TEXT NOT NULL, application TEXT NOT NULL,
+            received_on TEXT NOT NULL, recorded_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','upheld','dismissed')),
+            settled_on TEXT, settled_at TEXT, reason TEXT) WITHOUT ROWID;
+        CREATE INDEX objection_application ON objection(application);
+        CREATE INDEX objection_notice ON objection(notice, status);
+        ALTER TABLE roster_line ADD COLUMN application TEXT NOT NULL DEFAULT '';
+        """),
+        // One calendar for the county (issue 14): the holiday arrangement the county publishes
+        // and every township uses; each publication or correction is a version, sent down whole.
+        .init(version: 11, sql: """
+        CREATE TABLE calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
+            name TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE calendar_version(version INTEGER PRIMARY KEY,
+            action TEXT NOT NULL CHECK (action IN ('publish','correct')), years TEXT NOT NULL,
+            file TEXT NOT NULL, sha256 TEXT NOT NULL, changed TEXT NOT NULL, reason TEXT NOT NULL,
+            by_operator TEXT NOT NULL, published_at TEXT NOT NULL);
+        """),
+        // Exactly-once dispatch (issue 14, item 3): a batch's instruction file gets a sequence number
         // per agency bank in the transaction that dispatches it; file_placed_at is set once the
         // file is renamed into the outbox (NULL: dispatched, file still to be put in place by
         // the next `batch dispatch`). Batches dispatched before this version had their file
         // written first, so they count as placed.
-        .init(version: 10, sql: """
+        .init(version: 12, sql: """
         ALTER TABLE batch ADD COLUMN file_seq INTEGER;
         ALTER TABLE batch ADD COLUMN file_placed_at TEXT;
         UPDATE batch SET file_placed_at = dispatched_on WHERE status != 'created';

@@ -111,6 +111,21 @@ public final class Database {
         return try body()
     }
 
+    /// From now on every commit on this connection is on disk before it returns
+    /// (`synchronous=FULL`), and so is every commit made before with `synchronous=NORMAL`: a
+    /// passive checkpoint syncs the log before it copies any of it back. A sync round calls
+    /// this before it sends or acknowledges anything, so that a power cut can never leave the
+    /// county knowing more of this node than the node itself.
+    public func makeDurable() throws {
+        try execute("PRAGMA synchronous=FULL")
+        _ = try first("PRAGMA wal_checkpoint(PASSIVE)") { $0.int(0) }
+    }
+
+    /// The `synchronous` setting in force (1 NORMAL, 2 FULL).
+    public var synchronousLevel: Int {
+        (try? first("PRAGMA synchronous") { $0.int(0) }) ?? -1
+    }
+
     /// The journal mode in force: "wal", or "delete" inside `withRollbackJournal`.
     public var journalMode: String {
         (try? first("PRAGMA journal_mode") { $0.text(0) }) ?? "?"
@@ -270,6 +285,15 @@ public final class Database {
             if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Runs `body` (reads only) on one snapshot of the database: a deferred transaction, which
+    /// takes no write lock, so writers go on meanwhile (WAL), always rolled back at the end.
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "a snapshot is taken outside any transaction")
+        try execute("BEGIN DEFERRED")
+        defer { if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") } }
+        return try body()
     }
 
     /// Runs `body` inside a savepoint of the current transaction (GRDB's `inSavepoint`): its

@@ -138,5 +138,12 @@ enum Schema {
                 ELSE 'pending' END
             FROM outbox o;
         """),
+        .init(version: 8, sql: """
+        -- One calendar for the county (issue 14): the working-day calendar is the one the county
+        -- published, as the last calendar.version message brought it (whole). calendar_day, the
+        -- years a township loaded itself before, is no longer read.
+        CREATE TABLE county_calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
+            name TEXT NOT NULL) WITHOUT ROWID;
+        """),
     ])
 }

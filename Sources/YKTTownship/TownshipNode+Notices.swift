@@ -10,9 +10,31 @@ extension TownshipNode {
     func notInFuture(_ date: CivilDate, field: String, what: String) throws(YKTError) {
         let today = CivilDate.inChina(at: now())
         guard date <= today else {
-            throw YKTError(.dateInvalid, "\(what) \(date) 晚于今天 \(today)", at: SourceLocation(field: field),
+            throw YKTError(.dateFuture, "\(what) \(date) 晚于今天 \(today)", at: SourceLocation(field: field),
                            hint: "只能登记已经发生的事；到那一天再办理")
         }
+    }
+
+    /// A business date checked against this node's clock: never in the future; earlier than
+    /// today (补录) only with a reason, which the operation carries and the county turns into a
+    /// `backdated` warning that a reviewer must clear before the roster can be approved.
+    func dated(_ date: CivilDate, field: String, what: String, backdatedReason: String?) throws(YKTError) -> String? {
+        try notInFuture(date, field: field, what: what)
+        let today = CivilDate.inChina(at: now())
+        guard date < today else { return nil }
+        let reason = backdatedReason?.trimmed ?? ""
+        guard !reason.isEmpty else {
+            throw YKTError(.dateBackdated, "\(what) \(date) 早于今天 \(today)（补录）", at: SourceLocation(field: field),
+                           hint: "当天的事当天登记；确属补录，用 --backdated-reason 写明理由（县里生成补录预警，审核人核实后才能审定）")
+        }
+        return reason
+    }
+
+    /// An operation's data, with `backdatedReason` when the act was recorded after its date.
+    static func with(_ backdated: String?, _ fields: [String: JSONValue]) -> JSONValue {
+        var data = fields
+        if let backdated { data["backdatedReason"] = .string(backdated) }
+        return .object(data)
     }
 
     func noticeKey(_ id: Int64) -> String { "notice/\(config.nodeID)/\(id)" }
@@ -52,7 +74,7 @@ extension TownshipNode {
     /// on the official calendar (`NoticePeriod`); a year without calendar data is refused.
     @discardableResult
     public func openNotice(program code: String, period: Period, postedOn: CivilDate, place rawPlace: String,
-                           phone rawPhone: String, village: String? = nil) throws -> NoticeRecord {
+                           phone rawPhone: String, village: String? = nil, backdatedReason: String? = nil) throws -> NoticeRecord {
         let program = try program(code)
         if program.secret {
             throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不对外公示",
@@ -65,7 +87,7 @@ extension TownshipNode {
         }
         let phone: String
         do { phone = try PhoneNumber.validate(rawPhone) } catch { throw error.located(SourceLocation(field: "--phone")) }
-        try notInFuture(postedOn, field: "--date", what: "张贴日期")
+        let backdated = try dated(postedOn, field: "--date", what: "张贴日期", backdatedReason: backdatedReason)
         let days = try NoticePeriod(posted: postedOn, calendar: calendar)
         let id: Int64 = try perform("notice.open") {
             let items = try applications(program: program.code, period: period.description, status: .recorded)
@@ -74,6 +96,14 @@ extension TownshipNode {
                 throw YKTError(.noticeEmpty, "\(period.chinese)「\(program.name)」没有待公示的申请" +
                                (village.map { "（\($0)）" } ?? ""),
                                hint: "先录入申请（ykt application add / import），村评议通过的申请才进入公示")
+            }
+            // A notice lists what was recorded before it was posted, never later.
+            let newest = try db.first("""
+                SELECT max(created_at) FROM application WHERE id IN (\(items.map { String($0.id) }.joined(separator: ",")))
+                """) { $0.optionalText(0) } ?? nil
+            if let newest, let day = try? CivilDate(parsing: String(newest.prefix(10))), postedOn < day {
+                throw YKTError(.dateOrder, "张贴日期 \(postedOn) 早于所列申请中最晚一件的录入日 \(day)", at: SourceLocation(field: "--date"),
+                               hint: "公示只能在申请录入之后张贴")
             }
             try db.run("""
                 INSERT INTO notice(program_code, period, place, phone, posted_on, first_day, last_day, earliest_close,
@@ -85,12 +115,12 @@ extension TownshipNode {
                 try db.run("UPDATE application SET status = 'in_notice', notice_id = ?, version = version + 1 WHERE id = ?",
                            id, a.id)
             }
-            try enqueue("notice.open", entity: noticeKey(id), baseVersion: 0, data: [
+            try enqueue("notice.open", entity: noticeKey(id), baseVersion: 0, data: Self.with(backdated, [
                 "program": .string(program.code), "period": .string(period.description), "place": .string(place),
                 "phone": .string(phone), "postedOn": .string(postedOn.description),
                 "firstDay": .string(days.firstDay.description), "lastDay": .string(days.lastDay.description),
                 "applications": .array(items.map { .string($0.entity) }),
-            ])
+            ]))
             return (id, AuditNote(object: "notice#\(id)", detail: "\(program.code) \(period) lines=\(items.count)"))
         }
         return try notice(id)
@@ -99,12 +129,12 @@ extension TownshipNode {
     /// Records an objection (异议) against one person's line on an open notice.
     @discardableResult
     public func recordObjection(notice noticeID: Int64, residentID: ResidentID, receivedOn: CivilDate,
-                                complainant: String, content: String) throws -> ObjectionRecord {
+                                complainant: String, content: String, backdatedReason: String? = nil) throws -> ObjectionRecord {
         let text = content.trimmed
         guard !text.isEmpty else {
             throw YKTError(.fieldMissing, "异议内容为空", at: SourceLocation(field: "--content"), hint: "写明异议的事实和理由")
         }
-        try notInFuture(receivedOn, field: "--date", what: "收到异议的日期")
+        let backdated = try dated(receivedOn, field: "--date", what: "收到异议的日期", backdatedReason: backdatedReason)
         let id: Int64 = try perform("objection.record") {
             let n = try notice(noticeID)
             guard n.status == .open else {
@@ -124,11 +154,11 @@ extension TownshipNode {
                 VALUES (?, ?, ?, ?, ?, 'open')
                 """, noticeID, app.id, receivedOn.description, complainant, text)
             let id = db.lastInsertRowID
-            try enqueue("objection.record", entity: objectionKey(id), baseVersion: 0, data: [
+            try enqueue("objection.record", entity: objectionKey(id), baseVersion: 0, data: Self.with(backdated, [
                 "notice": .string(noticeKey(noticeID)), "application": .string(app.entity),
                 "receivedOn": .string(receivedOn.description), "complainant": .string(complainant),
                 "content": .string(text),
-            ])
+            ]))
             return (id, AuditNote(object: "objection#\(id) notice#\(noticeID) \(residentID.masked)"))
         }
         return try objection(id)
@@ -136,13 +166,14 @@ extension TownshipNode {
 
     /// Settles an objection: upheld (the line leaves the roster) or dismissed, always with a reason.
     @discardableResult
-    public func settleObjection(_ id: Int64, upheld: Bool, reason: String, on date: CivilDate) throws -> ObjectionRecord {
+    public func settleObjection(_ id: Int64, upheld: Bool, reason: String, on date: CivilDate,
+                                backdatedReason: String? = nil) throws -> ObjectionRecord {
         let why = reason.trimmed
         guard !why.isEmpty else {
             throw YKTError(.fieldMissing, "没有写处理理由", at: SourceLocation(field: "--reason"),
                            hint: "写明核实情况和处理结论")
         }
-        try notInFuture(date, field: "--date", what: "处理日期")
+        let backdated = try dated(date, field: "--date", what: "处理日期", backdatedReason: backdatedReason)
         try perform("objection.settle") {
             let o = try objection(id)
             guard o.status == .open else {
@@ -154,9 +185,9 @@ extension TownshipNode {
             if upheld {
                 try db.run("UPDATE application SET status = 'removed', version = version + 1 WHERE id = ?", o.applicationID)
             }
-            try enqueue("objection.settle", entity: objectionKey(id), baseVersion: o.version, data: [
+            try enqueue("objection.settle", entity: objectionKey(id), baseVersion: o.version, data: Self.with(backdated, [
                 "decision": .string(status.rawValue), "reason": .string(why), "settledOn": .string(date.description),
-            ])
+            ]))
             return ((), AuditNote(object: "objection#\(id)", detail: status.rawValue))
         }
         return try objection(id)
@@ -196,9 +227,10 @@ extension TownshipNode {
     /// for the roster. `proof` is a file (signed summary, photo of the posted notice) whose SHA-256
     /// is recorded.
     @discardableResult
-    public func closeNotice(_ id: Int64, on date: CivilDate, proofPath: String? = nil) throws -> NoticeRecord {
+    public func closeNotice(_ id: Int64, on date: CivilDate, proofPath: String? = nil,
+                            backdatedReason: String? = nil) throws -> NoticeRecord {
         let proof = try proofPath.map { path throws(YKTError) in YKTCryptoBridge.sha256Hex(try CSVFiles.read(path: path)) }
-        try notInFuture(date, field: "--date", what: "结束日期")
+        let backdated = try dated(date, field: "--date", what: "结束日期", backdatedReason: backdatedReason)
         try perform("notice.close") {
             let n = try notice(id)
             guard n.status == .open else {
@@ -230,6 +262,7 @@ extension TownshipNode {
                 "removed": .array(lines.filter { $0.status == .removed }.map { .string($0.entity) }),
             ]
             if let proof { data["proofSha256"] = .string(proof) }
+            if let backdated { data["backdatedReason"] = .string(backdated) }
             try enqueue("notice.close", entity: noticeKey(id), baseVersion: n.version, data: .object(data))
             return ((), AuditNote(object: "notice#\(id)", detail: "closed \(date)"))
         }

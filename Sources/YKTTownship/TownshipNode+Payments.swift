@@ -5,6 +5,20 @@ import YKTStore
 /// The county's answers about rosters and payments, applied as they arrive from its stream;
 /// failed payments corrected here; the payment-result notice (发放结果公示).
 extension TownshipNode {
+    /// A roster the county returned (rejected at review, or refused line by line when it
+    /// arrived): a draft again, its applications back where a roster takes them from (cleared by
+    /// the notice; recorded, for a secret program), to be corrected and built into it anew;
+    /// submitting sends the next version.
+    func returnRoster(_ roster: Int64) throws {
+        try db.run("""
+            UPDATE application SET version = version + 1,
+                status = CASE WHEN (SELECT secret FROM program p WHERE p.code = application.program_code) THEN 'recorded' ELSE 'cleared' END
+            WHERE status = 'rostered' AND id IN (SELECT application_id FROM roster_line WHERE roster_id = ?)
+            """, roster)
+        try db.run("UPDATE roster SET status = 'draft', submitted_at = NULL, version = version + 1 WHERE id = ? AND status = 'submitted'",
+                   roster)
+    }
+
     /// Applies what one county message changes here. Runs inside the pull's transaction.
     func apply(message kind: String, seq: Int64, body: JSONValue) throws {
         let data = body["data"] ?? .null
@@ -16,6 +30,8 @@ extension TownshipNode {
                 guard let program = Program(json: item) else { throw YKTError(.syncBody, "政策清单消息中的项目格式不对") }
                 try upsert(program, at: timestamp())
             }
+        case "calendar.version":
+            try applyCalendar(body)
         case "roster.received", "roster.reviewed", "roster.approved":
             guard let roster = try rosterID(entity: data["entity"]?.stringValue ?? "") else { return }
             let decision = kind == "roster.received" ? "received"
@@ -25,18 +41,7 @@ extension TownshipNode {
                 INSERT INTO roster_decision(roster_id, decision, reason, by_operator, message_seq, at) VALUES (?, ?, ?, ?, ?, ?)
                 """, roster, decision, data["reason"]?.stringValue ?? "", data["by"]?.stringValue ?? "", seq,
                        body["at"]?.stringValue ?? timestamp())
-            if decision == "rejected" {
-                // Returned by the county: the roster is a draft again and its applications are back
-                // where a roster takes them from (cleared by the notice; recorded, for a secret
-                // program), to be corrected and built into it anew; submitting sends the next version.
-                try db.run("""
-                    UPDATE application SET version = version + 1,
-                        status = CASE WHEN (SELECT secret FROM program p WHERE p.code = application.program_code) THEN 'recorded' ELSE 'cleared' END
-                    WHERE status = 'rostered' AND id IN (SELECT application_id FROM roster_line WHERE roster_id = ?)
-                    """, roster)
-                try db.run("UPDATE roster SET status = 'draft', submitted_at = NULL, version = version + 1 WHERE id = ? AND status = 'submitted'",
-                           roster)
-            }
+            if decision == "rejected" { try returnRoster(roster) }
         case "payment.result":
             guard case .array(let lines)? = data["lines"] else { throw YKTError(.syncBody, "发放结果消息没有明细") }
             let batch = data["batch"]?.intValue ?? 0

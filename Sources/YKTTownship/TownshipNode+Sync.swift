@@ -66,6 +66,7 @@ extension TownshipNode {
 
     public func pushPipelined(maxOperations: Int = TownshipNode.changeSetOperations,
                               start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
+        try db.makeDurable()
         let county = try countyKey()
         var report = PushReport()
         var limit = min(maxOperations, Self.firstChangeSetOperations)
@@ -163,6 +164,7 @@ extension TownshipNode {
                 try result.bind(5, r["conflict"]?.intValue)
                 try result.execute()
                 if status == "conflicted" { report.conflicted += 1 } else { report.rejected += 1 }
+                if status == "rejected" { try rosterRefused(seq: seq, result: r) }
                 report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
             }
             let count = Int(stored.lastOp - stored.firstOp + 1)
@@ -175,6 +177,19 @@ extension TownshipNode {
 }
 
 extension TownshipNode {
+    /// A `roster.submit` the county refused on arrival (its receipt lists every line with every
+    /// reason): recorded as the county's rejection, with that reason, and the roster returned
+    /// to a draft to be corrected and submitted again.
+    func rosterRefused(seq: Int64, result r: JSONValue) throws {
+        guard let op = try db.first("SELECT kind, entity FROM outbox WHERE seq = ?", seq, map: { (kind: $0.text(0), entity: $0.text(1)) }),
+              op.kind == "roster.submit", let roster = try rosterID(entity: op.entity) else { return }
+        let reason = "[\(r["rule"]?.stringValue ?? "")] " + (r["reason"]?.stringValue ?? "")
+        try db.run("""
+            INSERT INTO roster_decision(roster_id, decision, reason, by_operator, message_seq, at) VALUES (?, 'rejected', ?, '县财政（到达核对）', 0, ?)
+            """, roster, reason, timestamp())
+        try returnRoster(roster)
+    }
+
     /// A message from the county's stream, as stored.
     public struct InboxMessage: Sendable, Codable {
         public var seq: Int64
@@ -193,6 +208,7 @@ extension TownshipNode {
     /// Every message must carry the county's signature, name this node and follow the last one
     /// without a gap; messages are stored verbatim in one transaction per batch.
     public func pull(fetch: (Int64) throws -> CountyAnswer) throws -> Int {
+        try db.makeDurable()
         let county = try countyKey()
         var total = 0
         while true {
@@ -232,6 +248,8 @@ extension TownshipNode {
                 }
                 return ((), AuditNote(object: "downstream", detail: "\(messages.first!.seq)-\(messages.last!.seq)"))
             }
+            // A new version of the county's calendar is used from the next command on.
+            if messages.contains(where: { $0.kind == "calendar.version" }) { try reloadCalendar() }
             total += messages.count
         }
     }

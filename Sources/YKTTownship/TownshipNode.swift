@@ -29,7 +29,7 @@ public final class TownshipNode {
         self.config = config
         self.db = db
         self.operatorName = operatorName
-        self.calendar = WorkCalendar.builtIn
+        self.calendar = WorkCalendar()
         try Schema.migrator.migrate(db)
         try reloadCalendar()
     }
@@ -103,40 +103,21 @@ public final class TownshipNode {
 
     func timestamp() -> String { commandTime ?? ChinaTime.timestamp(now()) }
 
-    /// Loads the built-in calendar and every year added with `loadCalendar`.
+    /// Loads the calendar the county published, as sync brought it (`TownshipNode+Calendar.swift`).
+    /// A township that has received none has no year: every date is refused with `YKT-CAL-NODATA`.
     func reloadCalendar() throws {
-        var cal = WorkCalendar.builtIn
-        var bySource: [String: [String]] = [:]
-        try db.forEach("SELECT date, kind, name, source FROM calendar_day ORDER BY date") { row in
-            bySource[row.text(3), default: []].append("\(row.text(0))\t\(row.text(1))\t\(row.text(2))")
+        var lines: [String] = []
+        try db.forEach("SELECT date, kind, name FROM county_calendar_day ORDER BY date") { row in
+            lines.append("\(row.text(0))\t\(row.text(1))\t\(row.text(2))")
         }
-        for (source, lines) in bySource.sorted(by: { $0.key < $1.key }) {
-            try cal.merge(tsv: lines.joined(separator: "\n"), file: source)
-        }
-        calendar = cal
+        calendar = try WorkCalendar(tsv: lines.joined(separator: "\n"), file: "县财政发布的工作日历")
     }
 
-    /// Adds the official arrangement of further years from a TSV file in the format of
-    /// `data/cn-holidays.tsv`. Years already known are refused rather than silently changed.
-    @discardableResult
-    public func loadCalendar(tsv: String, file: String) throws -> [Int] {
-        let incoming = try WorkCalendar(tsv: tsv, file: file)
-        let overlap = incoming.years.intersection(calendar.years).sorted()
-        if !overlap.isEmpty {
-            throw YKTError(.calendarFile, "已有 \(overlap.map(String.init).joined(separator: "、")) 年的节假日安排",
-                           at: SourceLocation(file: file), hint: "文件中只保留新年度的行")
-        }
-        var merged = calendar
-        try merged.merge(tsv: tsv, file: file)
-        try perform("calendar.load") {
-            for e in incoming.entries.values.sorted(by: { $0.date < $1.date }) {
-                try db.run("INSERT INTO calendar_day(date, kind, name, source) VALUES (?, ?, ?, ?)",
-                           e.date.description, e.kind.rawValue, e.name, (file as NSString).lastPathComponent)
-            }
-            return ((), AuditNote(object: "calendar", detail: incoming.years.sorted().map(String.init).joined(separator: ",")))
-        }
-        calendar = merged
-        return incoming.years.sorted()
+    /// A township does not load holidays itself: the county publishes them and sync brings them
+    /// down, so the two cannot diverge. Always refused with `YKT-CAL-COUNTY`.
+    public func loadCalendar(tsv: String, file: String) throws -> Never {
+        throw YKTError(.calendarCounty, "乡镇节点不能自行导入节假日安排，只采用县财政发布的工作日历", at: SourceLocation(file: file),
+                       hint: "请县财政用 ykt calendar publish 发布（已发布年度有误用 ykt calendar correct 更正），乡镇 ykt sync 后即采用；ykt calendar show 查看本节点的版本")
     }
 
     /// What one command leaves in the audit trail besides its action.

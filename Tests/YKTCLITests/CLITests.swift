@@ -57,6 +57,12 @@ struct CLITests {
         #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1",
                             "--defects", "checkdigit=1,shared-account=1", "--encoding", "gb18030").status == 0)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.receiveCountyCalendar()
+        // A set clock is refused until the node's configuration allows it (demo and training only).
+        cli.environment["YKT_CLOCK"] = "2026-09-20"
+        let unset = try cli.run("program", "load", cli.path("data/programs.csv"))
+        #expect(unset.status != 0 && unset.stderr.contains("YKT-NODE-CONFIG") && unset.stderr.contains("clock_override"))
+        try cli.clock("2026-09-20")   // the day's work happens on its day
         #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
         let programs = try cli.run("program", "list", "--json")
         #expect(try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any] != nil)
@@ -77,11 +83,14 @@ struct CLITests {
         #expect(result?["encoding"] as? String == "GB18030")
         #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
 
+        try cli.clock("2026-09-30")
         let open = try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
                                "--phone", "0772-6812345", "--date", "2026-09-30")
         #expect(open.status == 0 && open.stdout.contains("2026年10月12日"))
+        try cli.clock("2026-10-12")
         let early = try cli.run("notice", "close", "1", "--date", "2026-10-12")
         #expect(early.status == 1 && early.stderr.contains("YKT-NOTICE-EARLY") && early.stderr.contains("2026年10月13日"))
+        try cli.clock("2026-10-13")
         #expect(try cli.run("notice", "close", "1", "--date", "2026-10-13").status == 0)
         let printed = try cli.run("notice", "print", "1", "--out", cli.path("out"), "--date", "2026-10-13")
         #expect(printed.status == 0 && printed.stdout.contains(".html"))
@@ -130,14 +139,43 @@ struct CLITests {
         return try CSVReader(utf8: text.utf8, file: "r").records().dropFirst().map { $0.fields[1] }
     }
 
+    @Test("calendar commands: the county publishes and shows versions, a township shows the version it received")
+    func calendarCommands() throws {
+        let cli = CLI()
+        #expect(try cli.run("init", "--township", "450223105", "--name", "拉沟乡").status == 0)
+        let none = try cli.run("calendar", "show")
+        #expect(none.status == 0 && none.stdout.contains("尚未收到县财政发布的工作日历"))
+        try cli.receiveCountyCalendar()
+        let shown = try cli.run("calendar", "show")
+        #expect(shown.stdout.contains("第 1 版") && shown.stdout.contains("2025、2026"))
+        let county = try cli.run("calendar", "show", "--json", "--node", cli.path("county"))
+        let json = try JSONSerialization.jsonObject(with: Data(county.stdout.utf8)) as? [String: Any]
+        #expect((json?["versions"] as? [[String: Any]])?.first?["action"] as? String == "publish")
+        let again = try cli.run("calendar", "publish", cli.path("cn-holidays.tsv"), "--node", cli.path("county"))
+        #expect(again.status == 1 && again.stderr.contains("YKT-CAL-PUBLISHED"))
+        let noReason = try cli.run("calendar", "correct", cli.path("cn-holidays.tsv"), "--node", cli.path("county"))
+        #expect(noReason.status == 2 && noReason.stderr.contains("--reason"))
+        let atTownship = try cli.run("calendar", "publish", cli.path("cn-holidays.tsv"))
+        #expect(atTownship.status != 0)
+        var bare = cli.environment
+        bare["YKT_NODE"] = nil
+        cli.environment = bare
+        let noNode = try cli.run("calendar", "period", "--date", "2026-02-12")
+        #expect(noNode.status == 6 && noNode.stderr.contains("YKT-NODE-MISSING"))
+    }
+
     @Test("a tampered audit trail is reported with exit status 7")
     func tamperedAudit() throws {
         let cli = CLI()
         #expect(try cli.run("init", "--township", "450223102", "--name", "中渡镇").status == 0)
-        #expect(try cli.run("calendar", "load", cli.path("none.tsv")).status == 5)
+        // A township loads no calendar of its own (the county publishes it): refused, exit 1.
         let tsv = cli.path("2027.tsv")
         try Data("2027-01-01\tholiday\t元旦\n".utf8).write(to: URL(fileURLWithPath: tsv))
-        #expect(try cli.run("calendar", "load", tsv).status == 0)
+        let load = try cli.run("calendar", "load", tsv)
+        #expect(load.status == 1 && load.stderr.contains("YKT-CAL-COUNTY") && load.stderr.contains("ykt calendar publish"))
+        #expect(try cli.run("beneficiary", "add", "--id", ResidentID.completing("45022319500101123"), "--name", "韦秀英",
+                            "--village", "大塘村", "--bank", "农行", "--account", "6228480000000000018",
+                            "--confirmation", "QR").status == 0)
         do {
             let db = try Database(path: cli.path("node/township.db"))
             try db.run("UPDATE audit SET detail = 'forged' WHERE seq = 1")
@@ -182,6 +220,7 @@ struct CLITests {
     func badValues() throws {
         let cli = CLI()
         #expect(try cli.run("init", "--township", "450223103", "--name", "平山镇").status == 0)
+        try cli.receiveCountyCalendar()
         let id = try cli.run("beneficiary", "add", "--id", "450223195001011231", "--name", "韦秀英", "--village", "大塘村",
                              "--bank", "农行", "--account", "6228480000000000018", "--confirmation", "QR")
         #expect(id.status == 3 && id.stderr.contains("--id") && id.stderr.contains("YKT-ID-CHECKDIGIT"))

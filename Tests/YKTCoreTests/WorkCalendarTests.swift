@@ -62,7 +62,8 @@ struct WorkCalendarTests {
         let error = #expect(throws: YKTError.self) { try NoticePeriod(posted: d("2026-12-28"), calendar: cal) }
         #expect(error?.code == .calendarNoData)
         #expect(error?.message.contains("2027") == true)
-        #expect(error?.hint?.contains("ykt calendar load") == true)
+        #expect(error?.message.contains("县财政尚未发布 2027 年") == true)
+        #expect(error?.hint?.contains("ykt calendar publish") == true)
     }
 
     @Test("later years load from the same TSV format, with line numbers in errors")

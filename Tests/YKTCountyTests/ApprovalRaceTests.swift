@@ -49,7 +49,6 @@ struct TwoRosters {
             try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
             _ = try c.push(code)
         }
-        try county.publishPolicy(path: c.dir.sub("data/programs.csv"))
         try county.grant("审核员", role: .reviewer, program: "TF01")
         try county.grant("审定员", role: .approver, program: nil)
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))

@@ -26,7 +26,6 @@ struct Loop {
         let t = c.townships["450223101"]!
         try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         _ = try c.push("450223101")
-        try county.publishPolicy(path: c.dir.sub("data/programs.csv"))
         if roles {
             try county.grant("审核员", role: .reviewer, program: "TF01")
             try county.grant("审定员", role: .approver, program: nil)
@@ -343,9 +342,9 @@ struct WarningRuleTests {
         // A second roster in the same period: a paid twice (TF01 again), a to another account,
         // b above the standard (2 persons' worth), an invalid ID, and an official.
         try db.run("INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at) VALUES ('450223101', 'roster/x', 'TF01', '2026', 3, 0, 'now')")
-        try db.run("INSERT INTO roster_line VALUES (2, 1, ?, '韦秀英', '大塘村', '农行', 'card', '6228480000000000999', '1', 30000)", a)
-        try db.run("INSERT INTO roster_line VALUES (2, 2, ?, '覃建国', '大塘村', '农行', 'card', ?, '2', 60000)", b, bCard)
-        try db.run("INSERT INTO roster_line VALUES (2, 3, ?, '某某', '大塘村', '农行', 'card', ?, '1', 30000)", invalid, bCard)
+        try db.run("INSERT INTO roster_line VALUES (2, 1, ?, '韦秀英', '大塘村', '农行', 'card', '6228480000000000999', '1', 30000, '')", a)
+        try db.run("INSERT INTO roster_line VALUES (2, 2, ?, '覃建国', '大塘村', '农行', 'card', ?, '2', 60000, '')", b, bCard)
+        try db.run("INSERT INTO roster_line VALUES (2, 3, ?, '某某', '大塘村', '农行', 'card', ?, '1', 30000, '')", invalid, bCard)
         try db.run("INSERT INTO official VALUES (?, '覃建国', '县某局', '本人', 'test')", b)
         let run = try loop.county.runWarnings()
         #expect(run.found["paid-twice"] == 2)            // a, and b (also on roster 1)
@@ -378,7 +377,7 @@ struct WarningRuleTests {
             INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at, status)
             VALUES ('450223101', 'roster/x', 'TF01', '2026', 1, 30000, 'now', 'rejected')
             """)
-        try db.run("INSERT INTO roster_line VALUES (2, 1, ?, '韦秀英', '大塘村', '农行', 'card', '6228480000000000999', '1', 30000)", a)
+        try db.run("INSERT INTO roster_line VALUES (2, 1, ?, '韦秀英', '大塘村', '农行', 'card', '6228480000000000999', '1', 30000, '')", a)
         let run = try loop.county.runWarnings()
         #expect(run.total == 1 && run.found["one-account-several-people"] == 1)
         let shared = try #require(try loop.county.warnings(rule: .sharedAccount).first)

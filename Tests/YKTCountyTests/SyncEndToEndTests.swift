@@ -22,21 +22,30 @@ struct County {
     let county: CountyNode
     var townships: [String: TownshipNode] = [:]
 
-    init(_ codes: [String]) throws {
+    /// `policy`: the county publishes the demo policy list (it checks every application and
+    /// roster against it) and each township has pulled it: its stream's message 1.
+    init(_ codes: [String], policy: Bool = true) throws {
         county = try CountyNode.create(directory: dir.sub("county"), config: NodeConfig(
             role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
         let countyKey = Hex.encode(try county.publicKey().raw)
         try FileManager.default.createDirectory(atPath: dir.sub("data"), withIntermediateDirectories: true)
         let programs = dir.sub("data/programs.csv")
         try CountyGenerator.programsCSV.write(toFile: programs, atomically: true, encoding: .utf8)
+        // The county's calendar: the standard 2025–2026 arrangement, received by every township.
+        let holidays = dir.sub("data/cn-holidays.tsv")
+        try WorkCalendar.builtInTSV.write(toFile: holidays, atomically: true, encoding: .utf8)
+        try county.publishCalendar(path: holidays)
+        if policy { try county.publishPolicy(path: programs) }
         for code in codes {
             var config = NodeConfig(role: .township, nodeID: code, name: "乡镇\(code.suffix(3))", countyCode: "450223",
                                     defaultOperator: "经办人")
             config.extra["county_public_key"] = countyKey
             let node = try TownshipNode.create(directory: dir.sub(code), config: config)
+            node.at("2026-01-05")   // registrations and applications come before any notice
             try node.loadPrograms(path: programs)
             try county.enrol(township: code, name: config.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
             townships[code] = node
+            _ = try pull(code)
         }
     }
 
@@ -45,6 +54,15 @@ struct County {
             let a = county.receive(peer: code, bytes: bytes, signature: signature)
             return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
         }
+    }
+}
+
+extension TownshipNode {
+    /// Sets this node's clock to `day` (10:00 China time), so that an act dated `day` is
+    /// recorded on its day.
+    func at(_ day: String, hour: Int = 10) {
+        let instant = try! CivilDate(parsing: day).instantInChina(hour: hour)
+        now = { instant }
     }
 }
 
@@ -313,7 +331,7 @@ struct SyncEndToEndTests {
         // An application without its quantity, and a notice without its posting date.
         let application = Operation.body(kind: "application.record", node: "450223101", seq: 2, entity: "application/x", baseVersion: 0,
                                          at: "2026-03-01T09:00:00+08:00", by: "经办人",
-                                         data: #"{"amountFen":12000,"program":"GD01","residentId":"\#(alice)","standardFen":12000}"#)
+                                         data: #"{"amountFen":11235,"program":"GD01","programVersion":1,"residentId":"\#(alice)","standardFen":11235}"#)
         let notice = Operation.body(kind: "notice.open", node: "450223101", seq: 3, entity: "notice/9", baseVersion: 0,
                                     at: "2026-03-01T09:00:00+08:00", by: "经办人", data: #"{"lastDay":"2026-03-09"}"#)
         let set = ChangeSet.build(node: "450223101", keyID: first.set.header.keyID, seq: 2, prev: first.set.hash,
@@ -421,8 +439,10 @@ struct SyncEndToEndTests {
     func countyRechecks() throws {
         let (c, t1) = try County.registered(alice)
         try apply(t1, alice, "GD01", quantity: "2")
+        t1.at("2026-03-02")
         let n = try t1.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                   place: "公开栏", phone: "13800138000")
+        t1.at("2026-03-09")
         try t1.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
         // Forge a close one day too early, as a township with a broken calendar would send it.
         try t1.db.run("UPDATE outbox SET data = replace(data, '2026-03-09', '2026-03-06') WHERE kind = 'notice.close'")
@@ -499,7 +519,7 @@ struct DownstreamTests {
         #expect((#expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "x", reason: "y") })?.code == .conflictState)
         #expect(try c.pull("450223101") == 1)
         #expect(try c.pull("450223102") == 1)
-        let message = try #require(try c.townships["450223102"]!.inbox().first)
+        let message = try #require(try c.townships["450223102"]!.inbox().last)   // after the county's calendar
         #expect(message.kind == "conflict.decision" && message.body.contains("户籍在寨沙镇"))
         #expect(try c.pull("450223102") == 0)   // nothing new; the position was acknowledged
     }
@@ -512,7 +532,7 @@ struct DownstreamTests {
         try t.submitRoster(r.id)
         #expect(try c.push("450223101").accepted == 3)
         #expect(try c.pull("450223101") == 1)
-        #expect(try t.inbox().first?.kind == "roster.received")
+        #expect(try t.inbox().last?.kind == "roster.received")
         #expect(try c.county.totals().first?.rosterFen == 30000)
         // The same roster arriving again (a township restored from a backup re-sends its work
         // under new sequence numbers) is a conflict: an accepted roster is frozen.
@@ -539,7 +559,7 @@ struct DownstreamTests {
 
     @Test("ykt backup: a consistent copy that verifies; a township or county restored from it is refused at its next sync")
     func backupAndRestore() throws {
-        var c = try County(["450223101"])
+        var c = try County(["450223101"], policy: false)
         let town = c.townships["450223101"]!
         let early = c.dir.sub("backup-town"), earlyCounty = c.dir.sub("backup-county")
         let report = try town.backup(to: early)
@@ -594,7 +614,7 @@ struct PolicyTests {
 
     @Test("a published policy list reaches the township on its next pull and replaces its programs")
     func publish() throws {
-        let c = try County(["450223101"])
+        let c = try County(["450223101"], policy: false)
         let file = c.dir.sub("data/policy-v1.csv")
         try CountyGenerator.programsCSV.replacingOccurrences(of: "GD01,耕地地力保护补贴,县农业农村局,112.35", with: "GD01,耕地地力保护补贴,县农业农村局,118.00")
             .write(toFile: file, atomically: true, encoding: .utf8)
@@ -602,8 +622,8 @@ struct PolicyTests {
         #expect(try c.pull("450223101") == 1)
         let t = c.townships["450223101"]!
         #expect(try t.program("GD01").standard == 11800)
-        #expect(try t.inbox().first?.kind == "policy.version")
-        // A township enrolled later starts with the current list.
+        #expect(try t.inbox().map(\.kind) == ["calendar.version", "policy.version"])
+        // A township enrolled later starts with the current calendar and list.
         let late = try TownshipNode.create(directory: c.dir.sub("late"), config: {
             var config = NodeConfig(role: .township, nodeID: "450223109", name: "新乡", countyCode: "450223", defaultOperator: "x")
             config.extra["county_public_key"] = Hex.encode(try c.county.publicKey().raw)
@@ -613,8 +633,8 @@ struct PolicyTests {
         #expect(try late.pull { after in
             let a = c.county.stream(peer: "450223109", after: after)
             return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
-        } == 1)
-        #expect(try late.program("GD01").standard == 11800)
+        } == 2)
+        #expect(try late.program("GD01").standard == 11800 && late.calendarInfo().version == 1)
         // A bad file publishes nothing.
         let bad = c.dir.sub("data/bad.csv")
         try "项目编码,项目名称,主管部门,补贴标准(元),计量单位\nX1,某补贴,县民政局,abc,元/人\n".write(toFile: bad, atomically: true, encoding: .utf8)
@@ -624,7 +644,7 @@ struct PolicyTests {
 
     @Test("an application for a program the county lacks, or at a newer version, is a conflict")
     func programConflicts() throws {
-        let c = try County(["450223101"])
+        let c = try County(["450223101"], policy: false)
         let list = c.dir.sub("data/policy.csv")
         // The county's list lacks TZ01 and has GD01 at version 1.
         try CountyGenerator.programsCSV.split(separator: "\n").filter { !$0.hasPrefix("TZ01") }.joined(separator: "\n")

@@ -15,7 +15,7 @@ struct AuditAndPrintTests {
         node.operatorName = "覃建国"
         try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(household: "009"))
         let entries = try AuditLog.entries(db: node.db)
-        #expect(entries.map(\.action) == ["node.init", "program.load", "beneficiary.import", "beneficiary.update"])
+        #expect(entries.map(\.action) == ["node.init", "downstream.receive", "program.load", "beneficiary.import", "beneficiary.update"])
         #expect(entries.last?.operatorName == "覃建国")
         #expect(entries.first?.operatorName == "测试员")
         #expect(zip(entries.dropFirst(), entries).allSatisfy { $0.prevHash == $1.hash })
@@ -101,6 +101,7 @@ struct AuditAndPrintTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
                                                         period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
         }
+        node.at("2026-02-12")
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-02-12"),
                                     place: "大塘村村务公开栏", phone: "0772-6812345")
         let paths = try node.printNotice(n.id, into: dir.file("out"), printedOn: d("2026-02-12"))

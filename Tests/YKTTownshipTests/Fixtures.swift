@@ -2,6 +2,8 @@ import Foundation
 import YKTNode
 import YKTCore
 import YKTDemo
+import YKTCounty
+import YKTCrypto
 @testable import YKTTownship
 
 /// A temporary directory per test, removed afterwards.
@@ -42,12 +44,29 @@ enum Fixture {
             + "黄丽华,\(carol),石门村,003,0772-6812345,广西农村信用社,,\(carolCard),QR-3,\n"
     }
 
-    /// A new township node with the demo policy list loaded.
+    /// A new township node with the demo policy list loaded and the county's calendar (the
+    /// standard 2025–2026 arrangement, published by a real county node in `dir` and pulled).
     static func node(_ dir: TempDir) throws -> TownshipNode {
-        let node = try TownshipNode.create(directory: dir.file("node"), config: NodeConfig(
-            role: .township, nodeID: "450223101", name: "寨沙镇", countyCode: "450223", defaultOperator: "测试员"))
+        let county = try CountyNode.create(directory: dir.file("county"), config: NodeConfig(
+            role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
+        try county.publishCalendar(path: dir.write("cn-holidays.tsv", WorkCalendar.builtInTSV))
+        var config = NodeConfig(role: .township, nodeID: "450223101", name: "寨沙镇", countyCode: "450223", defaultOperator: "测试员")
+        config.extra["county_public_key"] = Hex.encode(try county.publicKey().raw)
+        let node = try TownshipNode.create(directory: dir.file("node"), config: config)
+        try county.enrol(township: "450223101", name: "寨沙镇", publicKeyHex: Hex.encode(try node.publicKey().raw))
+        try pull(node, from: county)
         try node.loadPrograms(path: dir.write("programs.csv", CountyGenerator.programsCSV))
+        node.at("2026-01-05")   // the register and applications are recorded before any notice
         return node
+    }
+
+    /// The township pulls the county's stream in-process (what `ykt sync` does over TLS).
+    @discardableResult
+    static func pull(_ node: TownshipNode, from county: CountyNode) throws -> Int {
+        try node.pull { after in
+            let a = county.stream(peer: node.config.nodeID, after: after)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
     }
 
     /// A node with the three residents registered.
@@ -64,4 +83,13 @@ enum Fixture {
     }
 
     static func d(_ s: String) -> CivilDate { try! CivilDate(parsing: s) }
+}
+
+extension TownshipNode {
+    /// Sets this node's clock to `day` (10:00 China time): an act dated `day` is then recorded
+    /// on its day, as at a township office, not after the fact.
+    func at(_ day: String, hour: Int = 10) {
+        let instant = Fixture.d(day).instantInChina(hour: hour)
+        now = { instant }
+    }
 }

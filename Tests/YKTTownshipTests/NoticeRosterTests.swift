@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTCounty
 @testable import YKTTownship
 
 @Suite("Applications, public notice, objections, rosters")
@@ -45,24 +46,32 @@ struct NoticeRosterTests {
         let dir = TempDir()
         let node = try withApplications(dir)
         let period = try Period(parsing: "2026")
+        node.at("2026-09-30")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-09-30"), place: "各村村务公开栏",
                                     phone: "0772-6812345")
         #expect(n.applicationCount == 2)          // the village did not pass Carol
         #expect(n.lastDay == d("2026-10-12") && n.earliestClose == d("2026-10-13"))
 
         // Early close is refused and names the earliest date.
+        node.at("2026-10-12")
         let early = #expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-10-12")) }
         #expect(early?.code == .noticeTooEarly)
         #expect(early?.hint?.contains("2026-10-13") == true)
 
         // An objection is recorded; closing waits for it; upheld removes Bob's line.
+        node.at("2026-10-09")
         let o = try node.recordObjection(notice: n.id, residentID: try ResidentID(Fixture.bob), receivedOn: d("2026-10-09"),
                                          complainant: "村民", content: "土地已转包")
+        node.at("2026-10-13")
         #expect((#expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-10-13")) })?.code == .objectionOpen)
+        node.at("2026-10-12")
         try node.settleObjection(o.id, upheld: true, reason: "核实属实", on: d("2026-10-12"))
+        node.at("2026-10-12")
         #expect((#expect(throws: YKTError.self) { try node.settleObjection(o.id, upheld: false, reason: "x", on: d("2026-10-12")) })?.code == .objectionState)
+        node.at("2026-10-13")
         let closed = try node.closeNotice(n.id, on: d("2026-10-13"))
         #expect(closed.status == .closed)
+        node.at("2026-10-14")
         #expect((#expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-10-14")) })?.code == .noticeState)
 
         // The roster takes only Alice; it can be rebuilt as a draft, then submitted and frozen.
@@ -94,7 +103,9 @@ struct NoticeRosterTests {
         let dir = TempDir()
         let node = try withApplications(dir)
         let period = try Period(parsing: "2026")
+        node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "13800138000")
+        node.at("2026-03-09")
         try node.closeNotice(n.id, on: d("2026-03-09"))
         let r = try node.buildRoster(program: "GD01", period: period)
         try node.changeAccount(try ResidentID(Fixture.alice), to: AccountInput(
@@ -110,18 +121,22 @@ struct NoticeRosterTests {
         let dir = TempDir()
         let node = try withApplications(dir)
         let period = try Period(parsing: "2026")
+        node.at("2026-03-02")
         #expect((#expect(throws: YKTError.self) {
             try node.openNotice(program: "TF01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         })?.code == .noticeSecret)
+        node.at("2026-03-02")
         #expect((#expect(throws: YKTError.self) {
             try node.openNotice(program: "YL01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         })?.code == .noticeEmpty)
         let before = try Fixture.counts(node)
         node.now = { Date(timeIntervalSince1970: 1_799_020_800) }   // 2027-01-04: 2026-12-28 is past
+        node.at("2026-12-28")
         #expect((#expect(throws: YKTError.self) {
             try node.openNotice(program: "GD01", period: period, postedOn: d("2026-12-28"), place: "x", phone: "13800138000")
         })?.code == .calendarNoData)
         #expect(try Fixture.counts(node) == before)
+        node.at("2026-03-02")
         _ = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         let error = #expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: period) }
         #expect(error?.code == .rosterEmpty)
@@ -138,14 +153,23 @@ struct NoticeRosterTests {
         #expect(r.lineCount == 1 && r.totalFen == 30000)
     }
 
-    @Test("a year loaded later lets notices run into it")
-    func calendarLoad() throws {
+    @Test("a township loads no calendar itself; a year the county publishes later comes by sync and lets notices run into it")
+    func calendarFromCounty() throws {
         let dir = TempDir()
         let node = try withApplications(dir)
-        #expect(try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") == [2027])
-        #expect((#expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2026-01-01\tholiday\t元旦\n", file: "again.tsv") })?.code == .calendarFile)
+        let refused = #expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") }
+        #expect(refused?.code == .calendarCounty && refused?.hint?.contains("ykt calendar publish") == true)
+        node.at("2026-12-28")   // posted on its day: its 5th working day falls in 2027
+        let early = #expect(throws: YKTError.self) {
+            try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"), place: "x", phone: "13800138000")
+        }
+        #expect(early?.code == .calendarNoData && early?.message.contains("县财政尚未发布 2027 年") == true)
+        let county = try CountyNode.open(directory: dir.file("county"))
+        try county.publishCalendar(path: dir.write("2027.tsv", "2027-01-01\tholiday\t元旦\n"), reason: "国办发明电〔2026〕1号")
+        #expect(try Fixture.pull(node, from: county) == 1)
+        #expect(try node.calendarInfo().version == 2 && node.calendarInfo().years == [2025, 2026, 2027])
         let reopened = try TownshipNode.open(directory: node.directory)
-        reopened.now = { Date(timeIntervalSince1970: 1_799_020_800) }   // 2027-01-04
+        reopened.now = node.now
         let n = try reopened.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"),
                                         place: "x", phone: "13800138000")
         #expect(n.lastDay == d("2027-01-04"))
@@ -165,11 +189,11 @@ struct DatesAndTotalsTests {
                                                     period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed))
         #expect((#expect(throws: YKTError.self) {
             try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-03"), place: "x", phone: "13800138000")
-        })?.code == .dateInvalid)
+        })?.code == .dateFuture)
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"),
                                     place: "x", phone: "13800138000")
         let error = #expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-03-09")) }
-        #expect(error?.code == .dateInvalid && error?.location?.field == "--date")
+        #expect(error?.code == .dateFuture && error?.location?.field == "--date")
         node.now = { Date(timeIntervalSince1970: 1_773_014_400) }   // 2026-03-09
         #expect(try node.closeNotice(n.id, on: d("2026-03-09")).status == .closed)
     }
@@ -182,8 +206,11 @@ struct DatesAndTotalsTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
                                                         period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
         }
+        node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
+        node.at("2026-03-03")
         let o = try node.recordObjection(notice: n.id, residentID: try ResidentID(Fixture.bob), receivedOn: d("2026-03-03"), complainant: "", content: "不实")
+        node.at("2026-03-04")
         try node.settleObjection(o.id, upheld: true, reason: "属实", on: d("2026-03-04"))
         let after = try node.notice(n.id)
         #expect(after.applicationCount == 1 && after.totalFen == 11235)

@@ -43,6 +43,9 @@ final class SyncNetwork: @unchecked Sendable {
         county = try CountyNode.create(directory: dir + "/county", config: config)
         let programs = dir + "/programs.csv"
         try CountyGenerator.programsCSV.write(toFile: programs, atomically: true, encoding: .utf8)
+        // The county's calendar: the standard 2025–2026 arrangement, pulled by every township.
+        try WorkCalendar.builtInTSV.write(toFile: dir + "/cn-holidays.tsv", atomically: true, encoding: .utf8)
+        try county.publishCalendar(path: dir + "/cn-holidays.tsv")
         for code in codes {
             var t = NodeConfig(role: .township, nodeID: code, name: "乡镇\(code.suffix(3))", countyCode: "450223", defaultOperator: "经办人")
             t.extra = ["county_public_key": Hex.encode(try county.publicKey().raw), "tls_certificate": "\(pki)/\(code).crt",
@@ -50,6 +53,10 @@ final class SyncNetwork: @unchecked Sendable {
             let node = try TownshipNode.create(directory: dir + "/" + code, config: t)
             try node.loadPrograms(path: programs)
             try county.enrol(township: code, name: t.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
+            _ = try node.pull { [county] after in
+                let a = county.stream(peer: code, after: after)
+                return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+            }
             townships[code] = node
         }
         server = try CountyServer(county: try CountyNode.open(directory: dir + "/county"), host: "127.0.0.1", port: 0)

@@ -1,0 +1,166 @@
+import YKTCore
+import YKTStore
+
+/// `roster.submit` checked line by line against what the county holds (docs/money-trace.md):
+/// the township's resident, an application that passed the village evaluation, a notice that
+/// cleared it, the standard in force times the quantity, the designated account the county
+/// holds, and no other line for the person, program and an overlapping period. One bad line
+/// refuses the whole roster; the receipt lists every line with every reason.
+extension CountyNode {
+    struct LineProblem: Sendable {
+        var line: Int
+        var code: ErrorCode
+        var reason: String
+    }
+
+    /// The county's program: whether it is secret, and its standard for a period.
+    func programFacts(_ code: String) throws -> (secret: Bool, standard: Int64)? {
+        try db.first("SELECT secret, standard_fen FROM program WHERE code = ?", code) { ($0.bool(0), $0.int64(1)) }
+    }
+
+    /// The standard (fen per unit) in force for `period` of `program`.
+    func standardInForce(program: String, period: Period) throws -> Int64? {
+        try programFacts(program)?.standard
+    }
+
+    /// Whether two period texts of one program cover a common day (a year and its months).
+    static func periodsOverlap(_ a: String, _ b: String) -> Bool {
+        a == b || a.hasPrefix(b + "-") || b.hasPrefix(a + "-")
+    }
+
+    func decideRosterSubmit(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
+        guard case .array(let lines)? = data["lines"], !lines.isEmpty else { return .rejected(.syncBody, "清册没有明细") }
+        // A roster the county already accepted is frozen: sending it again (say, from a
+        // township restored from a backup, with other lines) is a conflict, never an edit.
+        // A roster the county rejected may come back, corrected, as its next version.
+        let entity = try op.requiredString("entity")
+        if try db.integer("SELECT count(*) FROM roster WHERE node_id = ? AND entity = ? AND status != 'rejected'", node, entity) != 0 {
+            return Decision(status: .conflicted, rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
+                            conflict: ("roster.already-accepted", nil, "乡镇 \(node) 再次报送已接收的清册 \(op["entity"]?.stringValue ?? "")"))
+        }
+        let program = try data.requiredString("program")
+        let period = try Period(parsing: try data.requiredString("period"))
+        guard let facts = try programFacts(program) else {
+            return .rejected(.programUnknown, "县里的补贴政策清单没有项目 \(program)，清册不能接收")
+        }
+        let standard = try standardInForce(program: program, period: period) ?? facts.standard
+        var sum: Int64 = 0
+        var parsed: [RosterLineData] = []
+        var problems: [LineProblem] = []
+        var inRoster = Set<String>()
+        for (i, line) in lines.enumerated() {
+            let n = i + 1
+            func problem(_ code: ErrorCode, _ reason: String) { problems.append(LineProblem(line: n, code: code, reason: reason)) }
+            let rid = try line.requiredString("residentId")
+            let kind = try AccountKind(parsing: try line.requiredString("accountKind"))
+            let number = try AccountNumber(try line.requiredString("accountNumber"), kind: kind)
+            let amount = try line.requiredInt("amountFen")
+            let quantityText = try line.requiredString("quantity")
+            let bank = try line.requiredString("bank")
+            guard amount > 0, line["line"]?.intValue == Int64(n) else {
+                return .rejected(.moneyInvalid, "清册第 \(n) 行的行号或金额无效")
+            }
+            sum += amount
+            let masked = Masking.residentID(rid)
+            // The township's own resident, with the designated account the county holds.
+            guard let resident = try db.first("SELECT node_id, bank, account_kind, account_number FROM resident WHERE resident_id = ?", rid,
+                                              map: { (node: $0.text(0), bank: $0.text(1), kind: $0.text(2), number: $0.text(3)) }),
+                  resident.node == node else {
+                problem(.rosterResident, "\(masked) 不是本乡镇在县里登记的对象")
+                continue
+            }
+            if resident.number != number.value || resident.bank != bank || resident.kind != kind.rawValue {
+                problem(.rosterAccount, "\(masked) 的账户 \(number.masked)（\(bank)）不是县里登记的现用指定账户 \(Masking.account(resident.number))（\(resident.bank)）")
+            }
+            // The application, its village evaluation and its notice.
+            let key = "application/\(rid)/\(program)/\(period)"
+            let app = try db.first("SELECT node_id, village_result, quantity, status FROM application WHERE entity = ?", key) {
+                (node: $0.text(0), result: $0.text(1), quantity: $0.text(2), status: $0.text(3))
+            }
+            if line["application"]?.stringValue != key {
+                problem(.rosterApplication, "行的申请「\(Masking.entity(line["application"]?.stringValue ?? ""))」不是此人 \(program) \(period) 的申请")
+            } else if let app, app.node == node {
+                if app.result != "passed" {
+                    problem(.rosterApplication, "\(masked) 的申请未通过村评议")
+                } else if app.quantity != quantityText {
+                    problem(.rosterApplication, "\(masked) 的数量 \(quantityText) 与申请的 \(app.quantity) 不符")
+                }
+                switch (facts.secret, app.status) {
+                case (true, "recorded"), (false, "cleared"): break
+                case (true, _): problem(.rosterApplication, "涉密项目的申请不应列入公示")
+                case (false, "removed"): problem(.rosterObjection, "\(masked) 的申请因异议成立已在公示结束时剔除")
+                case (false, "in_notice"):
+                    if try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'open'", key) ?? 0 > 0 {
+                        problem(.rosterObjection, "\(masked) 的申请有尚未处理的异议")
+                    } else {
+                        problem(.rosterNotice, "\(masked) 的申请所在的公示尚未结束")
+                    }
+                default: problem(.rosterNotice, "\(masked) 的申请没有列入公示（须公示满 5 个工作日）")
+                }
+            } else {
+                problem(.rosterApplication, "县里没有 \(masked) 的 \(program) \(period) 申请记录")
+            }
+            // The amount: the standard in force for the period times the quantity.
+            if let quantity = try? Quantity(parsing: quantityText) {
+                let expected = AmountRule.amount(standard: Fen(standard), quantity: quantity)
+                if expected.value != amount {
+                    problem(.rosterAmount, "\(masked) 的金额 \(Fen(amount).yuan) 元，应为标准 \(Fen(standard).yuan) 元 × \(quantityText) = \(expected.yuan) 元")
+                }
+            } else {
+                problem(.rosterAmount, "\(masked) 的数量「\(quantityText)」无效")
+            }
+            // No other line for the person, program and an overlapping period.
+            if !inRoster.insert(rid).inserted {
+                problem(.rosterPeriod, "\(masked) 在本清册中重复出现")
+            }
+            let other = try db.all("""
+                SELECT r.period, r.id, l.line_no FROM roster_line l JOIN roster r ON r.id = l.roster_id
+                WHERE l.resident_id = ? AND r.program = ? AND r.status != 'rejected'
+                """, rid, program, map: { (period: $0.text(0), roster: $0.int64(1), line: $0.int(2)) })
+                .first { Self.periodsOverlap($0.period, period.description) }
+            if let other {
+                problem(.rosterPeriod, "\(masked) 的 \(program) 已在县里清册 \(other.roster) 第 \(other.line) 行（期次 \(other.period)），与 \(period) 重叠")
+            }
+            parsed.append(RosterLineData(lineNo: n, residentID: rid, name: try PersonName.validate(try line.requiredString("name")),
+                                         village: try line.requiredString("village"), bank: resident.bank,
+                                         accountKind: resident.kind, accountNumber: resident.number,
+                                         quantity: quantityText, amountFen: amount, application: key))
+        }
+        guard sum == data["totalFen"]?.intValue, lines.count == Int(try data.requiredInt("lineCount")) else {
+            return .rejected(.moneyInvalid, "清册合计与明细不符")
+        }
+        if !problems.isEmpty { return Self.refusal(problems, lineCount: lines.count) }
+        let version = (try db.integer("SELECT max(version) FROM roster WHERE node_id = ? AND entity = ?", node, entity) ?? 0) + 1
+        try db.run("""
+            INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, node, entity, version, program, period.description, lines.count, sum, timestamp())
+        let rosterID = db.lastInsertRowID
+        // The accounts written are the county's own (checked equal above): approval pays them.
+        let insert = try db.statement("""
+            INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number,
+                quantity, amount_fen, application) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for l in parsed {
+            try insert.run([rosterID, l.lineNo, l.residentID, l.name, l.village, l.bank, l.accountKind, l.accountNumber,
+                            l.quantity, l.amountFen, l.application])
+        }
+        try emit(to: node, kind: "roster.received", data: [
+            "entity": .string(entity), "roster": .int(rosterID), "version": .int(version),
+            "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),
+        ])
+        return .accepted
+    }
+
+    /// The whole roster refused: the reason lists every line with every problem (at most 200
+    /// lines spelled out; the count is always exact), each with its code.
+    static func refusal(_ problems: [LineProblem], lineCount: Int) -> Decision {
+        let byLine = Dictionary(grouping: problems, by: \.line)
+        var text = "清册 \(lineCount) 行中有 \(byLine.count) 行不符，整张退回："
+        for line in byLine.keys.sorted().prefix(200) {
+            text += "\n第 \(line) 行：" + byLine[line]!.map { "[\($0.code.rawValue)] \($0.reason)" }.joined(separator: "；")
+        }
+        if byLine.count > 200 { text += "\n……另有 \(byLine.count - 200) 行" }
+        return Decision(status: .rejected, rule: ErrorCode.rosterLines.rawValue, reason: text)
+    }
+}
