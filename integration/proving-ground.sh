@@ -208,6 +208,7 @@ echo "== dispatch crashes: $dispatch_trials trials"
 dtemplate="$work/dispatch"
 "$ykt" init --role county --county 450223 --name 鹿寨县 --node "$dtemplate/county" >/dev/null
 "$ykt" policy publish "$work/data/programs.csv" --node "$dtemplate/county" >/dev/null
+"$ykt" calendar publish data/cn-holidays.tsv --node "$dtemplate/county" >/dev/null   # deadlines count on it
 "$ykt" bank add --code RCC --name 广西农村信用社 --folder "$dtemplate/bank" --node "$dtemplate/county" >/dev/null
 sqlite3 "$dtemplate/county/county.db" < "$template/fill.sql" >/dev/null
 dispatch_kills=0; dispatched_lines=0; dispatch_completed=0; dispatch_repeats=0
