@@ -28,7 +28,10 @@
 # 4b. Convergence: three townships in-process with seeded random work, partial syncs, lost
 #    answers, restarts and county decisions; after quiescing all nodes agree
 #    (Tests/YKTCountyTests/ConvergenceTests.swift; 6 seeds, 106 in the soak).
-# 5. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
+# 5. Hostile township: 20 (quick) or 300 (soak) seeded runs of a township with valid keys sending
+#    honest and crafted rosters through the whole money loop; every payment must be traced by
+#    `ykt audit trace` and nobody paid twice (Tests/YKTCountyTests/HostileTownshipTests.swift).
+# 6. Fuzzing: each libFuzzer target (fuzz/run.sh) for 10 s (quick) or 300 s (soak).
 # Ends with one line: trials, kills, operations and result lines checked, fuzz inputs, lost,
 # duplicated (both 0).
 # A failing trial prints its seed: `integration/proving-ground.sh quick SEED` runs it again.
@@ -38,8 +41,8 @@ cd "$root"
 mode=${1:-quick}
 seed=${2:-$(date +%s)}
 case "$mode" in
-    quick) sync_trials=40; ingest_trials=10; dispatch_trials=10; fuzz_seconds=10; fault_rounds=24; convergence_seeds=0 ;;
-    soak) sync_trials=400; ingest_trials=100; dispatch_trials=100; fuzz_seconds=300; fault_rounds=240; convergence_seeds=100 ;;
+    quick) sync_trials=40; ingest_trials=10; dispatch_trials=10; fuzz_seconds=10; fault_rounds=24; convergence_seeds=0; hostile_seeds=20 ;;
+    soak) sync_trials=400; ingest_trials=100; dispatch_trials=100; fuzz_seconds=300; fault_rounds=240; convergence_seeds=100; hostile_seeds=300 ;;
     *) echo "usage: integration/proving-ground.sh [quick|soak] [SEED]" >&2; exit 2 ;;
 esac
 RANDOM=$seed
@@ -272,7 +275,7 @@ grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
 faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
 
 echo "== hostile input: the refusal tests (TLS, a real county process, change sets, bank files)"
-swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|DispatchTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests' > "$work/hostile.out" 2>&1 ||
+swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|DispatchTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests|MoneyIntegrityTests|PeriodRuleTests|CountyCalendarTests' > "$work/hostile.out" 2>&1 ||
     { cat "$work/hostile.out" >&2; fail "hostile" "a refusal test failed"; }
 hostile=$(grep -cE '^✔ Test .*(refused|tampered|trickl|malformed|wrong result file|stall|expired|another township|paid at most once|flood|unknown path|absurd|symlink|FIFO|size cap|two approvals|approved twice|not followed|lacks a field)' "$work/hostile.out" || true)
 echo "   $hostile refusal tests passed (each input refused, nothing applied)"
@@ -282,10 +285,19 @@ YKT_CONVERGENCE_SEEDS=$convergence_seeds swift test --skip-build --filter Conver
     { cat "$work/convergence.out" >&2; fail "convergence" "a convergence trial failed"; }
 echo "   $((6 + convergence_seeds)) seeded runs of 240 steps each: all nodes agree, nothing lost or duplicated"
 
+echo "== hostile township: $hostile_seeds seeded mixtures of honest and crafted rosters, money loop to the end (HostileTownshipTests)"
+YKT_HOSTILE_SEEDS=$hostile_seeds swift test --skip-build --filter 'HostileTownshipTests/soak' > "$work/hostile-township.out" 2>&1 ||
+    { cat "$work/hostile-township.out" >&2; fail "hostile township" "a payment without trace, or paid twice"; }
+summary_line=$(grep -o 'hostile township: .*' "$work/hostile-township.out" | head -n 1)
+[ -n "$summary_line" ] || { cat "$work/hostile-township.out" >&2; fail "hostile township" "no summary printed"; }
+echo "   $summary_line"
+untraced=$(echo "$summary_line" | sed -nE 's/.*paid without trace ([0-9]+).*/\1/p')
+paid_twice=$(echo "$summary_line" | sed -nE 's/.*paid twice ([0-9]+).*/\1/p')
+
 echo "== fuzzing: each target for $fuzz_seconds s (fuzz/run.sh)"
 bash fuzz/run.sh "$fuzz_seconds" > "$work/fuzz.out" 2>&1 || { cat "$work/fuzz.out" >&2; fail "fuzz" "a fuzz target crashed"; }
 tail -n 1 "$work/fuzz.out" | sed 's/^/   /'
 fuzz_runs=$(tail -n 1 "$work/fuzz.out" | grep -oE '[0-9]+ runs' | awk '{ s += $1 } END { print s + 0 }')
 
-echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + dispatch_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, hostile-input tests $hostile, operations $operations, result lines $lines, dispatched lines $dispatched_lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated"
-[ "$lost" = 0 ] && [ "$duplicated" = 0 ]
+echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + dispatch_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, hostile-input tests $hostile, operations $operations, result lines $lines, dispatched lines $dispatched_lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated, paid without trace $untraced, paid twice $paid_twice"
+[ "$lost" = 0 ] && [ "$duplicated" = 0 ] && [ "$untraced" = 0 ] && [ "$paid_twice" = 0 ]

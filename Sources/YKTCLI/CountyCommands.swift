@@ -135,7 +135,7 @@ enum CountyCommands {
             discussion: "每个批次在同一个事务里记为已发送并定下文件名、序号（每个代发银行递增）和 SHA-256；文件先写临时文件并落盘，事务提交后才改名放入 outbox/，银行不会读到半个文件，也不会读到县里未记为已发送的文件。命令失败（例如发放期限算不出：YKT-CAL-NODATA）不留下文件；中途被终止的发送由下一次 ykt batch dispatch 补写同名、逐字节相同的文件。银行应在发送后 3 个工作日内发放、其后 2 个工作日内回盘（docs/conventions.md）。",
             options: [.value("date", "日期", "发送日期，默认今天"), .flag("json", "以 JSON 输出")],
             run: { inv in
-                let report = try inv.county().dispatchReport(on: try inv.date())
+                let report = try inv.county().dispatchReport(on: try inv.countyDate())
                 if inv.json { return try inv.out.json(report) }
                 for b in report.completed {
                     inv.out.line("批次 \(b.id) → \(b.bank)：上次发送中断，已补写文件 \(b.file ?? "")（序号 \(b.fileSeq.map(String.init) ?? "")，内容与发送时相同）")
@@ -170,7 +170,7 @@ enum CountyCommands {
             options: [.value("bank", "代码", "只读这个代发银行"), .value("date", "日期", "今天的日期（结果日期不能晚于它），默认今天"),
                       .flag("json", "以 JSON 输出")],
             run: { inv in
-                let reports = try inv.county().receiveResults(bank: inv.string("bank"), today: try inv.date())
+                let reports = try inv.county().receiveResults(bank: inv.string("bank"), today: try inv.countyDate())
                 if inv.json { try inv.out.json(reports) } else {
                     if reports.isEmpty { inv.out.line("没有新的结果文件") }
                     for r in reports {
@@ -325,7 +325,7 @@ enum CountyCommands {
             run: { inv in
                 let id = try inv.county().addComplaint(about: try inv.require("about"), content: try inv.require("content"),
                                                        complainant: inv.string("complainant") ?? "匿名", channel: inv.string("channel") ?? "来电",
-                                                       on: try inv.date())
+                                                       on: try inv.countyDate())
                 inv.out.line("已登记投诉举报 \(id)")
             }),
         CommandSpec(
@@ -345,7 +345,7 @@ enum CountyCommands {
             options: [.value("outcome", "结果", "处理结果", required: true), .value("date", "日期", "办结日期，默认今天")],
             run: { inv in
                 let id = try inv.number(positional: 0)
-                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.date())
+                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.countyDate())
                 inv.out.line("投诉举报 \(id) 已办结")
             }),
         CommandSpec(
@@ -354,7 +354,7 @@ enum CountyCommands {
                       .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
                 let month = try inv.parse("month") { s throws(YKTError) in try Period(parsing: s) }
-                inv.out.paths(try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.date()))
+                inv.out.paths(try inv.county().printMonthlyReport(month: month, into: try inv.require("out"), printedOn: try inv.countyDate()))
             }),
         CommandSpec(
             path: ["reconcile"], abstract: "（县级）与代发银行对账：按月或按年，逐笔核对银行对账单",
@@ -468,7 +468,7 @@ enum CountyCommands {
         }
         if inv.string("year") != nil {
             let p = try inv.parse("year") { s throws(YKTError) in try Period(parsing: s) }
-            guard p.month == nil else { throw YKTError(.usageValue, "--year 应为 YYYY", at: SourceLocation(field: "--year")) }
+            guard p.kind == .year else { throw YKTError(.usageValue, "--year 应为 YYYY", at: SourceLocation(field: "--year")) }
             return (try CivilDate(parsing: "\(p.year)-01-01"), try CivilDate(parsing: "\(p.year)-12-31"))
         }
         throw YKTError(.usage, "须给出 --month 或 --year", hint: "例如 --month 2026-11")

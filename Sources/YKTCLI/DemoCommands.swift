@@ -13,7 +13,7 @@ enum DemoCommands {
                 .value("townships", "个数", "乡镇个数（默认 3）"),
                 .value("villages", "个数", "每个乡镇的村数（默认 4）"),
                 .value("people", "人数", "每个村的人数（默认 25）"),
-                .value("period", "期次", "申请期次（默认 2026）"),
+                .value("period", "期次", "申请期次（默认 2026）：每年、一次性项目用其年份，每月项目用其月份（只给年份时用该年 1 月）"),
                 .value("defects", "清单", "植入的错误：种类=行数，逗号分隔"),
                 .value("encoding", "编码", "底册文件编码：utf-8（默认，带 BOM）或 gb18030"),
             ],

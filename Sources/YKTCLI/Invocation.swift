@@ -147,6 +147,21 @@ final class Invocation {
         try optional(name) { s throws(YKTError) in try CivilDate(parsing: s) } ?? CivilDate.inChina()
     }
 
+    /// The business date of a county act (`--date`, else the county's today): never after the
+    /// county's today, by its own clock (`YKT-DATE-FUTURE`).
+    func countyDate() throws -> CivilDate {
+        let county = try county()
+        let today = CivilDate.inChina(at: county.now())
+        guard let text = args.values["date"] else { return today }
+        let date: CivilDate
+        do { date = try CivilDate(parsing: text) } catch { throw error.located(SourceLocation(field: "--date")) }
+        guard date <= today else {
+            throw YKTError(.dateFuture, "日期 \(date) 晚于今天 \(today)", at: SourceLocation(field: "--date"),
+                           hint: "只能登记已经发生的事；到那一天再办理")
+        }
+        return date
+    }
+
     func residentID(positional i: Int) throws(YKTError) -> ResidentID {
         do { return try ResidentID(args.positionals[i]) } catch {
             throw error.located(SourceLocation(field: "<\(spec.positionals[i].name)>"))

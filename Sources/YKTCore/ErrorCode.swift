@@ -39,6 +39,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let dateBackdated = code("YKT-DATE-BACKDATED")
     public static let dateOrder = code("YKT-DATE-ORDER")
     public static let periodInvalid = code("YKT-PERIOD")
+    public static let periodFrequency = code("YKT-PERIOD-FREQUENCY")
     public static let moneyInvalid = code("YKT-MONEY")
     public static let quantityInvalid = code("YKT-QUANTITY")
     // Files
@@ -56,10 +57,12 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     // Policy list
     public static let programUnknown = code("YKT-PROGRAM-UNKNOWN")
     public static let programInvalid = code("YKT-PROGRAM-INVALID")
+    public static let programFrequency = code("YKT-PROGRAM-FREQUENCY")
     // Applications
     public static let applicationDuplicate = code("YKT-APPLICATION-DUPLICATE")
     public static let applicationUnknown = code("YKT-APPLICATION-UNKNOWN")
     public static let applicationState = code("YKT-APPLICATION-STATE")
+    public static let applicationOverlap = code("YKT-APPLICATION-OVERLAP")
     // Calendar and notices
     public static let calendarNoData = code("YKT-CAL-NODATA")
     public static let calendarFile = code("YKT-CAL-FILE")
@@ -160,7 +163,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         dateFuture: (.ruleRefused, "业务日期晚于今天（录入时的时钟），不能预先登记"),
         dateBackdated: (.ruleRefused, "业务日期早于录入日（补录），须用 --backdated-reason 写明理由；县里会生成预警，审核人核实后才能审定"),
         dateOrder: (.ruleRefused, "日期先后不合理：如公示早于所列申请的录入日，或异议处理早于收到日"),
-        periodInvalid: (.invalidInput, "期次不是 YYYY 或 YYYY-MM 格式"),
+        periodInvalid: (.invalidInput, "期次不是 YYYY、YYYY-Qn 或 YYYY-MM 格式"),
+        periodFrequency: (.invalidInput, "期次的写法与项目的发放频次不符（每年、一次性写 YYYY，每季写 YYYY-Qn，每月写 YYYY-MM）"),
         moneyInvalid: (.invalidInput, "金额格式错误（元，最多两位小数，不能为负）"),
         quantityInvalid: (.invalidInput, "数量格式错误（最多四位小数，必须大于 0；按人按月计的须为整数）"),
         fileRead: (.storage, "文件无法读取"),
@@ -175,9 +179,11 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         residentUnknown: (.notFound, "底册中没有这个身份证号"),
         programUnknown: (.notFound, "补贴政策清单中没有这个项目编码"),
         programInvalid: (.invalidInput, "补贴政策清单文件中的项目定义有误"),
+        programFrequency: (.invalidInput, "补贴政策清单的发放频次不是 每年、每季、每月、一次性 之一"),
         applicationDuplicate: (.ruleRefused, "同一对象同一项目同一期次已有申请"),
         applicationUnknown: (.notFound, "没有这个申请"),
         applicationState: (.ruleRefused, "申请当前状态不允许此操作"),
+        applicationOverlap: (.ruleRefused, "同一对象同一项目已有期次重叠的申请（一次性项目：已有申请，不论期次）"),
         calendarNoData: (.configuration, "工作日历缺少该年度的节假日安排数据，不能推算工作日"),
         calendarFile: (.invalidInput, "节假日安排文件格式错误"),
         calendarCounty: (.ruleRefused, "节假日安排由县财政统一发布，乡镇不能自行导入或更改（同步后自动采用县里的版本）"),

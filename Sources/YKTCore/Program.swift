@@ -55,15 +55,18 @@ public struct Program: Sendable, Hashable, Codable {
     public var department: String
     public var unit: ProgramUnit
     public var standard: Fen
-    /// 发放频次: free text such as 每年, 每月, 一次性.
+    /// 发放频次 as the list spells it: one of 每年, 每季, 每月, 一次性 (`PaymentFrequency`), checked
+    /// when a list is loaded; `paymentFrequency` reads it.
     public var frequency: String
     /// 涉密: never published; no public notice is produced.
     public var secret: Bool
     public var basis: String
     public var version: Int
+    /// 起始期次: the first period this version applies to; nil when it applies from the start.
+    public var firstPeriod: Period?
 
     public init(code: String, name: String, department: String, unit: ProgramUnit, standard: Fen,
-                frequency: String, secret: Bool, basis: String, version: Int) {
+                frequency: String, secret: Bool, basis: String, version: Int, firstPeriod: Period? = nil) {
         self.code = code
         self.name = name
         self.department = department
@@ -73,6 +76,19 @@ public struct Program: Sendable, Hashable, Codable {
         self.secret = secret
         self.basis = basis
         self.version = version
+        self.firstPeriod = firstPeriod
+    }
+
+    /// The frequency, or nil for a program stored before frequencies were checked.
+    public var paymentFrequency: PaymentFrequency? { PaymentFrequency(rawValue: frequency) }
+
+    /// The frequency, or `YKT-PROGRAM-FREQUENCY` saying to load the policy list again.
+    public func requireFrequency() throws(YKTError) -> PaymentFrequency {
+        guard let f = paymentFrequency else {
+            throw YKTError(.programFrequency, "项目 \(code) 的发放频次「\(frequency)」不是 每年、每季、每月、一次性 之一",
+                           hint: "改正补贴政策清单的发放频次后重新导入（ykt program load）")
+        }
+        return f
     }
 
     /// `120.00 元/亩`
@@ -82,9 +98,12 @@ public struct Program: Sendable, Hashable, Codable {
 extension Program {
     /// The program as it travels in a `policy.version` message.
     public var json: JSONValue {
-        ["code": .string(code), "name": .string(name), "department": .string(department), "unit": .string(unit.rawValue),
-         "standardFen": .int(standard.value), "frequency": .string(frequency), "secret": .bool(secret),
-         "basis": .string(basis), "version": .int(Int64(version))]
+        var o: [String: JSONValue] = [
+            "code": .string(code), "name": .string(name), "department": .string(department), "unit": .string(unit.rawValue),
+            "standardFen": .int(standard.value), "frequency": .string(frequency), "secret": .bool(secret),
+            "basis": .string(basis), "version": .int(Int64(version))]
+        if let firstPeriod { o["firstPeriod"] = .string(firstPeriod.description) }
+        return .object(o)
     }
 
     public init?(json: JSONValue) {
@@ -94,6 +113,6 @@ extension Program {
               let version = json["version"]?.intValue, case .bool(let secret)? = json["secret"] else { return nil }
         self.init(code: code, name: name, department: json["department"]?.stringValue ?? "", unit: unit, standard: Fen(fen),
                   frequency: json["frequency"]?.stringValue ?? "", secret: secret, basis: json["basis"]?.stringValue ?? "",
-                  version: Int(version))
+                  version: Int(version), firstPeriod: json["firstPeriod"]?.stringValue.flatMap { try? Period(parsing: $0) })
     }
 }

@@ -92,6 +92,7 @@ extension CountyNode {
     /// An application: the program on the county's list at a version it has, the amount recomputed.
     func decideApplication(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
         if let d = try ownResident(data, node: node) { return d }
+        if let d = try checkApplicationPeriod(data, node: node) { return d }   // CountyNode+Periods.swift
         // The program must be on the county's policy list, at a version the county has.
         if try hasPolicyList {
             let code = try data.requiredString("program")

@@ -12,6 +12,7 @@ extension CountyNode {
         return try perform("policy.publish", object: "file \(list.file) sha256:\(list.sha256.prefix(16))",
                            detail: "programs=\(list.programs.count)") {
             let version = Int(try db.integer("SELECT max(version) FROM policy_version") ?? 0) + 1
+            try keepVersions(list.programs, publishedIn: version)
             for p in list.programs {
                 try db.run("""
                     INSERT INTO program(code, name, department, unit, standard_fen, frequency, secret, basis, version)

@@ -14,18 +14,21 @@ extension CountyNode {
     }
 
     /// The county's program: whether it is secret, and its standard for a period.
-    func programFacts(_ code: String) throws -> (secret: Bool, standard: Int64)? {
-        try db.first("SELECT secret, standard_fen FROM program WHERE code = ?", code) { ($0.bool(0), $0.int64(1)) }
+    func programFacts(_ code: String) throws -> (secret: Bool, standard: Int64, frequency: String)? {
+        try db.first("SELECT secret, standard_fen, frequency FROM program WHERE code = ?", code) { ($0.bool(0), $0.int64(1), $0.text(2)) }
     }
 
-    /// The standard (fen per unit) in force for `period` of `program`.
+    /// The standard (fen per unit) of the policy-list version in force for `period`.
     func standardInForce(program: String, period: Period) throws -> Int64? {
-        try programFacts(program)?.standard
+        Self.versionInForce(try Self.programVersions(db)[program] ?? [], for: period)?.standard
     }
 
-    /// Whether two period texts of one program cover a common day (a year and its months).
-    static func periodsOverlap(_ a: String, _ b: String) -> Bool {
-        a == b || a.hasPrefix(b + "-") || b.hasPrefix(a + "-")
+    /// Whether a line for `a` and one for `b` pay the same person twice under a program of
+    /// this frequency: a 一次性 program pays once whatever the periods; others when the periods
+    /// share a month (a year and its months, a quarter and its months).
+    static func periodsCollide(_ a: String, _ b: String, frequency: String) -> Bool {
+        guard let pa = try? Period(parsing: a), let pb = try? Period(parsing: b) else { return a == b }
+        return PaymentFrequency(rawValue: frequency)?.collides(pa, with: pb) ?? pa.overlaps(pb)
     }
 
     func decideRosterSubmit(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
@@ -117,7 +120,7 @@ extension CountyNode {
                 SELECT r.period, r.id, l.line_no FROM roster_line l JOIN roster r ON r.id = l.roster_id
                 WHERE l.resident_id = ? AND r.program = ? AND r.status != 'rejected'
                 """, rid, program, map: { (period: $0.text(0), roster: $0.int64(1), line: $0.int(2)) })
-                .first { Self.periodsOverlap($0.period, period.description) }
+                .first { Self.periodsCollide($0.period, period.description, frequency: facts.frequency) }
             if let other {
                 problem(.rosterPeriod, "\(masked) 的 \(program) 已在县里清册 \(other.roster) 第 \(other.line) 行（期次 \(other.period)），与 \(period) 重叠")
             }

@@ -219,12 +219,25 @@ enum CountySchema {
             file TEXT NOT NULL, sha256 TEXT NOT NULL, changed TEXT NOT NULL, reason TEXT NOT NULL,
             by_operator TEXT NOT NULL, published_at TEXT NOT NULL);
         """),
+        // Periods follow the program's frequency (issue 14): every version of every program with
+        // the first period it applies to (`program` keeps only the latest), so the above-standard
+        // rule uses the standard in force for a roster's period; and the (resident, program,
+        // period) of every application the county accepted, so an overlapping one is refused.
+        .init(version: 12, sql: """
+        CREATE TABLE program_version(code TEXT NOT NULL, version INTEGER NOT NULL, first_period TEXT,
+            unit TEXT NOT NULL, standard_fen INTEGER NOT NULL, frequency TEXT NOT NULL, published_in INTEGER,
+            PRIMARY KEY (code, version)) WITHOUT ROWID;
+        INSERT INTO program_version(code, version, first_period, unit, standard_fen, frequency)
+            SELECT code, version, NULL, unit, standard_fen, frequency FROM program;
+        CREATE TABLE application_period(resident_id TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL,
+            node_id TEXT NOT NULL, PRIMARY KEY (resident_id, program, period)) WITHOUT ROWID;
+        """),
         // Exactly-once dispatch (issue 14, item 3): a batch's instruction file gets a sequence number
         // per agency bank in the transaction that dispatches it; file_placed_at is set once the
         // file is renamed into the outbox (NULL: dispatched, file still to be put in place by
         // the next `batch dispatch`). Batches dispatched before this version had their file
         // written first, so they count as placed.
-        .init(version: 12, sql: """
+        .init(version: 13, sql: """
         ALTER TABLE batch ADD COLUMN file_seq INTEGER;
         ALTER TABLE batch ADD COLUMN file_placed_at TEXT;
         UPDATE batch SET file_placed_at = dispatched_on WHERE status != 'created';

@@ -37,6 +37,16 @@ struct WarningScan: Sendable {
         /// Small integers naming the period and the program × period, for comparing lines.
         var periodKey: Int32
         var programPeriodKey: Int32
+        /// A small integer naming the program, and the months the period covers
+        /// (`Period.monthSpan`; every month for a 一次性 program, paid once whatever the period):
+        /// two lines of one program whose months meet are paid twice.
+        var programKey: Int32 = 0
+        var firstMonth: Int32 = 0
+        var lastMonth: Int32 = 0
+
+        func overlaps(_ o: RosterInfo) -> Bool {
+            programKey == o.programKey && firstMonth <= o.lastMonth && o.firstMonth <= lastMonth
+        }
     }
 
     /// Rosters by id (ids are small integers; the table is dense).
@@ -46,7 +56,9 @@ struct WarningScan: Sendable {
 
     init(db: Database, today: CivilDate) throws {
         var table: [RosterInfo?] = []
-        var periods: [String: Int32] = [:], programPeriods: [String: Int32] = [:]
+        var periods: [String: Int32] = [:], programPeriods: [String: Int32] = [:], programs: [String: Int32] = [:]
+        var once: Set<String> = []
+        try db.forEach("SELECT code FROM program WHERE frequency = ?", PaymentFrequency.once.rawValue) { once.insert($0.text(0)) }
         try db.forEach("SELECT id, node_id, program, period, status FROM roster ORDER BY id") { r in
             let id = r.int(0)
             guard id >= 0, id < 50_000_000 else { return }
@@ -56,8 +68,18 @@ struct WarningScan: Sendable {
             let pp = programPeriods[program + "/" + period] ?? {
                 let k = Int32(programPeriods.count); programPeriods[program + "/" + period] = k; return k
             }()
-            table[id] = RosterInfo(node: r.text(1), program: program, period: period, live: r.text(4) != "rejected",
-                                   periodKey: p, programPeriodKey: pp)
+            var info = RosterInfo(node: r.text(1), program: program, period: period, live: r.text(4) != "rejected",
+                                  periodKey: p, programPeriodKey: pp)
+            info.programKey = programs[program] ?? { let k = Int32(programs.count); programs[program] = k; return k }()
+            if once.contains(program) {
+                (info.firstMonth, info.lastMonth) = (.min, .max)
+            } else if let span = (try? Period(parsing: period))?.monthSpan {
+                (info.firstMonth, info.lastMonth) = (Int32(span.lowerBound), Int32(span.upperBound))
+            } else {
+                // Not a period we can read: only the same string meets it (as before periods had forms).
+                (info.firstMonth, info.lastMonth) = (Int32(-1 - pp), Int32(-1 - pp))
+            }
+            table[id] = info
         }
         rosters = table
         path = db.path
@@ -115,7 +137,7 @@ struct WarningScan: Sendable {
     func linePass() throws -> PassOutput {
         let db = try reader()
         var out = PassOutput()
-        var twice: [(resident: String, lines: [(roster: Int64, line: Int64)])] = []
+        var twice: [(resident: String, lines: [(roster: Int64, line: Int64)], named: Int64, periods: [String])] = []
         var g = Group()
         func flush() {
             guard !g.lines.isEmpty else { return }
@@ -132,18 +154,41 @@ struct WarningScan: Sendable {
             }
             guard g.lines.count > 1 else { return }
             if distinct > 1 { out.findings += severalAccounts(g) }
-            // Paid twice: two live lines for one program and period (checked without allocating;
-            // the few found are gathered afterwards).
-            func key(_ i: Int) -> Int32 { rosters[Int(g.lines[i].roster)]!.programPeriodKey }
+            // Paid twice: two live lines for one program whose periods overlap (a year and one
+            // of its months, say; equal periods overlap), checked without allocating; the few
+            // found are gathered afterwards.
+            func info(_ i: Int) -> RosterInfo { rosters[Int(g.lines[i].roster)]! }
             var duplicated = false
             outer: for i in 1..<g.lines.count {
-                for j in 0..<i where key(j) == key(i) { duplicated = true; break outer }
+                for j in 0..<i where info(j).overlaps(info(i)) { duplicated = true; break outer }
             }
             guard duplicated else { return }
-            var byKey: [Int32: [(roster: Int64, line: Int64)]] = [:]
-            for i in g.lines.indices { byKey[key(i), default: []].append((g.lines[i].roster, g.lines[i].line)) }
-            for lines in byKey.values where lines.count > 1 {
-                twice.append((g.residentText, lines.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }))
+            var byProgram: [Int32: [Int]] = [:]
+            for i in g.lines.indices { byProgram[info(i).programKey, default: []].append(i) }
+            for indices in byProgram.values where indices.count > 1 {
+                // Widest first at each start, so a run's first line covers the period it is named by.
+                let sorted = indices.sorted {
+                    (info($0).firstMonth, -Int64(info($0).lastMonth), info($0).period, g.lines[$0].roster, g.lines[$0].line)
+                        < (info($1).firstMonth, -Int64(info($1).lastMonth), info($1).period, g.lines[$1].roster, g.lines[$1].line)
+                }
+                var run: [Int] = []
+                var end = Int32.min
+                func emit() {
+                    guard run.count > 1 else { return }
+                    let lines = run.map { (roster: g.lines[$0].roster, line: g.lines[$0].line) }.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }
+                    twice.append((g.residentText, lines, g.lines[run[0]].roster, Set(run.map { info($0).period }).sorted()))
+                }
+                for i in sorted {
+                    if !run.isEmpty, info(i).firstMonth <= end {
+                        run.append(i)
+                        end = max(end, info(i).lastMonth)
+                    } else {
+                        emit()
+                        run = [i]
+                        end = info(i).lastMonth
+                    }
+                }
+                emit()
             }
         }
         try db.forEach("SELECT resident_id, account_number, roster_id, line_no FROM roster_line ORDER BY resident_id, account_number") { r in
@@ -170,11 +215,13 @@ struct WarningScan: Sendable {
                 total += try db.integer("SELECT amount_fen FROM roster_line WHERE roster_id = ? AND line_no = ?", roster, line) ?? 0
                 where_.append("\(rosters[Int(roster)]!.node) 清册\(roster)第\(line)行")
             }
-            let info = rosters[Int(t.lines[0].roster)]!
+            let info = rosters[Int(t.named)]!
+            var evidence: [String: JSONValue] = ["residentId": .string(t.resident), "program": .string(info.program),
+                                       "period": .string(info.period), "lines": .string(where_.joined(separator: "；")),
+                                       "totalFen": .int(total)]
+            if t.periods.count > 1 { evidence["periods"] = .array(t.periods.map { .string($0) }) }
             out.findings.append(Finding(rule: .paidTwice, subject: "\(t.resident)/\(info.program)/\(info.period)",
-                                        evidence: ["residentId": .string(t.resident), "program": .string(info.program),
-                                                   "period": .string(info.period), "lines": .string(where_.joined(separator: "；")),
-                                                   "totalFen": .int(total)], residents: [t.resident]))
+                                        evidence: .object(evidence), residents: [t.resident]))
         }
         return out
     }
@@ -222,7 +269,7 @@ struct WarningScan: Sendable {
             """) { r in
             guard let roster = live(r.int64(3)), let died = try? CivilDate(parsing: r.text(1)),
                   let period = try? Period(parsing: roster.period) else { return }
-            let month = period.month ?? 12
+            let month = period.months.upperBound
             guard let last = CivilDate(year: period.year, month: month, day: CivilDate.daysIn(month: month, year: period.year)),
                   died <= last else { return }
             out.findings.append(Finding(rule: .deceased, subject: "\(r.text(0))/\(roster.program)/\(roster.period)",
@@ -247,26 +294,24 @@ struct WarningScan: Sendable {
     }
 
     /// Above the program standard: more than the standard for one person (per person), for the
-    /// months or years of the period, or for the land area at today's standard. For each live
-    /// roster SQL picks the candidates (for land, a superset: the ceiling in floating point less
-    /// one fen); the exact ceiling is computed in integer fen here.
+    /// months or years of the period, or for the land area, at the standard of the policy-list
+    /// version in force for the roster's period (`CountyNode.versionInForce`), not today's. For
+    /// each live roster SQL picks the candidates (for land, a superset: the ceiling in floating
+    /// point less one fen); the exact ceiling is computed in integer fen here.
     func aboveStandard(_ db: Database, into findings: inout [Finding]) throws {
-        var programs: [String: (unit: ProgramUnit, standard: Int64)] = [:]
-        try db.forEach("SELECT code, unit, standard_fen FROM program") { r in
-            if let unit = ProgramUnit(rawValue: r.text(1)) { programs[r.text(0)] = (unit, r.int64(2)) }
-        }
+        let versions = try CountyNode.programVersions(db)
         let byCeiling = try db.statement("SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ?")
         let byArea = try db.statement("""
             SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ? * CAST(quantity AS REAL) - 1
             """)
         for (id, info) in rosters.enumerated() {
-            guard let info, info.live, let program = programs[info.program] else { continue }
-            let monthly = (try? Period(parsing: info.period))?.month != nil
+            guard let info, info.live, let kept = versions[info.program], let period = try? Period(parsing: info.period),
+                  let program = CountyNode.versionInForce(kept, for: period) else { continue }
             let standard = Fen(program.standard)
             let ceiling: Fen? = switch program.unit {
             case .perMu: nil
             case .perPerson, .perPersonYear: standard
-            case .perPersonMonth: Fen(standard.value * (monthly ? 1 : 12))
+            case .perPersonMonth: Fen(standard.value * Int64(period.months.count))
             }
             let statement = ceiling == nil ? byArea : byCeiling
             try statement.forEach([Int64(id), ceiling?.value ?? standard.value]) { r in

@@ -210,11 +210,14 @@ public struct CountyGenerator: Sendable {
         var rng = SplitMix64(seed: seed ^ 0xA5A5)
         var w = CSVWriter()
         w.row(["身份证号", "姓名", "项目编码", "期次", "数量", "村评议结果", "备注"])
-        let period = options.period.description
+        // Periods follow each program's 发放频次: the year for 每年 and 一次性, a month for 每月
+        // (the month given, or January of the year given; one month each).
+        let period = "\(options.period.year)"
+        let month = options.period.kind == .month ? options.period.description : "\(options.period.year)-01"
         for (i, p) in people.enumerated() where !skipping.contains(i) {
             let result = rng.next() % 50 == 0 ? "不通过" : "通过"
-            if p.age >= 60 { w.row([p.residentID, p.name, "YL01", period, "12", "通过", ""]) }
-            if p.age >= 80 { w.row([p.residentID, p.name, "GL01", period, "12", result, ""]) }
+            if p.age >= 60 { w.row([p.residentID, p.name, "YL01", month, "1", "通过", ""]) }
+            if p.age >= 80 { w.row([p.residentID, p.name, "GL01", month, "1", result, ""]) }
             if rng.next() % 2 == 0 {
                 let mu = 50 + Int(rng.next() % 1150)   // 0.50 – 11.99 亩
                 w.row([p.residentID, p.name, "GD01", period, "\(mu / 100).\(String(format: "%02d", mu % 100))", result,
@@ -224,7 +227,7 @@ public struct CountyGenerator: Sendable {
                 let mu = 100 + Int(rng.next() % 2000)
                 w.row([p.residentID, p.name, "TZ01", period, "\(mu / 100).\(String(format: "%02d", mu % 100))", "通过", ""])
             }
-            if rng.next() % 33 == 0 { w.row([p.residentID, p.name, "CJ01", period, "12", "通过", ""]) }
+            if rng.next() % 33 == 0 { w.row([p.residentID, p.name, "CJ01", month, "1", "通过", ""]) }
             if rng.next() % 50 == 0 { w.row([p.residentID, p.name, "TF01", period, "1", "通过", ""]) }
         }
         return w.text

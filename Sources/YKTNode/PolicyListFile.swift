@@ -13,6 +13,7 @@ public enum PolicyListFile {
         CSVColumn("secret", ["是否涉密", "涉密", "secret"], required: false),
         CSVColumn("basis", ["政策依据", "basis"], required: false),
         CSVColumn("version", ["版本", "version"], required: false),
+        CSVColumn("firstPeriod", ["起始期次", "适用起始期次", "first_period"], required: false),
     ]
 
     /// Reads and validates a policy-list CSV file, all-or-nothing (every bad line reported).
@@ -46,6 +47,16 @@ public enum PolicyListFile {
             return fen
         }
         let unit = field("unit", header, &errors) { () throws(YKTError) in try ProgramUnit(parsing: v("unit")) }
+        // 发放频次 decides how the program's periods are written: only the four spellings.
+        let frequency = field("frequency", header, &errors) { () throws(YKTError) in try PaymentFrequency(parsing: v("frequency")) }
+        var firstPeriod: Period?
+        if !v("firstPeriod").isEmpty {
+            firstPeriod = field("firstPeriod", header, &errors) { () throws(YKTError) -> Period in
+                let p = try Period(parsing: v("firstPeriod"))
+                try frequency?.check(p, program: v("code"))
+                return p
+            }
+        }
         let secretText = v("secret")
         var secret = false
         switch secretText {
@@ -61,9 +72,9 @@ public enum PolicyListFile {
             errors.append(YKTError(.programInvalid, "版本应为正整数，实际为「\(versionText)」",
                                    at: SourceLocation(field: header.label("version"))))
         }
-        guard errors.isEmpty, let standard, let unit else { return .failure(RowErrors(errors)) }
+        guard errors.isEmpty, let standard, let unit, let frequency else { return .failure(RowErrors(errors)) }
         return .success(Program(code: v("code"), name: v("name"), department: v("department"), unit: unit,
-                                standard: standard, frequency: v("frequency"), secret: secret, basis: v("basis"),
-                                version: version))
+                                standard: standard, frequency: frequency.rawValue, secret: secret, basis: v("basis"),
+                                version: version, firstPeriod: firstPeriod))
     }
 }

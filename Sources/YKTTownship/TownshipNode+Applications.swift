@@ -56,6 +56,7 @@ extension TownshipNode {
     @discardableResult
     public func recordApplication(_ input: ApplicationInput) throws -> ApplicationRecord {
         let program = try program(input.programCode)
+        try Self.checkPeriodForm(input.period, program: program)
         try program.unit.validate(input.quantity)
         let id: Int64 = try perform("application.record") {
             let b = try beneficiary(input.residentID)
@@ -65,6 +66,7 @@ extension TownshipNode {
                                "\(b.name)（\(b.maskedID)）\(input.period.chinese)「\(program.name)」已有申请",
                                hint: "同一人同一项目同一期次只能申请一次；用 ykt application list 查看")
             }
+            try refuseOverlap(input.period, program: program, beneficiary: b)
             let id = try insertApplication(input, beneficiaryID: b.id, program: program, at: timestamp())
             return (id, AuditNote(object: "application#\(id) \(b.maskedID)", detail: "\(program.code) \(input.period)"))
         }
@@ -102,10 +104,15 @@ extension TownshipNode {
             var residents: [String: (id: Int64, name: String)] = [:]
             try db.forEach("SELECT resident_id, id, name FROM beneficiary") { residents[$0.text(0)] = ($0.int64(1), $0.text(2)) }
             var existing: [String: Int] = [:]
+            // Each person's periods per program, for the overlap rule (line 0: already recorded).
+            var periodsOf: [String: [(period: Period, line: Int)]] = [:]
             try db.forEach("""
-                SELECT b.resident_id || '|' || ap.program_code || '|' || ap.period FROM application ap
+                SELECT b.resident_id || '|' || ap.program_code, ap.period FROM application ap
                 JOIN beneficiary b ON b.id = ap.beneficiary_id
-                """) { existing[$0.text(0)] = 0 }
+                """) {
+                existing[$0.text(0) + "|" + $0.text(1)] = 0
+                if let p = try? Period(parsing: $0.text(1)) { periodsOf[$0.text(0), default: []].append((p, 0)) }
+            }
             let programs = programByCode, people = residents
             let screened = try screen(loaded, options: options, what: "申请") { record -> Result<(ApplicationInput, Int64, Program), RowErrors> in
                 var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
@@ -118,7 +125,11 @@ extension TownshipNode {
                                            at: SourceLocation(field: header.label("program")),
                                            hint: "用 ykt program list 核对编码"))
                 }
-                let period = field("period", header, &errors) { () throws(YKTError) in try Period(parsing: v("period")) }
+                let period = field("period", header, &errors) { () throws(YKTError) -> Period in
+                    let p = try Period(parsing: v("period"))
+                    if let program { try Self.checkPeriodForm(p, program: program) }
+                    return p
+                }
                 let quantity = field("quantity", header, &errors) { () throws(YKTError) -> Quantity in
                     let q = try Quantity(parsing: v("quantity"))
                     try program?.unit.validate(q)
@@ -151,6 +162,14 @@ extension TownshipNode {
                                      at: SourceLocation(field: header.label("residentID")), hint: "删去这一行")]
                 }
                 existing[key] = record.line
+                let person = "\(item.0.residentID.value)|\(item.2.code)"
+                let frequency = item.2.paymentFrequency
+                if let earlier = periodsOf[person]?.first(where: { frequency?.collides(item.0.period, with: $0.period) ?? $0.period.overlaps(item.0.period) }) {
+                    var e = Self.overlapError(item.0.period, existing: earlier.period, program: item.2, who: "此人")
+                    if earlier.line != 0 { e.message += "（第 \(earlier.line) 行）" }
+                    return [e.located(SourceLocation(field: header.label("period")))]
+                }
+                periodsOf[person, default: []].append((item.0.period, record.line))
                 return []
             }
             let at = timestamp()

@@ -66,10 +66,10 @@ extension TownshipNode {
     }
 }
 
-/// Records a village-passed application for `resident` (2026).
-func apply(_ node: TownshipNode, _ resident: String, _ program: String, quantity: String) throws {
+/// Records a village-passed application for `resident` (2026, or the period given).
+func apply(_ node: TownshipNode, _ resident: String, _ program: String, quantity: String, period: String = "2026") throws {
     try node.recordApplication(ApplicationInput(residentID: try ResidentID(resident), programCode: program,
-                                                period: try Period(parsing: "2026"), quantity: try Quantity(parsing: quantity),
+                                                period: try Period(parsing: period), quantity: try Quantity(parsing: quantity),
                                                 villageResult: .passed))
 }
 
@@ -331,7 +331,7 @@ struct SyncEndToEndTests {
         // An application without its quantity, and a notice without its posting date.
         let application = Operation.body(kind: "application.record", node: "450223101", seq: 2, entity: "application/x", baseVersion: 0,
                                          at: "2026-03-01T09:00:00+08:00", by: "经办人",
-                                         data: #"{"amountFen":11235,"program":"GD01","programVersion":1,"residentId":"\#(alice)","standardFen":11235}"#)
+                                         data: #"{"amountFen":11235,"period":"2026","program":"GD01","programVersion":1,"residentId":"\#(alice)","standardFen":11235}"#)
         let notice = Operation.body(kind: "notice.open", node: "450223101", seq: 3, entity: "notice/9", baseVersion: 0,
                                     at: "2026-03-01T09:00:00+08:00", by: "经办人", data: #"{"lastDay":"2026-03-09"}"#)
         let set = ChangeSet.build(node: "450223101", keyID: first.set.header.keyID, seq: 2, prev: first.set.hash,
@@ -658,7 +658,7 @@ struct PolicyTests {
         try t.loadPrograms(path: local)
         try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         for code in ["TZ01", "GD01", "YL01"] {
-            try apply(t, alice, code, quantity: "3")
+            try apply(t, alice, code, quantity: "3", period: code == "YL01" ? "2026-03" : "2026")   // YL01 is paid 每月
         }
         let r = try c.push("450223101")
         #expect(r.accepted == 2 && r.conflicted == 2)   // register + YL01 accepted; TZ01 unknown, GD01 v2 newer

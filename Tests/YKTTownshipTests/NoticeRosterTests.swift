@@ -37,6 +37,7 @@ struct NoticeRosterTests {
         #expect((#expect(throws: YKTError.self) { try node.recordApplication(unknown) })?.code == .programUnknown)
         var months = input
         months.programCode = "YL01"
+        months.period = try Period(parsing: "2026-03")
         months.quantity = try Quantity(parsing: "1.5")
         #expect((#expect(throws: YKTError.self) { try node.recordApplication(months) })?.code == .quantityInvalid)
     }
