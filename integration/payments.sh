@@ -80,12 +80,31 @@ grep -q YKT-BANK-CONTROL "$work/receive.out"
 echo "   已拒收：$(ls "$work/banks/RCC/refused" | head -n 1)（问题报告在旁）"
 mv "$work/banks/RCC/bank-done/"* "$work/banks/RCC/outbox/"
 
-echo "== 代发银行发放（部分失败：销户、户名不符、冻结），县里读取结果"
+echo "== 代发银行的卡库（账号 → 户主身份证号，取自底册；ABC 故意把一个账号登记成他人，演示实名核验不符）"
+planted=$(sqlite3 "$county/county.db" "SELECT p.account_number FROM payment p JOIN batch b ON b.id = p.batch_id WHERE b.bank = 'ABC' ORDER BY p.id LIMIT 1")
+for register in "$work"/data/*-register.csv; do
+    for bank in RCC ABC; do "$ykt" bank cards --folder "$work/banks/$bank" "$register" >/dev/null; done
+done
+"$ykt" bank cards --folder "$work/banks/RCC" "$register" | indent
+"$ykt" bank cards --folder "$work/banks/ABC" --mismatch "$planted" "$register" | indent
+
+echo "== 代发银行发放（部分失败：销户、户名不符、冻结、户主不符），县里读取结果"
 for bank in RCC ABC; do
     "$ykt" bank simulate --folder "$work/banks/$bank" --bank $bank --seed 7 --fail closed=0.08,name=0.04,frozen=0.04 --date 2026-11-17 | indent
 done
 c bank receive --date 2026-11-18 | indent
+[ "$(sqlite3 "$county/county.db" "SELECT count(*) FROM payment WHERE status = 'failed' AND reason_code = 'HOLDER_MISMATCH'")" -ge 1 ] \
+    || { echo "错误：户主不符的行没有以 HOLDER_MISMATCH 失败" >&2; exit 1; }
+echo "   户主不符：$(sqlite3 "$county/county.db" "SELECT count(*) FROM payment WHERE reason_code = 'HOLDER_MISMATCH'") 笔，已记录原因"
 sync_all
+
+echo "== 同一份支付指令再次送到银行（例如传输任务重跑）：银行拒付，不会付两次"
+paid_file=$(ls "$work/banks/ABC/bank-done" | grep '^YKT-PAY-.*\.txt$' | head -n 1)
+cp "$work/banks/ABC/bank-done/$paid_file" "$work/banks/ABC/outbox/"
+ledger_before=$(wc -l < "$work/banks/ABC/bank-ledger.csv")
+"$ykt" bank simulate --folder "$work/banks/ABC" --bank ABC --seed 7 --date 2026-11-18 | tee "$work/repeat.out" | indent
+grep -q YKT-BANK-REPEAT "$work/repeat.out" || { echo "错误：银行又付了一次已付的文件" >&2; exit 1; }
+[ "$(wc -l < "$work/banks/ABC/bank-ledger.csv")" = "$ledger_before" ] || { echo "错误：重复的文件被付了" >&2; exit 1; }
 
 echo "== 乡镇更正失败的发放（换新卡须本人签字确认书；冻结的解冻后原账户重发）"
 n=0
@@ -148,6 +167,10 @@ q() { sqlite3 "$db" "$1"; }
     || { echo "错误：有失败支付的退回资金未记到该行" >&2; exit 1; }
 [ "$(q "SELECT count(*) FROM payment f WHERE f.status='failed' AND NOT EXISTS (SELECT 1 FROM payment r WHERE r.reissue_of=f.id)")" = 0 ] \
     || { echo "错误：有失败支付未补发" >&2; exit 1; }
+[ "$(q "SELECT count(*) FROM batch WHERE status = 'created' OR file_placed_at IS NULL")" = 0 ] \
+    || { echo "错误：有批次未发送或文件未放入 outbox" >&2; exit 1; }
+[ "$(q "SELECT count(*) FROM (SELECT bank FROM batch GROUP BY bank HAVING max(file_seq) != count(*) OR min(file_seq) != 1)")" = 0 ] \
+    || { echo "错误：代发银行的文件序号不连续" >&2; exit 1; }
 c summary --json > "$work/summary.json"
 python3 - "$work/summary.json" <<'PY'
 import json, sys
@@ -158,7 +181,7 @@ assert s["reissued"] == s["failedPayments"] > 0, s
 PY
 for code in "${codes[@]}"; do "$ykt" audit verify --node "$work/$code" >/dev/null; done
 c audit verify >/dev/null
-echo "   每行至多发放一次；已发放不超过审定总额；退回资金记到行；失败的都已补发；全部发放；审计链完整"
+echo "   每个批次只发送一次、文件序号连续；每行至多发放一次；已发放不超过审定总额；退回资金记到行；失败的都已补发；全部发放；审计链完整"
 echo "== 逐行追溯（申请→村评议→公示→清册→审核→审定→批次→结果→更正→补发）"
 c audit trace | indent
 

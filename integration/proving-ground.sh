@@ -14,6 +14,11 @@
 #    random moment; it reads the inbox again. Then: every line paid or failed exactly as the
 #    file says, the batch answered once, the townships' messages carry each line once, the file
 #    moved to processed/, and the audit chain verifies.
+# 2b. Dispatch crashes: `ykt batch dispatch` of a 20,000-line batch is killed at a random moment
+#    or at a crash point (YKT_CRASH_AT),
+#    the bank sometimes takes what is in place, the county dispatches again and the bank pays.
+#    Then: the batch dispatched once (sequence 1), the file paid byte-identical to the recorded
+#    SHA-256, nothing left in the outbox, and each line in the bank's ledger exactly once.
 # 3. Network faults: 24 (quick) or 240 (soak) sync rounds through a proxy that drops, resets,
 #    delays, truncates and flips bytes (Tests/YKTCLITests/NetworkFaultTests.swift); no partial
 #    change set may ever be visible at the county, and sync converges once the faults stop.
@@ -36,8 +41,8 @@ cd "$root"
 mode=${1:-quick}
 seed=${2:-$(date +%s)}
 case "$mode" in
-    quick) sync_trials=40; ingest_trials=10; fuzz_seconds=10; fault_rounds=24; convergence_seeds=0; hostile_seeds=20 ;;
-    soak) sync_trials=400; ingest_trials=100; fuzz_seconds=300; fault_rounds=240; convergence_seeds=100; hostile_seeds=300 ;;
+    quick) sync_trials=40; ingest_trials=10; dispatch_trials=10; fuzz_seconds=10; fault_rounds=24; convergence_seeds=0; hostile_seeds=20 ;;
+    soak) sync_trials=400; ingest_trials=100; dispatch_trials=100; fuzz_seconds=300; fault_rounds=240; convergence_seeds=100; hostile_seeds=300 ;;
     *) echo "usage: integration/proving-ground.sh [quick|soak] [SEED]" >&2; exit 2 ;;
 esac
 RANDOM=$seed
@@ -195,6 +200,73 @@ done
 kills=$((kills + ingest_kills))
 echo "   $ingest_kills kills during ingest; each file applied whole exactly once"
 
+# --- 2b. Dispatch crashes -------------------------------------------------------------------
+# `ykt batch dispatch` of a 20,000-line batch killed at a random moment or at one of its crash
+# points (staged, committed, placed: before the commit, before the rename, before it is marked
+# as placed), sometimes after the bank simulator has already taken
+# a file that was in place; then dispatch again and let the bank pay. Then: the batch dispatched
+# exactly once with file sequence 1, the file in the outbox (or paid) byte-identical to the
+# recorded SHA-256, no staged file left, and the bank's ledger holding each line exactly once.
+echo "== dispatch crashes: $dispatch_trials trials"
+dtemplate="$work/dispatch"
+"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$dtemplate/county" >/dev/null
+"$ykt" policy publish "$work/data/programs.csv" --node "$dtemplate/county" >/dev/null
+"$ykt" calendar publish data/cn-holidays.tsv --node "$dtemplate/county" >/dev/null   # deadlines count on it
+"$ykt" bank add --code RCC --name 广西农村信用社 --folder "$dtemplate/bank" --node "$dtemplate/county" >/dev/null
+sqlite3 "$dtemplate/county/county.db" < "$template/fill.sql" >/dev/null
+dispatch_kills=0; dispatched_lines=0; dispatch_completed=0; dispatch_repeats=0
+for trial in $(seq "$dispatch_trials"); do
+    rm -rf "$work/drun"; mkdir "$work/drun"
+    cp -r "$dtemplate/county" "$dtemplate/bank" "$work/drun/"
+    sqlite3 "$work/drun/county/county.db" "UPDATE agency_bank SET folder = '$work/drun/bank'"
+    # A quarter of the trials kill after a random delay; the rest have the process kill itself
+    # (YKT_CRASH_AT) at one of its crash points, since a random moment seldom falls in the
+    # few milliseconds between the commit and the rename.
+    point=$(( RANDOM % 4 ))
+    if [ "$point" = 0 ]; then
+        "$ykt" batch dispatch --date 2026-11-16 --node "$work/drun/county" >/dev/null 2>&1 &
+        pid=$!
+        sleep_ms "$(rand_ms 300)"
+        kill -9 "$pid" 2>/dev/null && dispatch_kills=$((dispatch_kills + 1)) || true
+        wait "$pid" 2>/dev/null || true
+    else
+        crash=(x dispatch.staged dispatch.committed dispatch.placed)
+        status=0
+        # In braces whose stderr is discarded: bash itself reports the SIGKILL ("Killed") there.
+        { YKT_CRASH_AT=${crash[$point]} "$ykt" batch dispatch --date 2026-11-16 --node "$work/drun/county" >/dev/null 2>&1 || status=$?; } 2>/dev/null
+        [ "$status" = 137 ] || fail "dispatch trial $trial" "the dispatch did not die at ${crash[$point]} (status $status)"
+        dispatch_kills=$((dispatch_kills + 1))
+    fi
+    # Half the time the bank takes (and pays) whatever is in place before the county dispatches again.
+    if [ $((RANDOM % 2)) = 0 ]; then
+        "$ykt" bank simulate --folder "$work/drun/bank" --bank RCC --seed "$seed" --date 2026-11-17 >/dev/null ||
+            fail "dispatch trial $trial" "the bank could not read what was in the outbox"
+    fi
+    "$ykt" batch dispatch --date 2026-11-16 --node "$work/drun/county" >"$work/drun/dispatch.out" 2>&1 ||
+        fail "dispatch trial $trial" "dispatching again failed: $(cat "$work/drun/dispatch.out")"
+    grep -q 已补写 "$work/drun/dispatch.out" && dispatch_completed=$((dispatch_completed + 1))
+    "$ykt" bank simulate --folder "$work/drun/bank" --bank RCC --seed "$seed" --date 2026-11-17 >"$work/drun/bank.out" 2>&1 ||
+        fail "dispatch trial $trial" "the bank failed: $(cat "$work/drun/bank.out")"
+    state=$(sqlite3 "$work/drun/county/county.db" "SELECT status || ' ' || file_seq || ' ' || (file_placed_at IS NOT NULL) || ' ' || sha256 FROM batch WHERE id = 1")
+    [ "${state% *}" = "dispatched 1 1" ] || fail "dispatch trial $trial" "batch 1 is (status, seq, placed) ${state% *}"
+    sha=${state##* }
+    name=$(sqlite3 "$work/drun/county/county.db" "SELECT file FROM batch WHERE id = 1")
+    [ "$(sha256sum < "$work/drun/bank/bank-done/$name" | cut -d' ' -f1)" = "$sha" ] ||
+        fail "dispatch trial $trial" "the file the bank paid differs from the one recorded at dispatch"
+    [ -z "$(ls -A "$work/drun/bank/outbox")" ] || fail "dispatch trial $trial" "left in the outbox: $(ls -A "$work/drun/bank/outbox" | head -n 3)"
+    paid=$(cut -d, -f1 "$work/drun/bank/bank-ledger.csv" | sort | uniq -c | awk '{ n++; if ($1 > 1) d += $1 - 1 } END { print n + 0, d + 0 }')
+    n=${expected%% *}
+    d=${paid#* }
+    duplicated=$((duplicated + d))
+    [ "${paid% *}" -lt "$n" ] && lost=$((lost + n - ${paid% *}))
+    [ "$paid" = "$n 0" ] || fail "dispatch trial $trial" "the bank's ledger has (lines, paid again) $paid, expected $n 0"
+    "$ykt" audit verify --node "$work/drun/county" >/dev/null || fail "dispatch trial $trial" "county audit chain"
+    ls "$work/drun/bank/bank-done" | grep -q '\.repeat$' && dispatch_repeats=$((dispatch_repeats + 1))
+    dispatched_lines=$((dispatched_lines + n))
+done
+kills=$((kills + dispatch_kills))
+echo "   $dispatch_kills kills during dispatch ($dispatch_completed completed by the next dispatch, $dispatch_repeats repeated files refused by the bank); every batch dispatched once, each of $dispatched_lines lines paid once"
+
 echo "== network faults: $fault_rounds sync rounds through a faulty proxy (NetworkFaultTests)"
 swift build --build-tests 2>&1 | tail -n 1 | sed 's/^/   /'
 YKT_FAULT_ROUNDS=$fault_rounds YKT_FAULT_SEED=$seed swift test --skip-build --filter NetworkFaultTests > "$work/faults.out" 2>&1 ||
@@ -203,7 +275,7 @@ grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
 faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
 
 echo "== hostile input: the refusal tests (TLS, a real county process, change sets, bank files)"
-swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests|MoneyIntegrityTests|PeriodRuleTests|CountyCalendarTests' > "$work/hostile.out" 2>&1 ||
+swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|DispatchTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests|MoneyIntegrityTests|PeriodRuleTests|CountyCalendarTests' > "$work/hostile.out" 2>&1 ||
     { cat "$work/hostile.out" >&2; fail "hostile" "a refusal test failed"; }
 hostile=$(grep -cE '^✔ Test .*(refused|tampered|trickl|malformed|wrong result file|stall|expired|another township|paid at most once|flood|unknown path|absurd|symlink|FIFO|size cap|two approvals|approved twice|not followed|lacks a field)' "$work/hostile.out" || true)
 echo "   $hostile refusal tests passed (each input refused, nothing applied)"
@@ -227,5 +299,5 @@ bash fuzz/run.sh "$fuzz_seconds" > "$work/fuzz.out" 2>&1 || { cat "$work/fuzz.ou
 tail -n 1 "$work/fuzz.out" | sed 's/^/   /'
 fuzz_runs=$(tail -n 1 "$work/fuzz.out" | grep -oE '[0-9]+ runs' | awk '{ s += $1 } END { print s + 0 }')
 
-echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, hostile-input tests $hostile, operations $operations, result lines $lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated, paid without trace $untraced, paid twice $paid_twice"
+echo "proving ground ($mode, seed $seed): trials $((sync_trials + ingest_trials + dispatch_trials + fault_rounds + 6 + convergence_seeds)), kills $kills, network faults ${faults:-0}, hostile-input tests $hostile, operations $operations, result lines $lines, dispatched lines $dispatched_lines, fuzz inputs $fuzz_runs, lost $lost, duplicated $duplicated, paid without trace $untraced, paid twice $paid_twice"
 [ "$lost" = 0 ] && [ "$duplicated" = 0 ] && [ "$untraced" = 0 ] && [ "$paid_twice" = 0 ]

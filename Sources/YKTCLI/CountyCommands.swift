@@ -132,13 +132,17 @@ enum CountyCommands {
             }),
         CommandSpec(
             path: ["batch", "dispatch"], abstract: "（县级）把待发送的支付批次写成支付指令文件，放入代发银行的 outbox/",
-            discussion: "文件先写临时文件、落盘后改名，银行不会读到半个文件。银行应在发送后 3 个工作日内发放、其后 2 个工作日内回盘（docs/conventions.md）。",
-            options: [.value("date", "日期", "发送日期，默认今天")],
+            discussion: "每个批次在同一个事务里记为已发送并定下文件名、序号（每个代发银行递增）和 SHA-256；文件先写临时文件并落盘，事务提交后才改名放入 outbox/，银行不会读到半个文件，也不会读到县里未记为已发送的文件。命令失败（例如发放期限算不出：YKT-CAL-NODATA）不留下文件；中途被终止的发送由下一次 ykt batch dispatch 补写同名、逐字节相同的文件。银行应在发送后 3 个工作日内发放、其后 2 个工作日内回盘（docs/conventions.md）。",
+            options: [.value("date", "日期", "发送日期，默认今天"), .flag("json", "以 JSON 输出")],
             run: { inv in
-                let sent = try inv.county().dispatch(on: try inv.countyDate())
-                if sent.isEmpty { return inv.out.line("没有待发送的批次") }
-                for b in sent {
-                    inv.out.line("批次 \(b.id) → \(b.bank)：\(b.lineCount) 笔 \(Fen(b.totalFen).yuanGrouped) 元，文件 \(b.file ?? "")，应于 \(b.payDue ?? "") 前发放、\(b.reportDue ?? "") 前回盘")
+                let report = try inv.county().dispatchReport(on: try inv.countyDate())
+                if inv.json { return try inv.out.json(report) }
+                for b in report.completed {
+                    inv.out.line("批次 \(b.id) → \(b.bank)：上次发送中断，已补写文件 \(b.file ?? "")（序号 \(b.fileSeq.map(String.init) ?? "")，内容与发送时相同）")
+                }
+                if report.dispatched.isEmpty && report.completed.isEmpty { return inv.out.line("没有待发送的批次") }
+                for b in report.dispatched {
+                    inv.out.line("批次 \(b.id) → \(b.bank)：\(b.lineCount) 笔 \(Fen(b.totalFen).yuanGrouped) 元，文件 \(b.file ?? "")（序号 \(b.fileSeq.map(String.init) ?? "")），应于 \(b.payDue ?? "") 前发放、\(b.reportDue ?? "") 前回盘")
                 }
             }),
         CommandSpec(
@@ -220,10 +224,25 @@ enum CountyCommands {
                 let handled = try BankSimulator(folder: try inv.require("folder"), bank: try inv.require("bank")).run(options)
                 if handled.isEmpty { return inv.out.line("没有待处理的支付指令") }
                 for h in handled {
-                    if let skipped = h.skipped { inv.out.line("跳过 \(h.instruction)：\(skipped)") } else {
-                        inv.out.line("\(h.instruction) → \(h.result)：\(h.lines) 笔，失败 \(h.failed) 笔")
+                    if let skipped = h.skipped { inv.out.line("跳过 \(h.instruction)：\(skipped)") } else if let refused = h.refused {
+                        inv.out.line("拒付 \(h.instruction)：\(refused)")
+                    } else {
+                        inv.out.line("\(h.instruction) → \(h.result)：\(h.lines) 笔，失败 \(h.failed) 笔" +
+                                     (h.holderMismatches > 0 ? "（其中户主身份证号不符 \(h.holderMismatches) 笔）" : ""))
                     }
                 }
+            }),
+        CommandSpec(
+            path: ["bank", "cards"], abstract: "模拟代发银行：从底册登记卡库（账号 → 户主身份证号），供发放时核对户主",
+            discussion: "读取一个底册 CSV（ykt demo generate 生成的，或同样有「身份证号」「账号」两列的文件，UTF-8 或 GB18030），把每个账号的户主记入交换目录的 bank-cards.csv。ykt bank simulate 发放时，账号在卡库中而身份证号与户主不符的行以 HOLDER_MISMATCH 失败；卡库中没有的账号不核对。--mismatch 故意把这些账号的户主登记成别人，用于演示。",
+            positionals: [("底册", "底册 CSV 文件；多个底册逐个登记，卡库累加")],
+            options: [.value("folder", "目录", "代发银行的交换目录", required: true),
+                      .value("mismatch", "账号", "逗号分隔的账号：故意登记成别人的户主（演示户主不符）")],
+            run: { inv in
+                let registers = [inv.positional(0)]
+                let mismatch = inv.string("mismatch").map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
+                let r = try BankSimulator(folder: try inv.require("folder"), bank: "").registerCards(registers: registers, mismatch: mismatch)
+                inv.out.line("卡库共 \(r.cards) 个账号" + (r.planted > 0 ? "，其中 \(r.planted) 个故意登记为他人（户主不符）" : ""))
             }),
         CommandSpec(
             path: ["bank", "statement"], abstract: "模拟代发银行：按日期出具对账单（从模拟银行的流水）",

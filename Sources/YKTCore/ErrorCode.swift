@@ -126,6 +126,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let bankFile = code("YKT-BANK-FILE")
     public static let bankControl = code("YKT-BANK-CONTROL")
     public static let bankLine = code("YKT-BANK-LINE")
+    public static let bankFileRepeated = code("YKT-BANK-REPEAT")
     public static let batchUnknown = code("YKT-BATCH-UNKNOWN")
     public static let batchState = code("YKT-BATCH-STATE")
     public static let paymentUnknown = code("YKT-PAYMENT-UNKNOWN")
@@ -241,6 +242,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         bankFile: (.invalidInput, "银行文件格式错误，整个文件未采用（已原样保留）"),
         bankControl: (.integrity, "银行文件的控制数（行数、合计、SHA-256）与正文不符，整个文件未采用"),
         bankLine: (.integrity, "银行结果与支付指令不符（未知行、重复行、缺行或金额不同），整个文件未采用"),
+        bankFileRepeated: (.ruleRefused, "（代发银行）这份支付指令文件的批次、序号或内容已经付过，整份不予支付"),
         batchUnknown: (.notFound, "没有这个支付批次"),
         batchState: (.ruleRefused, "支付批次当前状态不允许此操作"),
         paymentUnknown: (.notFound, "没有这笔支付"),

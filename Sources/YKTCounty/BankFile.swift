@@ -8,7 +8,7 @@ import YKTCrypto
 /// control totals and `body_sha256`, the SHA-256 of every byte after the header's line end.
 /// The body is one CSV record per line (RFC 4180 quoting).
 public enum BankFile {
-    public static let instructionMagic = "YKT-PAY/1"
+    public static let instructionMagic = "YKT-PAY/2"
     public static let resultMagic = "YKT-RESULT/1"
     public static let statementMagic = "YKT-STATEMENT/1"
 
@@ -19,6 +19,8 @@ public enum BankFile {
         case accountFrozen = "ACCOUNT_FROZEN"
         case noSuchAccount = "NO_SUCH_ACCOUNT"
         case other = "OTHER"
+        /// The resident ID in the instruction is not the holder's of record for the account (实名核验不符).
+        case holderMismatch = "HOLDER_MISMATCH"
 
         public var chinese: String {
             switch self {
@@ -27,6 +29,7 @@ public enum BankFile {
             case .accountFrozen: "账户冻结"
             case .noSuchAccount: "账号不存在"
             case .other: "其他原因"
+            case .holderMismatch: "持卡人身份证号与账户登记不符"
             }
         }
     }
@@ -36,15 +39,19 @@ public enum BankFile {
     public struct InstructionLine: Sendable, Equatable {
         public var lineID: String
         public var name: String
+        /// The beneficiary's 18-character resident ID, in full: the bank checks it against the
+        /// holder of the account (实名). Masked wherever a line is printed or logged.
+        public var residentID: String
         public var accountKind: String
         public var accountNumber: String
         public var amountFen: Int64
         public var program: String
         public var memo: String
-        public init(lineID: String, name: String, accountKind: String, accountNumber: String, amountFen: Int64,
+        public init(lineID: String, name: String, residentID: String, accountKind: String, accountNumber: String, amountFen: Int64,
                     program: String, memo: String) {
             self.lineID = lineID
             self.name = name
+            self.residentID = residentID
             self.accountKind = accountKind
             self.accountNumber = accountNumber
             self.amountFen = amountFen
@@ -55,12 +62,17 @@ public enum BankFile {
 
     public struct Instruction: Sendable, Equatable {
         public var batch: Int64
+        /// The file's sequence number among the county's files for this bank: 1, 2, 3… in the
+        /// order the batches were dispatched. A bank refuses a sequence number (or a batch) it
+        /// has already paid.
+        public var seq: Int64
         public var bank: String
         public var county: String
         public var lines: [InstructionLine]
         public var totalFen: Int64 { lines.reduce(0) { $0 + $1.amountFen } }
-        public init(batch: Int64, bank: String, county: String, lines: [InstructionLine]) {
+        public init(batch: Int64, seq: Int64, bank: String, county: String, lines: [InstructionLine]) {
             self.batch = batch
+            self.seq = seq
             self.bank = bank
             self.county = county
             self.lines = lines
@@ -71,26 +83,29 @@ public enum BankFile {
         var body: [UInt8] = []
         body.reserveCapacity(i.lines.count * 110)
         for l in i.lines {
-            record([l.lineID, l.name, l.accountKind, l.accountNumber, String(l.amountFen), l.program, l.memo], into: &body)
+            record([l.lineID, l.name, l.residentID, l.accountKind, l.accountNumber, String(l.amountFen), l.program, l.memo], into: &body)
         }
-        return header(instructionMagic, [("batch", String(i.batch)), ("bank", i.bank), ("county", i.county),
+        return header(instructionMagic, [("batch", String(i.batch)), ("seq", String(i.seq)), ("bank", i.bank), ("county", i.county),
                                          ("lines", String(i.lines.count)), ("total_fen", String(i.totalFen))], body: body) + body
     }
 
     public static func readInstruction(_ bytes: [UInt8], file: String) throws(YKTError) -> Instruction {
         let e = try envelope(bytes, magic: instructionMagic, file: file,
-                             keys: ["batch", "bank", "county", "lines", "total_fen", "body_sha256"], width: 7)
+                             keys: ["batch", "seq", "bank", "county", "lines", "total_fen", "body_sha256"], width: 8)
         var problems = e.problems
+        for key in ["batch", "seq"] where !(e.header[key].flatMap { Int64($0) }.map { $0 > 0 } ?? false) {
+            problems.append(YKTError(.bankFile, "控制头 \(key)=\(q(e.header[key] ?? "")) 应为正整数", at: loc(file, 1, key)))
+        }
         var lines: [InstructionLine] = []
         for r in e.records {
-            guard let amount = positive(r.fields[4]) else {
-                problems.append(YKTError(.bankFile, "金额「\(q(r.fields[4]))」应为不超过 1 亿元的正整数（分）", at: loc(file, r.line, "amount_fen")))
+            guard let amount = positive(r.fields[5]) else {
+                problems.append(YKTError(.bankFile, "金额「\(q(r.fields[5]))」应为不超过 1 亿元的正整数（分）", at: loc(file, r.line, "amount_fen")))
                 continue
             }
-            lines.append(InstructionLine(lineID: r.fields[0], name: r.fields[1], accountKind: r.fields[2], accountNumber: r.fields[3],
-                                         amountFen: amount, program: r.fields[5], memo: r.fields[6]))
+            lines.append(InstructionLine(lineID: r.fields[0], name: r.fields[1], residentID: r.fields[2], accountKind: r.fields[3],
+                                         accountNumber: r.fields[4], amountFen: amount, program: r.fields[6], memo: r.fields[7]))
         }
-        let result = Instruction(batch: Int64(e.header["batch"] ?? "") ?? 0, bank: e.header["bank"] ?? "",
+        let result = Instruction(batch: Int64(e.header["batch"] ?? "") ?? 0, seq: Int64(e.header["seq"] ?? "") ?? 0, bank: e.header["bank"] ?? "",
                                  county: e.header["county"] ?? "", lines: lines)
         if Int64(e.header["total_fen"] ?? "") != result.totalFen, problems.isEmpty {
             problems.append(YKTError(.bankControl, "控制总额 total_fen=\(q(e.header["total_fen"] ?? "")) 与明细合计 \(result.totalFen) 不符",

@@ -67,69 +67,28 @@ extension CountyNode {
         public var payDue: String?
         public var reportDue: String?
         public var resultedOn: String?
+        /// The instruction file's sequence number among this bank's files (nil before schema 10).
+        public var fileSeq: Int64?
+        /// SHA-256 of the whole instruction file, fixed when the batch was dispatched.
+        public var sha256: String?
+        /// Whether the file is known to be in the outbox (false: dispatched, and the next
+        /// `batch dispatch` puts the file in place).
+        public var filePlaced: Bool = false
 
         public var statusChinese: String { ["created": "待发送", "dispatched": "已发送待回盘", "resulted": "已回盘"][status] ?? status }
     }
 
     public func batches() throws -> [Batch] {
         try db.all("""
-            SELECT id, bank, kind, line_count, total_fen, status, created_at, file, dispatched_on, pay_due, report_due, resulted_on
+            SELECT id, bank, kind, line_count, total_fen, status, created_at, file, dispatched_on, pay_due, report_due, resulted_on,
+                   file_seq, sha256, file_placed_at IS NOT NULL
             FROM batch ORDER BY id
             """) {
             Batch(id: $0.int64(0), bank: $0.text(1), kind: $0.text(2), lineCount: $0.int(3), totalFen: $0.int64(4), status: $0.text(5),
                   createdAt: $0.text(6), file: $0.optionalText(7), dispatchedOn: $0.optionalText(8), payDue: $0.optionalText(9),
-                  reportDue: $0.optionalText(10), resultedOn: $0.optionalText(11))
+                  reportDue: $0.optionalText(10), resultedOn: $0.optionalText(11), fileSeq: $0.isNull(12) ? nil : $0.int64(12),
+                  sha256: $0.optionalText(13), filePlaced: $0.bool(14))
         }
-    }
-
-    /// The instruction file of a batch, byte for byte the same however often it is written.
-    func instruction(for batch: Batch) throws -> BankFile.Instruction {
-        let names = Dictionary(try db.all("SELECT code, name FROM program") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
-        var periods: [String: String] = [:]
-        let lines = try db.all("""
-            SELECT id, name, account_kind, account_number, amount_fen, program, period, reissue_of FROM payment WHERE batch_id = ? ORDER BY id
-            """, batch.id) { r in
-            let program = names[r.text(5)] ?? r.text(5)
-            let raw = r.text(6)
-            let period = periods[raw] ?? {
-                let p = (try? Period(parsing: raw))?.chinese ?? raw
-                periods[raw] = p
-                return p
-            }()
-            return BankFile.InstructionLine(lineID: String(r.int64(0)), name: r.text(1), accountKind: r.text(2), accountNumber: r.text(3),
-                                            amountFen: r.int64(4), program: program,
-                                            memo: "\(period)\(program)" + (r.isNull(7) ? "" : "（补发）"))
-        }
-        return BankFile.Instruction(batch: batch.id, bank: batch.bank, county: config.nodeID, lines: lines)
-    }
-
-    public static func instructionFileName(county: String, bank: String, batch: Int64) -> String {
-        "YKT-PAY-\(county)-\(bank)-\(String(format: "%06lld", batch)).txt"
-    }
-
-    /// Writes the instruction file of every batch not yet sent into its bank's outbox
-    /// (temporary file, flush, rename) and records the dispatch date and the deadlines: the
-    /// bank pays within 3 working days and reports within 2 working days after that
-    /// (`docs/conventions.md`). A crash between the file and the record rewrites the same bytes.
-    @discardableResult
-    public func dispatch(on date: CivilDate) throws -> [Batch] {
-        var sent: [Batch] = []
-        for batch in try batches() where batch.status == "created" {
-            let bank = try agencyBank(batch.bank)
-            // The deadlines first: a date the county's calendar has no year for writes no file.
-            let payDue = try calendar.workday(number: 4, onOrAfter: date)    // dispatch day + 3 working days
-            let reportDue = try calendar.workday(number: 3, onOrAfter: payDue)
-            let bytes = BankFile.write(try instruction(for: batch))
-            let name = Self.instructionFileName(county: config.nodeID, bank: bank.code, batch: batch.id)
-            try FileOutput.writeAtomically(bytes: bytes, to: (bank.outbox as NSString).appendingPathComponent(name), mode: 0o640)
-            try perform("batch.dispatch", object: "batch#\(batch.id)", detail: "\(bank.code) \(name) sha256:\(Hex.encode(SHA256.hash(bytes)).prefix(16))") {
-                try db.run("""
-                    UPDATE batch SET status = 'dispatched', file = ?, sha256 = ?, dispatched_on = ?, pay_due = ?, report_due = ? WHERE id = ?
-                    """, name, Hex.encode(SHA256.hash(bytes)), date.description, payDue.description, reportDue.description, batch.id)
-            }
-            sent.append(try batches().first { $0.id == batch.id }!)
-        }
-        return sent
     }
 
     /// A batch awaiting its result, with where it stands against its deadlines on `today`.

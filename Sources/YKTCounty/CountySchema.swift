@@ -232,5 +232,16 @@ enum CountySchema {
         CREATE TABLE application_period(resident_id TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL,
             node_id TEXT NOT NULL, PRIMARY KEY (resident_id, program, period)) WITHOUT ROWID;
         """),
+        // Exactly-once dispatch (issue 14, item 3): a batch's instruction file gets a sequence number
+        // per agency bank in the transaction that dispatches it; file_placed_at is set once the
+        // file is renamed into the outbox (NULL: dispatched, file still to be put in place by
+        // the next `batch dispatch`). Batches dispatched before this version had their file
+        // written first, so they count as placed.
+        .init(version: 13, sql: """
+        ALTER TABLE batch ADD COLUMN file_seq INTEGER;
+        ALTER TABLE batch ADD COLUMN file_placed_at TEXT;
+        UPDATE batch SET file_placed_at = dispatched_on WHERE status != 'created';
+        CREATE UNIQUE INDEX batch_file_seq ON batch(bank, file_seq) WHERE file_seq IS NOT NULL;
+        """),
     ])
 }

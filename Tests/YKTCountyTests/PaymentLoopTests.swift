@@ -125,7 +125,9 @@ struct PaymentLoopTests {
         #expect(instruction.lines.count == 3 && instruction.totalFen == 90000)
         #expect(instruction.lines.allSatisfy { $0.program == "特殊对象生活补助" && $0.memo.contains("2026年") })
         // Writing it again gives the same bytes (a crash between file and record is harmless).
-        #expect(BankFile.write(try loop.county.instruction(for: loop.county.batches()[0])) == bytes)
+        #expect(BankFile.write(try loop.county.instruction(for: loop.county.batches()[0], seq: 1)) == bytes)
+        #expect(instruction.seq == 1 && instruction.batch == batch)
+        #expect(instruction.lines.map(\.residentID) == loop.people)
 
         try loop.answer(batch: batch, failing: [2])
         let report = try #require(try loop.receive().first)
@@ -393,8 +395,8 @@ struct BankFileTests {
 
     @Test("instruction and result files round-trip, with quoting")
     func roundTrip() throws {
-        let i = BankFile.Instruction(batch: 7, bank: "RCC", county: "450223", lines: [
-            .init(lineID: "1", name: "韦秀英", accountKind: "card", accountNumber: "6228480000000000018", amountFen: 11235,
+        let i = BankFile.Instruction(batch: 7, seq: 3, bank: "RCC", county: "450223", lines: [
+            .init(lineID: "1", name: "韦秀英", residentID: "45022319500101123X", accountKind: "card", accountNumber: "6228480000000000018", amountFen: 11235,
                   program: "耕地地力保护补贴", memo: "2026年, \"补发\""),
         ])
         #expect(try BankFile.readInstruction(BankFile.write(i), file: "i") == i)
@@ -431,9 +433,9 @@ struct BankFileTests {
 
     @Test("an amount above 100 million yuan is refused with its line, so no file's totals can overflow (found by fuzzing)")
     func hugeAmounts() throws {
-        let body = "1,韦秀英,card,6228480000000000018,9223372036854775000,耕地地力保护补贴,x\n" +
-                   "2,覃建国,card,6228480000000000026,9223372036854775000,耕地地力保护补贴,x\n"
-        let text = "YKT-PAY/1,batch=1,bank=RCC,county=450223,lines=2,total_fen=0,body_sha256=" + Hex.encode(SHA256.hash(Array(body.utf8))) + "\n" + body
+        let body = "1,韦秀英,45022319500101123X,card,6228480000000000018,9223372036854775000,耕地地力保护补贴,x\n" +
+                   "2,覃建国,450223196203154561,card,6228480000000000026,9223372036854775000,耕地地力保护补贴,x\n"
+        let text = "YKT-PAY/2,batch=1,seq=1,bank=RCC,county=450223,lines=2,total_fen=0,body_sha256=" + Hex.encode(SHA256.hash(Array(body.utf8))) + "\n" + body
         let e = try #require(#expect(throws: YKTError.self) { try BankFile.readInstruction(Array(text.utf8), file: "i.txt") })
         #expect(Set(e.details.map { "\($0.location?.line ?? 0):\($0.location?.field ?? "")" }) == ["2:amount_fen", "3:amount_fen"])
     }
