@@ -26,40 +26,14 @@ public enum FileOutput {
     /// - Missing folders on the way are made 0750 (`ExchangeFile.makeFolder`); existing ones are
     ///   left as they are.
     public static func writeAtomically(bytes: [UInt8], to path: String, mode: Int = 0o644) throws(YKTError) {
-        let dir = (path as NSString).deletingLastPathComponent
-        func fail(_ why: String) -> YKTError {
-            YKTError(.fileWrite, "不能写入文件：\(why)", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
-        }
-        if !dir.isEmpty { try ExchangeFile.makeFolder(dir) }
-        let tmp = temporaryPath(beside: path)
-        let fd = try createExclusive(tmp, mode: mode_t(mode))
-        var failure: String?
-        bytes.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                written += n
-            }
-        }
-        if failure == nil, fchmod(fd, mode_t(mode)) != 0 { failure = String(cString: strerror(errno)) }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil, rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
+        let tmp = try StagedFile.writeFlushed(bytes, beside: path, mode: mode)
+        guard rename(tmp, path) == 0 else {
+            let why = String(cString: strerror(errno))
             unlink(tmp)
-            throw fail(failure)
+            throw YKTError(.fileWrite, "不能写入文件：\(why)", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
         }
         // The rename itself on disk too. Best effort: some file systems refuse fsync on a folder.
-        let dirFD = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
-        }
+        StagedFile.syncFolder((path as NSString).deletingLastPathComponent)
     }
 
     /// `.<name>.tmp-<16 hex digits>` beside `path`, the digits from the system's random source:

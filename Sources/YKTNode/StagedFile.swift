@@ -16,6 +16,14 @@ public enum StagedFile {
     /// Writes `bytes` to a new temporary file beside `path` and flushes it; returns its path.
     /// On failure nothing is left behind.
     public static func stage(bytes: [UInt8], beside path: String, mode: Int = 0o640) throws(YKTError) -> String {
+        let tmp = try writeFlushed(bytes, beside: path, mode: mode)
+        syncFolder((path as NSString).deletingLastPathComponent)
+        return tmp
+    }
+
+    /// `bytes` in a new hidden temporary file beside `path` (its folder made if missing), with
+    /// `mode`, flushed to disk; its path. On failure nothing is left behind.
+    static func writeFlushed(_ bytes: [UInt8], beside path: String, mode: Int) throws(YKTError) -> String {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try ExchangeFile.makeFolder(dir) }
         let tmp = FileOutput.temporaryPath(beside: path)
@@ -40,7 +48,6 @@ public enum StagedFile {
             unlink(tmp)
             throw YKTError(.fileWrite, "不能写入文件：\(failure)", at: SourceLocation(file: path), hint: "检查目录权限和磁盘空间")
         }
-        syncFolder(dir)
         return tmp
     }
 

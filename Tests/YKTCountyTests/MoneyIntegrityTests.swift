@@ -50,7 +50,8 @@ struct Publicised {
     let carol = ResidentID.completing("45022319800707078")
     let dave = ResidentID.completing("45022319700505055")
 
-    init(submit: Bool = true) throws {
+    /// `closeLate`: the notice is closed on 2026-03-16 for 2026-03-09, with a reason (补录).
+    init(submit: Bool = true, closeLate: Bool = false) throws {
         c = try County(["450223101"])
         let t = c.townships["450223101"]!
         for (i, (id, name)) in [(alice, "韦秀英"), (bob, "覃建国"), (carol, "黄丽华"), (dave, "蒙小军")].enumerated() {
@@ -62,8 +63,15 @@ struct Publicised {
         let n = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                  place: "各村村务公开栏", phone: "0772-6812345")
         try apply(t, carol, "GD01", quantity: "1")   // after the posting: on no notice
-        t.at("2026-03-09")
-        try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
+        if closeLate {
+            t.at("2026-03-16")
+            let refused = #expect(throws: YKTError.self) { try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09")) }
+            #expect(refused?.code == .dateBackdated && refused?.location?.field == "--date")
+            try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"), backdatedReason: "3 月 9 日停电，当日纸质记录，今日补录")
+        } else {
+            t.at("2026-03-09")
+            try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
+        }
         if submit { try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id) }
     }
 }
@@ -239,25 +247,5 @@ struct MoneyIntegrityTests {
         let all = report.broken.flatMap(\.problems).joined(separator: "；")
         #expect(all.contains("审核与审定是同一人") && all.contains("没有申请记录") && all.contains("金额与清册行不符"))
         #expect(!report.broken.contains { $0.resident == p.alice })   // masked
-    }
-}
-
-extension Publicised {
-    /// As `init(submit: false)`, but the notice is closed on 2026-03-16 for 2026-03-09, with a reason.
-    init(submit: Bool, closeLate: Bool) throws {
-        c = try County(["450223101"])
-        let t = c.townships["450223101"]!
-        for (i, (id, name)) in [(alice, "韦秀英"), (bob, "覃建国"), (carol, "黄丽华"), (dave, "蒙小军")].enumerated() {
-            try register(t, id, name, card: AccountNumber.completingLuhn("62284800000000000\(i + 1)"))
-        }
-        try apply(t, alice, "GD01", quantity: "2")
-        try apply(t, bob, "GD01", quantity: "1")
-        t.at("2026-03-02")
-        let n = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
-                                 place: "各村村务公开栏", phone: "0772-6812345")
-        t.at("2026-03-16")
-        let refused = #expect(throws: YKTError.self) { try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09")) }
-        #expect(refused?.code == .dateBackdated && refused?.location?.field == "--date")
-        try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"), backdatedReason: "3 月 9 日停电，当日纸质记录，今日补录")
     }
 }
