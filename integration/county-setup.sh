@@ -9,9 +9,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ykt=$1; work=$2; shift 2
 codes=("$@")
-export YKT_OPERATOR=${YKT_OPERATOR:-演示经办人}
 county="$work/county"
 [ -e "$county/node.conf" ] && exit 0
+. "$root/integration/operators.sh" "$work"
 
 pki="$work/pki"
 bash "$root/certs/make-dev-pki.sh" "$pki" "${codes[@]}" 450223199 >/dev/null
@@ -19,7 +19,13 @@ bash "$root/certs/make-dev-pki.sh" revoke "$pki" 450223199
 rogue="$work/rogue-pki"
 bash "$root/certs/make-dev-pki.sh" "$rogue" "${codes[0]}" >/dev/null
 
-"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$county"
+ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县
+# The county's people: the administrator (accounts, keys, banks, publications) opens the
+# others' accounts; nobody grants themselves, and the administrator neither reviews nor approves.
+ykt_add_operator liu "$county" cai-approve 财政审定员 approver
+ykt_add_operator liu "$county" zhi-pay 支付经办员 payments
+ykt_add_operator liu "$county" tou-su 投诉受理员 complaints
+ykt_add_operator liu "$county" shen-audit 审计查询员 auditor
 cat >> "$county/node.conf" <<CONF
 tls_certificate = $pki/county.crt
 tls_key = $pki/county.key
@@ -37,8 +43,11 @@ tls_ca = $pki/ca.crt
 county_public_key = $county_key
 CONF
     key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-    "$ykt" township enrol --township "$code" --name "$code" --public-key "$key" --node "$county"
+    ykt_as liu "$county" township enrol --township "$code" --name "$code" --public-key "$key"
 done
 
-"$ykt" calendar publish "$root/data/cn-holidays.tsv" --reason "国务院办公厅 2025、2026 年部分节假日安排" --node "$county"
-"$ykt" policy publish "$work/data/programs.csv" --node "$county"
+ykt_as liu "$county" calendar publish "$root/data/cn-holidays.tsv" --reason "国务院办公厅 2025、2026 年部分节假日安排"
+ykt_as liu "$county" policy publish "$work/data/programs.csv"
+# Reviewers are granted per program on the policy list, so after it is published.
+ykt_add_operator liu "$county" nong-review 农业局审核员 reviewer GD01
+ykt_add_operator liu "$county" min-review 民政局审核员 reviewer TF01

@@ -21,7 +21,8 @@ ykt="$root/.build/release/ykt"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-demo.XXXXXX")
 echo "== 工作目录 $work"
-export YKT_OPERATOR="演示经办人"
+# Everyone logs in as themselves: passwords in 0600 files under $work/secrets (integration/operators.sh).
+. "$root/integration/operators.sh" "$work"
 
 echo "== 生成演示县（种子 2026；第一个乡镇的底册植入 2 个校验码错误和 1 个共用账户）"
 "$ykt" demo generate --out "$work/data" --seed 2026 --townships 3 --villages 4 --people 30 \
@@ -32,8 +33,9 @@ for code in $codes; do
     name=$(grep "^$code," "$work/data/townships.csv" | cut -d, -f2)
     echo
     echo "== $name（$code）：建立节点"
-    "$ykt" init --township "$code" --name "$name" --node "$work/$code"
-    "$ykt" program load "$work/data/programs.csv" --node "$work/$code"
+    ykt_init "$work/$code" admin 乡镇管理员 --township "$code" --name "$name"
+    township_operators "$work/$code"
+    ykt_as admin "$work/$code" program load "$work/data/programs.csv"
 done
 
 # Working days are counted on the county's calendar only: the county publishes it (with the
@@ -61,7 +63,8 @@ total_fen=0
 for code in $codes; do
     name=$(grep "^$code," "$work/data/townships.csv" | cut -d, -f2)
     node="$work/$code"
-    export YKT_NODE="$node"
+    clerk() { ykt_as clerk "$node" "$@"; }
+    leader() { ykt_as leader "$node" "$@"; }
     echo
     echo "== $name（$code）：离线办理"
     # The demo plays a whole autumn in a few seconds: each step runs on its own day's clock
@@ -70,38 +73,40 @@ for code in $codes; do
     echo "clock_override = allowed" >> "$node/node.conf"
     export YKT_CLOCK=2026-09-20
     register="$work/data/$code-register.csv"
-    if ! "$ykt" beneficiary import "$register" 2>"$work/$code-import-errors.txt"; then
+    if ! clerk beneficiary import "$register" 2>"$work/$code-import-errors.txt"; then
         echo "   底册有错误，整批未导入：$(grep -c '^  - ' "$work/$code-import-errors.txt") 处问题（见 $work/$code-import-errors.txt）"
-        "$ykt" beneficiary import "$register" --keep-good --rejects "$work/$code-rejects.csv"
+        clerk beneficiary import "$register" --keep-good --rejects "$work/$code-rejects.csv"
     fi
-    "$ykt" application import "$work/data/$code-applications.csv"
-    YKT_CLOCK=2026-09-30 "$ykt" notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
-    first=$("$ykt" notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
-    YKT_CLOCK=2026-10-09 "$ykt" objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
+    clerk application import "$work/data/$code-applications.csv"
+    YKT_CLOCK=2026-09-30 clerk notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
+    first=$(clerk notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
+    YKT_CLOCK=2026-10-09 clerk objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
     # Closing on the last day of the notice is refused and names the earliest date.
     export YKT_CLOCK=2026-10-12
-    if "$ykt" notice close 1 --date 2026-10-12 2>"$work/$code-early.txt"; then
+    if clerk notice close 1 --date 2026-10-12 2>"$work/$code-early.txt"; then
         echo "   错误：公示未满 5 个工作日却结束了" >&2; exit 1
     fi
     echo "   提前结束被拒绝：$(grep -o '最早可于[^（]*' "$work/$code-early.txt")"
-    "$ykt" objection settle 1 --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
+    clerk objection settle 1 --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
     export YKT_CLOCK=2026-10-13
-    "$ykt" notice close 1 --date 2026-10-13 --proof "$work/data/programs.csv"
-    paths=$("$ykt" notice print 1 --date 2026-10-13)
+    clerk notice close 1 --date 2026-10-13 --proof "$work/data/programs.csv"
+    paths=$(clerk notice print 1 --date 2026-10-13)
     notices+=($paths)
-    "$ykt" roster build --program GD01 --period 2026 >/dev/null
-    "$ykt" roster build --program TF01 --period 2026 >/dev/null 2>&1 || true
-    for r in $("$ykt" roster list --json | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))'); do
-        "$ykt" roster submit "$r"
+    clerk roster build --program GD01 --period 2026 >/dev/null
+    clerk roster build --program TF01 --period 2026 >/dev/null 2>&1 || true
+    # The clerk builds; the leader signs the submission (乡镇审核) with their own password.
+    if clerk roster submit 1 2>"$work/$code-clerk-submit.txt"; then echo "   错误：经办人报送了清册" >&2; exit 1; fi
+    for r in $(clerk roster list --json | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))'); do
+        leader roster submit "$r"
     done
-    "$ykt" audit verify
-    people=$("$ykt" beneficiary list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-    read -r lines fen < <("$ykt" roster list --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(x["lineCount"] for x in r), sum(x["totalFen"] for x in r))')
+    ykt_as admin "$node" audit verify
+    people=$(clerk beneficiary list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    read -r lines fen < <(clerk roster list --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(x["lineCount"] for x in r), sum(x["totalFen"] for x in r))')
     total_people=$((total_people + people))
     total_lines=$((total_lines + lines))
     total_fen=$((total_fen + fen))
     echo "   待同步操作："
-    "$ykt" outbox list --summary | sed 's/^/     /'
+    clerk outbox list --summary | sed 's/^/     /'
     unset YKT_CLOCK
 done
 
@@ -117,7 +122,7 @@ echo
 echo "== 汇总"
 printf '   乡镇 %s 个；底册 %s 人；已报送清册 %s 行，金额 %s.%02d 元；离线完成后已同步到县财政，县里汇总与各乡镇一致。\n' \
     "$(echo "$codes" | wc -w)" "$total_people" "$total_lines" "$((total_fen / 100))" "$((total_fen % 100))"
-"$ykt" summary --json --node "$work/county" > "$work/summary.json"
+ykt_as shen-audit "$work/county" summary --json > "$work/summary.json"
 python3 - "$work/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -12,8 +12,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ykt=$1; work=$2; shift 2
 codes=("$@")
 county="$work/county"
-export YKT_OPERATOR=${YKT_OPERATOR:-演示经办人}
-c() { "$ykt" "$@" --node "$county"; }
+. "$root/integration/operators.sh" "$work"
+# The county's people (made by integration/county-setup.sh), each logged in as themselves.
+admin() { ykt_as liu "$county" "$@"; }
+approver() { ykt_as cai-approve "$county" "$@"; }
+payments() { ykt_as zhi-pay "$county" "$@"; }
+c() { ykt_as shen-audit "$county" "$@"; }   # reading and audit
 indent() { sed 's/^/   /'; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -23,23 +27,26 @@ trap 'kill $serve_pid 2>/dev/null || true' EXIT
 port=$(serve_port "$county" "$serve_pid" "$work/serve2.log")
 sync_all() { for code in "${codes[@]}"; do printf '   %s：' "$code"; "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"; done; }
 
-echo "== 县财政：经办人角色、预算、代发银行"
-c operator grant --name 农业局审核员 --role reviewer --program GD01
-c operator grant --name 民政局审核员 --role reviewer --program TF01
-c operator grant --name 财政审定员 --role approver
-c budget set --program GD01 --period 2026 --yuan 5000000
-c budget set --program TF01 --period 2026 --yuan 500000
-c bank add --code RCC --name 广西农村信用社 --serves 中国邮政储蓄银行 --folder "$work/banks/RCC"
-c bank add --code ABC --name 中国农业银行 --folder "$work/banks/ABC"
+echo "== 县财政：经办人、预算、代发银行"
+c operator list | indent
+# The administrator cannot approve money, and nobody grants themselves a role.
+if admin roster approve --rosters 1 2>"$work/admin-approve.err"; then echo "错误：管理员审定了清册" >&2; exit 1; fi
+echo "   已拒绝：$(head -n 1 "$work/admin-approve.err")"
+if admin operator grant --login liu --role auditor 2>"$work/self-grant.err"; then echo "错误：管理员给自己授予了角色" >&2; exit 1; fi
+echo "   已拒绝：$(head -n 1 "$work/self-grant.err")"
+approver budget set --program GD01 --period 2026 --yuan 5000000
+approver budget set --program TF01 --period 2026 --yuan 500000
+admin bank add --code RCC --name 广西农村信用社 --serves 中国邮政储蓄银行 --folder "$work/banks/RCC"
+admin bank add --code ABC --name 中国农业银行 --folder "$work/banks/ABC"
 c budget list | indent
 
 echo "== 预警：导入公职人员及亲属名单，运行规则"
 first=${codes[0]}
-rid=$("$ykt" roster show 1 --json --node "$work/$first" | json 'd["lines"][0]["residentID"]')
-rname=$("$ykt" roster show 1 --json --node "$work/$first" | json 'd["lines"][0]["name"]')
+rid=$(ykt_as clerk "$work/$first" roster show 1 --json | json 'd["lines"][0]["residentID"]')
+rname=$(ykt_as clerk "$work/$first" roster show 1 --json | json 'd["lines"][0]["name"]')
 printf '身份证号,姓名,工作单位,关系\n%s,%s,鹿寨县某局,父母\n' "$rid" "$rname" > "$work/officials.csv"
-c officials import "$work/officials.csv"
-c warnings run | indent
+approver officials import "$work/officials.csv"
+payments warnings run | indent
 warning=$(c warnings list --json --status open | json 'd[0]["id"]')
 
 echo "== 业务主管部门审核（${codes[1]} 的清册退回更正后重报）"
@@ -47,35 +54,35 @@ back=${codes[1]}
 for id in $(c roster list --json --status received | json '" ".join(str(r["id"]) for r in d)'); do
     node=$(c roster list --json | json "[r['node'] for r in d if r['id']==$id][0]")
     program=$(c roster list --json | json "[r['program'] for r in d if r['id']==$id][0]")
-    reviewer=$([ "$program" = GD01 ] && echo 农业局审核员 || echo 民政局审核员)
+    reviewer=$([ "$program" = GD01 ] && echo nong-review || echo min-review)
     if [ "$node" = "$back" ] && [ "$program" = GD01 ]; then
-        c roster review "$id" --reject --reason "请核对第 1 行的承包面积" --operator "$reviewer"
+        ykt_as "$reviewer" "$county" roster review "$id" --reject --reason "请核对第 1 行的承包面积"
     else
-        c roster review "$id" --approve --operator "$reviewer"
+        ykt_as "$reviewer" "$county" roster review "$id" --approve
     fi
 done
 printf '   %s：' "$back"; "$ykt" sync --node "$work/$back" --county "127.0.0.1:$port"
-returned=$("$ykt" roster list --json --node "$work/$back" | json '[r["id"] for r in d if r["status"]=="draft"][0]')
-"$ykt" roster show "$returned" --node "$work/$back" | grep 退回 | indent
-"$ykt" roster build --program GD01 --period 2026 --node "$work/$back" >/dev/null
-"$ykt" roster submit "$returned" --node "$work/$back"
+returned=$(ykt_as clerk "$work/$back" roster list --json | json '[r["id"] for r in d if r["status"]=="draft"][0]')
+ykt_as clerk "$work/$back" roster show "$returned" | grep 退回 | indent
+ykt_as clerk "$work/$back" roster build --program GD01 --period 2026 >/dev/null
+ykt_as leader "$work/$back" roster submit "$returned"
 printf '   %s：' "$back"; "$ykt" sync --node "$work/$back" --county "127.0.0.1:$port"
 resubmitted=$(c roster list --json --status received | json 'd[0]["id"]')
-c roster review "$resubmitted" --approve --operator 农业局审核员
+ykt_as nong-review "$county" roster review "$resubmitted" --approve
 c roster list | indent
 
 echo "== 财政审定：有未处理预警时拒绝；核实排除后审定，生成支付批次"
 ids=$(c roster list --json --status reviewed | json '",".join(str(r["id"]) for r in d)')
-if c roster approve --rosters "$ids" --operator 财政审定员 2>"$work/approve.err"; then echo "错误：有预警却审定了" >&2; exit 1; fi
+if approver roster approve --rosters "$ids" 2>"$work/approve.err"; then echo "错误：有预警却审定了" >&2; exit 1; fi
 echo "   已拒绝：$(head -n 1 "$work/approve.err")"
-c warnings close "$warning" --dismiss --reason "经核实为普通村民，与公职人员同名同号系名单录入错误" --operator 财政审定员
-c roster approve --rosters "$ids" --note "同意拨付" --operator 财政审定员
-c batch dispatch --date 2026-11-16 | indent
+ykt_as nong-review "$county" warnings close "$warning" --dismiss --reason "经核实为普通村民，与公职人员同名同号系名单录入错误"
+approver roster approve --rosters "$ids" --note "同意拨付"
+payments batch dispatch --date 2026-11-16 | indent
 c batch list --due --date 2026-11-20 | indent
 
 echo "== 代发银行（模拟）：先交来一份控制总额不符的结果文件，整份拒收"
 "$ykt" bank simulate --folder "$work/banks/RCC" --bank RCC --tamper total --date 2026-11-17 | indent
-if c bank receive --bank RCC --date 2026-11-18 >"$work/receive.out" 2>&1; then echo "错误：篡改的结果文件被采用了" >&2; exit 1; fi
+if payments bank receive --bank RCC --date 2026-11-18 >"$work/receive.out" 2>&1; then echo "错误：篡改的结果文件被采用了" >&2; exit 1; fi
 grep -q YKT-BANK-CONTROL "$work/receive.out"
 echo "   已拒收：$(ls "$work/banks/RCC/refused" | head -n 1)（问题报告在旁）"
 mv "$work/banks/RCC/bank-done/"* "$work/banks/RCC/outbox/"
@@ -92,7 +99,7 @@ echo "== 代发银行发放（部分失败：销户、户名不符、冻结、�
 for bank in RCC ABC; do
     "$ykt" bank simulate --folder "$work/banks/$bank" --bank $bank --seed 7 --fail closed=0.08,name=0.04,frozen=0.04 --date 2026-11-17 | indent
 done
-c bank receive --date 2026-11-18 | indent
+payments bank receive --date 2026-11-18 | indent
 [ "$(sqlite3 "$county/county.db" "SELECT count(*) FROM payment WHERE status = 'failed' AND reason_code = 'HOLDER_MISMATCH'")" -ge 1 ] \
     || { echo "错误：户主不符的行没有以 HOLDER_MISMATCH 失败" >&2; exit 1; }
 echo "   户主不符：$(sqlite3 "$county/county.db" "SELECT count(*) FROM payment WHERE reason_code = 'HOLDER_MISMATCH'") 笔，已记录原因"
@@ -109,11 +116,11 @@ grep -q YKT-BANK-REPEAT "$work/repeat.out" || { echo "错误：银行又付了�
 echo "== 乡镇更正失败的发放（换新卡须本人签字确认书；冻结的解冻后原账户重发）"
 n=0
 for code in "${codes[@]}"; do
-    for row in $("$ykt" payment list --failed --json --node "$work/$code" | json '" ".join(str(p["payment"]) + ":" + p["reasonCode"] for p in d)'); do
+    for row in $(ykt_as clerk "$work/$code" payment list --failed --json | json '" ".join(str(p["payment"]) + ":" + p["reasonCode"] for p in d)'); do
         pay=${row%%:*}; reason=${row#*:}
         n=$((n + 1))
         if [ "$reason" = ACCOUNT_FROZEN ]; then
-            "$ykt" payment correct "$pay" --note "账户已解冻" --node "$work/$code" >/dev/null
+            ykt_as clerk "$work/$code" payment correct "$pay" --note "账户已解冻" >/dev/null
         else
             acct=$(python3 -c "
 body='622848' + str(7000000000 + $n * 7919)[:10] + '00'
@@ -125,7 +132,7 @@ for i,d in enumerate(reversed(body)):
         v = v-9 if v>9 else v
     s+=v
 print(body + str((10 - s % 10) % 10))")
-            "$ykt" payment correct "$pay" --bank 中国农业银行 --account "$acct" --confirmation "QR-FIX-$n" --node "$work/$code" >/dev/null
+            ykt_as clerk "$work/$code" payment correct "$pay" --bank 中国农业银行 --account "$acct" --confirmation "QR-FIX-$n" >/dev/null
         fi
     done
 done
@@ -133,26 +140,26 @@ echo "   共更正 $n 笔"
 sync_all
 
 echo "== 县里补发（链接原失败支付），银行发放，结果回传"
-c batch reissue --operator 财政审定员 | indent
-c batch dispatch --date 2026-11-19 | indent
+payments batch reissue | indent
+payments batch dispatch --date 2026-11-19 | indent
 for bank in RCC ABC; do "$ykt" bank simulate --folder "$work/banks/$bank" --bank $bank --seed 7 --date 2026-11-20 | indent; done
-c bank receive --date 2026-11-20 | indent
+payments bank receive --date 2026-11-20 | indent
 sync_all
 
 echo "== 对账（2026 年 11 月，逐笔核对银行对账单）"
 for bank in RCC ABC; do
     "$ykt" bank statement --folder "$work/banks/$bank" --bank $bank --from 2026-11-01 --to 2026-11-30 --out "$work/statement-$bank.txt" >/dev/null
-    c reconcile --statement "$work/statement-$bank.txt" --month 2026-11 --out "$work/reports" 2>/dev/null | tail -n 1 | tee -a "$work/reconcile.txt" | indent
+    payments reconcile --statement "$work/statement-$bank.txt" --month 2026-11 --out "$work/reports" 2>/dev/null | tail -n 1 | tee -a "$work/reconcile.txt" | indent
 done
 
 echo "== 本人查询、投诉举报、月报、发放结果公示"
-c query --id "$rid" --name "$rname" | indent
-complaint=$(c complaint add --about "resident:$rid" --content "反映补贴到账晚" --channel 来电 --date 2026-11-21 | grep -o '[0-9]*$')
-c complaint close "$complaint" --outcome "已查明 11 月 17 日到账，已电话告知" --date 2026-11-21
+ykt_as tou-su "$county" query --id "$rid" --name "$rname" | indent
+complaint=$(ykt_as tou-su "$county" complaint add --about "resident:$rid" --content "反映补贴到账晚" --channel 来电 --date 2026-11-21 | grep -o '[0-9]*$')
+ykt_as tou-su "$county" complaint close "$complaint" --outcome "已查明 11 月 17 日到账，已电话告知" --date 2026-11-21
 c report monthly --month 2026-11 --out "$work/reports" --date 2026-11-21 | indent
 for code in "${codes[@]}"; do
-    for r in $("$ykt" roster list --json --node "$work/$code" | json '" ".join(str(r["id"]) for r in d if r["status"]=="submitted")'); do
-        "$ykt" payment notice "$r" --node "$work/$code" --date 2026-11-21 2>/dev/null | head -n 1 | indent || true
+    for r in $(ykt_as clerk "$work/$code" roster list --json | json '" ".join(str(r["id"]) for r in d if r["status"]=="submitted")'); do
+        ykt_as clerk "$work/$code" payment notice "$r" --date 2026-11-21 2>/dev/null | head -n 1 | indent || true
     done
 done
 
@@ -179,7 +186,7 @@ assert s["outstanding"] == 0, s
 assert s["paidFen"] == s["approvedFen"], s
 assert s["reissued"] == s["failedPayments"] > 0, s
 PY
-for code in "${codes[@]}"; do "$ykt" audit verify --node "$work/$code" >/dev/null; done
+for code in "${codes[@]}"; do ykt_as admin "$work/$code" audit verify  >/dev/null; done
 c audit verify >/dev/null
 echo "   每个批次只发送一次、文件序号连续；每行至多发放一次；已发放不超过审定总额；退回资金记到行；失败的都已补发；全部发放；审计链完整"
 echo "== 逐行追溯（申请→村评议→公示→清册→审核→审定→批次→结果→更正→补发）"

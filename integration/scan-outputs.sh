@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scans what a demo run left for personal data and keys that must never be there (issue 5, data
-# safety): every full resident ID and account number the nodes hold, and every node's private
-# signing key, searched in the public files (notices, payment-result notices, reports,
+# safety): every full resident ID and account number the nodes hold, every node's private
+# signing key, and every operator's password, session token, password record and sealed key, searched in the public files (notices, payment-result notices, reports,
 # reconciliations), the logs and saved command output, and any extra files named.
 #   integration/scan-outputs.sh WORK_DIR [EXTRA_FILE...]
 # Not scanned, by design: the databases and keys themselves, the demo's input registers, the
@@ -19,6 +19,13 @@ trap 'rm -f "$secrets"' EXIT
         sqlite3 "$db" "SELECT resident_id FROM beneficiary UNION SELECT number FROM account"
     done
     for key in "$work"/*/signing.key; do cut -d' ' -f2 "$key"; done
+    # Operators' passwords and session tokens (integration/operators.sh) and what the nodes keep
+    # of them: password records and sealed signing keys, and session-token hashes.
+    cat "$work"/secrets/*.pw "$work"/secrets/sessions/* 2>/dev/null || true
+    for db in "$work"/county/county.db "$work"/*/township.db; do
+        sqlite3 "$db" "SELECT password FROM operator_account UNION SELECT sealed_key FROM operator_account
+                       UNION SELECT token_hash FROM operator_session"
+    done
 } | grep -E '.{8,}' | sort -u > "$secrets"
 mapfile -t files < <(find "$work" -type f \( -path '*/out/*' -o -path "$work/reports/*" -o -name '*.log' -o -name '*.out' \
     -o -name '*.err' -o -name '*.report.txt' -o -name '*-early.txt' -o -name 'reconcile.txt' -o -name '*.json' \) \
@@ -31,5 +38,5 @@ for f in "${files[@]}"; do
         found=$((found + 1))
     fi
 done
-echo "   scanned ${#files[@]} output files for $(wc -l < "$secrets") full IDs, account numbers and keys: found in $found"
+echo "   scanned ${#files[@]} output files for $(wc -l < "$secrets") full IDs, account numbers, keys, passwords and session tokens: found in $found"
 [ "$found" = 0 ]

@@ -14,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/integration/serve-port.sh"
 ykt=$1; work=$2; shift 2
 codes=("$@")
-export YKT_OPERATOR=${YKT_OPERATOR:-演示经办人}
+. "$root/integration/operators.sh" "$work"
 
 pki="$work/pki"
 rogue="$work/rogue-pki"
@@ -36,11 +36,11 @@ for code in "${codes[@]}"; do
 done
 
 echo "== 核对：县里汇总 = 各乡镇"
-"$ykt" county totals --node "$county" | sed 's/^/   /'
-"$ykt" county totals --json --node "$county" > "$work/county-totals.json"
+ykt_as shen-audit "$county" county totals  | sed 's/^/   /'
+ykt_as shen-audit "$county" county totals --json > "$work/county-totals.json"
 for code in "${codes[@]}"; do
-    people=$("$ykt" beneficiary list --json --node "$work/$code" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-    fen=$("$ykt" roster list --json --node "$work/$code" | python3 -c 'import json,sys; print(sum(r["totalFen"] for r in json.load(sys.stdin) if r["status"]=="submitted"))')
+    people=$(ykt_as clerk "$work/$code" beneficiary list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    fen=$(ykt_as clerk "$work/$code" roster list --json | python3 -c 'import json,sys; print(sum(r["totalFen"] for r in json.load(sys.stdin) if r["status"]=="submitted"))')
     python3 - "$work/county-totals.json" "$code" "$people" "$fen" <<'PY'
 import json, sys
 rows = {r["node"]: r for r in json.load(open(sys.argv[1]))}
@@ -55,7 +55,7 @@ echo "== 工作日历：县里统一发布，乡镇不能自行导入；已用�
 "$ykt" calendar show --node "$work/${codes[0]}" | sed 's/^/   /'
 grep '^2026' "$root/data/cn-holidays.tsv" > "$work/cal-2026-fix.tsv"
 printf '2026-10-09\tholiday\t演示：改动公示期内的日期\n' >> "$work/cal-2026-fix.tsv"
-if "$ykt" calendar correct "$work/cal-2026-fix.tsv" --reason 演示 --node "$county" 2>"$work/cal-correct.err"; then
+if ykt_as liu "$county" calendar correct "$work/cal-2026-fix.tsv" --reason 演示 2>"$work/cal-correct.err"; then
     echo "错误：改动已用日期的更正竟然成功了" >&2; exit 1
 fi
 grep -q YKT-CAL-USED "$work/cal-correct.err"
@@ -68,30 +68,29 @@ echo "   已拒绝：乡镇自行导入节假日安排（YKT-CAL-COUNTY）"
 
 echo "== 冲突：同一人被两个乡镇登记"
 a=${codes[0]}; b=${codes[1]}
-dup=$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')
-"$ykt" beneficiary add --node "$work/$b" --id "$dup" --name 重复登记 --village 新村 --bank 中国农业银行 \
+dup=$(ykt_as clerk "$work/$a" beneficiary list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')
+ykt_as clerk "$work/$b" beneficiary add  --id "$dup" --name 重复登记 --village 新村 --bank 中国农业银行 \
     --account 6228480000000000018 --confirmation QR-DUP >/dev/null
 printf '   %s：' "$b"; "$ykt" sync --node "$work/$b" --county "127.0.0.1:$port"
-"$ykt" conflicts list --node "$county" | sed 's/^/   /'
-"$ykt" conflicts show 1 --node "$county" | sed 's/^/   /'
-"$ykt" conflicts resolve 1 --decision "keep-$a" --reason "户籍在 $a，$b 的登记撤销" --node "$county"
+ykt_as shen-audit "$county" conflicts list  | sed 's/^/   /'
+ykt_as shen-audit "$county" conflicts show 1 | sed 's/^/   /'
+ykt_as liu "$county" conflicts resolve 1 --decision "keep-$a" --reason "户籍在 $a，$b 的登记撤销"
 for code in "$a" "$b"; do printf '   %s：' "$code"; "$ykt" sync --node "$work/$code" --county "127.0.0.1:$port"; done
-"$ykt" inbox list --json --node "$work/$b" | python3 -c 'import json,sys; m=json.load(sys.stdin); assert any(x["kind"]=="conflict.decision" for x in m), m'
+ykt_as clerk "$work/$b" inbox list --json | python3 -c 'import json,sys; m=json.load(sys.stdin); assert any(x["kind"]=="conflict.decision" for x in m), m'
 echo "   冲突处理决定已送达 $a 和 $b"
 
 echo "== 冲突：县里和乡镇都变更了同一人的指定账户"
-rid=$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[1]["residentID"])')
-"$ykt" operator grant --name 财政审定员 --role approver --node "$county" >/dev/null
+rid=$(ykt_as clerk "$work/$a" beneficiary list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[1]["residentID"])')
 printf '   县财政：'
-"$ykt" account change "$rid" --bank 中国农业银行 --account 6228480000000000026 --confirmation BANK-0001 \
-    --reason 代发银行报告挂失补卡 --operator 财政审定员 --node "$county"
-"$ykt" account change "$rid" --bank 中国农业银行 --account 6228480000000000034 --confirmation QR-NEW --node "$work/$a" >/dev/null
+ykt_as cai-approve "$county" account change "$rid" --bank 中国农业银行 --account 6228480000000000026 --confirmation BANK-0001 \
+    --reason 代发银行报告挂失补卡
+ykt_as clerk "$work/$a" account change "$rid" --bank 中国农业银行 --account 6228480000000000034 --confirmation QR-NEW >/dev/null
 printf '   %s：' "$a"; "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
-cid=$("$ykt" conflicts list --json --node "$county" | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin) if c["kind"]=="account.both-sides"][-1]["id"])')
-"$ykt" conflicts show "$cid" --node "$county" | sed 's/^/   /'
-"$ykt" conflicts resolve "$cid" --decision county --reason "银行已换发新卡，以县里登记为准" --node "$county"
+cid=$(ykt_as shen-audit "$county" conflicts list --json | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin) if c["kind"]=="account.both-sides"][-1]["id"])')
+ykt_as shen-audit "$county" conflicts show "$cid" | sed 's/^/   /'
+ykt_as liu "$county" conflicts resolve "$cid" --decision county --reason "银行已换发新卡，以县里登记为准"
 printf '   %s：' "$a"; "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
-"$ykt" account history "$rid" --json --node "$work/$a" | python3 -c '
+ykt_as clerk "$work/$a" account history "$rid" --json | python3 -c '
 import json, sys
 h = json.load(sys.stdin)
 current = [x for x in h if not x.get("replacedAt")]
@@ -100,7 +99,7 @@ assert [x["number"] for x in h][-2:] == ["6228480000000000034", "622848000000000
 echo "   处理决定送达后，乡镇的现用账户与县里一致（旧账户留存历史）"
 
 echo "== 拒收的情形（每一种都应被拒绝，且县里什么也没有应用）"
-"$ykt" county totals --json --node "$county" > "$work/county-totals.json"
+ykt_as shen-audit "$county" county totals --json > "$work/county-totals.json"
 before=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals.json")
 refuse() {   # description, then the command that must fail
     local what=$1; shift
@@ -108,8 +107,8 @@ refuse() {   # description, then the command that must fail
     echo "   已拒绝：$what"
 }
 # Give township A new work so there is something to send.
-"$ykt" beneficiary edit "$("$ykt" beneficiary list --json --node "$work/$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')" \
-    --household 9999 --node "$work/$a" >/dev/null
+ykt_as clerk "$work/$a" beneficiary edit "$(ykt_as clerk "$work/$a" beneficiary list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')" \
+    --household 9999 >/dev/null
 cp "$work/$a/node.conf" "$work/$a-node.conf.good"
 sed -i "s#$pki/$a.crt#$rogue/$a.crt#; s#$pki/$a.key#$rogue/$a.key#" "$work/$a/node.conf"
 refuse "来自陌生 CA 的证书" "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"
@@ -135,7 +134,7 @@ printf '   逐字节拖延的正文（须按实收速率断开）：'
 "$hostile" trickle "$work/$a" "127.0.0.1:$port" 65536 30
 printf '   另一地址的 60 个空闲连接（握手期限内关闭，不挡乡镇）：'
 YKT_HOSTILE_BIND=127.0.0.2 "$hostile" idle-flood "$work/$a" "127.0.0.1:$port" 60 20
-"$ykt" county totals --json --node "$county" > "$work/county-totals2.json"
+ykt_as shen-audit "$county" county totals --json > "$work/county-totals2.json"
 after=$(python3 -c 'import json,sys; print(sum(r["operations"] for r in json.load(open(sys.argv[1]))))' "$work/county-totals2.json")
 [ "$before" = "$after" ] || { echo "错误：拒收后县里的操作数变了（$before → $after）" >&2; exit 1; }
 printf '   拒收后补发：'

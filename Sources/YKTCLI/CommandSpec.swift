@@ -52,7 +52,7 @@ struct CommandSpec: Sendable {
     /// Options every command accepts.
     static let common: [OptionSpec] = [
         .value("node", "目录", "节点目录；不给时用环境变量 YKT_NODE"),
-        .value("operator", "姓名", "经办人，记入审计日志；不给时用 YKT_OPERATOR 或节点配置"),
+        .flag("password-stdin", "从标准输入读口令（每行一个：本人口令；设口令的命令第 2 行为新口令），不从终端询问"),
         .flag("help", "显示本帮助"),
     ]
 }
@@ -81,6 +81,10 @@ struct ParsedArguments: Sendable {
             if let eq = name.firstIndex(of: "=") {
                 inline = String(name[name.index(after: eq)...])
                 name = String(name[..<eq])
+            }
+            if name == "operator" {
+                throw YKTError(.usage, "--operator 已停用：经办人由登录决定", at: SourceLocation(field: "--operator"),
+                               hint: "用 ykt login --login 登录名 登录本人账户，再办理")
             }
             guard let option = all.first(where: { $0.name == name }) else {
                 throw YKTError(.usage, "「ykt \(spec.path.joined(separator: " "))」没有选项 --\(name)",

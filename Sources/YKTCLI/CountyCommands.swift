@@ -49,25 +49,6 @@ enum CountyCommands {
 
     static let all: [CommandSpec] = [
         CommandSpec(
-            path: ["operator", "grant"], abstract: "（县级）配置经办人角色：业务主管部门审核人（按项目）或财政审定人",
-            options: [.value("name", "姓名", "经办人姓名（与 --operator 一致）", required: true),
-                      .value("role", "角色", "reviewer（审核）或 approver（审定）", required: true),
-                      .value("program", "编码", "审核人负责的项目；不给表示全部项目")],
-            run: { inv in
-                let role = try inv.parse("role") { s throws(YKTError) -> CountyNode.Role in
-                    guard let r = CountyNode.Role(rawValue: s) else { throw YKTError(.usageValue, "角色只能是 reviewer 或 approver") }
-                    return r
-                }
-                try inv.county().grant(try inv.require("name"), role: role, program: inv.string("program"))
-                inv.out.line("已授予 \(try inv.require("name")) \(role.chinese)（\(inv.string("program") ?? "全部项目")）")
-            }),
-        CommandSpec(
-            path: ["operator", "list"], abstract: "（县级）列出经办人角色", options: [.flag("json", "以 JSON 输出")],
-            run: { inv in
-                let list = try inv.county().roles()
-                try inv.list(list, ["姓名", "角色", "项目"]) { [$0.name, $0.role.chinese, $0.program == "*" ? "全部" : $0.program] }
-            }),
-        CommandSpec(
             path: ["budget", "set"], abstract: "（县级）设置项目某期次的预算；审定超出预算的清册会被拒绝",
             options: [.value("program", "编码", "补贴项目编码", required: true), .value("period", "期次", "期次", required: true),
                       .value("yuan", "金额", "预算金额（元）", required: true)],

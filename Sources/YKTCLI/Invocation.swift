@@ -13,6 +13,10 @@ final class Invocation {
     let out = Output()
     private var openedNode: TownshipNode?
     private var openedCounty: CountyNode?
+    /// Standard input's lines, once read (`--password-stdin`).
+    var cachedPasswords: [String]?
+    /// Who runs this command: the logged-in operator's login, or the service's name.
+    var acting: String?
 
     init(spec: CommandSpec, args: ParsedArguments, environment: [String: String]) {
         self.spec = spec
@@ -63,8 +67,6 @@ final class Invocation {
         try out.json(value)
     }
 
-    var operatorName: String? { args.values["operator"] ?? environment["YKT_OPERATOR"] }
-
     var nodeDirectory: String? { args.values["node"] ?? environment["YKT_NODE"] }
 
     /// A set clock for demonstrations and training: `YKT_CLOCK=2026-09-30` (09:00 China time
@@ -113,7 +115,7 @@ final class Invocation {
         guard let dir = nodeDirectory, !dir.isEmpty else {
             throw YKTError(.nodeMissing, "没有指定节点目录", hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE")
         }
-        let node = try CountyNode.open(directory: dir, operatorName: operatorName)
+        let node = try CountyNode.open(directory: dir, operatorName: acting ?? "未登录")
         if let clock = try clock(node.config) { node.now = clock }
         openedCounty = node
         return node
@@ -125,7 +127,7 @@ final class Invocation {
             throw YKTError(.nodeMissing, "没有指定节点目录",
                            hint: "用 --node 目录 指定，或设置环境变量 YKT_NODE；新节点先运行 ykt init")
         }
-        let node = try TownshipNode.open(directory: dir, operatorName: operatorName)
+        let node = try TownshipNode.open(directory: dir, operatorName: acting ?? "未登录")
         if let clock = try clock(node.config) { node.now = clock }
         openedNode = node
         return node

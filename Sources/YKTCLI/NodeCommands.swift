@@ -10,17 +10,26 @@ enum NodeCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["init"], abstract: "建立节点（目录、配置、数据库和签名密钥）：乡镇节点或县级节点",
-            discussion: "在 --node 指定的目录建立一个新节点。目录权限 0700，数据库和签名密钥文件权限 0600。",
+            discussion: "在 --node 指定的目录建立一个新节点。目录权限 0700，数据库和签名密钥文件权限 0600。同时建立首位管理员账户：口令在终端输入两次，脚本中用 --password-stdin（标准输入第 1 行）。管理员再为其他经办人开户、授予角色（docs/operators.md）。",
             options: [
                 .value("role", "角色", "township（乡镇，默认）或 county（县财政）"),
                 .value("township", "代码", "乡镇 9 位行政区划代码，例如 450223101（乡镇节点必填）"),
                 .value("name", "名称", "节点名称，例如 寨沙镇、鹿寨县", required: true),
                 .value("county", "代码", "县级 6 位代码；乡镇节点不给时取乡镇代码前 6 位，县级节点必填"),
+                .value("admin", "登录名", "首位管理员的登录名（如 admin-liu）", required: true),
+                .value("admin-name", "姓名", "首位管理员的真实姓名", required: true),
             ],
             run: { inv in
                 guard let dir = inv.nodeDirectory else {
                     throw YKTError(.usage, "没有指定节点目录", at: SourceLocation(field: "--node"),
                                    hint: "用 --node 目录 指定新节点放在哪里")
+                }
+                let admin = try Operators.checkLogin(try inv.require("admin"))
+                let adminName = try inv.require("admin-name")
+                let password = try inv.password(0, prompt: "首位管理员 \(admin) 的口令")
+                try Operators.checkStrength(password)
+                if !inv.flag("password-stdin"), try inv.password(1, prompt: "再输入一次") != password {
+                    throw YKTError(.authPassword, "两次输入的口令不一致", hint: "重新运行 ykt init")
                 }
                 if inv.string("role") == "county" {
                     let code = try inv.require("county")
@@ -28,8 +37,9 @@ enum NodeCommands {
                         throw YKTError(.usageValue, "县级代码应为 6 位数字", at: SourceLocation(field: "--county"))
                     }
                     let config = NodeConfig(role: .county, nodeID: code, name: try inv.require("name"), countyCode: code,
-                                            defaultOperator: inv.operatorName ?? "")
+                                            defaultOperator: "")
                     let node = try CountyNode.create(directory: dir, config: config)
+                    try node.bootstrapAdministrator(login: admin, realName: adminName, password: password)
                     inv.out.line("已建立县级节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
                     return
                 }
@@ -39,8 +49,9 @@ enum NodeCommands {
                 let township = try inv.require("township")
                 let config = NodeConfig(role: .township, nodeID: township, name: try inv.require("name"),
                                         countyCode: inv.string("county") ?? String(township.prefix(6)),
-                                        defaultOperator: inv.operatorName ?? "")
+                                        defaultOperator: "")
                 let node = try TownshipNode.create(directory: dir, config: config)
+                try node.bootstrapAdministrator(login: admin, realName: adminName, password: password)
                 inv.out.line("已建立乡镇节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
             }),
         CommandSpec(

@@ -31,11 +31,14 @@ enum RecordCommands {
                 }, rightAligned: [0, 3])
             }),
         CommandSpec(
-            path: ["audit", "verify"], abstract: "校验审计日志哈希链：发现被修改、删除或截断的记录；县级节点还逐个核对已收变更集的存证原文",
+            path: ["audit", "verify"], abstract: "校验审计日志：哈希链（被修改、删除或截断的记录）、每项决定的本人签名及其当时的角色、表中的决定是否都有签名记录；县级节点还逐个核对已收变更集的存证原文",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let county = inv.isCounty ? try inv.county() : nil
-                let report = try AuditLog.verify(db: try county?.db ?? inv.node().db)
+                var report = try AuditLog.verify(db: try county?.db ?? inv.node().db)
+                // Who took each decision: signatures, roles at the moment, rows written around the program.
+                report.problems += try county.map { try $0.verifyOperators(decided: try $0.decidedRows()) }
+                    ?? inv.node().verifyOperators(decided: try inv.node().decidedRows())
                 if inv.json { try inv.out.json(report) } else if report.ok {
                     inv.out.line("审计日志完好：共 \(report.entries) 条，链头 \(report.headHash.prefix(16))…")
                 }
@@ -77,9 +80,9 @@ enum RecordCommands {
             options: [.value("limit", "条数", "列出最近几条（默认 50）"), .flag("json", "以 JSON 输出")],
             run: { inv in
                 let limit = Int(inv.string("limit") ?? "50") ?? 50
-                let entries = try AuditLog.entries(db: try inv.node().db, limit: limit)
-                try inv.list(entries, ["序号", "时间", "经办人", "操作", "对象", "说明"], rightAligned: [0]) {
-                    [String($0.seq), $0.at, $0.operatorName, $0.action, $0.object, $0.detail]
+                let entries = try AuditLog.entries(db: inv.isCounty ? try inv.county().db : try inv.node().db, limit: limit)
+                try inv.list(entries, ["序号", "时间", "经办人", "操作", "对象", "说明", "签名"], rightAligned: [0]) {
+                    [String($0.seq), $0.at, $0.operatorName, $0.action, $0.object, $0.detail, $0.signature == nil ? "" : "已签名"]
                 }
             }),
     ]

@@ -7,7 +7,7 @@ import YKTStore
 public enum YKTCommandLine {
     static var commands: [CommandSpec] {
         NodeCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
-            + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all
+            + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all
     }
 
     public static let version = "0.1.0"
@@ -45,7 +45,9 @@ public enum YKTCommandLine {
                 out.line(spec.help)
                 return 0
             }
-            try spec.run(Invocation(spec: spec, args: args, environment: environment))
+            let invocation = Invocation(spec: spec, args: args, environment: environment)
+            try invocation.authorize()
+            try spec.run(invocation)
             return 0
         } catch let error as YKTError {
             out.report(error)
@@ -73,7 +75,7 @@ public enum YKTCommandLine {
             "ykt — 惠民惠农财政补贴资金「一卡通」乡镇节点",
             "",
             "用法：ykt <命令> [子命令] [参数] [选项]",
-            "节点目录用 --node 目录 或环境变量 YKT_NODE 指定；经办人用 --operator 或 YKT_OPERATOR。",
+            "节点目录用 --node 目录 或环境变量 YKT_NODE 指定；先用 ykt login 登录本人账户，命令以登录的经办人办理。",
             "",
             "命令：",
         ]
@@ -86,10 +88,12 @@ public enum YKTCommandLine {
     public static var markdownReference: String {
         var md = "# 命令参考 (command reference)\n\n本页由 `ykt` 自身的帮助生成（`swift run ykt docs commands`）；" +
             "测试保证它与程序一致。\n\n"
-        md += "所有命令都接受 `--node 目录`（或环境变量 `YKT_NODE`）、`--operator 姓名`（或 `YKT_OPERATOR`）和 `--help`。\n\n"
+        md += "所有命令都接受 `--node 目录`（或环境变量 `YKT_NODE`）、`--password-stdin` 和 `--help`。"
+        md += "经办人由登录决定（`ykt login`，会话文件见 docs/operators.md）；每条命令下写明须由哪个角色办理。\n\n"
         for spec in commands {
             md += "## `ykt \(spec.path.joined(separator: " "))`\n\n\(spec.abstract)\n\n```\n\(spec.usage)\n```\n\n"
             if !spec.discussion.isEmpty { md += spec.discussion + "\n\n" }
+            md += "办理人：" + (Access.of(spec)?.documented ?? "（未登记）") + "\n\n"
             if !spec.positionals.isEmpty || !spec.options.isEmpty {
                 md += "| 参数或选项 | 说明 |\n| --- | --- |\n"
                 for p in spec.positionals { md += "| `<\(p.name)>` | \(p.help) |\n" }

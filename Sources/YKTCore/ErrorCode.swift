@@ -116,6 +116,17 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let conflictState = code("YKT-CONFLICT-STATE")
     // County: review, approval, banks, warnings
     public static let roleMissing = code("YKT-ROLE")
+    public static let roleSelf = code("YKT-ROLE-SELF")
+    public static let roleConflict = code("YKT-ROLE-CONFLICT")
+    // Operators: accounts, passwords, sessions, signed decisions
+    public static let authLogin = code("YKT-AUTH-LOGIN")
+    public static let authPassword = code("YKT-AUTH-PASSWORD")
+    public static let authLocked = code("YKT-AUTH-LOCKED")
+    public static let authDisabled = code("YKT-AUTH-DISABLED")
+    public static let authWeak = code("YKT-AUTH-WEAK")
+    public static let authSign = code("YKT-AUTH-SIGN")
+    public static let operatorUnknown = code("YKT-OPERATOR-UNKNOWN")
+    public static let operatorExists = code("YKT-OPERATOR-EXISTS")
     public static let budgetMissing = code("YKT-BUDGET-MISSING")
     public static let budgetExceeded = code("YKT-BUDGET-EXCEEDED")
     public static let rosterState = code("YKT-ROSTER-STATE")
@@ -231,7 +242,17 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         syncCertificate: (.configuration, "TLS 证书被对方拒绝或对方证书不被信任（吊销、过期、不是本县 CA 签发、证书名不符）"),
         conflictUnknown: (.notFound, "没有这个冲突"),
         conflictState: (.ruleRefused, "冲突已处理，不能再次处理"),
-        roleMissing: (.ruleRefused, "经办人没有该操作的角色（业务部门审核人或财政审定人），或审核与审定是同一人"),
+        roleMissing: (.denied, "登录的经办人没有这条命令所需的角色（如业务主管部门审核人、财政审定人），或审核与审定是同一人"),
+        roleSelf: (.denied, "不能给自己授予或收回角色，须由另一位管理员办理"),
+        roleConflict: (.ruleRefused, "职责分离：管理员不能同时担任业务主管部门审核人或财政审定人"),
+        authLogin: (.denied, "没有登录、会话已退出或已过期（登录满 8 小时或 30 分钟未操作）：用 ykt login 登录"),
+        authPassword: (.denied, "登录名或口令不对（连续错 5 次锁定 15 分钟）"),
+        authLocked: (.denied, "账户因连续输错口令被锁定 15 分钟"),
+        authDisabled: (.denied, "账户已被管理员停用"),
+        authWeak: (.invalidInput, "口令太短（至少 10 个字符）或含换行"),
+        authSign: (.denied, "这项决定须本人再次输入口令签名（--password-stdin 或在终端输入）"),
+        operatorUnknown: (.notFound, "没有这个登录名的经办人"),
+        operatorExists: (.ruleRefused, "登录名已被占用"),
         budgetMissing: (.configuration, "该项目该期次还没有预算，不能审定"),
         budgetExceeded: (.ruleRefused, "审定后将超出该项目该期次的预算"),
         rosterState: (.ruleRefused, "清册在县里的当前状态不允许此操作（须先审核后审定）"),

@@ -82,6 +82,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case configuration = 6
     /// Tamper or integrity failure (audit chain broken).
     case integrity = 7
+    /// Not logged in, wrong password, locked or disabled account, or the operator does not hold
+    /// the role the command needs (77 is `EX_NOPERM` of sysexits.h).
+    case denied = 77
     /// Nothing is wrong with the request or the data: the peer could not be reached, or did
     /// not answer in time. The work is kept; trying again later is the right thing to do
     /// (75 is `EX_TEMPFAIL` of sysexits.h, which schedulers know as "retry").

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// Designated accounts (一人一卡) as the county holds them: changed at the county (an agency
@@ -43,12 +44,7 @@ extension CountyNode {
         where value.isEmpty {
             throw YKTError(.fieldMissing, "\(what)为空", at: SourceLocation(field: field), hint: "填写\(what)")
         }
-        guard try db.integer("SELECT count(*) FROM operator_role WHERE name = ? AND role = 'approver' AND program = '*'",
-                             operatorName) ?? 0 > 0 else {
-            throw YKTError(.roleMissing, "经办人「\(operatorName)」不是全部项目的财政审定人，不能变更指定账户",
-                           at: SourceLocation(field: "--operator"),
-                           hint: "用 --operator 写明本人姓名；角色由管理员用 ykt operator grant --role approver 配置")
-        }
+        try requireRole(.approver)
         // Read and changed in one transaction: a township's change committed by `ykt serve` in
         // between would otherwise be overwritten without a conflict.
         try perform("account.change", object: "resident \(rid.masked)", detail: number.masked) {

@@ -431,9 +431,7 @@ extension CountyNode {
     public func reissue() throws -> [Int64] {
         let pending = try pendingReissues()
         guard !pending.isEmpty else { return [] }
-        for program in Set(try db.all("SELECT DISTINCT p.program FROM correction c JOIN payment p ON p.id = c.payment_id") { $0.text(0) }) {
-            try requireRole(.approver, program: program)
-        }
+        try requireRole(.payments)
         let banks = try agencyBanks()
         var byBank: [String: [Int64]] = [:]
         for p in pending {

@@ -1,47 +1,20 @@
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// Roles, budgets, department review (业务主管部门审核) and finance approval (财政审定).
 extension CountyNode {
-    public enum Role: String, Sendable, Codable, CaseIterable {
-        case reviewer, approver
-        public var chinese: String { self == .reviewer ? "业务主管部门审核人" : "财政审定人" }
-    }
-
-    /// Grants `name` a role for one program (reviewers) or for all (`nil`: approvers usually).
-    public func grant(_ name: String, role: Role, program: String?) throws {
-        let who = name.trimmed
-        guard !who.isEmpty else { throw YKTError(.fieldMissing, "须写明经办人姓名", at: SourceLocation(field: "--name")) }
+    /// Grants `login` a role: for one program (reviewers, `program` from the policy list) or for
+    /// all (`nil`). An administrator's signed decision; nobody grants themselves.
+    public func grant(_ login: String, role: OperatorRole, program: String?) throws {
         if let program, try countyProgram(program) == nil {
             throw YKTError(.programUnknown, "县里的补贴政策清单没有项目 \(program)", at: SourceLocation(field: "--program"),
                            hint: "先发布政策清单（ykt policy publish）")
         }
-        try perform("role.grant", object: "operator/\(who)", detail: "\(role.rawValue) \(program ?? "*")") {
-            try db.run("INSERT OR IGNORE INTO operator_role(name, role, program, granted_at) VALUES (?, ?, ?, ?)",
-                       who, role.rawValue, program ?? "*", timestamp())
+        if program != nil, !role.perProgram {
+            throw YKTError(.usageValue, "\(role.chinese)不分项目，不用 --program", at: SourceLocation(field: "--program"))
         }
-    }
-
-    public struct RoleGrant: Sendable, Codable {
-        public var name: String
-        public var role: Role
-        public var program: String
-    }
-
-    public func roles() throws -> [RoleGrant] {
-        try db.all("SELECT name, role, program FROM operator_role ORDER BY role, program, name") {
-            RoleGrant(name: $0.text(0), role: Role(rawValue: $0.text(1)) ?? .reviewer, program: $0.text(2))
-        }
-    }
-
-    func requireRole(_ role: Role, program: String) throws {
-        let n = try db.integer("SELECT count(*) FROM operator_role WHERE name = ? AND role = ? AND program IN (?, '*')",
-                               operatorName, role.rawValue, program) ?? 0
-        guard n > 0 else {
-            throw YKTError(.roleMissing, "经办人「\(operatorName)」不是项目 \(program) 的\(role.chinese)",
-                           at: SourceLocation(field: "--operator"),
-                           hint: "用 --operator 写明本人姓名；角色由管理员用 ykt operator grant 配置")
-        }
+        try grantRole(OperatorGrant(role: role, program: program ?? "*"), to: login)
     }
 
     // MARK: Budgets
@@ -159,7 +132,7 @@ extension CountyNode {
         guard r.status == "received" else {
             throw YKTError(.rosterState, "清册 \(id) 的状态是「\(r.statusChinese)」，不能再审核")
         }
-        try perform("roster.review", object: "roster#\(id)", detail: approve ? "approved" : "rejected: \(why)") {
+        try perform("roster.review", object: "roster#\(id)", detail: "program=\(r.program) " + (approve ? "approved" : "rejected: \(why)")) {
             try db.run("UPDATE roster SET status = ?, reviewed_by = ?, reviewed_at = ?, review_reason = ? WHERE id = ?",
                        approve ? "reviewed" : "rejected", operatorName, timestamp(), why, id)
             try emit(to: r.node, kind: "roster.reviewed", data: [
@@ -211,7 +184,7 @@ extension CountyNode {
             }
             guard r.reviewedBy != operatorName else {
                 throw YKTError(.roleMissing, "清册 \(r.id) 由「\(operatorName)」审核，审定须由另一人办理（不相容岗位分离）",
-                               at: SourceLocation(field: "--operator"))
+                               hint: "请另一位财政审定人登录后审定")
             }
         }
         // Budget per program × period, with what is already approved.

@@ -115,12 +115,12 @@ extension CountyNode {
         guard !why.isEmpty else { throw YKTError(.fieldMissing, "处理预警须写明核实情况", at: SourceLocation(field: "--reason")) }
         let w = try warning(id)
         guard w.status == "open" else { throw YKTError(.warningState, "预警 \(id) 已处理（\(w.statusChinese)）") }
-        if w.rule == .backdated {
-            // Cleared only by a reviewer of the program the late-recorded act belongs to.
-            let program = (try? JSONValue.parse(Array(w.evidence.utf8)))?["program"]?.stringValue ?? ""
-            try requireRole(.reviewer, program: program)
-        }
-        try perform("warning.close", object: "warning#\(id)", detail: (confirmed ? "confirmed: " : "dismissed: ") + why) {
+        // A reviewer decides: of the warning's program when it names one (a backdated act is
+        // cleared only by a reviewer of its program), otherwise any reviewer.
+        let program = (try? JSONValue.parse(Array(w.evidence.utf8)))?["program"]?.stringValue
+        if let program { try requireRole(.reviewer, program: program) } else { try requireAnyGrant(of: .reviewer) }
+        try perform("warning.close", object: "warning#\(id)",
+                    detail: (program.map { "program=\($0) " } ?? "") + (confirmed ? "confirmed: " : "dismissed: ") + why) {
             try db.run("UPDATE warning SET status = ?, closed_by = ?, closed_at = ?, close_reason = ? WHERE id = ?",
                        confirmed ? "confirmed" : "dismissed", operatorName, timestamp(), why, id)
         }

@@ -8,13 +8,14 @@ import YKTNode
 /// The county node (县财政): the authority townships sync to. It registers townships and their
 /// signing keys, receives their signed change sets, re-checks every operation against the same
 /// domain rules, keeps the bytes verbatim as evidence, and answers with a signed receipt.
-public final class CountyNode {
+public final class CountyNode: OperatorNode {
     public static let databaseFile = "county.db"
 
     public let directory: String
     public let config: NodeConfig
     public let db: Database
     public var operatorName: String
+    public var signer: OperatorSigner?
     public var now: @Sendable () -> Date = { Date() }
     /// Lines per `payment.result` message: a batch can hold hundreds of thousands of lines, and a
     /// message (about 300 bytes a line) stays well under the protocol's size limits.
@@ -76,6 +77,19 @@ public final class CountyNode {
     }
 
     func timestamp() -> String { ChinaTime.timestamp(now()) }
+    public func auditTimestamp() -> String { timestamp() }
+
+    /// The county's decisions: each signed by the operator who takes it, who holds the role
+    /// (docs/operators.md).
+    public static let decisionRules: [String: OperatorAudit.Rule] = [
+        "roster.review": .init(.reviewer), "roster.approve": .init(.approver), "account.change": .init(.approver),
+        "warning.close": .init(.reviewer), "batch.reissue": .init(.payments),
+        "conflict.resolve": .init(.administrator), "township.enrol": .init(.administrator), "bank.add": .init(.administrator),
+    ]
+
+    public func audited<T>(_ action: String, object: String, detail: String, _ body: () throws -> T) throws -> T {
+        try perform(action, object: object, detail: detail, body)
+    }
 
     /// One command: the change and its audit entry in one transaction.
     @discardableResult
@@ -90,7 +104,8 @@ public final class CountyNode {
         do {
             return try db.transaction {
                 let (value, detail) = try body()
-                try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action, object: object, detail: detail)
+                try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action, object: object, detail: detail,
+                                    signer: try signer(for: action))
                 return value
             }
         } catch let error as DatabaseError {

@@ -1,3 +1,4 @@
+import YKTNode
 import YKTStore
 
 /// The county node's schema.
@@ -242,6 +243,13 @@ enum CountySchema {
         ALTER TABLE batch ADD COLUMN file_placed_at TEXT;
         UPDATE batch SET file_placed_at = dispatched_on WHERE status != 'created';
         CREATE UNIQUE INDEX batch_file_seq ON batch(bank, file_seq) WHERE file_seq IS NOT NULL;
+        """),
+        // Operators are people (issue 15): accounts, roles, sessions and signed audit entries
+        // (docs/operators.md). Roles granted to bare names before this version are dropped: they
+        // named nobody who could log in; an administrator grants them again to accounts.
+        .init(version: 14, sql: Operators.schemaSQL + """
+
+        DROP TABLE operator_role;
         """),
     ])
 }

@@ -18,11 +18,28 @@ public enum AuditLog {
         public var detail: String
         public var prevHash: String
         public var hash: String
+        /// The signer's public key (hex) and Ed25519 signature (hex) of `signedMessage(hash)`,
+        /// on decisions taken by a person (docs/operators.md).
+        public var signerKey: String?
+        public var signature: String?
     }
+
+    /// What an operator's key signs for an entry: its hash, which covers its fields and the
+    /// entry before it.
+    public static func signedMessage(_ hash: String) -> [UInt8] { Array("ykt-audit|\(hash)".utf8) }
 
     public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
         public var seq: Int64
         public var what: String
+        /// "chain" (the hash chain) or "decision" (a signature, a role, a decision without its
+        /// signed entry: `OperatorAudit`).
+        public var kind = "chain"
+
+        public init(seq: Int64, what: String, kind: String = "chain") {
+            self.seq = seq
+            self.what = what
+            self.kind = kind
+        }
         public var description: String { "第 \(seq) 条：\(what)" }
     }
 
@@ -44,25 +61,32 @@ public enum AuditLog {
     }
 
     package static func append(db: Database, at: String, operatorName: String, action: String, object: String,
-                       detail: String) throws {
+                       detail: String, signer: OperatorSigner? = nil) throws {
         let headSeq = try db.integer("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'audit_head_seq'") ?? 0
         let prev = try db.first("SELECT value FROM meta WHERE key = 'audit_head_hash'") { $0.text(0) } ?? genesis
         let seq = headSeq + 1
         let hash = digest(seq: seq, at: at, operatorName: operatorName, action: action, object: object,
                           detail: detail, prev: prev)
-        try db.run("INSERT INTO audit(seq, at, operator, action, object, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-                   seq, at, operatorName, action, object, detail, prev, hash)
+        var signerKey: String?, signature: String?
+        if let signer {
+            signerKey = Hex.encode(signer.publicKey.raw)
+            signature = Hex.encode(try signer.sign(signedMessage(hash)))
+        }
+        try db.run("""
+            INSERT INTO audit(seq, at, operator, action, object, detail, prev_hash, hash, signer_key, signature)
+            VALUES (?,?,?,?,?,?,?,?,?,?)
+            """, seq, at, operatorName, action, object, detail, prev, hash, signerKey, signature)
         try db.run("INSERT INTO meta(key, value) VALUES ('audit_head_seq', ?), ('audit_head_hash', ?) " +
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(seq), hash)
     }
 
     public static func entries(db: Database, limit: Int = Int.max) throws -> [Entry] {
         try db.all("""
-            SELECT seq, at, operator, action, object, detail, prev_hash, hash FROM audit
+            SELECT seq, at, operator, action, object, detail, prev_hash, hash, signer_key, signature FROM audit
             ORDER BY seq DESC LIMIT ?
             """, Int64(min(limit, Int(Int64.max)))) { r in
             Entry(seq: r.int64(0), at: r.text(1), operatorName: r.text(2), action: r.text(3), object: r.text(4),
-                  detail: r.text(5), prevHash: r.text(6), hash: r.text(7))
+                  detail: r.text(5), prevHash: r.text(6), hash: r.text(7), signerKey: r.optionalText(8), signature: r.optionalText(9))
         }.reversed()
     }
 

@@ -100,6 +100,7 @@ public struct Row {
     public func int(_ i: Int) -> Int { Int(int64(i)) }
     public func bool(_ i: Int) -> Bool { int64(i) != 0 }
     public func optionalInt(_ i: Int) -> Int? { isNull(i) ? nil : int(i) }
+    public func optionalInt64(_ i: Int) -> Int64? { isNull(i) ? nil : int64(i) }
 
     public func text(_ i: Int) -> String {
         guard let p = sqlite3_column_text(statement.handle, Int32(i)) else { return "" }

@@ -145,5 +145,7 @@ enum Schema {
         CREATE TABLE county_calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
             name TEXT NOT NULL) WITHOUT ROWID;
         """),
+        // Operators are people (issue 15): accounts, roles, sessions and signed audit entries.
+        .init(version: 9, sql: Operators.schemaSQL),
     ])
 }

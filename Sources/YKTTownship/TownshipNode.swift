@@ -8,7 +8,7 @@ import YKTStore
 /// Every command that changes something runs through `perform`, which opens one transaction
 /// for the change, its outbound operations (`enqueue`) and its audit entry: all three commit
 /// together or not at all.
-public final class TownshipNode {
+public final class TownshipNode: OperatorNode {
     public static let databaseFile = "township.db"
 
     public let directory: String
@@ -17,6 +17,7 @@ public final class TownshipNode {
     public private(set) var calendar: WorkCalendar
     /// Who is working: recorded in every audit entry and operation.
     public var operatorName: String
+    public var signer: OperatorSigner?
     /// The clock for timestamps (audit, operations). Business dates are always passed in.
     public var now: @Sendable () -> Date = { Date() }
 
@@ -102,6 +103,14 @@ public final class TownshipNode {
     }
 
     func timestamp() -> String { commandTime ?? ChinaTime.timestamp(now()) }
+    public func auditTimestamp() -> String { timestamp() }
+
+    /// The township's decisions: the leader's sign-off of a roster (乡镇审核) is signed by them.
+    public static let decisionRules: [String: OperatorAudit.Rule] = ["roster.submit": .init(.leader)]
+
+    public func audited<T>(_ action: String, object: String, detail: String, _ body: () throws -> T) throws -> T {
+        try perform(action) { (try body(), AuditNote(object: object, detail: detail)) }
+    }
 
     /// Loads the calendar the county published, as sync brought it (`TownshipNode+Calendar.swift`).
     /// A township that has received none has no year: every date is refused with `YKT-CAL-NODATA`.
@@ -144,7 +153,7 @@ public final class TownshipNode {
                 }
                 let (value, note) = try body()
                 try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action,
-                                    object: note.object, detail: note.detail)
+                                    object: note.object, detail: note.detail, signer: try signer(for: action))
                 return value
             }
         } catch let error as DatabaseError {

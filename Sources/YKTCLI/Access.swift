@@ -1,0 +1,106 @@
+import YKTCore
+import YKTNode
+
+/// Who may run each command (docs/operators.md; `docs/commands.md` lists it per command).
+enum Access: Sendable {
+    /// No login: the command touches no node data, or shows only what is public (a node's
+    /// public key, the published calendar, the policy list).
+    case open
+    /// The node's own service (`ykt serve`, `ykt sync`, run by the system's scheduler): it
+    /// carries only what operators already decided and signed; its audit entries name it.
+    case service
+    /// A logged-in operator holding one of `roles` (on the kind of node the command runs on);
+    /// `signedAt` lists the nodes where the command is a decision that asks for the password
+    /// again and is signed.
+    case roles(Set<OperatorRole>, signedAt: Set<NodeConfig.Role> = [])
+    /// Any logged-in operator (their own session: whoami, logout).
+    case loggedIn
+
+    /// The operator name the service's audit entries carry.
+    static let serviceName = "同步服务"
+
+    static let countyRoles: Set<OperatorRole> = [.administrator, .reviewer, .approver, .payments, .complaints, .auditor]
+    static let townshipRoles: Set<OperatorRole> = [.administrator, .clerk, .leader, .auditor]
+    /// Reading lists (masked): anyone with a role on the node.
+    static let anyRole = Access.roles(countyRoles.union(townshipRoles))
+    static let admin = Access.roles([.administrator])
+    static let adminSigned = Access.roles([.administrator], signedAt: [.county, .township])
+
+    static let table: [String: Access] = [
+        // Set-up and tools that touch no node data
+        "init": .open, "docs commands": .open, "docs errors": .open, "demo generate": .open,
+        "key show": .open, "calendar show": .open, "calendar period": .open, "calendar load": .open, "program list": .open,
+        "bank simulate": .open, "bank cards": .open, "bank statement": .open,
+        // Sessions and accounts
+        "login": .open, "logout": .loggedIn, "whoami": .loggedIn,
+        "operator add": adminSigned, "operator disable": adminSigned, "operator enable": adminSigned,
+        "operator reset-password": adminSigned, "operator grant": adminSigned, "operator revoke": adminSigned,
+        "operator list": .roles([.administrator, .auditor]),
+        "backup": admin,
+        // The service
+        "serve": .service, "sync": .service,
+        // County administration
+        "township enrol": .roles([.administrator], signedAt: [.county]),
+        "bank add": .roles([.administrator], signedAt: [.county]),
+        "policy publish": admin, "calendar publish": admin, "calendar correct": admin,
+        "conflicts resolve": .roles([.administrator], signedAt: [.county]),
+        // Township register, applications, notices, rosters
+        "program load": admin,
+        "beneficiary import": .roles([.clerk]), "beneficiary add": .roles([.clerk]), "beneficiary edit": .roles([.clerk]),
+        "beneficiary show": .roles([.clerk, .leader, .auditor, .complaints, .approver]),
+        "account change": .roles([.clerk, .approver], signedAt: [.county]),
+        "application add": .roles([.clerk]), "application import": .roles([.clerk]),
+        "notice open": .roles([.clerk]), "notice close": .roles([.clerk]), "notice print": .roles([.clerk, .leader]),
+        "objection add": .roles([.clerk]), "objection settle": .roles([.clerk, .leader]),
+        "roster build": .roles([.clerk]),
+        "roster submit": .roles([.leader], signedAt: [.township]),
+        "payment correct": .roles([.clerk]), "payment notice": .roles([.clerk, .leader]),
+        // County money
+        "roster review": .roles([.reviewer], signedAt: [.county]),
+        "roster approve": .roles([.approver], signedAt: [.county]),
+        "budget set": .roles([.approver]),
+        "batch dispatch": .roles([.payments]), "bank receive": .roles([.payments]),
+        "batch reissue": .roles([.payments], signedAt: [.county]),
+        "reconcile": .roles([.payments, .auditor]),
+        "warnings run": .roles([.reviewer, .approver, .payments]),
+        "officials import": .roles([.reviewer, .approver]), "deceased import": .roles([.reviewer, .approver]),
+        "warnings close": .roles([.reviewer], signedAt: [.county]),
+        "query": .roles([.complaints]),
+        "complaint add": .roles([.complaints]), "complaint close": .roles([.complaints]),
+        "report monthly": .roles([.approver, .payments, .auditor, .administrator]),
+        // Audit
+        "audit verify": .roles([.auditor, .administrator]), "audit trace": .roles([.auditor, .approver, .reviewer]),
+        "audit list": .roles([.auditor, .administrator]),
+        // Reading (masked lists)
+        "application list": anyRole, "notice list": anyRole, "notice show": anyRole, "objection list": anyRole,
+        "roster list": anyRole, "roster show": anyRole, "outbox list": anyRole, "inbox list": anyRole,
+        "beneficiary list": anyRole, "account history": anyRole, "payment list": anyRole,
+        "budget list": anyRole, "bank list": anyRole, "batch list": anyRole, "complaint list": anyRole,
+        "warnings list": anyRole, "warnings show": anyRole, "summary": anyRole, "county totals": anyRole,
+        "conflicts list": anyRole, "conflicts show": anyRole,
+    ]
+
+    static func of(_ spec: CommandSpec) -> Access? { table[spec.path.joined(separator: " ")] }
+
+    /// Whether the command asks for the password and signs on a node of this kind.
+    func signs(on node: NodeConfig.Role) -> Bool {
+        if case .roles(_, let at) = self { return at.contains(node) }
+        return false
+    }
+
+    /// One line for docs/commands.md.
+    var documented: String {
+        switch self {
+        case .open: return "无须登录"
+        case .service: return "节点服务（定时任务运行，不用登录；审计日志记为「\(Self.serviceName)」）"
+        case .loggedIn: return "已登录的任何经办人"
+        case .roles(let roles, let at):
+            var parts: [String] = []
+            for (node, name) in [(NodeConfig.Role.county, "县级"), (.township, "乡镇")] {
+                let names = OperatorRole.allCases.filter { roles.contains($0) && $0.applies(to: node) }.map(\.chinese)
+                if !names.isEmpty { parts.append("\(name)：" + names.joined(separator: "、") + (at.contains(node) ? "（须再次输入口令，本人签名）" : "")) }
+            }
+            return parts.joined(separator: "；")
+        }
+    }
+}
