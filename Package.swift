@@ -53,19 +53,21 @@ let package = Package(
         .executableTarget(name: "ykt-fuzz", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTSync", "YKTCounty"], path: "fuzz/ykt-fuzz",
                           swiftSettings: strict),
 
+        // How tests play named operators (accounts made by an administrator, keys unlocked).
+        .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
-        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync",
+        .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync",
                                                             "YKTCounty"],
                     swiftSettings: strict),
         .testTarget(name: "YKTSyncTests", dependencies: ["YKTSync", "YKTCore", "YKTCrypto"], swiftSettings: strict),
-        .testTarget(name: "YKTCountyTests", dependencies: ["YKTNode", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo",
+        .testTarget(name: "YKTCountyTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto", "YKTSync", "YKTNet", "YKTDemo",
                                                           "YKTStore"],
                     swiftSettings: strict),
-        .testTarget(name: "YKTTransportTests", dependencies: ["YKTNode", "YKTTransport", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto",
+        .testTarget(name: "YKTTransportTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTTransport", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto",
                                                              "YKTSync", "YKTNet", "YKTStore", "YKTDemo"], swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
-        .testTarget(name: "YKTCLITests", dependencies: ["YKTNode", "ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
+        .testTarget(name: "YKTCLITests", dependencies: ["YKTTestSupport", "YKTNode", "ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
                                                        "YKTSync", "YKTNet", "YKTCrypto", "YKTCounty"], swiftSettings: strict),
     ]
 )

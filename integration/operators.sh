@@ -5,7 +5,8 @@
 # Passwords and session tokens stay under WORK_DIR/secrets (0700) and never reach an output;
 # integration/scan-outputs.sh checks that.
 ykt_secrets="$1/secrets"
-mkdir -p -m 0700 "$ykt_secrets/sessions"
+mkdir -p "$ykt_secrets/sessions"
+chmod 0700 "$ykt_secrets" "$ykt_secrets/sessions"
 
 # op_password NODE LOGIN: the password file of LOGIN on NODE (made on first use, 0600).
 op_password() {

@@ -3,6 +3,8 @@ import Testing
 import YKTCore
 import YKTCounty
 import YKTTownship
+import YKTNode
+import YKTTestSupport
 
 /// Runs the built `ykt` binary as a user would, in its own temporary directory.
 final class CLI {
@@ -20,7 +22,6 @@ final class CLI {
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var env = ProcessInfo.processInfo.environment
         env["YKT_NODE"] = dir + "/node"
-        env["YKT_OPERATOR"] = "黑盒测试"
         environment = env
     }
 
@@ -46,16 +47,88 @@ final class CLI {
     @discardableResult
     func run(_ args: String...) throws -> Result { try run(args) }
 
+    /// Runs `ykt` as the office would: `init` makes the first administrator `admin` and an
+    /// operator `tester` (township: clerk, leader, auditor; county: approver, payments,
+    /// complaints, auditor); every other command on a node runs logged in, as `admin` for the
+    /// administrator's commands and as `tester` otherwise, with the password on standard input
+    /// for the decisions it signs. A test that sets `YKT_SESSION` itself runs exactly as given.
     func run(_ args: [String]) throws -> Result {
+        var args = args
+        var env = environment
+        var input: String?
+        let node = Self.option("node", in: args) ?? env["YKT_NODE"]
+        if args.first == "init", !args.contains("--admin"), !args.contains("--help") {
+            args += ["--admin", TestOperators.administrator, "--admin-name", "测试管理员", "--password-stdin"]
+            let r = try raw(args, environment: env, input: TestOperators.password + "\n")
+            if r.status == 0, let node, FileManager.default.fileExists(atPath: node + "/node.conf") { try Self.provision(node) }
+            return r
+        }
+        if env["YKT_SESSION"] == nil, let node, let login = Self.login(for: args, node: node) {
+            env["YKT_SESSION"] = Self.sessionPath(node: node, login: login)
+            input = TestOperators.password + "\n"
+            if !args.contains("--password-stdin") { args.append("--password-stdin") }
+        }
+        return try raw(args, environment: env, input: input)
+    }
+
+    static func option(_ name: String, in args: [String]) -> String? {
+        guard let i = args.firstIndex(of: "--" + name), i + 1 < args.count else { return nil }
+        return args[i + 1]
+    }
+
+    /// Commands that need no login, and the administrator's.
+    static let open: Set<String> = ["init", "docs", "demo", "key show", "calendar show", "calendar period", "calendar load",
+                                    "program list", "bank simulate", "bank cards", "bank statement", "login", "logout", "whoami",
+                                    "serve", "sync", "--help", "help", "--version"]
+    static let administrators: Set<String> = ["operator", "backup", "township enrol", "bank add", "policy publish",
+                                              "calendar publish", "calendar correct", "conflicts resolve", "program load"]
+
+    static func login(for args: [String], node: String) -> String? {
+        let words = args.prefix { !$0.hasPrefix("--") }
+        let one = words.first ?? "", two = words.prefix(2).joined(separator: " ")
+        if open.contains(one) || open.contains(two) || args.contains("--help") { return nil }
+        guard FileManager.default.fileExists(atPath: node + "/node.conf") else { return nil }
+        return administrators.contains(one) || administrators.contains(two) ? TestOperators.administrator : "tester"
+    }
+
+    /// Where a login's session for `node` is kept: beside the node directory, so every `CLI`
+    /// working on that node finds it.
+    static func sessionPath(node: String, login: String) -> String {
+        let url = URL(fileURLWithPath: node)
+        return url.deletingLastPathComponent().appendingPathComponent(".session-\(url.lastPathComponent)-\(login)").path
+    }
+
+    /// The accounts `run` expects on a new node, made in-process as the administrator would, and
+    /// both sessions opened.
+    static func provision(_ node: String) throws {
+        let text = try String(contentsOfFile: node + "/node.conf", encoding: .utf8)
+        let operatorNode: any OperatorNode = text.contains("role = county") ? try CountyNode.open(directory: node)
+                                                                              : try TownshipNode.open(directory: node)
+        let roles: [OperatorGrant] = text.contains("role = county") ? [.approver, .payments, .complaints, .auditor]
+                                                                    : [.clerk, .leader, .auditor]
+        try operatorNode.actAs("tester", roles: roles)
+        for login in [TestOperators.administrator, "tester"] {
+            try operatorNode.sessionFile(login, at: sessionPath(node: node, login: login))
+        }
+    }
+
+    /// Runs `ykt` exactly as given.
+    func raw(_ args: [String], environment: [String: String]? = nil, input: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
-        p.environment = environment
+        p.environment = environment ?? self.environment
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        let stdin = Pipe()
+        p.standardInput = stdin
         try p.run()
+        // A child that never reads its input may be gone already: EPIPE, not SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        try? stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
+        try? stdin.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a large output cannot block the child.
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()

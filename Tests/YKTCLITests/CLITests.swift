@@ -124,7 +124,7 @@ struct CLITests {
         #expect(try cli.run("application", "list", "--json").status == 0)
         let last = try cli.run("audit", "list", "--limit", "1", "--json")
         let entry = (try JSONSerialization.jsonObject(with: Data(last.stdout.utf8)) as? [[String: Any]])?.first
-        #expect(entry?["action"] as? String == "personal-data.view" && entry?["operatorName"] as? String == "黑盒测试")
+        #expect(entry?["action"] as? String == "personal-data.view" && entry?["operatorName"] as? String == "tester")
 
         let key = try cli.run("key", "show", "--json")
         let shown = try JSONSerialization.jsonObject(with: Data(key.stdout.utf8)) as? [String: Any]

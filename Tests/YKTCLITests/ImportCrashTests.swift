@@ -29,7 +29,7 @@ struct ImportCrashTests {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CLI.binary)
             p.arguments = ["beneficiary", "import", register]
-            p.environment = env
+            p.environment = env.merging(["YKT_SESSION": CLI.sessionPath(node: node, login: "tester")]) { $1 }
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YKTCore
+import YKTTestSupport
 @testable import YKTCounty
 @testable import YKTTownship
 
@@ -17,11 +18,12 @@ struct AccountConflictTests {
     func synced() throws -> (County, TownshipNode) {
         let (c, t) = try County.registered(alice.value)
         #expect(try c.push("450223101").accepted == 1)
-        try c.county.grant("县管理员", role: .approver, program: nil)
+        try c.county.actAs("approver", .approver)
         return (c, t)
     }
 
     func countyChanges(_ c: County, to number: String) throws {
+        if try c.county.operators.exists("approver") { try c.county.become("approver") }
         try c.county.changeAccount(alice, bank: "农行", number: try AccountNumber(number, kind: .card), confirmation: "BANK-7",
                                    reason: "代发银行报告挂失补卡")
     }
@@ -76,9 +78,9 @@ struct AccountConflictTests {
         #expect(try c.pull("450223101") == 1)
         #expect(try current(t) == card3)
 
-        let wrong = #expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "keep", reason: "核实") }
+        let wrong = #expect(throws: YKTError.self) { try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "keep", reason: "核实") }
         #expect(wrong?.code == .usageValue && wrong?.location?.field == "--decision")
-        try c.county.resolveConflict(conflict.id, decision: "county", reason: "银行已换发新卡，以县里登记为准")
+        try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "county", reason: "银行已换发新卡，以县里登记为准")
         #expect(try c.pull("450223101") == 1)
         #expect(try current(t) == card2)
         #expect(try t.accountHistory(alice).map(\.number) == [card1, card3, card2])
@@ -90,7 +92,7 @@ struct AccountConflictTests {
         let (c, t, report) = try bothChange(county: card2, township: card3)
         #expect(report.conflicted == 1)
         let conflict = try #require(try c.county.conflicts().first)
-        try c.county.resolveConflict(conflict.id, decision: "township", reason: "本人到乡镇确认使用新卡")
+        try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "township", reason: "本人到乡镇确认使用新卡")
         #expect(try c.county.currentAccount(of: alice)?.number == card3)
         #expect(try c.county.accountHistory(alice).map(\.number) == [card2, card3])
         _ = try c.pull("450223101")
@@ -108,8 +110,8 @@ struct AccountConflictTests {
             let conflicts = try c.county.conflicts()
             #expect(conflicts.count == 2)
             // The newer conflict first with the first decision, then the older with the second.
-            try c.county.resolveConflict(conflicts[1].id, decision: order[0], reason: "核实")
-            try c.county.resolveConflict(conflicts[0].id, decision: order[1], reason: "核实")
+            try c.county.acting(TestOperators.administrator).resolveConflict(conflicts[1].id, decision: order[0], reason: "核实")
+            try c.county.acting(TestOperators.administrator).resolveConflict(conflicts[0].id, decision: order[1], reason: "核实")
             _ = try c.pull("450223101")
             let expected = order[0] == "county" ? card2 : card4
             #expect(try c.county.currentAccount(of: alice)?.number == expected, "order \(order)")
@@ -120,7 +122,7 @@ struct AccountConflictTests {
     @Test("the county changed only the bank (same number) while the township changed the number: still a conflict")
     func bankOnly() throws {
         let (c, t) = try synced()
-        try c.county.changeAccount(alice, bank: "广西农村信用社", number: try AccountNumber(card1, kind: .card), confirmation: "BANK-8",
+        try c.county.acting("approver").changeAccount(alice, bank: "广西农村信用社", number: try AccountNumber(card1, kind: .card), confirmation: "BANK-8",
                                    reason: "开户行合并")
         try townshipChanges(t, to: card3)
         #expect(try c.push("450223101").conflicted == 1)
@@ -130,7 +132,7 @@ struct AccountConflictTests {
         _ = try c.pull("450223101")
         #expect(try current(t) == card3)
         let conflict = try #require(try c.county.conflicts().first)
-        try c.county.resolveConflict(conflict.id, decision: "county", reason: "以县里为准")
+        try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "county", reason: "以县里为准")
         _ = try c.pull("450223101")
         #expect(try t.beneficiary(alice).account?.bank == "广西农村信用社" && current(t) == card1)
     }
@@ -150,7 +152,7 @@ struct AccountConflictTests {
         _ = try c.push("450223101")
         let noRole = #expect(throws: YKTError.self) { try countyChanges(c, to: card2) }
         #expect(noRole?.code == .roleMissing)
-        try c.county.grant("县管理员", role: .approver, program: nil)
+        try c.county.actAs("approver", .approver)
         let noReason = #expect(throws: YKTError.self) {
             try c.county.changeAccount(alice, bank: "农行", number: try AccountNumber(card2, kind: .card), confirmation: "B", reason: " ")
         }

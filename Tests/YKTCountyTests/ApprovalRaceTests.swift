@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YKTCore
+import YKTTestSupport
 @testable import YKTCounty
 @testable import YKTTownship
 
@@ -49,11 +50,13 @@ struct TwoRosters {
             try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
             _ = try c.push(code)
         }
-        try county.grant("审核员", role: .reviewer, program: "TF01")
-        try county.grant("审定员", role: .approver, program: nil)
+        try county.actAs("reviewer", .reviewer("TF01"))
+        try county.actAs("approver", .approver)
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))
+        try county.actAs(TestOperators.administrator)
+        try county.actAs(TestOperators.administrator)
         try county.addBank(code: "ABC", name: "农行", serves: [], folder: c.dir.sub("bank-ABC"))
-        county.operatorName = "审核员"
+        try county.become("reviewer")
         try county.review(1, approve: true, reason: "")
         try county.review(2, approve: true, reason: "")
     }
@@ -72,7 +75,8 @@ struct TwoRosters {
             let thread = Thread {
                 defer { finished.leave() }
                 do {
-                    let approver = try CountyNode.open(directory: directory, operatorName: "审定员")
+                    let approver = try CountyNode.open(directory: directory)
+                    try approver.become("approver")
                     var met = false
                     approver.db.trace { sql in
                         if sql == "BEGIN IMMEDIATE" && !met {
@@ -130,18 +134,26 @@ struct ApprovalRaceTests {
         let s = try TwoRosters(budgetYuan: "1500")
         let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
             .deletingLastPathComponent().appendingPathComponent("ykt")
-        let processes = ["1", "2"].map { roster -> (Process, Pipe) in
-            let p = Process(), err = Pipe()
+        // The approver logged in once; each process asks for their password to sign (on stdin).
+        let session = try s.county.sessionFile("approver", at: s.c.dir.sub("approver.session"))
+        let processes = ["1", "2"].map { roster -> (Process, Pipe, Pipe) in
+            let p = Process(), err = Pipe(), input = Pipe()
             p.executableURL = binary
-            p.arguments = ["roster", "approve", "--rosters", roster, "--node", s.county.directory, "--operator", "审定员"]
+            p.arguments = ["roster", "approve", "--rosters", roster, "--node", s.county.directory, "--password-stdin"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["YKT_SESSION": session]) { $1 }
+            p.standardInput = input
             p.standardOutput = FileHandle.nullDevice
             p.standardError = err
-            return (p, err)
+            return (p, err, input)
         }
-        for (p, _) in processes { try p.run() }
+        for (p, _, input) in processes {
+            try p.run()
+            input.fileHandleForWriting.write(Data((TestOperators.password + "\n").utf8))
+            try input.fileHandleForWriting.close()
+        }
         var statuses: [Int32] = []
         var errors = ""
-        for (p, err) in processes {
+        for (p, err, _) in processes {
             errors += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             statuses.append(p.terminationStatus)
@@ -168,7 +180,7 @@ struct ApprovalRaceTests {
     @Test("approving the same roster twice in one command counts it once")
     func duplicateIDs() throws {
         let s = try TwoRosters(budgetYuan: "1000")
-        s.county.operatorName = "审定员"
+        try s.county.become("approver")
         let r = try s.county.approve([1, 1])
         #expect(r.rosters == [1] && r.lines == 3 && r.totalFen == 90000)
         #expect(try s.county.db.integer("SELECT count(*) FROM payment") == 3)

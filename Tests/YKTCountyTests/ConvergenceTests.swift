@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTTestSupport
 import YKTDemo
 import YKTStore
 @testable import YKTCounty
@@ -40,7 +41,7 @@ struct ConvergenceTests {
         }
         var people: [String] = []
         var counts: [String: Int] = [:]
-        try c.county.grant("县管理员", role: .approver, program: nil)
+        try c.county.actAs("approver", .approver)
         for step in 0..<240 {
             let code = pick(codes)
             let town = c.townships[code]!
@@ -81,11 +82,11 @@ struct ConvergenceTests {
                 if let open = try c.county.conflicts().first(where: { $0.status == "open" }) {
                     let sides = [open.node] + (open.otherNode.map { [$0] } ?? [])
                     let decision = open.kind == "account.both-sides" ? pick(["township", "county"]) : "keep-" + pick(sides)
-                    try c.county.resolveConflict(open.id, decision: decision, reason: "核实（试验 \(seed)）")
+                    try c.county.acting(TestOperators.administrator).resolveConflict(open.id, decision: decision, reason: "核实（试验 \(seed)）")
                 }
             case 9:
                 // The township process ends and starts again: only what is on disk remains.
-                c.townships[code] = try TownshipNode.open(directory: town.directory, operatorName: "经办人")
+                c.townships[code] = try TownshipNode.open(directory: town.directory, operatorName: "tester")
             case 10:
                 // The township changes someone's designated account (a card shared with another
                 // resident is refused locally; that is fine).
@@ -98,7 +99,7 @@ struct ConvergenceTests {
                 // The county changes someone's account (the bank reported a replaced card).
                 let known = try c.county.db.all("SELECT resident_id FROM resident ORDER BY resident_id") { $0.text(0) }
                 if !known.isEmpty {
-                    try c.county.changeAccount(try ResidentID(pick(known)), bank: "农行",
+                    try c.county.acting("approver").changeAccount(try ResidentID(pick(known)), bank: "农行",
                                                number: try AccountNumber(newCard(), kind: .card), confirmation: "BANK-\(step)",
                                                reason: "挂失补卡（试验 \(seed)）")
                 }
@@ -108,7 +109,7 @@ struct ConvergenceTests {
         // everyone syncs until nothing moves.
         for code in codes { _ = try c.push(code) }
         for open in try c.county.conflicts() where open.status == "open" {
-            try c.county.resolveConflict(open.id, decision: open.kind == "account.both-sides" ? "county" : "keep-" + open.node,
+            try c.county.acting(TestOperators.administrator).resolveConflict(open.id, decision: open.kind == "account.both-sides" ? "county" : "keep-" + open.node,
                                          reason: "核实")
         }
         for _ in 0..<3 {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTTestSupport
 import YKTCrypto
 import YKTStore
 @testable import YKTCounty

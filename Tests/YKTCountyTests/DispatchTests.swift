@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTTestSupport
 @testable import YKTDemo
 import YKTCrypto
 @testable import YKTCounty
@@ -29,7 +30,7 @@ struct DispatchTests {
         p.executableURL = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("ykt")
         p.arguments = ["batch", "dispatch", "--date", date, "--node", loop.county.directory]
         var env = ProcessInfo.processInfo.environment
-        env["YKT_OPERATOR"] = "审定员"
+        env["YKT_SESSION"] = try loop.county.sessionFile("payer", at: loop.c.dir.sub("payer.session"))
         env["YKT_CRASH_AT"] = crashAt
         p.environment = env
         p.standardOutput = FileHandle.nullDevice
@@ -165,7 +166,7 @@ struct DispatchTests {
             INSERT INTO correction(payment_id, node_id, op_seq, bank, account_kind, account_number, confirmation, note, received_at)
             VALUES (?, '450223101', 99, '农行', 'card', ?, 'QR', '', '2026-11-18 10:00:00')
             """, failing.id, AccountNumber.completingLuhn("622848000000000077"))
-        let reissue = try loop.by("审定员").reissue()
+        let reissue = try loop.by("支付经办员").reissue()
         let sent = try loop.county.dispatch(on: loop.d("2026-11-19"))
         #expect(sent.map(\.id) == reissue && sent.map(\.fileSeq) == [2])
     }
@@ -206,7 +207,7 @@ struct DispatchTests {
         try loop.town.correctPayment(failed.id, newAccount: AccountInput(bank: "农行", number: try AccountNumber(card, kind: .card),
                                                                           confirmation: "QR-HOLDER"), note: "户主核实后换卡")
         _ = try loop.c.push("450223101")
-        let reissue = try loop.by("审定员").reissue()
+        let reissue = try loop.by("支付经办员").reissue()
         try loop.county.dispatch(on: loop.d("2026-11-18"))
         let second = try sim.run(.init(payDate: loop.d("2026-11-19")))
         #expect(second.map(\.failed) == [0])

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import YKTNode
 import YKTCore
+import YKTTestSupport
 import YKTCrypto
 import YKTDemo
 @testable import YKTCounty
@@ -237,6 +238,7 @@ struct ExchangeFolderTests {
         let shared = loop.c.dir.sub("bank-RCC")
         try FileManager.default.createDirectory(atPath: shared + "/inbox", withIntermediateDirectories: true)
         #expect(chmod(shared + "/inbox", 0o770) == 0)
+        try loop.county.actAs(TestOperators.administrator)
         try loop.county.addBank(code: "RCC", name: "农信社", serves: [], folder: shared)
         #expect(mode(shared + "/inbox") == 0o770)
         #expect(mode(shared + "/outbox") & 0o027 == 0)

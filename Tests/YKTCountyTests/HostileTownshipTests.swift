@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YKTCore
+import YKTTestSupport
 import YKTDemo
 import YKTNode
 @testable import YKTCounty
@@ -147,16 +148,17 @@ struct HostileTownshipTests {
         // The county's money loop, to the end: review, approval (warnings overridden where they
         // may be), dispatch, the bank's results, and again for anything left.
         let county = c.county
-        try county.grant("审核员", role: .reviewer, program: nil)
-        try county.grant("审定员", role: .approver, program: nil)
+        try county.actAs("reviewer", .reviewer())
+        try county.actAs("approver", .approver)
         for p in ["GD01", "TF01"] { try county.setBudget(program: p, period: try Period(parsing: "2026"), amount: try Fen(yuan: "1000000")) }
         let folder = c.dir.sub("bank-ABC")
+        try county.actAs(TestOperators.administrator)
         try county.addBank(code: "ABC", name: "农行", serves: [], folder: folder)
         _ = try county.runWarnings()
         for r in try county.rosters(status: "received") {
-            county.operatorName = "审核员"
+            try county.become("reviewer")
             try county.review(r.id, approve: true, reason: "")
-            county.operatorName = "审定员"
+            try county.become("approver")
             _ = try? county.approve([r.id], override: "演练：预警已知")
         }
         var day = 16

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YKTCore
+import YKTTestSupport
 import YKTStore
 @testable import YKTCounty
 @testable import YKTTownship
@@ -190,20 +191,21 @@ struct MoneyIntegrityTests {
         let warning = try #require(try s.c.county.warnings(rule: .backdated).first)
         #expect(warning.status == "open" && warning.evidence.contains("停电"))
         let county = s.c.county
-        try county.grant("审核员", role: .reviewer, program: "GD01")
-        try county.grant("审定员", role: .approver, program: nil)
+        try county.actAs("reviewer", .reviewer("GD01"))
+        try county.actAs("approver", .approver)
         try county.setBudget(program: "GD01", period: try Period(parsing: "2026"), amount: try Fen(yuan: "100000"))
+        try county.actAs(TestOperators.administrator)
         try county.addBank(code: "ABC", name: "农行", serves: [], folder: s.c.dir.sub("bank-ABC"))
-        county.operatorName = "审核员"
+        try county.become("reviewer")
         try county.review(1, approve: true, reason: "")
-        county.operatorName = "审定员"
+        try county.become("approver")
         let blocked = #expect(throws: YKTError.self) { try county.approve([1], override: "急需发放") }
         #expect(blocked?.code == .warningBlocking && blocked?.message.contains("补录") == true)
         // Only a reviewer of the program may clear it.
         #expect((#expect(throws: YKTError.self) { try county.closeWarning(warning.id, confirmed: false, reason: "核实") })?.code == .roleMissing)
-        county.operatorName = "审核员"
+        try county.become("reviewer")
         try county.closeWarning(warning.id, confirmed: false, reason: "核实：3 月 16 日停电，纸质记录为 3 月 9 日结束")
-        county.operatorName = "审定员"
+        try county.become("approver")
         #expect(try county.approve([1]).lines == 2)
     }
 
@@ -227,13 +229,14 @@ struct MoneyIntegrityTests {
         let c = p.c
         #expect(try c.push("450223101").accepted >= 1)
         let county = c.county
-        try county.grant("审核员", role: .reviewer, program: "GD01")
-        try county.grant("审定员", role: .approver, program: nil)
+        try county.actAs("reviewer", .reviewer("GD01"))
+        try county.actAs("approver", .approver)
         try county.setBudget(program: "GD01", period: try Period(parsing: "2026"), amount: try Fen(yuan: "100000"))
+        try county.actAs(TestOperators.administrator)
         try county.addBank(code: "ABC", name: "农行", serves: [], folder: c.dir.sub("bank-ABC"))
-        county.operatorName = "审核员"
+        try county.become("reviewer")
         try county.review(1, approve: true, reason: "")
-        county.operatorName = "审定员"
+        try county.become("approver")
         _ = try county.approve([1])
         var report = try county.trace()
         #expect(report.traced == 2 && report.outstanding == 2 && report.broken.isEmpty)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTTestSupport
 import YKTDemo
 import YKTCrypto
 @testable import YKTCounty
@@ -27,15 +28,25 @@ struct Loop {
         try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         _ = try c.push("450223101")
         if roles {
-            try county.grant("审核员", role: .reviewer, program: "TF01")
-            try county.grant("审定员", role: .approver, program: nil)
+            try county.actAs("reviewer", .reviewer("TF01"))
+            try county.actAs("approver", .approver)
+            try county.actAs("payer", .payments)
         }
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))
+        try county.actAs(TestOperators.administrator)
+        try county.actAs(TestOperators.administrator)
         try county.addBank(code: "ABC", name: "农行", serves: [], folder: bankFolder)
     }
 
-    func by(_ name: String) -> CountyNode {
-        county.operatorName = name
+    /// The county, acting as the person named: 审核员 (reviewer), 审定员 (approver), 支付经办员
+    /// (payments clerk) or 管理员 (administrator), each a separate account.
+    func by(_ name: String) throws -> CountyNode {
+        switch name {
+        case "审核员": try county.become("reviewer")
+        case "审定员": try county.become("approver")
+        case "支付经办员": try county.actAs("payer", .payments)
+        default: try county.actAs(TestOperators.administrator)
+        }
         return county
     }
 
@@ -150,7 +161,7 @@ struct PaymentLoopTests {
 
         // Re-issue: a new batch whose line links to the failed one and pays the new account.
         #expect((#expect(throws: YKTError.self) { try loop.by("审核员").reissue() })?.code == .roleMissing)
-        let reissue = try loop.by("审定员").reissue()
+        let reissue = try loop.by("支付经办员").reissue()
         #expect(reissue.count == 1)
         let line = try #require(try loop.county.payments(batch: reissue[0]).first)
         #expect(line.reissueOf == 2 && line.accountNumber == newCard && line.amountFen == 30000)
@@ -231,7 +242,7 @@ struct PaymentLoopTests {
         let v2 = try #require(try loop.county.rosters(status: "received").first)
         #expect(v2.version == 2 && v2.id == 2)
 
-        try loop.county.grant("审核员", role: .approver, program: nil)
+        try loop.county.actAs("reviewer", .approver)
         try loop.by("审核员").review(2, approve: true, reason: "")
         let same = try #require(#expect(throws: YKTError.self) { try loop.by("审核员").approve([2]) })
         #expect(same.code == .roleMissing && same.message.contains("另一人"))
@@ -257,7 +268,7 @@ struct PaymentLoopTests {
         let r = try loop.by("审定员").approve([1], override: "死亡日期有误，已与民政局核实本人健在")
         #expect(r.overridden == [1])
         #expect(try loop.county.db.first("SELECT by_operator, reason FROM warning_override") { $0.text(0) + "|" + $0.text(1) }
-                == "审定员|死亡日期有误，已与民政局核实本人健在")
+                == "approver|死亡日期有误，已与民政局核实本人健在")
         // A bad list is refused whole with the line.
         try "身份证号,姓名,死亡日期\n123,某某,2026-01-01\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let bad = try #require(#expect(throws: YKTError.self) { try loop.county.importDeceased(path: csv) })
@@ -356,6 +367,7 @@ struct WarningRuleTests {
         let several = try #require(try loop.county.warnings(rule: .severalAccounts).first)
         #expect(several.evidence.contains("6228480000000000999"))
         #expect(!CountyNode.maskedEvidence(several.evidence).contains(a) && !CountyNode.maskedEvidence(several.evidence).contains("6228480000000000999"))
+        try loop.county.become("reviewer")
         try loop.county.closeWarning(several.id, confirmed: false, reason: "已核实：换卡有签字确认书")
         #expect(try loop.county.runWarnings().reopened == 0)
         try db.run("UPDATE roster_line SET account_number = '6228480000000000888' WHERE roster_id = 2 AND line_no = 1")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import YKTNode
 import YKTCore
+import YKTTestSupport
 import YKTCrypto
 import YKTDemo
 import YKTStore
@@ -27,6 +28,7 @@ struct County {
     init(_ codes: [String], policy: Bool = true) throws {
         county = try CountyNode.create(directory: dir.sub("county"), config: NodeConfig(
             role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
+        try county.actAs(TestOperators.administrator)
         let countyKey = Hex.encode(try county.publicKey().raw)
         try FileManager.default.createDirectory(atPath: dir.sub("data"), withIntermediateDirectories: true)
         let programs = dir.sub("data/programs.csv")
@@ -41,6 +43,7 @@ struct County {
                                     defaultOperator: "经办人")
             config.extra["county_public_key"] = countyKey
             let node = try TownshipNode.create(directory: dir.sub(code), config: config)
+            try node.actAs("tester", .clerk, .leader)
             node.at("2026-01-05")   // registrations and applications come before any notice
             try node.loadPrograms(path: programs)
             try county.enrol(township: code, name: config.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
@@ -514,9 +517,9 @@ struct DownstreamTests {
         let sides = try c.county.conflictSides(conflict.id).sides
         #expect(sides.map(\.node) == ["450223101", "450223102"])   // the earlier side first
         #expect(sides.allSatisfy { $0.body.contains(alice) && $0.body.contains("\"op\":\"beneficiary.register\"") })
-        #expect((#expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "keep-450223101", reason: " ") })?.code == .fieldMissing)
-        try c.county.resolveConflict(conflict.id, decision: "keep-450223101", reason: "户籍在寨沙镇，中渡镇登记撤销")
-        #expect((#expect(throws: YKTError.self) { try c.county.resolveConflict(conflict.id, decision: "x", reason: "y") })?.code == .conflictState)
+        #expect((#expect(throws: YKTError.self) { try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "keep-450223101", reason: " ") })?.code == .fieldMissing)
+        try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "keep-450223101", reason: "户籍在寨沙镇，中渡镇登记撤销")
+        #expect((#expect(throws: YKTError.self) { try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "x", reason: "y") })?.code == .conflictState)
         #expect(try c.pull("450223101") == 1)
         #expect(try c.pull("450223102") == 1)
         let message = try #require(try c.townships["450223102"]!.inbox().last)   // after the county's calendar
@@ -547,7 +550,7 @@ struct DownstreamTests {
     @Test("a township or a county restored from an old backup is detected, not silently served")
     func restoredBackups() throws {
         let c = try County.registeredTwice(alice)
-        try c.county.resolveConflict(try c.county.conflicts()[0].id, decision: "keep-450223101", reason: "核实")
+        try c.county.acting(TestOperators.administrator).resolveConflict(try c.county.conflicts()[0].id, decision: "keep-450223101", reason: "核实")
         #expect(try c.pull("450223101") == 1)
         // Township restored: its inbox lost the message it had acknowledged.
         try c.townships["450223101"]!.db.run("DELETE FROM inbox")
@@ -629,6 +632,7 @@ struct PolicyTests {
             config.extra["county_public_key"] = Hex.encode(try c.county.publicKey().raw)
             return config
         }())
+        try c.county.actAs(TestOperators.administrator)
         try c.county.enrol(township: "450223109", name: "新乡", publicKeyHex: Hex.encode(try late.publicKey().raw))
         #expect(try late.pull { after in
             let a = c.county.stream(peer: "450223109", after: after)

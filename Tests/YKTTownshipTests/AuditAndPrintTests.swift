@@ -15,7 +15,8 @@ struct AuditAndPrintTests {
         node.operatorName = "覃建国"
         try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(household: "009"))
         let entries = try AuditLog.entries(db: node.db)
-        #expect(entries.map(\.action) == ["node.init", "downstream.receive", "program.load", "beneficiary.import", "beneficiary.update"])
+        #expect(entries.map(\.action) == ["node.init", "operator.bootstrap", "operator.add", "role.grant", "role.grant",
+                                             "downstream.receive", "program.load", "beneficiary.import", "beneficiary.update"])
         #expect(entries.last?.operatorName == "覃建国")
         #expect(entries.first?.operatorName == "测试员")
         #expect(zip(entries.dropFirst(), entries).allSatisfy { $0.prevHash == $1.hash })

@@ -4,6 +4,7 @@ import YKTCore
 import YKTDemo
 import YKTCounty
 import YKTCrypto
+import YKTTestSupport
 @testable import YKTTownship
 
 /// A temporary directory per test, removed afterwards.
@@ -49,10 +50,12 @@ enum Fixture {
     static func node(_ dir: TempDir) throws -> TownshipNode {
         let county = try CountyNode.create(directory: dir.file("county"), config: NodeConfig(
             role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
+        try county.actAs(TestOperators.administrator)
         try county.publishCalendar(path: dir.write("cn-holidays.tsv", WorkCalendar.builtInTSV))
         var config = NodeConfig(role: .township, nodeID: "450223101", name: "寨沙镇", countyCode: "450223", defaultOperator: "测试员")
         config.extra["county_public_key"] = Hex.encode(try county.publicKey().raw)
         let node = try TownshipNode.create(directory: dir.file("node"), config: config)
+        try node.actAs("tester", .clerk, .leader)
         try county.enrol(township: "450223101", name: "寨沙镇", publicKeyHex: Hex.encode(try node.publicKey().raw))
         try pull(node, from: county)
         try node.loadPrograms(path: dir.write("programs.csv", CountyGenerator.programsCSV))

@@ -36,7 +36,7 @@ struct OperationFormatTests {
         let dir = TempDir()
         let node = try Fixture.registered(dir)
         let op = try #require(try node.outbox().first)
-        #expect(op.opID == "450223101-1" && op.by == "测试员")
+        #expect(op.opID == "450223101-1" && op.by == "tester")
         #expect(op.body.hasPrefix("{\"at\":\"") && op.body.hasSuffix(",\"seq\":1,\"v\":1}"))
         #expect(op.body.contains("\"data\":{\"account\":{\"bank\":\"中国农业银行\""))
     }

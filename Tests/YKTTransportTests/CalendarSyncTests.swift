@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YKTCore
+import YKTTestSupport
 import YKTCounty
 import YKTTownship
 import YKTTransport

@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTTestSupport
 import YKTCounty
 import YKTCrypto
 import YKTDemo
@@ -41,6 +42,7 @@ final class SyncNetwork: @unchecked Sendable {
                         "min_body_bytes_per_second": "20000"].merging(limits) { $1 }
         if crl { config.extra["tls_crl"] = "\(pki)/ca.crl" }
         county = try CountyNode.create(directory: dir + "/county", config: config)
+        try county.actAs(TestOperators.administrator)
         let programs = dir + "/programs.csv"
         try CountyGenerator.programsCSV.write(toFile: programs, atomically: true, encoding: .utf8)
         // The county's calendar: the standard 2025–2026 arrangement, pulled by every township.
@@ -51,6 +53,7 @@ final class SyncNetwork: @unchecked Sendable {
             t.extra = ["county_public_key": Hex.encode(try county.publicKey().raw), "tls_certificate": "\(pki)/\(code).crt",
                        "tls_key": "\(pki)/\(code).key", "tls_ca": "\(pki)/ca.crt"]
             let node = try TownshipNode.create(directory: dir + "/" + code, config: t)
+            try node.actAs("tester", .clerk, .leader)
             try node.loadPrograms(path: programs)
             try county.enrol(township: code, name: t.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
             _ = try node.pull { [county] after in

@@ -1,0 +1,94 @@
+import Foundation
+import YKTCore
+import YKTNode
+
+/// How a test plays a named person on a node: the account is made as an office would make it
+/// (the first administrator `admin` bootstraps the node; `admin` opens the others' accounts and
+/// grants their roles, each a signed decision), then the test acts as that person with their
+/// signing key unlocked by their password. Unlocked keys are kept per node and login, so
+/// switching between people costs no scrypt derivation after the first.
+public enum TestOperators {
+    public static let password = "test-password-1234"
+    public static let administrator = "admin"
+
+    final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var signers: [String: OperatorSigner] = [:]
+        func get(_ key: String) -> OperatorSigner? { lock.withLock { signers[key] } }
+        func set(_ key: String, _ signer: OperatorSigner) { lock.withLock { signers[key] = signer } }
+    }
+    static let cache = Cache()
+}
+
+extension OperatorNode {
+    /// Acts as `login`, holding at least `roles` (granted by `admin` when missing).
+    public func actAs(_ login: String, _ roles: OperatorGrant...) throws {
+        try actAs(login, roles: roles)
+    }
+
+    public func actAs(_ login: String, roles: [OperatorGrant]) throws {
+        let admin = TestOperators.administrator
+        if try operators.isEmpty {
+            try bootstrapAdministrator(login: admin, realName: "测试管理员", password: TestOperators.password)
+            if let signer { TestOperators.cache.set(db.path + "|" + admin, signer) }
+        }
+        if login != admin {
+            let missing = try roles.filter { r in try !operators.grants(of: login).contains(r) }
+            if try !operators.exists(login) || !missing.isEmpty {
+                try become(admin)
+                if try !operators.exists(login) {
+                    try addOperator(login: login, realName: "测试\(login)", password: TestOperators.password)
+                }
+                for r in missing { try grantRole(r, to: login) }
+            }
+        }
+        try become(login)
+    }
+
+    /// The acting operator becomes `login` (an existing account), key unlocked.
+    public func become(_ login: String) throws {
+        let key = db.path + "|" + login
+        let cached = TestOperators.cache.get(key)
+        if let cached, try operators.account(login).map({ $0.keyID == cached.publicKey.keyID }) == true {
+            signer = cached
+        } else {
+            let s = try operators.authenticate(login, password: TestOperators.password)
+            TestOperators.cache.set(key, s)
+            signer = s
+        }
+        operatorName = login
+    }
+}
+
+extension OperatorGrant {
+    public static let clerk = OperatorGrant(role: .clerk)
+    public static let leader = OperatorGrant(role: .leader)
+    public static let approver = OperatorGrant(role: .approver)
+    public static let payments = OperatorGrant(role: .payments)
+    public static let complaints = OperatorGrant(role: .complaints)
+    public static let auditor = OperatorGrant(role: .auditor)
+    public static func reviewer(_ program: String = "*") -> OperatorGrant { OperatorGrant(role: .reviewer, program: program) }
+}
+
+extension OperatorNode {
+    /// The node, acting as `login` (for one call: `try county.acting("admin").resolveConflict(…)`).
+    @discardableResult
+    public func acting(_ login: String) throws -> Self {
+        try become(login)
+        return self
+    }
+}
+
+extension OperatorNode {
+    /// Logs `login` in (as `ykt login` would) and writes the session token to a 0600 file at
+    /// `path`, for a `ykt` child process run with `YKT_SESSION=path`; the node keeps acting as
+    /// before.
+    @discardableResult
+    public func sessionFile(_ login: String, at path: String) throws -> String {
+        let (previousName, previousSigner) = (operatorName, signer)
+        defer { (operatorName, signer) = (previousName, previousSigner) }
+        let (token, _) = try self.login(login, password: TestOperators.password)
+        FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return path
+    }
+}
