@@ -376,11 +376,14 @@ public struct Operators {
             SELECT s.login, s.created, s.last_used, s.ended, a.status, a.real_name FROM operator_session s
             JOIN operator_account a USING (login) WHERE s.token_hash = ?
             """, hash) { ($0.text(0), $0.int64(1), $0.int64(2), $0.int(3), $0.text(4), $0.text(5)) }
-        guard let (login, created, lastUsed, ended, status, realName) = row, ended == 0 else {
+        guard let (login, created, lastUsed, ended, status, realName) = row else {
             throw YKTError(.authLogin, "没有登录，或会话已退出", hint: "先用 ykt login --login 登录名 登录")
         }
         guard status == "active" else {
             throw YKTError(.authDisabled, "账户 \(login) 已停用，会话作废", hint: "请管理员核实")
+        }
+        guard ended == 0 else {
+            throw YKTError(.authLogin, "会话已退出或已作废（口令被重设）", hint: "用 ykt login --login \(login) 重新登录")
         }
         guard now - created < Int64(Self.sessionLifetime) else {
             throw YKTError(.authLogin, "会话已过期（登录满 8 小时）", hint: "重新用 ykt login 登录")
