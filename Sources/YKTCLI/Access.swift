@@ -32,7 +32,7 @@ enum Access: Sendable {
         "key show": .open, "calendar show": .open, "calendar period": .open, "calendar load": .open, "program list": .open,
         "bank simulate": .open, "bank cards": .open, "bank statement": .open,
         // Sessions and accounts
-        "login": .open, "logout": .loggedIn, "whoami": .loggedIn,
+        "login": .open, "operator bootstrap": .open, "logout": .loggedIn, "whoami": .loggedIn,
         "operator add": adminSigned, "operator disable": adminSigned, "operator enable": adminSigned,
         "operator reset-password": adminSigned, "operator grant": adminSigned, "operator revoke": adminSigned,
         "operator list": .roles([.administrator, .auditor]),

@@ -57,6 +57,16 @@ enum OperatorCommands {
                                 ("会话到期", shown.expiresAt)])
             }),
         CommandSpec(
+            path: ["operator", "bootstrap"], abstract: "为升级前建立、还没有任何账户的节点建立首位管理员（已有账户时拒绝）",
+            discussion: "新节点由 ykt init 建立首位管理员，不用本命令。口令在终端输入，脚本中用 --password-stdin。",
+            options: [loginOption, .value("name", "姓名", "首位管理员的真实姓名", required: true)],
+            run: { inv in
+                let login = try inv.require("login")
+                try operatorNode(inv).bootstrapAdministrator(login: login, realName: try inv.require("name"),
+                                                             password: try inv.password(0, prompt: "首位管理员 \(login) 的口令"))
+                inv.out.line("已建立首位管理员 \(login)；用 ykt login 登录后为其他经办人开户")
+            }),
+        CommandSpec(
             path: ["operator", "add"], abstract: "开户：新经办人的登录名、姓名和初始口令（管理员办理，本人签名）",
             discussion: "新账户没有角色，另用 ykt operator grant 授予。口令在终端输入；脚本中用 --password-stdin，第 1 行为管理员本人口令，第 2 行为新经办人的初始口令。",
             options: [loginOption, .value("name", "姓名", "经办人真实姓名", required: true)],

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import YKTCore
 import YKTTestSupport
+import YKTNode
+import YKTTownship
 
 /// The command line as an operator meets it: init makes the first administrator, every command
 /// runs as the logged-in person with the role it needs, decisions ask for the password again,
@@ -127,5 +129,25 @@ struct OperatorCLITests {
         p.waitUntilExit()
         let r = try cli.raw(["audit", "verify"], environment: admin)
         #expect(r.status == 7 && r.stderr.contains("报送") && r.stderr.contains("被直接写入数据库"), "\(r.stderr)")
+    }
+
+    @Test("operator bootstrap gives a node made before accounts its first administrator, and is refused once any account exists")
+    func bootstrapOldNode() throws {
+        let (cli, admin) = try township()
+        let again = try cli.raw(["operator", "bootstrap", "--login", "mallory", "--name", "某某", "--password-stdin"], environment: admin,
+                                input: "mallory-password-1\n")
+        #expect(again.status == 1 && again.stderr.contains("YKT-OPERATOR-EXISTS"))
+        // A node as an earlier version left it: no account at all.
+        let old = cli.path("old")
+        _ = try TownshipNode.create(directory: old, config: NodeConfig(role: .township, nodeID: "450223102", name: "中渡镇",
+                                                                         countyCode: "450223", defaultOperator: ""))
+        let first = try cli.raw(["operator", "bootstrap", "--login", "liu", "--name", "刘建华", "--password-stdin", "--node", old],
+                                input: "liu-password-123\n")
+        #expect(first.status == 0, "\(first.stderr)")
+        var env = cli.environment
+        env["YKT_SESSION"] = cli.path("liu.session")
+        #expect(try cli.raw(["login", "--login", "liu", "--password-stdin", "--node", old], environment: env,
+                            input: "liu-password-123\n").stdout.contains("管理员"))
+        #expect(try cli.raw(["audit", "verify", "--node", old], environment: env).status == 0)
     }
 }
