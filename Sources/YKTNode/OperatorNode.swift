@@ -47,13 +47,15 @@ extension OperatorNode {
 
     /// The first administrator, made by `ykt init`: the only account not made by another
     /// administrator, signed by its own new key.
-    public func bootstrapAdministrator(login: String, realName: String, password: String) throws {
+    /// `parameters`: the scrypt cost (the standard one; tests pass a cheaper one to stay fast).
+    public func bootstrapAdministrator(login: String, realName: String, password: String,
+                                       parameters: Scrypt.Parameters = .standard) throws {
         let login = try Operators.checkLogin(login)
         guard try operators.isEmpty else {
             throw YKTError(.operatorExists, "本节点已经有管理员", hint: "由现有管理员用 ykt operator add 开户")
         }
-        let credentials = try Operators.credentials(login: login, password: password)
-        signer = try operators.authenticateNew(login: login, password: password, credentials: credentials)
+        let credentials = try Operators.credentials(login: login, password: password, parameters: parameters)
+        signer = credentials.signer
         operatorName = login
         try audited("operator.bootstrap", object: "operator/\(login)",
                     detail: "key=\(Hex.encode(credentials.publicKey.raw)) name=\(realName.trimmed)") {
@@ -63,9 +65,9 @@ extension OperatorNode {
     }
 
     /// Opens an account (an administrator's signed decision); the new operator has no role yet.
-    public func addOperator(login: String, realName: String, password: String) throws {
+    public func addOperator(login: String, realName: String, password: String, parameters: Scrypt.Parameters = .standard) throws {
         let login = try Operators.checkLogin(login)
-        let credentials = try Operators.credentials(login: login, password: password)
+        let credentials = try Operators.credentials(login: login, password: password, parameters: parameters)
         try audited("operator.add", object: "operator/\(login)",
                     detail: "key=\(Hex.encode(credentials.publicKey.raw)) name=\(realName.trimmed)") {
             try operators.insert(login: login, realName: realName, credentials: credentials, by: operatorName, at: auditTimestamp())
@@ -168,15 +170,5 @@ extension OperatorNode {
     /// Signatures, roles at each moment and decisions in the tables (`OperatorAudit`).
     public func verifyOperators(decided: [OperatorAudit.Decided]) throws -> [AuditLog.Problem] {
         try OperatorAudit.verify(db: db, node: config.role, rules: Self.decisionRules, decided: decided)
-    }
-}
-
-extension Operators {
-    /// The signer for credentials just made (the bootstrap signs with the key it creates).
-    func authenticateNew(login: String, password: String, credentials: Credentials) throws -> OperatorSigner {
-        guard let key = try Self.unlock(login: login, password: password, record: credentials.password, sealed: credentials.sealedKey) else {
-            throw YKTError(.internalError, "新建的口令记录无法核对")
-        }
-        return OperatorSigner(login: login, key: key, publicKey: try key.publicKey)
     }
 }

@@ -138,6 +138,8 @@ public struct Operators {
         public var password: String
         public var sealedKey: String
         public var publicKey: Ed25519.PublicKey
+        /// The new key, unlocked: only the bootstrap signs with it (its own first entry).
+        var signer: OperatorSigner
     }
 
     static func associated(_ login: String) -> [UInt8] { Array("ykt-operator-key|\(login)".utf8) }
@@ -152,7 +154,8 @@ public struct Operators {
         let record = ["scrypt", String(parameters.logN), String(parameters.r), String(parameters.p),
                       Hex.encode(salt), Hex.encode(SHA256.hash(Array(derived[..<32])))].joined(separator: "$")
         let sealedText = [Hex.encode(sealed.nonce), Hex.encode(sealed.ciphertext), Hex.encode(sealed.tag)].joined(separator: "$")
-        return Credentials(password: record, sealedKey: sealedText, publicKey: try key.publicKey)
+        return Credentials(password: record, sealedKey: sealedText, publicKey: try key.publicKey,
+                           signer: OperatorSigner(login: login, key: key, publicKey: try key.publicKey))
     }
 
     public static func checkStrength(_ password: String) throws(YKTError) {

@@ -1,6 +1,7 @@
 import Foundation
 import YKTCore
 import YKTNode
+import YKTCrypto
 
 /// How a test plays a named person on a node: the account is made as an office would make it
 /// (the first administrator `admin` bootstraps the node; `admin` opens the others' accounts and
@@ -10,6 +11,11 @@ import YKTNode
 public enum TestOperators {
     public static let password = "test-password-1234"
     public static let administrator = "admin"
+    /// scrypt at N = 2^10 for the accounts tests make (about a millisecond each, against a tenth
+    /// of a second at the standard N = 2^15, which `ykt` itself always uses): hundreds of test
+    /// nodes, each with a few people, stay quick. The records carry their cost, so checking them
+    /// takes the same path as in service.
+    public static let parameters = Scrypt.Parameters(logN: 10, r: 8, p: 1)
 
     final class Cache: @unchecked Sendable {
         let lock = NSLock()
@@ -29,7 +35,8 @@ extension OperatorNode {
     public func actAs(_ login: String, roles: [OperatorGrant]) throws {
         let admin = TestOperators.administrator
         if try operators.isEmpty {
-            try bootstrapAdministrator(login: admin, realName: "测试管理员", password: TestOperators.password)
+            try bootstrapAdministrator(login: admin, realName: "测试管理员", password: TestOperators.password,
+                                       parameters: TestOperators.parameters)
             if let signer { TestOperators.cache.set(db.path + "|" + admin, signer) }
         }
         if login != admin {
@@ -37,7 +44,8 @@ extension OperatorNode {
             if try !operators.exists(login) || !missing.isEmpty {
                 try become(admin)
                 if try !operators.exists(login) {
-                    try addOperator(login: login, realName: "测试\(login)", password: TestOperators.password)
+                    try addOperator(login: login, realName: "测试\(login)", password: TestOperators.password,
+                                    parameters: TestOperators.parameters)
                 }
                 for r in missing { try grantRole(r, to: login) }
             }
