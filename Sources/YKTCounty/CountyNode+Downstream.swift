@@ -43,7 +43,8 @@ extension CountyNode {
         }
     }
 
-    /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`.
+    /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`,
+    /// then one line with the county's signed audit head (`streamAnchorLine`).
     /// Asking for `after` acknowledges everything up to it. A township ahead of the county (the
     /// county was restored from an old backup) or behind what it already acknowledged (the
     /// township was restored) is refused with an explanation, never silently served.
@@ -71,6 +72,8 @@ extension CountyNode {
                 let line: JSONValue = ["message": .string(r.text(0)), "signature": .string(Hex.encode(r.blob(1)))]
                 out += Array(line.canonical.utf8) + [0x0A]
             }
+            // Last, the county's audit head, signed: each township keeps it as an anchor.
+            out += try streamAnchorLine(peer: peer)
             return Answer(status: 200, body: out, signature: nil)
         } catch let e as YKTError {
             return Self.refusal(e, position: nil, status: 500)

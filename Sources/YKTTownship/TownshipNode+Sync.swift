@@ -81,7 +81,7 @@ extension TownshipNode {
             let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
             outstanding = false
             let answer = try awaiting()
-            let results = try verifiedResults(answer, of: current, county: county)
+            let verified = try verifiedResults(answer, of: current, county: county)
             var sendError: (any Error)?
             if let next {
                 do {
@@ -89,7 +89,7 @@ extension TownshipNode {
                     outstanding = true
                 } catch { sendError = error }
             }
-            try acknowledge(current, answer: answer, results: results, into: &report)
+            try acknowledge(current, answer: answer, results: verified.problems, anchor: verified.anchor, into: &report)
             if let sendError { throw sendError }
             guard let next else { return report }
             current = next
@@ -109,9 +109,10 @@ extension TownshipNode {
     /// The receipt's operations that were not accepted (by operation sequence), once the
     /// answer is a receipt for `stored` signed by the county. A receipt covers the change set's
     /// operations `firstOp`…`lastOp` and lists those rejected or conflicted, in order; every
-    /// other one was accepted.
+    /// other one was accepted. A receipt of version 3 also names the anchor of this node's audit
+    /// trail the county held before this change set (`auditAnchor`, null for the first).
     func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet,
-                         county: Ed25519.PublicKey) throws -> [(seq: Int64, result: JSONValue)] {
+                         county: Ed25519.PublicKey) throws -> (problems: [(seq: Int64, result: JSONValue)], anchor: AuditHead?) {
         guard answer.status == 200 else {
             let json = try? JSONValue.parse(answer.body)
             let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status)
@@ -129,7 +130,19 @@ extension TownshipNode {
             throw YKTError(.syncBody, "县财政回执不是有效 JSON：\(error)")
         }
         let mismatch = YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
-        guard receipt["v"]?.intValue == 2, receipt["node"]?.stringValue == config.nodeID,
+        // Version 2 (no anchor) is what a county answers for a change set stored before format 3.
+        let version = receipt["v"]?.intValue
+        var anchor: AuditHead?
+        if version == 3 {
+            switch receipt["auditAnchor"] {
+            case .null?: anchor = nil
+            case let value?:
+                guard let head = AuditHead(json: value) else { throw mismatch }
+                anchor = head
+            case nil: throw mismatch
+            }
+        }
+        guard version == 3 || (version == 2 && stored.set.header.format == 2), receipt["node"]?.stringValue == config.nodeID,
               receipt["changeset"]?.intValue == stored.set.header.seq, receipt["hash"]?.stringValue == stored.set.hash,
               receipt["firstOp"]?.intValue == stored.firstOp, receipt["lastOp"]?.intValue == stored.lastOp,
               case .array(let results)? = receipt["results"] else { throw mismatch }
@@ -144,14 +157,22 @@ extension TownshipNode {
             problems.append((seq, r))
             previous = seq
         }
-        return problems
+        return (problems, anchor)
     }
 
     /// Records a verified receipt: the change set acknowledged (which makes every operation in
-    /// it accepted), and the rule and reason of each one that was not.
+    /// it accepted), the rule and reason of each one that was not, and the anchor of this
+    /// node's audit trail the county holds. That anchor is then checked against this node's
+    /// chain: a mismatch (this node's history was rewritten after the county anchored it) is
+    /// recorded in the audit trail and stops the push with `YKT-AUDIT-ANCHOR`; `ykt audit verify`
+    /// finds it again from the stored anchor.
     func acknowledge(_ stored: StoredChangeSet, answer: CountyAnswer, results: [(seq: Int64, result: JSONValue)],
-                     into report: inout PushReport) throws {
+                     anchor: AuditHead?, into report: inout PushReport) throws {
         try perform("changeset.acknowledge") {
+            if let anchor {
+                try db.run("INSERT OR REPLACE INTO own_anchor(changeset_seq, seq, hash, reported_at) VALUES (?, ?, ?, ?)",
+                           stored.set.header.seq, anchor.seq, anchor.hash, timestamp())
+            }
             try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
                        String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
             let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
@@ -173,6 +194,26 @@ extension TownshipNode {
             report.operations += count
             return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(count)"))
         }
+        if let anchor {
+            let problems = try AuditLog.check(db: db, anchors: [(anchor, "县财政第 \(stored.set.header.seq) 号变更集回执")])
+            if !problems.isEmpty { try anchorMismatch(problems) }
+        }
+    }
+
+    /// Records in the audit trail that this node's chain no longer matches an anchor the county
+    /// holds, and stops with `YKT-AUDIT-ANCHOR` naming each one.
+    func anchorMismatch(_ problems: [AuditLog.AnchorProblem]) throws -> Never {
+        try perform("audit.anchor.mismatch") {
+            ((), AuditNote(object: "county/\(config.countyCode)", detail: problems.map(\.description).joined(separator: "；")))
+        }
+        throw Self.anchorError(problems)
+    }
+
+    /// `YKT-AUDIT-ANCHOR` for anchors of this node's chain it does not match.
+    public static func anchorError(_ problems: [AuditLog.AnchorProblem]) -> YKTError {
+        YKTError(.auditAnchor, "本节点审计日志与县财政持有的 \(problems.count) 个锚点不符：本节点的审计历史在县里记下之后被改写过",
+                 hint: "停止使用本节点、保留现场（不要修复），报告县财政系统管理员",
+                 details: problems.map { YKTError(.auditAnchor, $0.description) })
     }
 }
 
@@ -222,8 +263,15 @@ extension TownshipNode {
             }
             var messages: [(seq: Int64, kind: String, text: String, signature: [UInt8])] = []
             var expected = after + 1
-            for line in answer.body.split(separator: 0x0A) {
+            var anchor: CountyAnchor?
+            let lines = answer.body.split(separator: 0x0A)
+            for (i, line) in lines.enumerated() {
                 let wrapper = try? JSONValue.parse(Array(line))
+                if let text = wrapper?["anchor"]?.stringValue {
+                    guard i == lines.count - 1 else { throw YKTError(.syncBody, "县财政的审计链头应在下行应答的最后一行") }
+                    anchor = try countyAnchor(text, signatureHex: wrapper?["signature"]?.stringValue, county: county)
+                    continue
+                }
                 guard let text = wrapper?["message"]?.stringValue, let hex = wrapper?["signature"]?.stringValue else {
                     throw YKTError(.syncBody, "下行消息格式不对")
                 }
@@ -238,8 +286,21 @@ extension TownshipNode {
                 messages.append((expected, message["kind"]?.stringValue ?? "", text, signature))
                 expected += 1
             }
-            if messages.isEmpty { return total }
+            guard let anchor else {
+                throw YKTError(.syncBody, "下行应答缺少县财政签名的审计链头", hint: "县级节点的 ykt 版本较旧：两端升级到同一版本")
+            }
+            let newAnchor = try takeCountyAnchor(anchor)
+            if messages.isEmpty {
+                if newAnchor {
+                    try perform("county.anchor") {
+                        try storeCountyAnchor(anchor)
+                        return ((), AuditNote(object: "county/\(config.countyCode)", detail: "audit \(anchor.head.seq)"))
+                    }
+                }
+                return total
+            }
             try perform("downstream.receive") {
+                if newAnchor { try storeCountyAnchor(anchor) }
                 for m in messages {
                     try db.run("INSERT INTO inbox(seq, kind, body, signature, received_at) VALUES (?, ?, ?, ?, ?)",
                                m.seq, m.kind, m.text, DatabaseValue.blob(m.signature), timestamp())
@@ -252,5 +313,107 @@ extension TownshipNode {
             if messages.contains(where: { $0.kind == "calendar.version" }) { try reloadCalendar() }
             total += messages.count
         }
+    }
+}
+
+extension TownshipNode {
+    /// The county's audit head as a stream answer ends with it, its signature checked.
+    struct CountyAnchor {
+        var head: AuditHead
+        var message: String
+        var signature: [UInt8]
+    }
+
+    /// Reads and checks the anchor line of a stream answer: signed by the county, naming this
+    /// node and this county, `kind` `audit.head`, version 1.
+    func countyAnchor(_ text: String, signatureHex: String?, county: Ed25519.PublicKey) throws -> CountyAnchor {
+        let signature = signatureHex.flatMap { Hex.decode($0) } ?? []
+        guard county.verify(signature, of: Array(text.utf8)) else {
+            throw YKTError(.syncSignature, "下行应答中县财政审计链头的签名验证不通过", hint: "已拒收；核对 county_public_key")
+        }
+        let message = try JSONValue.parse(Array(text.utf8))
+        guard message["v"]?.intValue == 1, message["kind"]?.stringValue == "audit.head", message["node"]?.stringValue == config.nodeID,
+              message["county"]?.stringValue == config.countyCode, let head = AuditHead(json: message) else {
+            throw YKTError(.syncBody, "县财政审计链头的格式不对，或不是给本节点的")
+        }
+        return CountyAnchor(head: head, message: text, signature: signature)
+    }
+
+    /// Checks the county's head against the anchors held here: one behind (a lower sequence, or
+    /// the same one with another hash) means the county's audit trail was rewritten or restored,
+    /// recorded in this node's audit trail and refused with `YKT-SYNC-AUDIT` (nothing of the
+    /// answer is taken). Returns whether it is new (to be kept).
+    func takeCountyAnchor(_ anchor: CountyAnchor) throws -> Bool {
+        guard let held = try latestCountyAnchor() else { return true }
+        let head = anchor.head
+        if head.seq < held.head.seq || (head.seq == held.head.seq && head.hash != held.head.hash) {
+            let what = head.seq < held.head.seq
+                ? "县财政的审计链头倒退：这次是第 \(head.seq) 条，本节点已持有第 \(held.head.seq) 条的锚点（\(held.receivedAt)）"
+                : "县财政审计链第 \(head.seq) 条的哈希与本节点持有的锚点不同（\(head.hash.prefix(16))… ≠ \(held.head.hash.prefix(16))…）"
+            try perform("audit.anchor.refused") {
+                ((), AuditNote(object: "county/\(config.countyCode)", detail: what))
+            }
+            throw YKTError(.syncAudit, what,
+                           hint: "下行消息未采用。县级节点的审计日志被改写或从旧备份恢复过：报告县财政系统管理员；"
+                               + "用 ykt audit anchors --export 文件 导出本节点持有的锚点，交县里用 ykt audit verify --anchors 文件 核对")
+        }
+        return head != held.head
+    }
+
+    func storeCountyAnchor(_ anchor: CountyAnchor) throws {
+        try db.run("INSERT INTO county_anchor(seq, hash, message, signature, received_at) VALUES (?, ?, ?, ?, ?)",
+                   anchor.head.seq, anchor.head.hash, anchor.message, DatabaseValue.blob(anchor.signature), timestamp())
+    }
+
+    /// One anchor held here: the county's head as a pull brought it, or (own) what the county
+    /// said it held of this node's chain.
+    public struct Anchor: Sendable, Codable, Hashable {
+        public var head: AuditHead
+        public var receivedAt: String
+        public var from: String
+    }
+
+    func latestCountyAnchor() throws -> Anchor? {
+        try db.first("SELECT seq, hash, received_at, id FROM county_anchor ORDER BY seq DESC, id DESC LIMIT 1") {
+            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "pull \($0.int64(3))")
+        }
+    }
+
+    /// Every anchor of the county's chain held here, oldest first.
+    public func countyAnchors() throws -> [Anchor] {
+        try db.all("SELECT seq, hash, received_at, id FROM county_anchor ORDER BY id") {
+            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "pull \($0.int64(3))")
+        }
+    }
+
+    /// The anchors of this node's own chain the county said it held (one per receipt).
+    public func reportedAnchors() throws -> [Anchor] {
+        try db.all("SELECT seq, hash, reported_at, changeset_seq FROM own_anchor ORDER BY changeset_seq") {
+            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "县财政第 \($0.int64(3)) 号变更集回执")
+        }
+    }
+
+    /// Checks this node's chain against every anchor the county reported holding of it.
+    public func checkReportedAnchors() throws -> (checked: Int, problems: [AuditLog.AnchorProblem]) {
+        let anchors = try reportedAnchors()
+        return (anchors.count, try AuditLog.check(db: db, anchors: anchors.map { ($0.head, $0.from) }))
+    }
+
+    /// The anchors held of the county's chain as a signed anchor file (`AuditAnchorFile`).
+    public func exportAnchors() throws -> AuditAnchorFile {
+        let anchors = try countyAnchors().map { AuditAnchorFile.Anchor(head: $0.head, at: $0.receivedAt, from: $0.from) }
+        return try AuditAnchorFile(exportedBy: config.nodeID, exportedAt: timestamp(),
+                                   chains: [AuditAnchorFile.Chain(node: config.countyCode, anchors: anchors)],
+                                   key: try NodeKey.load(from: directory))
+    }
+
+    /// Checks this node's chain against an anchor file the county exported, after checking its
+    /// signature with the county's key (`county_public_key`).
+    public func checkAnchors(file: AuditAnchorFile) throws -> [AuditLog.AnchorProblem] {
+        guard file.exportedBy == config.countyCode, file.verify(with: try countyKey()) else {
+            throw YKTError(.anchorFile, "锚点文件不是县财政（\(config.countyCode)）签发的，或签名验证不通过（文件写的导出节点：\(file.exportedBy)）",
+                           at: SourceLocation(file: file.path), hint: "向县财政重新索取（县级节点 ykt audit anchors --export 文件 --township \(config.nodeID)）")
+        }
+        return try AuditLog.check(db: db, anchors: try file.anchors(of: config.nodeID).map { ($0.head, "县财政 \($0.from)，\($0.at)") })
     }
 }

@@ -56,7 +56,7 @@ struct ChangeSetTests {
     }
 
     func signed(_ node: String, key: Ed25519.PrivateKey, seq: Int64, prev: String, ops: [String]) throws -> (ChangeSet, [UInt8]) {
-        let set = ChangeSet.build(node: node, keyID: try key.publicKey.keyID, seq: seq, prev: prev, operations: ops)
+        let set = ChangeSet.build(node: node, keyID: try key.publicKey.keyID, seq: seq, prev: prev, operations: ops, audit: .genesis)
         return (set, try key.sign(ChangeSet.signedPart(of: set.bytes)))
     }
 
@@ -151,7 +151,7 @@ struct ChangeSetTests {
         })?.code == .syncKey)
         // Header claims A's key id but B signed it.
         let forged = ChangeSet.build(node: "450223101", keyID: try a.publicKey.keyID, seq: 1, prev: ChangeSet.genesisHash,
-                                     operations: [op("450223101", 1)])
+                                     operations: [op("450223101", 1)], audit: .genesis)
         #expect((#expect(throws: YKTError.self) {
             try ChangeSetReceiver.check(bytes: forged.bytes, signature: try b.sign(ChangeSet.signedPart(of: forged.bytes)), peerNode: "450223101",
                                         registry: registry, position: StreamPosition())
@@ -194,12 +194,12 @@ struct ChangeSetTests {
 
     @Test("refused: unknown format or schema version, naming both versions")
     func versions() throws {
-        let set = ChangeSet.build(node: "450223101", keyID: "x", seq: 1, prev: ChangeSet.genesisHash, operations: [])
+        let set = ChangeSet.build(node: "450223101", keyID: "x", seq: 1, prev: ChangeSet.genesisHash, operations: [], audit: .genesis)
         var text = String(decoding: set.bytes, as: UTF8.self)
         // Format 1 signed all the bytes and cannot be streamed; it is refused like any other.
-        text = text.replacingOccurrences(of: "YKT-CHANGESET/2", with: "YKT-CHANGESET/1")
+        text = text.replacingOccurrences(of: "YKT-CHANGESET/3", with: "YKT-CHANGESET/1")
         let e1 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(text.utf8)) }
-        #expect(e1?.code == .syncVersion && e1?.message.contains("1") == true && e1?.message.contains("2") == true)
+        #expect(e1?.code == .syncVersion && e1?.message.contains("1") == true && e1?.message.contains("3") == true)
         let schema = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "schema: 1", with: "schema: 7")
         let e2 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(schema.utf8)) }
         #expect(e2?.code == .syncVersion && e2?.message.contains("7") == true)
@@ -209,14 +209,14 @@ struct ChangeSetTests {
     func malformed() throws {
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array("GET / HTTP/1.1\n\n".utf8)) })?.code == .syncFormat)
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader([UInt8](repeating: 0x41, count: 10_000)) })?.code == .syncFormat)
-        let set = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223101", 1)])
+        let set = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223101", 1)], audit: .genesis)
         let swapped = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "node: 450223101\nkey", with: "key: k\nnode")
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(swapped.utf8)) })?.code == .syncFormat)
         // Body truncated after signing checks would have caught it: operations() still refuses.
         let truncated = try ChangeSet.readHeader(Array(set.bytes.dropLast(5)))
         #expect((#expect(throws: YKTError.self) { try truncated.operations() })?.code == .syncBody)
         // An operation claiming another node inside A's change set.
-        let mixed = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223102", 1)])
+        let mixed = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223102", 1)], audit: .genesis)
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(mixed.bytes).operations() })?.code == .syncBody)
     }
 
