@@ -205,6 +205,47 @@ struct ChangeSetTests {
         #expect(e2?.code == .syncVersion && e2?.message.contains("7") == true)
     }
 
+    @Test("the audit line: the last header line, '<seq> <64 hex>', strictly; format 2 (without it) is read for stored sets but not applied anew")
+    func auditLine() throws {
+        let head = AuditHead(seq: 41, hash: String(repeating: "ab", count: 32))
+        #expect(try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: []).0.header.audit == .genesis)
+        let built = ChangeSet.build(node: "450223101", keyID: try a.publicKey.keyID, seq: 1, prev: ChangeSet.genesisHash,
+                                    operations: [op("450223101", 1)], audit: head)
+        let text = String(decoding: built.headerBytes, as: UTF8.self)
+        #expect(text.hasPrefix("YKT-CHANGESET/3\n") && text.hasSuffix("body-sha256: \(built.header.bodySHA256)\naudit: 41 \(head.hash)\n\n"))
+        #expect(try ChangeSet.readHeader(built.bytes).header.audit == head)
+        // Each malformed audit line is refused naming the field.
+        for bad in ["audit: 41", "audit: -1 \(head.hash)", "audit: +41 \(head.hash)", "audit: 041 \(head.hash)",
+                    "audit: 41 \(head.hash.uppercased())", "audit: 41 \(head.hash.dropLast())", "audit: 41  \(head.hash)",
+                    "audit: 41 \(head.hash) x", "audit:41 \(head.hash)"] {
+            let spoiled = text.replacingOccurrences(of: "audit: 41 \(head.hash)", with: bad)
+            let e = #expect(throws: YKTError.self, "\(bad)") { try ChangeSet.readHeader(Array(spoiled.utf8)) }
+            #expect(e?.code == .syncFormat, "\(bad)")
+        }
+        // Format 3 without its audit line, or with it before another line, is refused.
+        let missing = text.replacingOccurrences(of: "audit: 41 \(head.hash)\n", with: "")
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(missing.utf8)) })?.code == .syncFormat)
+        let moved = text.replacingOccurrences(of: "audit: 41 \(head.hash)\n", with: "").replacingOccurrences(of: "ops: 1\n", with: "audit: 41 \(head.hash)\nops: 1\n")
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(moved.utf8)) })?.code == .syncFormat)
+        // Format 2: the same header without the audit line, as stored before; readable, audit nil.
+        let v2 = missing.replacingOccurrences(of: "YKT-CHANGESET/3", with: "YKT-CHANGESET/2")
+        let old = try ChangeSet.readHeader(Array(v2.utf8))
+        #expect(old.header.format == 2 && old.header.audit == nil)
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(text.replacingOccurrences(of: "YKT-CHANGESET/3", with: "YKT-CHANGESET/2").utf8)) })?.code == .syncFormat)
+        // A new change set in format 2 is refused naming both versions; one already applied is a replay.
+        let v2sig = try a.sign(ChangeSet.signedPart(of: Array(v2.utf8)))
+        let refused = #expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: Array(v2.utf8), signature: v2sig, peerNode: "450223101", registry: registry, position: StreamPosition())
+        }
+        #expect(refused?.code == .syncVersion && refused?.message.contains("2") == true && refused?.message.contains("3") == true)
+        var applied = StreamPosition()
+        applied.advance(to: old)
+        guard case .replay(seq: 1) = try ChangeSetReceiver.check(bytes: Array(v2.utf8), signature: v2sig, peerNode: "450223101",
+                                                                  registry: registry, position: applied) else {
+            Issue.record("expected a replay"); return
+        }
+    }
+
     @Test("refused: malformed headers, oversized headers, bodies that disagree with the header")
     func malformed() throws {
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array("GET / HTTP/1.1\n\n".utf8)) })?.code == .syncFormat)
