@@ -77,7 +77,7 @@ extension CountyNode {
         let held = try heldAnchors(township: township)
         var chains: [String: [AuditAnchorFile.Anchor]] = [:]
         for a in held {
-            chains[a.node, default: []].append(AuditAnchorFile.Anchor(head: a.head, at: a.receivedAt, from: "changeset \(a.changeSet)"))
+            chains[a.node, default: []].append(AuditAnchorFile.Anchor(head: a.head, at: a.receivedAt, from: "第 \(a.changeSet) 号变更集"))
         }
         if let township, chains[township] == nil { chains[township] = [] }
         return try AuditAnchorFile(exportedBy: config.nodeID, exportedAt: timestamp(),

@@ -6,7 +6,7 @@ import YKTCrypto
 /// on the other node). One line of canonical JSON:
 ///
 /// ```
-/// {"export":{"chains":[{"anchors":[{"at":"…","from":"changeset 3","hash":"<64 hex>","seq":41}],"node":"450223101"}],
+/// {"export":{"chains":[{"anchors":[{"at":"…","from":"第 3 号变更集","hash":"<64 hex>","seq":41}],"node":"450223101"}],
 ///   "exportedAt":"…","exportedBy":"450223","format":"ykt-audit-anchors/1","key":"<key id>"},"signature":"<hex>"}
 /// ```
 ///

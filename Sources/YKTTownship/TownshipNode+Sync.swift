@@ -375,14 +375,14 @@ extension TownshipNode {
 
     func latestCountyAnchor() throws -> Anchor? {
         try db.first("SELECT seq, hash, received_at, id FROM county_anchor ORDER BY seq DESC, id DESC LIMIT 1") {
-            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "pull \($0.int64(3))")
+            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "收到的第 \($0.int64(3)) 个县财政链头")
         }
     }
 
     /// Every anchor of the county's chain held here, oldest first.
     public func countyAnchors() throws -> [Anchor] {
         try db.all("SELECT seq, hash, received_at, id FROM county_anchor ORDER BY id") {
-            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "pull \($0.int64(3))")
+            Anchor(head: AuditHead(seq: $0.int64(0), hash: $0.text(1)), receivedAt: $0.text(2), from: "收到的第 \($0.int64(3)) 个县财政链头")
         }
     }
 
