@@ -252,6 +252,9 @@ extension TownshipNode {
         try db.makeDurable()
         let county = try countyKey()
         var total = 0
+        // Each answer's county head is checked; one is kept per batch of messages, or, when no
+        // message came, the last one on its own (so a pull writes one audit entry at most for it).
+        var keptAnchor = false
         while true {
             let after = try db.integer("SELECT max(seq) FROM inbox") ?? 0
             let answer = try fetch(after)
@@ -291,7 +294,7 @@ extension TownshipNode {
             }
             let newAnchor = try takeCountyAnchor(anchor)
             if messages.isEmpty {
-                if newAnchor {
+                if newAnchor && !keptAnchor {
                     try perform("county.anchor") {
                         try storeCountyAnchor(anchor)
                         return ((), AuditNote(object: "county/\(config.countyCode)", detail: "audit \(anchor.head.seq)"))
@@ -300,7 +303,10 @@ extension TownshipNode {
                 return total
             }
             try perform("downstream.receive") {
-                if newAnchor { try storeCountyAnchor(anchor) }
+                if newAnchor {
+                    try storeCountyAnchor(anchor)
+                    keptAnchor = true
+                }
                 for m in messages {
                     try db.run("INSERT INTO inbox(seq, kind, body, signature, received_at) VALUES (?, ?, ?, ?, ?)",
                                m.seq, m.kind, m.text, DatabaseValue.blob(m.signature), timestamp())
