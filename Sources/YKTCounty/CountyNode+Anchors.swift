@@ -102,6 +102,20 @@ extension CountyNode {
         return Array(line.canonical.utf8) + [0x0A]
     }
 
+    /// Checks the county's own chain against the anchor of it `peer` says it holds (on its
+    /// stream request): nil when it holds; else the finding, recorded in the county's trail, as
+    /// the answer `409 YKT-AUDIT-ANCHOR`. (A township that sends a false anchor only stops its
+    /// own stream, and leaves an entry saying so.)
+    func checkTownshipHeldAnchor(_ anchor: AuditHead, peer: String) throws -> Answer? {
+        let problems = try AuditLog.check(db: db, anchors: [(anchor, "乡镇 \(peer) 持有的县财政锚点")])
+        guard let problem = problems.first else { return nil }
+        try perform("audit.anchor.mismatch", object: "township/\(peer)", detail: problem.description) {}
+        return Self.refusal(YKTError(.auditAnchor, "县财政审计日志与乡镇 \(peer) 持有的锚点不符：\(problem.description)",
+                                     hint: "县财政的审计历史在乡镇记下之后被改写过：停止使用县级节点、保留现场，报告系统管理员；"
+                                         + "用乡镇导出的锚点文件（ykt audit anchors --export）在县里 ykt audit verify --anchors 核对"),
+                            position: nil, status: 409)
+    }
+
     /// Checks the county's own chain against an anchor file a township exported (the anchors
     /// it holds of the county's chain), after checking the file's signature with that
     /// township's registered keys (a retired key included).

@@ -249,6 +249,12 @@ extension TownshipNode {
     /// Every message must carry the county's signature, name this node and follow the last one
     /// without a gap; messages are stored verbatim in one transaction per batch.
     public func pull(fetch: (Int64) throws -> CountyAnswer) throws -> Int {
+        try pull { after, _ in try fetch(after) }
+    }
+
+    /// The same, each request also naming the last anchor of the county's audit trail held here
+    /// (`SyncProtocol.auditAnchorHeader`), for the county to check its own chain against.
+    public func pull(anchoredFetch fetch: (Int64, AuditHead?) throws -> CountyAnswer) throws -> Int {
         try db.makeDurable()
         let county = try countyKey()
         var total = 0
@@ -257,7 +263,7 @@ extension TownshipNode {
         var keptAnchor = false
         while true {
             let after = try db.integer("SELECT max(seq) FROM inbox") ?? 0
-            let answer = try fetch(after)
+            let answer = try fetch(after, try latestCountyAnchor()?.head)
             guard answer.status == 200 else {
                 let json = try? JSONValue.parse(answer.body)
                 throw YKTError(json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status),

@@ -29,7 +29,7 @@ private func rewriteChain(_ path: String, seq: Int64) throws {
 
 @Suite("ykt audit anchors --export and ykt audit verify --anchors, as real processes over a real sync")
 struct AuditAnchorCLITests {
-    @Test("a rewritten chain that plain audit verify passes is found with the other node's exported anchors, both ways (YKT-AUDIT-ANCHOR, exit 7)")
+    @Test("a rewritten chain that plain audit verify passes is found with the other node's exported anchors, both ways (YKT-AUDIT-ANCHOR, exit 7); the county finds its own at the next sync")
     func exportAndVerify() throws {
         let served = try ServedCounty()
         let (cli, county, port) = (served.cli, served.county, served.port)
@@ -71,10 +71,14 @@ struct AuditAnchorCLITests {
         let townExport = try cli.run("audit", "anchors", "--export", townFile)
         #expect(townExport.status == 0 && townExport.stdout.contains("450223：2 个"), "\(townExport.stdout)\(townExport.stderr)")
         #expect(try cli.run("audit", "anchors", "--export", townFile, "--township", "450223101").stderr.contains("YKT-USAGE"))
+        #expect(try cli.run("audit", "verify", "--anchors", townFile, "--node", county).status == 0)
+        // The county's chain rewritten while it serves: the township's next sync names the anchor
+        // it holds, and the county, finding its own chain does not have it, answers YKT-AUDIT-ANCHOR.
+        try rewriteChain(county + "/county.db", seq: 2)
+        let sync = try cli.run("sync", "--county", "127.0.0.1:\(port)")
+        #expect(sync.status == 7 && sync.stderr.contains("YKT-AUDIT-ANCHOR"), "\(sync.stdout)\(sync.stderr)")
         served.stop()
         served.serve.waitUntilExit()
-        #expect(try cli.run("audit", "verify", "--anchors", townFile, "--node", county).status == 0)
-        try rewriteChain(county + "/county.db", seq: 2)
         #expect(try cli.run("audit", "verify", "--node", county).status == 0)
         let countyFound = try cli.run("audit", "verify", "--anchors", townFile, "--node", county)
         #expect(countyFound.status == 7 && countyFound.stderr.contains("YKT-AUDIT-ANCHOR"), "\(countyFound.stdout)\(countyFound.stderr)")

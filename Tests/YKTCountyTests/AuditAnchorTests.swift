@@ -119,6 +119,28 @@ struct AuditAnchorTests {
         #expect(problems.allSatisfy { p in held.contains { $0.head.seq == p.seq && $0.head.hash == p.expected } && p.found != p.expected })
     }
 
+    @Test("a county whose chain no longer holds the anchor a township names on its stream request records it and answers 409 YKT-AUDIT-ANCHOR")
+    func countyFindsItselfOnline() throws {
+        let (c, t) = try pushed()
+        _ = try c.pullAnchored("450223101")
+        let held = try #require(try t.countyAnchors().last)
+        _ = try c.pullAnchored("450223101")   // an untouched county answers
+        try rewriteAudit(c.county.db, seq: 2, detail: "改写过的记录")
+        #expect(try AuditLog.verify(db: c.county.db).ok)
+        let anchors = try t.countyAnchors()
+        let refused = #expect(throws: YKTError.self) { try c.pullAnchored("450223101") }
+        #expect(refused?.code == .auditAnchor)
+        #expect(refused?.message.contains("第 \(anchors.last!.head.seq) 条") == true)
+        #expect(try t.countyAnchors() == anchors)
+        #expect(try c.county.db.integer("SELECT count(*) FROM audit WHERE action = 'audit.anchor.mismatch' AND object = 'township/450223101'") == 1)
+        #expect(held.head.seq >= 2)
+        // A well-formed anchor the county never had (a township's false word) stops only that township's stream.
+        let acked = try t.db.integer("SELECT max(seq) FROM inbox") ?? 0
+        let other = c.county.stream(peer: "450223101", after: acked, anchor: AuditHead(seq: 1, hash: String(repeating: "e", count: 64)))
+        #expect(other.status == 409)
+        #expect(try JSONValue.parse(other.body)["code"]?.stringValue == "YKT-AUDIT-ANCHOR")
+    }
+
     @Test("an anchor file that was edited, or is not for this node, is refused (YKT-ANCHOR-FILE)")
     func anchorFileRefused() throws {
         let (c, t) = try pushed()
@@ -244,6 +266,16 @@ struct AuditAnchorTests {
         #expect(try t.inbox().count == inbox)
         #expect(try t.countyAnchors() == after)
         #expect(try t.db.integer("SELECT count(*) FROM audit WHERE action = 'audit.anchor.refused'") == 1)
+    }
+}
+
+extension County {
+    /// A pull as `ykt sync` makes it: each request names the last county anchor the township holds.
+    func pullAnchored(_ code: String) throws -> Int {
+        try townships[code]!.pull { after, anchor in
+            let a = county.stream(peer: code, after: after, anchor: anchor)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
     }
 }
 
