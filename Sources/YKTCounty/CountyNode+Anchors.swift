@@ -58,8 +58,8 @@ extension CountyNode {
     public func heldAnchors(township: String? = nil) throws -> [HeldAnchor] {
         if let township {
             guard try db.integer("SELECT count(*) FROM township WHERE node_id = ?", township) == 1 else {
-                throw YKTError(.nodeMissing, "乡镇 \(township) 未在本县登记", at: SourceLocation(field: "--township"),
-                               hint: "用 ykt township list 查看已登记的乡镇")
+                throw YKTError(.usageValue, "乡镇 \(township) 未在本县登记", at: SourceLocation(field: "--township"),
+                               hint: "用 ykt county totals 查看已登记的乡镇")
             }
         }
         let sql = "SELECT node_id, changeset_seq, seq, hash, received_at FROM audit_anchor"
