@@ -70,7 +70,7 @@ enum Access: Sendable {
         "report monthly": .roles([.approver, .payments, .auditor, .administrator]),
         // Audit
         "audit verify": .roles([.auditor, .administrator]), "audit trace": .roles([.auditor, .approver, .reviewer]),
-        "audit list": .roles([.auditor, .administrator]),
+        "audit list": .roles([.auditor, .administrator]), "audit anchors": .roles([.auditor, .administrator]),
         // Reading (masked lists)
         "application list": anyRole, "notice list": anyRole, "notice show": anyRole, "objection list": anyRole,
         "roster list": anyRole, "roster show": anyRole, "outbox list": anyRole, "inbox list": anyRole,

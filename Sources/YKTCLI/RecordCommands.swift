@@ -1,4 +1,5 @@
 import YKTCore
+import YKTCounty
 import YKTNode
 import YKTTownship
 
@@ -31,21 +32,56 @@ enum RecordCommands {
                 }, rightAligned: [0, 3])
             }),
         CommandSpec(
-            path: ["audit", "verify"], abstract: "校验审计日志：哈希链（被修改、删除或截断的记录）、每项决定的本人签名及其当时的角色、表中的决定是否都有签名记录；县级节点还逐个核对已收变更集的存证原文",
-            options: [.flag("json", "以 JSON 输出")],
+            path: ["audit", "verify"], abstract: "校验审计日志：哈希链（被修改、删除或截断的记录）、每项决定的本人签名及其当时的角色、表中的决定是否都有签名记录、对方节点持有的锚点；县级节点还逐个核对已收变更集的存证原文",
+            discussion: """
+                链完好之后再与对方节点持有的锚点（审计条数和哈希）核对：乡镇节点总是核对县财政回执中说明它持有的锚点；\
+                --anchors 给出对方用 ykt audit anchors --export 导出的锚点文件时（须有对方签名），逐个核对文件中的锚点。\
+                本节点第 N 条的哈希与锚点不同或没有第 N 条，以 YKT-AUDIT-ANCHOR 退出，逐个列出（docs/conventions.md (h)）。
+                """,
+            options: [.value("anchors", "文件", "对方节点导出的锚点文件：逐个核对本节点审计日志在该序号的哈希"), .flag("json", "以 JSON 输出")],
             run: { inv in
                 let county = inv.isCounty ? try inv.county() : nil
                 var report = try AuditLog.verify(db: try county?.db ?? inv.node().db)
+                // Anchors are checked once the chain itself holds (a broken chain is reported first).
+                var anchorProblems: [AuditLog.AnchorProblem] = []
+                var anchorsChecked = 0
+                var anchorSource = ""
+                if report.ok {
+                    if let path = inv.string("anchors") {
+                        let file = try AuditAnchorFile.read(path: path)
+                        anchorProblems = try county?.checkAnchors(file: file) ?? inv.node().checkAnchors(file: file)
+                        anchorsChecked = try file.anchors(of: county?.config.nodeID ?? inv.node().config.nodeID).count
+                        anchorSource = "锚点文件 \(path)（\(file.exportedBy) 于 \(file.exportedAt) 导出）"
+                    } else if county == nil {
+                        (anchorsChecked, anchorProblems) = try inv.node().checkReportedAnchors()
+                        anchorSource = "县财政回执"
+                    }
+                }
                 // Who took each decision: signatures, roles at the moment, rows written around the program.
                 report.problems += try county.map { try $0.verifyOperators(decided: try $0.decidedRows()) }
                     ?? inv.node().verifyOperators(decided: try inv.node().decidedRows())
-                if inv.json { try inv.out.json(report) } else if report.ok {
+                if inv.json {
+                    struct Full: Encodable {
+                        var entries: Int; var problems: [AuditLog.Problem]; var headHash: String; var ok: Bool
+                        var anchorsChecked: Int; var anchorProblems: [AuditLog.AnchorProblem]
+                    }
+                    try inv.out.json(Full(entries: report.entries, problems: report.problems, headHash: report.headHash,
+                                          ok: report.ok && anchorProblems.isEmpty, anchorsChecked: anchorsChecked, anchorProblems: anchorProblems))
+                } else if report.ok {
                     inv.out.line("审计日志完好：共 \(report.entries) 条，链头 \(report.headHash.prefix(16))…")
+                    if !anchorSource.isEmpty, anchorProblems.isEmpty {
+                        inv.out.line("与对方持有的锚点一致：核对 \(anchorsChecked) 个（\(anchorSource)）")
+                    }
                 }
                 if !report.ok {
                     throw YKTError(.auditBroken, "审计日志有 \(report.problems.count) 处断裂（共 \(report.entries) 条）",
                                    hint: "数据库可能被绕过本程序改动；保留现场，报告县财政系统管理员",
                                    details: report.problems.map { YKTError(.auditBroken, $0.description) })
+                }
+                if !anchorProblems.isEmpty {
+                    throw YKTError(.auditAnchor, "本节点审计日志与对方持有的 \(anchorProblems.count) 个锚点不符（共核对 \(anchorsChecked) 个，\(anchorSource)）：本节点的审计历史在对方记下之后被改写过",
+                                   hint: "停止使用本节点、保留现场（不要修复），报告县财政系统管理员",
+                                   details: anchorProblems.map { YKTError(.auditAnchor, $0.description) })
                 }
                 if let county {
                     let evidence = try county.verifyEvidence()
@@ -56,6 +92,37 @@ enum RecordCommands {
                     }
                     if !inv.json { inv.out.line("存证原文完好：共核对 \(evidence.changeSets) 个变更集") }
                 }
+            }),
+        CommandSpec(
+            path: ["audit", "anchors"], abstract: "导出本节点持有的对方审计日志锚点（县级：各乡镇的；乡镇：县财政的），供对方 ykt audit verify --anchors 核对",
+            discussion: """
+                锚点是对方审计日志在某一时刻的条数和链头哈希：乡镇每个变更集带着乡镇的，县财政每次下行应答带着县里的。\
+                文件为一行 JSON，由本节点签名（docs/conventions.md (h)）；不含个人信息。不给 --export 时列出锚点。
+                """,
+            options: [.value("export", "文件", "写入锚点文件（已有同名文件则替换）"),
+                      .value("township", "代码", "（县级）只导出这个乡镇的锚点；不给时导出所有乡镇的"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let file: AuditAnchorFile
+                if inv.isCounty {
+                    file = try inv.county().exportAnchors(township: inv.string("township"))
+                } else {
+                    if inv.string("township") != nil {
+                        throw YKTError(.usage, "--township 只用于县级节点", at: SourceLocation(field: "--township"),
+                                       hint: "乡镇节点导出的是县财政审计日志的锚点，不用 --township")
+                    }
+                    file = try inv.node().exportAnchors()
+                }
+                if let path = inv.string("export") {
+                    try FileOutput.writeAtomically(file.text, to: path, mode: 0o644)
+                    let count = file.chains.reduce(0) { $0 + $1.anchors.count }
+                    if inv.json { return try inv.out.json(file.chains) }
+                    inv.out.line("已导出 \(count) 个锚点（\(file.chains.map { "\($0.node)：\($0.anchors.count) 个" }.joined(separator: "，"))）到 \(path)")
+                    return
+                }
+                if inv.json { return try inv.out.json(file.chains) }
+                inv.out.table(["节点", "审计条数", "链头哈希", "收到时间", "来自"], file.chains.flatMap { c in
+                    c.anchors.map { [c.node, String($0.head.seq), String($0.head.hash.prefix(16)) + "…", $0.at, $0.from] }
+                }, rightAligned: [1])
             }),
         CommandSpec(
             path: ["audit", "trace"],

@@ -112,6 +112,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let syncOffline = code("YKT-SYNC-OFFLINE")
     public static let syncTimeout = code("YKT-SYNC-TIMEOUT")
     public static let syncCertificate = code("YKT-SYNC-CERT")
+    public static let syncAudit = code("YKT-SYNC-AUDIT")
     public static let conflictUnknown = code("YKT-CONFLICT-UNKNOWN")
     public static let conflictState = code("YKT-CONFLICT-STATE")
     // County: review, approval, banks, warnings
@@ -147,6 +148,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let queryNoMatch = code("YKT-QUERY-NOMATCH")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
+    public static let auditAnchor = code("YKT-AUDIT-ANCHOR")
+    public static let anchorFile = code("YKT-ANCHOR-FILE")
     public static let traceBroken = code("YKT-TRACE-BROKEN")
     public static let internalError = code("YKT-INTERNAL")
 
@@ -273,6 +276,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         queryNoMatch: (.notFound, "身份证号与姓名对不上，或没有发放记录"),
         traceBroken: (.ruleRefused, "有付款或待付款的清册行追溯不到完整链条（申请→评议→公示→清册→审核→审定→批次→结果）"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
+        auditAnchor: (.integrity, "审计日志与对方节点持有的锚点（序号和哈希）不符：该节点的审计历史在对方记下之后被改写过"),
+        anchorFile: (.invalidInput, "审计锚点文件格式不对、签名验证不通过或不是给本节点的"),
+        syncAudit: (.integrity, "对方的审计链头倒退（序号小于已持有的锚点，或同一序号哈希不同）：对方的审计日志被改写或从旧备份恢复，已拒收"),
         internalError: (.internalError, "程序内部错误，请报告"),
     ]
 

@@ -43,11 +43,17 @@ extension CountyNode {
         }
     }
 
-    /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`.
+    /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`,
+    /// then one line with the county's signed audit head (`streamAnchorLine`).
     /// Asking for `after` acknowledges everything up to it. A township ahead of the county (the
     /// county was restored from an old backup) or behind what it already acknowledged (the
     /// township was restored) is refused with an explanation, never silently served.
-    public func stream(peer: String, after: Int64, limit: Int = 1_000) -> Answer {
+    ///
+    /// `anchor` is the last anchor of the county's audit trail the township holds: when the
+    /// county's chain does not have that hash at that entry (the county's history was rewritten
+    /// after the township recorded it), the answer is `409 YKT-AUDIT-ANCHOR` and the finding is
+    /// recorded in the county's trail (`audit.anchor.mismatch`).
+    public func stream(peer: String, after: Int64, limit: Int = 1_000, anchor: AuditHead? = nil) -> Answer {
         do {
             let last = try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", peer) ?? 0
             let acked = try db.integer("SELECT acked FROM checkpoint WHERE node_id = ?", peer) ?? 0
@@ -59,6 +65,7 @@ extension CountyNode {
                 return Self.refusal(YKTError(.syncRestored, "乡镇 \(peer) 要求从第 \(after + 1) 条下行消息开始，但它早已确认到第 \(acked) 条",
                                         hint: "乡镇节点可能从旧备份恢复过：停止同步，报告县财政系统管理员核对"), position: nil, status: 409)
             }
+            if let anchor, let refused = try checkTownshipHeldAnchor(anchor, peer: peer) { return refused }
             try perform("downstream.ack", object: "township/\(peer)", detail: "acked=\(after)") {
                 try db.run("""
                     INSERT INTO checkpoint(node_id, acked, acked_at) VALUES (?, ?, ?)
@@ -71,6 +78,8 @@ extension CountyNode {
                 let line: JSONValue = ["message": .string(r.text(0)), "signature": .string(Hex.encode(r.blob(1)))]
                 out += Array(line.canonical.utf8) + [0x0A]
             }
+            // Last, the county's audit head, signed: each township keeps it as an anchor.
+            out += try streamAnchorLine(peer: peer)
             return Answer(status: 200, body: out, signature: nil)
         } catch let e as YKTError {
             return Self.refusal(e, position: nil, status: 500)

@@ -197,6 +197,7 @@ extension CountyNode {
             return try apply(staged)
         } catch let e as YKTError {
             staged.evidence.discard()
+            if e.code == .syncAudit { recordAnchorRefusal(node: staged.node, seq: staged.plan.seq, error: e) }
             return Self.refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500)
         } catch {
             staged.evidence.discard()
@@ -207,7 +208,7 @@ extension CountyNode {
     static func refusal(_ e: YKTError, position: StreamPosition?, status: Int? = nil) -> Answer {
         let code = e.code
         let http = status ?? ([.syncPeer, .syncKey, .syncSignature].contains(code) ? 403
-                              : [.syncGap, .syncFork].contains(code) ? 409 : 400)
+                              : [.syncGap, .syncFork, .syncAudit].contains(code) ? 409 : 400)
         var body: [String: JSONValue] = ["code": .string(code.rawValue), "message": .string(e.message)]
         if let hint = e.hint { body["hint"] = .string(hint) }
         if let position, [.syncGap, .syncFork].contains(code) {
@@ -257,6 +258,10 @@ extension CountyNode {
             guard committedEnd == evidence.start else {
                 throw YKTError(.internalError, "存证文件位置已变（\(evidence.start) → \(committedEnd)）")
             }
+            // The township's audit head is kept with the change set it came in (refused, with
+            // nothing applied, when it goes back behind an anchor already held); the receipt
+            // names the anchor held before, for the township to check its own chain against.
+            let heldAnchor = try takeAnchor(node: node, changeSet: setSeq, head: set.header.audit)
             let firstOp = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
             var expected = firstOp
             // One prepared statement for the decisions; node and change set are bound once.
@@ -380,7 +385,8 @@ extension CountyNode {
             }
             try flushRun()
             results.append(UInt8(ascii: "]"))
-            var writer = CanonicalObjectWriter(capacity: results.count + 256)
+            var writer = CanonicalObjectWriter(capacity: results.count + 384)
+            writer.raw("auditAnchor", heldAnchor.map { $0.head.json.canonical } ?? "null")
             writer.int("changeset", set.header.seq)
             writer.string("county", config.nodeID)
             writer.int("firstOp", firstOp)
@@ -389,7 +395,7 @@ extension CountyNode {
             writer.string("node", node)
             writer.string("receivedAt", timestamp())
             writer.raw("results", String(decoding: results, as: UTF8.self))
-            writer.int("v", 2)
+            writer.int("v", 3)
             let receipt = writer.finish()
             let body = Array(receipt.utf8)
             let receiptSignature = try key.sign(body)

@@ -251,5 +251,14 @@ enum CountySchema {
 
         DROP TABLE operator_role;
         """),
+        // Each side anchors the other's audit trail (issue 15, item 5): the audit head every change
+        // set carries (format 3), kept per township in the transaction that applies the change set,
+        // never updated or deleted; `ykt audit anchors --export` writes them out for the township's
+        // `ykt audit verify --anchors`.
+        .init(version: 15, sql: """
+        CREATE TABLE audit_anchor(node_id TEXT NOT NULL, changeset_seq INTEGER NOT NULL, seq INTEGER NOT NULL CHECK (seq >= 0),
+            hash TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (node_id, changeset_seq)) WITHOUT ROWID;
+        CREATE INDEX audit_anchor_seq ON audit_anchor(node_id, seq);
+        """),
     ])
 }

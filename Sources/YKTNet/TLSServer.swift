@@ -312,8 +312,10 @@ final class RefusalLog: @unchecked Sendable {
     init(intervalSeconds: Double) { interval = UInt64(max(0.001, intervalSeconds) * 1e9) }
 
     func record(_ reason: String, address: String) {
-        let now = Clock.now
         let line: ServerLogLine? = lock.withLock {
+            // Read under the lock: a time read before it could be older than a `lastWritten`
+            // another thread set meanwhile, and `now - last` would trap.
+            let now = Clock.now
             var entry = counts[reason] ?? (0, [], now, nil)
             entry.count += 1
             if entry.addresses.count < 8 { entry.addresses.insert(address) }
@@ -330,8 +332,8 @@ final class RefusalLog: @unchecked Sendable {
 
     /// Writes what was counted since the last line of each kind.
     func flush() {
-        let now = Clock.now
         let lines: [ServerLogLine] = lock.withLock {
+            let now = Clock.now
             defer { counts.removeAll() }
             return counts.sorted { $0.key < $1.key }.filter { $0.value.count > 0 }.map {
                 Self.line($0.key, $0.value.count, $0.value.addresses, seconds: Double(now - $0.value.since) / 1e9)

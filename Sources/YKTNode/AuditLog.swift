@@ -80,6 +80,45 @@ public enum AuditLog {
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(seq), hash)
     }
 
+    /// The head as recorded in `meta` (the last entry's sequence and hash), read in one statement
+    /// so that it is one snapshot; inside a transaction, the head of what that transaction sees.
+    public static func head(db: Database) throws -> AuditHead {
+        try db.first("""
+            SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'audit_head_seq'),
+                   (SELECT value FROM meta WHERE key = 'audit_head_hash')
+            """) { r in r.isNull(0) ? AuditHead.genesis : AuditHead(seq: r.int64(0), hash: r.text(1)) } ?? .genesis
+    }
+
+    /// An anchor of this node's chain that the chain does not match: the entry at `seq` is
+    /// missing (`found` nil) or has another hash.
+    public struct AnchorProblem: Sendable, Codable, Hashable, CustomStringConvertible {
+        public var seq: Int64
+        public var expected: String
+        public var found: String?
+        /// Where the other side took the anchor from (a change set, a receipt, a file).
+        public var source: String
+        public var description: String {
+            "第 \(seq) 条：对方持有的哈希为 \(expected)，本节点" + (found.map { "为 \($0)" } ?? "没有这一条") + "（\(source)）"
+        }
+    }
+
+    /// Checks this node's chain against anchors the other side holds: the entry at each anchor's
+    /// sequence must exist and have that hash (sequence 0 is the empty chain, always held).
+    /// Each anchor that does not hold is one problem; `verify` must pass as well for the chain
+    /// before an anchor to be the one anchored.
+    public static func check(db: Database, anchors: [(head: AuditHead, source: String)]) throws -> [AnchorProblem] {
+        let lookup = try db.statement("SELECT hash FROM audit WHERE seq = ?")
+        var problems: [AnchorProblem] = []
+        for (head, source) in anchors where head.seq > 0 {
+            var found: String?
+            try lookup.forEach([head.seq]) { found = $0.text(0) }
+            if found != head.hash {
+                problems.append(AnchorProblem(seq: head.seq, expected: head.hash, found: found, source: source))
+            }
+        }
+        return problems
+    }
+
     public static func entries(db: Database, limit: Int = Int.max) throws -> [Entry] {
         try db.all("""
             SELECT seq, at, operator, action, object, detail, prev_hash, hash, signer_key, signature FROM audit

@@ -4,7 +4,7 @@ import YKTCrypto
 /// A change set: one batch of domain operations from one node, as exact bytes.
 ///
 /// ```
-/// YKT-CHANGESET/2
+/// YKT-CHANGESET/3
 /// schema: 1
 /// node: 450223101
 /// key: 3f2a9c0d11e4b7a8
@@ -13,6 +13,7 @@ import YKTCrypto
 /// ops: 3
 /// body: 1234
 /// body-sha256: <64 hex>
+/// audit: <the township's audit entries> <64 hex: its audit head hash>
 ///
 /// <body: each operation's canonical JSON body, one per line, each ending in LF>
 /// ```
@@ -23,15 +24,25 @@ import YKTCrypto
 /// check the signature before a byte of the body arrives, then stream the body, however large,
 /// and prove it by its hash. The signature travels beside the bytes. The change set's hash
 /// (SHA-256 of the header's bytes, which name the body's hash) is the next one's `prev`.
+///
+/// `audit` (format 3) is the sending node's audit head when the change set was built: the
+/// county keeps it as an anchor of the township's audit trail (docs/protocol.md). Headers of
+/// format 2 (without it) stay readable, for the change sets stored before; a receiver applies
+/// only the current format (`ChangeSetReceiver`).
 public struct ChangeSet: Sendable, Hashable {
-    public static let formatVersion = 2
+    public static let formatVersion = 3
+    /// The formats `readHeader` reads: the current one, and 2 for change sets stored before.
+    public static let readableFormats = [2, 3]
     /// The longest operation line a receiver takes (a whole roster is one operation).
     public static let maximumOperationBytes = 64 * 1024 * 1024
     public static let schemaVersion = 1
     public static let maximumHeaderBytes = 4_096
     public static let genesisHash = String(repeating: "0", count: 64)
     static let magic = "YKT-CHANGESET/"
-    static let fieldOrder = ["schema", "node", "key", "seq", "prev", "ops", "body", "body-sha256"]
+    static let fieldOrder = ["schema", "node", "key", "seq", "prev", "ops", "body", "body-sha256", "audit"]
+
+    /// The header lines of `format`, in order (format 2 has no `audit`).
+    static func fields(format: Int) -> ArraySlice<String> { format == 2 ? fieldOrder.dropLast() : fieldOrder[...] }
 
     public struct Header: Sendable, Hashable {
         public var format: Int
@@ -43,6 +54,8 @@ public struct ChangeSet: Sendable, Hashable {
         public var ops: Int
         public var bodyBytes: Int
         public var bodySHA256: String
+        /// The sender's audit head when it built the change set (nil in format 2).
+        public var audit: AuditHead?
     }
 
     public let header: Header
@@ -71,22 +84,26 @@ public struct ChangeSet: Sendable, Hashable {
     public var hash: String { Hex.encode(SHA256.hash(headerBytes)) }
 
     /// Builds the bytes of a change set from operation bodies (each one canonical JSON line).
-    public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String]) -> ChangeSet {
+    /// `audit` is the sender's audit head, read in the transaction that takes the operations.
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String],
+                             audit: AuditHead) -> ChangeSet {
         var body: [UInt8] = []
         for op in operations {
             body.append(contentsOf: op.utf8)
             body.append(0x0A)
         }
-        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body)
+        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body, audit: audit)
     }
 
     /// The same, from a body already written: `count` operations, each followed by a line end.
-    public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8]) -> ChangeSet {
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8],
+                             audit: AuditHead) -> ChangeSet {
         let header = Header(format: formatVersion, schema: schemaVersion, node: node, keyID: keyID, seq: seq, prev: prev,
-                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)))
+                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)), audit: audit)
         var text = "\(magic)\(header.format)\n"
         text += "schema: \(header.schema)\nnode: \(node)\nkey: \(keyID)\nseq: \(seq)\nprev: \(prev)\n"
-        text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n\n"
+        text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n"
+        text += "audit: \(audit)\n\n"
         var bytes = Array(text.utf8)
         let head = bytes.count
         bytes.append(contentsOf: body)
@@ -117,10 +134,11 @@ public struct ChangeSet: Sendable, Hashable {
         guard let format = Int(first.dropFirst(magic.count)) else {
             throw YKTError(.syncFormat, "变更集格式版本「\(first.dropFirst(magic.count))」不是整数")
         }
-        guard format == formatVersion else {
+        guard readableFormats.contains(format) else {
             throw YKTError(.syncVersion, "变更集格式版本 \(format) 本程序不认识（本程序只支持版本 \(formatVersion)）",
                            hint: "两端升级到同一版本的 ykt")
         }
+        let fieldOrder = fields(format: format)
         var values: [String] = []
         for (i, name) in fieldOrder.enumerated() {
             guard i + 1 < lines.count, lines[i + 1].hasPrefix(name + ": ") else {
@@ -160,8 +178,15 @@ public struct ChangeSet: Sendable, Hashable {
             throw YKTError(.syncFormat, "头部字段 body 为 \(bodyBytes) 字节，超过上限 \(SyncProtocol.maximumBodyBytes)",
                            at: SourceLocation(field: "body"), hint: "把操作分成多个变更集")
         }
+        var audit: AuditHead?
+        if format >= 3 {
+            guard let head = AuditHead(text: values[8]) else {
+                throw YKTError(.syncFormat, "头部字段 audit 应为「审计条数 64 位小写十六进制哈希」", at: SourceLocation(field: "audit"))
+            }
+            audit = head
+        }
         let header = Header(format: format, schema: schema, node: values[1], keyID: values[2], seq: try int(3),
-                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7))
+                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7), audit: audit)
         guard header.seq >= 1 else { throw YKTError(.syncFormat, "变更集序号从 1 开始", at: SourceLocation(field: "seq")) }
         return ChangeSet(header: header, bytes: bytes, bodyOffset: end + 2)
     }

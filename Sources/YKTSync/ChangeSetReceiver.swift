@@ -78,6 +78,12 @@ public enum ChangeSetReceiver {
             throw YKTError(.syncFork, "第 \(h.seq) 号变更集与已应用的内容不同（分叉）",
                            hint: "从第 \(position.lastSeq + 1) 号续传，prev = \(position.lastHash)；乡镇节点可能从旧备份恢复过")
         }
+        // Format 2 is read only for change sets stored before (a replay above): a new change
+        // set must carry the sender's audit head (format 3).
+        guard h.format == ChangeSet.formatVersion else {
+            throw YKTError(.syncVersion, "变更集格式版本 \(h.format) 只用于读取已存的变更集，新的变更集须为版本 \(ChangeSet.formatVersion)",
+                           hint: "乡镇节点升级到与县里同一版本的 ykt")
+        }
         guard h.seq == position.lastSeq + 1 else {
             throw YKTError(.syncGap, "收到第 \(h.seq) 号变更集，但县里只应用到第 \(position.lastSeq) 号",
                            hint: "从第 \(position.lastSeq + 1) 号续传")

@@ -8,6 +8,9 @@ public enum SyncProtocol {
     public static let streamAfterQuery = "after"
     /// The Ed25519 signature (hex) of a change set's header, or of a receipt's body.
     public static let signatureHeader = "x-ykt-signature"
+    /// On a stream request: the last anchor of the county's audit trail the township holds,
+    /// `<seq> <64 hex>`, which the county checks against its own chain before it answers.
+    public static let auditAnchorHeader = "x-ykt-audit-anchor"
     public static let changeSetContentType = "application/vnd.ykt.changeset"
     public static let receiptContentType = "application/json; charset=utf-8"
     public static let streamContentType = "application/x-ndjson; charset=utf-8"

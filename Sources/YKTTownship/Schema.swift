@@ -147,5 +147,15 @@ enum Schema {
         """),
         // Operators are people (issue 15): accounts, roles, sessions and signed audit entries.
         .init(version: 9, sql: Operators.schemaSQL),
+        .init(version: 10, sql: """
+        -- Each side anchors the other's audit trail (issue 15, item 5). county_anchor: the county's
+        -- audit head as each pull of its stream brought it, with the county's signed message
+        -- verbatim; own_anchor: the anchor of this node's own chain the county said it held
+        -- (each receipt's auditAnchor), which ykt audit verify checks this chain against.
+        CREATE TABLE county_anchor(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL CHECK (seq >= 0), hash TEXT NOT NULL,
+            message TEXT NOT NULL, signature BLOB NOT NULL, received_at TEXT NOT NULL);
+        CREATE TABLE own_anchor(changeset_seq INTEGER PRIMARY KEY, seq INTEGER NOT NULL CHECK (seq >= 0), hash TEXT NOT NULL,
+            reported_at TEXT NOT NULL);
+        """),
     ])
 }

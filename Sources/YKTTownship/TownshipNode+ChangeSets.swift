@@ -43,8 +43,10 @@ extension TownshipNode {
                 throw YKTError(.internalError, "待发送操作从 \(ops.first) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
             }
             let seq = (last?.seq ?? 0) + 1
+            // The audit head goes with the operations, read in the same transaction: the county
+            // keeps it as an anchor of this node's audit trail (this build's own entry follows it).
             let set = ChangeSet.build(node: config.nodeID, keyID: keyID, seq: seq, prev: last?.hash ?? ChangeSet.genesisHash,
-                                      count: ops.count, body: ops.bytes)
+                                      count: ops.count, body: ops.bytes, audit: try AuditLog.head(db: db))
             // The signature covers the header, which names the body's length and SHA-256.
             let signature = try key.sign(Array(set.headerBytes))
             try db.run("""

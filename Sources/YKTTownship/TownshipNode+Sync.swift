@@ -81,7 +81,7 @@ extension TownshipNode {
             let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
             outstanding = false
             let answer = try awaiting()
-            let results = try verifiedResults(answer, of: current, county: county)
+            let verified = try verifiedResults(answer, of: current, county: county)
             var sendError: (any Error)?
             if let next {
                 do {
@@ -89,7 +89,7 @@ extension TownshipNode {
                     outstanding = true
                 } catch { sendError = error }
             }
-            try acknowledge(current, answer: answer, results: results, into: &report)
+            try acknowledge(current, answer: answer, results: verified.problems, anchor: verified.anchor, into: &report)
             if let sendError { throw sendError }
             guard let next else { return report }
             current = next
@@ -109,9 +109,10 @@ extension TownshipNode {
     /// The receipt's operations that were not accepted (by operation sequence), once the
     /// answer is a receipt for `stored` signed by the county. A receipt covers the change set's
     /// operations `firstOp`…`lastOp` and lists those rejected or conflicted, in order; every
-    /// other one was accepted.
+    /// other one was accepted. A receipt of version 3 also names the anchor of this node's audit
+    /// trail the county held before this change set (`auditAnchor`, null for the first).
     func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet,
-                         county: Ed25519.PublicKey) throws -> [(seq: Int64, result: JSONValue)] {
+                         county: Ed25519.PublicKey) throws -> (problems: [(seq: Int64, result: JSONValue)], anchor: AuditHead?) {
         guard answer.status == 200 else {
             let json = try? JSONValue.parse(answer.body)
             let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status)
@@ -129,7 +130,19 @@ extension TownshipNode {
             throw YKTError(.syncBody, "县财政回执不是有效 JSON：\(error)")
         }
         let mismatch = YKTError(.syncBody, "回执与第 \(stored.set.header.seq) 号变更集不对应")
-        guard receipt["v"]?.intValue == 2, receipt["node"]?.stringValue == config.nodeID,
+        // Version 2 (no anchor) is what a county answers for a change set stored before format 3.
+        let version = receipt["v"]?.intValue
+        var anchor: AuditHead?
+        if version == 3 {
+            switch receipt["auditAnchor"] {
+            case .null?: anchor = nil
+            case let value?:
+                guard let head = AuditHead(json: value) else { throw mismatch }
+                anchor = head
+            case nil: throw mismatch
+            }
+        }
+        guard version == 3 || (version == 2 && stored.set.header.format == 2), receipt["node"]?.stringValue == config.nodeID,
               receipt["changeset"]?.intValue == stored.set.header.seq, receipt["hash"]?.stringValue == stored.set.hash,
               receipt["firstOp"]?.intValue == stored.firstOp, receipt["lastOp"]?.intValue == stored.lastOp,
               case .array(let results)? = receipt["results"] else { throw mismatch }
@@ -144,14 +157,22 @@ extension TownshipNode {
             problems.append((seq, r))
             previous = seq
         }
-        return problems
+        return (problems, anchor)
     }
 
     /// Records a verified receipt: the change set acknowledged (which makes every operation in
-    /// it accepted), and the rule and reason of each one that was not.
+    /// it accepted), the rule and reason of each one that was not, and the anchor of this
+    /// node's audit trail the county holds. That anchor is then checked against this node's
+    /// chain: a mismatch (this node's history was rewritten after the county anchored it) is
+    /// recorded in the audit trail and stops the push with `YKT-AUDIT-ANCHOR`; `ykt audit verify`
+    /// finds it again from the stored anchor.
     func acknowledge(_ stored: StoredChangeSet, answer: CountyAnswer, results: [(seq: Int64, result: JSONValue)],
-                     into report: inout PushReport) throws {
+                     anchor: AuditHead?, into report: inout PushReport) throws {
         try perform("changeset.acknowledge") {
+            if let anchor {
+                try db.run("INSERT OR REPLACE INTO own_anchor(changeset_seq, seq, hash, reported_at) VALUES (?, ?, ?, ?)",
+                           stored.set.header.seq, anchor.seq, anchor.hash, timestamp())
+            }
             try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
                        String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
             let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
@@ -172,6 +193,10 @@ extension TownshipNode {
             report.changeSets += 1
             report.operations += count
             return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(count)"))
+        }
+        if let anchor {
+            let problems = try AuditLog.check(db: db, anchors: [(anchor, "县财政第 \(stored.set.header.seq) 号变更集回执")])
+            if !problems.isEmpty { try anchorMismatch(problems) }
         }
     }
 }
@@ -208,12 +233,21 @@ extension TownshipNode {
     /// Every message must carry the county's signature, name this node and follow the last one
     /// without a gap; messages are stored verbatim in one transaction per batch.
     public func pull(fetch: (Int64) throws -> CountyAnswer) throws -> Int {
+        try pull { after, _ in try fetch(after) }
+    }
+
+    /// The same, each request also naming the last anchor of the county's audit trail held here
+    /// (`SyncProtocol.auditAnchorHeader`), for the county to check its own chain against.
+    public func pull(anchoredFetch fetch: (Int64, AuditHead?) throws -> CountyAnswer) throws -> Int {
         try db.makeDurable()
         let county = try countyKey()
         var total = 0
+        // Each answer's county head is checked; one is kept per batch of messages, or, when no
+        // message came, the last one on its own (so a pull writes one audit entry at most for it).
+        var keptAnchor = false
         while true {
             let after = try db.integer("SELECT max(seq) FROM inbox") ?? 0
-            let answer = try fetch(after)
+            let answer = try fetch(after, try latestCountyAnchor()?.head)
             guard answer.status == 200 else {
                 let json = try? JSONValue.parse(answer.body)
                 throw YKTError(json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status),
@@ -222,8 +256,15 @@ extension TownshipNode {
             }
             var messages: [(seq: Int64, kind: String, text: String, signature: [UInt8])] = []
             var expected = after + 1
-            for line in answer.body.split(separator: 0x0A) {
+            var anchor: CountyAnchor?
+            let lines = answer.body.split(separator: 0x0A)
+            for (i, line) in lines.enumerated() {
                 let wrapper = try? JSONValue.parse(Array(line))
+                if let text = wrapper?["anchor"]?.stringValue {
+                    guard i == lines.count - 1 else { throw YKTError(.syncBody, "县财政的审计链头应在下行应答的最后一行") }
+                    anchor = try countyAnchor(text, signatureHex: wrapper?["signature"]?.stringValue, county: county)
+                    continue
+                }
                 guard let text = wrapper?["message"]?.stringValue, let hex = wrapper?["signature"]?.stringValue else {
                     throw YKTError(.syncBody, "下行消息格式不对")
                 }
@@ -238,8 +279,24 @@ extension TownshipNode {
                 messages.append((expected, message["kind"]?.stringValue ?? "", text, signature))
                 expected += 1
             }
-            if messages.isEmpty { return total }
+            guard let anchor else {
+                throw YKTError(.syncBody, "下行应答缺少县财政签名的审计链头", hint: "县级节点的 ykt 版本较旧：两端升级到同一版本")
+            }
+            let newAnchor = try takeCountyAnchor(anchor)
+            if messages.isEmpty {
+                if newAnchor && !keptAnchor {
+                    try perform("county.anchor") {
+                        try storeCountyAnchor(anchor)
+                        return ((), AuditNote(object: "county/\(config.countyCode)", detail: "audit \(anchor.head.seq)"))
+                    }
+                }
+                return total
+            }
             try perform("downstream.receive") {
+                if newAnchor {
+                    try storeCountyAnchor(anchor)
+                    keptAnchor = true
+                }
                 for m in messages {
                     try db.run("INSERT INTO inbox(seq, kind, body, signature, received_at) VALUES (?, ?, ?, ?, ?)",
                                m.seq, m.kind, m.text, DatabaseValue.blob(m.signature), timestamp())

@@ -39,7 +39,14 @@ public final class CountyService: @unchecked Sendable {
             return Self.json(status: 404, code: "YKT-USAGE", message: "unknown endpoint")
         }
         guard let after else { return Self.json(status: 400, code: "YKT-USAGE", message: "bad after") }
-        let answer = database.withLock { county.stream(peer: peer, after: after) }
+        var anchor: AuditHead?
+        if let text = request.headers[SyncProtocol.auditAnchorHeader] {
+            guard let head = AuditHead(text: text) else {
+                return Self.json(status: 400, code: "YKT-USAGE", message: "bad \(SyncProtocol.auditAnchorHeader)")
+            }
+            anchor = head
+        }
+        let answer = database.withLock { county.stream(peer: peer, after: after, anchor: anchor) }
         var response = HTTPResponse(status: answer.status, headers: ["content-type": SyncProtocol.streamContentType], body: answer.body)
         response.log = [("township", peer), ("after", String(after))] + Self.outcome(answer)
         return response

@@ -73,8 +73,9 @@ public struct TownshipSync {
             }
             return { try sending.value() }
         }
-        report.pulled = try node.pull { after in
-            let (r, peer) = try TLSClient.send(HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: after)),
+        report.pulled = try node.pull { after, anchor in
+            let headers = anchor.map { [SyncProtocol.auditAnchorHeader: $0.description] } ?? [:]
+            let (r, peer) = try TLSClient.send(HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: after), headers: headers),
                                                host: host, port: port, context: context, limits: limits)
             guard peer == countyCode else {
                 throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")

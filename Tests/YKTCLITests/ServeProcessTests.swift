@@ -74,12 +74,12 @@ struct ServeProcessTests {
         let replay = try post(set.set.bytes, set.signature)
         #expect(replay.status == 200 && replay.body == ok.body)
 
-        let gap = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 3, prev: set.set.hash, operations: [])
+        let gap = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 3, prev: set.set.hash, operations: [], audit: .genesis)
         let gapAnswer = try post(gap.bytes, try signer.sign(ChangeSet.signedPart(of: gap.bytes)))
         #expect(gapAnswer.status == 409 && code(gapAnswer) == "YKT-SYNC-GAP")
         #expect(try JSONValue.parse(gapAnswer.body)["resumeSeq"]?.intValue == 2)
 
-        let fork = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: [])
+        let fork = ChangeSet.build(node: "450223101", keyID: set.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: [], audit: .genesis)
         let forkAnswer = try post(fork.bytes, try signer.sign(ChangeSet.signedPart(of: fork.bytes)))
         #expect(forkAnswer.status == 409 && code(forkAnswer) == "YKT-SYNC-FORK")
 

@@ -18,6 +18,8 @@ struct HostileTownship {
     var opSeq: Int64
     let keyID: String
     let key: Ed25519.PrivateKey
+    /// The audit head its change sets carry (the one its last real change set carried).
+    let audit: AuditHead
 
     /// After the township's own pushes (its register), continuing its streams.
     init(_ c: County) throws {
@@ -28,6 +30,7 @@ struct HostileTownship {
         prev = last.set.hash
         opSeq = try t.db.integer("SELECT max(seq) FROM outbox") ?? 0
         keyID = last.set.header.keyID
+        audit = try #require(last.set.header.audit)
         key = try NodeKey.load(from: t.directory)
     }
 
@@ -42,7 +45,7 @@ struct HostileTownship {
                                "amountFen": .int(amount), "villageResult": .string("passed"), "villageNote": .string("")]
         let op = Operation.body(kind: "application.record", node: node, seq: opSeq, entity: "application/\(resident)/\(program)/\(period)",
                                 baseVersion: 0, at: "2026-03-01T09:00:00+08:00", by: "经办人", data: data.canonical)
-        let set = ChangeSet.build(node: node, keyID: keyID, seq: setSeq, prev: prev, operations: [op])
+        let set = ChangeSet.build(node: node, keyID: keyID, seq: setSeq, prev: prev, operations: [op], audit: audit)
         prev = set.hash
         let answer = c.county.receive(peer: node, bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
         #expect(answer.status == 200)

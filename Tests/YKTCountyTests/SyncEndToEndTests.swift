@@ -150,7 +150,7 @@ struct SyncEndToEndTests {
         #expect(lines[0].contains(#""name":"韦秀英""#))
         let escaped = lines[0].replacingOccurrences(of: #""name":"韦秀英""#, with: #""name":"\u97e6秀英""#)
         let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash,
-                                  operations: [escaped, lines[1]])
+                                  operations: [escaped, lines[1]], audit: .genesis)
         let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try NodeKey.load(from: t.directory).sign(ChangeSet.signedPart(of: set.bytes)))
         #expect(answer.status == 200)
         let receipt = try JSONValue.parse(answer.body)
@@ -175,7 +175,7 @@ struct SyncEndToEndTests {
         let last = ids[4_200].last!
         let wrong = String(ids[4_200].dropLast()) + (last == "0" ? "1" : "0")
         lines[4_200] = lines[4_200].replacingOccurrences(of: ids[4_200], with: wrong)
-        let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: lines)
+        let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: lines, audit: .genesis)
         let answer = c.county.receive(peer: "450223101", bytes: set.bytes,
                                       signature: try NodeKey.load(from: t.directory).sign(ChangeSet.signedPart(of: set.bytes)))
         #expect(answer.status == 200)
@@ -275,7 +275,7 @@ struct SyncEndToEndTests {
         var notJSON = lines
         notJSON[2_600] = "{\"at\":"
         for (name, spoiled) in [("out of sequence", outOfOrder), ("not JSON", notJSON)] {
-            let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: spoiled)
+            let set = ChangeSet.build(node: "450223101", keyID: built.set.header.keyID, seq: 1, prev: ChangeSet.genesisHash, operations: spoiled, audit: .genesis)
             #expect(set.header.bodyBytes > CountyNode.evidencePartBytes + 100_000)
             let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
             #expect(answer.status == 400, "\(name)")
@@ -338,7 +338,7 @@ struct SyncEndToEndTests {
         let notice = Operation.body(kind: "notice.open", node: "450223101", seq: 3, entity: "notice/9", baseVersion: 0,
                                     at: "2026-03-01T09:00:00+08:00", by: "经办人", data: #"{"lastDay":"2026-03-09"}"#)
         let set = ChangeSet.build(node: "450223101", keyID: first.set.header.keyID, seq: 2, prev: first.set.hash,
-                                  operations: [application, notice])
+                                  operations: [application, notice], audit: try #require(first.set.header.audit))
         let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
         #expect(answer.status == 200)
         guard case .array(let results)? = try JSONValue.parse(answer.body)["results"] else { Issue.record("no results"); return }
@@ -431,7 +431,7 @@ struct SyncEndToEndTests {
             #expect(try c.county.db.integer("SELECT count(*) FROM \(table)") == 0, "\(table)")
         }
         // A later set sent before the first: a gap, with where to resume.
-        let second = ChangeSet.build(node: "450223101", keyID: try t1.publicKey().keyID, seq: 2, prev: set.set.hash, operations: [])
+        let second = ChangeSet.build(node: "450223101", keyID: try t1.publicKey().keyID, seq: 2, prev: set.set.hash, operations: [], audit: .genesis)
         let key = try NodeKey.load(from: t1.directory)
         let gap = c.county.receive(peer: "450223101", bytes: second.bytes, signature: try key.sign(ChangeSet.signedPart(of: second.bytes)))
         #expect(gap.status == 409)

@@ -56,7 +56,7 @@ struct ChangeSetTests {
     }
 
     func signed(_ node: String, key: Ed25519.PrivateKey, seq: Int64, prev: String, ops: [String]) throws -> (ChangeSet, [UInt8]) {
-        let set = ChangeSet.build(node: node, keyID: try key.publicKey.keyID, seq: seq, prev: prev, operations: ops)
+        let set = ChangeSet.build(node: node, keyID: try key.publicKey.keyID, seq: seq, prev: prev, operations: ops, audit: .genesis)
         return (set, try key.sign(ChangeSet.signedPart(of: set.bytes)))
     }
 
@@ -151,7 +151,7 @@ struct ChangeSetTests {
         })?.code == .syncKey)
         // Header claims A's key id but B signed it.
         let forged = ChangeSet.build(node: "450223101", keyID: try a.publicKey.keyID, seq: 1, prev: ChangeSet.genesisHash,
-                                     operations: [op("450223101", 1)])
+                                     operations: [op("450223101", 1)], audit: .genesis)
         #expect((#expect(throws: YKTError.self) {
             try ChangeSetReceiver.check(bytes: forged.bytes, signature: try b.sign(ChangeSet.signedPart(of: forged.bytes)), peerNode: "450223101",
                                         registry: registry, position: StreamPosition())
@@ -194,29 +194,70 @@ struct ChangeSetTests {
 
     @Test("refused: unknown format or schema version, naming both versions")
     func versions() throws {
-        let set = ChangeSet.build(node: "450223101", keyID: "x", seq: 1, prev: ChangeSet.genesisHash, operations: [])
+        let set = ChangeSet.build(node: "450223101", keyID: "x", seq: 1, prev: ChangeSet.genesisHash, operations: [], audit: .genesis)
         var text = String(decoding: set.bytes, as: UTF8.self)
         // Format 1 signed all the bytes and cannot be streamed; it is refused like any other.
-        text = text.replacingOccurrences(of: "YKT-CHANGESET/2", with: "YKT-CHANGESET/1")
+        text = text.replacingOccurrences(of: "YKT-CHANGESET/3", with: "YKT-CHANGESET/1")
         let e1 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(text.utf8)) }
-        #expect(e1?.code == .syncVersion && e1?.message.contains("1") == true && e1?.message.contains("2") == true)
+        #expect(e1?.code == .syncVersion && e1?.message.contains("1") == true && e1?.message.contains("3") == true)
         let schema = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "schema: 1", with: "schema: 7")
         let e2 = #expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(schema.utf8)) }
         #expect(e2?.code == .syncVersion && e2?.message.contains("7") == true)
+    }
+
+    @Test("the audit line: the last header line, '<seq> <64 hex>', strictly; format 2 (without it) is read for stored sets but not applied anew")
+    func auditLine() throws {
+        let head = AuditHead(seq: 41, hash: String(repeating: "ab", count: 32))
+        #expect(try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: []).0.header.audit == .genesis)
+        let built = ChangeSet.build(node: "450223101", keyID: try a.publicKey.keyID, seq: 1, prev: ChangeSet.genesisHash,
+                                    operations: [op("450223101", 1)], audit: head)
+        let text = String(decoding: built.headerBytes, as: UTF8.self)
+        #expect(text.hasPrefix("YKT-CHANGESET/3\n") && text.hasSuffix("body-sha256: \(built.header.bodySHA256)\naudit: 41 \(head.hash)\n\n"))
+        #expect(try ChangeSet.readHeader(built.bytes).header.audit == head)
+        // Each malformed audit line is refused naming the field.
+        for bad in ["audit: 41", "audit: -1 \(head.hash)", "audit: +41 \(head.hash)", "audit: 041 \(head.hash)",
+                    "audit: 41 \(head.hash.uppercased())", "audit: 41 \(head.hash.dropLast())", "audit: 41  \(head.hash)",
+                    "audit: 41 \(head.hash) x", "audit:41 \(head.hash)"] {
+            let spoiled = text.replacingOccurrences(of: "audit: 41 \(head.hash)", with: bad)
+            let e = #expect(throws: YKTError.self, "\(bad)") { try ChangeSet.readHeader(Array(spoiled.utf8)) }
+            #expect(e?.code == .syncFormat, "\(bad)")
+        }
+        // Format 3 without its audit line, or with it before another line, is refused.
+        let missing = text.replacingOccurrences(of: "audit: 41 \(head.hash)\n", with: "")
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(missing.utf8)) })?.code == .syncFormat)
+        let moved = text.replacingOccurrences(of: "audit: 41 \(head.hash)\n", with: "").replacingOccurrences(of: "ops: 1\n", with: "audit: 41 \(head.hash)\nops: 1\n")
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(moved.utf8)) })?.code == .syncFormat)
+        // Format 2: the same header without the audit line, as stored before; readable, audit nil.
+        let v2 = missing.replacingOccurrences(of: "YKT-CHANGESET/3", with: "YKT-CHANGESET/2")
+        let old = try ChangeSet.readHeader(Array(v2.utf8))
+        #expect(old.header.format == 2 && old.header.audit == nil)
+        #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(text.replacingOccurrences(of: "YKT-CHANGESET/3", with: "YKT-CHANGESET/2").utf8)) })?.code == .syncFormat)
+        // A new change set in format 2 is refused naming both versions; one already applied is a replay.
+        let v2sig = try a.sign(ChangeSet.signedPart(of: Array(v2.utf8)))
+        let refused = #expect(throws: YKTError.self) {
+            try ChangeSetReceiver.check(bytes: Array(v2.utf8), signature: v2sig, peerNode: "450223101", registry: registry, position: StreamPosition())
+        }
+        #expect(refused?.code == .syncVersion && refused?.message.contains("2") == true && refused?.message.contains("3") == true)
+        var applied = StreamPosition()
+        applied.advance(to: old)
+        guard case .replay(seq: 1) = try ChangeSetReceiver.check(bytes: Array(v2.utf8), signature: v2sig, peerNode: "450223101",
+                                                                  registry: registry, position: applied) else {
+            Issue.record("expected a replay"); return
+        }
     }
 
     @Test("refused: malformed headers, oversized headers, bodies that disagree with the header")
     func malformed() throws {
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array("GET / HTTP/1.1\n\n".utf8)) })?.code == .syncFormat)
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader([UInt8](repeating: 0x41, count: 10_000)) })?.code == .syncFormat)
-        let set = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223101", 1)])
+        let set = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223101", 1)], audit: .genesis)
         let swapped = String(decoding: set.bytes, as: UTF8.self).replacingOccurrences(of: "node: 450223101\nkey", with: "key: k\nnode")
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(Array(swapped.utf8)) })?.code == .syncFormat)
         // Body truncated after signing checks would have caught it: operations() still refuses.
         let truncated = try ChangeSet.readHeader(Array(set.bytes.dropLast(5)))
         #expect((#expect(throws: YKTError.self) { try truncated.operations() })?.code == .syncBody)
         // An operation claiming another node inside A's change set.
-        let mixed = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223102", 1)])
+        let mixed = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: ChangeSet.genesisHash, operations: [op("450223102", 1)], audit: .genesis)
         #expect((#expect(throws: YKTError.self) { try ChangeSet.readHeader(mixed.bytes).operations() })?.code == .syncBody)
     }
 

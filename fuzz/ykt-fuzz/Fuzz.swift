@@ -32,7 +32,7 @@ enum FuzzTarget: String, CaseIterable {
                 _ = try? reader.finish()
             }
             let operations = bytes.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
-            let made = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: "", operations: operations)
+            let made = ChangeSet.build(node: "450223101", keyID: "k", seq: 1, prev: "", operations: operations, audit: .genesis)
             if let set = try? ChangeSet.readHeader(made.bytes) { _ = try? set.operations() }
         case .csv:
             guard let decoded = try? TextDecoding.decode(bytes, file: "fuzz.csv") else { return }

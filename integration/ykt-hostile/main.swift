@@ -110,13 +110,15 @@ do {
     let key = try NodeKey.load(from: directory)
     let keyID = try key.publicKey.keyID
     let applied = try node.storedChangeSets().last { $0.acknowledged }
+    // The audit head as an honest township would send it now (never behind what the county holds).
+    let audit = try AuditLog.head(db: node.db)
     let lastSeq = applied?.set.header.seq ?? 0
     let lastHash = applied?.set.hash ?? ChangeSet.genesisHash
     // One well-formed operation line; the county refuses every case before it reads the body.
     let line = Operation.body(kind: "beneficiary.update", node: node.config.nodeID, seq: 1 << 40, entity: "beneficiary/x",
                               baseVersion: 1, at: "2026-01-01T00:00:00+08:00", by: "hostile", data: "{}")
     func changeSet(seq: Int64, prev: String) -> ChangeSet {
-        ChangeSet.build(node: node.config.nodeID, keyID: keyID, seq: seq, prev: prev, operations: [line])
+        ChangeSet.build(node: node.config.nodeID, keyID: keyID, seq: seq, prev: prev, operations: [line], audit: audit)
     }
     func post(_ bytes: [UInt8], signature: [UInt8], headers: [String: String] = [:]) throws -> HTTPResponse {
         var h = headers
@@ -231,7 +233,7 @@ do {
             size += op.utf8.count + 1
             lines.append(op)
         }
-        let set = ChangeSet.build(node: node.config.nodeID, keyID: keyID, seq: lastSeq + 1, prev: lastHash, operations: lines)
+        let set = ChangeSet.build(node: node.config.nodeID, keyID: keyID, seq: lastSeq + 1, prev: lastHash, operations: lines, audit: audit)
         let signature = try key.sign(ChangeSet.signedPart(of: set.bytes))
         let client = try connectRaw()
         let since = Date()
