@@ -22,4 +22,8 @@ static inline int ykt_ssl_ctx_set_max_proto(SSL_CTX *ctx, int version) {
 static inline void ykt_ssl_ctx_set_no_renegotiation_and_tickets(SSL_CTX *ctx) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 }
+/* Per-connection verification store (the CRL in force when the connection starts). */
+static inline int ykt_ssl_set1_verify_cert_store(SSL *ssl, X509_STORE *store) {
+    return (int)SSL_set1_verify_cert_store(ssl, store);
+}
 #endif

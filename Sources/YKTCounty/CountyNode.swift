@@ -25,15 +25,20 @@ public final class CountyNode {
     /// The largest file from a bank the county reads (result files, statements); larger ones are
     /// refused unread (`YKT-FILE-SIZE`). Default 256 MiB (`ExchangeFile.defaultMaximumBytes`).
     public var exchangeFileMaximumBytes = ExchangeFile.defaultMaximumBytes
-    let key: Ed25519.PrivateKey
+    /// The signing key as last loaded, and its id; `signingKey()` follows a rotation made by
+    /// another process (the database names the active key).
+    var key: Ed25519.PrivateKey
+    var keyID: String
 
     init(directory: String, config: NodeConfig, db: Database, key: Ed25519.PrivateKey, operatorName: String) throws {
         self.directory = directory
         self.config = config
         self.db = db
         self.key = key
+        self.keyID = try key.publicKey.keyID
         self.operatorName = operatorName
         try CountySchema.migrator.migrate(db)
+        _ = try signingKey()
     }
 
     /// Makes a new county node directory (0700): configuration, database (0600), signing key (0600).
@@ -98,7 +103,7 @@ public final class CountyNode {
         }
     }
 
-    public func publicKey() throws -> Ed25519.PublicKey { try key.publicKey }
+    public func publicKey() throws -> Ed25519.PublicKey { try signingKey().publicKey }
 
     /// Enrols a township: its code, name and signing public key (hex, from `ykt key show`).
     /// Enrolling a new key for a known township retires its previous keys.
@@ -136,8 +141,9 @@ public final class CountyNode {
 
     func registry() throws -> KeyRegistry {
         var r = KeyRegistry()
-        try db.forEach("SELECT node_id, public_key, active FROM node_key") {
-            r.register(node: $0.text(0), key: Ed25519.PublicKey(raw: $0.blob(1)), active: $0.bool(2))
+        try db.forEach("SELECT node_id, public_key, active, retired_at, replaced_by FROM node_key") {
+            r.register(node: $0.text(0), key: Ed25519.PublicKey(raw: $0.blob(1)), active: $0.bool(2), retiredAt: $0.optionalText(3),
+                       replacedBy: $0.optionalText(4))
         }
         return r
     }

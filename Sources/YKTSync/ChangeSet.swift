@@ -13,6 +13,7 @@ import YKTCrypto
 /// ops: 3
 /// body: 1234
 /// body-sha256: <64 hex>
+/// key-next: <new public key> <time> <old key's signature> <new key's signature>   (only while a key rotation is pending)
 ///
 /// <body: each operation's canonical JSON body, one per line, each ending in LF>
 /// ```
@@ -32,6 +33,9 @@ public struct ChangeSet: Sendable, Hashable {
     public static let genesisHash = String(repeating: "0", count: 64)
     static let magic = "YKT-CHANGESET/"
     static let fieldOrder = ["schema", "node", "key", "seq", "prev", "ops", "body", "body-sha256"]
+    /// The optional last field: a key rotation statement (`KeyRotation.field`), present only in
+    /// change sets a node signs with its old key while the county has not yet confirmed the new one.
+    static let keyNextField = "key-next"
 
     public struct Header: Sendable, Hashable {
         public var format: Int
@@ -43,6 +47,8 @@ public struct ChangeSet: Sendable, Hashable {
         public var ops: Int
         public var bodyBytes: Int
         public var bodySHA256: String
+        /// The `key-next` field verbatim (a `KeyRotation` for this node and `keyID`), or nil.
+        public var keyNext: String? = nil
     }
 
     public let header: Header
@@ -71,22 +77,26 @@ public struct ChangeSet: Sendable, Hashable {
     public var hash: String { Hex.encode(SHA256.hash(headerBytes)) }
 
     /// Builds the bytes of a change set from operation bodies (each one canonical JSON line).
-    public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String]) -> ChangeSet {
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String],
+                             keyNext: String? = nil) -> ChangeSet {
         var body: [UInt8] = []
         for op in operations {
             body.append(contentsOf: op.utf8)
             body.append(0x0A)
         }
-        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body)
+        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body, keyNext: keyNext)
     }
 
     /// The same, from a body already written: `count` operations, each followed by a line end.
-    public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8]) -> ChangeSet {
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8],
+                             keyNext: String? = nil) -> ChangeSet {
         let header = Header(format: formatVersion, schema: schemaVersion, node: node, keyID: keyID, seq: seq, prev: prev,
-                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)))
+                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)), keyNext: keyNext)
         var text = "\(magic)\(header.format)\n"
         text += "schema: \(header.schema)\nnode: \(node)\nkey: \(keyID)\nseq: \(seq)\nprev: \(prev)\n"
-        text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n\n"
+        text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n"
+        if let keyNext { text += "\(keyNextField): \(keyNext)\n" }
+        text += "\n"
         var bytes = Array(text.utf8)
         let head = bytes.count
         bytes.append(contentsOf: body)
@@ -128,7 +138,11 @@ public struct ChangeSet: Sendable, Hashable {
             }
             values.append(String(lines[i + 1].dropFirst(name.count + 2)))
         }
-        guard lines.count == fieldOrder.count + 1 else {
+        var keyNext: String?
+        if lines.count == fieldOrder.count + 2, lines[fieldOrder.count + 1].hasPrefix(keyNextField + ": ") {
+            keyNext = String(lines[fieldOrder.count + 1].dropFirst(keyNextField.count + 2))
+        }
+        guard lines.count == fieldOrder.count + 1 + (keyNext == nil ? 0 : 1) else {
             throw YKTError(.syncFormat, "变更集头部有多余的行", at: SourceLocation(line: fieldOrder.count + 2))
         }
         func int(_ i: Int) throws(YKTError) -> Int64 {
@@ -161,7 +175,8 @@ public struct ChangeSet: Sendable, Hashable {
                            at: SourceLocation(field: "body"), hint: "把操作分成多个变更集")
         }
         let header = Header(format: format, schema: schema, node: values[1], keyID: values[2], seq: try int(3),
-                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7))
+                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7),
+                            keyNext: keyNext)
         guard header.seq >= 1 else { throw YKTError(.syncFormat, "变更集序号从 1 开始", at: SourceLocation(field: "seq")) }
         return ChangeSet(header: header, bytes: bytes, bodyOffset: end + 2)
     }

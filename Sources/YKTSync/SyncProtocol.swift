@@ -8,6 +8,10 @@ public enum SyncProtocol {
     public static let streamAfterQuery = "after"
     /// The Ed25519 signature (hex) of a change set's header, or of a receipt's body.
     public static let signatureHeader = "x-ykt-signature"
+    /// The id of the county key that signed a receipt or the stream's messages.
+    public static let keyHeader = "x-ykt-key"
+    /// The county's key rotation statements (`KeyRotation.chain`), beside every county answer.
+    public static let countyKeysHeader = "x-ykt-county-keys"
     public static let changeSetContentType = "application/vnd.ykt.changeset"
     public static let receiptContentType = "application/json; charset=utf-8"
     public static let streamContentType = "application/x-ndjson; charset=utf-8"

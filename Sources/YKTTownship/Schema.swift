@@ -145,5 +145,17 @@ enum Schema {
         CREATE TABLE county_calendar_day(date TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('holiday','workday')),
             name TEXT NOT NULL) WITHOUT ROWID;
         """),
+        // Keys that rotate (issue 15, item 6): this node's own rotations (pending until the
+        // county's receipt confirms the new key; the statement travels in the change set
+        // header's `key-next` field), and the county's keys as each was announced by the one
+        // before (the first is node.conf's county_public_key).
+        .init(version: 9, sql: """
+        CREATE TABLE key_rotation(new_key_id TEXT PRIMARY KEY, old_key_id TEXT NOT NULL, field TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending','confirmed')), created_at TEXT NOT NULL,
+            confirmed_at TEXT, confirmed_by_changeset INTEGER) WITHOUT ROWID;
+        CREATE TABLE county_key(key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('current','retired')), statement TEXT, accepted_at TEXT NOT NULL,
+            retired_at TEXT) WITHOUT ROWID;
+        """),
     ])
 }

@@ -12,10 +12,16 @@ extension TownshipNode {
         public var status: Int
         public var body: [UInt8]
         public var signature: [UInt8]?
-        public init(status: Int, body: [UInt8], signature: [UInt8]?) {
+        /// The county key that signed it (`x-ykt-key`) and the county's rotation statements
+        /// (`x-ykt-county-keys`); nil and empty from a county that sends none.
+        public var keyID: String?
+        public var keyChain: [KeyRotation]
+        public init(status: Int, body: [UInt8], signature: [UInt8]?, keyID: String? = nil, keyChain: [KeyRotation] = []) {
             self.status = status
             self.body = body
             self.signature = signature
+            self.keyID = keyID
+            self.keyChain = keyChain
         }
     }
 
@@ -67,7 +73,6 @@ extension TownshipNode {
     public func pushPipelined(maxOperations: Int = TownshipNode.changeSetOperations,
                               start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
         try db.makeDurable()
-        let county = try countyKey()
         var report = PushReport()
         var limit = min(maxOperations, Self.firstChangeSetOperations)
         guard var current = try nextChangeSet(maxOperations: limit) else { return report }
@@ -78,10 +83,24 @@ extension TownshipNode {
         defer { if outstanding { _ = try? awaiting() } }
         while true {
             limit = min(maxOperations, limit * 8)
+            // A set that carries a key rotation statement is the last one signed with the old
+            // key: the next is built once its receipt has confirmed the new key.
+            if current.set.header.keyNext != nil {
+                outstanding = false
+                let answer = try awaiting()
+                let results = try verifiedResults(answer, of: current)
+                try acknowledge(current, answer: answer, results: results, into: &report)
+                _ = try signingState()   // a confirmed rotation: the new key replaces the old one now
+                guard let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq) else { return report }
+                awaiting = try start(next.set.bytes, next.signature)
+                outstanding = true
+                current = next
+                continue
+            }
             let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
             outstanding = false
             let answer = try awaiting()
-            let results = try verifiedResults(answer, of: current, county: county)
+            let results = try verifiedResults(answer, of: current)
             var sendError: (any Error)?
             if let next {
                 do {
@@ -110,8 +129,7 @@ extension TownshipNode {
     /// answer is a receipt for `stored` signed by the county. A receipt covers the change set's
     /// operations `firstOp`…`lastOp` and lists those rejected or conflicted, in order; every
     /// other one was accepted.
-    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet,
-                         county: Ed25519.PublicKey) throws -> [(seq: Int64, result: JSONValue)] {
+    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet) throws -> [(seq: Int64, result: JSONValue)] {
         guard answer.status == 200 else {
             let json = try? JSONValue.parse(answer.body)
             let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status)
@@ -121,6 +139,7 @@ extension TownshipNode {
                            (json?["message"]?.stringValue ?? String(decoding: answer.body.prefix(200), as: UTF8.self)),
                            hint: hint)
         }
+        let county = try countyKey(named: answer.keyID, chain: answer.keyChain)
         guard let signature = answer.signature, county.verify(signature, of: answer.body) else {
             throw YKTError(.syncSignature, "县财政回执的签名验证不通过", hint: "核对 node.conf 的 county_public_key；回执未采用")
         }
@@ -154,6 +173,7 @@ extension TownshipNode {
         try perform("changeset.acknowledge") {
             try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
                        String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
+            try confirmRotation(stored, receipt: answer.body)
             let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
             for (seq, r) in results {
                 let status = r["status"]?.stringValue ?? "rejected"
@@ -209,7 +229,6 @@ extension TownshipNode {
     /// without a gap; messages are stored verbatim in one transaction per batch.
     public func pull(fetch: (Int64) throws -> CountyAnswer) throws -> Int {
         try db.makeDurable()
-        let county = try countyKey()
         var total = 0
         while true {
             let after = try db.integer("SELECT max(seq) FROM inbox") ?? 0
@@ -227,6 +246,9 @@ extension TownshipNode {
                 guard let text = wrapper?["message"]?.stringValue, let hex = wrapper?["signature"]?.stringValue else {
                     throw YKTError(.syncBody, "下行消息格式不对")
                 }
+                // Each message names the county key that signed it (none: the key trusted now).
+                let keyID = wrapper?["key"]?.stringValue
+                let county = try countyKey(named: keyID, chain: answer.keyChain)
                 let signature = Hex.decode(hex) ?? []
                 guard county.verify(signature, of: Array(text.utf8)) else {
                     throw YKTError(.syncSignature, "下行消息的县财政签名验证不通过", hint: "已拒收；核对 county_public_key")
