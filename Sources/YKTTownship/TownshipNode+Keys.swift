@@ -117,7 +117,7 @@ extension TownshipNode {
     }
 
     /// The county key trusted now: the last one accepted, or node.conf's `county_public_key`.
-    func trustedCountyKey() throws -> Ed25519.PublicKey {
+    public func trustedCountyKey() throws -> Ed25519.PublicKey {
         if let raw = try db.first("SELECT public_key FROM county_key WHERE state = 'current'", map: { $0.blob(0) }) {
             return Ed25519.PublicKey(raw: raw)
         }
