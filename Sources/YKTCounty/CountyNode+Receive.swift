@@ -279,6 +279,7 @@ extension CountyNode {
                     """, at, rotation.newKey.keyID, field, node, set.header.keyID)
                 try db.run("""
                     INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES (?, ?, ?, 1, ?)
+                    ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1, retired_at = NULL, replaced_by = NULL
                     """, node, rotation.newKey.keyID, DatabaseValue.blob(rotation.newKey.raw), at)
                 try AuditLog.append(db: db, at: at, operatorName: operatorName, action: "township.key.rotate", object: "township/\(node)",
                                     detail: "\(set.header.keyID) → \(rotation.newKey.keyID) changeset=\(setSeq)")

@@ -119,10 +119,13 @@ public final class CountyNode {
             let at = timestamp()
             try db.run("INSERT INTO township(node_id, name, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET name = excluded.name",
                        code, name, at)
-            try db.run("UPDATE node_key SET active = 0 WHERE node_id = ? AND key_id != ?", code, key.keyID)
+            try db.run("""
+                UPDATE node_key SET active = 0, retired_at = coalesce(retired_at, ?), replaced_by = coalesce(replaced_by, ?)
+                WHERE node_id = ? AND key_id != ? AND active = 1
+                """, at, key.keyID, code, key.keyID)
             try db.run("""
                 INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES (?, ?, ?, 1, ?)
-                ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1
+                ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1, retired_at = NULL, replaced_by = NULL
                 """, code, key.keyID, DatabaseValue.blob(raw), at)
             // A township enrolled after a publication starts with the current calendar and policy list.
             try sendCurrentCalendar(to: code)
