@@ -18,7 +18,7 @@ trap 'rm -f "$secrets"' EXIT
     for db in "$work"/*/township.db; do
         sqlite3 "$db" "SELECT resident_id FROM beneficiary UNION SELECT number FROM account"
     done
-    for key in "$work"/*/signing.key; do cut -d' ' -f2 "$key"; done
+    for key in "$work"/*/signing.key "$work"/*/signing.key.next; do if [ -f "$key" ]; then cut -d' ' -f2 "$key"; fi; done
 } | grep -E '.{8,}' | sort -u > "$secrets"
 mapfile -t files < <(find "$work" -type f \( -path '*/out/*' -o -path "$work/reports/*" -o -name '*.log' -o -name '*.out' \
     -o -name '*.err' -o -name '*.report.txt' -o -name '*-early.txt' -o -name 'reconcile.txt' -o -name '*.json' \) \

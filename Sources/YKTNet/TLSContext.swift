@@ -28,8 +28,9 @@ public final class TLSContext: @unchecked Sendable {
     private var crlStamp: FileStamp?
     private var crlNextUpdate: time_t?
     private var crlNextUpdateText = ""
+    private var loads = 0
     /// How many times the CRL has been read (tests and logs).
-    public private(set) var crlLoads = 0
+    public var crlLoads: Int { crlLock.withLock { loads } }
 
     /// What identifies one version of a file without reading it.
     struct FileStamp: Equatable {
@@ -186,7 +187,7 @@ public final class TLSContext: @unchecked Sendable {
         crlStamp = stamp
         crlNextUpdate = earliest?.time
         crlNextUpdateText = earliest?.text ?? ""
-        crlLoads += 1
+        loads += 1
     }
 
     static func stamp(_ path: String) -> FileStamp? {
