@@ -201,6 +201,22 @@ struct KeyRotationTests {
         #expect(try c.pullKeyed("450223101") == 1)
     }
 
+    @Test("a township two county rotations behind follows the chain of statements from the key it trusts")
+    func countyRotatedTwice() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        let first = c.county.keyID
+        let second = try c.county.rotateKey()
+        let third = try c.county.rotateKey()
+        #expect(second.oldKeyID == first && third.oldKeyID == second.newKey.keyID)
+        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        #expect(try c.pushKeyed("450223101").accepted == 1)
+        #expect(try t.trustedCountyKey().keyID == third.newKey.keyID)
+        #expect(try t.db.all("SELECT key_id, state FROM county_key ORDER BY state, key_id") { "\($0.text(0)):\($0.text(1))" }.sorted()
+                == ["\(first):retired", "\(second.newKey.keyID):retired", "\(third.newKey.keyID):current"].sorted())
+        #expect(try c.pullKeyed("450223101") == 0)
+    }
+
     @Test("a county key rotated by another process is used by the running county from its next answer")
     func countyRotationByOtherProcess() throws {
         let c = try County(["450223101"])
