@@ -248,7 +248,8 @@ enum CountySchema {
         // successor and the statement (the change set header's `key-next` field, verbatim); the
         // county's own keys, each new one announced by a statement signed by the one before;
         // which county key signed each downstream message.
-        .init(version: 14, sql: """
+        // (15: main's 14 is the operators' accounts, issue 15 items 1-4.)
+        .init(version: 15, sql: """
         ALTER TABLE township ADD COLUMN disabled_at TEXT;
         ALTER TABLE township ADD COLUMN disabled_by TEXT;
         ALTER TABLE township ADD COLUMN disabled_reason TEXT;

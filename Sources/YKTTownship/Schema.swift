@@ -149,7 +149,8 @@ enum Schema {
         // county's receipt confirms the new key; the statement travels in the change set
         // header's `key-next` field), and the county's keys as each was announced by the one
         // before (the first is node.conf's county_public_key).
-        .init(version: 9, sql: """
+        // (10: main's 9 is the operators' accounts, issue 15 items 1-4.)
+        .init(version: 10, sql: """
         CREATE TABLE key_rotation(new_key_id TEXT PRIMARY KEY, old_key_id TEXT NOT NULL, field TEXT NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('pending','confirmed')), created_at TEXT NOT NULL,
             confirmed_at TEXT, confirmed_by_changeset INTEGER) WITHOUT ROWID;
