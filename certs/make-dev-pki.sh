@@ -6,6 +6,7 @@
 #   certs/make-dev-pki.sh OUT_DIR [TOWNSHIP_CODE ...]
 #   certs/make-dev-pki.sh revoke OUT_DIR TOWNSHIP_CODE      # revoke one township, renew the CRL
 #   certs/make-dev-pki.sh expired OUT_DIR TOWNSHIP_CODE     # CODE-expired.crt/.key: valid only in January 2020
+#   certs/make-dev-pki.sh crl-expired OUT_DIR [FILE]        # a CRL whose nextUpdate passed (2020-01-02) into FILE (ca.crl)
 #
 # Keys are written with mode 0600 and never committed (.gitignore: *.key, certs/out/).
 set -euo pipefail
@@ -15,6 +16,15 @@ if [ "${1:-}" = revoke ]; then
     out=$2; code=$3
     openssl ca -config "$out/ca.cnf" -revoke "$out/$code.crt" -batch 2>/dev/null
     openssl ca -config "$out/ca.cnf" -gencrl -out "$out/ca.crl" -batch 2>/dev/null
+    exit 0
+fi
+
+if [ "${1:-}" = crl-expired ]; then
+    # A CRL whose nextUpdate has passed (January 2020), to show nodes refuse a stale list.
+    out=$2; file=${3:-$out/ca.crl}
+    openssl ca -config "$out/ca.cnf" -gencrl -crl_lastupdate 200101000000Z -crl_nextupdate 200102000000Z \
+        -out "$file.tmp" -batch 2>/dev/null
+    mv "$file.tmp" "$file"
     exit 0
 fi
 

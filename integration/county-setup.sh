@@ -40,6 +40,7 @@ for code in "${codes[@]}"; do
 tls_certificate = $pki/$code.crt
 tls_key = $pki/$code.key
 tls_ca = $pki/ca.crt
+tls_crl = $pki/ca.crl
 county_public_key = $county_key
 CONF
     key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')

@@ -18,7 +18,7 @@ trap 'rm -f "$secrets"' EXIT
     for db in "$work"/*/township.db; do
         sqlite3 "$db" "SELECT resident_id FROM beneficiary UNION SELECT number FROM account"
     done
-    for key in "$work"/*/signing.key; do cut -d' ' -f2 "$key"; done
+    for key in "$work"/*/signing.key "$work"/*/signing.key.next; do if [ -f "$key" ]; then cut -d' ' -f2 "$key"; fi; done
     # Operators' passwords and session tokens (integration/operators.sh) and what the nodes keep
     # of them: password records and sealed signing keys, and session-token hashes.
     cat "$work"/secrets/*.pw "$work"/secrets/sessions/* 2>/dev/null || true

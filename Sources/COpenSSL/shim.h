@@ -48,4 +48,9 @@ static inline int ykt_scrypt(const unsigned char *pass, size_t passlen, const un
     EVP_KDF_CTX_free(ctx);
     return ok;
 }
+
+/* Per-connection verification store (the CRL in force when the connection starts). */
+static inline int ykt_ssl_set1_verify_cert_store(SSL *ssl, X509_STORE *store) {
+    return (int)SSL_set1_verify_cert_store(ssl, store);
+}
 #endif

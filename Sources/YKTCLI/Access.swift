@@ -41,6 +41,8 @@ enum Access: Sendable {
         "serve": .service, "sync": .service,
         // County administration
         "township enrol": .roles([.administrator], signedAt: [.county]),
+        "township disable": .roles([.administrator], signedAt: [.county]), "township enable": .roles([.administrator], signedAt: [.county]),
+        "township list": .roles([.administrator, .auditor]), "key rotate": adminSigned,
         "bank add": .roles([.administrator], signedAt: [.county]),
         "policy publish": admin, "calendar publish": admin, "calendar correct": admin,
         "conflicts resolve": .roles([.administrator], signedAt: [.county]),

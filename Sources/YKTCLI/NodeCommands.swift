@@ -63,7 +63,26 @@ enum NodeCommands {
                 struct Shown: Encodable { var node: String; var keyID: String; var algorithm: String; var publicKey: String }
                 let shown = Shown(node: nodeID, keyID: key.keyID, algorithm: "Ed25519", publicKey: Hex.encode(key.raw))
                 if inv.json { return try inv.out.json(shown) }
-                inv.out.fields([("节点", shown.node), ("算法", shown.algorithm), ("密钥编号", shown.keyID), ("公钥", shown.publicKey)])
+                var fields = [("节点", shown.node), ("算法", shown.algorithm), ("密钥编号", shown.keyID), ("公钥", shown.publicKey)]
+                if try inv.role() != .county, let pending = try inv.node().pendingKey() {
+                    fields.append(("待确认的新密钥", "\(pending.keyID)（下次同步县财政确认后启用）"))
+                }
+                inv.out.fields(fields)
+            }),
+        CommandSpec(
+            path: ["key", "rotate"], abstract: "更换本节点的签名密钥（新密钥由旧密钥签名宣布）",
+            discussion: "乡镇：生成新密钥（signing.key.next），旧密钥在县财政确认前继续使用；下一次 ykt sync 的变更集带上由旧密钥和新密钥共同签名的换钥声明（头部 key-next 字段），县财政核验后在同一事务中把新密钥登记为现用、旧密钥停用，此后用旧密钥签名的变更集一律拒收（YKT-SYNC-KEY-RETIRED）。回执确认后新密钥替换 signing.key。中途崩溃不影响：下次同步照样带声明重发。上一次更换未确认前不能再次更换（YKT-KEY-PENDING）。县级：生成新密钥，换钥声明由现用密钥和新密钥共同签名，在同一事务中启用新密钥、停用旧密钥，并用新密钥重签尚未被乡镇确认的下行消息；此后回执和下行消息都带密钥编号和换钥声明，乡镇由它信任的密钥签发的声明接受新密钥，旧密钥或未经宣布的密钥签名的内容一律拒收。正在运行的 ykt serve 从下一个请求起使用新密钥。",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let rotation = try inv.role() == .county ? try inv.county().rotateKey() : try inv.node().rotateKey()
+                struct Shown: Encodable { var node: String; var oldKeyID: String; var newKeyID: String; var publicKey: String; var at: String }
+                let shown = Shown(node: rotation.node, oldKeyID: rotation.oldKeyID, newKeyID: rotation.newKey.keyID,
+                                  publicKey: Hex.encode(rotation.newKey.raw), at: rotation.at)
+                if inv.json { return try inv.out.json(shown) }
+                inv.out.fields([("节点", shown.node), ("旧密钥", shown.oldKeyID), ("新密钥", shown.newKeyID), ("新公钥", shown.publicKey),
+                                ("时间", shown.at)])
+                inv.out.line(try inv.role() == .county ? "县级签名密钥已更换；各乡镇下次同步时由旧密钥签发的声明接受新密钥"
+                                                   : "新密钥待县财政确认：下次 ykt sync 时送达，确认后启用")
             }),
         CommandSpec(
             path: ["backup"], abstract: "备份本节点：数据库（SQLite 在线备份，节点可照常办理）、node.conf 和签名私钥，写入一个新目录",

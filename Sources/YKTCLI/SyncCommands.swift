@@ -36,8 +36,35 @@ enum SyncCommands {
                 inv.out.line("已登记乡镇 \(try inv.require("township"))")
             }),
         CommandSpec(
+            path: ["township", "disable"], abstract: "（县级）停用一个乡镇：从此刻起它的变更集和下行同步一律拒收（YKT-SYNC-DISABLED）",
+            discussion: "用于签名密钥或证书疑似被盗、乡镇撤并等情形。停用立即生效，正在运行的 ykt serve 也从下一个请求起拒收（每个请求都读数据库），变更集在读正文之前即被拒收；拒收记入服务日志（outcome=refused code=YKT-SYNC-DISABLED）。停用和理由记入审计日志。ykt township enable 重新启用。",
+            positionals: [("乡镇代码", "乡镇 9 位代码")],
+            options: [.value("reason", "理由", "停用理由，记入审计日志", required: true)],
+            run: { inv in
+                try inv.county().disable(township: inv.positional(0), reason: try inv.require("reason"))
+                inv.out.line("已停用乡镇 \(inv.positional(0))：它的同步从此刻起一律拒收")
+            }),
+        CommandSpec(
+            path: ["township", "enable"], abstract: "（县级）重新启用被停用的乡镇",
+            discussion: "签名密钥可能已落入他人之手时，先用 ykt township enrol 登记乡镇的新公钥，再启用。",
+            positionals: [("乡镇代码", "乡镇 9 位代码")],
+            options: [.value("reason", "理由", "重新启用的理由，记入审计日志", required: true)],
+            run: { inv in
+                try inv.county().enable(township: inv.positional(0), reason: try inv.require("reason"))
+                inv.out.line("已重新启用乡镇 \(inv.positional(0))")
+            }),
+        CommandSpec(
+            path: ["township", "list"], abstract: "（县级）列出已登记的乡镇：现用签名密钥、是否停用",
+            options: [.flag("json", "以 JSON 输出")],
+            run: { inv in
+                let rows = try inv.county().townships()
+                try inv.list(rows, ["乡镇", "名称", "登记时间", "现用密钥", "状态", "停用理由"]) {
+                    [$0.code, $0.name, $0.enrolledAt, $0.keyID ?? "", $0.disabledAt.map { "已停用（\($0)）" } ?? "正常", $0.disabledReason ?? ""]
+                }
+            }),
+        CommandSpec(
             path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
-            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。未完成握手的连接须在 handshake_deadline_seconds（默认 5）内完成 TLS 握手，同一地址同时最多 max_pending_per_address（默认 32）个；握手和请求头须在 header_deadline_seconds（默认 15）内收齐；每次读写的超时取 io_timeout_seconds（默认 10）；请求正文按实际收到的字节计速，须至少每秒 min_body_bytes_per_second（默认 16384）字节，拖延的连接到时即断开。变更集先整份收进该乡镇的存证文件（不占数据库），核验无误后再在一个短事务中应用，所以慢速或中断的上传不会挡住其他乡镇和县里的命令；同一乡镇同时只能有一个上传。单个变更集最大取 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB）。日志每个请求一行（log_format = json 为 JSON 行，log_level 设最低级别），不含个人信息。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。未完成握手的连接须在 handshake_deadline_seconds（默认 5）内完成 TLS 握手，同一地址同时最多 max_pending_per_address（默认 32）个；握手和请求头须在 header_deadline_seconds（默认 15）内收齐；每次读写的超时取 io_timeout_seconds（默认 10）；请求正文按实际收到的字节计速，须至少每秒 min_body_bytes_per_second（默认 16384）字节，拖延的连接到时即断开。变更集先整份收进该乡镇的存证文件（不占数据库），核验无误后再在一个短事务中应用，所以慢速或中断的上传不会挡住其他乡镇和县里的命令；同一乡镇同时只能有一个上传。单个变更集最大取 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB）。日志每个请求一行（log_format = json 为 JSON 行，log_level 设最低级别），不含个人信息。被停用的乡镇（ykt township disable）在读变更集头部之前即被拒收（YKT-SYNC-DISABLED）。证书吊销列表（tls_crl）在文件变化后的下一个连接起生效，收到 SIGHUP 时立即重读；CRL 过期（nextUpdate 已过）时启动即报错 YKT-CRL-EXPIRED，运行中过期则拒绝一切连接并记入日志，直到用 openssl ca -gencrl 重新签发。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
             options: [.value("listen", "地址", "监听地址 主机:端口")],
             run: { inv in
                 let county = try inv.county()
@@ -63,12 +90,25 @@ enum SyncCommands {
                     s.resume()
                     return s
                 }
+                // SIGHUP: read the CRL again now (it is also re-read whenever its file changes).
+                signal(SIGHUP, SIG_IGN)
+                let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+                hangup.setEventHandler {
+                    do throws(YKTError) {
+                        try server.reloadCRL()
+                        logger.notice("CRL reloaded", ["signal": "SIGHUP", "next_update": server.tls.crlNextUpdateDescription])
+                    } catch {
+                        logger.error("CRL reload failed", ["signal": "SIGHUP", "code": error.code.rawValue, "error": error.message])
+                    }
+                }
+                hangup.resume()
                 server.start()
                 inv.out.message("ykt serve: 县级节点 \(county.config.nodeID) 在 \(host):\(server.port) 监听（TLS 1.3 双向认证）")
                 stop.wait()
                 inv.out.message("ykt serve: 收到停止信号，处理完进行中的连接后退出")
                 server.stop()
                 sources.forEach { $0.cancel() }
+                hangup.cancel()
                 try? FileManager.default.removeItem(atPath: portFile)
             }),
         CommandSpec(

@@ -113,6 +113,14 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let syncTimeout = code("YKT-SYNC-TIMEOUT")
     public static let syncCertificate = code("YKT-SYNC-CERT")
     public static let syncAudit = code("YKT-SYNC-AUDIT")
+    // Keys: disabled townships, key rotation, the CRL (issue 15, item 6)
+    public static let syncDisabled = code("YKT-SYNC-DISABLED")
+    public static let syncKeyRetired = code("YKT-SYNC-KEY-RETIRED")
+    public static let syncKeyUnknown = code("YKT-SYNC-KEY-UNKNOWN")
+    public static let syncRotation = code("YKT-SYNC-ROTATION")
+    public static let keyRotationPending = code("YKT-KEY-PENDING")
+    public static let townshipUnknown = code("YKT-TOWNSHIP-UNKNOWN")
+    public static let crlExpired = code("YKT-CRL-EXPIRED")
     public static let conflictUnknown = code("YKT-CONFLICT-UNKNOWN")
     public static let conflictState = code("YKT-CONFLICT-STATE")
     // County: review, approval, banks, warnings
@@ -243,6 +251,13 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         syncOffline: (.retryable, "连不上县财政同步服务，或连接中途断开：本节点的工作已保存，下次同步时发送"),
         syncTimeout: (.retryable, "县财政同步服务在限定时间内没有答复（或发送太慢被断开）：工作已保存，稍后重试"),
         syncCertificate: (.configuration, "TLS 证书被对方拒绝或对方证书不被信任（吊销、过期、不是本县 CA 签发、证书名不符）"),
+        syncDisabled: (.ruleRefused, "该乡镇已被县财政停用（ykt township disable）：它的变更集和下行同步一律拒收，直到重新启用"),
+        syncKeyRetired: (.integrity, "签名密钥已更换，旧密钥签名的变更集（县级）或回执、下行消息（乡镇）一律拒收"),
+        syncKeyUnknown: (.integrity, "县财政的回执或下行消息用了一个本节点不认识、也没有由现用密钥宣布的签名密钥"),
+        syncRotation: (.integrity, "密钥更换声明验证不通过（不是旧密钥签发，或新密钥签名不符），变更集整份拒收"),
+        keyRotationPending: (.ruleRefused, "上一次密钥更换还没有被县财政确认：先同步一次，确认后才能再次更换"),
+        townshipUnknown: (.notFound, "县级没有登记这个乡镇"),
+        crlExpired: (.configuration, "证书吊销列表（CRL）已过期（nextUpdate 已过）或不能读取：须在 CA 上重新签发（openssl ca -gencrl）"),
         conflictUnknown: (.notFound, "没有这个冲突"),
         conflictState: (.ruleRefused, "冲突已处理，不能再次处理"),
         roleMissing: (.denied, "登录的经办人没有这条命令所需的角色（如业务主管部门审核人、财政审定人），或审核与审定是同一人"),

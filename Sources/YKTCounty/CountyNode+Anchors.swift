@@ -98,7 +98,10 @@ extension CountyNode {
         message.int("seq", head.seq)
         message.int("v", 1)
         let text = message.finish()
-        let line: JSONValue = ["anchor": .string(text), "signature": .string(Hex.encode(try key.sign(Array(text.utf8))))]
+        // Signed by the key in force now (after a rotation, the new one), and named like each message.
+        let signing = try signingKey()
+        let line: JSONValue = ["anchor": .string(text), "key": .string(try signing.publicKey.keyID),
+                               "signature": .string(Hex.encode(try signing.sign(Array(text.utf8))))]
         return Array(line.canonical.utf8) + [0x0A]
     }
 

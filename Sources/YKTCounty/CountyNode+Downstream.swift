@@ -35,16 +35,18 @@ extension CountyNode {
             body.int("v", 1)
             bodies.append((m.node, seq, m.kind, body.finish()))
         }
-        let key = self.key
+        let key = try signingKey(), keyID = self.keyID
         let signatures = bodies.parallelMap(minimumChunk: 1) { b in Result { try key.sign(Array(b.text.utf8)) } }
         for (b, signature) in zip(bodies, signatures) {
-            try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       b.node, b.seq, b.kind, b.text, DatabaseValue.blob(try signature.get()), at)
+            try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       b.node, b.seq, b.kind, b.text, DatabaseValue.blob(try signature.get()), at, keyID)
         }
     }
 
-    /// The messages after `after` for `peer`, as one JSON line each: `{"message":"…","signature":"hex"}`,
-    /// then one line with the county's signed audit head (`streamAnchorLine`).
+    /// The messages after `after` for `peer`, as one JSON line each:
+    /// `{"key":"<county key id>","message":"…","signature":"hex"}`, then one line with the
+    /// county's signed audit head (`streamAnchorLine`), with the county's rotation statements
+    /// beside them (`Answer.keyChain`). A disabled township is refused (`YKT-SYNC-DISABLED`).
     /// Asking for `after` acknowledges everything up to it. A township ahead of the county (the
     /// county was restored from an old backup) or behind what it already acknowledged (the
     /// township was restored) is refused with an explanation, never silently served.
@@ -55,6 +57,7 @@ extension CountyNode {
     /// recorded in the county's trail (`audit.anchor.mismatch`).
     public func stream(peer: String, after: Int64, limit: Int = 1_000, anchor: AuditHead? = nil) -> Answer {
         do {
+            if let refused = try disabledRefusal(peer) { return Self.refusal(refused, position: nil) }
             let last = try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", peer) ?? 0
             let acked = try db.integer("SELECT acked FROM checkpoint WHERE node_id = ?", peer) ?? 0
             if after > last {
@@ -73,14 +76,18 @@ extension CountyNode {
                     """, peer, after, timestamp())
             }
             var out: [UInt8] = []
-            try db.forEach("SELECT body, signature FROM downstream WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            try db.forEach("SELECT body, signature, key_id FROM downstream WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                            peer, after, limit) { r in
-                let line: JSONValue = ["message": .string(r.text(0)), "signature": .string(Hex.encode(r.blob(1)))]
-                out += Array(line.canonical.utf8) + [0x0A]
+                var line: [String: JSONValue] = ["message": .string(r.text(0)), "signature": .string(Hex.encode(r.blob(1)))]
+                if let key = r.optionalText(2) { line["key"] = .string(key) }
+                out += Array(JSONValue.object(line).canonical.utf8) + [0x0A]
             }
             // Last, the county's audit head, signed: each township keeps it as an anchor.
             out += try streamAnchorLine(peer: peer)
-            return Answer(status: 200, body: out, signature: nil)
+            var answer = Answer(status: 200, body: out, signature: nil)
+            answer.keyID = try signingKey().publicKey.keyID
+            answer.keyChain = try keyChain()
+            return answer
         } catch let e as YKTError {
             return Self.refusal(e, position: nil, status: 500)
         } catch {

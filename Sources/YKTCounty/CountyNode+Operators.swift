@@ -25,8 +25,16 @@ extension CountyNode {
         try db.forEach("SELECT id FROM conflict WHERE status = 'resolved' AND created_at >= ?", start) { r in
             rows.append(.init(what: "冲突 \(r.int64(0)) 的处理", action: "conflict.resolve", login: nil, token: "conflict#\(r.int64(0))"))
         }
-        try db.forEach("SELECT node_id FROM node_key WHERE registered_at >= ?", start) { r in
+        // A key that came in by the township's own rotation statement (signed by its old key) rests
+        // on that statement, kept with the old key; every other key on an enrolment.
+        try db.forEach("""
+            SELECT node_id FROM node_key WHERE registered_at >= ?
+            AND key_id NOT IN (SELECT replaced_by FROM node_key WHERE replaced_by IS NOT NULL AND rotation IS NOT NULL)
+            """, start) { r in
             rows.append(.init(what: "乡镇 \(r.text(0)) 的签名公钥", action: "township.enrol", login: nil, token: "township/\(r.text(0))"))
+        }
+        try db.forEach("SELECT node_id, disabled_by FROM township WHERE disabled_at IS NOT NULL AND disabled_at >= ?", start) { r in
+            rows.append(.init(what: "乡镇 \(r.text(0)) 的停用", action: "township.disable", login: r.optionalText(1), token: "township/\(r.text(0))"))
         }
         try db.forEach("SELECT code FROM agency_bank WHERE added_at >= ?", start) { r in
             rows.append(.init(what: "代发银行 \(r.text(0))", action: "bank.add", login: nil, token: "bank/\(r.text(0))"))

@@ -1,6 +1,7 @@
 import Foundation
 import YKTCore
 import YKTCrypto
+import YKTNode
 import YKTStore
 import YKTSync
 
@@ -12,6 +13,10 @@ extension CountyNode {
         public var status: Int
         public var body: [UInt8]
         public var signature: [UInt8]?
+        /// The id of the county key that made `signature`, and the county's rotation statements
+        /// (sent as `x-ykt-key` and `x-ykt-county-keys`), so that a township can follow a rotation.
+        public var keyID: String?
+        public var keyChain: [KeyRotation] = []
 
         public init(status: Int, body: [UInt8], signature: [UInt8]?) {
             self.status = status
@@ -102,6 +107,7 @@ extension CountyNode {
     /// database, writes nothing, waits on nothing.
     public func admit(peer: String, header: ArrivedHeader, length: Int, signature: [UInt8]) -> Admission {
         do {
+            if let refused = try disabledRefusal(peer) { return .answer(Self.refusal(refused, position: nil)) }
             let registry = try registry()
             let parsed = try? ChangeSet.readHeader(header.bytes)
             let position = try self.position(of: parsed?.header.node ?? peer, for: parsed?.header.seq)
@@ -114,10 +120,11 @@ extension CountyNode {
             }
             switch verdict {
             case .replay(let seq):
-                let stored = try db.first("SELECT receipt, receipt_signature FROM upstream WHERE node_id = ? AND seq = ?",
-                                          peer, seq) { (Array($0.text(0).utf8), $0.blob(1)) }
+                let stored = try db.first("SELECT receipt FROM upstream WHERE node_id = ? AND seq = ?", peer, seq) { Array($0.text(0).utf8) }
                 guard let stored else { throw YKTError(.internalError, "已应用的变更集 \(seq) 没有回执") }
-                return .answer(Answer(status: 200, body: stored.0, signature: stored.1))
+                // Signed again with the county's active key (the stored signature stays as
+                // evidence): a rotation since then must not leave the township a retired key.
+                return .answer(try signedAnswer(stored))
             case .apply(let set):
                 // Bounded by the header's own limits, so this sum cannot overflow.
                 guard set.header.bodyBytes <= maximumChangeSetBytes else {
@@ -205,9 +212,13 @@ extension CountyNode {
         }
     }
 
+    /// A refusal as the county answers it (JSON with code, message and hint; the HTTP status
+    /// follows from the code unless given).
+    public static func refusalAnswer(_ e: YKTError, status: Int? = nil) -> Answer { refusal(e, position: nil, status: status) }
+
     static func refusal(_ e: YKTError, position: StreamPosition?, status: Int? = nil) -> Answer {
         let code = e.code
-        let http = status ?? ([.syncPeer, .syncKey, .syncSignature].contains(code) ? 403
+        let http = status ?? ([.syncPeer, .syncKey, .syncSignature, .syncDisabled, .syncKeyRetired, .syncRotation].contains(code) ? 403
                               : [.syncGap, .syncFork, .syncAudit].contains(code) ? 409 : 400)
         var body: [String: JSONValue] = ["code": .string(code.rawValue), "message": .string(e.message)]
         if let hint = e.hint { body["hint"] = .string(hint) }
@@ -251,6 +262,28 @@ extension CountyNode {
             guard position.lastSeq + 1 == setSeq, position.lastHash == set.header.prev else {
                 throw YKTError(.syncFork, "第 \(setSeq) 号变更集收齐时，县里已应用到第 \(position.lastSeq) 号",
                                hint: "从第 \(position.lastSeq + 1) 号续传")
+            }
+            // Disabled, or its key retired, while the body arrived: refused all the same.
+            if let refused = try disabledRefusal(node) { throw refused }
+            guard try db.integer("SELECT active FROM node_key WHERE node_id = ? AND key_id = ?", node, set.header.keyID) == 1 else {
+                throw YKTError(.syncKeyRetired, "节点 \(node) 的签名密钥 \(set.header.keyID) 在变更集收齐前已停用", hint: "用新密钥重新签名后再同步")
+            }
+            // A key rotation statement (verified with the header): the new key is the
+            // township's active key from this commit on, the old one retired.
+            var rotatedKey: String?
+            if let field = set.header.keyNext {
+                let rotation = try KeyRotation(field: field, node: node, oldKeyID: set.header.keyID)
+                let at = timestamp()
+                rotatedKey = rotation.newKey.keyID
+                try db.run("""
+                    UPDATE node_key SET active = 0, retired_at = ?, replaced_by = ?, rotation = ? WHERE node_id = ? AND key_id = ?
+                    """, at, rotation.newKey.keyID, field, node, set.header.keyID)
+                try db.run("""
+                    INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES (?, ?, ?, 1, ?)
+                    ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1, retired_at = NULL, replaced_by = NULL
+                    """, node, rotation.newKey.keyID, DatabaseValue.blob(rotation.newKey.raw), at)
+                try AuditLog.append(db: db, at: at, operatorName: operatorName, action: "township.key.rotate", object: "township/\(node)",
+                                    detail: "\(set.header.keyID) → \(rotation.newKey.keyID) changeset=\(setSeq)")
             }
             let committedEnd = try db.integer("""
                 SELECT body_offset + body_bytes FROM upstream WHERE node_id = ? AND body_offset IS NOT NULL ORDER BY seq DESC LIMIT 1
@@ -395,10 +428,12 @@ extension CountyNode {
             writer.string("node", node)
             writer.string("receivedAt", timestamp())
             writer.raw("results", String(decoding: results, as: UTF8.self))
+            if let rotatedKey { writer.string("rotatedKey", rotatedKey) }
             writer.int("v", 3)
             let receipt = writer.finish()
             let body = Array(receipt.utf8)
-            let receiptSignature = try key.sign(body)
+            let answer = try signedAnswer(body)
+            let receiptSignature = answer.signature ?? []
             try db.run("""
                 INSERT INTO upstream(node_id, seq, hash, prev, key_id, bytes, signature, receipt, receipt_signature, received_at,
                     body_offset, body_bytes)
@@ -406,7 +441,7 @@ extension CountyNode {
                 """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(staged.plan.headerBytes),
                        DatabaseValue.blob(staged.plan.signature), receipt, DatabaseValue.blob(receiptSignature), timestamp(),
                        evidence.start, set.header.bodyBytes)
-            return Answer(status: 200, body: body, signature: receiptSignature)
+            return answer
         }
     }
 }

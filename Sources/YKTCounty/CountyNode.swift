@@ -26,15 +26,20 @@ public final class CountyNode: OperatorNode {
     /// The largest file from a bank the county reads (result files, statements); larger ones are
     /// refused unread (`YKT-FILE-SIZE`). Default 256 MiB (`ExchangeFile.defaultMaximumBytes`).
     public var exchangeFileMaximumBytes = ExchangeFile.defaultMaximumBytes
-    let key: Ed25519.PrivateKey
+    /// The signing key as last loaded, and its id; `signingKey()` follows a rotation made by
+    /// another process (the database names the active key).
+    var key: Ed25519.PrivateKey
+    var keyID: String
 
     init(directory: String, config: NodeConfig, db: Database, key: Ed25519.PrivateKey, operatorName: String) throws {
         self.directory = directory
         self.config = config
         self.db = db
         self.key = key
+        self.keyID = try key.publicKey.keyID
         self.operatorName = operatorName
         try CountySchema.migrator.migrate(db)
+        _ = try signingKey()
     }
 
     /// Makes a new county node directory (0700): configuration, database (0600), signing key (0600).
@@ -85,6 +90,8 @@ public final class CountyNode: OperatorNode {
         "roster.review": .init(.reviewer), "roster.approve": .init(.approver), "account.change": .init(.approver),
         "warning.close": .init(.reviewer), "batch.reissue": .init(.payments),
         "conflict.resolve": .init(.administrator), "township.enrol": .init(.administrator), "bank.add": .init(.administrator),
+        "township.disable": .init(.administrator), "township.enable": .init(.administrator),
+        "county.key.rotate": .init(.administrator),
     ]
 
     public func audited<T>(_ action: String, object: String, detail: String, _ body: () throws -> T) throws -> T {
@@ -113,7 +120,7 @@ public final class CountyNode: OperatorNode {
         }
     }
 
-    public func publicKey() throws -> Ed25519.PublicKey { try key.publicKey }
+    public func publicKey() throws -> Ed25519.PublicKey { try signingKey().publicKey }
 
     /// Enrols a township: its code, name and signing public key (hex, from `ykt key show`).
     /// Enrolling a new key for a known township retires its previous keys.
@@ -129,10 +136,13 @@ public final class CountyNode: OperatorNode {
             let at = timestamp()
             try db.run("INSERT INTO township(node_id, name, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET name = excluded.name",
                        code, name, at)
-            try db.run("UPDATE node_key SET active = 0 WHERE node_id = ? AND key_id != ?", code, key.keyID)
+            try db.run("""
+                UPDATE node_key SET active = 0, retired_at = coalesce(retired_at, ?), replaced_by = coalesce(replaced_by, ?)
+                WHERE node_id = ? AND key_id != ? AND active = 1
+                """, at, key.keyID, code, key.keyID)
             try db.run("""
                 INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES (?, ?, ?, 1, ?)
-                ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1
+                ON CONFLICT(node_id, key_id) DO UPDATE SET active = 1, retired_at = NULL, replaced_by = NULL
                 """, code, key.keyID, DatabaseValue.blob(raw), at)
             // A township enrolled after a publication starts with the current calendar and policy list.
             try sendCurrentCalendar(to: code)
@@ -151,8 +161,9 @@ public final class CountyNode: OperatorNode {
 
     func registry() throws -> KeyRegistry {
         var r = KeyRegistry()
-        try db.forEach("SELECT node_id, public_key, active FROM node_key") {
-            r.register(node: $0.text(0), key: Ed25519.PublicKey(raw: $0.blob(1)), active: $0.bool(2))
+        try db.forEach("SELECT node_id, public_key, active, retired_at, replaced_by FROM node_key") {
+            r.register(node: $0.text(0), key: Ed25519.PublicKey(raw: $0.blob(1)), active: $0.bool(2), retiredAt: $0.optionalText(3),
+                       replacedBy: $0.optionalText(4))
         }
         return r
     }

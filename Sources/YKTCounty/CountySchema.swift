@@ -260,5 +260,23 @@ enum CountySchema {
             hash TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (node_id, changeset_seq)) WITHOUT ROWID;
         CREATE INDEX audit_anchor_seq ON audit_anchor(node_id, seq);
         """),
+        // Keys that can be cut off and rotated (issue 15, item 6): a township disabled by the
+        // county is refused at once; a township key retired by a rotation statement names its
+        // successor and the statement (the change set header's `key-next` field, verbatim); the
+        // county's own keys, each new one announced by a statement signed by the one before;
+        // which county key signed each downstream message.
+        // (16: 14 is the operators' accounts, 15 the audit anchors.)
+        .init(version: 16, sql: """
+        ALTER TABLE township ADD COLUMN disabled_at TEXT;
+        ALTER TABLE township ADD COLUMN disabled_by TEXT;
+        ALTER TABLE township ADD COLUMN disabled_reason TEXT;
+        ALTER TABLE node_key ADD COLUMN retired_at TEXT;
+        ALTER TABLE node_key ADD COLUMN replaced_by TEXT;
+        ALTER TABLE node_key ADD COLUMN rotation TEXT;
+        CREATE TABLE county_key(key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('active','retired')), statement TEXT, old_signature BLOB,
+            new_signature BLOB, created_at TEXT NOT NULL, retired_at TEXT) WITHOUT ROWID;
+        ALTER TABLE downstream ADD COLUMN key_id TEXT;
+        """),
     ])
 }

@@ -19,6 +19,11 @@ public enum TLSError: Error, Sendable, CustomStringConvertible {
     /// The connection ended without a TLS close_notify: cut, or the peer died.
     case unclean
     case io(String)
+    /// The CRL (`path`) is past its nextUpdate: no connection is made or taken until a fresh
+    /// one is issued (openssl ca -gencrl).
+    case crlExpired(path: String, nextUpdate: String)
+    /// The CRL (`path`) cannot be read or holds no CRL: connections are refused (fail closed).
+    case crlUnreadable(path: String, why: String)
 
     public var description: String {
         switch self {
@@ -28,6 +33,8 @@ public enum TLSError: Error, Sendable, CustomStringConvertible {
         case .closed: "connection closed by peer"
         case .unclean: "connection ended without TLS close_notify (cut or peer died)"
         case .io(let why): "TLS I/O failed: \(why)"
+        case .crlExpired(let path, let next): "CRL \(path) expired at \(next) (nextUpdate): re-issue it with openssl ca -gencrl"
+        case .crlUnreadable(let path, let why): "CRL \(path) cannot be used: \(why)"
         }
     }
 
@@ -62,6 +69,8 @@ public final class TLSConnection {
         }
         self.ssl = ssl
         self.fd = fd
+        // The CRL in force now (re-read when its file changed), checked for expiry.
+        try context.applyCRL(to: ssl)
         SSL_set_fd(ssl, fd)
         let rc = server ? SSL_accept(ssl) : SSL_connect(ssl)
         if rc != 1 {

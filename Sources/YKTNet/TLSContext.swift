@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,10 +10,32 @@ import YKTCrypto
 ///
 /// Both sides present a certificate and verify the other's against the CA; TLS 1.2 and older
 /// are refused; a CRL, when given, is checked for the peer's certificate.
+///
+/// The CRL is re-read when its file changes (device, inode, size or modification time, looked
+/// at as each connection starts) or when `reloadCRL()` is called (SIGHUP at `ykt serve`): each
+/// connection verifies against the CA and the CRL in force when it started (its own verify
+/// store). A CRL past its nextUpdate refuses every connection (`TLSError.crlExpired`), and so
+/// does one that cannot be read (fail closed; the next connection reads the file again).
 public final class TLSContext: @unchecked Sendable {
     // Safe to share: after init the SSL_CTX is only read (SSL_new), which OpenSSL documents as
-    // thread-safe for a context no longer being configured.
+    // thread-safe for a context no longer being configured. The CRL state is guarded by
+    // `crlLock`; an X509_STORE is reference-counted and safe to verify against from many threads.
     let ctx: OpaquePointer
+    let caPath: String
+    public let crlPath: String?
+    private let crlLock = NSLock()
+    private var crlStore: OpaquePointer?
+    private var crlStamp: FileStamp?
+    private var crlNextUpdate: time_t?
+    private var crlNextUpdateText = ""
+    private var loads = 0
+    /// How many times the CRL has been read (tests and logs).
+    public var crlLoads: Int { crlLock.withLock { loads } }
+
+    /// What identifies one version of a file without reading it.
+    struct FileStamp: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+    }
 
     public enum Role: Sendable { case server, client }
 
@@ -59,15 +82,128 @@ public final class TLSContext: @unchecked Sendable {
             throw .drain("load CA \(files.caCertificate)")
         }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
-        if let crl = files.crl {
-            guard let store = SSL_CTX_get_cert_store(ctx),
-                  let lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file()),
-                  X509_load_crl_file(lookup, crl, X509_FILETYPE_PEM) >= 1,
-                  X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK)) == 1 else {
-                throw .drain("load CRL \(crl)")
+        caPath = files.caCertificate
+        crlPath = files.crl
+        if files.crl != nil {
+            do { try reloadCRL() } catch {
+                var e = OpenSSLError.drain("load CRL")
+                e.queue.append(error.description)
+                throw e
             }
         }
     }
 
-    deinit { SSL_CTX_free(ctx) }
+    deinit {
+        SSL_CTX_free(ctx)
+        if let crlStore { X509_STORE_free(crlStore) }
+    }
+
+    /// Reads the CRL file again now, whether or not it changed (SIGHUP). Fails when the file
+    /// cannot be read; an expired CRL is loaded, and refused by `checkCRL` and every connection.
+    public func reloadCRL() throws(TLSError) {
+        guard let path = crlPath else { return }
+        crlLock.lock()
+        defer { crlLock.unlock() }
+        try load(path, stamp: Self.stamp(path))
+    }
+
+    /// Fails when the CRL in force has expired (its nextUpdate has passed) or cannot be read;
+    /// reads the file again first if it changed.
+    public func checkCRL() throws(TLSError) {
+        guard crlPath != nil else { return }
+        let store = try currentStore()
+        X509_STORE_free(store)
+    }
+
+    /// The CRL's nextUpdate as OpenSSL prints it (empty without a CRL or without nextUpdate).
+    public var crlNextUpdateDescription: String { crlLock.withLock { crlNextUpdateText } }
+
+    /// Gives `ssl` the verify store with the CRL in force (nothing without a CRL).
+    func applyCRL(to ssl: OpaquePointer) throws(TLSError) {
+        guard crlPath != nil else { return }
+        let store = try currentStore()
+        defer { X509_STORE_free(store) }
+        guard ykt_ssl_set1_verify_cert_store(ssl, store) == 1 else {
+            throw .handshake(OpenSSLError.drain("SSL_set1_verify_cert_store").description)
+        }
+    }
+
+    /// The store with the CRL in force, one reference for the caller: re-read when the file
+    /// changed, refused when expired.
+    private func currentStore() throws(TLSError) -> OpaquePointer {
+        guard let path = crlPath else { throw .crlUnreadable(path: "", why: "no CRL configured") }
+        crlLock.lock()
+        defer { crlLock.unlock() }
+        let stamp = Self.stamp(path)
+        if stamp == nil || stamp != crlStamp || crlStore == nil { try load(path, stamp: stamp) }
+        guard let store = crlStore else { throw .crlUnreadable(path: path, why: "not loaded") }
+        if let next = crlNextUpdate, time(nil) >= next { throw .crlExpired(path: path, nextUpdate: crlNextUpdateText) }
+        X509_STORE_up_ref(store)
+        return store
+    }
+
+    /// Builds a verify store from the CA and every CRL in `path`. Called with `crlLock` held.
+    /// On failure the old store is dropped (fail closed) and the stamp forgotten, so the next
+    /// connection reads the file again (it may have been caught half-written).
+    private func load(_ path: String, stamp: FileStamp?) throws(TLSError) {
+        if let old = crlStore { X509_STORE_free(old) }
+        crlStore = nil
+        crlStamp = nil
+        guard let store = X509_STORE_new() else { throw .crlUnreadable(path: path, why: OpenSSLError.drain("X509_STORE_new").description) }
+        var keep = false
+        defer { if !keep { X509_STORE_free(store) } }
+        guard X509_STORE_load_file(store, caPath) == 1 else {
+            throw .crlUnreadable(path: path, why: OpenSSLError.drain("load CA \(caPath)").description)
+        }
+        guard let bio = BIO_new_file(path, "r") else {
+            throw .crlUnreadable(path: path, why: OpenSSLError.drain("open").description)
+        }
+        defer { BIO_free(bio) }
+        var count = 0
+        var earliest: (time: time_t, text: String)?
+        while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) {
+            defer { X509_CRL_free(crl) }
+            guard X509_STORE_add_crl(store, crl) == 1 else {
+                throw .crlUnreadable(path: path, why: OpenSSLError.drain("X509_STORE_add_crl").description)
+            }
+            count += 1
+            if let next = X509_CRL_get0_nextUpdate(crl) {
+                var tm = tm()
+                guard ASN1_TIME_to_tm(next, &tm) == 1 else {
+                    throw .crlUnreadable(path: path, why: OpenSSLError.drain("nextUpdate").description)
+                }
+                let t = timegm(&tm)
+                if earliest == nil || t < earliest!.time { earliest = (t, Self.text(next)) }
+            }
+        }
+        // PEM_read stops at the end of the file with a "no start line" error: not a failure.
+        _ = OpenSSLError.drain("PEM_read_bio_X509_CRL")
+        guard count > 0 else { throw .crlUnreadable(path: path, why: "no CRL in the file") }
+        guard X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK)) == 1 else {
+            throw .crlUnreadable(path: path, why: OpenSSLError.drain("X509_STORE_set_flags").description)
+        }
+        keep = true
+        crlStore = store
+        crlStamp = stamp
+        crlNextUpdate = earliest?.time
+        crlNextUpdateText = earliest?.text ?? ""
+        loads += 1
+    }
+
+    static func stamp(_ path: String) -> FileStamp? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return FileStamp(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                         seconds: st.st_mtim.tv_sec, nanoseconds: st.st_mtim.tv_nsec)
+    }
+
+    /// An ASN1_TIME as text (`Jan  1 00:00:00 2020 GMT`).
+    static func text(_ time: UnsafePointer<ASN1_TIME>) -> String {
+        guard let bio = BIO_new(BIO_s_mem()) else { return "" }
+        defer { BIO_free(bio) }
+        guard ASN1_TIME_print(bio, time) == 1 else { return "" }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = BIO_read(bio, &buffer, Int32(buffer.count))
+        return n > 0 ? String(decoding: buffer.prefix(Int(n)), as: UTF8.self) : ""
+    }
 }

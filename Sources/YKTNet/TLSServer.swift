@@ -250,6 +250,8 @@ public final class TLSServer: @unchecked Sendable {
             case .certificate(let why): "certificate (\(why.prefix(120)))"
             case .handshake: "tls handshake"
             case .io: "tls i/o"
+            case .crlExpired(let path, let next): "CRL \(path) expired at \(next): re-issue it (openssl ca -gencrl); every connection is refused until then"
+            case .crlUnreadable(let path, let why): "CRL \(path) unusable (\(why.prefix(120))): every connection is refused until it is fixed"
             }
         case let e as SocketError: e.description
         default: "error"

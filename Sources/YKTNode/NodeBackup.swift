@@ -14,7 +14,7 @@ public enum NodeBackup {
         public var files: [String]
     }
 
-    static let copied = [(NodeConfig.fileName, 0o644), (NodeKey.fileName, 0o600)]
+    static let copied = [(NodeConfig.fileName, 0o644), (NodeKey.fileName, 0o600), (NodeKey.nextFileName, 0o600)]
 
     package static func write(db: Database, nodeDirectory: String, databaseFile: String, to target: String) throws -> Report {
         let fm = FileManager.default

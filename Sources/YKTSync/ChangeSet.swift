@@ -14,6 +14,7 @@ import YKTCrypto
 /// body: 1234
 /// body-sha256: <64 hex>
 /// audit: <the township's audit entries> <64 hex: its audit head hash>
+/// key-next: <new public key> <time> <old key's signature> <new key's signature>   (only while a key rotation is pending)
 ///
 /// <body: each operation's canonical JSON body, one per line, each ending in LF>
 /// ```
@@ -43,6 +44,9 @@ public struct ChangeSet: Sendable, Hashable {
 
     /// The header lines of `format`, in order (format 2 has no `audit`).
     static func fields(format: Int) -> ArraySlice<String> { format == 2 ? fieldOrder.dropLast() : fieldOrder[...] }
+    /// The optional last field: a key rotation statement (`KeyRotation.field`), present only in
+    /// change sets a node signs with its old key while the county has not yet confirmed the new one.
+    static let keyNextField = "key-next"
 
     public struct Header: Sendable, Hashable {
         public var format: Int
@@ -56,6 +60,8 @@ public struct ChangeSet: Sendable, Hashable {
         public var bodySHA256: String
         /// The sender's audit head when it built the change set (nil in format 2).
         public var audit: AuditHead?
+        /// The `key-next` field verbatim (a `KeyRotation` for this node and `keyID`), or nil.
+        public var keyNext: String? = nil
     }
 
     public let header: Header
@@ -84,26 +90,29 @@ public struct ChangeSet: Sendable, Hashable {
     public var hash: String { Hex.encode(SHA256.hash(headerBytes)) }
 
     /// Builds the bytes of a change set from operation bodies (each one canonical JSON line).
-    /// `audit` is the sender's audit head, read in the transaction that takes the operations.
+    /// `audit` is the sender's audit head, read in the transaction that takes the operations;
+    /// `keyNext`, a pending key rotation's statement.
     public static func build(node: String, keyID: String, seq: Int64, prev: String, operations: [String],
-                             audit: AuditHead) -> ChangeSet {
+                             audit: AuditHead, keyNext: String? = nil) -> ChangeSet {
         var body: [UInt8] = []
         for op in operations {
             body.append(contentsOf: op.utf8)
             body.append(0x0A)
         }
-        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body, audit: audit)
+        return build(node: node, keyID: keyID, seq: seq, prev: prev, count: operations.count, body: body, audit: audit, keyNext: keyNext)
     }
 
     /// The same, from a body already written: `count` operations, each followed by a line end.
     public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8],
-                             audit: AuditHead) -> ChangeSet {
+                             audit: AuditHead, keyNext: String? = nil) -> ChangeSet {
         let header = Header(format: formatVersion, schema: schemaVersion, node: node, keyID: keyID, seq: seq, prev: prev,
-                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)), audit: audit)
+                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)), audit: audit, keyNext: keyNext)
         var text = "\(magic)\(header.format)\n"
         text += "schema: \(header.schema)\nnode: \(node)\nkey: \(keyID)\nseq: \(seq)\nprev: \(prev)\n"
         text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n"
-        text += "audit: \(audit)\n\n"
+        text += "audit: \(audit)\n"
+        if let keyNext { text += "\(keyNextField): \(keyNext)\n" }
+        text += "\n"
         var bytes = Array(text.utf8)
         let head = bytes.count
         bytes.append(contentsOf: body)
@@ -146,7 +155,11 @@ public struct ChangeSet: Sendable, Hashable {
             }
             values.append(String(lines[i + 1].dropFirst(name.count + 2)))
         }
-        guard lines.count == fieldOrder.count + 1 else {
+        var keyNext: String?
+        if lines.count == fieldOrder.count + 2, lines[fieldOrder.count + 1].hasPrefix(keyNextField + ": ") {
+            keyNext = String(lines[fieldOrder.count + 1].dropFirst(keyNextField.count + 2))
+        }
+        guard lines.count == fieldOrder.count + 1 + (keyNext == nil ? 0 : 1) else {
             throw YKTError(.syncFormat, "变更集头部有多余的行", at: SourceLocation(line: fieldOrder.count + 2))
         }
         func int(_ i: Int) throws(YKTError) -> Int64 {
@@ -186,7 +199,8 @@ public struct ChangeSet: Sendable, Hashable {
             audit = head
         }
         let header = Header(format: format, schema: schema, node: values[1], keyID: values[2], seq: try int(3),
-                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7), audit: audit)
+                            prev: try hex64(4), ops: Int(ops), bodyBytes: Int(bodyBytes), bodySHA256: try hex64(7), audit: audit,
+                            keyNext: keyNext)
         guard header.seq >= 1 else { throw YKTError(.syncFormat, "变更集序号从 1 开始", at: SourceLocation(field: "seq")) }
         return ChangeSet(header: header, bytes: bytes, bodyOffset: end + 2)
     }

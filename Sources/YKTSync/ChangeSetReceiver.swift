@@ -9,14 +9,18 @@ public struct KeyRegistry: Sendable {
         public var node: String
         public var key: Ed25519.PublicKey
         public var active: Bool
+        /// When a rotation statement retired this key, and the key that replaced it.
+        public var retiredAt: String? = nil
+        public var replacedBy: String? = nil
     }
 
     public private(set) var entries: [String: Entry] = [:]   // by "node/keyID"
 
     public init() {}
 
-    public mutating func register(node: String, key: Ed25519.PublicKey, active: Bool = true) {
-        entries["\(node)/\(key.keyID)"] = Entry(node: node, key: key, active: active)
+    public mutating func register(node: String, key: Ed25519.PublicKey, active: Bool = true, retiredAt: String? = nil,
+                                  replacedBy: String? = nil) {
+        entries["\(node)/\(key.keyID)"] = Entry(node: node, key: key, active: active, retiredAt: retiredAt, replacedBy: replacedBy)
     }
 
     public func entry(node: String, keyID: String) -> Entry? { entries["\(node)/\(keyID)"] }
@@ -46,6 +50,9 @@ public struct StreamPosition: Sendable, Hashable {
 /// 1. the TLS peer is the node named in the header;
 /// 2. the signature over the header's bytes verifies with that node's registered, active key
 ///    (the header names the body's length and SHA-256, which the receiver checks as it reads);
+///    a key retired by a rotation is refused (`YKT-SYNC-KEY-RETIRED`) except for a replay of a
+///    change set it signed while active; a `key-next` rotation statement must be signed by the
+///    key that signed the header and by the new key (`YKT-SYNC-ROTATION`);
 /// 3. the sequence is exactly last + 1 and `prev` is the last applied hash; an already applied
 ///    change set (same sequence, same bytes) is a replay, answered with the stored receipt;
 ///    a gap or a fork is refused saying where to resume.
@@ -65,13 +72,31 @@ public enum ChangeSetReceiver {
             throw YKTError(.syncPeer, "变更集写的是节点 \(h.node)，连接的证书却是节点 \(peerNode)",
                            hint: "每个乡镇只能用自己的证书报送自己的变更集")
         }
-        guard let entry = registry.entry(node: h.node, keyID: h.keyID), entry.active else {
+        guard let entry = registry.entry(node: h.node, keyID: h.keyID) else {
             throw YKTError(.syncKey, "节点 \(h.node) 的签名密钥 \(h.keyID) 未登记或已停用",
                            hint: "在县级节点登记该乡镇的当前签名密钥")
         }
         guard entry.key.verify(signature, of: Array(set.headerBytes)) else {
             throw YKTError(.syncSignature, "节点 \(h.node) 第 \(h.seq) 号变更集签名验证不通过",
                            hint: "变更集在途中被改动或不是该节点签发；已拒收，什么也没有应用")
+        }
+        if !entry.active {
+            // Signed while the key was active and already applied: answered with its stored receipt.
+            if h.seq <= position.lastSeq, position.applied[h.seq] == set.hash { return .replay(seq: h.seq) }
+            if let successor = entry.replacedBy {
+                throw YKTError(.syncKeyRetired, "节点 \(h.node) 的签名密钥 \(h.keyID) 已于 \(entry.retiredAt ?? "此前") 更换为 \(successor)，旧密钥签名的变更集一律拒收",
+                               hint: "乡镇节点应使用新密钥签名（ykt key show 查看）；若乡镇没有换过钥，旧密钥可能已被盗用，请核查")
+            }
+            throw YKTError(.syncKey, "节点 \(h.node) 的签名密钥 \(h.keyID) 未登记或已停用",
+                           hint: "在县级节点登记该乡镇的当前签名密钥")
+        }
+        if let field = h.keyNext, h.seq > position.lastSeq {
+            let rotation = try KeyRotation(field: field, node: h.node, oldKeyID: h.keyID)
+            try rotation.verify(oldKey: entry.key)
+            if rotation.newKey.keyID == h.keyID || registry.entry(node: h.node, keyID: rotation.newKey.keyID).map({ !$0.active }) == true {
+                throw YKTError(.syncRotation, "节点 \(h.node) 的密钥更换声明要换成的密钥 \(rotation.newKey.keyID) 是现用或已停用的密钥",
+                               hint: "在乡镇节点重新运行 ykt key rotate 生成新密钥")
+            }
         }
         if h.seq <= position.lastSeq {
             if position.applied[h.seq] == set.hash { return .replay(seq: h.seq) }

@@ -11,6 +11,10 @@ public enum SyncProtocol {
     /// On a stream request: the last anchor of the county's audit trail the township holds,
     /// `<seq> <64 hex>`, which the county checks against its own chain before it answers.
     public static let auditAnchorHeader = "x-ykt-audit-anchor"
+    /// The id of the county key that signed a receipt or the stream's messages.
+    public static let keyHeader = "x-ykt-key"
+    /// The county's key rotation statements (`KeyRotation.chain`), beside every county answer.
+    public static let countyKeysHeader = "x-ykt-county-keys"
     public static let changeSetContentType = "application/vnd.ykt.changeset"
     public static let receiptContentType = "application/json; charset=utf-8"
     public static let streamContentType = "application/x-ndjson; charset=utf-8"

@@ -157,5 +157,18 @@ enum Schema {
         CREATE TABLE own_anchor(changeset_seq INTEGER PRIMARY KEY, seq INTEGER NOT NULL CHECK (seq >= 0), hash TEXT NOT NULL,
             reported_at TEXT NOT NULL);
         """),
+        // Keys that rotate (issue 15, item 6): this node's own rotations (pending until the
+        // county's receipt confirms the new key; the statement travels in the change set
+        // header's `key-next` field), and the county's keys as each was announced by the one
+        // before (the first is node.conf's county_public_key).
+        // (11: 9 is the operators' accounts, 10 the audit anchors.)
+        .init(version: 11, sql: """
+        CREATE TABLE key_rotation(new_key_id TEXT PRIMARY KEY, old_key_id TEXT NOT NULL, field TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending','confirmed')), created_at TEXT NOT NULL,
+            confirmed_at TEXT, confirmed_by_changeset INTEGER) WITHOUT ROWID;
+        CREATE TABLE county_key(key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('current','retired')), statement TEXT, accepted_at TEXT NOT NULL,
+            retired_at TEXT) WITHOUT ROWID;
+        """),
     ])
 }

@@ -21,42 +21,48 @@ extension TownshipNode {
     /// the outbox and checked against the signed header), so a retry after an interruption
     /// re-sends exactly what was signed (the county answers a replay with its stored receipt).
     /// With `after` (a change set already sent, its answer not yet read), the next one after it.
-    /// `maxBytes` bounds the body too (`changeSetBodyBudget`).
+    /// `maxBytes` bounds the body too (`changeSetBodyBudget`). While a key rotation waits for the
+    /// county's confirmation, new sets are signed with the old key and carry the rotation
+    /// statement (`key-next`); with nothing pending, one empty set is built to carry it.
     public func nextChangeSet(maxOperations: Int = 1_000, maxBytes: Int = TownshipNode.changeSetBodyBudget,
                               after: Int64 = 0) throws -> StoredChangeSet? {
         precondition(maxOperations > 0)
         if let pending = try storedChangeSets(state: "built").first(where: { $0.set.header.seq > after }) {
             return try withBody(pending)
         }
-        let key = try NodeKey.load(from: directory)
+        let (key, rotation) = try signingState()
         let keyID = try key.publicKey.keyID
         return try perform("changeset.build") {
             let last = try db.first("SELECT seq, hash, last_op FROM changeset_out ORDER BY seq DESC LIMIT 1") {
                 (seq: $0.int64(0), hash: $0.text(1), lastOp: $0.int64(2))
             }
             let ops = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations, maxBytes: maxBytes)
-            guard ops.count > 0 else {
+            guard ops.count > 0 || rotation != nil else {
                 return (nil, AuditNote(object: "changeset", detail: "nothing pending"))
             }
             // The outbox is gapless; a change set must continue it exactly.
-            guard ops.first == (last?.lastOp ?? 0) + 1, ops.last - ops.first + 1 == Int64(ops.count) else {
+            let firstOp = (last?.lastOp ?? 0) + 1
+            guard ops.count == 0 || (ops.first == firstOp && ops.last - ops.first + 1 == Int64(ops.count)) else {
                 throw YKTError(.internalError, "待发送操作从 \(ops.first) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
             }
+            let lastOp = firstOp + Int64(ops.count) - 1
             let seq = (last?.seq ?? 0) + 1
             // The audit head goes with the operations, read in the same transaction: the county
             // keeps it as an anchor of this node's audit trail (this build's own entry follows it).
             let set = ChangeSet.build(node: config.nodeID, keyID: keyID, seq: seq, prev: last?.hash ?? ChangeSet.genesisHash,
-                                      count: ops.count, body: ops.bytes, audit: try AuditLog.head(db: db))
+                                      count: ops.count, body: ops.bytes, audit: try AuditLog.head(db: db),
+                                      keyNext: rotation?.field)
             // The signature covers the header, which names the body's length and SHA-256.
             let signature = try key.sign(Array(set.headerBytes))
             try db.run("""
                 INSERT INTO changeset_out(seq, first_op, last_op, key_id, prev, hash, bytes, signature, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, seq, ops.first, ops.last, keyID, set.header.prev, set.hash, DatabaseValue.blob(Array(set.headerBytes)),
+                """, seq, firstOp, lastOp, keyID, set.header.prev, set.hash, DatabaseValue.blob(Array(set.headerBytes)),
                        DatabaseValue.blob(signature), timestamp())
-            let stored = StoredChangeSet(set: set, signature: signature, firstOp: ops.first, lastOp: ops.last,
+            let stored = StoredChangeSet(set: set, signature: signature, firstOp: firstOp, lastOp: lastOp,
                                          acknowledged: false)
-            return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(ops.first)-\(ops.last) sha256:\(set.hash.prefix(16))"))
+            return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(firstOp)-\(lastOp) sha256:\(set.hash.prefix(16))"
+                                      + (rotation.map { " key-next \($0.newKey.keyID)" } ?? "")))
         }
     }
 

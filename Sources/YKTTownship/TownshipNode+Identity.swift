@@ -4,11 +4,6 @@ import YKTCrypto
 import YKTNode
 
 extension TownshipNode {
-    /// The node's public signing key, for enrolment at the county.
-    public func publicKey() throws -> Ed25519.PublicKey { try NodeKey.load(from: directory).publicKey }
-}
-
-extension TownshipNode {
     /// Backs this node up into the new directory `target` (see `NodeBackup`).
     public func backup(to target: String) throws -> NodeBackup.Report {
         let report = try NodeBackup.write(db: db, nodeDirectory: directory, databaseFile: Self.databaseFile, to: target)

@@ -12,10 +12,16 @@ extension TownshipNode {
         public var status: Int
         public var body: [UInt8]
         public var signature: [UInt8]?
-        public init(status: Int, body: [UInt8], signature: [UInt8]?) {
+        /// The county key that signed it (`x-ykt-key`) and the county's rotation statements
+        /// (`x-ykt-county-keys`); nil and empty from a county that sends none.
+        public var keyID: String?
+        public var keyChain: [KeyRotation]
+        public init(status: Int, body: [UInt8], signature: [UInt8]?, keyID: String? = nil, keyChain: [KeyRotation] = []) {
             self.status = status
             self.body = body
             self.signature = signature
+            self.keyID = keyID
+            self.keyChain = keyChain
         }
     }
 
@@ -67,7 +73,6 @@ extension TownshipNode {
     public func pushPipelined(maxOperations: Int = TownshipNode.changeSetOperations,
                               start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
         try db.makeDurable()
-        let county = try countyKey()
         var report = PushReport()
         var limit = min(maxOperations, Self.firstChangeSetOperations)
         guard var current = try nextChangeSet(maxOperations: limit) else { return report }
@@ -78,10 +83,24 @@ extension TownshipNode {
         defer { if outstanding { _ = try? awaiting() } }
         while true {
             limit = min(maxOperations, limit * 8)
+            // A set that carries a key rotation statement is the last one signed with the old
+            // key: the next is built once its receipt has confirmed the new key.
+            if current.set.header.keyNext != nil {
+                outstanding = false
+                let answer = try awaiting()
+                let verified = try verifiedResults(answer, of: current)
+                try acknowledge(current, answer: answer, results: verified.problems, anchor: verified.anchor, into: &report)
+                _ = try signingState()   // a confirmed rotation: the new key replaces the old one now
+                guard let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq) else { return report }
+                awaiting = try start(next.set.bytes, next.signature)
+                outstanding = true
+                current = next
+                continue
+            }
             let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
             outstanding = false
             let answer = try awaiting()
-            let verified = try verifiedResults(answer, of: current, county: county)
+            let verified = try verifiedResults(answer, of: current)
             var sendError: (any Error)?
             if let next {
                 do {
@@ -111,8 +130,8 @@ extension TownshipNode {
     /// operations `firstOp`…`lastOp` and lists those rejected or conflicted, in order; every
     /// other one was accepted. A receipt of version 3 also names the anchor of this node's audit
     /// trail the county held before this change set (`auditAnchor`, null for the first).
-    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet,
-                         county: Ed25519.PublicKey) throws -> (problems: [(seq: Int64, result: JSONValue)], anchor: AuditHead?) {
+    func verifiedResults(_ answer: CountyAnswer, of stored: StoredChangeSet) throws
+        -> (problems: [(seq: Int64, result: JSONValue)], anchor: AuditHead?) {
         guard answer.status == 200 else {
             let json = try? JSONValue.parse(answer.body)
             let code = json?["code"]?.stringValue.map(ErrorCode.init(rawValue:)) ?? Self.code(forStatus: answer.status)
@@ -122,6 +141,7 @@ extension TownshipNode {
                            (json?["message"]?.stringValue ?? String(decoding: answer.body.prefix(200), as: UTF8.self)),
                            hint: hint)
         }
+        let county = try countyKey(named: answer.keyID, chain: answer.keyChain)
         guard let signature = answer.signature, county.verify(signature, of: answer.body) else {
             throw YKTError(.syncSignature, "县财政回执的签名验证不通过", hint: "核对 node.conf 的 county_public_key；回执未采用")
         }
@@ -175,6 +195,7 @@ extension TownshipNode {
             }
             try db.run("UPDATE changeset_out SET state = 'acknowledged', receipt = ?, receipt_signature = ? WHERE seq = ?",
                        String(decoding: answer.body, as: UTF8.self), DatabaseValue.blob(answer.signature ?? []), stored.set.header.seq)
+            try confirmRotation(stored, receipt: answer.body)
             let result = try db.statement("INSERT OR REPLACE INTO op_result(seq, status, rule, reason, conflict_id) VALUES (?, ?, ?, ?, ?)")
             for (seq, r) in results {
                 let status = r["status"]?.stringValue ?? "rejected"
@@ -240,7 +261,6 @@ extension TownshipNode {
     /// (`SyncProtocol.auditAnchorHeader`), for the county to check its own chain against.
     public func pull(anchoredFetch fetch: (Int64, AuditHead?) throws -> CountyAnswer) throws -> Int {
         try db.makeDurable()
-        let county = try countyKey()
         var total = 0
         // Each answer's county head is checked; one is kept per batch of messages, or, when no
         // message came, the last one on its own (so a pull writes one audit entry at most for it).
@@ -262,12 +282,16 @@ extension TownshipNode {
                 let wrapper = try? JSONValue.parse(Array(line))
                 if let text = wrapper?["anchor"]?.stringValue {
                     guard i == lines.count - 1 else { throw YKTError(.syncBody, "县财政的审计链头应在下行应答的最后一行") }
-                    anchor = try countyAnchor(text, signatureHex: wrapper?["signature"]?.stringValue, county: county)
+                    let signer = try countyKey(named: wrapper?["key"]?.stringValue ?? answer.keyID, chain: answer.keyChain)
+                    anchor = try countyAnchor(text, signatureHex: wrapper?["signature"]?.stringValue, county: signer)
                     continue
                 }
                 guard let text = wrapper?["message"]?.stringValue, let hex = wrapper?["signature"]?.stringValue else {
                     throw YKTError(.syncBody, "下行消息格式不对")
                 }
+                // Each message names the county key that signed it (none: the key trusted now).
+                let keyID = wrapper?["key"]?.stringValue
+                let county = try countyKey(named: keyID, chain: answer.keyChain)
                 let signature = Hex.decode(hex) ?? []
                 guard county.verify(signature, of: Array(text.utf8)) else {
                     throw YKTError(.syncSignature, "下行消息的县财政签名验证不通过", hint: "已拒收；核对 county_public_key")

@@ -106,7 +106,9 @@ public final class TownshipNode: OperatorNode {
     public func auditTimestamp() -> String { timestamp() }
 
     /// The township's decisions: the leader's sign-off of a roster (乡镇审核) is signed by them.
-    public static let decisionRules: [String: OperatorAudit.Rule] = ["roster.submit": .init(.leader)]
+    public static let decisionRules: [String: OperatorAudit.Rule] = [
+        "roster.submit": .init(.leader), "key.rotate": .init(.administrator),
+    ]
 
     public func audited<T>(_ action: String, object: String, detail: String, _ body: () throws -> T) throws -> T {
         try perform(action) { (try body(), AuditNote(object: object, detail: detail)) }

@@ -14,6 +14,8 @@ public final class CountyServer: @unchecked Sendable {
     // Safe: set up in init, then only `stop` touches the parts, once.
     public let server: TLSServer
     public let service: CountyService
+    /// The server's TLS context: its CRL is re-read when the file changes, or by `reloadCRL`.
+    public let tls: TLSContext
     private let checkpointer: BackgroundCheckpointer
 
     /// The limits `node.conf` sets: `io_timeout_seconds`, `handshake_deadline_seconds`,
@@ -48,6 +50,7 @@ public final class CountyServer: @unchecked Sendable {
         county.maximumChangeSetBytes = limits.maximumStreamedBodyBytes
         let files = try NodeTLS.files(config, directory: county.directory)
         let context = try NodeTLS.context(.server, files)
+        tls = context
         // The serving connection commits; checkpoints run beside it on the other core.
         // A failing checkpoint lets the log grow without limit: each failure and the recovery
         // are logged.
@@ -91,6 +94,17 @@ public final class CountyServer: @unchecked Sendable {
     }
 
     public var port: UInt16 { server.port }
+
+    /// Reads the CRL again now (SIGHUP), whether or not its file changed; an unreadable or
+    /// expired one is an error (and every connection is refused until it is replaced).
+    public func reloadCRL() throws(YKTError) {
+        do {
+            try tls.reloadCRL()
+            try tls.checkCRL()
+        } catch {
+            throw NodeTLS.crlError(error) ?? YKTError(.nodeConfig, "\(error)")
+        }
+    }
 
     public func start() { server.start() }
 

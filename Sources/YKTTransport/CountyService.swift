@@ -47,7 +47,9 @@ public final class CountyService: @unchecked Sendable {
             anchor = head
         }
         let answer = database.withLock { county.stream(peer: peer, after: after, anchor: anchor) }
-        var response = HTTPResponse(status: answer.status, headers: ["content-type": SyncProtocol.streamContentType], body: answer.body)
+        var headers = ["content-type": answer.status == 200 ? SyncProtocol.streamContentType : SyncProtocol.receiptContentType]
+        Self.addKeyHeaders(answer, to: &headers)
+        var response = HTTPResponse(status: answer.status, headers: headers, body: answer.body)
         response.log = [("township", peer), ("after", String(after))] + Self.outcome(answer)
         return response
     }
@@ -62,6 +64,14 @@ public final class CountyService: @unchecked Sendable {
             return r
         }
         defer { endUpload(peer) }
+        // A disabled township is refused at once, before a byte of the change set is read
+        // (read per request: a disable by another process counts from its commit).
+        let disabled: CountyNode.Answer? = database.withLock {
+            do { return try county.disabledRefusal(peer).map { CountyNode.refusalAnswer($0) } } catch {
+                return CountyNode.refusalAnswer(YKTError(.internalError, "\(error)"), status: 500)
+            }
+        }
+        if let disabled { return response(disabled, peer: peer, plan: nil, replay: false) }
         // A missing or malformed signature header verifies as nothing, and is refused as such.
         let signature = Hex.decode(request.headers[SyncProtocol.signatureHeader] ?? "") ?? []
         let source = StreamedChangeSet(body)
@@ -97,11 +107,18 @@ public final class CountyService: @unchecked Sendable {
     private func response(_ answer: CountyNode.Answer, peer: String, plan: CountyNode.StagingPlan?, replay: Bool) -> HTTPResponse {
         var headers = ["content-type": SyncProtocol.receiptContentType]
         if let s = answer.signature { headers[SyncProtocol.signatureHeader] = Hex.encode(s) }
+        Self.addKeyHeaders(answer, to: &headers)
         var r = HTTPResponse(status: answer.status, headers: headers, body: answer.body)
         r.log = [("township", peer)]
         if let plan { r.log += [("seq", String(plan.seq)), ("ops", String(plan.operations))] }
         r.log += replay ? [("outcome", "replayed")] : Self.outcome(answer)
         return r
+    }
+
+    /// The signing key's id and the county's rotation statements, when the answer has them.
+    static func addKeyHeaders(_ answer: CountyNode.Answer, to headers: inout [String: String]) {
+        if let id = answer.keyID { headers[SyncProtocol.keyHeader] = id }
+        if !answer.keyChain.isEmpty { headers[SyncProtocol.countyKeysHeader] = KeyRotation.chain(answer.keyChain) }
     }
 
     /// `outcome=accepted`, or `outcome=refused code=…` from the answer's JSON.

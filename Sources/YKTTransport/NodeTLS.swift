@@ -21,9 +21,35 @@ public enum NodeTLS {
                                 caCertificate: try path("tls_ca")!, crl: try path("tls_crl", required: false))
     }
 
+    /// The context for `role` from `files`. A CRL (`tls_crl`) that cannot be read, or whose
+    /// nextUpdate has passed, is refused here (`YKT-CRL-EXPIRED`): a node neither serves nor
+    /// syncs on a stale list of revoked certificates.
     public static func context(_ role: TLSContext.Role, _ files: TLSContext.Files) throws(YKTError) -> TLSContext {
-        do { return try TLSContext(role: role, files: files) } catch {
+        let context: TLSContext
+        do { context = try TLSContext(role: role, files: files) } catch {
+            if let crl = files.crl, error.queue.contains(where: { $0.contains("CRL") }) {
+                throw YKTError(.crlExpired, "证书吊销列表（CRL）不能读取：\(error.queue.last ?? "")", at: SourceLocation(file: crl, field: "tls_crl"),
+                               hint: "在 CA 上用 openssl ca -gencrl 重新签发 CRL（PEM 格式），放到 node.conf 的 tls_crl 所指的位置")
+            }
             throw YKTError(.nodeConfig, "TLS 证书或密钥不能加载：\(error)", hint: "核对 node.conf 中 tls_* 的路径和文件")
+        }
+        do { try context.checkCRL() } catch {
+            throw crlError(error) ?? YKTError(.nodeConfig, "\(error)")
+        }
+        return context
+    }
+
+    /// A CRL problem as the operator reads it: what, where, what to do.
+    public static func crlError(_ error: TLSError) -> YKTError? {
+        switch error {
+        case .crlExpired(let path, let next):
+            return YKTError(.crlExpired, "证书吊销列表（CRL）已过期：下次更新时间（nextUpdate）\(next) 已过", at: SourceLocation(file: path, field: "tls_crl"),
+                            hint: "在县 CA 上用 openssl ca -gencrl 重新签发 CRL 并替换该文件（mv 整个替换）；运行中的 ykt serve 会自动读取新文件，也可发 SIGHUP。过期期间不接受也不发起任何连接")
+        case .crlUnreadable(let path, let why):
+            return YKTError(.crlExpired, "证书吊销列表（CRL）不能读取：\(why)", at: SourceLocation(file: path, field: "tls_crl"),
+                            hint: "在 CA 上用 openssl ca -gencrl 重新签发 CRL（PEM 格式），放到 node.conf 的 tls_crl 所指的位置")
+        default:
+            return nil
         }
     }
 

@@ -23,6 +23,8 @@ public enum SyncFailure {
                                 hint: "本节点证书可能已被吊销、过期或不是本县 CA 签发，或对方不是本县的服务；请联系县财政系统管理员核对证书")
             case .closed, .unclean, .io:
                 return YKTError(.syncOffline, "与县财政同步服务 \(county) 的连接中途断开（\(e)）", hint: "稍后重试；\(saved)")
+            case .crlExpired, .crlUnreadable:
+                return NodeTLS.crlError(e) ?? YKTError(.crlExpired, "\(e)")
             case .handshake(let why):
                 return YKTError(.syncOffline, "与县财政同步服务 \(county) 的 TLS 握手失败：\(why.prefix(200))",
                                 hint: "核对 county_address 是否为县财政同步服务；\(saved)")

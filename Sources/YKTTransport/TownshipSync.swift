@@ -69,7 +69,9 @@ public struct TownshipSync {
                 let (response, _) = try exchange.response(waitingUpTo: TownshipSync.answerWaitSeconds)
                 counter?.finished(operations: (try? ChangeSet.readHeader(bytes))?.header.ops ?? 0)
                 let sig = response.headers[SyncProtocol.signatureHeader].flatMap { Hex.decode($0) }
-                return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig)
+                return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig,
+                                                 keyID: response.headers[SyncProtocol.keyHeader],
+                                                 keyChain: try TownshipSync.keyChain(response))
             }
             return { try sending.value() }
         }
@@ -80,9 +82,16 @@ public struct TownshipSync {
             guard peer == countyCode else {
                 throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
             }
-            return TownshipNode.CountyAnswer(status: r.status, body: r.body, signature: nil)
+            return TownshipNode.CountyAnswer(status: r.status, body: r.body, signature: nil,
+                                             keyID: r.headers[SyncProtocol.keyHeader], keyChain: try TownshipSync.keyChain(r))
         }
         return report
+    }
+
+    /// The county's key rotation statements sent beside an answer (none from an older county).
+    static func keyChain(_ response: HTTPResponse) throws(YKTError) -> [KeyRotation] {
+        guard let value = response.headers[SyncProtocol.countyKeysHeader] else { return [] }
+        return try KeyRotation.chain(parsing: value)
     }
 }
 
