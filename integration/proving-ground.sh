@@ -24,7 +24,10 @@
 #    change set may ever be visible at the county, and sync converges once the faults stop.
 # 4. Hostile input: the refusal tests (tampered, replayed, forked, gapped change sets, another
 #    township's set, revoked/expired/unknown-CA certificates, TLS 1.2, oversized, trickled,
-#    stalled and malformed requests, wrong bank files) run and are counted.
+#    stalled and malformed requests, wrong bank files) run and are counted, with the insiders'
+#    refusals: operators without a role, a password or a live session, decisions written around
+#    the program, rewritten audit trails found through the other side's anchors, a disabled
+#    township, a retired key.
 # 4b. Convergence: three townships in-process with seeded random work, partial syncs, lost
 #    answers, restarts and county decisions; after quiescing all nodes agree
 #    (Tests/YKTCountyTests/ConvergenceTests.swift; 6 seeds, 106 in the soak).
@@ -292,8 +295,8 @@ YKT_FAULT_ROUNDS=$fault_rounds YKT_FAULT_SEED=$seed swift test --skip-build --fi
 grep -o 'network faults.*' "$work/faults.out" | head -n 1 | sed 's/^/   /'
 faults=$(grep -oE 'network faults.*: [0-9]+ injected' "$work/faults.out" | grep -oE '[0-9]+ injected' | cut -d' ' -f1)
 
-echo "== hostile input: the refusal tests (TLS, a real county process, change sets, bank files)"
-swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|DispatchTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests|MoneyIntegrityTests|PeriodRuleTests|CountyCalendarTests' > "$work/hostile.out" 2>&1 ||
+echo "== hostile input: the refusal tests (TLS, a real county process, change sets, bank files, insiders: operators, anchors, keys)"
+swift test --skip-build --filter 'TLSTests|ServeProcessTests|SyncEndToEndTests|BankFileTests|PaymentLoopTests|DispatchTests|CountyServiceTests|ExchangeFolderTests|ApprovalRaceTests|MoneyIntegrityTests|PeriodRuleTests|CountyCalendarTests|OperatorTests|OperatorCLITests|AuditAnchorTests|AuditAnchorCLITests|KeyRotationTests|KeyNetworkTests|KeyCommandTests' > "$work/hostile.out" 2>&1 ||
     { cat "$work/hostile.out" >&2; fail "hostile" "a refusal test failed"; }
 hostile=$(grep -cE '^✔ Test .*(refused|tampered|trickl|malformed|wrong result file|stall|expired|another township|paid at most once|flood|unknown path|absurd|symlink|FIFO|size cap|two approvals|approved twice|not followed|lacks a field)' "$work/hostile.out" || true)
 echo "   $hostile refusal tests passed (each input refused, nothing applied)"
