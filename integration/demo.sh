@@ -96,6 +96,7 @@ for code in $codes; do
     clerk roster build --program TF01 --period 2026 >/dev/null 2>&1 || true
     # The clerk builds; the leader signs the submission (乡镇审核) with their own password.
     if clerk roster submit 1 2>"$work/$code-clerk-submit.txt"; then echo "   错误：经办人报送了清册" >&2; exit 1; fi
+    echo "   经办人不能报送：$(grep -o 'YKT-ROLE[^。]*' "$work/$code-clerk-submit.txt")"
     for r in $(clerk roster list --json | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))'); do
         leader roster submit "$r"
     done
