@@ -34,14 +34,22 @@ ykt_as() {
 }
 
 # ykt_add_operator ADMIN NODE LOGIN NAME ROLE [PROGRAM]: the administrator opens LOGIN's account
-# (their own password, then the new one, on standard input) and grants ROLE.
+# with an initial password (their own password, then the initial one, on standard input) and
+# grants ROLE; LOGIN then logs in and replaces the initial password with their own (`ykt
+# password`), which also gives them a signing key only they can unlock.
 ykt_add_operator() {
     local admin=$1 node=$2 login=$3 name=$4 role=$5 program=${6:-}
     local sess="$ykt_secrets/sessions/$(basename "$node")-$admin"
+    local initial="$ykt_secrets/$(basename "$node")-$login.initial.pw" own
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > "$initial"; echo >> "$initial")
     ykt_as "$admin" "$node" whoami >/dev/null
-    cat "$(op_password "$node" "$admin")" "$(op_password "$node" "$login")" |
+    cat "$(op_password "$node" "$admin")" "$initial" |
         YKT_SESSION="$sess" "$ykt" operator add --login "$login" --name "$name" --node "$node" --password-stdin >/dev/null
     ykt_as "$admin" "$node" operator grant --login "$login" --role "$role" ${program:+--program "$program"} >/dev/null
+    own=$(op_password "$node" "$login")
+    sess="$ykt_secrets/sessions/$(basename "$node")-$login"
+    YKT_SESSION="$sess" "$ykt" login --login "$login" --node "$node" --password-stdin < "$initial" >/dev/null
+    cat "$initial" "$own" | YKT_SESSION="$sess" "$ykt" password --node "$node" --password-stdin >/dev/null
 }
 
 # township_operators NODE: a township's administrator (made by ykt_init), clerk and leader.

@@ -21,7 +21,7 @@ trap 'rm -f "$secrets"' EXIT
     for key in "$work"/*/signing.key "$work"/*/signing.key.next; do if [ -f "$key" ]; then cut -d' ' -f2 "$key"; fi; done
     # Operators' passwords and session tokens (integration/operators.sh) and what the nodes keep
     # of them: password records and sealed signing keys, and session-token hashes.
-    cat "$work"/secrets/*.pw "$work"/secrets/sessions/* 2>/dev/null || true
+    cat "$work"/secrets/*.pw "$work"/secrets/sessions/* 2>/dev/null || true   # *.pw includes the initial passwords
     for db in "$work"/county/county.db "$work"/*/township.db; do
         sqlite3 "$db" "SELECT password FROM operator_account UNION SELECT sealed_key FROM operator_account
                        UNION SELECT token_hash FROM operator_session"

@@ -32,7 +32,7 @@ enum Access: Sendable {
         "key show": .open, "calendar show": .open, "calendar period": .open, "calendar load": .open, "program list": .open,
         "bank simulate": .open, "bank cards": .open, "bank statement": .open,
         // Sessions and accounts
-        "login": .open, "operator bootstrap": .open, "logout": .loggedIn, "whoami": .loggedIn,
+        "login": .open, "operator bootstrap": .open, "logout": .loggedIn, "whoami": .loggedIn, "password": .loggedIn,
         "operator add": adminSigned, "operator disable": adminSigned, "operator enable": adminSigned,
         "operator reset-password": adminSigned, "operator grant": adminSigned, "operator revoke": adminSigned,
         "operator list": .roles([.administrator, .auditor]),
@@ -49,7 +49,7 @@ enum Access: Sendable {
         // Township register, applications, notices, rosters
         "program load": admin,
         "beneficiary import": .roles([.clerk]), "beneficiary add": .roles([.clerk]), "beneficiary edit": .roles([.clerk]),
-        "beneficiary show": .roles([.clerk, .leader, .auditor, .complaints, .approver]),
+        "beneficiary show": .roles([.clerk, .leader, .auditor]),
         "account change": .roles([.clerk, .approver], signedAt: [.county]),
         "application add": .roles([.clerk]), "application import": .roles([.clerk]),
         "notice open": .roles([.clerk]), "notice close": .roles([.clerk]), "notice print": .roles([.clerk, .leader]),
@@ -65,11 +65,11 @@ enum Access: Sendable {
         "batch reissue": .roles([.payments], signedAt: [.county]),
         "reconcile": .roles([.payments, .auditor]),
         "warnings run": .roles([.reviewer, .approver, .payments]),
-        "officials import": .roles([.reviewer, .approver]), "deceased import": .roles([.reviewer, .approver]),
+        "officials import": .roles([.reviewer]), "deceased import": .roles([.reviewer]),
         "warnings close": .roles([.reviewer], signedAt: [.county]),
         "query": .roles([.complaints]),
         "complaint add": .roles([.complaints]), "complaint close": .roles([.complaints]),
-        "report monthly": .roles([.approver, .payments, .auditor, .administrator]),
+        "report monthly": .roles([.approver, .payments, .auditor]),
         // Audit
         "audit verify": .roles([.auditor, .administrator]), "audit trace": .roles([.auditor, .approver, .reviewer]),
         "audit list": .roles([.auditor, .administrator]), "audit anchors": .roles([.auditor, .administrator]),

@@ -73,14 +73,24 @@ extension Invocation {
     /// The session token, from a file only this user can read; nil when there is none.
     func readSession() throws(YKTError) -> String? {
         let path = sessionPath
+        // Opened without following a link, then checked on the descriptor read from: nothing can
+        // be swapped in between.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw YKTError(.authLogin, "会话文件不安全或无法读取（\(String(cString: strerror(errno)))）", at: SourceLocation(file: path),
+                           hint: "删除这个文件后用 ykt login 重新登录")
+        }
+        defer { close(fd) }
         var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
-        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == getuid(), st.st_mode & 0o077 == 0 else {
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == getuid(), st.st_mode & 0o077 == 0 else {
             throw YKTError(.authLogin, "会话文件不安全（不是本人所有的普通文件，或别人可读）", at: SourceLocation(file: path),
                            hint: "删除这个文件后用 ykt login 重新登录")
         }
-        guard let data = FileManager.default.contents(atPath: path), data.count < 1024 else { return nil }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        let token = String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return token.isEmpty ? nil : token
     }
 
@@ -111,6 +121,11 @@ extension Invocation {
         let node: any OperatorNode = nodeRole == .county ? try county() : try self.node()
         let session = try node.act(session: token)
         acting = session.login
+        // A password an administrator chose is changed before anything else is done with it.
+        if try node.operators.mustChange(session.login), !["password", "logout", "whoami"].contains(spec.path.joined(separator: " ")) {
+            throw YKTError(.authChange, "\(session.login) 的口令是管理员设定的初始口令，须先改为本人的口令",
+                           hint: "运行 ykt password（终端中输入原口令和新口令；脚本中用 --password-stdin，第 1 行原口令、第 2 行新口令）")
+        }
         guard case .roles(let roles, _) = access else { return }
         let held = session.grants.filter { roles.contains($0.role) && $0.role.applies(to: nodeRole) }
         guard !held.isEmpty else {

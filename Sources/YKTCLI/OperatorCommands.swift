@@ -57,6 +57,19 @@ enum OperatorCommands {
                                 ("会话到期", shown.expiresAt)])
             }),
         CommandSpec(
+            path: ["password"], abstract: "修改本人口令：同时生成只有本人能解开的新签名密钥（开户或重设后须先修改才能办理其他事项）",
+            discussion: "终端中输入原口令和两次新口令；脚本中用 --password-stdin，第 1 行原口令，第 2 行新口令。新口令不能与原口令相同。",
+            run: { inv in
+                let node = try operatorNode(inv)
+                let old = try inv.password(0, prompt: "原口令")
+                let new = try inv.password(1, prompt: "新口令")
+                if !inv.flag("password-stdin"), try inv.password(2, prompt: "再输入一次新口令") != new {
+                    throw YKTError(.authPassword, "两次输入的新口令不一致", hint: "重新运行 ykt password")
+                }
+                try node.changeOwnPassword(old: old, new: new)
+                inv.out.line("已修改 \(node.operatorName) 的口令，并换用只有本人能解开的新签名密钥")
+            }),
+        CommandSpec(
             path: ["operator", "bootstrap"], abstract: "为升级前建立、还没有任何账户的节点建立首位管理员（已有账户时拒绝）",
             discussion: "新节点由 ykt init 建立首位管理员，不用本命令。口令在终端输入，脚本中用 --password-stdin。",
             options: [loginOption, .value("name", "姓名", "首位管理员的真实姓名", required: true)],

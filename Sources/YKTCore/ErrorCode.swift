@@ -134,6 +134,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let authDisabled = code("YKT-AUTH-DISABLED")
     public static let authWeak = code("YKT-AUTH-WEAK")
     public static let authSign = code("YKT-AUTH-SIGN")
+    public static let authChange = code("YKT-AUTH-CHANGE")
     public static let operatorUnknown = code("YKT-OPERATOR-UNKNOWN")
     public static let operatorExists = code("YKT-OPERATOR-EXISTS")
     public static let budgetMissing = code("YKT-BUDGET-MISSING")
@@ -268,6 +269,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         authLocked: (.denied, "账户因连续输错口令被锁定 15 分钟"),
         authDisabled: (.denied, "账户已被管理员停用"),
         authWeak: (.invalidInput, "口令太短（至少 10 个字符）或含换行"),
+        authChange: (.denied, "口令是管理员设定的初始口令（开户或重设后）：须先用 ykt password 改为只有本人知道的口令，才能办理其他事项"),
         authSign: (.denied, "这项决定须本人再次输入口令签名（--password-stdin 或在终端输入）"),
         operatorUnknown: (.notFound, "没有这个登录名的经办人"),
         operatorExists: (.ruleRefused, "登录名已被占用"),

@@ -31,7 +31,8 @@ extension CountyNode {
         let bank = AgencyBank(code: code, name: name.trimmed, serves: serves, folder: path)
         // 0750: the county's folders; a bank gets in only as the administrator allows (docs/bank-files.md).
         for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] { try ExchangeFile.makeFolder(dir) }
-        try perform("bank.add", object: "bank/\(code)", detail: "\(name) serves=\(serves.joined(separator: "、"))") {
+        // The folder is signed too: payment files (full account numbers) go where it says.
+        try perform("bank.add", object: "bank/\(code)", detail: "folder=\(path)\n\(name) serves=\(serves.joined(separator: "、"))") {
             try db.run("""
                 INSERT INTO agency_bank(code, name, serves, folder, added_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(code) DO UPDATE SET name = excluded.name, serves = excluded.serves, folder = excluded.folder
@@ -440,7 +441,8 @@ extension CountyNode {
             }
             byBank[b.code, default: []].append(p.payment)
         }
-        return try perform("batch.reissue", object: "payments", detail: "count=\(pending.count)") {
+        // The new batches are named in the signed entry (each must rest on it) with what each pays.
+        return try perform("batch.reissue", object: "payments", describing: {
             var created: [Int64] = []
             for (bank, ids) in byBank.sorted(by: { $0.key < $1.key }) {
                 let total = pending.filter { ids.contains($0.payment) }.reduce(0) { $0 + $1.amountFen }
@@ -456,8 +458,20 @@ extension CountyNode {
                 }
                 created.append(batch)
             }
-            return created
+            let batches = created.map { "#\($0)," }.joined()
+            return (created, "count=\(pending.count) batches=\(batches) lines=\(try reissueDigest(created))")
+        })
+    }
+
+    /// SHA-256 (16 hex) of what re-issue batches pay: each line's payment, account and amount.
+    func reissueDigest(_ batches: [Int64]) throws -> String {
+        var text = ""
+        for b in batches {
+            try db.forEach("SELECT reissue_of, account_number, amount_fen FROM payment WHERE batch_id = ? ORDER BY id", b) { r in
+                text += "\(b)|\(r.int64(0))|\(r.text(1))|\(r.int64(2))\n"
+            }
         }
+        return String(SHA256.hex(text).prefix(16))
     }
 
     // MARK: Payments

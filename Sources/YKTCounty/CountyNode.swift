@@ -110,9 +110,11 @@ public final class CountyNode: OperatorNode {
     func perform<T>(_ action: String, object: String, describing body: () throws -> (T, detail: String)) throws -> T {
         do {
             return try db.transaction {
+                // Who may sign is settled before anything is changed.
+                let signer = try signer(for: action)
                 let (value, detail) = try body()
                 try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action, object: object, detail: detail,
-                                    signer: try signer(for: action))
+                                    signer: signer)
                 return value
             }
         } catch let error as DatabaseError {
@@ -132,7 +134,7 @@ public final class CountyNode: OperatorNode {
             throw YKTError(.usageValue, "公钥应为 64 位十六进制（乡镇节点 ykt key show 显示的「公钥」）", at: SourceLocation(field: "--public-key"))
         }
         let key = Ed25519.PublicKey(raw: raw)
-        try perform("township.enrol", object: "township/\(code)", detail: "key \(key.keyID)") {
+        try perform("township.enrol", object: "township/\(code) key/\(key.keyID)", detail: "key \(key.keyID)") {
             let at = timestamp()
             try db.run("INSERT INTO township(node_id, name, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET name = excluded.name",
                        code, name, at)

@@ -37,8 +37,14 @@ extension OperatorNode {
             throw YKTError(.authSign, "「\(action)」是须本人签名的决定，须再次输入口令",
                            hint: "在终端按提示输入口令，脚本中用 --password-stdin 从标准输入给出")
         }
+        if OperatorAudit.selfSigned.contains(action) { return signer }
+        // A key sealed under a password an administrator chose proves nothing about who used it.
+        if try operators.mustChange(operatorName) {
+            throw YKTError(.authChange, "\(operatorName) 的口令是管理员设定的初始口令，须先改为本人的口令才能作出决定",
+                           hint: "用 ykt password 修改口令（同时生成只有本人能解开的新签名密钥）")
+        }
         if OperatorAudit.accountActions.contains(action) {
-            if action != "operator.bootstrap" { try requireRole(.administrator) }
+            try requireRole(.administrator)
         } else if let rule = Self.decisionRules[action], !rule.role.perProgram {
             try requireRole(rule.role)
         }
@@ -59,7 +65,12 @@ extension OperatorNode {
         operatorName = login
         try audited("operator.bootstrap", object: "operator/\(login)",
                     detail: "key=\(Hex.encode(credentials.publicKey.raw)) name=\(realName.trimmed)") {
-            try operators.insert(login: login, realName: realName, credentials: credentials, by: login, at: auditTimestamp())
+            // Checked again inside the write transaction: two bootstraps at once make one administrator.
+            guard try operators.isEmpty else {
+                throw YKTError(.operatorExists, "本节点已经有管理员", hint: "由现有管理员用 ykt operator add 开户")
+            }
+            try operators.insert(login: login, realName: realName, credentials: credentials, by: login, at: auditTimestamp(),
+                                 mustChange: false)
             try operators.insertGrant(OperatorGrant(role: .administrator), to: login, by: login, at: auditTimestamp())
         }
     }
@@ -71,6 +82,23 @@ extension OperatorNode {
         try audited("operator.add", object: "operator/\(login)",
                     detail: "key=\(Hex.encode(credentials.publicKey.raw)) name=\(realName.trimmed)") {
             try operators.insert(login: login, realName: realName, credentials: credentials, by: operatorName, at: auditTimestamp())
+        }
+    }
+
+    /// The logged-in operator replaces their password (the current one, `old`, checked and
+    /// counted like a login) with one only they know, and gets a new signing key sealed under it:
+    /// the key an administrator's chosen password sealed is never used again. The entry is signed
+    /// with the new key (`operator.password`).
+    public func changeOwnPassword(old: String, new: String, parameters: Scrypt.Parameters = .standard) throws {
+        let login = operatorName
+        _ = try operators.authenticate(login, password: old)
+        guard new != old else {
+            throw YKTError(.authWeak, "新口令不能与原口令相同", hint: "另选一个只有本人知道的口令")
+        }
+        let credentials = try Operators.credentials(login: login, password: new, parameters: parameters)
+        signer = credentials.signer
+        try audited("operator.password", object: "operator/\(login)", detail: "key=\(Hex.encode(credentials.publicKey.raw))") {
+            try operators.replaceCredentials(of: login, with: credentials, mustChange: false)
         }
     }
 

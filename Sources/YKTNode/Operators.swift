@@ -110,7 +110,7 @@ public struct Operators {
         CREATE TABLE operator_account(login TEXT PRIMARY KEY, real_name TEXT NOT NULL,
             status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','disabled')),
             password TEXT NOT NULL, sealed_key TEXT NOT NULL, public_key TEXT NOT NULL,
-            failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER,
+            failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER, must_change INTEGER NOT NULL DEFAULT 1,
             created_at TEXT NOT NULL, created_by TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE operator_grant(login TEXT NOT NULL REFERENCES operator_account(login), role TEXT NOT NULL,
             program TEXT NOT NULL DEFAULT '*', granted_by TEXT NOT NULL, granted_at TEXT NOT NULL,
@@ -210,7 +210,9 @@ public struct Operators {
     public var isEmpty: Bool { get throws { try db.integer("SELECT count(*) FROM operator_account") ?? 0 == 0 } }
 
     /// Inserts an account (inside the caller's transaction).
-    public func insert(login: String, realName: String, credentials: Credentials, by: String, at: String) throws {
+    /// `mustChange`: the password was set by an administrator (every account but the first),
+    /// so the operator must choose their own before doing anything else (`changeOwnPassword`).
+    public func insert(login: String, realName: String, credentials: Credentials, by: String, at: String, mustChange: Bool = true) throws {
         guard try !exists(login) else {
             throw YKTError(.operatorExists, "登录名 \(login) 已经有人用了", at: SourceLocation(field: "--login"),
                            hint: "换一个登录名；用 ykt operator list 查看现有账户")
@@ -220,17 +222,24 @@ public struct Operators {
             throw YKTError(.nameInvalid, "姓名「\(name)」不合格式", at: SourceLocation(field: "--name"), hint: "写本人真实姓名，2–20 个字")
         }
         try db.run("""
-            INSERT INTO operator_account(login, real_name, password, sealed_key, public_key, created_at, created_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, login, name, credentials.password, credentials.sealedKey, Hex.encode(credentials.publicKey.raw), at, by)
+            INSERT INTO operator_account(login, real_name, password, sealed_key, public_key, created_at, created_by, must_change)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, login, name, credentials.password, credentials.sealedKey, Hex.encode(credentials.publicKey.raw), at, by, mustChange)
     }
 
-    public func replaceCredentials(of login: String, with credentials: Credentials) throws {
+    /// New credentials: set by an administrator (`mustChange`; the operator's sessions end), or
+    /// chosen by the operator (their current session goes on).
+    public func replaceCredentials(of login: String, with credentials: Credentials, mustChange: Bool = true) throws {
         try db.run("""
-            UPDATE operator_account SET password = ?, sealed_key = ?, public_key = ?, failures = 0, locked_until = NULL
+            UPDATE operator_account SET password = ?, sealed_key = ?, public_key = ?, failures = 0, locked_until = NULL, must_change = ?
             WHERE login = ?
-            """, credentials.password, credentials.sealedKey, Hex.encode(credentials.publicKey.raw), login)
-        try db.run("UPDATE operator_session SET ended = 1 WHERE login = ?", login)
+            """, credentials.password, credentials.sealedKey, Hex.encode(credentials.publicKey.raw), mustChange, login)
+        if mustChange { try db.run("UPDATE operator_session SET ended = 1 WHERE login = ?", login) }
+    }
+
+    /// Whether `login`'s password was set by an administrator and not yet changed by them.
+    public func mustChange(_ login: String) throws -> Bool {
+        try db.integer("SELECT must_change FROM operator_account WHERE login = ?", login) ?? 0 != 0
     }
 
     public func setStatus(of login: String, active: Bool) throws {
@@ -267,43 +276,53 @@ public struct Operators {
         }
     }
 
-    /// Checks `password` for `login` and unlocks their signing key. A wrong password counts
-    /// towards the lock-out, committed at once (it outlives the refused command).
+    /// Checks `password` for `login` and unlocks their signing key.
+    ///
+    /// The attempt is counted before the password is derived, in one write transaction with the
+    /// lock check, and the count is undone when the password is right: attempts made at the same
+    /// moment in several processes cannot get past the lock-out together. An unknown login costs
+    /// the same derivation and gets the same words as a wrong password, so neither the answer nor
+    /// its time tells which logins exist.
     public func authenticate(_ login: String, password: String) throws -> OperatorSigner {
-        let row = try db.first("""
-            SELECT status, password, sealed_key, failures, locked_until FROM operator_account WHERE login = ?
-            """, login) { ($0.text(0), $0.text(1), $0.text(2), $0.int(3), $0.optionalInt64(4)) }
-        guard let (status, record, sealed, _, lockedUntil) = row else {
-            // The same words as a wrong password: a guesser learns nothing about which logins exist.
-            throw YKTError(.authPassword, "登录名或口令不对", hint: "核对登录名和口令；连续错 \(Self.maximumFailures) 次账户锁定 15 分钟")
+        let wrong = YKTError(.authPassword, "登录名或口令不对",
+                             hint: "核对登录名和口令；连续错 \(Self.maximumFailures) 次账户锁定 15 分钟")
+        let now = Int64(wallClock().timeIntervalSince1970)
+        var lockedNow = false
+        let row = try db.transaction { () -> (String, String, String)? in
+            guard let (status, record, sealed, failures, lockedUntil) = try db.first("""
+                SELECT status, password, sealed_key, failures, locked_until FROM operator_account WHERE login = ?
+                """, login, map: { ($0.text(0), $0.text(1), $0.text(2), $0.int(3), $0.optionalInt64(4)) }) else { return nil }
+            guard status == "active" else { return (status, record, sealed) }
+            if let lockedUntil, lockedUntil > now { return ("locked", String(lockedUntil), "") }
+            if failures + 1 >= Self.maximumFailures {
+                lockedNow = true
+                try db.run("UPDATE operator_account SET failures = 0, locked_until = ? WHERE login = ?", now + Int64(Self.lockout), login)
+            } else {
+                try db.run("UPDATE operator_account SET failures = failures + 1 WHERE login = ?", login)
+            }
+            return (status, record, sealed)
+        }
+        guard let (status, record, sealed) = row else {
+            _ = try? Scrypt.derive(password: Array(password.utf8), salt: Array(repeating: 0, count: 16), length: 64)
+            throw wrong
+        }
+        if status == "locked" {
+            let until = ChinaTime.timestamp(Date(timeIntervalSince1970: TimeInterval(Int64(record) ?? now)))
+            throw YKTError(.authLocked, "账户 \(login) 因连续输错口令已锁定，到 \(until) 解锁",
+                           hint: "稍后再试；忘记口令请管理员用 ykt operator reset-password 重设")
         }
         guard status == "active" else {
             throw YKTError(.authDisabled, "账户 \(login) 已停用", hint: "请管理员核实后用 ykt operator enable 恢复，或开新账户")
         }
-        let now = Int64(wallClock().timeIntervalSince1970)
-        if let lockedUntil, lockedUntil > now {
-            throw YKTError(.authLocked, "账户 \(login) 因连续输错口令已锁定，到 \(ChinaTime.timestamp(Date(timeIntervalSince1970: TimeInterval(lockedUntil)))) 解锁",
-                           hint: "稍后再试；忘记口令请管理员用 ykt operator reset-password 重设")
-        }
         guard let key = try Self.unlock(login: login, password: password, record: record, sealed: sealed) else {
-            let failures = try db.transaction { () -> Int in
-                let f = (try db.integer("SELECT failures FROM operator_account WHERE login = ?", login) ?? 0) + 1
-                if f >= Self.maximumFailures {
-                    try db.run("UPDATE operator_account SET failures = 0, locked_until = ? WHERE login = ?", now + Int64(Self.lockout), login)
-                } else {
-                    try db.run("UPDATE operator_account SET failures = ? WHERE login = ?", f, login)
-                }
-                return Int(f)
-            }
-            if failures >= Self.maximumFailures {
+            if lockedNow {
                 throw YKTError(.authLocked, "口令连续错 \(Self.maximumFailures) 次，账户 \(login) 锁定 15 分钟",
                                hint: "稍后再试；忘记口令请管理员用 ykt operator reset-password 重设")
             }
-            throw YKTError(.authPassword, "登录名或口令不对（还可再试 \(Self.maximumFailures - failures) 次）",
-                           hint: "核对登录名和口令；连续错 \(Self.maximumFailures) 次账户锁定 15 分钟")
+            throw wrong
         }
         try db.transaction {
-            try db.run("UPDATE operator_account SET failures = 0, locked_until = NULL WHERE login = ? AND (failures > 0 OR locked_until IS NOT NULL)", login)
+            try db.run("UPDATE operator_account SET failures = 0, locked_until = NULL WHERE login = ?", login)
         }
         return OperatorSigner(login: login, key: key, publicKey: try key.publicKey)
     }

@@ -5,8 +5,8 @@ extension TownshipNode {
     /// The township's decisions as its tables record them (a submitted roster is the leader's
     /// signed sign-off), each of which must rest on a signed audit entry.
     public func decidedRows() throws -> [OperatorAudit.Decided] {
-        guard let start = try db.first("SELECT at FROM audit WHERE action = 'operator.bootstrap'", map: { $0.text(0) }) else { return [] }
-        return try db.all("SELECT id FROM roster WHERE status = 'submitted' AND submitted_at >= ?", start) { r in
+        guard try !operators.isEmpty else { return [] }
+        return try db.all("SELECT id FROM roster WHERE status = 'submitted'") { r in
             OperatorAudit.Decided(what: "清册 \(r.int64(0)) 的报送", action: "roster.submit", login: nil, token: "roster#\(r.int64(0))")
         }
     }

@@ -153,9 +153,10 @@ public final class TownshipNode: OperatorNode {
                     nextOutboxSeq = nil
                     commandTime = nil
                 }
+                let signer = try signer(for: action)
                 let (value, note) = try body()
                 try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action,
-                                    object: note.object, detail: note.detail, signer: try signer(for: action))
+                                    object: note.object, detail: note.detail, signer: signer)
                 return value
             }
         } catch let error as DatabaseError {

@@ -10,6 +10,8 @@ import YKTCrypto
 /// switching between people costs no scrypt derivation after the first.
 public enum TestOperators {
     public static let password = "test-password-1234"
+    /// What the administrator sets when opening an account; each operator then chooses `password`.
+    public static let initialPassword = "initial-password-1234"
     public static let administrator = "admin"
     /// scrypt at N = 2^10 for the accounts tests make (about a millisecond each, against a tenth
     /// of a second at the standard N = 2^15, which `ykt` itself always uses): hundreds of test
@@ -40,13 +42,19 @@ extension OperatorNode {
             if let signer { TestOperators.cache.set(db.path + "|" + admin, signer) }
         }
         if login != admin {
-            let missing = try roles.filter { r in try !operators.grants(of: login).contains(r) }
-            if try !operators.exists(login) || !missing.isEmpty {
+            if try !operators.exists(login) {
+                // Opened by the administrator with an initial password, then changed by its owner.
                 try become(admin)
-                if try !operators.exists(login) {
-                    try addOperator(login: login, realName: "测试\(login)", password: TestOperators.password,
-                                    parameters: TestOperators.parameters)
-                }
+                try addOperator(login: login, realName: "测试\(login)", password: TestOperators.initialPassword,
+                                parameters: TestOperators.parameters)
+                operatorName = login
+                try changeOwnPassword(old: TestOperators.initialPassword, new: TestOperators.password,
+                                      parameters: TestOperators.parameters)
+                if let signer { TestOperators.cache.set(db.path + "|" + login, signer) }
+            }
+            let missing = try roles.filter { r in try !operators.grants(of: login).contains(r) }
+            if !missing.isEmpty {
+                try become(admin)
                 for r in missing { try grantRole(r, to: login) }
             }
         }
@@ -96,7 +104,7 @@ extension OperatorNode {
         let (previousName, previousSigner) = (operatorName, signer)
         defer { (operatorName, signer) = (previousName, previousSigner) }
         let (token, _) = try self.login(login, password: TestOperators.password)
-        FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         return path
     }
 }

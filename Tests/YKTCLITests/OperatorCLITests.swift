@@ -22,10 +22,21 @@ struct OperatorCLITests {
         admin["YKT_SESSION"] = cli.path("admin.session")
         #expect(try cli.raw(["login", "--login", "admin", "--password-stdin"], environment: admin, input: pw + "\n").status == 0)
         let add = try cli.raw(["operator", "add", "--login", "wang", "--name", "王小明", "--password-stdin"], environment: admin,
-                              input: pw + "\n" + "wang-password-99\n")
+                              input: pw + "\n" + "wang-initial-99\n")
         #expect(add.status == 0, "\(add.stderr)")
         #expect(try cli.raw(["operator", "grant", "--login", "wang", "--role", "clerk", "--password-stdin"], environment: admin,
                             input: pw + "\n").status == 0)
+        // Wang's first login: nothing but changing the password the administrator chose.
+        var wang = cli.environment
+        wang["YKT_SESSION"] = cli.path("wang.session")
+        #expect(try cli.raw(["login", "--login", "wang", "--password-stdin"], environment: wang, input: "wang-initial-99\n").status == 0)
+        let blocked = try cli.raw(["beneficiary", "list"], environment: wang)
+        #expect(blocked.status == 77 && blocked.stderr.contains("YKT-AUTH-CHANGE") && blocked.stderr.contains("ykt password"))
+        let same = try cli.raw(["password", "--password-stdin"], environment: wang, input: "wang-initial-99\nwang-initial-99\n")
+        #expect(same.status == 3 && same.stderr.contains("YKT-AUTH-WEAK"))
+        let changed = try cli.raw(["password", "--password-stdin"], environment: wang, input: "wang-initial-99\nwang-password-99\n")
+        #expect(changed.status == 0, "\(changed.stderr)")
+        #expect(try cli.raw(["beneficiary", "list"], environment: wang).status == 0)
         return (cli, admin)
     }
 

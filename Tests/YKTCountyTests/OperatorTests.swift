@@ -6,6 +6,7 @@ import YKTCrypto
 import YKTCounty
 import YKTTownship
 @testable import YKTNode
+import YKTStore
 
 /// Operators are people (docs/operators.md): every refusal the accounts, sessions, roles and
 /// signed decisions promise, each played by the insider it is meant for.
@@ -56,7 +57,7 @@ struct OperatorTests {
         #expect(unknown?.code == .authPassword && unknown?.message.contains("登录名或口令不对") == true)
         for n in 1...4 {
             let e = #expect(throws: YKTError.self) { try c.county.login("wangxm", password: "wrong-password-\(n)") }
-            #expect(e?.code == .authPassword && e?.message.contains("还可再试 \(5 - n) 次") == true)
+            #expect(e?.code == .authPassword && e?.message == unknown?.message, "attempt \(n)")
         }
         let fifth = #expect(throws: YKTError.self) { try c.county.login("wangxm", password: "wrong-password-5") }
         #expect(fifth?.code == .authLocked)
@@ -153,10 +154,10 @@ struct OperatorTests {
         #expect(try loop.county.verifyOperators(decided: try loop.county.decidedRows()).isEmpty)
         #expect(try AuditLog.verify(db: loop.county.db).ok)
 
-        // 1. A roster marked approved in the database, no signed entry behind it.
+        // 1. A roster marked approved in the database, no signed entry behind it, dated long ago.
         try loop.county.db.run("""
             INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at, status, reviewed_by, approved_by)
-            VALUES ('450223101', 'roster/x', 'TF01', '2026', 0, 0, '2099-01-01', 'approved', 'reviewer', 'approver')
+            VALUES ('450223101', 'roster/x', 'TF01', '2026', 0, 0, '2000-01-01', 'approved', 'reviewer', 'approver')
             """)
         // 2. A role granted in the database.
         try loop.county.db.run("INSERT INTO operator_grant VALUES ('clerk', 'approver', '*', 'admin', 'now')")
@@ -213,4 +214,63 @@ struct OperatorTests {
         let problems = try t.verifyOperators(decided: try t.decidedRows()).map(\.what)
         #expect(problems.contains { $0.contains("的报送") && $0.contains("被直接写入数据库") }, "\(problems)")
     }
+
+    @Test("an account opened or reset by an administrator decides nothing until its owner changes the password; a decision signed with the administrator-set key is named by audit verify")
+    func ownPasswordFirst() throws {
+        let c = try County(["450223101"], policy: false)
+        try c.county.become(TestOperators.administrator)
+        try c.county.addOperator(login: "li", realName: "李审定", password: TestOperators.initialPassword, parameters: TestOperators.parameters)
+        try c.county.grantRole(.approver, to: "li")
+        #expect(try c.county.operators.mustChange("li"))
+        let initialKey = try c.county.operators.authenticate("li", password: TestOperators.initialPassword)
+        c.county.operatorName = "li"
+        c.county.signer = initialKey
+        let refused = #expect(throws: YKTError.self) { try c.county.changeAccount(try ResidentID(ResidentID.completing("45022319500101123")),
+            bank: "农行", number: try AccountNumber(AccountNumber.completingLuhn("622848000000000009"), kind: .card), confirmation: "B", reason: "r") }
+        #expect(refused?.code == .authChange)
+        // The administrator, who knows the initial password, signs an approval as li straight into the trail.
+        try c.county.db.transaction {
+            try AuditLog.append(db: c.county.db, at: "2026-11-30T10:00:00+08:00", operatorName: "li", action: "roster.approve",
+                                object: "rosters #9", detail: "", signer: initialKey)
+        }
+        let problems = try c.county.verifyOperators(decided: []).map(\.what)
+        #expect(problems.contains { $0.contains("li 的签名密钥由管理员设定的口令保护") }, "\(problems)")
+        // Once li chooses a password, li's key is li's own; the old one signs nothing more.
+        try c.county.changeOwnPassword(old: TestOperators.initialPassword, new: TestOperators.password, parameters: TestOperators.parameters)
+        #expect(try !c.county.operators.mustChange("li"))
+        #expect((#expect(throws: YKTError.self) { try c.county.changeOwnPassword(old: TestOperators.password, new: TestOperators.password) })?.code == .authWeak)
+    }
+
+    @Test("audit verify finds a bank's folder repointed in the database, a township key slipped in beside an enrolled one, and a trail whose bootstrap entry was renamed and rehashed")
+    func coarseLinksClosed() throws {
+        let loop = try Loop()
+        #expect(try loop.county.verifyOperators(decided: try loop.county.decidedRows()).isEmpty)
+        try loop.county.db.run("UPDATE agency_bank SET folder = '/tmp/elsewhere' WHERE code = 'ABC'")
+        let rogue = Hex.encode(try Ed25519.PrivateKey.generate().publicKey.raw)
+        try loop.county.db.run("INSERT INTO node_key(node_id, key_id, public_key, active, registered_at) VALUES ('450223101', 'feedfacefeedface', ?, 0, 'x')",
+                               DatabaseValueHex(rogue))
+        var problems = try loop.county.verifyOperators(decided: try loop.county.decidedRows()).map(\.what)
+        #expect(problems.contains { $0.contains("代发银行 ABC 的交换目录") && $0.contains("不符") }, "\(problems)")
+        #expect(problems.contains { $0.contains("feedfacefeedface") && $0.contains("被直接写入数据库") }, "\(problems)")
+        // Rename the bootstrap and recompute the chain: the chain verifies, the missing bootstrap does not.
+        let db = loop.county.db
+        try db.run("UPDATE audit SET action = 'node.note' WHERE action = 'operator.bootstrap'")
+        var prev = AuditLog.genesis
+        let rows = try db.all("SELECT seq, at, operator, action, object, detail FROM audit ORDER BY seq") {
+            ($0.int64(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.text(5))
+        }
+        for r in rows {
+            let hash = AuditLog.digest(seq: r.0, at: r.1, operatorName: r.2, action: r.3, object: r.4, detail: r.5, prev: prev)
+            try db.run("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, r.0)
+            prev = hash
+        }
+        try db.run("UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", prev)
+        #expect(try AuditLog.verify(db: db).ok)
+        problems = try loop.county.verifyOperators(decided: try loop.county.decidedRows()).map(\.what)
+        #expect(problems.contains { $0.contains("没有建立首位管理员的记录") }, "\(problems)")
+        #expect(problems.contains { $0.contains("代发银行 ABC") }, "\(problems)")
+    }
 }
+
+/// A public key as the blob node_key stores.
+private func DatabaseValueHex(_ hex: String) -> DatabaseValue { .blob(Hex.decode(hex) ?? []) }

@@ -15,7 +15,7 @@ struct AuditAndPrintTests {
         node.operatorName = "覃建国"
         try node.edit(try ResidentID(Fixture.alice), BeneficiaryEdit(household: "009"))
         let entries = try AuditLog.entries(db: node.db)
-        #expect(entries.map(\.action) == ["node.init", "operator.bootstrap", "operator.add", "role.grant", "role.grant",
+        #expect(entries.map(\.action) == ["node.init", "operator.bootstrap", "operator.add", "operator.password", "role.grant", "role.grant",
                                              "downstream.receive", "program.load", "beneficiary.import", "beneficiary.update"])
         #expect(entries.last?.operatorName == "覃建国")
         #expect(entries.first?.operatorName == "测试员")
