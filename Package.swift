@@ -54,7 +54,7 @@ let package = Package(
                           swiftSettings: strict),
 
         // How tests play named operators (accounts made by an administrator, keys unlocked).
-        .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore", "YKTCrypto"], path: "Tests/Support", swiftSettings: strict),
+        .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTStore"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync",

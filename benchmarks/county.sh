@@ -16,16 +16,18 @@ swift build -c release --product ykt 2>&1 | tail -n 1
 ykt="$root/.build/release/ykt"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-countybench.XXXXXX")
 [ -n "${KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
-export YKT_OPERATOR=bench
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 
 "$ykt" demo generate --out "$work/data" --seed 1 --townships 1 --villages 1 --people 1 >/dev/null
 county="$work/county"
-"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$county" >/dev/null
-"$ykt" calendar publish "$root/data/cn-holidays.tsv" --node "$county" >/dev/null   # dispatch deadlines count on it
-"$ykt" policy publish "$work/data/programs.csv" --node "$county" >/dev/null
-"$ykt" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" --node "$county" >/dev/null
+. "$root/integration/operators.sh" "$work"   # named operators, logged in (docs/operators.md)
+ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
+ykt_add_operator liu "$county" zhi-pay 支付经办员 payments
+ykt_as liu "$county" calendar publish "$root/data/cn-holidays.tsv" >/dev/null   # dispatch deadlines count on it
+ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
+ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" >/dev/null
+export YKT_SESSION=$(ykt_session zhi-pay "$county")   # the timed commands run as the payments clerk, already logged in
 
 # The fill (benchmarks/county-fill.py): IDs with a birth date from 1950-01-01 on (1,000
 # residents per day), a 3-digit sequence and the GB 11643 check digit.

@@ -37,7 +37,6 @@ fi
 ykt="$root/.build/release/ykt"
 hostile="$root/.build/release/ykt-hostile"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-serveload.XXXXXX")
-export YKT_OPERATOR=压测员
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 started=$(now)
@@ -64,20 +63,22 @@ bad=450223199   # the hostile clients' township: enrolled, never syncs, so their
 pki="$work/pki"
 bash certs/make-dev-pki.sh "$pki" "${codes[@]}" "$bad" >/dev/null
 county="$work/county"
-"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$county" >/dev/null
+. "$root/integration/operators.sh" "$work"   # named operators, logged in (docs/operators.md)
+ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
 printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ntls_crl = %s\n' \
     "$pki/county.crt" "$pki/county.key" "$pki/ca.crt" "$pki/ca.crl" >> "$county/node.conf"
 county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-"$ykt" policy publish "$work/data/programs.csv" --node "$county" >/dev/null
+ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
 for code in "${codes[@]}" "$bad"; do
     node="$work/$code"
-    "$ykt" init --township "$code" --name "乡镇$code" --node "$node" >/dev/null
+    ykt_init "$node" admin 乡镇管理员 --township "$code" --name "乡镇$code" >/dev/null
+    ykt_add_operator admin "$node" clerk 乡镇经办员 clerk
     printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ncounty_public_key = %s\n' \
         "$pki/$code.crt" "$pki/$code.key" "$pki/ca.crt" "$county_key" >> "$node/node.conf"
     key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-    "$ykt" township enrol --township "$code" --name "乡镇$code" --public-key "$key" --node "$county" >/dev/null
-    "$ykt" program load "$work/data/programs.csv" --node "$node" >/dev/null
-    [ "$code" = "$bad" ] || "$ykt" beneficiary import "$work/data/$code-register.csv" --node "$node" >/dev/null
+    ykt_as liu "$county" township enrol --township "$code" --name "乡镇$code" --public-key "$key" >/dev/null
+    ykt_as admin "$node" program load "$work/data/programs.csv" >/dev/null
+    [ "$code" = "$bad" ] || ykt_as clerk "$node" beneficiary import "$work/data/$code-register.csv" >/dev/null
 done
 total_ops=0
 for code in "${codes[@]}"; do

@@ -17,7 +17,6 @@ ykt="$root/.build/release/ykt"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-syncbench.XXXXXX")
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 serve_pid=
-export YKT_OPERATOR=bench
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 
@@ -34,15 +33,18 @@ t0=$(now); sqlite3 "$work/floor.db" ".import --csv --skip 1 $work/plain.csv reg"
 floor=$(secs "$t0" "$t1")
 
 bash certs/make-dev-pki.sh "$work/pki" 450223101 >/dev/null
-"$ykt" init --role county --county 450223 --name 鹿寨县 --node "$work/county" >/dev/null
+. "$root/integration/operators.sh" "$work"   # named operators, logged in (docs/operators.md)
+ykt_init "$work/county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
 printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\n' "$work/pki/county.crt" "$work/pki/county.key" "$work/pki/ca.crt" >> "$work/county/node.conf"
-"$ykt" init --township 450223101 --name 寨沙镇 --node "$work/t" >/dev/null
+ykt_init "$work/t" admin 乡镇管理员 --township 450223101 --name 寨沙镇 >/dev/null
+ykt_add_operator admin "$work/t" clerk 乡镇经办员 clerk
 ck=$("$ykt" key show --json --node "$work/county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 tk=$("$ykt" key show --json --node "$work/t" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ncounty_public_key = %s\n' \
     "$work/pki/450223101.crt" "$work/pki/450223101.key" "$work/pki/ca.crt" "$ck" >> "$work/t/node.conf"
-"$ykt" township enrol --township 450223101 --name 寨沙镇 --public-key "$tk" --node "$work/county" >/dev/null
-"$ykt" beneficiary import "$reg" --node "$work/t" >/dev/null
+ykt_as liu "$work/county" township enrol --township 450223101 --name 寨沙镇 --public-key "$tk" >/dev/null
+ykt_as clerk "$work/t" beneficiary import "$reg" >/dev/null
+clerk_session=$(ykt_session clerk "$work/t")
 ops=$(sqlite3 "$work/t/township.db" "SELECT count(*) FROM outbox")
 
 "$ykt" serve --node "$work/county" 2>"$work/serve.log" &
@@ -57,9 +59,9 @@ push=$(secs "$t0" "$t1")
 
 # 10 operations on a new connection, best of 5 (the whole `ykt sync` command).
 best=
-id=$("$ykt" beneficiary list --json --node "$work/t" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')
+id=$(YKT_SESSION=$clerk_session "$ykt" beneficiary list --json --node "$work/t" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')
 for round in 1 2 3 4 5; do
-    for i in $(seq 10); do "$ykt" beneficiary edit "$id" --household "r$round-$i" --node "$work/t" >/dev/null; done
+    for i in $(seq 10); do YKT_SESSION=$clerk_session "$ykt" beneficiary edit "$id" --household "r$round-$i" --node "$work/t" >/dev/null; done
     t0=$(now); "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" >/dev/null; t1=$(now)
     ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
     best=$(printf '%s\n%s\n' "${best:-$ms}" "$ms" | sort -n | head -n 1)

@@ -45,7 +45,7 @@ first=${codes[0]}
 rid=$(ykt_as clerk "$work/$first" roster show 1 --json | json 'd["lines"][0]["residentID"]')
 rname=$(ykt_as clerk "$work/$first" roster show 1 --json | json 'd["lines"][0]["name"]')
 printf '身份证号,姓名,工作单位,关系\n%s,%s,鹿寨县某局,父母\n' "$rid" "$rname" > "$work/officials.csv"
-approver officials import "$work/officials.csv"
+ykt_as nong-review "$county" officials import "$work/officials.csv"
 payments warnings run | indent
 warning=$(c warnings list --json --status open | json 'd[0]["id"]')
 

@@ -50,7 +50,7 @@ public enum AuditLog {
         public var ok: Bool { problems.isEmpty }
     }
 
-    static func digest(seq: Int64, at: String, operatorName: String, action: String, object: String,
+    package static func digest(seq: Int64, at: String, operatorName: String, action: String, object: String,
                        detail: String, prev: String) -> String {
         // Fields are length-prefixed so no two different entries hash the same text.
         var text = prev + "\n" + String(seq)

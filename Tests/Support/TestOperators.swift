@@ -1,6 +1,7 @@
 import Foundation
 import YKTCore
 import YKTNode
+import YKTStore
 import YKTCrypto
 
 /// How a test plays a named person on a node: the account is made as an office would make it
@@ -106,5 +107,25 @@ extension OperatorNode {
         let (token, _) = try self.login(login, password: TestOperators.password)
         _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         return path
+    }
+}
+
+/// What someone who can write a node's database does to hide a change: recomputes every audit
+/// hash from entry `seq` on, and the head in `meta`, so that the hash chain verifies again
+/// (docs/conventions.md (h)). Signatures it cannot recompute: that is what they are for.
+public enum Insider {
+    public static func rechain(_ db: Database, from seq: Int64) throws {
+        try db.transaction {
+            var prev = try db.first("SELECT prev_hash FROM audit WHERE seq = ?", seq) { $0.text(0) } ?? AuditLog.genesis
+            let rows = try db.all("SELECT seq, at, operator, action, object, detail FROM audit WHERE seq >= ? ORDER BY seq", seq) {
+                ($0.int64(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.text(5))
+            }
+            for r in rows {
+                let hash = AuditLog.digest(seq: r.0, at: r.1, operatorName: r.2, action: r.3, object: r.4, detail: r.5, prev: prev)
+                try db.run("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, r.0)
+                prev = hash
+            }
+            try db.run("UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", prev)
+        }
     }
 }

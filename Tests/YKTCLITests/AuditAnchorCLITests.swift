@@ -3,6 +3,7 @@ import Testing
 import YKTCore
 import YKTCrypto
 import YKTStore
+import YKTTestSupport
 
 /// Someone who can write the database edits audit entry `seq` and recomputes the chain after it
 /// and the head in `meta` (docs/conventions.md (h)), so that `ykt audit verify` passes again.
@@ -13,18 +14,7 @@ private func rewriteChain(_ path: String, seq earliest: Int64) throws {
     try db.transaction {
         let seq = max(earliest, (try db.integer("SELECT coalesce(max(seq), 0) FROM audit WHERE signature IS NOT NULL") ?? 0) + 1)
         try db.run("UPDATE audit SET detail = '改写过的记录' WHERE seq = ?", seq)
-        var prev = try #require(try db.first("SELECT prev_hash FROM audit WHERE seq = ?", seq) { $0.text(0) })
-        let rows = try db.all("SELECT seq, at, operator, action, object, detail FROM audit WHERE seq >= ? ORDER BY seq", seq) { r in
-            (seq: r.int64(0), fields: [r.text(1), r.text(2), r.text(3), r.text(4), r.text(5)])
-        }
-        for row in rows {
-            var text = prev + "\n" + String(row.seq)
-            for field in row.fields { text += "\n\(field.utf8.count):" + field }
-            let hash = SHA256.hex(text)
-            try db.run("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq)
-            prev = hash
-        }
-        try db.run("UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", prev)
+        try Insider.rechain(db, from: seq)
         // The anchors the county's receipts reported go too: whoever writes the file can.
         if try db.integer("SELECT count(*) FROM sqlite_master WHERE name = 'own_anchor'") == 1 { try db.run("DELETE FROM own_anchor") }
     }

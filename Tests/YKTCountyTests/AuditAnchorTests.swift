@@ -13,21 +13,8 @@ import YKTSync
 /// recomputes every hash after it and the head in `meta`, by the construction in
 /// docs/conventions.md (h), so that the chain verifies again.
 func rewriteAudit(_ db: Database, seq: Int64, detail: String) throws {
-    try db.transaction {
-        try db.run("UPDATE audit SET detail = ? WHERE seq = ?", detail, seq)
-        var prev = try #require(try db.first("SELECT prev_hash FROM audit WHERE seq = ?", seq) { $0.text(0) })
-        let rows = try db.all("SELECT seq, at, operator, action, object, detail FROM audit WHERE seq >= ? ORDER BY seq", seq) { r in
-            (seq: r.int64(0), fields: [r.text(1), r.text(2), r.text(3), r.text(4), r.text(5)])
-        }
-        for row in rows {
-            var text = prev + "\n" + String(row.seq)
-            for field in row.fields { text += "\n\(field.utf8.count):" + field }
-            let hash = SHA256.hex(text)
-            try db.run("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq)
-            prev = hash
-        }
-        try db.run("UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", prev)
-    }
+    try db.run("UPDATE audit SET detail = ? WHERE seq = ?", detail, seq)
+    try Insider.rechain(db, from: seq)
 }
 
 /// The same, cutting the chain back to `seq` entries (the head in `meta` follows), so that it verifies.

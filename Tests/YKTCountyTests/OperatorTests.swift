@@ -182,16 +182,7 @@ struct OperatorTests {
         let seq = try #require(try loop.county.db.integer("SELECT seq FROM audit WHERE action = 'roster.review'"))
         // The insider changes the reason and recomputes every hash from there on.
         try loop.county.db.run("UPDATE audit SET detail = 'program=TF01 rejected: 伪造' WHERE seq = ?", seq)
-        var prev = try #require(try loop.county.db.first("SELECT prev_hash FROM audit WHERE seq = ?", seq) { $0.text(0) })
-        let rows = try loop.county.db.all("SELECT seq, at, operator, action, object, detail FROM audit WHERE seq >= ? ORDER BY seq", seq) {
-            ($0.int64(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.text(5))
-        }
-        for r in rows {
-            let hash = AuditLog.digest(seq: r.0, at: r.1, operatorName: r.2, action: r.3, object: r.4, detail: r.5, prev: prev)
-            try loop.county.db.run("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, r.0)
-            prev = hash
-        }
-        try loop.county.db.run("UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", prev)
+        try Insider.rechain(loop.county.db, from: seq)
         #expect(try AuditLog.verify(db: loop.county.db).ok)
         let problems = try loop.county.verifyOperators(decided: []).map(\.what)
         #expect(problems.contains { $0.contains("roster.review") && $0.contains("签名不符") }, "\(problems)")
@@ -255,16 +246,7 @@ struct OperatorTests {
         // Rename the bootstrap and recompute the chain: the chain verifies, the missing bootstrap does not.
         let db = loop.county.db
         try db.run("UPDATE audit SET action = 'node.note' WHERE action = 'operator.bootstrap'")
-        var prev = AuditLog.genesis
-        let rows = try db.all("SELECT seq, at, operator, action, object, detail FROM audit ORDER BY seq") {
-            ($0.int64(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.text(5))
-        }
-        for r in rows {
-            let hash = AuditLog.digest(seq: r.0, at: r.1, operatorName: r.2, action: r.3, object: r.4, detail: r.5, prev: prev)
-            try db.run("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, r.0)
-            prev = hash
-        }
-        try db.run("UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", prev)
+        try Insider.rechain(db, from: 1)
         #expect(try AuditLog.verify(db: db).ok)
         problems = try loop.county.verifyOperators(decided: try loop.county.decidedRows()).map(\.what)
         #expect(problems.contains { $0.contains("没有建立首位管理员的记录") }, "\(problems)")
