@@ -117,6 +117,18 @@ struct OperatorCLITests {
         let open = try cli.raw(["operator", "list"], environment: admin)
         #expect(open.status == 77 && open.stderr.contains("会话文件不安全"))
         chmod(path, 0o600)
+        // A link in its place is not followed, even to a good token.
+        let elsewhere = cli.path("elsewhere.session")
+        try (token + "\n").write(toFile: elsewhere, atomically: true, encoding: .utf8)
+        chmod(elsewhere, 0o600)
+        unlink(path)
+        symlink(elsewhere, path)
+        let linked = try cli.raw(["operator", "list"], environment: admin)
+        #expect(linked.status == 77 && linked.stderr.contains("会话文件不安全"), "\(linked.stderr)")
+        unlink(path)
+        try (token + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
+        #expect(try cli.raw(["operator", "list"], environment: admin).status == 0)
         #expect(try cli.raw(["logout"], environment: admin).status == 0)
         #expect(!FileManager.default.fileExists(atPath: path))
         // A copy of the token kept elsewhere is worth nothing after logout.
