@@ -252,7 +252,69 @@ struct OperatorTests {
         #expect(problems.contains { $0.contains("没有建立首位管理员的记录") }, "\(problems)")
         #expect(problems.contains { $0.contains("代发银行 ABC") }, "\(problems)")
     }
+
+    @Test("separation of duties is replayed: a role an administrator signs straight into the trail for another administrator, and an approval its own reviewer signs around the program, are named")
+    func separationReplayed() throws {
+        let loop = try Loop()
+        try loop.by("审核员").review(1, approve: true, reason: "")
+        // The reviewer also holds approver (allowed), but the program refuses them this roster.
+        try loop.county.actAs("reviewer", .approver)
+        #expect((#expect(throws: YKTError.self) { try loop.county.approve([1]) })?.code == .roleMissing)
+        #expect(try loop.county.verifyOperators(decided: []).isEmpty)
+        // So they sign the approval entry themselves, with their own key, straight into the trail.
+        let reviewerKey = try loop.county.operators.authenticate("reviewer", password: TestOperators.password)
+        try loop.county.db.transaction {
+            try AuditLog.append(db: loop.county.db, at: "2026-11-30T10:00:00+08:00", operatorName: "reviewer", action: "roster.approve",
+                                object: "rosters #1", detail: "", signer: reviewerKey)
+        }
+        // And an administrator makes another administrator a reviewer the same way.
+        try loop.county.actAs("zhang", OperatorGrant(role: .administrator))
+        let adminKey = try loop.county.operators.authenticate(TestOperators.administrator, password: TestOperators.password)
+        try loop.county.db.transaction {
+            try AuditLog.append(db: loop.county.db, at: "2026-11-30T10:01:00+08:00", operatorName: TestOperators.administrator,
+                                action: "role.grant", object: "operator/zhang", detail: "role=reviewer program=TF01", signer: adminKey)
+            try loop.county.db.run("INSERT INTO operator_grant VALUES ('zhang', 'reviewer', 'TF01', 'admin', 'now')")
+        }
+        let problems = try loop.county.verifyOperators(decided: []).map(\.what)
+        #expect(problems.contains { $0.contains("由 reviewer 审核，又由其本人审定") }, "\(problems)")
+        #expect(problems.contains { $0.contains("职责分离：zhang 同时成为管理员和审核人或审定人") }, "\(problems)")
+    }
+
+    @Test("two first administrators at once: exactly one is made")
+    func bootstrapRace() throws {
+        let dir = NSTemporaryDirectory() + "ykt-boot-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try TownshipNode.create(directory: dir, config: NodeConfig(role: .township, nodeID: "450223101", name: "寨沙镇",
+                                                                         countyCode: "450223", defaultOperator: ""))
+        let results = Results()
+        let group = DispatchGroup()
+        for login in ["first", "second"] {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                do {
+                    let node = try TownshipNode.open(directory: dir)
+                    try node.bootstrapAdministrator(login: login, realName: "管理员", password: TestOperators.password,
+                                                    parameters: TestOperators.parameters)
+                    results.add(.success(login))
+                } catch { results.add(.failure(error)) }
+            }.start()
+        }
+        group.wait()
+        let node = try TownshipNode.open(directory: dir)
+        #expect(try node.operators.list().count == 1)
+        #expect(results.all.filter { if case .success = $0 { true } else { false } }.count == 1, "\(results.all)")
+        #expect(try node.verifyOperators(decided: []).isEmpty)
+    }
 }
 
 /// A public key as the blob node_key stores.
 private func DatabaseValueHex(_ hex: String) -> DatabaseValue { .blob(Hex.decode(hex) ?? []) }
+
+/// Results of concurrent attempts, gathered under a lock.
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Result<String, any Error>] = []
+    func add(_ r: Result<String, any Error>) { lock.withLock { items.append(r) } }
+    var all: [Result<String, any Error>] { lock.withLock { items } }
+}
