@@ -22,6 +22,15 @@ enum OperatorCommands {
         return OperatorGrant(role: role, program: program ?? "*")
     }
 
+    /// `ykt operator disable` and `enable`: one account's status, an administrator's signed decision.
+    static func status(_ verb: String, active: Bool, abstract: String, done: String) -> CommandSpec {
+        CommandSpec(path: ["operator", verb], abstract: abstract, options: [loginOption], run: { inv in
+            let login = try inv.require("login")
+            try operatorNode(inv).setOperator(login, active: active)
+            inv.out.line("\(done) \(login)")
+        })
+    }
+
     static let loginOption = OptionSpec.value("login", "登录名", "经办人的登录名（字母开头，如 wangxm）", required: true)
 
     static let all: [CommandSpec] = [
@@ -100,20 +109,8 @@ enum OperatorCommands {
                      $0.grants.map(\.description).joined(separator: "、"), $0.keyID, $0.lockedUntil ?? ""]
                 }
             }),
-        CommandSpec(
-            path: ["operator", "disable"], abstract: "停用账户：其会话立即作废，不能再登录（管理员办理，本人签名）",
-            options: [loginOption],
-            run: { inv in
-                try operatorNode(inv).setOperator(try inv.require("login"), active: false)
-                inv.out.line("已停用 \(try inv.require("login"))")
-            }),
-        CommandSpec(
-            path: ["operator", "enable"], abstract: "恢复停用的账户（管理员办理，本人签名）",
-            options: [loginOption],
-            run: { inv in
-                try operatorNode(inv).setOperator(try inv.require("login"), active: true)
-                inv.out.line("已恢复 \(try inv.require("login"))")
-            }),
+        status("disable", active: false, abstract: "停用账户：其会话立即作废，不能再登录（管理员办理，本人签名）", done: "已停用"),
+        status("enable", active: true, abstract: "恢复停用的账户（管理员办理，本人签名）", done: "已恢复"),
         CommandSpec(
             path: ["operator", "reset-password"], abstract: "重设另一位经办人的口令：同时换发新的签名密钥，其会话作废（管理员办理，本人签名）",
             discussion: "脚本中用 --password-stdin，第 1 行为管理员本人口令，第 2 行为新口令。",
