@@ -46,6 +46,8 @@ struct CommandSpec: Sendable {
         for (o, label) in zip(all, labels) {
             lines.append("  " + DisplayWidth.pad(label, to: w) + "  " + o.help + (o.required ? "（必填）" : ""))
         }
+        let examples = Examples.of(path)
+        if !examples.isEmpty { lines += ["", "示例："] + examples.map { "  " + $0 } }
         return lines.joined(separator: "\n")
     }
 

@@ -55,7 +55,43 @@ struct Output: Sendable {
         for (k, v) in pairs { line(DisplayWidth.pad(k, to: w) + "  " + v) }
     }
 
-    /// Reports an error on stderr: code, place, what, and what to do; then every detail.
+    /// Reports an error on stderr: code, place, what, and what to do; then every detail. With
+    /// `json` (the command was given `--json`), the same as one JSON object, for scripts.
+    func report(_ error: YKTError, json: Bool) {
+        guard json else { return report(error) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(ErrorReport(error: .init(error, exit: error.code.exitStatus.rawValue))))
+            .map { String(decoding: $0, as: UTF8.self) } ?? #"{"error":{"code":"\#(error.code.rawValue)"}}"#
+        message(body)
+    }
+
+    /// The JSON shape of a reported error (`docs/errors.md`).
+    struct ErrorReport: Encodable {
+        struct Entry: Encodable {
+            var code: String
+            var exit: Int32?
+            var message: String
+            var file: String?
+            var line: Int?
+            var field: String?
+            var hint: String?
+            var details: [Entry]?
+
+            init(_ e: YKTError, exit: Int32?) {
+                code = e.code.rawValue
+                self.exit = exit
+                message = e.message
+                file = e.location?.file
+                line = e.location?.line
+                field = e.location?.field
+                hint = e.hint
+                details = e.details.isEmpty ? nil : e.details.map { Entry($0, exit: nil) }
+            }
+        }
+        var error: Entry
+    }
+
     func report(_ error: YKTError) {
         var text = "错误 \(error.description)"
         if !error.details.isEmpty {

@@ -15,6 +15,8 @@ public enum YKTCommandLine {
     /// Runs `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
         let out = Output()
+        // `--json` asks for JSON errors too, whether or not the command got as far as parsing.
+        let json = arguments.prefix { $0 != "--" }.contains("--json")
         if arguments.isEmpty || arguments == ["--help"] || arguments == ["help"] || arguments == ["-h"] {
             out.line(overview)
             return 0
@@ -33,10 +35,11 @@ public enum YKTCommandLine {
                     return arguments.count == 1 ? ExitStatus.usage.rawValue : 0
                 }
                 out.report(YKTError(.usageUnknownCommand, "「ykt \(arguments[0])」没有子命令「\(arguments[1])」",
-                                    hint: "可用：" + group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: "、")))
+                                    hint: "可用：" + group.map { $0.path.dropFirst().joined(separator: " ") }.joined(separator: "、")),
+                           json: json)
                 return ExitStatus.usage.rawValue
             }
-            out.report(YKTError(.usageUnknownCommand, "没有命令「\(arguments[0])」", hint: "运行 ykt --help 查看全部命令"))
+            out.report(YKTError(.usageUnknownCommand, "没有命令「\(arguments[0])」", hint: "运行 ykt --help 查看全部命令"), json: json)
             return ExitStatus.usage.rawValue
         }
         do {
@@ -50,13 +53,13 @@ public enum YKTCommandLine {
             try spec.run(invocation)
             return 0
         } catch let error as YKTError {
-            out.report(error)
+            out.report(error, json: json)
             return error.code.exitStatus.rawValue
         } catch let error as DatabaseError {
-            out.report(YKTError(.database, "数据库操作失败：\(error.message)", hint: "操作已撤销；如反复出现请报告系统管理员"))
+            out.report(YKTError(.database, "数据库操作失败：\(error.message)", hint: "操作已撤销；如反复出现请报告系统管理员"), json: json)
             return ExitStatus.storage.rawValue
         } catch {
-            out.report(YKTError(.internalError, "意外错误：\(error)", hint: "请把这条信息报告给开发人员"))
+            out.report(YKTError(.internalError, "意外错误：\(error)", hint: "请把这条信息报告给开发人员"), json: json)
             return ExitStatus.internalError.rawValue
         }
     }
@@ -102,6 +105,8 @@ public enum YKTCommandLine {
                 }
                 md += "\n"
             }
+            let examples = Examples.of(spec.path)
+            if !examples.isEmpty { md += "示例：\n\n```\n" + examples.joined(separator: "\n") + "\n```\n\n" }
         }
         return md
     }
