@@ -58,10 +58,7 @@ struct Output: Sendable {
     /// Reports an error on stderr: code, place, what, and what to do; then every detail.
     func report(_ error: YKTError) {
         var text = "错误 \(error.description)"
-        if !error.details.isEmpty {
-            text += "\n共 \(error.details.count) 处问题："
-            for d in error.details { text += "\n  - " + d.description }
-        }
+        for line in ProblemSummary.lines(error.details) { text += "\n" + line }
         message(text)
     }
 }
