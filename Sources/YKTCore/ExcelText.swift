@@ -31,7 +31,8 @@ public enum ExcelText {
     public static func unprotected(_ field: String) -> String {
         let utf8 = field.utf8
         guard let first = utf8.first, let last = utf8.last,
-              first == 0x09 || last == 0x09 || (first == UInt8(ascii: "=") && last == UInt8(ascii: "\"")) else { return field }
+              first == 0x09 || last == 0x09 || ((first == 0x20 || last == 0x20) && field.utf8.contains(0x09))
+                || (first == UInt8(ascii: "=") && last == UInt8(ascii: "\"")) else { return field }
         var text = Substring(field)
         while text.first == "\t" || text.first == " " { text = text.dropFirst() }
         while text.last == "\t" || text.last == " " { text = text.dropLast() }
