@@ -115,6 +115,26 @@ struct ExcelCLITests {
         #expect((try shown(cli, p[3].id)["account"] as? [String: Any])?["number"] as? String == p[3].card)
     }
 
+    @Test("applications: a quantity of -1 must not be negative (not \"no number\"); the rejects file keeps ID and period as text")
+    func applications() throws {
+        let cli = try township()
+        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1", "--people", "40").status == 0)
+        try cli.clock("2026-09-20")
+        #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
+        let a = Self.person(1)
+        try write(Self.header + "\r\n韦秀英,\(a.id),大塘村,,,广西农村信用社,银行卡,\(a.card),QR-1,\r\n", to: cli.path("reg.csv"))
+        #expect(try cli.run("beneficiary", "import", cli.path("reg.csv")).status == 0)
+        try write("身份证号,姓名,项目编码,期次,数量,村评议结果,备注\r\n\(a.id),韦秀英,GD01,2026,-1,通过,\r\n\(a.id),韦秀英,YL01,2026-05,1,通过,\r\n",
+                  to: cli.path("apps.csv"))
+        let refused = try cli.run("application", "import", cli.path("apps.csv"))
+        #expect(refused.status == 3 && refused.stderr.contains("YKT-QUANTITY") && refused.stderr.contains("不能是负数"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("不是数字"))
+        let kept = try cli.run("application", "import", cli.path("apps.csv"), "--keep-good", "--rejects", cli.path("rejects.csv"))
+        #expect(kept.status == 0 && kept.stdout.contains("导入申请 1 条"), "\(kept.stderr)")
+        let rejects = try String(contentsOfFile: cli.path("rejects.csv"), encoding: .utf8)
+        #expect(rejects.contains("\r\n\t\(a.id),韦秀英,GD01,\t2026,-1,通过,,2,YKT-QUANTITY,"), "\(rejects.debugDescription)")
+    }
+
     @Test("a workbook saved under a .csv name is named as one (xlsx and xls), with what to do")
     func workbooks() throws {
         let cli = try township()
