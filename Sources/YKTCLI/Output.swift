@@ -94,10 +94,7 @@ struct Output: Sendable {
 
     func report(_ error: YKTError) {
         var text = "错误 \(error.description)"
-        if !error.details.isEmpty {
-            text += "\n共 \(error.details.count) 处问题："
-            for d in error.details { text += "\n  - " + d.description }
-        }
+        for line in ProblemSummary.lines(error.details) { text += "\n" + line }
         message(text)
     }
 }

@@ -31,7 +31,7 @@ enum RegisterCommands {
         if inv.json { return try inv.out.json(r) }
         inv.out.line("\(r.file)（\(r.encoding)）共 \(r.rows) 行：导入\(what) \(r.imported) 条，错误 \(r.rejected) 行")
         if let f = r.rejectsFile { inv.out.line("错误行已写入 \(f)，改正后可再次导入") }
-        for p in r.problems { inv.out.message("  - " + p) }
+        for line in ProblemSummary.lines(r.details, fullList: r.rejectsFile) { inv.out.message(line) }
     }
 
     static func show(_ inv: Invocation, _ b: BeneficiaryRecord) throws {

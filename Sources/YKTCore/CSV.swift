@@ -12,10 +12,14 @@ public struct CSVRecord: Sendable {
 
 /// A small RFC 4180 reader over UTF-8 bytes: quoted fields with `""` escapes and embedded line
 /// breaks, CRLF or LF line ends, comma or tab separators (tab is chosen when the first line
-/// has tabs and no commas, as Excel's "Unicode text" export does). Blank lines are skipped.
+/// has tabs and no commas, as Excel's "Unicode text" export does). Blank lines are skipped,
+/// and with `skipsEmptyRows` also rows of separators only (`,,,,`, what a spreadsheet saves for
+/// a row it once touched).
 public struct CSVReader: Sendable {
     public let file: String
     public let separator: UInt8
+    /// Skip rows whose every field is empty (files from people); machine formats keep them.
+    public var skipsEmptyRows = false
     private let bytes: [UInt8]
 
     /// A reader with a known separator (no guessing from the first line).
@@ -95,7 +99,9 @@ public struct CSVReader: Sendable {
             }
             func endRecord(at end: Int) {
                 endField(at: end)
-                if !(fields.count == 1 && fields[0].isEmpty) {
+                // Only the first field is looked at on the usual row, so this costs nothing there.
+                let empty = fields[0].isEmpty && (fields.count == 1 || (skipsEmptyRows && fields.allSatisfy(\.isEmpty)))
+                if !empty {
                     result.append(CSVRecord(line: recordLine, fields: fields))
                 }
                 fields = []
@@ -158,11 +164,15 @@ public struct CSVColumn: Sendable, Hashable {
     public var key: String
     public var names: [String]
     public var required: Bool
+    /// A code made of digits (ID, account, phone, household number, period) that a
+    /// spreadsheet would turn into a number or a date: written back as text.
+    public var code: Bool
 
-    public init(_ key: String, _ names: [String], required: Bool = true) {
+    public init(_ key: String, _ names: [String], required: Bool = true, code: Bool = false) {
         self.key = key
         self.names = names
         self.required = required
+        self.code = code
     }
 
     /// The name used in messages: the first Chinese spelling.
@@ -206,9 +216,17 @@ public struct CSVHeader: Sendable {
     }
 
     /// The field for `key` in `record`, or "" when the column is absent or the row is short.
+    /// A cell a spreadsheet was told to keep as text (a leading tab, `="…"`) is given without
+    /// that protection (`ExcelText.unprotected`).
     public func value(_ key: String, in record: CSVRecord) -> String {
         guard let p = positions[key], p < record.fields.count else { return "" }
-        return record.fields[p]
+        return ExcelText.unprotected(record.fields[p])
+    }
+
+    /// The positions of the columns that hold codes (`CSVColumn.code`), to be written back as
+    /// text (`CSVWriter.row(_:codes:)`).
+    public var codePositions: Set<Int> {
+        Set(columns.filter(\.code).compactMap { positions[$0.key] })
     }
 
     public func label(_ key: String) -> String {
@@ -217,20 +235,31 @@ public struct CSVHeader: Sendable {
 }
 
 /// Writes CSV the way WPS and Excel open it without asking: UTF-8 with a BOM, CRLF line ends,
-/// fields quoted when needed, and cells that would start a formula prefixed with `'`.
+/// fields quoted when needed, cells that would start a formula prefixed with `'`, and the
+/// cells named as codes (IDs, accounts, phones) kept as text (`ExcelText.protected`).
 public struct CSVWriter: Sendable {
     public private(set) var text: String = "\u{FEFF}"
 
     public init() {}
 
-    public mutating func row(_ fields: [String]) {
-        text += fields.map(Self.escape).joined(separator: ",")
+    /// One row; the fields at the positions in `codes` are written so a spreadsheet keeps them as
+    /// text (resident IDs, account numbers, phones, household numbers, periods), never money,
+    /// counts or names.
+    public mutating func row(_ fields: [String], codes: Set<Int> = []) {
+        var first = true
+        for (i, field) in fields.enumerated() {
+            if !first { text += "," }
+            first = false
+            text += Self.escape(codes.contains(i) ? ExcelText.protected(field) : field)
+        }
         text += "\r\n"
     }
 
     static func escape(_ raw: String) -> String {
         var s = raw
-        if let first = s.first, "=+-@".contains(first), Double(s) == nil { s = "'" + s }
+        // A formula sign, also behind tabs or line breaks a spreadsheet may skip (OWASP's list).
+        let start = s.unicodeScalars.first { $0 != "\t" && $0 != "\r" && $0 != "\n" }
+        if let start, "=+-@".unicodeScalars.contains(start), Double(s) == nil { s = "'" + s }
         if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
             return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }

@@ -23,18 +23,30 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
     /// Digits only; spaces and dashes a clerk typed are removed.
     public let value: String
 
+    /// Full-width digits count as ASCII ones and spaces anywhere are ignored
+    /// (`ExcelText.plainCode`); a number a spreadsheet has changed is named as such.
     public init(_ text: String, kind: AccountKind) throws(YKTError) {
+        let plain = ExcelText.plainCode(text)
         var digits: [UInt8] = []
-        digits.reserveCapacity(text.utf8.count)
-        for b in text.utf8 {
-            if b == UInt8(ascii: " ") || b == UInt8(ascii: "-") { continue }
+        digits.reserveCapacity(plain.utf8.count)
+        for b in plain.utf8 {
+            if b == UInt8(ascii: "-") { continue }
             guard b >= 48 && b <= 57 else {
+                if ExcelText.isScientific(plain) {
+                    throw YKTError(.excelNumber, "账号成了科学计数法（形如 6.21700E+18）：Excel/WPS 把它当成了数字，后几位已经丢失",
+                                   hint: ExcelText.avoidHint)
+                }
                 throw YKTError(.accountFormat, "账号「\(Masking.account(text))」含有数字以外的字符", hint: "只填数字")
             }
             digits.append(b)
         }
         switch kind {
         case .card:
+            if !(16...19).contains(digits.count) || !Self.luhnValid(digits),
+               let zeros = ExcelText.cutZeros(String(decoding: digits, as: UTF8.self), minimum: 2) {
+                throw YKTError(.excelNumber, "银行卡号后 \(zeros) 位都是 0 且通不过校验：多半是 Excel/WPS 把它当成数字保存时截断了（只保留 15 位有效数字）",
+                               hint: ExcelText.avoidHint)
+            }
             guard (16...19).contains(digits.count) else {
                 throw YKTError(.accountFormat, "银行卡号应为 16–19 位数字，实际 \(digits.count) 位",
                                hint: "核对卡面号码；存折账号请把账户类型填为 存折")
@@ -81,8 +93,9 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
 
 /// A phone number: an 11-digit mobile number, or a fixed line with area code (`0772-1234567`).
 public enum PhoneNumber {
+    /// Full-width digits count as ASCII ones and spaces are ignored (`ExcelText.plainCode`).
     public static func validate(_ text: String) throws(YKTError) -> String {
-        let t = text.trimmed
+        let t = ExcelText.plainCode(text)
         var digits: [UInt8] = []
         digits.reserveCapacity(t.utf8.count)
         var onlyDigits = true

@@ -25,6 +25,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     // Accounts
     public static let accountFormat = code("YKT-ACCOUNT-FORMAT")
     public static let accountLuhn = code("YKT-ACCOUNT-LUHN")
+    /// A resident ID or account number a spreadsheet turned into a number (`4.50223E+17`, last digits `0`).
+    public static let excelNumber = code("YKT-EXCEL-NUMBER")
     public static let accountKind = code("YKT-ACCOUNT-KIND")
     public static let accountShared = code("YKT-ACCOUNT-SHARED")
     public static let accountConfirmation = code("YKT-ACCOUNT-CONFIRMATION")
@@ -46,6 +48,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let fileRead = code("YKT-FILE-READ")
     public static let fileWrite = code("YKT-FILE-WRITE")
     public static let fileEncoding = code("YKT-FILE-ENCODING")
+    public static let fileWorkbook = code("YKT-FILE-WORKBOOK")
     public static let fileUnsafe = code("YKT-FILE-UNSAFE")
     public static let fileTooLarge = code("YKT-FILE-SIZE")
     public static let csvHeader = code("YKT-CSV-HEADER")
@@ -174,6 +177,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         idCheckDigit: (.invalidInput, "身份证号校验码（第 18 位）与前 17 位不符（GB 11643）"),
         accountFormat: (.invalidInput, "账号格式错误：银行卡 16–19 位数字，存折 8–30 位数字"),
         accountLuhn: (.invalidInput, "银行卡号未通过 Luhn 校验"),
+        excelNumber: (.invalidInput, "身份证号或账号被 Excel/WPS 当作数字改掉了（科学计数法如 4.50223E+17，或末尾几位变成 0）：重新录入这一格，并把这一列设为文本"),
         accountKind: (.invalidInput, "账户类型只能是 银行卡 或 存折"),
         accountShared: (.ruleRefused, "该账号已是另一位补贴对象的指定账户（一人一卡），须说明理由方可共用"),
         accountConfirmation: (.invalidInput, "变更或登记指定账户须填写本人签字确认书编号"),
@@ -193,6 +197,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         fileRead: (.storage, "文件无法读取"),
         fileWrite: (.storage, "文件无法写入"),
         fileEncoding: (.invalidInput, "文件既不是 UTF-8 也不是 GB18030 编码"),
+        fileWorkbook: (.invalidInput, "文件是 Excel/WPS 工作簿（.xlsx 或 .xls），不是 CSV：另存为「CSV UTF-8（逗号分隔）」后再导入"),
         fileUnsafe: (.invalidInput, "从外部来的文件是符号链接、有多个硬链接，或不是普通文件（目录、命名管道、设备），未读取"),
         fileTooLarge: (.invalidInput, "从外部来的文件超过大小上限（银行文件默认 256 MiB），未读取"),
         csvHeader: (.invalidInput, "CSV 表头缺少必需的列或有重复列"),

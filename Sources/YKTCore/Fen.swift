@@ -74,6 +74,9 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
         func bad(_ why: String) -> YKTError {
             YKTError(.quantityInvalid, "数量「\(text)」无效：\(why)", hint: "填写大于 0 的数，最多四位小数，例如 3.25")
         }
+        if t.count > 1, t.hasPrefix("-"), t.dropFirst().allSatisfy({ $0.isASCIIDigit || $0 == "." }) {
+            throw bad("不能是负数")
+        }
         guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 6,
               whole.allSatisfy(\.isASCIIDigit) else { throw bad("不是数字") }
         var v = Int64(whole)! * Self.scale

@@ -48,10 +48,13 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
     }
 
     /// Validates `text`. `today` bounds the birth date (no one is born in the future).
+    /// Full-width digits and `Ｘ` count as their ASCII forms and spaces anywhere are ignored
+    /// (`ExcelText.plainCode`); a number a spreadsheet has changed is named as such.
     public init(_ text: String, today: CivilDate = .inChina()) throws(YKTError) {
-        let raw = text.trimmed
+        let raw = ExcelText.plainCode(text)
         var bytes = Array(raw.utf8)
         let problem = bytes.withUnsafeBufferPointer { Self.problem(in: $0, today: today) }
+        if problem != nil { try Self.checkSpreadsheetDamage(raw) }
         switch problem {
         case nil: break
         case .length:
@@ -71,6 +74,19 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
         }
         if bytes[17] == UInt8(ascii: "x") { bytes[17] = UInt8(ascii: "X") }
         value = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Throws `YKT-EXCEL-NUMBER` when a refused number has the marks of a spreadsheet: scientific
+    /// notation, or 16 or more digits whose last ones (past the 15th significant) are all `0`.
+    static func checkSpreadsheetDamage(_ raw: String) throws(YKTError) {
+        if ExcelText.isScientific(raw) {
+            throw YKTError(.excelNumber, "身份证号成了科学计数法（形如 4.50223E+17）：Excel/WPS 把它当成了数字，后几位已经丢失",
+                           hint: ExcelText.avoidHint)
+        }
+        if let zeros = ExcelText.cutZeros(raw) {
+            throw YKTError(.excelNumber, "身份证号后 \(zeros) 位都是 0 且通不过校验：多半是 Excel/WPS 把它当成数字保存时截断了（只保留 15 位有效数字）",
+                           hint: ExcelText.avoidHint)
+        }
     }
 
     /// The check character for the first 17 digits (`digits` may be longer; the rest is ignored).

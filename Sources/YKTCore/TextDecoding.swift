@@ -32,6 +32,11 @@ public enum TextDecoding {
     }
 
     public static func decode(_ bytes: [UInt8], as encoding: TextEncoding = .auto, file: String) throws(YKTError) -> Decoded {
+        if let kind = workbookKind(bytes) {
+            throw YKTError(.fileWorkbook, "这是 Excel/WPS 工作簿文件（\(kind)），不是 CSV 文本文件", at: SourceLocation(file: file),
+                           hint: "在 WPS 或 Excel 中打开它，选「文件 → 另存为」，保存类型选「CSV UTF-8（逗号分隔）(*.csv)」"
+                               + "（没有这一项就选「CSV（逗号分隔）」），再导入另存的 .csv 文件")
+        }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             let body = Array(bytes.dropFirst(3))
             try requireUTF8(body, file: file)
@@ -60,6 +65,15 @@ public enum TextDecoding {
             if firstInvalidUTF8(bytes) == nil { return Decoded(utf8: bytes, detected: "UTF-8") }
             return Decoded(utf8: try convertGB18030(bytes, file: file), detected: "GB18030")
         }
+    }
+
+    /// What kind of workbook `bytes` are, from their first bytes, or nil for anything else:
+    /// a ZIP archive (`PK\u{03}\u{04}`: .xlsx, also WPS's .et saved as xlsx) or an OLE compound
+    /// document (`D0 CF 11 E0 A1 B1 1A E1`: .xls, .et). No text file starts with either.
+    public static func workbookKind(_ bytes: [UInt8]) -> String? {
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return ".xlsx 格式" }
+        if bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) { return ".xls 格式" }
+        return nil
     }
 
     static func requireUTF8(_ bytes: [UInt8], file: String) throws(YKTError) {

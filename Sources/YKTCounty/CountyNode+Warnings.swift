@@ -188,8 +188,9 @@ extension CountyNode {
             }
         }
         guard problems.isEmpty else {
+            let list = try CSVFiles.writeProblems(loaded, problems, into: NSStringPath(directory).appending("out"))
             throw YKTError(.importRejected, "\(what)有 \(problems.count) 行错误，整批未导入", at: SourceLocation(file: loaded.name),
-                           hint: "改正后重新导入", details: problems)
+                           hint: "全部问题已逐条写入 \(list)；改正后重新导入", details: problems)
         }
         return try perform(action, object: "file \(loaded.name) sha256:\(loaded.sha256.prefix(16))", detail: "rows=\(rows.count)") {
             for v in rows { try insert(v, loaded.name) }

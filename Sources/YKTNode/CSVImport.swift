@@ -7,15 +7,26 @@ public struct ImportOptions: Sendable {
     /// false (the default): all-or-nothing. true: import the good lines, write the bad ones to `rejectsPath`.
     public var keepGood: Bool
     public var rejectsPath: String?
+    /// Where a refused import writes its whole list of problems (`导入问题-<file>-<time>.csv`);
+    /// the nodes set their `out` folder when this is nil. Without one, no list is written.
+    public var problemsDirectory: String?
     /// Called now and then with (phase, done, total) for a progress display.
     public var progress: (@Sendable (String, Int, Int) -> Void)?
 
     public init(encoding: TextEncoding = .auto, keepGood: Bool = false, rejectsPath: String? = nil,
-                progress: (@Sendable (String, Int, Int) -> Void)? = nil) {
+                problemsDirectory: String? = nil, progress: (@Sendable (String, Int, Int) -> Void)? = nil) {
         self.encoding = encoding
         self.keepGood = keepGood
         self.rejectsPath = rejectsPath
+        self.problemsDirectory = problemsDirectory
         self.progress = progress
+    }
+
+    /// These options, with `directory` for the problem list unless one is set already.
+    public func listingProblems(in directory: String) -> ImportOptions {
+        var copy = self
+        if copy.problemsDirectory == nil { copy.problemsDirectory = directory }
+        return copy
     }
 }
 
@@ -30,9 +41,16 @@ public struct ImportResult: Sendable, Codable {
     public var rejectsFile: String?
     /// Every problem found, one per bad field (a line may have several).
     public var problems: [String]
+    /// The same problems with their codes, for a summary by code (not in the JSON form).
+    public var details: [YKTError] = []
+
+    enum CodingKeys: String, CodingKey {
+        case file, encoding, sha256, rows, imported, rejected, rejectsFile, problems
+    }
 
     package init(file: String, encoding: String, sha256: String, rows: Int, imported: Int, rejected: Int,
-                 rejectsFile: String?, problems: [String]) {
+                 rejectsFile: String?, problems: [String], details: [YKTError] = []) {
+        self.details = details
         self.file = file
         self.encoding = encoding
         self.sha256 = sha256
@@ -68,7 +86,9 @@ public enum CSVFiles {
         let bytes = try read(path: path)
         let name = (path as NSString).lastPathComponent
         let decoded = try TextDecoding.decode(bytes, as: encoding, file: name)
-        var records = try CSVReader(utf8: decoded.utf8, file: name).records()
+        var reader = CSVReader(utf8: decoded.utf8, file: name)
+        reader.skipsEmptyRows = true
+        var records = try reader.records()
         guard !records.isEmpty else {
             throw YKTError(.csvHeader, "文件是空的", at: SourceLocation(file: name), hint: "第一行须是表头，其后每行一条记录")
         }
@@ -78,12 +98,14 @@ public enum CSVFiles {
     }
 
     /// Writes the rejected lines with their reasons, in the same columns plus three more, as a
-    /// UTF-8 CSV with BOM that the clerk can correct and import again.
-    package static func writeRejects(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], to path: String) throws(YKTError) {
+    /// UTF-8 CSV with BOM that the clerk can correct and import again. The columns at `codes`
+    /// (IDs, accounts, phones…) are written so Excel and WPS keep them as text.
+    package static func writeRejects(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], codes: Set<Int> = [],
+                                     to path: String) throws(YKTError) {
         var w = CSVWriter()
         w.row(loaded.header.fields + ["原行号", "错误代码", "错误说明"])
         for (record, errors) in bad {
-            let codes = errors.map(\.code.rawValue).joined(separator: ";")
+            let errorCodes = errors.map(\.code.rawValue).joined(separator: ";")
             let reasons = errors.map { e in
                 (e.location?.field.map { "「\($0)」" } ?? "") + e.message + (e.hint.map { "（\($0)）" } ?? "")
             }.joined(separator: "；")
@@ -91,9 +113,29 @@ public enum CSVFiles {
             if fields.count < loaded.header.fields.count {
                 fields += Array(repeating: "", count: loaded.header.fields.count - fields.count)
             }
-            w.row(fields + [String(record.line), codes, reasons])
+            w.row(fields + [String(record.line), errorCodes, reasons], codes: codes)
         }
         try FileOutput.writeAtomically(w.text, to: path, mode: 0o600)
+    }
+
+    /// Writes every problem of a refused import, one row each (原行号, 列, 错误代码, 错误说明,
+    /// 处理办法), into `directory` as `导入问题-<file name>-<China time>.csv`, mode 0600 (the
+    /// messages may quote a name or a masked number). Returns the path.
+    package static func writeProblems(_ loaded: LoadedCSV, _ problems: [YKTError], into directory: String,
+                                      at date: Date = Date()) throws(YKTError) -> String {
+        var w = CSVWriter()
+        w.row(["原行号", "列", "错误代码", "错误说明", "处理办法"])
+        for p in problems {
+            w.row([p.location?.line.map(String.init) ?? "", p.location?.field ?? "", p.code.rawValue, p.message, p.hint ?? ""])
+        }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        let stem = (loaded.name as NSString).deletingPathExtension
+        let path = (directory as NSString).appendingPathComponent("导入问题-\(stem)-\(f.string(from: date)).csv")
+        try FileOutput.writeAtomically(w.text, to: path, mode: 0o600)
+        return path
     }
 }
 
@@ -101,9 +143,9 @@ public enum CSVFiles {
 /// Validates every row with `validate`, collecting all problems, then either refuses the whole
 /// file (listing every bad line) or, with `keepGood`, writes the rejects file and returns the
 /// good rows. `crossCheck` sees the good rows in file order and can reject more (duplicates).
-package func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String,
+package func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, codes: Set<Int> = [],
                          validate: @Sendable (CSVRecord) -> Result<T, RowErrors>,
-                         crossCheck: (CSVRecord, T) -> [YKTError]) throws -> (good: [T], bad: Int, problems: [String]) {
+                         crossCheck: (CSVRecord, T) -> [YKTError]) throws -> (good: [T], bad: Int, problems: [String], details: [YKTError]) {
     var good: [T] = []
     good.reserveCapacity(loaded.rows.count)
     var bad: [(CSVRecord, [YKTError])] = []
@@ -122,29 +164,34 @@ package func screen<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, wh
         }
     }
     options.progress?("校验", total, total)
-    let problems = try settle(loaded, bad: bad, options: options, what: what)
-    return (good, bad.count, problems)
+    let settled = try settle(loaded, bad: bad, options: options, what: what, codes: codes)
+    return (good, bad.count, settled.problems, settled.details)
 }
 
 /// The end of every import: nothing bad, or the rejects file (`keepGood`), or the refusal of the
-/// whole file listing every bad line. Returns the problems, one per bad field.
-package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options: ImportOptions, what: String) throws -> [String] {
-    let problems = bad.flatMap { $0.1.map(\.description) }
+/// whole file. A refusal carries every problem (printed summarised by code,
+/// `ProblemSummary`) and writes them all to a file in `options.problemsDirectory`, whose path
+/// it names. Returns the problems, one per bad field.
+package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options: ImportOptions, what: String,
+                    codes: Set<Int> = []) throws -> (problems: [String], details: [YKTError]) {
+    let details = bad.flatMap(\.1)
     if !bad.isEmpty {
         if options.keepGood {
             guard let path = options.rejectsPath else {
                 throw YKTError(.usage, "保留正确行导入时须指定错误行文件", hint: "加上 --rejects 文件路径")
             }
-            try CSVFiles.writeRejects(loaded, bad: bad, to: path)   // 0600: it holds personal data
+            try CSVFiles.writeRejects(loaded, bad: bad, codes: codes, to: path)   // 0600: it holds personal data
         } else {
+            let list = try options.problemsDirectory.map { dir throws(YKTError) in try CSVFiles.writeProblems(loaded, details, into: dir) }
+            let listed = list.map { "全部 \(details.count) 处问题已逐条写入 \($0)（可用 WPS/Excel 打开）；" } ?? ""
             throw YKTError(.importRejected,
                            "\(loaded.name) 共 \(loaded.rows.count) 行，其中 \(bad.count) 行有错误，整批未导入（\(what)）",
                            at: SourceLocation(file: loaded.name),
-                           hint: "按下列各行的提示改正后重新导入；或用 --keep-good --rejects 文件 先导入正确的行",
-                           details: bad.flatMap(\.1))
+                           hint: listed + "按各处的提示改正原文件后重新导入；或用 --keep-good --rejects 文件 先导入正确的行",
+                           details: details)
         }
     }
-    return problems
+    return (details.map(\.description), details)
 }
 
 /// `screen` for large files, as a pipeline: a background thread checks the lines in chunks, in
@@ -154,10 +201,11 @@ package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options
 /// All-or-nothing imports stop writing at the first bad line (the caller's transaction is then
 /// rolled back by the refusal) but still check every line, so every problem is reported.
 /// `checked` runs on the checking thread after the last line (to free what only it needed).
-package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, chunk: Int = 4_096,
+package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, codes: Set<Int> = [],
+                                  chunk: Int = 4_096,
                                   check: @escaping @Sendable (ArraySlice<CSVRecord>) -> [Result<T, RowErrors>],
                                   checked: @escaping @Sendable () -> Void = {},
-                                  write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String]) {
+                                  write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String], details: [YKTError]) {
     typealias Outcome = (records: ArraySlice<CSVRecord>, results: [Result<T, RowErrors>])
     if options.keepGood && options.rejectsPath == nil {   // known before anything is written
         throw YKTError(.usage, "保留正确行导入时须指定错误行文件", hint: "加上 --rejects 文件路径")
@@ -201,7 +249,8 @@ package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOp
         throw error
     }
     try producer.wait()
-    return (good, bad.count, try settle(loaded, bad: bad, options: options, what: what))
+    let settled = try settle(loaded, bad: bad, options: options, what: what, codes: codes)
+    return (good, bad.count, settled.problems, settled.details)
 }
 
 

@@ -9,16 +9,17 @@ public struct NoticeDocument: Sendable {
     public var csv: String
 
     /// One table laid out twice: the A4 page, and the CSV with the title, `csvHead` rows, the
-    /// column names, the rows, the totals and `csvTail` rows.
+    /// column names, the rows, the totals and `csvTail` rows. In the CSV the columns at `codes`
+    /// (resident IDs, accounts, phones) are written so Excel and WPS keep them as text.
     public init(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]], totals: [String]?,
-                outro: [String], csvHead: [[String]] = [], csvTail: [[String]] = []) {
+                outro: [String], csvHead: [[String]] = [], csvTail: [[String]] = [], codes: Set<Int> = []) {
         self.title = title
         html = Self.page(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro)
         var w = CSVWriter()
         w.row([title])
         csvHead.forEach { w.row($0) }
         w.row(columns)
-        rows.forEach { w.row($0) }
+        rows.forEach { w.row($0, codes: codes) }
         if let totals { w.row(totals) }
         csvTail.forEach { w.row($0) }
         csv = w.text

@@ -84,10 +84,10 @@ extension TownshipNode {
     }
 
     public static let applicationFileColumns: [CSVColumn] = [
-        CSVColumn("residentID", ["身份证号", "身份证号码", "公民身份号码", "resident_id"]),
+        CSVColumn("residentID", ["身份证号", "身份证号码", "公民身份号码", "resident_id"], code: true),
         CSVColumn("name", ["姓名", "name"], required: false),
         CSVColumn("program", ["项目编码", "program"]),
-        CSVColumn("period", ["期次", "发放期次", "period"]),
+        CSVColumn("period", ["期次", "发放期次", "period"], code: true),
         CSVColumn("quantity", ["数量", "面积(亩)", "补贴数量", "quantity"]),
         CSVColumn("result", ["村评议结果", "评议结果", "village_result"], required: false),
         CSVColumn("note", ["备注", "note"], required: false),
@@ -114,7 +114,7 @@ extension TownshipNode {
                 if let p = try? Period(parsing: $0.text(1)) { periodsOf[$0.text(0), default: []].append((p, 0)) }
             }
             let programs = programByCode, people = residents
-            let screened = try screen(loaded, options: options, what: "申请") { record -> Result<(ApplicationInput, Int64, Program), RowErrors> in
+            let screened = try screen(loaded, options: options.listingProblems(in: outFolder), what: "申请", codes: header.codePositions) { record -> Result<(ApplicationInput, Int64, Program), RowErrors> in
                 var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
                 func v(_ key: String) -> String { header.value(key, in: record).trimmed }
                 let rid = field("residentID", header, &errors) { () throws(YKTError) in try ResidentID(v("residentID"), today: today) }
@@ -178,7 +178,7 @@ extension TownshipNode {
                 _ = try insertApplication(item.0, beneficiaryID: item.1, program: item.2, at: at)
             }
             return importOutcome(loaded, imported: screened.good.count, rejected: screened.bad,
-                                 problems: screened.problems, options: options)
+                                 problems: screened.problems, details: screened.details, options: options)
         }
     }
 }

@@ -6,14 +6,14 @@ extension TownshipNode {
     /// The register columns, with the spellings village spreadsheets use.
     public static let registerColumns: [CSVColumn] = [
         CSVColumn("name", ["姓名", "name"]),
-        CSVColumn("residentID", ["身份证号", "身份证号码", "公民身份号码", "resident_id"]),
+        CSVColumn("residentID", ["身份证号", "身份证号码", "公民身份号码", "resident_id"], code: true),
         CSVColumn("village", ["村（社区）", "村(社区)", "村", "所在村", "village"]),
-        CSVColumn("household", ["户号", "household"], required: false),
-        CSVColumn("phone", ["联系电话", "电话", "手机号", "phone"], required: false),
+        CSVColumn("household", ["户号", "household"], required: false, code: true),
+        CSVColumn("phone", ["联系电话", "电话", "手机号", "phone"], required: false, code: true),
         CSVColumn("bank", ["开户银行", "代发银行", "银行", "bank"]),
         CSVColumn("kind", ["账户类型", "account_kind"], required: false),
-        CSVColumn("account", ["账号", "银行账号", "卡号", "account"]),
-        CSVColumn("confirmation", ["确认书编号", "confirmation"]),
+        CSVColumn("account", ["账号", "银行账号", "卡号", "account"], code: true),
+        CSVColumn("confirmation", ["确认书编号", "confirmation"], code: true),
         CSVColumn("sharedReason", ["共用账户理由", "shared_reason"], required: false),
     ]
 
@@ -31,7 +31,7 @@ extension TownshipNode {
                 WHERE a.replaced_at IS NULL
                 """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
             let node = config.nodeID
-            let screened = try screenStreaming(loaded, options: options, what: "补贴对象底册") { records in
+            let screened = try screenStreaming(loaded, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
                 // Each line on its own, on every core; then the cross-line checks in file order.
                 let checked = Array(records).parallelMap(minimumChunk: 1_024) { record in
                     Self.validateRegisterRow(record, header: header, today: today)
@@ -49,7 +49,7 @@ extension TownshipNode {
                 try insertRegistered(rows)
             }
             return importOutcome(loaded, imported: screened.good, rejected: screened.bad,
-                                 problems: screened.problems, options: options)
+                                 problems: screened.problems, details: screened.details, options: options)
         } }
     }
 
@@ -71,7 +71,7 @@ extension TownshipNode {
         let name = field("name", header, &errors) { () throws(YKTError) in try PersonName.validate(v("name")) }
         let village = required("village")
         let phoneText = v("phone")
-        let phone = phoneText.isEmpty ? "" : field("phone", header, &errors) { () throws(YKTError) in try PhoneNumber.validate(phoneText) }
+        let phone = phoneText.trimmed.isEmpty ? "" : field("phone", header, &errors) { () throws(YKTError) in try PhoneNumber.validate(phoneText) }
         let bank = required("bank")
         let kind = field("kind", header, &errors) { () throws(YKTError) in try AccountKind(parsing: v("kind")) }
         let number = required("account").flatMap { s in

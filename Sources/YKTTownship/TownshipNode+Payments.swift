@@ -193,7 +193,8 @@ extension TownshipNode {
         let outro = ["如有疑问，请向\(config.name)或县财政部门反映。", "为保护个人信息，身份证号、账号只显示部分数字。",
                      config.name, printedOn.chinese]
         let totals = ["合计", "", "\(rows.count) 人", "", "", Fen(r.totalFen).yuanGrouped, "已发放 \(paidCount) 人", ""]
-        return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro)
+        return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro,
+                              codes: [3, 4])
     }
 
     public func printPaymentNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {

@@ -34,7 +34,8 @@ extension TownshipNode {
         ]
         let totals = ["合计", "", "\(lines.count) 人", "", "", "", total.yuanGrouped]
         return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows, totals: totals,
-                              outro: outro, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话", n.phone]])
+                              outro: outro, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话",
+                                                          ExcelText.protected(n.phone)]], codes: [3])
     }
 
     /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in
@@ -48,7 +49,10 @@ extension TownshipNode {
     /// (default `<node>/out`), recorded in the audit trail. Returns the two paths.
     func write(_ doc: NoticeDocument, base: String, into directory: String?, action: String, object: String) throws -> (html: String, csv: String) {
         try perform(action) {
-            (try doc.write(base: base, into: directory ?? NSStringPath(self.directory).appending("out")), AuditNote(object: object, detail: base))
+            (try doc.write(base: base, into: directory ?? outFolder), AuditNote(object: object, detail: base))
         }
     }
+
+    /// `<node>/out`: where printed files and import problem lists go by default.
+    var outFolder: String { NSStringPath(directory).appending("out") }
 }

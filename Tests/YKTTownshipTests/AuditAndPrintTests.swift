@@ -119,6 +119,11 @@ struct AuditAndPrintTests {
         #expect(html.contains("935.88"))          // 374.13 + 561.75
         let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: paths.csv)))
         #expect(raw.starts(with: [0xEF, 0xBB, 0xBF]) && csv.contains("\r\n"))
+        // In the CSV the ID and the phone are kept as text in Excel/WPS (a leading tab); amounts,
+        // quantities and names are not.
+        #expect(csv.contains(",\t" + Masking.residentID(Fixture.alice) + ",3.33,") && csv.contains("监督电话,\t0772-6812345"))
+        #expect(csv.contains(",935.88") && !csv.contains("\t3.33") && !csv.contains("\t935.88"))
+        #expect(csv.components(separatedBy: "\t").count == 1 + 2 + 1)   // two IDs and the phone
         #expect(try AuditLog.entries(db: node.db).last?.action == "notice.print")
     }
 
