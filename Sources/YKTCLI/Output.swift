@@ -77,6 +77,10 @@ struct Output: Sendable {
             var field: String?
             var hint: String?
             var details: [Entry]?
+            /// With many problems, `details` holds the first `ProblemSummary.perCode` of each code
+            /// (as the text summary does); these give the whole count, in all and by code.
+            var detailsTotal: Int?
+            var detailCounts: [String: Int]?
 
             init(_ e: YKTError, exit: Int32?) {
                 code = e.code.rawValue
@@ -86,7 +90,16 @@ struct Output: Sendable {
                 line = e.location?.line
                 field = e.location?.field
                 hint = e.hint
-                details = e.details.isEmpty ? nil : e.details.map { Entry($0, exit: nil) }
+                guard !e.details.isEmpty else { return }
+                var counts: [String: Int] = [:]
+                var kept: [Entry] = []
+                for d in e.details {
+                    counts[d.code.rawValue, default: 0] += 1
+                    if counts[d.code.rawValue]! <= ProblemSummary.perCode { kept.append(Entry(d, exit: nil)) }
+                }
+                details = kept
+                detailsTotal = e.details.count
+                detailCounts = counts
             }
         }
         var error: Entry

@@ -83,8 +83,20 @@ struct HelpAndJSONErrorTests {
         #expect(e["exit"] as? Int == Int(r.status))
         let details = try #require(e["details"] as? [[String: Any]])
         #expect(details.count >= 2)
+        #expect(e["detailsTotal"] as? Int == details.count)
+        #expect((e["detailCounts"] as? [String: Int])?.values.reduce(0, +) == details.count)
         #expect(details.allSatisfy { ($0["line"] as? Int) != nil && ($0["message"] as? String)?.isEmpty == false })
         #expect(details.contains { $0["file"] as? String == "bad.csv" || ($0["file"] as? String)?.hasSuffix("bad.csv") == true })
+        // Many problems of one code: the first 20 of it, and the whole count.
+        var many = "姓名,身份证号,村（社区）,开户银行,账号,确认书编号\n"
+        for i in 0..<50 { many += "张\(i),123,大塘村,中国农业银行,6228480012345678901,QR-\(i)\n" }
+        try many.write(toFile: file, atomically: true, encoding: .utf8)
+        let m = try cli.run("beneficiary", "import", file, "--json")
+        let me = try #require((try JSONSerialization.jsonObject(with: Data(m.stderr.utf8)) as? [String: Any])?["error"] as? [String: Any])
+        let counts = try #require(me["detailCounts"] as? [String: Int])
+        #expect(me["detailsTotal"] as? Int == counts.values.reduce(0, +))
+        #expect(counts.values.contains { $0 >= 50 })
+        #expect((me["details"] as? [Any])?.count == counts.values.map { min($0, 20) }.reduce(0, +))
         // Without --json the same error is text.
         let text = try cli.run("beneficiary", "import", file)
         #expect(text.stderr.hasPrefix("错误 [YKT-"))
