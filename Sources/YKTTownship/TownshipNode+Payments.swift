@@ -211,7 +211,7 @@ extension TownshipNode {
         }
         if pending > 0 { counts += "另有 \(pending) 人的银行发放结果尚未返回。" }
         let intro = [
-            "\(period.chinese)\(program.name)已通过\"一卡通\"发放，现将发放结果予以公示，接受社会监督。",
+            "\(period.chinese)\(program.name)已通过“一卡通”发放，现将发放结果予以公示，接受社会监督。",
             counts,
         ]
         let outro = ["如对发放结果有异议，请以书面或电话形式向\(issuingBody)或县财政部门反映。监督举报电话：\(phone)。",
