@@ -260,6 +260,49 @@ struct PrintedNoticeTests {
         #expect(try cli.run("payment", "notice", "2", "--out", cli.path("again"), "--date", "2026-11-20").status == 0)
         let again = try String(contentsOfFile: cli.path("again/发放结果-450223101-2.html"), encoding: .utf8)
         #expect(again.contains("0772-6819999") && !again.contains("0772-6812345"))
+
+        // The words follow the failed lines through correction and re-issue.
+        func intro(_ dir: String) throws -> String {
+            #expect(try cli.run("payment", "notice", "1", "--out", cli.path(dir), "--date", "2026-11-20").status == 0)
+            let html = try String(contentsOfFile: cli.path("\(dir)/发放结果-450223101-1.html"), encoding: .utf8)
+            return html.components(separatedBy: "<p>").dropFirst().prefix(2).joined()
+        }
+        let toCorrect = try TownshipNode.open(directory: cli.path("node")).paymentsToCorrect().map(\.payment)
+        #expect(toCorrect.count == 2)
+        let corrected = try cli.run("payment", "correct", String(toCorrect[0]), "--bank", "中国农业银行",
+                                    "--account", AccountNumber.completingLuhn("622848000000999991"), "--confirmation", "QR101-09001")
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+        let oneCorrected = try intro("corrected")
+        #expect(oneCorrected.contains("发放失败 2 人") && oneCorrected.contains("其中 1 人乡镇正与本人核实账户，1 人已更正账户、等待县财政补发"))
+        try reissueAtCounty(cli)
+        let reissued = try intro("reissued")
+        #expect(reissued.contains("已发放到本人指定账户 67 人") && reissued.contains("（其中更正账户后补发 1 人）"))
+        #expect(reissued.contains("发放失败 1 人") && reissued.contains("乡镇将与本人核实账户，更正后由县财政补发"))
+    }
+
+    /// The county re-issues what the township corrected; the bank pays it; the result comes down.
+    func reissueAtCounty(_ cli: CLI) throws {
+        let county = try CountyNode.open(directory: cli.path("county"))
+        let township = try TownshipNode.open(directory: cli.path("node"))
+        _ = try township.push { bytes, signature in
+            let a = county.receive(peer: "450223101", bytes: bytes, signature: signature)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
+        try county.actAs("payer", .payments)
+        let batches = try county.reissue()
+        #expect(batches.count == 1)
+        _ = try county.dispatch(on: try CivilDate(parsing: "2026-11-18"))
+        let answers = try county.payments(batch: batches[0]).map { p in
+            BankFile.ResultLine(lineID: String(p.id), status: .paid, amountFen: p.amountFen, date: try CivilDate(parsing: "2026-11-19"),
+                                reason: nil, reasonText: "", returnedFen: 0)
+        }
+        try FileOutput.writeAtomically(bytes: BankFile.write(BankFile.Result(batch: batches[0], bank: "ABC", lines: answers)),
+                                       to: cli.path("bank-ABC") + "/inbox/result-\(batches[0]).txt")
+        #expect(try county.receiveResults(today: try CivilDate(parsing: "2026-11-19")).allSatisfy { $0.refusal == nil })
+        _ = try township.pull { after in
+            let a = county.stream(peer: "450223101", after: after)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
     }
 
     /// The county side, in-process on the county node `ykt` made: roles, budgets and the agency
