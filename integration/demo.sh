@@ -12,7 +12,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-bash "$root/.ci/setup" >/dev/null
+bash "$root/.ci/setup" build >/dev/null
 
 echo "== 构建 ykt"
 swift build -c release --product ykt 2>&1 | tail -n 1

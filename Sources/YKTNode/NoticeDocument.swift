@@ -50,46 +50,171 @@ public struct NoticeDocument: Sendable {
         return out
     }
 
-    /// Lays out a titled table with paragraphs before and after, on A4.
+    /// Lays out a titled table with paragraphs before and after, on A4 portrait: the header row
+    /// repeats on every page, every page is numbered 「第 x 页 共 y 页」 (CSS `@page` margin box,
+    /// which Chromium prints), rows never split across pages, and the last rows, the totals, the
+    /// closing paragraphs and the signature stay together so that the signature is never alone
+    /// on the last page. The last two `outro` lines are the signature: the issuing body and the
+    /// date, with room for the seal. With a `layout`, the columns have fixed widths and each
+    /// cell keeps to one line (see `PrintLayout`).
     public static func page(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]],
-                     totals: [String]?, outro: [String]) -> String {
+                            totals: [String]?, outro: [String], layout: PrintLayout? = nil) -> String {
         var h = """
         <!DOCTYPE html>
         <html lang="zh-CN"><head><meta charset="utf-8"><title>\(escape(title))</title>
         <style>
-        @page { size: A4; margin: 18mm 15mm; }
-        body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: 11pt; color: #000; }
-        h1 { font-family: "SimHei", "Heiti SC", "Noto Sans CJK SC", sans-serif; font-size: 18pt; text-align: center; margin: 0 0 8mm; }
-        p { line-height: 1.7; text-indent: 2em; margin: 0 0 2mm; }
-        table { width: 100%; border-collapse: collapse; margin: 4mm 0; }
-        th, td { border: 0.5pt solid #000; padding: 1.2mm 2mm; }
-        th { background: #eee; font-weight: bold; }
+        @page { size: A4 portrait; margin: 14mm 12mm 16mm;
+          @bottom-center { content: "第 " counter(page) " 页 共 " counter(pages) " 页"; font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: 9pt; } }
+        body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: \(PrintLayout.bodyPoints)pt; color: #000; margin: 0; }
+        h1 { font-family: "SimHei", "Heiti SC", "Noto Sans CJK SC", sans-serif; font-size: 16pt; text-align: center; margin: 0 0 5mm; }
+        p { line-height: 1.6; text-indent: 2em; margin: 0 0 1.5mm; }
+        table { width: 100%; border-collapse: collapse; margin: 3mm 0 0; }
+        th, td { border: 0.5pt solid #000; padding: 0.8mm 1mm; }
+        th { font-size: \(PrintLayout.headerPoints)pt; background: #eee; font-weight: bold; }
+        table.fixed { table-layout: fixed; }
+        table.fixed th, table.fixed td { height: \(PrintLayout.rowMillimetres)mm; padding: 0 1mm; white-space: nowrap; }
+        table.fixed td.w { white-space: normal; line-height: 1.2; }
+        td small { font-size: \(PrintLayout.remarkPoints)pt; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; }
         thead { display: table-header-group; }
-        tr { page-break-inside: avoid; }
-        .sign { text-align: right; text-indent: 0; margin-top: 8mm; }
+        tr { break-inside: avoid; page-break-inside: avoid; }
+        tbody.end { break-inside: avoid; page-break-inside: avoid; }
+        tr.outro td, table.fixed tr.outro td { border: none; padding: 3mm 0 0; height: auto; white-space: normal; }
+        .nw { white-space: nowrap; }
+        .sign { width: 62mm; min-height: 40mm; margin: 2mm 4mm 0 auto; padding-top: 10mm; box-sizing: border-box; text-align: center; line-height: 2; break-inside: avoid; }
         </style></head><body>
         <h1>\(escape(title))</h1>
 
         """
-        for p in intro { h += "<p>\(escape(p))</p>\n" }
-        h += "<table><thead><tr>" + columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
-        for row in rows {
-            h += "<tr>" + row.enumerated().map { i, v in
-                numeric.contains(i) ? "<td class=\"n\">\(escape(v))</td>" : "<td>\(escape(v))</td>"
+        for p in intro { h += "<p>\(phoneKeptWhole(escape(p)))</p>\n" }
+        let span = max(1, columns.count)
+        if let layout {
+            h += "<table class=\"fixed\"><colgroup>" + layout.widths.map { "<col style=\"width:\(format($0))mm\">" }.joined() + "</colgroup>"
+        } else {
+            h += "<table>"
+        }
+        h += "<thead><tr>" + columns.enumerated().map { i, v in
+            "<th>\(fitted(escape(v), v, column: i, layout: layout, points: PrintLayout.headerPoints))</th>"
+        }.joined() + "</tr></thead>\n"
+        func row(_ cells: [String], bold: Bool) -> String {
+            "<tr>" + cells.enumerated().map { i, v in
+                var classes: [String] = []
+                if numeric.contains(i) { classes.append("n") }
+                // The totals keep to one line even in a column that may wrap.
+                let wraps = layout?.wrapping.contains(i) == true && !bold
+                if wraps { classes.append("w") }
+                let attributes = classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\""
+                var text = escape(v)
+                if wraps {
+                    // A remark in brackets at the end (a failure's reason) goes on a second line,
+                    // without the brackets, in smaller type: made smaller still to keep to one
+                    // line, and wrapped only when even that is too long.
+                    if let open = v.firstIndex(of: "（"), open != v.startIndex, v.hasSuffix("）") {
+                        let remark = String(v[v.index(after: open)..<v.index(before: v.endIndex)])
+                        text = escape(String(v[..<open])) + "<br><small>"
+                            + fitted(escape(remark), remark, column: i, layout: layout, points: PrintLayout.remarkPoints) + "</small>"
+                    }
+                } else {
+                    text = fitted(text, v, column: i, layout: layout, points: PrintLayout.bodyPoints)
+                }
+                return "<td\(attributes)>" + (bold ? "<b>\(text)</b>" : text) + "</td>"
             }.joined() + "</tr>\n"
         }
-        if let totals {
-            h += "<tr>" + totals.enumerated().map { i, v in
-                numeric.contains(i) ? "<td class=\"n\"><b>\(escape(v))</b></td>" : "<td><b>\(escape(v))</b></td>"
-            }.joined() + "</tr>\n"
-        }
-        h += "</tbody></table>\n"
-        for (i, p) in outro.enumerated() {
-            h += i >= outro.count - 2 ? "<p class=\"sign\">\(escape(p))</p>\n" : "<p>\(escape(p))</p>\n"
+        // The last rows, the totals and the end of the page are kept together.
+        let kept = min(rows.count, 3)
+        h += "<tbody>\n" + rows.dropLast(kept).map { row($0, bold: false) }.joined() + "</tbody>\n"
+        h += "<tbody class=\"end\">\n" + rows.suffix(kept).map { row($0, bold: false) }.joined()
+        if let totals { h += row(totals, bold: true) }
+        let closing = Array(outro.dropLast(2)), signature = Array(outro.suffix(2))
+        // A long list of remarks (a reconciliation's differences) follows the table instead.
+        let inside = closing.count <= 4
+        var end = ""
+        if inside { for p in closing { end += "<p>\(phoneKeptWhole(escape(p)))</p>\n" } }
+        end += "<div class=\"sign\">" + signature.map { "<div class=\"nw\">\(escape($0))</div>" }.joined() + "</div>\n"
+        if inside {
+            h += "<tr class=\"outro\"><td colspan=\"\(span)\">\n" + end + "</td></tr>\n</tbody></table>\n"
+        } else {
+            h += "</tbody></table>\n"
+            for p in closing { h += "<p>\(escape(p))</p>\n" }
+            h += end
         }
         h += "</body></html>\n"
         return h
     }
+
+    /// `html` (the escaped `text`) in smaller type when `text` would not fit on one line of its
+    /// column at `points`. The size is set on an inner span, not on the cell, so that the cell's
+    /// line keeps its height and every cell of a row keeps the same baseline.
+    static func fitted(_ html: String, _ text: String, column: Int, layout: PrintLayout?, points: Double) -> String {
+        guard let layout, column < layout.widths.count, let size = PrintLayout.points(fitting: text, width: layout.widths[column], base: points) else {
+            return html
+        }
+        return "<span style=\"font-size:\(format(size))pt\">\(html)</span>"
+    }
+
+    /// Keeps a phone number (「电话：0772-6812345」) on one line.
+    static func phoneKeptWhole(_ html: String) -> String {
+        guard let r = html.range(of: "电话：") else { return html }
+        let number = html[r.upperBound...].prefix { $0.isASCII && ($0.isNumber || $0 == "-" || $0 == " ") }
+        guard !number.isEmpty else { return html }
+        return String(html[..<r.upperBound]) + "<span class=\"nw\">\(number)</span>" + String(html[number.endIndex...])
+    }
+
+    static func format(_ v: Double) -> String {
+        let tenths = Int((v * 10).rounded())
+        return tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)"
+    }
 }
 
+extension NoticeDocument {
+    /// The document with its table in a fixed A4-portrait layout (`PrintLayout`); the CSV is
+    /// the same as without one.
+    public init(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]], totals: [String]?,
+                outro: [String], layout: PrintLayout, csvHead: [[String]] = [], csvTail: [[String]] = [], codes: Set<Int> = []) {
+        self.init(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro,
+                  csvHead: csvHead, csvTail: csvTail, codes: codes)
+        html = Self.page(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro,
+                         layout: layout)
+    }
+}
+
+/// The fixed layout of a printed table on A4 portrait (186 mm between 12 mm margins): each
+/// column's width in millimetres, and the columns whose text may take a second line. Every
+/// other cell, and every header, keeps to one line: its type is made smaller when its text
+/// would not fit at the normal size (a five-character name, a 30-digit passbook).
+public struct PrintLayout: Sendable {
+    public var widths: [Double]
+    public var wrapping: Set<Int>
+
+    public init(widths: [Double], wrapping: Set<Int> = []) {
+        self.widths = widths
+        self.wrapping = wrapping
+    }
+
+    /// The width of the page between its margins, in millimetres.
+    public static let pageWidth = 186.0
+    /// Type sizes (pt) of table cells and of the header row; the height of a row (mm), which
+    /// makes about 30 rows a page (fewer on the first, under the title).
+    static let bodyPoints = 10.5
+    static let headerPoints = 9.0
+    static let remarkPoints = 8.0
+    static let rowMillimetres = 8.2
+
+    /// The type size at which `text` fits on one line in a cell `width` mm wide, when it does
+    /// not at `base` points; nil when it does. A Chinese character is 1 em, a digit or Latin
+    /// letter taken as 0.56 em (SimSun's are 0.5, Noto's about 0.52): on the safe side.
+    static func points(fitting text: String, width: Double, base: Double) -> Double? {
+        var em = 0.0
+        for s in text.unicodeScalars {
+            switch DisplayWidth.width(of: s) {
+            case 2: em += 1
+            case 1: em += 0.56
+            default: break
+            }
+        }
+        let room = width - 2.4   // 1 mm padding each side and the borders
+        let millimetresPerPoint = 0.3528
+        guard em > 0, em * base * millimetresPerPoint > room else { return nil }
+        return max(6, ((room / (em * millimetresPerPoint)) * 10).rounded(.down) / 10)
+    }
+}

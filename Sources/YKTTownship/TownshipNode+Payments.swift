@@ -157,7 +157,10 @@ extension TownshipNode {
         }
     }
 
-    /// The payment-result notice (发放结果公示) of a roster: each line's outcome, masked.
+    /// The payment-result notice (发放结果公示) of a roster: each line's outcome, masked. Its
+    /// words follow what happened: how many were paid (re-issues among them), and only when
+    /// some failed, how many and what happens next. It carries the complaint phone
+    /// (`complaintPhone(roster:)`).
     public func paymentNoticeDocument(_ id: Int64, printedOn: CivilDate) throws -> NoticeDocument {
         let r = try roster(id)
         let program = try program(r.programCode)
@@ -168,33 +171,75 @@ extension TownshipNode {
         guard !results.isEmpty else {
             throw YKTError(.rosterState, "清册 \(id) 还没有收到发放结果", hint: "同步（ykt sync）取回县财政的发放结果后再打印")
         }
+        let phone = try complaintPhone(roster: id)
         let period = try Period(parsing: r.period)
         let title = "\(config.name)\(period.chinese)\(program.name)发放结果公示"
         let columns = ["序号", "村（社区）", "姓名", "身份证号", "账号", "金额（元）", "发放结果", "日期"]
         var rows: [[String]] = []
-        var paid = Fen.zero, paidCount = 0
+        var paid = Fen.zero, paidCount = 0, reissued = 0
+        var failed = Fen.zero, failedCount = 0, toCorrect = 0, pending = 0
         for l in try rosterLines(id) {
             // The line's latest payment: a paid re-issue supersedes the failed original.
             let mine = results.filter { $0.lineNo == l.lineNo }
             let latest = mine.first(where: { $0.status == "paid" }) ?? mine.max(by: { $0.payment < $1.payment })
             let state = latest?.statusChinese ?? "发放中"
-            if latest?.status == "paid" {
+            switch latest?.status {
+            case "paid":
                 paid = paid + Fen(l.amountFen)
                 paidCount += 1
+                if latest?.reissueOf != nil { reissued += 1 }
+            case "failed":
+                failed = failed + Fen(l.amountFen)
+                failedCount += 1
+                if latest?.correctedAt == nil { toCorrect += 1 }
+            default:
+                pending += 1
             }
             rows.append([String(l.lineNo), l.village, l.name, Masking.residentID(l.residentID),
                          Masking.account(latest?.accountNumber ?? l.accountNumber), Fen(l.amountFen).yuanGrouped, state,
                          latest?.resultOn ?? ""])
         }
+        var counts = "本清册共 \(rows.count) 人，金额 \(Fen(r.totalFen).yuanGrouped) 元。已发放到本人指定账户 \(paidCount) 人，" +
+            "金额 \(paid.yuanGrouped) 元" + (reissued > 0 ? "（其中更正账户后补发 \(reissued) 人）" : "") + "。"
+        if failedCount > 0 {
+            counts += "发放失败 \(failedCount) 人，金额 \(failed.yuanGrouped) 元，原因见下表；"
+            let corrected = failedCount - toCorrect
+            counts += corrected == 0 ? "乡镇将与本人核实账户，更正后由县财政补发"
+                : toCorrect == 0 ? "均已更正账户，等待县财政补发"
+                : "其中 \(toCorrect) 人乡镇正与本人核实账户，\(corrected) 人已更正账户、等待县财政补发"
+            counts += "，补发结果另行公示。"
+        }
+        if pending > 0 { counts += "另有 \(pending) 人的银行发放结果尚未返回。" }
         let intro = [
-            "\(period.chinese)\(program.name)已通过\"一卡通\"发放到本人指定账户，现将发放结果予以公示，接受社会监督。",
-            "已发放 \(paidCount) 人，金额 \(paid.yuanGrouped) 元；发放失败的，乡镇正在核实更正后补发。",
+            "\(period.chinese)\(program.name)已通过“一卡通”发放，现将发放结果予以公示，接受社会监督。",
+            counts,
         ]
-        let outro = ["如有疑问，请向\(config.name)或县财政部门反映。", "为保护个人信息，身份证号、账号只显示部分数字。",
-                     config.name, printedOn.chinese]
+        let outro = ["如对发放结果有异议，请以书面或电话形式向\(issuingBody)或县财政部门反映。监督举报电话：\(phone)。",
+                     "为保护个人信息，身份证号、账号只显示部分数字。",
+                     issuingBody, printedOn.chinese]
         let totals = ["合计", "", "\(rows.count) 人", "", "", Fen(r.totalFen).yuanGrouped, "已发放 \(paidCount) 人", ""]
+        // 序号, 村, 姓名, 身份证号, 账号 (19 digits), 金额, 发放结果 (a failure's reason on a
+        // second line), 日期: 186 mm.
+        let layout = PrintLayout(widths: [9, 20, 18, 38, 39, 21, 19, 22], wrapping: [6])
         return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro,
-                              codes: [3, 4])
+                              layout: layout, codes: [3, 4])
+    }
+
+    /// The supervision phone printed on a roster's payment-result notice: `complaint_phone` in
+    /// `node.conf` when set, otherwise the phone of the public notice its people were listed
+    /// on (the latest, when several).
+    public func complaintPhone(roster id: Int64) throws -> String {
+        if let phone = config.extra["complaint_phone"]?.trimmed, !phone.isEmpty { return phone }
+        let listed = try db.first("""
+            SELECT n.phone FROM notice n JOIN application a ON a.notice_id = n.id
+            JOIN roster_line l ON l.application_id = a.id WHERE l.roster_id = ? AND n.phone <> '' ORDER BY n.id DESC LIMIT 1
+            """, id) { $0.text(0) }
+        guard let listed else {
+            throw YKTError(.nodeConfig, "发放结果公示须印监督举报电话，但 node.conf 没有 complaint_phone，清册 \(id) 的对象也没有公示电话",
+                           at: SourceLocation(file: NSStringPath(directory).appending(NodeConfig.fileName), field: "complaint_phone"),
+                           hint: "在 node.conf 中加一行 complaint_phone = 监督举报电话（例如 0772-6812000）")
+        }
+        return listed
     }
 
     public func printPaymentNotice(_ id: Int64, into directory: String? = nil, printedOn: CivilDate) throws -> (html: String, csv: String) {

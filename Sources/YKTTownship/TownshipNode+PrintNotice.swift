@@ -2,6 +2,14 @@ import YKTCore
 import YKTNode
 
 extension TownshipNode {
+    /// The body that signs this township's public notices: `issuer` in `node.conf` when set,
+    /// otherwise the township's name with 「人民政府」 (「寨沙镇」 → 「寨沙镇人民政府」) unless the
+    /// name already ends in 「政府」.
+    public var issuingBody: String {
+        if let issuer = config.extra["issuer"]?.trimmed, !issuer.isEmpty { return issuer }
+        return config.name.hasSuffix("政府") ? config.name : config.name + "人民政府"
+    }
+
     /// The public notice (公示) of a notice, masked. Secret programs have none.
     public func noticeDocument(_ id: Int64, printedOn: CivilDate) throws -> NoticeDocument {
         let n = try notice(id)
@@ -27,15 +35,17 @@ extension TownshipNode {
             "公示时间：\(n.firstDay.chinese)至\(n.lastDay.chinese)（\(NoticePeriod.minimumWorkingDays)个工作日）。公示地点：\(n.place)。",
         ]
         let outro = [
-            "公示期间，如对公示对象或金额有异议，请以书面或电话形式向\(config.name)反映。监督举报电话：\(n.phone)。",
+            "公示期间，如对公示对象或金额有异议，请以书面或电话形式向\(issuingBody)反映。监督举报电话：\(n.phone)。",
             "为保护个人信息，身份证号只显示前六位和后四位。",
-            config.name,
+            issuingBody,
             printedOn.chinese,
         ]
         let totals = ["合计", "", "\(lines.count) 人", "", "", "", total.yuanGrouped]
+        // 序号, 村, 姓名 (four characters at full size), 身份证号 (18 characters), 数量, 标准, 金额: 186 mm.
+        let layout = PrintLayout(widths: [10, 30, 22, 40, 22, 34, 28])
         return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows, totals: totals,
-                              outro: outro, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话",
-                                                          ExcelText.protected(n.phone)]], codes: [3])
+                              outro: outro, layout: layout, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话",
+                                                                          ExcelText.protected(n.phone)]], codes: [3])
     }
 
     /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in
