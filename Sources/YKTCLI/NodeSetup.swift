@@ -8,7 +8,7 @@ enum NodeSetup {
         """
 
         # ---- 与县财政同步（ykt sync）----
-        # 以下各项向县财政索取后填写，并去掉行首的 #（docs/operations-guide.md「乡镇节点接入县财政」）。
+        # 以下各项向县财政索取后填写，并去掉行首的 #（docs/operations-guide.md「Syncing with the county」一节）。
         # 县财政同步服务的地址 主机:端口（县里 ykt serve 的默认端口为 \(SyncProtocol.defaultPort)）
         # county_address = 县财政主机:\(SyncProtocol.defaultPort)
         # 本乡镇的 TLS 证书和私钥（由县财政 CA 签发，证书 CN 为乡镇代码 \(township)；私钥文件权限 0600）
