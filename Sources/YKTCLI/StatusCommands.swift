@@ -28,6 +28,12 @@ enum StatusCommands {
 
     static func yuan(_ fen: Int64) -> String { Fen(fen).yuanGrouped + " 元" }
 
+    /// `2026-10-13T08:00:02+08:00` (China time, as stored) → `2026-10-13 08:00:02`.
+    static func when(_ timestamp: String) -> String {
+        guard timestamp.count >= 19, timestamp.hasSuffix("+08:00") else { return timestamp }
+        return timestamp.prefix(19).replacingOccurrences(of: "T", with: " ")
+    }
+
     static func outcome(_ r: TownshipNode.PushReport) -> String {
         "推送操作 \(r.operations) 条（采纳 \(r.accepted)、退回 \(r.rejected)、冲突 \(r.conflicted)），收到县财政消息 \(r.pulled) 条"
     }
@@ -37,14 +43,14 @@ enum StatusCommands {
         var lines = ["\(s.name)（\(s.node)）工作状态，\(s.today)"]
         var todo: [String] = []
         if let at = s.sync.lastSuccessAt {
-            lines.append("上次同步成功：\(at)，" + (s.sync.lastOutcome.map(outcome) ?? ""))
+            lines.append("上次同步成功：\(when(at))，" + (s.sync.lastOutcome.map(outcome) ?? ""))
         } else if !s.countyConfigured {
             todo.append("尚未与县财政同步过：node.conf 还没有填 county_address 等同步配置 → 按 ykt init 列出的步骤填好后运行 ykt sync")
         } else {
             todo.append("尚未与县财政同步过 → 运行 ykt sync")
         }
         if s.sync.failing, let at = s.sync.lastFailureAt {
-            todo.append("最近一次同步失败：\(at) [\(s.sync.lastFailureCode ?? "")] \(s.sync.lastFailureMessage ?? "") → 按 docs/errors.md 中该代码的说明处理后再运行 ykt sync（本节点的工作已保存在本地）")
+            todo.append("最近一次同步失败：\(when(at)) [\(s.sync.lastFailureCode ?? "")] \(s.sync.lastFailureMessage ?? "") → 按 docs/errors.md 中该代码的说明处理后再运行 ykt sync（本节点的工作已保存在本地）")
         }
         if s.outboxWaiting > 0 {
             todo.append("待同步：\(s.outboxWaiting) 条操作尚未经县财政签收 → 运行 ykt sync（或等定时同步）")
@@ -56,7 +62,7 @@ enum StatusCommands {
             todo.append("与县里记录冲突的操作：\(s.operationsConflicted) 条 → 由县财政处理，决定随同步送达（ykt inbox list）")
         }
         for r in s.rostersReturned {
-            todo.append("清册 \(r.roster)（\(r.program) \(r.period)）被县里退回：\(r.reason) → 按理由改正后由乡镇领导 ykt roster submit \(r.roster)")
+            todo.append("清册 \(r.roster)（\(r.program) \(r.period)）被县里退回（\(when(r.at))）：\(r.reason) → 按理由改正后由乡镇领导 ykt roster submit \(r.roster)")
         }
         if !s.draftRosters.isEmpty {
             let ids = s.draftRosters.map(String.init).joined(separator: "、")
@@ -94,15 +100,15 @@ enum StatusCommands {
         for t in s.townships {
             var parts: [String] = []
             if let seq = t.lastChangeSet, let at = t.lastChangeSetAt {
-                parts.append("最近收到第 \(seq) 号变更集 \(at)（采纳 \(t.lastAccepted)、退回 \(t.lastRejected)、冲突 \(t.lastConflicted)）")
+                parts.append("最近收到第 \(seq) 号变更集 \(when(at))（采纳 \(t.lastAccepted)、退回 \(t.lastRejected)、冲突 \(t.lastConflicted)）")
             } else {
                 parts.append("尚未收到变更集")
             }
-            parts.append(t.lastPullAt.map { "最近下行同步 \($0)，已确认到第 \(t.acknowledged) 条" } ?? "尚未下行同步")
+            parts.append(t.lastPullAt.map { "最近下行同步 \(when($0))，已确认到第 \(t.acknowledged) 条" } ?? "尚未下行同步")
             if t.waitingDown > 0 { parts.append("待取下行消息 \(t.waitingDown) 条") }
             lines.append("\(t.name)（\(t.code)）\(t.disabled ? "【已停用】" : "")：" + parts.joined(separator: "；"))
             if let r = t.refusals.first {
-                todo.append("\(t.name)（\(t.code)）的变更集被拒收 \(t.refusals.count) 次，最近 \(r.at) [\(r.code)] \(r.message) → 按 docs/errors.md 中该代码的说明联系乡镇处理")
+                todo.append("\(t.name)（\(t.code)）的变更集被拒收 \(t.refusals.count) 次，最近 \(when(r.at)) [\(r.code)] \(r.message) → 按 docs/errors.md 中该代码的说明联系乡镇处理")
             }
         }
         if s.rostersToReview > 0 { todo.append("待审核清册 \(s.rostersToReview) 张 → 业务主管部门 ykt roster list 查看，ykt roster review 编号 --approve 或 --reject") }

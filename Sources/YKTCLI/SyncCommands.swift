@@ -75,7 +75,7 @@ enum SyncCommands {
                 }
                 inv.out.table(["乡镇", "名称", "登记时间", "现用密钥", "状态", "停用理由", "最近同步"], rows.map {
                     [$0.code, $0.name, $0.enrolledAt, $0.keyID ?? "", $0.disabledAt.map { "已停用（\($0)）" } ?? "正常", $0.disabledReason ?? "",
-                     syncs[$0.code]?.lastSyncAt ?? "未同步"]
+                     syncs[$0.code]?.lastSyncAt.map(StatusCommands.when) ?? "未同步"]
                 })
             }),
         CommandSpec(

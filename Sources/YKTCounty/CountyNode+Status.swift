@@ -31,7 +31,7 @@ extension CountyNode {
         public var acknowledged: Int64 = 0
         /// Messages written for it that it has not fetched yet.
         public var waitingDown: Int64 = 0
-        /// Refusals since its last change set was taken.
+        /// Refusals since its last change set was taken (from the same second on: times are to the second).
         public var refusals: [Refusal] = []
         /// The later of the last change set and the last pull.
         public var lastSyncAt: String? { [lastChangeSetAt, lastPullAt].compactMap { $0 }.max() }
@@ -99,7 +99,7 @@ extension CountyNode {
             }
             s.waitingDown = max(0, (try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", t.code) ?? 0) - s.acknowledged)
             s.refusals = try db.all("""
-                SELECT changeset_seq, code, message, at FROM sync_refusal WHERE node_id = ? AND at > ? ORDER BY id DESC LIMIT 5
+                SELECT changeset_seq, code, message, at FROM sync_refusal WHERE node_id = ? AND at >= ? ORDER BY id DESC LIMIT 5
                 """, t.code, s.lastChangeSetAt ?? "") {
                 Refusal(changeSet: $0.isNull(0) ? nil : $0.int64(0), code: $0.text(1), message: $0.text(2), at: $0.text(3))
             }

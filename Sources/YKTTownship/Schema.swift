@@ -175,7 +175,8 @@ enum Schema {
         // trail: a round that moved nothing leaves no audit entry. Self-contained: renumber freely.
         .init(version: 12, sql: """
         CREATE TABLE sync_state(id INTEGER PRIMARY KEY CHECK (id = 1), success_at TEXT, outcome TEXT,
-            failure_at TEXT, failure_code TEXT, failure_message TEXT);
+            failure_at TEXT, failure_code TEXT, failure_message TEXT,
+            last_round TEXT CHECK (last_round IN ('success','failure')));
         """),
     ])
 }

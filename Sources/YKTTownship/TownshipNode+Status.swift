@@ -14,10 +14,7 @@ extension TownshipNode {
         public var lastFailureCode: String?
         public var lastFailureMessage: String?
         /// The last round failed (after the last success, or with none before it).
-        public var failing: Bool {
-            guard let f = lastFailureAt else { return false }
-            return lastSuccessAt.map { f > $0 } ?? true
-        }
+        public var failing = false
     }
 
     /// A roster the county returned, to be corrected and submitted again.
@@ -88,8 +85,8 @@ extension TownshipNode {
     public func recordSyncSuccess(_ report: PushReport) throws {
         let outcome = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
         try db.run("""
-            INSERT INTO sync_state(id, success_at, outcome) VALUES (1, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET success_at = excluded.success_at, outcome = excluded.outcome
+            INSERT INTO sync_state(id, success_at, outcome, last_round) VALUES (1, ?, ?, 'success')
+            ON CONFLICT(id) DO UPDATE SET success_at = excluded.success_at, outcome = excluded.outcome, last_round = 'success'
             """, ChinaTime.timestamp(now()), outcome)
     }
 
@@ -98,17 +95,18 @@ extension TownshipNode {
         let (code, message): (String, String) = (error as? YKTError).map { ($0.code.rawValue, $0.message) }
             ?? (ErrorCode.internalError.rawValue, "\(error)")
         try db.run("""
-            INSERT INTO sync_state(id, failure_at, failure_code, failure_message) VALUES (1, ?, ?, ?)
+            INSERT INTO sync_state(id, failure_at, failure_code, failure_message, last_round) VALUES (1, ?, ?, ?, 'failure')
             ON CONFLICT(id) DO UPDATE SET failure_at = excluded.failure_at, failure_code = excluded.failure_code,
-                failure_message = excluded.failure_message
+                failure_message = excluded.failure_message, last_round = 'failure'
             """, ChinaTime.timestamp(now()), code, message)
     }
 
     public func syncState() throws -> SyncState {
-        try db.first("SELECT success_at, outcome, failure_at, failure_code, failure_message FROM sync_state WHERE id = 1") { r in
+        try db.first("SELECT success_at, outcome, failure_at, failure_code, failure_message, last_round FROM sync_state WHERE id = 1") { r in
             SyncState(lastSuccessAt: r.optionalText(0),
                       lastOutcome: r.optionalText(1).flatMap { try? JSONDecoder().decode(PushReport.self, from: Data($0.utf8)) },
-                      lastFailureAt: r.optionalText(2), lastFailureCode: r.optionalText(3), lastFailureMessage: r.optionalText(4))
+                      lastFailureAt: r.optionalText(2), lastFailureCode: r.optionalText(3), lastFailureMessage: r.optionalText(4),
+                      failing: r.optionalText(5) == "failure")
         } ?? SyncState()
     }
 
