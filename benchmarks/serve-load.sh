@@ -65,7 +65,7 @@ bash certs/make-dev-pki.sh "$pki" "${codes[@]}" "$bad" >/dev/null
 county="$work/county"
 . "$root/integration/operators.sh" "$work"   # named operators, logged in (docs/operators.md)
 ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
-printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ntls_crl = %s\n' \
+printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ntls_crl = %s\nlisten = 127.0.0.1:0\n' \
     "$pki/county.crt" "$pki/county.key" "$pki/ca.crt" "$pki/ca.crl" >> "$county/node.conf"
 county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null

@@ -35,7 +35,7 @@ floor=$(secs "$t0" "$t1")
 bash certs/make-dev-pki.sh "$work/pki" 450223101 >/dev/null
 . "$root/integration/operators.sh" "$work"   # named operators, logged in (docs/operators.md)
 ykt_init "$work/county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
-printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\n' "$work/pki/county.crt" "$work/pki/county.key" "$work/pki/ca.crt" >> "$work/county/node.conf"
+printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\nlisten = 127.0.0.1:0\n' "$work/pki/county.crt" "$work/pki/county.key" "$work/pki/ca.crt" >> "$work/county/node.conf"
 ykt_init "$work/t" admin 乡镇管理员 --township 450223101 --name 寨沙镇 >/dev/null
 ykt_add_operator admin "$work/t" clerk 乡镇经办员 clerk
 ck=$("$ykt" key show --json --node "$work/county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')

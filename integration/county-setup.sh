@@ -32,6 +32,7 @@ tls_key = $pki/county.key
 tls_ca = $pki/ca.crt
 tls_crl = $pki/ca.crl
 io_timeout_seconds = 3
+listen = 127.0.0.1:0
 CONF
 county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 for code in "${codes[@]}"; do

@@ -185,6 +185,7 @@ s = json.load(open(sys.argv[1]))
 assert s["outstanding"] == 0, s
 assert s["paidFen"] == s["approvedFen"], s
 assert s["reissued"] == s["failedPayments"] > 0, s
+assert s["returnedFen"] == 0 and s["failedOpen"] == 0 and s["returnedTotalFen"] > 0, s   # 退回资金: none waits once all re-issued
 PY
 for code in "${codes[@]}"; do ykt_as admin "$work/$code" audit verify  >/dev/null; done
 c audit verify >/dev/null

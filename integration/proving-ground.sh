@@ -69,7 +69,7 @@ pki="$work/pki"
 bash certs/make-dev-pki.sh "$pki" "$code" >/dev/null
 county="$work/county"; town="$work/$code"
 ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
-printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ntls_crl = %s\n' \
+printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ntls_crl = %s\nlisten = 127.0.0.1:0\n' \
     "$pki/county.crt" "$pki/county.key" "$pki/ca.crt" "$pki/ca.crl" >> "$county/node.conf"
 ykt_init "$town" admin 乡镇管理员 --township "$code" --name 试验镇 >/dev/null
 ykt_add_operator admin "$town" clerk 乡镇经办员 clerk

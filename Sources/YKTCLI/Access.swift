@@ -80,6 +80,8 @@ enum Access: Sendable {
         "budget list": anyRole, "bank list": anyRole, "batch list": anyRole, "complaint list": anyRole,
         "warnings list": anyRole, "warnings show": anyRole, "summary": anyRole, "county totals": anyRole,
         "conflicts list": anyRole, "conflicts show": anyRole,
+        // The day's overview (counts and masked lines only)
+        "status": anyRole,
     ]
 
     static func of(_ spec: CommandSpec) -> Access? { table[spec.path.joined(separator: " ")] }

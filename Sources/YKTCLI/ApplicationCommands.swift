@@ -40,6 +40,7 @@ enum ApplicationCommands {
             }),
         CommandSpec(
             path: ["application", "list"], abstract: "列出申请",
+            discussion: "末行的合计只计仍可能发放的申请：村评议未通过（not_passed）和异议成立已剔除（removed）的申请照样列出，但单独计数，不计入合计。",
             options: [
                 .value("program", "编码", "只列这个项目"), .value("period", "期次", "只列这个期次"),
                 .value("status", "状态", "只列这个状态：recorded、not_passed、in_notice、cleared、removed、rostered"),
@@ -59,8 +60,24 @@ enum ApplicationCommands {
                     [String($0.id), $0.programCode, $0.period, $0.village, $0.name, Masking.residentID($0.residentID),
                      $0.quantity, Fen($0.amountFen).yuanGrouped, $0.status.chinese]
                 }, rightAligned: [0, 6, 7])
-                let total = list.reduce(Int64(0)) { $0 + $1.amountFen }
-                inv.out.line("共 \(list.count) 条，金额合计 \(Fen(total).yuanGrouped) 元")
+                inv.out.line(totalsLine(list))
             }),
     ]
+
+    /// The last line of `application list`: the total of the applications that may still be
+    /// paid, and those the village did not pass or an objection removed, counted apart.
+    static func totalsLine(_ list: [ApplicationRecord]) -> String {
+        let excluded: [ApplicationStatus] = [.notPassed, .removed]
+        let counted = list.filter { !excluded.contains($0.status) }
+        var line = "共 \(counted.count) 条，金额合计 \(Fen(counted.reduce(Int64(0)) { $0 + $1.amountFen }).yuanGrouped) 元"
+        var apart: [String] = []
+        for status in excluded {
+            let these = list.filter { $0.status == status }
+            if !these.isEmpty {
+                apart.append("\(status.chinese) \(these.count) 条 \(Fen(these.reduce(Int64(0)) { $0 + $1.amountFen }).yuanGrouped) 元")
+            }
+        }
+        if !apart.isEmpty { line += "；另有" + apart.joined(separator: "、") + "，不计入合计" }
+        return line
+    }
 }

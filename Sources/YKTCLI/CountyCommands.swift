@@ -416,15 +416,19 @@ enum CountyCommands {
         listImport(["officials", "import"], "（县级）导入公职人员及亲属名单（身份证号,姓名,工作单位,关系），整批导入或整批不导入",
                    done: "已导入公职人员及亲属") { county, path, encoding in try county.importOfficials(path: path, encoding: encoding) },
         CommandSpec(
-            path: ["summary"], abstract: "（县级）发放全程汇总：对象、清册明细、已发放、失败、补发、未发放、退回",
+            path: ["summary"], abstract: "（县级）发放全程汇总：对象、清册明细、已发放、失败、补发、未发放、待补发的退回资金",
+            discussion: "「发放失败」是银行报告失败的笔数（含已补发的）；「退回资金」只计银行退回、尚未补发出去的金额（失败行还没有补发批次），失败行全部补发后不再显示；--json 的 returnedTotalFen 为历次退回的总额（对账用）。",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let s = try inv.county().loopSummary()
                 if inv.json { return try inv.out.json(s) }
-                inv.out.fields([("补贴对象", "\(s.residents) 人"), ("清册明细", "\(s.rosterLines) 行"),
-                                ("已审定", "\(s.approvedLines) 行 \(Fen(s.approvedFen).yuanGrouped) 元"),
-                                ("已发放", "\(s.paidLines) 行 \(Fen(s.paidFen).yuanGrouped) 元"), ("发放失败", "\(s.failedPayments) 笔"),
-                                ("补发", "\(s.reissued) 笔"), ("未发放", "\(s.outstanding) 行"), ("退回资金", Fen(s.returnedFen).yuanGrouped + " 元")])
+                var fields = [("补贴对象", "\(s.residents) 人"), ("清册明细", "\(s.rosterLines) 行"),
+                              ("已审定", "\(s.approvedLines) 行 \(Fen(s.approvedFen).yuanGrouped) 元"),
+                              ("已发放", "\(s.paidLines) 行 \(Fen(s.paidFen).yuanGrouped) 元"),
+                              ("发放失败", "\(s.failedPayments) 笔" + (s.failedPayments > 0 && s.failedOpen == 0 ? "（均已补发）" : s.failedOpen > 0 ? "（\(s.failedOpen) 笔待补发）" : "")),
+                              ("补发", "\(s.reissued) 笔"), ("未发放", "\(s.outstanding) 行")]
+                if s.returnedFen > 0 { fields.append(("退回资金（待补发）", Fen(s.returnedFen).yuanGrouped + " 元")) }
+                inv.out.fields(fields)
             }),
     ]
 

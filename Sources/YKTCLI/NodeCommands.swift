@@ -10,7 +10,7 @@ enum NodeCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["init"], abstract: "建立节点（目录、配置、数据库和签名密钥）：乡镇节点或县级节点",
-            discussion: "在 --node 指定的目录建立一个新节点。目录权限 0700，数据库和签名密钥文件权限 0600。同时建立首位管理员账户：口令在终端输入两次，脚本中用 --password-stdin（标准输入第 1 行）。管理员再为其他经办人开户、授予角色（docs/operators.md）。",
+            discussion: "在 --node 指定的目录建立一个新节点。目录权限 0700，数据库和签名密钥文件权限 0600。同时建立首位管理员账户：口令在终端输入两次，脚本中用 --password-stdin（标准输入第 1 行）。管理员再为其他经办人开户、授予角色（docs/operators.md）。node.conf 写入本角色用到的全部配置项：须向县财政或证书管理员索取的值（同步地址、证书、县财政公钥）写成以 # 开头的注释行，填好后去掉 #；有默认值的写明默认值。建立后列出接下来的步骤和要运行的命令。",
             options: [
                 .value("role", "角色", "township（乡镇，默认）或 county（县财政）"),
                 .value("township", "代码", "乡镇 9 位行政区划代码，例如 450223101（乡镇节点必填）"),
@@ -40,7 +40,9 @@ enum NodeCommands {
                                             defaultOperator: "")
                     let node = try CountyNode.create(directory: dir, config: config)
                     try node.bootstrapAdministrator(login: admin, realName: adminName, password: password)
+                    try appendSetup(NodeSetup.countySection(countyCode: code), to: dir)
                     inv.out.line("已建立县级节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
+                    inv.out.line(NodeSetup.countyNextSteps(directory: dir, admin: admin, countyCode: code))
                     return
                 }
                 guard inv.string("role") == nil || inv.string("role") == "township" else {
@@ -52,7 +54,9 @@ enum NodeCommands {
                                         defaultOperator: "")
                 let node = try TownshipNode.create(directory: dir, config: config)
                 try node.bootstrapAdministrator(login: admin, realName: adminName, password: password)
+                try appendSetup(NodeSetup.townshipSection(township: township), to: dir)
                 inv.out.line("已建立乡镇节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
+                inv.out.line(NodeSetup.townshipNextSteps(directory: dir, admin: admin, township: township, name: node.config.name))
             }),
         CommandSpec(
             path: ["key", "show"], abstract: "显示本节点的签名公钥（在县级节点登记用；私钥不会显示）",
@@ -185,6 +189,15 @@ enum NodeCommands {
             path: ["docs", "errors"], abstract: "输出错误代码表（Markdown，用于 docs/errors.md）",
             run: { inv in inv.out.line(YKTCommandLine.errorTable) }),
     ]
+
+    /// Appends the role's configuration keys (`NodeSetup`) to the new node's node.conf.
+    static func appendSetup(_ section: String, to dir: String) throws {
+        let path = (dir as NSString).appendingPathComponent(NodeConfig.fileName)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(section.utf8))
+    }
 
     static func days(_ cal: WorkCalendar) -> [WorkCalendar.Entry] { cal.entries.values.sorted { $0.date < $1.date } }
 

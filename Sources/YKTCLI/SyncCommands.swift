@@ -54,22 +54,37 @@ enum SyncCommands {
                 inv.out.line("已重新启用乡镇 \(inv.positional(0))")
             }),
         CommandSpec(
-            path: ["township", "list"], abstract: "（县级）列出已登记的乡镇：现用签名密钥、是否停用",
+            path: ["township", "list"], abstract: "（县级）列出已登记的乡镇：代码、名称、现用签名密钥、状态、最近同步",
+            discussion: "最近同步取最近收到变更集和最近下行同步两者中较晚的时间；从未同步的乡镇写「未同步」。--json 另有最近变更集编号、已确认的下行消息和待取的下行消息条数。",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
-                let rows = try inv.county().townships()
-                try inv.list(rows, ["乡镇", "名称", "登记时间", "现用密钥", "状态", "停用理由"]) {
-                    [$0.code, $0.name, $0.enrolledAt, $0.keyID ?? "", $0.disabledAt.map { "已停用（\($0)）" } ?? "正常", $0.disabledReason ?? ""]
+                let county = try inv.county()
+                let rows = try county.townships()
+                let syncs = Dictionary(uniqueKeysWithValues: try county.townshipSyncs().map { ($0.code, $0) })
+                if inv.json {
+                    struct Row: Encodable {
+                        var code: String; var name: String; var enrolledAt: String; var keyID: String?
+                        var disabledAt: String?; var disabledBy: String?; var disabledReason: String?
+                        var lastSyncAt: String?; var sync: CountyNode.TownshipSyncState?
+                    }
+                    return try inv.out.json(rows.map {
+                        Row(code: $0.code, name: $0.name, enrolledAt: $0.enrolledAt, keyID: $0.keyID, disabledAt: $0.disabledAt,
+                            disabledBy: $0.disabledBy, disabledReason: $0.disabledReason, lastSyncAt: syncs[$0.code]?.lastSyncAt,
+                            sync: syncs[$0.code])
+                    })
                 }
+                inv.out.table(["乡镇", "名称", "登记时间", "现用密钥", "状态", "停用理由", "最近同步"], rows.map {
+                    [$0.code, $0.name, $0.enrolledAt, $0.keyID ?? "", $0.disabledAt.map { "已停用（\($0)）" } ?? "正常", $0.disabledReason ?? "",
+                     syncs[$0.code]?.lastSyncAt.map(StatusCommands.when) ?? "未同步"]
+                })
             }),
         CommandSpec(
             path: ["serve"], abstract: "（县级）启动同步服务：TLS 1.3 双向认证，接收乡镇的签名变更集并回签收据",
-            discussion: "监听地址取 --listen 或 node.conf 的 listen（默认 127.0.0.1:0，端口由系统分配），实际端口写入 节点目录/serve.port。未完成握手的连接须在 handshake_deadline_seconds（默认 5）内完成 TLS 握手，同一地址同时最多 max_pending_per_address（默认 32）个；握手和请求头须在 header_deadline_seconds（默认 15）内收齐；每次读写的超时取 io_timeout_seconds（默认 10）；请求正文按实际收到的字节计速，须至少每秒 min_body_bytes_per_second（默认 16384）字节，拖延的连接到时即断开。变更集先整份收进该乡镇的存证文件（不占数据库），核验无误后再在一个短事务中应用，所以慢速或中断的上传不会挡住其他乡镇和县里的命令；同一乡镇同时只能有一个上传。单个变更集最大取 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB）。日志每个请求一行（log_format = json 为 JSON 行，log_level 设最低级别），不含个人信息。被停用的乡镇（ykt township disable）在读变更集头部之前即被拒收（YKT-SYNC-DISABLED）。证书吊销列表（tls_crl）在文件变化后的下一个连接起生效，收到 SIGHUP 时立即重读；CRL 过期（nextUpdate 已过）时启动即报错 YKT-CRL-EXPIRED，运行中过期则拒绝一切连接并记入日志，直到用 openssl ca -gencrl 重新签发。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
-            options: [.value("listen", "地址", "监听地址 主机:端口")],
+            discussion: "监听地址取 --listen 或 node.conf 的 listen；都没有时为默认的 \(SyncProtocol.defaultListen)（本机所有地址的 \(SyncProtocol.defaultPort) 端口，乡镇 node.conf 的 county_address 写 县财政主机:\(SyncProtocol.defaultPort)）。端口写 0 时由系统分配（测试用）。实际端口写入 节点目录/serve.port。未完成握手的连接须在 handshake_deadline_seconds（默认 5）内完成 TLS 握手，同一地址同时最多 max_pending_per_address（默认 32）个；握手和请求头须在 header_deadline_seconds（默认 15）内收齐；每次读写的超时取 io_timeout_seconds（默认 10）；请求正文按实际收到的字节计速，须至少每秒 min_body_bytes_per_second（默认 16384）字节，拖延的连接到时即断开。变更集先整份收进该乡镇的存证文件（不占数据库），核验无误后再在一个短事务中应用，所以慢速或中断的上传不会挡住其他乡镇和县里的命令；同一乡镇同时只能有一个上传。单个变更集最大取 max_changeset_bytes（默认 1 GiB）；数据库页缓存取 cache_mib（默认 256 MiB）。日志每个请求一行（log_format = json 为 JSON 行，log_level 设最低级别），不含个人信息。被停用的乡镇（ykt township disable）在读变更集头部之前即被拒收（YKT-SYNC-DISABLED）。证书吊销列表（tls_crl）在文件变化后的下一个连接起生效，收到 SIGHUP 时立即重读；CRL 过期（nextUpdate 已过）时启动即报错 YKT-CRL-EXPIRED，运行中过期则拒绝一切连接并记入日志，直到用 openssl ca -gencrl 重新签发。收到 SIGTERM 或 SIGINT 时处理完进行中的连接后退出。",
+            options: [.value("listen", "地址", "监听地址 主机:端口（默认 \(SyncProtocol.defaultListen)）")],
             run: { inv in
                 let county = try inv.county()
-                let (host, port) = try NodeTLS.address(inv.string("listen") ?? county.config.extra["listen"] ?? "127.0.0.1:0",
-                                                       field: inv.string("listen") == nil ? "listen" : "--listen")
+                let (host, port) = try NodeTLS.listenAddress(option: inv.string("listen"), config: county.config)
                 var logger = Logger(label: "ykt.serve", format: county.config.extra["log_format"] == "json" ? .jsonLines : .text)
                 if let name = county.config.extra["log_level"] {
                     guard let level = LogLevel(name: name) else {

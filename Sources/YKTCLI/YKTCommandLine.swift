@@ -6,7 +6,7 @@ import YKTStore
 /// error into a message and a documented exit status (`docs/errors.md`).
 public enum YKTCommandLine {
     static var commands: [CommandSpec] {
-        NodeCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
+        NodeCommands.all + StatusCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
             + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all
     }
 

@@ -527,7 +527,13 @@ extension CountyNode {
         public var reissued = 0
         /// Approved roster lines not (yet) paid.
         public var outstanding = 0
+        /// Money the banks returned for failed lines that is not yet out again (the failed line
+        /// has no re-issue): 0 once every failed line was re-issued (docs/bank-files.md, "退回资金").
         public var returnedFen: Int64 = 0
+        /// Every amount the banks ever returned, re-issued or not (for reconciliation).
+        public var returnedTotalFen: Int64 = 0
+        /// Failed payments not yet re-issued (waiting for a correction or for `batch reissue`).
+        public var failedOpen = 0
     }
 
     public func loopSummary() throws -> LoopSummary {
@@ -541,7 +547,10 @@ extension CountyNode {
         s.failedPayments = Int(try db.integer("SELECT count(*) FROM payment WHERE status = 'failed'") ?? 0)
         s.reissued = Int(try db.integer("SELECT count(*) FROM payment WHERE reissue_of IS NOT NULL") ?? 0)
         s.outstanding = s.approvedLines - s.paidLines
-        s.returnedFen = try db.integer("SELECT coalesce(sum(returned_fen), 0) FROM payment") ?? 0
+        s.returnedTotalFen = try db.integer("SELECT coalesce(sum(returned_fen), 0) FROM payment") ?? 0
+        let open = "FROM payment p WHERE p.status = 'failed' AND NOT EXISTS (SELECT 1 FROM payment q WHERE q.reissue_of = p.id)"
+        s.returnedFen = try db.integer("SELECT coalesce(sum(p.returned_fen), 0) " + open) ?? 0
+        s.failedOpen = Int(try db.integer("SELECT count(*) " + open) ?? 0)
         return s
     }
 }

@@ -69,11 +69,19 @@ extension CountyNode {
                                         hint: "乡镇节点可能从旧备份恢复过：停止同步，报告县财政系统管理员核对"), position: nil, status: 409)
             }
             if let anchor, let refused = try checkTownshipHeldAnchor(anchor, peer: peer) { return refused }
-            try perform("downstream.ack", object: "township/\(peer)", detail: "acked=\(after)") {
-                try db.run("""
-                    INSERT INTO checkpoint(node_id, acked, acked_at) VALUES (?, ?, ?)
-                    ON CONFLICT(node_id) DO UPDATE SET acked = excluded.acked, acked_at = excluded.acked_at
-                    """, peer, after, timestamp())
+            // A position that moved (or the first one) is recorded with an audit entry; asking
+            // again from the same position (a scheduled round that brought nothing) only notes
+            // when the township was last seen, outside the audit trail.
+            let known = try db.integer("SELECT count(*) FROM checkpoint WHERE node_id = ?", peer) == 1
+            if !known || after != acked {
+                try perform("downstream.ack", object: "township/\(peer)", detail: "乡镇确认已收到下行消息至第 \(after) 条") {
+                    try db.run("""
+                        INSERT INTO checkpoint(node_id, acked, acked_at, seen_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(node_id) DO UPDATE SET acked = excluded.acked, acked_at = excluded.acked_at, seen_at = excluded.seen_at
+                        """, peer, after, timestamp(), timestamp())
+                }
+            } else {
+                try db.run("UPDATE checkpoint SET seen_at = ? WHERE node_id = ?", timestamp(), peer)
             }
             var out: [UInt8] = []
             try db.forEach("SELECT body, signature, key_id FROM downstream WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",

@@ -255,7 +255,7 @@ extension CountyNode {
         let setSeq = set.header.seq
         let evidence = staged.evidence
         return try perform("changeset.receive", object: "changeset/\(node)/\(setSeq)",
-                           detail: "ops=\(set.header.ops) sha256:\(set.hash.prefix(16))") {
+                           detail: "收到第 \(setSeq) 号变更集：操作 \(set.header.ops) 条，sha256:\(set.hash.prefix(16))") {
             // Checked when the header came; checked again now that the transaction holds the
             // write lock (nothing else may have moved this township's stream meanwhile).
             let position = try self.position(of: node)

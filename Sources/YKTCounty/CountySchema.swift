@@ -278,5 +278,15 @@ enum CountySchema {
             new_signature BLOB, created_at TEXT NOT NULL, retired_at TEXT) WITHOUT ROWID;
         ALTER TABLE downstream ADD COLUMN key_id TEXT;
         """),
+        // ykt status (issue 16, item 3): when each township last asked for its stream (seen_at;
+        // a request that acknowledges nothing new writes no audit entry), and the change sets
+        // refused (signature, gap, fork, version, disabled, …), kept for the status view; neither
+        // is an act of anyone, so neither is in the audit trail. Self-contained: renumber freely.
+        .init(version: 17, sql: """
+        ALTER TABLE checkpoint ADD COLUMN seen_at TEXT;
+        CREATE TABLE sync_refusal(id INTEGER PRIMARY KEY, node_id TEXT NOT NULL, changeset_seq INTEGER,
+            code TEXT NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL);
+        CREATE INDEX sync_refusal_node ON sync_refusal(node_id, at);
+        """),
     ])
 }

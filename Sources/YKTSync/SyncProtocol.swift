@@ -15,6 +15,11 @@ public enum SyncProtocol {
     public static let keyHeader = "x-ykt-key"
     /// The county's key rotation statements (`KeyRotation.chain`), beside every county answer.
     public static let countyKeysHeader = "x-ykt-county-keys"
+    /// The port `ykt serve` listens on when neither `--listen` nor node.conf's `listen` names one
+    /// (docs/protocol.md, "Transport"), on every address of the county's host; a township's
+    /// `county_address` names the county's host and this port.
+    public static let defaultPort: UInt16 = 8443
+    public static var defaultListen: String { "0.0.0.0:\(defaultPort)" }
     public static let changeSetContentType = "application/vnd.ykt.changeset"
     public static let receiptContentType = "application/json; charset=utf-8"
     public static let streamContentType = "application/x-ndjson; charset=utf-8"

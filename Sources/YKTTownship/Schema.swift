@@ -170,5 +170,13 @@ enum Schema {
             state TEXT NOT NULL CHECK (state IN ('current','retired')), statement TEXT, accepted_at TEXT NOT NULL,
             retired_at TEXT) WITHOUT ROWID;
         """),
+        // ykt status (issue 16, item 3): the last round of ykt sync that succeeded and what it
+        // did, and the last that failed (code and message), one row. Kept here, not in the audit
+        // trail: a round that moved nothing leaves no audit entry. Self-contained: renumber freely.
+        .init(version: 12, sql: """
+        CREATE TABLE sync_state(id INTEGER PRIMARY KEY CHECK (id = 1), success_at TEXT, outcome TEXT,
+            failure_at TEXT, failure_code TEXT, failure_message TEXT,
+            last_round TEXT CHECK (last_round IN ('success','failure')));
+        """),
     ])
 }

@@ -32,13 +32,15 @@ extension TownshipNode {
         }
         let (key, rotation) = try signingState()
         let keyID = try key.publicKey.keyID
-        return try perform("changeset.build") {
+        // Nothing pending writes nothing, not even an audit entry: an empty scheduled round
+        // leaves no trace (docs/operations-guide.md, "ykt status").
+        return try performUnlessIdle("changeset.build") { () throws -> (StoredChangeSet?, AuditNote?) in
             let last = try db.first("SELECT seq, hash, last_op FROM changeset_out ORDER BY seq DESC LIMIT 1") {
                 (seq: $0.int64(0), hash: $0.text(1), lastOp: $0.int64(2))
             }
             let ops = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations, maxBytes: maxBytes)
             guard ops.count > 0 || rotation != nil else {
-                return (nil, AuditNote(object: "changeset", detail: "nothing pending"))
+                return (nil, nil)
             }
             // The outbox is gapless; a change set must continue it exactly.
             let firstOp = (last?.lastOp ?? 0) + 1
@@ -61,8 +63,8 @@ extension TownshipNode {
                        DatabaseValue.blob(signature), timestamp())
             let stored = StoredChangeSet(set: set, signature: signature, firstOp: firstOp, lastOp: lastOp,
                                          acknowledged: false)
-            return (stored, AuditNote(object: "changeset#\(seq)", detail: "ops \(firstOp)-\(lastOp) sha256:\(set.hash.prefix(16))"
-                                      + (rotation.map { " key-next \($0.newKey.keyID)" } ?? "")))
+            return (stored, AuditNote(object: "changeset#\(seq)", detail: "打包第 \(seq) 号变更集：操作第 \(firstOp)–\(lastOp) 条，sha256:\(set.hash.prefix(16))"
+                                      + (rotation.map { "，附换钥声明（新密钥 \($0.newKey.keyID)）" } ?? "")))
         }
     }
 

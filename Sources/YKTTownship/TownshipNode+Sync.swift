@@ -213,7 +213,9 @@ extension TownshipNode {
             report.accepted += count - results.count
             report.changeSets += 1
             report.operations += count
-            return ((), AuditNote(object: "changeset#\(stored.set.header.seq)", detail: "acknowledged ops=\(count)"))
+            let notAccepted = results.count
+            return ((), AuditNote(object: "changeset#\(stored.set.header.seq)",
+                                  detail: "县财政签收第 \(stored.set.header.seq) 号变更集：操作 \(count) 条，采纳 \(count - notAccepted) 条，未采纳 \(notAccepted) 条"))
         }
         if let anchor {
             let problems = try AuditLog.check(db: db, anchors: [(anchor, "县财政第 \(stored.set.header.seq) 号变更集回执")])
@@ -263,7 +265,8 @@ extension TownshipNode {
         try db.makeDurable()
         var total = 0
         // Each answer's county head is checked; one is kept per batch of messages, or, when no
-        // message came, the last one on its own (so a pull writes one audit entry at most for it).
+        // message came, the last one on its own, without an audit entry: a round that brought
+        // nothing leaves nothing in the audit trail (the anchor is kept in county_anchor).
         var keptAnchor = false
         while true {
             let after = try db.integer("SELECT max(seq) FROM inbox") ?? 0
@@ -309,9 +312,8 @@ extension TownshipNode {
             let newAnchor = try takeCountyAnchor(anchor)
             if messages.isEmpty {
                 if newAnchor && !keptAnchor {
-                    try perform("county.anchor") {
-                        try storeCountyAnchor(anchor)
-                        return ((), AuditNote(object: "county/\(config.countyCode)", detail: "audit \(anchor.head.seq)"))
+                    do { try db.transaction { try storeCountyAnchor(anchor) } } catch let error as DatabaseError {
+                        throw StoreErrors.map(error)
                     }
                 }
                 return total
@@ -327,7 +329,8 @@ extension TownshipNode {
                     // What a message changes here is applied in the same transaction as storing it.
                     try apply(message: m.kind, seq: m.seq, body: try JSONValue.parse(Array(m.text.utf8)))
                 }
-                return ((), AuditNote(object: "downstream", detail: "\(messages.first!.seq)-\(messages.last!.seq)"))
+                return ((), AuditNote(object: "downstream",
+                                      detail: "收到县财政下行消息第 \(messages.first!.seq)–\(messages.last!.seq) 条（\(messages.count) 条）"))
             }
             // A new version of the county's calendar is used from the next command on.
             if messages.contains(where: { $0.kind == "calendar.version" }) { try reloadCalendar() }

@@ -145,6 +145,16 @@ public final class TownshipNode: OperatorNode {
     /// and one audit entry. Any error rolls all of it back; database errors come out as `YKTError`.
     @discardableResult
     public func perform<T>(_ action: String, _ body: () throws -> (T, AuditNote)) throws -> T {
+        try performUnlessIdle(action) { () throws -> (T, AuditNote?) in
+            let (value, note) = try body()
+            return (value, note)
+        }
+    }
+
+    /// `perform` for work that may find nothing to do (a scheduled sync round with nothing to
+    /// send): a nil note means the body changed nothing, and no audit entry is written.
+    @discardableResult
+    func performUnlessIdle<T>(_ action: String, _ body: () throws -> (T, AuditNote?)) throws -> T {
         do {
             return try db.transaction {
                 nextOutboxSeq = nil
@@ -155,8 +165,10 @@ public final class TownshipNode: OperatorNode {
                 }
                 let signer = try signer(for: action)
                 let (value, note) = try body()
-                try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action,
-                                    object: note.object, detail: note.detail, signer: signer)
+                if let note {
+                    try AuditLog.append(db: db, at: timestamp(), operatorName: operatorName, action: action,
+                                        object: note.object, detail: note.detail, signer: signer)
+                }
                 return value
             }
         } catch let error as DatabaseError {

@@ -46,7 +46,11 @@ public final class CountyService: @unchecked Sendable {
             }
             anchor = head
         }
-        let answer = database.withLock { county.stream(peer: peer, after: after, anchor: anchor) }
+        let answer = database.withLock {
+            let answer = county.stream(peer: peer, after: after, anchor: anchor)
+            if answer.status != 200 { county.recordRefusal(peer: peer, changeSet: nil, answer: answer) }
+            return answer
+        }
         var headers = ["content-type": answer.status == 200 ? SyncProtocol.streamContentType : SyncProtocol.receiptContentType]
         Self.addKeyHeaders(answer, to: &headers)
         var response = HTTPResponse(status: answer.status, headers: headers, body: answer.body)
@@ -109,6 +113,10 @@ public final class CountyService: @unchecked Sendable {
         if let s = answer.signature { headers[SyncProtocol.signatureHeader] = Hex.encode(s) }
         Self.addKeyHeaders(answer, to: &headers)
         var r = HTTPResponse(status: answer.status, headers: headers, body: answer.body)
+        if answer.status != 200, answer.status != 429 {
+            // Kept for `ykt status` (not an act of anyone: not in the audit trail).
+            database.withLock { county.recordRefusal(peer: peer, changeSet: plan?.seq, answer: answer) }
+        }
         r.log = [("township", peer)]
         if let plan { r.log += [("seq", String(plan.seq)), ("ops", String(plan.operations))] }
         r.log += replay ? [("outcome", "replayed")] : Self.outcome(answer)

@@ -1,6 +1,7 @@
 import Foundation
 import YKTCore
 import YKTNode
+import YKTSync
 import YKTNet
 import YKTTownship
 
@@ -54,6 +55,14 @@ public enum NodeTLS {
     }
 
     /// `host:port` → its parts, or a configuration error naming `field`.
+    /// Where `ykt serve` listens: `--listen` (`option`), else node.conf's `listen`, else
+    /// `SyncProtocol.defaultListen`. `host:0` lets the system choose a port (tests).
+    public static func listenAddress(option: String?, config: NodeConfig) throws(YKTError) -> (host: String, port: UInt16) {
+        if let option { return try address(option, field: "--listen") }
+        if let listen = config.extra["listen"], !listen.isEmpty { return try address(listen, field: "listen") }
+        return try address(SyncProtocol.defaultListen, field: "listen")
+    }
+
     public static func address(_ text: String, field: String) throws(YKTError) -> (host: String, port: UInt16) {
         let parts = text.split(separator: ":")
         guard parts.count == 2, let port = UInt16(parts[1]), !parts[0].isEmpty else {

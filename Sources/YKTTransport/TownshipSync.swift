@@ -38,10 +38,15 @@ public struct TownshipSync {
     public func round(progress: (@Sendable (Progress) -> Void)? = nil) throws -> TownshipNode.PushReport {
         let lock = try SyncLock(directory: node.directory)
         defer { lock.release() }
+        // What the round did is kept for `ykt status` (sync_state), outside the audit trail.
         do {
-            return try unlockedRound(progress: progress)
+            let report = try unlockedRound(progress: progress)
+            try? node.recordSyncSuccess(report)
+            return report
         } catch {
-            throw SyncFailure.map(error, county: "\(host):\(port)", timeoutSeconds: limits.ioTimeoutSeconds)
+            let failure = SyncFailure.map(error, county: "\(host):\(port)", timeoutSeconds: limits.ioTimeoutSeconds)
+            try? node.recordSyncFailure(failure)
+            throw failure
         }
     }
 

@@ -207,7 +207,8 @@ final class ServedCounty {
         town = cli.path("node")
         #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
         try ServeProcessTests.appendLines(county + "/node.conf", ["tls_certificate = \(pki)/county.crt", "tls_key = \(pki)/county.key",
-                                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1"] + config)
+                                                                  "tls_ca = \(pki)/ca.crt", "io_timeout_seconds = 1",
+                                                                  "listen = 127.0.0.1:0"] + config)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
         let countyKey = try JSONSerialization.jsonObject(with: Data(try cli.run("key", "show", "--json", "--node", county).stdout.utf8))
             as? [String: Any]

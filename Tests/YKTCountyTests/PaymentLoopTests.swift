@@ -171,7 +171,7 @@ struct PaymentLoopTests {
         #expect(try loop.receive("2026-11-19").first?.paid == 1)
 
         let s = try loop.county.loopSummary()
-        #expect(s.paidLines == 3 && s.paidFen == 90000 && s.outstanding == 0 && s.reissued == 1 && s.returnedFen == 30000)
+        #expect(s.paidLines == 3 && s.paidFen == 90000 && s.outstanding == 0 && s.reissued == 1 && s.returnedFen == 0 && s.returnedTotalFen == 30000 && s.failedOpen == 0)
         _ = try loop.c.pull("450223101")
         #expect(try loop.town.paymentResults(roster: 1).filter { $0.status == "paid" }.count == 3)
         // TF01 is secret: no public result notice at all.
