@@ -278,5 +278,12 @@ enum CountySchema {
             new_signature BLOB, created_at TEXT NOT NULL, retired_at TEXT) WITHOUT ROWID;
         ALTER TABLE downstream ADD COLUMN key_id TEXT;
         """),
+        // A township removes a person from its register (issue 16, item 2: `beneficiary.remove`):
+        // the county's register index keeps the row as history, marked removed; a later
+        // registration of the same person (by any township) takes the row again. Self-contained.
+        .init(version: 17, sql: """
+        ALTER TABLE resident ADD COLUMN removed_at TEXT;
+        ALTER TABLE resident ADD COLUMN removed_reason TEXT;
+        """),
     ])
 }

@@ -45,7 +45,7 @@ struct County {
             let node = try TownshipNode.create(directory: dir.sub(code), config: config)
             try node.actAs("tester", .clerk, .leader)
             node.at("2026-01-05")   // registrations and applications come before any notice
-            try node.loadPrograms(path: programs)
+            try node.loadLocalPrograms(path: programs)
             try county.enrol(township: code, name: config.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
             townships[code] = node
             _ = try pull(code)
@@ -659,7 +659,7 @@ struct PolicyTests {
         let local = c.dir.sub("data/local.csv")
         try CountyGenerator.programsCSV.replacingOccurrences(of: "财农〔2016〕26号,1", with: "财农〔2016〕26号,2")
             .write(toFile: local, atomically: true, encoding: .utf8)
-        try t.loadPrograms(path: local)
+        try t.loadLocalPrograms(path: local)
         try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         for code in ["TZ01", "GD01", "YL01"] {
             try apply(t, alice, code, quantity: "3", period: code == "YL01" ? "2026-03" : "2026")   // YL01 is paid 每月
