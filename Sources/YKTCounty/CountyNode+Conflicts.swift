@@ -226,17 +226,23 @@ extension CountyNode {
     }
 
     /// "keep" the later township's registration: the county's register index names it, with
-    /// the name and account it sent (read back from its stored operation).
+    /// the name and the account of the latest registration or account change it sent for the
+    /// person (read back from the stored operations: those that came after the conflict were
+    /// conflicts of their own, since the index named the other township).
     private func moveResident(_ c: Conflict, entity: String) throws {
-        let side = try conflictSides(c.id).sides.first { $0.operation == "\(c.node)-\(c.opSeq)" }
-        guard let body = side?.body, let op = try? JSONValue.parse(Array(body.utf8)), let data = op["data"],
-              let rid = data["residentId"]?.stringValue else {
+        guard let latest = try db.first("""
+            SELECT op_seq, changeset_seq FROM operation WHERE node_id = ? AND entity = ? AND kind IN ('beneficiary.register','account.change')
+            ORDER BY op_seq DESC LIMIT 1
+            """, c.node, entity, map: { (op: $0.int64(0), set: $0.int64(1)) }),
+              let bytes = try evidence(node: c.node, seq: latest.set),
+              let body = try StoredOperation.find(in: bytes, id: "\(c.node)-\(latest.op)"),
+              let op = try? JSONValue.parse(Array(body.utf8)), let data = op["data"], let rid = data["residentId"]?.stringValue else {
             throw YKTError(.internalError, "找不到冲突 \(c.id) 中乡镇 \(c.node) 的登记原文", hint: "报告系统管理员")
         }
         let account = data["account"] ?? .null
         try db.run("""
             UPDATE resident SET node_id = ?, name = coalesce(?, name), bank = coalesce(?, bank), account_kind = coalesce(?, account_kind),
-                account_number = coalesce(?, account_number) WHERE resident_id = ?
+                account_number = coalesce(?, account_number), removed_at = NULL, removed_reason = NULL WHERE resident_id = ?
             """, c.node, data["name"]?.stringValue, account["bank"]?.stringValue, account["kind"]?.stringValue,
                    account["number"]?.stringValue, rid)
     }
