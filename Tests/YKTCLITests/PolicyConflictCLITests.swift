@@ -202,3 +202,34 @@ struct PolicyConflictCLITests {
         #expect(try county.db.first("SELECT removed_reason FROM resident WHERE resident_id = ?", person.residentID) { $0.text(0) } == "迁出本县")
     }
 }
+
+extension PolicyConflictCLITests {
+    @Test("a bulk resolve of 1,100 conflicts: signed in entries of 500, audit verify passes; a conflict marked resolved behind its back does not")
+    func bulkResolveVerifies() throws {
+        let cli = CLI()
+        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "11", "--townships", "1",
+                            "--villages", "2", "--people", "550").status == 0)
+        for (code, dir) in [("450223101", "node"), ("450223102", "t2")] {
+            #expect(try cli.run("init", "--township", code, "--name", code, "--node", cli.path(dir)).status == 0)
+            try cli.receiveCountyCalendar(node: dir)
+            #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv"), "--node", cli.path(dir)).status == 0)
+        }
+        try push(cli)
+        #expect(try push(cli, node: "t2").conflicted == 1_100)
+        let countyDir = cli.path("county")
+        let bulk = try cli.run("conflicts", "resolve", "all", "--township", "450223102", "--decision", "keep-450223101",
+                               "--reason", "户籍均在寨沙镇", "--node", countyDir)
+        #expect(bulk.status == 0 && bulk.stdout.contains("已处理冲突 1100 条"), "\(bulk.stderr)")
+        let county = try CountyNode.open(directory: countyDir)
+        #expect(try county.db.integer("SELECT count(*) FROM audit WHERE action = 'conflict.resolve' AND signature IS NOT NULL") == 3)
+        let verify = try cli.run("audit", "verify", "--node", countyDir)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        // A conflict written as resolved straight into the database rests on no signed decision.
+        try county.db.run("""
+            INSERT INTO conflict(kind, entity, node_id, op_seq, detail, status, decision, reason, created_at)
+            VALUES ('resident.two-townships', 'beneficiary/x', '450223102', 1, 'x', 'resolved', 'keep-450223101', 'x', '2026-12-03')
+            """)
+        let forged = try cli.run("audit", "verify", "--node", countyDir)
+        #expect(forged.status != 0 && (forged.stdout + forged.stderr).contains("冲突 1101 的处理"), "\(forged.stdout)\(forged.stderr)")
+    }
+}
