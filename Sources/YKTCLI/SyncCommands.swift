@@ -256,7 +256,7 @@ enum SyncCommands {
             }),
         CommandSpec(
             path: ["conflicts", "resolve"], abstract: "（县级）处理冲突：记录决定和理由（本人签名），决定下发给相关乡镇；可按条件一次处理一批",
-            discussion: "编号为一条冲突的编号；写 all 则处理符合 --kind、--township、--from、--to 的全部待处理冲突（同一个决定、同一个理由，在一个事务中；决定须适用于其中每一条，否则一条也不处理）。每种冲突可用的决定：" + CountyNode.decisionsByKind.map { "\($0.kind)：\($0.decisions)" }.joined(separator: "；") + "。ykt conflicts show 编号 列出该条可用的决定及其含义。一批冲突记为签名的审计记录（每条记录最多列 500 个冲突），ykt audit verify 逐个核对。",
+            discussion: "编号为一条冲突的编号；写 all 则处理符合 --kind、--township、--from、--to 的全部待处理冲突（至少给出其中一项；同一个决定、同一个理由，在一个事务中；决定须适用于其中每一条，否则一条也不处理）。每种冲突可用的决定：" + CountyNode.decisionsByKind.map { "\($0.kind)：\($0.decisions)" }.joined(separator: "；") + "。ykt conflicts show 编号 列出该条可用的决定及其含义。一批冲突记为签名的审计记录（每条记录最多列 500 个冲突），ykt audit verify 逐个核对。",
             positionals: [("编号", "冲突编号，或 all（按条件批量处理）")],
             options: [.value("decision", "决定", "决定（须适用于该种冲突，见上）", required: true),
                       .value("reason", "理由", "核实情况和理由", required: true)] + conflictFilterOptions(paging: false),
@@ -265,6 +265,11 @@ enum SyncCommands {
                 let target = inv.positional(0).trimmed
                 if target == "all" {
                     let filter = try conflictFilter(inv, paging: false)
+                    // A set is named, never "every conflict" by a forgotten option.
+                    guard filter.narrows else {
+                        throw YKTError(.usage, "批量处理须用 --kind、--township、--from 或 --to 指明哪些冲突", at: SourceLocation(field: "all"),
+                                       hint: "先用 ykt conflicts list --summary 查看，再按种类和乡镇处理")
+                    }
                     let n = try county.resolveConflicts(filter, decision: try inv.require("decision"), reason: try inv.require("reason"))
                     inv.out.line("已处理冲突 \(n) 条，决定将在相关乡镇下次同步时送达")
                     return
@@ -304,7 +309,7 @@ enum SyncCommands {
             discussion: "在乡镇节点上不可用（冲突日志在县财政）：乡镇收到的处理决定用 ykt inbox list 查看，每条写明要办的事。",
             options: conflictFilterOptions(paging: true) + [.flag("summary", "按种类、乡镇、状态汇总条数"), .flag("json", "以 JSON 输出")],
             run: { inv in
-                guard inv.isCounty else {
+                guard try inv.role() == .county else {
                     throw YKTError(.conflictTownship, "冲突日志在县财政，乡镇节点没有", hint: "用 ykt inbox list 查看县里的处理决定和要办的事")
                 }
                 let county = try inv.county()

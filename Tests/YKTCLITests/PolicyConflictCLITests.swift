@@ -217,6 +217,8 @@ extension PolicyConflictCLITests {
         try push(cli)
         #expect(try push(cli, node: "t2").conflicted == 1_100)
         let countyDir = cli.path("county")
+        let unnamed = try cli.run("conflicts", "resolve", "all", "--decision", "keep-450223101", "--reason", "试", "--node", countyDir)
+        #expect(unnamed.status != 0 && unnamed.stderr.contains("--kind"))
         let bulk = try cli.run("conflicts", "resolve", "all", "--township", "450223102", "--decision", "keep-450223101",
                                "--reason", "户籍均在寨沙镇", "--node", countyDir)
         #expect(bulk.status == 0 && bulk.stdout.contains("已处理冲突 1100 条"), "\(bulk.stderr)")
