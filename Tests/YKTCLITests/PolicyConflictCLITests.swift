@@ -235,3 +235,42 @@ extension PolicyConflictCLITests {
         #expect(forged.status != 0 && (forged.stdout + forged.stderr).contains("冲突 1101 的处理"), "\(forged.stdout)\(forged.stderr)")
     }
 }
+
+extension PolicyConflictCLITests {
+    @Test("ykt sync against a real ykt serve: a township's own 6-program list against the county's 2 prints a few lines, not one per operation")
+    func syncPrintsFewLines() throws {
+        let served = try ServedCounty()
+        defer { served.stop() }
+        let cli = served.cli
+        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "16", "--townships", "1",
+                            "--villages", "4", "--people", "150").status == 0)
+        // As in the issue: the list loaded at the township before its county was configured.
+        let conf = served.town + "/node.conf"
+        let configured = try String(contentsOfFile: conf, encoding: .utf8)
+        try configured.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("county_public_key") }
+            .joined(separator: "\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
+        try configured.write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv")).status == 0)
+        #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
+        let six = try String(contentsOfFile: cli.path("data/programs.csv"), encoding: .utf8)
+        let two = six.split(whereSeparator: \.isNewline).filter { $0.contains("项目编码") || $0.hasPrefix("GD01") || $0.hasPrefix("TF01") }
+            .joined(separator: "\n") + "\n"
+        try two.write(toFile: cli.path("two.csv"), atomically: true, encoding: .utf8)
+        #expect(try cli.run("policy", "publish", cli.path("two.csv"), "--node", served.county).status == 0)
+
+        let sync = try cli.run("sync", "--county", "127.0.0.1:\(served.port)")
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let lines = sync.stdout.split(separator: "\n")
+        // One summary line and one per program the county lacks (4), though hundreds were refused.
+        #expect(lines.count == 5 && lines.dropFirst().allSatisfy { $0.contains("[program.unknown]") }, "\(sync.stdout)")
+        let summary = try cli.run("conflicts", "list", "--summary", "--json", "--node", served.county)
+        let rows = try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]] ?? []
+        // The first change sets are small and grow eightfold: a handful of conflicts in all.
+        #expect(rows.count == 1 && (rows.first?["count"] as? Int ?? 0) <= 4 && rows.first?["kind"] as? String == "program.list")
+        let refused = try #require(lines.first?.split(separator: "，").first { $0.hasPrefix("冲突 ") })
+        #expect((Int(refused.dropFirst(3).prefix { $0.isNumber }) ?? 0) > 100, "\(sync.stdout)")
+        // The county's list arrived in the same round and replaced the township's own.
+        #expect(try cli.run("program", "list").stdout.components(separatedBy: "已停用").count - 1 == 4)
+    }
+}
