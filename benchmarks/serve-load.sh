@@ -77,7 +77,7 @@ for code in "${codes[@]}" "$bad"; do
         "$pki/$code.crt" "$pki/$code.key" "$pki/ca.crt" "$county_key" >> "$node/node.conf"
     key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
     ykt_as liu "$county" township enrol --township "$code" --name "乡镇$code" --public-key "$key" >/dev/null
-    ykt_as admin "$node" program load "$work/data/programs.csv" >/dev/null
+    # (No program load: the policy list reaches a township with a county only through sync.)
     [ "$code" = "$bad" ] || ykt_as clerk "$node" beneficiary import "$work/data/$code-register.csv" >/dev/null
 done
 total_ops=0

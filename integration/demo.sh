@@ -35,7 +35,6 @@ for code in $codes; do
     echo "== $name（$code）：建立节点"
     ykt_init "$work/$code" admin 乡镇管理员 --township "$code" --name "$name"
     township_operators "$work/$code"
-    ykt_as admin "$work/$code" program load "$work/data/programs.csv"
 done
 
 # Working days are counted on the county's calendar only: the county publishes it (with the

@@ -80,7 +80,7 @@ key=$("$ykt" key show --json --node "$town" | python3 -c 'import json,sys; print
 ykt_as liu "$county" township enrol --township "$code" --name 试验镇 --public-key "$key" >/dev/null
 ykt_as liu "$county" calendar publish data/cn-holidays.tsv >/dev/null   # the county's calendar (issue 14)
 ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
-ykt_as admin "$town" program load "$work/data/programs.csv" >/dev/null
+# (No program load: a township with a county configured takes the policy list only through sync.)
 ykt_as clerk "$town" beneficiary import "$work/data/$code-register.csv" >/dev/null
 mapfile -t ids < <(sqlite3 "$town/township.db" "SELECT resident_id FROM beneficiary ORDER BY id")
 ykt_as admin "$town" backup --out "$work/backup-before-sync" >/dev/null

@@ -49,6 +49,7 @@ enum Access: Sendable {
         // Township register, applications, notices, rosters
         "program load": admin,
         "beneficiary import": .roles([.clerk]), "beneficiary add": .roles([.clerk]), "beneficiary edit": .roles([.clerk]),
+        "beneficiary remove": .roles([.clerk]),
         "beneficiary show": .roles([.clerk, .leader, .auditor]),
         "account change": .roles([.clerk, .approver], signedAt: [.county]),
         "application add": .roles([.clerk]), "application import": .roles([.clerk]),

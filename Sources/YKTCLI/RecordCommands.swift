@@ -7,9 +7,11 @@ import YKTTownship
 enum RecordCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
-            path: ["outbox", "list"], abstract: "列出待同步的操作（与变更在同一事务中写入）",
-            options: [.value("state", "状态", "只列这个状态（pending 等）"), .value("limit", "条数", "最多列出几条"),
-                      .flag("summary", "只按操作类型汇总条数"), .flag("json", "以 JSON 输出（含完整操作内容）")],
+            path: ["outbox", "list"], abstract: "列出待同步和已同步的操作及县里的结果（操作与变更在同一事务中写入）",
+            discussion: "状态：pending 待同步、batched 已打包待回执、accepted 县里已采纳、rejected 县里退回、conflicted 冲突待县里处理。--problems 逐条列出县里退回或记为冲突的操作及理由。--json 输出完整操作内容（含完整个人信息，查看记入审计日志）。",
+            options: [.value("state", "状态", "只列这个状态：pending、batched、accepted、rejected、conflicted"), .value("limit", "条数", "最多列出几条"),
+                      .flag("summary", "只按操作类型汇总条数"), .flag("problems", "只列县里退回或记为冲突的操作及理由"),
+                      .flag("json", "以 JSON 输出（含完整操作内容）")],
             run: { inv in
                 let node = try inv.node()
                 if inv.flag("summary") {
@@ -18,17 +20,28 @@ enum RecordCommands {
                         struct Row: Encodable { var kind: String; var state: String; var count: Int }
                         return try inv.out.json(s.map { Row(kind: $0.kind, state: $0.state, count: $0.count) })
                     }
-                    inv.out.table(["操作", "状态", "条数"], s.map { [$0.kind, $0.state, String($0.count)] }, rightAligned: [2])
+                    inv.out.table(["操作", "状态", "条数"], s.map { [SyncWords.operation($0.kind), SyncWords.state($0.state), String($0.count)] },
+                                  rightAligned: [2])
                     return
                 }
                 let limit = try inv.optional("limit") { s throws(YKTError) -> Int in
                     guard let n = Int(s), n > 0 else { throw YKTError(.usageValue, "--limit 应为正整数") }
                     return n
                 } ?? Int.max
+                if inv.flag("problems") {
+                    let rows = try node.outboxProblems(limit: limit)
+                    if inv.json { return try inv.out.json(rows) }
+                    inv.out.table(["序号", "操作", "对象", "状态", "规则", "县里的理由", "冲突编号"], rows.map {
+                        [String($0.seq), SyncWords.operation($0.kind), maskEntity($0.entity), SyncWords.state($0.status), $0.rule ?? "",
+                         RecordCommands.maskDigits($0.reason ?? ""), $0.conflict.map(String.init) ?? ""]
+                    }, rightAligned: [0, 6])
+                    return
+                }
                 let ops = try node.outbox(state: inv.string("state"), limit: limit)
                 if inv.json { return try inv.disclose(ops, object: "outbox n=\(ops.count)") }
                 inv.out.table(["序号", "操作", "对象", "基于版本", "时间", "状态"], ops.map {
-                    [String($0.seq), $0.kind, maskEntity($0.entity), String($0.baseVersion), $0.at, $0.state]
+                    [String($0.seq), SyncWords.operation($0.kind), maskEntity($0.entity), String($0.baseVersion), String($0.at.prefix(16)),
+                     SyncWords.state($0.state)]
                 }, rightAligned: [0, 3])
             }),
         CommandSpec(

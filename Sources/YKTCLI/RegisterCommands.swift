@@ -50,8 +50,8 @@ enum RegisterCommands {
 
     static let all: [CommandSpec] = [
         CommandSpec(
-            path: ["program", "load"], abstract: "导入县里发布的补贴政策清单（CSV）",
-            discussion: "列：项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本。计量单位：元/亩、元/人·月、元/人·年、元/人。",
+            path: ["program", "load"], abstract: "（未配置县财政的乡镇）导入补贴政策清单（CSV）；配置了县财政的乡镇只用县里同步下发的清单",
+            discussion: "node.conf 写有 county_address 或 county_public_key 的乡镇不能自行导入（YKT-PROGRAM-COUNTY）：清单由县财政用 ykt policy publish 发布，ykt sync 时下发并取代本乡镇的清单。列：项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本。计量单位：元/亩、元/人·月、元/人·年、元/人。",
             positionals: [("文件", "政策清单 CSV 文件")], options: [encodingOption],
             run: { inv in
                 let encoding = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
@@ -59,13 +59,29 @@ enum RegisterCommands {
                 inv.out.line("已导入补贴项目 \(programs.count) 个")
             }),
         CommandSpec(
-            path: ["program", "list"], abstract: "列出补贴政策清单",
+            path: ["program", "list"], abstract: "列出补贴政策清单：县级节点为县里发布的清单（含版本），乡镇为同步收到的清单（注明来源）",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
-                let programs = try inv.node().programs()
-                try inv.list(programs, ["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本"]) {
-                    [$0.code, $0.name, $0.department, $0.standardText, $0.frequency, $0.secret ? "是" : "否", String($0.version)]
+                struct Listed: Encodable { var program: Program; var origin: String; var listVersion: Int? }
+                if inv.isCounty {
+                    let county = try inv.county()
+                    let rows = try county.programs().map { Listed(program: $0.program, origin: "county", listVersion: $0.publishedIn) }
+                    if inv.json { return try inv.out.json(rows) }
+                    inv.out.line("县财政补贴政策清单：第 \(try county.policyVersion()) 版")
+                    inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本", "发布于清单"], rows.map {
+                        [$0.program.code, $0.program.name, $0.program.department, $0.program.standardText, $0.program.frequency,
+                         $0.program.secret ? "是" : "否", String($0.program.version), $0.listVersion.map { "第 \($0) 版" } ?? ""]
+                    }, rightAligned: [6])
+                    return
                 }
+                let rows = try inv.node().programList().map { Listed(program: $0.program, origin: $0.origin, listVersion: $0.listVersion) }
+                if inv.json { return try inv.out.json(rows) }
+                inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本", "来源"], rows.map {
+                    [$0.program.code, $0.program.name, $0.program.department, $0.program.standardText, $0.program.frequency,
+                     $0.program.secret ? "是" : "否", String($0.program.version),
+                     $0.origin == "county" ? "县财政清单" + ($0.listVersion.map { $0 > 0 ? "第 \($0) 版" : "" } ?? "")
+                         : $0.origin == "withdrawn" ? "本乡镇自行导入，县里清单没有，已停用" : "本乡镇自行导入"]
+                }, rightAligned: [6])
             }),
         CommandSpec(
             path: ["beneficiary", "import"], abstract: "从 CSV 导入村里报来的补贴对象底册（UTF-8 或 GB18030）",
@@ -105,6 +121,21 @@ enum RegisterCommands {
                     name: inv.string("name"), village: inv.string("village"), household: inv.string("household"),
                     phone: inv.string("phone")))
                 inv.out.line("已修改 \(b.name)（\(b.maskedID)），版本 \(b.version)")
+            }),
+        CommandSpec(
+            path: ["beneficiary", "remove"], abstract: "从底册移除一名补贴对象（写明理由，记入审计日志，同步报送县财政）",
+            discussion: "通常是县财政处理冲突后决定此人由另一个乡镇登记（ykt inbox list 会写明）。此人的记录、账户和历史保留（已编入清册和已发放的仍可查），此后不能再为其办理任何事项；其未编入清册的申请（已录入、评议未通过、公示中、公示已结束）一并撤回，不再进入公示和清册；已编入清册的申请不变，由县里按清册处理。移除作为操作 beneficiary.remove 下次同步时报送县财政：县里在底册索引中标记此人已移除（此人若登记在别的乡镇，县里只作记录）。",
+            options: [.value("id", "身份证号", "要移除的补贴对象的身份证号", required: true),
+                      .value("reason", "理由", "移除的理由，例如县财政冲突编号和决定", required: true)],
+            run: { inv in
+                let text = try inv.require("id")
+                let id: ResidentID
+                do throws(YKTError) { id = try ResidentID(text) } catch { throw error.located(SourceLocation(field: "--id")) }
+                let node = try inv.node()
+                let b = try node.beneficiary(id)
+                let withdrawn = try node.removeBeneficiary(id, reason: try inv.require("reason"))
+                inv.out.line("已从底册移除 \(b.name)（\(b.maskedID)）" + (withdrawn > 0 ? "，撤回其未编入清册的申请 \(withdrawn) 条" : "")
+                             + "；下次同步时报送县财政")
             }),
         CommandSpec(
             path: ["beneficiary", "show"], abstract: "查看一名补贴对象（完整信息，查看记入审计日志）",

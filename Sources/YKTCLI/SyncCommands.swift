@@ -24,6 +24,65 @@ enum SyncCommands {
         return n * unit
     }
 
+    /// What `ykt sync` prints about operations not accepted: one line per status, rule and
+    /// reason with its count, the county's conflict numbers and the first operations (the
+    /// most frequent first, at most `shown` lines), never one line per operation.
+    static func problemLines(_ r: TownshipNode.PushReport, shown: Int = 10) -> [String] {
+        let groups = r.groups.sorted { $0.count > $1.count }
+        var lines = groups.prefix(shown).map { g -> String in
+            let what = g.status == "conflicted" ? "冲突" : "退回"
+            let conflicts = g.conflicts.isEmpty ? "" : "（县里冲突编号 " + g.conflicts.prefix(5).map(String.init).joined(separator: "、")
+                + (g.conflicts.count > 5 ? " 等 \(g.conflicts.count) 个" : "") + "）"
+            let rule = g.rule.isEmpty ? "" : "[\(g.rule)] "
+            let ops = g.examples.joined(separator: "、") + (g.count > g.examples.count ? " 等" : "")
+            return "  - \(what) \(g.count) 条：\(rule)\(g.reason)\(conflicts)；如操作 \(ops)"
+        }
+        let rest = groups.dropFirst(shown).reduce(0) { $0 + $1.count } + r.otherProblems
+        if rest > 0 { lines.append("  - 另有 \(rest) 条退回或冲突，原因各不相同：用 ykt outbox list --problems 逐条查看") }
+        return lines
+    }
+
+    /// The options that choose conflicts (`conflicts list`, `conflicts resolve all`).
+    static func conflictFilterOptions(paging: Bool) -> [OptionSpec] {
+        var options: [OptionSpec] = [
+            .value("status", "状态", "open（待处理）或 resolved（已处理）"),
+            .value("kind", "种类", "冲突种类，如 resident.two-townships、program.list"),
+            .value("township", "代码", "涉及这个乡镇（报送方或另一方）"),
+            .value("from", "日期", "记录日期不早于 YYYY-MM-DD"),
+            .value("to", "日期", "记录日期不晚于 YYYY-MM-DD"),
+        ]
+        if paging {
+            options += [.value("limit", "条数", "每页最多几条"), .value("offset", "条数", "跳过前几条"),
+                        .value("page", "页码", "第几页（从 1 起，与 --limit 合用，默认每页 50 条）")]
+        }
+        return options
+    }
+
+    static func conflictFilter(_ inv: Invocation, paging: Bool) throws -> CountyNode.ConflictFilter {
+        func count(_ name: String, positive: Bool) throws(YKTError) -> Int? {
+            try inv.optional(name) { s throws(YKTError) -> Int in
+                guard let n = Int(s), positive ? n > 0 : n >= 0 else {
+                    throw YKTError(.usageValue, "--\(name) 应为\(positive ? "正" : "非负")整数", at: SourceLocation(field: "--\(name)"))
+                }
+                return n
+            }
+        }
+        var filter = CountyNode.ConflictFilter(
+            status: inv.string("status")?.trimmed, kind: inv.string("kind")?.trimmed, township: inv.string("township")?.trimmed,
+            from: try inv.optional("from") { s throws(YKTError) in try CivilDate(parsing: s) },
+            to: try inv.optional("to") { s throws(YKTError) in try CivilDate(parsing: s) })
+        if paging {
+            filter.limit = try count("limit", positive: true)
+            filter.offset = try count("offset", positive: false) ?? 0
+            if let page = try count("page", positive: true) {
+                let size = filter.limit ?? 50
+                filter.limit = size
+                filter.offset = (page - 1) * size
+            }
+        }
+        return filter
+    }
+
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["township", "enrol"], abstract: "（县级）登记一个乡镇节点及其签名公钥",
@@ -153,7 +212,7 @@ enum SyncCommands {
                     let r = try round()
                     if inv.json { return try inv.out.json(r) }
                     inv.out.line("\(ChinaTime.timestamp()) " + line(r))
-                    for p in r.problems { inv.out.line("  - " + p) }
+                    for l in problemLines(r) { inv.out.line(l) }
                     return
                 }
                 var failures = 0
@@ -181,18 +240,28 @@ enum SyncCommands {
                 inv.out.line("已发布补贴政策清单第 \(version) 版，各乡镇下次同步时收到")
             }),
         CommandSpec(
-            path: ["conflicts", "show"], abstract: "（县级）查看一条冲突：双方的操作原文、所在变更集、状态（文本脱敏；--json 为原文并记入审计）",
+            path: ["conflicts", "show"], abstract: "（县级）查看一条冲突：双方的操作原文、所在变更集、状态、可用的处理决定（文本脱敏；--json 为原文并记入审计）",
             positionals: [("编号", "冲突编号")], options: [.flag("json", "以 JSON 输出（含完整个人信息）")],
             run: { inv in
                 guard let id = Int64(inv.positional(0)) else { throw YKTError(.usageValue, "冲突编号应为整数") }
                 let county = try inv.county()
                 let (c, sides) = try county.conflictSides(id)
+                let decisions = CountyNode.decisions(for: c)
                 if inv.json {
-                    struct Shown: Encodable { var conflict: CountyNode.Conflict; var sides: [CountyNode.ConflictSide] }
+                    struct Shown: Encodable { var conflict: CountyNode.Conflict; var sides: [CountyNode.ConflictSide]; var decisions: [CountyNode.ConflictDecision] }
                     try county.recordView(of: "conflict#\(id)")
-                    return try inv.out.json(Shown(conflict: c, sides: sides))
+                    return try inv.out.json(Shown(conflict: c, sides: sides, decisions: decisions))
                 }
-                inv.out.fields([("冲突编号", String(c.id)), ("种类", c.kind), ("对象", c.entity), ("说明", c.detail), ("状态", c.status)])
+                var fields = [("冲突编号", String(c.id)), ("种类", "\(c.kind)（\(SyncWords.conflict(c.kind))）"), ("对象", c.entity),
+                              ("乡镇", c.node + (c.otherNode.map { "，另一方 \($0)" } ?? "")), ("记录时间", c.createdAt),
+                              ("说明", RecordCommands.maskDigits(c.detail)), ("状态", SyncWords.conflictStatus(c.status))]
+                if let d = c.decision { fields.append(("决定", d + (c.reason.map { "，理由：\($0)" } ?? ""))) }
+                inv.out.fields(fields)
+                if c.status == "open" {
+                    inv.out.line()
+                    inv.out.line("可用的决定（ykt conflicts resolve \(c.id) --decision 决定 --reason 理由）：")
+                    for d in decisions { inv.out.line("  \(d.decision)：\(d.meaning)") }
+                }
                 for side in sides {
                     inv.out.line()
                     inv.out.line(side.changeSet == 0 ? "县财政 \(side.node)，\(side.operation)："
@@ -201,23 +270,40 @@ enum SyncCommands {
                 }
             }),
         CommandSpec(
-            path: ["conflicts", "resolve"], abstract: "（县级）处理冲突：记录决定和理由，决定下发给相关乡镇",
-            positionals: [("编号", "冲突编号")],
-            options: [.value("decision", "决定", "决定，例如 keep-450223101（保留该乡镇的登记）；账户冲突为 township 或 county", required: true),
-                      .value("reason", "理由", "核实情况和理由", required: true)],
+            path: ["conflicts", "resolve"], abstract: "（县级）处理冲突：记录决定和理由（本人签名），决定下发给相关乡镇；可按条件一次处理一批",
+            discussion: "编号为一条冲突的编号；写 all 则处理符合 --kind、--township、--from、--to 的全部待处理冲突（至少给出其中一项；同一个决定、同一个理由，在一个事务中；决定须适用于其中每一条，否则一条也不处理）。每种冲突可用的决定：" + CountyNode.decisionsByKind.map { "\($0.kind)：\($0.decisions)" }.joined(separator: "；") + "。ykt conflicts show 编号 列出该条可用的决定及其含义。一批冲突记为签名的审计记录（每条记录最多列 500 个冲突），ykt audit verify 逐个核对。",
+            positionals: [("编号", "冲突编号，或 all（按条件批量处理）")],
+            options: [.value("decision", "决定", "决定（须适用于该种冲突，见上）", required: true),
+                      .value("reason", "理由", "核实情况和理由", required: true)] + conflictFilterOptions(paging: false),
             run: { inv in
-                guard let id = Int64(inv.positional(0)) else { throw YKTError(.usageValue, "冲突编号应为整数") }
-                try inv.county().resolveConflict(id, decision: try inv.require("decision"), reason: try inv.require("reason"))
+                let county = try inv.county()
+                let target = inv.positional(0).trimmed
+                if target == "all" {
+                    let filter = try conflictFilter(inv, paging: false)
+                    // A set is named, never "every conflict" by a forgotten option.
+                    guard filter.narrows else {
+                        throw YKTError(.usage, "批量处理须用 --kind、--township、--from 或 --to 指明哪些冲突", at: SourceLocation(field: "all"),
+                                       hint: "先用 ykt conflicts list --summary 查看，再按种类和乡镇处理")
+                    }
+                    let n = try county.resolveConflicts(filter, decision: try inv.require("decision"), reason: try inv.require("reason"))
+                    inv.out.line("已处理冲突 \(n) 条，决定将在相关乡镇下次同步时送达")
+                    return
+                }
+                guard let id = Int64(target) else { throw YKTError(.usageValue, "冲突编号应为整数，或写 all 按条件批量处理", at: SourceLocation(field: "编号")) }
+                try county.resolveConflict(id, decision: try inv.require("decision"), reason: try inv.require("reason"))
                 inv.out.line("冲突 \(id) 已处理，决定将在相关乡镇下次同步时送达")
             }),
         CommandSpec(
-            path: ["inbox", "list"], abstract: "（乡镇）列出从县财政收到的消息（清册已收到、冲突处理决定等）",
-            options: [.flag("json", "以 JSON 输出")],
+            path: ["inbox", "list"], abstract: "（乡镇）列出从县财政收到的消息：每条一行中文摘要，须办理的写明怎么办",
+            discussion: "消息在同步时已自动采用（政策清单、工作日历、审核审定结果、发放结果、账户变更）；须经办人办理的（如冲突决定要求移除某人、发放失败要更正）在「须办理」一栏写明命令。--json 输出每条消息的完整原文（含完整个人信息，查看记入审计日志）。",
+            options: [.flag("todo", "只列须办理的"), .flag("json", "以 JSON 输出（含完整原文）")],
             run: { inv in
-                let messages = try inv.node().inbox()
-                try inv.list(messages, ["序号", "种类", "收到时间", "内容"], rightAligned: [0]) {
-                    [String($0.seq), $0.kind, $0.receivedAt, String($0.body.prefix(120))]
-                }
+                var items = try inv.node().inboxItems()
+                if inv.flag("todo") { items = items.filter { $0.action != nil } }
+                if inv.json { return try inv.disclose(items, object: "inbox n=\(items.count)") }
+                inv.out.table(["序号", "种类", "收到时间", "内容", "须办理"], items.map {
+                    [String($0.seq), $0.kindText, String($0.receivedAt.prefix(16)), RecordCommands.maskDigits($0.summary), $0.action ?? ""]
+                }, rightAligned: [0])
             }),
         CommandSpec(
             path: ["county", "totals"], abstract: "（县级）各乡镇已同步的底册人数、清册数和金额",
@@ -234,12 +320,33 @@ enum SyncCommands {
                 }, rightAligned: [1, 2, 3, 4])
             }),
         CommandSpec(
-            path: ["conflicts", "list"], abstract: "（县级）列出冲突日志",
-            options: [.flag("json", "以 JSON 输出")],
+            path: ["conflicts", "list"], abstract: "（县级）列出冲突日志：按状态、种类、乡镇、日期筛选，分页，或按种类和乡镇汇总",
+            discussion: "在乡镇节点上不可用（冲突日志在县财政）：乡镇收到的处理决定用 ykt inbox list 查看，每条写明要办的事。",
+            options: conflictFilterOptions(paging: true) + [.flag("summary", "按种类、乡镇、状态汇总条数"), .flag("json", "以 JSON 输出")],
             run: { inv in
-                let rows = try inv.county().conflicts()
-                try inv.list(rows, ["编号", "种类", "乡镇", "操作", "另一方", "说明", "状态"], rightAligned: [0]) {
-                    [String($0.id), $0.kind, $0.node, "\($0.node)-\($0.opSeq)", $0.otherNode ?? "", $0.detail, $0.status]
+                guard try inv.role() == .county else {
+                    throw YKTError(.conflictTownship, "冲突日志在县财政，乡镇节点没有", hint: "用 ykt inbox list 查看县里的处理决定和要办的事")
+                }
+                let county = try inv.county()
+                let filter = try conflictFilter(inv, paging: true)
+                if inv.flag("summary") {
+                    let rows = try county.conflictSummary(filter)
+                    if inv.json { return try inv.out.json(rows) }
+                    inv.out.table(["种类", "说明", "乡镇", "状态", "条数"], rows.map {
+                        [$0.kind, SyncWords.conflict($0.kind), $0.township, SyncWords.conflictStatus($0.status), String($0.count)]
+                    }, rightAligned: [4])
+                    inv.out.line("合计 \(rows.reduce(0) { $0 + $1.count }) 条")
+                    return
+                }
+                let rows = try county.conflicts(filter)
+                if inv.json { return try inv.out.json(rows) }
+                inv.out.table(["编号", "种类", "乡镇", "操作", "另一方", "记录时间", "说明", "状态"], rows.map {
+                    [String($0.id), $0.kind, $0.node, "\($0.node)-\($0.opSeq)", $0.otherNode ?? "", String($0.createdAt.prefix(10)),
+                     RecordCommands.maskDigits($0.detail), SyncWords.conflictStatus($0.status)]
+                }, rightAligned: [0])
+                let total = try county.conflictCount(filter)
+                if let limit = filter.limit, total > rows.count {
+                    inv.out.line("共 \(total) 条，本页第 \(filter.offset + 1)–\(filter.offset + rows.count) 条；下一页：--offset \(filter.offset + limit) --limit \(limit)")
                 }
             }),
     ]

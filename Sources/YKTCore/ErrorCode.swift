@@ -61,6 +61,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let programUnknown = code("YKT-PROGRAM-UNKNOWN")
     public static let programInvalid = code("YKT-PROGRAM-INVALID")
     public static let programFrequency = code("YKT-PROGRAM-FREQUENCY")
+    public static let programCounty = code("YKT-PROGRAM-COUNTY")
     // Applications
     public static let applicationDuplicate = code("YKT-APPLICATION-DUPLICATE")
     public static let applicationUnknown = code("YKT-APPLICATION-UNKNOWN")
@@ -126,6 +127,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let crlExpired = code("YKT-CRL-EXPIRED")
     public static let conflictUnknown = code("YKT-CONFLICT-UNKNOWN")
     public static let conflictState = code("YKT-CONFLICT-STATE")
+    public static let conflictDecision = code("YKT-CONFLICT-DECISION")
+    public static let conflictTownship = code("YKT-CONFLICT-TOWNSHIP")
     // County: review, approval, banks, warnings
     public static let roleMissing = code("YKT-ROLE")
     public static let roleSelf = code("YKT-ROLE-SELF")
@@ -208,6 +211,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         programUnknown: (.notFound, "补贴政策清单中没有这个项目编码"),
         programInvalid: (.invalidInput, "补贴政策清单文件中的项目定义有误"),
         programFrequency: (.invalidInput, "补贴政策清单的发放频次不是 每年、每季、每月、一次性 之一"),
+        programCounty: (.ruleRefused, "补贴政策清单由县财政统一发布，已配置县财政的乡镇不能自行导入（同步后自动采用县里的清单）"),
         applicationDuplicate: (.ruleRefused, "同一对象同一项目同一期次已有申请"),
         applicationUnknown: (.notFound, "没有这个申请"),
         applicationState: (.ruleRefused, "申请当前状态不允许此操作"),
@@ -266,6 +270,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         crlExpired: (.configuration, "证书吊销列表（CRL）已过期（nextUpdate 已过）或不能读取：须在 CA 上重新签发（openssl ca -gencrl）"),
         conflictUnknown: (.notFound, "没有这个冲突"),
         conflictState: (.ruleRefused, "冲突已处理，不能再次处理"),
+        conflictDecision: (.invalidInput, "这个决定不适用于该种冲突（每种冲突可用的决定见 ykt conflicts show）"),
+        conflictTownship: (.ruleRefused, "冲突日志在县财政；乡镇用 ykt inbox list 查看县里的处理决定"),
         roleMissing: (.denied, "登录的经办人没有这条命令所需的角色（如业务主管部门审核人、财政审定人），或审核与审定是同一人"),
         roleSelf: (.denied, "不能给自己授予或收回角色，须由另一位管理员办理"),
         roleConflict: (.ruleRefused, "职责分离：管理员不能同时担任业务主管部门审核人或财政审定人"),

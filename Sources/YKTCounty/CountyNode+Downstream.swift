@@ -102,31 +102,6 @@ extension CountyNode {
             return Self.refusal(YKTError(.internalError, "\(error)"), position: nil, status: 500)
         }
     }
-
-    /// Resolves a conflict with a recorded decision and reason; the decision flows down to
-    /// every township involved.
-    public func resolveConflict(_ id: Int64, decision: String, reason: String) throws {
-        let why = reason.trimmed
-        guard !why.isEmpty, !decision.trimmed.isEmpty else {
-            throw YKTError(.fieldMissing, "处理冲突须写明决定和理由", at: SourceLocation(field: "--reason"))
-        }
-        guard let c = try conflicts().first(where: { $0.id == id }) else {
-            throw YKTError(.conflictUnknown, "没有编号为 \(id) 的冲突", hint: "用 ykt conflicts list 查看")
-        }
-        guard c.status == "open" else { throw YKTError(.conflictState, "冲突 \(id) 已处理") }
-        try perform("conflict.resolve", object: "conflict#\(id)", detail: decision) {
-            let entity = try db.first("SELECT entity FROM conflict WHERE id = ?", id) { $0.text(0) } ?? ""
-            // An account conflict is settled here too; its message says which account stands.
-            var data: [String: JSONValue] = c.kind == "account.both-sides"
-                ? try settleAccountConflict(c, entity: entity, decision: decision.trimmed, reason: why) : [:]
-            try db.run("UPDATE conflict SET status = 'resolved', decision = ?, reason = ? WHERE id = ?", decision, why, id)
-            data.merge(["conflict": .int(id), "kind": .string(c.kind), "entity": .string(entity), "operation": .string("\(c.node)-\(c.opSeq)"),
-                        "decision": .string(decision), "reason": .string(why)]) { $1 }
-            for node in Set([c.node] + (c.otherNode.map { [$0] } ?? [])) {
-                try emit(to: node, kind: "conflict.decision", data: .object(data))
-            }
-        }
-    }
 }
 
 extension CountyNode {
@@ -142,11 +117,22 @@ extension CountyNode {
     /// Both sides of a conflict, read back from the stored change sets (the evidence): the other
     /// township's operation first, then the one that ran into it.
     public func conflictSides(_ id: Int64) throws -> (conflict: Conflict, sides: [ConflictSide]) {
-        guard let c = try conflicts().first(where: { $0.id == id }) else {
+        guard let c = try conflicts(ConflictFilter(ids: [id])).first else {
             throw YKTError(.conflictUnknown, "没有编号为 \(id) 的冲突", hint: "用 ykt conflicts list 查看")
         }
         let entity = try db.first("SELECT entity FROM conflict WHERE id = ?", id) { $0.text(0) } ?? ""
         var sides: [ConflictSide] = []
+        if c.kind == ProgramGate.conflictKind {
+            // One conflict for a change set's applications: the first few of them, as sent.
+            let ops = try db.all("SELECT op_seq, changeset_seq FROM operation WHERE node_id = ? AND conflict_id = ? ORDER BY op_seq LIMIT 3",
+                                 c.node, id) { (op: $0.int64(0), set: $0.int64(1)) }
+            guard let set = ops.first?.set, let bytes = try evidence(node: c.node, seq: set) else { return (c, []) }
+            for o in ops {
+                let body = try StoredOperation.find(in: bytes, id: "\(c.node)-\(o.op)")
+                sides.append(ConflictSide(node: c.node, changeSet: o.set, operation: "\(c.node)-\(o.op)", body: body ?? ""))
+            }
+            return (c, sides)
+        }
         let ops = try db.all("""
             SELECT node_id, op_seq, changeset_seq FROM operation WHERE entity = ? AND node_id IN (?, ?) ORDER BY node_id = ?, op_seq
             """, entity, c.node, c.otherNode ?? c.node, c.node) { (node: $0.text(0), op: $0.int64(1), set: $0.int64(2)) }

@@ -6,6 +6,7 @@ import YKTStore
 enum OperationKind: String, CaseIterable, Sendable {
     case register = "beneficiary.register"
     case update = "beneficiary.update"
+    case remove = "beneficiary.remove"
     case accountChange = "account.change"
     case paymentCorrect = "payment.correct"
     case applicationRecord = "application.record"
@@ -21,25 +22,26 @@ extension CountyNode {
     /// takes a township's word (notice periods are recomputed, amounts recomputed, IDs rechecked).
     /// A field the handler needs and the operation lacks refuses it (`YKT-FIELD-MISSING`). The
     /// caller runs it in a savepoint, so a handler that wrote and then refused leaves nothing.
-    func check(_ op: JSONValue, kind text: String, node: String) throws -> Decision {
+    func check(_ op: JSONValue, kind text: String, node: String, gate: ProgramGate) throws -> Decision {
         guard let kind = OperationKind(rawValue: text) else {
             return .rejected(.syncBody, "操作种类「\(text)」本程序不认识")
         }
         let data = op["data"] ?? .null
         do {
-            return try handle(kind, op, data, node: node)
+            return try handle(kind, op, data, node: node, gate: gate)
         } catch let e as YKTError {
             return .rejected(e.code, e.message)
         }
     }
 
-    private func handle(_ kind: OperationKind, _ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
+    private func handle(_ kind: OperationKind, _ op: JSONValue, _ data: JSONValue, node: String, gate: ProgramGate) throws -> Decision {
         switch kind {
         case .register: try decideRegister(op, data, node: node)
         case .update: try decideUpdate(op, data, node: node)
+        case .remove: try decideRemove(op, data, node: node)
         case .accountChange: try decideAccountChange(op, data, node: node)
         case .paymentCorrect: try decidePaymentCorrect(op, data, node: node)
-        case .applicationRecord: try decideApplication(op, data, node: node)
+        case .applicationRecord: try decideApplication(op, data, node: node, gate: gate)
         case .noticeOpen: try decideNoticeOpen(op, data, node: node)
         case .noticeClose: try decideNoticeClose(op, data, node: node)
         case .rosterSubmit: try decideRosterSubmit(op, data, node: node)
@@ -54,9 +56,14 @@ extension CountyNode {
     }
 
     /// nil when the operation's resident is `node`'s own; otherwise the refusal or conflict.
+    /// A person the township removed from its register is refused.
     func ownResident(_ data: JSONValue, node: String) throws -> Decision? {
         let rid = try data.requiredString("residentId")
-        switch try owner(rid) {
+        let row = try db.first("SELECT node_id, removed_at FROM resident WHERE resident_id = ?", rid) { ($0.text(0), $0.isNull(1)) }
+        if let row, row.0 == node, !row.1 {
+            return .rejected(.residentUnknown, "\(Masking.residentID(rid)) 已由本乡镇从底册移除")
+        }
+        switch row?.0 {
         case node: return nil
         case nil: return .rejected(.residentUnknown, "县里没有 \(Masking.residentID(rid)) 在本乡镇的登记")
         case let other?:
@@ -78,6 +85,20 @@ extension CountyNode {
         return try ownResident(data, node: node) ?? .accepted
     }
 
+    /// A person removed from a township's register (`ykt beneficiary remove`). When the county's
+    /// register index names this township, the row is marked removed (kept as history; the
+    /// person's applications already accepted stay, and rosters are re-checked against the
+    /// index, so none of this township's later rosters can pay them). When it names another
+    /// township (the usual case: a conflict decided for the other one) or nobody, there is
+    /// nothing to undo here and the removal is simply recorded as accepted.
+    func decideRemove(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
+        let rid = try data.requiredString("residentId")
+        let reason = try data.requiredString("reason")
+        try db.run("UPDATE resident SET removed_at = ?, removed_reason = ? WHERE resident_id = ? AND node_id = ? AND removed_at IS NULL",
+                   timestamp(), reason, rid, node)
+        return .accepted
+    }
+
     /// A change of the designated account, checked against the county's own changes.
     func decideAccountChange(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
         if let d = try ownResident(data, node: node) { return d }
@@ -89,27 +110,15 @@ extension CountyNode {
         return try receiveCorrection(data, node: node, opSeq: try op.requiredInt("seq"))
     }
 
-    /// An application: the program on the county's list at a version it has, the amount recomputed.
-    func decideApplication(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
+    /// An application: the program on the county's list at a version it has (`ProgramGate`:
+    /// one conflict per change set for all that miss it), the amount recomputed.
+    func decideApplication(_ op: JSONValue, _ data: JSONValue, node: String, gate: ProgramGate) throws -> Decision {
         if let d = try ownResident(data, node: node) { return d }
-        if let d = try checkApplicationPeriod(data, node: node) { return d }   // CountyNode+Periods.swift
-        // The program must be on the county's policy list, at a version the county has.
-        if try hasPolicyList {
-            let code = try data.requiredString("program")
-            let version = Int(try data.requiredInt("programVersion"))
-            guard let program = try countyProgram(code) else {
-                return Decision(status: .conflicted, rule: "program.unknown", reason: "县里的补贴政策清单没有项目 \(code)",
-                                conflict: ("program.unknown", nil, "乡镇 \(node) 申请了县里没有的项目 \(code)"))
-            }
-            guard version <= program.version else {
-                return Decision(status: .conflicted, rule: "program.version",
-                                reason: "项目 \(code) 版本 \(version) 比县里的版本 \(program.version) 新",
-                                conflict: ("program.version", nil, "项目 \(code)：乡镇 \(node) 用版本 \(version)，县里为 \(program.version)"))
-            }
-            if version == program.version, data["standardFen"]?.intValue != program.standard {
-                return .rejected(.moneyInvalid, "项目 \(code) 版本 \(version) 的标准是 \(Fen(program.standard).yuan) 元，申请用的是 \(Fen(data["standardFen"]?.intValue ?? 0).yuan) 元")
-            }
+        if gate.hasList, let d = gate.check(code: try data.requiredString("program"), version: Int(try data.requiredInt("programVersion")),
+                                            standard: data["standardFen"]?.intValue, node: node) {
+            return d
         }
+        if let d = try checkApplicationPeriod(data, node: node) { return d }   // CountyNode+Periods.swift
         let quantity = try Quantity(parsing: try data.requiredString("quantity"))
         let standard = Fen(try data.requiredInt("standardFen"))
         guard standard.value >= 0, standard <= AmountRule.maximumStandard else {

@@ -37,7 +37,23 @@ extension CountyNode {
         try db.first("SELECT version, standard_fen FROM program WHERE code = ?", code) { ($0.int(0), $0.int64(1)) }
     }
 
-    var hasPolicyList: Bool {
-        get throws { (try db.integer("SELECT count(*) FROM program") ?? 0) > 0 }
+    /// The county's policy list as it stands (every program ever published, at its latest
+    /// version), with the list version that last published each: what `ykt program list` shows
+    /// at the county.
+    public func programs() throws -> [(program: Program, publishedIn: Int?)] {
+        try db.all("""
+            SELECT p.code, p.name, p.department, p.unit, p.standard_fen, p.frequency, p.secret, p.basis, p.version,
+                   (SELECT published_in FROM program_version v WHERE v.code = p.code AND v.version = p.version)
+            FROM program p ORDER BY p.code
+            """) { r in
+            (Program(code: r.text(0), name: r.text(1), department: r.text(2), unit: ProgramUnit(rawValue: r.text(3)) ?? .perPerson,
+                     standard: Fen(r.int64(4)), frequency: r.text(5), secret: r.bool(6), basis: r.text(7), version: r.int(8)),
+             r.isNull(9) ? nil : r.int(9))
+        }
+    }
+
+    /// The latest published version of the list (0 before the first).
+    public func policyVersion() throws -> Int {
+        Int(try db.integer("SELECT max(version) FROM policy_version") ?? 0)
     }
 }

@@ -239,6 +239,9 @@ extension CountyNode {
         var rule: String?
         var reason: String?
         var conflict: (kind: String, other: String?, detail: String)?
+        /// The conflict is the change set's one of its kind (`ProgramGate`): made by the first
+        /// operation that runs into it, shared by the rest.
+        var perChangeSet = false
 
         static let accepted = Decision(status: .accepted)
         static func rejected(_ code: ErrorCode, _ reason: String) -> Decision {
@@ -295,6 +298,8 @@ extension CountyNode {
             // nothing applied, when it goes back behind an anchor already held); the receipt
             // names the anchor held before, for the township to check its own chain against.
             let heldAnchor = try takeAnchor(node: node, changeSet: setSeq, head: set.header.audit)
+            // The policy list, read once for the whole change set.
+            let gate = try ProgramGate(db: db)
             let firstOp = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
             var expected = firstOp
             // One prepared statement for the decisions; node and change set are bound once.
@@ -383,18 +388,25 @@ extension CountyNode {
                             } else {
                                 // Its own savepoint: a handler that wrote and then refused (or
                                 // failed) leaves nothing behind; only an accepted one's writes stay.
-                                decision = try db.inSavepoint({ try check(op, kind: kind, node: node) },
+                                decision = try db.inSavepoint({ try check(op, kind: kind, node: node, gate: gate) },
                                                               keep: { $0.status == .accepted })
                             }
                         }
                         expected += 1
                         try flushRun()
                         var conflictID: Int64?
-                        if let c = decision.conflict {
+                        if decision.perChangeSet, let shared = gate.conflictID {
+                            conflictID = shared
+                        } else if let c = decision.conflict {
                             try db.run("""
                                 INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                                 """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
                             conflictID = db.lastInsertRowID
+                            if decision.perChangeSet {
+                                gate.conflictID = conflictID
+                                // Named after the change set, not the first operation's entity.
+                                try db.run("UPDATE conflict SET entity = ? WHERE id = ?", "changeset/\(node)/\(setSeq)", conflictID)
+                            }
                         }
                         try record.bind(2, seq)
                         try record.bind(4, kind)
@@ -417,6 +429,9 @@ extension CountyNode {
                 }
             }
             try flushRun()
+            if let shared = gate.conflictID {
+                try db.run("UPDATE conflict SET detail = ? WHERE id = ?", gate.detail(node: node, changeSet: setSeq), shared)
+            }
             results.append(UInt8(ascii: "]"))
             var writer = CanonicalObjectWriter(capacity: results.count + 384)
             writer.raw("auditAnchor", heldAnchor.map { $0.head.json.canonical } ?? "null")
@@ -460,10 +475,13 @@ extension CountyNode {
     /// `ResidentID` writes it).
     func enterRegister(residentID rid: ResidentID, name: String, bank: String, kind: AccountKind, number: String,
                        node: String) throws -> Decision {
-        // Insert first; only a resident already known needs the owner looked up.
+        // Insert first (a person removed from a register is taken again); only a resident
+        // already known needs the owner looked up.
         let insert = try db.statement("""
             INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(resident_id) DO NOTHING
+            ON CONFLICT(resident_id) DO UPDATE SET node_id = excluded.node_id, name = excluded.name, bank = excluded.bank,
+              account_kind = excluded.account_kind, account_number = excluded.account_number, removed_at = NULL, removed_reason = NULL
+              WHERE resident.removed_at IS NOT NULL
             """)
         try insert.bind(1, rid.value)
         try insert.bind(2, node)

@@ -66,10 +66,15 @@ extension CountyNode {
             sum += amount
             let masked = Masking.residentID(rid)
             // The township's own resident, with the designated account the county holds.
-            guard let resident = try db.first("SELECT node_id, bank, account_kind, account_number FROM resident WHERE resident_id = ?", rid,
-                                              map: { (node: $0.text(0), bank: $0.text(1), kind: $0.text(2), number: $0.text(3)) }),
+            guard let resident = try db.first("""
+                SELECT node_id, bank, account_kind, account_number, removed_at IS NOT NULL FROM resident WHERE resident_id = ?
+                """, rid, map: { (node: $0.text(0), bank: $0.text(1), kind: $0.text(2), number: $0.text(3), removed: $0.bool(4)) }),
                   resident.node == node else {
                 problem(.rosterResident, "\(masked) 不是本乡镇在县里登记的对象")
+                continue
+            }
+            if resident.removed {
+                problem(.rosterResident, "\(masked) 已由本乡镇从底册移除（beneficiary.remove）")
                 continue
             }
             if resident.number != number.value || resident.bank != bank || resident.kind != kind.rawValue {

@@ -211,17 +211,13 @@ extension CountyNode {
         public var otherNode: String?
         public var detail: String
         public var status: String
+        public var createdAt: String = ""
+        public var decision: String?
+        public var reason: String?
     }
 
-    /// The conflict log, oldest first. Entity keys carry resident IDs; they are masked here.
-    public func conflicts() throws -> [Conflict] {
-        try db.all("SELECT id, kind, entity, node_id, op_seq, other_node, detail, status FROM conflict ORDER BY id") { r in
-            Conflict(id: r.int64(0), kind: r.text(1),
-                     entity: r.text(2).split(separator: "/").map { $0.count == 18 ? Masking.residentID(String($0)) : String($0) }
-                         .joined(separator: "/"),
-                     node: r.text(3), opSeq: r.int64(4), otherNode: r.optionalText(5), detail: r.text(6), status: r.text(7))
-        }
-    }
+    /// The conflict log, oldest first (`conflicts(_:)` filters and pages it).
+    public func conflicts() throws -> [Conflict] { try conflicts(ConflictFilter()) }
 }
 
 extension CountyNode {

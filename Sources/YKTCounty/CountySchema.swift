@@ -288,5 +288,12 @@ enum CountySchema {
             code TEXT NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL);
         CREATE INDEX sync_refusal_node ON sync_refusal(node_id, at);
         """),
+        // A township removes a person from its register (issue 16, item 2: `beneficiary.remove`):
+        // the county's register index keeps the row as history, marked removed; a later
+        // registration of the same person (by any township) takes the row again. Self-contained.
+        .init(version: 18, sql: """
+        ALTER TABLE resident ADD COLUMN removed_at TEXT;
+        ALTER TABLE resident ADD COLUMN removed_reason TEXT;
+        """),
     ])
 }

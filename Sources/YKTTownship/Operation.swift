@@ -116,6 +116,28 @@ extension TownshipNode {
     }
 
     /// Counts of outbox operations by kind and state.
+    /// An operation the county rejected or recorded as a conflict, with its rule and reason.
+    public struct OutboxProblem: Sendable, Codable {
+        public var seq: Int64
+        public var kind: String
+        public var entity: String
+        public var status: String
+        public var rule: String?
+        public var reason: String?
+        public var conflict: Int64?
+    }
+
+    /// The operations the county did not accept, in order (`ykt outbox list --problems`).
+    public func outboxProblems(limit: Int = Int.max) throws -> [OutboxProblem] {
+        try db.all("""
+            SELECT r.seq, o.kind, o.entity, r.status, r.rule, r.reason, r.conflict_id FROM op_result r JOIN outbox o ON o.seq = r.seq
+            ORDER BY r.seq LIMIT ?
+            """, Int64(min(limit, Int(Int64.max)))) {
+            OutboxProblem(seq: $0.int64(0), kind: $0.text(1), entity: $0.text(2), status: $0.text(3), rule: $0.optionalText(4),
+                          reason: $0.optionalText(5), conflict: $0.optionalInt64(6))
+        }
+    }
+
     public func outboxSummary() throws -> [(kind: String, state: String, count: Int)] {
         try db.all("""
             SELECT o.kind, s.state, count(*) FROM outbox o JOIN outbox_state s ON s.seq = o.seq

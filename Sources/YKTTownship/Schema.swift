@@ -178,5 +178,19 @@ enum Schema {
             failure_at TEXT, failure_code TEXT, failure_message TEXT,
             last_round TEXT CHECK (last_round IN ('success','failure')));
         """),
+        // One policy list, from the county (issue 16, item 1): where each program came from.
+        // 'county': a policy.version message; 'local': `ykt program load` at a township with no
+        // county configured; 'withdrawn': a local one the county's list replaced (kept because
+        // applications may name it; no new application may). Self-contained.
+        .init(version: 13, sql: """
+        ALTER TABLE program ADD COLUMN origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local','county','withdrawn'));
+        ALTER TABLE program ADD COLUMN list_version INTEGER;
+        -- `ykt beneficiary remove` (issue 16, item 2): the person stays as history (accounts,
+        -- applications and rosters name them) but is out of the register from then on.
+        ALTER TABLE beneficiary ADD COLUMN removed_at TEXT;
+        ALTER TABLE beneficiary ADD COLUMN removed_reason TEXT;
+        UPDATE program SET origin = 'county' WHERE EXISTS (SELECT 1 FROM inbox WHERE kind = 'policy.version'
+            AND instr(body, '"code":"' || program.code || '"') > 0);
+        """),
     ])
 }

@@ -102,7 +102,7 @@ extension TownshipNode {
         for p in try programs() { programByCode[p.code] = p }
         return try perform("application.import") {
             var residents: [String: (id: Int64, name: String)] = [:]
-            try db.forEach("SELECT resident_id, id, name FROM beneficiary") { residents[$0.text(0)] = ($0.int64(1), $0.text(2)) }
+            try db.forEach("SELECT resident_id, id, name FROM beneficiary WHERE removed_at IS NULL") { residents[$0.text(0)] = ($0.int64(1), $0.text(2)) }
             var existing: [String: Int] = [:]
             // Each person's periods per program, for the overlap rule (line 0: already recorded).
             var periodsOf: [String: [(period: Period, line: Int)]] = [:]

@@ -25,11 +25,14 @@ extension TownshipNode {
         switch kind {
         case "policy.version":
             // A new policy list version replaces the programs it names.
+            // The county's list replaces this township's own (`takeCountyList`).
             guard case .array(let items)? = data["programs"] else { throw YKTError(.syncBody, "政策清单消息没有项目") }
+            var programs: [Program] = []
             for item in items {
                 guard let program = Program(json: item) else { throw YKTError(.syncBody, "政策清单消息中的项目格式不对") }
-                try upsert(program, at: timestamp())
+                programs.append(program)
             }
+            try takeCountyList(programs, version: data["version"]?.intValue.map(Int.init))
         case "calendar.version":
             try applyCalendar(body)
         case "roster.received", "roster.reviewed", "roster.approved":

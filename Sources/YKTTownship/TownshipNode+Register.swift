@@ -36,7 +36,43 @@ extension TownshipNode {
             throw YKTError(.residentUnknown, "底册中没有身份证号为 \(id.masked) 的补贴对象",
                            hint: "先用 ykt beneficiary add 或 ykt beneficiary import 登记")
         }
+        if let removed = try db.first("SELECT removed_at, removed_reason FROM beneficiary WHERE id = ? AND removed_at IS NOT NULL", b.id,
+                                      map: { (at: $0.text(0), reason: $0.text(1)) }) {
+            throw YKTError(.residentUnknown, "\(b.name)（\(id.masked)）已于 \(removed.at.prefix(10)) 从底册移除（\(removed.reason)）",
+                           hint: "已移除的人不能再办理；用 ykt inbox list 查看县里的决定")
+        }
         return b
+    }
+
+    /// Removes a person from the register (`ykt beneficiary remove`), usually because the
+    /// county decided a conflict for another township (`conflict.decision`). The person's row,
+    /// accounts and history stay (rosters and payments name them); from now on nothing new
+    /// may be done for them here. Their open applications (recorded, not passed, in an open
+    /// notice, or cleared and not yet on a roster) are withdrawn: status `removed`, as an
+    /// upheld objection removes one, so no notice or roster takes them again. Applications
+    /// already on a roster stay as they are: that roster is the county's to decide. Audited,
+    /// and sent to the county as the operation `beneficiary.remove` in the same transaction.
+    /// Returns how many open applications were withdrawn.
+    @discardableResult
+    public func removeBeneficiary(_ id: ResidentID, reason: String) throws -> Int {
+        let why = reason.trimmed
+        guard !why.isEmpty else {
+            throw YKTError(.fieldMissing, "移除补贴对象须写明理由", at: SourceLocation(field: "--reason"),
+                           hint: "例如：县财政冲突 12 决定此人由乡镇 450223102 登记")
+        }
+        return try perform("beneficiary.remove") {
+            let current = try beneficiary(id)
+            let at = timestamp()
+            try db.run("UPDATE beneficiary SET removed_at = ?, removed_reason = ?, version = version + 1, updated_at = ? WHERE id = ?",
+                       at, why, at, current.id)
+            try db.run("""
+                UPDATE application SET status = 'removed' WHERE beneficiary_id = ? AND status IN ('recorded','not_passed','in_notice','cleared')
+                """, current.id)
+            let withdrawn = db.changes
+            try enqueue("beneficiary.remove", entity: current.entity, baseVersion: current.version,
+                        data: ["residentId": .string(id.value), "reason": .string(why), "withdrawnApplications": .int(Int64(withdrawn))])
+            return (withdrawn, AuditNote(object: "beneficiary#\(current.id) \(id.masked)", detail: "removed applications=\(withdrawn) reason=\(why)"))
+        }
     }
 
     /// The register, ordered by village and name; `village` filters.
@@ -44,7 +80,7 @@ extension TownshipNode {
         try db.all("""
             SELECT \(Self.beneficiaryColumns) FROM beneficiary b
             LEFT JOIN account a ON a.beneficiary_id = b.id AND a.replaced_at IS NULL
-            WHERE ?1 IS NULL OR b.village = ?1 ORDER BY b.village, b.name, b.resident_id
+            WHERE b.removed_at IS NULL AND (?1 IS NULL OR b.village = ?1) ORDER BY b.village, b.name, b.resident_id
             """, village, map: Self.beneficiary(from:))
     }
 

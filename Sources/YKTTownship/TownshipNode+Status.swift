@@ -170,7 +170,7 @@ extension TownshipNode {
         }
         return try out.filter { d in
             let rid = String(d.entity.dropFirst("beneficiary/".count))
-            return try db.integer("SELECT count(*) FROM beneficiary WHERE resident_id = ?", rid) ?? 0 > 0
+            return try db.integer("SELECT count(*) FROM beneficiary WHERE resident_id = ? AND removed_at IS NULL", rid) ?? 0 > 0
         }
     }
 }

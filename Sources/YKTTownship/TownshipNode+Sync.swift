@@ -35,6 +35,40 @@ extension TownshipNode {
         public var pulled = 0
         /// Rejected and conflicted operations: id, status, rule, reason (masked).
         public var problems: [String] = []
+        /// The same, grouped by status, rule and reason (what `ykt sync` prints: one line per
+        /// group, so a systematic problem is a few lines, not one per operation).
+        public var groups: [ProblemGroup] = []
+
+        /// Rejected or conflicted operations that share a status, rule and reason.
+        public struct ProblemGroup: Sendable, Codable {
+            public var status: String
+            public var rule: String
+            public var reason: String
+            public var count: Int
+            /// The county's conflict numbers they fall under (one per change set for a program
+            /// the county does not have).
+            public var conflicts: [Int64]
+            /// The first few operation ids.
+            public var examples: [String]
+        }
+
+        mutating func note(id: String, status: String, rule: String, reason: String, conflict: Int64?) {
+            problems.append("\(id) \(status) \(rule) \(reason)")
+            if let i = groups.firstIndex(where: { $0.status == status && $0.rule == rule && $0.reason == reason }) {
+                groups[i].count += 1
+                if groups[i].examples.count < 3 { groups[i].examples.append(id) }
+                if let conflict, !groups[i].conflicts.contains(conflict) { groups[i].conflicts.append(conflict) }
+            } else if groups.count < Self.groupLimit {
+                groups.append(ProblemGroup(status: status, rule: rule, reason: reason, count: 1, conflicts: conflict.map { [$0] } ?? [],
+                                           examples: [id]))
+            } else {
+                otherProblems += 1
+            }
+        }
+
+        /// Problems beyond the first `groupLimit` groups (counted, not grouped).
+        public var otherProblems = 0
+        static let groupLimit = 200
     }
 
     /// The county's public key from `node.conf` (`county_public_key`), for checking receipts.
@@ -207,7 +241,8 @@ extension TownshipNode {
                 try result.execute()
                 if status == "conflicted" { report.conflicted += 1 } else { report.rejected += 1 }
                 if status == "rejected" { try rosterRefused(seq: seq, result: r) }
-                report.problems.append("\(config.nodeID)-\(seq) \(status) \(r["rule"]?.stringValue ?? "") \(r["reason"]?.stringValue ?? "")")
+                report.note(id: "\(config.nodeID)-\(seq)", status: status, rule: r["rule"]?.stringValue ?? "",
+                            reason: r["reason"]?.stringValue ?? "", conflict: r["conflict"]?.intValue)
             }
             let count = Int(stored.lastOp - stored.firstOp + 1)
             report.accepted += count - results.count

@@ -142,7 +142,9 @@ final class CLI {
     /// Gives the township at `node` the county's calendar, as in production: a county node
     /// (`county/`) publishes the standard 2025–2026 arrangement and enrols the township with
     /// `ykt`, and the township pulls the county's stream (in-process here: `ykt sync` needs TLS).
-    func receiveCountyCalendar(node: String = "node") throws {
+    /// `programs`: a policy-list file the county publishes first (the township takes the
+    /// county's list in the same pull, as `ykt sync` does).
+    func receiveCountyCalendar(node: String = "node", programs: String? = nil) throws {
         func key(_ dir: String) throws -> (node: String, key: String) {
             let shown = try JSONSerialization.jsonObject(with: Data(try run("key", "show", "--json", "--node", path(dir)).stdout.utf8))
                 as? [String: Any]
@@ -152,6 +154,9 @@ final class CLI {
             #expect(try run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", path("county")).status == 0)
             try WorkCalendar.builtInTSV.write(toFile: path("cn-holidays.tsv"), atomically: true, encoding: .utf8)
             #expect(try run("calendar", "publish", path("cn-holidays.tsv"), "--node", path("county")).status == 0)
+        }
+        if let programs {
+            #expect(try run("policy", "publish", programs, "--node", path("county")).status == 0)
         }
         let township = try key(node), county = try key("county")
         #expect(try run("township", "enrol", "--township", township.node, "--name", township.node, "--public-key", township.key,

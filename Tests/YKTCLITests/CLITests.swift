@@ -71,15 +71,15 @@ struct CLITests {
         #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1",
                             "--defects", "checkdigit=1,shared-account=1", "--encoding", "gb18030").status == 0)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
-        try cli.receiveCountyCalendar()
+        // The county publishes the policy list with its calendar; the township takes both.
+        try cli.receiveCountyCalendar(programs: cli.path("data/programs.csv"))
         // A set clock is refused until the node's configuration allows it (demo and training only).
         cli.environment["YKT_CLOCK"] = "2026-09-20"
-        let unset = try cli.run("program", "load", cli.path("data/programs.csv"))
+        let unset = try cli.run("beneficiary", "list")
         #expect(unset.status != 0 && unset.stderr.contains("YKT-NODE-CONFIG") && unset.stderr.contains("clock_override"))
         try cli.clock("2026-09-20")   // the day's work happens on its day
-        #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
         let programs = try cli.run("program", "list", "--json")
-        #expect(try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any] != nil)
+        #expect((try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any])?.count == 6)
 
         // The planted defects refuse the whole register (exit 3), naming lines; nothing is imported.
         let register = cli.path("data/450223101-register.csv")

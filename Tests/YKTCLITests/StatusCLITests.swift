@@ -85,9 +85,9 @@ struct StatusCLITests {
         let cli = CLI()
         #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "5", "--townships", "1").status == 0)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
-        try cli.receiveCountyCalendar()
+        // The calendar and the policy list, both from the county.
+        try cli.receiveCountyCalendar(programs: cli.path("data/programs.csv"))
         try cli.clock("2026-09-20")
-        #expect(try cli.run("program", "load", cli.path("data/programs.csv")).status == 0)
         #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv")).status == 0)
         #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
         // One the village did not pass: listed, counted apart, not in the total.

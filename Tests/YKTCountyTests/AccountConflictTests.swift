@@ -79,7 +79,7 @@ struct AccountConflictTests {
         #expect(try current(t) == card3)
 
         let wrong = #expect(throws: YKTError.self) { try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "keep", reason: "核实") }
-        #expect(wrong?.code == .usageValue && wrong?.location?.field == "--decision")
+        #expect(wrong?.code == .conflictDecision && wrong?.location?.field == "--decision" && wrong?.message.contains("township") == true)
         try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "county", reason: "银行已换发新卡，以县里登记为准")
         #expect(try c.pull("450223101") == 1)
         #expect(try current(t) == card2)

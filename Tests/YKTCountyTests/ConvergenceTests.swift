@@ -80,8 +80,8 @@ struct ConvergenceTests {
                 }
             case 8:
                 if let open = try c.county.conflicts().first(where: { $0.status == "open" }) {
-                    let sides = [open.node] + (open.otherNode.map { [$0] } ?? [])
-                    let decision = open.kind == "account.both-sides" ? pick(["township", "county"]) : "keep-" + pick(sides)
+                    // Any decision valid for its kind (issue 16: no other is accepted).
+                    let decision = pick(CountyNode.decisions(for: open).map(\.decision))
                     try c.county.acting(TestOperators.administrator).resolveConflict(open.id, decision: decision, reason: "核实（试验 \(seed)）")
                 }
             case 9:
@@ -109,7 +109,7 @@ struct ConvergenceTests {
         // everyone syncs until nothing moves.
         for code in codes { _ = try c.push(code) }
         for open in try c.county.conflicts() where open.status == "open" {
-            try c.county.acting(TestOperators.administrator).resolveConflict(open.id, decision: open.kind == "account.both-sides" ? "county" : "keep-" + open.node,
+            try c.county.acting(TestOperators.administrator).resolveConflict(open.id, decision: open.kind == "account.both-sides" ? "county" : CountyNode.decisions(for: open)[0].decision,
                                          reason: "核实")
         }
         for _ in 0..<3 {

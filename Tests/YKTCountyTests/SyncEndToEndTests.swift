@@ -45,7 +45,7 @@ struct County {
             let node = try TownshipNode.create(directory: dir.sub(code), config: config)
             try node.actAs("tester", .clerk, .leader)
             node.at("2026-01-05")   // registrations and applications come before any notice
-            try node.loadPrograms(path: programs)
+            try node.loadLocalPrograms(path: programs)
             try county.enrol(township: code, name: config.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
             townships[code] = node
             _ = try pull(code)
@@ -646,7 +646,7 @@ struct PolicyTests {
         #expect(try c.pull("450223101") == 0)
     }
 
-    @Test("an application for a program the county lacks, or at a newer version, is a conflict")
+    @Test("applications for a program the county lacks, or at a newer version, share one conflict for their change set")
     func programConflicts() throws {
         let c = try County(["450223101"], policy: false)
         let list = c.dir.sub("data/policy.csv")
@@ -659,13 +659,19 @@ struct PolicyTests {
         let local = c.dir.sub("data/local.csv")
         try CountyGenerator.programsCSV.replacingOccurrences(of: "财农〔2016〕26号,1", with: "财农〔2016〕26号,2")
             .write(toFile: local, atomically: true, encoding: .utf8)
-        try t.loadPrograms(path: local)
+        try t.loadLocalPrograms(path: local)
         try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         for code in ["TZ01", "GD01", "YL01"] {
             try apply(t, alice, code, quantity: "3", period: code == "YL01" ? "2026-03" : "2026")   // YL01 is paid 每月
         }
         let r = try c.push("450223101")
         #expect(r.accepted == 2 && r.conflicted == 2)   // register + YL01 accepted; TZ01 unknown, GD01 v2 newer
-        #expect(Set(try c.county.conflicts().map(\.kind)) == ["program.unknown", "program.version"])
+        // One conflict per change set for all such applications, never one per operation
+        // (this push sends a change set per operation; PolicyConflictCLITests has the volume).
+        let conflicts = try c.county.conflicts()
+        #expect(conflicts.count == 2 && conflicts.allSatisfy { $0.kind == "program.list" && $0.entity.hasPrefix("changeset/450223101/") })
+        #expect(conflicts.contains { $0.detail.contains("TZ01 版本 1（县里的清单没有此项目）1 条") })
+        #expect(conflicts.contains { $0.detail.contains("GD01 版本 2（县里只有版本 1）1 条") })
+        #expect(Set(r.groups.map(\.rule)) == ["program.unknown", "program.version"])
     }
 }

@@ -58,7 +58,7 @@ enum Fixture {
         try node.actAs("tester", .clerk, .leader)
         try county.enrol(township: "450223101", name: "寨沙镇", publicKeyHex: Hex.encode(try node.publicKey().raw))
         try pull(node, from: county)
-        try node.loadPrograms(path: dir.write("programs.csv", CountyGenerator.programsCSV))
+        try node.loadLocalPrograms(path: dir.write("programs.csv", CountyGenerator.programsCSV))
         node.at("2026-01-05")   // the register and applications are recorded before any notice
         return node
     }

@@ -228,7 +228,7 @@ struct DatesAndTotalsTests {
         let error = #expect(throws: YKTError.self) { try node.importApplications(path: apps) }
         #expect(error?.details.first?.code == .csvSyntax && error?.details.first?.location?.line == 2)
         let programs = dir.write("p.csv", "项目编码,项目名称,主管部门,补贴标准(元),计量单位\nX1,某补贴,县民政局,10\n")
-        #expect((#expect(throws: YKTError.self) { try node.loadPrograms(path: programs) })?.details.contains { $0.code == .csvSyntax } == true)
+        #expect((#expect(throws: YKTError.self) { try node.loadLocalPrograms(path: programs) })?.details.contains { $0.code == .csvSyntax } == true)
         let results = dir.write("r.csv", "身份证号,项目编码,期次,数量,村评议结果\n\(Fixture.alice),GD01,2026,1,也许\n")
         #expect((#expect(throws: YKTError.self) { try node.importApplications(path: results) })?.details.first?.code == .valueInvalid)
     }

@@ -24,7 +24,7 @@ struct PeriodFrequencyTests {
             + "A2,乙补贴,县民政局,10,元/人·月,每季度,否,,1,\n"      // line 3
             + "A3,丙补贴,县民政局,10,元/人·月,,否,,1,\n"            // line 4
             + "A4,丁补贴,县民政局,10,元/人·月,每月,否,,2,2026\n")    // line 5: a first period not in months
-        let e = try #require(#expect(throws: YKTError.self) { try node.loadPrograms(path: file) })
+        let e = try #require(#expect(throws: YKTError.self) { try node.loadLocalPrograms(path: file) })
         #expect(e.code == .importRejected)
         let bad = e.details.filter { $0.code == .programFrequency }
         #expect(bad.map { $0.location?.line } == [3, 4])
@@ -37,7 +37,7 @@ struct PeriodFrequencyTests {
         let good = dir.write("good.csv", header
             + "A1,甲补贴,县民政局,10,元/人,每年,否,,1,2026\n" + "A2,乙补贴,县民政局,10,元/人·月,每季,否,,1,2026-Q3\n"
             + "A3,丙补贴,县民政局,10,元/人·月,每月,否,,1,\n" + "A4,丁补贴,县民政局,10,元/人,一次性,否,,1,2026\n")
-        let loaded = try node.loadPrograms(path: good)
+        let loaded = try node.loadLocalPrograms(path: good)
         #expect(loaded.map(\.paymentFrequency) == [.yearly, .quarterly, .monthly, .once])
         #expect(loaded.map { $0.firstPeriod?.description } == ["2026", "2026-Q3", nil, "2026"])
     }
@@ -64,7 +64,7 @@ struct PeriodFrequencyTests {
         let dir = TempDir()
         let node = try Fixture.registered(dir)
         let quarterly = dir.write("q.csv", header + "JD01,季度补贴,县民政局,30,元/人·月,每季,否,,1,\n")
-        try node.loadPrograms(path: quarterly)
+        try node.loadLocalPrograms(path: quarterly)
         try node.recordApplication(input(Fixture.alice, "YL01", "2026-03"))
         try node.recordApplication(input(Fixture.alice, "YL01", "2026-04"))          // another month: fine
         try node.recordApplication(input(Fixture.alice, "JD01", "2026-Q1", quantity: "3"))
@@ -82,7 +82,7 @@ struct PeriodFrequencyTests {
         let count = try node.applications().count
         // A program whose list is changed from 每月 to 每年 meets the months already recorded.
         let changed = CountyGenerator.programsCSV.replacingOccurrences(of: "元/人·月,每月,否,国发〔2014〕8号,1", with: "元/人·月,每年,否,国发〔2014〕8号,2")
-        try node.loadPrograms(path: dir.write("p2.csv", changed))
+        try node.loadLocalPrograms(path: dir.write("p2.csv", changed))
         let year = try #require(#expect(throws: YKTError.self) { try node.recordApplication(input(Fixture.alice, "YL01", "2026", quantity: "12")) })
         #expect(year.code == .applicationOverlap && year.message.contains("2026年3月"))
         try node.recordApplication(input(Fixture.alice, "YL01", "2027", quantity: "12"))

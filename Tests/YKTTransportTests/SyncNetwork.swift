@@ -54,7 +54,7 @@ final class SyncNetwork: @unchecked Sendable {
                        "tls_key": "\(pki)/\(code).key", "tls_ca": "\(pki)/ca.crt"]
             let node = try TownshipNode.create(directory: dir + "/" + code, config: t)
             try node.actAs("tester", .clerk, .leader)
-            try node.loadPrograms(path: programs)
+            try node.loadLocalPrograms(path: programs)
             try county.enrol(township: code, name: t.name, publicKeyHex: Hex.encode(try node.publicKey().raw))
             _ = try node.pull { [county] after in
                 let a = county.stream(peer: code, after: after)
