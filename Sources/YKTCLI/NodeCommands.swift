@@ -54,7 +54,7 @@ enum NodeCommands {
                                         defaultOperator: "")
                 let node = try TownshipNode.create(directory: dir, config: config)
                 try node.bootstrapAdministrator(login: admin, realName: adminName, password: password)
-                try appendSetup(NodeSetup.townshipSection(township: township), to: dir)
+                try appendSetup(NodeSetup.townshipSection(township: township, name: try inv.require("name")), to: dir)
                 inv.out.line("已建立乡镇节点 \(node.config.name)（\(node.config.nodeID)）：\(dir)")
                 inv.out.line(NodeSetup.townshipNextSteps(directory: dir, admin: admin, township: township, name: node.config.name))
             }),

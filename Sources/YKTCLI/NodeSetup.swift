@@ -4,8 +4,15 @@ import YKTSync
 /// be obtained as comments), and the numbered next steps it prints (docs/operations-guide.md).
 enum NodeSetup {
     /// A township's sync keys: all to be filled from what the county hands over.
-    static func townshipSection(township: String) -> String {
-        """
+    static func townshipSection(township: String, name: String) -> String {
+        let issuer = name.hasSuffix("政府") ? name : name + "人民政府"
+        return """
+
+        # ---- 公示的落款和监督电话（ykt notice print、ykt payment notice）----
+        # 公示落款的发文机关；不填时为「\(issuer)」
+        # issuer = \(issuer)
+        # 发放结果公示上的监督举报电话；不填时用对象所在那次公示的电话
+        # complaint_phone = 0772-6812000
 
         # ---- 与县财政同步（ykt sync）----
         # 以下各项向县财政索取后填写，并去掉行首的 #（docs/operations-guide.md「Syncing with the county」一节）。

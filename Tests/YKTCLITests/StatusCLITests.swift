@@ -140,9 +140,10 @@ struct StatusCLITests {
             #expect(town.stdout.contains(step), "missing: \(step)")
         }
         let conf = try String(contentsOfFile: cli.path("node/node.conf"), encoding: .utf8)
-        for key in ["county_address", "tls_certificate", "tls_key", "tls_ca", "tls_crl", "county_public_key"] {
+        for key in ["county_address", "tls_certificate", "tls_key", "tls_ca", "tls_crl", "county_public_key", "issuer", "complaint_phone"] {
             #expect(conf.contains("\n# \(key) = "), "missing: \(key)")
         }
+        #expect(conf.contains("# issuer = 寨沙镇人民政府"))
         #expect(conf.contains(":\(SyncProtocol.defaultPort)"))
         // The commented keys are not set: the node still opens and says what is missing.
         let unset = try cli.run("sync")
