@@ -8,7 +8,7 @@ enum RecordCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["outbox", "list"], abstract: "列出待同步和已同步的操作及县里的结果（操作与变更在同一事务中写入）",
-            discussion: "状态：pending 待同步、batched 已打包待回执、accepted 县里已采纳、rejected 县里退回、conflicted 冲突待县里处理。--problems 逐条列出县里退回或记为冲突的操作及理由。--json 输出完整操作内容（含完整个人信息，查看记入审计日志）。",
+            discussion: "状态：pending 待同步、batched 已打包待回执、accepted 县里已采纳、rejected 县里退回、conflicted 冲突待县里处理、decided 冲突县里已裁决（决定见 ykt inbox list）。--problems 逐条列出县里退回或记为冲突的操作及理由。--json 输出完整操作内容（含完整个人信息，查看记入审计日志）。",
             options: [.value("state", "状态", "只列这个状态：pending、batched、accepted、rejected、conflicted"), .value("limit", "条数", "最多列出几条"),
                       .flag("summary", "只按操作类型汇总条数"), .flag("problems", "只列县里退回或记为冲突的操作及理由"),
                       .flag("json", "以 JSON 输出（含完整操作内容）")],

@@ -125,13 +125,48 @@ enum RegisterCommands {
         CommandSpec(
             path: ["beneficiary", "remove"], abstract: "从底册移除一名补贴对象（写明理由，记入审计日志，同步报送县财政）",
             discussion: "通常是县财政处理冲突后决定此人由另一个乡镇登记（ykt inbox list 会写明）。此人的记录、账户和历史保留（已编入清册和已发放的仍可查），此后不能再为其办理任何事项；其未编入清册的申请（已录入、评议未通过、公示中、公示已结束）一并撤回，不再进入公示和清册；已编入清册的申请不变，由县里按清册处理。移除作为操作 beneficiary.remove 下次同步时报送县财政：县里在底册索引中标记此人已移除（此人若登记在别的乡镇，县里只作记录）。",
-            options: [.value("id", "身份证号", "要移除的补贴对象的身份证号", required: true),
-                      .value("reason", "理由", "移除的理由，例如县财政冲突编号和决定", required: true)],
+            options: [.value("id", "身份证号", "要移除的补贴对象的身份证号（或用 --conflict）"),
+                      .value("conflict", "冲突编号", "按县财政的冲突处理决定移除：冲突编号（可用逗号分隔多个），或 all 表示全部待办的决定"),
+                      .value("reason", "理由", "移除的理由；用 --conflict 时可省略（写明冲突编号和决定）")],
             run: { inv in
-                let text = try inv.require("id")
+                let node = try inv.node()
+                if let which = inv.string("conflict")?.trimmed {
+                    guard inv.string("id") == nil else {
+                        throw YKTError(.usageValue, "--id 和 --conflict 只能给一个", at: SourceLocation(field: "--conflict"))
+                    }
+                    let waiting = try node.decisionsToAct()
+                    var chosen = waiting
+                    if which != "all" {
+                        var ids: [Int64] = []
+                        for part in which.split(separator: ",") {
+                            guard let n = Int64(part.trimmingCharacters(in: .whitespaces)) else {
+                                throw YKTError(.usageValue, "冲突编号「\(part)」应为整数，或写 all", at: SourceLocation(field: "--conflict"))
+                            }
+                            ids.append(n)
+                        }
+                        chosen = waiting.filter { ids.contains($0.conflict) }
+                        let missing = ids.filter { id in !waiting.contains { $0.conflict == id } }
+                        guard missing.isEmpty else {
+                            throw YKTError(.conflictState, "冲突 \(missing.map(String.init).joined(separator: "、")) 没有要本乡镇移除的人（没有收到这样的决定，或已移除）",
+                                           at: SourceLocation(field: "--conflict"), hint: "用 ykt inbox list --todo 查看待办的决定；ykt status 列出全部")
+                        }
+                    }
+                    guard !chosen.isEmpty else { return inv.out.line("没有待办的冲突处理决定要移除的人") }
+                    var done = 0
+                    for d in chosen {
+                        let keeper = d.decision.dropFirst("keep-".count)
+                        let why = "县财政冲突 \(d.conflict) 决定由 \(keeper) 登记" + (inv.string("reason").map { "；" + $0 } ?? "")
+                        let withdrawn = try node.removeBeneficiary(try ResidentID(d.residentID), reason: why)
+                        done += 1
+                        inv.out.line("冲突 \(d.conflict)：已从底册移除 \(d.person)" + (withdrawn > 0 ? "，撤回未编入清册的申请 \(withdrawn) 条" : ""))
+                    }
+                    return inv.out.line("共移除 \(done) 人；下次同步时报送县财政")
+                }
+                guard let text = inv.string("id") else {
+                    throw YKTError(.usage, "要写明移除谁：--id 身份证号，或 --conflict 冲突编号", at: SourceLocation(field: "--id"))
+                }
                 let id: ResidentID
                 do throws(YKTError) { id = try ResidentID(text) } catch { throw error.located(SourceLocation(field: "--id")) }
-                let node = try inv.node()
                 let b = try node.beneficiary(id)
                 let withdrawn = try node.removeBeneficiary(id, reason: try inv.require("reason"))
                 inv.out.line("已从底册移除 \(b.name)（\(b.maskedID)）" + (withdrawn > 0 ? "，撤回其未编入清册的申请 \(withdrawn) 条" : "")
@@ -142,9 +177,14 @@ enum RegisterCommands {
             positionals: [("身份证号", "补贴对象的身份证号")], options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let node = try inv.node()
-                let b = try node.beneficiary(try inv.residentID(positional: 0))
+                let id = try inv.residentID(positional: 0)
+                // A removed person is still shown (read only), with when and why.
+                guard let b = try node.findBeneficiary(id) else { _ = try node.beneficiary(id); return }
                 try node.recordView(of: "beneficiary#\(b.id) \(b.maskedID)")
                 try show(inv, b)
+                if !inv.json, let removed = try node.removal(of: b) {
+                    inv.out.line("已于 \(removed.at.prefix(10)) 从底册移除：\(removed.reason)（只可查看，不能再办理）")
+                }
             }),
         CommandSpec(
             path: ["beneficiary", "list"], abstract: "列出底册（身份证号、账号脱敏显示）",

@@ -68,8 +68,13 @@ enum StatusCommands {
             let ids = s.draftRosters.map(String.init).joined(separator: "、")
             todo.append("清册 \(ids) 尚未报送 → 核对后由乡镇领导 ykt roster submit 编号")
         }
-        for d in s.decisionsToAct {
-            todo.append("县财政冲突处理决定（冲突 \(d.conflict)，\(RecordCommands.maskEntity(d.entity))）：保留另一乡镇的登记（\(d.decision)），本乡镇底册仍有此人 → ykt inbox list 查看决定，按决定办理")
+        if s.decisionsToAct.count > 3 {
+            let ids = s.decisionsToAct.prefix(5).map { String($0.conflict) }.joined(separator: "、")
+            todo.append("县财政冲突处理决定 \(s.decisionsToAct.count) 条（冲突 \(ids)…）保留另一乡镇的登记，本乡镇底册仍有这些人 → ykt inbox list --todo 核实后 ykt beneficiary remove --conflict all")
+        } else {
+            for d in s.decisionsToAct {
+                todo.append("县财政冲突处理决定（冲突 \(d.conflict)，\(d.person)）：保留另一乡镇的登记（\(d.decision)），本乡镇底册仍有此人 → 核实后 ykt beneficiary remove --conflict \(d.conflict)")
+            }
         }
         for n in s.closableNotices {
             if n.openObjections > 0 {

@@ -14,7 +14,7 @@ public enum SyncWords {
 
     /// An outbox operation's state.
     public static func state(_ state: String) -> String {
-        ["pending": "待同步", "batched": "已打包待回执", "accepted": "县里已采纳", "rejected": "县里退回", "conflicted": "冲突待县里处理"][state] ?? state
+        ["pending": "待同步", "batched": "已打包待回执", "accepted": "县里已采纳", "rejected": "县里退回", "conflicted": "冲突待县里处理", "decided": "冲突县里已裁决"][state] ?? state
     }
 
     /// A message kind from the county.

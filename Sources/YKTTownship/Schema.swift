@@ -192,5 +192,27 @@ enum Schema {
         UPDATE program SET origin = 'county' WHERE EXISTS (SELECT 1 FROM inbox WHERE kind = 'policy.version'
             AND instr(body, '"code":"' || program.code || '"') > 0);
         """),
+        // The county's decisions, by conflict (issue 16): an operation the county logged as a
+        // conflict is 'decided' once the decision has arrived, so the outbox and `ykt status`
+        // stop showing it as waiting for the county. Filled from the messages already here.
+        .init(version: 14, sql: """
+        CREATE TABLE conflict_decided(conflict_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, decision TEXT NOT NULL,
+            message_seq INTEGER NOT NULL);
+        INSERT OR REPLACE INTO conflict_decided(conflict_id, kind, decision, message_seq)
+            SELECT json_extract(body, '$.data.conflict'), coalesce(json_extract(body, '$.data.kind'), ''),
+                   coalesce(json_extract(body, '$.data.decision'), ''), seq
+            FROM inbox WHERE kind = 'conflict.decision' AND json_extract(body, '$.data.conflict') IS NOT NULL ORDER BY seq;
+        DROP VIEW outbox_state;
+        CREATE VIEW outbox_state(seq, state) AS
+            SELECT o.seq, CASE
+                WHEN o.seq <= (SELECT coalesce(max(last_op), 0) FROM changeset_out WHERE state = 'acknowledged')
+                    THEN coalesce((SELECT CASE WHEN r.status = 'conflicted'
+                                                AND EXISTS (SELECT 1 FROM conflict_decided d WHERE d.conflict_id = r.conflict_id)
+                                               THEN 'decided' ELSE r.status END
+                                   FROM op_result r WHERE r.seq = o.seq), 'accepted')
+                WHEN o.seq <= (SELECT coalesce(max(last_op), 0) FROM changeset_out) THEN 'batched'
+                ELSE 'pending' END
+            FROM outbox o;
+        """),
     ])
 }

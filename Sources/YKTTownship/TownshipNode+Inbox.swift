@@ -83,12 +83,13 @@ extension TownshipNode {
             guard let here else { return (head + "\(person) 由乡镇 \(keeper) 登记；本乡镇底册没有此人，无须办理", nil) }
             if here.1 { return (head + "\(person) 由乡镇 \(keeper) 登记；本乡镇已移除此人", nil) }
             return (head + "\(person) 由乡镇 \(keeper) 登记，本乡镇须从底册移除此人",
-                    "核实后运行 ykt beneficiary remove --id <此人身份证号> --reason \"县财政冲突 \(id) 决定由 \(keeper) 登记\"（完整身份证号用 ykt inbox list --json 查看）")
+                    "核实后运行 ykt beneficiary remove --conflict \(id)（全部此类决定：--conflict all）")
         case "account.both-sides":
             let account = data["account"]?["number"]?.stringValue ?? ""
             return (head + "现用账户为尾号 \(account.suffix(4)) 的账户，本节点已采用", nil)
         case "program.list":
-            return (head + (data["detail"]?.stringValue ?? ""),
+            let voided = decision == "void" ? try voidedApplications(conflict: Int64(id)) : 0
+            return (head + (data["detail"]?.stringValue ?? "") + (voided > 0 ? "本乡镇的这 \(voided) 条申请已随之作废。" : ""),
                     "用 ykt program list 查看县里的清单，按县里的项目用 ykt application add 或 import 重新录入这些申请")
         case "roster.already-accepted":
             return (head + "以县里已接收的清册为准，本次再次报送作废", nil)

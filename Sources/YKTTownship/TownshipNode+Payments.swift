@@ -66,11 +66,43 @@ extension TownshipNode {
             // the account here is still the one the county replaced; otherwise it was changed
             // here too, the county records the conflict, and its decision will say which stands.
             try takeCountyAccount(data, onlyReplacing: data["previousNumber"]?.stringValue ?? "")
-        case "conflict.decision" where data["kind"]?.stringValue == "account.both-sides":
-            try takeCountyAccount(data, onlyReplacing: nil)
+        case "conflict.decision":
+            try takeDecision(data, seq: seq)
         default:
             break
         }
+    }
+
+    /// A conflict decided at the county: recorded by conflict, so the operations it covers are
+    /// 'decided' (outbox, `ykt status`); an account decided at the county is taken; applications
+    /// the county voided (`program.list`, decision `void`) are withdrawn here too (status
+    /// `removed`, as `beneficiary remove` withdraws them), unless already on a roster.
+    func takeDecision(_ data: JSONValue, seq: Int64) throws {
+        let kind = data["kind"]?.stringValue ?? "", decision = data["decision"]?.stringValue ?? ""
+        if kind == "account.both-sides" { try takeCountyAccount(data, onlyReplacing: nil) }
+        guard let conflict = data["conflict"]?.intValue else { return }
+        try db.run("INSERT OR REPLACE INTO conflict_decided(conflict_id, kind, decision, message_seq) VALUES (?, ?, ?, ?)",
+                   conflict, kind, decision, seq)
+        if kind == "program.list", decision == "void" {
+            try db.run("""
+                UPDATE application SET status = 'removed', version = version + 1
+                WHERE status IN ('recorded','not_passed','in_notice','cleared') AND id IN (
+                    SELECT a.id FROM op_result r JOIN outbox o ON o.seq = r.seq
+                    JOIN application a JOIN beneficiary b ON b.id = a.beneficiary_id
+                    WHERE r.conflict_id = ? AND o.kind = 'application.record'
+                      AND o.entity = 'application/' || b.resident_id || '/' || a.program_code || '/' || a.period)
+                """, conflict)
+        }
+    }
+
+    /// How many of this township's applications a `void` decision withdrew (for the inbox).
+    func voidedApplications(conflict: Int64) throws -> Int {
+        try db.integer("""
+            SELECT count(*) FROM op_result r JOIN outbox o ON o.seq = r.seq
+            JOIN application a JOIN beneficiary b ON b.id = a.beneficiary_id
+            WHERE r.conflict_id = ? AND o.kind = 'application.record' AND a.status = 'removed'
+              AND o.entity = 'application/' || b.resident_id || '/' || a.program_code || '/' || a.period
+            """, conflict).map(Int.init) ?? 0
     }
 
     /// `roster/<node>/<program>/<period>/<batch>` → the local roster id.

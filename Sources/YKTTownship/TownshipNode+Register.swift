@@ -30,6 +30,13 @@ extension TownshipNode {
             """, id.value, map: Self.beneficiary(from:))
     }
 
+    /// When and why `b` was removed from the register, or nil.
+    public func removal(of b: BeneficiaryRecord) throws -> (at: String, reason: String)? {
+        try db.first("SELECT removed_at, coalesce(removed_reason, '') FROM beneficiary WHERE id = ? AND removed_at IS NOT NULL", b.id) {
+            (at: $0.text(0), reason: $0.text(1))
+        }
+    }
+
     /// The beneficiary with this resident ID; throws `YKT-RESIDENT-UNKNOWN` when absent.
     public func beneficiary(_ id: ResidentID) throws -> BeneficiaryRecord {
         guard let b = try findBeneficiary(id) else {

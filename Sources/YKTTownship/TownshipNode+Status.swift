@@ -28,12 +28,20 @@ extension TownshipNode {
 
     /// A county decision on a conflict that asks this township to act (the county kept
     /// another township's registration of a resident still in this register).
+    /// A decision this township has to act on. `person` is masked; the full entity is kept for
+    /// `beneficiary remove --conflict` and never written out (`ykt status --json` is not audited).
     public struct DecisionToAct: Sendable, Codable {
         public var message: Int64
         public var conflict: Int64
-        public var entity: String
+        public var person: String
         public var decision: String
         public var reason: String
+        public var entity: String = ""
+
+        enum CodingKeys: String, CodingKey { case message, conflict, person, decision, reason }
+
+        /// The resident ID of the person to remove.
+        public var residentID: String { String(entity.dropFirst("beneficiary/".count)) }
     }
 
     /// An open notice that has lasted its 5 working days (it may be closed today).
@@ -117,7 +125,11 @@ extension TownshipNode {
         let today = today ?? CivilDate.inChina(at: now())
         let waiting = try db.integer("SELECT count(*) FROM outbox_state WHERE state IN ('pending', 'batched')") ?? 0
         let rejected = try db.integer("SELECT count(*) FROM op_result WHERE status = 'rejected'") ?? 0
-        let conflicted = try db.integer("SELECT count(*) FROM op_result WHERE status = 'conflicted'") ?? 0
+        // Conflicts still waiting for the county's decision (a decided one is in the inbox).
+        let conflicted = try db.integer("""
+            SELECT count(*) FROM op_result r WHERE status = 'conflicted'
+              AND NOT EXISTS (SELECT 1 FROM conflict_decided d WHERE d.conflict_id = r.conflict_id)
+            """) ?? 0
         let inbox = try db.integer("SELECT count(*) FROM inbox") ?? 0
         let returned = try db.all("""
             SELECT r.id, r.program_code, r.period, d.reason, d.at FROM roster r
@@ -157,7 +169,7 @@ extension TownshipNode {
 
     /// Conflict decisions that keep another township's registration of a resident who is still
     /// in this register: this township has to act on them.
-    func decisionsToAct() throws -> [DecisionToAct] {
+    public func decisionsToAct() throws -> [DecisionToAct] {
         var out: [DecisionToAct] = []
         try db.forEach("SELECT seq, body FROM inbox WHERE kind = 'conflict.decision' ORDER BY seq") { r in
             guard let body = try? JSONValue.parse(Array(r.text(1).utf8)), let data = body["data"],
@@ -165,8 +177,9 @@ extension TownshipNode {
                   let decision = data["decision"]?.stringValue, decision.hasPrefix("keep-"),
                   decision != "keep-\(config.nodeID)", let entity = data["entity"]?.stringValue,
                   entity.hasPrefix("beneficiary/") else { return }
-            out.append(DecisionToAct(message: r.int64(0), conflict: Int64(data["conflict"]?.intValue ?? 0), entity: entity,
-                                     decision: decision, reason: data["reason"]?.stringValue ?? ""))
+            let rid = String(entity.dropFirst("beneficiary/".count))
+            out.append(DecisionToAct(message: r.int64(0), conflict: Int64(data["conflict"]?.intValue ?? 0), person: Masking.residentID(rid),
+                                     decision: decision, reason: data["reason"]?.stringValue ?? "", entity: entity))
         }
         return try out.filter { d in
             let rid = String(d.entity.dropFirst("beneficiary/".count))

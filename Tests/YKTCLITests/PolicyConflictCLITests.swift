@@ -111,7 +111,18 @@ struct PolicyConflictCLITests {
         #expect(inboxJSON.contains { ($0["body"] as? String)?.contains("\"kind\":\"conflict.decision\"") == true && $0["action"] != nil })
         // The outbox speaks Chinese too, and lists each refused operation on request.
         let out = try cli.run("outbox", "list", "--summary")
-        #expect(out.stdout.contains("录入申请") && out.stdout.contains("冲突待县里处理") && out.stdout.contains("县里已采纳"))
+        // Decided at the county: no longer waiting for it, here or in ykt status.
+        #expect(out.stdout.contains("录入申请") && out.stdout.contains("冲突县里已裁决") && out.stdout.contains("县里已采纳"))
+        #expect(!out.stdout.contains("冲突待县里处理"))
+        let status = try json(try cli.run("status", "--json")) as? [String: Any]
+        #expect(status?["operationsConflicted"] as? Int == 0)
+        #expect(!(try cli.run("status").stdout.contains("由县财政处理")))
+        // The voided applications are withdrawn here too: none of them is left to notice or pay.
+        #expect(inbox.stdout.contains("已随之作废"))
+        let apps = try json(try cli.run("application", "list", "--json")) as? [[String: Any]] ?? []
+        let local = apps.filter { !["GD01", "TF01"].contains($0["programCode"] as? String ?? "") }
+        #expect(!local.isEmpty && local.allSatisfy { $0["status"] as? String == "removed" }, "\(local.prefix(2))")
+        #expect(apps.contains { $0["status"] as? String != "removed" })
         #expect(!out.stdout.contains("conflicted"))
         let problems = try cli.run("outbox", "list", "--problems", "--limit", "3")
         #expect(problems.stdout.contains("program.unknown") && problems.stdout.contains("县里的补贴政策清单没有项目"))
@@ -191,6 +202,25 @@ struct PolicyConflictCLITests {
         #expect(try county.db.first("SELECT node_id FROM resident WHERE resident_id = ?", person.residentID) { $0.text(0) } == "450223101")
         let audit = try cli.run("audit", "list", "--node", cli.path("t2"))
         #expect(audit.stdout.contains("beneficiary.remove"))
+
+        // The rest by the decisions themselves: one by its conflict number, then all; no ID typed.
+        let waiting = try #require(try decisionsWaiting())
+        let statusJSON = try cli.run("status", "--json", "--node", cli.path("t2")).stdout
+        #expect(!people.contains { statusJSON.contains($0.residentID) }, "status --json shows masked IDs only")
+        let toAct = (try json(try cli.run("status", "--json", "--node", cli.path("t2"))) as? [String: Any])?["decisionsToAct"] as? [[String: Any]]
+        let one = try #require(toAct?.first?["conflict"] as? Int)
+        let byConflict = try cli.run("beneficiary", "remove", "--conflict", String(one), "--node", cli.path("t2"))
+        #expect(byConflict.status == 0 && byConflict.stdout.contains("冲突 \(one)：已从底册移除"), "\(byConflict.stderr)")
+        let twice = try cli.run("beneficiary", "remove", "--conflict", String(one), "--node", cli.path("t2"))
+        #expect(twice.status != 0 && twice.stderr.contains("YKT-CONFLICT-STATE"))
+        let rest = try cli.run("beneficiary", "remove", "--conflict", "all", "--node", cli.path("t2"))
+        #expect(rest.status == 0 && rest.stdout.contains("共移除 \(waiting - 1) 人"), "\(rest.stdout)\(rest.stderr)")
+        #expect(try decisionsWaiting() == 0)
+        #expect(try cli.run("beneficiary", "remove", "--conflict", "all", "--node", cli.path("t2")).stdout.contains("没有待办"))
+        // A removed person can still be looked at, read only.
+        let shown = try cli.run("beneficiary", "show", person.residentID, "--node", cli.path("t2"))
+        #expect(shown.status == 0 && shown.stdout.contains("从底册移除") && shown.stdout.contains("只可查看"))
+        #expect(try cli.run("beneficiary", "edit", person.residentID, "--phone", "0772-6812345", "--node", cli.path("t2")).status != 0)
     }
 
     @Test("the registering township removes a person: the county marks them removed and refuses later changes")
