@@ -35,7 +35,9 @@ extension TownshipNode {
         switch kind {
         case "policy.version":
             let n = data["programs"].flatMap { if case .array(let a) = $0 { a.count } else { nil } } ?? 0
-            return ("县财政发布补贴政策清单第 \(data["version"]?.intValue ?? 0) 版（\(n) 个项目），本节点已采用；本乡镇自行导入而县里清单没有的项目已停用", nil)
+            let withdrawn = try db.all("SELECT code FROM program WHERE origin = 'withdrawn' ORDER BY code") { $0.text(0) }
+            return ("县财政发布补贴政策清单第 \(data["version"]?.intValue ?? 0) 版（\(n) 个项目），本节点已采用"
+                    + (withdrawn.isEmpty ? "" : "；本乡镇自行导入而县里清单没有的项目 \(withdrawn.joined(separator: "、")) 已停用"), nil)
         case "calendar.version":
             return ("县财政发布工作日历第 \(data["version"]?.intValue ?? 0) 版，本节点已采用", nil)
         case "roster.received":
@@ -65,13 +67,24 @@ extension TownshipNode {
         }
     }
 
+    /// A decision in words: `keep-450223101` → 「由乡镇 450223101 登记」.
+    static func decisionWords(_ decision: String) -> String {
+        if decision.hasPrefix("keep-") { return "由乡镇 \(decision.dropFirst("keep-".count)) 登记" }
+        switch decision {
+        case "void": return "作废"
+        case "township": return "以乡镇的为准"
+        case "county": return "以县里的为准"
+        default: return decision
+        }
+    }
+
     private func describeDecision(_ data: JSONValue) throws -> (String, String?) {
         let id = data["conflict"]?.intValue ?? 0
         let kind = data["kind"]?.stringValue ?? ""
         let decision = data["decision"]?.stringValue ?? ""
         let reason = data["reason"]?.stringValue ?? ""
         let me = config.nodeID
-        let head = "冲突 \(id)（\(SyncWords.conflict(kind))）县里决定 \(decision)，理由：\(reason)。"
+        let head = "冲突 \(id)（\(SyncWords.conflict(kind))）县里决定\(Self.decisionWords(decision))，理由：\(reason)。"
         switch kind {
         case "resident.two-townships", "resident.other-township":
             let rid = data["residentId"]?.stringValue
