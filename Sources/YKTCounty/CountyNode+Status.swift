@@ -98,9 +98,10 @@ extension CountyNode {
                 s.lastPullAt = c.1
             }
             s.waitingDown = max(0, (try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", t.code) ?? 0) - s.acknowledged)
+            // Refusals since the township last got through (a change set taken, or a pull).
             s.refusals = try db.all("""
                 SELECT changeset_seq, code, message, at FROM sync_refusal WHERE node_id = ? AND at >= ? ORDER BY id DESC LIMIT 5
-                """, t.code, s.lastChangeSetAt ?? "") {
+                """, t.code, max(s.lastChangeSetAt ?? "", s.lastPullAt ?? "")) {
                 Refusal(changeSet: $0.isNull(0) ? nil : $0.int64(0), code: $0.text(1), message: $0.text(2), at: $0.text(3))
             }
             return s

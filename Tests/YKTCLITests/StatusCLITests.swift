@@ -76,6 +76,11 @@ struct StatusCLITests {
         #expect(failing.contains("最近一次同步失败") && failing.contains("YKT-SYNC-DISABLED"))
         let refused = try cli.run("status", "--node", county).stdout
         #expect(refused.contains("被拒收") && refused.contains("YKT-SYNC-DISABLED") && refused.contains("【已停用】"))
+        // Enabled again, a round with nothing to push gets through: the refusal is history, not a to-do.
+        #expect(try cli.run("township", "enable", "450223101", "--reason", "已换发证书", "--node", county).status == 0)
+        #expect(try cli.run(sync).status == 0)
+        let cleared = try cli.run("status", "--node", county).stdout
+        #expect(!cleared.contains("被拒收") && !cleared.contains("YKT-SYNC-DISABLED"), "\(cleared)")
         #expect(try cli.run("audit", "verify").status == 0)
         #expect(try cli.run("audit", "verify", "--node", county).status == 0)
     }
