@@ -40,7 +40,7 @@ enum ApplicationCommands {
             }),
         CommandSpec(
             path: ["application", "list"], abstract: "列出申请",
-            discussion: "末行的合计只计仍可能发放的申请：村评议未通过（not_passed）和异议成立已剔除（removed）的申请照样列出，但单独计数，不计入合计。",
+            discussion: "末行的合计只计仍可能发放的申请：村评议未通过（not_passed）和异议成立已剔除（removed）的申请照样列出，但单独计数，不计入合计；只列这两种状态时，末行写明这些申请不计入发放合计。",
             options: [
                 .value("program", "编码", "只列这个项目"), .value("period", "期次", "只列这个期次"),
                 .value("status", "状态", "只列这个状态：recorded、not_passed、in_notice、cleared、removed、rostered"),
@@ -69,6 +69,18 @@ enum ApplicationCommands {
     static func totalsLine(_ list: [ApplicationRecord]) -> String {
         let excluded: [ApplicationStatus] = [.notPassed, .removed]
         let counted = list.filter { !excluded.contains($0.status) }
+        func sum(_ rows: [ApplicationRecord]) -> String { Fen(rows.reduce(Int64(0)) { $0 + $1.amountFen }).yuanGrouped }
+        if counted.isEmpty && !list.isEmpty {
+            // Only rows outside the total (e.g. --status not_passed): say what they are, plainly.
+            let present = excluded.filter { st in list.contains { $0.status == st } }
+            if present.count == 1 {
+                return "共 \(list.count) 条（\(present[0].chinese)，不计入发放合计），金额 \(sum(list)) 元"
+            }
+            return "共 \(list.count) 条，均不计入发放合计：" + present.map { st in
+                let these = list.filter { $0.status == st }
+                return "\(st.chinese) \(these.count) 条 \(sum(these)) 元"
+            }.joined(separator: "、")
+        }
         var line = "共 \(counted.count) 条，金额合计 \(Fen(counted.reduce(Int64(0)) { $0 + $1.amountFen }).yuanGrouped) 元"
         var apart: [String] = []
         for status in excluded {

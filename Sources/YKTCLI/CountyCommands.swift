@@ -348,7 +348,7 @@ enum CountyCommands {
                 let county = try inv.county()
                 let r = try county.reconcile(statementPath: try inv.require("statement"), from: from, to: to)
                 if let out = inv.string("out") {
-                    let p = try county.printReconciliation(r, into: out, printedOn: CivilDate.inChina())
+                    let p = try county.printReconciliation(r, into: out, printedOn: try inv.today())
                     inv.out.message("报告：\(p.html)\n      \(p.csv)")
                 }
                 if inv.json { try inv.out.json(r) } else {

@@ -144,9 +144,21 @@ final class Invocation {
         do { return try parse(text) } catch { throw error.located(SourceLocation(field: "--\(name)")) }
     }
 
-    /// The business date: `--date`, else today in China.
-    func date(_ name: String = "date") throws(YKTError) -> CivilDate {
-        try optional(name) { s throws(YKTError) in try CivilDate(parsing: s) } ?? CivilDate.inChina()
+    /// The business date: `--date`, else the node's today (`today()`).
+    func date(_ name: String = "date") throws -> CivilDate {
+        if let given = try optional(name, { s throws(YKTError) in try CivilDate(parsing: s) }) { return given }
+        return try today()
+    }
+
+    /// Today in China by the node's clock: the same clock `ykt status` and every recording time
+    /// use, so a training node's `YKT_CLOCK` holds for default dates too. With no node named
+    /// (the bank simulator), the machine's date.
+    func today() throws -> CivilDate {
+        guard let dir = nodeDirectory, !dir.isEmpty,
+              FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(NodeConfig.fileName)) else {
+            return CivilDate.inChina()
+        }
+        return CivilDate.inChina(at: try role() == .county ? county().now() : node().now())
     }
 
     /// The business date of a county act (`--date`, else the county's today): never after the

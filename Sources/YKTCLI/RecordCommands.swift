@@ -20,6 +20,7 @@ enum RecordCommands {
                         struct Row: Encodable { var kind: String; var state: String; var count: Int }
                         return try inv.out.json(s.map { Row(kind: $0.kind, state: $0.state, count: $0.count) })
                     }
+                    if s.isEmpty { return inv.out.line("发件箱是空的：还没有办理过要报送县财政的操作") }
                     inv.out.table(["操作", "状态", "条数"], s.map { [SyncWords.operation($0.kind), SyncWords.state($0.state), String($0.count)] },
                                   rightAligned: [2])
                     return
@@ -31,6 +32,7 @@ enum RecordCommands {
                 if inv.flag("problems") {
                     let rows = try node.outboxProblems(limit: limit)
                     if inv.json { return try inv.out.json(rows) }
+                    if rows.isEmpty { return inv.out.line("没有县里退回或记为冲突的操作") }
                     inv.out.table(["序号", "操作", "对象", "状态", "规则", "县里的理由", "冲突编号"], rows.map {
                         [String($0.seq), SyncWords.operation($0.kind), maskEntity($0.entity), SyncWords.state($0.status), $0.rule ?? "",
                          RecordCommands.maskDigits($0.reason ?? ""), $0.conflict.map(String.init) ?? ""]
@@ -39,6 +41,10 @@ enum RecordCommands {
                 }
                 let ops = try node.outbox(state: inv.string("state"), limit: limit)
                 if inv.json { return try inv.disclose(ops, object: "outbox n=\(ops.count)") }
+                if ops.isEmpty {
+                    return inv.out.line(inv.string("state").map { "没有状态为「\(SyncWords.state($0))」的操作" }
+                                        ?? "发件箱是空的：还没有办理过要报送县财政的操作")
+                }
                 inv.out.table(["序号", "操作", "对象", "基于版本", "时间", "状态"], ops.map {
                     [String($0.seq), SyncWords.operation($0.kind), maskEntity($0.entity), String($0.baseVersion), String($0.at.prefix(16)),
                      SyncWords.state($0.state)]

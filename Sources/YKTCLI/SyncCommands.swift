@@ -301,6 +301,9 @@ enum SyncCommands {
                 var items = try inv.node().inboxItems()
                 if inv.flag("todo") { items = items.filter { $0.action != nil } }
                 if inv.json { return try inv.disclose(items, object: "inbox n=\(items.count)") }
+                if items.isEmpty {
+                    return inv.out.line(inv.flag("todo") ? "没有须办理的消息" : "还没有收到县财政的消息（同步后才有）")
+                }
                 inv.out.table(["序号", "种类", "收到时间", "内容", "须办理"], items.map {
                     [String($0.seq), $0.kindText, String($0.receivedAt.prefix(16)), RecordCommands.maskDigits($0.summary), $0.action ?? ""]
                 }, rightAligned: [0])
@@ -332,6 +335,7 @@ enum SyncCommands {
                 if inv.flag("summary") {
                     let rows = try county.conflictSummary(filter)
                     if inv.json { return try inv.out.json(rows) }
+                    if rows.isEmpty { return inv.out.line("没有符合条件的冲突") }
                     inv.out.table(["种类", "说明", "乡镇", "状态", "条数"], rows.map {
                         [$0.kind, SyncWords.conflict($0.kind), $0.township, SyncWords.conflictStatus($0.status), String($0.count)]
                     }, rightAligned: [4])
@@ -340,6 +344,10 @@ enum SyncCommands {
                 }
                 let rows = try county.conflicts(filter)
                 if inv.json { return try inv.out.json(rows) }
+                if rows.isEmpty {
+                    let total = filter.offset > 0 ? try county.conflictCount(filter) : 0
+                    return inv.out.line(total > 0 ? "本页没有冲突：符合条件的共 \(total) 条，--offset 超出了范围" : "没有符合条件的冲突")
+                }
                 inv.out.table(["编号", "种类", "乡镇", "操作", "另一方", "记录时间", "说明", "状态"], rows.map {
                     [String($0.id), $0.kind, $0.node, "\($0.node)-\($0.opSeq)", $0.otherNode ?? "", String($0.createdAt.prefix(10)),
                      RecordCommands.maskDigits($0.detail), SyncWords.conflictStatus($0.status)]

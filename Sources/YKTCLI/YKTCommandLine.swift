@@ -13,10 +13,13 @@ public enum YKTCommandLine {
     public static let version = "0.1.0"
 
     /// Runs `arguments` (without the program name); returns the exit status.
-    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+    public static func main(_ given: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
         let out = Output()
+        // `ykt --json status`: a leading `--json` (only that option) counts as given after the command words.
+        let leadingJSON = given.prefix { $0 == "--json" }.count
+        var arguments = Array(given.dropFirst(leadingJSON))
         // `--json` asks for JSON errors too, whether or not the command got as far as parsing.
-        let json = arguments.prefix { $0 != "--" }.contains("--json")
+        let json = leadingJSON > 0 || arguments.prefix { $0 != "--" }.contains("--json")
         if arguments.isEmpty || arguments == ["--help"] || arguments == ["help"] || arguments == ["-h"] {
             out.line(overview)
             return 0
@@ -27,6 +30,9 @@ public enum YKTCommandLine {
         }
         // The longest command path that matches the leading words.
         let match = commands.filter { arguments.starts(with: $0.path) }.max { $0.path.count < $1.path.count }
+        if leadingJSON > 0, let spec = match, !arguments.prefix(while: { $0 != "--" }).contains("--json") {
+            arguments.insert("--json", at: spec.path.count)
+        }
         guard let spec = match else {
             let group = commands.filter { $0.path.first == arguments[0] }
             if !group.isEmpty {
@@ -75,7 +81,7 @@ public enum YKTCommandLine {
         let specs = commands
         let w = specs.map { DisplayWidth.of($0.path.joined(separator: " ")) }.max() ?? 0
         var lines = [
-            "ykt — 惠民惠农财政补贴资金「一卡通」乡镇节点",
+            "ykt — 惠民惠农财政补贴资金「一卡通」乡镇和县级节点",
             "",
             "用法：ykt <命令> [子命令] [参数] [选项]",
             "节点目录用 --node 目录 或环境变量 YKT_NODE 指定；先用 ykt login 登录本人账户，命令以登录的经办人办理。",

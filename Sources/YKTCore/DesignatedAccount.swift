@@ -33,7 +33,7 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
             if b == UInt8(ascii: "-") { continue }
             guard b >= 48 && b <= 57 else {
                 if ExcelText.isScientific(plain) {
-                    throw YKTError(.excelNumber, "账号成了科学计数法（形如 6.21700E+18）：Excel/WPS 把它当成了数字，后几位已经丢失",
+                    throw YKTError(.excelNumber, "账号成了科学计数法（「\(plain)」）：Excel/WPS 把它当成了数字，后几位已经丢失",
                                    hint: ExcelText.avoidHint)
                 }
                 throw YKTError(.accountFormat, "账号「\(Masking.account(text))」含有数字以外的字符", hint: "只填数字")

@@ -13,8 +13,9 @@ public struct Fen: Sendable, Hashable, Comparable, Codable, CustomStringConverti
 
     /// Parses yuan as written by people and spreadsheets: `1200`, `1200.5`, `1,200.50`, `¥80`.
     /// At most two decimals; never negative. Exact: digits are read, never a Double.
+    /// Full-width digits, point, comma and minus count as their ASCII forms (`ExcelText.plainCode`).
     public init(yuan text: String) throws(YKTError) {
-        var t = Substring(text.trimmed)
+        var t = Substring(ExcelText.plainCode(text.trimmed))
         if t.hasPrefix("¥") || t.hasPrefix("￥") { t = t.dropFirst() }
         if t.hasSuffix("元") { t = t.dropLast() }
         let cleaned = t.filter { $0 != "," }
@@ -68,8 +69,10 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
 
     public init(tenThousandths: Int64) { self.tenThousandths = tenThousandths }
 
+    /// Full-width digits, point and minus (`１．５`, `－２`) count as their ASCII forms and spaces
+    /// are ignored, as in codes (`ExcelText.plainCode`).
     public init(parsing text: String) throws(YKTError) {
-        let t = text.trimmed
+        let t = ExcelText.plainCode(text.trimmed)
         let parts = t.split(separator: ".", omittingEmptySubsequences: false)
         func bad(_ why: String) -> YKTError {
             YKTError(.quantityInvalid, "数量「\(text)」无效：\(why)", hint: "填写大于 0 的数，最多四位小数，例如 3.25")

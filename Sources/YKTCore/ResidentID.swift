@@ -58,8 +58,12 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
         switch problem {
         case nil: break
         case .length:
-            throw YKTError(.idLength, "身份证号应为 18 位，实际 \(raw.count) 位",
-                           hint: "核对证件重新录入；15 位旧号码请先换成 18 位号码")
+            var hint = "核对证件重新录入；15 位旧号码请先换成 18 位号码"
+            if raw.count < 18, !raw.isEmpty, raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                hint += "。号码若来自 Excel/WPS 表格，可能被当成数字截短或改掉了：先把这一列设为「文本」，"
+                    + "再对照证件改正本程序写出的错误行文件（--rejects）中的这一格，改好后导入那个文件"
+            }
+            throw YKTError(.idLength, "身份证号应为 18 位，实际 \(raw.count) 位", hint: hint)
         case .character(let position):
             throw YKTError(.idCharacters, "身份证号第 \(position) 位不是数字", hint: "只有第 18 位可以是 X")
         case .region:
@@ -80,7 +84,7 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
     /// notation, or 16 or more digits whose last ones (past the 15th significant) are all `0`.
     static func checkSpreadsheetDamage(_ raw: String) throws(YKTError) {
         if ExcelText.isScientific(raw) {
-            throw YKTError(.excelNumber, "身份证号成了科学计数法（形如 4.50223E+17）：Excel/WPS 把它当成了数字，后几位已经丢失",
+            throw YKTError(.excelNumber, "身份证号成了科学计数法（「\(raw)」）：Excel/WPS 把它当成了数字，后几位已经丢失",
                            hint: ExcelText.avoidHint)
         }
         if let zeros = ExcelText.cutZeros(raw) {

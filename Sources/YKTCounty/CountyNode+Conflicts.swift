@@ -170,7 +170,8 @@ extension CountyNode {
                 let signer = try signer(for: "conflict.resolve")
                 let all = try conflicts(chosen)
                 if let single = filter.ids, single.count == 1, let c = all.first, c.status != "open" {
-                    throw YKTError(.conflictState, "冲突 \(c.id) 已处理（决定 \(c.decision ?? "")）")
+                    throw YKTError(.conflictState, "冲突 \(c.id) 已处理（决定 \(c.decision ?? "")）",
+                                   hint: "用 ykt conflicts show \(c.id) 查看当时的决定和理由；一条冲突只处理一次")
                 }
                 let open = all.filter { $0.status == "open" }
                 guard !open.isEmpty else {

@@ -57,7 +57,7 @@ extension CountyNode {
     /// evidence changed is opened again (the dismissal covered what was seen then).
     @discardableResult
     public func runWarnings() throws -> WarningRun {
-        let findings = try WarningScan(db: db, today: CivilDate.inChina()).run()
+        let findings = try WarningScan(db: db, today: CivilDate.inChina(at: now())).run()
         return try perform("warnings.run", object: "warnings", detail: "findings=\(findings.count)") {
             var run = WarningRun()
             let at = timestamp()

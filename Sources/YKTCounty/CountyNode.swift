@@ -70,7 +70,8 @@ public final class CountyNode: OperatorNode {
         }
         let config = try NodeConfig(text: String(decoding: data, as: UTF8.self), file: confPath)
         guard config.role == .county else {
-            throw YKTError(.nodeConfig, "这是 \(config.role.rawValue) 节点，本命令只用于县级节点", at: SourceLocation(file: confPath, field: "role"))
+            throw YKTError(.nodeConfig, "这是乡镇节点，本命令只用于县级节点", at: SourceLocation(file: confPath, field: "role"),
+                           hint: "用 --node 或 YKT_NODE 指向县级节点的目录")
         }
         let db: Database
         do { db = try Database(path: (directory as NSString).appendingPathComponent(databaseFile)) } catch {

@@ -90,7 +90,9 @@ public enum CSVFiles {
         reader.skipsEmptyRows = true
         var records = try reader.records()
         guard !records.isEmpty else {
-            throw YKTError(.csvHeader, "文件是空的", at: SourceLocation(file: name), hint: "第一行须是表头，其后每行一条记录")
+            let blank = decoded.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+            throw YKTError(.csvHeader, blank ? "文件是空的，没有表头" : "文件没有表头：只有空行（各格都是空的）",
+                           at: SourceLocation(file: name), hint: "第一行须是表头，其后每行一条记录；多半是存错了文件或工作表，请重新导出")
         }
         let header = records.removeFirst()
         return LoadedCSV(file: path, name: name, header: header, rows: records, encoding: decoded.detected,

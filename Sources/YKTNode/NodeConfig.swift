@@ -62,8 +62,9 @@ public struct NodeConfig: Sendable, Equatable {
             "node_id = \(nodeID)",
             "name = \(name)",
             "county_code = \(countyCode)",
-            "operator = \(defaultOperator)",
         ]
+        // `operator` no longer says who acts (operators log in); kept only when an older file had a value.
+        if !defaultOperator.isEmpty { lines.append("operator = \(defaultOperator)") }
         for (k, v) in extra.sorted(by: { $0.key < $1.key }) { lines.append("\(k) = \(v)") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -77,8 +77,8 @@ public final class TownshipNode: OperatorNode {
         }
         let config = try NodeConfig(text: String(decoding: data, as: UTF8.self), file: confPath)
         guard config.role == .township else {
-            throw YKTError(.nodeConfig, "这是 \(config.role.rawValue) 节点，本命令只用于乡镇节点",
-                           at: SourceLocation(file: confPath, field: "role"))
+            throw YKTError(.nodeConfig, "这是县级节点，本命令只用于乡镇节点",
+                           at: SourceLocation(file: confPath, field: "role"), hint: "用 --node 或 YKT_NODE 指向乡镇节点的目录")
         }
         let dbPath = (directory as NSString).appendingPathComponent(databaseFile)
         let db: Database

@@ -109,6 +109,9 @@ struct ExcelCLITests {
         #expect(problems.contains { $0.contains("第 3 行") && $0.contains("科学计数法") })
         #expect(problems.contains { $0.contains("第 8 行") && $0.contains("截断") && $0.contains("15 位有效数字") })
         #expect(problems.contains { $0.contains("第 9 行") && $0.contains("字段「账号」") && $0.contains("科学计数法") })
+        // Each quotes the cell's own value, not a fixed sample.
+        #expect(problems.contains { $0.contains("第 2 行") && $0.contains("「4.50223E+17」") }, "\(problems)")
+        #expect(problems.contains { $0.contains("第 9 行") && $0.contains("「6.21799E+18」") && !$0.contains("6.21700E+18") }, "\(problems)")
         #expect(!problems.joined().contains("应为 18 位"))
         // Full-width digits and spaces were made plain before the checks.
         #expect(try shown(cli, p[2].id)["phone"] as? String == "13800001234")
@@ -133,6 +136,37 @@ struct ExcelCLITests {
         #expect(kept.status == 0 && kept.stdout.contains("导入申请 1 条"), "\(kept.stderr)")
         let rejects = try String(contentsOfFile: cli.path("rejects.csv"), encoding: .utf8)
         #expect(rejects.contains("\r\n\t\(a.id),韦秀英,GD01,\t2026,-1,通过,,2,YKT-QUANTITY,"), "\(rejects.debugDescription)")
+        // A full-width quantity (１．５) is read like full-width digits in an ID.
+        try write("身份证号,姓名,项目编码,期次,数量,村评议结果,备注\r\n\(a.id),韦秀英,GD01,2026,１．５,通过,\r\n", to: cli.path("wide.csv"))
+        let wide = try cli.run("application", "import", cli.path("wide.csv"))
+        #expect(wide.status == 0 && !wide.stderr.contains("不是数字"), "\(wide.stderr)")
+        let listed = (try JSONSerialization.jsonObject(with: Data(try cli.run("application", "list", "--program", "GD01", "--json").stdout.utf8))
+            as? [[String: Any]]) ?? []
+        #expect(listed.count == 1 && "\(listed.first?["quantity"] ?? "")" == "1.5", "\(listed)")
+    }
+
+    @Test("a short all-digit ID gets the spreadsheet hint; a file of only separators says it has no header row")
+    func shortIDsAndEmptyRows() throws {
+        let cli = try township()
+        let p = Self.person(1)
+        try write(Self.header + "\r\n甲,45022319710,大塘村,,,广西农村信用社,银行卡,\(p.card),QR-1,\r\n", to: cli.path("short.csv"))
+        let short = try cli.run("beneficiary", "import", cli.path("short.csv"), "--keep-good", "--rejects", cli.path("rejects.csv"), "--json")
+        let result = try JSONSerialization.jsonObject(with: Data(short.stdout.utf8)) as? [String: Any] ?? [:]
+        let problems = (result["problems"] as? [String] ?? []).joined(separator: "\n")
+        #expect(problems.contains("应为 18 位，实际 11 位") && problems.contains("Excel/WPS") && problems.contains("文本")
+                && problems.contains("错误行文件"), "\(problems) \(short.stderr)")
+        // A letter in it is no spreadsheet's doing: no such hint.
+        try write(Self.header + "\r\n甲,4502231971A,大塘村,,,广西农村信用社,银行卡,\(p.card),QR-1,\r\n", to: cli.path("typo.csv"))
+        let typo = try cli.run("beneficiary", "import", cli.path("typo.csv"))
+        #expect(typo.status != 0 && !typo.stderr.contains("Excel/WPS"), "\(typo.stderr)")
+
+        try write(",,,,\r\n,,,,\r\n", to: cli.path("commas.csv"))
+        let commas = try cli.run("beneficiary", "import", cli.path("commas.csv"))
+        #expect(commas.status != 0 && commas.stderr.contains("YKT-CSV-HEADER") && commas.stderr.contains("没有表头")
+                && commas.stderr.contains("空行") && !commas.stderr.contains("文件是空的"), "\(commas.stderr)")
+        try write("", to: cli.path("empty.csv"), bom: false)
+        let empty = try cli.run("beneficiary", "import", cli.path("empty.csv"))
+        #expect(empty.status != 0 && empty.stderr.contains("文件是空的，没有表头"), "\(empty.stderr)")
     }
 
     @Test("a workbook saved under a .csv name is named as one (xlsx and xls), with what to do")

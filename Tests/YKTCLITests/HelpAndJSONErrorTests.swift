@@ -57,6 +57,9 @@ struct HelpAndJSONErrorTests {
             #expect(r.stdout.contains("示例："), "\(path)")
             for e in Examples.of(path) { #expect(tail.contains(e)) }
         }
+        // The overview serves both kinds of node.
+        let overview = try cli.raw(["--help"])
+        #expect(overview.status == 0 && overview.stdout.hasPrefix("ykt — 惠民惠农财政补贴资金「一卡通」乡镇和县级节点"), "\(overview.stdout.prefix(80))")
     }
 
     @Test("with --json an error is one JSON object on stderr: code, exit status, place, message, hint")
@@ -70,6 +73,13 @@ struct HelpAndJSONErrorTests {
         let ue = u?["error"] as? [String: Any]
         #expect(ue?["code"] as? String == "YKT-USAGE-COMMAND")
         #expect(ue?["exit"] as? Int == 2)
+        // A leading --json (before the command words) is taken as given after them; errors are JSON too.
+        let leading = try cli.raw(["--json", "roster", "frobnicate"])
+        #expect(leading.status == 2 && !leading.stderr.contains("没有命令「--json」"))
+        let le = (try? JSONSerialization.jsonObject(with: Data(leading.stderr.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect(le?["code"] as? String == "YKT-USAGE-COMMAND", "\(leading.stderr)")
+        let shown = try cli.raw(["--json", "key", "show"])
+        #expect(shown.status == 0 && (try? JSONSerialization.jsonObject(with: Data(shown.stdout.utf8))) != nil, "\(shown.stderr)")
         // A located error with details: an import with two bad lines.
         let file = cli.dir + "/bad.csv"
         try "姓名,身份证号,村（社区）,开户银行,账号,确认书编号\n张三,123,大塘村,中国农业银行,6228480012345678901,QR-1\n李四,450223197105319300,大塘村,中国农业银行,x,QR-2\n"

@@ -110,6 +110,17 @@ struct StatusCLITests {
         #expect(apart.contains { $0["residentID"] as? String == id } && counted.count == rows.count - apart.count && !counted.isEmpty)
         #expect(listed.stdout.contains("共 \(counted.count) 条，金额合计 \(sum(counted)) 元；另有村评议未通过 \(apart.count) 条 \(sum(apart)) 元，不计入合计"),
                 "\(listed.stdout.suffix(300))")
+        // Only the rows outside the total: the last line says so plainly, not "共 0 条".
+        let notPassed = try cli.run("application", "list", "--program", "GD01", "--status", "not_passed")
+        #expect(notPassed.stdout.contains("共 \(apart.count) 条（村评议未通过，不计入发放合计），金额 \(sum(apart)) 元")
+                && !notPassed.stdout.contains("共 0 条"), "\(notPassed.stdout.suffix(300))")
+        // Nothing to do, nothing sent back: a line in words, not bare table headers.
+        let todo = try cli.run("inbox", "list", "--todo")
+        #expect(todo.status == 0 && todo.stdout.contains("没有须办理的消息") && !todo.stdout.contains("序号"), "\(todo.stdout)")
+        let problems = try cli.run("outbox", "list", "--problems")
+        #expect(problems.status == 0 && problems.stdout.contains("没有县里退回或记为冲突的操作") && !problems.stdout.contains("序号"))
+        let rejected = try cli.run("outbox", "list", "--state", "rejected")
+        #expect(rejected.status == 0 && rejected.stdout.contains("没有状态为") && !rejected.stdout.contains("序号"), "\(rejected.stdout)")
 
         try cli.clock("2026-09-30")
         #expect(try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
@@ -126,9 +137,17 @@ struct StatusCLITests {
         let json = Self.json(try cli.run("status", "--json").stdout)
         #expect((json["closableNotices"] as? [[String: Any]])?.first?["openObjections"] as? Int == 1)
         #expect((json["outboxWaiting"] as? Int ?? 0) > 0 && json["today"] as? String == "2026-10-13")
-        #expect(try cli.run("objection", "settle", "1", "--dismissed", "--reason", "经核实不属实", "--date", "2026-10-13").status == 0)
+        // Without --date, the date is the node's today (its clock, as ykt status uses), not the machine's.
+        let settled = try cli.run("objection", "settle", "1", "--dismissed", "--reason", "经核实不属实")
+        #expect(settled.status == 0 && !settled.stderr.contains("YKT-DATE"), "\(settled.stderr)")
         #expect(try cli.run("status").stdout.contains("公示 1（GD01 2026）已满 5 个工作日，今天可以结束 → ykt notice close 1"))
-        #expect(try cli.run("notice", "close", "1", "--date", "2026-10-13").status == 0)
+        // `--json` before the command words counts as given after them.
+        let leading = try cli.run("--json", "status")
+        #expect(leading.status == 0 && Self.json(leading.stdout)["today"] as? String == "2026-10-13", "\(leading.stderr)")
+        let closed = try cli.run("notice", "close", "1")
+        #expect(closed.status == 0 && !closed.stderr.contains("YKT-DATE"), "\(closed.stderr)")
+        let notices = (try JSONSerialization.jsonObject(with: Data(try cli.run("notice", "list", "--json").stdout.utf8)) as? [[String: Any]]) ?? []
+        #expect(notices.first?["closedOn"] as? String == "2026-10-13", "\(notices)")
         #expect(try cli.run("roster", "build", "--program", "GD01", "--period", "2026").status == 0)
         let drafted = try cli.run("status").stdout
         #expect(drafted.contains("清册 1 尚未报送") && !drafted.contains("今天可以结束"))
@@ -149,6 +168,8 @@ struct StatusCLITests {
             #expect(conf.contains("\n# \(key) = "), "missing: \(key)")
         }
         #expect(conf.contains("# issuer = 寨沙镇人民政府"))
+        // No empty `operator =` line: operators log in.
+        #expect(!conf.contains("operator ="), "\(conf)")
         #expect(conf.contains(":\(SyncProtocol.defaultPort)"))
         // The commented keys are not set: the node still opens and says what is missing.
         let unset = try cli.run("sync")
@@ -157,6 +178,13 @@ struct StatusCLITests {
         let county = try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", cli.path("county"))
         #expect(county.status == 0 && county.stdout.contains("ykt serve") && county.stdout.contains("ykt calendar publish"))
         let countyConf = try String(contentsOfFile: cli.path("county/node.conf"), encoding: .utf8)
+        #expect(!countyConf.contains("operator ="))
+        // The wrong node is named in Chinese, with where to point instead.
+        let atCounty = try cli.run("outbox", "list", "--node", cli.path("county"))
+        #expect(atCounty.status != 0 && atCounty.stderr.contains("这是县级节点，本命令只用于乡镇节点") && !atCounty.stderr.contains("county 节点"),
+                "\(atCounty.stderr)")
+        let atTownship = try cli.run("batch", "list")
+        #expect(atTownship.status != 0 && atTownship.stderr.contains("这是乡镇节点，本命令只用于县级节点"), "\(atTownship.stderr)")
         #expect(countyConf.contains("\nlisten = 0.0.0.0:\(SyncProtocol.defaultPort)\n"))
         for key in ["tls_certificate", "tls_key", "tls_ca", "tls_crl", "io_timeout_seconds", "cache_mib", "log_level"] {
             #expect(countyConf.contains("\n# \(key) = "), "missing: \(key)")

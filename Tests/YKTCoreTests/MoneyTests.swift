@@ -5,12 +5,14 @@ import Testing
 struct MoneyTests {
     @Test("yuan text parses exactly to fen", arguments: [
         ("112.35", Int64(11235)), ("80", 8000), ("0.5", 50), ("1,200.05", 120005), ("¥163.00", 16300), ("90元", 9000),
+        // Full-width digits, comma and point as typed with a Chinese input method, read like IDs.
+        ("１２", 1200), ("１，２００．５", 120050),
     ])
     func parse(text: String, fen: Int64) throws {
         #expect(try Fen(yuan: text).value == fen)
     }
 
-    @Test("bad amounts are refused", arguments: ["-1", "1.234", "abc", "", "1.2.3", "１２"])
+    @Test("bad amounts are refused", arguments: ["-1", "1.234", "abc", "", "1.2.3", "－１"])
     func bad(text: String) {
         #expect((#expect(throws: YKTError.self) { try Fen(yuan: text) })?.code == .moneyInvalid)
     }
@@ -27,6 +29,8 @@ struct MoneyTests {
         #expect(try Quantity(parsing: "3.25").tenThousandths == 32500)
         #expect(try Quantity(parsing: "0.0001").description == "0.0001")
         #expect(try Quantity(parsing: "12").description == "12")
+        #expect(try Quantity(parsing: "１．５").description == "1.5")
+        #expect((#expect(throws: YKTError.self) { try Quantity(parsing: "－１．５") })?.message.contains("不能是负数") == true)
         #expect(throws: YKTError.self) { try Quantity(parsing: "1.23456") }
         #expect(throws: YKTError.self) { try Quantity(parsing: "0") }
         #expect(throws: YKTError.self) { try Quantity(parsing: "100001") }
