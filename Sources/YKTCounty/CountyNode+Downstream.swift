@@ -83,6 +83,7 @@ extension CountyNode {
             } else {
                 try db.run("UPDATE checkpoint SET seen_at = ? WHERE node_id = ?", timestamp(), peer)
             }
+            try markRefusalsOvercome(peer)
             var out: [UInt8] = []
             try db.forEach("SELECT body, signature, key_id FROM downstream WHERE node_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                            peer, after, limit) { r in

@@ -456,6 +456,7 @@ extension CountyNode {
                 """, node, set.header.seq, set.hash, set.header.prev, set.header.keyID, DatabaseValue.blob(staged.plan.headerBytes),
                        DatabaseValue.blob(staged.plan.signature), receipt, DatabaseValue.blob(receiptSignature), timestamp(),
                        evidence.start, set.header.bodyBytes)
+            try markRefusalsOvercome(node)
             return answer
         }
     }

@@ -31,7 +31,7 @@ extension CountyNode {
         public var acknowledged: Int64 = 0
         /// Messages written for it that it has not fetched yet.
         public var waitingDown: Int64 = 0
-        /// Refusals since its last change set was taken (from the same second on: times are to the second).
+        /// Refusals since the township last got through (a change set taken, or a pull answered).
         public var refusals: [Refusal] = []
         /// The later of the last change set and the last pull.
         public var lastSyncAt: String? { [lastChangeSetAt, lastPullAt].compactMap { $0 }.max() }
@@ -75,6 +75,12 @@ extension CountyNode {
                     peer, changeSet, code, String(message.prefix(500)), timestamp())
     }
 
+    /// The township got through (a change set taken, or a pull answered): its earlier
+    /// refusals are history, no longer a to-do in `ykt status`.
+    func markRefusalsOvercome(_ peer: String) throws {
+        try db.run("UPDATE sync_refusal SET overcome = 1 WHERE node_id = ? AND overcome = 0", peer)
+    }
+
     /// Each enrolled township's sync: what `ykt status` and `ykt township list` show.
     public func townshipSyncs() throws -> [TownshipSyncState] {
         try townships().map { t in
@@ -100,8 +106,8 @@ extension CountyNode {
             s.waitingDown = max(0, (try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", t.code) ?? 0) - s.acknowledged)
             // Refusals since the township last got through (a change set taken, or a pull).
             s.refusals = try db.all("""
-                SELECT changeset_seq, code, message, at FROM sync_refusal WHERE node_id = ? AND at >= ? ORDER BY id DESC LIMIT 5
-                """, t.code, max(s.lastChangeSetAt ?? "", s.lastPullAt ?? "")) {
+                SELECT changeset_seq, code, message, at FROM sync_refusal WHERE node_id = ? AND overcome = 0 ORDER BY id DESC LIMIT 5
+                """, t.code) {
                 Refusal(changeSet: $0.isNull(0) ? nil : $0.int64(0), code: $0.text(1), message: $0.text(2), at: $0.text(3))
             }
             return s

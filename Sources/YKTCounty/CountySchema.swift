@@ -285,8 +285,9 @@ enum CountySchema {
         .init(version: 17, sql: """
         ALTER TABLE checkpoint ADD COLUMN seen_at TEXT;
         CREATE TABLE sync_refusal(id INTEGER PRIMARY KEY, node_id TEXT NOT NULL, changeset_seq INTEGER,
-            code TEXT NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL);
-        CREATE INDEX sync_refusal_node ON sync_refusal(node_id, at);
+            code TEXT NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL,
+            overcome INTEGER NOT NULL DEFAULT 0);   -- 1 once the township got through again
+        CREATE INDEX sync_refusal_node ON sync_refusal(node_id, overcome);
         """),
         // A township removes a person from its register (issue 16, item 2: `beneficiary.remove`):
         // the county's register index keeps the row as history, marked removed; a later
