@@ -280,14 +280,27 @@ struct PrintedNoticeTests {
         #expect(reissued.contains("发放失败 1 人") && reissued.contains("乡镇将与本人核实账户，更正后由县财政补发"))
     }
 
+    /// The township's change sets to the county, in-process (the transport has its own tests).
+    static func push(_ township: TownshipNode, to county: CountyNode) throws {
+        _ = try township.push { bytes, signature in
+            let a = county.receive(peer: township.config.nodeID, bytes: bytes, signature: signature)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
+    }
+
+    /// The county's messages down to the township, in-process.
+    static func pull(_ township: TownshipNode, from county: CountyNode) throws {
+        _ = try township.pull { after in
+            let a = county.stream(peer: township.config.nodeID, after: after)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
+    }
+
     /// The county re-issues what the township corrected; the bank pays it; the result comes down.
     func reissueAtCounty(_ cli: CLI) throws {
         let county = try CountyNode.open(directory: cli.path("county"))
         let township = try TownshipNode.open(directory: cli.path("node"))
-        _ = try township.push { bytes, signature in
-            let a = county.receive(peer: "450223101", bytes: bytes, signature: signature)
-            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
-        }
+        try Self.push(township, to: county)
         try county.actAs("payer", .payments)
         let batches = try county.reissue()
         #expect(batches.count == 1)
@@ -299,10 +312,7 @@ struct PrintedNoticeTests {
         try FileOutput.writeAtomically(bytes: BankFile.write(BankFile.Result(batch: batches[0], bank: "ABC", lines: answers)),
                                        to: cli.path("bank-ABC") + "/inbox/result-\(batches[0]).txt")
         #expect(try county.receiveResults(today: try CivilDate(parsing: "2026-11-19")).allSatisfy { $0.refusal == nil })
-        _ = try township.pull { after in
-            let a = county.stream(peer: "450223101", after: after)
-            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
-        }
+        try Self.pull(township, from: county)
     }
 
     /// The county side, in-process on the county node `ykt` made: roles, budgets and the agency
@@ -312,10 +322,7 @@ struct PrintedNoticeTests {
     func payAtCounty(_ cli: CLI, failing lines: Set<Int>) throws {
         let county = try CountyNode.open(directory: cli.path("county"))
         let township = try TownshipNode.open(directory: cli.path("node"))
-        _ = try township.push { bytes, signature in
-            let a = county.receive(peer: "450223101", bytes: bytes, signature: signature)
-            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
-        }
+        try Self.push(township, to: county)
         try county.actAs("payer", .payments)
         for program in ["GD01", "TZ01"] {
             try county.setBudget(program: program, period: try Period(parsing: "2026"), amount: try Fen(yuan: "1000000"))
@@ -344,10 +351,7 @@ struct PrintedNoticeTests {
         }
         let reports = try county.receiveResults(today: try CivilDate(parsing: "2026-11-18"))
         #expect(reports.allSatisfy { $0.refusal == nil })
-        _ = try township.pull { after in
-            let a = county.stream(peer: "450223101", after: after)
-            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
-        }
+        try Self.pull(township, from: county)
     }
 }
 
