@@ -122,6 +122,9 @@ enum StatusCommands {
         if !s.batchesToDispatch.isEmpty {
             todo.append("批次 \(s.batchesToDispatch.map(String.init).joined(separator: "、")) 的指令文件尚未放入银行目录 → ykt batch dispatch")
         }
+        for w in s.bankFilesWaiting {
+            todo.append("代发银行 \(w.bank) 的回盘目录有 \(w.files) 个结果文件未读取 → ykt bank receive --bank \(w.bank)")
+        }
         for d in s.deadlines {
             let b = d.batch
             if d.state == "overdue" {

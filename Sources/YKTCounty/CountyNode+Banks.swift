@@ -134,10 +134,16 @@ extension CountyNode {
 
     /// Reads every result file in every agency bank's inbox (or one bank's). Each file is applied
     /// whole in one transaction or refused whole and kept, with a report beside it.
+    /// The files in a bank's inbox folder that `bank receive` reads: no link followed, hidden
+    /// and temporary files (a bank still writing) left out.
+    static func resultFiles(of bank: AgencyBank) -> (files: [String], skipped: [ExchangeFile.Skipped]) {
+        ExchangeFile.list(bank.inbox) { !$0.hasPrefix(".") && !$0.contains(".tmp") }
+    }
+
     public func receiveResults(bank code: String? = nil, today: CivilDate) throws -> [ResultReport] {
         var reports: [ResultReport] = []
         for bank in try agencyBanks() where code == nil || bank.code == code {
-            let inbox = ExchangeFile.list(bank.inbox) { !$0.hasPrefix(".") && !$0.contains(".tmp") }
+            let inbox = Self.resultFiles(of: bank)
             for entry in inbox.skipped {
                 var report = ResultReport(file: entry.name, bank: bank.code)
                 report.skipped = entry.error.description

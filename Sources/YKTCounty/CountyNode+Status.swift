@@ -64,6 +64,13 @@ extension CountyNode {
         public var openWarnings: Int
         public var openConflicts: Int
         public var openComplaints: Int
+        /// Result files lying in an agency bank's inbox folder, not yet read (`ykt bank receive`).
+        public var bankFilesWaiting: [BankFilesWaiting] = []
+    }
+
+    public struct BankFilesWaiting: Sendable, Codable {
+        public var bank: String
+        public var files: Int
     }
 
     /// Records a refused change set or stream request (`ykt serve`), for `ykt status`.
@@ -142,6 +149,10 @@ extension CountyNode {
             failedPayments: failed,
             openWarnings: try count("SELECT count(*) FROM warning WHERE status = 'open'"),
             openConflicts: try count("SELECT count(*) FROM conflict WHERE status = 'open'"),
-            openComplaints: try count("SELECT count(*) FROM complaint WHERE status = 'open'"))
+            openComplaints: try count("SELECT count(*) FROM complaint WHERE status = 'open'"),
+            bankFilesWaiting: try agencyBanks().compactMap { bank in
+                let n = Self.resultFiles(of: bank).files.count
+                return n > 0 ? BankFilesWaiting(bank: bank.code, files: n) : nil
+            })
     }
 }

@@ -40,7 +40,13 @@ struct StatusTests {
         let waiting = try loop.county.status(today: loop.d("2026-12-31"))
         #expect(waiting.deadlines.map(\.batch.id) == [batch] && waiting.deadlines.first?.state == "overdue")
         try loop.answer(batch: batch, failing: [2])
+        // The bank's answer lies in its folder until it is read: status says so, with the command.
+        let unread = try loop.county.status()
+        #expect(unread.bankFilesWaiting.count == 1 && unread.bankFilesWaiting.first?.files == 1)
+        let unreadScreen = try Self.ykt(["status"], node: loop.county, as: "payer").stdout
+        #expect(unreadScreen.contains("回盘目录有 1 个结果文件未读取") && unreadScreen.contains("ykt bank receive --bank"))
         _ = try loop.receive()
+        #expect(try loop.county.status().bankFilesWaiting.isEmpty)
 
         var s = try loop.county.status()
         #expect(s.failedPayments.toCorrect == 1 && s.failedPayments.toCorrectFen == 30000 && s.failedPayments.toReissue == 0)
