@@ -41,66 +41,66 @@ enum StatusCommands {
     /// The township's status in lines: what stands, then what waits, each with its next step.
     static func townshipLines(_ s: TownshipNode.Status) -> [String] {
         var lines = ["\(s.name)（\(s.node)）工作状态，\(s.today)"]
-        var todo: [String] = []
+        var waiting: [String] = []
         if let at = s.sync.lastSuccessAt {
             lines.append("上次同步成功：\(when(at))，" + (s.sync.lastOutcome.map(outcome) ?? ""))
         } else if !s.countyConfigured {
-            todo.append("尚未与县财政同步过：node.conf 还没有填 county_address 等同步配置 → 按 ykt init 列出的步骤填好后运行 ykt sync")
+            waiting.append("尚未与县财政同步过：node.conf 还没有填 county_address 等同步配置 → 按 ykt init 列出的步骤填好后运行 ykt sync")
         } else {
-            todo.append("尚未与县财政同步过 → 运行 ykt sync")
+            waiting.append("尚未与县财政同步过 → 运行 ykt sync")
         }
         if s.sync.failing, let at = s.sync.lastFailureAt {
-            todo.append("最近一次同步失败：\(when(at)) [\(s.sync.lastFailureCode ?? "")] \(s.sync.lastFailureMessage ?? "") → 按 docs/errors.md 中该代码的说明处理后再运行 ykt sync（本节点的工作已保存在本地）")
+            waiting.append("最近一次同步失败：\(when(at)) [\(s.sync.lastFailureCode ?? "")] \(s.sync.lastFailureMessage ?? "") → 按 docs/errors.md 中该代码的说明处理后再运行 ykt sync（本节点的工作已保存在本地）")
         }
         if s.outboxWaiting > 0 {
-            todo.append("待同步：\(s.outboxWaiting) 条操作尚未经县财政签收 → 运行 ykt sync（或等定时同步）")
+            waiting.append("待同步：\(s.outboxWaiting) 条操作尚未经县财政签收 → 运行 ykt sync（或等定时同步）")
         }
         if s.operationsRejected > 0 {
-            todo.append("县财政退回的操作：\(s.operationsRejected) 条 → ykt outbox list 查看理由，改正后重新办理")
+            waiting.append("县财政退回的操作：\(s.operationsRejected) 条 → ykt outbox list 查看理由，改正后重新办理")
         }
         if s.operationsConflicted > 0 {
-            todo.append("与县里记录冲突的操作：\(s.operationsConflicted) 条 → 由县财政处理，决定随同步送达（ykt inbox list）")
+            waiting.append("与县里记录冲突的操作：\(s.operationsConflicted) 条 → 由县财政处理，决定随同步送达（ykt inbox list）")
         }
         for r in s.rostersReturned {
-            todo.append("清册 \(r.roster)（\(r.program) \(r.period)）被县里退回（\(when(r.at))）：\(r.reason) → 按理由改正后由乡镇领导 ykt roster submit \(r.roster)")
+            waiting.append("清册 \(r.roster)（\(r.program) \(r.period)）被县里退回（\(when(r.at))）：\(r.reason) → 按理由改正后由乡镇领导 ykt roster submit \(r.roster)")
         }
         if !s.draftRosters.isEmpty {
             let ids = s.draftRosters.map(String.init).joined(separator: "、")
-            todo.append("清册 \(ids) 尚未报送 → 核对后由乡镇领导 ykt roster submit 编号")
+            waiting.append("清册 \(ids) 尚未报送 → 核对后由乡镇领导 ykt roster submit 编号")
         }
         if s.decisionsToAct.count > 3 {
             let ids = s.decisionsToAct.prefix(5).map { String($0.conflict) }.joined(separator: "、")
-            todo.append("县财政冲突处理决定 \(s.decisionsToAct.count) 条（冲突 \(ids)…）保留另一乡镇的登记，本乡镇底册仍有这些人 → ykt inbox list --todo 核实后 ykt beneficiary remove --conflict all")
+            waiting.append("县财政冲突处理决定 \(s.decisionsToAct.count) 条（冲突 \(ids)…）保留另一乡镇的登记，本乡镇底册仍有这些人 → ykt inbox list --waiting 核实后 ykt beneficiary remove --conflict all")
         } else {
             for d in s.decisionsToAct {
-                todo.append("县财政冲突处理决定（冲突 \(d.conflict)，\(d.person)）：保留另一乡镇的登记（\(d.decision)），本乡镇底册仍有此人 → 核实后 ykt beneficiary remove --conflict \(d.conflict)")
+                waiting.append("县财政冲突处理决定（冲突 \(d.conflict)，\(d.person)）：保留另一乡镇的登记（\(d.decision)），本乡镇底册仍有此人 → 核实后 ykt beneficiary remove --conflict \(d.conflict)")
             }
         }
         for n in s.closableNotices {
             if n.openObjections > 0 {
-                todo.append("公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，但还有 \(n.openObjections) 条异议未处理 → 先 ykt objection settle 编号 --reason 理由，再 ykt notice close \(n.notice)")
+                waiting.append("公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，但还有 \(n.openObjections) 条异议未处理 → 先 ykt objection settle 编号 --reason 理由，再 ykt notice close \(n.notice)")
             } else {
-                todo.append("公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，今天可以结束 → ykt notice close \(n.notice)")
+                waiting.append("公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，今天可以结束 → ykt notice close \(n.notice)")
             }
         }
         if !s.failedPayments.isEmpty {
             let total = s.failedPayments.reduce(Int64(0)) { $0 + $1.amountFen }
-            todo.append("发放失败待更正：\(s.failedPayments.count) 笔 \(yuan(total)) → ykt payment list 查看原因，ykt payment correct 支付编号 改正账户")
+            waiting.append("发放失败待更正：\(s.failedPayments.count) 笔 \(yuan(total)) → ykt payment list 查看原因，ykt payment correct 支付编号 改正账户")
         }
         if s.inboxMessages > 0 { lines.append("已收到县财政消息 \(s.inboxMessages) 条（ykt inbox list）") }
         for n in s.openNotices {
             lines.append("公示 \(n.notice)（\(n.program) \(n.period)）公示中，\(n.earliestClose) 起可以结束")
         }
-        lines += todo.isEmpty ? ["没有待办事项。"] : ["待办（\(todo.count) 项）："] + todo.map { "  - " + $0 }
+        lines += waiting.isEmpty ? ["没有待办事项。"] : ["待办（\(waiting.count) 项）："] + waiting.map { "  - " + $0 }
         return lines
     }
 
     /// The county's status in lines.
     static func countyLines(_ s: CountyNode.Status) -> [String] {
         var lines = ["\(s.name)（\(s.node)）工作状态，\(s.today)"]
-        var todo: [String] = []
+        var waiting: [String] = []
         if s.townships.isEmpty {
-            todo.append("还没有登记乡镇 → ykt township enrol --township 代码 --name 名称 --public-key 公钥")
+            waiting.append("还没有登记乡镇 → ykt township enrol --township 代码 --name 名称 --public-key 公钥")
         }
         for t in s.townships {
             var parts: [String] = []
@@ -113,33 +113,33 @@ enum StatusCommands {
             if t.waitingDown > 0 { parts.append("待取下行消息 \(t.waitingDown) 条") }
             lines.append("\(t.name)（\(t.code)）\(t.disabled ? "【已停用】" : "")：" + parts.joined(separator: "；"))
             if let r = t.refusals.first {
-                todo.append("\(t.name)（\(t.code)）的变更集被拒收 \(t.refusals.count) 次，最近 \(when(r.at)) [\(r.code)] \(r.message) → 按 docs/errors.md 中该代码的说明联系乡镇处理")
+                waiting.append("\(t.name)（\(t.code)）的变更集被拒收 \(t.refusals.count) 次，最近 \(when(r.at)) [\(r.code)] \(r.message) → 按 docs/errors.md 中该代码的说明联系乡镇处理")
             }
         }
-        if s.rostersToReview > 0 { todo.append("待审核清册 \(s.rostersToReview) 张 → 业务主管部门 ykt roster list 查看，ykt roster review 编号 --approve 或 --reject") }
-        if s.rostersToApprove > 0 { todo.append("待审定清册 \(s.rostersToApprove) 张 → 财政 ykt roster approve --rosters 编号") }
-        if s.rostersToDispatch > 0 { todo.append("已审定待发放的清册 \(s.rostersToDispatch) 张 → ykt batch dispatch") }
+        if s.rostersToReview > 0 { waiting.append("待审核清册 \(s.rostersToReview) 张 → 业务主管部门 ykt roster list 查看，ykt roster review 编号 --approve 或 --reject") }
+        if s.rostersToApprove > 0 { waiting.append("待审定清册 \(s.rostersToApprove) 张 → 财政 ykt roster approve --rosters 编号") }
+        if s.rostersToDispatch > 0 { waiting.append("已审定待发放的清册 \(s.rostersToDispatch) 张 → ykt batch dispatch") }
         if !s.batchesToDispatch.isEmpty {
-            todo.append("批次 \(s.batchesToDispatch.map(String.init).joined(separator: "、")) 的指令文件尚未放入银行目录 → ykt batch dispatch")
+            waiting.append("批次 \(s.batchesToDispatch.map(String.init).joined(separator: "、")) 的指令文件尚未放入银行目录 → ykt batch dispatch")
         }
         for w in s.bankFilesWaiting {
-            todo.append("代发银行 \(w.bank) 的回盘目录有 \(w.files) 个结果文件未读取 → ykt bank receive --bank \(w.bank)")
+            waiting.append("代发银行 \(w.bank) 的回盘目录有 \(w.files) 个结果文件未读取 → ykt bank receive --bank \(w.bank)")
         }
         for d in s.deadlines {
             let b = d.batch
             if d.state == "overdue" {
-                todo.append("批次 \(b.id)（\(b.bank)）银行应于 \(b.reportDue ?? "") 前报告结果，已逾期 \(-d.workingDaysLeft) 个工作日 → 催银行回盘，收到后 ykt bank receive")
+                waiting.append("批次 \(b.id)（\(b.bank)）银行应于 \(b.reportDue ?? "") 前报告结果，已逾期 \(-d.workingDaysLeft) 个工作日 → 催银行回盘，收到后 ykt bank receive")
             } else {
-                todo.append("批次 \(b.id)（\(b.bank)）银行应于 \(b.payDue ?? "") 前入账、\(b.reportDue ?? "") 前报告结果 → 收到回盘文件后 ykt bank receive")
+                waiting.append("批次 \(b.id)（\(b.bank)）银行应于 \(b.payDue ?? "") 前入账、\(b.reportDue ?? "") 前报告结果 → 收到回盘文件后 ykt bank receive")
             }
         }
         let f = s.failedPayments
-        if f.toCorrect > 0 { todo.append("发放失败待乡镇更正：\(f.toCorrect) 笔 \(yuan(f.toCorrectFen)) → ykt payment list 查看，通知乡镇 ykt payment correct") }
-        if f.toReissue > 0 { todo.append("乡镇已更正、待补发：\(f.toReissue) 笔 \(yuan(f.toReissueFen)) → ykt batch reissue") }
-        if s.openWarnings > 0 { todo.append("未处理的预警 \(s.openWarnings) 条 → ykt warnings list，核实后 ykt warnings close") }
-        if s.openConflicts > 0 { todo.append("未处理的冲突 \(s.openConflicts) 条 → ykt conflicts list，ykt conflicts resolve") }
-        if s.openComplaints > 0 { todo.append("未办结的投诉 \(s.openComplaints) 件 → ykt complaint list，ykt complaint close") }
-        lines += todo.isEmpty ? ["没有待办事项。"] : ["待办（\(todo.count) 项）："] + todo.map { "  - " + $0 }
+        if f.toCorrect > 0 { waiting.append("发放失败待乡镇更正：\(f.toCorrect) 笔 \(yuan(f.toCorrectFen)) → ykt payment list 查看，通知乡镇 ykt payment correct") }
+        if f.toReissue > 0 { waiting.append("乡镇已更正、待补发：\(f.toReissue) 笔 \(yuan(f.toReissueFen)) → ykt batch reissue") }
+        if s.openWarnings > 0 { waiting.append("未处理的预警 \(s.openWarnings) 条 → ykt warnings list，核实后 ykt warnings close") }
+        if s.openConflicts > 0 { waiting.append("未处理的冲突 \(s.openConflicts) 条 → ykt conflicts list，ykt conflicts resolve") }
+        if s.openComplaints > 0 { waiting.append("未办结的投诉 \(s.openComplaints) 件 → ykt complaint list，ykt complaint close") }
+        lines += waiting.isEmpty ? ["没有待办事项。"] : ["待办（\(waiting.count) 项）："] + waiting.map { "  - " + $0 }
         return lines
     }
 }

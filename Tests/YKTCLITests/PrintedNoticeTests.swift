@@ -36,16 +36,7 @@ enum PrintTools {
 
     /// Runs a tool to its end; returns its exit status and standard output.
     static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, stdout: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try TestProcess.run(tool, args)
     }
 
     /// Prints each HTML file to a PDF beside it (`.pdf`), all at once, as an office PC's

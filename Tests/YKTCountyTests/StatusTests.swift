@@ -17,19 +17,9 @@ struct StatusTests {
         let session = NSTemporaryDirectory() + "ykt-status-session-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: session) }
         try node.sessionFile(login, at: session)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args + ["--node", node.directory]
         var env = ProcessInfo.processInfo.environment
         env["YKT_SESSION"] = session
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try TestProcess.run(binary, args + ["--node", node.directory], environment: env)
     }
 
     @Test("a failed payment waits for the township, then for the re-issue; once paid, nothing waits and summary shows no 退回")
