@@ -40,10 +40,13 @@ let package = Package(
         // the township's round (TownshipSync), the sync lock and what network failures mean.
         .target(name: "YKTTransport", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNet", "YKTCounty", "YKTTownship"],
                 swiftSettings: strict),
+        // The office console: the node's own web pages for clerks, reviewers and approvers (ykt console).
+        .target(name: "YKTConsole", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTNet", "YKTCounty", "YKTTownship", "YKTTransport"],
+                swiftSettings: strict),
         // Seeded demo county (policy list, registers, applications, planted defects) and the bank simulator.
         .target(name: "YKTDemo", dependencies: ["YKTNode", "YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTConsole", "YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.

@@ -162,3 +162,7 @@ enum Terminal {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension Access {
+    static func of(_ spec: CommandSpec) -> Access? { table[spec.path.joined(separator: " ")] }
+}

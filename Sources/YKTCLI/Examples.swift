@@ -54,6 +54,7 @@ enum Examples {
         "township list": ["ykt township list"],
         "serve": ["ykt serve            # 默认监听 0.0.0.0:8443", "ykt serve --listen 10.45.2.10:8443"],
         "sync": ["ykt sync", "ykt sync --every 10m"],
+        "console": ["ykt console            # 乡镇：在本机浏览器打开 http://127.0.0.1:8444/", "ykt console --listen 10.45.2.10:8444"],
         "policy publish": ["ykt policy publish programs.csv"],
         "conflicts show": ["ykt conflicts show 1"],
         "conflicts resolve": ["ykt conflicts resolve 1 --decision keep-450223101 --reason 经核实此人户籍在寨沙镇",

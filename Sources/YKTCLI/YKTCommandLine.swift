@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 import YKTStore
 
 /// The `ykt` command line: finds the command, parses its arguments, runs it, and turns every
@@ -7,7 +8,7 @@ import YKTStore
 public enum YKTCommandLine {
     static var commands: [CommandSpec] {
         NodeCommands.all + StatusCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
-            + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all
+            + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all + ConsoleCommands.all
     }
 
     public static let version = "0.1.0"

@@ -35,9 +35,13 @@ public struct HTTPResponse: Sendable {
     static func reason(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 204: "No Content"
+        case 303: "See Other"
         case 400: "Bad Request"
         case 403: "Forbidden"
+        case 401: "Unauthorized"
         case 404: "Not Found"
+        case 405: "Method Not Allowed"
         case 408: "Request Timeout"
         case 409: "Conflict"
         case 413: "Content Too Large"

@@ -48,9 +48,10 @@ public enum TLSError: Error, Sendable, CustomStringConvertible {
 }
 
 /// One TLS connection over a connected socket. Owns the `SSL*` and the file descriptor and
-/// frees both in `deinit`.
+/// frees both in `deinit`. A *plain* connection (no `SSL*`) carries HTTP in the clear, under the
+/// same timeouts and deadlines: only the township's console on 127.0.0.1 uses one.
 public final class TLSConnection {
-    let ssl: OpaquePointer
+    let ssl: OpaquePointer?
     let fd: Int32
     let timeoutSeconds: Double
     /// When set (monotonic nanoseconds), reads give up at this moment whatever arrives before it.
@@ -86,9 +87,20 @@ public final class TLSConnection {
         usable = true
     }
 
+    /// A plain connection over `fd` (no TLS).
+    init(plain fd: Int32, timeoutSeconds: Double, deadlineSeconds: Double? = nil) {
+        self.timeoutSeconds = timeoutSeconds
+        deadline = deadlineSeconds.map { Clock.now + UInt64($0 * 1e9) }
+        Socket.setTimeouts(fd, seconds: deadlineSeconds.map { min($0, timeoutSeconds) } ?? timeoutSeconds)
+        ssl = nil
+        self.fd = fd
+    }
+
     deinit {
-        if usable, SSL_shutdown(ssl) < 0 { _ = OpenSSLError.drain("SSL_shutdown") }
-        SSL_free(ssl)
+        if let ssl {
+            if usable, SSL_shutdown(ssl) < 0 { _ = OpenSSLError.drain("SSL_shutdown") }
+            SSL_free(ssl)
+        }
         close(fd)
     }
 
@@ -97,7 +109,7 @@ public final class TLSConnection {
     /// `maxBytes` and `seconds`, so the kernel does not answer unread data with a reset that
     /// would destroy our answer before the peer reads it.
     func lingeringClose(maxBytes: Int = 1 << 20, seconds: Double = 2) {
-        if usable, SSL_shutdown(ssl) < 0 { _ = OpenSSLError.drain("SSL_shutdown") }
+        if usable, let ssl, SSL_shutdown(ssl) < 0 { _ = OpenSSLError.drain("SSL_shutdown") }
         usable = false
         shutdown(fd, Int32(SHUT_WR))
         Socket.setReadTimeout(fd, seconds: min(seconds, 0.5))
@@ -114,7 +126,7 @@ public final class TLSConnection {
 
     /// The common name of the peer's verified certificate: the node id.
     public var peerCommonName: String? {
-        guard let cert = SSL_get1_peer_certificate(ssl) else { return nil }
+        guard let ssl, let cert = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(cert) }
         guard let name = X509_get_subject_name(cert) else { return nil }
         var buffer = [CChar](repeating: 0, count: 256)
@@ -128,7 +140,7 @@ public final class TLSConnection {
     static var threadErrorQueueIsEmpty: Bool { ERR_peek_error() == 0 }
 
     /// The negotiated protocol, e.g. `TLSv1.3`.
-    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+    public var protocolVersion: String { ssl.map { String(cString: SSL_get_version($0)) } ?? "plain" }
 
     /// Reads up to `max` bytes; empty at a clean end of stream.
     public func read(max: Int) throws(TLSError) -> [UInt8] {
@@ -151,6 +163,7 @@ public final class TLSConnection {
             guard now < deadline else { throw .timeout }
             Socket.setReadTimeout(fd, seconds: min(Double(deadline - now) / 1e9, timeoutSeconds))
         }
+        guard let ssl else { return try plainRead(into: target) }
         var got = 0
         let rc = SSL_read_ex(ssl, target.baseAddress, target.count, &got)
         if rc == 1 { return got }
@@ -173,8 +186,34 @@ public final class TLSConnection {
         }
     }
 
+    private func plainRead(into target: UnsafeMutableRawBufferPointer) throws(TLSError) -> Int {
+        while true {
+            let n = recv(fd, target.baseAddress, target.count, 0)
+            if n >= 0 { return n }
+            let saved = errno
+            if saved == EINTR { continue }
+            if saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
+            throw .unclean
+        }
+    }
+
+    private func plainWrite(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            if n < 0 {
+                let saved = errno
+                if saved == EINTR { continue }
+                if saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
+                throw .unclean
+            }
+            offset += n
+        }
+    }
+
     /// A certificate alert the peer sent before it closed, if one is waiting to be read.
     private func pendingAlert() -> TLSError? {
+        guard let ssl else { return nil }
         Socket.setReadTimeout(fd, seconds: 1)
         var byte: UInt8 = 0
         var got = 0
@@ -192,6 +231,7 @@ public final class TLSConnection {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {
+        guard let ssl else { return try plainWrite(bytes) }
         var offset = 0
         while offset < bytes.count {
             var written = 0

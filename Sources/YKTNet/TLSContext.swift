@@ -62,7 +62,9 @@ public final class TLSContext: @unchecked Sendable {
         return true
     }()
 
-    public init(role: Role, files: Files, tls12ForTesting: Bool = false) throws(OpenSSLError) {
+    /// `clientCertificates: false` makes a server that authenticates itself only: browsers reach
+    /// the county's console with no certificate of their own (the operators log in instead).
+    public init(role: Role, files: Files, tls12ForTesting: Bool = false, clientCertificates: Bool = true) throws(OpenSSLError) {
         _ = Self.ignoreSIGPIPE
         let maximumVersion = tls12ForTesting ? TLS1_2_VERSION : TLS1_3_VERSION
         let method = role == .server ? TLS_server_method() : TLS_client_method()
@@ -81,7 +83,7 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_load_verify_locations(ctx, files.caCertificate, nil) == 1 else {
             throw .drain("load CA \(files.caCertificate)")
         }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+        SSL_CTX_set_verify(ctx, role == .server && !clientCertificates ? SSL_VERIFY_NONE : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         caPath = files.caCertificate
         crlPath = files.crl
         if files.crl != nil {

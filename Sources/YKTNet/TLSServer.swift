@@ -25,7 +25,11 @@ public final class TLSServer: @unchecked Sendable {
 
     public let port: UInt16
     let listenFD: Int32
-    let context: TLSContext
+    /// nil: plain HTTP (the township's console on the office PC's loopback address).
+    let context: TLSContext?
+    /// Whether a peer must present a certificate with a common name (mutual TLS): the sync
+    /// server. The console's peers are browsers; their requests carry the address as `peer`.
+    let peersAuthenticate: Bool
     let limits: HTTPLimits
     let handler: Handler
     let streamingHandler: StreamingHandler?
@@ -49,13 +53,14 @@ public final class TLSServer: @unchecked Sendable {
     /// `limits.maximumStreamedBodyBytes`); a request it does not know is answered 404 before a
     /// byte of its body is read. Without a router every request is read whole (up to
     /// `limits.maximumBodyBytes`) and goes to `handler`.
-    public init(context: TLSContext, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
-                maximumConnections: Int = 64, router: Router? = nil, streamingHandler: StreamingHandler? = nil,
-                handler: @escaping Handler) throws(SocketError) {
+    public init(context: TLSContext?, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
+                maximumConnections: Int = 64, peersAuthenticate: Bool = true, router: Router? = nil,
+                streamingHandler: StreamingHandler? = nil, handler: @escaping Handler) throws(SocketError) {
         let (fd, bound) = try Socket.listen(host: host, port: port)
         listenFD = fd
         self.port = bound
         self.context = context
+        self.peersAuthenticate = peersAuthenticate && context != nil
         self.limits = limits
         self.handler = handler
         self.streamingHandler = streamingHandler
@@ -144,13 +149,23 @@ public final class TLSServer: @unchecked Sendable {
                 watchdog.disarm()
                 leavePending(address)
             }
-            connection = try TLSConnection(context: context, fd: fd, server: true, timeoutSeconds: limits.ioTimeoutSeconds,
-                                           deadlineSeconds: max(0.001, limits.headerDeadlineSeconds - Double(Clock.now - accepted) / 1e9))
+            let deadline = max(0.001, limits.headerDeadlineSeconds - Double(Clock.now - accepted) / 1e9)
+            if let context {
+                connection = try TLSConnection(context: context, fd: fd, server: true, timeoutSeconds: limits.ioTimeoutSeconds,
+                                               deadlineSeconds: deadline)
+            } else {
+                connection = TLSConnection(plain: fd, timeoutSeconds: limits.ioTimeoutSeconds, deadlineSeconds: deadline)
+            }
         } catch {
             refusals.record("handshake refused: \(Self.kind(of: error))", address: address)
             return
         }
-        guard let peer = connection.peerCommonName else {
+        let peer: String
+        if !peersAuthenticate {
+            peer = address
+        } else if let name = connection.peerCommonName {
+            peer = name
+        } else {
             refusals.record("handshake refused: peer certificate has no common name", address: address)
             return
         }
@@ -354,7 +369,8 @@ final class RefusalLog: @unchecked Sendable {
 /// The client side: one request on a new connection.
 public enum TLSClient {
     /// `source`, when given, is the local address the connection comes from.
-    public static func send(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
+    /// A nil `context` sends in the clear (the township console on the loopback address).
+    public static func send(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext?,
                             limits: HTTPLimits = HTTPLimits(), source: String? = nil) throws -> (response: HTTPResponse, peer: String?) {
         try start(request, host: host, port: port, context: context, limits: limits, source: source).response()
     }
@@ -363,7 +379,7 @@ public enum TLSClient {
     /// server does, then read the answer with `response()`. `checkPeer` sees the server
     /// certificate's name after the handshake and can refuse it before anything is sent.
     /// `progress`, when given, is called with the bytes of the body written so far.
-    public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext,
+    public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext?,
                              limits: HTTPLimits = HTTPLimits(), source: String? = nil,
                              checkPeer: (String?) throws -> Void = { _ in },
                              progress: ((Int) -> Void)? = nil) throws -> Exchange {
@@ -377,9 +393,10 @@ public enum TLSClient {
     }
 
     /// A TLS connection to the server, handshake done.
-    public static func connect(host: String, port: UInt16, context: TLSContext, limits: HTTPLimits = HTTPLimits(),
+    public static func connect(host: String, port: UInt16, context: TLSContext?, limits: HTTPLimits = HTTPLimits(),
                                source: String? = nil) throws -> TLSConnection {
         let fd = try Socket.connect(host: host, port: port, source: source, timeoutSeconds: limits.ioTimeoutSeconds)
+        guard let context else { return TLSConnection(plain: fd, timeoutSeconds: limits.ioTimeoutSeconds) }
         return try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
     }
 

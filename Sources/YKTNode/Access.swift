@@ -1,8 +1,8 @@
 import YKTCore
-import YKTNode
 
-/// Who may run each command (docs/operators.md; `docs/commands.md` lists it per command).
-enum Access: Sendable {
+/// Who may run each command (docs/operators.md; `docs/commands.md` lists it per command). The
+/// console's pages and actions name the command they do and are allowed by the same entry.
+public enum Access: Sendable {
     /// No login: the command touches no node data, or shows only what is public (a node's
     /// public key, the published calendar, the policy list).
     case open
@@ -17,16 +17,16 @@ enum Access: Sendable {
     case loggedIn
 
     /// The operator name the service's audit entries carry.
-    static let serviceName = "同步服务"
+    public static let serviceName = "同步服务"
 
-    static let countyRoles: Set<OperatorRole> = [.administrator, .reviewer, .approver, .payments, .complaints, .auditor]
-    static let townshipRoles: Set<OperatorRole> = [.administrator, .clerk, .leader, .auditor]
+    public static let countyRoles: Set<OperatorRole> = [.administrator, .reviewer, .approver, .payments, .complaints, .auditor]
+    public static let townshipRoles: Set<OperatorRole> = [.administrator, .clerk, .leader, .auditor]
     /// Reading lists (masked): anyone with a role on the node.
-    static let anyRole = Access.roles(countyRoles.union(townshipRoles))
-    static let admin = Access.roles([.administrator])
-    static let adminSigned = Access.roles([.administrator], signedAt: [.county, .township])
+    public static let anyRole = Access.roles(countyRoles.union(townshipRoles))
+    public static let admin = Access.roles([.administrator])
+    public static let adminSigned = Access.roles([.administrator], signedAt: [.county, .township])
 
-    static let table: [String: Access] = [
+    public static let table: [String: Access] = [
         // Set-up and tools that touch no node data
         "init": .open, "docs commands": .open, "docs errors": .open, "demo generate": .open,
         "key show": .open, "calendar show": .open, "calendar period": .open, "calendar load": .open, "program list": .open,
@@ -38,7 +38,7 @@ enum Access: Sendable {
         "operator list": .roles([.administrator, .auditor]),
         "backup": admin,
         // The service
-        "serve": .service, "sync": .service,
+        "serve": .service, "sync": .service, "console": .service,
         // County administration
         "township enrol": .roles([.administrator], signedAt: [.county]),
         "township disable": .roles([.administrator], signedAt: [.county]), "township enable": .roles([.administrator], signedAt: [.county]),
@@ -85,16 +85,27 @@ enum Access: Sendable {
         "status": anyRole,
     ]
 
-    static func of(_ spec: CommandSpec) -> Access? { table[spec.path.joined(separator: " ")] }
+    /// The entry of a command, by its words (`"roster review"`).
+    public static func of(_ command: String) -> Access? { table[command] }
+
+    /// Whether an operator holding `grants` may do `command` on a node of kind `node` (any
+    /// logged-in operator for `.loggedIn`; never for `.service`, which no operator runs).
+    public static func allows(_ command: String, grants: [OperatorGrant], on node: NodeConfig.Role) -> Bool {
+        switch table[command] {
+        case .open, .loggedIn: return true
+        case .roles(let roles, _): return grants.contains { roles.contains($0.role) && $0.role.applies(to: node) }
+        case .service, nil: return false
+        }
+    }
 
     /// Whether the command asks for the password and signs on a node of this kind.
-    func signs(on node: NodeConfig.Role) -> Bool {
+    public func signs(on node: NodeConfig.Role) -> Bool {
         if case .roles(_, let at) = self { return at.contains(node) }
         return false
     }
 
     /// One line for docs/commands.md.
-    var documented: String {
+    public var documented: String {
         switch self {
         case .open: return "无须登录"
         case .service: return "节点服务（定时任务运行，不用登录；审计日志记为「\(Self.serviceName)」）"
