@@ -69,6 +69,8 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "YKTTransportTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTTransport", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto",
                                                              "YKTSync", "YKTNet", "YKTStore", "YKTDemo"], swiftSettings: strict),
+        .testTarget(name: "YKTConsoleTests", dependencies: ["YKTTestSupport", "YKTConsole", "YKTNode", "YKTTownship", "YKTCounty", "YKTCore", "YKTCrypto",
+                                                           "YKTSync", "YKTNet", "YKTStore", "YKTDemo", "YKTTransport"], swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["YKTTestSupport", "YKTNode", "ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
                                                        "YKTSync", "YKTNet", "YKTCrypto", "YKTCounty"], swiftSettings: strict),
