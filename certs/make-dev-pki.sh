@@ -7,6 +7,8 @@
 #   certs/make-dev-pki.sh revoke OUT_DIR TOWNSHIP_CODE      # revoke one township, renew the CRL
 #   certs/make-dev-pki.sh expired OUT_DIR TOWNSHIP_CODE     # CODE-expired.crt/.key: valid only in January 2020
 #   certs/make-dev-pki.sh crl-expired OUT_DIR [FILE]        # a CRL whose nextUpdate passed (2020-01-02) into FILE (ca.crl)
+#   certs/make-dev-pki.sh console OUT_DIR                   # console-ca.crt and console.crt/.key: ECDSA P-256 for the
+#                                                           # county's web console (browsers accept no Ed25519 certificate)
 #
 # Run again on an existing OUT_DIR with new codes, it adds those townships to the same CA: the CA,
 # the county's certificate and the townships already issued are kept (a code already issued is
@@ -70,6 +72,30 @@ if [ "${1:-}" = expired ]; then
         -enddate 20200201000000Z -batch -notext -md default -extfile "$out/$code-expired.ext"
     rm -f "$out/$code-expired.csr" "$out/$code-expired.ext" "$out"/*.pem
     chmod 600 "$out/$code-expired.key"
+    exit 0
+fi
+
+if [ "${1:-}" = console ]; then
+    # The county's office console is opened in ordinary browsers, which speak no Ed25519 (Chromium
+    # ends the handshake with ERR_SSL_VERSION_OR_CIPHER_MISMATCH): a CA and a server certificate
+    # of their own, ECDSA P-256, for 127.0.0.1 and localhost (node.conf console_tls_certificate,
+    # console_tls_key; browsers trust console-ca.crt).
+    out=${2:-}
+    [ -n "$out" ] || fail "用法：make-dev-pki.sh console 证书目录"
+    mkdir -p "$out" || fail "不能建立证书目录 $out"
+    if [ ! -f "$out/console-ca.key" ]; then
+        ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout "$out/console-ca.key" -out "$out/console-ca.crt" \
+            -days 3650 -nodes -subj "/C=CN/O=Yikatong dev/CN=County console CA ${YKT_COUNTY:-450223}" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    fi
+    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout "$out/console.key" -out "$out/console.csr" -nodes \
+        -subj "/C=CN/O=Yikatong dev/CN=${YKT_COUNTY:-450223} console"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$out/console.ext"
+    ossl x509 -req -in "$out/console.csr" -CA "$out/console-ca.crt" -CAkey "$out/console-ca.key" -set_serial "$(date +%s)" \
+        -days 397 -sha256 -extfile "$out/console.ext" -out "$out/console.crt"
+    rm -f "$out/console.csr" "$out/console.ext"
+    chmod 600 "$out/console.key" "$out/console-ca.key"
+    echo "$out"
     exit 0
 fi
 

@@ -10,7 +10,7 @@ enum ConsoleCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["console"], abstract: "启动办公工作台（网页）：经办人、审核人、审定人在浏览器中办理业务",
-            discussion: "乡镇节点只在本机提供（默认 http://127.0.0.1:\(ConsoleServer.defaultPort)/，不加密，只供本机浏览器使用）；县级节点用县财政的服务器证书以 HTTPS 提供（默认 0.0.0.0:\(ConsoleServer.defaultPort)，浏览器不需要证书，须信任县里的 CA）。监听地址取 --listen 或 node.conf 的 console_listen。用本节点的经办人账户登录，角色与命令行相同；会话 30 分钟无操作或登录 8 小时后失效；连续 5 次口令错误锁定 15 分钟。须本人签名的决定在页面上再次输入口令。实际端口写入 节点目录/console.port。收到 SIGTERM 或 SIGINT 时处理完进行中的请求后退出。",
+            discussion: "乡镇节点只在本机提供（默认 http://127.0.0.1:\(ConsoleServer.defaultPort)/，不加密，只供本机浏览器使用）；县级节点用县财政的服务器证书以 HTTPS 提供（默认 0.0.0.0:\(ConsoleServer.defaultPort)，浏览器不需要证书，须信任签发它的 CA；浏览器不接受 Ed25519 证书，所以 node.conf 用 console_tls_certificate、console_tls_key 另给工作台一张 ECDSA P-256 或 RSA 证书，开发用的由 certs/make-dev-pki.sh console 生成）。监听地址取 --listen 或 node.conf 的 console_listen。用本节点的经办人账户登录，角色与命令行相同；会话 30 分钟无操作或登录 8 小时后失效；连续 5 次口令错误锁定 15 分钟。须本人签名的决定在页面上再次输入口令。实际端口写入 节点目录/console.port。收到 SIGTERM 或 SIGINT 时处理完进行中的请求后退出。",
             options: [.value("listen", "地址", "监听地址 主机:端口（乡镇默认 127.0.0.1:\(ConsoleServer.defaultPort)，县级默认 0.0.0.0:\(ConsoleServer.defaultPort)）")],
             run: { inv in
                 let role = try inv.role()

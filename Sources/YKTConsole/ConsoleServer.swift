@@ -59,11 +59,18 @@ public final class ConsoleServer: @unchecked Sendable {
         if config.role == .county {
             var files = try NodeTLS.files(config, directory: directory)
             files.crl = nil   // browsers bring no certificate to revoke
+            // Browsers speak no Ed25519, the nodes' own key type: the console may have a
+            // certificate of its own that they accept (ECDSA P-256 or RSA).
+            if let certificate = Self.path(config, "console_tls_certificate", directory),
+               let key = Self.path(config, "console_tls_key", directory) {
+                files.certificate = certificate
+                files.privateKey = key
+            }
             do {
                 context = try TLSContext(role: .server, files: files, clientCertificates: false)
             } catch {
                 throw YKTError(.nodeConfig, "不能载入县财政的服务器证书：\(error)", at: SourceLocation(file: NodeConfig.fileName),
-                               hint: "检查 node.conf 中 tls_certificate、tls_key、tls_ca 指向的文件")
+                               hint: "检查 node.conf 中 console_tls_certificate、console_tls_key（没有时用 tls_certificate、tls_key）和 tls_ca 指向的文件")
             }
             tls = true
         } else {
@@ -88,6 +95,12 @@ public final class ConsoleServer: @unchecked Sendable {
                            pairs: line.metadata.map { (key: $0.0, value: $0.1) })
             }
         }
+    }
+
+    /// A path from node.conf, relative to the node directory; nil when the key is absent.
+    static func path(_ config: NodeConfig, _ key: String, _ directory: String) -> String? {
+        guard let v = config.extra[key], !v.isEmpty else { return nil }
+        return v.hasPrefix("/") ? v : (directory as NSString).appendingPathComponent(v)
     }
 
     public var port: UInt16 { server.port }
