@@ -1,0 +1,546 @@
+#!/usr/bin/python3
+"""A whole day through the office console, in headless Chromium driven by Selenium.
+
+Started by integration/console.sh, which makes the nodes (a township with clerk and leader, a
+county with its people, the dev PKI, an NSS database trusting the county CA) and the data. This
+script starts the two consoles itself (the township's is restarted on a later training clock to
+close the notice), plays the day step by step (one plain function per step), and checks along
+the way. Each page visited is kept (its source under OUT/pages/), each main page photographed
+(OUT/*.png, and DOCS/*.png with --docs). Ends with `console day: N checks passed, M failed`.
+
+Run with Debian's /usr/bin/python3 (python3-selenium)."""
+
+import argparse
+import base64
+import csv
+import glob
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+# The township's training clock: the notice is opened on OPEN_DAY and closed on its earliest
+# close date (read from the page), when the township's console is restarted on that day. The
+# county's console runs on COUNTY_DAY, after it.
+OPEN_DAY = "2026-11-02"
+COUNTY_DAY = "2026-11-16"
+BANK_DAY = "2026-11-17"
+
+
+class StepFailed(Exception):
+    """A step cannot go on; `counted` when the failed check was already counted."""
+    def __init__(self, what, counted=False):
+        super().__init__(what)
+        self.counted = counted
+
+
+class Day:
+    def __init__(self, args):
+        self.args = args
+        self.work = args.work
+        self.out = args.out
+        self.pages_dir = os.path.join(self.out, "pages")
+        os.makedirs(self.pages_dir, exist_ok=True)
+        self.passed = 0
+        self.failed = 0
+        self.visited = []   # (url, source file)
+        self.step = "start"
+        self.processes = {}
+        self.base = {}
+        self.driver = None
+        self.secrets = os.path.join(self.work, "secrets")
+        self.data = os.path.join(self.work, "data")
+        self.register = glob.glob(os.path.join(self.data, "*-register.csv"))[0]
+        self.applications = glob.glob(os.path.join(self.data, "*-applications.csv"))[0]
+        self.corrected_accounts = []
+        self.county_ca = os.path.join(self.work, "pki", "console-ca.crt")
+
+    # ---- checks and records -------------------------------------------------------------
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+            print(f"   ✓ {what}")
+        else:
+            self.failed += 1
+            where = self.save_source("failed")
+            print(f"   ✗ {what}（步骤：{self.step}；页面源码：{where}）")
+        return ok
+
+    def require(self, ok, what):
+        if not self.check(ok, what):
+            raise StepFailed(what, counted=True)
+
+    def save_source(self, tag):
+        if self.driver is None:
+            return "-"
+        n = len(os.listdir(self.pages_dir)) + 1
+        path = os.path.join(self.pages_dir, f"{n:03d}-{slug(self.step)}-{tag}.html")
+        try:
+            source = self.driver.page_source
+            url = self.driver.current_url
+        except WebDriverException:
+            return "-"
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"<!-- {url} -->\n" + source)
+        self.visited.append((url, path))
+        return path
+
+    def password(self, node, login):
+        with open(os.path.join(self.secrets, f"{os.path.basename(node)}-{login}.pw"), encoding="utf-8") as f:
+            return f.read().strip()
+
+    # ---- processes --------------------------------------------------------------------------
+
+    def start_console(self, key, node, clock):
+        """Starts `ykt console` for NODE on CLOCK (YKT_CLOCK) and waits for its port."""
+        self.stop_console(key)
+        port_file = os.path.join(node, "console.port")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        env = dict(os.environ, YKT_CLOCK=clock)
+        log = open(os.path.join(self.work, f"console-{key}.log"), "ab")
+        p = subprocess.Popen([self.args.ykt, "console", "--node", node], env=env, stdout=log, stderr=log)
+        self.processes[key] = p
+        for _ in range(200):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                port = open(port_file).read().strip()
+                host = "https://127.0.0.1" if key == "county" else "http://localhost"
+                self.base[key] = f"{host}:{port}"
+                return
+            if p.poll() is not None:
+                raise StepFailed(f"ykt console ({key}) exited: see {log.name}")
+            time.sleep(0.05)
+        raise StepFailed(f"ykt console ({key}) reported no port within 10 s")
+
+    def stop_console(self, key):
+        p = self.processes.pop(key, None)
+        if p is not None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def ykt(self, *args, input=None):
+        r = subprocess.run([self.args.ykt, *args], capture_output=True, text=True, input=input)
+        return r
+
+    def start_browser(self):
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--window-size=1366,768", "--lang=zh-CN", "--disable-features=HttpsUpgrades",
+                  f"--user-data-dir={os.path.join(self.work, 'browser-profile')}"]:
+            options.add_argument(a)
+        # HOME holds the NSS database that trusts the county's dev CA (made by console.sh).
+        env = dict(os.environ, HOME=self.args.browser_home)
+        service = Service("/usr/bin/chromedriver", env=env)
+        self.driver = webdriver.Chrome(service=service, options=options)
+        # Screenshots of exactly 1366×768 whatever the window decorations.
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
+        self.driver.set_page_load_timeout(60)
+
+    def close(self):
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except WebDriverException:
+                pass
+        for key in list(self.processes):
+            self.stop_console(key)
+
+    # ---- pages ------------------------------------------------------------------------------
+
+    def visit(self, key, path, shot=None):
+        self.driver.get(self.base[key] + path)
+        return self.seen(shot)
+
+    def seen(self, shot=None):
+        """Keeps the page now shown (for the masking scan) and photographs it as SHOT."""
+        self.save_source("page")
+        if shot:
+            self.screenshot(shot)
+        return self.driver.page_source
+
+    def screenshot(self, name):
+        png = os.path.join(self.out, f"{name}.png")
+        self.driver.save_screenshot(png)
+        if self.args.docs:
+            os.makedirs(self.args.docs, exist_ok=True)
+            self.driver.save_screenshot(os.path.join(self.args.docs, f"{name}.png"))
+
+    def path(self):
+        return urllib.parse.urlparse(self.driver.current_url).path
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def form(self, form_id):
+        try:
+            return self.driver.find_element(By.ID, form_id)
+        except NoSuchElementException:
+            raise StepFailed(f"no form #{form_id} on {self.driver.current_url}")
+
+    def submit(self, form_id, fields=None, files=None, selects=None, checks=(), button=None, shot=None):
+        """Fills form FORM_ID (inputs by name, files by name, selects by name → visible text or
+        value, checkboxes by name) and presses its submit button (the one whose text contains
+        BUTTON, when given); returns the page the browser lands on."""
+        form = self.form(form_id)
+        for name, value in (fields or {}).items():
+            el = form.find_element(By.NAME, name)
+            el.clear()
+            el.send_keys(value)
+        for name, path in (files or {}).items():
+            form.find_element(By.NAME, name).send_keys(path)
+        for name, value in (selects or {}).items():
+            el = form.find_element(By.NAME, name)
+            options = el.find_elements(By.TAG_NAME, "option")
+            chosen = [o for o in options if o.get_attribute("value") == value or o.text.strip() == value
+                      or value in o.text]
+            if not chosen:
+                raise StepFailed(f"#{form_id} {name}: no option {value!r} (have {[o.text for o in options]})")
+            chosen[0].click()
+        for name in checks:
+            for box in form.find_elements(By.NAME, name):
+                if not box.is_selected():
+                    box.click()
+        buttons = form.find_elements(By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])")
+        if button:
+            buttons = [b for b in buttons if button in (b.text or b.get_attribute("value") or "")]
+        if not buttons:
+            raise StepFailed(f"#{form_id}: no submit button {button or ''}")
+        buttons[0].click()
+        return self.seen(shot)
+
+    def login(self, key, node, login):
+        """Logs LOGIN in on console KEY (after dropping the session the browser had there)."""
+        self.driver.get(self.base[key] + "/login")
+        self.driver.delete_all_cookies()
+        self.driver.get(self.base[key] + "/login")
+        self.seen()
+        form = self.driver.find_element(By.CSS_SELECTOR, "form.login")
+        form.find_element(By.NAME, "login").send_keys(login)
+        form.find_element(By.NAME, "password").send_keys(self.password(node, login))
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.seen()
+        self.require(self.path() != "/login" and login in self.text(), f"{login} 登录{key_name(key)}工作台")
+
+    def fetch(self, key, method, path, form=None, origin=True):
+        """A request outside the browser, with the browser's session cookie: (status, body)."""
+        cookie = self.driver.get_cookie("ykt_session")
+        headers = {"Cookie": f"ykt_session={cookie['value']}"} if cookie else {}
+        if origin:
+            headers["Origin"] = self.base[key]
+        data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
+        if data is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        req = urllib.request.Request(self.base[key] + path, data=data, method=method, headers=headers)
+        ctx = ssl.create_default_context(cafile=self.county_ca) if key == "county" else None
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx), NoRedirect())
+        try:
+            with opener.open(req, timeout=30) as r:
+                return r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8", "replace")
+
+    def sync_button(self):
+        """The clerk presses 立即同步 on the home page and waits for the round to finish."""
+        self.visit("township", "/")
+        self.submit("sync-now", button="立即同步") if self.has("sync-now") else self.press("立即同步")
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            body = self.text()
+            if "同步完成。" in body or "YKT-" in body:
+                break
+            time.sleep(0.5)
+            self.driver.get(self.base["township"] + "/sync")
+        self.seen("township-sync")
+        self.require("同步完成。" in self.text(), "立即同步：同步完成")
+
+    def has(self, element_id):
+        return bool(self.driver.find_elements(By.ID, element_id))
+
+    def press(self, label):
+        buttons = [b for b in self.driver.find_elements(By.CSS_SELECTOR, "form button[type=submit]") if label in b.text]
+        if not buttons:
+            raise StepFailed(f"no button {label} on {self.driver.current_url}")
+        buttons[0].click()
+        return self.seen()
+
+    def first_link(self, pattern):
+        """The path of the first link on the page whose href matches PATTERN."""
+        for a in self.driver.find_elements(By.CSS_SELECTOR, "a[href]"):
+            path = urllib.parse.urlparse(a.get_attribute("href")).path
+            if re.fullmatch(pattern, path):
+                return path
+        raise StepFailed(f"no link matching {pattern} on {self.driver.current_url}")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "step"
+
+
+def key_name(key):
+    return "县财政" if key == "county" else "乡镇"
+
+
+def luhn(body):
+    s = 0
+    for i, d in enumerate(reversed(body)):
+        v = int(d)
+        if i % 2 == 0:
+            v *= 2
+            v = v - 9 if v > 9 else v
+        s += v
+    return body + str((10 - s % 10) % 10)
+
+
+# ---- the day, step by step -------------------------------------------------------------------
+
+def clerk_imports_register(d):
+    d.start_console("township", d.args.township, OPEN_DAY)
+    d.login("township", d.args.township, "clerk")
+    d.visit("township", "/", shot="township-home")
+    d.visit("township", "/import", shot="township-import")
+    bad = os.path.join(d.work, "register-bad.csv")
+    d.submit("import-upload", files={"file": bad})
+    d.screenshot("township-import-error")
+    highlighted = d.driver.find_elements(By.CSS_SELECTOR, ".bad, td.error, td.bad, mark, [aria-invalid=true]")
+    d.check(bool(highlighted), "底册有错行：页面标出出错的单元格")
+    d.check("YKT-" in d.text(), "底册有错行：页面给出错误代码")
+    d.visit("township", "/register")
+    d.check(count_people(d) == 0, "底册有错行：一个人也没有导入")
+    d.visit("township", "/import")
+    d.submit("import-upload", files={"file": d.register})
+    with open(d.register, encoding="utf-8-sig") as f:
+        people = len(list(csv.reader(f))) - 1
+    d.visit("township", "/register", shot="township-register")
+    d.check(count_people(d) == people, f"改正后导入：底册 {people} 人")
+
+
+def count_people(d):
+    m = re.search(r"共 (\d+) 条", d.text())
+    return int(m.group(1)) if m else 0
+
+
+def clerk_records_applications(d):
+    d.visit("township", "/applications/import")
+    d.submit("applications-import", files={"file": d.applications})
+    d.visit("township", "/applications", shot="township-applications")
+    d.check("GD01" in d.text(), "申请已录入（GD01）")
+
+
+def clerk_opens_and_prints_notice(d):
+    d.visit("township", "/notices")
+    d.submit("notice-open", fields={"place": "各村村务公开栏", "phone": "0772-6812345"},
+             selects={"program": "GD01"}, shot=None)
+    notice = d.first_link(r"/notices/\d+") if not re.fullmatch(r"/notices/\d+", d.path()) else d.path()
+    d.notice = notice
+    d.visit("township", notice, shot="township-notice")
+    d.visit("township", notice + "/print", shot="township-notice-print")
+    pdf = d.driver.execute_cdp_cmd("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True})
+    path = os.path.join(d.out, "notice.pdf")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(pdf["data"]))
+    text = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True).stdout
+    d.pdf_text = text
+    d.check("公示" in text, "打印的公示（PDF）有标题")
+    d.check(re.search(r"\d{4}\*{8,}\d{3}[\dX]|\d{6}\*+\d{4}", text) is not None, "打印的公示（PDF）身份证号已脱敏")
+    d.visit("township", "/", shot=None)
+    m = re.search(r"(\d{4}-\d{2}-\d{2}) 起可以结束", d.text())
+    d.require(m is not None, "今日待办写明公示最早结束日期")
+    d.close_day = m.group(1)
+
+
+def clerk_closes_notice_and_builds_roster(d):
+    # Five working days later: the township's console restarts on that day's clock.
+    d.start_console("township", d.args.township, d.close_day)
+    d.login("township", d.args.township, "clerk")
+    d.visit("township", d.notice)
+    d.submit("notice-close")
+    d.visit("township", d.notice)
+    d.check("已结束" in d.text(), f"公示于 {d.close_day} 结束")
+    d.visit("township", "/rosters")
+    d.submit("roster-build", selects={"program": "GD01"}, fields={"period": "2026"})
+    d.roster = d.first_link(r"/rosters/\d+") if not re.fullmatch(r"/rosters/\d+", d.path()) else d.path()
+    d.visit("township", d.roster, shot="township-roster")
+    d.check("草稿" in d.text() or "未报送" in d.text(), "清册已生成，尚未报送")
+    d.check(not d.has("roster-submit"), "经办人看不到「报送」按钮")
+
+
+def leader_submits_roster(d):
+    d.login("township", d.args.township, "leader")
+    d.visit("township", d.roster)
+    d.submit("roster-submit", fields={"password": d.password(d.args.township, "leader")})
+    d.visit("township", d.roster)
+    d.check("已报送" in d.text(), "乡镇领导输入口令签名报送清册")
+
+
+def clerk_syncs(d):
+    d.login("township", d.args.township, "clerk")
+    d.sync_button()
+
+
+def refusals(d):
+    if "township" not in d.base:
+        d.start_console("township", d.args.township, OPEN_DAY)
+    d.login("township", d.args.township, "clerk")
+    # A county page does not exist at a township.
+    d.visit("township", "/approval")
+    d.check("没有这个页面" in d.text(), "乡镇工作台没有县里的页面（审定）")
+    status, _ = d.fetch("township", "GET", "/approval")
+    d.check(status == 404, f"乡镇工作台 /approval 答 404（实为 {status}）")
+    # A form without its CSRF token: refused, and nothing done.
+    status, body = d.fetch("township", "POST", "/sync", form={})
+    d.check(status == 403 and "CSRF" in body, f"缺少 CSRF 校验码的表单被拒绝（{status}）")
+    d.driver.get(d.base["township"] + "/")
+    d.driver.execute_script("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
+    d.press("立即同步")
+    d.check("CSRF" in d.text(), "浏览器中去掉校验码后提交：被拒绝")
+
+
+def county_reviews(d):
+    d.start_console("county", d.args.county, COUNTY_DAY)
+    d.login("county", d.args.county, "nong-review")
+    d.visit("county", "/", shot="county-home")
+    d.visit("county", "/review", shot="county-review")
+    roster = d.first_link(r"/rosters/\d+")
+    d.county_roster = roster
+    d.visit("county", roster, shot="county-roster")
+    d.submit("roster-review", button="审核通过")
+    d.visit("county", roster)
+    d.check("已审核" in d.text(), "业务主管部门审核通过")
+
+
+def county_approves(d):
+    d.login("county", d.args.county, "zhi-pay")
+    d.visit("county", "/approval")
+    d.check("无权办理" in d.text(), "支付经办员打开审定页：无权办理")
+    status, _ = d.fetch("county", "GET", "/approval")
+    d.check(status == 403, f"支付经办员 /approval 答 403（实为 {status}）")
+    d.login("county", d.args.county, "cai-approve")
+    d.visit("county", "/approval", shot="county-approval")
+    d.submit("roster-approve", fields={"password": d.password(d.args.county, "cai-approve")}, checks=("roster",))
+    d.visit("county", d.county_roster)
+    d.check("已审定" in d.text(), "财政审定（签名）")
+
+
+def county_dispatches(d):
+    d.login("county", d.args.county, "zhi-pay")
+    d.visit("county", "/batches", shot="county-batches")
+    d.submit("batch-dispatch")
+    d.visit("county", "/batches")
+    files = glob.glob(os.path.join(d.work, "banks", "RCC", "outbox", "YKT-PAY-*"))
+    d.check(bool(files), "支付指令文件已放入银行目录")
+
+
+def bank_pays_with_failures(d):
+    r = d.ykt("bank", "simulate", "--folder", os.path.join(d.work, "banks", "RCC"), "--bank", "RCC", "--seed", "5",
+              "--fail", "closed=0.5", "--date", BANK_DAY)
+    d.require(r.returncode == 0, "银行模拟发放（部分失败）")
+    d.visit("county", "/bank", shot="county-bank")
+    d.submit("bank-receive")
+    d.visit("county", "/payments", shot="county-payments")
+    d.check("失败" in d.text(), "县里读取结果：有发放失败")
+
+
+def township_corrects(d):
+    d.login("township", d.args.township, "clerk")
+    d.sync_button()
+    d.visit("township", "/payments", shot="township-payments")
+    d.require("失败" in d.text(), "乡镇收到发放结果（有失败）")
+    account = luhn("622848" + "7000007919" + "00")
+    d.corrected_accounts.append(account)
+    d.submit("payment-correct", fields={"account": account, "confirmation": "QR-FIX-1"},
+             selects={"bank": "中国农业银行"})
+    d.check("已" in d.text() and "YKT-" not in d.text(), "经办人更正失败的发放（新账户）")
+    d.sync_button()
+
+
+def no_unmasked_data(d):
+    """No full resident ID or account number in any page but a /full one, nor in the PDF."""
+    secrets = set(d.corrected_accounts)
+    with open(d.register, encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        secrets.add(r["身份证号"])
+        secrets.add(r["账号"])
+    leaks = []
+    for url, path in d.visited:
+        if urllib.parse.urlparse(url).path.endswith("/full"):
+            continue
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+        for s in secrets:
+            if s and s in source:
+                leaks.append(f"{url}（{path}）：{s[:4]}…")
+    d.check(not leaks, f"{len(d.visited)} 个页面中没有完整的身份证号或账号" + ("：" + "；".join(leaks[:5]) if leaks else ""))
+    pdf = getattr(d, "pdf_text", None)
+    if pdf is not None:
+        d.check(not any(s in pdf for s in secrets), "打印的公示（PDF）中没有完整的身份证号或账号")
+
+
+STEPS = [clerk_imports_register, clerk_records_applications, clerk_opens_and_prints_notice,
+         clerk_closes_notice_and_builds_roster, leader_submits_roster, clerk_syncs, refusals,
+         county_reviews, county_approves, county_dispatches, bank_pays_with_failures, township_corrects]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ykt", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--township", required=True)
+    p.add_argument("--county", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--browser-home", required=True)
+    p.add_argument("--docs")
+    p.add_argument("--steps", help="only these steps, comma-separated (for working on the script)")
+    args = p.parse_args()
+    steps = [s for s in STEPS if not args.steps or s.__name__ in args.steps.split(",")]
+    d = Day(args)
+    started = time.time()
+    try:
+        d.start_browser()
+        for step in steps:
+            d.step = step.__name__
+            print(f"== {step.__doc__.strip().splitlines()[0] if step.__doc__ else step.__name__}")
+            try:
+                step(d)
+            except Exception as e:
+                if not getattr(e, "counted", False):
+                    d.check(False, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                print(f"   此后的步骤依赖这一步，不再继续（{e}）")
+                break
+        d.step = "no_unmasked_data"
+        print("== 脱敏检查")
+        no_unmasked_data(d)
+    finally:
+        d.close()
+    print(f"   用时 {time.time() - started:.0f} 秒；页面 {len(d.visited)} 个，源码在 {d.pages_dir}")
+    print(f"console day: {d.passed} checks passed, {d.failed} failed")
+    sys.exit(0 if d.failed == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
