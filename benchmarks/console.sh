@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The office console on the county benchmark database (issue 17): server time per page, p50 and
+# p99, from the console's own log (one JSON line per request, with `ms`). The county is filled
+# as benchmarks/county.sh fills it (benchmarks/county-fill.py: 1,000,000 residents, 4,000,000
+# roster lines, a batch of 200,000 payments, dispatched and its results received), plus a
+# township roster of ROSTER_LINES lines waiting for review, one reviewed waiting for approval,
+# 1,000 more deceased residents (so `ykt warnings run` finds warnings to page through) and
+# CONFLICTS open conflicts. `ykt console` (release build) serves it over TLS; each role logs in
+# with POST /login (curl, cookie jar); every page is requested N times (default 20): lists at
+# page 1 and at a deep page, a roster's page of lines, the review queue, approval, batches,
+# warnings, conflicts, townships, reports, query. A page over 200 ms (p99) is flagged.
+#   benchmarks/console.sh [N]     (RESIDENTS=1000000 BATCH_LINES=200000 ROSTER_LINES=100000 CONFLICTS=10000)
+# KEEP=1 keeps the work directory; SKIP_BUILD=1 uses the last release build (YKT=path another binary).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+runs=${1:-20}
+residents=${RESIDENTS:-1000000}
+lines=${BATCH_LINES:-200000}
+roster_lines=${ROSTER_LINES:-100000}
+conflicts=${CONFLICTS:-10000}
+case "$runs$residents$lines$roster_lines$conflicts" in *[!0-9]*) echo "N, RESIDENTS, ROSTER_LINES, CONFLICTS: whole numbers" >&2; exit 2 ;; esac
+[ "$roster_lines" -le "$residents" ] && [ "$lines" -le "$residents" ] || { echo "ROSTER_LINES and BATCH_LINES must not exceed RESIDENTS" >&2; exit 2; }
+bash .ci/setup build >/dev/null
+if [ -z "${SKIP_BUILD:-}" ]; then
+    flock "${BUILD_LOCK:-/tmp/ykt-build.lock}" swift build -c release --product ykt 2>&1 | tail -n 1
+fi
+ykt=${YKT:-$root/.build/release/ykt}
+work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-consolebench.XXXXXX")
+console_pid=
+cleanup() {
+    if [ -n "$console_pid" ]; then kill "$console_pid" 2>/dev/null || true; wait "$console_pid" 2>/dev/null || true; fi
+    if [ -n "${KEEP:-}" ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+# --- The county, as benchmarks/county.sh makes it, with the people of every county role ------
+"$ykt" demo generate --out "$work/data" --seed 1 --townships 1 --villages 1 --people 1 >/dev/null
+county="$work/county"
+. "$root/integration/operators.sh" "$work"
+ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
+ykt_as liu "$county" calendar publish "$root/data/cn-holidays.tsv" >/dev/null
+ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
+ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" >/dev/null
+ykt_add_operator liu "$county" zhi-pay 支付经办员 payments
+ykt_add_operator liu "$county" cai-approve 财政审定员 approver
+ykt_add_operator liu "$county" nong-review 农业局审核员 reviewer GD01
+ykt_add_operator liu "$county" shen-audit 审计查询员 auditor
+ykt_add_operator liu "$county" tou-su 投诉受理员 complaints
+roles=(nong-review cai-approve zhi-pay shen-audit tou-su liu)
+
+t0=$(now)
+python3 benchmarks/county-fill.py "$lines" "$residents" > "$work/fill.sql"
+sqlite3 "$county/county.db" < "$work/fill.sql" >/dev/null
+# A township roster waiting for review (5) and one waiting for approval (6), lines copied from
+# roster 1; more deceased residents for the warning rules; conflicts between two townships.
+sqlite3 "$county/county.db" <<SQL >/dev/null
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;
+INSERT INTO township(node_id, name, enrolled_at) VALUES ('450223102', '雒容镇', 'bench');
+INSERT INTO roster(id, node_id, entity, program, period, line_count, total_fen, received_at, status)
+  VALUES (5, '450223101', 'roster/450223101/GD01/2025/1', 'GD01', '2025', $roster_lines, $roster_lines * 22470, '2026-11-10T09:00:00+08:00', 'received'),
+         (6, '450223101', 'roster/450223101/GD01/2024/1', 'GD01', '2024', $roster_lines, $roster_lines * 22470, '2026-11-09T09:00:00+08:00', 'reviewed');
+INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number, quantity, amount_fen)
+  SELECT r.id, l.line_no, l.resident_id, l.name, l.village, l.bank, l.account_kind, l.account_number, l.quantity, l.amount_fen
+  FROM roster_line l, (SELECT 5 AS id UNION ALL SELECT 6) r WHERE l.roster_id = 1 AND l.line_no <= $roster_lines;
+INSERT OR IGNORE INTO deceased SELECT resident_id, name, '2026-03-01', 'bench' FROM roster_line WHERE roster_id = 1 AND line_no % 1000 = 8;
+INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at)
+  SELECT 'resident.two-townships', 'resident/' || resident_id, '450223102', line_no, '450223101',
+         '同一身份证号已由乡镇 450223101 登记', '2026-11-10T09:00:00+08:00'
+  FROM roster_line WHERE roster_id = 1 AND line_no <= $conflicts;
+COMMIT;
+SQL
+sync
+t1=$(now)
+echo "filled the county database in $(secs "$t0" "$t1") s: $residents residents, $((4 * residents)) roster lines, a batch of $lines payments, rosters of $roster_lines lines to review and approve, $conflicts conflicts"
+t0=$(now)
+export YKT_SESSION=$(ykt_session zhi-pay "$county")
+"$ykt" batch dispatch --date 2026-11-16 --node "$county" >/dev/null
+"$ykt" bank simulate --folder "$work/bank" --bank RCC --seed 3 --fail closed=0.02,frozen=0.01 --date 2026-11-17 >/dev/null
+"$ykt" bank receive --date 2026-11-18 --node "$county" >/dev/null
+"$ykt" warnings run --node "$county" >/dev/null
+unset YKT_SESSION
+t1=$(now)
+echo "dispatched, paid (3 % failed), received and warned in $(secs "$t0" "$t1") s"
+
+# --- The console ---------------------------------------------------------------------------
+bash "$root/certs/make-dev-pki.sh" "$work/pki" >/dev/null
+bash "$root/certs/make-dev-pki.sh" console "$work/pki" >/dev/null
+cat >> "$county/node.conf" <<CONF
+tls_certificate = $work/pki/county.crt
+tls_key = $work/pki/county.key
+tls_ca = $work/pki/ca.crt
+console_tls_certificate = $work/pki/console.crt
+console_tls_key = $work/pki/console.key
+console_listen = 127.0.0.1:0
+log_format = json
+clock_override = allowed
+CONF
+YKT_CLOCK=2026-11-20 "$ykt" console --node "$county" 2>"$work/console.log" >/dev/null &
+console_pid=$!
+for _ in $(seq 200); do [ -s "$county/console.port" ] && break; kill -0 "$console_pid" || { cat "$work/console.log" >&2; exit 1; }; sleep 0.05; done
+base="https://127.0.0.1:$(cat "$county/console.port")"
+curl_() { curl -sS --cacert "$work/pki/console-ca.crt" "$@"; }
+for login in "${roles[@]}"; do
+    tr -d '\n' < "$(op_password "$county" "$login")" |
+        curl_ -o /dev/null -c "$work/$login.jar" --data-urlencode "login=$login" --data-urlencode "password@-" "$base/login"
+done
+
+# The pages: lists at page 1 and deep, a roster's lines (page 1 and deep), the queues, reports.
+someone=$(sqlite3 "$county/county.db" "SELECT resident_id || ' ' || name FROM roster_line WHERE roster_id = 1 AND line_no = 4242")
+rid=${someone%% *}; rname=${someone#* }
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+pages=(
+    "/"
+    "/review"
+    "/rosters/5"
+    "/rosters/5?page=1500"
+    "/rosters/1?page=19000"
+    "/approval"
+    "/budgets"
+    "/batches"
+    "/bank"
+    "/reissue"
+    "/payments"
+    "/payments?page=3000"
+    "/payments?status=failed"
+    "/warnings"
+    "/warnings?page=20"
+    "/conflicts"
+    "/conflicts?page=150"
+    "/complaints"
+    "/townships"
+    "/audit"
+    "/reports/monthly?month=2026-11"
+    "/reports/reconcile?month=2026-11"
+    "/query?id=$rid&name=$(enc "$rname")"
+)
+
+# Each page with the first role that may open it (200); then RUNS requests with that role.
+: > "$work/plan.txt"
+for page in "${pages[@]}"; do
+    chosen=
+    for login in "${roles[@]}"; do
+        code=$(curl_ -o /dev/null -w '%{http_code}' -b "$work/$login.jar" "$base$page")
+        if [ "$code" = 200 ]; then chosen=$login; break; fi
+    done
+    if [ -z "$chosen" ]; then printf '%s\t-\n' "$page" >> "$work/plan.txt"; continue; fi
+    printf '%s\t%s\n' "$page" "$chosen" >> "$work/plan.txt"
+done
+mark=$(wc -l < "$work/console.log")
+while IFS=$'\t' read -r page login; do
+    [ "$login" = - ] && continue
+    for _ in $(seq "$runs"); do curl_ -o /dev/null -b "$work/$login.jar" "$base$page"; done
+done < "$work/plan.txt"
+kill -TERM "$console_pid"; wait "$console_pid" || true; console_pid=
+
+echo
+echo "server time per page (ms, $runs requests each, from the console's log; county: $residents residents, $((4 * residents)) roster lines)"
+tail -n +"$((mark + 1))" "$work/console.log" > "$work/timed.log"
+python3 - "$work/plan.txt" "$work/timed.log" <<'PY'
+import json, re, sys
+plan = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+times, statuses = {}, {}
+for line in open(sys.argv[2]):
+    try:
+        m = json.loads(line)["metadata"]
+    except (ValueError, KeyError):
+        continue
+    if "ms" not in m:
+        continue
+    times.setdefault(m["path"], []).append(int(m["ms"]))
+    statuses.setdefault(m["path"], set()).add(m["status"])
+
+def pct(v, p):   # nearest rank
+    v = sorted(v)
+    return v[min(len(v), max(1, -(-p * len(v) // 100))) - 1]
+
+slow = 0
+print(f"{'page':44} {'role':12} {'p50':>5} {'p99':>5}")
+for page, login in plan:
+    v = times.get(page)
+    shown = re.sub(r"\d{17}[\dX]", lambda m: m[0][:6] + "*" * 8 + m[0][-4:], page)   # a resident ID, masked
+    if login == "-" or not v:
+        print(f"{shown[:44]:44} {'-':12} {'':>5} {'':>5}  not answered 200 for any role (no such page yet?)")
+        continue
+    p50, p99 = pct(v, 50), pct(v, 99)
+    slow += p99 > 200
+    flag = "  OVER 200 ms" if p99 > 200 else ""
+    print(f"{shown[:44]:44} {login:12} {p50:5d} {p99:5d}{flag}")
+print(f"pages over 200 ms (p99): {slow}")
+PY
