@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs prerequisites, builds with warnings as errors, runs every test
-# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end and the proving ground's
+# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end, the office console's day
+# in Chromium (integration/console.sh, skipped with YKT_SKIP_CONSOLE_TEST=1) and the proving ground's
 # quick mode (50 crash trials, integration/proving-ground.sh). Ends with one line
 # `tests: N passed, M failed`.
 set -euo pipefail
@@ -28,6 +29,16 @@ tail -n 2 "$demo_out"
 # No full resident ID, account number or key in anything the demo printed or left in public files.
 demo_work=$(sed -n 's/^== 工作目录 //p' "$demo_out" | head -n 1)
 bash integration/scan-outputs.sh "$demo_work" "$demo_out"
+# The office console: a whole day in Chromium (integration/console.sh); YKT_SKIP_CONSOLE_TEST=1 skips it.
+if [ -z "${YKT_SKIP_CONSOLE_TEST:-}" ]; then
+    console_out=$(mktemp "${TMPDIR:-/tmp}/ykt-console.XXXXXX")
+    if ! bash integration/console.sh > "$console_out" 2>&1; then
+        cat "$console_out"
+        echo "console day: failed"
+        exit 1
+    fi
+    tail -n 1 "$console_out"
+fi
 # The proving ground's quick mode: 50 crash trials with a new seed each run (printed on failure).
 proving_out=$(mktemp "${TMPDIR:-/tmp}/ykt-proving.XXXXXX")
 if ! bash integration/proving-ground.sh quick > "$proving_out" 2>&1; then
