@@ -175,21 +175,7 @@ enum RecordCommands {
 
     /// Masks every run of 16 or more digits (resident IDs, card numbers) and 11-digit mobile
     /// numbers in free text, for screens that show raw operation bodies.
-    static func maskDigits(_ text: String) -> String {
-        var out = ""
-        var run = ""
-        func flush() {
-            if run.count >= 16 { out += Masking.residentID(run).count == run.count && run.count == 18 ? Masking.residentID(run) : Masking.account(run) }
-            else if run.count == 11, run.first == "1" { out += Masking.phone(run) }
-            else { out += run }
-            run = ""
-        }
-        for ch in text {
-            if ch.isNumber && ch.isASCII || (ch == "X" && run.count == 17) { run.append(ch) } else { flush(); out.append(ch) }
-        }
-        flush()
-        return out
-    }
+    static func maskDigits(_ text: String) -> String { Masking.digits(in: text) }
 
     /// Entity keys carry resident IDs; mask them for display.
     static func maskEntity(_ entity: String) -> String {

@@ -154,9 +154,7 @@ enum RegisterCommands {
                     guard !chosen.isEmpty else { return inv.out.line("没有待办的冲突处理决定要移除的人") }
                     var done = 0
                     for d in chosen {
-                        let keeper = d.decision.dropFirst("keep-".count)
-                        let why = "县财政冲突 \(d.conflict) 决定由 \(keeper) 登记" + (inv.string("reason").map { "；" + $0 } ?? "")
-                        let withdrawn = try node.removeBeneficiary(try ResidentID(d.residentID), reason: why)
+                        let withdrawn = try node.removeByDecision(d, note: inv.string("reason"))
                         done += 1
                         inv.out.line("冲突 \(d.conflict)：已从底册移除 \(d.person)" + (withdrawn > 0 ? "，撤回未编入清册的申请 \(withdrawn) 条" : ""))
                     }

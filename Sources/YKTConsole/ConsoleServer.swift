@@ -138,7 +138,8 @@ public final class ConsoleServer: @unchecked Sendable {
         headers["x-content-type-options"] = "nosniff"
         headers["x-frame-options"] = "DENY"
         headers["referrer-policy"] = "same-origin"
-        headers["content-security-policy"] = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        // A page may narrow it further (the printed notice: its own styles, nothing else).
+        headers["content-security-policy"] = headers["content-security-policy"] ?? "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
         return HTTPResponse(status: response.status, headers: headers, body: response.body)
     }
 
