@@ -2,4 +2,5 @@
 /// A new page file adds its list here.
 enum ConsoleRoutes {
     static let all: [ConsolePage] = SessionPages.pages + HomePages.pages + RegisterPages.pages + TownshipPages.pages
+        + CountyMoneyPages.pages
 }

@@ -112,6 +112,9 @@ enum Layout {
         .empty { color: #667; }
         .todo-list li { margin: 4px 0; }
         .muted { color: #667; font-size: 13px; }
+        fieldset.choice { border: 1px solid #d8dde3; padding: 4px 10px; } fieldset.choice label { flex-direction: row; gap: 4px; }
+        pre.report { white-space: pre-wrap; margin: 0; font-size: 13px; max-width: 520px; }
+        nav.tabs { margin: 8px 0; } nav.tabs a.current { font-weight: bold; text-decoration: none; color: #1d2733; }
         svg.chart text { font-size: 12px; fill: #1d2733; } svg.chart rect.bar { fill: #0b5cad; }
         @media print { header, nav.menu, form, .pager, .skip { display: none !important; } body { background: #fff; } main { padding: 0; } }
         """

@@ -105,17 +105,10 @@ extension CountyNode {
         public var payment: String
     }
 
+    /// Every line of a roster (the CLI's `roster show`, approval); a page of them for a screen:
+    /// `rosterLinesPage`.
     public func rosterLines(_ id: Int64) throws -> [CountyRosterLine] {
-        try db.all("""
-            SELECT l.line_no, l.resident_id, l.name, l.village, l.bank, l.account_kind, l.account_number, l.quantity, l.amount_fen,
-                   coalesce((SELECT status FROM payment p WHERE p.roster_id = l.roster_id AND p.line_no = l.line_no
-                             ORDER BY (status = 'paid') DESC, id DESC LIMIT 1), 'pending')
-            FROM roster_line l WHERE l.roster_id = ? ORDER BY l.line_no
-            """, id) { r in
-            CountyRosterLine(lineNo: r.int(0), residentID: r.text(1), name: r.text(2), village: r.text(3), bank: r.text(4),
-                             accountKind: r.text(5), accountNumber: r.text(6), quantity: r.text(7), amountFen: r.int64(8),
-                             payment: r.text(9))
-        }
+        try db.all("SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? ORDER BY l.line_no", id, map: Self.rosterLine)
     }
 
     // MARK: Review
