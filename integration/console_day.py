@@ -34,10 +34,12 @@ from selenium.webdriver.common.by import By
 
 # The township's training clock: the notice is opened on OPEN_DAY and closed on its earliest
 # close date (read from the page), when the township's console is restarted on that day. The
-# county's console runs on COUNTY_DAY, after it.
+# county's console runs on COUNTY_DAY, after it; the bank pays on BANK_DAY, and the county's
+# console, restarted on RECEIVE_DAY, reads the results.
 OPEN_DAY = "2026-11-02"
 COUNTY_DAY = "2026-11-16"
 BANK_DAY = "2026-11-17"
+RECEIVE_DAY = "2026-11-18"
 
 
 class StepFailed(Exception):
@@ -197,7 +199,7 @@ class Day:
         except NoSuchElementException:
             raise StepFailed(f"no form #{form_id} on {self.driver.current_url}")
 
-    def submit(self, form_id, fields=None, files=None, selects=None, checks=(), button=None, shot=None):
+    def submit(self, form_id, fields=None, files=None, selects=None, checks=(), radios=None, button=None, shot=None):
         """Fills form FORM_ID (inputs by name, files by name, selects by name → visible text or
         value, checkboxes by name) and presses its submit button (the one whose text contains
         BUTTON, when given); returns the page the browser lands on."""
@@ -220,6 +222,8 @@ class Day:
             for box in form.find_elements(By.NAME, name):
                 if not box.is_selected():
                     box.click()
+        for name, value in (radios or {}).items():
+            form.find_element(By.CSS_SELECTOR, f"input[type=radio][name='{name}'][value='{value}']").click()
         buttons = form.find_elements(By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])")
         if button:
             buttons = [b for b in buttons if button in (b.text or b.get_attribute("value") or "")]
@@ -266,7 +270,7 @@ class Day:
         deadline = time.time() + 90
         while time.time() < deadline:
             body = self.text()
-            if "同步完成。" in body or "YKT-" in body:
+            if "同步完成。" in body or "[YKT-" in body:
                 break
             time.sleep(0.5)
             self.driver.get(self.base["township"] + "/sync")
@@ -319,6 +323,7 @@ def luhn(body):
 # ---- the day, step by step -------------------------------------------------------------------
 
 def clerk_imports_register(d):
+    """乡镇经办人登录，导入有一行错误的底册（整批不导入），改正后导入"""
     d.start_console("township", d.args.township, OPEN_DAY)
     d.login("township", d.args.township, "clerk")
     d.visit("township", "/", shot="township-home")
@@ -326,86 +331,107 @@ def clerk_imports_register(d):
     bad = os.path.join(d.work, "register-bad.csv")
     d.submit("import-upload", files={"file": bad})
     d.screenshot("township-import-error")
-    highlighted = d.driver.find_elements(By.CSS_SELECTOR, ".bad, td.error, td.bad, mark, [aria-invalid=true]")
-    d.check(bool(highlighted), "底册有错行：页面标出出错的单元格")
-    d.check("YKT-" in d.text(), "底册有错行：页面给出错误代码")
+    cells = d.driver.find_elements(By.CSS_SELECTOR, "#import-problems td.bad")
+    d.check(len(cells) == 1 and cells[0].get_attribute("data-field") == "身份证号", "底册有错行：标出出错的单元格（身份证号）")
+    d.check("[YKT-" in d.text() and "没有导入任何一行" in d.text(), "底册有错行：给出错误代码，一行也没有导入")
     d.visit("township", "/register")
-    d.check(count_people(d) == 0, "底册有错行：一个人也没有导入")
+    d.check(count_rows(d) == 0, "底册有错行：底册仍是空的")
     d.visit("township", "/import")
     d.submit("import-upload", files={"file": d.register})
     with open(d.register, encoding="utf-8-sig") as f:
         people = len(list(csv.reader(f))) - 1
+    d.check(f"导入补贴对象 {people} 条" in d.text(), f"改正后导入 {people} 人")
     d.visit("township", "/register", shot="township-register")
-    d.check(count_people(d) == people, f"改正后导入：底册 {people} 人")
+    d.check(count_rows(d) == people, f"底册 {people} 人")
+    # The audited full view is the one page that shows a whole ID (and proves the scan can see one).
+    person = d.first_link(r"/register/\d+")
+    d.visit("township", person, shot="township-person")
+    d.visit("township", person + "/full")
+    shown = d.driver.find_elements(By.ID, "full-resident-id")
+    d.full_ids = [e.text for e in shown]
+    d.check(len(shown) == 1 and re.fullmatch(r"\d{17}[\dX]", shown[0].text) is not None, "「查看完整信息」页显示完整身份证号")
+    views = subprocess.run(["sqlite3", os.path.join(d.args.township, "township.db"),
+                            "SELECT count(*) FROM audit WHERE action = 'personal-data.view' AND operator = 'clerk'"],
+                           capture_output=True, text=True).stdout.strip()
+    d.check(views == "1", f"查看完整信息记入审计日志（personal-data.view：{views} 条）")
 
 
-def count_people(d):
+def count_rows(d):
     m = re.search(r"共 (\d+) 条", d.text())
     return int(m.group(1)) if m else 0
 
 
 def clerk_records_applications(d):
+    """经办人导入申请名单（村评议结果一并导入）"""
     d.visit("township", "/applications/import")
-    d.submit("applications-import", files={"file": d.applications})
-    d.visit("township", "/applications", shot="township-applications")
-    d.check("GD01" in d.text(), "申请已录入（GD01）")
+    d.submit("application-import", files={"file": d.applications})
+    d.check("错误 0 行" in d.text(), "申请名单导入，无错误行")
+    d.visit("township", "/applications?program=GD01", shot="township-applications")
+    d.check(count_rows(d) > 0, f"GD01 申请 {count_rows(d)} 条")
 
 
 def clerk_opens_and_prints_notice(d):
+    """经办人张贴公示，打印预览并存为 PDF"""
     d.visit("township", "/notices")
-    d.submit("notice-open", fields={"place": "各村村务公开栏", "phone": "0772-6812345"},
-             selects={"program": "GD01"}, shot=None)
-    notice = d.first_link(r"/notices/\d+") if not re.fullmatch(r"/notices/\d+", d.path()) else d.path()
-    d.notice = notice
-    d.visit("township", notice, shot="township-notice")
-    d.visit("township", notice + "/print", shot="township-notice-print")
+    d.submit("notice-open", fields={"period": "2026", "phone": "0772-6812345"}, selects={"program": "GD01"})
+    d.require(re.fullmatch(r"/notices/\d+", d.path()) is not None and "已张贴公示" in d.text(), "张贴公示")
+    d.notice = d.path()
+    d.screenshot("township-notice")
+    d.visit("township", d.notice + "/print", shot="township-notice-print")
     pdf = d.driver.execute_cdp_cmd("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True})
     path = os.path.join(d.out, "notice.pdf")
     with open(path, "wb") as f:
         f.write(base64.b64decode(pdf["data"]))
     text = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True).stdout
     d.pdf_text = text
-    d.check("公示" in text, "打印的公示（PDF）有标题")
-    d.check(re.search(r"\d{4}\*{8,}\d{3}[\dX]|\d{6}\*+\d{4}", text) is not None, "打印的公示（PDF）身份证号已脱敏")
-    d.visit("township", "/", shot=None)
+    d.check("公示" in text and "GD01" not in text or "公示" in text, "打印的公示（PDF）有标题")
+    d.check(re.search(r"\d{6}\*{8}\d{3}[\dX]", text) is not None, "打印的公示（PDF）有脱敏的身份证号")
+    d.visit("township", "/")
     m = re.search(r"(\d{4}-\d{2}-\d{2}) 起可以结束", d.text())
     d.require(m is not None, "今日待办写明公示最早结束日期")
     d.close_day = m.group(1)
+    d.visit("township", d.notice)
+    d.submit("notice-close")
+    d.check("[YKT-" in d.text() and "最早可于" in d.text(), f"公示未满 5 个工作日不能结束（最早 {d.close_day}）")
 
 
 def clerk_closes_notice_and_builds_roster(d):
-    # Five working days later: the township's console restarts on that day's clock.
+    """5 个工作日后（工作台以那一天的时钟重启），经办人结束公示，编制清册"""
     d.start_console("township", d.args.township, d.close_day)
     d.login("township", d.args.township, "clerk")
     d.visit("township", d.notice)
     d.submit("notice-close")
-    d.visit("township", d.notice)
-    d.check("已结束" in d.text(), f"公示于 {d.close_day} 结束")
+    d.check("已于" in d.text() and "结束" in d.text(), f"公示于 {d.close_day} 结束")
     d.visit("township", "/rosters")
     d.submit("roster-build", selects={"program": "GD01"}, fields={"period": "2026"})
-    d.roster = d.first_link(r"/rosters/\d+") if not re.fullmatch(r"/rosters/\d+", d.path()) else d.path()
-    d.visit("township", d.roster, shot="township-roster")
-    d.check("草稿" in d.text() or "未报送" in d.text(), "清册已生成，尚未报送")
+    d.require(re.fullmatch(r"/rosters/\d+", d.path()) is not None and "已编制清册" in d.text(), "清册已编制（草稿）")
+    d.roster = d.path()
+    d.screenshot("township-roster")
     d.check(not d.has("roster-submit"), "经办人看不到「报送」按钮")
 
 
 def leader_submits_roster(d):
+    """乡镇领导登录，输入本人口令报送清册"""
     d.login("township", d.args.township, "leader")
     d.visit("township", d.roster)
-    d.submit("roster-submit", fields={"password": d.password(d.args.township, "leader")})
+    d.submit("roster-submit", fields={"password": "wrong-password-1"})
+    d.check("YKT-AUTH" in d.text(), "口令不对时不报送")
     d.visit("township", d.roster)
-    d.check("已报送" in d.text(), "乡镇领导输入口令签名报送清册")
+    d.submit("roster-submit", fields={"password": d.password(d.args.township, "leader")})
+    d.check("已报送" in d.text(), "乡镇领导签名报送清册")
 
 
 def clerk_syncs(d):
+    """经办人点「立即同步」"""
     d.login("township", d.args.township, "clerk")
     d.sync_button()
 
 
 def refusals(d):
+    """拒绝：乡镇没有县里的页面；缺少校验码的表单"""
     if "township" not in d.base:
         d.start_console("township", d.args.township, OPEN_DAY)
-    d.login("township", d.args.township, "clerk")
+        d.login("township", d.args.township, "clerk")
     # A county page does not exist at a township.
     d.visit("township", "/approval")
     d.check("没有这个页面" in d.text(), "乡镇工作台没有县里的页面（审定）")
@@ -421,6 +447,7 @@ def refusals(d):
 
 
 def county_reviews(d):
+    """县里：业务主管部门审核人审核通过（本人口令）"""
     d.start_console("county", d.args.county, COUNTY_DAY)
     d.login("county", d.args.county, "nong-review")
     d.visit("county", "/", shot="county-home")
@@ -428,12 +455,12 @@ def county_reviews(d):
     roster = d.first_link(r"/rosters/\d+")
     d.county_roster = roster
     d.visit("county", roster, shot="county-roster")
-    d.submit("roster-review", button="审核通过")
-    d.visit("county", roster)
-    d.check("已审核" in d.text(), "业务主管部门审核通过")
+    d.submit("roster-review", radios={"decision": "approve"}, fields={"password": d.password(d.args.county, "nong-review")})
+    d.check("审核通过" in d.text() and "[YKT-" not in d.text(), "业务主管部门审核通过")
 
 
 def county_approves(d):
+    """县里：支付经办员不能审定；财政审定人审定（本人口令）"""
     d.login("county", d.args.county, "zhi-pay")
     d.visit("county", "/approval")
     d.check("无权办理" in d.text(), "支付经办员打开审定页：无权办理")
@@ -441,41 +468,55 @@ def county_approves(d):
     d.check(status == 403, f"支付经办员 /approval 答 403（实为 {status}）")
     d.login("county", d.args.county, "cai-approve")
     d.visit("county", "/approval", shot="county-approval")
-    d.submit("roster-approve", fields={"password": d.password(d.args.county, "cai-approve")}, checks=("roster",))
-    d.visit("county", d.county_roster)
-    d.check("已审定" in d.text(), "财政审定（签名）")
+    d.submit("roster-approve", fields={"password": d.password(d.args.county, "cai-approve")}, checks=("rosters",))
+    d.check("已审定清册" in d.text(), "财政审定（签名），生成支付批次")
 
 
 def county_dispatches(d):
+    """县里：支付经办员写出支付指令文件"""
     d.login("county", d.args.county, "zhi-pay")
     d.visit("county", "/batches", shot="county-batches")
     d.submit("batch-dispatch")
-    d.visit("county", "/batches")
+    d.check("已写出支付指令文件" in d.text(), "支付指令文件已写出")
     files = glob.glob(os.path.join(d.work, "banks", "RCC", "outbox", "YKT-PAY-*"))
-    d.check(bool(files), "支付指令文件已放入银行目录")
+    d.check(bool(files), "支付指令文件在银行的 outbox/ 中")
 
 
 def bank_pays_with_failures(d):
+    """代发银行（模拟）发放，部分失败；支付经办员读取回盘"""
     r = d.ykt("bank", "simulate", "--folder", os.path.join(d.work, "banks", "RCC"), "--bank", "RCC", "--seed", "5",
               "--fail", "closed=0.5", "--date", BANK_DAY)
     d.require(r.returncode == 0, "银行模拟发放（部分失败）")
+    d.start_console("county", d.args.county, RECEIVE_DAY)
+    d.login("county", d.args.county, "zhi-pay")
     d.visit("county", "/bank", shot="county-bank")
     d.submit("bank-receive")
+    d.check("[YKT-" not in d.text() and "失败" in d.text(), "读取银行结果文件：有失败的支付")
+    d.visit("county", "/reissue", shot="county-reissue")
     d.visit("county", "/payments", shot="county-payments")
-    d.check("失败" in d.text(), "县里读取结果：有发放失败")
 
 
 def township_corrects(d):
+    """乡镇同步收到结果，经办人更正一笔失败的发放（换新账户），再同步"""
     d.login("township", d.args.township, "clerk")
     d.sync_button()
     d.visit("township", "/payments", shot="township-payments")
-    d.require("失败" in d.text(), "乡镇收到发放结果（有失败）")
+    d.require(count_rows(d) > 0, "乡镇收到发放结果：有失败待更正")
+    d.driver.get(d.base["township"] + d.first_link(r"/payments/\d+"))
+    d.seen("township-payment-correct")
     account = luhn("622848" + "7000007919" + "00")
     d.corrected_accounts.append(account)
-    d.submit("payment-correct", fields={"account": account, "confirmation": "QR-FIX-1"},
-             selects={"bank": "中国农业银行"})
-    d.check("已" in d.text() and "YKT-" not in d.text(), "经办人更正失败的发放（新账户）")
+    d.submit("payment-correct", fields={"bank": "中国农业银行", "account": account, "confirmation": "QR-FIX-1"})
+    d.check("已更正" in d.text(), "经办人更正失败的发放（新账户）")
     d.sync_button()
+
+
+def county_reissues(d):
+    """县里：支付经办员把乡镇已更正的失败支付生成补发批次（本人口令）"""
+    d.login("county", d.args.county, "zhi-pay")
+    d.visit("county", "/reissue", shot="county-reissue")
+    d.submit("batch-reissue", fields={"password": d.password(d.args.county, "zhi-pay")})
+    d.check("[YKT-" not in d.text() and "补发" in d.text(), "生成补发批次")
 
 
 def no_unmasked_data(d):
@@ -495,6 +536,9 @@ def no_unmasked_data(d):
         for s in secrets:
             if s and s in source:
                 leaks.append(f"{url}（{path}）：{s[:4]}…")
+    full = [path for url, path in d.visited if urllib.parse.urlparse(url).path.endswith("/full")]
+    seen = any(s in open(path, encoding="utf-8").read() for path in full for s in secrets)
+    d.check(seen, f"检查本身能发现完整号码：{len(full)} 个 /full 页面中有完整号码")
     d.check(not leaks, f"{len(d.visited)} 个页面中没有完整的身份证号或账号" + ("：" + "；".join(leaks[:5]) if leaks else ""))
     pdf = getattr(d, "pdf_text", None)
     if pdf is not None:
@@ -503,7 +547,8 @@ def no_unmasked_data(d):
 
 STEPS = [clerk_imports_register, clerk_records_applications, clerk_opens_and_prints_notice,
          clerk_closes_notice_and_builds_roster, leader_submits_roster, clerk_syncs, refusals,
-         county_reviews, county_approves, county_dispatches, bank_pays_with_failures, township_corrects]
+         county_reviews, county_approves, county_dispatches, bank_pays_with_failures, township_corrects,
+         county_reissues]
 
 
 def main():
