@@ -2,4 +2,6 @@
 /// A new page file adds its list here.
 enum ConsoleRoutes {
     static let all: [ConsolePage] = SessionPages.pages + HomePages.pages
+        // County: supervision, queries and reports, administration.
+        + WarningPages.pages + ConflictPages.pages + ComplaintPages.pages + ReportPages.pages + TownshipPages.pages + AuditPages.pages
 }

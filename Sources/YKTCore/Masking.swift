@@ -27,6 +27,24 @@ public enum Masking {
         return keep(phone, head: min(4, phone.count / 3), tail: min(4, phone.count / 3))
     }
 
+    /// Free text with every run of 16 or more digits (resident IDs, card numbers) and every
+    /// 11-digit mobile number masked: for screens that show a county's reason or a raw body.
+    public static func digits(in text: String) -> String {
+        var out = ""
+        var run = ""
+        func flush() {
+            if run.count >= 16 { out += residentID(run).count == run.count && run.count == 18 ? residentID(run) : account(run) }
+            else if run.count == 11, run.first == "1" { out += phone(run) }
+            else { out += run }
+            run = ""
+        }
+        for ch in text {
+            if ch.isNumber && ch.isASCII || (ch == "X" && run.count == 17) { run.append(ch) } else { flush(); out.append(ch) }
+        }
+        flush()
+        return out
+    }
+
     static func keep(_ s: String, head: Int, tail: Int) -> String {
         let chars = Array(s)
         guard chars.count > head + tail else { return String(repeating: "*", count: chars.count) }
