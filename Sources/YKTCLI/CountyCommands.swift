@@ -445,16 +445,15 @@ enum CountyCommands {
     }
 
     static func reconcileRange(_ inv: Invocation) throws -> (CivilDate, CivilDate) {
-        if let m = inv.string("month") {
+        if inv.string("month") != nil {
             let p = try inv.parse("month") { s throws(YKTError) in try Period(parsing: s) }
-            guard let month = p.month else { throw YKTError(.usageValue, "--month 应为 YYYY-MM", at: SourceLocation(field: "--month")) }
-            _ = m
-            return (try CivilDate(parsing: "\(p)-01"), try CivilDate(parsing: "\(p)-\(CivilDate.daysIn(month: month, year: p.year))"))
+            guard p.month != nil else { throw YKTError(.usageValue, "--month 应为 YYYY-MM", at: SourceLocation(field: "--month")) }
+            return try CountyNode.reconciliationDates(p, field: "--month")
         }
         if inv.string("year") != nil {
             let p = try inv.parse("year") { s throws(YKTError) in try Period(parsing: s) }
             guard p.kind == .year else { throw YKTError(.usageValue, "--year 应为 YYYY", at: SourceLocation(field: "--year")) }
-            return (try CivilDate(parsing: "\(p.year)-01-01"), try CivilDate(parsing: "\(p.year)-12-31"))
+            return try CountyNode.reconciliationDates(p, field: "--year")
         }
         throw YKTError(.usage, "须给出 --month 或 --year", hint: "例如 --month 2026-11")
     }

@@ -59,26 +59,35 @@ enum RecordCommands {
                 """,
             options: [.value("anchors", "文件", "对方节点导出的锚点文件：逐个核对本节点审计日志在该序号的哈希"), .flag("json", "以 JSON 输出")],
             run: { inv in
-                let county = inv.isCounty ? try inv.county() : nil
-                var report = try AuditLog.verify(db: try county?.db ?? inv.node().db)
-                // Anchors are checked once the chain itself holds (a broken chain is reported first).
+                var report: AuditLog.Report
                 var anchorProblems: [AuditLog.AnchorProblem] = []
                 var anchorsChecked = 0
                 var anchorSource = ""
-                if report.ok {
-                    if let path = inv.string("anchors") {
-                        let file = try AuditAnchorFile.read(path: path)
-                        anchorProblems = try county?.checkAnchors(file: file) ?? inv.node().checkAnchors(file: file)
-                        anchorsChecked = try file.anchors(of: county?.config.nodeID ?? inv.node().config.nodeID).count
-                        anchorSource = "锚点文件 \(path)（\(file.exportedBy) 于 \(file.exportedAt) 导出）"
-                    } else if county == nil {
-                        (anchorsChecked, anchorProblems) = try inv.node().checkReportedAnchors()
-                        anchorSource = "县财政回执"
+                var evidence: (changeSets: Int, problems: [String])?
+                if inv.isCounty {
+                    // The county's checks are one library call (the console's audit page runs it too).
+                    let path = inv.string("anchors")
+                    let check = try inv.county().checkAudit(anchors: try path.map { (try AuditAnchorFile.read(path: $0), $0) })
+                    (report, anchorProblems, anchorsChecked, anchorSource, evidence) =
+                        (check.report, check.anchorProblems, check.anchorsChecked, check.anchorSource, check.evidence)
+                } else {
+                    let node = try inv.node()
+                    report = try AuditLog.verify(db: node.db)
+                    // Anchors are checked once the chain itself holds (a broken chain is reported first).
+                    if report.ok {
+                        if let path = inv.string("anchors") {
+                            let file = try AuditAnchorFile.read(path: path)
+                            anchorProblems = try node.checkAnchors(file: file)
+                            anchorsChecked = try file.anchors(of: node.config.nodeID).count
+                            anchorSource = "锚点文件 \(path)（\(file.exportedBy) 于 \(file.exportedAt) 导出）"
+                        } else {
+                            (anchorsChecked, anchorProblems) = try node.checkReportedAnchors()
+                            anchorSource = "县财政回执"
+                        }
                     }
+                    // Who took each decision: signatures, roles at the moment, rows written around the program.
+                    report.problems += try node.verifyOperators(decided: try node.decidedRows())
                 }
-                // Who took each decision: signatures, roles at the moment, rows written around the program.
-                report.problems += try county.map { try $0.verifyOperators(decided: try $0.decidedRows()) }
-                    ?? inv.node().verifyOperators(decided: try inv.node().decidedRows())
                 if inv.json {
                     struct Full: Encodable {
                         var entries: Int; var problems: [AuditLog.Problem]; var headHash: String; var ok: Bool
@@ -92,23 +101,10 @@ enum RecordCommands {
                         inv.out.line("与对方持有的锚点一致：核对 \(anchorsChecked) 个（\(anchorSource)）")
                     }
                 }
-                if !report.ok {
-                    throw YKTError(.auditBroken, "审计日志有 \(report.problems.count) 处断裂（共 \(report.entries) 条）",
-                                   hint: "数据库可能被绕过本程序改动；保留现场，报告县财政系统管理员",
-                                   details: report.problems.map { YKTError(.auditBroken, $0.description) })
-                }
-                if !anchorProblems.isEmpty {
-                    throw YKTError(.auditAnchor, "本节点审计日志与对方持有的 \(anchorProblems.count) 个锚点不符（共核对 \(anchorsChecked) 个，\(anchorSource)）：本节点的审计历史在对方记下之后被改写过",
-                                   hint: "停止使用本节点、保留现场（不要修复），报告县财政系统管理员",
-                                   details: anchorProblems.map { YKTError(.auditAnchor, $0.description) })
-                }
-                if let county {
-                    let evidence = try county.verifyEvidence()
-                    if !evidence.problems.isEmpty {
-                        throw YKTError(.fileRead, "存证原文有 \(evidence.problems.count) 处与签名头部不符（共核对 \(evidence.changeSets) 个变更集）",
-                                       hint: "停止 ykt serve，从最近的备份恢复节点目录下的 evidence 目录，再核对",
-                                       details: evidence.problems.map { YKTError(.fileRead, $0) })
-                    }
+                if !report.ok { throw AuditLog.brokenError(report) }
+                if !anchorProblems.isEmpty { throw AuditLog.anchorError(anchorProblems, checked: anchorsChecked, source: anchorSource) }
+                if let evidence {
+                    if !evidence.problems.isEmpty { throw CountyNode.evidenceError(evidence) }
                     if !inv.json { inv.out.line("存证原文完好：共核对 \(evidence.changeSets) 个变更集") }
                 }
             }),

@@ -127,15 +127,16 @@ public final class ConsoleContext {
     }
 
     /// A form posting to `action`, with its CSRF token; `signed` adds the password field of a
-    /// decision the CLI signs.
+    /// decision the CLI signs; `id` is the form's stable `id` (browser tests find it by that).
     public func form(_ action: String, _ fields: HTML, submit: String, signed: Bool = false, multipart: Bool = false,
-                     className: String = "form", danger: Bool = false) -> HTML {
+                     className: String = "form", danger: Bool = false, id: String? = nil) -> HTML {
+        let identity: HTML = id.map { " id=\"\($0)\"" } ?? ""
         let enctype: HTML = multipart ? " enctype=\"multipart/form-data\"" : ""
         let password: HTML = signed
             ? "<label class=\"sign\">本人口令（签名）<input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>"
             : ""
         let button: HTML = danger ? "<button type=\"submit\" class=\"danger\">\(submit)</button>" : "<button type=\"submit\">\(submit)</button>"
-        return "<form method=\"post\" action=\"\(action)\" class=\"\(className)\"\(enctype)><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">\(fields)\(password)\(button)</form>"
+        return "<form method=\"post\" action=\"\(action)\" class=\"\(className)\"\(identity)\(enctype)><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">\(fields)\(password)\(button)</form>"
     }
 
     /// The page in the console's layout: navigation for this operator's roles, the message a

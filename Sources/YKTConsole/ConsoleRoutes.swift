@@ -3,4 +3,6 @@
 enum ConsoleRoutes {
     static let all: [ConsolePage] = SessionPages.pages + HomePages.pages + RegisterPages.pages + TownshipPages.pages
         + CountyMoneyPages.pages
+        // County: supervision, queries and reports, administration.
+        + WarningPages.pages + ConflictPages.pages + ComplaintPages.pages + ReportPages.pages + CountyTownshipPages.pages + AuditPages.pages
 }

@@ -116,6 +116,11 @@ enum Layout {
         pre.report { white-space: pre-wrap; margin: 0; font-size: 13px; max-width: 520px; }
         nav.tabs { margin: 8px 0; } nav.tabs a.current { font-weight: bold; text-decoration: none; color: #1d2733; }
         svg.chart text { font-size: 12px; fill: #1d2733; } svg.chart rect.bar { fill: #0b5cad; }
+        svg.chart rect.s1 { fill: #e08a00; } svg.chart rect.s2 { fill: #2e7d32; } svg.chart text.chart-title { font-size: 14px; font-weight: bold; }
+        .chart-box { background: #fff; border: 1px solid #d8dde3; padding: 8px; margin: 10px 0; max-width: 100%; overflow-x: auto; }
+        pre.evidence { white-space: pre-wrap; word-break: break-all; background: #fff; border: 1px solid #d8dde3; padding: 8px; font-size: 13px; }
+        textarea { min-width: 360px; min-height: 3em; }
+        fieldset.choice { border: 0; padding: 0; margin: 0; } fieldset.choice label { flex-direction: row; gap: 4px; align-items: center; }
         @media print { header, nav.menu, form, .pager, .skip { display: none !important; } body { background: #fff; } main { padding: 0; } }
         """
 }

@@ -96,22 +96,34 @@ extension CountyNode {
         }
     }
 
-    public func complaints(status: String? = nil) throws -> [Complaint] {
-        try db.all("""
-            SELECT id, subject_kind, subject, received_on, channel, complainant, content, status, outcome, closed_by, closed_on
-            FROM complaint WHERE ?1 IS NULL OR status = ?1 ORDER BY id
-            """, status) {
-            Complaint(id: $0.int64(0), subjectKind: $0.text(1), subject: $0.text(2), receivedOn: $0.text(3), channel: $0.text(4),
-                      complainant: $0.text(5), content: $0.text(6), status: $0.text(7), outcome: $0.optionalText(8),
-                      closedBy: $0.optionalText(9), closedOn: $0.optionalText(10))
+    static let complaintColumns = "id, subject_kind, subject, received_on, channel, complainant, content, status, outcome, closed_by, closed_on"
+
+    static func complaint(_ r: Row) -> Complaint {
+        Complaint(id: r.int64(0), subjectKind: r.text(1), subject: r.text(2), receivedOn: r.text(3), channel: r.text(4),
+                  complainant: r.text(5), content: r.text(6), status: r.text(7), outcome: r.optionalText(8),
+                  closedBy: r.optionalText(9), closedOn: r.optionalText(10))
+    }
+
+    /// The complaints with `status` (nil: any), by number; `limit` and `offset` page them.
+    public func complaints(status: String? = nil, limit: Int? = nil, offset: Int = 0) throws -> [Complaint] {
+        try db.all("SELECT \(Self.complaintColumns) FROM complaint WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+                   status, Int64(limit ?? -1), Int64(max(0, offset)), map: Self.complaint)
+    }
+
+    public func complaintCount(status: String? = nil) throws -> Int {
+        Int(try db.integer("SELECT count(*) FROM complaint WHERE ?1 IS NULL OR status = ?1", status) ?? 0)
+    }
+
+    public func complaint(_ id: Int64) throws -> Complaint {
+        guard let c = try db.first("SELECT \(Self.complaintColumns) FROM complaint WHERE id = ?", id, map: Self.complaint) else {
+            throw YKTError(.complaintUnknown, "没有编号为 \(id) 的投诉举报", hint: "用 ykt complaint list 查看")
         }
+        return c
     }
 
     public func closeComplaint(_ id: Int64, outcome: String, on date: CivilDate) throws {
         guard !outcome.trimmed.isEmpty else { throw YKTError(.fieldMissing, "办结须写明处理结果", at: SourceLocation(field: "--outcome")) }
-        guard let c = try complaints().first(where: { $0.id == id }) else {
-            throw YKTError(.complaintUnknown, "没有编号为 \(id) 的投诉举报", hint: "用 ykt complaint list 查看")
-        }
+        let c = try complaint(id)
         guard c.status == "open" else { throw YKTError(.complaintState, "投诉举报 \(id) 已于 \(c.closedOn ?? "") 办结") }
         try perform("complaint.close", object: "complaint#\(id)", detail: outcome.trimmed) {
             try db.run("UPDATE complaint SET status = 'closed', outcome = ?, closed_by = ?, closed_on = ? WHERE id = ?",
@@ -241,6 +253,18 @@ extension CountyNode {
         public var programs: [ProgramTotals]
         public var differences: [Difference]
         public var clean: Bool { differences.isEmpty }
+    }
+
+    /// The dates a reconciliation covers: a month (`2026-11`: its first to its last day) or a
+    /// year (`2026`: 1 January to 31 December); `field` names the option or form field in errors.
+    public static func reconciliationDates(_ period: Period, field: String) throws -> (from: CivilDate, to: CivilDate) {
+        if let month = period.month, period.kind == .month {
+            return (try CivilDate(parsing: "\(period)-01"), try CivilDate(parsing: "\(period)-\(CivilDate.daysIn(month: month, year: period.year))"))
+        }
+        guard period.kind == .year else {
+            throw YKTError(.usageValue, "对账期间应为月份（YYYY-MM）或年度（YYYY），现为 \(period)", at: SourceLocation(field: field))
+        }
+        return (try CivilDate(parsing: "\(period.year)-01-01"), try CivilDate(parsing: "\(period.year)-12-31"))
     }
 
     /// Reconciles the county's payments through one bank in `from…to` (a month or a year)

@@ -96,9 +96,26 @@ extension CountyNode {
 
     static let warningColumns = "id, rule, subject, evidence, residents, status, found_at, last_seen, closed_by, close_reason"
 
-    public func warnings(status: String? = nil, rule: WarningRule? = nil) throws -> [Warning] {
-        try db.all("SELECT \(Self.warningColumns) FROM warning WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2) ORDER BY id",
-                   status, rule?.rawValue, map: Self.warning)
+    /// The warnings with `status` and `rule` (nil: any), by number; `limit` and `offset` page
+    /// them (the console shows a page at a time).
+    public func warnings(status: String? = nil, rule: WarningRule? = nil, limit: Int? = nil, offset: Int = 0) throws -> [Warning] {
+        try db.all("""
+            SELECT \(Self.warningColumns) FROM warning WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2) ORDER BY id
+            LIMIT ?3 OFFSET ?4
+            """, status, rule?.rawValue, Int64(limit ?? -1), Int64(max(0, offset)), map: Self.warning)
+    }
+
+    /// How many warnings have `status` and `rule` (nil: any).
+    public func warningCount(status: String? = nil, rule: WarningRule? = nil) throws -> Int {
+        Int(try db.integer("SELECT count(*) FROM warning WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2)",
+                           status, rule?.rawValue) ?? 0)
+    }
+
+    /// Counts by rule and status (the console's overview above the list).
+    public func warningSummary() throws -> [(rule: WarningRule, status: String, count: Int)] {
+        try db.all("SELECT rule, status, count(*) FROM warning GROUP BY rule, status ORDER BY rule, status") {
+            (WarningRule(rawValue: $0.text(0)) ?? .invalidID, $0.text(1), $0.int(2))
+        }
     }
 
     public func warning(_ id: Int64) throws -> Warning {

@@ -119,14 +119,30 @@ public enum AuditLog {
         return problems
     }
 
-    public static func entries(db: Database, limit: Int = Int.max) throws -> [Entry] {
+    /// The latest `limit` entries, oldest first; `offset` skips that many of the latest first
+    /// (the console pages back through the trail by the primary key).
+    public static func entries(db: Database, limit: Int = Int.max, offset: Int = 0) throws -> [Entry] {
         try db.all("""
             SELECT seq, at, operator, action, object, detail, prev_hash, hash, signer_key, signature FROM audit
-            ORDER BY seq DESC LIMIT ?
-            """, Int64(min(limit, Int(Int64.max)))) { r in
+            ORDER BY seq DESC LIMIT ? OFFSET ?
+            """, Int64(min(limit, Int(Int64.max))), Int64(max(0, offset))) { r in
             Entry(seq: r.int64(0), at: r.text(1), operatorName: r.text(2), action: r.text(3), object: r.text(4),
                   detail: r.text(5), prevHash: r.text(6), hash: r.text(7), signerKey: r.optionalText(8), signature: r.optionalText(9))
         }.reversed()
+    }
+
+    /// What `audit verify` ends with when the chain (or a decision's signature) is broken.
+    public static func brokenError(_ report: Report) -> YKTError {
+        YKTError(.auditBroken, "审计日志有 \(report.problems.count) 处断裂（共 \(report.entries) 条）",
+                 hint: "数据库可能被绕过本程序改动；保留现场，报告县财政系统管理员",
+                 details: report.problems.map { YKTError(.auditBroken, $0.description) })
+    }
+
+    /// What `audit verify` ends with when anchors the other side holds do not match.
+    public static func anchorError(_ problems: [AnchorProblem], checked: Int, source: String) -> YKTError {
+        YKTError(.auditAnchor, "本节点审计日志与对方持有的 \(problems.count) 个锚点不符（共核对 \(checked) 个，\(source)）：本节点的审计历史在对方记下之后被改写过",
+                 hint: "停止使用本节点、保留现场（不要修复），报告县财政系统管理员",
+                 details: problems.map { YKTError(.auditAnchor, $0.description) })
     }
 
     /// Walks the whole chain and reports every break.
