@@ -8,7 +8,8 @@
 # CONFLICTS open conflicts. `ykt console` (release build) serves it over TLS; each role logs in
 # with POST /login (curl, cookie jar); every page is requested N times (default 20): lists at
 # page 1 and at a deep page, a roster's page of lines, the review queue, approval, batches,
-# warnings, conflicts, townships, reports, query. A page over 200 ms (p99) is flagged.
+# warnings, conflicts, townships, audit, reports, the query (a POST, as the page sends it). A
+# page over 200 ms (p99) is flagged.
 #   benchmarks/console.sh [N]     (RESIDENTS=1000000 BATCH_LINES=200000 ROSTER_LINES=100000 CONFLICTS=10000)
 # KEEP=1 keeps the work directory; SKIP_BUILD=1 uses the last release build (YKT=path another binary).
 set -euo pipefail
@@ -109,50 +110,69 @@ for login in "${roles[@]}"; do
 done
 
 # The pages: lists at page 1 and deep, a roster's lines (page 1 and deep), the queues, reports.
+# "METHOD PATH" per line; a POST's form follows a tab (its CSRF token is added from the page).
 someone=$(sqlite3 "$county/county.db" "SELECT resident_id || ' ' || name FROM roster_line WHERE roster_id = 1 AND line_no = 4242")
 rid=${someone%% *}; rname=${someone#* }
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 pages=(
-    "/"
-    "/review"
-    "/rosters/5"
-    "/rosters/5?page=1500"
-    "/rosters/1?page=19000"
-    "/approval"
-    "/budgets"
-    "/batches"
-    "/bank"
-    "/reissue"
-    "/payments"
-    "/payments?page=3000"
-    "/payments?status=failed"
-    "/warnings"
-    "/warnings?page=20"
-    "/conflicts"
-    "/conflicts?page=150"
-    "/complaints"
-    "/townships"
-    "/audit"
-    "/reports/monthly?month=2026-11"
-    "/reports/reconcile?month=2026-11"
-    "/query?id=$rid&name=$(enc "$rname")"
+    "GET /"
+    "GET /review"
+    "GET /rosters/5"
+    "GET /rosters/5?page=1500"
+    "GET /rosters/1?page=19000"
+    "GET /approval"
+    "GET /budgets"
+    "GET /batches"
+    "GET /bank"
+    "GET /reissue"
+    "GET /payments"
+    "GET /payments?page=3000"
+    "GET /warnings"
+    "GET /warnings?page=20"
+    "GET /warnings/1"
+    "GET /conflicts"
+    "GET /conflicts?page=150"
+    "GET /conflicts/1"
+    "GET /complaints"
+    "GET /townships"
+    "GET /audit"
+    "GET /reports/monthly?month=2026-11"
+    "GET /reports/reconcile"
+    "GET /query"
+    "POST /query	id=$rid&name=$rname"
 )
+
+# A form's CSRF token is derived from the session (ConsoleServer.csrfToken).
+csrf() { printf 'ykt-console-csrf|%s' "$(awk '$6 == "ykt_session" { print $7 }' "$work/$1.jar")" | sha256sum | cut -c1-32; }
+request() {   # LOGIN "METHOD PATH<TAB>FORM": prints the status
+    local login=$1 line=$2 method path form
+    method=${line%% *}; path=${line#* }; form=
+    case "$path" in *$'\t'*) form=${path#*$'\t'}; path=${path%%$'\t'*} ;; esac
+    if [ "$method" = POST ]; then
+        local args=(--data-urlencode "csrf=${tokens[$login]}")
+        local IFS='&'
+        for kv in $form; do args+=(--data-urlencode "$kv"); done
+        curl_ -o /dev/null -w '%{http_code}' -b "$work/$login.jar" "${args[@]}" "$base$path"
+    else
+        curl_ -o /dev/null -w '%{http_code}' -b "$work/$login.jar" "$base$path"
+    fi
+}
+declare -A tokens
+for login in "${roles[@]}"; do tokens[$login]=$(csrf "$login"); done
 
 # Each page with the first role that may open it (200); then RUNS requests with that role.
 : > "$work/plan.txt"
-for page in "${pages[@]}"; do
-    chosen=
+for line in "${pages[@]}"; do
+    chosen=-
     for login in "${roles[@]}"; do
-        code=$(curl_ -o /dev/null -w '%{http_code}' -b "$work/$login.jar" "$base$page")
-        if [ "$code" = 200 ]; then chosen=$login; break; fi
+        if [ "$(request "$login" "$line")" = 200 ]; then chosen=$login; break; fi
     done
-    if [ -z "$chosen" ]; then printf '%s\t-\n' "$page" >> "$work/plan.txt"; continue; fi
-    printf '%s\t%s\n' "$page" "$chosen" >> "$work/plan.txt"
+    printf '%s\t%s\n' "$chosen" "$line" >> "$work/plan.txt"
 done
 mark=$(wc -l < "$work/console.log")
-while IFS=$'\t' read -r page login; do
+while IFS= read -r entry; do
+    login=${entry%%$'\t'*}; line=${entry#*$'\t'}
     [ "$login" = - ] && continue
-    for _ in $(seq "$runs"); do curl_ -o /dev/null -b "$work/$login.jar" "$base$page"; done
+    for _ in $(seq "$runs"); do request "$login" "$line" >/dev/null; done
 done < "$work/plan.txt"
 kill -TERM "$console_pid"; wait "$console_pid" || true; console_pid=
 
@@ -161,33 +181,34 @@ echo "server time per page (ms, $runs requests each, from the console's log; cou
 tail -n +"$((mark + 1))" "$work/console.log" > "$work/timed.log"
 python3 - "$work/plan.txt" "$work/timed.log" <<'PY'
 import json, re, sys
-plan = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-times, statuses = {}, {}
+plan = []
+for l in open(sys.argv[1]):
+    login, line = l.rstrip("\n").split("\t", 1)
+    method, path = line.split(" ", 1)
+    plan.append((login, method, path.split("\t")[0]))
+times = {}
 for line in open(sys.argv[2]):
     try:
         m = json.loads(line)["metadata"]
     except (ValueError, KeyError):
         continue
-    if "ms" not in m:
-        continue
-    times.setdefault(m["path"], []).append(int(m["ms"]))
-    statuses.setdefault(m["path"], set()).add(m["status"])
+    if "ms" in m:
+        times.setdefault((m["method"], m["path"]), []).append(int(m["ms"]))
 
 def pct(v, p):   # nearest rank
     v = sorted(v)
     return v[min(len(v), max(1, -(-p * len(v) // 100))) - 1]
 
 slow = 0
-print(f"{'page':44} {'role':12} {'p50':>5} {'p99':>5}")
-for page, login in plan:
-    v = times.get(page)
-    shown = re.sub(r"\d{17}[\dX]", lambda m: m[0][:6] + "*" * 8 + m[0][-4:], page)   # a resident ID, masked
+print(f"{'page':40} {'role':12} {'p50':>5} {'p99':>5}")
+for login, method, path in plan:
+    v = times.get((method, path))
+    shown = (method + " " + path) if method != "GET" else path
     if login == "-" or not v:
-        print(f"{shown[:44]:44} {'-':12} {'':>5} {'':>5}  not answered 200 for any role (no such page yet?)")
+        print(f"{shown[:40]:40} {'-':12} {'':>5} {'':>5}  not answered 200 for any role")
         continue
     p50, p99 = pct(v, 50), pct(v, 99)
     slow += p99 > 200
-    flag = "  OVER 200 ms" if p99 > 200 else ""
-    print(f"{shown[:44]:44} {login:12} {p50:5d} {p99:5d}{flag}")
+    print(f"{shown[:40]:40} {login:12} {p50:5d} {p99:5d}{'  OVER 200 ms' if p99 > 200 else ''}")
 print(f"pages over 200 ms (p99): {slow}")
 PY
