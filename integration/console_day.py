@@ -343,6 +343,13 @@ def clerk_imports_register(d):
     d.check(f"导入补贴对象 {people} 条" in d.text(), f"改正后导入 {people} 人")
     d.visit("township", "/register", shot="township-register")
     d.check(count_rows(d) == people, f"底册 {people} 人")
+    # Looking someone up by the whole ID typed in: found, and the ID not written back into the page.
+    with open(d.register, encoding="utf-8-sig") as f:
+        someone = list(csv.DictReader(f))[2]
+    d.driver.find_element(By.CSS_SELECTOR, "#register-search input[name=q]").send_keys(someone["身份证号"])
+    d.driver.find_element(By.CSS_SELECTOR, "#register-search button[type=submit]").click()
+    d.seen()
+    d.check(count_rows(d) == 1 and someone["姓名"] in d.text(), "按完整身份证号查到此人")
     # The audited full view is the one page that shows a whole ID (and proves the scan can see one).
     person = d.first_link(r"/register/\d+")
     d.visit("township", person, shot="township-person")
@@ -532,6 +539,7 @@ def no_unmasked_data(d):
         if urllib.parse.urlparse(url).path.endswith("/full"):
             continue
         with open(path, encoding="utf-8") as f:
+            f.readline()   # the address, written first by save_source, is not the page
             source = f.read()
         for s in secrets:
             if s and s in source:
@@ -545,10 +553,25 @@ def no_unmasked_data(d):
         d.check(not any(s in pdf for s in secrets), "打印的公示（PDF）中没有完整的身份证号或账号")
 
 
+def county_supervision(d):
+    """县里：审计查询人看预警、冲突、乡镇、审计日志、月报；投诉受理人为来人查询"""
+    d.login("county", d.args.county, "shen-audit")
+    for path, shot in [("/warnings", "county-warnings"), ("/conflicts", "county-conflicts"), ("/townships", "county-townships"),
+                       ("/audit", "county-audit"), ("/reports/monthly", "county-report-monthly"), ("/payments", None)]:
+        d.visit("county", path, shot=shot)
+        d.check("[YKT-" not in d.text() and "无权办理" not in d.text(), f"审计查询人打开 {path}")
+    d.login("county", d.args.county, "tou-su")
+    with open(d.register, encoding="utf-8-sig") as f:
+        someone = list(csv.DictReader(f))[0]
+    d.visit("county", "/query")
+    d.submit("query", fields={"id": someone["身份证号"], "name": someone["姓名"]}, shot="county-query")
+    d.check("[YKT-" not in d.text() and someone["身份证号"][-4:] in d.text(), "投诉受理人为来人查询发放（脱敏显示）")
+
+
 STEPS = [clerk_imports_register, clerk_records_applications, clerk_opens_and_prints_notice,
          clerk_closes_notice_and_builds_roster, leader_submits_roster, clerk_syncs, refusals,
          county_reviews, county_approves, county_dispatches, bank_pays_with_failures, township_corrects,
-         county_reissues]
+         county_reissues, county_supervision]
 
 
 def main():

@@ -40,9 +40,11 @@ enum RegisterPages {
         for v in try node.villages() {
             options += v == village ? "<option selected>\(v)</option>" : "<option>\(v)</option>"
         }
+        // A whole resident ID typed in is not written back into the page: its last four find the same person.
+        let shownQuery = q.map { $0.count == 18 && $0.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "X" || $0 == "x") } ? String($0.suffix(4)) : $0 }
         var body: HTML = """
             <form method="get" action="/register" id="register-search" class="form">
-            <label>姓名、村或身份证号（全号或后四位）<input name="q" value="\(q ?? "")"></label>
+            <label>姓名、村或身份证号（全号或后四位）<input name="q" value="\(shownQuery ?? "")"></label>
             <label>村（社区）<select name="village">\(options)</select></label>
             <button type="submit">查询</button></form>
             """
