@@ -53,11 +53,21 @@ import YKTTownship
         return String(rest[href.upperBound...].prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
     }
 
+    /// An import's page once it is done: the progress page refreshes itself until then.
+    func outcome(_ b: ConsoleBrowser, _ page: ConsoleBrowser.Page) throws -> ConsoleBrowser.Page {
+        var page = page
+        for _ in 0..<400 where page.body.contains("id=\"import-running\"") {
+            Thread.sleep(forTimeInterval: 0.025)
+            page = try b.get(try link(after: "也可点", in: page.body))
+        }
+        return page
+    }
+
     @Test func anImportWithOneBadLineShowsTheCellAndCommitsNothingButKeepGoodTakesTheGoodLines() throws {
         let f = try ConsoleFixture()
         let b = try loggedIn(f, "weixy", .clerk)
         #expect(try b.get("/import").body.contains("id=\"import-upload\""))
-        let refused = try b.upload("/import", file: "file", name: "大塘村.csv", bytes: Array(Self.csvWithOneBadLine.utf8), fields: [("mode", "all")])
+        let refused = try outcome(b, try b.upload("/import", file: "file", name: "大塘村.csv", bytes: Array(Self.csvWithOneBadLine.utf8), fields: [("mode", "all")]))
         #expect(refused.status == 400)
         #expect(refused.body.contains(ErrorCode.importRejected.rawValue))
         // The bad cell of line 3 is marked, with its code; the good lines are not.
@@ -70,6 +80,15 @@ import YKTTownship
         // Personal data on the outcome page is masked.
         #expect(!refused.body.contains(Self.bob.prefix(17)))
         #expect(!refused.body.contains(Self.aliceCard))
+        // The upload itself is not kept; only the list of problems the import wrote.
+        let folder = f.township.outputFolder + "/console-imports"
+        let inside = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/" + inside).allSatisfy { $0.hasPrefix("导入问题-") })
+        // Another operator cannot see this import's outcome.
+        let other = try loggedIn(f, "qinjg", .clerk)
+        let progressPath = "/import/progress?job=" + inside
+        #expect(try other.get(progressPath).status == 404)
+        #expect(try b.get(progressPath).status == 400)
         // The problem list the import wrote can be downloaded; nothing outside the folder can.
         let list = try link(after: "全部 1 处问题的清单", in: refused.body)
         #expect(list.hasPrefix("/import/file?f="))
@@ -81,8 +100,6 @@ import YKTTownship
             #expect(try b.get("/import/file?f=" + evil).status == 404)
         }
         // A symlink planted in the import folder to a file outside is not followed out.
-        let folder = f.township.outputFolder + "/console-imports"
-        let inside = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
         try FileManager.default.createSymbolicLink(atPath: folder + "/" + inside + "/conf.csv",
                                                    withDestinationPath: f.township.directory + "/node.conf")
         #expect(try b.get("/import/file?f=" + Markup.percentEncode(inside + "/conf.csv")).status == 404)
@@ -90,7 +107,7 @@ import YKTTownship
         // Keep-good: the two good lines go in, the bad one is in the rejects file.
         b.csrf = nil
         try b.get("/import")
-        let kept = try b.upload("/import", file: "file", name: "大塘村.csv", bytes: Array(Self.csvWithOneBadLine.utf8), fields: [("mode", "keep-good")])
+        let kept = try outcome(b, try b.upload("/import", file: "file", name: "大塘村.csv", bytes: Array(Self.csvWithOneBadLine.utf8), fields: [("mode", "keep-good")]))
         #expect(kept.status == 200)
         #expect(kept.body.contains("导入补贴对象 2 条，错误 1 行"))
         #expect(kept.body.contains("<td class=\"bad\" title=\"此格有误\" data-field=\"身份证号\">"))
