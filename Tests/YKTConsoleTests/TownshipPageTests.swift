@@ -341,4 +341,36 @@ import YKTTownship
         #expect(outbox.body.contains(Masking.residentID(Self.alice)) && !outbox.body.contains(Self.alice))
         #expect(try b.get("/applications").status == 200)
     }
+
+    @Test func anApplicationListIsImportedAsTheCLIImportsItAndAPersonCanBeRemoved() throws {
+        let f = try ConsoleFixture()
+        try f.township.actAs("weixy", .clerk)
+        try register(f.township, Self.alice, "韦秀英", card: Self.aliceCard)
+        try register(f.township, Self.bob, "覃建国", card: Self.bobCard)
+        let b = try loggedIn(f, "weixy", .clerk)
+        #expect(try b.get("/applications/import").body.contains("id=\"application-import\""))
+        let csv = "身份证号,姓名,项目编码,期次,数量,村评议结果,备注\n\(Self.alice),韦秀英,GD01,2026,2.5,通过,\n\(Self.bob),覃建国,GD01,2026,abc,通过,\n"
+        let refused = try outcome(b, try b.upload("/applications/import", file: "file", name: "申请.csv", bytes: Array(csv.utf8)))
+        #expect(refused.status == 400)
+        #expect(refused.body.contains("<tr data-line=\"3\">") && refused.body.contains("class=\"bad\" title=\"此格有误\" data-field=\"数量\""))
+        #expect(try f.township.applications().isEmpty)
+        let kept = try outcome(b, try b.upload("/applications/import", file: "file", name: "申请.csv", bytes: Array(csv.utf8), fields: [("mode", "keep-good")]))
+        #expect(kept.body.contains("导入申请 1 条，错误 1 行"))
+        #expect(try f.township.applications().map(\.residentID) == [Self.alice])
+        // The application list page finds it by name, masked.
+        let list = try b.get("/applications?q=韦秀英")
+        #expect(list.body.contains("韦秀英") && !list.body.contains(Self.alice) && !list.body.contains("覃建国"))
+
+        // Removal with a reason withdraws the open application, as `ykt beneficiary remove` does.
+        let alice = try #require(try f.township.findBeneficiary(try ResidentID(Self.alice)))
+        let page = try b.get("/register/\(alice.id)")
+        #expect(page.body.contains("id=\"register-remove\""))
+        #expect(try b.post("/register/\(alice.id)/remove", [("reason", " ")]).status == 400)
+        let removed = try b.post("/register/\(alice.id)/remove", [("reason", "县财政冲突 3 决定由 450223102 登记")])
+        #expect(removed.body.contains("已从底册移除 韦秀英") && removed.body.contains("撤回其未编入清册的申请 1 条"))
+        #expect(try f.township.applications().map(\.status) == [.removed])
+        #expect(try f.township.removal(of: alice) != nil)
+        let after = try b.get("/register/\(alice.id)")
+        #expect(after.body.contains("已于") && !after.body.contains("id=\"register-remove\"") && !after.body.contains("/account\""))
+    }
 }
