@@ -186,7 +186,8 @@ public final class ConsoleServer: @unchecked Sendable {
             return context.page("没有这个记录", Markup.box("error", "没有这个记录。<a href=\"/\">回到首页</a>"), status: 404)
         } catch let e as YKTError {
             let back = request.value("back").flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? request.path
-            let status = [.roleMissing, .authSign, .authLogin, .authChange].contains(e.code) ? 403 : 400
+            // Refusals of the person (no role, wrong or locked password for a signed decision) are 403.
+            let status = [.roleMissing, .authSign, .authLogin, .authChange].contains(e.code) || e.code.exitStatus == .denied ? 403 : 400
             return context.page("未能办理", Markup.error(e) + "<p><a href=\"\(back)\">返回</a></p>", status: status)
         } catch {
             logger?.error("console page failed", ["path": page.path, "error": String(describing: type(of: error))])

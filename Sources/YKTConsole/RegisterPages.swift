@@ -22,9 +22,11 @@ enum RegisterPages {
         ConsolePage("POST", "/register/:id/remove", node: .township, command: "beneficiary remove", handler: remove),
         ConsolePage("GET", "/import", node: .township, command: "beneficiary import", menu: ("底册", "导入底册"), handler: importForm),
         ConsolePage("POST", "/import", node: .township, command: "beneficiary import", handler: importRegister),
+        ConsolePage("GET", "/import/progress", node: .township, command: "beneficiary import", handler: registerProgress),
         ConsolePage("GET", "/import/file", node: .township, command: "beneficiary import", handler: importFile),
         ConsolePage("GET", "/applications/import", node: .township, command: "application import", handler: applicationImportForm),
         ConsolePage("POST", "/applications/import", node: .township, command: "application import", handler: importApplications),
+        ConsolePage("GET", "/applications/import/progress", node: .township, command: "application import", handler: applicationProgress),
         ConsolePage("GET", "/applications/import/file", node: .township, command: "application import", handler: importFile),
     ]
 
@@ -287,10 +289,22 @@ enum RegisterPages {
     /// The folder under the node's `out` where the console keeps what one import wrote.
     static let uploads = "console-imports"
 
-    /// Saves the upload in a folder of its own under `<node>/out/console-imports`, runs the same
-    /// import as the CLI (the problem list and the rejects file written into that folder), then
-    /// removes the upload and shows the outcome: counts, and every problem with its line, the
-    /// file's cells (personal data masked) with the bad one marked.
+    /// Imports started from the console: who started each (only they see its outcome) and,
+    /// once done, its outcome page and status.
+    final class Runs: @unchecked Sendable {
+        // Safe: `runs` is guarded by `lock`.
+        private let lock = NSLock()
+        private var runs: [String: (login: String, outcome: HTML?, status: Int)] = [:]
+        func start(_ id: String, login: String) { lock.withLock { runs[id] = (login, nil, 200) } }
+        func finish(_ id: String, _ outcome: HTML, status: Int) { lock.withLock { runs[id]?.outcome = outcome; runs[id]?.status = status } }
+        func get(_ id: String) -> (login: String, outcome: HTML?, status: Int)? { lock.withLock { runs[id] } }
+    }
+    static let runs = Runs()
+
+    /// Saves the upload in a folder of its own under `<node>/out/console-imports`, then runs the
+    /// same import as the CLI on a thread of its own (the problem list and the rejects file
+    /// written into that folder), as this operator, and sends the browser to its progress page.
+    /// When the import is done the upload is removed and the outcome kept for that page.
     static func runImport(_ c: ConsoleContext, _ kind: ImportKind) throws -> WebResponse {
         guard let upload = c.request.files["file"], !upload.bytes.isEmpty else {
             throw YKTError(.usageValue, "请选择要导入的 CSV 文件", at: SourceLocation(field: "CSV 文件"), hint: "点「选择文件」选中村里报来的 CSV 后再提交")
@@ -302,47 +316,78 @@ enum RegisterPages {
         let folder = "\(stamp)-\(UUID().uuidString.prefix(8).lowercased())"
         let dir = (c.township.outputFolder as NSString).appendingPathComponent("\(uploads)/\(folder)")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var name = upload.name.filter { $0 != "/" && $0 != "\\" && $0 != "\0" }
-        if name.isEmpty || name.hasPrefix(".") { name = "upload.csv" }
+        let given = upload.name.filter { $0 != "/" && $0 != "\\" && $0 != "\0" }
+        let name = given.isEmpty || given.hasPrefix(".") ? "upload.csv" : given
         let saved = (dir as NSString).appendingPathComponent(name)
         guard FileManager.default.createFile(atPath: saved, contents: Data(upload.bytes), attributes: [.posixPermissions: 0o600]) else {
             throw YKTError(.fileWrite, "不能保存上传的文件", at: SourceLocation(file: dir), hint: "检查节点目录下 out 文件夹的权限和磁盘空间")
         }
-        defer { try? FileManager.default.removeItem(atPath: saved) }
         let stem = (name as NSString).deletingPathExtension
         let rejectsName = "导入错误行-\(stem).csv"
-        let options = ImportOptions(encoding: encoding, keepGood: keepGood,
-                                    rejectsPath: keepGood ? (dir as NSString).appendingPathComponent(rejectsName) : nil,
-                                    problemsDirectory: dir)
-        var body: HTML = ""
-        var problems: [YKTError] = []
-        var status = 200
-        do {
-            let r = try kind.run(c.township, saved, options)
-            problems = r.details
-            body += Markup.box(r.rejected > 0 ? "warn" : "ok",
-                               "<p id=\"import-outcome\">\(r.file)（\(r.encoding)）共 \(r.rows) 行：导入\(kind.what) \(r.imported) 条，错误 \(r.rejected) 行</p>")
-            if r.rejectsFile != nil {
-                body += "<p>错误行已写入错误行文件，改正后可再次导入：\(Markup.link(kind.path + "/file", "下载 " + rejectsName, query: [("f", "\(folder)/\(rejectsName)")], className: "download"))</p>"
-            }
-        } catch let e as YKTError {
-            status = 400
-            problems = e.details
-            var head = Markup.error(YKTError(e.code, e.message, at: e.location, hint: e.details.isEmpty ? e.hint : nil))
-            if e.code == .importRejected {
-                head = Markup.box("error", "<p id=\"import-outcome\"><strong>[\(e.code.rawValue)]</strong> \(e.message)</p><p>没有导入任何一行。按下表改正原文件后重新导入；或选「只导入正确的行」先导入正确的行。</p>")
-                if let list = try? FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix("导入问题-") }) {
-                    head += "<p>全部 \(e.details.count) 处问题的清单（可用 WPS/Excel 打开）：\(Markup.link(kind.path + "/file", "下载 " + list, query: [("f", "\(folder)/\(list)")], className: "download"))</p>"
+        let (directory, clock, token) = (c.directory, c.server.clock, c.token)
+        runs.start(folder, login: c.session.login)
+        _ = c.server.startJob("import-\(folder)") { job in
+            defer { try? FileManager.default.removeItem(atPath: saved) }
+            let options = ImportOptions(encoding: encoding, keepGood: keepGood,
+                                        rejectsPath: keepGood ? (dir as NSString).appendingPathComponent(rejectsName) : nil,
+                                        problemsDirectory: dir,
+                                        progress: { @Sendable phase, done, total in job.say("\(phase)：\(done)/\(total) 行") })
+            var body: HTML = ""
+            var problems: [YKTError] = []
+            var status = 200
+            do {
+                // The operator's own session, as each request opens the node.
+                let node = try TownshipNode.open(directory: directory)
+                if let clock { node.now = clock }
+                _ = try node.act(session: token)
+                job.say("已收到 \(name)（\(upload.bytes.count / 1024 + 1) KB），开始校验……")
+                let r = try kind.run(node, saved, options)
+                problems = r.details
+                body += Markup.box(r.rejected > 0 ? "warn" : "ok",
+                                   "<p id=\"import-outcome\">\(r.file)（\(r.encoding)）共 \(r.rows) 行：导入\(kind.what) \(r.imported) 条，错误 \(r.rejected) 行</p>")
+                if r.rejectsFile != nil {
+                    body += "<p>错误行已写入错误行文件，改正后可再次导入：\(Markup.link(kind.path + "/file", "下载 " + rejectsName, query: [("f", "\(folder)/\(rejectsName)")], className: "download"))</p>"
                 }
+            } catch let e as YKTError {
+                status = e.code.exitStatus == .denied ? 403 : 400
+                problems = e.details
+                if e.code == .importRejected {
+                    body += Markup.box("error", "<p id=\"import-outcome\"><strong>[\(e.code.rawValue)]</strong> \(e.message)</p><p>没有导入任何一行。按下表改正原文件后重新导入；或选「只导入正确的行」先导入正确的行。</p>")
+                    if let list = try? FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix("导入问题-") }) {
+                        body += "<p>全部 \(e.details.count) 处问题的清单（可用 WPS/Excel 打开）：\(Markup.link(kind.path + "/file", "下载 " + list, query: [("f", "\(folder)/\(list)")], className: "download"))</p>"
+                    }
+                } else {
+                    body += Markup.error(e)
+                }
+            } catch {
+                status = 500
+                body += Markup.box("error", "导入时出错：\(String(describing: error))")
             }
-            body += head
+            if !problems.isEmpty {
+                body += problemTable(saved: saved, encoding: encoding, columns: kind.columns, problems: problems)
+            }
+            runs.finish(folder, body, status: status)
+            job.finish()
         }
-        if !problems.isEmpty {
-            body += problemTable(saved: saved, encoding: encoding, columns: kind.columns, problems: problems)
-        }
-        body += "<h2>再导入一个文件</h2>" + uploadForm(c, kind)
-        return c.page(kind.title, body, status: status)
+        return .redirect(Markup.url(kind.path + "/progress", query: [("job", folder)]))
     }
+
+    /// An import's progress while it runs (the page refreshes itself), then its outcome.
+    static func progress(_ c: ConsoleContext, _ kind: ImportKind) throws -> WebResponse {
+        guard let id = c.value("job"), let run = runs.get(id), run.login == c.session.login,
+              let job = c.server.job("import-\(id)") else { throw ConsoleServer.NotFound() }
+        guard job.isFinished, let outcome = run.outcome else {
+            let here = Markup.url(kind.path + "/progress", query: [("job", id)])
+            let body: HTML = "<p data-refresh id=\"import-running\">正在导入……（页面每秒刷新；也可点 <a id=\"import-refresh\" href=\"\(here)\">刷新</a>）</p>"
+                + "<noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>"
+                + "<pre class=\"progress\">\(job.progress.suffix(20).joined(separator: "\n"))</pre>"
+            return c.page(kind.title, body)
+        }
+        return c.page(kind.title, outcome + "<h2>再导入一个文件</h2>" + uploadForm(c, kind), status: run.status)
+    }
+
+    @Sendable static func registerProgress(_ c: ConsoleContext) throws -> WebResponse { try progress(c, register) }
+    @Sendable static func applicationProgress(_ c: ConsoleContext) throws -> WebResponse { try progress(c, applications) }
 
     /// Every problem, by line: the line's cells (IDs, accounts and phones masked) with each bad
     /// cell marked `class="bad"`, and the problems with their codes and what to do.

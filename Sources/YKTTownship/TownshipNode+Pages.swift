@@ -27,10 +27,14 @@ extension TownshipNode {
                  OR (length(?1) = 4 AND substr(b.resident_id, 15) = ?1))
             """
         let total = try db.integer("SELECT count(*) FROM beneficiary b WHERE \(filter)", q, village) ?? 0
+        // The page is chosen from the covering index alone (migration 15), then joined: the
+        // rows skipped by the offset cost no table or account lookups.
         let rows = try db.all("""
-            SELECT \(Self.beneficiaryColumns) FROM beneficiary b
+            SELECT \(Self.beneficiaryColumns) FROM (
+                SELECT b.id FROM beneficiary b WHERE \(filter) ORDER BY b.village, b.name, b.resident_id LIMIT ?3 OFFSET ?4) p
+            JOIN beneficiary b ON b.id = p.id
             LEFT JOIN account a ON a.beneficiary_id = b.id AND a.replaced_at IS NULL
-            WHERE \(filter) ORDER BY b.village, b.name, b.resident_id LIMIT ?3 OFFSET ?4
+            ORDER BY b.village, b.name, b.resident_id
             """, q, village, Int64(limit), Int64(offset), map: Self.beneficiary(from:))
         return (Int(total), rows)
     }
@@ -41,7 +45,8 @@ extension TownshipNode {
     }
 
     /// One page of the applications, filtered as `applications(...)` does, plus `query` (a name
-    /// or village containing it, or a whole resident ID) and `notice`. Returns the count of all matches.
+    /// or village containing it, or a whole resident ID) and `notice`, in the order recorded. Returns the
+    /// count of all matches.
     public func applicationsPage(program: String? = nil, period: String? = nil, status: ApplicationStatus? = nil,
                                  notice: Int64? = nil, query: String? = nil, offset: Int, limit: Int) throws
         -> (total: Int, rows: [ApplicationRecord]) {
@@ -54,9 +59,13 @@ extension TownshipNode {
         let total = try db.integer("""
             SELECT count(*) FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id WHERE \(filter)
             """, program, period, status?.rawValue, q, notice) ?? 0
+        // In the order recorded; the page's ids first (no sort of every match), then their columns.
         let rows = try db.all("""
-            SELECT \(Self.applicationColumns) FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id
-            WHERE \(filter) ORDER BY ap.program_code, ap.period, b.village, b.resident_id LIMIT ?6 OFFSET ?7
+            SELECT \(Self.applicationColumns) FROM (
+                SELECT ap.id FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id
+                WHERE \(filter) ORDER BY ap.id LIMIT ?6 OFFSET ?7) p
+            JOIN application ap ON ap.id = p.id JOIN beneficiary b ON b.id = ap.beneficiary_id
+            ORDER BY ap.id
             """, program, period, status?.rawValue, q, notice, Int64(limit), Int64(offset), map: Self.application(from:))
         return (Int(total), rows)
     }
