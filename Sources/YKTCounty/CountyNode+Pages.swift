@@ -56,8 +56,11 @@ extension CountyNode {
         let (offset, limit) = (max(0, offset), max(1, min(limit, 500)))
         switch LineSearch(search) {
         case nil:
-            let items = try db.all("SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? ORDER BY l.line_no LIMIT ? OFFSET ?",
-                                   id, limit, offset, map: Self.rosterLine)
+            // A roster's lines are numbered 1…n (checked line by line when it was received), so
+            // the page after `offset` lines starts past line number `offset`: found through the
+            // primary key, not by stepping over the lines before it.
+            let items = try db.all("SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.line_no > ? ORDER BY l.line_no LIMIT ?",
+                                   id, offset, limit, map: Self.rosterLine)
             return Page(items: items, total: r.lineCount, capped: false)
         case .resident(let rid):
             let items = try db.all("""
@@ -70,25 +73,18 @@ extension CountyNode {
                                                      id, n, map: Self.rosterLine)
             return Page(items: items, total: items.isEmpty && offset == 0 ? 0 : 1, capped: false)
         case .name(let prefix):
-            let pattern = Self.likePrefix(prefix)
+            // The names starting with `prefix`, through the index on (roster, name): in BINARY
+            // order they lie from `prefix` up to `prefix` followed by the last code point.
+            let upper = prefix + "\u{10FFFF}"
             let items = try db.all("""
-                SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.name LIKE ? ESCAPE '\\' ORDER BY l.line_no LIMIT ? OFFSET ?
-                """, id, pattern, limit, offset, map: Self.rosterLine)
+                SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.name >= ? AND l.name < ?
+                ORDER BY l.name, l.line_no LIMIT ? OFFSET ?
+                """, id, prefix, upper, limit, offset, map: Self.rosterLine)
             let total = try db.integer("""
-                SELECT count(*) FROM (SELECT 1 FROM roster_line WHERE roster_id = ? AND name LIKE ? ESCAPE '\\' LIMIT ?)
-                """, id, pattern, Self.countCap + 1) ?? 0
+                SELECT count(*) FROM (SELECT 1 FROM roster_line WHERE roster_id = ? AND name >= ? AND name < ? LIMIT ?)
+                """, id, prefix, upper, Self.countCap + 1) ?? 0
             return Page(items: items, total: min(Int(total), Self.countCap), capped: total > Self.countCap)
         }
-    }
-
-    /// `text%` for LIKE, with `%`, `_` and `\` in `text` taken literally.
-    static func likePrefix(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if c == "%" || c == "_" || c == "\\" { out.append("\\") }
-            out.append(c)
-        }
-        return out + "%"
     }
 
     /// A warning that touches a roster: the warning and the roster's lines it names.
@@ -111,19 +107,28 @@ extension CountyNode {
 
     // MARK: Payments
 
-    /// One page of payments, newest first: by state, batch, and a search (a whole resident ID,
-    /// a payment number, or the beginning of a name).
+    /// One page of payments, newest first: by state, batch, and a search (a whole resident ID
+    /// or a payment number; both through an index).
     public func paymentsPage(status: String? = nil, batch: Int64? = nil, search: String? = nil,
                              offset: Int, limit: Int) throws -> Page<Payment> {
         let (offset, limit) = (max(0, offset), max(1, min(limit, 500)))
         var conditions: [String] = []
         var values: [any DatabaseValueConvertible] = []
-        if let status { conditions.append("status = ?"); values.append(status) }
+        if let status {
+            // Written into the SQL (one of three known words), so that the failed payments are
+            // read from their own partial index.
+            guard let known = ["dispatched", "paid", "failed"].first(where: { $0 == status }) else {
+                throw YKTError(.usageValue, "支付状态只能是 dispatched、paid、failed，现为「\(status)」", at: SourceLocation(field: "状态"))
+            }
+            conditions.append("status = '\(known)'")
+        }
         if let batch { conditions.append("batch_id = ?"); values.append(batch) }
         switch LineSearch(search) {
         case .resident(let rid): conditions.append("resident_id = ?"); values.append(rid)
         case .line(let n): conditions.append("id = ?"); values.append(Int64(n))
-        case .name(let prefix): conditions.append("name LIKE ? ESCAPE '\\'"); values.append(Self.likePrefix(prefix))
+        case .name:
+            throw YKTError(.usageValue, "支付按完整的 18 位身份证号或支付编号查找，「\(search ?? "")」两者都不是",
+                           at: SourceLocation(field: "查找"), hint: "按姓名查找请打开清册，在清册明细中查找")
         case nil: break
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")

@@ -295,6 +295,13 @@ struct CountyMoneyPageTests {
         #expect(list.body.contains("共 \(failed.count) 条"))
         for p in s.people { #expect(!list.body.contains(p)) }
         #expect(list.body.contains(Masking.residentID(failed[0].residentID)))
+        // Searched by a whole resident ID (through its index); a name is answered with where to look.
+        let one = try b.get("/payments?q=\(failed[0].residentID)")
+        #expect(one.body.contains("共 1 条"))
+        let byName = try b.get("/payments?q=" + Markup.percentEncode("韦秀"))
+        #expect(byName.status == 400)
+        #expect(byName.body.contains(ErrorCode.usageValue.rawValue))
+        #expect(byName.body.contains("在清册明细中查找"))
     }
 
     @Test func correctedFailuresAreReissuedWithThePassword() throws {
