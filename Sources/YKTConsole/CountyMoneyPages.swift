@@ -457,7 +457,7 @@ enum CountyMoneyPages {
             <form method="get" action="/payments" id="payment-search" class="form">
             <label>状态<select name="status">\(options)</select></label>
             <label>批次<input type="text" name="batch" value="\(batch.map(String.init) ?? "")" size="6" inputmode="numeric"></label>
-            <label>查找（身份证号、支付编号或姓名）<input type="search" name="q" value="\(q ?? "")"></label>
+            <label>查找（身份证号或支付编号）<input type="search" name="q" value="\(q ?? "")"></label>
             <button type="submit">查找</button></form>
             """
         let size = 50

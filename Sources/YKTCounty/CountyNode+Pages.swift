@@ -56,39 +56,39 @@ extension CountyNode {
         let (offset, limit) = (max(0, offset), max(1, min(limit, 500)))
         switch LineSearch(search) {
         case nil:
-            let items = try db.all("SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? ORDER BY l.line_no LIMIT ? OFFSET ?",
-                                   id, limit, offset, map: Self.rosterLine)
+            // A roster's lines are numbered 1…n (checked line by line when it was received), so
+            // the page after `offset` lines starts past line number `offset`: found through the
+            // primary key, not by stepping over the lines before it.
+            let items = try db.all("SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.line_no > ? ORDER BY l.line_no LIMIT ?",
+                                   id, offset, limit, map: Self.rosterLine)
             return Page(items: items, total: r.lineCount, capped: false)
         case .resident(let rid):
+            // The person's few lines in every roster, never the roster's million lines: SQLite,
+            // with no statistics, may otherwise start from the roster and read them all.
             let items = try db.all("""
-                SELECT \(Self.lineColumns) FROM roster_line l WHERE l.resident_id = ? AND l.roster_id = ? ORDER BY l.line_no LIMIT ? OFFSET ?
+                SELECT \(Self.lineColumns) FROM roster_line l INDEXED BY roster_line_resident
+                WHERE l.resident_id = ? AND l.roster_id = ? ORDER BY l.line_no LIMIT ? OFFSET ?
                 """, rid, id, limit, offset, map: Self.rosterLine)
-            let total = try db.integer("SELECT count(*) FROM roster_line WHERE resident_id = ? AND roster_id = ?", rid, id) ?? 0
+            let total = try db.integer("SELECT count(*) FROM roster_line INDEXED BY roster_line_resident WHERE resident_id = ? AND roster_id = ?",
+                                       rid, id) ?? 0
             return Page(items: items, total: Int(total), capped: false)
         case .line(let n):
             let items = offset > 0 ? [] : try db.all("SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.line_no = ?",
                                                      id, n, map: Self.rosterLine)
             return Page(items: items, total: items.isEmpty && offset == 0 ? 0 : 1, capped: false)
         case .name(let prefix):
-            let pattern = Self.likePrefix(prefix)
+            // The names starting with `prefix`, through the index on (roster, name): in BINARY
+            // order they lie from `prefix` up to `prefix` followed by the last code point.
+            let upper = prefix + "\u{10FFFF}"
             let items = try db.all("""
-                SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.name LIKE ? ESCAPE '\\' ORDER BY l.line_no LIMIT ? OFFSET ?
-                """, id, pattern, limit, offset, map: Self.rosterLine)
+                SELECT \(Self.lineColumns) FROM roster_line l WHERE l.roster_id = ? AND l.name >= ? AND l.name < ?
+                ORDER BY l.name, l.line_no LIMIT ? OFFSET ?
+                """, id, prefix, upper, limit, offset, map: Self.rosterLine)
             let total = try db.integer("""
-                SELECT count(*) FROM (SELECT 1 FROM roster_line WHERE roster_id = ? AND name LIKE ? ESCAPE '\\' LIMIT ?)
-                """, id, pattern, Self.countCap + 1) ?? 0
+                SELECT count(*) FROM (SELECT 1 FROM roster_line WHERE roster_id = ? AND name >= ? AND name < ? LIMIT ?)
+                """, id, prefix, upper, Self.countCap + 1) ?? 0
             return Page(items: items, total: min(Int(total), Self.countCap), capped: total > Self.countCap)
         }
-    }
-
-    /// `text%` for LIKE, with `%`, `_` and `\` in `text` taken literally.
-    static func likePrefix(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if c == "%" || c == "_" || c == "\\" { out.append("\\") }
-            out.append(c)
-        }
-        return out + "%"
     }
 
     /// A warning that touches a roster: the warning and the roster's lines it names.
@@ -103,7 +103,7 @@ extension CountyNode {
     public func rosterWarnings(_ id: Int64) throws -> [RosterWarning] {
         var lines: [Int64: [Int]] = [:]
         try db.forEach("""
-            SELECT wr.warning_id, l.line_no FROM warning_resident wr CROSS JOIN roster_line l
+            SELECT wr.warning_id, l.line_no FROM warning_resident wr CROSS JOIN roster_line l INDEXED BY roster_line_resident
             WHERE l.resident_id = wr.resident_id AND l.roster_id = ?
             """, id) { lines[$0.int64(0), default: []].append($0.int(1)) }
         return try lines.keys.sorted().map { RosterWarning(warning: try warning($0), lines: lines[$0]!.sorted()) }
@@ -111,27 +111,40 @@ extension CountyNode {
 
     // MARK: Payments
 
-    /// One page of payments, newest first: by state, batch, and a search (a whole resident ID,
-    /// a payment number, or the beginning of a name).
+    /// One page of payments, newest first: by state, batch, and a search (a whole resident ID
+    /// or a payment number; both through an index).
     public func paymentsPage(status: String? = nil, batch: Int64? = nil, search: String? = nil,
                              offset: Int, limit: Int) throws -> Page<Payment> {
         let (offset, limit) = (max(0, offset), max(1, min(limit, 500)))
         var conditions: [String] = []
         var values: [any DatabaseValueConvertible] = []
-        if let status { conditions.append("status = ?"); values.append(status) }
+        // The most selective index is named: with no statistics SQLite would take the batch's
+        // (two hundred thousand rows) over a person's few payments or the failed ones.
+        var index = ""
+        if let status {
+            // Written into the SQL (one of three known words), so that the failed payments are
+            // read from their own partial index.
+            guard let known = ["dispatched", "paid", "failed"].first(where: { $0 == status }) else {
+                throw YKTError(.usageValue, "支付状态只能是 dispatched、paid、failed，现为「\(status)」", at: SourceLocation(field: "状态"))
+            }
+            conditions.append("status = '\(known)'")
+            if known == "failed" { index = "INDEXED BY payment_failed" }
+        }
         if let batch { conditions.append("batch_id = ?"); values.append(batch) }
         switch LineSearch(search) {
-        case .resident(let rid): conditions.append("resident_id = ?"); values.append(rid)
-        case .line(let n): conditions.append("id = ?"); values.append(Int64(n))
-        case .name(let prefix): conditions.append("name LIKE ? ESCAPE '\\'"); values.append(Self.likePrefix(prefix))
+        case .resident(let rid): conditions.append("resident_id = ?"); values.append(rid); index = "INDEXED BY payment_resident"
+        case .line(let n): conditions.append("id = ?"); values.append(Int64(n)); index = ""
+        case .name:
+            throw YKTError(.usageValue, "支付按完整的 18 位身份证号或支付编号查找，「\(search ?? "")」两者都不是",
+                           at: SourceLocation(field: "查找"), hint: "按姓名查找请打开清册，在清册明细中查找")
         case nil: break
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         var items: [Payment] = []
-        try db.statement("SELECT \(Self.paymentColumns) FROM payment \(filter) ORDER BY id DESC LIMIT ? OFFSET ?")
+        try db.statement("SELECT \(Self.paymentColumns) FROM payment \(index) \(filter) ORDER BY id DESC LIMIT ? OFFSET ?")
             .forEach(values + [limit, offset]) { items.append(Self.payment($0)) }
         var total = 0
-        try db.statement("SELECT count(*) FROM (SELECT 1 FROM payment \(filter) LIMIT ?)")
+        try db.statement("SELECT count(*) FROM (SELECT 1 FROM payment \(index) \(filter) LIMIT ?)")
             .forEach(values + [Self.countCap + 1]) { total = $0.int(0) }
         return Page(items: items, total: min(total, Self.countCap), capped: total > Self.countCap)
     }

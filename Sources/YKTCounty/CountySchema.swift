@@ -296,5 +296,13 @@ enum CountySchema {
         ALTER TABLE resident ADD COLUMN removed_at TEXT;
         ALTER TABLE resident ADD COLUMN removed_reason TEXT;
         """),
+        // The office console's pages (issue 17) find a roster's lines by name and the failed
+        // payments through an index, a page at a time, on a county of a million residents:
+        // names within a roster, and the failed payments alone (a partial index: a few percent
+        // of the payments). Self-contained: renumber freely.
+        .init(version: 19, sql: """
+        CREATE INDEX roster_line_name ON roster_line(roster_id, name);
+        CREATE INDEX payment_failed ON payment(id) WHERE status = 'failed';
+        """),
     ])
 }
