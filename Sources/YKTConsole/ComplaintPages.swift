@@ -60,17 +60,19 @@ enum ComplaintPages {
         body += """
             <form method="get" action="/complaints" class="form" id="complaints-filter">\
             \(WarningPages.select("status", "状态", [("open", "办理中"), ("closed", "已办结")], selected: status))\
-            <button type="submit">筛选</button></form>
+            <label>内容含<input name="q" value="\(c.request.method == "GET" ? c.value("q") ?? "" : "")"></label>\
+            <button type="submit">查找</button></form>
             """
-        let total = try county.complaintCount(status: status)
+        let q = c.request.method == "GET" ? c.value("q") : nil
+        let total = try county.complaintCount(status: status, containing: q)
         let page = c.pager(total: total)
-        let rows: [[HTML]] = try county.complaints(status: status, limit: page.limit, offset: page.offset).map { x in
+        let rows: [[HTML]] = try county.complaints(status: status, containing: q, limit: page.limit, offset: page.offset).map { x in
             [Markup.link("/complaints/\(x.id)", String(x.id)), "\(subject(x))", "\(x.receivedOn)", "\(x.channel)",
              "\(String(Masking.digits(in: x.content).prefix(60)))", "\(x.status == "open" ? "办理中" : "已办结")",
              "\(Masking.digits(in: x.outcome ?? ""))"]
         }
         body += "<div id=\"complaints-list\">" + Markup.table(["编号", "对象", "收到", "渠道", "内容", "状态", "处理结果"], rows, numeric: [0],
-                                                             empty: status == "open" ? "没有办理中的投诉举报" : "没有投诉举报") + "</div>" + page.links
+                                                             empty: q != nil ? "没有符合条件的投诉举报" : status == "open" ? "没有办理中的投诉举报" : "没有投诉举报") + "</div>" + page.links
         return c.page("投诉举报", body, status: error == nil ? 200 : 400)
     }
 

@@ -202,6 +202,8 @@ import YKTTownship
         let stored = try f.county.complaint(1)
         #expect(stored.subject == Self.alice && stored.channel == "来电" && stored.status == "open")
         #expect(try b.get("/complaints").body.contains("href=\"/complaints/1\""))
+        #expect(try b.get("/complaints?q=%E8%80%95%E5%9C%B0").body.contains("href=\"/complaints/1\""))   // 耕地
+        #expect(try b.get("/complaints?q=%E4%BD%8F%E6%88%BF").body.contains("没有符合条件的投诉举报"))   // 住房
         let closed = try b.post("/complaints/1/close", [("outcome", "已核实，开户行退回，已更正账户并补发")])
         #expect(closed.body.contains("投诉举报 1 已办结"))
         let after = try f.county.complaint(1)
