@@ -277,6 +277,15 @@ class Day:
         self.seen("township-sync")
         self.require("同步完成。" in self.text(), "立即同步：同步完成")
 
+    def wait_for(self, element_id, seconds=60):
+        """Waits on a page that refreshes itself (an import's progress) until ELEMENT_ID shows."""
+        deadline = time.time() + seconds
+        while not self.has(element_id) and time.time() < deadline:
+            time.sleep(0.3)
+            if not self.has(element_id):
+                self.driver.get(self.driver.current_url)
+        return self.seen()
+
     def has(self, element_id):
         return bool(self.driver.find_elements(By.ID, element_id))
 
@@ -330,6 +339,7 @@ def clerk_imports_register(d):
     d.visit("township", "/import", shot="township-import")
     bad = os.path.join(d.work, "register-bad.csv")
     d.submit("import-upload", files={"file": bad})
+    d.wait_for("import-outcome")
     d.screenshot("township-import-error")
     cells = d.driver.find_elements(By.CSS_SELECTOR, "#import-problems td.bad")
     d.check(len(cells) == 1 and cells[0].get_attribute("data-field") == "身份证号", "底册有错行：标出出错的单元格（身份证号）")
@@ -338,6 +348,7 @@ def clerk_imports_register(d):
     d.check(count_rows(d) == 0, "底册有错行：底册仍是空的")
     d.visit("township", "/import")
     d.submit("import-upload", files={"file": d.register})
+    d.wait_for("import-outcome")
     with open(d.register, encoding="utf-8-sig") as f:
         people = len(list(csv.reader(f))) - 1
     d.check(f"导入补贴对象 {people} 条" in d.text(), f"改正后导入 {people} 人")
@@ -372,6 +383,7 @@ def clerk_records_applications(d):
     """经办人导入申请名单（村评议结果一并导入）"""
     d.visit("township", "/applications/import")
     d.submit("application-import", files={"file": d.applications})
+    d.wait_for("import-outcome")
     d.check("错误 0 行" in d.text(), "申请名单导入，无错误行")
     d.visit("township", "/applications?program=GD01", shot="township-applications")
     d.check(count_rows(d) > 0, f"GD01 申请 {count_rows(d)} 条")
