@@ -10,6 +10,9 @@
 # page 1 and at a deep page, a roster's page of lines, the review queue, approval, batches,
 # warnings, conflicts, townships, audit, reports, the query (a POST, as the page sends it). A
 # page over 200 ms (p99) is flagged.
+# Then a township's console on a register of TOWNSHIP_PEOPLE (default 20,000; 0 skips it) with
+# its applications and a notice: the register at page 1, deep and searched, a person, the
+# applications, the notice's page.
 #   benchmarks/console.sh [N]     (RESIDENTS=1000000 BATCH_LINES=200000 ROSTER_LINES=100000 CONFLICTS=10000)
 # KEEP=1 keeps the work directory; SKIP_BUILD=1 uses the last release build (YKT=path another binary).
 set -euo pipefail
@@ -29,8 +32,10 @@ fi
 ykt=${YKT:-$root/.build/release/ykt}
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-consolebench.XXXXXX")
 console_pid=
+serve_pid=
 cleanup() {
-    if [ -n "$console_pid" ]; then kill "$console_pid" 2>/dev/null || true; wait "$console_pid" 2>/dev/null || true; fi
+    local p
+    for p in $console_pid $serve_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     if [ -n "${KEEP:-}" ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -99,50 +104,28 @@ console_listen = 127.0.0.1:0
 log_format = json
 clock_override = allowed
 CONF
-YKT_CLOCK=2026-11-20 "$ykt" console --node "$county" 2>"$work/console.log" >/dev/null &
-console_pid=$!
-for _ in $(seq 200); do [ -s "$county/console.port" ] && break; kill -0 "$console_pid" || { cat "$work/console.log" >&2; exit 1; }; sleep 0.05; done
-base="https://127.0.0.1:$(cat "$county/console.port")"
+# --- Timing: one console at a time ----------------------------------------------------------
+# start_console NODE CLOCK: starts `ykt console` on NODE (its log: $work/console-NAME.log).
+start_console() {
+    local node=$1 clock=$2
+    rm -f "$node/console.port"
+    log="$work/console-$(basename "$node").log"
+    YKT_CLOCK=$clock "$ykt" console --node "$node" 2>"$log" >/dev/null &
+    console_pid=$!
+    for _ in $(seq 200); do [ -s "$node/console.port" ] && break; kill -0 "$console_pid" || { cat "$log" >&2; exit 1; }; sleep 0.05; done
+    [ -s "$node/console.port" ] || { echo "ykt console reported no port" >&2; exit 1; }
+    if grep -q '^console_tls_certificate' "$node/node.conf"; then base="https://127.0.0.1:$(cat "$node/console.port")"; else base="http://127.0.0.1:$(cat "$node/console.port")"; fi
+    for login in "${roles[@]}"; do
+        tr -d '\n' < "$(op_password "$node" "$login")" |
+            curl_ -o /dev/null -c "$work/$login.jar" --data-urlencode "login=$login" --data-urlencode "password@-" "$base/login"
+        tokens[$login]=$(csrf "$login")
+    done
+}
+stop_console() { kill -TERM "$console_pid"; wait "$console_pid" || true; console_pid=; }
 curl_() { curl -sS --cacert "$work/pki/console-ca.crt" "$@"; }
-for login in "${roles[@]}"; do
-    tr -d '\n' < "$(op_password "$county" "$login")" |
-        curl_ -o /dev/null -c "$work/$login.jar" --data-urlencode "login=$login" --data-urlencode "password@-" "$base/login"
-done
-
-# The pages: lists at page 1 and deep, a roster's lines (page 1 and deep), the queues, reports.
-# "METHOD PATH" per line; a POST's form follows a tab (its CSRF token is added from the page).
-someone=$(sqlite3 "$county/county.db" "SELECT resident_id || ' ' || name FROM roster_line WHERE roster_id = 1 AND line_no = 4242")
-rid=${someone%% *}; rname=${someone#* }
-pages=(
-    "GET /"
-    "GET /review"
-    "GET /rosters/5"
-    "GET /rosters/5?page=1500"
-    "GET /rosters/1?page=19000"
-    "GET /approval"
-    "GET /budgets"
-    "GET /batches"
-    "GET /bank"
-    "GET /reissue"
-    "GET /payments"
-    "GET /payments?page=3000"
-    "GET /warnings"
-    "GET /warnings?page=20"
-    "GET /warnings/1"
-    "GET /conflicts"
-    "GET /conflicts?page=150"
-    "GET /conflicts/1"
-    "GET /complaints"
-    "GET /townships"
-    "GET /audit"
-    "GET /reports/monthly?month=2026-11"
-    "GET /reports/reconcile"
-    "GET /query"
-    "POST /query	id=$rid&name=$rname"
-)
-
 # A form's CSRF token is derived from the session (ConsoleServer.csrfToken).
 csrf() { printf 'ykt-console-csrf|%s' "$(awk '$6 == "ykt_session" { print $7 }' "$work/$1.jar")" | sha256sum | cut -c1-32; }
+declare -A tokens
 request() {   # LOGIN "METHOD PATH<TAB>FORM": prints the status
     local login=$1 line=$2 method path form
     method=${line%% *}; path=${line#* }; form=
@@ -156,30 +139,29 @@ request() {   # LOGIN "METHOD PATH<TAB>FORM": prints the status
         curl_ -o /dev/null -w '%{http_code}' -b "$work/$login.jar" "$base$path"
     fi
 }
-declare -A tokens
-for login in "${roles[@]}"; do tokens[$login]=$(csrf "$login"); done
-
-# Each page with the first role that may open it (200); then RUNS requests with that role.
-: > "$work/plan.txt"
-for line in "${pages[@]}"; do
-    chosen=-
-    for login in "${roles[@]}"; do
-        if [ "$(request "$login" "$line")" = 200 ]; then chosen=$login; break; fi
+# time_pages TITLE: each of "${pages[@]}" with the first of "${roles[@]}" that gets 200, RUNS times;
+# then p50 and p99 of the server's own `ms` per page.
+time_pages() {
+    : > "$work/plan.txt"
+    for line in "${pages[@]}"; do
+        chosen=-
+        for login in "${roles[@]}"; do
+            if [ "$(request "$login" "$line")" = 200 ]; then chosen=$login; break; fi
+        done
+        printf '%s\t%s\n' "$chosen" "$line" >> "$work/plan.txt"
     done
-    printf '%s\t%s\n' "$chosen" "$line" >> "$work/plan.txt"
-done
-mark=$(wc -l < "$work/console.log")
-while IFS= read -r entry; do
-    login=${entry%%$'\t'*}; line=${entry#*$'\t'}
-    [ "$login" = - ] && continue
-    for _ in $(seq "$runs"); do request "$login" "$line" >/dev/null; done
-done < "$work/plan.txt"
-kill -TERM "$console_pid"; wait "$console_pid" || true; console_pid=
-
-echo
-echo "server time per page (ms, $runs requests each, from the console's log; county: $residents residents, $((4 * residents)) roster lines)"
-tail -n +"$((mark + 1))" "$work/console.log" > "$work/timed.log"
-python3 - "$work/plan.txt" "$work/timed.log" <<'PY'
+    local mark
+    mark=$(wc -l < "$log")
+    while IFS= read -r entry; do
+        login=${entry%%$'\t'*}; line=${entry#*$'\t'}
+        [ "$login" = - ] && continue
+        for _ in $(seq "$runs"); do request "$login" "$line" >/dev/null; done
+    done < "$work/plan.txt"
+    stop_console
+    tail -n +"$((mark + 1))" "$log" > "$work/timed.log"
+    echo
+    echo "$1"
+    python3 - "$work/plan.txt" "$work/timed.log" <<'PY'
 import json, re, sys
 plan = []
 for l in open(sys.argv[1]):
@@ -212,3 +194,89 @@ for login, method, path in plan:
     print(f"{shown[:40]:40} {login:12} {p50:5d} {p99:5d}{'  OVER 200 ms' if p99 > 200 else ''}")
 print(f"pages over 200 ms (p99): {slow}")
 PY
+}
+
+# --- The county's pages ----------------------------------------------------------------------
+start_console "$county" 2026-11-20
+# The pages: lists at page 1 and deep, a roster's lines (page 1 and deep), the queues, reports.
+# "METHOD PATH" per line; a POST's form follows a tab (its CSRF token is added).
+someone=$(sqlite3 "$county/county.db" "SELECT resident_id || ' ' || name FROM roster_line WHERE roster_id = 1 AND line_no = 4242")
+rid=${someone%% *}; rname=${someone#* }
+pages=(
+    "GET /"
+    "GET /review"
+    "GET /rosters/5"
+    "GET /rosters/5?page=1500"
+    "GET /rosters/1?page=19000"
+    "GET /approval"
+    "GET /budgets"
+    "GET /batches"
+    "GET /bank"
+    "GET /reissue"
+    "GET /payments"
+    "GET /payments?page=3000"
+    "GET /warnings"
+    "GET /warnings?page=20"
+    "GET /warnings/1"
+    "GET /conflicts"
+    "GET /conflicts?page=150"
+    "GET /conflicts/1"
+    "GET /complaints"
+    "GET /townships"
+    "GET /audit"
+    "GET /reports/monthly?month=2026-11"
+    "GET /reports/reconcile"
+    "GET /query"
+    "POST /query	id=$rid&name=$rname"
+)
+time_pages "county: server time per page (ms, $runs requests each, from the console's log; $residents residents, $((4 * residents)) roster lines)"
+
+# --- A township's pages: a register of TOWNSHIP_PEOPLE (0 skips) ---------------------------------
+people=${TOWNSHIP_PEOPLE:-20000}
+[ "$people" -gt 0 ] || exit 0
+t0=$(now)
+villages=10
+"$ykt" demo generate --out "$work/tdata" --seed 5 --townships 1 --villages "$villages" --people $(( (people + villages - 1) / villages )) >/dev/null
+code=$(tail -n +2 "$work/tdata/townships.csv" | head -n 1 | cut -d, -f1)
+township="$work/$code"
+ykt_init "$township" admin 乡镇管理员 --township "$code" --name 寨沙镇 >/dev/null
+ykt_add_operator admin "$township" clerk 乡镇经办员 clerk
+# The township's calendar and policy list, as a first sync would bring them: from a county of its own.
+tc="$work/tcounty"
+mkdir -p "$work/tc" && mv "$work/tdata" "$work/tc/data"
+ln -s "$township" "$work/tc/$code"
+bash "$root/integration/county-setup.sh" "$ykt" "$work/tc" "$code" >/dev/null
+"$ykt" serve --node "$work/tc/county" 2>"$work/tserve.log" &
+serve_pid=$!
+for _ in $(seq 200); do [ -s "$work/tc/county/serve.port" ] && break; sleep 0.05; done
+"$ykt" sync --node "$township" --county "127.0.0.1:$(cat "$work/tc/county/serve.port")" >/dev/null
+kill "$serve_pid"; wait "$serve_pid" || true; serve_pid=
+echo "clock_override = allowed" >> "$township/node.conf"
+echo "log_format = json" >> "$township/node.conf"
+export YKT_CLOCK=2026-11-02
+ykt_as clerk "$township" beneficiary import "$work/tc/data/$code-register.csv" >/dev/null
+ykt_as clerk "$township" application import "$work/tc/data/$code-applications.csv" >/dev/null
+ykt_as clerk "$township" notice open --program GD01 --period 2026 --place 各村村务公开栏 --phone 0772-6812345 >/dev/null
+unset YKT_CLOCK
+t1=$(now)
+echo
+echo "township: register of $(ykt_as clerk "$township" beneficiary list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') people, applications, a notice, in $(secs "$t0" "$t1") s"
+roles=(clerk)
+start_console "$township" 2026-11-03
+name=$(sqlite3 "$township/township.db" "SELECT name FROM beneficiary LIMIT 1 OFFSET 777")
+pages=(
+    "GET /"
+    "GET /register"
+    "GET /register?page=$(( people / 50 - 5 ))"
+    "GET /register?q=$name"
+    "GET /register/777"
+    "GET /applications"
+    "GET /applications?page=$(( people / 50 - 5 ))"
+    "GET /notices"
+    "GET /notices/1"
+    "GET /outbox"
+    "GET /inbox"
+    "GET /payments"
+    "GET /rosters"
+)
+time_pages "township: server time per page (ms, $runs requests each; a register of $people people)"
