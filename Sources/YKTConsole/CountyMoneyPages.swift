@@ -132,7 +132,7 @@ enum CountyMoneyPages {
         body += "<div id=\"roster-warnings\">" + Markup.table(["预警", "规则", "状态", "涉及的行", "证据（脱敏）", "处理"], warnings.map { w in
             let lines = w.lines.prefix(20).map(String.init).joined(separator: "、") + (w.lines.count > 20 ? " 等 \(w.lines.count) 行" : "")
             let state: HTML = w.warning.status == "dismissed" ? "\(w.warning.statusChinese)" : "<span class=\"bad\">\(w.warning.statusChinese)</span>"
-            return ["\(w.warning.id)", "\(w.warning.rule.chinese)", state, "\(lines)",
+            return [Markup.link("/warnings/\(w.warning.id)", String(w.warning.id)), "\(w.warning.rule.chinese)", state, "\(lines)",
                     "\(String(CountyNode.maskedEvidence(w.warning.evidence).prefix(200)))",
                     "\(w.warning.closedBy.map { "\($0)：\(w.warning.closeReason ?? "")" } ?? "—")"]
         }, numeric: [0], empty: "没有涉及本清册的预警。") + "</div>"
