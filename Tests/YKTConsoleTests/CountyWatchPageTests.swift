@@ -300,6 +300,42 @@ import YKTTownship
         #expect(try clerk.get("/reports/monthly").status == 403)
     }
 
+    @Test func aBankStatementIsUploadedAndReconciledAsTheCLIDoes() throws {
+        let f = try ConsoleFixture()
+        let account = try Self.paidResident(f)
+        try f.county.actAs("zhi", .payments)
+        let b = try f.browser(f.county)
+        try b.login("zhi", password: TestOperators.password)
+        #expect(try b.get("/reports/reconcile").body.contains("id=\"reconcile\""))
+        func statement(_ fen: Int64) throws -> [UInt8] {
+            BankFile.write(BankFile.Statement(bank: "RCC", from: try CivilDate(parsing: "2026-02-01"), to: try CivilDate(parsing: "2026-02-28"),
+                                              lines: [BankFile.StatementLine(lineID: "1", batch: 1, accountNumber: account, amountFen: fen,
+                                                                             kind: .paid, date: try CivilDate(parsing: "2026-02-10"))]))
+        }
+        let clean = try b.upload("/reports/reconcile", file: "statement", name: "对账单-2026-02.txt", bytes: try statement(22470),
+                                 fields: [("period", "2026-02"), ("output", "page")])
+        #expect(clean.status == 200 && clean.body.contains("账实相符") && clean.body.contains("<svg"))
+        try b.get("/reports/reconcile")
+        let off = try b.upload("/reports/reconcile", file: "statement", name: "对账单.txt", bytes: try statement(22000),
+                               fields: [("period", "2026-02"), ("output", "page")])
+        #expect(off.body.contains("id=\"reconcile-differences\"") && off.body.contains("金额不符") && off.body.contains("220.00"))
+        #expect(!off.body.contains(account))
+        // The same as the library says for that file.
+        let path = f.dir.write("statement.txt", String(decoding: try statement(22000), as: UTF8.self))
+        let r = try f.county.reconcile(statementPath: path, from: try CivilDate(parsing: "2026-02-01"), to: try CivilDate(parsing: "2026-02-28"))
+        #expect(r.differences.map(\.kind) == ["amount"])
+        // The month asked must be the statement's.
+        try b.get("/reports/reconcile")
+        let wrong = try b.upload("/reports/reconcile", file: "statement", name: "对账单.txt", bytes: try statement(22470),
+                                 fields: [("period", "2026-03"), ("output", "page")])
+        #expect(wrong.status == 400 && wrong.body.contains(ErrorCode.bankFile.rawValue))
+        // The report the CLI writes, downloaded.
+        try b.get("/reports/reconcile")
+        let csv = try b.upload("/reports/reconcile", file: "statement", name: "对账单.txt", bytes: try statement(22470),
+                               fields: [("period", "2026-02"), ("output", "csv")])
+        #expect(csv.headers["content-disposition"]?.contains("attachment") == true && csv.body.contains("账实相符"))
+    }
+
     @Test func townshipsAndTheAuditTrailAreForTheAdministratorAndTheAuditor() throws {
         let f = try ConsoleFixture()
         try f.county.actAs("shen", .auditor)
