@@ -3,6 +3,7 @@ import Testing
 import YKTConsole
 import YKTCore
 import YKTCounty
+import YKTCrypto
 import YKTNode
 import YKTTestSupport
 import YKTTownship
@@ -372,5 +373,53 @@ import YKTTownship
         #expect(try f.township.removal(of: alice) != nil)
         let after = try b.get("/register/\(alice.id)")
         #expect(after.body.contains("已于") && !after.body.contains("id=\"register-remove\"") && !after.body.contains("/account\""))
+    }
+
+    @Test func aCountyDecisionToRemoveAPersonIsDoneFromTheInbox() throws {
+        let f = try ConsoleFixture()
+        func push(_ node: TownshipNode) throws -> TownshipNode.PushReport {
+            try node.push { bytes, signature in
+                let a = f.county.receive(peer: node.config.nodeID, bytes: bytes, signature: signature)
+                return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+            }
+        }
+        // Another township registered Alice first; ours registers her too: a conflict.
+        var config = NodeConfig(role: .township, nodeID: "450223102", name: "四排镇", countyCode: "450223", defaultOperator: "测试员")
+        config.extra["county_public_key"] = Hex.encode(try f.county.publicKey().raw)
+        let other = try TownshipNode.create(directory: f.dir.file("township2"), config: config)
+        try other.actAs(TestOperators.administrator)
+        try f.county.actAs(TestOperators.administrator)
+        try f.county.enrol(township: "450223102", name: "四排镇", publicKeyHex: Hex.encode(try other.publicKey().raw))
+        _ = try other.pull { after in
+            let a = f.county.stream(peer: "450223102", after: after)
+            return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+        }
+        try other.actAs("lu", .clerk)
+        try register(other, Self.alice, "韦秀英", card: Self.carolCard)
+        #expect(try push(other).accepted == 1)
+        try f.township.actAs("weixy", .clerk)
+        try register(f.township, Self.alice, "韦秀英", card: Self.aliceCard)
+        #expect(try push(f.township).conflicted == 1)
+        let conflict = try #require(try f.county.db.integer("SELECT id FROM conflict WHERE kind = 'resident.two-townships'"))
+        try f.county.actAs(TestOperators.administrator)
+        try f.county.resolveConflict(conflict, decision: "keep-450223102", reason: "本人户籍在四排镇")
+        try f.pull()
+
+        let b = try loggedIn(f, "weixy", .clerk)
+        let inbox = try b.get("/inbox")
+        #expect(inbox.body.contains("id=\"inbox-remove-\(conflict)\""))
+        #expect(!inbox.body.contains(Self.alice))
+        // An auditor sees the decision but has no button, and a post is refused.
+        let auditor = try loggedIn(f, "shenji", .auditor)
+        #expect(!(try auditor.get("/inbox")).body.contains("id=\"inbox-remove-"))
+        #expect(try auditor.post("/inbox/remove", [("conflict", String(conflict))]).status == 403)
+        #expect(try f.township.findBeneficiary(try ResidentID(Self.alice)).flatMap { try f.township.removal(of: $0) } == nil)
+
+        let done = try b.post("/inbox/remove", [("conflict", String(conflict)), ("reason", "已核实")])
+        #expect(done.body.contains("冲突 \(conflict)：已从底册移除"))
+        let alice = try #require(try f.township.findBeneficiary(try ResidentID(Self.alice)))
+        #expect(try f.township.removal(of: alice)?.reason == "县财政冲突 \(conflict) 决定由 450223102 登记；已核实")
+        #expect(try f.township.decisionsToAct().isEmpty)
+        #expect(!(try b.get("/inbox")).body.contains("id=\"inbox-remove-"))
     }
 }
