@@ -128,8 +128,11 @@ enum CountyMoneyPages {
         }
         // Its warnings, with their evidence masked (warnings list/show).
         let warnings = try county.rosterWarnings(id)
-        body += "<h2>预警（\(warnings.count) 条）</h2>"
-        body += "<div id=\"roster-warnings\">" + Markup.table(["预警", "规则", "状态", "涉及的行", "证据（脱敏）", "处理"], warnings.map { w in
+        body += "<h2>预警（\(warnings.total) 条，未处理 \(warnings.open) 条）</h2>"
+        if warnings.total > warnings.shown.count {
+            body += "<p class=\"muted\">下表列出前 \(warnings.shown.count) 条（未处理的在前），其余在 \(Markup.link("/warnings", "预警")) 页查看。</p>"
+        }
+        body += "<div id=\"roster-warnings\">" + Markup.table(["预警", "规则", "状态", "涉及的行", "证据（脱敏）", "处理"], warnings.shown.map { w in
             let lines = w.lines.prefix(20).map(String.init).joined(separator: "、") + (w.lines.count > 20 ? " 等 \(w.lines.count) 行" : "")
             let state: HTML = w.warning.status == "dismissed" ? "\(w.warning.statusChinese)" : "<span class=\"bad\">\(w.warning.statusChinese)</span>"
             return [Markup.link("/warnings/\(w.warning.id)", String(w.warning.id)), "\(w.warning.rule.chinese)", state, "\(lines)",
@@ -208,7 +211,7 @@ enum CountyMoneyPages {
         let rows = Array(waiting.dropFirst(pager.offset).prefix(pager.limit))
         var table: [[HTML]] = []
         for r in rows {
-            let open = try county.rosterWarnings(r.id).filter { $0.warning.status != "dismissed" }.count
+            let open = try county.rosterWarnings(r.id, limit: 0).open
             let box: HTML = "<input type=\"checkbox\" name=\"rosters\" value=\"\(r.id)\" id=\"roster-\(r.id)\" aria-label=\"审定清册 \(r.id)\">"
             table.append([box] + rosterRows([r], names)[0].prefix(7) + ["\(r.reviewedBy ?? "")", open > 0 ? "<span class=\"bad\">\(open)</span>" : "0"])
         }

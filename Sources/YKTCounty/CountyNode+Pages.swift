@@ -97,16 +97,28 @@ extension CountyNode {
         public var lines: [Int]
     }
 
-    /// The warnings (any state) naming a resident on the roster, with those lines: read from
-    /// the warnings' residents through the roster lines' resident index, never by reading the
-    /// roster's lines.
-    public func rosterWarnings(_ id: Int64) throws -> [RosterWarning] {
+    /// The warnings naming a resident on the roster: how many (and how many not dismissed), and
+    /// the first `limit` with their lines, open ones first. Read from the warnings' residents
+    /// through the roster lines' resident index, never by reading the roster's lines; only the
+    /// warnings shown are loaded whole (a roster may touch a thousand).
+    public func rosterWarnings(_ id: Int64, limit: Int = 20) throws -> (total: Int, open: Int, shown: [RosterWarning]) {
         var lines: [Int64: [Int]] = [:]
+        var status: [Int64: String] = [:]
         try db.forEach("""
-            SELECT wr.warning_id, l.line_no FROM warning_resident wr CROSS JOIN roster_line l INDEXED BY roster_line_resident
+            SELECT wr.warning_id, l.line_no, w.status FROM warning_resident wr CROSS JOIN roster_line l INDEXED BY roster_line_resident
+            JOIN warning w ON w.id = wr.warning_id
             WHERE l.resident_id = wr.resident_id AND l.roster_id = ?
-            """, id) { lines[$0.int64(0), default: []].append($0.int(1)) }
-        return try lines.keys.sorted().map { RosterWarning(warning: try warning($0), lines: lines[$0]!.sorted()) }
+            """, id) { r in
+            lines[r.int64(0), default: []].append(r.int(1))
+            status[r.int64(0)] = r.text(2)
+        }
+        let open = status.values.filter { $0 != "dismissed" }.count
+        let order = lines.keys.sorted { a, b in
+            let (x, y) = (status[a] == "dismissed", status[b] == "dismissed")
+            return x == y ? a < b : !x
+        }
+        let shown = try order.prefix(max(0, limit)).map { RosterWarning(warning: try warning($0), lines: lines[$0]!.sorted()) }
+        return (lines.count, open, shown)
     }
 
     // MARK: Payments

@@ -107,7 +107,7 @@ struct CountyMoneyPageTests {
 
         // A wrong password is refused and nothing changes.
         let wrong = try b.post("/rosters/1/review", [("decision", "approve"), ("reason", ""), ("password", "not-my-password-1")])
-        #expect(wrong.status == 400)
+        #expect(wrong.status == 403)
         #expect(wrong.body.contains(ErrorCode.authPassword.rawValue))
         #expect(try s.county.roster(1).status == "received")
         #expect(try s.entries("roster.review") == 0)
@@ -329,7 +329,7 @@ struct CountyMoneyPageTests {
         #expect(page.body.contains("<form id=\"batch-reissue\""))
         for p in s.people { #expect(!page.body.contains(p)) }
         let wrong = try b.post("/reissue", [("password", "not-my-password-1")])
-        #expect(wrong.status == 400)
+        #expect(wrong.status == 403)
         #expect(wrong.body.contains(ErrorCode.authPassword.rawValue))
         #expect(try s.county.pendingReissues().count == 2)
         #expect(try s.entries("batch.reissue") == 0)
