@@ -22,22 +22,36 @@ enum ConsoleCommands {
                 let logger = Logger(label: "ykt.console", format: config.extra["log_format"] == "json" ? .jsonLines : .text)
                 let server = try ConsoleServer(directory: directory, host: host, port: port, clock: try inv.clock(config), logger: logger)
                 try FileOutput.writeAtomically("\(server.port)\n", to: (directory as NSString).appendingPathComponent("console.port"))
-                signal(SIGTERM, SIG_IGN)
-                signal(SIGINT, SIG_IGN)
-                let stop = DispatchSemaphore(value: 0)
-                let sources = [SIGTERM, SIGINT].map { sig in
-                    let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                    s.setEventHandler { stop.signal() }
-                    s.resume()
-                    return s
-                }
+                let stop = StopSignal()
                 server.start()
                 let shown = host == "0.0.0.0" ? "本机名或地址" : host
                 inv.out.message("ykt console: \(config.name)（\(config.nodeID)）工作台在 \(server.tls ? "https" : "http")://\(shown):\(server.port)/ 提供，按 Ctrl-C 停止")
                 stop.wait()
                 inv.out.message("ykt console: 收到停止信号，处理完进行中的请求后退出")
                 server.stop()
-                sources.forEach { $0.cancel() }
             }),
     ]
+}
+
+/// SIGTERM and SIGINT, taken over from their default action: `wait()` returns at the first one,
+/// so a server finishes the requests under way before the process ends.
+final class StopSignal {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var sources: [any DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            let semaphore = self.semaphore
+            source.setEventHandler { semaphore.signal() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func wait() {
+        semaphore.wait()
+        sources.forEach { $0.cancel() }
+    }
 }

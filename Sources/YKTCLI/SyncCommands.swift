@@ -155,15 +155,7 @@ enum SyncCommands {
                 let server = try CountyServer(county: county, host: host, port: port, logger: logger)
                 let portFile = (county.directory as NSString).appendingPathComponent("serve.port")
                 try FileOutput.writeAtomically("\(server.port)\n", to: portFile)
-                signal(SIGTERM, SIG_IGN)
-                signal(SIGINT, SIG_IGN)
-                let stop = DispatchSemaphore(value: 0)
-                let sources = [SIGTERM, SIGINT].map { sig in
-                    let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                    s.setEventHandler { stop.signal() }
-                    s.resume()
-                    return s
-                }
+                let stop = StopSignal()
                 // SIGHUP: read the CRL again now (it is also re-read whenever its file changes).
                 signal(SIGHUP, SIG_IGN)
                 let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -181,7 +173,6 @@ enum SyncCommands {
                 stop.wait()
                 inv.out.message("ykt serve: 收到停止信号，处理完进行中的连接后退出")
                 server.stop()
-                sources.forEach { $0.cancel() }
                 hangup.cancel()
                 try? FileManager.default.removeItem(atPath: portFile)
             }),

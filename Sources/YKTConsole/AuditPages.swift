@@ -17,14 +17,8 @@ enum AuditPages {
     @Sendable static func list(_ c: ConsoleContext) throws -> WebResponse {
         var body: HTML = "<h2>校验审计日志</h2>"
         if let job = c.server.job(verifyJob) {
-            body += "<pre class=\"progress\" id=\"audit-verify-progress\">\(job.progress.joined(separator: "\n"))</pre>"
-            if !job.isFinished {
-                body += "<p data-refresh>校验进行中……（页面每秒刷新）</p><noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>"
-            } else if let e = job.error {
-                body += "<div id=\"audit-verify-result\">" + Markup.error(e) + "</div>"
-            } else {
-                body += "<div id=\"audit-verify-result\">" + Markup.box("ok", "审计日志、本人签名和存证原文都已核对，没有问题。") + "</div>"
-            }
+            body += Markup.progress(job, running: "校验进行中", done: "审计日志、本人签名和存证原文都已核对，没有问题。",
+                                    id: "audit-verify-progress", resultID: "audit-verify-result")
         }
         let running = c.server.job(verifyJob).map { !$0.isFinished } ?? false
         if c.can("audit verify") && !running {
@@ -61,34 +55,25 @@ enum AuditPages {
             }
             return path
         }
-        let (directory, clock, token, shownName) = (c.directory, c.server.clock, c.token, c.request.files["anchors"]?.name ?? "")
-        _ = c.server.startJob(verifyJob) { job in
+        let shownName = c.request.files["anchors"]?.name ?? ""
+        c.server.startNodeJob(verifyJob, as: c.token, CountyNode.self) { node, job in
             defer { if let anchorPath { try? FileManager.default.removeItem(atPath: (anchorPath as NSString).deletingLastPathComponent) } }
-            do {
-                let node = try CountyNode.open(directory: directory)
-                if let clock { node.now = clock }
-                let who = try node.act(session: token)
-                job.say("\(who.realName)（\(who.login)）开始校验审计日志 …")
-                let started = Date()
-                let anchors = try anchorPath.map { (file: try AuditAnchorFile.read(path: $0), path: shownName) }
-                let check = try node.checkAudit(anchors: anchors)
-                let r = check.report
-                if r.ok {
-                    job.say("审计日志完好：共 \(r.entries) 条，链头 \(r.headHash.prefix(16))…")
-                    if !check.anchorSource.isEmpty, check.anchorProblems.isEmpty {
-                        job.say("与对方持有的锚点一致：核对 \(check.anchorsChecked) 个（\(check.anchorSource)）")
-                    }
+            job.say("\(node.operatorName) 开始校验审计日志 …")
+            let started = Date()
+            let anchors = try anchorPath.map { (file: try AuditAnchorFile.read(path: $0), path: shownName) }
+            let check = try node.checkAudit(anchors: anchors)
+            let r = check.report
+            if r.ok {
+                job.say("审计日志完好：共 \(r.entries) 条，链头 \(r.headHash.prefix(16))…")
+                if !check.anchorSource.isEmpty, check.anchorProblems.isEmpty {
+                    job.say("与对方持有的锚点一致：核对 \(check.anchorsChecked) 个（\(check.anchorSource)）")
                 }
-                if let evidence = check.evidence, evidence.problems.isEmpty {
-                    job.say("存证原文完好：共核对 \(evidence.changeSets) 个变更集")
-                }
-                job.say(String(format: "用时 %.1f 秒", Date().timeIntervalSince(started)))
-                job.finish(check.failure)
-            } catch let e as YKTError {
-                job.finish(e)
-            } catch {
-                job.finish(YKTError(.internalError, "\(error)"))
             }
+            if let evidence = check.evidence, evidence.problems.isEmpty {
+                job.say("存证原文完好：共核对 \(evidence.changeSets) 个变更集")
+            }
+            job.say(String(format: "用时 %.1f 秒", Date().timeIntervalSince(started)))
+            job.finish(check.failure)
         }
         return .redirect("/audit")
     }

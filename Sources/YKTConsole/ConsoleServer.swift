@@ -247,6 +247,26 @@ public final class ConsoleServer: @unchecked Sendable {
     }
 
     public func job(_ key: String) -> ConsoleJob? { lock.withLock { jobs[key] } }
+
+    /// Starts `work` as the job `key` on the node opened afresh (with the training clock), as
+    /// the operator whose session `token` is, or as the node's service when `token` is nil; any
+    /// error ends the job with it.
+    @discardableResult
+    func startNodeJob<N: OperatorNode & SendableMetatype>(_ key: String, as token: String?, _ type: N.Type,
+                                       _ work: @escaping @Sendable (N, ConsoleJob) throws -> Void) -> ConsoleJob {
+        startJob(key) { [self] job in
+            do {
+                guard let node = try openNode() as? N else { throw YKTError(.internalError, "节点类型不符") }
+                if let token { _ = try node.act(session: token) } else { node.operatorName = Access.serviceName }
+                try work(node, job)
+                if !job.isFinished { job.finish() }
+            } catch let e as YKTError {
+                job.finish(e)
+            } catch {
+                job.finish(YKTError(.internalError, "\(error)"))
+            }
+        }
+    }
 }
 
 /// Long work started from a page: lines of progress, then done (with an error or not).

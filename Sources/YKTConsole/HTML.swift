@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 
 /// A piece of HTML. Built by interpolation, where every `String` (or number) is escaped and
 /// only another `HTML` goes in as it is: text typed by anyone (a name, a reason, a file's cell)
@@ -34,19 +35,7 @@ public struct HTML: ExpressibleByStringInterpolation, Sendable, Equatable {
     /// Escapes the five characters that matter in text and in quoted attribute values.
     public static func escape(_ s: String) -> String {
         guard s.contains(where: { $0 == "&" || $0 == "<" || $0 == ">" || $0 == "\"" || $0 == "'" }) else { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count + 16)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
+        return NoticeDocument.escape(s)
     }
 
     /// Joins pieces with `separator`.
@@ -127,6 +116,19 @@ public enum Markup {
             out += "</ul>"
         }
         return box("error", out)
+    }
+
+    /// A job's progress lines, then, once it is done, its error or `done`; while it runs the
+    /// page reloads itself every second (with JavaScript, or the `noscript` refresh without).
+    public static func progress(_ job: ConsoleJob, running: String, done: HTML, id: String = "job-progress",
+                                resultID: String? = nil) -> HTML {
+        var body: HTML = "<pre class=\"progress\" id=\"\(id)\">\(job.progress.joined(separator: "\n"))</pre>"
+        if !job.isFinished {
+            return "<p data-refresh>\(running)……（页面每秒刷新）</p><noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>" + body
+        }
+        let result = job.error.map(error) ?? box("ok", done)
+        body += resultID.map { "<div id=\"\($0)\">\(result)</div>" } ?? result
+        return body
     }
 
     /// Money in yuan with grouping, from fen.

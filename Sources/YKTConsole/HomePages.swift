@@ -78,23 +78,12 @@ enum HomePages {
     static let syncJob = "sync"
 
     @Sendable static func startSync(_ c: ConsoleContext) throws -> WebResponse {
-        let directory = c.directory
-        let clock = c.server.clock
-        _ = c.server.startJob(syncJob) { job in
-            do {
-                let node = try TownshipNode.open(directory: directory, operatorName: Access.serviceName)
-                if let clock { node.now = clock }
-                let sync = try TownshipSync(node: node)
-                job.say("正在连接县财政 \(sync.host):\(sync.port) …")
-                let report = try sync.round { p in job.say("已发送变更集 \(p.changeSets) 个、操作 \(p.operations) 条、\(p.bytesSent / 1024) KB") }
-                job.say("同步完成：" + outcome(report))
-                for g in report.groups.prefix(20) { job.say("  \(g.status == "rejected" ? "退回" : "冲突") \(g.count) 条 [\(g.rule)] \(g.reason)") }
-                job.finish()
-            } catch let e as YKTError {
-                job.finish(e)
-            } catch {
-                job.finish(YKTError(.internalError, "\(error)"))
-            }
+        c.server.startNodeJob(syncJob, as: nil, TownshipNode.self) { node, job in
+            let sync = try TownshipSync(node: node)
+            job.say("正在连接县财政 \(sync.host):\(sync.port) …")
+            let report = try sync.round { p in job.say("已发送变更集 \(p.changeSets) 个、操作 \(p.operations) 条、\(p.bytesSent / 1024) KB") }
+            job.say("同步完成：" + outcome(report))
+            for g in report.groups.prefix(20) { job.say("  \(g.status == "rejected" ? "退回" : "冲突") \(g.count) 条 [\(g.rule)] \(g.reason)") }
         }
         return .redirect("/sync")
     }
@@ -103,14 +92,7 @@ enum HomePages {
         guard let job = c.server.job(syncJob) else {
             return c.page("同步", "<p>本次开机以来还没有从工作台发起同步。</p>" + c.form("/sync", "", submit: "立即同步"))
         }
-        var body: HTML = "<pre class=\"progress\">\(job.progress.joined(separator: "\n"))</pre>"
-        if !job.isFinished {
-            body = "<p data-refresh>同步进行中……（页面每秒刷新）</p><noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>" + body
-        } else if let e = job.error {
-            body += Markup.error(e)
-        } else {
-            body += Markup.box("ok", "同步完成。")
-        }
+        let body = Markup.progress(job, running: "同步进行中", done: "同步完成。")
         return c.page("同步", body + "<p>\(Markup.link("/", "回到今日待办"))</p>")
     }
 

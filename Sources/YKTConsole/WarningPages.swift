@@ -134,24 +134,13 @@ enum WarningPages {
     /// `ykt warnings run` over the whole county takes seconds on a million residents: it runs on
     /// a thread of its own, as the operator who started it, and the page shows its progress.
     @Sendable static func startRun(_ c: ConsoleContext) throws -> WebResponse {
-        let (directory, clock, token) = (c.directory, c.server.clock, c.token)
-        _ = c.server.startJob(runJob) { job in
-            do {
-                let node = try CountyNode.open(directory: directory)
-                if let clock { node.now = clock }
-                let who = try node.act(session: token)
-                job.say("\(who.realName)（\(who.login)）开始运行预警规则 …")
-                let started = Date()
-                let r = try node.runWarnings()
-                for rule in WarningRule.allCases { job.say("\(rule.chinese)：\(r.found[rule.rawValue] ?? 0) 条") }
-                job.say("共 \(r.total) 条线索，新增 \(r.new) 条" + (r.reopened > 0 ? "，重新打开 \(r.reopened) 条（证据有变化）" : "")
-                        + String(format: "，用时 %.1f 秒", Date().timeIntervalSince(started)))
-                job.finish()
-            } catch let e as YKTError {
-                job.finish(e)
-            } catch {
-                job.finish(YKTError(.internalError, "\(error)"))
-            }
+        c.server.startNodeJob(runJob, as: c.token, CountyNode.self) { node, job in
+            job.say("\(node.operatorName) 开始运行预警规则 …")
+            let started = Date()
+            let r = try node.runWarnings()
+            for rule in WarningRule.allCases { job.say("\(rule.chinese)：\(r.found[rule.rawValue] ?? 0) 条") }
+            job.say("共 \(r.total) 条线索，新增 \(r.new) 条" + (r.reopened > 0 ? "，重新打开 \(r.reopened) 条（证据有变化）" : "")
+                    + String(format: "，用时 %.1f 秒", Date().timeIntervalSince(started)))
         }
         return .redirect("/warnings/run")
     }
@@ -161,14 +150,7 @@ enum WarningPages {
             return c.page("运行预警规则", "<p>本次开机以来还没有从工作台运行过预警规则。</p>"
                           + c.form("/warnings/run", "", submit: "运行预警规则", id: "warnings-run"))
         }
-        var body: HTML = "<pre class=\"progress\" id=\"job-progress\">\(job.progress.joined(separator: "\n"))</pre>"
-        if !job.isFinished {
-            body = "<p data-refresh>预警规则运行中……（页面每秒刷新）</p><noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>" + body
-        } else if let e = job.error {
-            body += Markup.error(e)
-        } else {
-            body += Markup.box("ok", "预警规则已运行完毕。")
-        }
+        let body = Markup.progress(job, running: "预警规则运行中", done: "预警规则已运行完毕。")
         return c.page("运行预警规则", body + "<p>\(Markup.link("/warnings", "查看预警", query: [("status", "open")]))</p>")
     }
 }

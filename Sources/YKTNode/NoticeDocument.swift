@@ -34,7 +34,8 @@ public struct NoticeDocument: Sendable {
         return (htmlPath, csvPath)
     }
 
-    static func escape(_ s: String) -> String {
+    /// Escapes `& < > " '` for HTML text and quoted attribute values (the console's `HTML` too).
+    public static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for c in s {

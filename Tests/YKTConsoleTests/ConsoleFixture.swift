@@ -67,15 +67,5 @@ final class ConsoleFixture {
 
     deinit { for s in servers { s.stop() } }
 
-    static func script(_ args: [String]) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [root.appendingPathComponent("certs/make-dev-pki.sh").path] + args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw YKTError(.internalError, "make-dev-pki.sh \(args) failed") }
-    }
+    static func script(_ args: [String]) throws { try TestPKI.script(args) }
 }

@@ -72,16 +72,7 @@ final class SyncNetwork: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    static func script(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [root.appendingPathComponent("certs/make-dev-pki.sh").path] + args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw YKTError(.internalError, "make-dev-pki.sh \(args) failed") }
-    }
+    static func script(_ args: [String]) throws { try TestPKI.script(args) }
 
     /// Registers `count` residents at `code` (IDs from `first`), as a clerk would.
     func register(_ code: String, count: Int, first: Int = 1) throws {
