@@ -60,7 +60,7 @@ enum ComplaintPages {
         body += """
             <form method="get" action="/complaints" class="form" id="complaints-filter">\
             \(WarningPages.select("status", "状态", [("open", "办理中"), ("closed", "已办结")], selected: status))\
-            <label>内容含<input name="q" value="\(c.request.method == "GET" ? c.value("q") ?? "" : "")"></label>\
+            <label>内容含<input name="q" value="\(c.request.method == "GET" ? Masking.digits(in: c.value("q") ?? "") : "")"></label>\
             <button type="submit">查找</button></form>
             """
         let q = c.request.method == "GET" ? c.value("q") : nil
@@ -96,7 +96,7 @@ enum ComplaintPages {
         do { x = try c.county.complaint(id) } catch let e as YKTError where e.code == .complaintUnknown { throw ConsoleServer.NotFound() }
         var body = Markup.fields([
             ("编号", "\(x.id)"), ("对象", "\(subject(x))"), ("收到日期", "\(x.receivedOn)"), ("渠道", "\(x.channel)"),
-            ("投诉举报人", "\(x.complainant)"), ("内容", "\(Masking.digits(in: x.content))"),
+            ("投诉举报人", "\(Masking.digits(in: x.complainant))"), ("内容", "\(Masking.digits(in: x.content))"),
             ("状态", "\(x.status == "open" ? "办理中" : "已办结")"),
             ("处理结果", "\(x.outcome.map { Masking.digits(in: $0) } ?? "—")"),
             ("办结", "\(x.closedBy.map { "\($0)，\(x.closedOn ?? "")" } ?? "—")"),

@@ -144,6 +144,15 @@ public final class ConsoleServer: @unchecked Sendable {
     }
 
     func route(_ request: WebRequest) throws -> WebResponse {
+        // The township's console answers only to its own loopback names: a page elsewhere that
+        // rebinds its DNS name to 127.0.0.1 gets nothing (not even the login form to guess at).
+        if !tls {
+            let host = request.headers["host"] ?? ""
+            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.prefix { $0 != ":" })
+            guard ["127.0.0.1", "localhost", "[::1]"].contains(name.lowercased()) else {
+                return forbidden("本工作台只接受本机地址（127.0.0.1 或 localhost）的访问。")
+            }
+        }
         if request.method == "GET", let asset = Layout.asset(request.path) { return asset }
         switch (request.method, request.path) {
         case ("GET", "/login"): return SessionPages.loginForm(self, request, message: nil)

@@ -95,6 +95,7 @@ enum Layout {
         th, td { padding: 5px 8px; border-bottom: 1px solid #e3e7ec; text-align: left; vertical-align: top; }
         th { background: #eef1f4; white-space: nowrap; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         caption { text-align: left; font-weight: bold; padding: 6px 8px; }
+        table.problems td.why { min-width: 280px; max-width: 420px; } table.problems td.why ul { margin: 0; padding-left: 18px; }
         td.bad, span.bad { background: #fde2e1; color: #8a1116; font-weight: bold; }
         dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; border: 1px solid #d8dde3; padding: 10px 16px; }
         dl.fields dt { color: #556; } dl.fields dd { margin: 0; }

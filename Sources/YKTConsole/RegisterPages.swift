@@ -184,7 +184,8 @@ enum RegisterPages {
             <label>姓名<input name="name" required value="\(c.value("name") ?? b.name)"></label>
             <label>村（社区）<input name="village" required value="\(c.value("village") ?? b.village)"></label>
             <label>户号<input name="household" value="\(c.request.form["household"] ?? b.household)"></label>
-            <label>联系电话（清空表示删除）<input name="phone" inputmode="tel" value="\(c.request.form["phone"] ?? b.phone)"></label>
+            <label>新的联系电话（不改则留空）<input name="phone" inputmode="tel" placeholder="\(b.phone.isEmpty ? "（无）" : Masking.phone(b.phone))" value="\(c.request.form["phone"] ?? "")"></label>
+            <label><input type="checkbox" name="phone_clear" value="1"> 删除联系电话</label>
             """
         return (error.map(Markup.error) ?? "") + "<p>身份证号 \(b.maskedID) 不能修改。</p>"
             + formWithID("register-edit", c.form("/register/\(b.id)/edit", fields, submit: "保存修改"))
@@ -202,10 +203,13 @@ enum RegisterPages {
             let new = (c.request.form[name] ?? old).trimmingCharacters(in: .whitespacesAndNewlines)
             return new == old ? nil : new
         }
+        // The phone is never written into the form (it is personal data): a blank field keeps it.
+        let typed = c.value("phone")
+        let newPhone: String? = c.value("phone_clear") != nil ? (b.phone.isEmpty ? nil : "") : typed.flatMap { $0 == b.phone ? nil : $0 }
         do {
             let after = try c.township.edit(try ResidentID(b.residentID, today: c.today), BeneficiaryEdit(
                 name: changed("name", b.name), village: changed("village", b.village),
-                household: changed("household", b.household), phone: changed("phone", b.phone)))
+                household: changed("household", b.household), phone: newPhone))
             return c.redirect("/register/\(b.id)", notice: "已修改 \(after.name)（\(after.maskedID)），版本 \(after.version)")
         } catch let e as YKTError {
             return c.page("修改 \(b.name) 的信息", editMarkup(c, b, error: e), status: 400)
@@ -422,14 +426,22 @@ enum RegisterPages {
         let shown = order.prefix(200)
         var out: HTML = "<h2>问题（\(problems.count) 处，\(order.count) 行）</h2>"
         if order.count > shown.count { out += "<p>下表列出前 \(shown.count) 行；全部问题见可下载的清单。</p>" }
+        // The explanation comes right after the line number: it is what the clerk reads first, and
+        // it stays in view at 1366 px however many columns the file has.
         out += "<div class=\"table-wrap\"><table id=\"import-problems\" class=\"problems\"><thead><tr><th class=\"num\">行号</th>"
+        out += "<th class=\"why\">问题（错误代码、说明、怎么办）</th>"
         for h in loaded.header.fields { out += "<th>\(h)</th>" }
-        out += "<th>问题（错误代码、说明、怎么办）</th></tr></thead><tbody>"
+        out += "</tr></thead><tbody>"
         for line in shown {
             let errs = byLine[line] ?? []
             let bad = Set(errs.compactMap { $0.location?.field.flatMap { position[$0] } })
             let whole = errs.contains { $0.location?.field == nil }
             out += "<tr data-line=\"\(line)\"><td class=\"num\">\(line)</td>"
+            out += "<td class=\"why\"><ul>"
+            for e in errs {
+                out += "<li><strong>[\(e.code.rawValue)]</strong> \(e.location?.field.map { "「\($0)」" } ?? "")\(e.message)\(e.hint.map { "。怎么办：\($0)" } ?? "")</li>"
+            }
+            out += "</ul></td>"
             let fields = records[line]?.fields ?? []
             for i in loaded.header.fields.indices {
                 let raw = i < fields.count ? fields[i] : ""
@@ -439,11 +451,7 @@ enum RegisterPages {
                     ? "<td class=\"bad\" title=\"此格有误\" data-field=\"\(field)\">\(text.isEmpty ? "（空）" : text)</td>"
                     : "<td data-field=\"\(field)\">\(text)</td>"
             }
-            out += "<td><ul>"
-            for e in errs {
-                out += "<li><strong>[\(e.code.rawValue)]</strong> \(e.location?.field.map { "「\($0)」" } ?? "")\(e.message)\(e.hint.map { "。怎么办：\($0)" } ?? "")</li>"
-            }
-            out += "</ul></td></tr>"
+            out += "</tr>"
         }
         return out + "</tbody></table></div>"
     }

@@ -21,7 +21,10 @@ enum SessionPages {
 
     /// Only a path on this console (never another site) after login.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        // Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"): only visible
+        // ASCII, and never a second slash or a backslash at the start.
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"),
+              next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else { return "/" }
         return next
     }
 

@@ -191,8 +191,8 @@ enum TownshipPages {
         }, numeric: [3, 4]) + "</div>" + pager.links
         let objections = try node.objections(notice: id)
         body += "<h2>异议（\(objections.count) 条）</h2><div id=\"objection-list\">" + Markup.table(["编号", "姓名", "身份证号", "收到日期", "反映人", "内容", "状态", "处理理由"], objections.map {
-            ["\($0.id)", "\($0.name)", "\(Masking.residentID($0.residentID))", "\($0.receivedOn.description)", "\($0.complainant)", "\($0.content)",
-             "\($0.status.chinese)", "\($0.decisionReason ?? "")"]
+            ["\($0.id)", "\($0.name)", "\(Masking.residentID($0.residentID))", "\($0.receivedOn.description)", "\(Masking.digits(in: $0.complainant))",
+             "\(Masking.digits(in: $0.content))", "\($0.status.chinese)", "\(Masking.digits(in: $0.decisionReason ?? ""))"]
         }, numeric: [0], empty: "没有异议。") + "</div>"
         if n.status == .open {
             if c.can("objection settle") {

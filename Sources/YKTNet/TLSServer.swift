@@ -386,7 +386,7 @@ public enum TLSClient {
         let c = try connect(host: host, port: port, context: context, limits: limits, source: source)
         try checkPeer(c.peerCommonName)
         var headers = request.headers
-        headers["host"] = "\(host):\(port)"
+        if headers["host"] == nil { headers["host"] = "\(host):\(port)" }
         try HTTPFraming.write(c, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body,
                               progress: progress)
         return Exchange(connection: c, limits: limits)

@@ -83,6 +83,23 @@ import YKTTownship
         let b = try f.browser(f.township)
         let page = try b.post("/login", [("login", "weixy"), ("password", TestOperators.password), ("next", "//evil.example/x")], csrf: false, follow: false)
         #expect(page.location == "/")
+        // Browsers drop a tab from a URL: "/\t/evil" would become "//evil".
+        for next in ["/\t/evil.example", "/ /evil.example", "/\u{0B}/evil.example", "/\\evil.example"] {
+            let b = try f.browser(f.township)
+            let page = try b.post("/login", [("login", "weixy"), ("password", TestOperators.password), ("next", next)], csrf: false, follow: false)
+            #expect(page.location == "/", "next \(next.debugDescription)")
+        }
+    }
+
+    @Test func theTownshipConsoleAnswersOnlyToItsLoopbackNames() throws {
+        let f = try ConsoleFixture()
+        try f.township.actAs("weixy", .clerk)
+        let b = try f.browser(f.township)
+        // A page whose DNS name was rebound to 127.0.0.1 sends its own name as the Host.
+        let rebound = try b.send("GET", "/login", headers: ["host": "evil.example:\(b.port)"])
+        #expect(rebound.status == 403)
+        #expect(try b.send("GET", "/login", headers: ["host": "localhost:\(b.port)"]).status == 200)
+        #expect(try b.send("GET", "/login").status == 200)
     }
 
     @Test func theCountyConsoleIsServedOverTLSWithASecureCookie() throws {

@@ -194,11 +194,15 @@ import YKTTownship
         #expect(bad.status == 400 && bad.body.contains("YKT-ID-") && bad.body.contains("11月耕地补贴未到账"))
         #expect(try f.county.complaintCount() == 0)
         let added = try b.post("/complaints", [("about_kind", "resident"), ("about", Self.alice), ("content", "11月耕地补贴未到账，电话 13807721234"),
-                                               ("channel", "来电"), ("complainant", "韦秀英")])
+                                               ("channel", "来电"), ("complainant", "韦秀英 13907725678")])
         #expect(added.status == 200 && added.body.contains("已登记投诉举报 1"))
         #expect(added.body.contains("id=\"complaint-close\""))
         #expect(!added.body.contains(Self.alice) && added.body.contains(Masking.residentID(Self.alice)))
         #expect(!added.body.contains("13807721234") && added.body.contains(Masking.phone("13807721234")))
+        #expect(!added.body.contains("13907725678") && added.body.contains(Masking.phone("13907725678")))
+        // A whole ID typed into the search is not written back into the page.
+        let searched = try b.get("/complaints?q=\(Self.alice)")
+        #expect(!searched.body.contains("value=\"\(Self.alice)\""))
         let stored = try f.county.complaint(1)
         #expect(stored.subject == Self.alice && stored.channel == "来电" && stored.status == "open")
         #expect(try b.get("/complaints").body.contains("href=\"/complaints/1\""))

@@ -154,6 +154,14 @@ import YKTTownship
         let edited = try b.post("/register/\(person.id)/edit", [("name", "韦秀英"), ("village", "石门村"), ("household", "001"), ("phone", "13800138000")])
         #expect(edited.body.contains("已修改 韦秀英"))
         #expect(try f.township.beneficiary(try ResidentID(Self.alice)).village == "石门村")
+        // The phone is never written into the form; a blank field keeps it, the box deletes it.
+        let form = try b.get("/register/\(person.id)/edit")
+        #expect(!form.body.contains("13800138000") && form.body.contains(Masking.phone("13800138000")))
+        try b.post("/register/\(person.id)/edit", [("name", "韦秀英"), ("village", "石门村"), ("household", "001"), ("phone", "")])
+        #expect(try f.township.beneficiary(try ResidentID(Self.alice)).phone == "13800138000")
+        try b.get("/register/\(person.id)/edit")
+        try b.post("/register/\(person.id)/edit", [("name", "韦秀英"), ("village", "石门村"), ("household", "001"), ("phone", ""), ("phone_clear", "1")])
+        #expect(try f.township.beneficiary(try ResidentID(Self.alice)).phone == "")
 
         try b.get("/register/\(person.id)/account")
         let newCard = AccountNumber.completingLuhn("622848000000000099")
@@ -201,8 +209,12 @@ import YKTTownship
         #expect(notice.applicationCount == 2)
         #expect(!opened.body.contains(Self.alice))
         // An objection, settled (dismissed).
-        let objected = try b.post("/notices/\(notice.id)/objections", [("id", Self.bob), ("content", "土地已转包"), ("complainant", "村民")])
+        let objected = try b.post("/notices/\(notice.id)/objections", [("id", Self.bob), ("content", "土地已转包，知情人身份证 \(Self.carol)"),
+                                                                       ("complainant", "村民 13912345678")])
         #expect(objected.body.contains("已登记异议"))
+        // Numbers typed into the objection's free text are masked like every other ID on the page.
+        #expect(!objected.body.contains(Self.carol) && !objected.body.contains("13912345678"))
+        #expect(objected.body.contains(Masking.residentID(Self.carol)) && objected.body.contains(Masking.phone("13912345678")))
         let objection = try #require(try f.township.objections(notice: notice.id).first)
         #expect(try b.post("/notices/\(notice.id)/objections/\(objection.id)", [("decision", "dismissed"), ("reason", "核实不属实")]).body.contains("异议不成立"))
         // Today is the day it was posted: the library refuses and the page says why.
