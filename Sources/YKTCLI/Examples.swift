@@ -59,7 +59,7 @@ enum Examples {
         "conflicts show": ["ykt conflicts show 1"],
         "conflicts resolve": ["ykt conflicts resolve 1 --decision keep-450223101 --reason 经核实此人户籍在寨沙镇",
                               "ykt conflicts resolve all --kind program.list --township 450223101 --decision void --reason 乡镇改用县发布的政策清单后重报"],
-        "inbox list": ["ykt inbox list --todo", "ykt inbox list --json"],
+        "inbox list": ["ykt inbox list --waiting", "ykt inbox list --json"],
         "county totals": ["ykt county totals"],
         "conflicts list": ["ykt conflicts list --summary", "ykt conflicts list --status open --kind program.list --township 450223101"],
         "budget set": ["ykt budget set --program GD01 --period 2026 --yuan 5000000"],

@@ -148,7 +148,7 @@ enum RegisterCommands {
                         let missing = ids.filter { id in !waiting.contains { $0.conflict == id } }
                         guard missing.isEmpty else {
                             throw YKTError(.conflictState, "冲突 \(missing.map(String.init).joined(separator: "、")) 没有要本乡镇移除的人（没有收到这样的决定，或已移除）",
-                                           at: SourceLocation(field: "--conflict"), hint: "用 ykt inbox list --todo 查看待办的决定；ykt status 列出全部")
+                                           at: SourceLocation(field: "--conflict"), hint: "用 ykt inbox list --waiting 查看待办的决定；ykt status 列出全部")
                         }
                     }
                     guard !chosen.isEmpty else { return inv.out.line("没有待办的冲突处理决定要移除的人") }

@@ -287,13 +287,13 @@ enum SyncCommands {
         CommandSpec(
             path: ["inbox", "list"], abstract: "（乡镇）列出从县财政收到的消息：每条一行中文摘要，须办理的写明怎么办",
             discussion: "消息在同步时已自动采用（政策清单、工作日历、审核审定结果、发放结果、账户变更）；须经办人办理的（如冲突决定要求移除某人、发放失败要更正）在「须办理」一栏写明命令。--json 输出每条消息的完整原文（含完整个人信息，查看记入审计日志）。",
-            options: [.flag("todo", "只列须办理的"), .flag("json", "以 JSON 输出（含完整原文）")],
+            options: [.flag("waiting", "只列须办理的"), .flag("json", "以 JSON 输出（含完整原文）")],
             run: { inv in
                 var items = try inv.node().inboxItems()
-                if inv.flag("todo") { items = items.filter { $0.action != nil } }
+                if inv.flag("waiting") { items = items.filter { $0.action != nil } }
                 if inv.json { return try inv.disclose(items, object: "inbox n=\(items.count)") }
                 if items.isEmpty {
-                    return inv.out.line(inv.flag("todo") ? "没有须办理的消息" : "还没有收到县财政的消息（同步后才有）")
+                    return inv.out.line(inv.flag("waiting") ? "没有须办理的消息" : "还没有收到县财政的消息（同步后才有）")
                 }
                 inv.out.table(["序号", "种类", "收到时间", "内容", "须办理"], items.map {
                     [String($0.seq), $0.kindText, String($0.receivedAt.prefix(16)), RecordCommands.maskDigits($0.summary), $0.action ?? ""]

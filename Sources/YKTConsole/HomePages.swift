@@ -25,7 +25,7 @@ enum HomePages {
         var out: HTML = ""
         if !standing.isEmpty { out += "<ul class=\"standing\">\(standing)</ul>" }
         out += waiting.isEmpty ? Markup.box("ok", "没有待办事项。")
-            : "<h2>待办（\(waiting.count) 项）</h2><ol class=\"todo-list\">\(waiting)</ol>"
+            : "<h2>待办（\(waiting.count) 项）</h2><ol class=\"waiting-list\">\(waiting)</ol>"
         return out
     }
 

@@ -111,7 +111,7 @@ enum Layout {
         label.sign { background: #fff8e6; padding: 4px; }
         nav.pager { margin: 8px 0; display: flex; gap: 16px; }
         .empty { color: #667; }
-        .todo-list li { margin: 4px 0; }
+        .waiting-list li { margin: 4px 0; }
         .muted { color: #667; font-size: 13px; }
         fieldset.choice { border: 1px solid #d8dde3; padding: 4px 10px; } fieldset.choice label { flex-direction: row; gap: 4px; }
         pre.report { white-space: pre-wrap; margin: 0; font-size: 13px; max-width: 520px; }

@@ -178,7 +178,7 @@ struct PolicyConflictCLITests {
 
         // At the other township: one readable item per decision saying what to do.
         #expect(try pull(cli, node: "t2") == 40)
-        let inbox = try cli.run("inbox", "list", "--todo", "--node", cli.path("t2"))
+        let inbox = try cli.run("inbox", "list", "--waiting", "--node", cli.path("t2"))
         #expect(inbox.stdout.contains("本乡镇须从底册移除此人") && inbox.stdout.contains("ykt beneficiary remove"))
         let person = people[0]
         func decisionsWaiting() throws -> Int? {

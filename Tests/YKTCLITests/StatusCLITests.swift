@@ -115,8 +115,8 @@ struct StatusCLITests {
         #expect(notPassed.stdout.contains("共 \(apart.count) 条（村评议未通过，不计入发放合计），金额 \(sum(apart)) 元")
                 && !notPassed.stdout.contains("共 0 条"), "\(notPassed.stdout.suffix(300))")
         // Nothing to do, nothing sent back: a line in words, not bare table headers.
-        let todo = try cli.run("inbox", "list", "--todo")
-        #expect(todo.status == 0 && todo.stdout.contains("没有须办理的消息") && !todo.stdout.contains("序号"), "\(todo.stdout)")
+        let waiting = try cli.run("inbox", "list", "--waiting")
+        #expect(waiting.status == 0 && waiting.stdout.contains("没有须办理的消息") && !waiting.stdout.contains("序号"), "\(waiting.stdout)")
         let problems = try cli.run("outbox", "list", "--problems")
         #expect(problems.status == 0 && problems.stdout.contains("没有县里退回或记为冲突的操作") && !problems.stdout.contains("序号"))
         let rejected = try cli.run("outbox", "list", "--state", "rejected")
