@@ -32,7 +32,7 @@ let package = Package(
         // Change sets: the signed wire unit of sync, and the receiver's checks (network to come).
         .target(name: "YKTSync", dependencies: ["YKTCore", "YKTCrypto"], swiftSettings: strict),
         // The county node: enrolment, receiving and re-checking change sets, receipts.
-        .target(name: "YKTCounty", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNode"],
+        .target(name: "YKTCounty", dependencies: ["YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTNode", "YKTPublic"],
                 swiftSettings: strict),
         // Mutual TLS 1.3 over POSIX sockets, and the small request/response framing of sync.
         .target(name: "YKTNet", dependencies: ["COpenSSL", "YKTCrypto"], swiftSettings: strict),
@@ -43,10 +43,13 @@ let package = Package(
         // The office console: the node's own web pages for clerks, reviewers and approvers (ykt console).
         .target(name: "YKTConsole", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTNet", "YKTCounty", "YKTTownship", "YKTTransport"],
                 swiftSettings: strict),
+        // The public channel: the signed static site, the query store with no clear personal data,
+        // and the small public server (ykt publish, ykt public serve). Never opens a node's database.
+        .target(name: "YKTPublic", dependencies: ["YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTNet"], swiftSettings: strict),
         // Seeded demo county (policy list, registers, applications, planted defects) and the bank simulator.
         .target(name: "YKTDemo", dependencies: ["YKTNode", "YKTCore", "YKTCounty", "YKTTownship"], swiftSettings: strict),
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
-        .target(name: "YKTCLI", dependencies: ["YKTConsole", "YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
+        .target(name: "YKTCLI", dependencies: ["YKTPublic", "YKTConsole", "YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
                 swiftSettings: strict),
         .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.
@@ -71,6 +74,8 @@ let package = Package(
                                                              "YKTSync", "YKTNet", "YKTStore", "YKTDemo"], swiftSettings: strict),
         .testTarget(name: "YKTConsoleTests", dependencies: ["YKTTestSupport", "YKTConsole", "YKTNode", "YKTTownship", "YKTCounty", "YKTCore", "YKTCrypto",
                                                            "YKTSync", "YKTNet", "YKTStore", "YKTDemo", "YKTTransport"], swiftSettings: strict),
+        .testTarget(name: "YKTPublicTests", dependencies: ["YKTTestSupport", "YKTPublic", "YKTNode", "YKTCounty", "YKTTownship", "YKTCore", "YKTCrypto",
+                                                          "YKTSync", "YKTNet", "YKTStore", "YKTDemo"], swiftSettings: strict),
         .testTarget(name: "YKTNetTests", dependencies: ["YKTNet", "YKTCrypto"], swiftSettings: strict),
         .testTarget(name: "YKTCLITests", dependencies: ["YKTTestSupport", "YKTNode", "ykt", "YKTCLI", "YKTCore", "YKTStore", "YKTDemo", "YKTTownship",
                                                        "YKTSync", "YKTNet", "YKTCrypto", "YKTCounty"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 
 /// SHA-256 through OpenSSL's EVP interface. A value type; the C context lives only for one
 /// computation.
@@ -25,9 +26,36 @@ public struct SHA256: Sendable {
 
     /// The digest of the UTF-8 bytes of `text`, as 64 lower-case hex digits.
     public static func hex(_ text: String) -> String { Hex.encode(hash(Array(text.utf8))) }
+
+    /// The digest of a file's bytes, hex, read in 1 MiB parts (a file of any size in bounded
+    /// memory). Links are not followed: a published file must be the file itself.
+    public static func hex(ofFile path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw FileDigestError(path: path, errno: errno) }
+        defer { close(fd) }
+        let hasher = Hasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileDigestError(path: path, errno: errno)
+            }
+            if n == 0 { break }
+            hasher.update(buffer[0..<n])
+        }
+        return Hex.encode(hasher.finish())
+    }
 }
 
 /// Lower-case hexadecimal.
+/// A file that could not be read to hash it.
+public struct FileDigestError: Error, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}
+
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 

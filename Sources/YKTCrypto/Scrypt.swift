@@ -23,14 +23,18 @@ public enum Scrypt {
         /// Memory scrypt needs: 128 · r · N bytes (plus a little).
         var memory: UInt64 { 128 * UInt64(r) * (UInt64(1) << UInt64(logN)) }
 
-        /// Within the range this program accepts (from a stored hash, which may be edited).
-        public var isSane: Bool { (10...20).contains(logN) && (1...32).contains(r) && (1...16).contains(p) }
+        /// Within the range this program accepts for a password (from a stored hash, which may be edited).
+        public var isSane: Bool { (10...20).contains(logN) && computable }
+
+        /// Within what `derive` computes at all: a cheaper cost is allowed for lookups that
+        /// must be fast in bulk (the public query store, docs/public.md).
+        public var computable: Bool { (1...20).contains(logN) && (1...32).contains(r) && (1...16).contains(p) }
     }
 
     /// Derives `length` bytes from `password` and `salt`.
     public static func derive(password: [UInt8], salt: [UInt8], parameters: Parameters = .standard,
                               length: Int) throws(OpenSSLError) -> [UInt8] {
-        guard parameters.isSane, length > 0 else {
+        guard parameters.computable, length > 0 else {
             throw OpenSSLError(operation: "scrypt", queue: ["parameters out of range"])
         }
         var out = [UInt8](repeating: 0, count: length)

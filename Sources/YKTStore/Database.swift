@@ -32,8 +32,13 @@ public final class Database {
     /// Opens (and, when `create` is true, creates) the database at `path`. With `create` false
     /// a missing file is an error (`SQLITE_CANTOPEN`), never a new empty database: for a
     /// connection that joins a database another one already uses.
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, create: Bool = true) throws(DatabaseError) {
+    ///
+    /// With `readOnly` the file is opened as it is, never created, never written (not even the
+    /// journal mode in its header): for a file whose bytes are signed, such as the public query
+    /// store.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, create: Bool = true, readOnly: Bool = false) throws(DatabaseError) {
         _ = Self.configured
+        let create = create && !readOnly
         // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives its
         // -wal and -shm files the same permissions as the database file.
         // Only a file that did not exist is opened and closed here: closing any descriptor of a
@@ -54,7 +59,8 @@ public final class Database {
             }
         }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nil)
+        let mode = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+        let rc = sqlite3_open_v2(path, &db, mode | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             // "Whether or not an error occurs when it is opened, resources associated with the
@@ -69,8 +75,12 @@ public final class Database {
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         do {
             // A 64 MiB page cache keeps a 100,000-line import from spilling pages mid-transaction.
-            try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; " +
-                        "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")
+            if readOnly {
+                try execute("PRAGMA query_only=1; PRAGMA temp_store=MEMORY;")
+            } else {
+                try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; " +
+                            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")
+            }
         } catch {
             cache.removeAll()
             sqlite3_close_v2(db)
