@@ -130,6 +130,23 @@ extension CountyNode {
         return Masking.digits(in: text)
     }
 
+    /// The three ordered scans behind `forEachPublicEntry`, merged by resident ID, then the
+    /// register row, the payments and the lines under review: SQLite merges them
+    /// (multiSelectOrderBy). The register and the payments are read in order from their
+    /// indexes (payments of one resident put in order among themselves only); the lines under
+    /// review are found from their rosters (CROSS JOIN keeps SQLite from walking every roster
+    /// line of the county in resident order) and only they are sorted.
+    static let publicEntriesSQL = """
+        SELECT resident_id, 0, name, '', '', 0, '', '', '', '', '', node_id, 0, 0 FROM resident
+        UNION ALL
+        SELECT resident_id, 1, name, program, period, amount_fen, status, coalesce(result_on, ''), coalesce(reason, ''),
+               coalesce(reason_code, ''), account_number, node_id, reissue_of IS NOT NULL, id FROM payment
+        UNION ALL
+        SELECT l.resident_id, 2, l.name, r.program, r.period, l.amount_fen, '', '', '', '', l.account_number, r.node_id, 0, l.roster_id
+        FROM roster r CROSS JOIN roster_line l ON l.roster_id = r.id WHERE r.status IN ('received', 'reviewed')
+        ORDER BY 1, 2, 14
+        """
+
     /// Every resident's public records, grouped, for the query store: for each resident ID with
     /// at least one record of a non-secret program — every payment (`payment`), and every roster
     /// line under review (审核中), as `query` lists them for one resident — `body` is called
@@ -155,18 +172,7 @@ extension CountyNode {
                 try body(current, name, records)
             }
         }
-        // Ordered by resident ID, then the register row, the payments and the lines under
-        // review: SQLite merges the three ordered scans (multiSelectOrderBy), each from an index.
-        try db.forEach("""
-            SELECT resident_id, 0, name, '', '', 0, '', '', '', '', '', node_id, 0, 0 FROM resident
-            UNION ALL
-            SELECT resident_id, 1, name, program, period, amount_fen, status, coalesce(result_on, ''), coalesce(reason, ''),
-                   coalesce(reason_code, ''), account_number, node_id, reissue_of IS NOT NULL, id FROM payment
-            UNION ALL
-            SELECT l.resident_id, 2, l.name, r.program, r.period, l.amount_fen, '', '', '', '', l.account_number, r.node_id, 0, l.roster_id
-            FROM roster_line l JOIN roster r ON r.id = l.roster_id WHERE r.status IN ('received', 'reviewed')
-            ORDER BY 1, 2, 14
-            """) { r in
+        try db.forEach(Self.publicEntriesSQL) { r in
             let id = r.text(0)
             if id != current {
                 try flush()

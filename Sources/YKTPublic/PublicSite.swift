@@ -142,12 +142,14 @@ public enum PublicSite {
             w.rosters += 1
             w.paymentLines += lines.count
             var villages: [String: Tally] = [:]
+            var linesOf: [String: [PublicSiteContent.PaymentLine]] = [:]
             var order: [String] = []
             var tally = Tally()
             for l in lines {
                 let v = l.village.isEmpty ? "—" : l.village
                 if villages[v] == nil { order.append(v) }
                 villages[v, default: Tally()].add(l)
+                linesOf[v, default: []].append(l)
                 tally.add(l)
             }
             all.add(tally)
@@ -156,23 +158,41 @@ public enum PublicSite {
             let byVillage = order.map { [$0] + villages[$0]!.cells }
             for v in order { villageRows.append([r.townshipName, v, r.programName, r.period] + villages[v]!.cells) }
             let personColumns = ["序号", "村（社区）", "姓名", "身份证号", "账号", "金额（元）", "发放结果", "日期"]
-            let personRows = lines.map {
-                [String($0.lineNo), $0.village.isEmpty ? "—" : $0.village, $0.name, $0.maskedID, $0.maskedAccount,
-                 Fen($0.amountFen).yuanGrouped, $0.result, $0.date]
+            func personRow(_ l: PublicSiteContent.PaymentLine) -> [String] {
+                [String(l.lineNo), l.village.isEmpty ? "—" : l.village, l.name, l.maskedID, l.maskedAccount, Fen(l.amountFen).yuanGrouped,
+                 l.result, l.date]
+            }
+            let note = P.note("为保护个人信息，身份证号、账号只显示部分数字。如对发放结果有异议，请向\(r.townshipName)或县财政部门反映（见“投诉举报”）。")
+            // Each village's people on a page of their own (a roster may hold tens of thousands:
+            // one page each keeps it readable on a phone); the whole roster in one CSV.
+            var villagePages: [String] = []
+            for (k, v) in order.enumerated() {
+                let page = "\(base)-\(k + 1)"
+                villagePages.append(page + ".html")
+                let rows = linesOf[v]!.map(personRow)
+                let t = villages[v]!
+                let villageTitle = "\(r.townshipName)\(v)\(r.periodChinese)\(r.programName)发放结果"
+                try put("payments/\(page).html", P.page(title: villageTitle, depth: 1, content: content, body:
+                    P.paragraph("\(v)共 \(t.people) 人，金额 \(Fen(t.fen).yuanGrouped) 元；已发放 \(t.paid) 人，发放失败 \(t.failed) 人，发放中 \(t.pending) 人。")
+                    + "<p><a href=\"\(base).html\">返回\(r.townshipName)\(r.programName)汇总</a></p>\n"
+                    + P.table(columns: personColumns, rows: rows, numeric: [0, 5], totals: ["合计", "", "\(t.people) 人", "", "", Fen(t.fen).yuanGrouped,
+                                                                                             "已发放 \(t.paid) 人", ""], csv: page + ".csv")
+                    + note))
+                try put("payments/\(page).csv", P.csv(title: villageTitle, columns: personColumns, rows: rows, codes: [3, 4]))
             }
             let body = P.paragraph("\(r.periodChinese)\(r.programName)已通过“一卡通”发放。本清册共 \(tally.people) 人，金额 \(Fen(tally.fen).yuanGrouped) 元；" +
                                    "已发放 \(tally.paid) 人，金额 \(Fen(tally.paidFen).yuanGrouped) 元；发放失败 \(tally.failed) 人，金额 \(Fen(tally.failedFen).yuanGrouped) 元；" +
                                    "发放中 \(tally.pending) 人。发放失败的，乡镇与本人核实账户后由县财政补发。")
                 + "<h2>按村（社区）汇总</h2>\n"
+                + P.paragraph("点村名查看该村每人的发放结果。")
                 + P.table(columns: ["村（社区）"] + Tally.columns, rows: byVillage, numeric: Set(1...8), totals: ["合计"] + tally.cells,
-                          csv: base + "-villages.csv")
-                + "<h2>发放明细</h2>\n"
-                + P.table(columns: personColumns, rows: personRows, numeric: [0, 5], csv: base + ".csv")
-                + P.note("为保护个人信息，身份证号、账号只显示部分数字。如对发放结果有异议，请向\(r.townshipName)或县财政部门反映（见“投诉举报”）。")
+                          csv: base + "-villages.csv", links: [0: villagePages])
+                + "<p class=\"csv\"><a href=\"\(base).csv\">下载全部发放明细（CSV，可用 WPS、Excel 打开）</a></p>\n"
+                + note
             try put("payments/\(base).html", P.page(title: title, depth: 1, content: content, body: body))
             try put("payments/\(base)-villages.csv", P.csv(title: title + "（按村汇总）", columns: ["村（社区）"] + Tally.columns, rows: byVillage,
                                                            totals: ["合计"] + tally.cells))
-            try put("payments/\(base).csv", P.csv(title: title, columns: personColumns, rows: personRows, codes: [3, 4]))
+            try put("payments/\(base).csv", P.csv(title: title, columns: personColumns, rows: lines.map(personRow), codes: [3, 4]))
             rosterIndex.append([r.townshipName, r.programName, r.period] + tally.cells)
             rosterLinks.append(base + ".html")
         }

@@ -191,6 +191,13 @@ struct PublishTests {
         #expect(notice.contains("2026-03-02") && notice.contains("各村村务公开栏"))
         let payments = try String(contentsOfFile: site + "/payments/index.html", encoding: .utf8)
         #expect(payments.contains("寨沙镇") && !payments.contains("中渡镇"))   // 中渡镇's GD01 is still under review
+        // Each village's people on a page of their own, linked from the roster's page.
+        let rosterPage = try #require(files.first { $0.hasPrefix("payments/450223101-") && $0.hasSuffix(".html") && $0.split(separator: "-").count == 2 })
+        let villagePages = files.filter { $0.hasPrefix(String(rosterPage.dropLast(5)) + "-") && $0.hasSuffix(".html") }
+        #expect(villagePages.count == 2)
+        let villagePage = try String(contentsOfFile: site + "/" + villagePages[0], encoding: .utf8)
+        let villagers = demo.people["450223101"]!.filter { villagePage.contains(Masking.residentID($0.residentID)) }
+        #expect(villagers.count == 5 && villagers.allSatisfy { villagePage.contains($0.name) && villagePage.contains(Masking.account($0.account)) })
         // Secret programs nowhere; no ID, card, account or mobile of the demo anywhere in clear.
         var secrets = ["TF01", "特殊对象生活补助", "内部文件", "13912345678"]
         for p in demo.everyone {
@@ -248,12 +255,13 @@ struct PublishTests {
         #expect(mine.allSatisfy { $0.2 == mine[0].2 && $0.2.count == 1 })
         #expect(calls.allSatisfy { $0.2.allSatisfy { $0.programName != "特殊对象生活补助" } })
         #expect(Set(calls.map(\.0)).count == 20)
-        // The three scans are merged by SQLite, not sorted in a temporary tree per resident.
-        let plan = try demo.county.db.all("""
-            EXPLAIN QUERY PLAN SELECT resident_id, 0, name, 0 FROM resident UNION ALL SELECT resident_id, 1, name, id FROM payment
-            ORDER BY 1, 2, 4
-            """) { $0.text(3) }
+        // The three scans are merged by SQLite, the register and the payments read in order from
+        // their indexes: no temporary tree sorts them whole.
+        let plan = try demo.county.db.all("EXPLAIN QUERY PLAN " + CountyNode.publicEntriesSQL) { $0.text(3) }
         #expect(plan.contains { $0.contains("MERGE") }, "\(plan)")
+        #expect(plan.contains { $0.contains("resident") && $0.contains("INDEX") }, "\(plan)")
+        #expect(plan.contains { $0.contains("payment") && $0.contains("payment_resident") }, "\(plan)")
+        #expect(plan.contains { $0.contains("SEARCH l USING PRIMARY KEY") }, "\(plan)")   // lines under review from their rosters
     }
 
     @Test("a tampered site is refused, naming the file: a byte edited, a file added, one removed, the store swapped, a symlink, another key")
