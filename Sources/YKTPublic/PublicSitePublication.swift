@@ -84,6 +84,12 @@ public final class PublicSitePublication {
         for (current, aside) in [(site, NSStringPath(old).appending(Self.siteFolderName)), (store, NSStringPath(old).appending(Self.storeFileName))] {
             var info = stat()
             guard lstat(current, &info) == 0 else { continue }
+            // Another publish finished into `out` meanwhile: without --replace it stays.
+            guard replace else {
+                undo()
+                throw YKTError(.publishExists, "输出目录 \(out) 里已有一次发布（另一次发布刚刚完成）", at: SourceLocation(file: current, field: "--out"),
+                               hint: "要用这次发布替换它，加 --replace")
+            }
             guard rename(current, aside) == 0 else {
                 let error = Self.renameError(current)
                 undo()
