@@ -78,6 +78,8 @@ enum Examples {
         "payment list": ["ykt payment list --failed"],
         "payment correct": ["ykt payment correct 17 --bank 中国农业银行 --account 6228487654321098763 --confirmation QR101-00102"],
         "payment notice": ["ykt payment notice 2"],
+        "publish": ["ykt publish --out /srv/ykt-public", "ykt publish --out /srv/ykt-public --replace"],
+        "publish verify": ["ykt publish verify /srv/ykt-public --public-key 县财政公钥.txt", "ykt publish verify /mirror/site"],
         "query": ["ykt query --id 450223197105319300 --name 韦秀英"],
         "complaint add": ["ykt complaint add --about resident:450223197105319300 --content 11月耕地补贴未到账 --channel 电话"],
         "complaint list": ["ykt complaint list --status open"],

@@ -56,6 +56,12 @@ enum NodeSetup {
         # log_format = text
         # log_level = info
 
+        # ---- 公开站点（ykt publish，docs/public.md）----
+        # 县财政的监督举报电话：列在公开站点的首页和投诉举报页（发布前必须填写）
+        # complaint_phone = 0772-6812000
+        # 公众查询服务的地址（ykt public serve 对外的网址）：首页列出查询网址 <public_url>query
+        # public_url = https://ykt.example.gov.cn/
+
         """
     }
 

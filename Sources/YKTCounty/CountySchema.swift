@@ -304,5 +304,11 @@ enum CountySchema {
         CREATE INDEX roster_line_name ON roster_line(roster_id, name);
         CREATE INDEX payment_failed ON payment(id) WHERE status = 'failed';
         """),
+        // ykt publish (issue 18) reads each roster's payments line by line for the payment
+        // results it publishes: an index on the line a payment pays (the partial unique ones
+        // hold only paid and outstanding payments). Self-contained: renumber freely.
+        .init(version: 20, sql: """
+        CREATE INDEX payment_line ON payment(roster_id, line_no);
+        """),
     ])
 }

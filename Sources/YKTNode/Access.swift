@@ -71,6 +71,8 @@ public enum Access: Sendable {
         "query": .roles([.complaints]),
         "complaint add": .roles([.complaints]), "complaint close": .roles([.complaints]),
         "report monthly": .roles([.approver, .payments, .auditor]),
+        // The public channel (issue 18): the site is signed with the county node's key
+        "publish": .roles([.administrator, .complaints]), "publish verify": .open,
         // Audit
         "audit verify": .roles([.auditor, .administrator]), "audit trace": .roles([.auditor, .approver, .reviewer]),
         "audit list": .roles([.auditor, .administrator]), "audit anchors": .roles([.auditor, .administrator]),
