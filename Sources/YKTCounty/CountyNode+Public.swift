@@ -174,7 +174,9 @@ extension CountyNode {
         }
         let listing = ExchangeFile.list(spool, including: ComplaintSpool.isComplaintFile)
         if let skipped = listing.skipped.first {
-            throw skipped.error.located(SourceLocation(file: (spool as NSString).appendingPathComponent(skipped.name)))
+            var error = skipped.error
+            error.location = SourceLocation(file: (spool as NSString).appendingPathComponent(skipped.name))
+            throw error
         }
         var read: [(file: String, complaint: PublicComplaint, sha256: String)] = []
         for name in listing.files {

@@ -456,12 +456,14 @@ public enum TLSClient {
             self.host = "\(host):\(port)"
         }
 
-        /// Sends `request` asking to keep the connection open, and reads the answer.
+        /// Sends `request` asking to keep the connection open (unless it says `connection: close`),
+        /// and reads the answer.
         public func send(_ request: HTTPRequest) throws -> HTTPResponse {
             var headers = request.headers
             if headers["host"] == nil { headers["host"] = host }
+            // `connection: close` in the request: the last one on this connection.
             try HTTPFraming.write(connection, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body,
-                                  keepAlive: "")
+                                  keepAlive: headers["connection"]?.lowercased() == "close" ? nil : "")
             let (start, responseHeaders, body) = try HTTPFraming.read(connection, limits: limits)
             let parts = start.split(separator: " ", maxSplits: 2)
             guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
