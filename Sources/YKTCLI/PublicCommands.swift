@@ -42,6 +42,7 @@ enum PublicCommands {
                 .value("complaint-burst", "次数", "每个地址可连续投诉的次数（默认 \(RateLimiter.Settings.complaints.perAddressBurst)）"),
                 .value("complaint-global-rate", "速率", "全站投诉速率（默认 \(RateLimiter.Settings.complaints.global)）"),
                 .value("max-connections", "个数", "同时打开的连接数上限（默认 128）"),
+                .value("trusted-proxy", "地址", "前面的反向代理的地址（例如 127.0.0.1）：来自它的请求按 X-Forwarded-For 最后一个地址限速"),
             ],
             run: { inv in
                 let store = try inv.require("store")
@@ -60,6 +61,7 @@ enum PublicCommands {
                 config.complaints.perAddressBurst = try count(inv, "complaint-burst") ?? config.complaints.perAddressBurst
                 config.complaints.global = try rate(inv, "complaint-global-rate") ?? config.complaints.global
                 config.maximumConnections = try count(inv, "max-connections") ?? config.maximumConnections
+                config.trustedProxy = inv.string("trusted-proxy")
                 let logger = Logger(label: "ykt.public", format: inv.environment["YKT_LOG_FORMAT"] == "json" ? .jsonLines : .text)
                 let server = try PublicServer(config, logger: logger)
                 if let file = inv.string("port-file") { try FileOutput.writeAtomically("\(server.port)\n", to: file) }

@@ -193,7 +193,7 @@ public final class TLSServer: @unchecked Sendable {
             let started = Clock.now
             var record = RequestRecord(address: address, peer: peer)
             let more = serveRequest(connection, peer: peer, record: &record, first: number == 1,
-                                    last: number >= limits.maximumRequestsPerConnection)
+                                    remaining: limits.maximumRequestsPerConnection - number)
             if record.status != nil {
                 record.milliseconds = Int((Clock.now - started) / 1_000_000)
                 log?(record.line)
@@ -222,7 +222,8 @@ public final class TLSServer: @unchecked Sendable {
 
     /// Reads one request and answers it. True when the connection may carry another request
     /// (keep-alive allowed and asked for, nothing refused, the body read whole).
-    private func serveRequest(_ connection: TLSConnection, peer: String, record: inout RequestRecord, first: Bool, last: Bool) -> Bool {
+    /// `remaining`: how many more requests the connection may carry after this one.
+    private func serveRequest(_ connection: TLSConnection, peer: String, record: inout RequestRecord, first: Bool, remaining: Int) -> Bool {
         do {
             let limits = self.limits
             let router = self.router
@@ -263,11 +264,11 @@ public final class TLSServer: @unchecked Sendable {
             case .buffered:
                 response = handler(peer, HTTPRequest(method: method, path: path, headers: headers, body: try body.readAll()))
             }
-            let keep = !last && limits.maximumRequestsPerConnection > 1
+            let keep = remaining > 0
                 && headers["connection"]?.lowercased() != "close" && response.headers["connection"]?.lowercased() != "close"
                 && !lock.withLock({ stopping })
             answer(connection, response, record: &record,
-                   keepAlive: keep ? "timeout=\(Int(limits.keepAliveIdleSeconds.rounded(.down))), max=\(limits.maximumRequestsPerConnection)" : nil)
+                   keepAlive: keep ? "timeout=\(Int(limits.keepAliveIdleSeconds.rounded(.down))), max=\(remaining)" : nil)
             return keep && record.outcome == nil
         } catch is HTTPConnectionEnded {
             return false

@@ -38,6 +38,9 @@ public final class PublicServer: @unchecked Sendable {
         public var publicKey: Ed25519.PublicKey?
         public var queries = RateLimiter.Settings.queries
         public var complaints = RateLimiter.Settings.complaints
+        /// The address of a reverse proxy in front of the server: requests from it are counted
+        /// (rate limits, form tokens) by the client address it puts last in `X-Forwarded-For`.
+        public var trustedProxy: String?
         public var maximumConnections = 128
         /// Requests one connection may carry (keep-alive) and how long it may sit idle between them.
         public var requestsPerConnection = 100
@@ -79,8 +82,14 @@ public final class PublicServer: @unchecked Sendable {
         self.logger = logger
         store = try QueryStore(path: configuration.storePath)
         siteFolder = configuration.resolvedSiteFolder
-        files = Set(try PublicServerSite.files(siteFolder: siteFolder, storePath: configuration.storePath,
-                                               publicKey: configuration.publicKey))
+        var files = Set(try PublicServerSite.files(siteFolder: siteFolder, storePath: configuration.storePath,
+                                                   publicKey: configuration.publicKey))
+        // The signed manifest itself, so that anyone can check what the server serves.
+        for name in ["manifest.json", "manifest.sig"] {
+            var st = stat()
+            if lstat((siteFolder as NSString).appendingPathComponent(name), &st) == 0, st.st_mode & S_IFMT == S_IFREG { files.insert(name) }
+        }
+        self.files = files
         site = PublicPages.Site(county: store.county, publishedAt: store.publishedAt, hasStylesheet: files.contains("style.css"))
         if let spool = configuration.spoolFolder { try ComplaintSpool.prepare(spool) }
         queryLimiter = RateLimiter(configuration.queries, clock: configuration.limiterClock)
@@ -144,8 +153,10 @@ public final class PublicServer: @unchecked Sendable {
 
     // MARK: Requests
 
-    func answer(peer: String, _ request: HTTPRequest) -> HTTPResponse {
+    func answer(peer connection: String, _ request: HTTPRequest) -> HTTPResponse {
+        let peer = client(connection, request)
         var response = route(peer: peer, request)
+        if peer != connection { response.log.append(("client", peer)) }
         response.headers["x-content-type-options"] = "nosniff"
         response.headers["x-frame-options"] = "DENY"
         response.headers["referrer-policy"] = "no-referrer"
@@ -153,6 +164,17 @@ public final class PublicServer: @unchecked Sendable {
         if response.headers["cache-control"] == nil { response.headers["cache-control"] = "no-store" }
         if request.method == "HEAD" { response.body = [] }
         return response
+    }
+
+    /// Who the request is from: the connection's address, or behind the trusted proxy the last
+    /// address it added to `X-Forwarded-For` (the one it saw; earlier ones the client may forge).
+    func client(_ connection: String, _ request: HTTPRequest) -> String {
+        guard let proxy = configuration.trustedProxy, connection == proxy,
+              let forwarded = request.headers["x-forwarded-for"]?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+              !forwarded.isEmpty, forwarded.count <= 45, forwarded.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else {
+            return connection
+        }
+        return forwarded
     }
 
     func html(_ body: [UInt8], status: Int = 200, headers: [String: String] = [:]) -> HTTPResponse {
@@ -221,11 +243,15 @@ public final class PublicServer: @unchecked Sendable {
     // MARK: Query
 
     func query(peer: String, _ request: HTTPRequest) -> HTTPResponse {
-        if let refusal = refuseForm(peer: peer, request) { return refusal }
+        let token = self.token(peer: peer)
+        switch checkForm(peer: peer, request) {
+        case .crossSite: return crossSite()
+        case .staleToken: return html(PublicPages.queryForm(site, token: token, message: Self.staleTokenMessage), status: 403)
+        case nil: break
+        }
         if case .refused(let after) = queryLimiter.take(peer) { return tooMany(after) }
         let form = Self.form(request.body)
         let id = form["id"] ?? "", name = form["name"] ?? ""
-        let token = self.token(peer: peer)
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
             return html(PublicPages.queryForm(site, token: token, message: "身份证号和姓名都要填写。"), status: 400)
         }
@@ -254,14 +280,16 @@ public final class PublicServer: @unchecked Sendable {
 
     func complaint(peer: String, _ request: HTTPRequest) -> HTTPResponse {
         guard let spool = configuration.spoolFolder else { return complaintForm(peer: peer, form: .init(), message: nil) }
-        if let refusal = refuseForm(peer: peer, request) { return refusal }
-        if case .refused(let after) = complaintLimiter.take(peer) { return tooMany(after) }
+        let problem = checkForm(peer: peer, request)
+        if problem == .crossSite { return crossSite() }
         let f = Self.form(request.body)
         func field(_ k: String) -> String { (f[k] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
         let form = PublicPages.ComplaintForm(township: field("township"), program: field("program"),
                                              content: (f["content"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
                                                 .trimmingCharacters(in: .whitespacesAndNewlines),
                                              name: field("name"), phone: field("phone"))
+        if problem == .staleToken { return complaintForm(peer: peer, form: form, message: Self.staleTokenMessage, status: 403) }
+        if case .refused(let after) = complaintLimiter.take(peer) { return tooMany(after) }
         let now = configuration.now()
         let complaint = PublicComplaint(receipt: ComplaintSpool.newReceipt(date: CivilDate.inChina(at: now).description),
                                         receivedAt: ChinaTime.timestamp(now), township: form.township, program: form.program,
@@ -284,21 +312,27 @@ public final class PublicServer: @unchecked Sendable {
 
     // MARK: Forms
 
-    /// A refusal when the form did not come from our own page: another origin, or no valid token.
-    func refuseForm(peer: String, _ request: HTTPRequest) -> HTTPResponse? {
-        if let fetch = request.headers["sec-fetch-site"]?.lowercased(), fetch != "same-origin", fetch != "none" {
-            return html(PublicPages.refused(site, "表单来自其他网站，已拒绝。"), status: 403)
-        }
-        if let origin = request.headers["origin"], let host = request.headers["host"], origin != "https://\(host)" {
-            return html(PublicPages.refused(site, "表单来自其他网站，已拒绝。"), status: 403)
-        }
+    enum FormProblem {
+        /// Posted from another site: refused outright.
+        case crossSite
+        /// No valid token (expired, from a server since restarted, from another address): the
+        /// form is shown again, with a fresh token, to be sent once more.
+        case staleToken
+    }
+
+    static let staleTokenMessage = "表单已过期（或是在别的网络打开的），请再提交一次。"
+
+    /// Whether the form came from our own page: the same origin, and a valid token.
+    func checkForm(peer: String, _ request: HTTPRequest) -> FormProblem? {
+        if let fetch = request.headers["sec-fetch-site"]?.lowercased(), fetch != "same-origin", fetch != "none" { return .crossSite }
+        if let origin = request.headers["origin"], let host = request.headers["host"], origin != "https://\(host)" { return .crossSite }
         let sent = Self.form(request.body)["token"] ?? ""
         let hour = Int(configuration.now().timeIntervalSince1970) / 3600
-        guard [hour, hour - 1].contains(where: { Self.constantTimeEqual(sent, token(peer: peer, hour: $0)) }) else {
-            return html(PublicPages.refused(site, "表单已过期或不是从本站打开的。请重新打开表单后提交。"), status: 403)
-        }
+        guard [hour, hour - 1].contains(where: { Self.constantTimeEqual(sent, token(peer: peer, hour: $0)) }) else { return .staleToken }
         return nil
     }
+
+    func crossSite() -> HTTPResponse { html(PublicPages.refused(site, "表单来自其他网站，已拒绝。"), status: 403) }
 
     /// The form token for `peer` in this hour (valid this hour and the next).
     func token(peer: String, hour: Int? = nil) -> String {

@@ -52,6 +52,11 @@ struct PublicServerComplaintTests {
         #expect(empty.status == 400 && empty.body.contains("投诉举报内容为空") && empty.body.contains("value=\"城关镇\""))
         let phone = try f.post("/complaint", [("content", "有问题"), ("phone", "call me")])
         #expect(phone.status == 400 && phone.body.contains("联系电话只能含数字"))
+        // A stale token: the form again with the words kept and a fresh token; not counted by the limiter.
+        let stale = try f.send("POST", "/complaint", headers: ["content-type": "application/x-www-form-urlencoded"],
+                               body: PublicServerFixture.encode([("token", "stale"), ("content", "有问题要反映"), ("township", "城关镇")]))
+        #expect(stale.status == 403 && stale.body.contains("表单已过期") && stale.body.contains(">有问题要反映</textarea>"))
+        #expect(!PublicServerFixture.token(.init(status: 0, headers: [:], body: stale.body)).isEmpty)
         #expect(try spoolFiles(f).isEmpty)
         // Complaints have their own, tighter limit (burst 3 here): the three bad posts used it up.
         let limited = try f.post("/complaint", [("content", "有问题")])

@@ -126,7 +126,7 @@ struct PublicServerTests {
     /// The page with its records taken out: a hit and a miss must be equal after this.
     static func shape(_ body: String) -> String {
         var s = body
-        for (open, close) in [("<table class=\"records\">", "</table>"), ("<p class=\"none\">", "</p>")] {
+        for (open, close) in [("<div class=\"scroll\"><table class=\"records\">", "</table></div>"), ("<p class=\"none\">", "</p>")] {
             if let a = s.range(of: open), let b = s.range(of: close, range: a.upperBound..<s.endIndex) {
                 s.replaceSubrange(a.lowerBound..<b.upperBound, with: "[records]")
             }
@@ -227,7 +227,9 @@ struct PublicServerTests {
         #expect(try f.post("/query", [("id", id), ("name", name)], headers: ["sec-fetch-site": "cross-site"]).status == 403)
         let forged = try f.send("POST", "/query", headers: ["content-type": "application/x-www-form-urlencoded"],
                                 body: PublicServerFixture.encode([("token", "0123456789abcdef0123456789abcdef"), ("id", id), ("name", name)]))
-        #expect(forged.status == 403 && forged.body.contains("表单已过期"))
+        // No valid token: the form again, with a fresh token, to be sent once more.
+        #expect(forged.status == 403 && forged.body.contains("表单已过期") && forged.body.contains("<form method=\"post\" action=\"/query\""))
+        #expect(!forged.body.contains(id))
         // A token handed to one address does not serve another.
         let token = PublicServerFixture.token(try f.get("/query"))
         let elsewhere = try f.send("POST", "/query", headers: ["content-type": "application/x-www-form-urlencoded"],
@@ -294,6 +296,30 @@ struct PublicServerTests {
         #expect(try other.send(HTTPRequest(method: "GET", path: "/")).status == 200)
         let big = try other.send(HTTPRequest(method: "POST", path: "/query", body: [UInt8](repeating: 0x61, count: PublicServer.maximumFormBytes + 1)))
         #expect(big.status == 413 && big.headers["connection"] == "close")
+    }
+}
+
+extension PublicServerTests {
+    @Test("behind a trusted proxy each client is limited by its own address (the last X-Forwarded-For); others cannot claim one")
+    func trustedProxy() throws {
+        let f = try PublicServerFixture(build: false)
+        try f.start { $0.trustedProxy = "127.0.0.1" }
+        let (id, name) = PublicServerFixture.people[0]
+        func post(_ client: String, from source: String? = nil) throws -> Int {
+            let form = try f.send("GET", "/query", headers: ["x-forwarded-for": "10.0.0.9, \(client)"], from: source)
+            let body = PublicServerFixture.encode([("token", PublicServerFixture.token(form)), ("id", id), ("name", name)])
+            return try f.send("POST", "/query", headers: ["x-forwarded-for": "10.0.0.9, \(client)", "content-type": "application/x-www-form-urlencoded"],
+                              body: body, from: source).status
+        }
+        for _ in 0..<3 { #expect(try post("203.0.113.7") == 200) }
+        #expect(try post("203.0.113.7") == 429)
+        #expect(try post("203.0.113.8") == 200)
+        // Not from the proxy: the header is ignored, the connection's address counts.
+        for _ in 0..<3 { #expect(try post("203.0.113.7", from: "127.0.0.2") == 200) }
+        #expect(try post("203.0.113.9", from: "127.0.0.2") == 429)
+        f.server?.stop()
+        f.server = nil
+        #expect(f.log.contains("client=203.0.113.7"))
     }
 }
 
