@@ -297,6 +297,17 @@ struct PublicServerTests {
         let big = try other.send(HTTPRequest(method: "POST", path: "/query", body: [UInt8](repeating: 0x61, count: PublicServer.maximumFormBytes + 1)))
         #expect(big.status == 413 && big.headers["connection"] == "close")
     }
+
+    @Test("a kept-alive connection idle past its deadline is closed by the server")
+    func keepAliveIdle() throws {
+        let f = try PublicServerFixture(build: false)
+        try f.start { $0.keepAliveSeconds = 0.2 }
+        let session = try TLSClient.Session(port: f.server!.port, context: f.tls)
+        let first = try session.send(HTTPRequest(method: "GET", path: "/"))
+        #expect(first.status == 200 && first.headers["keep-alive"] == "timeout=0, max=99")
+        usleep(800_000)   // the deadline under test, not a synchronisation
+        #expect(throws: (any Error).self) { try session.send(HTTPRequest(method: "GET", path: "/")) }
+    }
 }
 
 extension PublicServerTests {
