@@ -402,25 +402,31 @@ extension CountyNode {
 
     /// A township's correction of one of its failed payments (`payment.correct`).
     func receiveCorrection(_ data: JSONValue, node: String, opSeq: Int64) throws -> Decision {
+        // Every field first: one that is missing is a refusal naming it, never an empty value.
         let id = try data.requiredInt("payment")
+        let resident = try data.requiredString("residentId")
+        let note = try data.requiredString("note")
+        guard let account = data["account"], case .object = account else {
+            throw YKTError(.fieldMissing, "操作缺少字段「account」，或它不是对象", at: SourceLocation(field: "account"))
+        }
+        let (kindText, numberText) = (try account.requiredString("kind"), try account.requiredString("number"))
+        let (bank, confirmation) = (try account.requiredString("bank"), try account.requiredString("confirmation"))
         guard let p = try db.first("SELECT node_id, status, resident_id FROM payment WHERE id = ?", id,
                                    map: { (node: $0.text(0), status: $0.text(1), resident: $0.text(2)) }), p.node == node else {
             return .rejected(.paymentUnknown, "县里没有本乡镇的支付 \(id)")
         }
-        guard p.status == "failed", p.resident == data["residentId"]?.stringValue else {
+        guard p.status == "failed", p.resident == resident else {
             return .rejected(.paymentState, "支付 \(id) 的状态是 \(p.status)，只有失败的支付可以更正")
         }
         if try db.integer("SELECT count(*) FROM correction WHERE payment_id = ?", id) != 0 {
             return .rejected(.paymentState, "支付 \(id) 已收到过更正")
         }
-        let account = data["account"]
-        let kind = try AccountKind(parsing: account?["kind"]?.stringValue ?? "")
-        let number = try AccountNumber(account?["number"]?.stringValue ?? "", kind: kind)
+        let kind = try AccountKind(parsing: kindText)
+        let number = try AccountNumber(numberText, kind: kind)
         try db.run("""
             INSERT INTO correction(payment_id, node_id, op_seq, bank, account_kind, account_number, confirmation, note, received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, id, node, opSeq, account?["bank"]?.stringValue ?? "", kind.rawValue, number.value,
-                   account?["confirmation"]?.stringValue ?? "", data["note"]?.stringValue ?? "", timestamp())
+            """, id, node, opSeq, bank, kind.rawValue, number.value, confirmation, note, timestamp())
         return .accepted
     }
 

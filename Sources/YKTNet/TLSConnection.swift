@@ -80,7 +80,10 @@ public final class TLSConnection {
             let verify = SSL_get_verify_result(ssl)
             let queue = OpenSSLError.drain(server ? "SSL_accept" : "SSL_connect")
             if verify != X509_V_OK { throw .certificate(String(cString: X509_verify_cert_error_string(Int(verify)))) }
-            if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE || saved == EAGAIN || saved == EWOULDBLOCK { throw .timeout }
+            // A blocking socket wants more only after its timeout ran out; errno counts only
+            // when OpenSSL says the failure was the system's (it may be stale otherwise).
+            if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE
+                || (err == SSL_ERROR_SYSCALL && (saved == EAGAIN || saved == EWOULDBLOCK)) { throw .timeout }
             if err == SSL_ERROR_SYSCALL, queue.queue.isEmpty { throw .unclean }
             throw TLSError.from(queue, handshake: true)
         }

@@ -337,15 +337,21 @@ struct SyncEndToEndTests {
                                          data: #"{"amountFen":11235,"period":"2026","program":"GD01","programVersion":1,"residentId":"\#(alice)","standardFen":11235}"#)
         let notice = Operation.body(kind: "notice.open", node: "450223101", seq: 3, entity: "notice/9", baseVersion: 0,
                                     at: "2026-03-01T09:00:00+08:00", by: "经办人", data: #"{"lastDay":"2026-03-09"}"#)
+        // A payment correction whose new account names no bank (it would be stored empty).
+        let correction = Operation.body(kind: "payment.correct", node: "450223101", seq: 4, entity: "payment/1", baseVersion: 0,
+                                        at: "2026-03-01T09:00:00+08:00", by: "经办人",
+                                        data: #"{"account":{"confirmation":"","kind":"银行卡","number":"622848000000000001"},"line":1,"note":"换卡","payment":1,"residentId":"\#(alice)","roster":"r"}"#)
         let set = ChangeSet.build(node: "450223101", keyID: first.set.header.keyID, seq: 2, prev: first.set.hash,
-                                  operations: [application, notice], audit: try #require(first.set.header.audit))
+                                  operations: [application, notice, correction], audit: try #require(first.set.header.audit))
         let answer = c.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
         #expect(answer.status == 200)
         guard case .array(let results)? = try JSONValue.parse(answer.body)["results"] else { Issue.record("no results"); return }
-        #expect(results.count == 2)
+        #expect(results.count == 3)
         #expect(results.allSatisfy { $0["rule"]?.stringValue == "YKT-FIELD-MISSING" && $0["status"]?.stringValue == "rejected" })
         #expect(results[0]["reason"]?.stringValue?.contains("quantity") == true)
+        #expect(results[2]["reason"]?.stringValue?.contains("bank") == true)
         #expect(try c.county.db.integer("SELECT count(*) FROM notice") == 0)
+        #expect(try c.county.db.integer("SELECT count(*) FROM correction") == 0)
     }
 
     @Test("a signed header with an absurd body length is refused from its bounds, not trapped on; one above max_changeset_bytes is 413")

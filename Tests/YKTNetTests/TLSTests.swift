@@ -287,6 +287,23 @@ struct TLSTests {
         #expect(counter.count == 0)
     }
 
+    @Test("a server that takes the connection and never answers the handshake is a timeout, named as one")
+    func handshakeTimeout() throws {
+        let pki = try PKI()
+        // A listening socket nobody serves: the kernel completes the TCP handshake, TLS never starts.
+        let (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        defer { close(listener) }
+        var limits = HTTPLimits()
+        limits.ioTimeoutSeconds = 0.5
+        let client = try TLSContext(role: .client, files: pki.files("450223101"))
+        let started = Date()
+        let error = #expect(throws: TLSError.self) {
+            try TLSClient.send(HTTPRequest(method: "GET", path: "/"), port: port, context: client, limits: limits)
+        }
+        if case .timeout? = error {} else { Issue.record("expected TLSError.timeout, got \(String(describing: error))") }
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
     /// Accepts one connection on `listener`, waiting at most 10 s for it.
     static func acceptOne(_ listener: Int32) -> Int32 {
         var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)

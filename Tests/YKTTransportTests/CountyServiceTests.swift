@@ -4,11 +4,11 @@ import YKTCore
 import YKTTestSupport
 import YKTCounty
 import YKTCrypto
-import YKTNet
+@testable import YKTNet
 import YKTStore
 import YKTSync
 import YKTTownship
-import YKTTransport
+@testable import YKTTransport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -152,5 +152,21 @@ struct CountyServiceTests {
             #expect(e.message.contains("吊销"), "\(e.message)")
         }
         #expect(try net.sync("450223101").accepted == 1)
+    }
+
+    @Test("a county that takes the connection and never answers is YKT-SYNC-TIMEOUT (exit 75), named as a timeout")
+    func silentCountyIsATimeout() throws {
+        let net = try SyncNetwork()
+        try net.register("450223101", count: 1)
+        // A listening socket nobody serves: TCP connects, the TLS handshake never gets an answer.
+        let (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0)
+        defer { close(listener) }
+        var sync = try TownshipSync(node: net.townships["450223101"]!, county: "127.0.0.1:\(port)")
+        sync.limits.ioTimeoutSeconds = 0.5
+        do { _ = try sync.round(); Issue.record("synced with a silent county") } catch let e as YKTError {
+            #expect(e.code == .syncTimeout && e.code.exitStatus.rawValue == 75, "\(e)")
+            #expect(e.message.contains("超时") || e.message.contains("没有答复"), "\(e.message)")
+            #expect(e.hint?.contains("已保存") == true)
+        }
     }
 }
