@@ -10,6 +10,7 @@ public enum YKTCommandLine {
         NodeCommands.all + StatusCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
             + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all + ConsoleCommands.all
             + PublishCommands.all
+            + PublicCommands.all
     }
 
     public static let version = "0.1.0"

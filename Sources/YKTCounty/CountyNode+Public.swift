@@ -2,6 +2,11 @@ import Foundation
 import YKTCore
 import YKTStore
 import YKTNode
+import YKTCrypto
+import YKTPublic
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the county shows people: a beneficiary's own payments (`ykt query`), complaints and
 /// reports (投诉举报), the monthly disbursement report, and reconciliation with the banks (对账).
@@ -135,6 +140,93 @@ extension CountyNode {
             try db.run("UPDATE complaint SET status = 'closed', outcome = ?, closed_by = ?, closed_on = ? WHERE id = ?",
                        outcome.trimmed, operatorName, date.description, id)
         }
+    }
+
+    // MARK: Complaints from the public page
+
+    /// What `importPublicComplaints` did.
+    public struct PublicComplaintImport: Sendable, Codable {
+        /// Receipt → the complaint's number at the county, for each file imported now.
+        public var imported: [ImportedComplaint]
+        /// Receipts already imported earlier (their files are moved to `imported/` again, not re-imported).
+        public var skipped: [String]
+        /// Files that could not be moved to `imported/` after the import (they are skipped next time).
+        public var notMoved: [String]
+    }
+
+    public struct ImportedComplaint: Sendable, Codable {
+        public var receipt: String
+        public var complaint: Int64
+    }
+
+    /// Imports the complaints the public server wrote into `spool` (docs/public.md, "投诉举报导入"):
+    /// every `<receipt>.json` file is read as a file from outside (regular files only, no link
+    /// followed, at most 64 KB) and checked; one bad file (or a link, a FIFO… named like a
+    /// complaint) refuses the whole import, naming the file, line and field, and nothing is
+    /// written. Otherwise all are recorded in one transaction, each complaint audited
+    /// (`complaint.import`), and then the files are moved to `spool/imported/`. A receipt already
+    /// imported is skipped (never recorded twice), so importing a file again does no harm.
+    public func importPublicComplaints(spool: String) throws -> PublicComplaintImport {
+        var st = stat()
+        guard lstat(spool, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw YKTError(.fileRead, "投诉存放目录不存在，或不是目录", at: SourceLocation(file: spool),
+                           hint: "给出 ykt public serve --spool 写入的目录（或复制过来的副本）")
+        }
+        let listing = ExchangeFile.list(spool, including: ComplaintSpool.isComplaintFile)
+        if let skipped = listing.skipped.first {
+            var error = skipped.error
+            error.location = SourceLocation(file: (spool as NSString).appendingPathComponent(skipped.name))
+            throw error
+        }
+        var read: [(file: String, complaint: PublicComplaint, sha256: String)] = []
+        for name in listing.files {
+            let path = (spool as NSString).appendingPathComponent(name)
+            let bytes = try ExchangeFile.read(path: path, maximumBytes: ComplaintSpool.maximumFileBytes)
+            let complaint = try ComplaintSpool.parse(bytes, path: path)
+            read.append((name, complaint, Hex.encode(SHA256.hash(bytes))))
+        }
+        var result = PublicComplaintImport(imported: [], skipped: [], notMoved: [])
+        do {
+            try db.transaction {
+                for item in read {
+                    let c = item.complaint
+                    if try db.integer("SELECT count(*) FROM public_complaint WHERE receipt = ?", c.receipt) ?? 0 > 0 {
+                        result.skipped.append(c.receipt)
+                        continue
+                    }
+                    var subject: [String] = []
+                    if !c.township.isEmpty { subject.append("乡镇：\(c.township)") }
+                    if !c.program.isEmpty { subject.append("项目：\(c.program)") }
+                    let who = [c.name, c.phone].filter { !$0.isEmpty }.joined(separator: " ")
+                    let id = try perform("complaint.import", object: "receipt \(c.receipt)", detail: "网上投诉") { () throws -> Int64 in
+                        try db.run("""
+                            INSERT INTO complaint(subject_kind, subject, received_on, channel, complainant, content) VALUES ('public', ?, ?, ?, ?, ?)
+                            """, subject.isEmpty ? "未写明乡镇和项目" : subject.joined(separator: "；"), c.receivedOn,
+                                   "网上（受理编号 \(c.receipt)）", who.isEmpty ? "匿名" : who, c.content)
+                        let id = db.lastInsertRowID
+                        try db.run("INSERT INTO public_complaint(receipt, complaint_id, sha256, imported_at) VALUES (?, ?, ?, ?)",
+                                   c.receipt, id, item.sha256, timestamp())
+                        return id
+                    }
+                    result.imported.append(ImportedComplaint(receipt: c.receipt, complaint: id))
+                }
+            }
+        } catch let error as DatabaseError {
+            throw StoreErrors.map(error)
+        }
+        // After the commit: move every file read. A file that cannot be moved stays and is
+        // skipped by its receipt next time.
+        let done = (spool as NSString).appendingPathComponent(ComplaintSpool.importedFolder)
+        do { try ExchangeFile.makeFolder(done, mode: 0o700) } catch {
+            result.notMoved = read.map(\.file)
+            return result
+        }
+        for item in read {
+            let from = (spool as NSString).appendingPathComponent(item.file)
+            let to = (done as NSString).appendingPathComponent(item.file)
+            if Glibc.rename(from, to) != 0 { result.notMoved.append(item.file) }
+        }
+        return result
     }
 
     // MARK: Monthly report

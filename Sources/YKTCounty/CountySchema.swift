@@ -310,5 +310,21 @@ enum CountySchema {
         .init(version: 20, sql: """
         CREATE INDEX payment_line ON payment(roster_id, line_no);
         """),
+        // Complaints filed on the public page (ykt public serve → spool → ykt complaint import):
+        // a fourth kind of subject, 'public' (the township and program the complainant named),
+        // and the receipts already imported, so that a file imported twice is skipped. SQLite
+        // cannot change a CHECK in place: the table is rebuilt with the same columns and rows.
+        .init(version: 21, sql: """
+        CREATE TABLE complaint_v20(id INTEGER PRIMARY KEY,
+            subject_kind TEXT NOT NULL CHECK (subject_kind IN ('resident','roster','payment','public')),
+            subject TEXT NOT NULL, received_on TEXT NOT NULL, channel TEXT NOT NULL, complainant TEXT NOT NULL, content TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')), outcome TEXT, closed_by TEXT, closed_on TEXT);
+        INSERT INTO complaint_v20 SELECT id, subject_kind, subject, received_on, channel, complainant, content, status, outcome,
+            closed_by, closed_on FROM complaint;
+        DROP TABLE complaint;
+        ALTER TABLE complaint_v20 RENAME TO complaint;
+        CREATE TABLE public_complaint(receipt TEXT PRIMARY KEY, complaint_id INTEGER NOT NULL, sha256 TEXT NOT NULL,
+            imported_at TEXT NOT NULL) WITHOUT ROWID;
+        """),
     ])
 }

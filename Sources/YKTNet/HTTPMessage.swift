@@ -85,6 +85,14 @@ public struct HTTPLimits: Sendable {
     public var maximumPendingPerAddress = 32
     /// Refused connections are logged once per this interval, with a count.
     public var refusalLogIntervalSeconds = 10.0
+    /// HTTP keep-alive: how many requests one connection may carry, one after the other (1:
+    /// one request per connection, the sync protocol's rule). Each request is read under the
+    /// same limits as the first; the connection is closed after the last, after any request
+    /// the server refused, and when the client asks (`Connection: close`).
+    public var maximumRequestsPerConnection = 1
+    /// How long a kept-alive connection may wait, idle, for its next request's first byte; the
+    /// rest of that head must then arrive within `headerDeadlineSeconds`.
+    public var keepAliveIdleSeconds = 5.0
     public init() {}
 }
 
@@ -101,6 +109,10 @@ struct HTTPFramingError: Error {
     var reason: String
 }
 
+/// A kept-alive connection that ended (closed or cut) before a byte of its next request: the
+/// normal end of keep-alive, not an error to answer.
+struct HTTPConnectionEnded: Error {}
+
 enum HTTPFraming {
     /// Reads one message head and body from `connection`.
     static func read(_ c: TLSConnection, limits: HTTPLimits) throws -> (start: String, headers: [String: String], body: [UInt8]) {
@@ -110,12 +122,22 @@ enum HTTPFraming {
 
     /// Reads one message head; the body is left to read from the returned stream, which holds
     /// at most `maximumBody` bytes (413 when the head announces more).
-    static func readHead(_ c: TLSConnection, limits: HTTPLimits,
+    /// `endQuietly`: a close or cut before the first byte throws `HTTPConnectionEnded` (the
+    /// end of a kept-alive connection between requests).
+    static func readHead(_ c: TLSConnection, limits: HTTPLimits, endQuietly: Bool = false,
                          maximumBody: (String) throws -> Int) throws -> (start: String, headers: [String: String], body: HTTPBodyStream) {
         var buffer: [UInt8] = []
         var headEnd: Int?
         while headEnd == nil {
-            let chunk = try c.read(max: 16 * 1024)
+            let read: Result<[UInt8], TLSError>
+            do { read = .success(try c.read(max: 16 * 1024)) } catch { read = .failure(error) }
+            let chunk: [UInt8]
+            switch read {
+            case .success(let bytes): chunk = bytes
+            case .failure(.unclean) where endQuietly && buffer.isEmpty: throw HTTPConnectionEnded()
+            case .failure(let error): throw error
+            }
+            if chunk.isEmpty && endQuietly && buffer.isEmpty { throw HTTPConnectionEnded() }
             if chunk.isEmpty { throw HTTPFramingError(status: 400, reason: "connection closed before the header ended") }
             let searchFrom = max(0, buffer.count - 3)
             buffer += chunk
@@ -153,12 +175,20 @@ enum HTTPFraming {
         return (start, headers, stream)
     }
 
-    static func write(_ c: TLSConnection, start: String, headers: [String: String], body: [UInt8],
+    /// `keepAlive`: the connection stays open for another message (`connection: keep-alive`,
+    /// and a server's answer adds `keep-alive: timeout=…, max=…` when the text is not empty);
+    /// otherwise the message says `connection: close`.
+    static func write(_ c: TLSConnection, start: String, headers: [String: String], body: [UInt8], keepAlive: String? = nil,
                       progress: ((Int) -> Void)? = nil) throws {
         var head = start + "\r\n"
         var all = headers
         all["content-length"] = String(body.count)
-        all["connection"] = "close"
+        if let keepAlive {
+            all["connection"] = "keep-alive"
+            if !keepAlive.isEmpty { all["keep-alive"] = keepAlive }
+        } else {
+            all["connection"] = "close"
+        }
         for (k, v) in all.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
         head += "\r\n"
         if body.count <= 64 * 1024 {

@@ -127,6 +127,16 @@ public final class TLSConnection {
         }
     }
 
+    /// Whether bytes of a next message are there to read (decrypted and waiting in OpenSSL, or
+    /// arriving on the socket) within `seconds`. A peer that closed counts as readable: the
+    /// read that follows finds the end.
+    func waitReadable(seconds: Double) -> Bool {
+        if let ssl, SSL_pending(ssl) > 0 { return true }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let rc = poll(&p, 1, Int32(max(0, seconds * 1000)))
+        return rc > 0
+    }
+
     /// The common name of the peer's verified certificate: the node id.
     public var peerCommonName: String? {
         guard let ssl, let cert = SSL_get1_peer_certificate(ssl) else { return nil }

@@ -5,7 +5,10 @@ import Glibc
 #endif
 
 /// A mutual-TLS request/response server on POSIX sockets: one accept thread, a thread per
-/// connection, one request per connection, every read and write under a timeout.
+/// connection, one request per connection (or, when `limits.maximumRequestsPerConnection` is
+/// above 1, HTTP keep-alive: requests one after the other, each under the same limits, the
+/// connection idle at most `limits.keepAliveIdleSeconds` between them), every read and write
+/// under a timeout.
 ///
 /// Admission happens in two steps, so that a flood of unauthenticated sockets cannot starve the
 /// townships: a connection still in its TLS handshake is *pending* (at most
@@ -174,28 +177,59 @@ public final class TLSServer: @unchecked Sendable {
             active += 1
             return true
         }
-        let started = Clock.now
-        var record = RequestRecord(address: address, peer: peer)
-        defer {
-            if admitted { lock.withLock { active -= 1 } }
+        defer { if admitted { lock.withLock { active -= 1 } } }
+        guard admitted else {
+            var record = RequestRecord(address: address, peer: peer)
+            refusals.record("connection refused: \(maximumConnections) authenticated connections already open", address: address)
+            answer(connection, HTTPResponse(status: 503, headers: ["content-type": "text/plain; charset=utf-8"],
+                                            body: Array("busy: try again later".utf8)), record: &record)
+            log?(record.line)
+            connection.lingeringClose(maxBytes: 64 * 1024, seconds: 0.5)
+            return
+        }
+        // One request, or (keep-alive) several one after the other, each under the same limits.
+        var number = 1
+        while true {
+            let started = Clock.now
+            var record = RequestRecord(address: address, peer: peer)
+            let more = serveRequest(connection, peer: peer, record: &record, first: number == 1,
+                                    remaining: limits.maximumRequestsPerConnection - number)
             if record.status != nil {
                 record.milliseconds = Int((Clock.now - started) / 1_000_000)
                 log?(record.line)
             }
+            guard more, waitForNextRequest(connection) else { return }
+            number += 1
         }
-        guard admitted else {
-            refusals.record("connection refused: \(maximumConnections) authenticated connections already open", address: address)
-            answer(connection, HTTPResponse(status: 503, headers: ["content-type": "text/plain; charset=utf-8"],
-                                            body: Array("busy: try again later".utf8)), record: &record)
-            connection.lingeringClose(maxBytes: 64 * 1024, seconds: 0.5)
-            return
+    }
+
+    /// Waits, idle, for the next request on a kept-alive connection: true when its first bytes
+    /// arrived within `keepAliveIdleSeconds` (its head then has `headerDeadlineSeconds`), false
+    /// when the time ran out, the peer left, or the server is stopping.
+    private func waitForNextRequest(_ connection: TLSConnection) -> Bool {
+        let until = Clock.now + UInt64(max(0, limits.keepAliveIdleSeconds) * 1e9)
+        while true {
+            if lock.withLock({ stopping }) { return false }
+            let now = Clock.now
+            guard now < until else { return false }
+            // In slices, so that `stop` does not wait out every idle connection.
+            if connection.waitReadable(seconds: min(0.25, Double(until - now) / 1e9)) {
+                connection.deadline = Clock.now + UInt64(limits.headerDeadlineSeconds * 1e9)
+                return true
+            }
         }
+    }
+
+    /// Reads one request and answers it. True when the connection may carry another request
+    /// (keep-alive allowed and asked for, nothing refused, the body read whole).
+    /// `remaining`: how many more requests the connection may carry after this one.
+    private func serveRequest(_ connection: TLSConnection, peer: String, record: inout RequestRecord, first: Bool, remaining: Int) -> Bool {
         do {
             let limits = self.limits
             let router = self.router
             let hasStreaming = streamingHandler != nil
             var chosen: (method: String, path: String, route: HTTPRoute)?
-            let (_, headers, body) = try HTTPFraming.readHead(connection, limits: limits) { start in
+            let (_, headers, body) = try HTTPFraming.readHead(connection, limits: limits, endQuietly: !first) { start in
                 let parts = start.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 3, parts[2] == "HTTP/1.1", !parts[0].isEmpty, parts[1].hasPrefix("/") else {
                     throw HTTPFramingError(status: 400, reason: "bad request line")
@@ -225,30 +259,39 @@ public final class TLSServer: @unchecked Sendable {
                     if body.length - body.consumed <= limits.maximumDrainBytes { try? body.discard() }
                     answer(connection, response, record: &record)
                     connection.lingeringClose()
-                    return
+                    return false
                 }
             case .buffered:
                 response = handler(peer, HTTPRequest(method: method, path: path, headers: headers, body: try body.readAll()))
             }
-            answer(connection, response, record: &record)
+            let keep = remaining > 0
+                && headers["connection"]?.lowercased() != "close" && response.headers["connection"]?.lowercased() != "close"
+                && !lock.withLock({ stopping })
+            answer(connection, response, record: &record,
+                   keepAlive: keep ? "timeout=\(Int(limits.keepAliveIdleSeconds.rounded(.down))), max=\(remaining)" : nil)
+            return keep && record.outcome == nil
+        } catch is HTTPConnectionEnded {
+            return false
         } catch let e as HTTPFramingError {
             record.outcome = e.reason
             answer(connection, HTTPResponse(status: e.status, headers: ["content-type": "text/plain; charset=utf-8"],
                                             body: Array(e.reason.utf8)), record: &record)
             connection.lingeringClose(maxBytes: 1 << 20, seconds: e.status == 404 ? 0.5 : 2)
+            return false
         } catch {
             record.status = 0
             record.outcome = "connection ended: \(Self.kind(of: error))"
+            return false
         }
     }
 
     /// Writes the answer and notes its status for the request's log line.
-    private func answer(_ connection: TLSConnection, _ response: HTTPResponse, record: inout RequestRecord) {
+    private func answer(_ connection: TLSConnection, _ response: HTTPResponse, record: inout RequestRecord, keepAlive: String? = nil) {
         record.status = response.status
         record.extra = response.log
         do {
             try HTTPFraming.write(connection, start: "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))",
-                                  headers: response.headers, body: response.body)
+                                  headers: response.headers, body: response.body, keepAlive: keepAlive)
         } catch {
             record.outcome = "answer not delivered: \(Self.kind(of: error))"
         }
@@ -398,6 +441,35 @@ public enum TLSClient {
         let fd = try Socket.connect(host: host, port: port, source: source, timeoutSeconds: limits.ioTimeoutSeconds)
         guard let context else { return TLSConnection(plain: fd, timeoutSeconds: limits.ioTimeoutSeconds) }
         return try TLSConnection(context: context, fd: fd, server: false, timeoutSeconds: limits.ioTimeoutSeconds)
+    }
+
+    /// A kept-alive connection (HTTP keep-alive): requests one after the other on one TLS
+    /// connection, as a browser sends them. For tests and benchmarks of servers that allow it.
+    public final class Session {
+        let connection: TLSConnection
+        let limits: HTTPLimits
+        let host: String
+
+        public init(host: String = "127.0.0.1", port: UInt16, context: TLSContext?, limits: HTTPLimits = HTTPLimits(),
+                    source: String? = nil) throws {
+            connection = try TLSClient.connect(host: host, port: port, context: context, limits: limits, source: source)
+            self.limits = limits
+            self.host = "\(host):\(port)"
+        }
+
+        /// Sends `request` asking to keep the connection open (unless it says `connection: close`),
+        /// and reads the answer.
+        public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+            var headers = request.headers
+            if headers["host"] == nil { headers["host"] = host }
+            // `connection: close` in the request: the last one on this connection.
+            try HTTPFraming.write(connection, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body,
+                                  keepAlive: headers["connection"]?.lowercased() == "close" ? nil : "")
+            let (start, responseHeaders, body) = try HTTPFraming.read(connection, limits: limits)
+            let parts = start.split(separator: " ", maxSplits: 2)
+            guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
+            return HTTPResponse(status: status, headers: responseHeaders, body: body)
+        }
     }
 
     /// A request written on its own connection, its answer still to be read.

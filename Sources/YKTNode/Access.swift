@@ -31,6 +31,8 @@ public enum Access: Sendable {
         "init": .open, "docs commands": .open, "docs errors": .open, "demo generate": .open,
         "key show": .open, "calendar show": .open, "calendar period": .open, "calendar load": .open, "program list": .open,
         "bank simulate": .open, "bank cards": .open, "bank statement": .open,
+        // The public query server: no node, only the published store and site
+        "public serve": .open, "demo public-store": .open,
         // Sessions and accounts
         "login": .open, "operator bootstrap": .open, "logout": .loggedIn, "whoami": .loggedIn, "password": .loggedIn,
         "operator add": adminSigned, "operator disable": adminSigned, "operator enable": adminSigned,
@@ -70,6 +72,7 @@ public enum Access: Sendable {
         "warnings close": .roles([.reviewer], signedAt: [.county]),
         "query": .roles([.complaints]),
         "complaint add": .roles([.complaints]), "complaint close": .roles([.complaints]),
+        "complaint import": .roles([.complaints]),
         "report monthly": .roles([.approver, .payments, .auditor]),
         // The public channel (issue 18): the site is signed with the county node's key
         "publish": .roles([.administrator, .complaints]), "publish verify": .open,
