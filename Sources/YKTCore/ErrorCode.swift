@@ -163,6 +163,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let queryNoMatch = code("YKT-QUERY-NOMATCH")
     // The public channel
     public static let publicStore = code("YKT-PUBLIC-STORE")
+    public static let qrTooLong = code("YKT-QR-LONG")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
     public static let auditAnchor = code("YKT-AUDIT-ANCHOR")
@@ -305,6 +306,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         complaintState: (.ruleRefused, "投诉举报已办结"),
         queryNoMatch: (.notFound, "身份证号与姓名对不上，或没有发放记录"),
         publicStore: (.invalidInput, "公众查询库文件不是 ykt publish 写的、格式版本不对、已损坏或已存在"),
+        qrTooLong: (.invalidInput, "二维码内容超过 10 版（57×57 模块）在所选纠错等级下能容纳的字节数（M 级 213 字节）"),
         traceBroken: (.ruleRefused, "有付款或待付款的清册行追溯不到完整链条（申请→评议→公示→清册→审核→审定→批次→结果）"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
         auditAnchor: (.integrity, "审计日志与对方节点持有的锚点（序号和哈希）不符：该节点的审计历史在对方记下之后被改写过"),
