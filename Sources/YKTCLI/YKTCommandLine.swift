@@ -9,6 +9,7 @@ public enum YKTCommandLine {
     static var commands: [CommandSpec] {
         NodeCommands.all + StatusCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
             + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all + ConsoleCommands.all
+            + CardCommands.all
     }
 
     public static let version = "0.1.0"

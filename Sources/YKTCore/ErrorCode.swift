@@ -164,6 +164,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     // The public channel
     public static let publicStore = code("YKT-PUBLIC-STORE")
     public static let qrTooLong = code("YKT-QR-LONG")
+    public static let cardNone = code("YKT-CARD-NONE")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
     public static let auditAnchor = code("YKT-AUDIT-ANCHOR")
@@ -306,6 +307,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         complaintState: (.ruleRefused, "投诉举报已办结"),
         queryNoMatch: (.notFound, "身份证号与姓名对不上，或没有发放记录"),
         publicStore: (.invalidInput, "公众查询库文件不是 ykt publish 写的、格式版本不对、已损坏或已存在"),
+        cardNone: (.notFound, "没有可打印的明白卡：底册中没有这个户号或村（社区），或所选的户都还没有经县财政审定的补贴"),
         qrTooLong: (.invalidInput, "二维码内容超过 10 版（57×57 模块）在所选纠错等级下能容纳的字节数（M 级 213 字节）"),
         traceBroken: (.ruleRefused, "有付款或待付款的清册行追溯不到完整链条（申请→评议→公示→清册→审核→审定→批次→结果）"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
