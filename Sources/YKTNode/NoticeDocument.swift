@@ -275,7 +275,8 @@ public struct QueryCode: Sendable, Equatable {
 
     /// The corner block: the SVG and its caption.
     public var html: String {
-        "<div class=\"qr\">" + svg + "<div class=\"qr-caption\">\(Self.caption)</div></div>"
+        // The caption in two lines of six characters, under the code.
+        "<div class=\"qr\">" + svg + "<div class=\"qr-caption\">\(Self.caption.prefix(6))<br>\(Self.caption.dropFirst(6))</div></div>"
     }
 
     /// Its print CSS: floated to the right beside the opening paragraphs, 24 mm square.

@@ -37,7 +37,7 @@ enum CardPage {
         td.d { white-space: nowrap; }
         tr { break-inside: avoid; page-break-inside: avoid; }
         .nw { white-space: nowrap; }
-        .end { break-inside: avoid; page-break-inside: avoid; }
+        .end { break-inside: avoid; page-break-inside: avoid; margin-top: 2mm; }
         .sign { width: 62mm; margin: 4mm 4mm 0 auto; padding-top: 8mm; text-align: center; line-height: 2; }
         \(widths("members", memberWidths))\(widths("lines", lineWidths))\(qr == nil ? "" : QueryCode.css)</style></head><body>
 
