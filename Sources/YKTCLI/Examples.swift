@@ -78,6 +78,8 @@ enum Examples {
         "payment list": ["ykt payment list --failed"],
         "payment correct": ["ykt payment correct 17 --bank 中国农业银行 --account 6228487654321098763 --confirmation QR101-00102"],
         "payment notice": ["ykt payment notice 2"],
+        "card print": ["ykt card print --village 大塘村 --out 明白卡-大塘村.html",
+                       "ykt card print --household 0012 --out 明白卡-0012.html"],
         "query": ["ykt query --id 450223197105319300 --name 韦秀英"],
         "complaint add": ["ykt complaint add --about resident:450223197105319300 --content 11月耕地补贴未到账 --channel 电话"],
         "complaint list": ["ykt complaint list --status open"],
