@@ -93,21 +93,7 @@ struct CardWorld {
                                                           (2, "GD01", "1"), (3, "GD01", "4")]
 
     init() throws {
-        county = try CountyNode.create(directory: dir.file("county"), config: NodeConfig(
-            role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
-        try county.actAs(TestOperators.administrator)
-        try county.publishCalendar(path: dir.write("cn-holidays.tsv", WorkCalendar.builtInTSV))
-        let programs = dir.write("programs.csv", CountyGenerator.programsCSV)
-        try county.publishPolicy(path: programs)
-        var config = NodeConfig(role: .township, nodeID: "450223101", name: "寨沙镇", countyCode: "450223", defaultOperator: "测试员")
-        config.extra["county_public_key"] = Hex.encode(try county.publicKey().raw)
-        config.extra["public_url"] = Self.publicURL
-        config.extra["complaint_phone"] = "0772-6812000"
-        node = try TownshipNode.create(directory: dir.file("node"), config: config)
-        try node.actAs("tester", .clerk, .leader)
-        try county.enrol(township: "450223101", name: "寨沙镇", publicKeyHex: Hex.encode(try node.publicKey().raw))
-        try Fixture.pull(node, from: county)
-
+        (county, node) = try Self.nodes(dir)
         node.at("2026-09-20")
         for p in Self.people {
             _ = try node.register(BeneficiaryInput(
@@ -130,34 +116,57 @@ struct CardWorld {
         for program in ["GD01", "TZ01", "TF01"] {
             _ = try node.submitRoster(try node.buildRoster(program: program, period: try Period(parsing: "2026")).id)
         }
-        try pay()
+        _ = try Self.pay(county: county, node: node, dir: dir) { $0.program == "GD01" && $0.residentID == Self.people[2].id }
     }
 
-    /// The county reviews, approves and pays the three rosters; the bank fails 黄丽华's GD01
-    /// line; the results come down to the township.
-    func pay() throws {
+    /// A county (calendar and the demo policy list published) and its township 寨沙镇
+    /// (450223101), enrolled, with `public_url` and `complaint_phone` set, the county's lists pulled.
+    static func nodes(_ dir: TempDir) throws -> (CountyNode, TownshipNode) {
+        let county = try CountyNode.create(directory: dir.file("county"), config: NodeConfig(
+            role: .county, nodeID: "450223", name: "鹿寨县", countyCode: "450223", defaultOperator: "县管理员"))
+        try county.actAs(TestOperators.administrator)
+        try county.publishCalendar(path: dir.write("cn-holidays.tsv", WorkCalendar.builtInTSV))
+        try county.publishPolicy(path: dir.write("programs.csv", CountyGenerator.programsCSV))
+        var config = NodeConfig(role: .township, nodeID: "450223101", name: "寨沙镇", countyCode: "450223", defaultOperator: "测试员")
+        config.extra["county_public_key"] = Hex.encode(try county.publicKey().raw)
+        config.extra["public_url"] = publicURL
+        config.extra["complaint_phone"] = "0772-6812000"
+        let node = try TownshipNode.create(directory: dir.file("node"), config: config)
+        try node.actAs("tester", .clerk, .leader)
+        try county.enrol(township: "450223101", name: "寨沙镇", publicKeyHex: Hex.encode(try node.publicKey().raw))
+        try Fixture.pull(node, from: county)
+        return (county, node)
+    }
+
+    /// The township's change sets go up; the county reviews, approves and pays every roster it
+    /// received (the agency bank pays all three banks' accounts), the bank failing the payments
+    /// `failing` picks; the results come down. Returns the county's payments.
+    static func pay(county: CountyNode, node: TownshipNode, dir: TempDir,
+                    failing: (CountyNode.Payment) -> Bool = { _ in false }) throws -> [CountyNode.Payment] {
         _ = try node.push { bytes, signature in
             let a = county.receive(peer: "450223101", bytes: bytes, signature: signature)
             return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
         }
+        let rosters = try county.rosters()
         try county.actAs("payer", .payments)
-        for program in ["GD01", "TZ01", "TF01"] {
-            try county.setBudget(program: program, period: try Period(parsing: "2026"), amount: try Fen(yuan: "100000"))
+        for r in rosters {
+            try county.setBudget(program: r.program, period: try Period(parsing: r.period), amount: try Fen(yuan: "1000000"))
         }
         try county.actAs(TestOperators.administrator)
         let bank = dir.file("bank-ABC")
-        try county.addBank(code: "ABC", name: "中国农业银行", serves: [], folder: bank)
-        try county.actAs("reviewer", .reviewer("GD01"), .reviewer("TZ01"), .reviewer("TF01"))
-        let rosters = try county.rosters()
-        #expect(rosters.count == 3)
+        try county.addBank(code: "ABC", name: "中国农业银行", serves: ["广西农村信用社", "中国邮政储蓄银行"], folder: bank)
+        try county.actAs("reviewer", roles: Set(rosters.map(\.program)).sorted().map { OperatorGrant.reviewer($0) })
         for r in rosters { try county.review(r.id, approve: true, reason: "") }
         try county.actAs("approver", .approver)
         let approved = try county.approve(rosters.map(\.id))
         try county.actAs("payer", .payments)
         _ = try county.dispatch(on: try CivilDate(parsing: "2026-11-16"))
+        var all: [CountyNode.Payment] = []
         for batch in approved.batches {
-            let answers = try county.payments(batch: batch).map { p in
-                let fail = p.program == "GD01" && p.residentID == Self.people[2].id
+            let payments = try county.payments(batch: batch)
+            all += payments
+            let answers = try payments.map { p in
+                let fail = failing(p)
                 return BankFile.ResultLine(lineID: String(p.id), status: fail ? .failed : .paid, amountFen: p.amountFen,
                                            date: try CivilDate(parsing: "2026-11-17"), reason: fail ? .accountClosed : nil,
                                            reasonText: fail ? "账户已销户" : "", returnedFen: fail ? p.amountFen : 0)
@@ -168,6 +177,7 @@ struct CardWorld {
         #expect(try county.receiveResults(today: try CivilDate(parsing: "2026-11-18")).allSatisfy { $0.refusal == nil })
         try Fixture.pull(node, from: county)
         node.at("2026-11-20")
+        return all
     }
 }
 
@@ -203,6 +213,55 @@ struct CardTests {
         let failed = try w.node.cards(.village("石门村")).cards
         #expect(failed.count == 1 && failed[0].lines.map(\.state) == ["发放失败（账户已销户）"] && failed[0].paidFen == 0)
         #expect(try w.node.cards(.all).cards.count == 3)
+    }
+
+    @Test("a household of the demo county (ykt demo generate's register and applications): its card lists exactly the public payments the county made to its members")
+    func demoHousehold() throws {
+        let dir = TempDir()
+        var options = CountyGenerator.Options()
+        options.townships = 1
+        options.villagesPerTownship = 1
+        options.peoplePerVillage = 30
+        let generator = CountyGenerator(options: options)
+        _ = try generator.write(to: dir.file("demo"))
+        let (county, node) = try CardWorld.nodes(dir)
+        node.at("2026-09-20")
+        #expect(try node.importBeneficiaries(path: dir.file("demo/450223101-register.csv")).imported == 30)
+        _ = try node.importApplications(path: dir.file("demo/450223101-applications.csv"))
+        // Every public program and period noticed and closed; every one rostered and submitted.
+        let groups = Set(try node.applications().map { "\($0.programCode)/\($0.period)" }).sorted()
+        node.at("2026-09-30")
+        var notices: [Int64] = []
+        for g in groups {
+            let parts = g.split(separator: "/").map(String.init)
+            guard !(try node.program(parts[0])).secret else { continue }
+            notices.append(try node.openNotice(program: parts[0], period: try Period(parsing: parts[1]),
+                                               postedOn: try CivilDate(parsing: "2026-09-30"), place: "村务公开栏", phone: "0772-6812345").id)
+        }
+        node.at("2026-10-13")
+        for n in notices { _ = try node.closeNotice(n, on: try CivilDate(parsing: "2026-10-13")) }
+        for g in groups {
+            let parts = g.split(separator: "/").map(String.init)
+            _ = try node.submitRoster(try node.buildRoster(program: parts[0], period: try Period(parsing: parts[1])).id)
+        }
+        let payments = try CardWorld.pay(county: county, node: node, dir: dir)
+
+        // The demo's households are three residents each; take the one the county paid most lines to.
+        let register = try node.beneficiaries()
+        let households = Dictionary(grouping: register, by: \.household)
+        let paidLines = { (h: String) in payments.filter { p in households[h]!.contains { $0.residentID == p.residentID } }.count }
+        let household = try #require(households.keys.sorted().max { paidLines($0) < paidLines($1) })
+        #expect(households[household]!.count == 3 && paidLines(household) >= 2)
+
+        let card = try #require(try node.cards(.household(household)).cards.first)
+        #expect(card.members.map(\.name).sorted() == households[household]!.map(\.name).sorted())
+        let programs = try Dictionary(uniqueKeysWithValues: ["GD01", "TZ01", "YL01", "GL01", "CJ01", "TF01"].map { ($0, try node.program($0)) })
+        let expected = payments.filter { p in households[household]!.contains { $0.residentID == p.residentID } && !programs[p.program]!.secret }
+            .map { "\($0.name) \(programs[$0.program]!.name) \($0.period) \(Fen($0.amountFen).yuan) 已发放" }.sorted()
+        let listed = card.lines.map { "\($0.name) \($0.program) \($0.period) \(Fen($0.amountFen).yuan) \($0.state)" }.sorted()
+        #expect(listed == expected)
+        #expect(card.paidFen == payments.filter { p in households[household]!.contains { $0.residentID == p.residentID }
+            && !programs[p.program]!.secret }.reduce(0) { $0 + $1.amountFen })
     }
 
     @Test("what cannot be printed: an unknown household, village or resident; nothing approved yet")
