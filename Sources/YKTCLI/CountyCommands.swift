@@ -283,7 +283,9 @@ enum CountyCommands {
             positionals: [("清册", "乡镇的清册编号")],
             options: [.value("out", "目录", "输出目录，默认 节点目录/out"), .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
-                inv.out.paths(try inv.node().printPaymentNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
+                let node = try inv.node()
+                inv.out.paths(try node.printPaymentNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
+                try NoticeCommands.hintWithoutQueryCode(inv, node)
             }),
         CommandSpec(
             path: ["query"], abstract: "（县级）查询本人的补贴发放：须身份证号和姓名都对上；账号脱敏",

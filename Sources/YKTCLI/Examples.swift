@@ -80,6 +80,8 @@ enum Examples {
         "payment notice": ["ykt payment notice 2"],
         "publish": ["ykt publish --out /srv/ykt-public", "ykt publish --out /srv/ykt-public --replace"],
         "publish verify": ["ykt publish verify /srv/ykt-public --public-key 县财政公钥.txt", "ykt publish verify /mirror/site"],
+        "card print": ["ykt card print --village 大塘村 --out 明白卡-大塘村.html",
+                       "ykt card print --household 0012 --out 明白卡-0012.html"],
         "query": ["ykt query --id 450223197105319300 --name 韦秀英"],
         "complaint add": ["ykt complaint add --about resident:450223197105319300 --content 11月耕地补贴未到账 --channel 电话"],
         "complaint list": ["ykt complaint list --status open"],

@@ -8,11 +8,14 @@ enum NodeSetup {
         let issuer = name.hasSuffix("政府") ? name : name + "人民政府"
         return """
 
-        # ---- 公示的落款和监督电话（ykt notice print、ykt payment notice）----
+        # ---- 公示、明白卡的落款、监督电话和查询二维码（ykt notice print、ykt payment notice、ykt card print）----
         # 公示落款的发文机关；不填时为「\(issuer)」
         # issuer = \(issuer)
-        # 发放结果公示上的监督举报电话；不填时用对象所在那次公示的电话
+        # 发放结果公示和明白卡上的监督举报电话；不填时用对象所在那次公示（明白卡：最近一次公示）的电话
         # complaint_phone = 0772-6812000
+        # 公众查询网站的地址：填写后，打印件右上角印查询二维码（内容为该地址加 query，例如 https://ykt.example.gov.cn/query）；
+        # 不填时打印件没有二维码，命令会提示
+        # public_url = https://ykt.example.gov.cn/
 
         # ---- 与县财政同步（ykt sync）----
         # 以下各项向县财政索取后填写，并去掉行首的 #（docs/operations-guide.md「Syncing with the county」一节）。

@@ -1,4 +1,5 @@
 import YKTCore
+import YKTNode
 import YKTTownship
 
 /// Public notices and objections.
@@ -12,6 +13,12 @@ enum NoticeCommands {
             ("状态", n.status == .open ? "公示中" : "已结束（\(n.closedOn?.chinese ?? "")）"),
             ("人数", String(n.applicationCount)), ("金额合计", Fen(n.totalFen).yuanGrouped + " 元"),
         ] + (n.proofSHA256.map { [("证明材料 SHA-256", $0)] } ?? []))
+    }
+
+    /// Says on stderr that a printout was made without the query QR code, and which node.conf
+    /// key gives it, when `public_url` is not set.
+    static func hintWithoutQueryCode(_ inv: Invocation, _ node: TownshipNode) throws {
+        if try node.queryCode() == nil { inv.out.message(QueryCode.missingHint(directory: node.directory)) }
     }
 
     static let all: [CommandSpec] = [
@@ -82,7 +89,9 @@ enum NoticeCommands {
             positionals: [("编号", "公示编号")],
             options: [.value("out", "目录", "输出目录；不给时为 节点目录/out"), .value("date", "日期", "落款日期；不给时为今天")],
             run: { inv in
-                inv.out.paths(try inv.node().printNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
+                let node = try inv.node()
+                inv.out.paths(try node.printNotice(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
+                try hintWithoutQueryCode(inv, node)
             }),
         CommandSpec(
             path: ["objection", "add"], abstract: "登记公示期间收到的异议",

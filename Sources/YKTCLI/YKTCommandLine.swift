@@ -11,6 +11,7 @@ public enum YKTCommandLine {
             + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all + ConsoleCommands.all
             + PublishCommands.all
             + PublicCommands.all
+            + CardCommands.all
     }
 
     public static let version = "0.1.0"

@@ -167,6 +167,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let siteManifest = code("YKT-SITE-MANIFEST")
     public static let publicServe = code("YKT-PUBLIC-SERVE")
     public static let publicSpool = code("YKT-PUBLIC-SPOOL")
+    public static let qrTooLong = code("YKT-QR-LONG")
+    public static let cardNone = code("YKT-CARD-NONE")
     // Audit
     public static let auditBroken = code("YKT-AUDIT-BROKEN")
     public static let auditAnchor = code("YKT-AUDIT-ANCHOR")
@@ -313,6 +315,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         siteManifest: (.integrity, "公开站点与县财政签名的清单不符：签名不通过、文件缺少、被改动、多出或是符号链接，或查询库不是这次发布的"),
         publicServe: (.invalidInput, "公众查询服务不能启动：网站目录含链接或不可读、查询库在网站目录内、证书或投诉存放目录不可用"),
         publicSpool: (.invalidInput, "投诉存放目录中的文件格式不对（字段缺少、过长或含控制字符，或文件名与受理编号不符），整批未导入"),
+        cardNone: (.notFound, "没有可打印的明白卡：底册中没有这个户号或村（社区），或所选的户都还没有经县财政审定的补贴"),
+        qrTooLong: (.invalidInput, "二维码内容超过 10 版（57×57 模块）在所选纠错等级下能容纳的字节数（M 级 213 字节）"),
         traceBroken: (.ruleRefused, "有付款或待付款的清册行追溯不到完整链条（申请→评议→公示→清册→审核→审定→批次→结果）"),
         auditBroken: (.integrity, "审计日志哈希链断裂：有记录被修改或删除"),
         auditAnchor: (.integrity, "审计日志与对方节点持有的锚点（序号和哈希）不符：该节点的审计历史在对方记下之后被改写过"),

@@ -60,6 +60,7 @@ public enum Access: Sendable {
         "roster build": .roles([.clerk]),
         "roster submit": .roles([.leader], signedAt: [.township]),
         "payment correct": .roles([.clerk]), "payment notice": .roles([.clerk, .leader]),
+        "card print": .roles([.clerk, .leader]),
         // County money
         "roster review": .roles([.reviewer], signedAt: [.county]),
         "roster approve": .roles([.approver], signedAt: [.county]),

@@ -12,9 +12,10 @@ public struct NoticeDocument: Sendable {
     /// column names, the rows, the totals and `csvTail` rows. In the CSV the columns at `codes`
     /// (resident IDs, accounts, phones) are written so Excel and WPS keep them as text.
     public init(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]], totals: [String]?,
-                outro: [String], csvHead: [[String]] = [], csvTail: [[String]] = [], codes: Set<Int> = []) {
+                outro: [String], csvHead: [[String]] = [], csvTail: [[String]] = [], codes: Set<Int> = [], qr: QueryCode? = nil) {
         self.title = title
-        html = Self.page(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro)
+        html = Self.page(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro,
+                         qr: qr)
         var w = CSVWriter()
         w.row([title])
         csvHead.forEach { w.row($0) }
@@ -57,9 +58,10 @@ public struct NoticeDocument: Sendable {
     /// closing paragraphs and the signature stay together so that the signature is never alone
     /// on the last page. The last two `outro` lines are the signature: the issuing body and the
     /// date, with room for the seal. With a `layout`, the columns have fixed widths and each
-    /// cell keeps to one line (see `PrintLayout`).
+    /// cell keeps to one line (see `PrintLayout`). With a `qr`, the query page's QR code and its
+    /// caption stand in the top right corner of the first page, beside the opening paragraphs.
     public static func page(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]],
-                            totals: [String]?, outro: [String], layout: PrintLayout? = nil) -> String {
+                            totals: [String]?, outro: [String], layout: PrintLayout? = nil, qr: QueryCode? = nil) -> String {
         var h = """
         <!DOCTYPE html>
         <html lang="zh-CN"><head><meta charset="utf-8"><title>\(escape(title))</title>
@@ -83,10 +85,11 @@ public struct NoticeDocument: Sendable {
         tr.outro td, table.fixed tr.outro td { border: none; padding: 3mm 0 0; height: auto; white-space: normal; }
         .nw { white-space: nowrap; }
         .sign { width: 62mm; min-height: 40mm; margin: 2mm 4mm 0 auto; padding-top: 10mm; box-sizing: border-box; text-align: center; line-height: 2; break-inside: avoid; }
-        </style></head><body>
+        \(qr == nil ? "" : QueryCode.css)</style></head><body>
         <h1>\(escape(title))</h1>
 
         """
+        if let qr { h += qr.html + "\n" }
         for p in intro { h += "<p>\(phoneKeptWhole(escape(p)))</p>\n" }
         let span = max(1, columns.count)
         if let layout {
@@ -171,11 +174,12 @@ extension NoticeDocument {
     /// The document with its table in a fixed A4-portrait layout (`PrintLayout`); the CSV is
     /// the same as without one.
     public init(title: String, intro: [String], columns: [String], numeric: Set<Int>, rows: [[String]], totals: [String]?,
-                outro: [String], layout: PrintLayout, csvHead: [[String]] = [], csvTail: [[String]] = [], codes: Set<Int> = []) {
+                outro: [String], layout: PrintLayout, csvHead: [[String]] = [], csvTail: [[String]] = [], codes: Set<Int> = [],
+                qr: QueryCode? = nil) {
         self.init(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro,
                   csvHead: csvHead, csvTail: csvTail, codes: codes)
         html = Self.page(title: title, intro: intro, columns: columns, numeric: numeric, rows: rows, totals: totals, outro: outro,
-                         layout: layout)
+                         layout: layout, qr: qr)
     }
 }
 
@@ -204,7 +208,7 @@ public struct PrintLayout: Sendable {
     /// The type size at which `text` fits on one line in a cell `width` mm wide, when it does
     /// not at `base` points; nil when it does. A Chinese character is 1 em, a digit or Latin
     /// letter taken as 0.56 em (SimSun's are 0.5, Noto's about 0.52): on the safe side.
-    static func points(fitting text: String, width: Double, base: Double) -> Double? {
+    public static func points(fitting text: String, width: Double, base: Double) -> Double? {
         var em = 0.0
         for s in text.unicodeScalars {
             switch DisplayWidth.width(of: s) {
@@ -218,4 +222,68 @@ public struct PrintLayout: Sendable {
         guard em > 0, em * base * millimetresPerPoint > room else { return nil }
         return max(6, ((room / (em * millimetresPerPoint)) * 10).rounded(.down) / 10)
     }
+}
+
+/// The QR code a printout carries in its top right corner: the public query page's address,
+/// `<public_url>query` (`public_url` in node.conf, one slash between), drawn by `QRCode` at
+/// level M, with the caption 「扫码查询本人补贴发放情况」 under it. Printed 24 mm wide (about
+/// 0.65 mm a module for a version-3 symbol), which a phone reads from arm's length on a notice
+/// board.
+public struct QueryCode: Sendable, Equatable {
+    /// The node.conf key that gives the public site's address.
+    public static let configKey = "public_url"
+    public static let caption = "扫码查询本人补贴发放情况"
+
+    /// The address in the code.
+    public let url: String
+    /// The symbol as SVG (presentation attributes only).
+    public let svg: String
+
+    /// The code of `<publicURL>query`. `publicURL` must be an http or https address with a host
+    /// and no spaces, quotes or angle brackets (it goes into a printed code, never into HTML);
+    /// `file` names node.conf in the error.
+    public init(publicURL raw: String, file: String) throws(YKTError) {
+        let base = raw.trimmed
+        let scheme = ["https://", "http://"].first { base.lowercased().hasPrefix($0) }
+        let host = scheme.map { base.dropFirst($0.count).prefix { $0 != "/" && $0 != "?" && $0 != "#" } } ?? ""
+        guard scheme != nil, !host.isEmpty, !base.contains(where: { $0.isWhitespace || "\"'<>\\`{}|^".contains($0) || !$0.isASCII }),
+              !base.contains("?"), !base.contains("#") else {
+            throw YKTError(.nodeConfig, "public_url 应为公众查询网站的地址（http:// 或 https:// 开头，含主机名，不含空格、引号、问号和中文），实际为「\(base)」",
+                           at: SourceLocation(file: file, field: Self.configKey),
+                           hint: "改为例如 public_url = https://ykt.example.gov.cn/（二维码内容为该地址加 query）")
+        }
+        url = base + (base.hasSuffix("/") ? "" : "/") + "query"
+        do {
+            svg = try QRCode(url).svg(moduleSize: 4, quietZone: 4)
+        } catch {
+            throw error.located(SourceLocation(file: file, field: Self.configKey))
+        }
+    }
+
+    /// The code of a node's `public_url`, nil when node.conf has none (printouts are then made
+    /// without it: see `missingHint`).
+    public static func of(_ config: NodeConfig, directory: String) throws(YKTError) -> QueryCode? {
+        guard let raw = config.extra[configKey]?.trimmed, !raw.isEmpty else { return nil }
+        return try QueryCode(publicURL: raw, file: NSStringPath(directory).appending(NodeConfig.fileName))
+    }
+
+    /// What a command says (stderr) when it prints without the code.
+    public static func missingHint(directory: String) -> String {
+        "提示：node.conf 没有 public_url，打印件上没有查询二维码。在 \(NSStringPath(directory).appending(NodeConfig.fileName)) " +
+            "中加一行 public_url = 公众查询网站地址（例如 https://ykt.example.gov.cn/），打印件右上角即印二维码（内容为该地址加 query）"
+    }
+
+    /// The corner block: the SVG and its caption.
+    public var html: String {
+        // The caption in two lines of six characters, under the code.
+        "<div class=\"qr\">" + svg + "<div class=\"qr-caption\">\(Self.caption.prefix(6))<br>\(Self.caption.dropFirst(6))</div></div>"
+    }
+
+    /// Its print CSS: floated to the right beside the opening paragraphs, 24 mm square.
+    public static let css = """
+        .qr { float: right; width: 27mm; margin: 0 0 2mm 4mm; text-align: center; break-inside: avoid; }
+        .qr svg { display: block; width: 24mm; height: 24mm; margin: 0 auto; }
+        .qr-caption { font-size: 7.5pt; line-height: 1.3; text-indent: 0; margin-top: 0.5mm; }
+
+        """
 }

@@ -257,7 +257,7 @@ extension TownshipNode {
         // second line), 日期: 186 mm.
         let layout = PrintLayout(widths: [9, 20, 18, 38, 39, 21, 19, 22], wrapping: [6])
         return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 5], rows: rows, totals: totals, outro: outro,
-                              layout: layout, codes: [3, 4])
+                              layout: layout, codes: [3, 4], qr: try queryCode())
     }
 
     /// The supervision phone printed on a roster's payment-result notice: `complaint_phone` in

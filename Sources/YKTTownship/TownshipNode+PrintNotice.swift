@@ -10,6 +10,14 @@ extension TownshipNode {
         return config.name.hasSuffix("政府") ? config.name : config.name + "人民政府"
     }
 
+    /// The QR code of the public query page printed on this township's notices, payment-result
+    /// notices and 明白卡: `<public_url>query` from node.conf; nil when `public_url` is not set
+    /// (the printout is made without it; the command says so). A malformed `public_url` is a
+    /// configuration error (YKT-NODE-CONFIG).
+    public func queryCode() throws(YKTError) -> QueryCode? {
+        try QueryCode.of(config, directory: directory)
+    }
+
     /// The public notice (公示) of a notice, masked. Secret programs have none.
     public func noticeDocument(_ id: Int64, printedOn: CivilDate) throws -> NoticeDocument {
         let n = try notice(id)
@@ -45,7 +53,7 @@ extension TownshipNode {
         let layout = PrintLayout(widths: [10, 30, 22, 40, 22, 34, 28])
         return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows, totals: totals,
                               outro: outro, layout: layout, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话",
-                                                                          ExcelText.protected(n.phone)]], codes: [3])
+                                                                          ExcelText.protected(n.phone)]], codes: [3], qr: try queryCode())
     }
 
     /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in
