@@ -83,7 +83,7 @@ enum Examples {
         "complaint add": ["ykt complaint add --about resident:450223197105319300 --content 11月耕地补贴未到账 --channel 电话"],
         "complaint list": ["ykt complaint list --status open"],
         "complaint close": ["ykt complaint close 4 --outcome 已核实，开户行退回，已更正账户并补发",
-                            "ykt complaint close 5 --upheld --outcome 经核查，该户已于 2025 年迁出仍在领取，冒领属实"],
+                            "ykt complaint close 5 --upheld --outcome 经核查该户2025年已迁出仍在领取，冒领属实"],
         "leads list": ["ykt leads list", "ykt leads list --all"],
         "leads export": ["ykt leads export --out 问题线索-2026-11.csv", "ykt leads export --out 问题线索-完整.csv --full --all --from 2026-01-01 --to 2026-11-30"],
         "report monthly": ["ykt report monthly --month 2026-11 --out reports/"],
