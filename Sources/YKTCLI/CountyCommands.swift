@@ -391,7 +391,7 @@ enum CountyCommands {
                 inv.out.paths((r.html ?? "", r.csv ?? ""))
             }),
         CommandSpec(
-            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV）",
+            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV），含当月移交纪委监委的问题线索条数",
             options: [.value("month", "月份", "例如 2026-11", required: true), .value("out", "目录", "输出目录", required: true),
                       .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
