@@ -49,7 +49,7 @@ county="$work/county"
 ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
 ykt_as liu "$county" calendar publish "$root/data/cn-holidays.tsv" >/dev/null
 ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
-ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" >/dev/null
+ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" --agreement LZCZ-DF-2025-RCC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费 >/dev/null
 ykt_add_operator liu "$county" zhi-pay 支付经办员 payments
 ykt_add_operator liu "$county" cai-approve 财政审定员 approver
 ykt_add_operator liu "$county" nong-review 农业局审核员 reviewer GD01

@@ -26,7 +26,7 @@ ykt_init "$county" liu 刘建华 --role county --county 450223 --name 鹿寨县 
 ykt_add_operator liu "$county" zhi-pay 支付经办员 payments
 ykt_as liu "$county" calendar publish "$root/data/cn-holidays.tsv" >/dev/null   # dispatch deadlines count on it
 ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
-ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" >/dev/null
+ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --folder "$work/bank" --agreement LZCZ-DF-2025-RCC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费 >/dev/null
 export YKT_SESSION=$(ykt_session zhi-pay "$county")   # the timed commands run as the payments clerk, already logged in
 
 # The fill (benchmarks/county-fill.py): IDs with a birth date from 1950-01-01 on (1,000

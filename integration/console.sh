@@ -60,7 +60,7 @@ console_listen = 127.0.0.1:0
 clock_override = allowed
 CONF
 ykt_as cai-approve "$county" budget set --program GD01 --period 2026 --yuan 5000000 >/dev/null
-ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --serves 中国邮政储蓄银行,中国农业银行 --folder "$work/banks/RCC" >/dev/null
+ykt_as liu "$county" bank add --code RCC --name 广西农村信用社 --serves 中国邮政储蓄银行,中国农业银行 --folder "$work/banks/RCC" --agreement LZCZ-DF-2025-RCC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费 >/dev/null
 
 "$ykt" serve --node "$county" 2>"$work/serve.log" &
 serve_pid=$!

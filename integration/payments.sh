@@ -4,7 +4,7 @@
 # and resubmitted); finance approval into payment batches; instruction files; the bank
 # simulator with failures; a tampered result file refused whole; results down to the
 # townships; corrections up; re-issue; all paid; reconciliation clean; query, complaint,
-# monthly report, payment-result notices. Then the invariants are checked on the databases.
+# problem leads handed over (移交问题线索), monthly report, payment-result notices. Then the invariants are checked on the databases.
 #   integration/payments.sh YKT_BINARY WORK_DIR TOWNSHIP_CODE...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,9 +36,15 @@ if admin operator grant --login liu --role auditor 2>"$work/self-grant.err"; the
 echo "   已拒绝：$(head -n 1 "$work/self-grant.err")"
 approver budget set --program GD01 --period 2026 --yuan 5000000
 approver budget set --program TF01 --period 2026 --yuan 500000
-admin bank add --code RCC --name 广西农村信用社 --serves 中国邮政储蓄银行 --folder "$work/banks/RCC"
-admin bank add --code ABC --name 中国农业银行 --folder "$work/banks/ABC"
+admin bank add --code RCC --name 广西农村信用社 --serves 中国邮政储蓄银行 --folder "$work/banks/RCC" --agreement LZCZ-DF-2025-RCC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费
+admin bank add --code ABC --name 中国农业银行 --folder "$work/banks/ABC" --agreement LZCZ-DF-2025-ABC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费
 c budget list | indent
+c bank list | indent
+# An agency agreement runs at most 3 years (seed 003); a longer one is refused, naming the field.
+if admin bank edit --code ABC --agreement LZCZ-DF-2025-ABC --agreement-start 2025-01-01 --agreement-end 2028-06-30 --fees 免费 2>"$work/agreement.err"; then
+    echo "错误：登记了超过 3 年的代发协议" >&2; exit 1
+fi
+echo "   已拒绝：$(head -n 1 "$work/agreement.err")"
 
 echo "== 预警：导入公职人员及亲属名单，运行规则"
 first=${codes[0]}
@@ -156,7 +162,13 @@ echo "== 本人查询、投诉举报、月报、发放结果公示"
 ykt_as tou-su "$county" query --id "$rid" --name "$rname" | indent
 complaint=$(ykt_as tou-su "$county" complaint add --about "resident:$rid" --content "反映补贴到账晚" --channel 来电 --date 2026-11-21 | grep -o '[0-9]*$')
 ykt_as tou-su "$county" complaint close "$complaint" --outcome "已查明 11 月 17 日到账，已电话告知" --date 2026-11-21
+# A report found true (查实) is a problem lead for the discipline commission (seed 004: 移交问题线索).
+upheld=$(ykt_as tou-su "$county" complaint add --about "resident:$rid" --content "反映其家属代领补贴" --channel 来信 --date 2026-11-21 | grep -o '[0-9]*$')
+ykt_as tou-su "$county" complaint close "$upheld" --upheld --outcome "经核查，代领属实，已责令整改" --date 2026-11-21
+approver leads export --out "$work/reports/问题线索-2026-11.csv" --date 2026-11-21 | indent
+approver leads export --out "$work/reports/问题线索-again.csv" --date 2026-11-21 | indent   # nothing new: no file
 c report monthly --month 2026-11 --out "$work/reports" --date 2026-11-21 | indent
+grep -q "本月向纪委监委移交问题线索 1 条" "$work/reports/月报-450223-2026-11.html" || { echo "错误：月报没有计入移交的问题线索" >&2; exit 1; }
 for code in "${codes[@]}"; do
     for r in $(ykt_as clerk "$work/$code" roster list --json | json '" ".join(str(r["id"]) for r in d if r["status"]=="submitted")'); do
         ykt_as clerk "$work/$code" payment notice "$r" --date 2026-11-21 2>/dev/null | head -n 1 | indent || true

@@ -179,7 +179,7 @@ ykt_init "$template/county" liu 刘建华 --role county --county 450223 --name �
 ykt_add_operator liu "$template/county" zhi-pay 支付经办员 payments
 ykt_as liu "$template/county" calendar publish data/cn-holidays.tsv >/dev/null   # deadlines count on it
 ykt_as liu "$template/county" policy publish "$work/data/programs.csv" >/dev/null
-ykt_as liu "$template/county" bank add --code RCC --name 广西农村信用社 --folder "$template/bank" >/dev/null
+ykt_as liu "$template/county" bank add --code RCC --name 广西农村信用社 --folder "$template/bank" --agreement LZCZ-DF-2025-RCC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费 >/dev/null
 python3 benchmarks/county-fill.py 20000 20000 > "$template/fill.sql"
 sqlite3 "$template/county/county.db" < "$template/fill.sql" >/dev/null
 ykt_as zhi-pay "$template/county" batch dispatch --date 2026-11-16 >/dev/null
@@ -231,7 +231,7 @@ ykt_init "$dtemplate/county" liu 刘建华 --role county --county 450223 --name 
 ykt_add_operator liu "$dtemplate/county" zhi-pay 支付经办员 payments
 ykt_as liu "$dtemplate/county" policy publish "$work/data/programs.csv" >/dev/null
 ykt_as liu "$dtemplate/county" calendar publish data/cn-holidays.tsv >/dev/null   # deadlines count on it
-ykt_as liu "$dtemplate/county" bank add --code RCC --name 广西农村信用社 --folder "$dtemplate/bank" >/dev/null
+ykt_as liu "$dtemplate/county" bank add --code RCC --name 广西农村信用社 --folder "$dtemplate/bank" --agreement LZCZ-DF-2025-RCC --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费 >/dev/null
 sqlite3 "$dtemplate/county/county.db" < "$template/fill.sql" >/dev/null
 dispatch_kills=0; dispatched_lines=0; dispatch_completed=0; dispatch_repeats=0
 for trial in $(seq "$dispatch_trials"); do

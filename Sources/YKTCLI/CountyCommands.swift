@@ -93,23 +93,51 @@ enum CountyCommands {
                              (r.overridden.isEmpty ? "" : "；强制通过预警 \(r.overridden.map(String.init).joined(separator: "、"))"))
             }),
         CommandSpec(
-            path: ["bank", "add"], abstract: "（县级）登记代发银行及其文件交换目录",
-            discussion: "交换目录下：outbox/ 放支付指令（银行取），inbox/ 放结果文件（银行放），processed/、refused/ 存放已读和拒收的结果文件。",
+            path: ["bank", "add"], abstract: "（县级）登记代发银行、其文件交换目录和代发协议",
+            discussion: "交换目录下：outbox/ 放支付指令（银行取），inbox/ 放结果文件（银行放），processed/、refused/ 存放已读和拒收的结果文件。代发协议（--agreement 及其起止日期、费用条款）不超过 3 年；发送日没有有效代发协议的代发银行不能发送支付批次（docs/conventions.md「代发协议」）。协议可在登记后用 ykt bank edit 补登或续签。",
             options: [.value("code", "代码", "代发银行代码（大写字母和数字），例如 RCC", required: true),
                       .value("name", "名称", "银行名称（与底册的开户银行一致）", required: true),
                       .value("folder", "目录", "文件交换目录", required: true),
-                      .value("serves", "开户行", "另由本行代发的开户银行，逗号分隔")],
+                      .value("serves", "开户行", "另由本行代发的开户银行，逗号分隔")] + agreementOptions,
             run: { inv in
                 let serves = (inv.string("serves") ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+                let agreement = try agreementTerms(inv)
                 try inv.county().addBank(code: try inv.require("code"), name: try inv.require("name"), serves: serves,
-                                         folder: try inv.require("folder"))
-                inv.out.line("已登记代发银行 \(try inv.require("code"))")
+                                         folder: try inv.require("folder"), agreement: agreement)
+                inv.out.line("已登记代发银行 \(try inv.require("code"))" + (agreement.map { "，代发协议 \($0.number)（\($0.start) 至 \($0.end)）" } ??
+                             "；尚未登记代发协议，登记前不能向其发送支付批次（ykt bank edit --agreement）"))
             }),
         CommandSpec(
-            path: ["bank", "list"], abstract: "（县级）列出代发银行", options: [.flag("json", "以 JSON 输出")],
+            path: ["bank", "edit"], abstract: "（县级）修改代发银行：名称、另代发的开户行、交换目录；登记（续签、更正）代发协议",
+            discussion: "只改给出的项。--agreement 给出新编号时登记一份新协议（续签），给出已登记的编号时更正该协议；协议须写明起止日期和费用条款，期限不超过 3 年（结束日不晚于开始日 3 年后的同一天）。续签的协议与原协议首尾相接时，到期提醒按续签协议的结束日计算。",
+            options: [.value("code", "代码", "代发银行代码", required: true), .value("name", "名称", "新的银行名称"),
+                      .value("folder", "目录", "新的文件交换目录"), .value("serves", "开户行", "另由本行代发的开户银行，逗号分隔（整体替换）")]
+                + agreementOptions,
             run: { inv in
-                let list = try inv.county().agencyBanks()
-                try inv.list(list, ["代码", "名称", "另代发", "交换目录"]) { [$0.code, $0.name, $0.serves.joined(separator: "、"), $0.folder] }
+                let serves = inv.string("serves").map { $0.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty } }
+                let agreement = try agreementTerms(inv)
+                let code = try inv.require("code")
+                try inv.county().editBank(code: code, name: inv.string("name"), serves: serves, folder: inv.string("folder"), agreement: agreement)
+                inv.out.line("已修改代发银行 \(code)" + (agreement.map { "，登记代发协议 \($0.number)（\($0.start) 至 \($0.end)，\($0.fees.trimmed)）" } ?? ""))
+            }),
+        CommandSpec(
+            path: ["bank", "list"], abstract: "（县级）列出代发银行及其代发协议（有效期、费用条款、是否即将到期）",
+            options: [.value("date", "日期", "按哪天判断协议是否有效，默认今天"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let county = try inv.county()
+                let day = try inv.date()
+                let list = try county.agencyBanks()
+                if inv.json { return try inv.out.json(list) }
+                let covers = Dictionary(try county.agreementCovers(on: day).map { ($0.bank, $0) }, uniquingKeysWith: { a, _ in a })
+                inv.out.table(["代码", "名称", "另代发", "代发协议", "期限", "费用条款", "协议状态（\(day)）", "交换目录"], list.flatMap { b in
+                    let status = covers[b.code]?.stateChinese ?? ""
+                    guard !b.agreements.isEmpty else { return [[b.code, b.name, b.serves.joined(separator: "、"), "—", "", "", status, b.folder]] }
+                    return b.agreements.enumerated().map { i, a in
+                        i == 0 ? [b.code, b.name, b.serves.joined(separator: "、"), a.terms.number, "\(a.terms.start) 至 \(a.terms.end)", a.terms.fees,
+                                  status, b.folder]
+                               : ["", "", "", a.terms.number, "\(a.terms.start) 至 \(a.terms.end)", a.terms.fees, "", ""]
+                    }
+                })
             }),
         CommandSpec(
             path: ["batch", "dispatch"], abstract: "（县级）把待发送的支付批次写成支付指令文件，放入代发银行的 outbox/",
@@ -323,16 +351,49 @@ enum CountyCommands {
                 }, rightAligned: [0])
             }),
         CommandSpec(
-            path: ["complaint", "close"], abstract: "（县级）办结投诉举报，写明处理结果",
+            path: ["complaint", "close"], abstract: "（县级）办结投诉举报，写明处理结果；查实的用 --upheld 标明（作为问题线索移交纪委监委）",
             positionals: [("编号", "投诉举报编号")],
-            options: [.value("outcome", "结果", "处理结果", required: true), .value("date", "日期", "办结日期，默认今天")],
+            options: [.value("outcome", "结果", "处理结果", required: true), .flag("upheld", "经核查反映的问题属实（查实）：列入问题线索，ykt leads export 移交"),
+                      .value("date", "日期", "办结日期，默认今天")],
             run: { inv in
                 let id = try inv.number(positional: 0)
-                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.countyDate())
-                inv.out.line("投诉举报 \(id) 已办结")
+                try inv.county().closeComplaint(id, outcome: try inv.require("outcome"), on: try inv.countyDate(), upheld: inv.flag("upheld"))
+                inv.out.line("投诉举报 \(id) 已办结" + (inv.flag("upheld") ? "（查实，列入待移交的问题线索）" : ""))
             }),
         CommandSpec(
-            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV）",
+            path: ["leads", "list"], abstract: "（县级）列出问题线索：核实属实的预警和查实的投诉举报（脱敏）；默认只列尚未移交的",
+            options: [.flag("all", "也列出已移交的线索"), .value("from", "日期", "核实日期不早于"), .value("to", "日期", "核实日期不晚于"),
+                      .flag("json", "以 JSON 输出（完整信息，记入审计）")],
+            run: { inv in
+                let (from, to) = try leadRange(inv)
+                let list = try inv.county().problemLeads(pendingOnly: !inv.flag("all"), from: from, to: to)
+                if inv.json { return try inv.disclose(list, object: "leads n=\(list.count)") }
+                inv.out.table(["线索编号", "来源", "问题类别", "涉及人员", "身份证号", "核实人", "核实日期", "首次移交批次"], list.map {
+                    [$0.number.map(String.init) ?? "（未移交）", $0.sourceChinese, $0.category, $0.names.joined(separator: "、"),
+                     $0.residents.map(Masking.residentID).joined(separator: "、"), $0.decidedBy, $0.decidedOn, $0.firstExport.map(String.init) ?? ""]
+                }, rightAligned: [0])
+                inv.out.line("共 \(list.count) 条")
+            }),
+        CommandSpec(
+            path: ["leads", "export"], abstract: "（县级）导出问题线索移交清单（移交纪委监委）：编号、CSV 和 A4 打印页，默认脱敏，只列新线索",
+            discussion: "线索是核实属实的预警（ykt warnings close --confirm）和查实的投诉举报（ykt complaint close --upheld）。每条线索第一次导出时由县财政编上流水号（不重复使用）并记下移交批次，下一次只列新线索，--all 则全部列出（编号不变）。输出 CSV（UTF-8 带 BOM，供 Excel/WPS）和同名 .html（A4 打印，留移交人、接收人签字处）。默认脱敏（身份证号只留前 6 位和后 4 位，证据和处理结果中的长数字脱敏，不列举报人）；--full 输出完整身份证号和举报人，只有审计查询人可以导出，文件权限 0600。每次导出都记入审计日志：谁、何时、几条、脱敏还是完整。没有可导出的线索时不写文件。",
+            options: [.value("out", "文件", "输出的 CSV 文件；A4 打印页写在同名 .html", required: true),
+                      .flag("full", "完整版（含完整身份证号、举报人），仅审计查询人"), .flag("all", "也列出以前移交过的线索"),
+                      .value("from", "日期", "核实日期不早于"), .value("to", "日期", "核实日期不晚于"),
+                      .value("date", "日期", "移交日期，默认今天"), .flag("json", "以 JSON 输出结果")],
+            run: { inv in
+                let (from, to) = try leadRange(inv)
+                let r = try inv.county().exportLeads(to: try inv.require("out"), full: inv.flag("full"), all: inv.flag("all"), from: from, to: to,
+                                                     on: try inv.countyDate())
+                if inv.json { return try inv.out.json(r) }
+                guard let export = r.export else {
+                    return inv.out.line(inv.flag("all") ? "没有问题线索，未写文件" : "没有新的问题线索（以前的已移交；要全部列出用 --all），未写文件")
+                }
+                inv.out.line("移交清单第 \(export) 批：\(r.listed) 条线索（新编号 \(r.newLeads) 条），\(r.full ? "完整版" : "脱敏版")")
+                inv.out.paths((r.html ?? "", r.csv ?? ""))
+            }),
+        CommandSpec(
+            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV），含当月移交纪委监委的问题线索条数",
             options: [.value("month", "月份", "例如 2026-11", required: true), .value("out", "目录", "输出目录", required: true),
                       .value("date", "日期", "落款日期，默认今天")],
             run: { inv in
@@ -434,6 +495,27 @@ enum CountyCommands {
             }),
     ]
 
+    /// The agency agreement options of `bank add` and `bank edit`.
+    static let agreementOptions: [OptionSpec] = [
+        .value("agreement", "编号", "代发协议编号"), .value("agreement-start", "日期", "代发协议开始日（YYYY-MM-DD）"),
+        .value("agreement-end", "日期", "代发协议结束日；期限不超过 3 年"),
+        .value("fees", "条款", "费用条款，例如 免费 或 \"每笔 0.50 元，由财政支付\""),
+    ]
+
+    /// The agreement given with `--agreement`: all four options, or none of them.
+    static func agreementTerms(_ inv: Invocation) throws -> CountyNode.AgreementTerms? {
+        let names = ["agreement", "agreement-start", "agreement-end", "fees"]
+        guard names.contains(where: { inv.string($0) != nil }) else { return nil }
+        for n in names where (inv.string(n) ?? "").trimmed.isEmpty {
+            throw YKTError(.usage, "登记代发协议须同时给出 --agreement、--agreement-start、--agreement-end 和 --fees，缺少 --\(n)",
+                           at: SourceLocation(field: "--\(n)"),
+                           hint: "例如 --agreement LZ-2025-007 --agreement-start 2025-01-01 --agreement-end 2027-12-31 --fees 免费")
+        }
+        let start = try inv.parse("agreement-start") { s throws(YKTError) in try CivilDate(parsing: s) }
+        let end = try inv.parse("agreement-end") { s throws(YKTError) in try CivilDate(parsing: s) }
+        return CountyNode.AgreementTerms(number: try inv.require("agreement"), start: start, end: end, fees: try inv.require("fees"))
+    }
+
     /// A command importing a list from another department into the county.
     static func listImport(_ path: [String], _ abstract: String, done: String,
                            _ load: @escaping @Sendable (CountyNode, String, TextEncoding) throws -> Int) -> CommandSpec {
@@ -444,6 +526,13 @@ enum CountyCommands {
                 let enc = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
                 inv.out.line("\(done) \(try load(try inv.county(), inv.positional(0), enc)) 人")
             })
+    }
+
+    /// `--from` / `--to` of the lead commands (either may be left out).
+    static func leadRange(_ inv: Invocation) throws -> (CivilDate?, CivilDate?) {
+        let from = try inv.optional("from") { s throws(YKTError) in try CivilDate(parsing: s) }
+        let to = try inv.optional("to") { s throws(YKTError) in try CivilDate(parsing: s) }
+        return (from, to)
     }
 
     static func reconcileRange(_ inv: Invocation) throws -> (CivilDate, CivilDate) {

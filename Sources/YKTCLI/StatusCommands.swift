@@ -11,7 +11,7 @@ enum StatusCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["status"], abstract: "本节点今天的工作状态：上次同步、待同步、被退回、待办消息、可结束的公示、到期事项、待更正的发放失败",
-            discussion: "乡镇：上次与县财政同步成功的时间和结果（最近一次失败也列出）、尚未报送的操作、县财政退回或记为冲突的操作、被退回待改正的清册、待报送的清册、须本乡镇办理的冲突处理决定、今天可以结束的公示（满 5 个工作日，按县财政工作日历）、待更正的发放失败。县级：各乡镇最近收到的变更集和结果、最近一次下行同步、待取的下行消息、被拒收的变更集；待审核、待审定、待发放的清册；待发出的批次；银行回盘到期或逾期的批次；待乡镇更正和待补发的发放失败；未处理的预警、冲突和投诉。每一项后面写明下一步用哪条命令。没有待办时写明。定时同步中没有内容的一轮不写审计日志，上次同步时间记在节点数据库中。",
+            discussion: "乡镇：上次与县财政同步成功的时间和结果（最近一次失败也列出）、尚未报送的操作、县财政退回或记为冲突的操作、被退回待改正的清册、待报送的清册、须本乡镇办理的冲突处理决定、今天可以结束的公示（满 5 个工作日，按县财政工作日历）、待更正的发放失败。县级：各乡镇最近收到的变更集和结果、最近一次下行同步、待取的下行消息、被拒收的变更集；待审核、待审定、待发放的清册；待发出的批次；银行回盘到期或逾期的批次；待乡镇更正和待补发的发放失败；没有有效代发协议或协议 60 天内到期（未登记续签）的代发银行；未处理的预警、冲突和投诉。每一项后面写明下一步用哪条命令。没有待办时写明。定时同步中没有内容的一轮不写审计日志，上次同步时间记在节点数据库中。",
             options: [.flag("json", "以 JSON 输出（供脚本使用）")],
             run: { inv in
                 if inv.isCounty {
@@ -124,6 +124,16 @@ enum StatusCommands {
         }
         for w in s.bankFilesWaiting {
             waiting.append("代发银行 \(w.bank) 的回盘目录有 \(w.files) 个结果文件未读取 → ykt bank receive --bank \(w.bank)")
+        }
+        for a in s.bankAgreements {
+            let edit = "ykt bank edit --code \(a.bank) --agreement 协议编号 --agreement-start 开始日 --agreement-end 结束日 --fees 费用条款"
+            if let through = a.coveredThrough, let days = a.daysLeft {
+                let number = a.inForce.map { "代发协议 \($0.terms.number)" } ?? "代发协议"
+                waiting.append("代发银行 \(a.bank)（\(a.bankName)）的\(number)于 \(through) 到期，还有 \(days) 天，尚未登记续签的协议 → 按程序续签（不超过 3 年），由管理员 \(edit)")
+            } else {
+                let why = a.lastEnded.map { "代发协议 \($0.terms.number) 已于 \($0.terms.end) 到期" } ?? a.nextStarting.map { "代发协议 \($0.terms.number) 自 \($0.terms.start) 起才生效" } ?? "没有登记代发协议"
+                waiting.append("代发银行 \(a.bank)（\(a.bankName)）今天没有有效的代发协议（\(why)），不能向其发送支付批次 → 签订协议后由管理员 \(edit)")
+            }
         }
         for d in s.deadlines {
             let b = d.batch

@@ -20,7 +20,7 @@ enum ComplaintPages {
 
     /// A complaint's subject, a resident ID masked.
     static func subject(_ x: CountyNode.Complaint) -> String {
-        let what = ["resident": "补贴对象", "roster": "清册", "payment": "支付"][x.subjectKind] ?? x.subjectKind
+        let what = ["resident": "补贴对象", "roster": "清册", "payment": "支付", "public": "网上投诉"][x.subjectKind] ?? x.subjectKind
         return "\(what) " + (x.subjectKind == "resident" ? Masking.residentID(x.subject) : x.subject)
     }
 
@@ -99,11 +99,12 @@ enum ComplaintPages {
             ("投诉举报人", "\(Masking.digits(in: x.complainant))"), ("内容", "\(Masking.digits(in: x.content))"),
             ("状态", "\(x.status == "open" ? "办理中" : "已办结")"),
             ("处理结果", "\(x.outcome.map { Masking.digits(in: $0) } ?? "—")"),
-            ("办结", "\(x.closedBy.map { "\($0)，\(x.closedOn ?? "")" } ?? "—")"),
+            ("办结", "\(x.closedBy.map { "\($0)，\(x.closedOn ?? "")" + (x.upheld ? "（查实）" : "") } ?? "—")"),
         ])
         if x.status == "open" && c.can("complaint close") {
             let fields: HTML = """
                 <label>处理结果<textarea name="outcome" required></textarea></label>\
+                <label><input type="checkbox" name="upheld" value="1"> 经核查反映的问题属实（查实，列入移交纪委监委的问题线索）</label>\
                 <label>办结日期<input type="date" name="date" value="\(c.today.description)"></label>
                 """
             body += "<h2>办结</h2>" + c.form("/complaints/\(x.id)/close", fields, submit: "办结", id: "complaint-close")
@@ -115,8 +116,9 @@ enum ComplaintPages {
     @Sendable static func close(_ c: ConsoleContext) throws -> WebResponse {
         let id = try c.id()
         let outcome = try c.require("outcome", "处理结果")
-        try c.county.closeComplaint(id, outcome: outcome, on: c.value("date") == nil ? c.today : try c.date("date", "办结日期"))
-        return c.redirect("/complaints/\(id)", notice: "投诉举报 \(id) 已办结")
+        let upheld = c.value("upheld") == "1"
+        try c.county.closeComplaint(id, outcome: outcome, on: c.value("date") == nil ? c.today : try c.date("date", "办结日期"), upheld: upheld)
+        return c.redirect("/complaints/\(id)", notice: "投诉举报 \(id) 已办结" + (upheld ? "（查实，列入问题线索）" : ""))
     }
 
     // MARK: The counter clerk's query

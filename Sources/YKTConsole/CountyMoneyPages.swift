@@ -360,6 +360,14 @@ enum CountyMoneyPages {
             let files: HTML = i.files.isEmpty ? "（无）" : HTML.join(i.files.map { "\($0)" }, "<br>")
             return ["\(i.bank.code)", "\(i.bank.name)", files, HTML.join(i.skipped.map { "<span class=\"bad\">\($0)</span>" }, "<br>")]
         }, empty: "还没有登记代发银行。") + "</div>"
+        // The agency agreements (代发协议, seed 003): no batch goes to a bank without one in force.
+        body += "<h2>代发协议</h2><div id=\"bank-agreements\">" + Markup.table(["代发银行", "名称", "协议编号", "期限", "费用条款", "今天"],
+            try county.agreementCovers(on: c.today).map { a in
+                let cls: HTML = a.state == "ok" ? "" : " class=\"bad\""
+                let terms = a.inForce?.terms
+                return ["\(a.bank)", "\(a.bankName)", "\(terms?.number ?? "—")", "\(terms.map { "\($0.start) 至 \($0.end)" } ?? "")",
+                        "\(terms?.fees ?? "")", "<span\(cls)>\(a.stateChinese)</span>"]
+            }, empty: "还没有登记代发银行。") + "</div>"
         let waiting = inboxes.reduce(0) { $0 + $1.files.count + $1.skipped.count }
         if c.can("bank receive") && waiting > 0 {
             var options: HTML = "<option value=\"\">全部代发银行</option>"

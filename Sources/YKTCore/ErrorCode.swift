@@ -154,6 +154,10 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let bankControl = code("YKT-BANK-CONTROL")
     public static let bankLine = code("YKT-BANK-LINE")
     public static let bankFileRepeated = code("YKT-BANK-REPEAT")
+    /// No agency agreement (代发协议) in force for the bank on the dispatch date.
+    public static let bankAgreement = code("YKT-BANK-AGREEMENT")
+    /// An agency agreement longer than 3 years (seed 003: 签订不超过3年的代发协议).
+    public static let bankAgreementTerm = code("YKT-BANK-AGREEMENT-TERM")
     public static let batchUnknown = code("YKT-BATCH-UNKNOWN")
     public static let batchState = code("YKT-BATCH-STATE")
     public static let paymentUnknown = code("YKT-PAYMENT-UNKNOWN")
@@ -302,6 +306,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         bankFile: (.invalidInput, "银行文件格式错误，整个文件未采用（已原样保留）"),
         bankControl: (.integrity, "银行文件的控制数（行数、合计、SHA-256）与正文不符，整个文件未采用"),
         bankLine: (.integrity, "银行结果与支付指令不符（未知行、重复行、缺行或金额不同），整个文件未采用"),
+        bankAgreement: (.ruleRefused, "代发银行在发送日没有有效的代发协议（未登记、未生效或已到期），支付批次未发送：续签后由管理员用 ykt bank edit --agreement 登记"),
+        bankAgreementTerm: (.ruleRefused, "代发协议期限超过 3 年（按程序与代发金融机构签订的代发协议不超过 3 年），未登记"),
         bankFileRepeated: (.ruleRefused, "（代发银行）这份支付指令文件的批次、序号或内容已经付过，整份不予支付"),
         batchUnknown: (.notFound, "没有这个支付批次"),
         batchState: (.ruleRefused, "支付批次当前状态不允许此操作"),

@@ -15,6 +15,8 @@ extension CountyNode {
         /// The exchange folder: `outbox/` (instructions for the bank), `inbox/` (results from
         /// it), `processed/` and `refused/` (result files kept after reading).
         public var folder: String
+        /// Its agency agreements (代发协议), oldest first.
+        public var agreements: [BankAgreement] = []
 
         public func pays(_ accountBank: String) -> Bool { accountBank == name || serves.contains(accountBank) }
         public var outbox: String { (folder as NSString).appendingPathComponent("outbox") }
@@ -23,26 +25,72 @@ extension CountyNode {
         public var refused: String { (folder as NSString).appendingPathComponent("refused") }
     }
 
-    public func addBank(code: String, name: String, serves: [String], folder: String) throws {
+    /// Registers an agency bank (or updates one with the same code), with its agency agreement
+    /// when one is given (`bank add --agreement …`): without one in force no batch is sent to it.
+    public func addBank(code: String, name: String, serves: [String], folder: String, agreement: AgreementTerms? = nil) throws {
         guard !code.isEmpty, code.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) }) else {
             throw YKTError(.usageValue, "代发银行代码「\(code)」只能用大写字母和数字", at: SourceLocation(field: "--code"))
         }
-        let path = folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
+        if let agreement { try Self.checkAgreement(agreement) }
+        let path = Self.absolute(folder)
         let bank = AgencyBank(code: code, name: name.trimmed, serves: serves, folder: path)
-        // 0750: the county's folders; a bank gets in only as the administrator allows (docs/bank-files.md).
-        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] { try ExchangeFile.makeFolder(dir) }
+        try Self.makeFolders(of: bank)
         // The folder is signed too: payment files (full account numbers) go where it says.
-        try perform("bank.add", object: "bank/\(code)", detail: "folder=\(path)\n\(name) serves=\(serves.joined(separator: "、"))") {
+        try perform("bank.add", object: "bank/\(code)", describing: {
             try db.run("""
                 INSERT INTO agency_bank(code, name, serves, folder, added_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(code) DO UPDATE SET name = excluded.name, serves = excluded.serves, folder = excluded.folder
                 """, code, bank.name, serves.joined(separator: "\n"), path, timestamp())
+            let recorded = try agreement.map { try recordAgreement($0, bank: code) }
+            return ((), "folder=\(path)\n\(name) serves=\(serves.joined(separator: "、"))" + (recorded.map { "\n" + $0 } ?? ""))
+        })
+    }
+
+    /// Changes a registered agency bank: its name, the account banks it serves, its folder, and
+    /// records an agreement (a new number: a renewal; a known one: corrected). Nil leaves a
+    /// thing as it is; at least one must be given.
+    public func editBank(code: String, name: String? = nil, serves: [String]? = nil, folder: String? = nil,
+                         agreement: AgreementTerms? = nil) throws {
+        var bank = try agencyBank(code)
+        guard name != nil || serves != nil || folder != nil || agreement != nil else {
+            throw YKTError(.usage, "没有要修改的内容", hint: "给出 --name、--serves、--folder，或 --agreement 与 --agreement-start、--agreement-end、--fees")
         }
+        if let agreement { try Self.checkAgreement(agreement) }
+        if let name {
+            guard !name.trimmed.isEmpty else { throw YKTError(.fieldMissing, "银行名称为空", at: SourceLocation(field: "--name")) }
+            bank.name = name.trimmed
+        }
+        if let serves { bank.serves = serves }
+        if let folder {
+            bank.folder = Self.absolute(folder)
+            try Self.makeFolders(of: bank)
+        }
+        // Signed as `bank.add` (登记或更改代发银行), like a registration: `audit verify` checks the
+        // folder against the latest such entry and each agreement against an entry that names it.
+        try perform("bank.add", object: "bank/\(code)", describing: {
+            try db.run("UPDATE agency_bank SET name = ?, serves = ?, folder = ? WHERE code = ?",
+                       bank.name, bank.serves.joined(separator: "\n"), bank.folder, code)
+            var detail = "folder=\(bank.folder)\n\(bank.name) serves=\(bank.serves.joined(separator: "、"))"
+            if let agreement { detail += "\n" + (try recordAgreement(agreement, bank: code)) }
+            return ((), detail)
+        })
+    }
+
+    static func absolute(_ folder: String) -> String {
+        folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
+    }
+
+    /// 0750: the county's folders; a bank gets in only as the administrator allows (docs/bank-files.md).
+    static func makeFolders(of bank: AgencyBank) throws {
+        for dir in [bank.outbox, bank.inbox, bank.processed, bank.refused] { try ExchangeFile.makeFolder(dir) }
     }
 
     public func agencyBanks() throws -> [AgencyBank] {
-        try db.all("SELECT code, name, serves, folder FROM agency_bank ORDER BY code") {
-            AgencyBank(code: $0.text(0), name: $0.text(1), serves: $0.text(2).split(separator: "\n").map(String.init), folder: $0.text(3))
+        let agreements = try bankAgreements()
+        return try db.all("SELECT code, name, serves, folder FROM agency_bank ORDER BY code") { r in
+            let code = r.text(0)
+            return AgencyBank(code: code, name: r.text(1), serves: r.text(2).split(separator: "\n").map(String.init), folder: r.text(3),
+                              agreements: agreements.filter { $0.bank == code })
         }
     }
 

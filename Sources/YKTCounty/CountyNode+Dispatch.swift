@@ -63,7 +63,9 @@ extension CountyNode {
     /// name, same bytes), then dispatches every batch not yet sent, each in its own transaction:
     /// the bank pays within 3 working days and reports within 2 working days after that
     /// (`docs/conventions.md`). The deadlines are worked out before any batch is touched, so a
-    /// date the calendar cannot answer (`YKT-CAL-NODATA`) sends nothing and writes no file.
+    /// date the calendar cannot answer (`YKT-CAL-NODATA`) sends nothing and writes no file; so
+    /// is every bank's agency agreement, so a batch for a bank without one in force on `date`
+    /// (`YKT-BANK-AGREEMENT`) sends nothing either.
     public func dispatchReport(on date: CivilDate) throws -> DispatchReport {
         var report = DispatchReport()
         for batch in try batches() where batch.status != "created" && !batch.filePlaced {
@@ -72,6 +74,9 @@ extension CountyNode {
         }
         let waiting = try batches().filter { $0.status == "created" }
         guard !waiting.isEmpty else { return report }
+        // No payment goes to a bank without an agency agreement in force on the dispatch day
+        // (seed 003: 代发协议); refused before anything is sent, naming each such bank.
+        try requireAgreements(for: waiting, on: date)
         let payDue = try calendar.workday(number: 4, onOrAfter: date)    // dispatch day + 3 working days
         let reportDue = try calendar.workday(number: 3, onOrAfter: payDue)
         for batch in waiting {

@@ -43,6 +43,11 @@ extension CountyNode {
             rows.append(.init(what: "代发银行 \(r.text(0)) 的交换目录", action: "bank.add", login: nil, token: "bank/\(r.text(0))",
                               detail: "folder=\(r.text(1))\n", latest: true))
         }
+        // Each agency agreement, as recorded, rests on a signed registration or edit naming it.
+        try db.forEach("SELECT bank, number, start_on, end_on, fees FROM bank_agreement") { r in
+            rows.append(.init(what: "代发银行 \(r.text(0)) 的代发协议 \(r.text(1))", action: "bank.add", login: nil, token: "bank/\(r.text(0))",
+                              detail: "agreement=\(r.text(1)) \(r.text(2))~\(r.text(3)) fees=\(r.text(4))"))
+        }
         // Each re-issue batch is named by a signed re-issue, which also fixed what its lines pay.
         try db.forEach("SELECT id, created_by FROM batch WHERE kind = 'reissue'") { r in
             rows.append(.init(what: "补发批次 \(r.int64(0))", action: "batch.reissue", login: r.text(1), token: "payments",

@@ -72,6 +72,8 @@ extension CountyNode {
         public var outcome: String?
         public var closedBy: String?
         public var closedOn: String?
+        /// Closed as found true (查实): a problem lead for the discipline commission (`ykt leads export`).
+        public var upheld = false
     }
 
     /// Records a complaint or report against `resident:<ID>`, `roster:<n>` or `payment:<n>`.
@@ -101,12 +103,12 @@ extension CountyNode {
         }
     }
 
-    static let complaintColumns = "id, subject_kind, subject, received_on, channel, complainant, content, status, outcome, closed_by, closed_on"
+    static let complaintColumns = "id, subject_kind, subject, received_on, channel, complainant, content, status, outcome, closed_by, closed_on, upheld"
 
     static func complaint(_ r: Row) -> Complaint {
         Complaint(id: r.int64(0), subjectKind: r.text(1), subject: r.text(2), receivedOn: r.text(3), channel: r.text(4),
                   complainant: r.text(5), content: r.text(6), status: r.text(7), outcome: r.optionalText(8),
-                  closedBy: r.optionalText(9), closedOn: r.optionalText(10))
+                  closedBy: r.optionalText(9), closedOn: r.optionalText(10), upheld: r.bool(11))
     }
 
     /// The complaints with `status` (nil: any) whose content or outcome contains `text` (nil:
@@ -132,13 +134,15 @@ extension CountyNode {
         return c
     }
 
-    public func closeComplaint(_ id: Int64, outcome: String, on date: CivilDate) throws {
+    /// Closes a complaint with its outcome; `upheld`: it was found true (查实), which makes it a
+    /// problem lead for the discipline commission (`ykt leads export`).
+    public func closeComplaint(_ id: Int64, outcome: String, on date: CivilDate, upheld: Bool = false) throws {
         guard !outcome.trimmed.isEmpty else { throw YKTError(.fieldMissing, "办结须写明处理结果", at: SourceLocation(field: "--outcome")) }
         let c = try complaint(id)
         guard c.status == "open" else { throw YKTError(.complaintState, "投诉举报 \(id) 已于 \(c.closedOn ?? "") 办结") }
-        try perform("complaint.close", object: "complaint#\(id)", detail: outcome.trimmed) {
-            try db.run("UPDATE complaint SET status = 'closed', outcome = ?, closed_by = ?, closed_on = ? WHERE id = ?",
-                       outcome.trimmed, operatorName, date.description, id)
+        try perform("complaint.close", object: "complaint#\(id)", detail: (upheld ? "upheld: " : "") + outcome.trimmed) {
+            try db.run("UPDATE complaint SET status = 'closed', outcome = ?, closed_by = ?, closed_on = ?, upheld = ? WHERE id = ?",
+                       outcome.trimmed, operatorName, date.description, upheld, id)
         }
     }
 
@@ -325,9 +329,13 @@ extension CountyNode {
                       String(rows.reduce(0) { $0 + $1.failed }), Fen(rows.reduce(0) { $0 + $1.failedFen }).yuanGrouped,
                       Fen(rows.reduce(0) { $0 + $1.returnedFen }).yuanGrouped, String(rows.reduce(0) { $0 + $1.reissued }),
                       String(rows.reduce(0) { $0 + $1.outstanding }), Fen(rows.reduce(0) { $0 + $1.outstandingFen }).yuanGrouped]
+        // Leads handed to the discipline commission in the month (seed 004: 定期向本级纪委监委报送…及时移交…问题线索).
+        let leads = try leadsHandedOver(month: month)
+        let leadLine = "本月向纪委监委移交问题线索 \(leads.total) 条（预警 \(leads.warnings) 条，投诉举报 \(leads.complaints) 条；按首次移交日期计，ykt leads export）。"
         let doc = NoticeDocument(title: title, intro: ["统计口径：发放成功、失败按代发银行回盘日期计入当月；补发按补发批次生成日期；月末未发放为月末前已审定、截至月末仍未发放成功的清册明细。"],
                                  columns: columns, numeric: Set(2...9), rows: table, totals: totals,
-                                 outro: ["本表不含个人身份信息。", config.name, printedOn.chinese])
+                                 outro: [leadLine, "本表不含个人身份信息。", config.name, printedOn.chinese],
+                                 csvTail: [["本月移交问题线索（条）", String(leads.total), "其中预警", String(leads.warnings), "其中投诉举报", String(leads.complaints)]])
         let base = "月报-\(config.nodeID)-\(month)"
         let paths = try doc.write(base: base, into: directory)
         try perform("report.monthly", object: "month \(month)", detail: base) {}

@@ -66,6 +66,9 @@ extension CountyNode {
         public var openComplaints: Int
         /// Result files lying in an agency bank's inbox folder, not yet read (`ykt bank receive`).
         public var bankFilesWaiting: [BankFilesWaiting] = []
+        /// Agency banks with no agreement in force today, or whose agreements stop covering them
+        /// within 60 days (`AgreementCover`; docs/conventions.md, "代发协议").
+        public var bankAgreements: [AgreementCover] = []
     }
 
     public struct BankFilesWaiting: Sendable, Codable {
@@ -153,6 +156,7 @@ extension CountyNode {
             bankFilesWaiting: try agencyBanks().compactMap { bank in
                 let n = Self.resultFiles(of: bank).files.count
                 return n > 0 ? BankFilesWaiting(bank: bank.code, files: n) : nil
-            })
+            },
+            bankAgreements: try agreementCovers(on: today).filter { $0.state != "ok" })
     }
 }

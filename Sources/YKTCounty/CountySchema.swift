@@ -326,5 +326,24 @@ enum CountySchema {
         CREATE TABLE public_complaint(receipt TEXT PRIMARY KEY, complaint_id INTEGER NOT NULL, sha256 TEXT NOT NULL,
             imported_at TEXT NOT NULL) WITHOUT ROWID;
         """),
+        // Issue 20, items 6 and 7 (docs/conventions.md, "代发协议" and "移交问题线索"). Agency
+        // agreements (代发协议, seed 003: 不超过3年): each bank's agreements with their number,
+        // term and fee terms; a bank is dispatched to only on a day one of them covers. Problem
+        // leads handed to the discipline commission (移交问题线索, seed 004): a confirmed warning
+        // or an upheld complaint gets a running number the first time it is exported
+        // (AUTOINCREMENT: never reused), and each export is recorded. `complaint.upheld`: the
+        // complaint was found true when closed (查实). Self-contained: renumber freely.
+        .init(version: 22, sql: """
+        CREATE TABLE bank_agreement(bank TEXT NOT NULL REFERENCES agency_bank(code), number TEXT NOT NULL,
+            start_on TEXT NOT NULL, end_on TEXT NOT NULL CHECK (end_on >= start_on), fees TEXT NOT NULL,
+            recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (bank, number)) WITHOUT ROWID;
+        ALTER TABLE complaint ADD COLUMN upheld INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE lead_export(id INTEGER PRIMARY KEY AUTOINCREMENT, by_operator TEXT NOT NULL, at TEXT NOT NULL,
+            exported_on TEXT NOT NULL, full INTEGER NOT NULL, listed INTEGER NOT NULL, new_leads INTEGER NOT NULL,
+            from_on TEXT, to_on TEXT, file TEXT NOT NULL, sha256 TEXT NOT NULL);
+        CREATE TABLE lead(number INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL CHECK (source IN ('warning','complaint')), source_id INTEGER NOT NULL,
+            export_id INTEGER NOT NULL REFERENCES lead_export(id), UNIQUE (source, source_id));
+        """),
     ])
 }

@@ -45,7 +45,7 @@ public enum Access: Sendable {
         "township enrol": .roles([.administrator], signedAt: [.county]),
         "township disable": .roles([.administrator], signedAt: [.county]), "township enable": .roles([.administrator], signedAt: [.county]),
         "township list": .roles([.administrator, .auditor]), "key rotate": adminSigned,
-        "bank add": .roles([.administrator], signedAt: [.county]),
+        "bank add": .roles([.administrator], signedAt: [.county]), "bank edit": .roles([.administrator], signedAt: [.county]),
         "policy publish": admin, "calendar publish": admin, "calendar correct": admin,
         "conflicts resolve": .roles([.administrator], signedAt: [.county]),
         // Township register, applications, notices, rosters
@@ -77,6 +77,9 @@ public enum Access: Sendable {
         "report monthly": .roles([.approver, .payments, .auditor]),
         // The public channel (issue 18): the site is signed with the county node's key
         "publish": .roles([.administrator, .complaints]), "publish verify": .open,
+        // Problem leads to the discipline commission: finance hands them over; `--full` (complete
+        // IDs, complainants) only for an auditor, checked by `CountyNode.exportLeads`.
+        "leads list": .roles([.approver, .auditor]), "leads export": .roles([.approver, .auditor]),
         // Audit
         "audit verify": .roles([.auditor, .administrator]), "audit trace": .roles([.auditor, .approver, .reviewer]),
         "audit list": .roles([.auditor, .administrator]), "audit anchors": .roles([.auditor, .administrator]),

@@ -80,7 +80,7 @@ final class CLI {
     static let open: Set<String> = ["init", "docs", "demo", "key show", "calendar show", "calendar period", "calendar load",
                                     "program list", "bank simulate", "bank cards", "bank statement", "login", "logout", "whoami",
                                     "serve", "sync", "--help", "help", "--version"]
-    static let administrators: Set<String> = ["operator", "backup", "township", "key rotate", "bank add", "policy publish",
+    static let administrators: Set<String> = ["operator", "backup", "township", "key rotate", "bank add", "bank edit", "policy publish",
                                               "calendar publish", "calendar correct", "conflicts resolve", "program load"]
 
     static func login(for args: [String], node: String) -> String? {

@@ -320,7 +320,7 @@ struct PrintedNoticeTests {
         }
         try county.actAs(TestOperators.administrator)
         let bankFolder = cli.path("bank-ABC")
-        try county.addBank(code: "ABC", name: "中国农业银行", serves: [], folder: bankFolder)
+        try county.addBank(code: "ABC", name: "中国农业银行", serves: [], folder: bankFolder, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         try county.actAs("reviewer", .reviewer("GD01"), .reviewer("TZ01"))
         let rosters = try county.rosters()
         #expect(rosters.count == 2)

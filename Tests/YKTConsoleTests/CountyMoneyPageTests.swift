@@ -38,7 +38,7 @@ final class MoneyScene {
         try county.actAs("pay", .payments)
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))
         try county.actAs(TestOperators.administrator)
-        try county.addBank(code: "ABC", name: "农行", serves: [], folder: bankFolder)
+        try county.addBank(code: "ABC", name: "农行", serves: [], folder: bankFolder, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         #expect(try county.roster(1).status == "received")
     }
 

@@ -303,7 +303,7 @@ import YKTTownship
         let county = f.county
         let bank = f.dir.file("bank-ABC")
         try county.actAs(TestOperators.administrator)
-        try county.addBank(code: "ABC", name: "中国农业银行", serves: [], folder: bank)
+        try county.addBank(code: "ABC", name: "中国农业银行", serves: [], folder: bank, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         try county.actAs("approver", .approver)
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: "10000"))
         try county.actAs("reviewer", OperatorGrant(role: .reviewer, program: "TF01"))

@@ -55,7 +55,7 @@ struct TwoRosters {
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))
         try county.actAs(TestOperators.administrator)
         try county.actAs(TestOperators.administrator)
-        try county.addBank(code: "ABC", name: "农行", serves: [], folder: c.dir.sub("bank-ABC"))
+        try county.addBank(code: "ABC", name: "农行", serves: [], folder: c.dir.sub("bank-ABC"), agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         try county.become("reviewer")
         try county.review(1, approve: true, reason: "")
         try county.review(2, approve: true, reason: "")

@@ -239,7 +239,7 @@ struct ExchangeFolderTests {
         try FileManager.default.createDirectory(atPath: shared + "/inbox", withIntermediateDirectories: true)
         #expect(chmod(shared + "/inbox", 0o770) == 0)
         try loop.county.actAs(TestOperators.administrator)
-        try loop.county.addBank(code: "RCC", name: "农信社", serves: [], folder: shared)
+        try loop.county.addBank(code: "RCC", name: "农信社", serves: [], folder: shared, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         #expect(mode(shared + "/inbox") == 0o770)
         #expect(mode(shared + "/outbox") & 0o027 == 0)
     }

@@ -153,7 +153,7 @@ struct HostileTownshipTests {
         for p in ["GD01", "TF01"] { try county.setBudget(program: p, period: try Period(parsing: "2026"), amount: try Fen(yuan: "1000000")) }
         let folder = c.dir.sub("bank-ABC")
         try county.actAs(TestOperators.administrator)
-        try county.addBank(code: "ABC", name: "农行", serves: [], folder: folder)
+        try county.addBank(code: "ABC", name: "农行", serves: [], folder: folder, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         _ = try county.runWarnings()
         for r in try county.rosters(status: "received") {
             try county.become("reviewer")

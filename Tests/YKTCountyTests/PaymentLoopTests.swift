@@ -18,7 +18,12 @@ struct Loop {
                   ResidentID.completing("45022319800707078")]
     var bankFolder: String { c.dir.sub("bank-ABC") }
 
-    init(budgetYuan: String = "100000", roles: Bool = true) throws {
+    /// The agency agreement the bank is registered with: 2025-01-01 to 2027-12-31 (3 years).
+    static let agreement = CountyNode.AgreementTerms(number: "LZCZ-DF-2025-01", start: CivilDate(year: 2025, month: 1, day: 1)!,
+                                                     end: CivilDate(year: 2027, month: 12, day: 31)!, fees: "免费")
+
+    /// `agreement`: the bank's agency agreement (nil: registered without one).
+    init(budgetYuan: String = "100000", roles: Bool = true, agreement: CountyNode.AgreementTerms? = Loop.agreement) throws {
         c = try County(["450223101"])
         for (i, p) in people.enumerated() {
             try register(c.townships["450223101"]!, p, ["韦秀英", "覃建国", "黄丽华"][i], card: AccountNumber.completingLuhn("62284800000000000\(i + 1)"))
@@ -35,7 +40,7 @@ struct Loop {
         try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: budgetYuan))
         try county.actAs(TestOperators.administrator)
         try county.actAs(TestOperators.administrator)
-        try county.addBank(code: "ABC", name: "农行", serves: [], folder: bankFolder)
+        try county.addBank(code: "ABC", name: "农行", serves: [], folder: bankFolder, agreement: agreement)
     }
 
     /// The county, acting as the person named: 审核员 (reviewer), 审定员 (approver), 支付经办员

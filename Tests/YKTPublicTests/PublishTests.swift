@@ -81,7 +81,7 @@ final class DemoCounty {
         try county.actAs("approver", .approver)
         try county.actAs("payer", .payments)
         try county.actAs(TestOperators.administrator)
-        try county.addBank(code: "ABC", name: "农行", serves: ["广西农村信用社", "中国农业银行", "中国邮政储蓄银行"], folder: bankFolder)
+        try county.addBank(code: "ABC", name: "农行", serves: ["广西农村信用社", "中国农业银行", "中国邮政储蓄银行"], folder: bankFolder, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         for program in ["GD01", "TF01"] {
             try county.actAs(TestOperators.administrator)
             try county.actAs("approver", .approver)

@@ -154,7 +154,7 @@ struct CardWorld {
         }
         try county.actAs(TestOperators.administrator)
         let bank = dir.file("bank-ABC")
-        try county.addBank(code: "ABC", name: "中国农业银行", serves: ["广西农村信用社", "中国邮政储蓄银行"], folder: bank)
+        try county.addBank(code: "ABC", name: "中国农业银行", serves: ["广西农村信用社", "中国邮政储蓄银行"], folder: bank, agreement: .init(number: "LZCZ-DF-2025-01", start: try CivilDate(parsing: "2025-01-01"), end: try CivilDate(parsing: "2027-12-31"), fees: "免费"))
         try county.actAs("reviewer", roles: Set(rosters.map(\.program)).sorted().map { OperatorGrant.reviewer($0) })
         for r in rosters { try county.review(r.id, approve: true, reason: "") }
         try county.actAs("approver", .approver)
