@@ -33,6 +33,8 @@ tls_ca = $pki/ca.crt
 tls_crl = $pki/ca.crl
 io_timeout_seconds = 3
 listen = 127.0.0.1:0
+complaint_phone = 0772-6812000
+public_url = https://ykt.luzhai.example.gov.cn/
 CONF
 county_key=$("$ykt" key show --json --node "$county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
 for code in "${codes[@]}"; do
@@ -43,6 +45,7 @@ tls_key = $pki/$code.key
 tls_ca = $pki/ca.crt
 tls_crl = $pki/ca.crl
 county_public_key = $county_key
+public_url = https://ykt.luzhai.example.gov.cn/
 CONF
     key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
     ykt_as liu "$county" township enrol --township "$code" --name "$code" --public-key "$key"

@@ -116,6 +116,14 @@ echo
 bash "$root/integration/payments.sh" "$ykt" "$work" $codes
 
 echo
+echo "== 公开栏目：县财政发布公开站点和公众查询库（签名），任何人可校验"
+ykt_as tou-su "$work/county" publish --out "$work/public" | sed 's/^/   /'
+"$ykt" key show --node "$work/county" > "$work/county-public-key.txt"
+"$ykt" publish verify "$work/public" --public-key "$work/county-public-key.txt" | sed 's/^/   /'
+first_code=$(echo "$codes" | head -n 1)
+ykt_as clerk "$work/$first_code" card print --out "$work/$first_code-明白卡.html" | sed 's/^/   /'
+
+echo
 echo "== 可打印的公示（A4 HTML 和 CSV，身份证号已脱敏）"
 for p in "${notices[@]}"; do echo "   $p"; done
 echo

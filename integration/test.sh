@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs prerequisites, builds with warnings as errors, runs every test
-# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end, the office console's day
-# in Chromium (integration/console.sh, skipped with YKT_SKIP_CONSOLE_TEST=1) and the proving ground's
+# (Swift Testing: unit, SQLite, black-box CLI), then the demo end to end, the public channel on the
+# demo county in Chromium (integration/public.sh, skipped with YKT_SKIP_PUBLIC_TEST=1), the office
+# console's day in Chromium (integration/console.sh, skipped with YKT_SKIP_CONSOLE_TEST=1) and the proving ground's
 # quick mode (50 crash trials, integration/proving-ground.sh). Ends with one line
 # `tests: N passed, M failed`.
 set -euo pipefail
@@ -29,6 +30,17 @@ tail -n 2 "$demo_out"
 # No full resident ID, account number or key in anything the demo printed or left in public files.
 demo_work=$(sed -n 's/^== 工作目录 //p' "$demo_out" | head -n 1)
 bash integration/scan-outputs.sh "$demo_work" "$demo_out"
+# The public channel on the demo county: publish, verify, the public server, a resident's queries
+# and a complaint in Chromium, imported at the county (integration/public.sh); YKT_SKIP_PUBLIC_TEST=1 skips it.
+if [ -z "${YKT_SKIP_PUBLIC_TEST:-}" ]; then
+    public_out=$(mktemp "${TMPDIR:-/tmp}/ykt-public.XXXXXX")
+    if ! bash integration/public.sh "$demo_work" > "$public_out" 2>&1; then
+        cat "$public_out"
+        echo "public day: failed"
+        exit 1
+    fi
+    tail -n 1 "$public_out"
+fi
 # The office console: a whole day in Chromium (integration/console.sh); YKT_SKIP_CONSOLE_TEST=1 skips it.
 if [ -z "${YKT_SKIP_CONSOLE_TEST:-}" ]; then
     console_out=$(mktemp "${TMPDIR:-/tmp}/ykt-console.XXXXXX")

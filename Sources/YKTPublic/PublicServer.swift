@@ -159,7 +159,9 @@ public final class PublicServer: @unchecked Sendable {
         if peer != connection { response.log.append(("client", peer)) }
         response.headers["x-content-type-options"] = "nosniff"
         response.headers["x-frame-options"] = "DENY"
-        response.headers["referrer-policy"] = "no-referrer"
+        // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with a
+        // form's POST, and the same-origin check below would refuse every real form.
+        response.headers["referrer-policy"] = "same-origin"
         response.headers["content-security-policy"] = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         if response.headers["cache-control"] == nil { response.headers["cache-control"] = "no-store" }
         if request.method == "HEAD" { response.body = [] }
