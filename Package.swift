@@ -61,7 +61,7 @@ let package = Package(
 
         // How tests play named operators (accounts made by an administrator, keys unlocked).
         .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTStore"], path: "Tests/Support", swiftSettings: strict),
-        .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore"], swiftSettings: strict),
+        .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore", "YKTTestSupport"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync",
                                                             "YKTCounty"],

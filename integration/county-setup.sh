@@ -48,7 +48,9 @@ county_public_key = $county_key
 public_url = https://ykt.luzhai.example.gov.cn/
 CONF
     key=$("$ykt" key show --json --node "$node" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-    ykt_as liu "$county" township enrol --township "$code" --name "$code" --public-key "$key"
+    # The township's own name (寨沙镇), as the public site and the complaint channels show it.
+    name=$(grep "^$code," "$work/data/townships.csv" 2>/dev/null | cut -d, -f2)
+    ykt_as liu "$county" township enrol --township "$code" --name "${name:-$code}" --public-key "$key"
 done
 
 ykt_as liu "$county" calendar publish "$root/data/cn-holidays.tsv" --reason "国务院办公厅 2025、2026 年部分节假日安排"

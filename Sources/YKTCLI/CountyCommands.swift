@@ -347,7 +347,8 @@ enum CountyCommands {
                 if inv.json { return try inv.disclose(list, object: "complaints n=\(list.count)") }
                 inv.out.table(["编号", "对象", "收到", "渠道", "内容", "状态", "处理结果"], list.map {
                     [String($0.id), "\($0.subjectKind):" + ($0.subjectKind == "resident" ? Masking.residentID($0.subject) : $0.subject),
-                     $0.receivedOn, $0.channel, $0.content, $0.status == "open" ? "办理中" : "已办结", $0.outcome ?? ""]
+                     $0.receivedOn, $0.channel, Masking.digits(in: $0.content), $0.status == "open" ? "办理中" : "已办结",
+                     Masking.digits(in: $0.outcome ?? "")]
                 }, rightAligned: [0])
             }),
         CommandSpec(

@@ -28,7 +28,19 @@ struct Output: Sendable {
     }
 
     /// A table whose columns line up by display width (Chinese characters count two).
+    /// A cell or field value on one line: a line break, carriage return, tab or other control
+    /// character in text from outside (a complaint typed on the public page) becomes a space, so
+    /// it can neither start a forged row nor overwrite one.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" })
+        else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map {
+            $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" ? " " : $0
+        }))
+    }
+
     func table(_ headers: [String], _ rows: [[String]], rightAligned: Set<Int> = []) {
+        let rows = rows.map { $0.map(Self.oneLine) }
         var widths = headers.map(DisplayWidth.of)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
@@ -52,7 +64,7 @@ struct Output: Sendable {
     /// `key: value` lines with keys padded to one width.
     func fields(_ pairs: [(String, String)]) {
         let w = pairs.map { DisplayWidth.of($0.0) }.max() ?? 0
-        for (k, v) in pairs { line(DisplayWidth.pad(k, to: w) + "  " + v) }
+        for (k, v) in pairs { line(DisplayWidth.pad(k, to: w) + "  " + Self.oneLine(v)) }
     }
 
     /// Reports an error on stderr: code, place, what, and what to do; then every detail. With

@@ -169,7 +169,8 @@ extension CountyNode {
     /// complaint) refuses the whole import, naming the file, line and field, and nothing is
     /// written. Otherwise all are recorded in one transaction, each complaint audited
     /// (`complaint.import`), and then the files are moved to `spool/imported/`. A receipt already
-    /// imported is skipped (never recorded twice), so importing a file again does no harm.
+    /// imported is skipped (never recorded twice), so importing a file again does no harm; a
+    /// file under an imported receipt whose bytes differ from the imported one refuses the import.
     public func importPublicComplaints(spool: String) throws -> PublicComplaintImport {
         var st = stat()
         guard lstat(spool, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
@@ -194,7 +195,14 @@ extension CountyNode {
             try db.transaction {
                 for item in read {
                     let c = item.complaint
-                    if try db.integer("SELECT count(*) FROM public_complaint WHERE receipt = ?", c.receipt) ?? 0 > 0 {
+                    if let known = try db.first("SELECT sha256 FROM public_complaint WHERE receipt = ?", c.receipt, map: { $0.text(0) }) {
+                        // The same file again: skipped. Another text under a receipt already
+                        // imported: refused, the whole import (someone edited or forged it).
+                        guard known == item.sha256 else {
+                            throw YKTError(.publicSpool, "受理编号 \(c.receipt) 已经导入过，但这个文件的内容与当时导入的不同",
+                                           at: SourceLocation(file: (spool as NSString).appendingPathComponent(item.file)),
+                                           hint: "同一受理编号的投诉只导入一次；核对这个文件从哪里来（可能被改动过），把它移出存放目录后再导入其余的")
+                        }
                         result.skipped.append(c.receipt)
                         continue
                     }

@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTNode
 
 /// The public server's own pages: the query form and its answer, the complaint form and its
 /// receipt, and the refusals (429, 404, 403). Plain HTML with the published site's stylesheet
@@ -7,21 +8,7 @@ import YKTCore
 /// readable on a phone. Nothing a person typed is written back except what they see masked
 /// (the ID, as 6 + 4 digits) and, on a complaint form sent back for a fix, their own words.
 enum PublicPages {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { NoticeDocument.escape(s) }
 
     struct Site {
         var county: String

@@ -153,7 +153,7 @@ public final class QueryStore: @unchecked Sendable {
             try db.transaction {
                 for (k, v) in meta { try db.run("INSERT INTO store_meta(key, value) VALUES (?1, ?2)", k, v) }
             }
-            try db.execute("PRAGMA journal_mode=DELETE; VACUUM;")
+            try db.execute("PRAGMA journal_mode=DELETE;")
         }
         try syncFile(temporary)
         guard link(temporary, path) == 0 else {

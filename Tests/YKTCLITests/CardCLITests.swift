@@ -101,14 +101,7 @@ struct CardCLITests {
         let html = ["公示-450223101-1", "发放结果-450223101-1", "明白卡-大塘村"].map { cli.path("out/\($0).html") }
         let pdfs = try PrintTools.printToPDF(html)
         // YKT_KEEP_PRINTS=目录 keeps the HTML and PDFs to look at.
-        if let keep = ProcessInfo.processInfo.environment["YKT_KEEP_PRINTS"], !keep.isEmpty {
-            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
-            for file in html + pdfs {
-                let target = keep + "/" + URL(fileURLWithPath: file).lastPathComponent
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.copyItem(atPath: file, toPath: target)
-            }
-        }
+        try PrintTools.keep(html + pdfs)
 
         // The notice as before: 3 pages, 24–32 rows on each full page, every row whole on its line.
         let notice = try PrintTools.pageTexts(pdfs[0])

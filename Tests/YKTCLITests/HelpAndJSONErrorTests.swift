@@ -111,4 +111,13 @@ struct HelpAndJSONErrorTests {
         let text = try cli.run("beneficiary", "import", file)
         #expect(text.stderr.hasPrefix("错误 [YKT-"))
     }
+
+    @Test("text from outside stays on its line in a table: a complaint cannot forge a row or overwrite one")
+    func tableCellsOnOneLine() {
+        let forged = "正常投诉\n   9  public:乡镇：伪造  已办结\r覆盖\u{2028}分行\u{7}"
+        let cell = Output.oneLine(forged)
+        #expect(!cell.contains("\n") && !cell.contains("\r") && !cell.contains("\u{2028}") && !cell.contains("\u{7}"))
+        #expect(cell.hasPrefix("正常投诉 ") && cell.contains("已办结 覆盖 分行"))
+        #expect(Output.oneLine("耕地地力保护补贴") == "耕地地力保护补贴")
+    }
 }

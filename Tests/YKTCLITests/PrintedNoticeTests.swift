@@ -12,6 +12,17 @@ import YKTTownship
 /// uses them. Missing tools fail the tests that need them, unless `YKT_SKIP_PRINT_TESTS=1`
 /// says to skip them on purpose.
 enum PrintTools {
+    /// With YKT_KEEP_PRINTS=目录, copies `files` there to be looked at.
+    static func keep(_ files: [String]) throws {
+        guard let keep = ProcessInfo.processInfo.environment["YKT_KEEP_PRINTS"], !keep.isEmpty else { return }
+        try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+        for file in files {
+            let target = keep + "/" + URL(fileURLWithPath: file).lastPathComponent
+            try? FileManager.default.removeItem(atPath: target)
+            try FileManager.default.copyItem(atPath: file, toPath: target)
+        }
+    }
+
     static let skipped = ProcessInfo.processInfo.environment["YKT_SKIP_PRINT_TESTS"] == "1"
 
     static func find(_ names: [String]) -> String? {
@@ -186,14 +197,7 @@ struct PrintedNoticeTests {
         let html = ["公示-450223101-1", "发放结果-450223101-1", "发放结果-450223101-2"].map { cli.path("out/\($0).html") }
         let pdfs = try PrintTools.printToPDF(html)
         // YKT_KEEP_PRINTS=目录 keeps the HTML and PDFs (the page images in docs/ come from them).
-        if let keep = ProcessInfo.processInfo.environment["YKT_KEEP_PRINTS"], !keep.isEmpty {
-            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
-            for file in html + pdfs {
-                let target = keep + "/" + URL(fileURLWithPath: file).lastPathComponent
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.copyItem(atPath: file, toPath: target)
-            }
-        }
+        try PrintTools.keep(html + pdfs)
 
         // The public notice: 68 people at about 30 a page is 3 pages, each with the header row
         // and 「第 x 页 共 3 页」; every row whole on its line; the signature with the last rows.

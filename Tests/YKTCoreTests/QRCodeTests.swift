@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import YKTTestSupport
 @testable import YKTCore
 
 /// Reads QR codes back with Debian's zbarimg (`zbar-tools`, installed by `.ci/setup`): an
@@ -22,18 +23,7 @@ enum ZBar {
         return r.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 
-    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, stdout: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, stdout: String) { try TestProcess.run(tool, args) }
 }
 
 @Suite("QR code (ISO/IEC 18004): the standard's tables, a known symbol, and zbarimg reading every version back")

@@ -133,6 +133,15 @@ struct PublicServerComplaintTests {
         #expect(again.imported.isEmpty && again.skipped == [String(good[0].dropLast(5))])
         #expect(try county.complaints().count == 2)
         #expect(try spoolFiles(f).isEmpty)
+
+        // The same receipt with another text (edited or forged): the whole import is refused.
+        let original = try String(contentsOfFile: f.spool + "/imported/" + good[0], encoding: .utf8)
+        let forged = original.replacingOccurrences(of: "\"content\" : \"", with: "\"content\" : \"改过的")
+        #expect(forged != original)
+        try forged.write(toFile: f.spool + "/" + good[0], atomically: true, encoding: .utf8)
+        let forgedRefused = #expect(throws: YKTError.self) { try county.importPublicComplaints(spool: f.spool) }
+        #expect(forgedRefused?.code == .publicSpool && forgedRefused?.location?.file?.hasSuffix(good[0]) == true, "\(String(describing: forgedRefused))")
+        #expect(try county.complaints().count == 2)
     }
 
     @Test("a spool file that is not JSON, lacks a field, or was renamed is refused, naming the file")
