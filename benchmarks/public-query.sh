@@ -39,12 +39,9 @@ now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
 
 t0=$(now)
-"$ykt" demo public-store --out "$work/query.store" --residents "$residents" >/dev/null
+"$ykt" demo public-store --out "$work/query.store" --residents "$residents" --site "$work/site" --public-key-out "$work/county.pub" >/dev/null
 t1=$(now)
 echo "store: $residents residents built in $(secs "$t0" "$t1") s, $(( $(stat -c %s "$work/query.store") / 1048576 )) MiB"
-mkdir -p "$work/site"
-printf '<!doctype html><meta charset="utf-8"><title>演示县</title><a href="query">查询</a>\n' > "$work/site/index.html"
-printf 'body { font-family: sans-serif; }\n' > "$work/site/style.css"
 bash certs/make-dev-pki.sh console "$work/pki" >/dev/null 2>&1
 
 # serve EXTRA-FLAGS…: starts the server, waits for its port.
@@ -52,7 +49,7 @@ serve() {
     if [ -n "$server_pid" ]; then kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; fi
     rm -f "$work/port"
     "$ykt" public serve --store "$work/query.store" --site "$work/site" --listen 127.0.0.1:0 --port-file "$work/port" \
-        --certificate "$work/pki/console.crt" --key "$work/pki/console.key" "$@" 2>>"$work/server.log" &
+        --certificate "$work/pki/console.crt" --key "$work/pki/console.key" --public-key "$work/county.pub" "$@" 2>>"$work/server.log" &
     server_pid=$!
     for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
     [ -s "$work/port" ] || { echo "the server did not start:" >&2; tail -n 5 "$work/server.log" >&2; exit 1; }

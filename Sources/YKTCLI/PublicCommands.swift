@@ -96,10 +96,14 @@ enum PublicCommands {
             path: ["demo", "public-store"], abstract: "生成一个虚构居民的公众查询库（压力测试、培训用）",
             discussion: """
                 第 i 个居民（i 从 1 起）的身份证号为 45022319 后接 i 的 10 位数字（不足补 0），姓名为「测试」后接 i，\
-                各有一条「耕地地力保护补贴」记录；供 benchmarks/public-query.sh 和培训使用，不含任何真实数据。
+                各有一条「耕地地力保护补贴」记录；供 benchmarks/public-query.sh 和培训使用，不含任何真实数据。\
+                给了 --site 时还在该目录写一个最小的网站（首页和样式表）和它的清单，用一把临时生成的密钥签名，\
+                公钥写入 --public-key-out 的文件，供 ykt public serve --public-key 使用。
                 """,
             options: [.value("out", "文件", "查询库文件（不能已存在）", required: true),
-                      .value("residents", "人数", "居民人数（默认 1000）")],
+                      .value("residents", "人数", "居民人数（默认 1000）"),
+                      .value("site", "目录", "同时写出最小的签名网站（目录不能已有文件）"),
+                      .value("public-key-out", "文件", "临时签名密钥的公钥写到这个文件（与 --site 同用）")],
             run: { inv in
                 let n = try count(inv, "residents") ?? 1000
                 let summary = try QueryStore.build(path: try inv.require("out"), county: "演示县", publishedAt: ChinaTime.timestamp()) { add in
@@ -110,6 +114,21 @@ enum PublicCommands {
                     }
                 }
                 inv.out.line("已写入 \(summary.entries) 人、\(summary.records) 条记录，用时 \(String(format: "%.1f", summary.seconds)) 秒")
+                if let site = inv.string("site") {
+                    let keyFile = try inv.require("public-key-out")
+                    try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+                    try FileOutput.writeAtomically("<!doctype html><meta charset=\"utf-8\"><title>演示县</title><a href=\"query\">查询</a>\n",
+                                                   to: NSStringPath(site).appending("index.html"), mode: 0o644)
+                    try FileOutput.writeAtomically("body { font-family: sans-serif; }\n", to: NSStringPath(site).appending("style.css"), mode: 0o644)
+                    let key = try Ed25519.PrivateKey.generate()
+                    let store = SiteManifest.Store(name: "query.store", sha256: summary.sha256, bytes: summary.bytes,
+                                                   entries: summary.entries, records: summary.records)
+                    let manifest = try SiteManifest.make(siteFolder: site, county: "演示县", countyCode: "450223", publishedAt: ChinaTime.timestamp(),
+                                                         store: store, publicKey: try key.publicKey)
+                    try manifest.write(siteFolder: site) { try key.sign($0) }
+                    try FileOutput.writeAtomically(Hex.encode(try key.publicKey.raw) + "\n", to: keyFile, mode: 0o644)
+                    inv.out.line("网站和签名清单：\(site)；公钥：\(keyFile)")
+                }
             }),
     ]
 
