@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scans what a demo run left for personal data and keys that must never be there (issue 5, data
 # safety): every full resident ID and account number the nodes hold, every node's private
-# signing key, and every operator's password, session token, password record and sealed key, searched in the public files (notices, payment-result notices, reports,
+# signing key, and every operator's password, session token, password record and sealed key, searched in the public files (notices, payment-result notices, the published site and query store, 明白卡, reports,
 # reconciliations), the logs and saved command output, and any extra files named.
 #   integration/scan-outputs.sh WORK_DIR [EXTRA_FILE...]
 # Not scanned, by design: the databases and keys themselves, the demo's input registers, the
@@ -27,7 +27,7 @@ trap 'rm -f "$secrets"' EXIT
                        UNION SELECT token_hash FROM operator_session"
     done
 } | grep -E '.{8,}' | sort -u > "$secrets"
-mapfile -t files < <(find "$work" -type f \( -path '*/out/*' -o -path "$work/reports/*" -o -name '*.log' -o -name '*.out' \
+mapfile -t files < <(find "$work" -type f \( -path '*/out/*' -o -path "$work/reports/*" -o -path "$work/public/*" -o -name '*明白卡*' -o -name '*.log' -o -name '*.out' \
     -o -name '*.err' -o -name '*.report.txt' -o -name '*-early.txt' -o -name 'reconcile.txt' -o -name '*.json' \) \
     ! -name '*.db*' ! -name '*-rejects.csv' ! -name '*import-errors*' | sort)
 files+=("$@")
