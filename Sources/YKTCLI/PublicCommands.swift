@@ -22,6 +22,8 @@ enum PublicCommands {
                 连续 \(RateLimiter.Settings.queries.perAddressBurst) 次，全站 \(RateLimiter.Settings.queries.global)；\
                 投诉每地址 \(RateLimiter.Settings.complaints.perAddress)、连续 \(RateLimiter.Settings.complaints.perAddressBurst) 次，\
                 全站 \(RateLimiter.Settings.complaints.global)），超过时答 429 并告知多久后再试。\
+                同一姓名 24 小时内没查到 5 次（--name-misses）后，不论来自哪个地址，该姓名的查询都答「这个姓名今天查询未成功的次数过多」\
+                （防止用多个地址逐个试出被隐藏的出生日期）；查到的不计。\
                 给了 --spool 才受理网上投诉：每件写成存放目录中的一个 JSON 文件（权限 0600），由县级用 ykt complaint import 导入。\
                 日志每个请求一行（方法、路径、状态、毫秒、地址），不记身份证号、姓名、电话和投诉内容。\
                 收到 SIGTERM 或 SIGINT 时处理完进行中的请求后退出。
@@ -42,6 +44,7 @@ enum PublicCommands {
                 .value("complaint-rate", "速率", "每个地址的投诉速率（默认 \(RateLimiter.Settings.complaints.perAddress)）"),
                 .value("complaint-burst", "次数", "每个地址可连续投诉的次数（默认 \(RateLimiter.Settings.complaints.perAddressBurst)）"),
                 .value("complaint-global-rate", "速率", "全站投诉速率（默认 \(RateLimiter.Settings.complaints.global)）"),
+                .value("name-misses", "次数", "同一姓名（不论来自哪个地址）24 小时内没查到这么多次后，该姓名当天不再受理查询（默认 5）"),
                 .value("max-connections", "个数", "同时打开的连接数上限（默认 128）"),
                 .value("trusted-proxy", "地址", "前面的反向代理的地址（例如 127.0.0.1）：来自它的请求按 X-Forwarded-For 最后一个地址限速"),
             ],
@@ -61,6 +64,7 @@ enum PublicCommands {
                 config.complaints.perAddress = try rate(inv, "complaint-rate") ?? config.complaints.perAddress
                 config.complaints.perAddressBurst = try count(inv, "complaint-burst") ?? config.complaints.perAddressBurst
                 config.complaints.global = try rate(inv, "complaint-global-rate") ?? config.complaints.global
+                config.nameMisses = try count(inv, "name-misses") ?? config.nameMisses
                 config.maximumConnections = try count(inv, "max-connections") ?? config.maximumConnections
                 config.trustedProxy = inv.string("trusted-proxy")
                 let logger = Logger(label: "ykt.public", format: inv.environment["YKT_LOG_FORMAT"] == "json" ? .jsonLines : .text)

@@ -142,6 +142,14 @@ enum PublicPages {
             """)
     }
 
+    /// Queries for one name refused after too many misses today (`NameMissLimiter`).
+    static func nameRefused(_ site: Site) -> [UInt8] {
+        page(site, title: "请稍后再试", """
+            \(box("error", "这个姓名今天查询未成功的次数过多，请明天再试，或打电话给所在乡镇查询。"))
+            <p><a href="/index.html">回到首页</a></p>
+            """)
+    }
+
     static func notFound(_ site: Site) -> [UInt8] {
         page(site, title: "没有这个页面", "<p><a href=\"/index.html\">回到首页</a></p>")
     }

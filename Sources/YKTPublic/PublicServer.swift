@@ -38,6 +38,9 @@ public final class PublicServer: @unchecked Sendable {
         public var publicKey: Ed25519.PublicKey?
         public var queries = RateLimiter.Settings.queries
         public var complaints = RateLimiter.Settings.complaints
+        /// Misses for one name (from any address) before queries for it are refused for the rest
+        /// of 24 hours (`NameMissLimiter`).
+        public var nameMisses = 5
         /// The address of a reverse proxy in front of the server: requests from it are counted
         /// (rate limits, form tokens) by the client address it puts last in `X-Forwarded-For`.
         public var trustedProxy: String?
@@ -69,6 +72,7 @@ public final class PublicServer: @unchecked Sendable {
     let site: PublicPages.Site
     let queryLimiter: RateLimiter
     let complaintLimiter: RateLimiter
+    let nameLimiter: NameMissLimiter
     private let secret: [UInt8]
     private var server: TLSServer!
     let logger: Logger?
@@ -97,6 +101,7 @@ public final class PublicServer: @unchecked Sendable {
         var secret = [UInt8](repeating: 0, count: 32)
         for i in secret.indices { secret[i] = UInt8.random(in: 0...255) }
         self.secret = secret
+        nameLimiter = NameMissLimiter(limit: configuration.nameMisses, secret: secret, clock: configuration.limiterClock)
 
         let context: TLSContext
         do {
@@ -179,10 +184,25 @@ public final class PublicServer: @unchecked Sendable {
         return forwarded
     }
 
-    func html(_ body: [UInt8], status: Int = 200, headers: [String: String] = [:]) -> HTTPResponse {
+    func html(_ body: [UInt8], status: Int = 200, headers: [String: String] = [:], log: [(String, String)] = []) -> HTTPResponse {
         var h = headers
         h["content-type"] = "text/html; charset=utf-8"
-        return HTTPResponse(status: status, headers: h, body: body)
+        return HTTPResponse(status: status, headers: h, body: body, log: log)
+    }
+
+    /// The rate limiters' key for a client address: an IPv4 address itself; an IPv6 address
+    /// by its /64 (one subscriber usually holds a whole /64 and can pick any address in it);
+    /// an IPv4-mapped IPv6 address as the IPv4 address.
+    static func limiterKey(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var raw = in6_addr()
+        guard inet_pton(AF_INET6, address, &raw) == 1 else { return address }
+        let bytes = withUnsafeBytes(of: &raw) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return bytes[12..<16].map(String.init).joined(separator: ".")
+        }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
     }
 
     func route(peer: String, _ request: HTTPRequest) -> HTTPResponse {
@@ -251,7 +271,7 @@ public final class PublicServer: @unchecked Sendable {
         case .staleToken: return html(PublicPages.queryForm(site, token: token, message: Self.staleTokenMessage), status: 403)
         case nil: break
         }
-        if case .refused(let after) = queryLimiter.take(peer) { return tooMany(after) }
+        if case .refused(let after) = queryLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         let form = Self.form(request.body)
         let id = form["id"] ?? "", name = form["name"] ?? ""
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -263,11 +283,16 @@ public final class PublicServer: @unchecked Sendable {
                 : "姓名不对：请写身份证上的姓名（不超过 50 字）。"
             return html(PublicPages.queryForm(site, token: token, message: message), status: 400)
         }
+        // Before the lookup, so that a refusal says nothing about whether the person is there.
+        if let after = nameLimiter.refused(key.name) {
+            return html(PublicPages.nameRefused(site), status: 429, headers: ["retry-after": String(after)], log: [("refused", "name-misses")])
+        }
         let records: [PublicRecord]?
         do { records = try store.lookup(id: key.id, name: key.name) } catch {
             logger?.error("query store failed", ["code": (error as? YKTError)?.code.rawValue ?? "?"])
             return html(PublicPages.refused(site, "查询暂时不能办理，请稍后再试。"), status: 500)
         }
+        if records == nil { nameLimiter.miss(key.name) }
         return html(PublicPages.queryAnswer(site, maskedID: Masking.residentID(key.id), records: records))
     }
 
@@ -291,7 +316,7 @@ public final class PublicServer: @unchecked Sendable {
                                                 .trimmingCharacters(in: .whitespacesAndNewlines),
                                              name: field("name"), phone: field("phone"))
         if problem == .staleToken { return complaintForm(peer: peer, form: form, message: Self.staleTokenMessage, status: 403) }
-        if case .refused(let after) = complaintLimiter.take(peer) { return tooMany(after) }
+        if case .refused(let after) = complaintLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         let now = configuration.now()
         let complaint = PublicComplaint(receipt: ComplaintSpool.newReceipt(date: CivilDate.inChina(at: now).description),
                                         receivedAt: ChinaTime.timestamp(now), township: form.township, program: form.program,
