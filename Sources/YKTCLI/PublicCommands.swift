@@ -46,6 +46,7 @@ enum PublicCommands {
                 .value("complaint-global-rate", "速率", "全站投诉速率（默认 \(RateLimiter.Settings.complaints.global)）"),
                 .value("name-misses", "次数", "同一姓名（不论来自哪个地址）24 小时内没查到这么多次后，该姓名当天不再受理查询（默认 5）"),
                 .value("max-connections", "个数", "同时打开的连接数上限（默认 128）"),
+                .value("max-connections-per-address", "个数", "一个来访地址同时打开的连接数上限（默认 16；--trusted-proxy 的代理不受此限）"),
                 .value("trusted-proxy", "地址", "前面的反向代理的地址（例如 127.0.0.1）：来自它的请求按 X-Forwarded-For 最后一个地址限速"),
             ],
             run: { inv in
@@ -66,6 +67,7 @@ enum PublicCommands {
                 config.complaints.global = try rate(inv, "complaint-global-rate") ?? config.complaints.global
                 config.nameMisses = try count(inv, "name-misses") ?? config.nameMisses
                 config.maximumConnections = try count(inv, "max-connections") ?? config.maximumConnections
+                config.maximumConnectionsPerAddress = try count(inv, "max-connections-per-address") ?? config.maximumConnectionsPerAddress
                 config.trustedProxy = inv.string("trusted-proxy")
                 let logger = Logger(label: "ykt.public", format: inv.environment["YKT_LOG_FORMAT"] == "json" ? .jsonLines : .text)
                 let server = try PublicServer(config, logger: logger)

@@ -45,6 +45,8 @@ public final class PublicServer: @unchecked Sendable {
         /// (rate limits, form tokens) by the client address it puts last in `X-Forwarded-For`.
         public var trustedProxy: String?
         public var maximumConnections = 128
+        /// Connections one client address may hold at once (the trusted proxy's are not capped).
+        public var maximumConnectionsPerAddress = 16
         /// Requests one connection may carry (keep-alive) and how long it may sit idle between them.
         public var requestsPerConnection = 100
         public var keepAliveSeconds = 5.0
@@ -128,7 +130,8 @@ public final class PublicServer: @unchecked Sendable {
         }
         do {
             server = try TLSServer(context: context, host: configuration.host, port: configuration.port, limits: limits,
-                                   maximumConnections: configuration.maximumConnections, peersAuthenticate: false,
+                                   maximumConnections: configuration.maximumConnections,
+                                   maximumConnectionsPerPeer: configuration.maximumConnectionsPerAddress, peersAuthenticate: false,
                                    router: router) { [unowned self] peer, request in
                 self.answer(peer: peer, request)
             }
@@ -136,6 +139,8 @@ public final class PublicServer: @unchecked Sendable {
             throw YKTError(.publicServe, "不能监听 \(configuration.host):\(configuration.port)：\(error)", at: SourceLocation(field: "--listen"),
                            hint: "换一个端口，或停止占用它的程序")
         }
+        if let proxy = configuration.trustedProxy { server.uncappedPeers = [proxy] }
+        server.busyResponse = secured(html(PublicPages.busy(site), status: 503, headers: ["retry-after": "5"]))
         if let logger {
             server.log = { line in
                 // A query string never reaches the log (a mistaken GET /query?id=… would carry an ID).
@@ -146,6 +151,8 @@ public final class PublicServer: @unchecked Sendable {
     }
 
     public var port: UInt16 { server.port }
+    /// Connections open now: (answering, still in their handshake).
+    public var connectionCounts: (active: Int, pending: Int) { server.connectionCounts }
     public func start() { server.start() }
     public func stop() { server.stop() }
     /// The number of files the server may serve.
@@ -162,6 +169,14 @@ public final class PublicServer: @unchecked Sendable {
         let peer = client(connection, request)
         var response = route(peer: peer, request)
         if peer != connection { response.log.append(("client", peer)) }
+        response = secured(response)
+        if request.method == "HEAD" { response.body = [] }
+        return response
+    }
+
+    /// The headers every answer carries.
+    func secured(_ answer: HTTPResponse) -> HTTPResponse {
+        var response = answer
         response.headers["x-content-type-options"] = "nosniff"
         response.headers["x-frame-options"] = "DENY"
         // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with a
@@ -169,7 +184,6 @@ public final class PublicServer: @unchecked Sendable {
         response.headers["referrer-policy"] = "same-origin"
         response.headers["content-security-policy"] = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         if response.headers["cache-control"] == nil { response.headers["cache-control"] = "no-store" }
-        if request.method == "HEAD" { response.body = [] }
         return response
     }
 

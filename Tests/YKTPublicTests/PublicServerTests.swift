@@ -476,3 +476,29 @@ struct NameMissTests {
         #expect(try post("2001:db8:1:3::1") == 200)
     }
 }
+
+extension PublicServerTests {
+    @Test("one address holds at most 16 connections: the 17th is refused at once (503, a page in Chinese) while another address is served")
+    func connectionsPerAddress() throws {
+        let f = try PublicServerFixture()
+        var held: [TLSConnection] = []
+        for _ in 0..<16 { held.append(try TLSClient.connect(host: "127.0.0.1", port: f.server!.port, context: f.tls)) }
+        let until = Date().addingTimeInterval(5)
+        while f.server!.connectionCounts.active < 16 && Date() < until { usleep(10_000) }
+        #expect(f.server!.connectionCounts.active == 16)
+        let refused = try f.get("/")
+        #expect(refused.status == 503)
+        #expect(refused.body.contains("现在访问的人太多") && refused.headers["content-type"] == "text/html; charset=utf-8")
+        #expect(refused.headers["retry-after"] == "5")
+        #expect(try f.get("/", from: "127.0.0.2").status == 200)
+        // A slot given back is a slot for the same address again.
+        held.removeFirst()   // closed as it goes
+        let freed = Date().addingTimeInterval(5)
+        while f.server!.connectionCounts.active > 15 && Date() < freed { usleep(10_000) }
+        #expect(try f.get("/").status == 200)
+        held.removeAll()
+        f.server?.stop()
+        f.server = nil
+        #expect(f.log.contains("connection refused: 16 connections already open from one address"))
+    }
+}
