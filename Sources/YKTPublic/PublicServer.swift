@@ -125,7 +125,8 @@ public final class PublicServer: @unchecked Sendable {
             switch (method, bare) {
             case ("POST", "/query"), ("POST", "/complaint"): return .buffered(maximumBody: Self.maximumFormBytes)
             case ("GET", _), ("HEAD", _): return .buffered(maximumBody: 0)
-            default: return nil
+            case ("POST", _): return nil
+            default: return .buffered(maximumBody: 0)   // answered 405
             }
         }
         do {
@@ -232,6 +233,8 @@ public final class PublicServer: @unchecked Sendable {
             return complaint(peer: peer, request)
         case ("GET", _), ("HEAD", _):
             return staticFile(path)
+        case (let method, _) where method != "POST":
+            return html(PublicPages.refused(site, "本站只接受 GET、HEAD 和 POST 请求。"), status: 405, headers: ["allow": "GET, HEAD, POST"])
         default:
             return html(PublicPages.notFound(site), status: 404)
         }

@@ -196,7 +196,11 @@ struct PublicServerTests {
             #expect(page.status == 404, "\(path)")
             #expect(!page.body.contains("SQLite format"), "\(path)")
         }
-        #expect(try f.send("DELETE", "/index.html").status == 404)
+        for method in ["DELETE", "PUT", "OPTIONS", "TRACE", "PATCH"] {
+            let refused = try f.send(method, "/index.html")
+            #expect(refused.status == 405 && refused.headers["allow"] == "GET, HEAD, POST", "\(method)")
+        }
+        #expect(try f.send("POST", "/index.html").status == 404)
     }
 
     @Test("a site that is not what the county signed (a changed page, a page more, another key) and the server refuses to start, naming the file")
