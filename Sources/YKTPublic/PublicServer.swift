@@ -288,7 +288,7 @@ public final class PublicServer: @unchecked Sendable {
         case .staleToken: return html(PublicPages.queryForm(site, token: token, message: Self.staleTokenMessage), status: 403)
         case nil: break
         }
-        if case .refused(let after) = queryLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
+        // A form refused for its fields spends no scrypt: it takes no token either.
         let form = Self.form(request.body)
         let id = form["id"] ?? "", name = form["name"] ?? ""
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -304,6 +304,7 @@ public final class PublicServer: @unchecked Sendable {
         if let after = nameLimiter.refused(key.name) {
             return html(PublicPages.nameRefused(site), status: 429, headers: ["retry-after": String(after)], log: [("refused", "name-misses")])
         }
+        if case .refused(let after) = queryLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         let records: [PublicRecord]?
         do { records = try store.lookup(id: key.id, name: key.name) } catch {
             logger?.error("query store failed", ["code": (error as? YKTError)?.code.rawValue ?? "?"])
@@ -333,7 +334,6 @@ public final class PublicServer: @unchecked Sendable {
                                                 .trimmingCharacters(in: .whitespacesAndNewlines),
                                              name: field("name"), phone: field("phone"))
         if problem == .staleToken { return complaintForm(peer: peer, form: form, message: Self.staleTokenMessage, status: 403) }
-        if case .refused(let after) = complaintLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         let now = configuration.now()
         let complaint = PublicComplaint(receipt: ComplaintSpool.newReceipt(date: CivilDate.inChina(at: now).description),
                                         receivedAt: ChinaTime.timestamp(now), township: form.township, program: form.program,
@@ -343,6 +343,8 @@ public final class PublicServer: @unchecked Sendable {
         } catch {
             return complaintForm(peer: peer, form: form, message: error.message + "。" + (error.hint ?? ""), status: 400)
         }
+        // Only a complaint that would be written takes a token: one refused for its content costs nothing.
+        if case .refused(let after) = complaintLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         // 50 random bits a day: a clash is not expected, and link(2) refuses one rather than replace a file.
         do {
             try ComplaintSpool.write(complaint, into: spool)

@@ -506,3 +506,24 @@ extension PublicServerTests {
         #expect(f.log.contains("connection refused: 16 connections already open from one address"))
     }
 }
+
+extension PublicServerTests {
+    @Test("a query with a malformed ID or an empty field, and a complaint refused for its content, take no token (no scrypt spent)")
+    func refusedFormsTakeNoToken() throws {
+        let f = try PublicServerFixture()   // queries: a burst of 3 per address; complaints: 2
+        let (id, name) = PublicServerFixture.people[0]
+        for _ in 0..<4 {
+            #expect(try f.post("/query", [("id", "1101011990"), ("name", name)]).status == 400)
+            #expect(try f.post("/query", [("id", id), ("name", " ")]).status == 400)
+            #expect(try f.post("/query", [("id", ""), ("name", name)]).status == 400)
+        }
+        for _ in 0..<3 { #expect(try f.post("/query", [("id", id), ("name", name)]).status == 200) }
+        #expect(try f.post("/query", [("id", id), ("name", name)]).status == 429)
+        for _ in 0..<3 {
+            #expect(try f.post("/complaint", [("content", "  "), ("township", "城关镇")]).status == 400)
+            #expect(try f.post("/complaint", [("content", "有问题"), ("phone", "call me")]).status == 400)
+        }
+        for _ in 0..<2 { #expect(try f.post("/complaint", [("township", "城关镇"), ("content", "补贴没有收到")]).status == 200) }
+        #expect(try f.post("/complaint", [("township", "城关镇"), ("content", "补贴没有收到")]).status == 429)
+    }
+}
