@@ -87,7 +87,7 @@ enum Examples {
         "complaint add": ["ykt complaint add --about resident:450223197105319300 --content 11月耕地补贴未到账 --channel 电话"],
         "complaint list": ["ykt complaint list --status open"],
         "complaint import": ["ykt complaint import /srv/ykt-public/spool"],
-        "public serve": ["ykt public serve --store pub/query.store --listen 0.0.0.0:443 --certificate public.crt --key public.key --spool /srv/ykt-public/spool"],
+        "public serve": ["ykt public serve --store pub/query.store --listen 0.0.0.0:443 --certificate public.crt --key public.key --spool /srv/ykt-public/spool --public-key county.pub"],
         "demo public-store": ["ykt demo public-store --out bench/query.store --residents 100000"],
         "complaint close": ["ykt complaint close 4 --outcome 已核实，开户行退回，已更正账户并补发",
                             "ykt complaint close 5 --upheld --outcome 经核查该户2025年已迁出仍在领取，冒领属实"],

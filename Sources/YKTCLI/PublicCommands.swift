@@ -16,12 +16,15 @@ enum PublicCommands {
             path: ["public", "serve"], abstract: "启动公众查询服务（HTTPS）：发布的网站、本人补贴查询、网上投诉举报",
             discussion: """
                 只读 ykt publish 写出的查询库（--store）和网站目录（--site，默认查询库旁边的 site），不打开任何节点数据库，不用登录。\
-                启动时按县财政签名的网站清单（site/manifest.json 和 manifest.sig）核对网站目录和查询库：签名（给了 --public-key 时须出自该公钥）、\
+                启动时按县财政签名的网站清单（site/manifest.json 和 manifest.sig）核对网站目录和查询库：签名须出自 --public-key 给的县财政公钥（必须给，\
+                否则别人重新签名的网站也能启动）、\
                 每个文件的大小和 SHA-256、没有多出的文件、没有符号链接、查询库的 SHA-256，查询库不许在网站目录内；不符合就不启动并指出是哪个文件。\
                 查询须同时填身份证号和姓名；查询和投诉按来访地址限速，另有全站限速（默认：查询每地址 \(RateLimiter.Settings.queries.perAddress)、\
                 连续 \(RateLimiter.Settings.queries.perAddressBurst) 次，全站 \(RateLimiter.Settings.queries.global)；\
                 投诉每地址 \(RateLimiter.Settings.complaints.perAddress)、连续 \(RateLimiter.Settings.complaints.perAddressBurst) 次，\
                 全站 \(RateLimiter.Settings.complaints.global)），超过时答 429 并告知多久后再试。\
+                同一姓名 24 小时内没查到 5 次（--name-misses）后，不论来自哪个地址，该姓名的查询都答「这个姓名今天查询未成功的次数过多」\
+                （防止用多个地址逐个试出被隐藏的出生日期）；查到的不计。\
                 给了 --spool 才受理网上投诉：每件写成存放目录中的一个 JSON 文件（权限 0600），由县级用 ykt complaint import 导入。\
                 日志每个请求一行（方法、路径、状态、毫秒、地址），不记身份证号、姓名、电话和投诉内容。\
                 收到 SIGTERM 或 SIGINT 时处理完进行中的请求后退出。
@@ -33,7 +36,7 @@ enum PublicCommands {
                 .value("certificate", "PEM", "服务器证书（PEM，可含中间证书；ECDSA P-256 或 RSA）", required: true),
                 .value("key", "PEM", "服务器证书的私钥（PEM）", required: true),
                 .value("spool", "目录", "网上投诉的存放目录（没有时建立，权限 0700）；不给时不受理网上投诉"),
-                .value("public-key", "文件", "县财政公钥文件（ykt key show 的输出或其中 64 位十六进制的「公钥」），网站清单的签名须出自它"),
+                .value("public-key", "文件", "县财政公钥文件（ykt key show 的输出或其中 64 位十六进制的「公钥」），网站清单的签名须出自它", required: true),
                 .value("port-file", "文件", "把实际监听的端口写入这个文件（--listen 端口为 0 时由系统选）"),
                 .value("query-rate", "速率", "每个地址的查询速率（默认 \(RateLimiter.Settings.queries.perAddress)；\(rateHelp)）"),
                 .value("query-burst", "次数", "每个地址可连续查询的次数（默认 \(RateLimiter.Settings.queries.perAddressBurst)）"),
@@ -42,7 +45,9 @@ enum PublicCommands {
                 .value("complaint-rate", "速率", "每个地址的投诉速率（默认 \(RateLimiter.Settings.complaints.perAddress)）"),
                 .value("complaint-burst", "次数", "每个地址可连续投诉的次数（默认 \(RateLimiter.Settings.complaints.perAddressBurst)）"),
                 .value("complaint-global-rate", "速率", "全站投诉速率（默认 \(RateLimiter.Settings.complaints.global)）"),
+                .value("name-misses", "次数", "同一姓名（不论来自哪个地址）24 小时内没查到这么多次后，该姓名当天不再受理查询（默认 5）"),
                 .value("max-connections", "个数", "同时打开的连接数上限（默认 128）"),
+                .value("max-connections-per-address", "个数", "一个来访地址同时打开的连接数上限（默认 16；--trusted-proxy 的代理不受此限）"),
                 .value("trusted-proxy", "地址", "前面的反向代理的地址（例如 127.0.0.1）：来自它的请求按 X-Forwarded-For 最后一个地址限速"),
             ],
             run: { inv in
@@ -53,7 +58,8 @@ enum PublicCommands {
                 config.host = host
                 config.port = port
                 config.spoolFolder = inv.string("spool")
-                if let file = inv.string("public-key") { config.publicKey = try PublishCommands.publicKey(file) }
+                let countyKey = try PublishCommands.publicKey(try inv.require("public-key"))
+                config.publicKey = countyKey
                 config.queries.perAddress = try rate(inv, "query-rate") ?? config.queries.perAddress
                 config.queries.perAddressBurst = try count(inv, "query-burst") ?? config.queries.perAddressBurst
                 config.queries.global = try rate(inv, "global-rate") ?? config.queries.global
@@ -61,7 +67,9 @@ enum PublicCommands {
                 config.complaints.perAddress = try rate(inv, "complaint-rate") ?? config.complaints.perAddress
                 config.complaints.perAddressBurst = try count(inv, "complaint-burst") ?? config.complaints.perAddressBurst
                 config.complaints.global = try rate(inv, "complaint-global-rate") ?? config.complaints.global
+                config.nameMisses = try count(inv, "name-misses") ?? config.nameMisses
                 config.maximumConnections = try count(inv, "max-connections") ?? config.maximumConnections
+                config.maximumConnectionsPerAddress = try count(inv, "max-connections-per-address") ?? config.maximumConnectionsPerAddress
                 config.trustedProxy = inv.string("trusted-proxy")
                 let logger = Logger(label: "ykt.public", format: inv.environment["YKT_LOG_FORMAT"] == "json" ? .jsonLines : .text)
                 let server = try PublicServer(config, logger: logger)
@@ -69,7 +77,7 @@ enum PublicCommands {
                 let stop = StopSignal()
                 server.start()
                 inv.out.message("ykt public serve: \(server.store.county)公众查询服务在 https://\(host == "0.0.0.0" ? "本机名或地址" : host):\(server.port)/ 提供"
-                                + "（网站文件 \(server.fileCount) 个，查询库 \(server.store.entryCount) 人\(config.spoolFolder == nil ? "，不受理网上投诉" : "")），按 Ctrl-C 停止")
+                                + "（网站由县财政密钥 \(countyKey.keyID) 签名，网站文件 \(server.fileCount) 个，查询库 \(server.store.entryCount) 人\(config.spoolFolder == nil ? "，不受理网上投诉" : "")），按 Ctrl-C 停止")
                 stop.wait()
                 inv.out.message("ykt public serve: 收到停止信号，处理完进行中的请求后退出")
                 server.stop()

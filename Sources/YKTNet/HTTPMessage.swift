@@ -114,6 +114,9 @@ struct HTTPFramingError: Error {
 struct HTTPConnectionEnded: Error {}
 
 enum HTTPFraming {
+    /// Headers a message may carry once only (RFC 9110 §8.6, §7.2).
+    static let singleHeaders: Set<String> = ["content-length", "host"]
+
     /// Reads one message head and body from `connection`.
     static func read(_ c: TLSConnection, limits: HTTPLimits) throws -> (start: String, headers: [String: String], body: [UInt8]) {
         let (start, headers, stream) = try readHead(c, limits: limits) { _ in limits.maximumBodyBytes }
@@ -152,7 +155,13 @@ enum HTTPFraming {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { throw HTTPFramingError(status: 400, reason: "malformed header line") }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].lowercased()
+            // Two lengths (equal or not) leave the message's end to whoever reads it (request
+            // smuggling behind a proxy); two hosts, its origin. Neither is ever legitimate.
+            if headers[name] != nil, Self.singleHeaders.contains(name) {
+                throw HTTPFramingError(status: 400, reason: "duplicate \(name) header")
+            }
+            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         let early = Array(buffer[(headEnd! + 4)...])
         let length: Int

@@ -38,8 +38,19 @@ public final class TLSServer: @unchecked Sendable {
     let streamingHandler: StreamingHandler?
     let router: Router
     let maximumConnections: Int
+    /// Authenticated connections one peer may hold at once (the certificate's common name under
+    /// mutual TLS, else the address); nil: no cap of its own. More are refused at once, so that
+    /// one peer cannot take every slot.
+    let maximumConnectionsPerPeer: Int?
+    /// Peers the per-peer cap does not apply to (a trusted reverse proxy). Set before `start`.
+    public var uncappedPeers: Set<String> = []
+    /// The answer to a connection refused for want of a slot (all taken, or its peer's). Set
+    /// before `start`.
+    public var busyResponse = HTTPResponse(status: 503, headers: ["content-type": "text/plain; charset=utf-8"],
+                                           body: Array("busy: try again later".utf8))
     private let lock = NSLock()
     private var active = 0
+    private var activeByPeer: [String: Int] = [:]
     private var pending = 0
     private var pendingByAddress: [String: Int] = [:]
     private var stopping = false
@@ -57,7 +68,7 @@ public final class TLSServer: @unchecked Sendable {
     /// byte of its body is read. Without a router every request is read whole (up to
     /// `limits.maximumBodyBytes`) and goes to `handler`.
     public init(context: TLSContext?, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
-                maximumConnections: Int = 64, peersAuthenticate: Bool = true, router: Router? = nil,
+                maximumConnections: Int = 64, maximumConnectionsPerPeer: Int? = nil, peersAuthenticate: Bool = true, router: Router? = nil,
                 streamingHandler: StreamingHandler? = nil, handler: @escaping Handler) throws(SocketError) {
         let (fd, bound) = try Socket.listen(host: host, port: port)
         listenFD = fd
@@ -70,6 +81,7 @@ public final class TLSServer: @unchecked Sendable {
         let maximumBody = limits.maximumBodyBytes
         self.router = router ?? { _, _ in .buffered(maximumBody: maximumBody) }
         self.maximumConnections = maximumConnections
+        self.maximumConnectionsPerPeer = maximumConnectionsPerPeer.map { max(1, $0) }
         refusals = RefusalLog(intervalSeconds: limits.refusalLogIntervalSeconds)
     }
 
@@ -172,17 +184,30 @@ public final class TLSServer: @unchecked Sendable {
             refusals.record("handshake refused: peer certificate has no common name", address: address)
             return
         }
-        let admitted: Bool = lock.withLock {
-            if active >= maximumConnections { return false }
+        // nil: admitted; otherwise why not.
+        let refusal: String? = lock.withLock {
+            if active >= maximumConnections { return "connection refused: \(maximumConnections) authenticated connections already open" }
+            let mine = activeByPeer[peer, default: 0]
+            if let cap = maximumConnectionsPerPeer, mine >= cap, !uncappedPeers.contains(peer) {
+                return "connection refused: \(cap) connections already open from one \(peersAuthenticate ? "certificate" : "address")"
+            }
             active += 1
-            return true
+            activeByPeer[peer] = mine + 1
+            return nil
         }
-        defer { if admitted { lock.withLock { active -= 1 } } }
-        guard admitted else {
+        defer {
+            if refusal == nil {
+                lock.withLock {
+                    active -= 1
+                    let left = activeByPeer[peer, default: 1] - 1
+                    activeByPeer[peer] = left > 0 ? left : nil
+                }
+            }
+        }
+        if let refusal {
             var record = RequestRecord(address: address, peer: peer)
-            refusals.record("connection refused: \(maximumConnections) authenticated connections already open", address: address)
-            answer(connection, HTTPResponse(status: 503, headers: ["content-type": "text/plain; charset=utf-8"],
-                                            body: Array("busy: try again later".utf8)), record: &record)
+            refusals.record(refusal, address: peersAuthenticate ? "\(peer)@\(address)" : address)
+            answer(connection, busyResponse, record: &record)
             log?(record.line)
             connection.lingeringClose(maxBytes: 64 * 1024, seconds: 0.5)
             return

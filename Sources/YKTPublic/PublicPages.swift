@@ -129,6 +129,22 @@ enum PublicPages {
             """)
     }
 
+    /// Queries for one name refused after too many misses today (`NameMissLimiter`).
+    static func nameRefused(_ site: Site) -> [UInt8] {
+        page(site, title: "请稍后再试", """
+            \(box("error", "这个姓名今天查询未成功的次数过多，请明天再试，或打电话给所在乡镇查询。"))
+            <p><a href="/index.html">回到首页</a></p>
+            """)
+    }
+
+    /// Every connection slot (or the address's share of them) taken.
+    static func busy(_ site: Site) -> [UInt8] {
+        page(site, title: "请稍后再试", """
+            \(box("error", "现在访问的人太多（或本网络同时打开的连接太多），请几秒后再试。"))
+            <p><a href="/index.html">回到首页</a></p>
+            """)
+    }
+
     static func notFound(_ site: Site) -> [UInt8] {
         page(site, title: "没有这个页面", "<p><a href=\"/index.html\">回到首页</a></p>")
     }

@@ -38,10 +38,15 @@ public final class PublicServer: @unchecked Sendable {
         public var publicKey: Ed25519.PublicKey?
         public var queries = RateLimiter.Settings.queries
         public var complaints = RateLimiter.Settings.complaints
+        /// Misses for one name (from any address) before queries for it are refused for the rest
+        /// of 24 hours (`NameMissLimiter`).
+        public var nameMisses = 5
         /// The address of a reverse proxy in front of the server: requests from it are counted
         /// (rate limits, form tokens) by the client address it puts last in `X-Forwarded-For`.
         public var trustedProxy: String?
         public var maximumConnections = 128
+        /// Connections one client address may hold at once (the trusted proxy's are not capped).
+        public var maximumConnectionsPerAddress = 16
         /// Requests one connection may carry (keep-alive) and how long it may sit idle between them.
         public var requestsPerConnection = 100
         public var keepAliveSeconds = 5.0
@@ -69,6 +74,7 @@ public final class PublicServer: @unchecked Sendable {
     let site: PublicPages.Site
     let queryLimiter: RateLimiter
     let complaintLimiter: RateLimiter
+    let nameLimiter: NameMissLimiter
     private let secret: [UInt8]
     private var server: TLSServer!
     let logger: Logger?
@@ -97,6 +103,7 @@ public final class PublicServer: @unchecked Sendable {
         var secret = [UInt8](repeating: 0, count: 32)
         for i in secret.indices { secret[i] = UInt8.random(in: 0...255) }
         self.secret = secret
+        nameLimiter = NameMissLimiter(limit: configuration.nameMisses, secret: secret, clock: configuration.limiterClock)
 
         let context: TLSContext
         do {
@@ -118,12 +125,14 @@ public final class PublicServer: @unchecked Sendable {
             switch (method, bare) {
             case ("POST", "/query"), ("POST", "/complaint"): return .buffered(maximumBody: Self.maximumFormBytes)
             case ("GET", _), ("HEAD", _): return .buffered(maximumBody: 0)
-            default: return nil
+            case ("POST", _): return nil
+            default: return .buffered(maximumBody: 0)   // answered 405
             }
         }
         do {
             server = try TLSServer(context: context, host: configuration.host, port: configuration.port, limits: limits,
-                                   maximumConnections: configuration.maximumConnections, peersAuthenticate: false,
+                                   maximumConnections: configuration.maximumConnections,
+                                   maximumConnectionsPerPeer: configuration.maximumConnectionsPerAddress, peersAuthenticate: false,
                                    router: router) { [unowned self] peer, request in
                 self.answer(peer: peer, request)
             }
@@ -131,6 +140,8 @@ public final class PublicServer: @unchecked Sendable {
             throw YKTError(.publicServe, "不能监听 \(configuration.host):\(configuration.port)：\(error)", at: SourceLocation(field: "--listen"),
                            hint: "换一个端口，或停止占用它的程序")
         }
+        if let proxy = configuration.trustedProxy { server.uncappedPeers = [proxy] }
+        server.busyResponse = secured(html(PublicPages.busy(site), status: 503, headers: ["retry-after": "5"]))
         if let logger {
             server.log = { line in
                 // A query string never reaches the log (a mistaken GET /query?id=… would carry an ID).
@@ -141,6 +152,8 @@ public final class PublicServer: @unchecked Sendable {
     }
 
     public var port: UInt16 { server.port }
+    /// Connections open now: (answering, still in their handshake).
+    public var connectionCounts: (active: Int, pending: Int) { server.connectionCounts }
     public func start() { server.start() }
     public func stop() { server.stop() }
     /// The number of files the server may serve.
@@ -157,6 +170,14 @@ public final class PublicServer: @unchecked Sendable {
         let peer = client(connection, request)
         var response = route(peer: peer, request)
         if peer != connection { response.log.append(("client", peer)) }
+        response = secured(response)
+        if request.method == "HEAD" { response.body = [] }
+        return response
+    }
+
+    /// The headers every answer carries.
+    func secured(_ answer: HTTPResponse) -> HTTPResponse {
+        var response = answer
         response.headers["x-content-type-options"] = "nosniff"
         response.headers["x-frame-options"] = "DENY"
         // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with a
@@ -164,7 +185,6 @@ public final class PublicServer: @unchecked Sendable {
         response.headers["referrer-policy"] = "same-origin"
         response.headers["content-security-policy"] = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         if response.headers["cache-control"] == nil { response.headers["cache-control"] = "no-store" }
-        if request.method == "HEAD" { response.body = [] }
         return response
     }
 
@@ -179,10 +199,25 @@ public final class PublicServer: @unchecked Sendable {
         return forwarded
     }
 
-    func html(_ body: [UInt8], status: Int = 200, headers: [String: String] = [:]) -> HTTPResponse {
+    func html(_ body: [UInt8], status: Int = 200, headers: [String: String] = [:], log: [(String, String)] = []) -> HTTPResponse {
         var h = headers
         h["content-type"] = "text/html; charset=utf-8"
-        return HTTPResponse(status: status, headers: h, body: body)
+        return HTTPResponse(status: status, headers: h, body: body, log: log)
+    }
+
+    /// The rate limiters' key for a client address: an IPv4 address itself; an IPv6 address
+    /// by its /64 (one subscriber usually holds a whole /64 and can pick any address in it);
+    /// an IPv4-mapped IPv6 address as the IPv4 address.
+    static func limiterKey(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var raw = in6_addr()
+        guard inet_pton(AF_INET6, address, &raw) == 1 else { return address }
+        let bytes = withUnsafeBytes(of: &raw) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return bytes[12..<16].map(String.init).joined(separator: ".")
+        }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
     }
 
     func route(peer: String, _ request: HTTPRequest) -> HTTPResponse {
@@ -198,6 +233,8 @@ public final class PublicServer: @unchecked Sendable {
             return complaint(peer: peer, request)
         case ("GET", _), ("HEAD", _):
             return staticFile(path)
+        case (let method, _) where method != "POST":
+            return html(PublicPages.refused(site, "本站只接受 GET、HEAD 和 POST 请求。"), status: 405, headers: ["allow": "GET, HEAD, POST"])
         default:
             return html(PublicPages.notFound(site), status: 404)
         }
@@ -251,7 +288,7 @@ public final class PublicServer: @unchecked Sendable {
         case .staleToken: return html(PublicPages.queryForm(site, token: token, message: Self.staleTokenMessage), status: 403)
         case nil: break
         }
-        if case .refused(let after) = queryLimiter.take(peer) { return tooMany(after) }
+        // A form refused for its fields spends no scrypt: it takes no token either.
         let form = Self.form(request.body)
         let id = form["id"] ?? "", name = form["name"] ?? ""
         guard !id.trimmingCharacters(in: .whitespaces).isEmpty, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -263,11 +300,17 @@ public final class PublicServer: @unchecked Sendable {
                 : "姓名不对：请写身份证上的姓名（不超过 50 字）。"
             return html(PublicPages.queryForm(site, token: token, message: message), status: 400)
         }
+        // Before the lookup, so that a refusal says nothing about whether the person is there.
+        if let after = nameLimiter.refused(key.name) {
+            return html(PublicPages.nameRefused(site), status: 429, headers: ["retry-after": String(after)], log: [("refused", "name-misses")])
+        }
+        if case .refused(let after) = queryLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         let records: [PublicRecord]?
         do { records = try store.lookup(id: key.id, name: key.name) } catch {
             logger?.error("query store failed", ["code": (error as? YKTError)?.code.rawValue ?? "?"])
             return html(PublicPages.refused(site, "查询暂时不能办理，请稍后再试。"), status: 500)
         }
+        if records == nil { nameLimiter.miss(key.name) }
         return html(PublicPages.queryAnswer(site, maskedID: Masking.residentID(key.id), records: records))
     }
 
@@ -291,7 +334,6 @@ public final class PublicServer: @unchecked Sendable {
                                                 .trimmingCharacters(in: .whitespacesAndNewlines),
                                              name: field("name"), phone: field("phone"))
         if problem == .staleToken { return complaintForm(peer: peer, form: form, message: Self.staleTokenMessage, status: 403) }
-        if case .refused(let after) = complaintLimiter.take(peer) { return tooMany(after) }
         let now = configuration.now()
         let complaint = PublicComplaint(receipt: ComplaintSpool.newReceipt(date: CivilDate.inChina(at: now).description),
                                         receivedAt: ChinaTime.timestamp(now), township: form.township, program: form.program,
@@ -301,6 +343,8 @@ public final class PublicServer: @unchecked Sendable {
         } catch {
             return complaintForm(peer: peer, form: form, message: error.message + "。" + (error.hint ?? ""), status: 400)
         }
+        // Only a complaint that would be written takes a token: one refused for its content costs nothing.
+        if case .refused(let after) = complaintLimiter.take(Self.limiterKey(peer)) { return tooMany(after) }
         // 50 random bits a day: a clash is not expected, and link(2) refuses one rather than replace a file.
         do {
             try ComplaintSpool.write(complaint, into: spool)

@@ -18,6 +18,11 @@ public final class CountyServer: @unchecked Sendable {
     public let tls: TLSContext
     private let checkpointer: BackgroundCheckpointer
 
+    /// Connections one township certificate may hold at once (a sync round needs one at a time):
+    /// one valid township cannot take all the slots. Per certificate, not per address, so that
+    /// townships behind one address (a county network's NAT) are not capped together.
+    public static let connectionsPerTownship = 4
+
     /// The limits `node.conf` sets: `io_timeout_seconds`, `handshake_deadline_seconds`,
     /// `header_deadline_seconds`, `min_body_bytes_per_second`, `max_changeset_bytes`,
     /// `max_pending_per_address` (each optional; docs/operations-guide.md).
@@ -78,7 +83,8 @@ public final class CountyServer: @unchecked Sendable {
         let service = CountyService(county, committed: { checkpointer.request() })
         self.service = service
         do {
-            server = try TLSServer(context: context, host: host, port: port, limits: limits, router: CountyService.router,
+            server = try TLSServer(context: context, host: host, port: port, limits: limits,
+                                   maximumConnectionsPerPeer: Self.connectionsPerTownship, router: CountyService.router,
                                    streamingHandler: { peer, request, body in service.receive(peer: peer, request: request, body: body) },
                                    handler: { peer, request in service.handle(peer: peer, request: request) })
         } catch {

@@ -198,11 +198,15 @@ struct TLSTests {
         #expect(counter.count == 0)
     }
 
-    @Test("refused with 400, before the handler: malformed request line, header line and Content-Length", arguments: [
+    @Test("refused with 400, before the handler: malformed request line, header line and Content-Length, a duplicate Content-Length or Host", arguments: [
         "GARBAGE\r\n\r\n",
         "POST /v1/changesets HTTP/1.1\r\nno colon here\r\n\r\n",
         "POST /v1/changesets HTTP/1.1\r\ncontent-length: -5\r\n\r\n",
         "POST /v1/changesets HTTP/1.1\r\ncontent-length: 2\r\n\r\nabcdef",
+        // Two lengths (different, or the same twice) and two hosts: never legitimate.
+        "POST /v1/changesets HTTP/1.1\r\ncontent-length: 0\r\nContent-Length: 3\r\n\r\nabc",
+        "POST /v1/changesets HTTP/1.1\r\ncontent-length: 3\r\ncontent-length: 3\r\n\r\nabc",
+        "GET /v1/changesets HTTP/1.1\r\nhost: a.example\r\nHost: b.example\r\n\r\n",
     ])
     func malformed(request: String) throws {
         let pki = try PKI()

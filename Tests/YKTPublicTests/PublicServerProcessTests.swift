@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YKTCore
+import YKTCrypto
 import YKTNet
 @testable import YKTPublic
 
@@ -13,11 +14,19 @@ struct PublicServerProcessTests {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("ykt").path
     }()
 
-    func process(_ f: PublicServerFixture, _ extra: [String]) throws -> (Process, Pipe) {
+    /// The fixture's county key as `--public-key` reads it.
+    func keyFile(_ f: PublicServerFixture) throws -> String {
+        let path = f.folder + "/county.pub"
+        try Data(Hex.encode(try f.countyKey.publicKey.raw).utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func process(_ f: PublicServerFixture, _ extra: [String], publicKey: Bool = true) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = ["public", "serve", "--store", f.storePath, "--listen", "127.0.0.1:0", "--port-file", f.folder + "/port",
-                       "--certificate", f.folder + "/pki/console.crt", "--key", f.folder + "/pki/console.key"] + extra
+                       "--certificate", f.folder + "/pki/console.crt", "--key", f.folder + "/pki/console.key"]
+            + (publicKey ? ["--public-key", try keyFile(f)] : []) + extra
         p.environment = ["PATH": "/usr/bin:/bin", "HOME": f.folder]
         let err = Pipe()
         p.standardError = err
@@ -50,6 +59,8 @@ struct PublicServerProcessTests {
         #expect(p.terminationStatus == 0)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("收到停止信号") && stderr.contains("method=GET path=/ status=200"))
+        // The start-up line names the key the site was checked against.
+        #expect(stderr.contains("网站由县财政密钥 \(try f.countyKey.publicKey.keyID) 签名"), "\(stderr)")
         var st = stat()
         #expect(lstat(f.spool, &st) == 0 && st.st_mode & 0o777 == 0o700)
     }
@@ -68,5 +79,17 @@ struct PublicServerProcessTests {
         q.waitUntilExit()
         let stderr2 = String(decoding: err2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(q.terminationStatus != 0 && stderr2.contains("YKT-USAGE-VALUE") && stderr2.contains("--query-rate"))
+        // Without --public-key it does not start: anyone could re-sign a site.
+        let (r, err3) = try process(f, [], publicKey: false)
+        r.waitUntilExit()
+        let stderr3 = String(decoding: err3.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(r.terminationStatus != 0 && stderr3.contains("YKT-USAGE") && stderr3.contains("--public-key"), "\(stderr3)")
+        // A site re-signed with another key: refused, naming the key.
+        let other = f.folder + "/other.pub"
+        try Data(Hex.encode(try Ed25519.PrivateKey.generate().publicKey.raw).utf8).write(to: URL(fileURLWithPath: other))
+        let (s, err4) = try process(f, ["--public-key", other], publicKey: false)
+        s.waitUntilExit()
+        let stderr4 = String(decoding: err4.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(s.terminationStatus != 0 && stderr4.contains("YKT-SITE-MANIFEST"), "\(stderr4)")
     }
 }

@@ -196,7 +196,11 @@ struct PublicServerTests {
             #expect(page.status == 404, "\(path)")
             #expect(!page.body.contains("SQLite format"), "\(path)")
         }
-        #expect(try f.send("DELETE", "/index.html").status == 404)
+        for method in ["DELETE", "PUT", "OPTIONS", "TRACE", "PATCH"] {
+            let refused = try f.send(method, "/index.html")
+            #expect(refused.status == 405 && refused.headers["allow"] == "GET, HEAD, POST", "\(method)")
+        }
+        #expect(try f.send("POST", "/index.html").status == 404)
     }
 
     @Test("a site that is not what the county signed (a changed page, a page more, another key) and the server refuses to start, naming the file")
@@ -398,5 +402,128 @@ struct RateLimiterTests {
         #expect(Rate(parsing: "10/h") == Rate(10, per: 3600))
         #expect(Rate(parsing: "20") == Rate(20, per: 60))
         for bad in ["", "0/s", "-1/min", "x/min", "5/day", "nan/s"] { #expect(Rate(parsing: bad) == nil, "\(bad)") }
+    }
+}
+
+@Suite("Public server: misses per name")
+struct NameMissTests {
+    @Test("6 misses for one name from 6 addresses: the 6th is refused (429, in Chinese, before any lookup); another name is still answered; hits never count; a day later the name is answered again")
+    func missesPerName() throws {
+        let f = try PublicServerFixture()
+        let id = PublicServerFixture.people[0].id
+        for i in 2...6 {
+            let miss = try f.post("/query", [("id", id), ("name", "王五")], from: "127.0.0.\(i)")
+            #expect(miss.status == 200 && miss.body.contains("没有查到"), "miss \(i - 1)")
+        }
+        // Written differently (spaces), from a sixth address: the same name, refused.
+        let refused = try f.post("/query", [("id", "110101199003071234"), ("name", "王 五")], from: "127.0.0.7")
+        #expect(refused.status == 429)
+        #expect(refused.body.contains("这个姓名今天查询未成功的次数过多，请明天再试，或打电话给所在乡镇查询"))
+        #expect(!refused.body.contains("没有查到") && !refused.body.contains("王五"))
+        #expect(Int(refused.headers["retry-after"] ?? "") ?? 0 > 23 * 3600)
+        // Even the right ID is refused now for that name (a refusal is not a lookup).
+        #expect(try f.post("/query", [("id", id), ("name", "王五")], from: "127.0.0.8").status == 429)
+        // Another name, from the same address: answered.
+        let other = try f.post("/query", [("id", id), ("name", "赵六")], from: "127.0.0.7")
+        #expect(other.status == 200 && other.body.contains("没有查到"))
+        // A third name that hits, more times than the limit, from several addresses: always answered.
+        let (id1, name1) = PublicServerFixture.people[1]
+        for i in 0..<7 {
+            let hit = try f.post("/query", [("id", id1), ("name", name1)], from: "127.0.1.\(i + 1)")
+            #expect(hit.status == 200 && hit.body.contains("123.46"), "hit \(i + 1)")
+        }
+        f.clock.advance(seconds: 24 * 3600 + 1)
+        #expect(try f.post("/query", [("id", id), ("name", "王五")], from: "127.0.0.9").status == 200)
+        f.server?.stop()
+        f.server = nil
+        #expect(f.log.contains("refused=name-misses") && !f.log.contains("王五"))
+    }
+
+    @Test("the table keeps no name (an HMAC under the server's secret), and is bounded: beyond it new names share one entry")
+    func bounded() {
+        let clock = ManualClock()
+        let limiter = NameMissLimiter(limit: 2, maximumNames: 3, secret: Array("secret".utf8), clock: { clock.now })
+        for name in ["甲", "乙", "丙"] { limiter.miss(name) }
+        #expect(limiter.trackedNames == 3)
+        #expect(limiter.refused("甲") == nil)
+        limiter.miss("甲")
+        #expect(limiter.refused("甲") != nil && limiter.refused("乙") == nil)
+        // Full: new names share the overflow entry, which refuses them all after 2 misses.
+        limiter.miss("丁")
+        #expect(limiter.refused("戊") == nil)
+        limiter.miss("戊")
+        #expect(limiter.trackedNames == 3 && limiter.refused("己") != nil && limiter.refused("乙") == nil)
+        #expect(NameMissLimiter(limit: 1, secret: [1]).key("甲") != NameMissLimiter(limit: 1, secret: [2]).key("甲"))
+        clock.advance(seconds: 24 * 3600 + 61)
+        #expect(limiter.refused("甲") == nil && limiter.refused("己") == nil)
+        #expect(limiter.trackedNames == 0)
+    }
+
+    @Test("IPv6 clients are limited by their /64; IPv4-mapped addresses as IPv4")
+    func ipv6Grouping() throws {
+        #expect(PublicServer.limiterKey("203.0.113.7") == "203.0.113.7")
+        #expect(PublicServer.limiterKey("2001:db8:1:2::1") == PublicServer.limiterKey("2001:db8:1:2:ffff:eeee:dddd:cccc"))
+        #expect(PublicServer.limiterKey("2001:db8:1:2::1") == "2001:db8:1:2::/64")
+        #expect(PublicServer.limiterKey("2001:db8:1:3::1") != PublicServer.limiterKey("2001:db8:1:2::1"))
+        #expect(PublicServer.limiterKey("::ffff:203.0.113.7") == "203.0.113.7")
+        // Through the trusted proxy: two addresses of one /64 share a bucket (burst 3).
+        let f = try PublicServerFixture(build: false)
+        try f.start { $0.trustedProxy = "127.0.0.1" }
+        let (id, name) = PublicServerFixture.people[0]
+        func post(_ client: String) throws -> Int {
+            let form = try f.send("GET", "/query", headers: ["x-forwarded-for": client])
+            let body = PublicServerFixture.encode([("token", PublicServerFixture.token(form)), ("id", id), ("name", name)])
+            return try f.send("POST", "/query", headers: ["x-forwarded-for": client, "content-type": "application/x-www-form-urlencoded"], body: body).status
+        }
+        for i in 1...3 { #expect(try post("2001:db8:1:2::\(i)") == 200) }
+        #expect(try post("2001:db8:1:2::99") == 429)
+        #expect(try post("2001:db8:1:3::1") == 200)
+    }
+}
+
+extension PublicServerTests {
+    @Test("one address holds at most 16 connections: the 17th is refused at once (503, a page in Chinese) while another address is served")
+    func connectionsPerAddress() throws {
+        let f = try PublicServerFixture()
+        var held: [TLSConnection] = []
+        for _ in 0..<16 { held.append(try TLSClient.connect(host: "127.0.0.1", port: f.server!.port, context: f.tls)) }
+        let until = Date().addingTimeInterval(5)
+        while f.server!.connectionCounts.active < 16 && Date() < until { usleep(10_000) }
+        #expect(f.server!.connectionCounts.active == 16)
+        let refused = try f.get("/")
+        #expect(refused.status == 503)
+        #expect(refused.body.contains("现在访问的人太多") && refused.headers["content-type"] == "text/html; charset=utf-8")
+        #expect(refused.headers["retry-after"] == "5")
+        #expect(try f.get("/", from: "127.0.0.2").status == 200)
+        // A slot given back is a slot for the same address again.
+        held.removeFirst()   // closed as it goes
+        let freed = Date().addingTimeInterval(5)
+        while f.server!.connectionCounts.active > 15 && Date() < freed { usleep(10_000) }
+        #expect(try f.get("/").status == 200)
+        held.removeAll()
+        f.server?.stop()
+        f.server = nil
+        #expect(f.log.contains("connection refused: 16 connections already open from one address"))
+    }
+}
+
+extension PublicServerTests {
+    @Test("a query with a malformed ID or an empty field, and a complaint refused for its content, take no token (no scrypt spent)")
+    func refusedFormsTakeNoToken() throws {
+        let f = try PublicServerFixture()   // queries: a burst of 3 per address; complaints: 2
+        let (id, name) = PublicServerFixture.people[0]
+        for _ in 0..<4 {
+            #expect(try f.post("/query", [("id", "1101011990"), ("name", name)]).status == 400)
+            #expect(try f.post("/query", [("id", id), ("name", " ")]).status == 400)
+            #expect(try f.post("/query", [("id", ""), ("name", name)]).status == 400)
+        }
+        for _ in 0..<3 { #expect(try f.post("/query", [("id", id), ("name", name)]).status == 200) }
+        #expect(try f.post("/query", [("id", id), ("name", name)]).status == 429)
+        for _ in 0..<3 {
+            #expect(try f.post("/complaint", [("content", "  "), ("township", "城关镇")]).status == 400)
+            #expect(try f.post("/complaint", [("content", "有问题"), ("phone", "call me")]).status == 400)
+        }
+        for _ in 0..<2 { #expect(try f.post("/complaint", [("township", "城关镇"), ("content", "补贴没有收到")]).status == 200) }
+        #expect(try f.post("/complaint", [("township", "城关镇"), ("content", "补贴没有收到")]).status == 429)
     }
 }

@@ -170,3 +170,24 @@ struct CountyServiceTests {
         }
     }
 }
+
+extension CountyServiceTests {
+    @Test("one township certificate holds at most 4 connections: its 5th is refused at once (503) while another township syncs")
+    func connectionsPerTownship() throws {
+        let net = try SyncNetwork(limits: ["header_deadline_seconds": "10", "io_timeout_seconds": "10"])
+        try net.register("450223102", count: 1)
+        var held: [TLSConnection] = []
+        for _ in 0..<CountyServer.connectionsPerTownship { held.append(try net.connect("450223101")) }
+        let until = Date().addingTimeInterval(5)
+        while net.server.server.connectionCounts.active < 4 && Date() < until { usleep(10_000) }
+        #expect(net.server.server.connectionCounts.active == 4)
+        let fifth = try net.connect("450223101")
+        try fifth.write(Array("GET \(SyncProtocol.streamPath(after: 0)) HTTP/1.1\r\n\r\n".utf8))
+        let answer = drain(fifth)
+        #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
+        #expect(try net.sync("450223102").accepted == 1)
+        #expect(net.log.contains { $0.message == "connection refused: 4 connections already open from one certificate"
+                && $0.metadata.contains { $0.0 == "address" && $0.1.hasPrefix("450223101@") } })
+        held.removeAll()
+    }
+}
