@@ -23,6 +23,8 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 class Day:
@@ -35,6 +37,7 @@ class Day:
         self.failed = 0
         self.step = "start"
         self.driver = None
+        self.hit_layout = ([], [])
 
     def check(self, ok, what):
         if ok:
@@ -130,8 +133,15 @@ class Day:
         self.driver.find_element(By.CSS_SELECTOR, "input[name=id]").send_keys(rid)
         self.driver.find_element(By.CSS_SELECTOR, "input[name=name]").send_keys(name)
         started = time.monotonic()
-        self.driver.find_element(By.CSS_SELECTOR, "form button, form input[type=submit]").click()
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "form button, form input[type=submit]"))
         return time.monotonic() - started
+
+    def submit(self, button):
+        """Clicks and waits until the answer page has replaced this one (its body is there)."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 20).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "body")))
 
     def hit(self):
         self.query(self.args.id, self.args.name)
@@ -168,7 +178,7 @@ class Day:
         form.find_element(By.CSS_SELECTOR, "textarea[name=content]").send_keys(self.args.complaint)
         for field, value in [("township", self.args.township), ("program", "耕地地力保护补贴"), ("name", "王女士"), ("phone", "13800001234")]:
             form.find_element(By.CSS_SELECTOR, f"input[name={field}]").send_keys(value)
-        form.find_element(By.CSS_SELECTOR, "button, input[type=submit]").click()
+        self.submit(form.find_element(By.CSS_SELECTOR, "button, input[type=submit]"))
         body = self.text()
         receipt = re.search(r"[A-Za-z0-9-]{8,}", body.split("受理", 1)[-1]) if "受理" in body or "回执" in body else None
         self.check(receipt is not None, "投诉举报已收到，页面给出受理编号")
@@ -185,7 +195,7 @@ class Day:
                 print(f"== {step.__name__}")
                 try:
                     step()
-                except (WebDriverException, NoSuchElementException) as e:
+                except (WebDriverException, NoSuchElementException, AttributeError) as e:
                     self.check(False, f"步骤 {step.__name__} 出错：{type(e).__name__} {str(e).splitlines()[0] if str(e) else ''}")
         finally:
             self.driver.quit()
