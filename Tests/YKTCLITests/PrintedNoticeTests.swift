@@ -12,6 +12,18 @@ import YKTTownship
 /// uses them. Missing tools fail the tests that need them, unless `YKT_SKIP_PRINT_TESTS=1`
 /// says to skip them on purpose.
 enum PrintTools {
+    /// The county (calendar and policy list published) at `county`, and township 450223101
+    /// 寨沙镇 that has received them: where the print tests start.
+    static func countyAndTownship(_ cli: CLI, county: String) throws {
+        #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
+        try WorkCalendar.builtInTSV.write(toFile: cli.path("cn-holidays.tsv"), atomically: true, encoding: .utf8)
+        try CountyGenerator.programsCSV.write(toFile: cli.path("programs.csv"), atomically: true, encoding: .utf8)
+        #expect(try cli.run("calendar", "publish", cli.path("cn-holidays.tsv"), "--node", county).status == 0)
+        #expect(try cli.run("policy", "publish", cli.path("programs.csv"), "--node", county).status == 0)
+        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.receiveCountyCalendar()
+    }
+
     /// With YKT_KEEP_PRINTS=目录, copies `files` there to be looked at.
     static func keep(_ files: [String]) throws {
         guard let keep = ProcessInfo.processInfo.environment["YKT_KEEP_PRINTS"], !keep.isEmpty else { return }
@@ -155,13 +167,7 @@ struct PrintedNoticeTests {
         let people = PrintPeople(count: 68)
         let county = cli.path("county")
         // The county publishes calendar and policy list; the township receives them.
-        #expect(try cli.run("init", "--role", "county", "--county", "450223", "--name", "鹿寨县", "--node", county).status == 0)
-        try WorkCalendar.builtInTSV.write(toFile: cli.path("cn-holidays.tsv"), atomically: true, encoding: .utf8)
-        try CountyGenerator.programsCSV.write(toFile: cli.path("programs.csv"), atomically: true, encoding: .utf8)
-        #expect(try cli.run("calendar", "publish", cli.path("cn-holidays.tsv"), "--node", county).status == 0)
-        #expect(try cli.run("policy", "publish", cli.path("programs.csv"), "--node", county).status == 0)
-        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
-        try cli.receiveCountyCalendar()
+        try PrintTools.countyAndTownship(cli, county: county)
 
         try cli.clock("2026-09-20")
         try people.register().write(toFile: cli.path("register.csv"), atomically: true, encoding: .utf8)
