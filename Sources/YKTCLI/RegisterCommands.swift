@@ -68,20 +68,21 @@ enum RegisterCommands {
                     let rows = try county.programs().map { Listed(program: $0.program, origin: "county", listVersion: $0.publishedIn) }
                     if inv.json { return try inv.out.json(rows) }
                     inv.out.line("县财政补贴政策清单：第 \(try county.policyVersion()) 版")
-                    inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本", "发布于清单"], rows.map {
+                    inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "载体", "对象", "时限", "版本", "发布于清单"], rows.map {
                         [$0.program.code, $0.program.name, $0.program.department, $0.program.standardText, $0.program.frequency,
-                         $0.program.secret ? "是" : "否", String($0.program.version), $0.listVersion.map { "第 \($0) 版" } ?? ""]
-                    }, rightAligned: [6])
+                         $0.program.secret ? "是" : "否"] + ruleCells($0.program) +
+                        [String($0.program.version), $0.listVersion.map { "第 \($0) 版" } ?? ""]
+                    }, rightAligned: [9])
                     return
                 }
                 let rows = try inv.node().programList().map { Listed(program: $0.program, origin: $0.origin, listVersion: $0.listVersion) }
                 if inv.json { return try inv.out.json(rows) }
-                inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "版本", "来源"], rows.map {
+                inv.out.table(["编码", "项目名称", "主管部门", "补贴标准", "频次", "涉密", "载体", "对象", "时限", "版本", "来源"], rows.map {
                     [$0.program.code, $0.program.name, $0.program.department, $0.program.standardText, $0.program.frequency,
-                     $0.program.secret ? "是" : "否", String($0.program.version),
+                     $0.program.secret ? "是" : "否"] + ruleCells($0.program) + [String($0.program.version),
                      $0.origin == "county" ? "县财政清单" + ($0.listVersion.map { $0 > 0 ? "第 \($0) 版" : "" } ?? "")
                          : $0.origin == "withdrawn" ? "本乡镇自行导入，县里清单没有，已停用" : "本乡镇自行导入"]
-                }, rightAligned: [6])
+                }, rightAligned: [9])
             }),
         CommandSpec(
             path: ["beneficiary", "import"], abstract: "从 CSV 导入村里报来的补贴对象底册（UTF-8 或 GB18030）",
@@ -236,4 +237,10 @@ enum RegisterCommands {
                 })
             }),
     ]
+}
+
+/// A program's 发放载体, 发放对象 and 限时办理 (乡镇审核/部门审核/财政审批, working days) as table cells.
+func ruleCells(_ p: Program) -> [String] {
+    let l = p.rules.limits
+    return [p.rules.carrier.chinese, p.rules.payee.chinese, "\(l.townshipReview)/\(l.departmentReview)/\(l.financeApproval)"]
 }

@@ -15,12 +15,15 @@ extension CountyNode {
             try keepVersions(list.programs, publishedIn: version)
             for p in list.programs {
                 try db.run("""
-                    INSERT INTO program(code, name, department, unit, standard_fen, frequency, secret, basis, version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO program(\(Program.storedColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(code) DO UPDATE SET name = excluded.name, department = excluded.department, unit = excluded.unit,
                       standard_fen = excluded.standard_fen, frequency = excluded.frequency, secret = excluded.secret,
-                      basis = excluded.basis, version = excluded.version
-                    """, p.code, p.name, p.department, p.unit.rawValue, p.standard.value, p.frequency, p.secret, p.basis, p.version)
+                      basis = excluded.basis, version = excluded.version, carrier = excluded.carrier, payee = excluded.payee,
+                      township_days = excluded.township_days, department_days = excluded.department_days,
+                      finance_days = excluded.finance_days
+                    """, p.code, p.name, p.department, p.unit.rawValue, p.standard.value, p.frequency, p.secret, p.basis, p.version,
+                           p.rules.carrier.rawValue, p.rules.payee.rawValue, p.rules.limits.townshipReview,
+                           p.rules.limits.departmentReview, p.rules.limits.financeApproval)
             }
             try db.run("INSERT INTO policy_version(version, file, sha256, programs, published_at) VALUES (?, ?, ?, ?, ?)",
                        version, list.file, list.sha256, list.programs.count, timestamp())
@@ -42,13 +45,11 @@ extension CountyNode {
     /// at the county.
     public func programs() throws -> [(program: Program, publishedIn: Int?)] {
         try db.all("""
-            SELECT p.code, p.name, p.department, p.unit, p.standard_fen, p.frequency, p.secret, p.basis, p.version,
-                   (SELECT published_in FROM program_version v WHERE v.code = p.code AND v.version = p.version)
-            FROM program p ORDER BY p.code
+            SELECT \(Program.storedColumns),
+                   (SELECT published_in FROM program_version v WHERE v.code = program.code AND v.version = program.version)
+            FROM program ORDER BY code
             """) { r in
-            (Program(code: r.text(0), name: r.text(1), department: r.text(2), unit: ProgramUnit(rawValue: r.text(3)) ?? .perPerson,
-                     standard: Fen(r.int64(4)), frequency: r.text(5), secret: r.bool(6), basis: r.text(7), version: r.int(8)),
-             r.isNull(9) ? nil : r.int(9))
+            (Program.stored(r), r.isNull(Program.storedColumnCount) ? nil : r.int(Program.storedColumnCount))
         }
     }
 

@@ -152,11 +152,8 @@ public final class CountyNode: OperatorNode {
             if let version = try db.integer("SELECT max(version) FROM policy_version"),
                try db.integer("SELECT count(*) FROM downstream WHERE node_id = ? AND kind = 'policy.version'", code) == 0 {
                 let programs = try db.all("""
-                    SELECT code, name, department, unit, standard_fen, frequency, secret, basis, version FROM program ORDER BY code
-                    """) { r in
-                    Program(code: r.text(0), name: r.text(1), department: r.text(2), unit: ProgramUnit(rawValue: r.text(3)) ?? .perPerson,
-                            standard: Fen(r.int64(4)), frequency: r.text(5), secret: r.bool(6), basis: r.text(7), version: r.int(8)).json
-                }
+                    SELECT \(Program.storedColumns) FROM program ORDER BY code
+                    """) { Program.stored($0).json }
                 try emit(to: code, kind: "policy.version", data: ["version": .int(version), "programs": .array(programs)])
             }
         }

@@ -345,5 +345,17 @@ enum CountySchema {
             source TEXT NOT NULL CHECK (source IN ('warning','complaint')), source_id INTEGER NOT NULL,
             export_id INTEGER NOT NULL REFERENCES lead_export(id), UNIQUE (source, source_id));
         """),
+        // Issue 20, items 3-5 (docs/conventions.md): each program's 发放载体 (carrier: any account
+        // kind, the social security card only, or the card with a warned transition), 发放对象 (per
+        // person or per household) and 限时办理 (working days for township review, department review
+        // and finance approval), as the county's policy list sets them. Self-contained.
+        .init(version: 23, sql: """
+        ALTER TABLE program ADD COLUMN carrier TEXT NOT NULL DEFAULT 'any'
+            CHECK (carrier IN ('any','social-security-card','social-security-card-transition'));
+        ALTER TABLE program ADD COLUMN payee TEXT NOT NULL DEFAULT 'person' CHECK (payee IN ('person','household'));
+        ALTER TABLE program ADD COLUMN township_days INTEGER NOT NULL DEFAULT 10 CHECK (township_days BETWEEN 1 AND 60);
+        ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
+        ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
+        """),
     ])
 }

@@ -14,6 +14,11 @@ public enum PolicyListFile {
         CSVColumn("basis", ["政策依据", "basis"], required: false),
         CSVColumn("version", ["版本", "version"], required: false),
         CSVColumn("firstPeriod", ["起始期次", "适用起始期次", "first_period"], required: false),
+        CSVColumn("carrier", ["发放载体", "载体", "carrier"], required: false),
+        CSVColumn("payee", ["发放对象", "按人按户", "payee"], required: false),
+        CSVColumn("townshipDays", ["乡镇审核时限(工作日)", "乡镇审核时限", "township_review_days"], required: false),
+        CSVColumn("departmentDays", ["部门审核时限(工作日)", "部门审核时限", "department_review_days"], required: false),
+        CSVColumn("financeDays", ["财政审批时限(工作日)", "财政审批时限", "finance_approval_days"], required: false),
     ]
 
     /// Reads and validates a policy-list CSV file, all-or-nothing (every bad line reported).
@@ -72,9 +77,26 @@ public enum PolicyListFile {
             errors.append(YKTError(.programInvalid, "版本应为正整数，实际为「\(versionText)」",
                                    at: SourceLocation(field: header.label("version"))))
         }
-        guard errors.isEmpty, let standard, let unit, let frequency else { return .failure(RowErrors(errors)) }
+        let carrier = field("carrier", header, &errors) { () throws(YKTError) in try CarrierRule(parsing: v("carrier")) }
+        let payee = field("payee", header, &errors) { () throws(YKTError) in try PayeeUnit(parsing: v("payee")) }
+        // 限时办理: working days per step; blank is the standard (StepLimits.standard).
+        func days(_ key: String, _ standard: Int) -> Int {
+            let text = v(key)
+            if text.isEmpty { return standard }
+            guard let n = Int(text), n >= 1, n <= StepLimits.maximumDays else {
+                errors.append(YKTError(.programInvalid, "\(header.label(key))应为 1 到 \(StepLimits.maximumDays) 的工作日数，实际为「\(text)」",
+                                       at: SourceLocation(field: header.label(key)), hint: "填写整数个工作日，或留空按默认时限"))
+                return standard
+            }
+            return n
+        }
+        let limits = StepLimits(townshipReview: days("townshipDays", StepLimits.standard.townshipReview),
+                                departmentReview: days("departmentDays", StepLimits.standard.departmentReview),
+                                financeApproval: days("financeDays", StepLimits.standard.financeApproval))
+        guard errors.isEmpty, let standard, let unit, let frequency, let carrier, let payee else { return .failure(RowErrors(errors)) }
         return .success(Program(code: v("code"), name: v("name"), department: v("department"), unit: unit,
                                 standard: standard, frequency: frequency.rawValue, secret: secret, basis: v("basis"),
-                                version: version, firstPeriod: firstPeriod))
+                                version: version, firstPeriod: firstPeriod,
+                                rules: ProgramRules(carrier: carrier, payee: payee, limits: limits)))
     }
 }

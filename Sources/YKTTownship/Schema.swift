@@ -221,5 +221,17 @@ enum Schema {
         .init(version: 15, sql: """
         CREATE INDEX beneficiary_order ON beneficiary(village, name, resident_id, removed_at);
         """),
+        // Issue 20, items 3-5 (docs/conventions.md): each program's 发放载体 (carrier: any account
+        // kind, the social security card only, or the card with a warned transition), 发放对象 (per
+        // person or per household) and 限时办理 (working days for township review, department review
+        // and finance approval), as the county's policy list sets them. Self-contained.
+        .init(version: 16, sql: """
+        ALTER TABLE program ADD COLUMN carrier TEXT NOT NULL DEFAULT 'any'
+            CHECK (carrier IN ('any','social-security-card','social-security-card-transition'));
+        ALTER TABLE program ADD COLUMN payee TEXT NOT NULL DEFAULT 'person' CHECK (payee IN ('person','household'));
+        ALTER TABLE program ADD COLUMN township_days INTEGER NOT NULL DEFAULT 10 CHECK (township_days BETWEEN 1 AND 60);
+        ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
+        ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
+        """),
     ])
 }

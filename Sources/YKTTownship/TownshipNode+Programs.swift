@@ -47,14 +47,19 @@ extension TownshipNode {
     /// list version it came in (nil: loaded here).
     func upsert(_ p: Program, at: String, listVersion: Int? = nil) throws {
         try db.run("""
-            INSERT INTO program(code, name, department, unit, standard_fen, frequency, secret, basis, version, loaded_at, origin, list_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO program(code, name, department, unit, standard_fen, frequency, secret, basis, version, loaded_at, origin, list_version,
+                carrier, payee, township_days, department_days, finance_days)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(code) DO UPDATE SET name = excluded.name, department = excluded.department,
               unit = excluded.unit, standard_fen = excluded.standard_fen, frequency = excluded.frequency,
               secret = excluded.secret, basis = excluded.basis, version = excluded.version,
-              loaded_at = excluded.loaded_at, origin = excluded.origin, list_version = excluded.list_version
+              loaded_at = excluded.loaded_at, origin = excluded.origin, list_version = excluded.list_version,
+              carrier = excluded.carrier, payee = excluded.payee, township_days = excluded.township_days,
+              department_days = excluded.department_days, finance_days = excluded.finance_days
             """, p.code, p.name, p.department, p.unit.rawValue, p.standard.value, p.frequency, p.secret,
-                   p.basis, p.version, at, listVersion == nil ? "local" : "county", listVersion.map(Int64.init))
+                   p.basis, p.version, at, listVersion == nil ? "local" : "county", listVersion.map(Int64.init),
+                   p.rules.carrier.rawValue, p.rules.payee.rawValue, p.rules.limits.townshipReview,
+                   p.rules.limits.departmentReview, p.rules.limits.financeApproval)
     }
 
     /// A policy-list version from the county: its programs replace the ones here with the same
@@ -70,31 +75,29 @@ extension TownshipNode {
     /// Every program here with where it came from, for `ykt program list`.
     public func programList() throws -> [(program: Program, origin: String, listVersion: Int?)] {
         try db.all("""
-            SELECT code, name, department, unit, standard_fen, frequency, secret, basis, version, origin, list_version FROM program ORDER BY code
-            """) { r in (Self.program(from: r), r.text(9), r.isNull(10) ? nil : r.int(10)) }
+            SELECT \(Program.storedColumns), origin, list_version FROM program ORDER BY code
+            """) { r in (Self.program(from: r), r.text(14), r.isNull(15) ? nil : r.int(15)) }
     }
 
 
     /// The programs applications may use (not those withdrawn when the county's list came).
     public func programs() throws -> [Program] {
         try db.all("""
-            SELECT code, name, department, unit, standard_fen, frequency, secret, basis, version FROM program
+            SELECT \(Program.storedColumns) FROM program
             WHERE origin != 'withdrawn' ORDER BY code
             """,
                    map: Self.program(from:))
     }
 
     static func program(from r: Row) -> Program {
-        Program(code: r.text(0), name: r.text(1), department: r.text(2),
-                unit: ProgramUnit(rawValue: r.text(3)) ?? .perPerson, standard: Fen(r.int64(4)),
-                frequency: r.text(5), secret: r.bool(6), basis: r.text(7), version: r.int(8))
+        Program.stored(r)
     }
 
     /// The program with this code; throws `YKT-PROGRAM-UNKNOWN` when the policy list lacks it.
     public func program(_ code: String) throws -> Program {
         let c = code.trimmed
         guard let p = try db.first("""
-            SELECT code, name, department, unit, standard_fen, frequency, secret, basis, version FROM program
+            SELECT \(Program.storedColumns) FROM program
             WHERE code = ? AND origin != 'withdrawn'
             """, c, map: Self.program(from:)) else {
             if try db.integer("SELECT count(*) FROM program WHERE code = ?", c) ?? 0 > 0 {
