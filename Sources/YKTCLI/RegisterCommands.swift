@@ -51,7 +51,7 @@ enum RegisterCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["program", "load"], abstract: "（未配置县财政的乡镇）导入补贴政策清单（CSV）；配置了县财政的乡镇只用县里同步下发的清单",
-            discussion: "node.conf 写有 county_address 或 county_public_key 的乡镇不能自行导入（YKT-PROGRAM-COUNTY）：清单由县财政用 ykt policy publish 发布，ykt sync 时下发并取代本乡镇的清单。列：项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本。计量单位：元/亩、元/人·月、元/人·年、元/人。",
+            discussion: "node.conf 写有 county_address 或 county_public_key 的乡镇不能自行导入（YKT-PROGRAM-COUNTY）：清单由县财政用 ykt policy publish 发布，ykt sync 时下发并取代本乡镇的清单。列：项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本；可加 起始期次、发放载体（不限/社保卡/社保卡（过渡期））、发放对象（按人/按户）、乡镇审核时限(工作日)、部门审核时限(工作日)、财政审批时限(工作日)（空为默认 10/10/5）。计量单位：元/亩、元/人·月、元/人·年、元/人。",
             positionals: [("文件", "政策清单 CSV 文件")], options: [encodingOption],
             run: { inv in
                 let encoding = try inv.optional("encoding") { s throws(YKTError) in try TextEncoding(parsing: s) } ?? .auto
