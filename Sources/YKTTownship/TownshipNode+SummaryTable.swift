@@ -15,11 +15,14 @@ public struct RosterNoticePeriod: Sendable, Codable, Hashable {
     public var lastDay: CivilDate
     /// nil while it is still posted.
     public var closedOn: CivilDate?
+    /// Whether the proof of posting (公示证明材料: signed list, photos) was recorded when it closed.
+    public var proofRecorded: Bool
 
-    /// 「乡镇公示（第 3 号）：2026年9月30日至2026年10月13日，2026年10月13日结束公示」
+    /// 「乡镇公示（第 3 号）：2026年9月30日至2026年10月13日，2026年10月13日结束公示，公示证明材料已登记」
     public var chinese: String {
         "\(label)\(village.map { "（\($0)）" } ?? "")：\(firstDay.chinese)至\(lastDay.chinese)，"
             + (closedOn.map { "\($0.chinese)结束公示" } ?? "尚未结束")
+            + (proofRecorded ? "，公示证明材料已登记" : "，未登记公示证明材料")
     }
 }
 
@@ -49,7 +52,7 @@ extension TownshipNode {
         return try ids.map { nid in
             let n = try notice(nid)
             return RosterNoticePeriod(stage: "township", label: "乡镇公示（第 \(nid) 号）", noticeID: nid, village: nil,
-                                      firstDay: n.firstDay, lastDay: n.lastDay, closedOn: n.closedOn)
+                                      firstDay: n.firstDay, lastDay: n.lastDay, closedOn: n.closedOn, proofRecorded: n.proofSHA256 != nil)
         }
     }
 
@@ -98,13 +101,14 @@ extension TownshipNode {
         let intro = [
             "乡（镇）：\(config.name)（\(config.nodeID)）。补贴项目：\(program.name)（\(program.code)，\(program.department)），"
                 + "补贴标准 \(program.standard.yuan) \(program.unit.chinese)。期次：\(period.chinese)。",
-            "发放清册：第 \(r.batch) 批（清册编号 \(r.id)，\(r.status.chinese)，编制时间 \(r.createdAt)" +
-                (r.submittedAt.map { "，报送时间 \($0)" } ?? "") + "），共 \(people) 人，金额 \(total.yuanGrouped) 元。",
+            "发放清册：第 \(r.batch) 批（清册编号 \(r.id)，\(r.status.chinese)，编制时间 \(Self.minute(r.createdAt))" +
+                (r.submittedAt.map { "，报送时间 \(Self.minute($0))" } ?? "") + "），共 \(people) 人，金额 \(total.yuanGrouped) 元。",
         ] + noticeText
         let blank = "________________"
         let outro = [
             "本表与发放清册逐村核对一致，随发放清册、公示证明材料报县业务主管部门审定。编制人：\(preparedBy)；报送人：\(submittedBy)。",
-            "职能站所负责人（签字）：\(blank)　　　　年　　月　　日",
+            // The two blanks end at the same place: the shorter title gets a longer line.
+            "职能站所负责人（签字）：\(blank)____　　　　年　　月　　日",
             "乡（镇）主要负责人（签字）：\(blank)　　　　年　　月　　日",
             "\(issuingBody)（公章）",
             "打印日期：\(printedOn.chinese)",
@@ -117,6 +121,12 @@ extension TownshipNode {
                                          "清册编号", String(r.id)]],
                               csvTail: notices.map { ["公示", $0.chinese] }
                                   + [["编制人", preparedBy], ["报送人", submittedBy], ["职能站所负责人（签字）", ""], ["乡（镇）主要负责人（签字）", ""]])
+    }
+
+    /// `2026-10-13T09:00:00+08:00` (China time, as stored) → `2026-10-13 09:00`.
+    static func minute(_ timestamp: String) -> String {
+        guard timestamp.count >= 16, timestamp.hasSuffix("+08:00") else { return timestamp }
+        return timestamp.prefix(16).replacingOccurrences(of: "T", with: " ")
     }
 
     /// Writes the summary table's HTML and CSV (`汇总表-<node>-<roster>`) into `directory`
