@@ -136,7 +136,9 @@ struct MoneyIntegrityTests {
         try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         #expect(try c.push("450223101").rejected == 0)
         #expect(try c.county.db.integer("SELECT count(*) FROM roster") == 1)
-        // A second roster (batch 2) paying Alice again, and Carol whose line was removed.
+        // A second roster (batch 2) paying Alice again, and Carol whose line was removed, sent by
+        // the leader the copied roster names as its submitter.
+        try t.become(TownshipNode.testLeader)
         try t.perform("test.forge") {
             let first = try #require(try t.db.first("SELECT data FROM outbox WHERE kind = 'roster.submit'") { $0.text(0) })
             guard case .object(var data) = try JSONValue.parse(Array(first.utf8)), case .array(let lines)? = data["lines"] else {
