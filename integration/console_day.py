@@ -427,6 +427,10 @@ def clerk_closes_notice_and_builds_roster(d):
     d.roster = d.path()
     d.screenshot("township-roster")
     d.check(not d.has("roster-submit"), "经办人看不到「报送」按钮")
+    # The summary table (汇总表): printed from the draft, signed by the two, then submitted.
+    d.check(d.has("roster-summary"), "清册页有「打印汇总表」")
+    d.visit("township", d.roster + "/summary", shot="township-summary-table")
+    d.check("发放汇总表" in d.text() and "职能站所负责人（签字）" in d.text(), "汇总表：按村汇总，两人签字栏")
 
 
 def leader_submits_roster(d):

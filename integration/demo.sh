@@ -56,6 +56,7 @@ wait "$serve_pid"
 trap - EXIT
 
 notices=()
+summaries=()
 total_people=0
 total_lines=0
 total_fen=0
@@ -93,6 +94,10 @@ for code in $codes; do
     notices+=($paths)
     clerk roster build --program GD01 --period 2026 >/dev/null
     clerk roster build --program TF01 --period 2026 >/dev/null 2>&1 || true
+    # The summary table (汇总表) of the GD01 roster, signed on paper by the station head and the
+    # township leader before the leader submits; the builder cannot submit it (YKT-ROSTER-SIGNERS).
+    summary_paths=$(clerk roster summary 1 --date 2026-10-13)
+    summaries+=($summary_paths)
     # The clerk builds; the leader signs the submission (乡镇审核) with their own password.
     if clerk roster submit 1 2>"$work/$code-clerk-submit.txt"; then echo "   错误：经办人报送了清册" >&2; exit 1; fi
     echo "   经办人不能报送：$(grep -o 'YKT-ROLE[^。]*' "$work/$code-clerk-submit.txt")"
@@ -126,6 +131,9 @@ ykt_as clerk "$work/$first_code" card print --out "$work/$first_code-明白卡.h
 echo
 echo "== 可打印的公示（A4 HTML 和 CSV，身份证号已脱敏）"
 for p in "${notices[@]}"; do echo "   $p"; done
+echo
+echo "== 汇总表（A4 HTML 和 CSV：按村汇总人数和金额、公示期间，职能站所负责人和乡镇主要负责人签字栏、盖章处；不列个人信息）"
+for p in "${summaries[@]}"; do echo "   $p"; done
 echo
 echo "== 汇总"
 printf '   乡镇 %s 个；底册 %s 人；已报送清册 %s 行，金额 %s.%02d 元；离线完成后已同步到县财政，县里汇总与各乡镇一致。\n' \

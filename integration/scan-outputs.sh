@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scans what a demo run left for personal data and keys that must never be there (issue 5, data
 # safety): every full resident ID and account number the nodes hold, every node's private
-# signing key, and every operator's password, session token, password record and sealed key, searched in the public files (notices, payment-result notices, the published site and query store, 明白卡, reports,
+# signing key, and every operator's password, session token, password record and sealed key, searched in the public files (notices, payment-result notices, summary tables 汇总表, the published site and query store, 明白卡, reports,
 # reconciliations), the logs and saved command output, and any extra files named.
 #   integration/scan-outputs.sh WORK_DIR [EXTRA_FILE...]
 # Not scanned, by design: the databases and keys themselves, the demo's input registers, the

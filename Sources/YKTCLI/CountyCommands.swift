@@ -28,6 +28,7 @@ enum CountyCommands {
         inv.out.fields([("清册编号", String(r.id)), ("乡镇", r.node), ("清册", r.entity + "（第 \(r.version) 版）"), ("项目", r.program),
                         ("期次", r.period), ("人数", String(r.lineCount)), ("金额合计", Fen(r.totalFen).yuanGrouped + " 元"),
                         ("状态", r.statusChinese), ("接收时间", r.receivedAt),
+                        ("乡镇编制人", r.preparedBy ?? "未记录"), ("乡镇报送人", r.submittedBy ?? "未记录"),
                         ("审核", r.reviewedBy.map { "\($0)" + ((r.reviewReason ?? "").isEmpty ? "" : "：\(r.reviewReason!)") } ?? "—"),
                         ("审定", r.approvedBy ?? "—")])
         inv.out.line()

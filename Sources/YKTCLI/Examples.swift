@@ -43,6 +43,7 @@ enum Examples {
         "roster list": ["ykt roster list", "ykt roster list --status received"],
         "roster show": ["ykt roster show 2"],
         "roster submit": ["ykt roster submit 2            # 由乡镇领导办理"],
+        "roster summary": ["ykt roster summary 2            # 汇总表：A4 HTML 和 CSV 写到节点目录 out/，两人签字盖章后随清册报送"],
         "outbox list": ["ykt outbox list --summary", "ykt outbox list --problems"],
         "audit verify": ["ykt audit verify", "ykt audit verify --anchors county-anchors.json"],
         "audit anchors": ["ykt audit anchors --export 450223101-anchors.json --township 450223101"],

@@ -8,6 +8,7 @@ enum RosterCommands {
             ("清册编号", String(r.id)), ("项目", r.programCode), ("期次", r.period), ("批次", String(r.batch)),
             ("状态", r.status.chinese), ("人数", String(r.lineCount)), ("金额合计", Fen(r.totalFen).yuanGrouped + " 元"),
             ("编制时间", r.createdAt), ("报送时间", r.submittedAt ?? "—"),
+            ("编制人", r.preparedBy?.description ?? "未记录（报送前须重新编制）"), ("报送人", r.submittedBy?.description ?? "—"),
         ])
     }
 
@@ -57,6 +58,17 @@ enum RosterCommands {
                     [String($0.lineNo), $0.village, $0.name, Masking.residentID($0.residentID), $0.bank,
                      Masking.account($0.accountNumber), $0.quantity, Fen($0.amountFen).yuanGrouped]
                 }, rightAligned: [0, 6, 7])
+            }),
+        CommandSpec(
+            path: ["roster", "summary"], abstract: "生成清册的汇总表（A4 HTML 和 CSV）：按村汇总人数、数量、金额，公示期间，两人签字栏和盖章处",
+            discussion: "汇总表只有合计，不列个人信息。草稿也可打印（先签字后报送），表上注明清册的编制时间；重新编制后须重新打印。"
+                + "职能站所负责人（编制清册的经办人）和乡（镇）主要负责人（报送清册的审核人）分别签字并加盖公章，"
+                + "随发放清册、公示证明材料报县业务主管部门审定（第 004 号文件）。",
+            positionals: [("编号", "清册编号")],
+            options: [.value("out", "目录", "输出目录；不给时为 节点目录/out"), .value("date", "日期", "打印日期；不给时为今天")],
+            run: { inv in
+                let node = try inv.node()
+                inv.out.paths(try node.printSummaryTable(try inv.number(positional: 0), into: inv.string("out"), printedOn: try inv.date()))
             }),
         CommandSpec(
             path: ["roster", "submit"], abstract: "报送清册：冻结并排入待同步队列（离线时也可报送，联网后同步送达县里）",

@@ -25,6 +25,9 @@ enum TownshipPages {
         ConsolePage("POST", "/rosters", node: .township, command: "roster build", handler: buildRoster),
         ConsolePage("GET", "/rosters/:id", node: .township, command: "roster show", handler: roster),
         ConsolePage("POST", "/rosters/:id/submit", node: .township, command: "roster submit", handler: submitRoster),
+        ConsolePage("GET", "/rosters/:id/summary", node: .township, command: "roster summary", handler: summaryPreview),
+        ConsolePage("GET", "/rosters/:id/summary/html", node: .township, command: "roster summary", handler: summaryHTML),
+        ConsolePage("GET", "/rosters/:id/summary/csv", node: .township, command: "roster summary", handler: summaryCSV),
         ConsolePage("GET", "/rosters/:id/payment-notice", node: .township, command: "payment notice", handler: paymentNotice),
         ConsolePage("GET", "/payments", node: .township, command: "payment list", menu: ("清册与发放", "发放结果与更正"), handler: payments),
         ConsolePage("GET", "/payments/:id", node: .township, command: "payment correct", handler: paymentForm),
@@ -280,8 +283,13 @@ enum TownshipPages {
     /// `ykt notice print`: writes the HTML and CSV into `<node>/out` (recorded in the audit
     /// trail) and gives one of them to save.
     static func printed(_ c: ConsoleContext, html: Bool) throws -> WebResponse {
-        let id = try c.id()
-        let paths = try c.township.printNotice(id, printedOn: try date(c))
+        try saved(c, html: html) { id, day in try c.township.printNotice(id, printedOn: day) }
+    }
+
+    /// A print command's files, written by `print` (recorded in the audit trail), one of them
+    /// given to save.
+    static func saved(_ c: ConsoleContext, html: Bool, _ print: (Int64, CivilDate) throws -> (html: String, csv: String)) throws -> WebResponse {
+        let paths = try print(try c.id(), try date(c))
         let path = html ? paths.html : paths.csv
         guard let data = FileManager.default.contents(atPath: path) else {
             throw YKTError(.fileRead, "不能读取刚写出的文件", at: SourceLocation(file: path))
@@ -292,6 +300,20 @@ enum TownshipPages {
 
     @Sendable static func printHTML(_ c: ConsoleContext) throws -> WebResponse { try printed(c, html: true) }
     @Sendable static func printCSV(_ c: ConsoleContext) throws -> WebResponse { try printed(c, html: false) }
+
+    /// The summary table's preview: the very HTML `ykt roster summary` writes (`summaryTableDocument`).
+    @Sendable static func summaryPreview(_ c: ConsoleContext) throws -> WebResponse {
+        document(try c.township.summaryTableDocument(try c.id(), printedOn: try date(c)).html)
+    }
+
+    /// `ykt roster summary`: the HTML and CSV written into `<node>/out`, one given to save.
+    @Sendable static func summaryHTML(_ c: ConsoleContext) throws -> WebResponse {
+        try saved(c, html: true) { id, day in try c.township.printSummaryTable(id, printedOn: day) }
+    }
+
+    @Sendable static func summaryCSV(_ c: ConsoleContext) throws -> WebResponse {
+        try saved(c, html: false) { id, day in try c.township.printSummaryTable(id, printedOn: day) }
+    }
 
     // MARK: Rosters
 
@@ -328,7 +350,12 @@ enum TownshipPages {
             ("清册编号", "\(r.id)"), ("项目", "\(r.programCode)"), ("期次", "\(r.period)"), ("批次", "\(r.batch)"),
             ("状态", "<span id=\"roster-status\">\(r.status.chinese)</span>"), ("人数", "\(r.lineCount)"), ("金额合计", "\(Markup.yuan(r.totalFen)) 元"),
             ("编制时间", "\(Markup.when(r.createdAt))"), ("报送时间", "\(r.submittedAt.map(Markup.when) ?? "—")"),
+            ("编制人", "\(r.preparedBy?.description ?? "未记录（报送前须重新编制）")"), ("报送人", "\(r.submittedBy?.description ?? "—")"),
         ])
+        if c.can("roster summary") {
+            body += "<p id=\"roster-summary\">\(Markup.link("/rosters/\(id)/summary", "打印汇总表"))（A4，按村汇总，两人签字盖章后随清册报送）"
+                + "　\(Markup.link("/rosters/\(id)/summary/html", "下载可打印的 HTML"))　\(Markup.link("/rosters/\(id)/summary/csv", "下载 CSV"))</p>"
+        }
         let decisions = try node.rosterDecisions(id)
         if !decisions.isEmpty {
             let words = ["received": "县财政已接收", "reviewed": "业务主管部门审核通过", "rejected": "县里退回", "approved": "财政已审定"]

@@ -94,6 +94,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let rosterAmount = code("YKT-ROSTER-AMOUNT")
     public static let rosterAccount = code("YKT-ROSTER-ACCOUNT")
     public static let rosterPeriod = code("YKT-ROSTER-PERIOD")
+    /// The summary table (汇总表) is signed by two different people: the roster's preparer and its submitter.
+    public static let rosterSigners = code("YKT-ROSTER-SIGNERS")
     // Node and storage
     public static let nodeMissing = code("YKT-NODE-MISSING")
     public static let nodeExists = code("YKT-NODE-EXISTS")
@@ -253,6 +255,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         rosterAmount: (.ruleRefused, "清册行金额不等于该期次适用的补贴标准×数量"),
         rosterAccount: (.ruleRefused, "清册行的账户不是县里登记的此人现用指定账户"),
         rosterPeriod: (.ruleRefused, "同一人同一项目在重叠的期次已有清册行（或本清册内重复）"),
+        rosterSigners: (.ruleRefused, "清册须由编制人（职能站所负责人）和报送人（乡镇主要负责人）两个不同的人分别签字：编制人未记录或与报送人为同一人"),
         nodeMissing: (.configuration, "节点目录不存在或未初始化"),
         nodeExists: (.ruleRefused, "节点目录已初始化"),
         nodeConfig: (.configuration, "节点配置文件有误"),

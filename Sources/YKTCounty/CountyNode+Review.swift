@@ -63,6 +63,10 @@ extension CountyNode {
         public var reviewedBy: String?
         public var reviewReason: String?
         public var approvedBy: String?
+        /// The township's two signers of the summary table (汇总表): who built the roster and
+        /// who submitted it, 「name（login）」; nil for a roster received before they were recorded.
+        public var preparedBy: String?
+        public var submittedBy: String?
 
         public var statusChinese: String {
             ["received": "待审核", "reviewed": "已审核待审定", "rejected": "已退回", "approved": "已审定"][status] ?? status
@@ -70,13 +74,22 @@ extension CountyNode {
     }
 
     static let rosterColumns = """
-        id, node_id, entity, version, program, period, line_count, total_fen, status, received_at, reviewed_by, review_reason, approved_by
+        id, node_id, entity, version, program, period, line_count, total_fen, status, received_at, reviewed_by, review_reason, approved_by,
+        prepared_by, prepared_name, submitted_by, submitted_name
         """
 
     static func countyRoster(_ r: Row) -> CountyRoster {
         CountyRoster(id: r.int64(0), node: r.text(1), entity: r.text(2), version: r.int(3), program: r.text(4), period: r.text(5),
                      lineCount: r.int(6), totalFen: r.int64(7), status: r.text(8), receivedAt: r.text(9),
-                     reviewedBy: r.optionalText(10), reviewReason: r.optionalText(11), approvedBy: r.optionalText(12))
+                     reviewedBy: r.optionalText(10), reviewReason: r.optionalText(11), approvedBy: r.optionalText(12),
+                     preparedBy: signer(r, 13), submittedBy: signer(r, 15))
+    }
+
+    /// 「name（login）」 from a login column and the name column after it.
+    private static func signer(_ r: Row, _ i: Int) -> String? {
+        guard let login = r.optionalText(i) else { return nil }
+        let name = r.optionalText(i + 1) ?? login
+        return name == login ? login : "\(name)（\(login)）"
     }
 
     public func rosters(status: String? = nil) throws -> [CountyRoster] {

@@ -41,6 +41,11 @@ extension CountyNode {
             return Decision(status: .conflicted, rule: "roster.already-accepted", reason: "该清册县里已接收，已冻结",
                             conflict: ("roster.already-accepted", nil, "乡镇 \(node) 再次报送已接收的清册 \(op["entity"]?.stringValue ?? "")"))
         }
+        let signers: (prepared: RosterSigners.Signer, submitted: RosterSigners.Signer)
+        switch Self.rosterSigners(op, data) {
+        case .refused(let decision): return decision
+        case .signed(let prepared, let submitted): signers = (prepared, submitted)
+        }
         let program = try data.requiredString("program")
         let period = try Period(parsing: try data.requiredString("period"))
         guard let facts = try programFacts(program) else {
@@ -140,9 +145,11 @@ extension CountyNode {
         if !problems.isEmpty { return Self.refusal(problems, lineCount: lines.count) }
         let version = (try db.integer("SELECT max(version) FROM roster WHERE node_id = ? AND entity = ?", node, entity) ?? 0) + 1
         try db.run("""
-            INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, node, entity, version, program, period.description, lines.count, sum, timestamp())
+            INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at,
+                prepared_by, prepared_name, submitted_by, submitted_name)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, node, entity, version, program, period.description, lines.count, sum, timestamp(),
+            signers.prepared.login, signers.prepared.name, signers.submitted.login, signers.submitted.name)
         let rosterID = db.lastInsertRowID
         // The accounts written are the county's own (checked equal above): approval pays them.
         let insert = try db.statement("""
@@ -158,6 +165,44 @@ extension CountyNode {
             "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),
         ])
         return .accepted
+    }
+
+    /// The summary table's two signers as a `roster.submit` carries them (seed 004: the station
+    /// head and the township's main leader sign the 汇总表, 分别, two people): `preparedBy` (who
+    /// built the roster) and `submittedBy` (who submitted it: the operation's own `by`), each
+    /// `{"login", "name"}`. Refused (`YKT-ROSTER-SIGNERS`) when either is missing, when they are
+    /// the same login, or when `submittedBy` is not the operator who sent the operation. A
+    /// township running a program from before this rule sends neither and is refused: the
+    /// roster goes back to a draft there, to be submitted again once the program is upgraded.
+    static func rosterSigners(_ op: JSONValue, _ data: JSONValue) -> RosterSigners {
+        func signer(_ field: String) -> RosterSigners.Signer? {
+            guard let value = data[field], let login = value["login"]?.stringValue?.trimmed, !login.isEmpty else { return nil }
+            let name = value["name"]?.stringValue?.trimmed ?? ""
+            return .init(login: login, name: name.isEmpty ? login : name)
+        }
+        func refused(_ reason: String) -> RosterSigners { .refused(.rejected(.rosterSigners, reason)) }
+        guard let prepared = signer("preparedBy") else {
+            return refused("清册没有载明编制人（preparedBy）：汇总表须由职能站所负责人和乡（镇）主要负责人分别签字。乡镇程序须升级后重新编制、报送")
+        }
+        guard let submitted = signer("submittedBy") else {
+            return refused("清册没有载明报送人（submittedBy）。乡镇程序须升级后重新报送")
+        }
+        guard prepared.login != submitted.login else {
+            return refused("清册的编制人和报送人是同一人（\(prepared.login)）：汇总表须由职能站所负责人和乡（镇）主要负责人两人分别签字")
+        }
+        if let by = op["by"]?.stringValue, by != submitted.login {
+            return refused("清册载明的报送人 \(submitted.login) 不是报送这项操作的经办人 \(by)")
+        }
+        return .signed(prepared: prepared, submitted: submitted)
+    }
+
+    enum RosterSigners {
+        struct Signer: Sendable {
+            var login: String
+            var name: String
+        }
+        case signed(prepared: Signer, submitted: Signer)
+        case refused(Decision)
     }
 
     /// The whole roster refused: the reason lists every line with every problem (at most 200

@@ -357,5 +357,15 @@ enum CountySchema {
         ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
         ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
         """),
+        // The summary table's two signers (汇总表, issue 20 item 2): who built each roster at the
+        // township (the station head, as clerk) and who submitted it (the township leader),
+        // login and name, as the roster.submit carried them; NULL for rosters received before.
+        // Self-contained (renumber freely on merge).
+        .init(version: 24, sql: """
+        ALTER TABLE roster ADD COLUMN prepared_by TEXT;
+        ALTER TABLE roster ADD COLUMN prepared_name TEXT;
+        ALTER TABLE roster ADD COLUMN submitted_by TEXT;
+        ALTER TABLE roster ADD COLUMN submitted_name TEXT;
+        """),
     ])
 }

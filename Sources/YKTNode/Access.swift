@@ -59,6 +59,8 @@ public enum Access: Sendable {
         "objection add": .roles([.clerk]), "objection settle": .roles([.clerk, .leader]),
         "roster build": .roles([.clerk]),
         "roster submit": .roles([.leader], signedAt: [.township]),
+        // The summary table (汇总表): totals only, printed for the two signers.
+        "roster summary": .roles([.clerk, .leader]),
         "payment correct": .roles([.clerk]), "payment notice": .roles([.clerk, .leader]),
         "card print": .roles([.clerk, .leader]),
         // County money

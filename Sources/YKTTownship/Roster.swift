@@ -18,6 +18,29 @@ public struct RosterRecord: Sendable, Codable, Hashable {
     public var createdAt: String
     public var submittedAt: String?
     public var version: Int
+    /// Who built it (`roster build`, the station head as clerk): nil for a draft built before
+    /// the signers were recorded (it must be rebuilt before it is submitted).
+    public var preparedBy: RosterSigner?
+    /// Who submitted it (`roster submit`, the township leader); nil while a draft.
+    public var submittedBy: RosterSigner?
+}
+
+/// One of the two people who sign a roster's summary table (汇总表): the operator's login and
+/// their name as their account gives it.
+public struct RosterSigner: Sendable, Codable, Hashable {
+    public var login: String
+    public var name: String
+
+    public init(login: String, name: String) {
+        self.login = login
+        self.name = name
+    }
+
+    /// 「韦建华（weijh）」
+    public var description: String { name == login ? login : "\(name)（\(login)）" }
+
+    /// The operation's form: `{"login": …, "name": …}`.
+    public var json: JSONValue { ["login": .string(login), "name": .string(name)] }
 }
 
 /// One line of a roster: a snapshot of the person, the account and the amount when it was built.

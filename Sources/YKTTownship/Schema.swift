@@ -233,5 +233,27 @@ enum Schema {
         ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
         ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
         """),
+        // The summary table's two signers (汇总表, issue 20 item 2; seed 004: 职能站所负责人和乡（镇）
+        // 主要负责人分别在汇总表上签字): who built the roster (the station head, as clerk) and who
+        // submitted it (the leader), login and name as their accounts give them. Rosters made
+        // before take both from the audit trail (the last roster.build and the roster.submit
+        // entry of each roster) when that operator has an account; a draft left without a
+        // preparer must be rebuilt before it is submitted (YKT-ROSTER-SIGNERS).
+        // Self-contained (renumber freely on merge).
+        .init(version: 17, sql: """
+        ALTER TABLE roster ADD COLUMN prepared_by TEXT;
+        ALTER TABLE roster ADD COLUMN prepared_name TEXT;
+        ALTER TABLE roster ADD COLUMN submitted_by TEXT;
+        ALTER TABLE roster ADD COLUMN submitted_name TEXT;
+        UPDATE roster SET prepared_by = (SELECT a.operator FROM audit a JOIN operator_account o ON o.login = a.operator
+                                         WHERE a.action = 'roster.build' AND a.object = 'roster#' || roster.id ORDER BY a.seq DESC LIMIT 1);
+        UPDATE roster SET prepared_name = (SELECT real_name FROM operator_account WHERE login = roster.prepared_by)
+            WHERE prepared_by IS NOT NULL;
+        UPDATE roster SET submitted_by = (SELECT a.operator FROM audit a JOIN operator_account o ON o.login = a.operator
+                                          WHERE a.action = 'roster.submit' AND a.object = 'roster#' || roster.id ORDER BY a.seq DESC LIMIT 1)
+            WHERE status = 'submitted';
+        UPDATE roster SET submitted_name = (SELECT real_name FROM operator_account WHERE login = roster.submitted_by)
+            WHERE submitted_by IS NOT NULL;
+        """),
     ])
 }

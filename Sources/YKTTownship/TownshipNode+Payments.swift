@@ -15,7 +15,7 @@ extension TownshipNode {
                 status = CASE WHEN (SELECT secret FROM program p WHERE p.code = application.program_code) THEN 'recorded' ELSE 'cleared' END
             WHERE status = 'rostered' AND id IN (SELECT application_id FROM roster_line WHERE roster_id = ?)
             """, roster)
-        try db.run("UPDATE roster SET status = 'draft', submitted_at = NULL, version = version + 1 WHERE id = ? AND status = 'submitted'",
+        try db.run("UPDATE roster SET status = 'draft', submitted_at = NULL, submitted_by = NULL, submitted_name = NULL, version = version + 1 WHERE id = ? AND status = 'submitted'",
                    roster)
     }
 

@@ -8,13 +8,25 @@ extension TownshipNode {
     func rosterKey(_ r: RosterRecord) -> String { "roster/\(config.nodeID)/\(r.programCode)/\(r.period)/\(r.batch)" }
 
     static let rosterColumns = """
-        id, program_code, period, batch, status, line_count, total_fen, created_at, submitted_at, version
+        id, program_code, period, batch, status, line_count, total_fen, created_at, submitted_at, version,
+        prepared_by, prepared_name, submitted_by, submitted_name
         """
 
     static func roster(from r: Row) -> RosterRecord {
-        RosterRecord(id: r.int64(0), programCode: r.text(1), period: r.text(2), batch: r.int(3),
-                     status: RosterRecord.Status(rawValue: r.text(4)) ?? .draft, lineCount: r.int(5),
-                     totalFen: r.int64(6), createdAt: r.text(7), submittedAt: r.optionalText(8), version: r.int(9))
+        func signer(_ i: Int) -> RosterSigner? {
+            r.optionalText(i).map { RosterSigner(login: $0, name: r.optionalText(i + 1) ?? $0) }
+        }
+        return RosterRecord(id: r.int64(0), programCode: r.text(1), period: r.text(2), batch: r.int(3),
+                            status: RosterRecord.Status(rawValue: r.text(4)) ?? .draft, lineCount: r.int(5),
+                            totalFen: r.int64(6), createdAt: r.text(7), submittedAt: r.optionalText(8), version: r.int(9),
+                            preparedBy: signer(10), submittedBy: signer(12))
+    }
+
+    /// The acting operator as a signer: their login and the name their account gives (the
+    /// login itself when there is no account, as in a node made before operator accounts).
+    func actingSigner() throws -> RosterSigner {
+        let name = try operators.account(operatorName)?.realName.trimmed
+        return RosterSigner(login: operatorName, name: (name?.isEmpty ?? true) ? operatorName : name!)
     }
 
     public func rosters() throws -> [RosterRecord] {
@@ -61,16 +73,19 @@ extension TownshipNode {
             }
             let rosterID: Int64
             let at = timestamp()
+            // Whoever builds it prepares it: the first of the summary table's two signers.
+            let preparer = try actingSigner()
             if let draft {
                 rosterID = draft.id
-                try db.run("UPDATE roster SET created_at = ?, version = version + 1 WHERE id = ?", at, rosterID)
+                try db.run("UPDATE roster SET created_at = ?, prepared_by = ?, prepared_name = ?, version = version + 1 WHERE id = ?",
+                           at, preparer.login, preparer.name, rosterID)
             } else {
                 let batch = (try db.integer("SELECT max(batch) FROM roster WHERE program_code = ? AND period = ?",
                                             program.code, period.description) ?? 0) + 1
                 try db.run("""
-                    INSERT INTO roster(program_code, period, batch, status, line_count, total_fen, created_at)
-                    VALUES (?, ?, ?, 'draft', 0, 0, ?)
-                    """, program.code, period.description, batch, at)
+                    INSERT INTO roster(program_code, period, batch, status, line_count, total_fen, created_at, prepared_by, prepared_name)
+                    VALUES (?, ?, ?, 'draft', 0, 0, ?, ?, ?)
+                    """, program.code, period.description, batch, at, preparer.login, preparer.name)
                 rosterID = db.lastInsertRowID
             }
             var total: Int64 = 0
@@ -93,8 +108,12 @@ extension TownshipNode {
     }
 
     /// Submits a draft roster: it is frozen, its applications are marked rostered, and the whole
-    /// roster (every line) is queued for the county as one `roster.submit` operation.
-    /// Refused when a line went stale since it was built (account changed): rebuild first.
+    /// roster (every line) is queued for the county as one `roster.submit` operation, with its
+    /// two signers (`preparedBy`, `submittedBy`: seed 004's 汇总表 is signed by the station head
+    /// and the township leader, two people).
+    /// Refused when a line went stale since it was built (account changed): rebuild first; and
+    /// (`YKT-ROSTER-SIGNERS`) when the submitter built it, or when no preparer is recorded (a
+    /// draft built before signers were recorded): another leader submits, or it is rebuilt.
     @discardableResult
     public func submitRoster(_ id: Int64) throws -> RosterRecord {
         try perform("roster.submit") {
@@ -102,6 +121,15 @@ extension TownshipNode {
             guard r.status == .draft else {
                 throw YKTError(.rosterFrozen, "清册 \(id) 已于 \(r.submittedAt ?? "") 报送，已冻结",
                                hint: "已报送的清册不能修改；更正通过县级退回或补发清册处理")
+            }
+            guard let preparer = r.preparedBy else {
+                throw YKTError(.rosterSigners, "清册 \(id) 没有记录编制人（在本程序记录汇总表签字人之前编制）",
+                               hint: "由乡镇经办人（职能站所负责人）重新编制（ykt roster build --program \(r.programCode) --period \(r.period)），核对汇总表后再报送")
+            }
+            let submitter = try actingSigner()
+            guard preparer.login != submitter.login else {
+                throw YKTError(.rosterSigners, "清册 \(id) 由 \(preparer.description) 编制，不能再由本人报送：汇总表须由职能站所负责人和乡（镇）主要负责人两人分别签字",
+                               hint: "由另一位乡镇审核人（乡镇主要负责人）报送；或由另一位经办人重新编制后再报送")
             }
             let lines = try rosterLines(id)
             for line in lines {
@@ -112,7 +140,10 @@ extension TownshipNode {
                 }
             }
             let at = timestamp()
-            try db.run("UPDATE roster SET status = 'submitted', submitted_at = ?, version = version + 1 WHERE id = ?", at, id)
+            try db.run("""
+                UPDATE roster SET status = 'submitted', submitted_at = ?, submitted_by = ?, submitted_name = ?, version = version + 1
+                WHERE id = ?
+                """, at, submitter.login, submitter.name, id)
             try db.run("""
                 UPDATE application SET status = 'rostered', version = version + 1
                 WHERE id IN (SELECT application_id FROM roster_line WHERE roster_id = ?)
@@ -122,6 +153,7 @@ extension TownshipNode {
                 "program": .string(r.programCode), "programVersion": .int(Int64(program.version)),
                 "period": .string(r.period), "batch": .int(Int64(r.batch)), "township": .string(config.nodeID),
                 "lineCount": .int(Int64(lines.count)), "totalFen": .int(r.totalFen),
+                "preparedBy": preparer.json, "submittedBy": submitter.json,
                 "lines": .array(lines.map { l in
                     [
                         "line": .int(Int64(l.lineNo)), "application": .string("application/\(l.residentID)/\(r.programCode)/\(r.period)"),

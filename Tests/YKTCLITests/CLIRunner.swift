@@ -49,8 +49,9 @@ final class CLI {
 
     /// Runs `ykt` as the office would: `init` makes the first administrator `admin` and an
     /// operator `tester` (township: clerk, leader, auditor; county: approver, payments,
-    /// complaints, auditor); every other command on a node runs logged in, as `admin` for the
-    /// administrator's commands and as `tester` otherwise, with the password on standard input
+    /// complaints, auditor), and at a township the leader `leader`; every other command on a node
+    /// runs logged in, as `admin` for the administrator's commands, as `leader` for `roster
+    /// submit` (whoever built a roster cannot submit it) and as `tester` otherwise, with the password on standard input
     /// for the decisions it signs. A test that sets `YKT_SESSION` itself runs exactly as given.
     func run(_ args: [String]) throws -> Result {
         var args = args
@@ -88,7 +89,9 @@ final class CLI {
         let one = words.first ?? "", two = words.prefix(2).joined(separator: " ")
         if open.contains(one) || open.contains(two) || args.contains("--help") { return nil }
         guard FileManager.default.fileExists(atPath: node + "/node.conf") else { return nil }
-        return administrators.contains(one) || administrators.contains(two) ? TestOperators.administrator : "tester"
+        if administrators.contains(one) || administrators.contains(two) { return TestOperators.administrator }
+        // The summary table is signed by two people: the roster is submitted by another than its builder.
+        return two == "roster submit" ? TownshipNode.testLeader : "tester"
     }
 
     /// Where a login's session for `node` is kept: beside the node directory, so every `CLI`
@@ -107,7 +110,12 @@ final class CLI {
         let roles: [OperatorGrant] = text.contains("role = county") ? [.approver, .payments, .complaints, .auditor]
                                                                     : [.clerk, .leader, .auditor]
         try operatorNode.actAs("tester", roles: roles)
-        for login in [TestOperators.administrator, "tester"] {
+        var logins = [TestOperators.administrator, "tester"]
+        if !text.contains("role = county") {
+            try operatorNode.actAs(TownshipNode.testLeader, .leader)
+            logins.append(TownshipNode.testLeader)
+        }
+        for login in logins {
             try operatorNode.sessionFile(login, at: sessionPath(node: node, login: login))
         }
     }

@@ -31,7 +31,7 @@ final class MoneyScene {
             try town.recordApplication(ApplicationInput(residentID: try ResidentID(p), programCode: "TF01", period: try Period(parsing: "2026"),
                                                         quantity: try Quantity(parsing: "1"), villageResult: .passed))
         }
-        try town.submitRoster(try town.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+        try town.submitAsLeader(try town.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         try push()
         try county.actAs("shen", .reviewer("TF01"))
         try county.actAs("zhou", .approver)

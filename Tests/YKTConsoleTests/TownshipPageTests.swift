@@ -265,6 +265,14 @@ import YKTTownship
         #expect(!built.body.contains("id=\"roster-submit\""))
         #expect(try clerk.post("/rosters/\(roster.id)/submit", [("password", TestOperators.password)]).status == 403)
         #expect(try f.township.roster(roster.id).status == .draft)
+        // The clerk prints the summary table (汇总表) from the roster's page, as `ykt roster summary` does: totals only.
+        let draftPage = try clerk.get("/rosters/\(roster.id)")
+        #expect(draftPage.body.contains("id=\"roster-summary\"") && draftPage.body.contains("打印汇总表") && draftPage.body.contains("测试weixy（weixy）"))
+        let summary = try clerk.get("/rosters/\(roster.id)/summary")
+        #expect(summary.status == 200 && summary.body.contains("发放汇总表") && summary.body.contains("编制人：测试weixy（weixy）"))
+        #expect(summary.body.contains("职能站所负责人（签字）") && !summary.body.contains("韦秀英") && !summary.body.contains(Masking.residentID(Self.alice)))
+        let summaryCSV = try clerk.get("/rosters/\(roster.id)/summary/csv")
+        #expect(summaryCSV.status == 200 && summaryCSV.headers["content-disposition"]?.contains(".csv") == true)
 
         let leader = try loggedIn(f, "lanld", .leader)
         let page = try leader.get("/rosters/\(roster.id)")
@@ -280,6 +288,9 @@ import YKTTownship
         // Signed by the leader, as `ykt roster submit` is.
         let entry = try #require(try AuditLog.entries(db: f.township.db).last { $0.action == "roster.submit" })
         #expect(entry.operatorName == "lanld" && entry.signature != nil)
+        // Both signers of the summary table are on the page.
+        let shown = try leader.get("/rosters/\(roster.id)")
+        #expect(shown.body.contains("测试weixy（weixy）") && shown.body.contains("测试lanld（lanld）"))
     }
 
     @Test func aFailedPaymentIsCorrectedWithANewAccount() throws {

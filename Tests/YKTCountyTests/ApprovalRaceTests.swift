@@ -47,7 +47,7 @@ struct TwoRosters {
                 try register(t, id, ["韦秀英", "覃建国", "黄丽华"][i], card: AccountNumber.completingLuhn("6228480000000000\(n)\(i + 1)"))
                 try apply(t, id, "TF01", quantity: "1")
             }
-            try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+            try t.submitAsLeader(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
             _ = try c.push(code)
         }
         try county.actAs("reviewer", .reviewer("TF01"))

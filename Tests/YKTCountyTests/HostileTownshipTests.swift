@@ -133,6 +133,7 @@ struct HostileTownshipTests {
             let body: JSONValue = [
                 "program": .string(program), "programVersion": .int(1), "period": .string("2026"), "batch": .int(Int64(batch[program]!)),
                 "township": .string("450223101"), "lineCount": .int(Int64(lines.count)),
+                "preparedBy": ["login": "clerk2", "name": "覃经办"], "submittedBy": ["login": .string(t.operatorName), "name": "测试"],
                 "totalFen": .int(lines.reduce(0) { $0 + $1.amount }),
                 "lines": .array(lines.enumerated().map { $1.json.setting("line", .int(Int64($0 + 1))) }),
             ]

@@ -73,7 +73,7 @@ struct Publicised {
             t.at("2026-03-09")
             try t.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
         }
-        if submit { try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id) }
+        if submit { try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id) }
     }
 }
 
@@ -111,7 +111,7 @@ struct MoneyIntegrityTests {
         let reason = try t.db.first("SELECT reason FROM roster_decision WHERE roster_id = ? AND decision = 'rejected'", roster.id) { $0.text(0) }
         #expect(reason?.contains("YKT-ROSTER-ACCOUNT") == true)
         // Submitted again as built (honest), it is accepted, and the county pays the accounts it holds.
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         let again = try c.push("450223101")
         #expect(again.rejected == 0 && again.accepted == 1)
         let accounts = try c.county.db.all("SELECT l.account_number, r.account_number, l.application FROM roster_line l JOIN resident r USING (resident_id)") {
@@ -133,10 +133,12 @@ struct MoneyIntegrityTests {
         try t.settleObjection(o.id, upheld: true, reason: "核实属实", on: try CivilDate(parsing: "2026-03-10"))
         t.at("2026-03-17")
         try t.closeNotice(n2.id, on: try CivilDate(parsing: "2026-03-17"))
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         #expect(try c.push("450223101").rejected == 0)
         #expect(try c.county.db.integer("SELECT count(*) FROM roster") == 1)
-        // A second roster (batch 2) paying Alice again, and Carol whose line was removed.
+        // A second roster (batch 2) paying Alice again, and Carol whose line was removed, sent by
+        // the leader the copied roster names as its submitter.
+        try t.become(TownshipNode.testLeader)
         try t.perform("test.forge") {
             let first = try #require(try t.db.first("SELECT data FROM outbox WHERE kind = 'roster.submit'") { $0.text(0) })
             guard case .object(var data) = try JSONValue.parse(Array(first.utf8)), case .array(let lines)? = data["lines"] else {
@@ -185,7 +187,7 @@ struct MoneyIntegrityTests {
         let s = try Publicised(submit: false, closeLate: true)
         let late = try #require(try s.t.notices().first)
         #expect(late.status == .closed)
-        try s.t.submitRoster(try s.t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try s.t.submitAsLeader(try s.t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         report = try s.c.push("450223101")
         #expect(report.rejected == 0)
         let warning = try #require(try s.c.county.warnings(rule: .backdated).first)

@@ -30,7 +30,7 @@ struct Loop {
             try apply(c.townships["450223101"]!, p, "TF01", quantity: "1")
         }
         let t = c.townships["450223101"]!
-        try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         _ = try c.push("450223101")
         if roles {
             try county.actAs("reviewer", .reviewer("TF01"))
@@ -242,7 +242,7 @@ struct PaymentLoopTests {
         _ = try loop.c.pull("450223101")
         #expect(try loop.town.roster(1).status == .draft)
         #expect(try loop.town.rosterDecisions(1).last?.reason == "第 2 行不符合条件")
-        try loop.town.submitRoster(try loop.town.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+        try loop.town.submitAsLeader(try loop.town.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         #expect(try loop.c.push("450223101").accepted == 1)
         let v2 = try #require(try loop.county.rosters(status: "received").first)
         #expect(v2.version == 2 && v2.id == 2)

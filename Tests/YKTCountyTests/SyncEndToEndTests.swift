@@ -538,7 +538,7 @@ struct DownstreamTests {
         let (c, t) = try County.registered(alice)
         try apply(t, alice, "TF01", quantity: "1")
         let r = try t.buildRoster(program: "TF01", period: try Period(parsing: "2026"))
-        try t.submitRoster(r.id)
+        try t.submitAsLeader(r.id)
         #expect(try c.push("450223101").accepted == 3)
         #expect(try c.pull("450223101") == 1)
         #expect(try t.inbox().last?.kind == "roster.received")

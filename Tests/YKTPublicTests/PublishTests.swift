@@ -73,8 +73,8 @@ final class DemoCounty {
                                         phone: i == 0 ? "0772-6812345" : "13912345678")
             Self.at(town, "2026-03-09")
             _ = try town.closeNotice(n.id, on: try CivilDate(parsing: "2026-03-09"))
-            _ = try town.submitRoster(try town.buildRoster(program: "GD01", period: period).id)
-            _ = try town.submitRoster(try town.buildRoster(program: "TF01", period: period).id)
+            _ = try town.submitAsLeader(try town.buildRoster(program: "GD01", period: period).id)
+            _ = try town.submitAsLeader(try town.buildRoster(program: "TF01", period: period).id)
             _ = try push(t.code)
         }
         try county.actAs("reviewer", .reviewer("GD01"), .reviewer("TF01"))

@@ -114,7 +114,7 @@ struct CardWorld {
         node.at("2026-10-13")
         for n in notices { _ = try node.closeNotice(n, on: try CivilDate(parsing: "2026-10-13")) }
         for program in ["GD01", "TZ01", "TF01"] {
-            _ = try node.submitRoster(try node.buildRoster(program: program, period: try Period(parsing: "2026")).id)
+            _ = try node.submitAsLeader(try node.buildRoster(program: program, period: try Period(parsing: "2026")).id)
         }
         _ = try Self.pay(county: county, node: node, dir: dir) { $0.program == "GD01" && $0.residentID == Self.people[2].id }
     }
@@ -242,7 +242,7 @@ struct CardTests {
         for n in notices { _ = try node.closeNotice(n, on: try CivilDate(parsing: "2026-10-13")) }
         for g in groups {
             let parts = g.split(separator: "/").map(String.init)
-            _ = try node.submitRoster(try node.buildRoster(program: parts[0], period: try Period(parsing: parts[1])).id)
+            _ = try node.submitAsLeader(try node.buildRoster(program: parts[0], period: try Period(parsing: parts[1])).id)
         }
         let payments = try CardWorld.pay(county: county, node: node, dir: dir)
 

@@ -83,7 +83,7 @@ struct NoticeRosterTests {
         let lines = try node.rosterLines(r.id)
         #expect(lines.map(\.residentID) == [Fixture.alice])
         #expect(lines[0].accountNumber == Fixture.aliceCard)
-        let submitted = try node.submitRoster(r.id)
+        let submitted = try node.submitAsLeader(r.id)
         #expect(submitted.status == .submitted)
         #expect((#expect(throws: YKTError.self) { try node.submitRoster(r.id) })?.code == .rosterFrozen)
         #expect((#expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: period) })?.code == .rosterEmpty)
@@ -111,9 +111,9 @@ struct NoticeRosterTests {
         let r = try node.buildRoster(program: "GD01", period: period)
         try node.changeAccount(try ResidentID(Fixture.alice), to: AccountInput(
             bank: "中国邮政储蓄银行", number: try AccountNumber(Fixture.card("621799000000000011"), kind: .card), confirmation: "BG-1"))
-        #expect((#expect(throws: YKTError.self) { try node.submitRoster(r.id) })?.code == .rosterStale)
+        #expect((#expect(throws: YKTError.self) { try node.submitAsLeader(r.id) })?.code == .rosterStale)
         try node.buildRoster(program: "GD01", period: period)
-        #expect(try node.submitRoster(r.id).status == .submitted)
+        #expect(try node.submitAsLeader(r.id).status == .submitted)
         #expect(try node.rosterLines(r.id).first { $0.residentID == Fixture.alice }?.bank == "中国邮政储蓄银行")
     }
 
