@@ -233,5 +233,13 @@ enum Schema {
         ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
         ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
         """),
+        // Issue 20, item 4 (docs/conventions.md, "一人（户）一卡"): the household head (户主). A
+        // household is the township's 户号; at most one head among its members still on the
+        // register (the partial unique index); a head has a 户号. Self-contained (renumber freely).
+        .init(version: 17, sql: """
+        ALTER TABLE beneficiary ADD COLUMN head INTEGER NOT NULL DEFAULT 0 CHECK (head IN (0, 1) AND (head = 0 OR household <> ''));
+        CREATE UNIQUE INDEX beneficiary_household_head ON beneficiary(household) WHERE head = 1 AND removed_at IS NULL;
+        CREATE INDEX beneficiary_household ON beneficiary(household) WHERE household <> '';
+        """),
     ])
 }
