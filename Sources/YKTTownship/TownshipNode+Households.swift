@@ -69,13 +69,14 @@ final class HouseholdApplications: @unchecked Sendable {   // used by one thread
     /// "household|program" → periods applied for (line 0: already recorded).
     var periods: [String: [(period: String, line: Int)]] = [:]
 
+    /// Reads nothing when no program of the list is paid per household.
     init(db: Database, programs: [String: Program]) throws {
+        let household = Set(programs.values.filter { $0.rules.payee == .household }.map(\.code))
+        guard !household.isEmpty else { return }
         try db.forEach("SELECT resident_id, household, head, name FROM beneficiary WHERE removed_at IS NULL") {
             members[$0.text(0)] = ($0.text(1), $0.bool(2))
             if $0.bool(2) { heads[$0.text(1)] = $0.text(3) }
         }
-        let household = programs.values.filter { $0.rules.payee == .household }.map(\.code)
-        guard !household.isEmpty else { return }
         try db.forEach("""
             SELECT b.household, ap.program_code, ap.period FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id
             WHERE b.household <> '' AND ap.status <> 'removed'
