@@ -78,6 +78,12 @@ for code in $codes; do
         clerk beneficiary import "$register" --keep-good --rejects "$work/$code-rejects.csv"
     fi
     clerk application import "$work/data/$code-applications.csv"
+    # 一人（户）一卡: 生态公益林补偿 (GY01) is paid per household (按户): only the head (户主) applies.
+    member=$(clerk beneficiary list --json | python3 -c 'import json,sys; print(next(b["residentID"] for b in json.load(sys.stdin) if b["household"] and not b["head"]))')
+    if clerk application add --id "$member" --program GY01 --period 2026 --quantity 2 2>"$work/$code-member.txt"; then
+        echo "   错误：非户主申请了按户发放的项目" >&2; exit 1
+    fi
+    echo "   生态公益林补偿按户发放：户主申请 $(clerk application list --program GY01 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') 户；户内其他成员申请被拒绝（$(grep -o 'YKT-HOUSEHOLD-HEAD' "$work/$code-member.txt" | head -1)）"
     YKT_CLOCK=2026-09-30 clerk notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
     first=$(clerk notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
     YKT_CLOCK=2026-10-09 clerk objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09

@@ -83,6 +83,8 @@ ykt_as liu "$county" policy publish "$work/data/programs.csv" >/dev/null
 # (No program load: a township with a county configured takes the policy list only through sync.)
 ykt_as clerk "$town" beneficiary import "$work/data/$code-register.csv" >/dev/null
 mapfile -t ids < <(sqlite3 "$town/township.db" "SELECT resident_id FROM beneficiary ORDER BY id")
+# Members (not household heads) may move to another household at any time; a head with members may not.
+mapfile -t members < <(sqlite3 "$town/township.db" "SELECT resident_id FROM beneficiary WHERE head = 0 ORDER BY id")
 ykt_as admin "$town" backup --out "$work/backup-before-sync" >/dev/null
 echo "   township $code: ${#ids[@]} beneficiaries in its outbox, not yet synced"
 
@@ -135,7 +137,7 @@ start_county
 for trial in $(seq "$sync_trials"); do
     if [ "$trial" -gt 1 ]; then   # the first trial sends the whole register
         for _ in $(seq $((1 + RANDOM % 4))); do
-            ykt_as clerk "$town" beneficiary edit "${ids[$((RANDOM % ${#ids[@]}))]}" --household "H$trial-$RANDOM" >/dev/null
+            ykt_as clerk "$town" beneficiary edit "${members[$((RANDOM % ${#members[@]}))]}" --household "H$trial-$RANDOM" >/dev/null
         done
     fi
     victim=$((RANDOM % 2))   # 0: the township's sync, 1: the county's server

@@ -107,8 +107,8 @@ refuse() {   # description, then the command that must fail
     echo "   已拒绝：$what"
 }
 # Give township A new work so there is something to send.
-ykt_as clerk "$work/$a" beneficiary edit "$(ykt_as clerk "$work/$a" beneficiary list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')" \
-    --household 9999 >/dev/null
+ykt_as clerk "$work/$a" beneficiary edit "$(ykt_as clerk "$work/$a" beneficiary list --json | python3 -c 'import json,sys; print([b for b in json.load(sys.stdin) if not b["head"]][0]["residentID"])')" \
+    --household 9999 >/dev/null   # a member: a head with members may not leave them
 cp "$work/$a/node.conf" "$work/$a-node.conf.good"
 sed -i "s#$pki/$a.crt#$rogue/$a.crt#; s#$pki/$a.key#$rogue/$a.key#" "$work/$a/node.conf"
 refuse "来自陌生 CA 的证书" "$ykt" sync --node "$work/$a" --county "127.0.0.1:$port"

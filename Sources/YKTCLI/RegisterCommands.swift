@@ -38,7 +38,7 @@ enum RegisterCommands {
         if inv.json { return try inv.out.json(b) }
         var pairs: [(String, String)] = [
             ("姓名", b.name), ("身份证号", b.residentID), ("村（社区）", b.village), ("户号", b.household),
-            ("联系电话", b.phone),
+            ("户主", b.household.isEmpty ? "" : (b.head ? "是" : "否")), ("联系电话", b.phone),
         ]
         if let a = b.account {
             pairs += [("开户银行", a.bank), ("账户类型", a.kind.chinese), ("账号", a.number), ("确认书编号", a.confirmation)]
@@ -86,7 +86,7 @@ enum RegisterCommands {
             }),
         CommandSpec(
             path: ["beneficiary", "import"], abstract: "从 CSV 导入村里报来的补贴对象底册（UTF-8 或 GB18030）",
-            discussion: "列：姓名,身份证号,村（社区）,户号,联系电话,开户银行,账户类型,账号,确认书编号,共用账户理由（户号、联系电话、账户类型、共用账户理由可省）。\n默认整批校验：任何一行有错就全部不导入，并列出每个错误的行号、列和原因。",
+            discussion: "列：姓名,身份证号,村（社区）,户号,联系电话,开户银行,账户类型,账号,确认书编号,共用账户理由（户号、联系电话、账户类型、共用账户理由可省）；可加「户主」列（户主填 是，其他成员填 否 或留空）或「与户主关系」列（户主填 户主 或 本人）。有这一列时，文件中出现的每一户（按户号）连同底册须有且只有一个户主，否则整批不导入（YKT-HOUSEHOLD-HEADS）；按户发放的项目只能由户主申请。\n默认整批校验：任何一行有错就全部不导入，并列出每个错误的行号、列和原因。",
             positionals: [("文件", "底册 CSV 文件")], options: importOptions,
             run: { inv in
                 let progress = Progress()
@@ -100,6 +100,7 @@ enum RegisterCommands {
                 .value("name", "姓名", "姓名", required: true),
                 .value("village", "村", "村（社区）", required: true),
                 .value("household", "户号", "户号"),
+                .flag("head", "此人是这一户的户主（须给 --household；一户只能有一个户主）"),
                 .value("phone", "电话", "联系电话"),
                 .flag("json", "以 JSON 输出"),
             ] + accountOptions,
@@ -108,19 +109,21 @@ enum RegisterCommands {
                 let b = try inv.node().register(BeneficiaryInput(
                     residentID: id, name: try inv.require("name"), village: try inv.require("village"),
                     household: inv.string("household") ?? "", phone: inv.string("phone") ?? "",
-                    account: try accountInput(inv)))
+                    account: try accountInput(inv), head: inv.flag("head")))
                 if inv.json { return try inv.out.json(b) }
                 inv.out.line("已登记 \(b.name)（\(b.maskedID)），指定账户 \(b.account?.masked ?? "")")
             }),
         CommandSpec(
-            path: ["beneficiary", "edit"], abstract: "修改补贴对象的姓名、村、户号或电话（身份证号不能改）",
+            path: ["beneficiary", "edit"], abstract: "修改补贴对象的姓名、村、户号、电话，或指定其为户主（身份证号不能改）",
+            discussion: "--head 把此人定为其户（或同时给出的新户号）的户主，原户主改为成员（作为原户主的修改一并报送县里）。改户号的人作为成员加入新户；户主要改户号而户内还有别人时须先换户主（YKT-HOUSEHOLD-HEADS）。",
             positionals: [("身份证号", "要修改的补贴对象")],
             options: [.value("name", "姓名", "新姓名"), .value("village", "村", "新村（社区）"),
-                      .value("household", "户号", "新户号"), .value("phone", "电话", "新联系电话；空字符串表示删除")],
+                      .value("household", "户号", "新户号"), .value("phone", "电话", "新联系电话；空字符串表示删除"),
+                      .flag("head", "定为户主（原户主改为成员）")],
             run: { inv in
                 let b = try inv.node().edit(try inv.residentID(positional: 0), BeneficiaryEdit(
                     name: inv.string("name"), village: inv.string("village"), household: inv.string("household"),
-                    phone: inv.string("phone")))
+                    phone: inv.string("phone"), head: inv.flag("head") ? true : nil))
                 inv.out.line("已修改 \(b.name)（\(b.maskedID)），版本 \(b.version)")
             }),
         CommandSpec(

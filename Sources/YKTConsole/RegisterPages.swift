@@ -99,6 +99,7 @@ enum RegisterPages {
             <label>姓名<input name="name" required value="\(c.value("name") ?? "")"></label>
             <label>村（社区）<input name="village" required value="\(c.value("village") ?? "")"></label>
             <label>户号<input name="household" value="\(c.value("household") ?? "")"></label>
+            <label><input type="checkbox" name="head" value="1"\(c.value("head") != nil ? " checked" : "")> 户主（须填户号；一户只能有一个户主）</label>
             <label>联系电话<input name="phone" inputmode="tel" value="\(c.value("phone") ?? "")"></label>
             """ + accountFields(c)
         return (error.map(Markup.error) ?? "") + formWithID("register-add", c.form("/register/new", fields, submit: "登记"))
@@ -117,7 +118,8 @@ enum RegisterPages {
             }
             let b = try c.township.register(BeneficiaryInput(
                 residentID: id, name: try c.require("name", "姓名"), village: try c.require("village", "村（社区）"),
-                household: c.value("household") ?? "", phone: c.value("phone") ?? "", account: try accountInput(c)))
+                household: c.value("household") ?? "", phone: c.value("phone") ?? "", account: try accountInput(c),
+                head: c.value("head") != nil))
             return c.redirect("/register/\(b.id)", notice: "已登记 \(b.name)（\(b.maskedID)），指定账户 \(b.account?.masked ?? "")")
         } catch let e as YKTError {
             return c.page("登记补贴对象", addMarkup(c, error: e), status: 400)
@@ -129,7 +131,7 @@ enum RegisterPages {
         let b = try person(c)
         let removed = try node.removal(of: b)
         var pairs: [(String, HTML)] = [
-            ("姓名", "\(b.name)"), ("身份证号", "\(b.maskedID)"), ("村（社区）", "\(b.village)"), ("户号", "\(b.household)"),
+            ("姓名", "\(b.name)"), ("身份证号", "\(b.maskedID)"), ("村（社区）", "\(b.village)"), ("户号", "\(b.household)"), ("户主", "\(b.household.isEmpty ? "" : (b.head ? "是" : "否"))"),
             ("联系电话", "\(b.phone.isEmpty ? "" : Masking.phone(b.phone))"),
         ]
         if let a = b.account {
@@ -184,6 +186,7 @@ enum RegisterPages {
             <label>姓名<input name="name" required value="\(c.value("name") ?? b.name)"></label>
             <label>村（社区）<input name="village" required value="\(c.value("village") ?? b.village)"></label>
             <label>户号<input name="household" value="\(c.request.form["household"] ?? b.household)"></label>
+            \(b.head ? HTML(trusted: "<p>此人是本户户主。</p>") : HTML(trusted: "<label><input type=\"checkbox\" name=\"head\" value=\"1\"> 定为户主（原户主改为成员）</label>"))
             <label>新的联系电话（不改则留空）<input name="phone" inputmode="tel" placeholder="\(b.phone.isEmpty ? "（无）" : Masking.phone(b.phone))" value="\(c.request.form["phone"] ?? "")"></label>
             <label><input type="checkbox" name="phone_clear" value="1"> 删除联系电话</label>
             """
@@ -209,7 +212,7 @@ enum RegisterPages {
         do {
             let after = try c.township.edit(try ResidentID(b.residentID, today: c.today), BeneficiaryEdit(
                 name: changed("name", b.name), village: changed("village", b.village),
-                household: changed("household", b.household), phone: newPhone))
+                household: changed("household", b.household), phone: newPhone, head: c.value("head") != nil ? true : nil))
             return c.redirect("/register/\(b.id)", notice: "已修改 \(after.name)（\(after.maskedID)），版本 \(after.version)")
         } catch let e as YKTError {
             return c.page("修改 \(b.name) 的信息", editMarkup(c, b, error: e), status: 400)

@@ -57,6 +57,10 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     // Register
     public static let residentDuplicate = code("YKT-RESIDENT-DUPLICATE")
     public static let residentUnknown = code("YKT-RESIDENT-UNKNOWN")
+    // Households (一人（户）一卡)
+    public static let householdHeads = code("YKT-HOUSEHOLD-HEADS")
+    public static let householdHead = code("YKT-HOUSEHOLD-HEAD")
+    public static let householdDuplicate = code("YKT-HOUSEHOLD-DUPLICATE")
     // Policy list
     public static let programUnknown = code("YKT-PROGRAM-UNKNOWN")
     public static let programInvalid = code("YKT-PROGRAM-INVALID")
@@ -96,6 +100,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let rosterPeriod = code("YKT-ROSTER-PERIOD")
     /// The summary table (汇总表) is signed by two different people: the roster's preparer and its submitter.
     public static let rosterSigners = code("YKT-ROSTER-SIGNERS")
+    public static let rosterHead = code("YKT-ROSTER-HEAD")
+    public static let rosterHousehold = code("YKT-ROSTER-HOUSEHOLD")
     // Node and storage
     public static let nodeMissing = code("YKT-NODE-MISSING")
     public static let nodeExists = code("YKT-NODE-EXISTS")
@@ -222,6 +228,9 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         importRejected: (.invalidInput, "导入文件有错误行，整批未导入"),
         residentDuplicate: (.ruleRefused, "该身份证号已在底册中（同一人不能登记两次）"),
         residentUnknown: (.notFound, "底册中没有这个身份证号"),
+        householdHeads: (.ruleRefused, "一户只能有一个户主：登记、修改或导入会使一户有两个户主、户主没有户号、户主离户后留下无户主的成员，或导入文件有「户主」列而某户没有户主"),
+        householdHead: (.ruleRefused, "按户发放的项目只能由户主申请：此人不是户主，或没有户号，或其户尚未指定户主"),
+        householdDuplicate: (.ruleRefused, "按户发放的项目一户同一期次只能申请一次，本户已有成员的申请"),
         programUnknown: (.notFound, "补贴政策清单中没有这个项目编码"),
         programInvalid: (.invalidInput, "补贴政策清单文件中的项目定义有误"),
         programFrequency: (.invalidInput, "补贴政策清单的发放频次不是 每年、每季、每月、一次性 之一"),
@@ -256,6 +265,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         rosterAccount: (.ruleRefused, "清册行的账户不是县里登记的此人现用指定账户"),
         rosterPeriod: (.ruleRefused, "同一人同一项目在重叠的期次已有清册行（或本清册内重复）"),
         rosterSigners: (.ruleRefused, "清册须由编制人（职能站所负责人）和报送人（乡镇主要负责人）两个不同的人分别签字：编制人未记录或与报送人为同一人"),
+        rosterHead: (.ruleRefused, "按户发放的项目，清册行的对象不是县里登记的户主"),
+        rosterHousehold: (.ruleRefused, "按户发放的项目，同一户在重叠的期次已有清册行（或本清册内重复）"),
         nodeMissing: (.configuration, "节点目录不存在或未初始化"),
         nodeExists: (.ruleRefused, "节点目录已初始化"),
         nodeConfig: (.configuration, "节点配置文件有误"),

@@ -77,12 +77,14 @@ extension CountyNode {
         let account = data["account"] ?? .null
         return try checkRegister(residentID: try data.requiredString("residentId"), name: try data.requiredString("name"),
                                  bank: try account.requiredString("bank"), kind: try account.requiredString("kind"),
-                                 number: try account.requiredString("number"), node: node)
+                                 number: try account.requiredString("number"), node: node,
+                                 household: data["household"]?.stringValue ?? "", head: data["head"] == .bool(true))
     }
 
     /// A change of a resident's details: only the township that registered them may send it.
     func decideUpdate(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
-        return try ownResident(data, node: node) ?? .accepted
+        if let d = try ownResident(data, node: node) { return d }
+        return try takeHousehold(data, node: node) ?? .accepted   // CountyNode+Households.swift
     }
 
     /// A person removed from a township's register (`ykt beneficiary remove`). When the county's

@@ -69,6 +69,9 @@ extension CountyNode {
         if try db.integer("SELECT count(*) FROM application WHERE entity = ?", entity) != 0 {
             return .rejected(.applicationDuplicate, "\(Masking.residentID(rid)) 的 \(program) \(period) 申请县里已有记录")
         }
+        if let refused = try refuseHouseholdApplication(resident: rid, program: program, period: period, node: node) {
+            return refused   // 按户发放 (CountyNode+Households.swift)
+        }
         _ = try recordingDay(op)
         try db.run("""
             INSERT INTO application(entity, node_id, op_seq, resident_id, program, period, program_version, quantity, standard_fen,

@@ -366,7 +366,8 @@ extension CountyNode {
                                 decision = .rejected(e.code, e.message)
                             case .success(let checked):
                                 decision = try enterRegister(residentID: checked.residentID, name: r.name, bank: r.bank,
-                                                             kind: checked.kind, number: r.number, node: node)
+                                                             kind: checked.kind, number: r.number, node: node,
+                                                             household: r.household, head: r.head)
                                 if decision.status == .accepted, registration.entityNamesResident {
                                     // Accepted as sent: its decision row goes in with its run's.
                                     if run.isEmpty { runFirst = seq }
@@ -467,21 +468,26 @@ extension CountyNode {
     /// accepted, or refused as this township's duplicate, or a conflict when another township
     /// registered the resident first.
     func checkRegister(residentID: String, name: String, bank: String, kind: String, number: String,
-                       node: String) throws -> Decision {
+                       node: String, household: String = "", head: Bool = false) throws -> Decision {
         let (rid, accountKind) = try Registration.check(residentID: residentID, name: name, kind: kind, number: number)
-        return try enterRegister(residentID: rid, name: name, bank: bank, kind: accountKind, number: number, node: node)
+        return try enterRegister(residentID: rid, name: name, bank: bank, kind: accountKind, number: number, node: node,
+                                 household: household, head: head)
     }
 
     /// A checked registration entered in the county-wide register (`residentID` as
     /// `ResidentID` writes it).
     func enterRegister(residentID rid: ResidentID, name: String, bank: String, kind: AccountKind, number: String,
-                       node: String) throws -> Decision {
+                       node: String, household: String = "", head: Bool = false) throws -> Decision {
+        // A household head (户主): one per household of the township (CountyNode+Households.swift).
+        if head, let refused = try refuseSecondHead(resident: rid.value, household: household, node: node) { return refused }
         // Insert first (a person removed from a register is taken again); only a resident
         // already known needs the owner looked up.
         let insert = try db.statement("""
-            INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number, household, head)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(resident_id) DO UPDATE SET node_id = excluded.node_id, name = excluded.name, bank = excluded.bank,
-              account_kind = excluded.account_kind, account_number = excluded.account_number, removed_at = NULL, removed_reason = NULL
+              account_kind = excluded.account_kind, account_number = excluded.account_number, removed_at = NULL, removed_reason = NULL,
+              household = excluded.household, head = excluded.head
               WHERE resident.removed_at IS NOT NULL
             """)
         try insert.bind(1, rid.value)
@@ -490,6 +496,8 @@ extension CountyNode {
         try insert.bind(4, bank)
         try insert.bind(5, kind.rawValue)
         try insert.bind(6, number)
+        try insert.bind(7, household)
+        try insert.bind(8, Int64(head ? 1 : 0))
         try insert.execute()
         if db.changes == 1 { return .accepted }
         switch try db.first("SELECT node_id FROM resident WHERE resident_id = ?", rid.value, map: { $0.text(0) }) {
@@ -549,4 +557,6 @@ struct RosterLineData {
     var amountFen: Int64
     /// The application the line pays (`application/<id>/<program>/<period>`).
     var application: String = ""
+    /// The household a per-household program's line pays ("" on per-person programs).
+    var household: String = ""
 }

@@ -56,6 +56,9 @@ extension CountyNode {
         var parsed: [RosterLineData] = []
         var problems: [LineProblem] = []
         var inRoster = Set<String>()
+        // 按户发放: one line per household, for its head (CountyNode+Households.swift).
+        let perHousehold = try paidPerHousehold(program)
+        var households: [String: Int] = [:]
         for (i, line) in lines.enumerated() {
             let n = i + 1
             func problem(_ code: ErrorCode, _ reason: String) { problems.append(LineProblem(line: n, code: code, reason: reason)) }
@@ -134,10 +137,17 @@ extension CountyNode {
             if let other {
                 problem(.rosterPeriod, "\(masked) 的 \(program) 已在县里清册 \(other.roster) 第 \(other.line) 行（期次 \(other.period)），与 \(period) 重叠")
             }
+            var household = ""
+            if perHousehold {
+                let checked = try householdLineProblems(resident: rid, node: node, program: program, period: period,
+                                                        frequency: facts.frequency, seen: &households, line: n)
+                household = checked.household
+                problems += checked.problems
+            }
             parsed.append(RosterLineData(lineNo: n, residentID: rid, name: try PersonName.validate(try line.requiredString("name")),
                                          village: try line.requiredString("village"), bank: resident.bank,
                                          accountKind: resident.kind, accountNumber: resident.number,
-                                         quantity: quantityText, amountFen: amount, application: key))
+                                         quantity: quantityText, amountFen: amount, application: key, household: household))
         }
         guard sum == data["totalFen"]?.intValue, lines.count == Int(try data.requiredInt("lineCount")) else {
             return .rejected(.moneyInvalid, "清册合计与明细不符")
@@ -159,6 +169,10 @@ extension CountyNode {
         for l in parsed {
             try insert.run([rosterID, l.lineNo, l.residentID, l.name, l.village, l.bank, l.accountKind, l.accountNumber,
                             l.quantity, l.amountFen, l.application])
+            if !l.household.isEmpty {
+                try db.run("INSERT INTO household_line(roster_id, line_no, node_id, household) VALUES (?, ?, ?, ?)",
+                           rosterID, l.lineNo, node, l.household)
+            }
         }
         try emit(to: node, kind: "roster.received", data: [
             "entity": .string(entity), "roster": .int(rosterID), "version": .int(version),

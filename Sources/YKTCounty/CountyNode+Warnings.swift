@@ -14,6 +14,10 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
     case invalidID = "invalid-id"
     /// A dated act recorded after its date (补录): blocks approval until a reviewer clears it.
     case backdated = "backdated"
+    /// 一户多卡: per-household programs paid one household onto several accounts in a year.
+    case householdSeveralAccounts = "one-household-several-accounts"
+    /// 一户重复发放: one per-household program paid twice to one household for colliding periods.
+    case householdPaidTwice = "household-paid-twice"
 
     public var chinese: String {
         switch self {
@@ -25,6 +29,8 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
         case .official: "公职人员及其亲属在发放名单"
         case .invalidID: "身份证号无效"
         case .backdated: "补录（业务日期早于录入日）"
+        case .householdSeveralAccounts: "一户多卡"
+        case .householdPaidTwice: "同一户同一项目同一期次重复发放"
         }
     }
 }

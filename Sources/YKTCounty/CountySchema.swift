@@ -367,5 +367,19 @@ enum CountySchema {
         ALTER TABLE roster ADD COLUMN submitted_by TEXT;
         ALTER TABLE roster ADD COLUMN submitted_name TEXT;
         """),
+        // Issue 20, item 4 (docs/conventions.md, "一人（户）一卡"): each resident's household (户号,
+        // keyed by township and number) and whether they head it, as the township sends them;
+        // and for each line of a per-household program, the household it paid (as the county
+        // held it when it accepted the roster; a table of its own, so roster_line keeps its
+        // shape). Self-contained (renumber freely).
+        .init(version: 25, sql: """
+        ALTER TABLE resident ADD COLUMN household TEXT NOT NULL DEFAULT '';
+        ALTER TABLE resident ADD COLUMN head INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX resident_household ON resident(node_id, household) WHERE household <> '';
+        CREATE TABLE household_line(roster_id INTEGER NOT NULL, line_no INTEGER NOT NULL, node_id TEXT NOT NULL,
+            household TEXT NOT NULL CHECK (household <> ''), PRIMARY KEY (roster_id, line_no),
+            FOREIGN KEY (roster_id, line_no) REFERENCES roster_line(roster_id, line_no)) WITHOUT ROWID;
+        CREATE INDEX household_line_household ON household_line(node_id, household);
+        """),
     ])
 }

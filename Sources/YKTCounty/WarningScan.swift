@@ -105,6 +105,7 @@ struct WarningScan: Sendable {
         findings += lines.invalidOnRosters.filter { !reported.contains($0.subject) }
         lines.holders.append(register.holders)
         findings += Self.sharedAccounts(lines.holders)
+        findings += try householdPass()   // WarningScan+Households.swift
         let order = Dictionary(uniqueKeysWithValues: WarningRule.allCases.enumerated().map { ($1, $0) })
         return findings.sorted { (order[$0.rule]!, $0.subject) < (order[$1.rule]!, $1.subject) }
     }

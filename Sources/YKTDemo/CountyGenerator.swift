@@ -71,13 +71,14 @@ public struct CountyGenerator: Sendable {
     ]
 
     public static let programsCSV = """
-    项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本
-    GD01,耕地地力保护补贴,县农业农村局,112.35,元/亩,每年,否,财农〔2016〕26号,1
-    TZ01,糖料蔗良种补贴,县农业农村局,150.00,元/亩,每年,否,桂农厅发〔2023〕12号,1
-    YL01,城乡居民基础养老金,县人力资源和社会保障局,163.00,元/人·月,每月,否,国发〔2014〕8号,1
-    GL01,高龄津贴,县民政局,100.00,元/人·月,每月,否,桂民发〔2019〕21号,1
-    CJ01,残疾人两项补贴,县残疾人联合会,90.00,元/人·月,每月,否,国发〔2015〕52号,1
-    TF01,特殊对象生活补助,县民政局,300.00,元/人,一次性,是,内部文件,1
+    项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本,发放对象
+    GD01,耕地地力保护补贴,县农业农村局,112.35,元/亩,每年,否,财农〔2016〕26号,1,按人
+    TZ01,糖料蔗良种补贴,县农业农村局,150.00,元/亩,每年,否,桂农厅发〔2023〕12号,1,按人
+    YL01,城乡居民基础养老金,县人力资源和社会保障局,163.00,元/人·月,每月,否,国发〔2014〕8号,1,按人
+    GL01,高龄津贴,县民政局,100.00,元/人·月,每月,否,桂民发〔2019〕21号,1,按人
+    CJ01,残疾人两项补贴,县残疾人联合会,90.00,元/人·月,每月,否,国发〔2015〕52号,1,按人
+    TF01,特殊对象生活补助,县民政局,300.00,元/人,一次性,是,内部文件,1,按人
+    GY01,生态公益林补偿,县林业局,15.75,元/亩,每年,否,财农〔2020〕10号,1,按户
 
     """
 
@@ -104,6 +105,8 @@ public struct CountyGenerator: Sendable {
         public var account: String
         public var confirmation: String
         public var age: Int
+        /// The household head (户主): the first of each household.
+        public var head = false
     }
 
     /// Generates the people of one township (deterministic for the seed and township index).
@@ -113,9 +116,11 @@ public struct CountyGenerator: Sendable {
         out.reserveCapacity(township.villages.count * options.peoplePerVillage)
         let year = options.period.year
         var serial = 0
+        var households = 0   // 户号 are the township's: numbered on across its villages
         for village in township.villages {
             for p in 0..<options.peoplePerVillage {
                 serial += 1
+                if p % 3 == 0 { households += 1 }
                 let surname = Self.surnames[Int(rng.next() % UInt64(Self.surnames.count))]
                 var name = String(surname)
                 for _ in 0..<(rng.next() % 4 == 0 ? 1 : 2) { name.append(Self.given[Int(rng.next() % UInt64(Self.given.count))]) }
@@ -142,10 +147,11 @@ public struct CountyGenerator: Sendable {
                 } while !cards.insert(account).inserted
                 let phone = "1" + ["3", "5", "7", "8", "9"][Int(rng.next() % 5)] + (0..<9).map { _ in String(rng.next() % 10) }.joined()
                 out.append(Person(name: name, residentID: id, village: village,
-                                  household: "\(township.code)\(String(format: "%03d", p / 3 + 1))",
+                                  household: "\(township.code)\(String(format: "%03d", households))",
                                   phone: rng.next() % 10 == 0 ? "" : phone, bank: bank.name,
                                   kind: passbook ? "存折" : "银行卡", account: account,
-                                  confirmation: "QR\(township.code.suffix(3))-\(String(format: "%05d", serial))", age: age))
+                                  confirmation: "QR\(township.code.suffix(3))-\(String(format: "%05d", serial))", age: age,
+                                  head: p % 3 == 0))
             }
         }
         return out
@@ -154,7 +160,8 @@ public struct CountyGenerator: Sendable {
     /// The register CSV for `people`, with defects planted when asked.
     public func registerCSV(_ people: [Person], defects: [Defect: Int], seed: UInt64) -> (text: String, defective: Set<Int>) {
         var rows: [[String]] = people.map {
-            [$0.name, $0.residentID, $0.village, $0.household, $0.phone, $0.bank, $0.kind, $0.account, $0.confirmation, ""]
+            [$0.name, $0.residentID, $0.village, $0.household, $0.phone, $0.bank, $0.kind, $0.account, $0.confirmation, "",
+             $0.head ? "是" : "否"]
         }
         var rng = SplitMix64(seed: seed ^ 0xDEFEC7)
         var defective: Set<Int> = []
@@ -200,7 +207,7 @@ public struct CountyGenerator: Sendable {
             }
         }
         var w = CSVWriter()
-        w.row(["姓名", "身份证号", "村（社区）", "户号", "联系电话", "开户银行", "账户类型", "账号", "确认书编号", "共用账户理由"])
+        w.row(["姓名", "身份证号", "村（社区）", "户号", "联系电话", "开户银行", "账户类型", "账号", "确认书编号", "共用账户理由", "户主"])
         for r in rows { w.row(r) }
         return (w.text, defective)
     }
@@ -208,6 +215,7 @@ public struct CountyGenerator: Sendable {
     /// Applications for the people (a share of each program, as a county would see them).
     public func applicationsCSV(_ people: [Person], skipping: Set<Int>, seed: UInt64) -> String {
         var rng = SplitMix64(seed: seed ^ 0xA5A5)
+        var forest = SplitMix64(seed: seed ^ 0x6779)   // its own stream: the other programs' draws stay as they were
         var w = CSVWriter()
         w.row(["身份证号", "姓名", "项目编码", "期次", "数量", "村评议结果", "备注"])
         // Periods follow each program's 发放频次: the year for 每年 and 一次性, a month for 每月
@@ -229,6 +237,11 @@ public struct CountyGenerator: Sendable {
             }
             if rng.next() % 33 == 0 { w.row([p.residentID, p.name, "CJ01", month, "1", "通过", ""]) }
             if rng.next() % 50 == 0 { w.row([p.residentID, p.name, "TF01", period, "1", "通过", ""]) }
+            // 生态公益林补偿 is paid per household (按户): the head applies, for the household's forest.
+            if p.head && forest.next() % 4 == 0 {
+                let mu = 100 + Int(forest.next() % 3000)
+                w.row([p.residentID, p.name, "GY01", period, "\(mu / 100).\(String(format: "%02d", mu % 100))", "通过", ""])
+            }
         }
         return w.text
     }

@@ -19,6 +19,9 @@ public struct RegisterLine: Sendable {
     public var bank: String
     public var kind: String
     public var number: String
+    /// 户号 ("" when the register has none) and whether the resident heads that household.
+    public var household: String = ""
+    public var head = false
 
     public static func read(_ line: UnsafeBufferPointer<UInt8>, node: String) -> RegisterLine? {
         var r = Reader(bytes: line)
@@ -29,14 +32,17 @@ public struct RegisterLine: Sendable {
         if r.peek(#","sharedReason":"#) {
             guard r.literal(#","sharedReason":"#), r.skipString() else { return nil }
         }
-        guard r.literal(#"},"household":"#), r.skipString(), r.literal(#","name":"#), let name = r.string(),
+        guard r.literal(#"}"#) else { return nil }
+        let head = r.literal(#","head":true"#)
+        guard r.literal(#","household":"#), let household = r.string(), r.literal(#","name":"#), let name = r.string(),
               r.literal(#","phone":"#), r.skipString(), r.literal(#","residentId":"#), let residentID = r.string(),
               r.literal(#","township":"#), r.skipString(), r.literal(#","village":"#), r.skipString(),
               r.literal(#"},"entity":"#), let entity = r.string(), r.literal(#","id":"#), let id = r.string(),
               r.literal(#","node":"#), let lineNode = r.string(), lineNode == node,
               r.literal(#","op":"beneficiary.register","seq":"#), let seq = r.integer(),
               r.literal(#","v":1}"#), r.atEnd, id == "\(node)-\(seq)" else { return nil }
-        return RegisterLine(seq: seq, entity: entity, residentID: residentID, name: name, bank: bank, kind: kind, number: number)
+        return RegisterLine(seq: seq, entity: entity, residentID: residentID, name: name, bank: bank, kind: kind, number: number,
+                            household: household, head: head)
     }
 
     private struct Reader {

@@ -33,15 +33,18 @@ public struct BeneficiaryInput: Sendable, Hashable {
     public var household: String
     public var phone: String
     public var account: AccountInput
+    /// The household head (户主) of `household` (which must then be given).
+    public var head: Bool
 
     public init(residentID: ResidentID, name: String, village: String, household: String = "", phone: String = "",
-                account: AccountInput) {
+                account: AccountInput, head: Bool = false) {
         self.residentID = residentID
         self.name = name
         self.village = village
         self.household = household
         self.phone = phone
         self.account = account
+        self.head = head
     }
 }
 
@@ -71,6 +74,8 @@ public struct BeneficiaryRecord: Sendable, Codable, Hashable {
     public var createdAt: String
     public var updatedAt: String
     public var account: AccountRecord?
+    /// The head (户主) of `household`.
+    public var head: Bool = false
 
     public var maskedID: String { Masking.residentID(residentID) }
     /// The operation entity key: residents are identified by their ID number everywhere.
@@ -83,11 +88,16 @@ public struct BeneficiaryEdit: Sendable, Hashable {
     public var village: String?
     public var household: String?
     public var phone: String?
+    /// true: make this person the head (户主) of their household (the one given in `household`
+    /// when it changes too); the previous head stays a member. nil: unchanged, except that a
+    /// person moving to another household joins it as a member.
+    public var head: Bool?
 
-    public init(name: String? = nil, village: String? = nil, household: String? = nil, phone: String? = nil) {
+    public init(name: String? = nil, village: String? = nil, household: String? = nil, phone: String? = nil, head: Bool? = nil) {
         self.name = name
         self.village = village
         self.household = household
         self.phone = phone
+        self.head = head
     }
 }

@@ -255,5 +255,13 @@ enum Schema {
         UPDATE roster SET submitted_name = (SELECT real_name FROM operator_account WHERE login = roster.submitted_by)
             WHERE submitted_by IS NOT NULL;
         """),
+        // Issue 20, item 4 (docs/conventions.md, "一人（户）一卡"): the household head (户主). A
+        // household is the township's 户号; at most one head among its members still on the
+        // register (the partial unique index); a head has a 户号. Self-contained (renumber freely).
+        .init(version: 18, sql: """
+        ALTER TABLE beneficiary ADD COLUMN head INTEGER NOT NULL DEFAULT 0 CHECK (head IN (0, 1) AND (head = 0 OR household <> ''));
+        CREATE UNIQUE INDEX beneficiary_household_head ON beneficiary(household) WHERE head = 1 AND removed_at IS NULL;
+        CREATE INDEX beneficiary_household ON beneficiary(household) WHERE household <> '';
+        """),
     ])
 }

@@ -67,6 +67,7 @@ extension TownshipNode {
                                hint: "同一人同一项目同一期次只能申请一次；用 ykt application list 查看")
             }
             try refuseOverlap(input.period, program: program, beneficiary: b)
+            try refuseHouseholdApplication(b, program: program, period: input.period)
             let id = try insertApplication(input, beneficiaryID: b.id, program: program, at: timestamp())
             return (id, AuditNote(object: "application#\(id) \(b.maskedID)", detail: "\(program.code) \(input.period)"))
         }
@@ -114,6 +115,7 @@ extension TownshipNode {
                 if let p = try? Period(parsing: $0.text(1)) { periodsOf[$0.text(0), default: []].append((p, 0)) }
             }
             let programs = programByCode, people = residents
+            let households = try HouseholdApplications(db: db, programs: programByCode)
             let screened = try screen(loaded, options: options.listingProblems(in: outFolder), what: "申请", codes: header.codePositions) { record -> Result<(ApplicationInput, Int64, Program), RowErrors> in
                 var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
                 func v(_ key: String) -> String { header.value(key, in: record).trimmed }
@@ -168,6 +170,11 @@ extension TownshipNode {
                     var e = Self.overlapError(item.0.period, existing: earlier.period, program: item.2, who: "此人")
                     if earlier.line != 0 { e.message += "（第 \(earlier.line) 行）" }
                     return [e.located(SourceLocation(field: header.label("period")))]
+                }
+                let householdProblems = households.check(item.0, name: people[item.0.residentID.value]?.name ?? "",
+                                                         program: item.2, line: record.line)
+                if !householdProblems.isEmpty {
+                    return householdProblems.map { $0.located(SourceLocation(field: header.label("residentID"))) }
                 }
                 periodsOf[person, default: []].append((item.0.period, record.line))
                 return []

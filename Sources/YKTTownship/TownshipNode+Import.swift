@@ -15,7 +15,23 @@ extension TownshipNode {
         CSVColumn("account", ["账号", "银行账号", "卡号", "account"], code: true),
         CSVColumn("confirmation", ["确认书编号", "confirmation"], code: true),
         CSVColumn("sharedReason", ["共用账户理由", "shared_reason"], required: false),
+        // 户主 (一人（户）一卡): 是/否, or the relation to the head as household registers write it.
+        CSVColumn("head", ["户主", "是否户主", "head"], required: false),
+        CSVColumn("relation", ["与户主关系", "relation"], required: false),
     ]
+
+    /// Whether a register line names the household head: 「户主」是/否 (also 1/0, Y/N, √ and
+    /// empty for no), or 「与户主关系」户主/本人 (any other relation: a member).
+    static func parseHead(_ flag: String, relation: String) throws(YKTError) -> Bool {
+        var head = false
+        switch flag.trimmed {
+        case "是", "1", "Y", "y", "√", "户主": head = true
+        case "", "否", "0", "N", "n": break
+        default: throw YKTError(.valueInvalid, "「户主」列只能填 是 或 否，这里是「\(flag.trimmed)」", hint: "户主填 是，其他成员填 否 或留空")
+        }
+        if ["户主", "本人"].contains(relation.trimmed) { head = true }
+        return head
+    }
 
     /// Imports a village register. All-or-nothing unless `options.keepGood`; every bad line is
     /// reported with its line number, column and reason.
@@ -26,6 +42,9 @@ extension TownshipNode {
         return try db.withRollbackJournal { try perform("beneficiary.import") {
             let duplicates = RegisterDuplicates(header: header)
             try db.forEach("SELECT resident_id FROM beneficiary") { duplicates.known[$0.text(0)] = 0 }
+            try db.forEach("SELECT household, resident_id FROM beneficiary WHERE head = 1 AND removed_at IS NULL") {
+                duplicates.heads[$0.text(0)] = (0, $0.text(1))
+            }
             try db.forEach("""
                 SELECT a.number, b.resident_id FROM account a JOIN beneficiary b ON b.id = a.beneficiary_id
                 WHERE a.replaced_at IS NULL
@@ -48,8 +67,21 @@ extension TownshipNode {
             } write: { rows in
                 try insertRegistered(rows)
             }
+            // A file that names heads must leave no household it touches without one: refused
+            // whole; with --keep-good (a head's line may be among the rejects), reported.
+            var problems = screened.problems
+            if options.keepGood, let missing = duplicates.headless.first {
+                problems.append("户号 \(missing.household)" + (duplicates.headless.count > 1 ? " 等 \(duplicates.headless.count) 户" : "")
+                                + "没有户主（户主行有错未导入，或文件未标户主）：改正错误行后再导入，或用 ykt beneficiary edit <身份证号> --head 指定；"
+                                + "指定前这些户不能申请按户发放的项目")
+            } else if let missing = duplicates.headless.first {
+                let more = duplicates.headless.count > 1 ? "等 \(duplicates.headless.count) 户" : ""
+                throw YKTError(.householdHeads, "户号 \(missing.household)\(more)在本文件和底册中都没有户主（本文件第 \(missing.line) 行起）",
+                               at: SourceLocation(file: loaded.name, line: missing.line, field: header.label(header.positions["head"] != nil ? "head" : "relation")),
+                               hint: "一户须有一个户主：在「户主」列给每户的户主填 是；整批未导入")
+            }
             return importOutcome(loaded, imported: screened.good, rejected: screened.bad,
-                                 problems: screened.problems, details: screened.details, options: options)
+                                 problems: problems, details: screened.details, options: options)
         } }
     }
 
@@ -78,15 +110,20 @@ extension TownshipNode {
             kind.flatMap { k in field("account", header, &errors) { () throws(YKTError) in try AccountNumber(s, kind: k) } }
         }
         let confirmation = required("confirmation")
-        guard errors.isEmpty, let rid, let name, let village, let phone, let bank, let number, let confirmation else {
+        let household = v("household").trimmed
+        let head = field("head", header, &errors) { () throws(YKTError) in try parseHead(v("head"), relation: v("relation")) }
+        if head == true && household.isEmpty {
+            errors.append(headWithoutHousehold(field: header.label("household")))
+        }
+        guard errors.isEmpty, let rid, let name, let village, let phone, let bank, let number, let confirmation, let head else {
             return .failure(RowErrors(errors))
         }
         let shared = v("sharedReason").trimmed
         return .success(BeneficiaryInput(
             residentID: rid, name: name, village: village,
-            household: v("household").trimmed, phone: phone,
+            household: household, phone: phone,
             account: AccountInput(bank: bank, number: number, confirmation: confirmation,
-                                  sharedReason: shared.isEmpty ? nil : shared)))
+                                  sharedReason: shared.isEmpty ? nil : shared), head: head))
     }
 }
 
@@ -96,15 +133,26 @@ extension TownshipNode {
 final class RegisterDuplicates: @unchecked Sendable {
     var known: [String: Int] = [:]       // resident ID → line (file) or 0 (register)
     var holders: [String: (line: Int, residentID: String)] = [:]  // account number → first holder
+    var heads: [String: (line: Int, residentID: String)] = [:]    // household → its head (line, or 0: register)
+    /// Households of the file (first line), when the file names heads (a 户主 column).
+    var households: [String: Int] = [:]
+    /// Those of them left without a head, found when the checking ends (`release`).
+    var headless: [(household: String, line: Int)] = []
     let header: CSVHeader
+    let namesHeads: Bool
 
     init(header: CSVHeader) {
         self.header = header
+        namesHeads = header.positions["head"] != nil || header.positions["relation"] != nil
     }
 
     func release() {
+        headless = households.filter { heads[$0.key] == nil }.map { (household: $0.key, line: $0.value) }
+            .sorted { $0.line < $1.line }
         known = [:]
         holders = [:]
+        heads = [:]
+        households = [:]
     }
 
     func check(_ input: BeneficiaryInput, line: Int) -> [YKTError] {
@@ -125,9 +173,19 @@ final class RegisterDuplicates: @unchecked Sendable {
                                    at: SourceLocation(field: header.label("account")),
                                    hint: "一人一卡：核实账号；确需共用须在「共用账户理由」列写明理由"))
         }
+        let household = input.household
+        if input.head, let head = heads[household] {
+            let whose = head.line == 0 ? "底册中已有户主 \(Masking.residentID(head.residentID))"
+                                       : "第 \(head.line) 行 \(Masking.residentID(head.residentID)) 已是户主"
+            errors.append(YKTError(.householdHeads, "户号 \(household) \(whose)",
+                                   at: SourceLocation(field: header.label(header.positions["head"] != nil ? "head" : "relation")),
+                                   hint: "一户只能有一个户主：核对这一行；换户主用 ykt beneficiary edit <身份证号> --head"))
+        }
         if errors.isEmpty {
             known[id] = line
             if holders[number] == nil { holders[number] = (line, id) }
+            if input.head { heads[household] = (line, id) }
+            if namesHeads, !household.isEmpty, households[household] == nil { households[household] = line }
         }
         return errors
     }

@@ -6,13 +6,13 @@ import YKTStore
 extension TownshipNode {
     static let beneficiaryColumns = """
         b.id, b.resident_id, b.name, b.village, b.household, b.phone, b.version, b.created_at, b.updated_at,
-        a.bank, a.kind, a.number, a.confirmation_ref, a.shared_reason, a.valid_from
+        a.bank, a.kind, a.number, a.confirmation_ref, a.shared_reason, a.valid_from, b.head
         """
 
     static func beneficiary(from r: Row) -> BeneficiaryRecord {
         var record = BeneficiaryRecord(id: r.int64(0), residentID: r.text(1), name: r.text(2), village: r.text(3),
                                        household: r.text(4), phone: r.text(5), version: r.int(6),
-                                       createdAt: r.text(7), updatedAt: r.text(8), account: nil)
+                                       createdAt: r.text(7), updatedAt: r.text(8), account: nil, head: r.bool(15))
         if !r.isNull(9) {
             record.account = AccountRecord(bank: r.text(9), kind: AccountKind(rawValue: r.text(10)) ?? .card,
                                            number: r.text(11), confirmation: r.text(12),
@@ -132,6 +132,7 @@ extension TownshipNode {
         if let r = input.account.sharedReason { a.string("sharedReason", r) }
         var w = CanonicalObjectWriter(capacity: 320)
         w.raw("account", a.finish())
+        if input.head { w.raw("head", "true") }   // only when true: a member's line is as before
         w.string("household", input.household)
         w.string("name", input.name)
         w.string("phone", input.phone)
@@ -171,8 +172,8 @@ extension TownshipNode {
         let at = timestamp()
         let firstSeq = try reserveOutboxSequence(count: rows.count)
         let person = try db.statement("""
-            INSERT INTO beneficiary(resident_id, name, village, household, phone, version, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)
+            INSERT INTO beneficiary(resident_id, name, village, household, phone, version, created_at, updated_at, head)
+            VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)
             """)
         try person.bind(6, at)
         let account = try db.statement("""
@@ -194,6 +195,7 @@ extension TownshipNode {
             try person.bind(3, rows[i].input.village)
             try person.bind(4, rows[i].input.household)
             try person.bind(5, rows[i].input.phone)
+            try person.bind(7, Int64(rows[i].input.head ? 1 : 0))
             try person.execute()
             let id = db.lastInsertRowID
             try account.bind(1, id)
@@ -228,10 +230,17 @@ extension TownshipNode {
         if input.account.bank.isEmpty {
             throw YKTError(.fieldMissing, "开户银行为空", at: SourceLocation(field: "开户银行"), hint: "填写代发银行名称")
         }
+        input.household = raw.household.trimmed
+        if input.head && input.household.isEmpty { throw Self.headWithoutHousehold(field: "--head") }
         try perform("beneficiary.register") {
             if let existing = try findBeneficiary(input.residentID) {
                 throw YKTError(.residentDuplicate, "\(existing.name)（\(input.residentID.masked)）已在底册中（\(existing.village)）",
                                hint: "同一人不能登记两次；要修改信息用 ykt beneficiary edit，换卡用 ykt account change")
+            }
+            if input.head, let other = try householdHead(of: input.household) {
+                throw YKTError(.householdHeads, "户号 \(input.household) 已有户主 \(other.name)（\(Masking.residentID(other.residentID))）",
+                               at: SourceLocation(field: "--head"),
+                               hint: "一户只能有一个户主：先不加 --head 登记，再用 ykt beneficiary edit <身份证号> --head 换户主")
             }
             try checkSharedAccount(input.account, holder: try currentHolder(ofAccount: input.account.number.value))
             let id = try insertBeneficiaries([input])[0]
@@ -252,16 +261,24 @@ extension TownshipNode {
         }
         if let h = edit.household { changes["household"] = .string(h.trimmed) }
         if let p = edit.phone { changes["phone"] = .string(p.isEmpty ? "" : try PhoneNumber.validate(p)) }
-        if changes.isEmpty {
-            throw YKTError(.usage, "没有要修改的内容", hint: "至少给出 --name、--village、--household、--phone 中的一项")
+        if changes.isEmpty && edit.head != true {
+            throw YKTError(.usage, "没有要修改的内容", hint: "至少给出 --name、--village、--household、--phone、--head 中的一项")
         }
         try perform("beneficiary.update") {
             let current = try beneficiary(id)
             let at = timestamp()
+            if let head = try householdChange(current, edit: edit, at: at) { changes["head"] = .bool(head) }
+            // A head stepping down first, one taking over last: never two heads at once.
+            if case .bool(false)? = changes["head"] {
+                try db.run("UPDATE beneficiary SET head = 0 WHERE id = ?", current.id)
+            }
             for (column, value) in changes {
                 guard case .string(let s) = value else { continue }
                 // Column names come from the fixed set above, never from input.
                 try db.run("UPDATE beneficiary SET \(column) = ? WHERE id = ?", s, current.id)
+            }
+            if case .bool(true)? = changes["head"] {
+                try db.run("UPDATE beneficiary SET head = 1 WHERE id = ?", current.id)
             }
             try db.run("UPDATE beneficiary SET version = version + 1, updated_at = ? WHERE id = ?", at, current.id)
             var data = changes
@@ -271,6 +288,47 @@ extension TownshipNode {
                                   detail: changes.keys.sorted().joined(separator: ",")))
         }
         return try beneficiary(id)
+    }
+
+    /// The head (户主) of household `number` on the register now, if any.
+    func householdHead(of number: String) throws -> (id: Int64, residentID: String, name: String, version: Int)? {
+        guard !number.isEmpty else { return nil }
+        return try db.first("""
+            SELECT id, resident_id, name, version FROM beneficiary WHERE household = ? AND head = 1 AND removed_at IS NULL
+            """, number) { (id: $0.int64(0), residentID: $0.text(1), name: $0.text(2), version: $0.int(3)) }
+    }
+
+    static func headWithoutHousehold(field: String) -> YKTError {
+        YKTError(.householdHeads, "户主须有户号", at: SourceLocation(field: field), hint: "同时给出户号（--household 或「户号」列）")
+    }
+
+    /// The household rules of an edit (一户一个户主, docs/conventions.md): `--head` makes the
+    /// person the head of their (new) household, and the previous head, if any, a member (sent
+    /// as its own `beneficiary.update`, before this person's); a person moving to another
+    /// household joins it as a member; a head may not leave members behind without a head.
+    /// Returns the person's head flag to record, or nil when neither household nor head changes.
+    func householdChange(_ current: BeneficiaryRecord, edit: BeneficiaryEdit, at: String) throws -> Bool? {
+        let household = edit.household?.trimmed ?? current.household
+        let moving = household != current.household
+        guard moving || edit.head == true else { return nil }
+        if edit.head == true && household.isEmpty { throw Self.headWithoutHousehold(field: "--head") }
+        if moving && current.head {
+            let others = try db.integer("""
+                SELECT count(*) FROM beneficiary WHERE household = ? AND id <> ? AND removed_at IS NULL
+                """, current.household, current.id) ?? 0
+            if others > 0 {
+                throw YKTError(.householdHeads, "\(current.name)（\(current.maskedID)）是户号 \(current.household) 的户主，户内还有 \(others) 人",
+                               at: SourceLocation(field: "--household"),
+                               hint: "先用 ykt beneficiary edit <新户主的身份证号> --head 把户主换给户内另一人，再改户号")
+            }
+        }
+        guard edit.head == true else { return false }
+        if let other = try householdHead(of: household), other.id != current.id {
+            try db.run("UPDATE beneficiary SET head = 0, version = version + 1, updated_at = ? WHERE id = ?", at, other.id)
+            try enqueue("beneficiary.update", entity: "beneficiary/" + other.residentID, baseVersion: other.version,
+                        data: ["residentId": .string(other.residentID), "head": .bool(false)])
+        }
+        return true
     }
 
     /// Makes the account in a county message (`account.changed`, or the decision on an account

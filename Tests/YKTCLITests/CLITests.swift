@@ -79,7 +79,7 @@ struct CLITests {
         #expect(unset.status != 0 && unset.stderr.contains("YKT-NODE-CONFIG") && unset.stderr.contains("clock_override"))
         try cli.clock("2026-09-20")   // the day's work happens on its day
         let programs = try cli.run("program", "list", "--json")
-        #expect((try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any])?.count == 6)
+        #expect((try JSONSerialization.jsonObject(with: Data(programs.stdout.utf8)) as? [Any])?.count == 7)
 
         // The planted defects refuse the whole register (exit 3), naming lines; nothing is imported.
         let register = cli.path("data/450223101-register.csv")

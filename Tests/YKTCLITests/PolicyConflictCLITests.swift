@@ -34,15 +34,15 @@ struct PolicyConflictCLITests {
 
     func json(_ r: CLI.Result) throws -> Any { try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) }
 
-    @Test("6 programs loaded at the township, 2 published by the county: one conflict per change set, a few lines from sync, the county's list replaces the township's")
+    @Test("7 programs loaded at the township, 2 published by the county: one conflict per change set, a few lines from sync, the county's list replaces the township's")
     func sixVersusTwo() throws {
         let cli = CLI()
         #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "16", "--townships", "1",
                             "--villages", "4", "--people", "150").status == 0)
         #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
-        // The trap: before any county is configured the township loads the demo's whole list (6).
+        // The trap: before any county is configured the township loads the demo's whole list (7).
         let loaded = try cli.run("program", "load", cli.path("data/programs.csv"))
-        #expect(loaded.status == 0 && loaded.stdout.contains("6 个"))
+        #expect(loaded.status == 0 && loaded.stdout.contains("7 个"))
         #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv")).status == 0)
         #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
         let outbox = try cli.run("outbox", "list", "--summary", "--json")
@@ -55,9 +55,9 @@ struct PolicyConflictCLITests {
         try two.write(toFile: cli.path("two.csv"), atomically: true, encoding: .utf8)
         try cli.receiveCountyCalendar(programs: cli.path("two.csv"))
 
-        // The county's list replaced the township's own: the other four are withdrawn.
+        // The county's list replaced the township's own: the other five are withdrawn.
         let list = try cli.run("program", "list")
-        #expect(list.stdout.contains("县财政清单第 1 版") && list.stdout.components(separatedBy: "已停用").count - 1 == 4)
+        #expect(list.stdout.contains("县财政清单第 1 版") && list.stdout.components(separatedBy: "已停用").count - 1 == 5)
         let usable = try TownshipNode.open(directory: cli.path("node")).programs().map(\.code)
         #expect(usable == ["GD01", "TF01"])
         // A township with a county configured cannot load a list of its own.
@@ -67,7 +67,7 @@ struct PolicyConflictCLITests {
         let county = try cli.run("program", "list", "--node", cli.path("county"))
         #expect(county.status == 0 && county.stdout.contains("第 1 版") && county.stdout.contains("GD01") && !county.stdout.contains("YL01"))
 
-        // Push in change sets of 64 operations: many sets, each with applications for the four
+        // Push in change sets of 64 operations: many sets, each with applications for the five
         // programs the county lacks.
         let report = try push(cli, maxOperations: 64)
         let refusedOps = report.conflicted
@@ -79,7 +79,7 @@ struct PolicyConflictCLITests {
         #expect(conflicts.first?.detail.contains("重新录入") == true)
         // `ykt sync` prints one line per program (status, rule and reason), not one per operation.
         let lines = SyncCommands.problemLines(report)
-        #expect(lines.count == 4 && lines.allSatisfy { $0.contains("县里冲突编号") })
+        #expect(lines.count == 5 && lines.allSatisfy { $0.contains("县里冲突编号") })
         // The administrator sees them grouped: one summary row.
         let summary = try cli.run("conflicts", "list", "--summary", "--node", cli.path("county"))
         #expect(summary.stdout.contains("program.list") && summary.stdout.contains("合计 \(conflicts.count) 条"))
@@ -278,7 +278,7 @@ extension PolicyConflictCLITests {
 }
 
 extension PolicyConflictCLITests {
-    @Test("ykt sync against a real ykt serve: a township's own 6-program list against the county's 2 prints a few lines, not one per operation")
+    @Test("ykt sync against a real ykt serve: a township's own 7-program list against the county's 2 prints a few lines, not one per operation")
     func syncPrintsFewLines() throws {
         let served = try ServedCounty()
         defer { served.stop() }
@@ -303,8 +303,8 @@ extension PolicyConflictCLITests {
         let sync = try cli.run("sync", "--county", "127.0.0.1:\(served.port)")
         #expect(sync.status == 0, "\(sync.stderr)")
         let lines = sync.stdout.split(separator: "\n")
-        // One summary line and one per program the county lacks (4), though hundreds were refused.
-        #expect(lines.count == 5 && lines.dropFirst().allSatisfy { $0.contains("[program.unknown]") }, "\(sync.stdout)")
+        // One summary line and one per program the county lacks (5), though hundreds were refused.
+        #expect(lines.count == 6 && lines.dropFirst().allSatisfy { $0.contains("[program.unknown]") }, "\(sync.stdout)")
         let summary = try cli.run("conflicts", "list", "--summary", "--json", "--node", served.county)
         let rows = try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]] ?? []
         // The first change sets are small and grow eightfold: a handful of conflicts in all.
@@ -312,6 +312,6 @@ extension PolicyConflictCLITests {
         let refused = try #require(lines.first?.split(separator: "，").first { $0.hasPrefix("冲突 ") })
         #expect((Int(refused.dropFirst(3).prefix { $0.isNumber }) ?? 0) > 100, "\(sync.stdout)")
         // The county's list arrived in the same round and replaced the township's own.
-        #expect(try cli.run("program", "list").stdout.components(separatedBy: "已停用").count - 1 == 4)
+        #expect(try cli.run("program", "list").stdout.components(separatedBy: "已停用").count - 1 == 5)
     }
 }

@@ -26,7 +26,7 @@ struct PublishCLITests {
         let published = try cli.run("publish", "--node", node, "--out", out)
         #expect(published.status == 0, "\(published.stderr)")
         #expect(published.stdout.contains("签名密钥编号") && published.stdout.contains(keyID) && published.stdout.contains("清单 SHA-256"))
-        #expect(published.stdout.contains("政策清单") && published.stdout.contains("5 项"))   // TF01 is secret
+        #expect(published.stdout.contains("政策清单") && published.stdout.contains("6 项"))   // TF01 is secret
         let manifestHash = try #require(published.stdout.split(separator: "\n").first { $0.hasPrefix("清单 SHA-256") }?.split(separator: " ").last)
         #expect(try SHA256Hex.of(out + "/site/manifest.json") == String(manifestHash))
         #expect(FileManager.default.fileExists(atPath: out + "/query.store"))

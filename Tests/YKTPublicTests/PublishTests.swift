@@ -180,7 +180,7 @@ struct PublishTests {
         // What the site holds.
         let policy = try String(contentsOfFile: site + "/policy/index.html", encoding: .utf8)
         #expect(policy.contains("耕地地力保护补贴") && policy.contains("财农〔2016〕26号") && policy.contains("县农业农村局") && policy.contains("112.35"))
-        #expect(report.site.policies == 5 && report.site.notices == 2 && report.site.noticeLines == 20)
+        #expect(report.site.policies == 6 && report.site.notices == 2 && report.site.noticeLines == 20)
         #expect(report.site.rosters == 1 && report.site.paymentLines == 10 && report.site.paid == 9 && report.site.failed == 1)
         let complaints = try String(contentsOfFile: site + "/complaints.html", encoding: .utf8)
         #expect(complaints.contains("0772-6812000") && complaints.contains("0772-6812345") && complaints.contains("139****5678"))

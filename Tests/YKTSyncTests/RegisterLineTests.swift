@@ -26,6 +26,18 @@ struct RegisterLineTests {
         #expect(read(shared)?.number == "6228480000000000018")
     }
 
+    @Test("the household (户号) and the head flag are read: head:true only where the township writes it, before the household")
+    func householdAndHead() throws {
+        let member = try #require(read(Self.canonical))
+        #expect(member.household == "001" && !member.head)
+        let head = Self.canonical.replacingOccurrences(of: #"},"household""#, with: #"},"head":true,"household""#)
+        let r = try #require(read(head))
+        #expect(r.household == "001" && r.head)
+        #expect(try JSONValue.parse(Array(head.utf8))["data"]?["head"] == .bool(true))
+        // Not as the township writes it: for the general parser.
+        #expect(read(Self.canonical.replacingOccurrences(of: #"},"household""#, with: #"},"head":false,"household""#)) == nil)
+    }
+
     @Test("anything but the exact canonical form is left to the general parser", arguments: [
         (#""name":"韦秀英""#, #""name":"\u97e6秀英""#),          // an escape
         (#""node":"450223101""#, #""node":"450223102""#),        // another node

@@ -255,7 +255,7 @@ struct CardTests {
 
         let card = try #require(try node.cards(.household(household)).cards.first)
         #expect(card.members.map(\.name).sorted() == households[household]!.map(\.name).sorted())
-        let programs = try Dictionary(uniqueKeysWithValues: ["GD01", "TZ01", "YL01", "GL01", "CJ01", "TF01"].map { ($0, try node.program($0)) })
+        let programs = try Dictionary(uniqueKeysWithValues: ["GD01", "TZ01", "YL01", "GL01", "CJ01", "TF01", "GY01"].map { ($0, try node.program($0)) })
         let expected = payments.filter { p in households[household]!.contains { $0.residentID == p.residentID } && !programs[p.program]!.secret }
             .map { "\($0.name) \(programs[$0.program]!.name) \($0.period) \(Fen($0.amountFen).yuan) 已发放" }.sorted()
         let listed = card.lines.map { "\($0.name) \($0.program) \($0.period) \(Fen($0.amountFen).yuan) \($0.state)" }.sorted()

@@ -1,0 +1,117 @@
+import YKTCore
+import YKTStore
+
+/// The household rules (一人（户）一卡, docs/conventions.md), over the live lines of
+/// per-household programs only: those have the household they paid (`household_line`), so the
+/// pass reads few lines however large the county.
+///
+/// - **一户多卡** (`one-household-several-accounts`): in one calendar year, the lines that paid a
+///   household (township + 户号, as written on each line) went to more than one designated
+///   account. One household's subsidies belong on one card; a card changed within the year also
+///   shows here, for someone to check and dismiss.
+/// - **一户重复发放** (`household-paid-twice`): two live lines of one per-household program whose
+///   periods collide, for different residents of one household: the household written on both
+///   lines, or the household one of them belongs to now (a 户号 changed between rosters, say).
+///   The same resident twice is the person rule's (`paid-twice`).
+extension WarningScan {
+    struct HouseholdLine {
+        var roster: Int64
+        var line: Int64
+        var resident: String
+        var account: String
+        var amount: Int64
+        var info: RosterInfo
+        /// Township + 户号 written on the line, and the one the resident is in now (nil: none).
+        var written: String
+        var now: String?
+    }
+
+    func householdPass() throws -> [Finding] {
+        let db = try reader()
+        var lines: [HouseholdLine] = []
+        try db.forEach("""
+            SELECT l.roster_id, l.line_no, l.resident_id, l.account_number, l.amount_fen, h.household,
+                   coalesce(m.node_id, ''), coalesce(m.household, '')
+            FROM household_line h JOIN roster_line l ON l.roster_id = h.roster_id AND l.line_no = h.line_no
+            LEFT JOIN resident m ON m.resident_id = l.resident_id
+            """) { r in
+            guard let info = live(r.int64(0)) else { return }
+            let now = r.text(6) == info.node && !r.text(7).isEmpty ? info.node + "/" + r.text(7) : nil
+            lines.append(HouseholdLine(roster: r.int64(0), line: r.int64(1), resident: r.text(2), account: r.text(3),
+                                       amount: r.int64(4), info: info, written: info.node + "/" + r.text(5), now: now))
+        }
+        return severalAccounts(lines) + paidTwice(lines)
+    }
+
+    static func place(_ l: HouseholdLine) -> String { "\(l.info.node) 清册\(l.roster)第\(l.line)行" }
+
+    static func evidence(_ household: String, _ lines: [HouseholdLine]) -> [String: JSONValue] {
+        let parts = household.split(separator: "/", maxSplits: 1).map(String.init)
+        let sorted = lines.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }
+        return ["township": .string(parts.first ?? ""), "household": .string(parts.count > 1 ? parts[1] : ""),
+                "residents": .array(Set(lines.map(\.resident)).sorted().map { .string($0) }),
+                "lines": .string(sorted.map(place).joined(separator: "；")),
+                "totalFen": .int(lines.reduce(0) { $0 + $1.amount })]
+    }
+
+    /// 一户多卡: per household (as written on the lines) and calendar year, more than one account.
+    func severalAccounts(_ lines: [HouseholdLine]) -> [Finding] {
+        var groups: [String: [HouseholdLine]] = [:]
+        for l in lines {
+            guard let year = (try? Period(parsing: l.info.period))?.year else { continue }
+            groups[l.written + "|" + String(year), default: []].append(l)
+        }
+        var found: [Finding] = []
+        for (key, group) in groups {
+            let accounts = Set(group.map(\.account)).sorted()
+            guard accounts.count > 1 else { continue }
+            let parts = key.split(separator: "|").map(String.init)
+            var evidence = Self.evidence(parts[0], group)
+            evidence["year"] = .string(parts[1])
+            evidence["accounts"] = .array(accounts.map { .string($0) })
+            found.append(Finding(rule: .householdSeveralAccounts, subject: parts[0] + "/" + parts[1], evidence: .object(evidence),
+                                 residents: Set(group.map(\.resident)).sorted()))
+        }
+        return found
+    }
+
+    /// 一户重复发放: per household (written on a line, or the resident's now) and program, the
+    /// runs of lines whose periods collide, with more than one resident among them.
+    func paidTwice(_ lines: [HouseholdLine]) -> [Finding] {
+        var groups: [String: [HouseholdLine]] = [:]
+        for l in lines {
+            groups[l.written + "|" + l.info.program, default: []].append(l)
+            if let now = l.now, now != l.written { groups[now + "|" + l.info.program, default: []].append(l) }
+        }
+        var found: [Finding] = []
+        for (key, group) in groups where Set(group.map(\.resident)).count > 1 {
+            let household = String(key.split(separator: "|")[0])
+            // Widest first at each start, so a run's first line names its period.
+            let sorted = group.sorted {
+                ($0.info.firstMonth, -Int64($0.info.lastMonth), $0.roster, $0.line) < ($1.info.firstMonth, -Int64($1.info.lastMonth), $1.roster, $1.line)
+            }
+            var run: [HouseholdLine] = []
+            var end = Int32.min
+            func emit() {
+                guard Set(run.map(\.resident)).count > 1 else { return }
+                var evidence = Self.evidence(household, run)
+                evidence["program"] = .string(run[0].info.program)
+                evidence["period"] = .string(run[0].info.period)
+                found.append(Finding(rule: .householdPaidTwice, subject: "\(household)/\(run[0].info.program)/\(run[0].info.period)",
+                                     evidence: .object(evidence), residents: Set(run.map(\.resident)).sorted()))
+            }
+            for l in sorted {
+                if !run.isEmpty, l.info.firstMonth <= end {
+                    run.append(l)
+                    end = max(end, l.info.lastMonth)
+                } else {
+                    emit()
+                    run = [l]
+                    end = l.info.lastMonth
+                }
+            }
+            emit()
+        }
+        return found
+    }
+}
