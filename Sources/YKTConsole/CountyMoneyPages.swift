@@ -116,6 +116,8 @@ enum CountyMoneyPages {
             ("审核", r.reviewedBy.map { "\($0)" + ((r.reviewReason ?? "").isEmpty ? "" : "：\(r.reviewReason!)") }.map { "\($0)" } ?? "—"),
             ("审定", "\(r.approvedBy ?? "—")"),
         ])
+        // 限时办理: the roster's steps against its program's limits.
+        body += "<h2>限时办理</h2>" + stepTable(try county.timedSteps(asOf: c.today, roster: id))
         // The budget left for the program and period (budget list).
         body += "<h2>预算</h2>"
         if let b = try budget(c, program: r.program, period: r.period) {
@@ -299,6 +301,19 @@ enum CountyMoneyPages {
         case .waiting: return "\(clock.due.description) 前（剩 \(clock.workingDaysLeft) 个工作日）"
         case .onTime, .late: return "\(clock.state.chinese)"
         }
+    }
+
+    /// A roster's steps as a table: step, start, limit, due date, the day done, and where it stands.
+    static func stepTable(_ steps: [TimedStep]) -> HTML {
+        "<div id=\"roster-time-limits\">" + Markup.table(["环节", "起算日", "时限（工作日）", "应办结日", "办结日", "情况"], steps.map { t in
+            let c = t.clock
+            let state: HTML = switch c.state {
+            case .late: "<span class=\"bad\">超时 \(c.workingDaysOver) 个工作日</span>"
+            case .onTime: "按时办结"
+            default: stepCell(c)
+            }
+            return ["\(c.step.chinese)", "\(c.start.description)", "\(c.limit)", "\(c.due.description)", "\(c.finished?.description ?? "—")", state]
+        }, numeric: [2], empty: "尚无计时的环节（涉密项目的首次报送不计乡镇审核时限）。") + "</div>"
     }
 
     /// The running clock of `step` for each roster, on `today`.

@@ -19,7 +19,9 @@ extension CountyNode {
     ///
     /// A step whose count needs a year the calendar does not have is left out (`YKT-CAL-NODATA`
     /// is for the commands that date things, not for a status screen).
-    public func timedSteps(asOf: CivilDate) throws -> [TimedStep] {
+    ///
+    /// `roster`: only that roster's steps (a roster's page).
+    public func timedSteps(asOf: CivilDate, roster only: Int64? = nil) throws -> [TimedStep] {
         let calendar = try self.calendar
         struct Rules { var name: String; var limits: StepLimits }
         var programs: [String: Rules] = [:]
@@ -56,7 +58,7 @@ extension CountyNode {
             SELECT max(n.closed_on) FROM roster_line l JOIN application a ON a.entity = l.application
             JOIN notice n ON n.node_id = a.node_id AND n.entity = a.notice WHERE l.roster_id = ?
             """)
-        for r in rosters {
+        for r in rosters where only == nil || r.id == only {
             let subject = "清册 \(r.id)"
             var start: String?
             if r.version > 1 {
@@ -79,6 +81,7 @@ extension CountyNode {
         }
         // Closed notices whose cleared applications no roster has carried yet: the township's
         // review is running. (NOT IN builds its lookup once; roster_line has no index on it.)
+        if only != nil { return out }
         try db.forEach("""
             SELECT n.node_id, n.entity, n.program, n.period, n.closed_on FROM notice n
             WHERE n.status = 'closed' AND n.closed_on IS NOT NULL AND EXISTS (
