@@ -319,7 +319,7 @@ enum CountyMoneyPages {
     /// The running clock of `step` for each roster, on `today`.
     static func stepClocks(_ c: ConsoleContext, _ step: ProcessingStep) throws -> [Int64: StepClock] {
         var out: [Int64: StepClock] = [:]
-        for t in try c.county.timedSteps(asOf: c.today) where t.clock.step == step && !t.clock.state.finished {
+        for t in try c.county.timedSteps(asOf: c.today, openOnly: true) where t.clock.step == step {
             if let id = t.roster { out[id] = t.clock }
         }
         return out

@@ -12,16 +12,19 @@ extension CountyNode {
     /// - 乡镇审核 of a roster: from the latest close date of the notices that cleared its lines'
     ///   applications (for a version sent again after a return: from the day the county returned
     ///   the previous version) to the county's receipt. A secret program has no notice: its
-    ///   first version has no township clock. Closed notices whose cleared applications are on
-    ///   no roster yet, and returned rosters not yet sent again, are township reviews still open.
+    ///   first version has no township clock. A closed notice that cleared applications, with no
+    ///   roster of the same township, program and period received since its close, and a
+    ///   returned roster not yet sent again, are township reviews still open.
     /// - 部门审核: from receipt to the department's review (passed or returned).
     /// - 财政审批: from a passed review to finance's approval.
     ///
     /// A step whose count needs a year the calendar does not have is left out (`YKT-CAL-NODATA`
     /// is for the commands that date things, not for a status screen).
     ///
-    /// `roster`: only that roster's steps (a roster's page).
-    public func timedSteps(asOf: CivilDate, roster only: Int64? = nil) throws -> [TimedStep] {
+    /// `roster`: only that roster's steps (a roster's page). `openOnly`: only the steps not done
+    /// by `asOf` (what `ykt status` and the console's queues show), which spares reading the lines
+    /// of every received roster.
+    public func timedSteps(asOf: CivilDate, roster only: Int64? = nil, openOnly: Bool = false) throws -> [TimedStep] {
         let calendar = try self.calendar
         struct Rules { var name: String; var limits: StepLimits }
         var programs: [String: Rules] = [:]
@@ -36,6 +39,7 @@ extension CountyNode {
             guard let start = start.flatMap(Self.day), start <= asOf else { return }
             let rules = programs[program] ?? Rules(name: program, limits: .standard)
             let done = finished.flatMap(Self.day).flatMap { $0 <= asOf ? $0 : nil }
+            if openOnly && done != nil { return }
             guard let clock = try? StepClock(step: step, start: start, limit: step.days(in: rules.limits), finished: done,
                                              today: asOf, calendar: calendar) else { return }
             out.append(TimedStep(township: node, townshipName: towns[node] ?? node, program: program, programName: rules.name,
@@ -52,43 +56,50 @@ extension CountyNode {
         }
         var returnedOn: [String: String] = [:]   // "node|entity|version" → the day that version was returned
         for r in rosters where r.status == "rejected" { returnedOn["\(r.node)|\(r.entity)|\(r.version)"] = r.reviewed }
-        var sentAgain = Set<String>()
-        for r in rosters where r.version > 1 { sentAgain.insert("\(r.node)|\(r.entity)|\(r.version - 1)") }
+        var sentAgainOn: [String: CivilDate] = [:]   // "node|entity|version" → the day the next version arrived
+        for r in rosters where r.version > 1 { sentAgainOn["\(r.node)|\(r.entity)|\(r.version - 1)"] = Self.day(r.received) }
         let closedOn = try db.statement("""
             SELECT max(n.closed_on) FROM roster_line l JOIN application a ON a.entity = l.application
             JOIN notice n ON n.node_id = a.node_id AND n.entity = a.notice WHERE l.roster_id = ?
             """)
         for r in rosters where only == nil || r.id == only {
             let subject = "清册 \(r.id)"
-            var start: String?
-            if r.version > 1 {
-                start = returnedOn["\(r.node)|\(r.entity)|\(r.version - 1)"]
-            } else {
-                try closedOn.forEach([r.id]) { start = $0.optionalText(0) }
+            // The township's review ends with the receipt: before it (as of `asOf`), the notice or
+            // the returned version below stands for it, so it is counted once.
+            let received = Self.day(r.received).map { $0 <= asOf } ?? false
+            if received && !openOnly {
+                var start: String?
+                if r.version > 1 {
+                    start = returnedOn["\(r.node)|\(r.entity)|\(r.version - 1)"]
+                } else {
+                    try closedOn.forEach([r.id]) { start = $0.optionalText(0) }
+                }
+                add(.townshipReview, node: r.node, program: r.program, period: r.period, subject: subject, roster: r.id,
+                    start: start, finished: r.received)
             }
-            add(.townshipReview, node: r.node, program: r.program, period: r.period, subject: subject, roster: r.id,
-                start: start, finished: r.received)
             add(.departmentReview, node: r.node, program: r.program, period: r.period, subject: subject, roster: r.id,
                 start: r.received, finished: r.reviewed)
             if r.status == "reviewed" || r.status == "approved" {
                 add(.financeApproval, node: r.node, program: r.program, period: r.period, subject: subject, roster: r.id,
                     start: r.reviewed, finished: r.approved)
             }
-            if r.status == "rejected", !sentAgain.contains("\(r.node)|\(r.entity)|\(r.version)") {
+            if r.status == "rejected", sentAgainOn["\(r.node)|\(r.entity)|\(r.version)"].map({ $0 > asOf }) ?? true {
                 add(.townshipReview, node: r.node, program: r.program, period: r.period, subject: "\(subject)（退回重报）", roster: r.id,
                     start: r.reviewed, finished: nil)
             }
         }
-        // Closed notices whose cleared applications no roster has carried yet: the township's
-        // review is running. (NOT IN builds its lookup once; roster_line has no index on it.)
+        // Closed notices that cleared applications and after whose close no roster of the same
+        // township, program and period has arrived: the township's review is running. (Read
+        // from the rosters, not their lines: a county's lines run to hundreds of thousands.)
         if only != nil { return out }
         try db.forEach("""
             SELECT n.node_id, n.entity, n.program, n.period, n.closed_on FROM notice n
-            WHERE n.status = 'closed' AND n.closed_on IS NOT NULL AND EXISTS (
-                SELECT 1 FROM application a WHERE a.notice = n.entity AND a.node_id = n.node_id AND a.status = 'cleared'
-                  AND a.entity NOT IN (SELECT application FROM roster_line))
+            WHERE n.status = 'closed' AND n.closed_on IS NOT NULL AND n.closed_on <= ?1
+              AND NOT EXISTS (SELECT 1 FROM roster r WHERE r.program = n.program AND r.period = n.period AND r.node_id = n.node_id
+                                AND substr(r.received_at, 1, 10) BETWEEN n.closed_on AND ?1)
+              AND EXISTS (SELECT 1 FROM application a WHERE a.notice = n.entity AND a.node_id = n.node_id AND a.status = 'cleared')
             ORDER BY n.node_id, n.closed_on
-            """) { r in
+            """, asOf.description) { r in
             let number = r.text(1).split(separator: "/").last.map(String.init) ?? r.text(1)
             add(.townshipReview, node: r.text(0), program: r.text(2), period: r.text(3), subject: "公示 \(number)（待报清册）",
                 roster: nil, start: r.text(4), finished: nil)
@@ -99,7 +110,7 @@ extension CountyNode {
     /// The steps not finished on `today` that are due or overdue, overdue first (most working
     /// days over first), then by due date.
     public func stepsDueOrOverdue(on today: CivilDate) throws -> (due: [TimedStep], waiting: Int) {
-        let open = try timedSteps(asOf: today).filter { !$0.clock.state.finished }
+        let open = try timedSteps(asOf: today, openOnly: true)
         let shown = open.filter { $0.clock.state != .waiting }.sorted {
             ($0.clock.state == .overdue ? 0 : 1, -$0.clock.workingDaysOver, $0.clock.due, $0.township, $0.subject)
                 < ($1.clock.state == .overdue ? 0 : 1, -$1.clock.workingDaysOver, $1.clock.due, $1.township, $1.subject)

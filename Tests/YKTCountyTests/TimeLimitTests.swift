@@ -190,6 +190,25 @@ struct TimeLimitTests {
         #expect(again.count == 2 && again.map(\.clock.state) == [.onTime, .onTime])
         steps = try s.steps("2026-10-16")
         #expect(steps.map(\.clock.step) == [.departmentReview])
+        // October: both township reviews and the first department review on time; the second
+        // department review (received 10-16, due 10-19) still open at the month's end.
+        let october = try s.county.stepTallies(month: try Period(parsing: "2026-10"))
+        #expect(october.map(\.onTime) == [2, 1, 0] && october.map(\.late) == [0, 0, 0] && october.map(\.overdue) == [0, 1, 0])
+    }
+
+    @Test("the monthly counts are as of the month's end: a roster that arrived later is one overdue township review, counted once")
+    func monthEnd() throws {
+        let s = try Scene()
+        s.at("2026-11-02")
+        try s.town.submitRoster(try s.town.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        _ = try s.c.push("450223101")
+        let october = try s.county.stepTallies(month: try Period(parsing: "2026-10"))
+        #expect(october.map(\.overdue) == [1, 0, 0] && october.map(\.late) == [0, 0, 0] && october.map(\.onTime) == [0, 0, 0])
+        // In November it was done, late (due 10-15; 10-16 … 10-30 and 11-02 are 12 working days).
+        let november = try s.county.stepTallies(month: try Period(parsing: "2026-11"))
+        #expect(november.map(\.late) == [1, 0, 0] && november.map(\.overdue) == [0, 1, 0])   // the department has not reviewed it (due 11-03)
+        let done = try s.county.timedSteps(asOf: Self.d("2026-11-30")).filter { $0.clock.step == .townshipReview }
+        #expect(done.count == 1 && done[0].clock.workingDaysOver == 12 && done[0].roster != nil)
     }
 
     @Test("ykt status at the county prints the overdue step with its due date and the next command; --json carries it")
@@ -218,5 +237,17 @@ struct TimeLimitTests {
         let clock = limits?.first?["clock"] as? [String: Any]
         #expect(limits?.count == 1 && clock?["state"] as? String == "overdue" && clock?["due"] as? String == "2026-10-15")
         #expect(clock?["workingDaysOver"] as? Int == 2 && clock?["step"] as? String == "township-review")
+
+        // The township's own screen: the same review, with what to do here.
+        let townConf = s.town.directory + "/" + NodeConfig.fileName
+        try (try String(contentsOfFile: townConf, encoding: .utf8) + "clock_override = allowed\n")
+            .write(toFile: townConf, atomically: true, encoding: .utf8)
+        s.town.now = { start }
+        let townSession = s.c.dir.sub("town-session")
+        try s.town.sessionFile("tester", at: townSession)
+        env["YKT_SESSION"] = townSession
+        let town = try TestProcess.run(binary, ["status", "--node", s.town.directory], environment: env)
+        #expect(town.status == 0)
+        #expect(town.stdout.contains("乡镇审核逾期：耕地地力保护补贴（GD01）2026 公示 1（待编清册） 自 2026-10-13 起算、时限 3 个工作日，应于 2026-10-15 前办结，已逾期 2 个工作日 → ykt roster build --program GD01 --period 2026，核对后由乡镇领导 ykt roster submit 编号"))
     }
 }
