@@ -9,8 +9,9 @@ import YKTStore
 extension TownshipNode {
     /// Every timed step of the current version of each roster here, and the township reviews of
     /// closed notices whose cleared applications are on no roster yet, as they stood on `today`.
-    /// A step whose count needs a year the calendar does not have is left out.
-    public func timedSteps(on today: CivilDate) throws -> [TimedStep] {
+    /// A step whose count needs a year the calendar does not have is left out. `openOnly`: only
+    /// the steps not done (what `ykt status` shows), which spares reading submitted rosters' lines.
+    public func timedSteps(on today: CivilDate, openOnly: Bool = false) throws -> [TimedStep] {
         struct Rules { var name: String; var limits: StepLimits }
         var programs: [String: Rules] = [:]
         try db.forEach("SELECT code, name, township_days, department_days, finance_days FROM program") { r in
@@ -20,7 +21,7 @@ extension TownshipNode {
         var out: [TimedStep] = []
         func add(_ step: ProcessingStep, program: String, period: String, subject: String, roster: Int64?,
                  start: String?, finished: String?) {
-            guard let start = start.flatMap(Self.day), start <= today else { return }
+            guard let start = start.flatMap(Self.day), start <= today, !(openOnly && finished != nil) else { return }
             let rules = programs[program] ?? Rules(name: program, limits: .standard)
             guard let clock = try? StepClock(step: step, start: start, limit: step.days(in: rules.limits),
                                              finished: finished.flatMap(Self.day), today: today, calendar: calendar) else { return }
@@ -46,10 +47,12 @@ extension TownshipNode {
                     said[d.text(1)] = d.text(2)
                 }
             }
-            var start = returned
-            if start == nil { try closedOn.forEach([id]) { start = $0.optionalText(0) } }
             let subject = "清册 \(id)"
-            add(.townshipReview, program: program, period: period, subject: subject, roster: id, start: start, finished: submitted)
+            if !(openOnly && submitted != nil) {
+                var start = returned
+                if start == nil { try closedOn.forEach([id]) { start = $0.optionalText(0) } }
+                add(.townshipReview, program: program, period: period, subject: subject, roster: id, start: start, finished: submitted)
+            }
             guard submitted != nil else { return }
             add(.departmentReview, program: program, period: period, subject: subject, roster: id,
                 start: said["received"], finished: said["reviewed"])
@@ -72,7 +75,7 @@ extension TownshipNode {
     /// The steps not done on `today` that are due or overdue (overdue first), and how many
     /// others are still within their limit.
     public func stepsDueOrOverdue(on today: CivilDate) throws -> (due: [TimedStep], waiting: Int) {
-        let open = try timedSteps(on: today).filter { !$0.clock.state.finished }
+        let open = try timedSteps(on: today, openOnly: true)
         let shown = open.filter { $0.clock.state != .waiting }.sorted {
             ($0.clock.state == .overdue ? 0 : 1, -$0.clock.workingDaysOver, $0.clock.due, $0.subject)
                 < ($1.clock.state == .overdue ? 0 : 1, -$1.clock.workingDaysOver, $1.clock.due, $1.subject)

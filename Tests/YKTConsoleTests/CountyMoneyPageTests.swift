@@ -153,6 +153,12 @@ struct CountyMoneyPageTests {
         #expect(approval.body.contains("审批时限") && approval.body.contains("2026-03-06 前（剩 4 个工作日）"))
         let after = try approver.get("/rosters/1")
         #expect(after.body.contains("超时 1 个工作日"))
+        // The township's roster page has the section too (TF01 is secret: no township clock, and
+        // the county's answers have not come down yet).
+        let town = try s.f.browser(s.town)
+        #expect(try town.login("tester", password: MoneyScene.password).status == 200)
+        let own = try town.get("/rosters/1")
+        #expect(own.status == 200 && own.body.contains("<h2>限时办理</h2>") && own.body.contains("涉密项目的首次报送不计乡镇审核时限"))
     }
 
     @Test func aReturnNeedsAReasonAndGoesBackToTheTownship() throws {
