@@ -107,6 +107,13 @@ for code in $codes; do
     # The clerk builds; the leader signs the submission (乡镇审核) with their own password.
     if clerk roster submit 1 2>"$work/$code-clerk-submit.txt"; then echo "   错误：经办人报送了清册" >&2; exit 1; fi
     echo "   经办人不能报送：$(grep -o 'YKT-ROLE[^。]*' "$work/$code-clerk-submit.txt")"
+    # 限时办理 (docs/conventions.md (p)): the last township's leader signs only on 2026-10-30,
+    # after the 10 working days its review may take from the notice's close (due 2026-10-26);
+    # its ykt status says so first.
+    if [ "$code" = "$(echo "$codes" | tail -n 1)" ]; then
+        export YKT_CLOCK=2026-10-30
+        clerk status | grep -E '^限时办理|乡镇审核(逾期|即将到期)' | sed 's/^ *- *//; s/^/   /'
+    fi
     for r in $(clerk roster list --json | python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))'); do
         leader roster submit "$r"
     done

@@ -55,6 +55,9 @@ ykt_as nong-review "$county" officials import "$work/officials.csv"
 payments warnings run | indent
 warning=$(c warnings list --json --status open | json 'd[0]["id"]')
 
+echo "== 限时办理（县财政 ykt status：各乡镇、各项目到期和逾期的乡镇审核、部门审核、财政审批）"
+c status | grep -E '^限时办理|(审核|审批)(逾期|即将到期)' | sed 's/^ *- *//; s/^/   /' || true
+
 echo "== 业务主管部门审核（${codes[1]} 的清册退回更正后重报）"
 back=${codes[1]}
 for id in $(c roster list --json --status received | json '" ".join(str(r["id"]) for r in d)'); do
@@ -169,6 +172,8 @@ approver leads export --out "$work/reports/问题线索-2026-11.csv" --date 2026
 approver leads export --out "$work/reports/问题线索-again.csv" --date 2026-11-21 | indent   # nothing new: no file
 c report monthly --month 2026-11 --out "$work/reports" --date 2026-11-21 | indent
 grep -q "本月向纪委监委移交问题线索 1 条" "$work/reports/月报-450223-2026-11.html" || { echo "错误：月报没有计入移交的问题线索" >&2; exit 1; }
+grep -o '限时办理（按工作日[^。]*。' "$work/reports/月报-450223-2026-11.html" | indent \
+    || { echo "错误：月报没有限时办理一节" >&2; exit 1; }
 for code in "${codes[@]}"; do
     for r in $(ykt_as clerk "$work/$code" roster list --json | json '" ".join(str(r["id"]) for r in d if r["status"]=="submitted")'); do
         ykt_as clerk "$work/$code" payment notice "$r" --date 2026-11-21 2>/dev/null | head -n 1 | indent || true

@@ -395,7 +395,7 @@ enum CountyCommands {
                 inv.out.paths((r.html ?? "", r.csv ?? ""))
             }),
         CommandSpec(
-            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV），含当月移交纪委监委的问题线索条数",
+            path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV），含当月移交纪委监委的问题线索条数和限时办理情况（各环节按时、超时办结和月末逾期件数）",
             options: [.value("month", "月份", "例如 2026-11", required: true), .value("out", "目录", "输出目录", required: true),
                       .value("date", "日期", "落款日期，默认今天")],
             run: { inv in

@@ -11,7 +11,7 @@ enum StatusCommands {
     static let all: [CommandSpec] = [
         CommandSpec(
             path: ["status"], abstract: "本节点今天的工作状态：上次同步、待同步、被退回、待办消息、可结束的公示、到期事项、待更正的发放失败",
-            discussion: "乡镇：上次与县财政同步成功的时间和结果（最近一次失败也列出）、尚未报送的操作、县财政退回或记为冲突的操作、被退回待改正的清册、待报送的清册、须本乡镇办理的冲突处理决定、今天可以结束的公示（满 5 个工作日，按县财政工作日历）、待更正的发放失败。县级：各乡镇最近收到的变更集和结果、最近一次下行同步、待取的下行消息、被拒收的变更集；待审核、待审定、待发放的清册；待发出的批次；银行回盘到期或逾期的批次；待乡镇更正和待补发的发放失败；没有有效代发协议或协议 60 天内到期（未登记续签）的代发银行；未处理的预警、冲突和投诉。每一项后面写明下一步用哪条命令。没有待办时写明。定时同步中没有内容的一轮不写审计日志，上次同步时间记在节点数据库中。",
+            discussion: "乡镇：上次与县财政同步成功的时间和结果（最近一次失败也列出）、尚未报送的操作、县财政退回或记为冲突的操作、被退回待改正的清册、待报送的清册、须本乡镇办理的冲突处理决定、今天可以结束的公示（满 5 个工作日，按县财政工作日历）、待更正的发放失败、即将到期或逾期的乡镇审核（公示结束或县里退回后至报送清册）以及县里已告知的本乡镇清册的部门审核和财政审批。县级：各乡镇最近收到的变更集和结果、最近一次下行同步、待取的下行消息、被拒收的变更集；待审核、待审定、待发放的清册；待发出的批次；银行回盘到期或逾期的批次；待乡镇更正和待补发的发放失败；没有有效代发协议或协议 60 天内到期（未登记续签）的代发银行；未处理的预警、冲突和投诉；限时办理：各乡镇、各项目即将到期（今天或下一个工作日到期）或逾期的乡镇审核、部门审核、财政审批，写明起算日、时限、到期日和逾期的工作日数（时限由政策清单按项目规定，默认 10、10、5 个工作日，见 docs/conventions.md「限时办理」）。每一项后面写明下一步用哪条命令。没有待办时写明。定时同步中没有内容的一轮不写审计日志，上次同步时间记在节点数据库中。",
             options: [.flag("json", "以 JSON 输出（供脚本使用）")],
             run: { inv in
                 if inv.isCounty {
@@ -87,12 +87,48 @@ enum StatusCommands {
             let total = s.failedPayments.reduce(Int64(0)) { $0 + $1.amountFen }
             waiting.append("发放失败待更正：\(s.failedPayments.count) 笔 \(yuan(total)) → ykt payment list 查看原因，ykt payment correct 支付编号 改正账户")
         }
+        waiting += stepLines(s.timeLimits, county: false)
         if s.inboxMessages > 0 { lines.append("已收到县财政消息 \(s.inboxMessages) 条（ykt inbox list）") }
+        if let line = stepSummary(s.timeLimits, withinLimit: s.stepsWithinLimit) { lines.append(line) }
         for n in s.openNotices {
             lines.append("公示 \(n.notice)（\(n.program) \(n.period)）公示中，\(n.earliestClose) 起可以结束")
         }
         lines += waiting.isEmpty ? ["没有待办事项。"] : ["待办（\(waiting.count) 项）："] + waiting.map { "  - " + $0 }
         return lines
+    }
+
+    /// At most this many time-limit lines in the to-do list; the rest are counted in one line.
+    static let stepLinesShown = 20
+
+    /// `限时办理：逾期 2 项、即将到期 1 项、时限内 5 项` (nil when nothing runs).
+    static func stepSummary(_ steps: [TimedStep], withinLimit: Int) -> String? {
+        let overdue = steps.filter { $0.clock.state == .overdue }.count
+        guard overdue + steps.count + withinLimit > 0 else { return nil }
+        return "限时办理（乡镇审核、部门审核、财政审批，按工作日）：逾期 \(overdue) 项、即将到期 \(steps.count - overdue) 项、时限内 \(withinLimit) 项"
+    }
+
+    /// One to-do line per step due or overdue: which step of what, its due date, and who acts.
+    static func stepLines(_ steps: [TimedStep], county: Bool) -> [String] {
+        var out = steps.prefix(stepLinesShown).map { t -> String in
+            let c = t.clock
+            let what = (county ? "\(t.townshipName)（\(t.township)）" : "") + "\(t.programName)（\(t.program)）\(t.period) \(t.subject)"
+            let head = c.state == .overdue ? "\(c.step.chinese)逾期" : "\(c.step.chinese)即将到期"
+            let next: String
+            switch (c.step, county, t.roster) {
+            case (.townshipReview, true, _): next = "催乡镇审核后报送清册"
+            case (.townshipReview, false, nil): next = "ykt roster build --program \(t.program) --period \(t.period)，核对后由乡镇领导 ykt roster submit 编号"
+            case (.townshipReview, false, let id?): next = "核对后由乡镇领导 ykt roster submit \(id)"
+            case (.departmentReview, true, let id?): next = "业务主管部门 ykt roster review \(id) --approve 或 --reject"
+            case (.financeApproval, true, let id?): next = "财政 ykt roster approve --rosters \(id)"
+            case (.departmentReview, _, _): next = "业务主管部门审核中，可联系县里催办"
+            case (.financeApproval, _, _): next = "县财政审批中，可联系县里催办"
+            }
+            return "\(head)：\(what) 自 \(c.start) 起算、时限 \(c.limit) 个工作日，\(c.summary) → \(next)"
+        }
+        if steps.count > stepLinesShown {
+            out.append("另有 \(steps.count - stepLinesShown) 项限时办理事项即将到期或逾期 → ykt status --json 查看全部")
+        }
+        return out
     }
 
     /// The county's status in lines.
@@ -143,6 +179,8 @@ enum StatusCommands {
                 waiting.append("批次 \(b.id)（\(b.bank)）银行应于 \(b.payDue ?? "") 前入账、\(b.reportDue ?? "") 前报告结果 → 收到回盘文件后 ykt bank receive")
             }
         }
+        waiting += stepLines(s.timeLimits, county: true)
+        if let line = stepSummary(s.timeLimits, withinLimit: s.stepsWithinLimit) { lines.append(line) }
         let f = s.failedPayments
         if f.toCorrect > 0 { waiting.append("发放失败待乡镇更正：\(f.toCorrect) 笔 \(yuan(f.toCorrectFen)) → ykt payment list 查看，通知乡镇 ykt payment correct") }
         if f.toReissue > 0 { waiting.append("乡镇已更正、待补发：\(f.toReissue) 笔 \(yuan(f.toReissueFen)) → ykt batch reissue") }

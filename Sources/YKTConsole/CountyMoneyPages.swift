@@ -89,14 +89,15 @@ enum CountyMoneyPages {
         let pager = c.pager(total: shown.count)
         let pageRows = Array(shown.dropFirst(pager.offset).prefix(pager.limit))
         let budgets = try c.county.budgets()
+        let clocks = try stepClocks(c, .departmentReview)
         for program in Array(Set(pageRows.map(\.program))).sorted() {
             let rows = pageRows.filter { $0.program == program }
             body += "<h2>\(programLabel(program, names))（\(rows.count) 张）</h2>"
             body += "<div class=\"review-queue\" id=\"review-\(program)\">" + Markup.table(
-                ["编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "状态", "接收时间", "预算余额（元）"],
+                ["编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "状态", "接收时间", "预算余额（元）", "审核时限"],
                 zip(rosterRows(rows, names), rows).map { cells, r in
                     let b = budgets.first { $0.program == r.program && $0.period == r.period }
-                    return cells + [b.map { money($0.remainingFen) } ?? "未设预算"]
+                    return cells + [b.map { money($0.remainingFen) } ?? "未设预算", stepCell(clocks[r.id])]
                 }, numeric: [0, 4, 5, 6, 9]) + "</div>"
         }
         return c.page("清册审核", body + pager.links)
@@ -115,6 +116,8 @@ enum CountyMoneyPages {
             ("审核", r.reviewedBy.map { "\($0)" + ((r.reviewReason ?? "").isEmpty ? "" : "：\(r.reviewReason!)") }.map { "\($0)" } ?? "—"),
             ("审定", "\(r.approvedBy ?? "—")"),
         ])
+        // 限时办理: the roster's steps against its program's limits.
+        body += "<h2>限时办理</h2>" + stepTable(try county.timedSteps(asOf: c.today, roster: id))
         // The budget left for the program and period (budget list).
         body += "<h2>预算</h2>"
         if let b = try budget(c, program: r.program, period: r.period) {
@@ -210,12 +213,14 @@ enum CountyMoneyPages {
         let pager = c.pager(total: waiting.count)
         let rows = Array(waiting.dropFirst(pager.offset).prefix(pager.limit))
         var table: [[HTML]] = []
+        let clocks = try stepClocks(c, .financeApproval)
         for r in rows {
             let open = try county.rosterWarnings(r.id, limit: 0).open
             let box: HTML = "<input type=\"checkbox\" name=\"rosters\" value=\"\(r.id)\" id=\"roster-\(r.id)\" aria-label=\"审定清册 \(r.id)\">"
-            table.append([box] + rosterRows([r], names)[0].prefix(7) + ["\(r.reviewedBy ?? "")", open > 0 ? "<span class=\"bad\">\(open)</span>" : "0"])
+            table.append([box] + rosterRows([r], names)[0].prefix(7) + ["\(r.reviewedBy ?? "")", open > 0 ? "<span class=\"bad\">\(open)</span>" : "0",
+                                                                      stepCell(clocks[r.id])])
         }
-        var fields: HTML = "<div class=\"approval-list\">" + Markup.table(["选", "编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "审核人", "未处理预警"],
+        var fields: HTML = "<div class=\"approval-list\">" + Markup.table(["选", "编号", "乡镇", "项目", "期次", "版本", "人数", "金额（元）", "审核人", "未处理预警", "审批时限"],
                                                                         table, numeric: [1, 5, 6, 7, 9]) + "</div>"
         fields += """
             <label>审定意见<input type="text" name="note" size="30"></label>
@@ -282,6 +287,42 @@ enum CountyMoneyPages {
         do { amount = try Fen(yuan: yuan) } catch { throw error.located(SourceLocation(field: "预算金额（元）")) }
         try c.county.setBudget(program: program, period: period, amount: amount)
         return c.redirect("/budgets", notice: "项目 \(program) \(period) 期预算：\(amount.yuanGrouped) 元")
+    }
+
+    // MARK: Time limits
+
+    /// A step's clock in a table cell, like a batch's deadline: overdue in red with the working
+    /// days over, else the due date and the working days left (docs/conventions.md, "限时办理").
+    static func stepCell(_ clock: StepClock?) -> HTML {
+        guard let clock else { return "" }
+        switch clock.state {
+        case .overdue: return "<span class=\"bad\">逾期 \(clock.workingDaysOver) 个工作日（应于 \(clock.due.description) 前）</span>"
+        case .due: return "即将到期（\(clock.due.description)，剩 \(clock.workingDaysLeft) 个工作日）"
+        case .waiting: return "\(clock.due.description) 前（剩 \(clock.workingDaysLeft) 个工作日）"
+        case .onTime, .late: return "\(clock.state.chinese)"
+        }
+    }
+
+    /// A roster's steps as a table: step, start, limit, due date, the day done, and where it stands.
+    static func stepTable(_ steps: [TimedStep]) -> HTML {
+        "<div id=\"roster-time-limits\">" + Markup.table(["环节", "起算日", "时限（工作日）", "应办结日", "办结日", "情况"], steps.map { t in
+            let c = t.clock
+            let state: HTML = switch c.state {
+            case .late: "<span class=\"bad\">超时 \(c.workingDaysOver) 个工作日</span>"
+            case .onTime: "按时办结"
+            default: stepCell(c)
+            }
+            return ["\(c.step.chinese)", "\(c.start.description)", "\(c.limit)", "\(c.due.description)", "\(c.finished?.description ?? "—")", state]
+        }, numeric: [2], empty: "尚无计时的环节（涉密项目的首次报送不计乡镇审核时限）。") + "</div>"
+    }
+
+    /// The running clock of `step` for each roster, on `today`.
+    static func stepClocks(_ c: ConsoleContext, _ step: ProcessingStep) throws -> [Int64: StepClock] {
+        var out: [Int64: StepClock] = [:]
+        for t in try c.county.timedSteps(asOf: c.today, openOnly: true) where t.clock.step == step {
+            if let id = t.roster { out[id] = t.clock }
+        }
+        return out
     }
 
     // MARK: Batches

@@ -29,6 +29,33 @@ enum HomePages {
         return out
     }
 
+    /// 限时办理: one standing line with the counts, and one to-do item per step due or overdue
+    /// (the same figures as `ykt status`), each linked to where the step is done.
+    static func stepItems(_ steps: [TimedStep], withinLimit: Int, county: Bool) -> (standing: HTML?, waiting: [HTML]) {
+        let overdue = steps.filter { $0.clock.state == .overdue }.count
+        let standing: HTML? = overdue + steps.count + withinLimit == 0 ? nil
+            : "<li id=\"time-limits\">限时办理（乡镇审核、部门审核、财政审批，按工作日）：逾期 \(overdue) 项、即将到期 \(steps.count - overdue) 项、时限内 \(withinLimit) 项</li>"
+        var waiting: [HTML] = steps.prefix(20).map { t in
+            let c = t.clock
+            let what = (county ? "\(t.townshipName)（\(t.township)）" : "") + "\(t.programName)（\(t.program)）\(t.period) \(t.subject)"
+            let head = "\(c.step.chinese)\(c.state == .overdue ? "逾期" : "即将到期")"
+            let text = "\(what) 自 \(c.start) 起算、时限 \(c.limit) 个工作日，\(c.summary)"
+            let path: String
+            switch (c.step, county, t.roster) {
+            case (.townshipReview, true, _): path = "/townships"
+            case (.departmentReview, true, let id?): path = "/rosters/\(id)"
+            case (.financeApproval, true, _): path = "/approval"
+            case (_, false, let id?): path = "/rosters/\(id)"
+            default: path = "/rosters"
+            }
+            let label = county || c.step == .townshipReview ? "去办理" : "查看"
+            let mark: HTML = c.state == .overdue ? "<span class=\"bad\">\(head)</span>" : "\(head)"
+            return "<li class=\"time-limit \(c.state.rawValue)\">\(mark)：\(text) \(Markup.link(path, label))</li>"
+        }
+        if steps.count > 20 { waiting.append(item("另有 \(steps.count - 20) 项限时办理事项即将到期或逾期（ykt status --json 查看全部）")) }
+        return (standing, waiting)
+    }
+
     static func outcome(_ r: TownshipNode.PushReport) -> String {
         "推送操作 \(r.operations) 条（采纳 \(r.accepted)、退回 \(r.rejected)、冲突 \(r.conflicted)），收到县财政消息 \(r.pulled) 条"
     }
@@ -67,6 +94,9 @@ enum HomePages {
             let total = s.failedPayments.reduce(Int64(0)) { $0 + $1.amountFen }
             waiting.append(item("发放失败待更正：\(s.failedPayments.count) 笔 \(Markup.yuan(total)) 元", "/payments"))
         }
+        let steps = stepItems(s.timeLimits, withinLimit: s.stepsWithinLimit, county: false)
+        waiting += steps.waiting
+        if let line = steps.standing { standing.append(line) }
         if s.inboxMessages > 0 { standing.append("<li>已收到县财政消息 \(s.inboxMessages) 条 \(Markup.link("/inbox", "查看"))</li>") }
         for n in s.openNotices {
             standing.append("<li>公示 \(n.notice)（\(n.program) \(n.period)）公示中，\(n.earliestClose) 起可以结束 \(Markup.link("/notices/\(n.notice)", "查看"))</li>")
@@ -121,6 +151,9 @@ enum HomePages {
                 ? "批次 \(b.id)（\(b.bank)）银行应于 \(b.reportDue ?? "") 前报告结果，已逾期 \(-d.workingDaysLeft) 个工作日"
                 : "批次 \(b.id)（\(b.bank)）银行应于 \(b.payDue ?? "") 前入账、\(b.reportDue ?? "") 前报告结果", "/batches", "查看"))
         }
+        let steps = stepItems(s.timeLimits, withinLimit: s.stepsWithinLimit, county: true)
+        waiting += steps.waiting
+        if let line = steps.standing { standing.append(line) }
         let f = s.failedPayments
         if f.toCorrect > 0 { waiting.append(item("发放失败待乡镇更正：\(f.toCorrect) 笔 \(Markup.yuan(f.toCorrectFen)) 元", "/reissue", "查看")) }
         if f.toReissue > 0 { waiting.append(item("乡镇已更正、待补发：\(f.toReissue) 笔 \(Markup.yuan(f.toReissueFen)) 元", "/reissue")) }

@@ -363,6 +363,7 @@ enum TownshipPages {
                 "<li>\(Markup.when(d.at))　\(words[d.decision] ?? d.decision)\(d.by.isEmpty ? "" : "（\(d.by)）")\(d.reason.isEmpty ? "" : "：\(d.reason)")</li>"
             }) + "</ul>"
         }
+        body += "<h2>限时办理</h2>" + CountyMoneyPages.stepTable(try node.timedSteps(on: c.today).filter { $0.roster == id })
         if r.status == .draft, c.can("roster submit") {
             body += "<h2>报送</h2><p>核对无误后报送：清册冻结并排入待同步队列（离线时也可报送）。这是须本人签名的决定。</p>"
                 + formWithID("roster-submit", c.form("/rosters/\(id)/submit", "", submit: "报送清册 \(id)", signed: true))

@@ -340,10 +340,17 @@ extension CountyNode {
         // Leads handed to the discipline commission in the month (seed 004: 定期向本级纪委监委报送…及时移交…问题线索).
         let leads = try leadsHandedOver(month: month)
         let leadLine = "本月向纪委监委移交问题线索 \(leads.total) 条（预警 \(leads.warnings) 条，投诉举报 \(leads.complaints) 条；按首次移交日期计，ykt leads export）。"
+        // 限时办理 (seed 000): each step done in the month on time or late, and overdue at its end.
+        let tallies = try stepTallies(month: month)
+        let stepLine = "限时办理（按工作日，时限见政策清单）：" + tallies.map {
+            "\($0.step.chinese)本月按时办结 \($0.onTime) 件、超时办结 \($0.late) 件、月末逾期未办 \($0.overdue) 件"
+        }.joined(separator: "；") + "。"
         let doc = NoticeDocument(title: title, intro: ["统计口径：发放成功、失败按代发银行回盘日期计入当月；补发按补发批次生成日期；月末未发放为月末前已审定、截至月末仍未发放成功的清册明细。"],
                                  columns: columns, numeric: Set(2...9), rows: table, totals: totals,
-                                 outro: [leadLine, "本表不含个人身份信息。", config.name, printedOn.chinese],
-                                 csvTail: [["本月移交问题线索（条）", String(leads.total), "其中预警", String(leads.warnings), "其中投诉举报", String(leads.complaints)]])
+                                 outro: [leadLine, stepLine, "本表不含个人身份信息。", config.name, printedOn.chinese],
+                                 csvTail: [["本月移交问题线索（条）", String(leads.total), "其中预警", String(leads.warnings), "其中投诉举报", String(leads.complaints)]]
+                                    + tallies.map { ["限时办理：\($0.step.chinese)", "按时办结（件）", String($0.onTime), "超时办结（件）", String($0.late),
+                                                     "月末逾期未办（件）", String($0.overdue)] })
         let base = "月报-\(config.nodeID)-\(month)"
         let paths = try doc.write(base: base, into: directory)
         try perform("report.monthly", object: "month \(month)", detail: base) {}

@@ -69,6 +69,11 @@ extension CountyNode {
         /// Agency banks with no agreement in force today, or whose agreements stop covering them
         /// within 60 days (`AgreementCover`; docs/conventions.md, "代发协议").
         public var bankAgreements: [AgreementCover] = []
+        /// 限时办理: township review, department review and finance approval steps not yet done
+        /// that are due (today or the next working day) or overdue (docs/conventions.md, "限时办理").
+        public var timeLimits: [TimedStep] = []
+        /// Steps not yet done and still within their limit, not due yet.
+        public var stepsWithinLimit = 0
     }
 
     public struct BankFilesWaiting: Sendable, Codable {
@@ -138,6 +143,7 @@ extension CountyNode {
             else { (failed.toCorrect, failed.toCorrectFen) = (r.int(1), r.int64(2)) }
         }
         let deadlines = (try? self.deadlines(on: today)) ?? []
+        let steps = try stepsDueOrOverdue(on: today)
         return Status(
             node: config.nodeID, name: config.name, today: today.description, townships: try townshipSyncs(),
             rostersToReview: try count("SELECT count(*) FROM roster WHERE status = 'received'"),
@@ -157,6 +163,7 @@ extension CountyNode {
                 let n = Self.resultFiles(of: bank).files.count
                 return n > 0 ? BankFilesWaiting(bank: bank.code, files: n) : nil
             },
-            bankAgreements: try agreementCovers(on: today).filter { $0.state != "ok" })
+            bankAgreements: try agreementCovers(on: today).filter { $0.state != "ok" },
+            timeLimits: steps.due, stepsWithinLimit: steps.waiting)
     }
 }

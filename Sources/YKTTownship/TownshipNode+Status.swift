@@ -85,6 +85,11 @@ extension TownshipNode {
         /// Open notices still within their 5 working days: id and the first day they may close.
         public var openNotices: [ClosableNotice]
         public var failedPayments: [FailedPayment]
+        /// 限时办理: this township's reviews, and the county's steps on its submitted rosters as
+        /// far as the county's messages tell, not done and due or overdue (docs/conventions.md).
+        public var timeLimits: [TimedStep] = []
+        /// Steps not done and still within their limit, not due yet.
+        public var stepsWithinLimit = 0
     }
 
     // MARK: The sync state (not in the audit trail)
@@ -159,12 +164,14 @@ extension TownshipNode {
             FailedPayment(payment: $0.int64(0), roster: $0.int64(1), line: $0.int(2), residentID: Masking.residentID($0.text(3)),
                           name: $0.text(4), amountFen: $0.int64(5), reason: $0.text(6))
         }
+        let steps = try stepsDueOrOverdue(on: today)
         return Status(node: config.nodeID, name: config.name, today: today.description,
                       countyConfigured: !(config.extra["county_address"] ?? "").isEmpty,
                       sync: try syncState(), outboxWaiting: Int(waiting), operationsRejected: Int(rejected),
                       operationsConflicted: Int(conflicted), inboxMessages: Int(inbox), rostersReturned: returned,
                       draftRosters: drafts, decisionsToAct: try decisionsToAct(), closableNotices: noticeLists.closable,
-                      openNotices: noticeLists.open, failedPayments: failed)
+                      openNotices: noticeLists.open, failedPayments: failed, timeLimits: steps.due,
+                      stepsWithinLimit: steps.waiting)
     }
 
     /// Conflict decisions that keep another township's registration of a resident who is still

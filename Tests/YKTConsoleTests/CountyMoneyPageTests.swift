@@ -128,6 +128,39 @@ struct CountyMoneyPageTests {
         #expect(try s.county.db.integer("SELECT count(*) FROM downstream WHERE kind = 'roster.reviewed'") == 1)
     }
 
+    /// 限时办理 (docs/conventions.md): the roster was received on 2026-02-10; TF01 allows the
+    /// department 10 working days (the standard), the 10th being Saturday 2026-02-28 (a make-up
+    /// working day), so on the console's day, Monday 2026-03-02, the review is 1 working day late.
+    @Test func anOverdueReviewIsShownOnTheHomePageTheQueueAndTheRoster() throws {
+        let s = try MoneyScene()
+        try s.county.db.run("UPDATE roster SET received_at = '2026-02-10T10:00:00+08:00' WHERE id = 1")
+        let b = try s.browser("shen")
+        let home = try b.get("/")
+        #expect(home.status == 200)
+        #expect(home.body.contains("<span class=\"bad\">部门审核逾期</span>"))
+        #expect(home.body.contains("自 2026-02-10 起算、时限 10 个工作日，应于 2026-02-28 前办结，已逾期 1 个工作日"))
+        #expect(home.body.contains("href=\"/rosters/1\""))
+        #expect(home.body.contains("逾期 1 项、即将到期 0 项、时限内 0 项"))
+        let queue = try b.get("/review")
+        #expect(queue.body.contains("审核时限") && queue.body.contains("逾期 1 个工作日（应于 2026-02-28 前）"))
+        let roster = try b.get("/rosters/1")
+        #expect(roster.body.contains("id=\"roster-time-limits\"") && roster.body.contains("<td>部门审核</td>"))
+        // Reviewed today: the approval is timed from today, 5 working days → due 2026-03-06.
+        try s.county.become("shen")
+        try s.county.review(1, approve: true, reason: "")
+        let approver = try s.browser("zhou")
+        let approval = try approver.get("/approval")
+        #expect(approval.body.contains("审批时限") && approval.body.contains("2026-03-06 前（剩 4 个工作日）"))
+        let after = try approver.get("/rosters/1")
+        #expect(after.body.contains("超时 1 个工作日"))
+        // The township's roster page has the section too (TF01 is secret: no township clock, and
+        // the county's answers have not come down yet).
+        let town = try s.f.browser(s.town)
+        #expect(try town.login("tester", password: MoneyScene.password).status == 200)
+        let own = try town.get("/rosters/1")
+        #expect(own.status == 200 && own.body.contains("<h2>限时办理</h2>") && own.body.contains("涉密项目的首次报送不计乡镇审核时限"))
+    }
+
     @Test func aReturnNeedsAReasonAndGoesBackToTheTownship() throws {
         let s = try MoneyScene()
         let b = try s.browser("shen")
