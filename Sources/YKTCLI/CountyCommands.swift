@@ -291,7 +291,7 @@ enum CountyCommands {
             path: ["payment", "correct"], abstract: "（乡镇）更正一笔失败的发放：换新的指定账户（须本人签字确认书），或同一账户写明原因；同步后县里补发",
             positionals: [("支付", "失败的支付编号（ykt payment list --failed）")],
             options: [.value("bank", "银行", "新开户银行"), .value("account", "账号", "新账号"),
-                      .value("kind", "类型", "银行卡（默认）或 存折"), .value("confirmation", "编号", "本人签字确认书编号（换账户时必填）"),
+                      .value("kind", "类型", "银行卡（默认）、社保卡 或 存折"), .value("confirmation", "编号", "本人签字确认书编号（换账户时必填）"),
                       .value("note", "说明", "更正说明；不换账户时必填（例如 账户已解冻）")],
             run: { inv in
                 let node = try inv.node()
