@@ -14,6 +14,13 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
     case invalidID = "invalid-id"
     /// A dated act recorded after its date (补录): blocks approval until a reviewer clears it.
     case backdated = "backdated"
+    /// A live roster line of a program in its social security card transition (发放载体
+    /// 社保卡（过渡期）) paid onto another kind of account. Does not block approval: the county's
+    /// policy allows the transition; the warning lists who still has to move to the card.
+    case carrierTransition = "carrier-transition"
+
+    /// Whether an open or confirmed warning of this rule on a line stops the roster's approval.
+    public var blocksApproval: Bool { self != .carrierTransition }
 
     public var chinese: String {
         switch self {
@@ -25,6 +32,7 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
         case .official: "公职人员及其亲属在发放名单"
         case .invalidID: "身份证号无效"
         case .backdated: "补录（业务日期早于录入日）"
+        case .carrierTransition: "社保卡过渡期仍发放到其他账户"
         }
     }
 }
