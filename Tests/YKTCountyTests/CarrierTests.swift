@@ -89,6 +89,37 @@ struct CarrierTests {
         #expect(try county.warnings(rule: .carrierTransition).map(\.status) == ["open"])
     }
 
+    @Test("a social security card is paid as such: the kind travels from the township to the county's payment and the bank's instruction file, and reads back")
+    func paidOnTheCard() throws {
+        let c = try County(["450223101"])
+        let t = c.townships["450223101"]!
+        let alice = ResidentID.completing("45022319500101123")
+        try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("623018000000000001"))
+        try redeclare(t, alice, as: .socialSecurityCard)
+        try apply(t, alice, "TF01", quantity: "1")
+        try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+        #expect(try c.push("450223101").rejected == 0)
+        let county = c.county
+        try county.actAs("reviewer", .reviewer("TF01"))
+        try county.actAs("approver", .approver)
+        try county.setBudget(program: "TF01", period: try Period(parsing: "2026"), amount: try Fen(yuan: "1000"))
+        try county.actAs(TestOperators.administrator)
+        try county.addBank(code: "ABC", name: "农行", serves: [], folder: c.dir.sub("bank-ABC"), agreement: Loop.agreement)
+        try county.become("reviewer")
+        try county.review(1, approve: true, reason: "")
+        try county.become("approver")
+        _ = try county.approve([1])
+        try county.actAs("payer", .payments)
+        try county.dispatch(on: try CivilDate(parsing: "2026-11-16"))
+        #expect(try county.db.all("SELECT account_kind FROM payment") { $0.text(0) } == ["social-security-card"])
+        let file = try #require(try county.batches().first?.file)
+        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: c.dir.sub("bank-ABC/outbox/") + file)))
+        let instruction = try BankFile.readInstruction(bytes, file: file)
+        #expect(instruction.lines.map(\.accountKind) == ["social-security-card"])
+        #expect(try AccountKind(parsing: instruction.lines[0].accountKind) == .socialSecurityCard)
+        #expect(try BankFile.readInstruction(BankFile.write(instruction), file: "again") == instruction)
+    }
+
     @Test("ykt report carriers at the county: residents on rosters by township and village with the kind of their latest line; the register by township")
     func report() throws {
         let c = try County(["450223101", "450223102"])
