@@ -174,6 +174,19 @@ c report monthly --month 2026-11 --out "$work/reports" --date 2026-11-21 | inden
 grep -q "本月向纪委监委移交问题线索 1 条" "$work/reports/月报-450223-2026-11.html" || { echo "错误：月报没有计入移交的问题线索" >&2; exit 1; }
 grep -o '限时办理（按工作日[^。]*。' "$work/reports/月报-450223-2026-11.html" | indent \
     || { echo "错误：月报没有限时办理一节" >&2; exit 1; }
+echo "== 发放载体：按乡镇和村统计发放到社保卡、其他银行卡、存折的人数（2026 年的清册；底册按现用指定账户）"
+c report carriers --period 2026 --out "$work/reports/发放载体-2026.csv" 2>/dev/null | indent
+c report carriers --period 2026 --json > "$work/carriers.json"
+on_rosters=$(sqlite3 "$county/county.db" "SELECT count(DISTINCT l.resident_id) FROM roster_line l JOIN roster r ON r.id = l.roster_id WHERE r.status != 'rejected' AND r.period = '2026'")
+registered=$(sqlite3 "$county/county.db" "SELECT count(*) FROM resident WHERE removed_at IS NULL")
+python3 - "$work/carriers.json" "$on_rosters" "$registered" <<'PY' || { echo "错误：发放载体统计与县里的清册、底册人数不符" >&2; exit 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+on, reg = int(sys.argv[2]), int(sys.argv[3])
+assert sum(x["total"] for x in r["rosters"]) == on, (r, on)
+assert sum(x["total"] for x in r["register"]) == reg, (r, reg)
+assert sum(x["socialSecurityCard"] for x in r["register"]) > sum(x["otherCard"] + x["passbook"] for x in r["register"]), r   # the demo: most on the card
+PY
 for code in "${codes[@]}"; do
     for r in $(ykt_as clerk "$work/$code" roster list --json | json '" ".join(str(r["id"]) for r in d if r["status"]=="submitted")'); do
         ykt_as clerk "$work/$code" payment notice "$r" --date 2026-11-21 2>/dev/null | head -n 1 | indent || true

@@ -292,7 +292,7 @@ enum CountyCommands {
             path: ["payment", "correct"], abstract: "（乡镇）更正一笔失败的发放：换新的指定账户（须本人签字确认书），或同一账户写明原因；同步后县里补发",
             positionals: [("支付", "失败的支付编号（ykt payment list --failed）")],
             options: [.value("bank", "银行", "新开户银行"), .value("account", "账号", "新账号"),
-                      .value("kind", "类型", "银行卡（默认）或 存折"), .value("confirmation", "编号", "本人签字确认书编号（换账户时必填）"),
+                      .value("kind", "类型", "银行卡（默认）、社保卡 或 存折"), .value("confirmation", "编号", "本人签字确认书编号（换账户时必填）"),
                       .value("note", "说明", "更正说明；不换账户时必填（例如 账户已解冻）")],
             run: { inv in
                 let node = try inv.node()
@@ -395,6 +395,33 @@ enum CountyCommands {
                 inv.out.paths((r.html ?? "", r.csv ?? ""))
             }),
         CommandSpec(
+            path: ["report", "carriers"], abstract: "按乡镇和村（社区）统计发放载体：发放到社保卡、其他银行卡、存折的人数",
+            discussion: "「清册」部分：列入未被退回的清册的对象（--period、--program 限定期次和项目），每人计一次，按其最近一行清册的账户类型和村（社区）；"
+                + "「底册」部分：底册中未移除的对象按现用指定账户的类型（县财政节点只按乡镇，县里不记对象的村）。"
+                + "社保卡是社会保障卡金融账户；升级到本版以前登记、当时填「社保卡」的账户仍记作银行卡，用 ykt account change 重新登记账户类型后才计入社保卡。"
+                + "在乡镇节点上只列本乡镇各村。只有人数，不含个人信息。",
+            options: [.value("period", "期次", "只统计这一期次的清册，例如 2026 或 2026-11"), .value("program", "项目", "只统计这个项目的清册"),
+                      .value("out", "文件", "另存为 CSV（UTF-8 带 BOM，供 Excel/WPS）"), .flag("json", "以 JSON 输出")],
+            run: { inv in
+                let period = try inv.optional("period") { s throws(YKTError) in try Period(parsing: s) }
+                let program = inv.string("program")
+                let report = inv.isCounty ? try inv.county().carrierReport(period: period, program: program)
+                                          : try inv.node().carrierReport(period: period, program: program)
+                if let out = inv.string("out") {
+                    try FileOutput.writeAtomically(report.csv, to: out)
+                    inv.out.message("CSV：\(out)")
+                }
+                if inv.json { return try inv.out.json(report) }
+                let scope = [period.map { $0.chinese }, program].compactMap { $0 }.joined(separator: " ")
+                inv.out.line("列入清册的对象" + (scope.isEmpty ? "（全部期次、全部项目）" : "（\(scope)）") + "：")
+                let numeric: Set<Int> = [2, 3, 4, 5, 6]
+                inv.out.table(CarrierReport.columns, (report.rosters + [CarrierReport.total(report.rosters)]).map(CarrierReport.cells),
+                              rightAligned: numeric)
+                inv.out.line("底册（现用指定账户）：")
+                inv.out.table(CarrierReport.columns, (report.register + [CarrierReport.total(report.register)]).map(CarrierReport.cells),
+                              rightAligned: numeric)
+            }),
+        CommandSpec(
             path: ["report", "monthly"], abstract: "（县级）按项目和乡镇打印某月发放情况月报（HTML 和 CSV），含当月移交纪委监委的问题线索条数和限时办理情况（各环节按时、超时办结和月末逾期件数）",
             options: [.value("month", "月份", "例如 2026-11", required: true), .value("out", "目录", "输出目录", required: true),
                       .value("date", "日期", "落款日期，默认今天")],
@@ -430,7 +457,7 @@ enum CountyCommands {
                 }
             }),
         CommandSpec(
-            path: ["warnings", "run"], abstract: "（县级）运行全部预警规则（一人多卡、一卡多人、重复发放、超标准、已故、公职人员亲属、身份证号无效）",
+            path: ["warnings", "run"], abstract: "（县级）运行全部预警规则（一人多卡、一卡多人、重复发放、超标准、已故、公职人员亲属、身份证号无效、社保卡过渡期仍发放到其他账户）",
             options: [.flag("json", "以 JSON 输出")],
             run: { inv in
                 let r = try inv.county().runWarnings()

@@ -14,8 +14,8 @@ enum RegisterCommands {
     ]
     static let accountOptions: [OptionSpec] = [
         .value("bank", "银行", "开户银行（代发银行）", required: true),
-        .value("account", "账号", "银行卡号（16–19 位）或存折账号", required: true),
-        .value("account-kind", "类型", "账户类型：银行卡（默认）或 存折"),
+        .value("account", "账号", "社保卡或银行卡号（16–19 位）或存折账号", required: true),
+        .value("account-kind", "类型", "账户类型：银行卡（默认）、社保卡（社会保障卡金融账户）或 存折"),
         .value("confirmation", "编号", "本人签字确认书编号", required: true),
         .value("shared-account-reason", "理由", "账号已是他人指定账户时，共用的理由"),
     ]

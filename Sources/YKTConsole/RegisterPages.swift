@@ -70,7 +70,7 @@ enum RegisterPages {
         let kind = c.value("account_kind") ?? "card"
         return """
             <label>开户银行<input name="bank" required value="\(c.value("bank") ?? "")"></label>
-            <label>账户类型<select name="account_kind"><option value="card"\(kind == "card" ? " selected" : "")>银行卡</option><option value="passbook"\(kind == "passbook" ? " selected" : "")>存折</option></select></label>
+            <label>账户类型<select name="account_kind"><option value="card"\(kind == "card" ? " selected" : "")>银行卡</option><option value="social-security-card"\(kind == "social-security-card" ? " selected" : "")>社保卡</option><option value="passbook"\(kind == "passbook" ? " selected" : "")>存折</option></select></label>
             <label>账号<input name="account" required inputmode="numeric" autocomplete="off" value="\(c.value("account") ?? "")"></label>
             <label>本人签字确认书编号<input name="confirmation" required value="\(c.value("confirmation") ?? "")"></label>
             <label>共用账户理由（账号已是他人指定账户时）<input name="shared_reason" value="\(c.value("shared_reason") ?? "")"></label>

@@ -426,7 +426,7 @@ enum TownshipPages {
         let fields: HTML = """
             <fieldset><legend>换新的指定账户（须本人签字确认书）</legend>
             <label>新开户银行<input name="bank" value="\(c.value("bank") ?? "")"></label>
-            <label>账户类型<select name="account_kind"><option value="card">银行卡</option><option value="passbook"\(c.value("account_kind") == "passbook" ? " selected" : "")>存折</option></select></label>
+            <label>账户类型<select name="account_kind"><option value="card"\(c.value("account_kind") == "card" ? " selected" : "")>银行卡</option><option value="social-security-card"\(c.value("account_kind") == "social-security-card" ? " selected" : "")>社保卡</option><option value="passbook"\(c.value("account_kind") == "passbook" ? " selected" : "")>存折</option></select></label>
             <label>新账号<input name="account" inputmode="numeric" autocomplete="off" value="\(c.value("account") ?? "")"></label>
             <label>本人签字确认书编号<input name="confirmation" value="\(c.value("confirmation") ?? "")"></label></fieldset>
             <label>更正说明（不换账户时必填，例如 账户已解冻）<input name="note" size="30" value="\(c.value("note") ?? "")"></label>

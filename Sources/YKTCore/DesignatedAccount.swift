@@ -1,20 +1,35 @@
-/// The kind of a designated account: a bank card (social security card financial account or
-/// debit card) or a passbook (存折), which has no Luhn check digit.
+/// The kind of a designated account: a social security card's financial account (社会保障卡金融账户,
+/// the carrier seeds 000 and 004 pay onto), another bank card (debit card), or a passbook (存折),
+/// which has no Luhn check digit. A social security card's number is checked like a bank card's.
+///
+/// Until issue 20 「社保卡」 was a spelling of `.card`; rows stored then stay `card` until the
+/// account is declared again (`ykt account change`, `ykt beneficiary edit`).
 public enum AccountKind: String, Sendable, Codable, CaseIterable {
     case card
     case passbook
+    case socialSecurityCard = "social-security-card"
 
-    /// Accepts `card`/`passbook` and the Chinese labels clerks type.
+    /// Accepts the raw values and the Chinese labels clerks type.
     public init(parsing text: String) throws(YKTError) {
         switch text.trimmed.lowercased() {
-        case "card", "银行卡", "卡", "社保卡", "借记卡", "": self = .card
+        case "card", "银行卡", "卡", "借记卡", "其他银行卡", "": self = .card
         case "passbook", "存折", "折": self = .passbook
+        case "social-security-card", "社保卡", "社会保障卡", "社保卡金融账户", "社会保障卡金融账户": self = .socialSecurityCard
         default:
-            throw YKTError(.accountKind, "账户类型「\(text)」不认识", hint: "填写 银行卡 或 存折")
+            throw YKTError(.accountKind, "账户类型「\(text)」不认识", hint: "填写 社保卡、银行卡 或 存折")
         }
     }
 
-    public var chinese: String { self == .card ? "银行卡" : "存折" }
+    public var chinese: String {
+        switch self {
+        case .card: "银行卡"
+        case .passbook: "存折"
+        case .socialSecurityCard: "社保卡"
+        }
+    }
+
+    /// Whether the number is a card number (16–19 digits with a Luhn check digit).
+    public var isCard: Bool { self != .passbook }
 }
 
 /// A designated account (指定账户) number, validated for its kind.
@@ -41,18 +56,19 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
             digits.append(b)
         }
         switch kind {
-        case .card:
+        case .card, .socialSecurityCard:
+            let what = kind == .socialSecurityCard ? "社保卡号" : "银行卡号"
             if !(16...19).contains(digits.count) || !Self.luhnValid(digits),
                let zeros = ExcelText.cutZeros(String(decoding: digits, as: UTF8.self), minimum: 2) {
-                throw YKTError(.excelNumber, "银行卡号后 \(zeros) 位都是 0 且通不过校验：多半是 Excel/WPS 把它当成数字保存时截断了（只保留 15 位有效数字）",
+                throw YKTError(.excelNumber, "\(what)后 \(zeros) 位都是 0 且通不过校验：多半是 Excel/WPS 把它当成数字保存时截断了（只保留 15 位有效数字）",
                                hint: ExcelText.avoidHint)
             }
             guard (16...19).contains(digits.count) else {
-                throw YKTError(.accountFormat, "银行卡号应为 16–19 位数字，实际 \(digits.count) 位",
+                throw YKTError(.accountFormat, "\(what)应为 16–19 位数字，实际 \(digits.count) 位",
                                hint: "核对卡面号码；存折账号请把账户类型填为 存折")
             }
             guard Self.luhnValid(digits) else {
-                throw YKTError(.accountLuhn, "银行卡号 \(Masking.account(String(decoding: digits, as: UTF8.self))) 未通过校验（Luhn）",
+                throw YKTError(.accountLuhn, "\(what) \(Masking.account(String(decoding: digits, as: UTF8.self))) 未通过校验（Luhn）",
                                hint: "多半是某一位录错了，请对照卡面逐位核对")
             }
         case .passbook:

@@ -102,6 +102,8 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let rosterSigners = code("YKT-ROSTER-SIGNERS")
     public static let rosterHead = code("YKT-ROSTER-HEAD")
     public static let rosterHousehold = code("YKT-ROSTER-HOUSEHOLD")
+    /// A roster line for a program the county pays on the social security card only, on another kind of account.
+    public static let rosterCarrier = code("YKT-ROSTER-CARRIER")
     // Node and storage
     public static let nodeMissing = code("YKT-NODE-MISSING")
     public static let nodeExists = code("YKT-NODE-EXISTS")
@@ -198,10 +200,10 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         idRegion: (.invalidInput, "身份证号前 6 位行政区划代码无效"),
         idBirthDate: (.invalidInput, "身份证号中的出生日期不存在、早于 1900 年或晚于今天"),
         idCheckDigit: (.invalidInput, "身份证号校验码（第 18 位）与前 17 位不符（GB 11643）"),
-        accountFormat: (.invalidInput, "账号格式错误：银行卡 16–19 位数字，存折 8–30 位数字"),
-        accountLuhn: (.invalidInput, "银行卡号未通过 Luhn 校验"),
+        accountFormat: (.invalidInput, "账号格式错误：社保卡、银行卡 16–19 位数字，存折 8–30 位数字"),
+        accountLuhn: (.invalidInput, "社保卡或银行卡号未通过 Luhn 校验"),
         excelNumber: (.invalidInput, "身份证号或账号被 Excel/WPS 当作数字改掉了（科学计数法如 4.50223E+17，或末尾几位变成 0）：重新录入这一格，并把这一列设为文本"),
-        accountKind: (.invalidInput, "账户类型只能是 银行卡 或 存折"),
+        accountKind: (.invalidInput, "账户类型只能是 社保卡、银行卡 或 存折"),
         accountShared: (.ruleRefused, "该账号已是另一位补贴对象的指定账户（一人一卡），须说明理由方可共用"),
         accountConfirmation: (.invalidInput, "变更或登记指定账户须填写本人签字确认书编号"),
         accountUnchanged: (.ruleRefused, "新账户与现用指定账户相同，无需变更"),
@@ -267,6 +269,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         rosterSigners: (.ruleRefused, "清册须由编制人（职能站所负责人）和报送人（乡镇主要负责人）两个不同的人分别签字：编制人未记录或与报送人为同一人"),
         rosterHead: (.ruleRefused, "按户发放的项目，清册行的对象不是县里登记的户主"),
         rosterHousehold: (.ruleRefused, "按户发放的项目，同一户在重叠的期次已有清册行（或本清册内重复）"),
+        rosterCarrier: (.ruleRefused, "县里规定该项目只发放到社会保障卡金融账户（发放载体：社保卡），清册行的指定账户是其他银行卡或存折：先为此人登记社保卡为指定账户，再重新编制清册"),
         nodeMissing: (.configuration, "节点目录不存在或未初始化"),
         nodeExists: (.ruleRefused, "节点目录已初始化"),
         nodeConfig: (.configuration, "节点配置文件有误"),

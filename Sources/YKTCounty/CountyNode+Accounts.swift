@@ -51,7 +51,7 @@ extension CountyNode {
             guard let current = try currentAccount(of: rid) else {
                 throw YKTError(.residentUnknown, "县里没有 \(rid.masked) 的登记", hint: "核对身份证号；此人须先由乡镇登记并同步")
             }
-            if current.number == number.value, current.bank == bank {
+            if current.number == number.value, current.bank == bank, current.kind == number.kind.rawValue {
                 throw YKTError(.accountUnchanged, "新账户 \(number.masked) 与县里现用的指定账户相同", hint: "核对新卡号")
             }
             // One card per person: another resident's designated account is refused here (a shared
@@ -115,7 +115,7 @@ extension CountyNode {
         guard let current = try currentAccount(of: rid) else {
             return .rejected(.residentUnknown, "县里没有 \(rid.masked) 的登记")
         }
-        if current.number == number.value, current.bank == bank { return .accepted }   // both sides chose the same account
+        if current.number == number.value, current.bank == bank, current.kind == kind.rawValue { return .accepted }   // both sides chose the same account
         // The account the township replaced: its number (required: without it the county could
         // not tell a change made on both sides) and, when the operation names it, its bank.
         let previous = try data.requiredString("previousNumber")

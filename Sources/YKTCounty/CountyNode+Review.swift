@@ -217,7 +217,10 @@ extension CountyNode {
                 JOIN warning_resident wr ON wr.resident_id = l.resident_id
                 JOIN warning w ON w.id = wr.warning_id AND w.status IN ('open','confirmed')
                 WHERE l.roster_id = ? ORDER BY l.line_no
-                """, r.id) { blocking.append((r.id, $0.int64(0), $0.int(1), $0.text(2))) }
+                """, r.id) { row in
+                // A rule that only informs (the social security card transition) does not block.
+                if WarningRule(rawValue: row.text(2))?.blocksApproval ?? true { blocking.append((r.id, row.int64(0), row.int(1), row.text(2))) }
+            }
         }
         // A dated act recorded after the fact is cleared by a reviewer who checked it, never
         // overridden at approval.

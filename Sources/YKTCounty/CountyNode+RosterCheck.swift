@@ -52,6 +52,7 @@ extension CountyNode {
             return .rejected(.programUnknown, "县里的补贴政策清单没有项目 \(program)，清册不能接收")
         }
         let standard = try standardInForce(program: program, period: period) ?? facts.standard
+        let carrier = try programCarrier(program)
         var sum: Int64 = 0
         var parsed: [RosterLineData] = []
         var problems: [LineProblem] = []
@@ -88,6 +89,7 @@ extension CountyNode {
             if resident.number != number.value || resident.bank != bank || resident.kind != kind.rawValue {
                 problem(.rosterAccount, "\(masked) 的账户 \(number.masked)（\(bank)）不是县里登记的现用指定账户 \(Masking.account(resident.number))（\(resident.bank)）")
             }
+            if let reason = Self.carrierProblem(carrier, kind: resident.kind, person: masked) { problem(.rosterCarrier, reason) }
             // The application, its village evaluation and its notice.
             let key = "application/\(rid)/\(program)/\(period)"
             let app = try db.first("SELECT node_id, village_result, quantity, status FROM application WHERE entity = ?", key) {
@@ -217,6 +219,21 @@ extension CountyNode {
         }
         case signed(prepared: Signer, submitted: Signer)
         case refused(Decision)
+    }
+
+    /// The program's 发放载体 as the county's policy list sets it now (docs/conventions.md): the
+    /// rule in force when a roster arrives, whatever its period.
+    func programCarrier(_ code: String) throws -> CarrierRule {
+        CarrierRule(rawValue: try db.first("SELECT carrier FROM program WHERE code = ?", code) { $0.text(0) } ?? "") ?? .any
+    }
+
+    /// A line for a program paid on the social security card only, on another kind of account
+    /// (the one the county holds for the person): the reason it is refused. A program in
+    /// transition accepts the line; the warning scan raises `carrier-transition` for it.
+    static func carrierProblem(_ carrier: CarrierRule, kind: String, person: String) -> String? {
+        guard carrier == .socialSecurityCard, kind != AccountKind.socialSecurityCard.rawValue else { return nil }
+        let label = AccountKind(rawValue: kind)?.chinese ?? "「\(kind)」"
+        return "\(person) 的指定账户是\(label)，该项目规定发放到社会保障卡金融账户：先为此人登记社保卡为指定账户（ykt account change），再重新编制清册"
     }
 
     /// The whole roster refused: the reason lists every line with every problem (at most 200

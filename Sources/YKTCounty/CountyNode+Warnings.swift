@@ -18,6 +18,13 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
     case householdSeveralAccounts = "one-household-several-accounts"
     /// 一户重复发放: one per-household program paid twice to one household for colliding periods.
     case householdPaidTwice = "household-paid-twice"
+    /// A live roster line of a program in its social security card transition (发放载体
+    /// 社保卡（过渡期）) paid onto another kind of account. Does not block approval: the county's
+    /// policy allows the transition; the warning lists who still has to move to the card.
+    case carrierTransition = "carrier-transition"
+
+    /// Whether an open or confirmed warning of this rule on a line stops the roster's approval.
+    public var blocksApproval: Bool { self != .carrierTransition }
 
     public var chinese: String {
         switch self {
@@ -31,6 +38,7 @@ public enum WarningRule: String, Sendable, Codable, CaseIterable {
         case .backdated: "补录（业务日期早于录入日）"
         case .householdSeveralAccounts: "一户多卡"
         case .householdPaidTwice: "同一户同一项目同一期次重复发放"
+        case .carrierTransition: "社保卡过渡期仍发放到其他账户"
         }
     }
 }

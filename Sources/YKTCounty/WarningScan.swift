@@ -263,6 +263,7 @@ struct WarningScan: Sendable {
             }
         }
         try aboveStandard(db, into: &out.findings)
+        try carrierTransition(db, into: &out.findings)
         // On the civil-affairs list of deceased residents, on a roster for a period not ended
         // before the death (the period's last day is on or after the date of death).
         try db.forEach("""
@@ -324,6 +325,30 @@ struct WarningScan: Sendable {
                                                    "period": .string(info.period), "roster": .int(Int64(id)), "line": .int(r.int64(0)),
                                                    "quantity": .string(r.text(2)), "amountFen": .int(r.int64(3)),
                                                    "ceilingFen": .int(limit.value)], residents: [r.text(1)]))
+            }
+        }
+    }
+
+    /// 社保卡过渡期: the lines of live rosters of programs whose carrier is the social security
+    /// card in transition that are paid onto another kind of account (one finding per person,
+    /// program and period). Few programs, read by the roster index; lines by primary key.
+    func carrierTransition(_ db: Database, into findings: inout [Finding]) throws {
+        var programs: Set<String> = []
+        try db.forEach("SELECT code FROM program WHERE carrier = ?", CarrierRule.socialSecurityCardTransition.rawValue) { programs.insert($0.text(0)) }
+        guard !programs.isEmpty else { return }
+        let lines = try db.statement("""
+            SELECT line_no, resident_id, account_kind, bank FROM roster_line WHERE roster_id = ? AND account_kind != ? ORDER BY line_no
+            """)
+        for (id, info) in rosters.enumerated() {
+            guard let info, info.live, programs.contains(info.program) else { continue }
+            try lines.forEach([Int64(id), AccountKind.socialSecurityCard.rawValue]) { r in
+                let kind = AccountKind(rawValue: r.text(2))?.chinese ?? r.text(2)
+                findings.append(Finding(rule: .carrierTransition, subject: "\(r.text(1))/\(info.program)/\(info.period)",
+                                        evidence: ["residentId": .string(r.text(1)), "program": .string(info.program),
+                                                   "period": .string(info.period), "roster": .int(Int64(id)), "line": .int(r.int64(0)),
+                                                   "accountKind": .string(kind), "bank": .string(r.text(3)),
+                                                   "reason": .string("该项目处于社保卡过渡期，此人仍发放到\(kind)：过渡期结束前须登记社保卡金融账户为指定账户")],
+                                        residents: [r.text(1)]))
             }
         }
     }

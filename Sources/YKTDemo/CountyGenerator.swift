@@ -71,14 +71,14 @@ public struct CountyGenerator: Sendable {
     ]
 
     public static let programsCSV = """
-    项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本,发放对象
-    GD01,耕地地力保护补贴,县农业农村局,112.35,元/亩,每年,否,财农〔2016〕26号,1,按人
-    TZ01,糖料蔗良种补贴,县农业农村局,150.00,元/亩,每年,否,桂农厅发〔2023〕12号,1,按人
-    YL01,城乡居民基础养老金,县人力资源和社会保障局,163.00,元/人·月,每月,否,国发〔2014〕8号,1,按人
-    GL01,高龄津贴,县民政局,100.00,元/人·月,每月,否,桂民发〔2019〕21号,1,按人
-    CJ01,残疾人两项补贴,县残疾人联合会,90.00,元/人·月,每月,否,国发〔2015〕52号,1,按人
-    TF01,特殊对象生活补助,县民政局,300.00,元/人,一次性,是,内部文件,1,按人
-    GY01,生态公益林补偿,县林业局,15.75,元/亩,每年,否,财农〔2020〕10号,1,按户
+    项目编码,项目名称,主管部门,补贴标准(元),计量单位,发放频次,是否涉密,政策依据,版本,发放载体,发放对象
+    GD01,耕地地力保护补贴,县农业农村局,112.35,元/亩,每年,否,财农〔2016〕26号,1,,按人
+    TZ01,糖料蔗良种补贴,县农业农村局,150.00,元/亩,每年,否,桂农厅发〔2023〕12号,1,,按人
+    YL01,城乡居民基础养老金,县人力资源和社会保障局,163.00,元/人·月,每月,否,国发〔2014〕8号,1,社保卡（过渡期）,按人
+    GL01,高龄津贴,县民政局,100.00,元/人·月,每月,否,桂民发〔2019〕21号,1,,按人
+    CJ01,残疾人两项补贴,县残疾人联合会,90.00,元/人·月,每月,否,国发〔2015〕52号,1,,按人
+    TF01,特殊对象生活补助,县民政局,300.00,元/人,一次性,是,内部文件,1,,按人
+    GY01,生态公益林补偿,县林业局,15.75,元/亩,每年,否,财农〔2020〕10号,1,,按户
 
     """
 
@@ -135,7 +135,12 @@ public struct CountyGenerator: Sendable {
                     id = ResidentID.completing(region + String(format: "%04d%02d%02d%03d", birthYear, month, day, seq))
                 } while !ids.insert(id).inserted
                 let bank = Self.banks[Int(rng.next() % UInt64(Self.banks.count))]
-                let passbook = rng.next() % 20 == 0
+                // One draw decides the kind (the sequence stays as it was before kinds were three):
+                // 1 in 20 a passbook; of the cards, 4 in 5 the social security card's financial
+                // account (seeds 000, 004: the carrier), the rest another bank card.
+                let draw = rng.next()
+                let passbook = draw % 20 == 0
+                let kind = passbook ? "存折" : (draw / 20) % 5 == 0 ? "银行卡" : "社保卡"
                 var account: String
                 repeat {
                     if passbook {
@@ -149,7 +154,7 @@ public struct CountyGenerator: Sendable {
                 out.append(Person(name: name, residentID: id, village: village,
                                   household: "\(township.code)\(String(format: "%03d", households))",
                                   phone: rng.next() % 10 == 0 ? "" : phone, bank: bank.name,
-                                  kind: passbook ? "存折" : "银行卡", account: account,
+                                  kind: kind, account: account,
                                   confirmation: "QR\(township.code.suffix(3))-\(String(format: "%05d", serial))", age: age,
                                   head: p % 3 == 0))
             }

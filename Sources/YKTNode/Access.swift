@@ -77,6 +77,8 @@ public enum Access: Sendable {
         "complaint add": .roles([.complaints]), "complaint close": .roles([.complaints]),
         "complaint import": .roles([.complaints]),
         "report monthly": .roles([.approver, .payments, .auditor]),
+        // Counts of residents by account kind (no personal data), at the county and the township
+        "report carriers": .roles([.reviewer, .approver, .payments, .auditor, .clerk, .leader]),
         // The public channel (issue 18): the site is signed with the county node's key
         "publish": .roles([.administrator, .complaints]), "publish verify": .open,
         // Problem leads to the discipline commission: finance hands them over; `--full` (complete

@@ -263,5 +263,23 @@ enum Schema {
         CREATE UNIQUE INDEX beneficiary_household_head ON beneficiary(household) WHERE head = 1 AND removed_at IS NULL;
         CREATE INDEX beneficiary_household ON beneficiary(household) WHERE household <> '';
         """),
+        // Issue 20, item 3 (docs/conventions.md, 发放载体): the social security card's financial
+        // account (社会保障卡金融账户) is an account kind of its own. `account.kind` had a CHECK of
+        // card and passbook only, so the table is rebuilt (no table refers to it): rows kept as
+        // they are — a 社保卡 typed before this was stored as `card` and stays so until declared
+        // again. Self-contained (renumber freely on merge).
+        .init(version: 19, sql: """
+        CREATE TABLE account_v17(id INTEGER PRIMARY KEY,
+            beneficiary_id INTEGER NOT NULL REFERENCES beneficiary(id),
+            bank TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('card','passbook','social-security-card')), number TEXT NOT NULL,
+            confirmation_ref TEXT NOT NULL, shared_reason TEXT, valid_from TEXT NOT NULL,
+            replaced_at TEXT);
+        INSERT INTO account_v17(id, beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from, replaced_at)
+            SELECT id, beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from, replaced_at FROM account;
+        DROP TABLE account;
+        ALTER TABLE account_v17 RENAME TO account;
+        CREATE UNIQUE INDEX account_current ON account(beneficiary_id) WHERE replaced_at IS NULL;
+        CREATE INDEX account_number ON account(number) WHERE replaced_at IS NULL;
+        """),
     ])
 }

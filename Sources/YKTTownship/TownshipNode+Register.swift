@@ -347,10 +347,10 @@ extension TownshipNode {
                           "beneficiary/" + rid, seq) ?? 0 > 0 {
             return
         }
-        let current = try db.first("SELECT number, bank FROM account WHERE beneficiary_id = ? AND replaced_at IS NULL", person) {
-            (number: $0.text(0), bank: $0.text(1))
+        let current = try db.first("SELECT number, bank, kind FROM account WHERE beneficiary_id = ? AND replaced_at IS NULL", person) {
+            (number: $0.text(0), bank: $0.text(1), kind: $0.text(2))
         }
-        if current?.number == number && current?.bank == bank { return }
+        if current?.number == number && current?.bank == bank && current?.kind == (account["kind"]?.stringValue ?? "card") { return }
         if let previous, current?.number != previous || (data["previousBank"]?.stringValue).map({ $0 != current?.bank }) == true {
             return
         }
@@ -376,7 +376,7 @@ extension TownshipNode {
         }
         try perform("account.change") {
             let current = try beneficiary(id)
-            if let old = current.account, old.number == account.number.value, old.bank == account.bank {
+            if let old = current.account, old.number == account.number.value, old.bank == account.bank, old.kind == account.number.kind {
                 throw YKTError(.accountUnchanged, "新账户 \(account.number.masked) 与现用指定账户相同",
                                hint: "核对新卡号；如只改确认书编号无需变更账户")
             }

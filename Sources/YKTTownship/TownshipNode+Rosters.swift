@@ -88,11 +88,16 @@ extension TownshipNode {
                     """, program.code, period.description, batch, at, preparer.login, preparer.name)
                 rosterID = db.lastInsertRowID
             }
-            var total: Int64 = 0
-            for (i, a) in items.enumerated() {
+            var people: [(ApplicationRecord, BeneficiaryRecord, AccountRecord)] = []
+            for a in items {
                 guard let b = try findBeneficiary(try ResidentID(a.residentID)), let acct = b.account else {
                     throw YKTError(.internalError, "申请 \(a.id) 的补贴对象没有指定账户")
                 }
+                people.append((a, b, acct))
+            }
+            try Self.refuseOffCarrier(program, people.map { (name: $0.1.name, maskedID: $0.1.maskedID, village: $0.1.village, kind: $0.2.kind) })
+            var total: Int64 = 0
+            for (i, (a, b, acct)) in people.enumerated() {
                 try db.run("""
                     INSERT INTO roster_line(roster_id, line_no, application_id, beneficiary_id, name, resident_id, village,
                         bank, account_kind, account_number, quantity_e4, amount_fen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
@@ -132,6 +137,9 @@ extension TownshipNode {
                                hint: "由另一位乡镇审核人（乡镇主要负责人）报送；或由另一位经办人重新编制后再报送")
             }
             let lines = try rosterLines(id)
+            try Self.refuseOffCarrier(try program(r.programCode), lines.map {
+                (name: $0.name, maskedID: Masking.residentID($0.residentID), village: $0.village, kind: $0.accountKind)
+            })
             for line in lines {
                 let b = try beneficiary(try ResidentID(line.residentID))
                 if b.account?.number != line.accountNumber || b.account?.bank != line.bank {

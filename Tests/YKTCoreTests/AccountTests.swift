@@ -39,6 +39,25 @@ struct AccountTests {
         #expect(throws: YKTError.self) { try AccountKind(parsing: "信用卡") }
     }
 
+    @Test("the social security card is a kind of its own (issue 20): 社保卡 no longer means a bank card; its number is checked like a card's")
+    func socialSecurityCard() throws {
+        for text in ["社保卡", "社会保障卡", "社会保障卡金融账户", "social-security-card", " 社保卡 "] {
+            #expect(try AccountKind(parsing: text) == .socialSecurityCard)
+        }
+        #expect(AccountKind.socialSecurityCard.rawValue == "social-security-card")
+        #expect(AccountKind.socialSecurityCard.chinese == "社保卡")
+        #expect(try AccountKind(parsing: AccountKind.socialSecurityCard.rawValue) == .socialSecurityCard)
+        let n = try AccountNumber("6230 1812 3456 7890 127", kind: .socialSecurityCard)
+        #expect(n.kind == .socialSecurityCard && n.value == "6230181234567890127")
+        #expect(n.masked == Masking.account("6230181234567890127"))
+        let luhn = #expect(throws: YKTError.self) { try AccountNumber("6230181234567890126", kind: .socialSecurityCard) }
+        #expect(luhn?.code == .accountLuhn && luhn?.message.contains("社保卡号") == true)
+        let short = #expect(throws: YKTError.self) { try AccountNumber("123456789012", kind: .socialSecurityCard) }
+        #expect(short?.code == .accountFormat)
+        let kind = #expect(throws: YKTError.self) { try AccountKind(parsing: "医保卡") }
+        #expect(kind?.hint?.contains("社保卡") == true)
+    }
+
     @Test("phones: mobile and fixed line")
     func phones() throws {
         #expect(try PhoneNumber.validate("138 0013 8000") == "13800138000")

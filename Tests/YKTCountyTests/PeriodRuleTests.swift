@@ -150,7 +150,7 @@ struct PeriodRuleTests {
         // Version 2 of GD01 raises the standard from 2027 (the other programs carry no first period).
         try CountyGenerator.programsCSV.split(separator: "\n").map { line in
             line.hasPrefix("项目编码") ? line + ",起始期次"
-                : line.hasPrefix("GD01") ? "GD01,耕地地力保护补贴,县农业农村局,150.00,元/亩,每年,否,财农〔2016〕26号,2,按人,2027" : line + ","
+                : line.hasPrefix("GD01") ? "GD01,耕地地力保护补贴,县农业农村局,150.00,元/亩,每年,否,财农〔2016〕26号,2,,按人,2027" : line + ","
         }.joined(separator: "\n").write(toFile: raised, atomically: true, encoding: .utf8)
         let published = try c.county.publishPolicy(path: raised)
         #expect(try c.county.db.integer("SELECT count(*) FROM program_version WHERE code = 'GD01'") == 2)
