@@ -32,7 +32,7 @@ struct CarrierTests {
         #expect(try c.county.programCarrier("GD01") == .socialSecurityCard)
         // The township has not pulled the new policy (an insider skipping the check): its GD01 takes any account.
         #expect(try t.program("GD01").rules.carrier == .any)
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         let report = try c.push("450223101")
         #expect(report.rejected == 1)
         let problem = try #require(report.problems.first)
@@ -41,7 +41,7 @@ struct CarrierTests {
         #expect(!problem.contains(p.alice) && !problem.contains(p.bob))   // masked
         #expect(try c.county.db.integer("SELECT count(*) FROM roster") == 0)
         // A forged line claiming a social security card does not help: the county checks the kind it holds.
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         try tamperLines(t) { lines in lines = lines.map { $0.setting("accountKind", .string("social-security-card")) } }
         let forged = try c.push("450223101")
         #expect(forged.rejected == 1 && forged.problems.first?.contains("[YKT-ROSTER-CARRIER]") == true)
@@ -50,7 +50,7 @@ struct CarrierTests {
         try redeclare(t, p.bob, as: .socialSecurityCard)
         _ = try c.pull("450223101")
         #expect(try t.program("GD01").rules.carrier == .socialSecurityCard)
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         let again = try c.push("450223101")
         #expect(again.rejected == 0 && again.accepted >= 3)
         #expect(try c.county.currentAccount(of: try ResidentID(p.alice))?.kind == "social-security-card")
@@ -65,7 +65,7 @@ struct CarrierTests {
         try c.county.publishPolicy(path: try carrierPolicy(c, "社保卡（过渡期）"))
         _ = try c.pull("450223101")
         try redeclare(t, p.bob, as: .socialSecurityCard)      // Bob has moved to the card, Alice not yet
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         let report = try c.push("450223101")
         #expect(report.rejected == 0)
         let county = c.county
@@ -97,7 +97,7 @@ struct CarrierTests {
         try register(t, alice, "韦秀英", card: AccountNumber.completingLuhn("623018000000000001"))
         try redeclare(t, alice, as: .socialSecurityCard)
         try apply(t, alice, "TF01", quantity: "1")
-        try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         #expect(try c.push("450223101").rejected == 0)
         let county = c.county
         try county.actAs("reviewer", .reviewer("TF01"))
@@ -136,7 +136,7 @@ struct CarrierTests {
                                                                        confirmation: "QR-折"))
         for (t, people) in [(t1, Array(ids[0..<3])), (t2, [ids[3]])] {
             for id in people { try apply(t, id, "TF01", quantity: "1") }   // secret: no notice
-            try t.submitRoster(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
+            try t.submitAsLeader(try t.buildRoster(program: "TF01", period: try Period(parsing: "2026")).id)
         }
         #expect(try c.push("450223101").rejected == 0)
         #expect(try c.push("450223102").rejected == 0)

@@ -42,7 +42,7 @@ struct HouseholdRuleTests {
                                  place: "村务公开栏", phone: "0772-6812345")
         t.at(closed)
         try t.closeNotice(n.id, on: try CivilDate(parsing: closed))
-        try t.submitRoster(try t.buildRoster(program: "GY01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GY01", period: try Period(parsing: "2026")).id)
     }
 
     @Test("households and heads reach the county (fast path and edits); a second head sent by a township is refused (YKT-HOUSEHOLD-HEADS)")
@@ -116,7 +116,7 @@ struct HouseholdRuleTests {
         #expect(refused.rejected == 1 && problem.contains("第 2 行：") && problem.contains("[YKT-ROSTER-HEAD]"))
         #expect(!problem.contains("第 1 行："))
         // Honest again: accepted, the line's household kept.
-        try t.submitRoster(try t.buildRoster(program: "GY01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GY01", period: try Period(parsing: "2026")).id)
         #expect(try c.push("450223101").rejected == 0)
         #expect(try c.county.db.first("SELECT node_id, household FROM household_line") { $0.text(0) + "/" + $0.text(1) } == "450223101/001")
         // Bob takes over 001, Alice moves to 002 and heads it: the township sees no application

@@ -121,7 +121,7 @@ struct TimeLimitTests {
         let draft = try s.town.status(today: Self.d("2026-10-16")).timeLimits
         #expect(draft.count == 1 && draft[0].roster == roster.id && draft[0].clock.state == .overdue)
         s.at("2026-10-19")
-        try s.town.submitRoster(roster.id)
+        try s.town.submitAsLeader(roster.id)
         _ = try s.c.push("450223101")
         let all = try s.county.timedSteps(asOf: Self.d("2026-10-19"))
         let township = try #require(all.first { $0.clock.step == .townshipReview })
@@ -170,7 +170,7 @@ struct TimeLimitTests {
         let s = try Scene()
         s.at("2026-10-14")
         let roster = try s.town.buildRoster(program: "GD01", period: try Period(parsing: "2026"))
-        try s.town.submitRoster(roster.id)
+        try s.town.submitAsLeader(roster.id)
         _ = try s.c.push("450223101")
         s.at("2026-10-15")
         try s.county.become("reviewer")
@@ -184,7 +184,7 @@ struct TimeLimitTests {
         #expect(own.count == 1 && own[0].roster == roster.id && own[0].clock.start == Self.d("2026-10-15"))
         // Sent again on 10-16: on time; the county's clock for version 2 starts at the return.
         s.at("2026-10-16")
-        try s.town.submitRoster(try s.town.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try s.town.submitAsLeader(try s.town.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         _ = try s.c.push("450223101")
         let again = try s.county.timedSteps(asOf: Self.d("2026-10-16")).filter { $0.clock.step == .townshipReview }
         #expect(again.count == 2 && again.map(\.clock.state) == [.onTime, .onTime])
@@ -200,7 +200,7 @@ struct TimeLimitTests {
     func monthEnd() throws {
         let s = try Scene()
         s.at("2026-11-02")
-        try s.town.submitRoster(try s.town.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try s.town.submitAsLeader(try s.town.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         _ = try s.c.push("450223101")
         let october = try s.county.stepTallies(month: try Period(parsing: "2026-10"))
         #expect(october.map(\.overdue) == [1, 0, 0] && october.map(\.late) == [0, 0, 0] && october.map(\.onTime) == [0, 0, 0])

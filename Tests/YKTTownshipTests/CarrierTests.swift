@@ -81,7 +81,7 @@ struct TownshipCarrierTests {
         let strict = CountyGenerator.programsCSV.replacingOccurrences(of: "财农〔2016〕26号,1,", with: "财农〔2016〕26号,2,社保卡")
         try node.loadLocalPrograms(path: dir.write("p2.csv", strict))
         #expect(try node.program("GD01").rules.carrier == .socialSecurityCard)
-        let atSubmit = #expect(throws: YKTError.self) { try node.submitRoster(draft.id) }
+        let atSubmit = #expect(throws: YKTError.self) { try node.submitAsLeader(draft.id) }
         #expect(atSubmit?.code == .rosterCarrier)
         let atBuild = try #require(#expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: period) })
         #expect(atBuild.code == .rosterCarrier && atBuild.message.contains("2 人"))
@@ -97,7 +97,7 @@ struct TownshipCarrierTests {
         }
         let r = try node.buildRoster(program: "GD01", period: period)
         #expect(try node.rosterLines(r.id).map(\.accountKind) == [.socialSecurityCard, .socialSecurityCard])
-        #expect(try node.submitRoster(r.id).status == .submitted)
+        #expect(try node.submitAsLeader(r.id).status == .submitted)
         #expect(try node.outbox().last?.body.contains("\"accountKind\":\"social-security-card\"") == true)
         // The township's own carriers report.
         let report = try node.carrierReport(period: period, program: "GD01")
@@ -119,6 +119,6 @@ struct TownshipCarrierTests {
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "0772-6812345")
         node.at("2026-03-09")
         try node.closeNotice(n.id, on: d("2026-03-09"))
-        #expect(try node.submitRoster(try node.buildRoster(program: "GD01", period: period).id).status == .submitted)
+        #expect(try node.submitAsLeader(try node.buildRoster(program: "GD01", period: period).id).status == .submitted)
     }
 }
