@@ -60,7 +60,7 @@ let package = Package(
                           swiftSettings: strict),
 
         // How tests play named operators (accounts made by an administrator, keys unlocked).
-        .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTStore"], path: "Tests/Support", swiftSettings: strict),
+        .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTStore", "YKTTownship"], path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "YKTCoreTests", dependencies: ["YKTCore", "YKTTestSupport"], swiftSettings: strict),
         .testTarget(name: "YKTStoreTests", dependencies: ["YKTStore"], swiftSettings: strict),
         .testTarget(name: "YKTTownshipTests", dependencies: ["YKTTestSupport", "YKTNode", "YKTTownship", "YKTCore", "YKTStore", "YKTCrypto", "YKTDemo", "YKTSync",

@@ -60,6 +60,7 @@ struct Publicised {
         }
         try apply(t, alice, "GD01", quantity: "2")
         try apply(t, bob, "GD01", quantity: "1")
+        try t.passVillageNotices(program: "GD01")
         t.at("2026-03-02")
         let n = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                  place: "各村村务公开栏", phone: "0772-6812345")
