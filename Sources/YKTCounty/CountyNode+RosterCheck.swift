@@ -101,24 +101,27 @@ extension CountyNode {
                 // notice listed before the two stages existed, the upgrade's mark) and the
                 // township notice closed, no upheld objection at either.
                 let openObjection = try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'open'", key) ?? 0 > 0
+                let upheld = try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'upheld'", key) ?? 0 > 0
                 switch (facts.secret, app.status) {
                 case (true, "recorded"): break
                 case (false, "cleared"):
                     if !app.legacy && app.villageNotice != "closed" {
                         problem(.rosterNotice, "\(masked) 的申请没有已结束的村级公示")
                     }
-                    if try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'upheld'", key) ?? 0 > 0 {
-                        problem(.rosterObjection, "\(masked) 的申请有成立的异议")
-                    }
+                    if upheld { problem(.rosterObjection, "\(masked) 的申请有成立的异议") }
                 case (true, _): problem(.rosterApplication, "涉密项目的申请不应列入公示")
                 case (false, "removed"):
                     problem(.rosterObjection, app.beforeTownship ? "\(masked) 的申请因村级公示异议成立已剔除"
                                                                  : "\(masked) 的申请因乡镇公示异议成立已剔除")
+                case (false, "in_village_notice") where upheld:
+                    problem(.rosterObjection, "\(masked) 的申请在村级公示中异议成立（公示结束时剔除）")
                 case (false, "in_village_notice"):
                     problem(openObjection ? .rosterObjection : .rosterNotice,
                             openObjection ? "\(masked) 的申请在村级公示中有尚未处理的异议" : "\(masked) 的申请所在的村级公示尚未结束")
                 case (false, "village_cleared"):
                     problem(.rosterNotice, "\(masked) 的申请只走完村级公示，乡镇公示尚未张贴")
+                case (false, "in_notice") where upheld:
+                    problem(.rosterObjection, "\(masked) 的申请在乡镇公示中异议成立（公示结束时剔除）")
                 case (false, "in_notice"):
                     problem(openObjection ? .rosterObjection : .rosterNotice,
                             openObjection ? "\(masked) 的申请有尚未处理的异议" : "\(masked) 的申请所在的乡镇公示尚未结束")

@@ -70,7 +70,7 @@ struct CountyCalendarTests {
             try c.county.correctCalendar(path: try write(c, "fix.tsv", withMarch4), reason: "试图更正已用日期")
         }
         #expect(refused?.code == .calendarUsed)
-        #expect(refused?.message.contains("2026-03-04") == true && refused?.message.contains("notice/450223101/1") == true)
+        #expect(refused?.message.contains("2026-03-04") == true && refused?.message.contains("notice/450223101/2") == true)
         // A dispatched batch: 2026-11-16, paid by 11-19, reported by 11-23.
         try loop.dispatched()
         let nov = WorkCalendar.builtInTSV.split(separator: "\n").filter { $0.hasPrefix("2026") }.joined(separator: "\n")
