@@ -195,12 +195,17 @@ import YKTTownship
     @Test func aNoticeCannotCloseBeforeFiveWorkingDaysButCanAfter() throws {
         let f = try ConsoleFixture()
         try f.township.actAs("weixy", .clerk)
+        // The register and applications come in January, before the village stage (February).
+        let today = f.township.now
+        let january = try CivilDate(parsing: "2026-01-05").instantInChina(hour: 10)
+        f.township.now = { january }
         try register(f.township, Self.alice, "韦秀英", card: Self.aliceCard)
         try register(f.township, Self.bob, "覃建国", card: Self.bobCard)
         for id in [Self.alice, Self.bob] {
             try f.township.recordApplication(ApplicationInput(residentID: try ResidentID(id), programCode: "GD01", period: try Period(parsing: "2026"),
                                                               quantity: try Quantity(parsing: "2"), villageResult: .passed))
         }
+        f.township.now = today
         let b = try loggedIn(f, "weixy", .clerk)
         #expect(try b.get("/notices").body.contains("id=\"notice-open\""))
         // The township notice cannot come before the village notice.
@@ -215,7 +220,6 @@ import YKTTownship
                                             ("outcome", "评议通过")])
         #expect(met.body.contains("已登记村民代表会议") && met.body.contains("id=\"meeting-list\""))
         // The village stage (meeting, village notice, closed after 5 working days), then back to today.
-        let today = f.township.now
         let village = try f.township.passVillageNotices(program: "GD01")
         f.township.now = today
         let listed = try b.get("/notices").body
