@@ -256,6 +256,18 @@ echo "log_format = json" >> "$township/node.conf"
 export YKT_CLOCK=2026-11-02
 ykt_as clerk "$township" beneficiary import "$work/tc/data/$code-register.csv" >/dev/null
 ykt_as clerk "$township" application import "$work/tc/data/$code-applications.csv" >/dev/null
+# Two notices (docs/conventions.md (p)): each village's meeting and notice, closed after 5
+# working days, then the township's notice.
+for village in $(ykt_as clerk "$township" application list --program GD01 --period 2026 --status recorded --json \
+                 | python3 -c 'import json,sys; print("\n".join(sorted({a["village"] for a in json.load(sys.stdin)})))'); do
+    m=$(ykt_as clerk "$township" meeting record --village "$village" --program GD01 --period 2026 --present 20 --expected 25 \
+        --outcome 评议通过 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    ykt_as clerk "$township" notice open --meeting "$m" --place "${village}村务公开栏" --phone 0772-6812345 >/dev/null
+done
+export YKT_CLOCK=2026-11-09
+for n in $(ykt_as clerk "$township" notice list --json | python3 -c 'import json,sys; print(" ".join(str(n["id"]) for n in json.load(sys.stdin)))'); do
+    ykt_as clerk "$township" notice close "$n" >/dev/null
+done
 ykt_as clerk "$township" notice open --program GD01 --period 2026 --place 各村村务公开栏 --phone 0772-6812345 >/dev/null
 unset YKT_CLOCK
 t1=$(now)

@@ -2,7 +2,8 @@
 # The main job: builds ykt, makes a demo county (which publishes the working-day calendar and
 # the policy list, taken by each township in a first sync), and runs three township nodes
 # through a whole offline workday: import the register (GB18030, as WPS writes it) → applications → public
-# notice (5 working days across National Day) → objection → close → roster → submit.
+# village meeting → village notices → township notice (5 working days across National Day) →
+# objection → close → roster → submit.
 # Then a county node starts (`ykt serve`, mutual TLS on 127.0.0.1) and every township syncs
 # (integration/sync.sh), and the county runs the money loop with the bank simulator: review,
 # approval, bank files, failures, corrections, re-issue until all paid, reconciliation, and the
@@ -84,19 +85,45 @@ for code in $codes; do
         echo "   错误：非户主申请了按户发放的项目" >&2; exit 1
     fi
     echo "   生态公益林补偿按户发放：户主申请 $(clerk application list --program GY01 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') 户；户内其他成员申请被拒绝（$(grep -o 'YKT-HOUSEHOLD-HEAD' "$work/$code-member.txt" | head -1)）"
-    YKT_CLOCK=2026-09-30 clerk notice open --program GD01 --period 2026 --place "各村村务公开栏" --phone 0772-6812345 --date 2026-09-30
-    first=$(clerk notice show 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
-    YKT_CLOCK=2026-10-09 clerk objection add --notice 1 --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
+    # Two notices (seed 004; docs/conventions.md「两级公示」). First each village: its
+    # representative meeting evaluates (date, attendance, outcome), then it posts the proposed
+    # beneficiaries for 5 working days.
+    export YKT_CLOCK=2026-09-21
+    village_notices=()
+    while IFS= read -r village; do
+        meeting=$(clerk meeting record --village "$village" --program GD01 --period 2026 --present 21 --expected 25 \
+            --outcome "评议通过，同意列入拟补贴对象名单" --date 2026-09-21 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+        clerk notice open --meeting "$meeting" --place "${village}村务公开栏" --phone 0772-6812345 --date 2026-09-21
+        village_notices+=($(clerk notice list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])'))
+    done < <(clerk application list --program GD01 --period 2026 --status recorded --json \
+             | python3 -c 'import json,sys; print("\n".join(sorted({a["village"] for a in json.load(sys.stdin)})))')
+    # The township notice cannot come first: it lists only what the village notices cleared.
+    if clerk notice open --program GD01 --period 2026 --place "镇政府公告栏" --phone 0772-6812345 --date 2026-09-21 2>"$work/$code-first.txt"; then
+        echo "   错误：村级公示未结束就张贴了乡镇公示" >&2; exit 1
+    fi
+    echo "   村级公示未结束，乡镇公示被拒绝：$(grep -o 'YKT-NOTICE-EMPTY[^。]*' "$work/$code-first.txt")"
+    export YKT_CLOCK=2026-09-29
+    for v in "${village_notices[@]}"; do clerk notice close "$v" --date 2026-09-29; done
+    paths=$(clerk notice print "${village_notices[0]}" --date 2026-09-29)
+    notices+=($paths)
+    # Then the township: the reviewed roster (审核后的发放清册) with the complaint phone.
+    tn=$(YKT_CLOCK=2026-09-30 clerk notice open --program GD01 --period 2026 --place "镇政府公告栏、各村村务公开栏" --phone 0772-6812345 \
+         --date 2026-09-30 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    echo "   已张贴乡镇公示 $tn（审核后的发放清册）"
+    first=$(clerk notice show "$tn" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["applications"][0]["residentID"])')
+    YKT_CLOCK=2026-10-09 clerk objection add --notice "$tn" --id "$first" --content "反映该户承包地已流转" --complainant 村民 --date 2026-10-09
     # Closing on the last day of the notice is refused and names the earliest date.
     export YKT_CLOCK=2026-10-12
-    if clerk notice close 1 --date 2026-10-12 2>"$work/$code-early.txt"; then
+    if clerk notice close "$tn" --date 2026-10-12 2>"$work/$code-early.txt"; then
         echo "   错误：公示未满 5 个工作日却结束了" >&2; exit 1
     fi
     echo "   提前结束被拒绝：$(grep -o '最早可于[^（]*' "$work/$code-early.txt")"
-    clerk objection settle 1 --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
+    objection=$(clerk objection list --notice "$tn" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+    clerk objection settle "$objection" --upheld --reason "经村委会核实属实，已流转给合作社" --date 2026-10-12
     export YKT_CLOCK=2026-10-13
-    clerk notice close 1 --date 2026-10-13 --proof "$work/data/programs.csv"
-    paths=$(clerk notice print 1 --date 2026-10-13)
+    clerk notice close "$tn" --date 2026-10-13 --proof "$work/data/programs.csv"
+    clerk notice list | sed 's/^/     /'
+    paths=$(clerk notice print "$tn" --date 2026-10-13)
     notices+=($paths)
     clerk roster build --program GD01 --period 2026 >/dev/null
     clerk roster build --program TF01 --period 2026 >/dev/null 2>&1 || true
@@ -142,7 +169,7 @@ first_code=$(echo "$codes" | head -n 1)
 ykt_as clerk "$work/$first_code" card print --out "$work/$first_code-明白卡.html" | sed 's/^/   /'
 
 echo
-echo "== 可打印的公示（A4 HTML 和 CSV，身份证号已脱敏）"
+echo "== 可打印的两级公示：各乡镇第一个村的村级拟补贴对象名单公示和乡镇审核后的发放清册公示（A4 HTML 和 CSV，身份证号已脱敏）"
 for p in "${notices[@]}"; do echo "   $p"; done
 echo
 echo "== 汇总表（A4 HTML 和 CSV：按村汇总人数和金额、公示期间，职能站所负责人和乡镇主要负责人签字栏、盖章处；不列个人信息）"

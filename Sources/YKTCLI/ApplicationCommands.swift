@@ -43,7 +43,7 @@ enum ApplicationCommands {
             discussion: "末行的合计只计仍可能发放的申请：村评议未通过（not_passed）和异议成立已剔除（removed）的申请照样列出，但单独计数，不计入合计；只列这两种状态时，末行写明这些申请不计入发放合计。",
             options: [
                 .value("program", "编码", "只列这个项目"), .value("period", "期次", "只列这个期次"),
-                .value("status", "状态", "只列这个状态：recorded、not_passed、in_notice、cleared、removed、rostered"),
+                .value("status", "状态", "只列这个状态：recorded、not_passed、in_village_notice、village_cleared、in_notice、cleared、removed、rostered"),
                 .flag("json", "以 JSON 输出"),
             ],
             run: { inv in

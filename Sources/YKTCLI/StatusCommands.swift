@@ -78,9 +78,9 @@ enum StatusCommands {
         }
         for n in s.closableNotices {
             if n.openObjections > 0 {
-                waiting.append("公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，但还有 \(n.openObjections) 条异议未处理 → 先 ykt objection settle 编号 --reason 理由，再 ykt notice close \(n.notice)")
+                waiting.append("\(n.named)已满 5 个工作日，但还有 \(n.openObjections) 条异议未处理 → 先 ykt objection settle 编号 --reason 理由，再 ykt notice close \(n.notice)")
             } else {
-                waiting.append("公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，今天可以结束 → ykt notice close \(n.notice)")
+                waiting.append("\(n.named)已满 5 个工作日，今天可以结束 → ykt notice close \(n.notice)")
             }
         }
         if !s.failedPayments.isEmpty {
@@ -91,7 +91,7 @@ enum StatusCommands {
         if s.inboxMessages > 0 { lines.append("已收到县财政消息 \(s.inboxMessages) 条（ykt inbox list）") }
         if let line = stepSummary(s.timeLimits, withinLimit: s.stepsWithinLimit) { lines.append(line) }
         for n in s.openNotices {
-            lines.append("公示 \(n.notice)（\(n.program) \(n.period)）公示中，\(n.earliestClose) 起可以结束")
+            lines.append("\(n.named)公示中，\(n.earliestClose) 起可以结束")
         }
         lines += waiting.isEmpty ? ["没有待办事项。"] : ["待办（\(waiting.count) 项）："] + waiting.map { "  - " + $0 }
         return lines

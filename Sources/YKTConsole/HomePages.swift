@@ -86,8 +86,8 @@ enum HomePages {
         }
         for n in s.closableNotices {
             let text = n.openObjections > 0
-                ? "公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，但还有 \(n.openObjections) 条异议未处理"
-                : "公示 \(n.notice)（\(n.program) \(n.period)）已满 5 个工作日，今天可以结束"
+                ? "\(n.named)已满 5 个工作日，但还有 \(n.openObjections) 条异议未处理"
+                : "\(n.named)已满 5 个工作日，今天可以结束"
             waiting.append(item(text, "/notices/\(n.notice)"))
         }
         if !s.failedPayments.isEmpty {
@@ -99,7 +99,7 @@ enum HomePages {
         if let line = steps.standing { standing.append(line) }
         if s.inboxMessages > 0 { standing.append("<li>已收到县财政消息 \(s.inboxMessages) 条 \(Markup.link("/inbox", "查看"))</li>") }
         for n in s.openNotices {
-            standing.append("<li>公示 \(n.notice)（\(n.program) \(n.period)）公示中，\(n.earliestClose) 起可以结束 \(Markup.link("/notices/\(n.notice)", "查看"))</li>")
+            standing.append("<li>\(n.named)公示中，\(n.earliestClose) 起可以结束 \(Markup.link("/notices/\(n.notice)", "查看"))</li>")
         }
         let sync = s.countyConfigured ? c.form("/sync", "", submit: "立即同步", className: "form inline") : ""
         return c.page("\(s.name)今日待办", list(standing, waiting) + sync)

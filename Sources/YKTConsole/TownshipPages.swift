@@ -14,6 +14,7 @@ enum TownshipPages {
         ConsolePage("POST", "/applications/new", node: .township, command: "application add", handler: addApplication),
         ConsolePage("GET", "/notices", node: .township, command: "notice list", menu: ("申请与公示", "公示"), handler: notices),
         ConsolePage("POST", "/notices", node: .township, command: "notice open", handler: openNotice),
+        ConsolePage("POST", "/meetings", node: .township, command: "meeting record", handler: recordMeeting),
         ConsolePage("GET", "/notices/:id", node: .township, command: "notice show", handler: notice),
         ConsolePage("POST", "/notices/:id/objections", node: .township, command: "objection add", handler: addObjection),
         ConsolePage("POST", "/notices/:id/objections/:objection", node: .township, command: "objection settle", handler: settleObjection),
@@ -143,31 +144,78 @@ enum TownshipPages {
         let list = try c.township.notices()
         let pager = c.pager(total: list.count)
         let rows = list.reversed().dropFirst(pager.offset).prefix(pager.limit)
-        var body: HTML = "<div id=\"notice-list\">" + Markup.table(["编号", "项目", "期次", "公示期", "最早结束日", "状态", "人数", "金额（元）", ""], rows.map {
-            ["\($0.id)", "\($0.programCode)", "\($0.period)", "\($0.firstDay.description)至\($0.lastDay.description)", "\($0.earliestClose.description)",
+        var body: HTML = "<div id=\"notice-list\">" + Markup.table(["编号", "阶段", "村（社区）", "项目", "期次", "公示期", "最早结束日", "状态", "人数", "金额（元）", ""], rows.map {
+            ["\($0.id)", "\($0.stage.chinese)", "\($0.village ?? "")", "\($0.programCode)", "\($0.period)", "\($0.firstDay.description)至\($0.lastDay.description)",
+             "\($0.earliestClose.description)",
              "\($0.status == .open ? "公示中" : "已结束（\($0.closedOn?.description ?? "")）")", "\($0.applicationCount)", "\(Markup.yuan($0.totalFen))",
              Markup.link("/notices/\($0.id)", "查看")]
-        }, numeric: [0, 6, 7], empty: "还没有张贴过公示。") + "</div>" + pager.links
-        if c.can("notice open") {
+        }, numeric: [0, 8, 9], empty: "还没有张贴过公示。") + "</div>" + pager.links
+        let meetings = try c.township.meetings()
+        if !meetings.isEmpty {
+            body += "<h2>村民代表会议评议</h2><div id=\"meeting-list\">" + Markup.table(["编号", "村（社区）", "项目", "期次", "会议日期", "实到/应到", "评议结果"],
+                meetings.reversed().prefix(50).map {
+                    ["\($0.id)", "\($0.village)", "\($0.programCode)", "\($0.period)", "\($0.heldOn.description)", "\($0.present)/\($0.expected)", "\($0.outcome)"]
+                }, numeric: [0]) + "</div>"
+        }
+        if c.can("meeting record") {
             let fields: HTML = """
-                <label>补贴项目\(try programSelect(c, selected: c.value("program"), publicOnly: true))</label>
+                <label>村（社区）<input name="village" required value="\(c.value("village") ?? "")"></label>
+                <label>补贴项目\(try programSelect(c, selected: c.value("program"), publicOnly: false))</label>
                 <label>期次<input name="period" required size="8" value="\(c.value("period") ?? "")"></label>
+                <label>会议日期（不填为今天）<input name="date" type="date" value="\(c.value("date") ?? "")"></label>
+                <label>实到人数<input name="present" required size="4" inputmode="numeric" value="\(c.value("present") ?? "")"></label>
+                <label>应到人数<input name="expected" required size="4" inputmode="numeric" value="\(c.value("expected") ?? "")"></label>
+                <label>评议结果<input name="outcome" required value="\(c.value("outcome") ?? "")"></label>
+                """ + backdatedField
+            body += "<h2>登记村民代表会议评议</h2><p class=\"muted\">村级公示前，村民代表会议评议申请（须三分之二以上代表到会）。</p>"
+                + formWithID("meeting-record", c.form("/meetings", fields, submit: "登记评议会议"))
+        }
+        if c.can("notice open") {
+            var options: HTML = "<option value=\"\">（不选：乡镇公示）</option>"
+            for m in meetings.reversed().prefix(100) {
+                options += "<option value=\"\(m.id)\"\(c.value("meeting") == String(m.id) ? " selected" : "")>会议 \(m.id)：\(m.village) \(m.programCode) \(m.period)（\(m.heldOn.description)）</option>"
+            }
+            let fields: HTML = """
+                <label>村民代表会议（村级公示选此项）<select name="meeting">\(options)</select></label>
+                <label>补贴项目（乡镇公示）\(try programSelect(c, selected: c.value("program"), publicOnly: true))</label>
+                <label>期次（乡镇公示）<input name="period" size="8" value="\(c.value("period") ?? "")"></label>
                 <label>公示地点<input name="place" required value="\(c.value("place") ?? "各村村务公开栏")"></label>
                 <label>监督举报电话<input name="phone" required value="\(c.value("phone") ?? "")"></label>
                 <label>张贴日期（不填为今天）<input name="date" type="date" value="\(c.value("date") ?? "")"></label>
-                <label>只公示这个村（可不填）<input name="village" value="\(c.value("village") ?? "")"></label>
+                <label>乡镇公示只公示这个村（可不填）<input name="village" value="\(c.value("village") ?? "")"></label>
                 """ + backdatedField
-            body += "<h2>张贴公示</h2><p class=\"muted\">把村评议通过、尚未公示的申请列入公示，按工作日历推算满 5 个工作日的公示期。</p>"
+            body += "<h2>张贴公示</h2><p class=\"muted\">两级公示：选评议会议，张贴该村的拟补贴对象名单（村级公示）；村级公示期满无异议并结束后，不选会议，按项目、期次张贴审核后的发放清册（乡镇公示）。各满 5 个工作日，按工作日历推算。</p>"
                 + formWithID("notice-open", c.form("/notices", fields, submit: "张贴公示"))
         }
         return c.page("公示", body)
     }
 
+    @Sendable static func recordMeeting(_ c: ConsoleContext) throws -> WebResponse {
+        func count(_ name: String, _ label: String) throws -> Int {
+            let text = try c.require(name, label)
+            guard let n = Int(text.trimmed), n >= 0 else {
+                throw YKTError(.usageValue, "\(label)应为不小于 0 的整数，收到「\(text)」", at: SourceLocation(field: label))
+            }
+            return n
+        }
+        let m = try c.township.recordMeeting(village: try c.require("village", "村（社区）"), program: try c.require("program", "补贴项目"),
+                                             period: try period(c), heldOn: try date(c, "date", "会议日期"),
+                                             present: try count("present", "实到人数"), expected: try count("expected", "应到人数"),
+                                             outcome: try c.require("outcome", "评议结果"), backdatedReason: c.value("backdated_reason"))
+        return c.redirect("/notices", notice: "已登记村民代表会议 \(m.id)：\(m.village) \(m.heldOn.chinese)，实到 \(m.present) 人／应到 \(m.expected) 人")
+    }
+
     @Sendable static func openNotice(_ c: ConsoleContext) throws -> WebResponse {
-        let n = try c.township.openNotice(program: try c.require("program", "补贴项目"), period: try period(c), postedOn: try date(c, "date", "张贴日期"),
-                                          place: try c.require("place", "公示地点"), phone: try c.require("phone", "监督举报电话"),
-                                          village: c.value("village"), backdatedReason: c.value("backdated_reason"))
-        return c.redirect("/notices/\(n.id)", notice: "已张贴公示 \(n.id)：\(n.applicationCount) 人，公示期 \(n.firstDay.chinese)至\(n.lastDay.chinese)，最早 \(n.earliestClose.chinese) 可结束")
+        let node = c.township
+        let meetingID = c.value("meeting").flatMap { Int64($0.trimmed) }
+        let meeting = try meetingID.map { try node.meeting($0) }
+        let program = try meeting?.programCode ?? c.require("program", "补贴项目")
+        let chosen = try meeting.map { try Period(parsing: $0.period) } ?? period(c)
+        let n = try node.openNotice(program: program, period: chosen, postedOn: try date(c, "date", "张贴日期"),
+                                    place: try c.require("place", "公示地点"), phone: try c.require("phone", "监督举报电话"),
+                                    village: meeting == nil ? c.value("village") : nil, backdatedReason: c.value("backdated_reason"),
+                                    stage: meeting == nil ? .township : .village, meeting: meetingID)
+        return c.redirect("/notices/\(n.id)", notice: "已张贴\(n.stage.chinese) \(n.id)\(n.village.map { "（\($0)）" } ?? "")：\(n.applicationCount) 人，公示期 \(n.firstDay.chinese)至\(n.lastDay.chinese)，最早 \(n.earliestClose.chinese) 可结束")
     }
 
     @Sendable static func notice(_ c: ConsoleContext) throws -> WebResponse {
@@ -180,6 +228,7 @@ enum TownshipPages {
             ("监督电话", "\(n.phone)"), ("张贴日", "\(n.postedOn.chinese)"),
             ("公示期", "\(n.firstDay.chinese)至\(n.lastDay.chinese)（\(NoticePeriod.minimumWorkingDays)个工作日）"),
             ("最早结束日", "\(n.earliestClose.chinese)"),
+            ("阶段", n.stage == .village ? "村级公示（\(n.village ?? "")拟补贴对象名单，评议会议 \(n.meetingID.map(String.init) ?? "")）" : "乡镇公示（审核后的发放清册）"),
             ("状态", "<span id=\"notice-status\">\(n.status == .open ? "公示中" : "已结束（\(n.closedOn?.chinese ?? "")）")</span>"),
             ("人数", "\(n.applicationCount)"), ("金额合计", "\(Markup.yuan(n.totalFen)) 元"),
         ] + (n.proofSHA256.map { [("证明材料 SHA-256", "\($0)")] } ?? []))

@@ -85,6 +85,11 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
     public static let objectionUnknown = code("YKT-OBJECTION-UNKNOWN")
     public static let objectionState = code("YKT-OBJECTION-STATE")
     public static let objectionOpen = code("YKT-OBJECTION-OPEN")
+    // Villagers' representative meetings (村民代表大会评议) and the village notice
+    public static let meetingUnknown = code("YKT-MEETING-UNKNOWN")
+    public static let meetingMissing = code("YKT-MEETING-MISSING")
+    public static let meetingMismatch = code("YKT-MEETING-MISMATCH")
+    public static let meetingQuorum = code("YKT-MEETING-QUORUM")
     // Rosters
     public static let rosterUnknown = code("YKT-ROSTER-UNKNOWN")
     public static let rosterEmpty = code("YKT-ROSTER-EMPTY")
@@ -247,13 +252,17 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         calendarPublished: (.ruleRefused, "该年度的节假日安排已发布，不能再次发布；改动须用 ykt calendar correct 并写明理由"),
         calendarUsed: (.ruleRefused, "更正会改变已被公示期或银行期限用到的日期，整份拒绝"),
         noticeUnknown: (.notFound, "没有这个公示"),
-        noticeEmpty: (.ruleRefused, "没有可公示的申请（村评议通过且尚未公示）"),
+        noticeEmpty: (.ruleRefused, "没有可公示的申请（村级公示：村评议通过且尚未公示；乡镇公示：村级公示已结束且无成立的异议）"),
         noticeTooEarly: (.ruleRefused, "公示未满 5 个工作日，不能结束"),
         noticeState: (.ruleRefused, "公示当前状态不允许此操作"),
         noticeSecret: (.ruleRefused, "涉密项目不对外公示，不生成公示文件"),
         objectionUnknown: (.notFound, "没有这条异议"),
         objectionState: (.ruleRefused, "异议已处理，不能再次处理"),
         objectionOpen: (.ruleRefused, "公示还有未处理的异议，不能结束"),
+        meetingUnknown: (.notFound, "没有这次村民代表会议（评议）的登记"),
+        meetingMissing: (.ruleRefused, "村级公示须写明评议的村民代表会议（先用 ykt meeting record 登记）"),
+        meetingMismatch: (.ruleRefused, "所写会议评议的不是本村、本项目、本期次，或不是本乡镇的会议"),
+        meetingQuorum: (.ruleRefused, "村民代表会议实到不足应到的三分之二，不能召开，评议无效"),
         rosterUnknown: (.notFound, "没有这个发放清册"),
         rosterEmpty: (.ruleRefused, "没有可编入清册的申请（公示已结束且未被异议剔除）"),
         rosterFrozen: (.ruleRefused, "清册已报送，已冻结，不能修改"),
@@ -261,7 +270,7 @@ public struct ErrorCode: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         rosterLines: (.ruleRefused, "县里逐行核对清册，有行不符，整张清册退回；回执逐行列出每条原因（下列 YKT-ROSTER-* 代码）"),
         rosterResident: (.ruleRefused, "清册行的对象不是本乡镇在县里登记的对象"),
         rosterApplication: (.ruleRefused, "清册行没有县里记录的、经村评议通过的申请，或与申请的项目、期次、数量不符"),
-        rosterNotice: (.ruleRefused, "清册行的申请没有列入已结束、满 5 个工作日的公示（涉密项目除外）"),
+        rosterNotice: (.ruleRefused, "清册行的申请没有走完两级公示：村级公示和乡镇公示都须已结束、满 5 个工作日（涉密项目除外）"),
         rosterObjection: (.ruleRefused, "清册行的申请有成立的异议，或异议尚未处理"),
         rosterAmount: (.ruleRefused, "清册行金额不等于该期次适用的补贴标准×数量"),
         rosterAccount: (.ruleRefused, "清册行的账户不是县里登记的此人现用指定账户"),

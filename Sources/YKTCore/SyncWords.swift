@@ -7,7 +7,7 @@ public enum SyncWords {
         [
             "beneficiary.register": "登记补贴对象", "beneficiary.update": "修改补贴对象信息", "beneficiary.remove": "从底册移除补贴对象",
             "account.change": "变更指定账户", "payment.correct": "更正发放失败的账户", "application.record": "录入申请",
-            "notice.open": "张贴公示", "notice.close": "结束公示", "roster.submit": "报送清册",
+            "meeting.record": "登记村民代表会议评议", "notice.open": "张贴公示", "notice.close": "结束公示", "roster.submit": "报送清册",
             "objection.record": "登记异议", "objection.settle": "处理异议",
         ][kind] ?? kind
     }

@@ -10,6 +10,7 @@ enum OperationKind: String, CaseIterable, Sendable {
     case accountChange = "account.change"
     case paymentCorrect = "payment.correct"
     case applicationRecord = "application.record"
+    case meetingRecord = "meeting.record"
     case noticeOpen = "notice.open"
     case noticeClose = "notice.close"
     case rosterSubmit = "roster.submit"
@@ -42,6 +43,7 @@ extension CountyNode {
         case .accountChange: try decideAccountChange(op, data, node: node)
         case .paymentCorrect: try decidePaymentCorrect(op, data, node: node)
         case .applicationRecord: try decideApplication(op, data, node: node, gate: gate)
+        case .meetingRecord: try decideMeetingRecord(op, data, node: node)
         case .noticeOpen: try decideNoticeOpen(op, data, node: node)
         case .noticeClose: try decideNoticeClose(op, data, node: node)
         case .rosterSubmit: try decideRosterSubmit(op, data, node: node)

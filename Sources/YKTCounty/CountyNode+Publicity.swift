@@ -82,14 +82,60 @@ extension CountyNode {
         return .accepted
     }
 
-    /// A notice posted: every application it lists is this township's, passed the village
-    /// evaluation, is of the notice's program and period and on no other notice; it is posted
-    /// no earlier than the newest of them was recorded, and not in the future; its last day is
-    /// recomputed on the county's calendar.
+    /// A villagers' representative meeting (村民代表大会评议): this township's, of a program the
+    /// county lists, with its date (not in the future; backdated only with a reason), an
+    /// attendance that makes it valid (two thirds of the representatives present) and an outcome.
+    func decideMeetingRecord(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
+        let entity = try op.requiredString("entity")
+        guard entity.hasPrefix("meeting/\(node)/") else {
+            return .rejected(.syncBody, "会议的实体键 \(entity) 不是本乡镇的")
+        }
+        if try db.integer("SELECT count(*) FROM meeting WHERE node_id = ? AND entity = ?", node, entity) != 0 {
+            return .rejected(.meetingMismatch, "会议 \(entity) 县里已有登记")
+        }
+        let village = try data.requiredString("village").trimmed, outcome = try data.requiredString("outcome").trimmed
+        let program = try data.requiredString("program"), period = try data.requiredString("period")
+        guard !village.isEmpty, !outcome.isEmpty else { return .rejected(.fieldMissing, "会议没有写明村（社区）或评议结果") }
+        guard try programFacts(program) != nil else { return .rejected(.programUnknown, "县里的补贴政策清单没有项目 \(program)") }
+        _ = try Period(parsing: period)
+        let present = try data.requiredInt("present"), expected = try data.requiredInt("expected")
+        guard expected > 0, present >= 0, present <= expected else {
+            return .rejected(.valueInvalid, "会议实到 \(present) 人、应到 \(expected) 人不合理")
+        }
+        guard present * 3 >= expected * 2 else {
+            return .rejected(.meetingQuorum, "会议实到 \(present) 人不足应到 \(expected) 人的三分之二，评议无效")
+        }
+        let held = try CivilDate(parsing: try data.requiredString("heldOn"))
+        let backdated = try checkBusinessDate(held, "会议日期", op: op, data: data)
+        try db.run("""
+            INSERT INTO meeting(node_id, entity, op_seq, village, program, period, held_on, present, expected, outcome, recorded_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, node, entity, try op.requiredInt("seq"), village, program, period, held.description, present, expected, outcome,
+                   try op.requiredString("at"))
+        if let backdated {
+            try raiseBackdated(entity: entity, program: program, what: "村民代表会议评议", date: held, op: op, reason: backdated,
+                               residents: [])
+        }
+        return .accepted
+    }
+
+    /// A notice posted, at its stage (docs/money-trace.md; a notice without `stage` is read as
+    /// the township stage, which still needs a closed village notice for every line). Every
+    /// application it lists is this township's, passed the village evaluation, is of the
+    /// notice's program and period and on no other notice of the stage; a village notice
+    /// names this township's representative meeting of its village, program and period, held
+    /// on or before the posting date, and lists applications no notice has listed; a township
+    /// notice lists only applications whose village notice closed with no upheld objection, on
+    /// or before its posting date. It is posted no earlier than the newest application was
+    /// recorded, and not in the future; its last day is recomputed on the county's calendar.
     func decideNoticeOpen(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
         let entity = try op.requiredString("entity")
         let posted = try CivilDate(parsing: try data.requiredString("postedOn"))
         let program = try data.requiredString("program"), period = try data.requiredString("period")
+        let stage = data["stage"]?.stringValue ?? "township"
+        guard stage == "village" || stage == "township" else {
+            return .rejected(.valueInvalid, "公示阶段「\(stage)」只能是 village 或 township")
+        }
         if try db.integer("SELECT count(*) FROM notice WHERE node_id = ? AND entity = ?", node, entity) != 0 {
             return .rejected(.noticeState, "公示 \(entity) 县里已有张贴记录")
         }
@@ -98,6 +144,23 @@ extension CountyNode {
         }
         guard case .array(let listed)? = data["applications"], !listed.isEmpty else {
             return .rejected(.noticeEmpty, "公示没有列出申请")
+        }
+        var village: String?, meeting: String?
+        if stage == "village" {
+            guard let key = data["meeting"]?.stringValue, !key.isEmpty else {
+                return .rejected(.meetingMissing, "村级公示没有写明评议的村民代表会议")
+            }
+            guard let m = try db.first("SELECT village, program, period, held_on FROM meeting WHERE node_id = ? AND entity = ?", node, key,
+                                       map: { (village: $0.text(0), program: $0.text(1), period: $0.text(2), held: $0.text(3)) }) else {
+                return .rejected(.meetingMismatch, "村级公示所写的会议 \(key) 县里没有本乡镇的登记")
+            }
+            guard m.village == data["village"]?.stringValue, m.program == program, m.period == period else {
+                return .rejected(.meetingMismatch, "会议 \(key) 评议的是「\(m.village)」\(m.program) \(m.period)，与本公示（「\(data["village"]?.stringValue ?? "")」\(program) \(period)）不符")
+            }
+            guard try CivilDate(parsing: m.held) <= posted else {
+                return .rejected(.dateOrder, "村级公示张贴日 \(posted) 早于评议会议日期 \(m.held)")
+            }
+            (village, meeting) = (m.village, key)
         }
         let backdated = try checkBusinessDate(posted, "张贴日期", op: op, data: data)
         let period5 = try NoticePeriod(posted: posted, calendar: calendar)
@@ -111,36 +174,61 @@ extension CountyNode {
                 return .rejected(.syncBody, "公示列出的申请重复或格式不对")
             }
             guard let a = try db.first("""
-                SELECT node_id, resident_id, program, period, village_result, status, recorded_at FROM application WHERE entity = ?
+                SELECT a.node_id, a.resident_id, a.program, a.period, a.village_result, a.status, a.recorded_at, v.status, v.closed_on
+                FROM application a LEFT JOIN notice v ON v.node_id = a.node_id AND v.entity = a.village_notice WHERE a.entity = ?
                 """, key, map: { (node: $0.text(0), rid: $0.text(1), program: $0.text(2), period: $0.text(3), result: $0.text(4),
-                                  status: $0.text(5), recorded: $0.text(6)) }), a.node == node else {
+                                  status: $0.text(5), recorded: $0.text(6), villageStatus: $0.optionalText(7),
+                                  villageClosed: $0.optionalText(8)) }), a.node == node else {
                 return .rejected(.applicationUnknown, "公示列出的申请 \(Masking.entity(key)) 县里没有本乡镇的记录")
             }
+            let masked = Masking.entity(key)
             guard a.program == program, a.period == period else {
-                return .rejected(.applicationState, "申请 \(Masking.entity(key)) 不是 \(program) \(period) 的申请")
+                return .rejected(.applicationState, "申请 \(masked) 不是 \(program) \(period) 的申请")
             }
             guard a.result == "passed" else {
-                return .rejected(.applicationState, "申请 \(Masking.entity(key)) 未通过村评议，不能列入公示")
+                return .rejected(.applicationState, "申请 \(masked) 未通过村评议，不能列入公示")
             }
-            guard a.status == "recorded" else {
-                return .rejected(.applicationState, "申请 \(Masking.entity(key)) 已列入另一次公示")
+            if stage == "village" {
+                guard a.status == "recorded" else {
+                    return .rejected(.applicationState, "申请 \(masked) 已列入另一次公示，不能再列入村级公示")
+                }
+            } else {
+                switch a.status {
+                case "village_cleared": break
+                case "recorded":
+                    return .rejected(.applicationState, "申请 \(masked) 没有经过村级公示，不能列入乡镇公示")
+                case "in_village_notice":
+                    return .rejected(.applicationState, "申请 \(masked) 的村级公示尚未结束，不能列入乡镇公示")
+                case "removed":
+                    return .rejected(.applicationState, "申请 \(masked) 已因异议成立剔除，不能列入乡镇公示")
+                default:
+                    return .rejected(.applicationState, "申请 \(masked) 已列入另一次乡镇公示")
+                }
+                guard a.villageStatus == "closed", let closed = a.villageClosed.flatMap({ try? CivilDate(parsing: $0) }) else {
+                    return .rejected(.applicationState, "申请 \(masked) 的村级公示县里没有结束记录")
+                }
+                guard closed <= posted else {
+                    return .rejected(.dateOrder, "乡镇公示张贴日 \(posted) 早于申请 \(masked) 的村级公示结束日 \(closed)")
+                }
             }
             if let day = try? CivilDate(parsing: String(a.recorded.prefix(10))), posted < day {
-                return .rejected(.dateOrder, "张贴日期 \(posted) 早于所列申请 \(Masking.entity(key)) 的录入日 \(day)")
+                return .rejected(.dateOrder, "张贴日期 \(posted) 早于所列申请 \(masked) 的录入日 \(day)")
             }
             residents.append(a.rid)
         }
         try db.run("""
-            INSERT INTO notice(node_id, entity, posted_on, last_day, op_seq, program, period, place, phone, first_day, opened_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO notice(node_id, entity, posted_on, last_day, op_seq, program, period, place, phone, first_day, opened_at,
+                stage, village, meeting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, node, entity, posted.description, period5.lastDay.description, try op.requiredInt("seq"), program, period,
                    try data.requiredString("place"), try data.requiredString("phone"), period5.firstDay.description,
-                   try op.requiredString("at"))
-        let mark = try db.statement("UPDATE application SET status = 'in_notice', notice = ? WHERE entity = ?")
+                   try op.requiredString("at"), stage, village, meeting)
+        let mark = try db.statement(stage == "village"
+            ? "UPDATE application SET status = 'in_village_notice', village_notice = ? WHERE entity = ?"
+            : "UPDATE application SET status = 'in_notice', notice = ? WHERE entity = ?")
         for key in keys { try mark.run([entity, key]) }
         if let backdated {
-            try raiseBackdated(entity: entity, program: program, what: "公示张贴", date: posted, op: op, reason: backdated,
-                               residents: residents)
+            try raiseBackdated(entity: entity, program: program, what: stage == "village" ? "村级公示张贴" : "公示张贴", date: posted,
+                               op: op, reason: backdated, residents: residents)
         }
         return .accepted
     }
@@ -151,10 +239,13 @@ extension CountyNode {
     func decideNoticeClose(_ op: JSONValue, _ data: JSONValue, node: String) throws -> Decision {
         let entity = try op.requiredString("entity")
         let closed = try CivilDate(parsing: try data.requiredString("closedOn"))
-        guard let n = try db.first("SELECT last_day, status, program FROM notice WHERE node_id = ? AND entity = ?", node, entity,
-                                   map: { (lastDay: $0.text(0), status: $0.text(1), program: $0.text(2)) }) else {
+        guard let n = try db.first("SELECT last_day, status, program, stage FROM notice WHERE node_id = ? AND entity = ?", node, entity,
+                                   map: { (lastDay: $0.text(0), status: $0.text(1), program: $0.text(2), stage: $0.text(3)) }) else {
             return .rejected(.noticeUnknown, "县里没有这个公示的张贴记录")
         }
+        // A village notice's lines are linked by `village_notice`, a township notice's by `notice`.
+        let column = n.stage == "village" ? "village_notice" : "notice"
+        let passed = n.stage == "village" ? "village_cleared" : "cleared"
         guard n.status == "open" else { return .rejected(.noticeState, "公示 \(entity) 县里已记为结束") }
         let lastDay = try CivilDate(parsing: n.lastDay)
         guard closed > lastDay else {
@@ -164,7 +255,7 @@ extension CountyNode {
         if let open = try db.integer("SELECT count(*) FROM objection WHERE notice = ? AND status = 'open'", entity), open > 0 {
             return .rejected(.objectionOpen, "公示还有 \(open) 件异议未处理，不能结束")
         }
-        let listed = Set(try db.all("SELECT entity FROM application WHERE notice = ?", entity, map: { $0.text(0) }))
+        let listed = Set(try db.all("SELECT entity FROM application WHERE \(column) = ?", entity, map: { $0.text(0) }))
         let upheld = Set(try db.all("SELECT application FROM objection WHERE notice = ? AND status = 'upheld'", entity, map: { $0.text(0) }))
         func keys(_ field: String) throws -> Set<String> {
             guard case .array(let items)? = data[field] else { throw YKTError(.fieldMissing, "公示结束缺少字段 \(field)") }
@@ -180,10 +271,12 @@ extension CountyNode {
         try db.run("""
             UPDATE notice SET status = 'closed', closed_on = ?, closed_at = ?, proof_sha256 = ? WHERE node_id = ? AND entity = ?
             """, closed.description, try op.requiredString("at"), data["proofSha256"]?.stringValue, node, entity)
-        try db.run("UPDATE application SET status = CASE WHEN entity IN (SELECT application FROM objection WHERE notice = ?1 AND status = 'upheld') THEN 'removed' ELSE 'cleared' END WHERE notice = ?1", entity)
+        try db.run("UPDATE application SET status = CASE WHEN entity IN (SELECT application FROM objection WHERE notice = ?1 AND status = 'upheld') THEN 'removed' ELSE '\(passed)' END WHERE \(column) = ?1", entity)
         if let backdated {
-            let residents = try db.all("SELECT resident_id FROM application WHERE notice = ? AND status = 'cleared'", entity, map: { $0.text(0) })
-            try raiseBackdated(entity: entity, program: n.program, what: "公示结束", date: closed, op: op, reason: backdated,
+            let residents = try db.all("SELECT resident_id FROM application WHERE \(column) = ? AND status = ?", entity, passed,
+                                       map: { $0.text(0) })
+            try raiseBackdated(entity: entity, program: n.program, what: n.stage == "village" ? "村级公示结束" : "公示结束", date: closed,
+                               op: op, reason: backdated,
                                residents: residents)
         }
         return .accepted
@@ -199,8 +292,8 @@ extension CountyNode {
             return .rejected(.noticeUnknown, "异议所指的公示 \(notice) 县里没有张贴记录")
         }
         guard n.status == "open" else { return .rejected(.noticeState, "公示 \(notice) 已结束，不能再登记异议") }
-        guard let rid = try db.first("SELECT resident_id FROM application WHERE entity = ? AND notice = ?", application, notice,
-                                     map: { $0.text(0) }) else {
+        guard let rid = try db.first("SELECT resident_id FROM application WHERE entity = ?1 AND (notice = ?2 OR village_notice = ?2)",
+                                     application, notice, map: { $0.text(0) }) else {
             return .rejected(.applicationUnknown, "异议所指的申请不在公示 \(notice) 中")
         }
         guard received >= (try CivilDate(parsing: n.posted)) else {

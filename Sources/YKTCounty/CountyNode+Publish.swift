@@ -82,11 +82,13 @@ extension CountyNode {
                                              frequency: r.text(6), listVersion: r.int(7), publishedAt: r.text(8))
         }
         let towns = Dictionary(try db.all("SELECT node_id, name FROM township") { ($0.text(0), $0.text(1)) }, uniquingKeysWith: { a, _ in a })
+        // The township stage (乡镇审核后发放清册公示) is what the site publishes: it lists what the
+        // village notices (posted in each village, kept at the county) cleared, with the amounts.
         let notices = try db.all("""
             SELECT n.entity, n.node_id, n.program, p.name, p.department, p.basis, p.unit, n.period, n.posted_on, n.first_day, n.last_day,
                    coalesce(n.closed_on, ''), n.place, n.phone
             FROM notice n JOIN program p ON p.code = n.program
-            WHERE n.status = 'closed' AND p.secret = 0 ORDER BY n.node_id, n.posted_on, n.op_seq
+            WHERE n.status = 'closed' AND p.secret = 0 AND n.stage = 'township' ORDER BY n.node_id, n.posted_on, n.op_seq
             """) { r -> PublicSiteContent.Notice in
             let unit = ProgramUnit(rawValue: r.text(6)) ?? .perPerson
             let period = r.text(7)

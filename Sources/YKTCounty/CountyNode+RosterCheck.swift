@@ -92,8 +92,12 @@ extension CountyNode {
             if let reason = Self.carrierProblem(carrier, kind: resident.kind, person: masked) { problem(.rosterCarrier, reason) }
             // The application, its village evaluation and its notice.
             let key = "application/\(rid)/\(program)/\(period)"
-            let app = try db.first("SELECT node_id, village_result, quantity, status FROM application WHERE entity = ?", key) {
-                (node: $0.text(0), result: $0.text(1), quantity: $0.text(2), status: $0.text(3))
+            let app = try db.first("""
+                SELECT a.node_id, a.village_result, a.quantity, a.status, a.village_legacy, v.status, a.notice IS NULL
+                FROM application a LEFT JOIN notice v ON v.node_id = a.node_id AND v.entity = a.village_notice WHERE a.entity = ?
+                """, key) {
+                (node: $0.text(0), result: $0.text(1), quantity: $0.text(2), status: $0.text(3), legacy: $0.bool(4),
+                 villageNotice: $0.optionalText(5), beforeTownship: $0.bool(6))
             }
             if line["application"]?.stringValue != key {
                 problem(.rosterApplication, "行的申请「\(Masking.entity(line["application"]?.stringValue ?? ""))」不是此人 \(program) \(period) 的申请")
@@ -103,17 +107,35 @@ extension CountyNode {
                 } else if app.quantity != quantityText {
                     problem(.rosterApplication, "\(masked) 的数量 \(quantityText) 与申请的 \(app.quantity) 不符")
                 }
+                // Both notices (docs/money-trace.md): the village notice closed (or, for a line a
+                // notice listed before the two stages existed, the upgrade's mark) and the
+                // township notice closed, no upheld objection at either.
+                let openObjection = try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'open'", key) ?? 0 > 0
+                let upheld = try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'upheld'", key) ?? 0 > 0
                 switch (facts.secret, app.status) {
-                case (true, "recorded"), (false, "cleared"): break
-                case (true, _): problem(.rosterApplication, "涉密项目的申请不应列入公示")
-                case (false, "removed"): problem(.rosterObjection, "\(masked) 的申请因异议成立已在公示结束时剔除")
-                case (false, "in_notice"):
-                    if try db.integer("SELECT count(*) FROM objection WHERE application = ? AND status = 'open'", key) ?? 0 > 0 {
-                        problem(.rosterObjection, "\(masked) 的申请有尚未处理的异议")
-                    } else {
-                        problem(.rosterNotice, "\(masked) 的申请所在的公示尚未结束")
+                case (true, "recorded"): break
+                case (false, "cleared"):
+                    if !app.legacy && app.villageNotice != "closed" {
+                        problem(.rosterNotice, "\(masked) 的申请没有已结束的村级公示")
                     }
-                default: problem(.rosterNotice, "\(masked) 的申请没有列入公示（须公示满 5 个工作日）")
+                    if upheld { problem(.rosterObjection, "\(masked) 的申请有成立的异议") }
+                case (true, _): problem(.rosterApplication, "涉密项目的申请不应列入公示")
+                case (false, "removed"):
+                    problem(.rosterObjection, app.beforeTownship ? "\(masked) 的申请因村级公示异议成立已剔除"
+                                                                 : "\(masked) 的申请因乡镇公示异议成立已剔除")
+                case (false, "in_village_notice") where upheld:
+                    problem(.rosterObjection, "\(masked) 的申请在村级公示中异议成立（公示结束时剔除）")
+                case (false, "in_village_notice"):
+                    problem(openObjection ? .rosterObjection : .rosterNotice,
+                            openObjection ? "\(masked) 的申请在村级公示中有尚未处理的异议" : "\(masked) 的申请所在的村级公示尚未结束")
+                case (false, "village_cleared"):
+                    problem(.rosterNotice, "\(masked) 的申请只走完村级公示，乡镇公示尚未张贴")
+                case (false, "in_notice") where upheld:
+                    problem(.rosterObjection, "\(masked) 的申请在乡镇公示中异议成立（公示结束时剔除）")
+                case (false, "in_notice"):
+                    problem(openObjection ? .rosterObjection : .rosterNotice,
+                            openObjection ? "\(masked) 的申请有尚未处理的异议" : "\(masked) 的申请所在的乡镇公示尚未结束")
+                default: problem(.rosterNotice, "\(masked) 的申请没有列入村级公示和乡镇公示（各须公示满 5 个工作日）")
                 }
             } else {
                 problem(.rosterApplication, "县里没有 \(masked) 的 \(program) \(period) 申请记录")

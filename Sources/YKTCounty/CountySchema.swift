@@ -380,6 +380,37 @@ enum CountySchema {
             household TEXT NOT NULL CHECK (household <> ''), PRIMARY KEY (roster_id, line_no),
             FOREIGN KEY (roster_id, line_no) REFERENCES roster_line(roster_id, line_no)) WITHOUT ROWID;
         CREATE INDEX household_line_household ON household_line(node_id, household);
+        // Two public notices (issue 20, item 1; docs/conventions.md, "两级公示"; docs/money-trace.md):
+        // the villages' representative meetings as the townships record them; each notice's
+        // stage, village and meeting; each application's village notice and the two statuses
+        // before the township notice. The application table (referenced by no foreign key) is
+        // rebuilt for its CHECK. Upgrade rule: notices kept before this version are the township
+        // stage, and an application one of them listed counts as having passed a village notice
+        // (`village_legacy` = 1, set here only: no operation sets it). Self-contained: renumber freely.
+        .init(version: 26, sql: """
+        CREATE TABLE meeting(node_id TEXT NOT NULL, entity TEXT NOT NULL, op_seq INTEGER NOT NULL, village TEXT NOT NULL,
+            program TEXT NOT NULL, period TEXT NOT NULL, held_on TEXT NOT NULL, present INTEGER NOT NULL,
+            expected INTEGER NOT NULL, outcome TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (node_id, entity)) WITHOUT ROWID;
+        ALTER TABLE notice ADD COLUMN stage TEXT NOT NULL DEFAULT 'township' CHECK (stage IN ('village','township'));
+        ALTER TABLE notice ADD COLUMN village TEXT;
+        ALTER TABLE notice ADD COLUMN meeting TEXT;
+        CREATE TABLE application_v23(entity TEXT PRIMARY KEY, node_id TEXT NOT NULL, op_seq INTEGER NOT NULL,
+            resident_id TEXT NOT NULL, program TEXT NOT NULL, period TEXT NOT NULL, program_version INTEGER NOT NULL,
+            quantity TEXT NOT NULL, standard_fen INTEGER NOT NULL, amount_fen INTEGER NOT NULL,
+            village_result TEXT NOT NULL CHECK (village_result IN ('passed','failed')), village_note TEXT NOT NULL,
+            recorded_at TEXT NOT NULL, notice TEXT,
+            status TEXT NOT NULL DEFAULT 'recorded'
+                CHECK (status IN ('recorded','in_village_notice','village_cleared','in_notice','cleared','removed')),
+            village_notice TEXT, village_legacy INTEGER NOT NULL DEFAULT 0 CHECK (village_legacy IN (0, 1))) WITHOUT ROWID;
+        INSERT INTO application_v23(entity, node_id, op_seq, resident_id, program, period, program_version, quantity, standard_fen,
+            amount_fen, village_result, village_note, recorded_at, notice, status, village_notice, village_legacy)
+            SELECT entity, node_id, op_seq, resident_id, program, period, program_version, quantity, standard_fen, amount_fen,
+                   village_result, village_note, recorded_at, notice, status, NULL, notice IS NOT NULL FROM application;
+        DROP TABLE application;
+        ALTER TABLE application_v23 RENAME TO application;
+        CREATE INDEX application_resident ON application(resident_id, program);
+        CREATE INDEX application_notice ON application(notice);
+        CREATE INDEX application_village_notice ON application(village_notice) WHERE village_notice IS NOT NULL;
         """),
     ])
 }

@@ -55,6 +55,7 @@ public enum Access: Sendable {
         "beneficiary show": .roles([.clerk, .leader, .auditor]),
         "account change": .roles([.clerk, .approver], signedAt: [.county]),
         "application add": .roles([.clerk]), "application import": .roles([.clerk]),
+        "meeting record": .roles([.clerk]),
         "notice open": .roles([.clerk]), "notice close": .roles([.clerk]), "notice print": .roles([.clerk, .leader]),
         "objection add": .roles([.clerk]), "objection settle": .roles([.clerk, .leader]),
         "roster build": .roles([.clerk]),
@@ -88,7 +89,7 @@ public enum Access: Sendable {
         "audit verify": .roles([.auditor, .administrator]), "audit trace": .roles([.auditor, .approver, .reviewer]),
         "audit list": .roles([.auditor, .administrator]), "audit anchors": .roles([.auditor, .administrator]),
         // Reading (masked lists)
-        "application list": anyRole, "notice list": anyRole, "notice show": anyRole, "objection list": anyRole,
+        "application list": anyRole, "notice list": anyRole, "meeting list": anyRole, "notice show": anyRole, "objection list": anyRole,
         "roster list": anyRole, "roster show": anyRole, "outbox list": anyRole, "inbox list": anyRole,
         "beneficiary list": anyRole, "account history": anyRole, "payment list": anyRole,
         "budget list": anyRole, "bank list": anyRole, "batch list": anyRole, "complaint list": anyRole,

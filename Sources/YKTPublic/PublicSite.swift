@@ -114,7 +114,7 @@ public enum PublicSite {
             let totals = ["合计", "", "\(lines.count) 人", "", "", "", Fen(total).yuanGrouped]
             let title = "\(n.townshipName)\(n.periodChinese)\(n.programName)发放对象公示"
             let body = P.paragraph("根据\(n.department)\(n.programName)政策（\(n.basis.isEmpty ? "补贴政策清单" : n.basis)），经村（社区）评议、乡镇审核，" +
-                                   "\(n.townshipName)将\(n.periodChinese)\(n.programName)拟发放对象及金额予以公示。")
+                                   "\(n.townshipName)将审核后的\(n.periodChinese)\(n.programName)发放清册（经村民代表会议评议、村级公示无异议的对象及金额）予以公示。")
                 + P.paragraph("公示时间：\(n.firstDay) 至 \(n.lastDay)；公示地点：\(n.place)；监督举报电话：\(n.phone.isEmpty ? "—" : n.phone)。公示已于 \(n.closedOn) 结束。")
                 + P.table(columns: columns, rows: rows, numeric: [0, 4, 5, 6], totals: totals, csv: base + ".csv")
                 + P.note("为保护个人信息，身份证号只显示前六位和后四位。异议成立被剔除的对象不再列出。")
@@ -127,7 +127,7 @@ public enum PublicSite {
         }
         let noticeColumns = ["乡镇", "补贴项目", "期次", "公示开始", "公示截止", "结束日期", "人数", "金额（元）", "监督电话"]
         try put("notices/index.html", P.page(title: "\(content.county)补贴发放对象公示", depth: 1, content: content, body:
-            P.paragraph("各乡镇已结束的发放对象公示（涉密项目不公示）。点项目名称查看名单。")
+            P.paragraph("各乡镇已结束的发放对象公示：乡镇审核后的发放清册公示（此前各村已张贴村级拟补贴对象公示，不在此重复；涉密项目不公示）。点项目名称查看名单。")
             + P.table(columns: noticeColumns, rows: noticeIndex, numeric: [6, 7], csv: "index.csv", links: [1: noticeLinks])))
         try put("notices/index.csv", P.csv(title: "\(content.county)补贴发放对象公示一览", columns: noticeColumns, rows: noticeIndex,
                                            codes: [2, 8]))

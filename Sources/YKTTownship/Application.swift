@@ -19,13 +19,17 @@ public enum VillageResult: String, Sendable, Codable {
 
 /// Where an application stands.
 public enum ApplicationStatus: String, Sendable, Codable, CaseIterable {
-    /// Village passed it; waiting for a notice.
+    /// Village passed it; waiting for the village notice (村级公示).
     case recorded
     /// Village did not pass it; it never goes on a notice.
     case notPassed = "not_passed"
-    /// On an open notice.
+    /// On an open village notice (村级拟补贴对象公示).
+    case inVillageNotice = "in_village_notice"
+    /// The village notice closed without an upheld objection: waiting for the township notice.
+    case villageCleared = "village_cleared"
+    /// On an open township notice (乡镇审核后发放清册公示).
     case inNotice = "in_notice"
-    /// Notice closed without an upheld objection: may go on a roster.
+    /// Both notices closed without an upheld objection: may go on a roster.
     case cleared
     /// An objection was upheld: it leaves the roster.
     case removed
@@ -34,10 +38,12 @@ public enum ApplicationStatus: String, Sendable, Codable, CaseIterable {
 
     public var chinese: String {
         switch self {
-        case .recorded: "待公示"
+        case .recorded: "待村级公示"
         case .notPassed: "村评议未通过"
-        case .inNotice: "公示中"
-        case .cleared: "公示无异议"
+        case .inVillageNotice: "村级公示中"
+        case .villageCleared: "村级公示无异议，待乡镇公示"
+        case .inNotice: "乡镇公示中"
+        case .cleared: "两级公示无异议"
         case .removed: "异议成立已剔除"
         case .rostered: "已编入清册"
         }
@@ -58,8 +64,13 @@ public struct ApplicationRecord: Sendable, Codable, Hashable {
     public var villageResult: VillageResult
     public var villageNote: String
     public var status: ApplicationStatus
+    /// The township notice that listed it.
     public var noticeID: Int64?
     public var version: Int
+    /// The village notice that listed it.
+    public var villageNoticeID: Int64? = nil
+    /// Listed by a notice posted before the two stages existed (set by the upgrade only).
+    public var villageLegacy: Bool = false
 
     public var entity: String { "application/\(residentID)/\(programCode)/\(period)" }
 }

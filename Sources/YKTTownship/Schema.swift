@@ -281,5 +281,46 @@ enum Schema {
         CREATE UNIQUE INDEX account_current ON account(beneficiary_id) WHERE replaced_at IS NULL;
         CREATE INDEX account_number ON account(number) WHERE replaced_at IS NULL;
         """),
+        // Two public notices (issue 20, item 1; seed 004; docs/conventions.md, "两级公示"): the
+        // village's representative meeting (村民代表大会评议) with its date, attendance and
+        // outcome; each notice's stage ('village': 村级拟补贴对象公示, naming its meeting;
+        // 'township': 乡镇审核后发放清册公示); each application's village notice and two new
+        // statuses (in_village_notice, village_cleared). SQLite cannot change the CHECK on
+        // application.status in place and objection and roster_line reference application, so
+        // the table is rebuilt the documented way (Migrator: foreign keys off outside the
+        // transaction, foreign_key_check before the commit). Upgrade rule: a notice posted
+        // before this version is the township stage, and an application a notice had already
+        // listed counts as having passed a village notice: `village_legacy` = 1, set here and
+        // nowhere else (no operation can set it). Self-contained: renumber freely on merge.
+        .init(version: 20, sql: """
+        CREATE TABLE meeting(id INTEGER PRIMARY KEY, village TEXT NOT NULL,
+            program_code TEXT NOT NULL REFERENCES program(code), period TEXT NOT NULL, held_on TEXT NOT NULL,
+            present INTEGER NOT NULL CHECK (present >= 0), expected INTEGER NOT NULL CHECK (expected > 0 AND present <= expected),
+            outcome TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
+        ALTER TABLE notice ADD COLUMN stage TEXT NOT NULL DEFAULT 'township' CHECK (stage IN ('village','township'));
+        ALTER TABLE notice ADD COLUMN village TEXT;
+        ALTER TABLE notice ADD COLUMN meeting_id INTEGER REFERENCES meeting(id);
+        CREATE TABLE application_v16(id INTEGER PRIMARY KEY,
+            beneficiary_id INTEGER NOT NULL REFERENCES beneficiary(id),
+            program_code TEXT NOT NULL REFERENCES program(code), period TEXT NOT NULL,
+            quantity_e4 INTEGER NOT NULL CHECK (quantity_e4 > 0), standard_fen INTEGER NOT NULL,
+            amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+            village_result TEXT NOT NULL CHECK (village_result IN ('passed','failed')),
+            village_note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('recorded','not_passed','in_village_notice','village_cleared',
+                'in_notice','cleared','removed','rostered')),
+            notice_id INTEGER REFERENCES notice(id), version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL, village_notice_id INTEGER REFERENCES notice(id),
+            village_legacy INTEGER NOT NULL DEFAULT 0 CHECK (village_legacy IN (0, 1)),
+            UNIQUE (beneficiary_id, program_code, period));
+        INSERT INTO application_v16(id, beneficiary_id, program_code, period, quantity_e4, standard_fen, amount_fen,
+            village_result, village_note, status, notice_id, version, created_at, village_notice_id, village_legacy)
+            SELECT id, beneficiary_id, program_code, period, quantity_e4, standard_fen, amount_fen, village_result, village_note,
+                   status, notice_id, version, created_at, NULL, notice_id IS NOT NULL FROM application;
+        DROP TABLE application;
+        ALTER TABLE application_v16 RENAME TO application;
+        CREATE INDEX application_queue ON application(program_code, period, status);
+        CREATE INDEX application_village_notice ON application(village_notice_id) WHERE village_notice_id IS NOT NULL;
+        """, rebuildsReferencedTable: true),
     ])
 }

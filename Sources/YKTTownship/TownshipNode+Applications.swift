@@ -6,7 +6,7 @@ import YKTStore
 extension TownshipNode {
     static let applicationColumns = """
         ap.id, b.resident_id, b.name, b.village, ap.program_code, ap.period, ap.quantity_e4, ap.standard_fen,
-        ap.amount_fen, ap.village_result, ap.village_note, ap.status, ap.notice_id, ap.version
+        ap.amount_fen, ap.village_result, ap.village_note, ap.status, ap.notice_id, ap.version, ap.village_notice_id, ap.village_legacy
         """
 
     static func application(from r: Row) -> ApplicationRecord {
@@ -15,16 +15,17 @@ extension TownshipNode {
                           quantity: Quantity(tenThousandths: r.int64(6)).description, standardFen: r.int64(7),
                           amountFen: r.int64(8), villageResult: VillageResult(rawValue: r.text(9)) ?? .failed,
                           villageNote: r.text(10), status: ApplicationStatus(rawValue: r.text(11)) ?? .recorded,
-                          noticeID: r.isNull(12) ? nil : r.int64(12), version: r.int(13))
+                          noticeID: r.isNull(12) ? nil : r.int64(12), version: r.int(13),
+                          villageNoticeID: r.isNull(14) ? nil : r.int64(14), villageLegacy: r.bool(15))
     }
 
-    /// Applications, filtered by program, period, status and notice.
+    /// Applications, filtered by program, period, status and notice (of either stage).
     public func applications(program: String? = nil, period: String? = nil, status: ApplicationStatus? = nil,
                              notice: Int64? = nil) throws -> [ApplicationRecord] {
         try db.all("""
             SELECT \(Self.applicationColumns) FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id
             WHERE (?1 IS NULL OR ap.program_code = ?1) AND (?2 IS NULL OR ap.period = ?2)
-              AND (?3 IS NULL OR ap.status = ?3) AND (?4 IS NULL OR ap.notice_id = ?4)
+              AND (?3 IS NULL OR ap.status = ?3) AND (?4 IS NULL OR ap.notice_id = ?4 OR ap.village_notice_id = ?4)
             ORDER BY ap.program_code, ap.period, b.village, b.resident_id
             """, program, period, status?.rawValue, notice, map: Self.application(from:))
     }

@@ -54,7 +54,7 @@ extension TownshipNode {
         let filter = """
             (?1 IS NULL OR ap.program_code = ?1) AND (?2 IS NULL OR ap.period = ?2) AND (?3 IS NULL OR ap.status = ?3)
             AND (?4 IS NULL OR instr(b.name, ?4) > 0 OR instr(b.village, ?4) > 0 OR b.resident_id = ?4)
-            AND (?5 IS NULL OR ap.notice_id = ?5)
+            AND (?5 IS NULL OR ap.notice_id = ?5 OR ap.village_notice_id = ?5)
             """
         let total = try db.integer("""
             SELECT count(*) FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id WHERE \(filter)

@@ -86,7 +86,7 @@ extension TownshipNode {
         if kind == "program.list", decision == "void" {
             try db.run("""
                 UPDATE application SET status = 'removed', version = version + 1
-                WHERE status IN ('recorded','not_passed','in_notice','cleared') AND id IN (
+                WHERE status IN ('recorded','not_passed','in_village_notice','village_cleared','in_notice','cleared') AND id IN (
                     SELECT a.id FROM op_result r JOIN outbox o ON o.seq = r.seq
                     JOIN application a JOIN beneficiary b ON b.id = a.beneficiary_id
                     WHERE r.conflict_id = ? AND o.kind = 'application.record'

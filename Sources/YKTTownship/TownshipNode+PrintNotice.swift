@@ -26,6 +26,7 @@ extension TownshipNode {
             throw YKTError(.noticeSecret, "「\(program.name)」是涉密项目，不生成公示文件")
         }
         let period = try Period(parsing: n.period)
+        if n.stage == .village { return try villageNoticeDocument(n, program: program, period: period, printedOn: printedOn) }
         // Lines removed by an upheld objection are no longer published.
         let lines = try applications(notice: id).filter { $0.status != .removed }
         let title = "\(config.name)\(period.chinese)\(program.name)发放对象公示"
@@ -39,7 +40,7 @@ extension TownshipNode {
         }
         let intro = [
             "根据\(program.department)\(program.name)政策（\(program.basis.isEmpty ? "补贴政策清单" : program.basis)），" +
-            "经村（社区）评议、乡镇审核，现将\(period.chinese)\(program.name)拟发放对象及金额予以公示，接受社会监督。",
+            "经村民代表会议评议、村级公示无异议，乡镇审核，现将审核后的\(period.chinese)\(program.name)发放清册（发放对象及金额）予以公示，接受社会监督。",
             "公示时间：\(n.firstDay.chinese)至\(n.lastDay.chinese)（\(NoticePeriod.minimumWorkingDays)个工作日）。公示地点：\(n.place)。",
         ]
         let outro = [
@@ -54,6 +55,42 @@ extension TownshipNode {
         return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4, 5, 6], rows: rows, totals: totals,
                               outro: outro, layout: layout, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话",
                                                                           ExcelText.protected(n.phone)]], codes: [3], qr: try queryCode())
+    }
+
+    /// The village notice (村级拟补贴对象名单公示, seed 004): the proposed beneficiaries the
+    /// village's representative meeting passed, with name, masked ID, program and standard;
+    /// the meeting's date, attendance and outcome; signed by the village committee. Lines an
+    /// upheld objection removed at this stage are no longer published.
+    func villageNoticeDocument(_ n: NoticeRecord, program: Program, period: Period, printedOn: CivilDate) throws -> NoticeDocument {
+        let village = n.village ?? ""
+        let meeting = try n.meetingID.map { try self.meeting($0) }
+        let lines = try applications(notice: n.id).filter { !($0.status == .removed && $0.noticeID == nil) }
+        let title = "\(village)\(period.chinese)\(program.name)拟补贴对象名单公示"
+        let columns = ["序号", "姓名", "身份证号", "补贴项目", "补贴标准（\(program.unit.chinese)）"]
+        let rows = lines.enumerated().map { i, a in
+            [String(i + 1), a.name, Masking.residentID(a.residentID), program.name, Fen(a.standardFen).yuan]
+        }
+        let evaluated = meeting.map {
+            "经\($0.heldOn.chinese)村民代表会议评议（应到 \($0.expected) 人，实到 \($0.present) 人；评议结果：\($0.outcome)），"
+        } ?? "经村民代表会议评议，"
+        let intro = [
+            "根据\(program.department)\(program.name)政策（\(program.basis.isEmpty ? "补贴政策清单" : program.basis)），" +
+            evaluated + "现将\(period.chinese)\(program.name)拟补贴对象名单予以公示，接受群众监督。",
+            "公示时间：\(n.firstDay.chinese)至\(n.lastDay.chinese)（\(NoticePeriod.minimumWorkingDays)个工作日）。公示地点：\(n.place)。",
+        ]
+        let committee = "\(village)村（居）民委员会"
+        let outro = [
+            "公示期间，如有异议，请向\(committee)或\(issuingBody)反映。监督电话：\(n.phone)。公示期满无异议的，报乡镇审核后张贴发放清册公示。",
+            "为保护个人信息，身份证号只显示前六位和后四位，不公示家庭住址和联系电话。",
+            committee,
+            printedOn.chinese,
+        ]
+        let totals = ["合计", "\(lines.count) 人", "", "", ""]
+        // 序号, 姓名, 身份证号, 项目, 标准: 186 mm.
+        let layout = PrintLayout(widths: [10, 26, 42, 70, 38])
+        return NoticeDocument(title: title, intro: intro, columns: columns, numeric: [0, 4], rows: rows, totals: totals,
+                              outro: outro, layout: layout, csvHead: [["公示时间", "\(n.firstDay)至\(n.lastDay)", "公示地点", n.place, "监督电话",
+                                                                          ExcelText.protected(n.phone)]], codes: [2], qr: try queryCode())
     }
 
     /// Writes the notice's HTML and CSV into `directory` (default `<node>/out`) and records it in

@@ -73,7 +73,7 @@ extension TownshipNode {
             try db.run("UPDATE beneficiary SET removed_at = ?, removed_reason = ?, version = version + 1, updated_at = ? WHERE id = ?",
                        at, why, at, current.id)
             try db.run("""
-                UPDATE application SET status = 'removed' WHERE beneficiary_id = ? AND status IN ('recorded','not_passed','in_notice','cleared')
+                UPDATE application SET status = 'removed' WHERE beneficiary_id = ? AND status IN ('recorded','not_passed','in_village_notice','village_cleared','in_notice','cleared')
                 """, current.id)
             let withdrawn = db.changes
             try enqueue("beneficiary.remove", entity: current.entity, baseVersion: current.version,

@@ -65,11 +65,15 @@ extension TownshipNode {
             let eligible: ApplicationStatus = program.secret ? .recorded : .cleared
             let items = try applications(program: program.code, period: period.description, status: eligible)
             guard !items.isEmpty else {
-                let pending = try applications(program: program.code, period: period.description, status: .inNotice).count
+                let all = try applications(program: program.code, period: period.description)
+                let village = all.filter { [.recorded, .inVillageNotice, .villageCleared].contains($0.status) }.count
+                let township = all.filter { $0.status == .inNotice }.count
                 throw YKTError(.rosterEmpty, "\(period.chinese)「\(program.name)」没有可编入清册的申请" +
-                               (pending > 0 ? "（\(pending) 条仍在公示中）" : ""),
-                               hint: pending > 0 ? "公示期满并结束公示（ykt notice close）后再编制清册"
-                                                 : "先录入申请并完成公示")
+                               (township > 0 ? "（\(township) 条仍在乡镇公示中）" : "") +
+                               (village > 0 ? "（\(village) 条还没有走完村级公示和乡镇公示）" : ""),
+                               hint: township + village > 0
+                                   ? "村级公示和乡镇公示都期满无异议并结束（ykt notice close）后再编制清册"
+                                   : "先录入申请并完成村级公示、乡镇公示")
             }
             let rosterID: Int64
             let at = timestamp()

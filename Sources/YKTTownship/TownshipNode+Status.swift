@@ -52,6 +52,14 @@ extension TownshipNode {
         public var earliestClose: String
         /// Objections still to settle before it can close.
         public var openObjections: Int
+        /// Which of the two notices: "village" or "township", and a village notice's village.
+        public var stage: String = "township"
+        public var village: String? = nil
+
+        /// 「村级公示 3（大塘村 GD01 2026）」, 「乡镇公示 4（GD01 2026）」.
+        public var named: String {
+            "\(stage == "village" ? "村级公示" : "乡镇公示") \(notice)（\(village.map { $0 + " " } ?? "")\(program) \(period)）"
+        }
     }
 
     /// A payment the bank could not make, not yet corrected here.
@@ -152,7 +160,7 @@ extension TownshipNode {
             let earliest = max(computed, n.earliestClose)
             let objections = try db.integer("SELECT count(*) FROM objection WHERE notice_id = ? AND status = 'open'", n.id) ?? 0
             let item = ClosableNotice(notice: n.id, program: n.programCode, period: n.period, earliestClose: earliest.description,
-                                      openObjections: Int(objections))
+                                      openObjections: Int(objections), stage: n.stage.rawValue, village: n.village)
             if earliest <= today { noticeLists.closable.append(item) } else { noticeLists.open.append(item) }
         }
         let failed = try db.all("""

@@ -97,16 +97,26 @@ struct CLITests {
         #expect(result?["encoding"] as? String == "GB18030")
         #expect(try cli.run("application", "import", cli.path("data/450223101-applications.csv")).status == 0)
 
+        // The roster cannot come before the two notices.
+        let tooSoon = try cli.run("roster", "build", "--program", "GD01", "--period", "2026")
+        #expect(tooSoon.status == 1 && tooSoon.stderr.contains("YKT-ROSTER-EMPTY") && tooSoon.stderr.contains("村级公示"))
+        let villages = try cli.passVillageNotices(program: "GD01")
+        #expect(!villages.isEmpty)
+        let township = String(villages.count + 1)
         try cli.clock("2026-09-30")
         let open = try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
                                "--phone", "0772-6812345", "--date", "2026-09-30")
-        #expect(open.status == 0 && open.stdout.contains("2026年10月12日"))
+        #expect(open.status == 0 && open.stdout.contains("已张贴乡镇公示 \(township)") && open.stdout.contains("2026年10月12日"), "\(open.stderr)")
         try cli.clock("2026-10-12")
-        let early = try cli.run("notice", "close", "1", "--date", "2026-10-12")
+        let early = try cli.run("notice", "close", township, "--date", "2026-10-12")
         #expect(early.status == 1 && early.stderr.contains("YKT-NOTICE-EARLY") && early.stderr.contains("2026年10月13日"))
         try cli.clock("2026-10-13")
-        #expect(try cli.run("notice", "close", "1", "--date", "2026-10-13").status == 0)
-        let printed = try cli.run("notice", "print", "1", "--out", cli.path("out"), "--date", "2026-10-13")
+        #expect(try cli.run("notice", "close", township, "--date", "2026-10-13").status == 0)
+        let listed = try cli.run("notice", "list").stdout
+        #expect(listed.contains("村级公示") && listed.contains("乡镇公示"))
+        let villagePrint = try cli.run("notice", "print", villages[0], "--out", cli.path("out-village"), "--date", "2026-10-13")
+        #expect(villagePrint.status == 0 && villagePrint.stdout.contains(".html"))
+        let printed = try cli.run("notice", "print", township, "--out", cli.path("out"), "--date", "2026-10-13")
         #expect(printed.status == 0 && printed.stdout.contains(".html"))
         let built = try cli.run("roster", "build", "--program", "GD01", "--period", "2026", "--json")
         let roster = try JSONSerialization.jsonObject(with: Data(built.stdout.utf8)) as? [String: Any]

@@ -54,24 +54,28 @@ struct CardCLITests {
             .joined(separator: "\n") + "\n").write(toFile: cli.path("applications.csv"), atomically: true, encoding: .utf8)
         #expect(try cli.run("beneficiary", "import", cli.path("register.csv")).status == 0)
         #expect(try cli.run("application", "import", cli.path("applications.csv")).status == 0)
+        var township: [String] = []
+        for program in ["GD01", "TZ01"] { try cli.passVillageNotices(program: program) }
         try cli.clock("2026-09-30")
         for program in ["GD01", "TZ01"] {
-            #expect(try cli.run("notice", "open", "--program", program, "--period", "2026", "--place", "各村村务公开栏、镇政府公告栏",
-                                "--phone", "0772-6812345", "--date", "2026-09-30").status == 0)
+            let (open, id) = try cli.openTownshipNotice("--program", program, "--period", "2026", "--place", "各村村务公开栏、镇政府公告栏",
+                                                        "--phone", "0772-6812345", "--date", "2026-09-30")
+            #expect(open.status == 0, "\(open.stderr)")
+            township.append(id)
         }
         try cli.clock("2026-10-13")
-        for n in ["1", "2"] { #expect(try cli.run("notice", "close", n, "--date", "2026-10-13").status == 0) }
+        for n in township { #expect(try cli.run("notice", "close", n, "--date", "2026-10-13").status == 0) }
 
         // Without public_url: made as before, without the code; the hint on stderr names the key.
-        let plain = try cli.run("notice", "print", "1", "--out", cli.path("plain"), "--date", "2026-10-13")
+        let plain = try cli.run("notice", "print", township[0], "--out", cli.path("plain"), "--date", "2026-10-13")
         #expect(plain.status == 0 && plain.stderr.contains("public_url") && plain.stderr.contains(conf))
         #expect(!plain.stdout.contains("public_url"))
-        #expect(try !String(contentsOfFile: cli.path("plain/公示-450223101-1.html"), encoding: .utf8).contains("<svg"))
+        #expect(try !String(contentsOfFile: cli.path("plain/公示-450223101-\(township[0]).html"), encoding: .utf8).contains("<svg"))
 
         // With it: the code, no hint.
         try (try String(contentsOfFile: conf, encoding: .utf8) + "public_url = https://ykt.example.gov.cn/\n")
             .write(toFile: conf, atomically: true, encoding: .utf8)
-        let printed = try cli.run("notice", "print", "1", "--out", cli.path("out"), "--date", "2026-10-13")
+        let printed = try cli.run("notice", "print", township[0], "--out", cli.path("out"), "--date", "2026-10-13")
         #expect(printed.status == 0 && !printed.stderr.contains("public_url"), "\(printed.stderr)")
         for (program, roster) in [("GD01", "1"), ("TZ01", "2")] {
             #expect(try cli.run("roster", "build", "--program", program, "--period", "2026").status == 0)
@@ -92,7 +96,7 @@ struct CardCLITests {
         let one = try cli.run("card", "print", "--resident", people.people[0].id, "--out", cli.path("out/明白卡-1.html"), "--date", "2026-11-20")
         #expect(one.status == 0 && one.stdout.contains("已生成明白卡 1 户"))
 
-        let html = ["公示-450223101-1", "发放结果-450223101-1", "明白卡-大塘村"].map { cli.path("out/\($0).html") }
+        let html = ["公示-450223101-\(township[0])", "发放结果-450223101-1", "明白卡-大塘村"].map { cli.path("out/\($0).html") }
         let pdfs = try PrintTools.printToPDF(html)
         // YKT_KEEP_PRINTS=目录 keeps the HTML and PDFs to look at.
         try PrintTools.keep(html + pdfs)

@@ -177,15 +177,18 @@ struct PrintedNoticeTests {
         #expect(imported.status == 0, "\(imported.stderr)")
         let applied = try cli.run("application", "import", cli.path("applications.csv"))
         #expect(applied.status == 0, "\(applied.stderr)")
+        var township: [String] = []
+        for program in ["GD01", "TZ01"] { try cli.passVillageNotices(program: program) }
         try cli.clock("2026-09-30")
         for program in ["GD01", "TZ01"] {
-            let open = try cli.run("notice", "open", "--program", program, "--period", "2026", "--place", "各村村务公开栏、镇政府公告栏",
-                                   "--phone", "0772-6812345", "--date", "2026-09-30")
+            let (open, id) = try cli.openTownshipNotice("--program", program, "--period", "2026", "--place", "各村村务公开栏、镇政府公告栏",
+                                                        "--phone", "0772-6812345", "--date", "2026-09-30")
             #expect(open.status == 0, "\(open.stderr)")
+            township.append(id)
         }
         try cli.clock("2026-10-13")
-        for n in ["1", "2"] { #expect(try cli.run("notice", "close", n, "--date", "2026-10-13").status == 0) }
-        let printed = try cli.run("notice", "print", "1", "--out", cli.path("out"), "--date", "2026-10-13")
+        for n in township { #expect(try cli.run("notice", "close", n, "--date", "2026-10-13").status == 0) }
+        let printed = try cli.run("notice", "print", township[0], "--out", cli.path("out"), "--date", "2026-10-13")
         #expect(printed.status == 0, "\(printed.stderr)")
         for (program, roster) in [("GD01", "1"), ("TZ01", "2")] {
             #expect(try cli.run("roster", "build", "--program", program, "--period", "2026").status == 0)
@@ -200,7 +203,7 @@ struct PrintedNoticeTests {
             #expect(r.status == 0, "\(r.stderr)")
         }
 
-        let html = ["公示-450223101-1", "发放结果-450223101-1", "发放结果-450223101-2"].map { cli.path("out/\($0).html") }
+        let html = ["公示-450223101-\(township[0])", "发放结果-450223101-1", "发放结果-450223101-2"].map { cli.path("out/\($0).html") }
         let pdfs = try PrintTools.printToPDF(html)
         // YKT_KEEP_PRINTS=目录 keeps the HTML and PDFs (the page images in docs/ come from them).
         try PrintTools.keep(html + pdfs)

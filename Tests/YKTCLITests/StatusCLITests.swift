@@ -122,32 +122,34 @@ struct StatusCLITests {
         let rejected = try cli.run("outbox", "list", "--state", "rejected")
         #expect(rejected.status == 0 && rejected.stdout.contains("没有状态为") && !rejected.stdout.contains("序号"), "\(rejected.stdout)")
 
+        let village = try cli.passVillageNotices(program: "GD01")
+        let n = String(village.count + 1)
         try cli.clock("2026-09-30")
         #expect(try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
                             "--phone", "0772-6812345", "--date", "2026-09-30").status == 0)
         let within = try cli.run("status").stdout
-        #expect(within.contains("公示 1（GD01 2026）公示中，2026-10-13 起可以结束") && !within.contains("今天可以结束"))
+        #expect(within.contains("乡镇公示 \(n)（GD01 2026）公示中，2026-10-13 起可以结束") && !within.contains("今天可以结束"))
         let objected = (counted.first { $0["period"] as? String == "2026" }?["residentID"] as? String) ?? ""
-        let objection = try cli.run("objection", "add", "--notice", "1", "--id", objected, "--content", "家中有财政供养人员", "--date", "2026-09-30")
+        let objection = try cli.run("objection", "add", "--notice", n, "--id", objected, "--content", "家中有财政供养人员", "--date", "2026-09-30")
         #expect(objection.status == 0, "\(objection.stderr)")
 
         try cli.clock("2026-10-13")
         let due = try cli.run("status")
-        #expect(due.status == 0 && due.stdout.contains("公示 1（GD01 2026）已满 5 个工作日，但还有 1 条异议未处理") && due.stdout.contains("ykt objection settle"))
+        #expect(due.status == 0 && due.stdout.contains("乡镇公示 \(n)（GD01 2026）已满 5 个工作日，但还有 1 条异议未处理") && due.stdout.contains("ykt objection settle"))
         let json = Self.json(try cli.run("status", "--json").stdout)
         #expect((json["closableNotices"] as? [[String: Any]])?.first?["openObjections"] as? Int == 1)
         #expect((json["outboxWaiting"] as? Int ?? 0) > 0 && json["today"] as? String == "2026-10-13")
         // Without --date, the date is the node's today (its clock, as ykt status uses), not the machine's.
         let settled = try cli.run("objection", "settle", "1", "--dismissed", "--reason", "经核实不属实")
         #expect(settled.status == 0 && !settled.stderr.contains("YKT-DATE"), "\(settled.stderr)")
-        #expect(try cli.run("status").stdout.contains("公示 1（GD01 2026）已满 5 个工作日，今天可以结束 → ykt notice close 1"))
+        #expect(try cli.run("status").stdout.contains("乡镇公示 \(n)（GD01 2026）已满 5 个工作日，今天可以结束 → ykt notice close \(n)"))
         // `--json` before the command words counts as given after them.
         let leading = try cli.run("--json", "status")
         #expect(leading.status == 0 && Self.json(leading.stdout)["today"] as? String == "2026-10-13", "\(leading.stderr)")
-        let closed = try cli.run("notice", "close", "1")
+        let closed = try cli.run("notice", "close", n)
         #expect(closed.status == 0 && !closed.stderr.contains("YKT-DATE"), "\(closed.stderr)")
         let notices = (try JSONSerialization.jsonObject(with: Data(try cli.run("notice", "list", "--json").stdout.utf8)) as? [[String: Any]]) ?? []
-        #expect(notices.first?["closedOn"] as? String == "2026-10-13", "\(notices)")
+        #expect(notices.last?["closedOn"] as? String == "2026-10-13" && notices.last?["stage"] as? String == "township", "\(notices)")
         #expect(try cli.run("roster", "build", "--program", "GD01", "--period", "2026").status == 0)
         let drafted = try cli.run("status").stdout
         #expect(drafted.contains("清册 1 尚未报送") && !drafted.contains("今天可以结束"))

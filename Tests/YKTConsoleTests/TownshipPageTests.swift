@@ -195,17 +195,39 @@ import YKTTownship
     @Test func aNoticeCannotCloseBeforeFiveWorkingDaysButCanAfter() throws {
         let f = try ConsoleFixture()
         try f.township.actAs("weixy", .clerk)
+        // The register and applications come in January, before the village stage (February).
+        let today = f.township.now
+        let january = try CivilDate(parsing: "2026-01-05").instantInChina(hour: 10)
+        f.township.now = { january }
         try register(f.township, Self.alice, "韦秀英", card: Self.aliceCard)
         try register(f.township, Self.bob, "覃建国", card: Self.bobCard)
         for id in [Self.alice, Self.bob] {
             try f.township.recordApplication(ApplicationInput(residentID: try ResidentID(id), programCode: "GD01", period: try Period(parsing: "2026"),
                                                               quantity: try Quantity(parsing: "2"), villageResult: .passed))
         }
+        f.township.now = today
         let b = try loggedIn(f, "weixy", .clerk)
         #expect(try b.get("/notices").body.contains("id=\"notice-open\""))
+        // The township notice cannot come before the village notice.
+        let first = try b.post("/notices", [("program", "GD01"), ("period", "2026"), ("place", "镇政府公告栏"), ("phone", "0772-6812345")])
+        #expect(first.body.contains(ErrorCode.noticeEmpty.rawValue) && first.body.contains("尚未走完村级公示"))
+        // The meeting form: refused without a quorum, recorded with one.
+        #expect(try b.get("/notices").body.contains("id=\"meeting-record\""))
+        let thin = try b.post("/meetings", [("village", "大塘村"), ("program", "TZ01"), ("period", "2026"), ("present", "10"), ("expected", "25"),
+                                             ("outcome", "通过")])
+        #expect(thin.body.contains(ErrorCode.meetingQuorum.rawValue))
+        let met = try b.post("/meetings", [("village", "大塘村"), ("program", "TZ01"), ("period", "2026"), ("present", "20"), ("expected", "25"),
+                                            ("outcome", "评议通过")])
+        #expect(met.body.contains("已登记村民代表会议") && met.body.contains("id=\"meeting-list\""))
+        // The village stage (meeting, village notice, closed after 5 working days), then back to today.
+        let village = try f.township.passVillageNotices(program: "GD01")
+        f.township.now = today
+        let listed = try b.get("/notices").body
+        #expect(listed.contains("村级公示") && listed.contains("大塘村"))
         let opened = try b.post("/notices", [("program", "GD01"), ("period", "2026"), ("place", "各村村务公开栏"), ("phone", "0772-6812345")])
-        #expect(opened.body.contains("已张贴公示"))
-        let notice = try #require(try f.township.notices().first)
+        #expect(opened.body.contains("已张贴乡镇公示"))
+        let notice = try #require(try f.township.notices().last)
+        #expect(notice.stage == .township && notice.id != village.first?.id)
         #expect(notice.applicationCount == 2)
         #expect(!opened.body.contains(Self.alice))
         // An objection, settled (dismissed).

@@ -46,6 +46,7 @@ struct CountyCalendarTests {
         // The notice period counts on it, and the county (same calendar) accepts the notice.
         try register(t, ResidentID.completing("45022319500101123"), "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         try apply(t, ResidentID.completing("45022319500101123"), "GD01", quantity: "1.5")
+        try t.passVillageNotices(program: "GD01")
         t.at("2026-03-02")
         let n = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         #expect(n.lastDay == d("2026-03-09"))
@@ -61,6 +62,7 @@ struct CountyCalendarTests {
         // A notice received by the county: posted 2026-03-02, 5th working day 2026-03-06.
         let t = loop.town
         try apply(t, loop.people[0], "GD01", quantity: "1")
+        try t.passVillageNotices(program: "GD01")
         t.at("2026-03-02")
         _ = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         _ = try c.push("450223101")
@@ -68,7 +70,7 @@ struct CountyCalendarTests {
             try c.county.correctCalendar(path: try write(c, "fix.tsv", withMarch4), reason: "试图更正已用日期")
         }
         #expect(refused?.code == .calendarUsed)
-        #expect(refused?.message.contains("2026-03-04") == true && refused?.message.contains("notice/450223101/1") == true)
+        #expect(refused?.message.contains("2026-03-04") == true && refused?.message.contains("notice/450223101/2") == true)
         // A dispatched batch: 2026-11-16, paid by 11-19, reported by 11-23.
         try loop.dispatched()
         let nov = WorkCalendar.builtInTSV.split(separator: "\n").filter { $0.hasPrefix("2026") }.joined(separator: "\n")

@@ -5,6 +5,29 @@ import YKTStore
 
 @Suite("County schema migrations")
 struct CountySchemaTests {
+    @Test("version 23 (two notices): notices kept before it are the township stage; what they listed counts as past a village notice, nothing else does; every row is kept")
+    func twoNoticeUpgrade() throws {
+        let dir = Dir()
+        let db = try Database(path: dir.sub("county.db"))
+        try Migrator(CountySchema.migrator.migrations.filter { $0.version <= 22 }).migrate(db)
+        try db.execute("""
+            INSERT INTO notice(node_id, entity, posted_on, last_day, program, period, status) VALUES
+                ('450223101', 'notice/450223101/1', '2026-03-02', '2026-03-06', 'GD01', '2026', 'closed');
+            INSERT INTO application(entity, node_id, op_seq, resident_id, program, period, program_version, quantity, standard_fen,
+                amount_fen, village_result, village_note, recorded_at, notice, status) VALUES
+                ('application/a/GD01/2026', '450223101', 3, 'a', 'GD01', '2026', 1, '1', 11235, 11235, 'passed', '', 'x', 'notice/450223101/1', 'cleared'),
+                ('application/b/GD01/2026', '450223101', 4, 'b', 'GD01', '2026', 1, '1', 11235, 11235, 'passed', '', 'x', NULL, 'recorded');
+            """)
+        try CountySchema.migrator.migrate(db)
+        #expect(db.userVersion == CountySchema.migrator.latest)
+        #expect(try db.all("SELECT entity, status, village_legacy, coalesce(village_notice, '-') FROM application ORDER BY entity") {
+            "\($0.text(0)) \($0.text(1)) \($0.int(2)) \($0.text(3))"
+        } == ["application/a/GD01/2026 cleared 1 -", "application/b/GD01/2026 recorded 0 -"])
+        #expect(try db.first("SELECT stage FROM notice") { $0.text(0) } == "township")
+        try db.run("UPDATE application SET status = 'village_cleared' WHERE entity = 'application/b/GD01/2026'")
+        #expect(throws: DatabaseError.self) { try db.run("UPDATE application SET status = 'rostered'") }
+    }
+
     @Test("version 8 keeps every registered resident and still refuses a second row for one ID")
     func registerBecomesRowidTable() throws {
         let dir = Dir()

@@ -77,6 +77,7 @@ struct HostileTownshipTests {
             try apply(t, ids[i], "GD01", quantity: quantity[ids[i]]!)
         }
         for i in 12..<16 { try apply(t, ids[i], "TF01", quantity: "1") }
+        try t.passVillageNotices(program: "GD01")
         t.at("2026-03-02")
         let n1 = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                   place: "公开栏", phone: "0772-6812345")
@@ -84,6 +85,7 @@ struct HostileTownshipTests {
                                       complainant: "村民", content: "不实")
         try t.settleObjection(o.id, upheld: true, reason: "属实", on: try CivilDate(parsing: "2026-03-02"))
         for i in 12..<16 { quantity[ids[i]] = "1"; try apply(t, ids[i], "GD01", quantity: "1") }
+        try t.passVillageNotices(program: "GD01", posted: "2026-03-02", closed: "2026-03-09")
         t.at("2026-03-09")
         try t.closeNotice(n1.id, on: try CivilDate(parsing: "2026-03-09"))
         t.at("2026-03-10")

@@ -60,6 +60,7 @@ struct Publicised {
         }
         try apply(t, alice, "GD01", quantity: "2")
         try apply(t, bob, "GD01", quantity: "1")
+        try t.passVillageNotices(program: "GD01")
         t.at("2026-03-02")
         let n = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                  place: "各村村务公开栏", phone: "0772-6812345")
@@ -124,15 +125,15 @@ struct MoneyIntegrityTests {
     func objectionAndPeriod() throws {
         let p = try Publicised(submit: false)
         let (t, c) = (p.t, p.c)
-        // A second notice for Carol, with an upheld objection.
-        t.at("2026-03-10")
-        let n2 = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-10"),
+        // Second notices for Carol (village, then township), with an upheld objection at the township's.
+        try t.passVillageNotices(program: "GD01", posted: "2026-03-10", closed: "2026-03-17")
+        let n2 = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-17"),
                                   place: "公开栏", phone: "0772-6812345")
-        let o = try t.recordObjection(notice: n2.id, residentID: try ResidentID(p.carol), receivedOn: try CivilDate(parsing: "2026-03-10"),
+        let o = try t.recordObjection(notice: n2.id, residentID: try ResidentID(p.carol), receivedOn: try CivilDate(parsing: "2026-03-17"),
                                       complainant: "村民", content: "已迁出")
-        try t.settleObjection(o.id, upheld: true, reason: "核实属实", on: try CivilDate(parsing: "2026-03-10"))
-        t.at("2026-03-17")
-        try t.closeNotice(n2.id, on: try CivilDate(parsing: "2026-03-17"))
+        try t.settleObjection(o.id, upheld: true, reason: "核实属实", on: try CivilDate(parsing: "2026-03-17"))
+        t.at("2026-03-24")
+        try t.closeNotice(n2.id, on: try CivilDate(parsing: "2026-03-24"))
         try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         #expect(try c.push("450223101").rejected == 0)
         #expect(try c.county.db.integer("SELECT count(*) FROM roster") == 1)
@@ -168,7 +169,7 @@ struct MoneyIntegrityTests {
         try tamper(t, kind: "notice.open") { $0["postedOn"] = .string("2026-01-02"); $0["lastDay"] = .string("2026-01-09") }
         var report = try c.push("450223101")
         #expect(report.rejected >= 1 && report.problems.contains { $0.contains("YKT-DATE-BACKDATED") || $0.contains("YKT-DATE-ORDER") })
-        #expect(try c.county.db.integer("SELECT count(*) FROM notice") == 0)
+        #expect(try c.county.db.integer("SELECT count(*) FROM notice WHERE stage = 'township'") == 0)
 
         // A fresh township history for the rest (the first one's notice was refused).
         let q = try Publicised(submit: false)
@@ -185,7 +186,7 @@ struct MoneyIntegrityTests {
 
         // With a reason, through the township's own command: accepted, and a backdated warning.
         let s = try Publicised(submit: false, closeLate: true)
-        let late = try #require(try s.t.notices().first)
+        let late = try #require(try s.t.notices().last)
         #expect(late.status == .closed)
         try s.t.submitAsLeader(try s.t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         report = try s.c.push("450223101")

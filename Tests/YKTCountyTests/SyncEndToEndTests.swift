@@ -448,6 +448,7 @@ struct SyncEndToEndTests {
     func countyRechecks() throws {
         let (c, t1) = try County.registered(alice)
         try apply(t1, alice, "GD01", quantity: "2")
+        try t1.passVillageNotices(program: "GD01")
         t1.at("2026-03-02")
         let n = try t1.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-03-02"),
                                   place: "公开栏", phone: "13800138000")

@@ -68,6 +68,7 @@ final class DemoCounty {
                                                                 quantity: try Quantity(parsing: "1"), villageResult: .passed))
                 }
             }
+            try town.passVillageNotices(program: "GD01")
             Self.at(town, "2026-03-02")
             let n = try town.openNotice(program: "GD01", period: period, postedOn: try CivilDate(parsing: "2026-03-02"), place: "各村村务公开栏",
                                         phone: i == 0 ? "0772-6812345" : "13912345678")

@@ -180,4 +180,38 @@ struct SavepointTests {
         }
         #expect(try db.all("SELECT x FROM t ORDER BY x") { $0.int64(0) } == [1, 4])
     }
+
+    @Test("a migration that rebuilds a referenced table (the 12 steps): foreign keys off outside its transaction, rows and references kept, a dangling reference rolls it back, foreign keys on again")
+    func rebuildReferencedTable() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        let base = Migrator.Migration(version: 1, sql: """
+            CREATE TABLE parent(id INTEGER PRIMARY KEY, status TEXT NOT NULL CHECK (status IN ('a','b')));
+            CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id));
+            INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (10, 1), (11, 2);
+            """)
+        let rebuild = "CREATE TABLE parent_new(id INTEGER PRIMARY KEY, status TEXT NOT NULL CHECK (status IN ('a','b','c')));"
+            + " INSERT INTO parent_new SELECT id, status FROM parent%@; DROP TABLE parent; ALTER TABLE parent_new RENAME TO parent;"
+        // Without the flag, dropping the referenced table with foreign keys on fails (the
+        // implicit DELETE of its rows violates the children's references): nothing changes.
+        let plain = Migrator([base, .init(version: 2, sql: rebuild.replacingOccurrences(of: "%@", with: ""))])
+        #expect(throws: (any Error).self) { try plain.migrate(db) }
+        #expect(db.userVersion == 1)
+        // A rebuild that loses a referenced row is rolled back by the foreign key check.
+        let lossy = Migrator([base, .init(version: 2, sql: rebuild.replacingOccurrences(of: "%@", with: " WHERE id = 1"),
+                                          rebuildsReferencedTable: true)])
+        let error = #expect(throws: Migrator.ForeignKeyViolation.self) { try lossy.migrate(db) }
+        #expect(error?.violations.count == 1 && error?.version == 2)
+        #expect(db.userVersion == 1)
+        #expect(try db.integer("SELECT count(*) FROM parent") == 2)
+        #expect(try db.integer("PRAGMA foreign_keys") == 1)
+        // The honest rebuild: the new CHECK holds, every row and reference is kept, keys are on.
+        let good = Migrator([base, .init(version: 2, sql: rebuild.replacingOccurrences(of: "%@", with: ""), rebuildsReferencedTable: true)])
+        try good.migrate(db)
+        #expect(db.userVersion == 2)
+        try db.run("UPDATE parent SET status = 'c' WHERE id = 2")
+        #expect(try db.all("SELECT p.status FROM child c JOIN parent p ON p.id = c.parent_id ORDER BY c.id") { $0.text(0) } == ["a", "c"])
+        #expect(try db.integer("PRAGMA foreign_keys") == 1)
+        #expect(throws: (any Error).self) { try db.run("INSERT INTO child VALUES (12, 99)") }
+    }
 }

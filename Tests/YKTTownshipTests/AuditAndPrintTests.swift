@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import YKTTestSupport
 @testable import YKTNode
 import YKTCore
 @testable import YKTTownship
@@ -102,6 +103,7 @@ struct AuditAndPrintTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
                                                         period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
         }
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-02-12")
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-02-12"),
                                     place: "大塘村村务公开栏", phone: "0772-6812345")

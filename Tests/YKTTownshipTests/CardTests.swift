@@ -105,8 +105,9 @@ struct CardWorld {
                                                             period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu),
                                                             villageResult: .passed))
         }
-        node.at("2026-09-30")
         var notices: [Int64] = []
+        for program in ["GD01", "TZ01"] { try node.passVillageNotices(program: program, posted: "2026-09-21", closed: "2026-09-29") }
+        node.at("2026-09-30")
         for program in ["GD01", "TZ01"] {
             notices.append(try node.openNotice(program: program, period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: "2026-09-30"),
                                                place: "各村村务公开栏", phone: "0772-6812345").id)
@@ -230,8 +231,13 @@ struct CardTests {
         _ = try node.importApplications(path: dir.file("demo/450223101-applications.csv"))
         // Every public program and period noticed and closed; every one rostered and submitted.
         let groups = Set(try node.applications().map { "\($0.programCode)/\($0.period)" }).sorted()
-        node.at("2026-09-30")
         var notices: [Int64] = []
+        for g in groups {
+            let parts = g.split(separator: "/").map(String.init)
+            guard !(try node.program(parts[0])).secret else { continue }
+            try node.passVillageNotices(program: parts[0], period: parts[1], posted: "2026-09-21", closed: "2026-09-29")
+        }
+        node.at("2026-09-30")
         for g in groups {
             let parts = g.split(separator: "/").map(String.init)
             guard !(try node.program(parts[0])).secret else { continue }

@@ -3,6 +3,8 @@ import Testing
 import YKTNode
 import YKTCore
 import YKTCounty
+import YKTStore
+import YKTTestSupport
 @testable import YKTTownship
 
 @Suite("Applications, public notice, objections, rosters")
@@ -47,6 +49,7 @@ struct NoticeRosterTests {
         let dir = TempDir()
         let node = try withApplications(dir)
         let period = try Period(parsing: "2026")
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-09-30")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-09-30"), place: "各村村务公开栏",
                                     phone: "0772-6812345")
@@ -104,6 +107,7 @@ struct NoticeRosterTests {
         let dir = TempDir()
         let node = try withApplications(dir)
         let period = try Period(parsing: "2026")
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "13800138000")
         node.at("2026-03-09")
@@ -122,6 +126,7 @@ struct NoticeRosterTests {
         let dir = TempDir()
         let node = try withApplications(dir)
         let period = try Period(parsing: "2026")
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-03-02")
         #expect((#expect(throws: YKTError.self) {
             try node.openNotice(program: "TF01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
@@ -141,7 +146,7 @@ struct NoticeRosterTests {
         _ = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         let error = #expect(throws: YKTError.self) { try node.buildRoster(program: "GD01", period: period) }
         #expect(error?.code == .rosterEmpty)
-        #expect(error?.message.contains("仍在公示中") == true)
+        #expect(error?.message.contains("仍在乡镇公示中") == true)
     }
 
     @Test("a secret program skips the notice and goes straight to the roster")
@@ -160,6 +165,7 @@ struct NoticeRosterTests {
         let node = try withApplications(dir)
         let refused = #expect(throws: YKTError.self) { try node.loadCalendar(tsv: "2027-01-01\tholiday\t元旦\n", file: "2027.tsv") }
         #expect(refused?.code == .calendarCounty && refused?.hint?.contains("ykt calendar publish") == true)
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-12-28")   // posted on its day: its 5th working day falls in 2027
         let early = #expect(throws: YKTError.self) {
             try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-12-28"), place: "x", phone: "13800138000")
@@ -188,11 +194,14 @@ struct DatesAndTotalsTests {
         node.now = { Date(timeIntervalSince1970: 1_772_409_600) }   // 2026-03-02 08:00 China time
         try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.alice), programCode: "GD01",
                                                     period: try Period(parsing: "2026"), quantity: try Quantity(parsing: "1"), villageResult: .passed))
+        let m = try node.recordMeeting(village: "大塘村", program: "GD01", period: try Period(parsing: "2026"), heldOn: d("2026-03-02"),
+                                       present: 20, expected: 25, outcome: "通过")
         #expect((#expect(throws: YKTError.self) {
-            try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-03"), place: "x", phone: "13800138000")
+            try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-03"), place: "x", phone: "13800138000",
+                                stage: .village, meeting: m.id)
         })?.code == .dateFuture)
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"),
-                                    place: "x", phone: "13800138000")
+                                    place: "x", phone: "13800138000", stage: .village, meeting: m.id)
         let error = #expect(throws: YKTError.self) { try node.closeNotice(n.id, on: d("2026-03-09")) }
         #expect(error?.code == .dateFuture && error?.location?.field == "--date")
         node.now = { Date(timeIntervalSince1970: 1_773_014_400) }   // 2026-03-09
@@ -207,6 +216,7 @@ struct DatesAndTotalsTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01",
                                                         period: try Period(parsing: "2026"), quantity: try Quantity(parsing: mu), villageResult: .passed))
         }
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-03-02"), place: "x", phone: "13800138000")
         node.at("2026-03-03")
