@@ -380,6 +380,7 @@ enum CountySchema {
             household TEXT NOT NULL CHECK (household <> ''), PRIMARY KEY (roster_id, line_no),
             FOREIGN KEY (roster_id, line_no) REFERENCES roster_line(roster_id, line_no)) WITHOUT ROWID;
         CREATE INDEX household_line_household ON household_line(node_id, household);
+        """),
         // Two public notices (issue 20, item 1; docs/conventions.md, "两级公示"; docs/money-trace.md):
         // the villages' representative meetings as the townships record them; each notice's
         // stage, village and meeting; each application's village notice and the two statuses
