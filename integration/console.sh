@@ -3,8 +3,9 @@
 # (`ykt serve` for sync, `ykt console` over HTTPS with the dev PKI's server certificate, which
 # Chromium trusts through its own NSS database) and a township (`ykt console` on 127.0.0.1, on a
 # training clock so that 5 working days can pass). The day itself is integration/console_day.py:
-# the clerk imports a register (a bad line first), records applications, opens, prints (PDF) and
-# closes a notice, builds a roster; the leader submits it; the clerk syncs; the county's
+# the clerk imports a register (a bad line first), records applications, records each village's
+# representative meeting and opens and closes its village notice, then opens, prints (PDF) and
+# closes the township notice, builds a roster; the leader submits it; the clerk syncs; the county's
 # reviewer, approver and payments clerk review, approve and dispatch; the bank simulator pays
 # with failures; the results come down and the clerk corrects a failed payment. Along the way:
 # refusals (a county page at the township, a role without the command, a form without its CSRF

@@ -3,8 +3,8 @@
 
 Started by integration/console.sh, which makes the nodes (a township with clerk and leader, a
 county with its people, the dev PKI, an NSS database trusting the county CA) and the data. This
-script starts the two consoles itself (the township's is restarted on a later training clock to
-close the notice), plays the day step by step (one plain function per step), and checks along
+script starts the two consoles itself (the township's is restarted on later training clocks to
+close the village notices, then the township notice), plays the day step by step (one plain function per step), and checks along
 the way. Each page visited is kept (its source under OUT/pages/), each main page photographed
 (OUT/*.png, and DOCS/*.png with --docs). Ends with `console day: N checks passed, M failed`.
 
@@ -32,14 +32,16 @@ from selenium.common.exceptions import NoSuchElementException, WebDriverExceptio
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-# The township's training clock: the notice is opened on OPEN_DAY and closed on its earliest
-# close date (read from the page), when the township's console is restarted on that day. The
-# county's console runs on COUNTY_DAY, after it; the bank pays on BANK_DAY, and the county's
-# console, restarted on RECEIVE_DAY, reads the results.
+# The township's training clock (two notices, docs/conventions.md (t)): the villages' meetings
+# are recorded and their notices opened on OPEN_DAY; the township's console is restarted on their
+# earliest close date (read from the page), where they are closed and the township notice is
+# opened; restarted again on that one's earliest close date, it is closed and the roster built
+# (about 2026-11-16). The county's console runs on COUNTY_DAY, after it; the bank pays on
+# BANK_DAY, and the county's console, restarted on RECEIVE_DAY, reads the results.
 OPEN_DAY = "2026-11-02"
-COUNTY_DAY = "2026-11-16"
-BANK_DAY = "2026-11-17"
-RECEIVE_DAY = "2026-11-18"
+COUNTY_DAY = "2026-11-23"
+BANK_DAY = "2026-11-24"
+RECEIVE_DAY = "2026-11-25"
 
 
 class StepFailed(Exception):
@@ -389,11 +391,73 @@ def clerk_records_applications(d):
     d.check(count_rows(d) > 0, f"GD01 申请 {count_rows(d)} 条")
 
 
-def clerk_opens_and_prints_notice(d):
-    """经办人张贴公示，打印预览并存为 PDF"""
+def gd01_villages(d):
+    """The villages (村（社区）of the register) of the GD01 2026 applications."""
+    with open(d.register, encoding="utf-8-sig") as f:
+        village = {r["身份证号"]: r["村（社区）"] for r in csv.DictReader(f)}
+    with open(d.applications, encoding="utf-8-sig") as f:
+        return sorted({village[a["身份证号"]] for a in csv.DictReader(f)
+                       if a["项目编码"] == "GD01" and a["期次"] == "2026" and a["身份证号"] in village})
+
+
+def earliest_closes(d):
+    """The earliest close dates the home page's 今日待办 names for the open notices."""
+    d.visit("township", "/")
+    return re.findall(r"(\d{4}-\d{2}-\d{2}) 起可以结束", d.text())
+
+
+def clerk_opens_village_notices(d):
+    """经办人登记各村村民代表会议评议，张贴村级公示（乡镇公示须等村级公示结束）"""
     d.visit("township", "/notices")
     d.submit("notice-open", fields={"period": "2026", "phone": "0772-6812345"}, selects={"program": "GD01"})
-    d.require(re.fullmatch(r"/notices/\d+", d.path()) is not None and "已张贴公示" in d.text(), "张贴公示")
+    d.check("YKT-NOTICE-EMPTY" in d.text() and "村级公示" in d.text(), "村级公示之前张贴乡镇公示：被拒绝（YKT-NOTICE-EMPTY）")
+    d.visit("township", "/notices")
+    d.submit("meeting-record", fields={"village": gd01_villages(d)[0], "period": "2026", "present": "10", "expected": "25",
+                                       "outcome": "评议通过"}, selects={"program": "GD01"})
+    d.check("[YKT-" in d.text() and "三分之二" in d.text(), "到会不足三分之二的会议：评议无效，不登记")
+    d.villages = gd01_villages(d)
+    d.require(len(d.villages) >= 1, f"GD01 申请来自 {len(d.villages)} 个村：{'、'.join(d.villages)}")
+    d.village_notices = []
+    for i, village in enumerate(d.villages):
+        d.visit("township", "/notices")
+        d.submit("meeting-record", fields={"village": village, "period": "2026", "present": "21", "expected": "25",
+                                           "outcome": "评议通过，同意列入拟补贴对象名单"}, selects={"program": "GD01"})
+        d.require(d.path() == "/notices" and "已登记村民代表会议" in d.text() and village in d.text(), f"登记{village}村民代表会议评议")
+        if i == 0:
+            d.screenshot("township-meeting")
+        options = d.form("notice-open").find_elements(By.CSS_SELECTOR, "select[name=meeting] option")
+        meeting = [o.text for o in options if f"：{village} GD01 2026" in o.text]
+        d.require(len(meeting) == 1, f"张贴公示的表单可选{village}的评议会议")
+        d.submit("notice-open", fields={"place": f"{village}村务公开栏", "phone": "0772-6812345"}, selects={"meeting": meeting[0]})
+        d.require(re.fullmatch(r"/notices/\d+", d.path()) is not None and "已张贴村级公示" in d.text() and village in d.text(),
+                  f"张贴{village}村级公示（拟补贴对象名单）")
+        d.village_notices.append(d.path())
+        if i == 0:
+            d.screenshot("township-village-notice")
+    closes = earliest_closes(d)
+    d.require(len(closes) == len(d.villages), f"今日待办写明 {len(d.villages)} 个村级公示的最早结束日期（{'、'.join(closes)}）")
+    d.village_close_day = max(closes)
+    d.visit("township", d.village_notices[0])
+    d.submit("notice-close")
+    d.check("[YKT-" in d.text() and "最早可于" in d.text(), f"村级公示未满 5 个工作日不能结束（最早 {d.village_close_day}）")
+
+
+def clerk_closes_village_notices(d):
+    """5 个工作日后（工作台以那一天的时钟重启），经办人结束各村村级公示"""
+    d.start_console("township", d.args.township, d.village_close_day)
+    d.login("township", d.args.township, "clerk")
+    for village, notice in zip(d.villages, d.village_notices):
+        d.visit("township", notice)
+        d.submit("notice-close")
+        d.check("[YKT-" not in d.text() and "已于" in d.text() and "结束" in d.text(), f"{village}村级公示于 {d.village_close_day} 结束")
+
+
+def clerk_opens_and_prints_notice(d):
+    """经办人张贴乡镇公示（审核后的发放清册），打印预览并存为 PDF"""
+    d.visit("township", "/notices")
+    d.submit("notice-open", fields={"period": "2026", "phone": "0772-6812345", "place": "镇政府公告栏、各村村务公开栏"},
+             selects={"program": "GD01"})
+    d.require(re.fullmatch(r"/notices/\d+", d.path()) is not None and "已张贴乡镇公示" in d.text(), "村级公示结束后张贴乡镇公示")
     d.notice = d.path()
     d.screenshot("township-notice")
     d.visit("township", d.notice + "/print", shot="township-notice-print")
@@ -405,10 +469,10 @@ def clerk_opens_and_prints_notice(d):
     d.pdf_text = text
     d.check("公示" in text and "GD01" not in text or "公示" in text, "打印的公示（PDF）有标题")
     d.check(re.search(r"\d{6}\*{8}\d{3}[\dX]", text) is not None, "打印的公示（PDF）有脱敏的身份证号")
-    d.visit("township", "/")
-    m = re.search(r"(\d{4}-\d{2}-\d{2}) 起可以结束", d.text())
-    d.require(m is not None, "今日待办写明公示最早结束日期")
-    d.close_day = m.group(1)
+    closes = earliest_closes(d)
+    d.require(len(closes) == 1, f"今日待办写明乡镇公示最早结束日期（{'、'.join(closes)}）")
+    d.close_day = closes[0]
+    d.require(d.close_day < COUNTY_DAY, f"乡镇公示最早 {d.close_day} 结束，早于县里的工作日 {COUNTY_DAY}")
     d.visit("township", d.notice)
     d.submit("notice-close")
     d.check("[YKT-" in d.text() and "最早可于" in d.text(), f"公示未满 5 个工作日不能结束（最早 {d.close_day}）")
@@ -584,7 +648,8 @@ def county_supervision(d):
     d.check("[YKT-" not in d.text() and someone["身份证号"][-4:] in d.text(), "投诉受理人为来人查询发放（脱敏显示）")
 
 
-STEPS = [clerk_imports_register, clerk_records_applications, clerk_opens_and_prints_notice,
+STEPS = [clerk_imports_register, clerk_records_applications, clerk_opens_village_notices, clerk_closes_village_notices,
+         clerk_opens_and_prints_notice,
          clerk_closes_notice_and_builds_roster, leader_submits_roster, clerk_syncs, refusals,
          county_reviews, county_approves, county_dispatches, bank_pays_with_failures, township_corrects,
          county_reissues, county_supervision]
