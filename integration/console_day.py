@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -193,7 +193,15 @@ class Day:
         return urllib.parse.urlparse(self.driver.current_url).path
 
     def text(self):
-        return self.driver.find_element(By.TAG_NAME, "body").text
+        # Right after a form is sent the browser may be between pages (no body yet): wait for it.
+        deadline = time.time() + 10
+        while True:
+            try:
+                return self.driver.find_element(By.TAG_NAME, "body").text
+            except (NoSuchElementException, StaleElementReferenceException):
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def form(self, form_id):
         try:
@@ -232,6 +240,14 @@ class Day:
         if not buttons:
             raise StepFailed(f"#{form_id}: no submit button {button or ''}")
         buttons[0].click()
+        # The answer replaces this page: wait until the form is gone from the document.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                form.is_enabled()
+            except StaleElementReferenceException:
+                break
+            time.sleep(0.1)
         return self.seen(shot)
 
     def login(self, key, node, login):

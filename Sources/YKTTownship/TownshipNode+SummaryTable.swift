@@ -45,13 +45,18 @@ extension TownshipNode {
     /// rows here, and the summary table prints whatever this returns.
     public func rosterNoticePeriods(_ id: Int64) throws -> [RosterNoticePeriod] {
         _ = try roster(id)
+        // Both stages (docs/conventions.md, 两级公示): each village's notice, then the township's.
         let ids = try db.all("""
-            SELECT DISTINCT n.id FROM roster_line l JOIN application a ON a.id = l.application_id JOIN notice n ON n.id = a.notice_id
-            WHERE l.roster_id = ? ORDER BY n.first_day, n.id
+            SELECT DISTINCT n.id, n.stage = 'township', n.first_day FROM roster_line l JOIN application a ON a.id = l.application_id
+            JOIN notice n ON n.id = a.notice_id OR n.id = a.village_notice_id
+            WHERE l.roster_id = ? ORDER BY 2, 3, 1
             """, id) { $0.int64(0) }
         return try ids.map { nid in
             let n = try notice(nid)
-            return RosterNoticePeriod(stage: "township", label: "乡镇公示（第 \(nid) 号）", noticeID: nid, village: nil,
+            let village = n.stage == .village
+            return RosterNoticePeriod(stage: n.stage.rawValue,
+                                      label: village ? "村级公示（\(n.village ?? "")，第 \(nid) 号）" : "乡镇公示（第 \(nid) 号）",
+                                      noticeID: nid, village: village ? n.village : nil,
                                       firstDay: n.firstDay, lastDay: n.lastDay, closedOn: n.closedOn, proofRecorded: n.proofSHA256 != nil)
         }
     }

@@ -21,11 +21,12 @@ struct SummaryTableCLITests {
         try people.applications("GD01").write(toFile: cli.path("applications.csv"), atomically: true, encoding: .utf8)
         #expect(try cli.run("beneficiary", "import", cli.path("register.csv")).status == 0)
         #expect(try cli.run("application", "import", cli.path("applications.csv")).status == 0)
+        let village = try cli.passVillageNotices(program: "GD01")
         try cli.clock("2026-09-30")
         #expect(try cli.run("notice", "open", "--program", "GD01", "--period", "2026", "--place", "各村村务公开栏",
                             "--phone", "0772-6812345", "--date", "2026-09-30").status == 0)
         try cli.clock("2026-10-13")
-        #expect(try cli.run("notice", "close", "1", "--date", "2026-10-13").status == 0)
+        #expect(try cli.run("notice", "close", String(village.count + 1), "--date", "2026-10-13").status == 0)
         #expect(try cli.run("roster", "build", "--program", "GD01", "--period", "2026").status == 0)
 
         // Printed from the draft, before the two sign it.
@@ -51,8 +52,10 @@ struct SummaryTableCLITests {
                     "\(village): \(own.count) 人 \(Fen(fen).yuanGrouped) 元 not whole on its line")
         }
         #expect(flat.contains("合计4个村（社区）68人") && flat.contains(Fen(roster.totalFen).yuanGrouped))
-        let notice = try township.notice(1)
+        let notice = try township.notice(Int64(village.count + 1))
         #expect(flat.contains("\(notice.firstDay.chinese)至\(notice.lastDay.chinese)，2026年10月13日结束公示"))
+        let first = try township.notice(1)   // a village notice: both stages are on the table
+        #expect(first.stage == .village && flat.contains("村级公示") && flat.contains("\(first.firstDay.chinese)至\(first.lastDay.chinese)，2026年9月29日结束公示"))
         #expect(flat.contains("职能站所负责人（签字）") && flat.contains("乡（镇）主要负责人（签字）") && flat.contains("年月日"))
         #expect(flat.contains("寨沙镇人民政府（公章）") && flat.contains("第1页共1页"))
         #expect(flat.contains("编制人：测试tester（tester）") && flat.contains("尚未报送"))

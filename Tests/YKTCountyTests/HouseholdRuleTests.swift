@@ -36,7 +36,8 @@ struct HouseholdRuleTests {
     }
 
     /// Posts and closes a notice for the GY01 2026 applications recorded, builds and submits the roster.
-    func publicise(_ t: TownshipNode, posted: String, closed: String) throws {
+    func publicise(_ t: TownshipNode, village: (posted: String, closed: String), posted: String, closed: String) throws {
+        try t.passVillageNotices(program: "GY01", posted: village.posted, closed: village.closed)
         t.at(posted)
         let n = try t.openNotice(program: "GY01", period: try Period(parsing: "2026"), postedOn: try CivilDate(parsing: posted),
                                  place: "村务公开栏", phone: "0772-6812345")
@@ -105,7 +106,7 @@ struct HouseholdRuleTests {
         let c = try households()
         let t = c.townships["450223101"]!
         try apply(t, alice, "GY01", quantity: "3.5")
-        try publicise(t, posted: "2026-03-02", closed: "2026-03-09")
+        try publicise(t, village: ("2026-02-02", "2026-02-09"), posted: "2026-03-02", closed: "2026-03-09")
         // Insider: a line for Bob, a member, beside Alice's.
         try tamperLines(t) { lines in
             lines.append(lines[0].setting("line", .int(2)).setting("residentId", .string(bob))
@@ -126,7 +127,7 @@ struct HouseholdRuleTests {
         try t.edit(try ResidentID(alice), BeneficiaryEdit(household: "002", head: true))
         try apply(t, bob, "GY01", quantity: "3.5")
         #expect(try c.push("450223101").rejected == 0)
-        try publicise(t, posted: "2026-03-10", closed: "2026-03-17")
+        try publicise(t, village: ("2026-03-09", "2026-03-16"), posted: "2026-03-17", closed: "2026-03-24")
         let again = try c.push("450223101")
         let twice = try #require(again.problems.first)
         #expect(again.rejected == 1 && twice.contains("[YKT-ROSTER-HOUSEHOLD]") && twice.contains("户号 001"))

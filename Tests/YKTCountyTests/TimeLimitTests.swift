@@ -74,6 +74,7 @@ struct TimeLimitTests {
                 try register(t, id, ["韦秀英", "覃建国", "黄丽华"][i], card: AccountNumber.completingLuhn("62284800000000000\(i + 1)"))
                 try apply(t, id, "GD01", quantity: "1")
             }
+            try t.passVillageNotices(program: "GD01", posted: "2026-09-21", closed: "2026-09-29")
             t.at("2026-09-30")
             let n = try t.openNotice(program: "GD01", period: try Period(parsing: "2026"), postedOn: d("2026-09-30"),
                                      place: "公开栏", phone: "0772-6812345")
@@ -229,7 +230,7 @@ struct TimeLimitTests {
         env["YKT_CLOCK"] = "2026-10-19"
         let out = try TestProcess.run(binary, ["status", "--node", s.county.directory], environment: env)
         #expect(out.status == 0)
-        #expect(out.stdout.contains("乡镇审核逾期：乡镇101（450223101）耕地地力保护补贴（GD01）2026 公示 1（待报清册） 自 2026-10-13 起算、时限 3 个工作日，应于 2026-10-15 前办结，已逾期 2 个工作日 → 催乡镇审核后报送清册"))
+        #expect(out.stdout.contains("乡镇审核逾期：乡镇101（450223101）耕地地力保护补贴（GD01）2026 公示 2（待报清册） 自 2026-10-13 起算、时限 3 个工作日，应于 2026-10-15 前办结，已逾期 2 个工作日 → 催乡镇审核后报送清册"))
         #expect(out.stdout.contains("限时办理（乡镇审核、部门审核、财政审批，按工作日）：逾期 1 项、即将到期 0 项、时限内 0 项"))
         let json = try TestProcess.run(binary, ["status", "--json", "--node", s.county.directory], environment: env)
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
@@ -248,6 +249,6 @@ struct TimeLimitTests {
         env["YKT_SESSION"] = townSession
         let town = try TestProcess.run(binary, ["status", "--node", s.town.directory], environment: env)
         #expect(town.status == 0)
-        #expect(town.stdout.contains("乡镇审核逾期：耕地地力保护补贴（GD01）2026 公示 1（待编清册） 自 2026-10-13 起算、时限 3 个工作日，应于 2026-10-15 前办结，已逾期 2 个工作日 → ykt roster build --program GD01 --period 2026，核对后由乡镇领导 ykt roster submit 编号"))
+        #expect(town.stdout.contains("乡镇审核逾期：耕地地力保护补贴（GD01）2026 公示 2（待编清册） 自 2026-10-13 起算、时限 3 个工作日，应于 2026-10-15 前办结，已逾期 2 个工作日 → ykt roster build --program GD01 --period 2026，核对后由乡镇领导 ykt roster submit 编号"))
     }
 }

@@ -126,7 +126,7 @@ struct TwoNoticeIntegrityTests {
                                       content: "已迁出")
         try t.settleObjection(o.id, upheld: true, reason: "核实属实", on: d("2026-03-10"))
         // The township builds the honest roster (Alice, Bob); the forger adds Carol and Dave.
-        try t.submitRoster(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try t.submitAsLeader(try t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         try tamperLines(t) { lines in
             for (n, who) in [(3, p.carol), (4, p.dave)] {
                 lines.append(lines[1].setting("line", .int(Int64(n))).setting("residentId", .string(who))
@@ -155,7 +155,7 @@ struct TwoNoticeIntegrityTests {
         try q.t.settleObjection(o2.id, upheld: true, reason: "核实属实", on: d("2026-03-10"))
         q.t.at("2026-03-17")
         try q.t.closeNotice(v2.id, on: d("2026-03-17"))
-        try q.t.submitRoster(try q.t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
+        try q.t.submitAsLeader(try q.t.buildRoster(program: "GD01", period: try Period(parsing: "2026")).id)
         try tamperLines(q.t) { lines in
             for (n, who) in [(3, q.carol), (4, q.dave)] {
                 lines.append(lines[1].setting("line", .int(Int64(n))).setting("residentId", .string(who))

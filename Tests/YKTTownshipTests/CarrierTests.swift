@@ -72,6 +72,7 @@ struct TownshipCarrierTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(who), programCode: "GD01", period: period,
                                                         quantity: try Quantity(parsing: mu), villageResult: .passed))
         }
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "0772-6812345")
         node.at("2026-03-09")
@@ -115,6 +116,7 @@ struct TownshipCarrierTests {
         try node.loadLocalPrograms(path: dir.write("p2.csv", list))
         try node.recordApplication(ApplicationInput(residentID: try ResidentID(Fixture.alice), programCode: "GD01", period: period,
                                                     quantity: try Quantity(parsing: "2"), villageResult: .passed))
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "0772-6812345")
         node.at("2026-03-09")

@@ -19,6 +19,7 @@ struct SummaryTableTests {
             try node.recordApplication(ApplicationInput(residentID: try ResidentID(id), programCode: "GD01", period: period,
                                                         quantity: try Quantity(parsing: q), villageResult: .passed))
         }
+        try node.passVillageNotices(program: "GD01")
         node.at("2026-03-02")
         let n = try node.openNotice(program: "GD01", period: period, postedOn: d("2026-03-02"), place: "公开栏", phone: "0772-6812345")
         node.at("2026-03-09")
@@ -41,10 +42,13 @@ struct SummaryTableTests {
         #expect(villages.reduce(0) { $0 + $1.amountFen } == r.totalFen && villages.reduce(0) { $0 + $1.lineCount } == r.lineCount)
 
         let periods = try node.rosterNoticePeriods(r.id)
-        #expect(periods.count == 1)
-        #expect(periods.first?.noticeID == notice.id && periods.first?.stage == "township" && periods.first?.village == nil)
-        #expect(periods.first?.firstDay == notice.firstDay && periods.first?.lastDay == notice.lastDay)
-        #expect(periods.first?.closedOn == d("2026-03-09"))
+        // Both stages: each village's notice first (closed 2026-02-09), then the township's.
+        #expect(periods.count == villages.count + 1)
+        #expect(periods.dropLast().allSatisfy { $0.stage == "village" && $0.village != nil && $0.closedOn == d("2026-02-09") })
+        #expect(Set(periods.dropLast().compactMap(\.village)) == Set(villages.map(\.village)))
+        #expect(periods.last?.noticeID == notice.id && periods.last?.stage == "township" && periods.last?.village == nil)
+        #expect(periods.last?.firstDay == notice.firstDay && periods.last?.lastDay == notice.lastDay)
+        #expect(periods.last?.closedOn == d("2026-03-09"))
 
         let doc = try node.summaryTableDocument(r.id, printedOn: d("2026-03-10"))
         let html = doc.html, csv = doc.csv
