@@ -1,3 +1,4 @@
+import YKTCore
 import YKTNode
 import YKTStore
 
@@ -349,14 +350,7 @@ enum CountySchema {
         // kind, the social security card only, or the card with a warned transition), 发放对象 (per
         // person or per household) and 限时办理 (working days for township review, department review
         // and finance approval), as the county's policy list sets them. Self-contained.
-        .init(version: 23, sql: """
-        ALTER TABLE program ADD COLUMN carrier TEXT NOT NULL DEFAULT 'any'
-            CHECK (carrier IN ('any','social-security-card','social-security-card-transition'));
-        ALTER TABLE program ADD COLUMN payee TEXT NOT NULL DEFAULT 'person' CHECK (payee IN ('person','household'));
-        ALTER TABLE program ADD COLUMN township_days INTEGER NOT NULL DEFAULT 10 CHECK (township_days BETWEEN 1 AND 60);
-        ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
-        ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
-        """),
+        .init(version: 23, sql: Program.rulesSchemaSQL),
         // The summary table's two signers (汇总表, issue 20 item 2): who built each roster at the
         // township (the station head, as clerk) and who submitted it (the township leader),
         // login and name, as the roster.submit carried them; NULL for rosters received before.

@@ -23,4 +23,15 @@ extension Program {
                                                        financeApproval: r.int(13))))
     }
 
+
+    /// The migration that adds the rule columns to a `program` table (township 16, county 23):
+    /// one text for both nodes, as released; never edit it, add a migration.
+    public static let rulesSchemaSQL = """
+        ALTER TABLE program ADD COLUMN carrier TEXT NOT NULL DEFAULT 'any'
+            CHECK (carrier IN ('any','social-security-card','social-security-card-transition'));
+        ALTER TABLE program ADD COLUMN payee TEXT NOT NULL DEFAULT 'person' CHECK (payee IN ('person','household'));
+        ALTER TABLE program ADD COLUMN township_days INTEGER NOT NULL DEFAULT 10 CHECK (township_days BETWEEN 1 AND 60);
+        ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
+        ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
+        """
 }

@@ -1,3 +1,4 @@
+import YKTCore
 import YKTNode
 import YKTStore
 
@@ -225,14 +226,7 @@ enum Schema {
         // kind, the social security card only, or the card with a warned transition), 发放对象 (per
         // person or per household) and 限时办理 (working days for township review, department review
         // and finance approval), as the county's policy list sets them. Self-contained.
-        .init(version: 16, sql: """
-        ALTER TABLE program ADD COLUMN carrier TEXT NOT NULL DEFAULT 'any'
-            CHECK (carrier IN ('any','social-security-card','social-security-card-transition'));
-        ALTER TABLE program ADD COLUMN payee TEXT NOT NULL DEFAULT 'person' CHECK (payee IN ('person','household'));
-        ALTER TABLE program ADD COLUMN township_days INTEGER NOT NULL DEFAULT 10 CHECK (township_days BETWEEN 1 AND 60);
-        ALTER TABLE program ADD COLUMN department_days INTEGER NOT NULL DEFAULT 10 CHECK (department_days BETWEEN 1 AND 60);
-        ALTER TABLE program ADD COLUMN finance_days INTEGER NOT NULL DEFAULT 5 CHECK (finance_days BETWEEN 1 AND 60);
-        """),
+        .init(version: 16, sql: Program.rulesSchemaSQL),
         // The summary table's two signers (汇总表, issue 20 item 2; seed 004: 职能站所负责人和乡（镇）
         // 主要负责人分别在汇总表上签字): who built the roster (the station head, as clerk) and who
         // submitted it (the leader), login and name as their accounts give them. Rosters made
