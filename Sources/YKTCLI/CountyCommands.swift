@@ -458,10 +458,13 @@ enum CountyCommands {
             }),
         CommandSpec(
             path: ["warnings", "run"], abstract: "（县级）运行全部预警规则（一人多卡、一卡多人、重复发放、超标准、已故、公职人员亲属、身份证号无效、社保卡过渡期仍发放到其他账户）",
-            options: [.flag("json", "以 JSON 输出")],
+            options: [.flag("full", "全量核查：重读全部历史清册和名册（默认只核查上次运行以来新到或有变化的清册、人员和账户）"),
+                      .flag("json", "以 JSON 输出")],
             run: { inv in
-                let r = try inv.county().runWarnings()
+                let r = try inv.county().runWarnings(full: inv.flag("full"))
                 if inv.json { return try inv.out.json(r) }
+                inv.out.line(r.mode == "full" ? "全量核查：全部清册和名册"
+                             : "增量核查：上次运行以来新到或有变化的清册 \(r.rosters) 份，涉及 \(r.residents) 人、\(r.accounts) 个账户")
                 for rule in WarningRule.allCases { inv.out.line("\(rule.chinese)：\(r.found[rule.rawValue] ?? 0) 条") }
                 inv.out.line("共 \(r.total) 条线索，新增 \(r.new) 条" + (r.reopened > 0 ? "，重新打开 \(r.reopened) 条（证据有变化）" : ""))
             }),

@@ -60,33 +60,59 @@ extension CountyNode {
     }
 
     public struct WarningRun: Sendable, Codable {
+        /// Findings of this run by rule: over the whole county in a full run, over what was
+        /// checked in an incremental one.
         public var found: [String: Int] = [:]
         public var new = 0
         public var reopened = 0
+        /// "full" or "incremental".
+        public var mode = "full"
+        /// What an incremental run checked: rosters new or changed since the last run, and the
+        /// residents and accounts on them or changed in the register.
+        public var rosters = 0
+        public var residents = 0
+        public var accounts = 0
         public var total: Int { found.values.reduce(0, +) }
     }
 
-    /// Runs every rule over the whole county. A warning is one rule × subject; running again
-    /// refreshes its evidence and keeps its status, except that a dismissed warning whose
-    /// evidence changed is opened again (the dismissal covered what was seen then).
+    /// Runs the rules. A warning is one rule × subject; running again refreshes its evidence
+    /// and keeps its status, except that a dismissed warning whose evidence changed is opened
+    /// again (the dismissal covered what was seen then).
+    ///
+    /// By default a run checks what changed since the last one (`WarningChanges`), against the
+    /// history through indexes: its findings are the full run's for every subject it touches,
+    /// and every other subject's are unchanged. `full` (or no earlier run, or a new policy
+    /// list) reads the whole history.
     @discardableResult
-    public func runWarnings() throws -> WarningRun {
-        let findings = try WarningScan(db: db, today: CivilDate.inChina(at: now())).run()
-        return try perform("warnings.run", object: "warnings", detail: "findings=\(findings.count)") {
-            var run = WarningRun()
+    public func runWarnings(full: Bool = false) throws -> WarningRun {
+        let scan = try WarningScan(db: db, today: CivilDate.inChina(at: now()))
+        let changes = try WarningChanges(db, scan: scan, forceFull: full)
+        var run = WarningRun()
+        let findings: [WarningScan.Finding]
+        if changes.full {
+            findings = try scan.run()
+        } else {
+            let (found, checked) = try scan.runIncremental(changes)
+            findings = found
+            run.mode = "incremental"
+            (run.rosters, run.residents, run.accounts) = (checked.rosters, checked.residents, checked.accounts)
+        }
+        let detail = "mode=\(run.mode) findings=\(findings.count)" + (changes.full ? "" : " rosters=\(run.rosters) residents=\(run.residents)")
+        return try perform("warnings.run", object: "warnings", detail: detail) {
             let at = timestamp()
+            let existing = try db.statement("SELECT id, status, evidence FROM warning WHERE rule = ? AND subject = ?")
             for f in findings {
                 run.found[f.rule.rawValue, default: 0] += 1
                 let evidence = f.evidence.canonical
-                let existing = try db.first("SELECT id, status, evidence FROM warning WHERE rule = ? AND subject = ?", f.rule.rawValue, f.subject,
-                                            map: { (id: $0.int64(0), status: $0.text(1), evidence: $0.text(2)) })
+                var known: (id: Int64, status: String, evidence: String)?
+                try existing.forEach([f.rule.rawValue, f.subject]) { known = ($0.int64(0), $0.text(1), $0.text(2)) }
                 let id: Int64
-                if let existing {
-                    id = existing.id
-                    let reopen = existing.status == "dismissed" && existing.evidence != evidence
+                if let known {
+                    id = known.id
+                    let reopen = known.status == "dismissed" && known.evidence != evidence
                     if reopen { run.reopened += 1 }
                     try db.run("UPDATE warning SET evidence = ?, last_seen = ?, status = ? WHERE id = ?",
-                               evidence, at, reopen ? "open" : existing.status, id)
+                               evidence, at, reopen ? "open" : known.status, id)
                 } else {
                     try db.run("""
                         INSERT INTO warning(rule, subject, evidence, residents, found_at, last_seen) VALUES (?, ?, ?, ?, ?, ?)
@@ -98,6 +124,7 @@ extension CountyNode {
                     try db.run("INSERT OR IGNORE INTO warning_resident(warning_id, resident_id) VALUES (?, ?)", id, rid)
                 }
             }
+            try changes.keep(db, mode: run.mode, at: at)
             return run
         }
     }

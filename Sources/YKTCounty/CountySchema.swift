@@ -407,5 +407,34 @@ enum CountySchema {
         CREATE INDEX application_notice ON application(notice);
         CREATE INDEX application_village_notice ON application(village_notice) WHERE village_notice IS NOT NULL;
         """),
+        // Warnings that cost what is new (docs/conventions.md): what the last run saw (the
+        // register's rowid mark, each roster's liveness, the policy list), the changes to
+        // residents already known and to the deceased and officials lists since (written by
+        // these triggers), and the indexes that find everyone an account is named for.
+        .init(version: 27, sql: """
+        CREATE TABLE warning_state(id INTEGER PRIMARY KEY CHECK (id = 1), resident_rowid INTEGER NOT NULL, policy TEXT NOT NULL,
+            mode TEXT NOT NULL, run_at TEXT NOT NULL);
+        CREATE TABLE warning_roster(roster_id INTEGER PRIMARY KEY, live INTEGER NOT NULL);
+        CREATE TABLE warning_dirty(id INTEGER PRIMARY KEY, resident_id TEXT NOT NULL, account_number TEXT NOT NULL);
+        CREATE TRIGGER resident_warning_dirty AFTER UPDATE OF node_id, bank, account_kind, account_number, household, head ON resident
+        BEGIN
+            INSERT INTO warning_dirty(resident_id, account_number) VALUES (old.resident_id, old.account_number);
+            INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, new.account_number);
+        END;
+        CREATE TRIGGER deceased_warning_added AFTER INSERT ON deceased
+        BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, ''); END;
+        CREATE TRIGGER deceased_warning_changed AFTER UPDATE ON deceased
+        BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, ''); END;
+        CREATE TRIGGER deceased_warning_removed AFTER DELETE ON deceased
+        BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (old.resident_id, ''); END;
+        CREATE TRIGGER official_warning_added AFTER INSERT ON official
+        BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, ''); END;
+        CREATE TRIGGER official_warning_changed AFTER UPDATE ON official
+        BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, ''); END;
+        CREATE TRIGGER official_warning_removed AFTER DELETE ON official
+        BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (old.resident_id, ''); END;
+        CREATE INDEX roster_line_account ON roster_line(account_number);
+        CREATE INDEX resident_account ON resident(account_number) WHERE account_number <> '';
+        """),
     ])
 }

@@ -106,8 +106,23 @@ struct WarningScan: Sendable {
         lines.holders.append(register.holders)
         findings += Self.sharedAccounts(lines.holders)
         findings += try householdPass()   // WarningScan+Households.swift
+        return Self.ordered(findings)
+    }
+
+    /// Rule by rule in the order of `WarningRule.allCases`, each rule's findings by subject,
+    /// one per rule and subject: where two are found for one (two lines of one person, program
+    /// and period, say), the later in the order found is kept, as the warning table would.
+    static func ordered(_ findings: [Finding]) -> [Finding] {
         let order = Dictionary(uniqueKeysWithValues: WarningRule.allCases.enumerated().map { ($1, $0) })
-        return findings.sorted { (order[$0.rule]!, $0.subject) < (order[$1.rule]!, $1.subject) }
+        let sorted = findings.indices.sorted {
+            (order[findings[$0].rule]!, findings[$0].subject, $0) < (order[findings[$1].rule]!, findings[$1].subject, $1)
+        }
+        var kept: [Finding] = []
+        for i in sorted {
+            if let last = kept.last, last.rule == findings[i].rule, last.subject == findings[i].subject { kept.removeLast() }
+            kept.append(findings[i])
+        }
+        return kept
     }
 
     struct PassOutput: Sendable {
@@ -126,6 +141,14 @@ struct WarningScan: Sendable {
 
         func account(_ i: Int) -> ArraySlice<UInt8> { accounts[lines[i].account] }
         var residentText: String { String(decoding: resident, as: UTF8.self) }
+
+        /// Adds a line when its roster is live.
+        mutating func add(roster: Int64, line: Int64, account: UnsafeBufferPointer<UInt8>, if live: (Int64) -> RosterInfo?) {
+            guard live(roster) != nil else { return }
+            let start = accounts.count
+            accounts.append(contentsOf: account)
+            lines.append((start..<accounts.count, roster, line))
+        }
     }
 
     /// A read-only connection of the pass's own.
@@ -135,80 +158,91 @@ struct WarningScan: Sendable {
         return db
     }
 
+    /// A resident paid twice: the lines of one run of colliding periods, the line it is named
+    /// by, and the periods.
+    typealias Twice = (resident: String, lines: [(roster: Int64, line: Int64)], named: Int64, periods: [String])
+
     func linePass() throws -> PassOutput {
         let db = try reader()
         var out = PassOutput()
-        var twice: [(resident: String, lines: [(roster: Int64, line: Int64)], named: Int64, periods: [String])] = []
+        var twice: [Twice] = []
         var g = Group()
-        func flush() {
-            guard !g.lines.isEmpty else { return }
-            let problem = g.resident.withUnsafeBufferPointer { ResidentID.problem(in: $0, today: today) }
-            if problem != nil {
-                out.invalidOnRosters.append(invalidID(g.residentText, where: "roster"))
-            }
-            // Accounts arrive sorted, so equal ones are neighbours.
-            let residentAt = out.holders.add(g.resident)
-            var distinct = 0
-            for i in g.lines.indices where i == 0 || g.account(i) != g.account(i - 1) {
-                distinct += 1
-                out.holders.pair(resident: residentAt, residentLength: g.resident.count, account: g.account(i))
-            }
-            guard g.lines.count > 1 else { return }
-            if distinct > 1 { out.findings += severalAccounts(g) }
-            // Paid twice: two live lines for one program whose periods overlap (a year and one
-            // of its months, say; equal periods overlap), checked without allocating; the few
-            // found are gathered afterwards.
-            func info(_ i: Int) -> RosterInfo { rosters[Int(g.lines[i].roster)]! }
-            var duplicated = false
-            outer: for i in 1..<g.lines.count {
-                for j in 0..<i where info(j).overlaps(info(i)) { duplicated = true; break outer }
-            }
-            guard duplicated else { return }
-            var byProgram: [Int32: [Int]] = [:]
-            for i in g.lines.indices { byProgram[info(i).programKey, default: []].append(i) }
-            for indices in byProgram.values where indices.count > 1 {
-                // Widest first at each start, so a run's first line covers the period it is named by.
-                let sorted = indices.sorted {
-                    (info($0).firstMonth, -Int64(info($0).lastMonth), info($0).period, g.lines[$0].roster, g.lines[$0].line)
-                        < (info($1).firstMonth, -Int64(info($1).lastMonth), info($1).period, g.lines[$1].roster, g.lines[$1].line)
-                }
-                var run: [Int] = []
-                var end = Int32.min
-                func emit() {
-                    guard run.count > 1 else { return }
-                    let lines = run.map { (roster: g.lines[$0].roster, line: g.lines[$0].line) }.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }
-                    twice.append((g.residentText, lines, g.lines[run[0]].roster, Set(run.map { info($0).period }).sorted()))
-                }
-                for i in sorted {
-                    if !run.isEmpty, info(i).firstMonth <= end {
-                        run.append(i)
-                        end = max(end, info(i).lastMonth)
-                    } else {
-                        emit()
-                        run = [i]
-                        end = info(i).lastMonth
-                    }
-                }
-                emit()
-            }
-        }
         try db.forEach("SELECT resident_id, account_number, roster_id, line_no FROM roster_line ORDER BY resident_id, account_number") { r in
             let resident = r.utf8(0)
             if !Self.equal(g.resident, resident) {
-                flush()
+                check(g, into: &out, twice: &twice, holders: true)
                 g.resident.removeAll(keepingCapacity: true)
                 g.resident.append(contentsOf: resident)
                 g.accounts.removeAll(keepingCapacity: true)
                 g.lines.removeAll(keepingCapacity: true)
             }
-            let roster = r.int64(2)
-            guard live(roster) != nil else { return }
-            let start = g.accounts.count
-            g.accounts.append(contentsOf: r.utf8(1))
-            g.lines.append((start..<g.accounts.count, roster, r.int64(3)))
+            g.add(roster: r.int64(2), line: r.int64(3), account: r.utf8(1), if: live)
         }
-        flush()
-        // The amounts of the lines paid twice (few), read by primary key.
+        check(g, into: &out, twice: &twice, holders: true)
+        out.findings += try paidTwice(twice, db)
+        return out
+    }
+
+    /// One resident's live lines, as a group: several accounts in one period, paid twice (kept
+    /// in `twice`, gathered by `paidTwice` afterwards), an invalid ID on a roster, and with
+    /// `holders` each (resident, account) pair for the shared-account rule.
+    func check(_ g: Group, into out: inout PassOutput, twice: inout [Twice], holders: Bool) {
+        guard !g.lines.isEmpty else { return }
+        let problem = g.resident.withUnsafeBufferPointer { ResidentID.problem(in: $0, today: today) }
+        if problem != nil {
+            out.invalidOnRosters.append(invalidID(g.residentText, where: "roster"))
+        }
+        // Accounts arrive sorted, so equal ones are neighbours.
+        let residentAt = holders ? out.holders.add(g.resident) : 0
+        var distinct = 0
+        for i in g.lines.indices where i == 0 || g.account(i) != g.account(i - 1) {
+            distinct += 1
+            if holders { out.holders.pair(resident: residentAt, residentLength: g.resident.count, account: g.account(i)) }
+        }
+        guard g.lines.count > 1 else { return }
+        if distinct > 1 { out.findings += severalAccounts(g) }
+        // Paid twice: two live lines for one program whose periods overlap (a year and one
+        // of its months, say; equal periods overlap), checked without allocating; the few
+        // found are gathered afterwards.
+        func info(_ i: Int) -> RosterInfo { rosters[Int(g.lines[i].roster)]! }
+        var duplicated = false
+        outer: for i in 1..<g.lines.count {
+            for j in 0..<i where info(j).overlaps(info(i)) { duplicated = true; break outer }
+        }
+        guard duplicated else { return }
+        var byProgram: [Int32: [Int]] = [:]
+        for i in g.lines.indices { byProgram[info(i).programKey, default: []].append(i) }
+        for indices in byProgram.values where indices.count > 1 {
+            // Widest first at each start, so a run's first line covers the period it is named by.
+            let sorted = indices.sorted {
+                (info($0).firstMonth, -Int64(info($0).lastMonth), info($0).period, g.lines[$0].roster, g.lines[$0].line)
+                    < (info($1).firstMonth, -Int64(info($1).lastMonth), info($1).period, g.lines[$1].roster, g.lines[$1].line)
+            }
+            var run: [Int] = []
+            var end = Int32.min
+            func emit() {
+                guard run.count > 1 else { return }
+                let lines = run.map { (roster: g.lines[$0].roster, line: g.lines[$0].line) }.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }
+                twice.append((g.residentText, lines, g.lines[run[0]].roster, Set(run.map { info($0).period }).sorted()))
+            }
+            for i in sorted {
+                if !run.isEmpty, info(i).firstMonth <= end {
+                    run.append(i)
+                    end = max(end, info(i).lastMonth)
+                } else {
+                    emit()
+                    run = [i]
+                    end = info(i).lastMonth
+                }
+            }
+            emit()
+        }
+    }
+
+    /// The findings for the residents paid twice, with the amounts of their lines (few), read
+    /// by primary key.
+    func paidTwice(_ twice: [Twice], _ db: Database) throws -> [Finding] {
+        var found: [Finding] = []
         for t in twice {
             var total: Int64 = 0
             var where_: [String] = []
@@ -221,10 +255,10 @@ struct WarningScan: Sendable {
                                        "period": .string(info.period), "lines": .string(where_.joined(separator: "；")),
                                        "totalFen": .int(total)]
             if t.periods.count > 1 { evidence["periods"] = .array(t.periods.map { .string($0) }) }
-            out.findings.append(Finding(rule: .paidTwice, subject: "\(t.resident)/\(info.program)/\(info.period)",
-                                        evidence: .object(evidence), residents: [t.resident]))
+            found.append(Finding(rule: .paidTwice, subject: "\(t.resident)/\(info.program)/\(info.period)",
+                                 evidence: .object(evidence), residents: [t.resident]))
         }
-        return out
+        return found
     }
 
     /// 一人多卡: one person, one period, paid to more than one account.
@@ -264,35 +298,46 @@ struct WarningScan: Sendable {
         }
         try aboveStandard(db, into: &out.findings)
         try carrierTransition(db, into: &out.findings)
-        // On the civil-affairs list of deceased residents, on a roster for a period not ended
-        // before the death (the period's last day is on or after the date of death).
         try db.forEach("""
             SELECT l.resident_id, d.died_on, d.source, l.roster_id, l.line_no FROM deceased d CROSS JOIN roster_line l ON l.resident_id = d.resident_id
             """) { r in
-            guard let roster = live(r.int64(3)), let died = try? CivilDate(parsing: r.text(1)),
-                  let period = try? Period(parsing: roster.period) else { return }
-            let month = period.months.upperBound
-            guard let last = CivilDate(year: period.year, month: month, day: CivilDate.daysIn(month: month, year: period.year)),
-                  died <= last else { return }
-            out.findings.append(Finding(rule: .deceased, subject: "\(r.text(0))/\(roster.program)/\(roster.period)",
-                                        evidence: ["residentId": .string(r.text(0)), "diedOn": .string(r.text(1)), "source": .string(r.text(2)),
-                                                   "program": .string(roster.program), "period": .string(roster.period),
-                                                   "roster": .int(r.int64(3)), "line": .int(r.int64(4))], residents: [r.text(0)]))
+            if let f = deceased(r.text(0), diedOn: r.text(1), source: r.text(2), roster: r.int64(3), line: r.int64(4)) { out.findings.append(f) }
         }
-        // On the list of officials and their relatives (one finding per program and period).
         var seen: Set<String> = []
         try db.forEach("""
             SELECT l.resident_id, o.unit, o.relation, o.source, l.roster_id FROM official o CROSS JOIN roster_line l ON l.resident_id = o.resident_id
             """) { r in
-            guard let roster = live(r.int64(4)) else { return }
-            let subject = "\(r.text(0))/\(roster.program)/\(roster.period)"
-            guard seen.insert(subject).inserted else { return }
-            out.findings.append(Finding(rule: .official, subject: subject,
-                                        evidence: ["residentId": .string(r.text(0)), "unit": .string(r.text(1)), "relation": .string(r.text(2)),
-                                                   "source": .string(r.text(3)), "program": .string(roster.program),
-                                                   "period": .string(roster.period)], residents: [r.text(0)]))
+            if let f = official(r.text(0), unit: r.text(1), relation: r.text(2), source: r.text(3), roster: r.int64(4), seen: &seen) {
+                out.findings.append(f)
+            }
         }
         return out
+    }
+
+    /// On the civil-affairs list of deceased residents, on a roster for a period not ended
+    /// before the death (the period's last day is on or after the date of death).
+    func deceased(_ resident: String, diedOn: String, source: String, roster id: Int64, line: Int64) -> Finding? {
+        guard let roster = live(id), let died = try? CivilDate(parsing: diedOn),
+              let period = try? Period(parsing: roster.period) else { return nil }
+        let month = period.months.upperBound
+        guard let last = CivilDate(year: period.year, month: month, day: CivilDate.daysIn(month: month, year: period.year)),
+              died <= last else { return nil }
+        return Finding(rule: .deceased, subject: "\(resident)/\(roster.program)/\(roster.period)",
+                       evidence: ["residentId": .string(resident), "diedOn": .string(diedOn), "source": .string(source),
+                                  "program": .string(roster.program), "period": .string(roster.period),
+                                  "roster": .int(id), "line": .int(line)], residents: [resident])
+    }
+
+    /// On the list of officials and their relatives (one finding per program and period: `seen`
+    /// holds the subjects found so far).
+    func official(_ resident: String, unit: String, relation: String, source: String, roster id: Int64, seen: inout Set<String>) -> Finding? {
+        guard let roster = live(id) else { return nil }
+        let subject = "\(resident)/\(roster.program)/\(roster.period)"
+        guard seen.insert(subject).inserted else { return nil }
+        return Finding(rule: .official, subject: subject,
+                       evidence: ["residentId": .string(resident), "unit": .string(unit), "relation": .string(relation),
+                                  "source": .string(source), "program": .string(roster.program),
+                                  "period": .string(roster.period)], residents: [resident])
     }
 
     /// Above the program standard: more than the standard for one person (per person), for the
@@ -300,14 +345,14 @@ struct WarningScan: Sendable {
     /// version in force for the roster's period (`CountyNode.versionInForce`), not today's. For
     /// each live roster SQL picks the candidates (for land, a superset: the ceiling in floating
     /// point less one fen); the exact ceiling is computed in integer fen here.
-    func aboveStandard(_ db: Database, into findings: inout [Finding]) throws {
+    func aboveStandard(_ db: Database, into findings: inout [Finding], only: Set<Int64>? = nil) throws {
         let versions = try CountyNode.programVersions(db)
         let byCeiling = try db.statement("SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ?")
         let byArea = try db.statement("""
             SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ? * CAST(quantity AS REAL) - 1
             """)
         for (id, info) in rosters.enumerated() {
-            guard let info, info.live, let kept = versions[info.program], let period = try? Period(parsing: info.period),
+            guard let info, info.live, only?.contains(Int64(id)) ?? true, let kept = versions[info.program], let period = try? Period(parsing: info.period),
                   let program = CountyNode.versionInForce(kept, for: period) else { continue }
             let standard = Fen(program.standard)
             let ceiling: Fen? = switch program.unit {
@@ -332,7 +377,7 @@ struct WarningScan: Sendable {
     /// 社保卡过渡期: the lines of live rosters of programs whose carrier is the social security
     /// card in transition that are paid onto another kind of account (one finding per person,
     /// program and period). Few programs, read by the roster index; lines by primary key.
-    func carrierTransition(_ db: Database, into findings: inout [Finding]) throws {
+    func carrierTransition(_ db: Database, into findings: inout [Finding], only: Set<Int64>? = nil) throws {
         var programs: Set<String> = []
         try db.forEach("SELECT code FROM program WHERE carrier = ?", CarrierRule.socialSecurityCardTransition.rawValue) { programs.insert($0.text(0)) }
         guard !programs.isEmpty else { return }
@@ -340,7 +385,7 @@ struct WarningScan: Sendable {
             SELECT line_no, resident_id, account_kind, bank FROM roster_line WHERE roster_id = ? AND account_kind != ? ORDER BY line_no
             """)
         for (id, info) in rosters.enumerated() {
-            guard let info, info.live, programs.contains(info.program) else { continue }
+            guard let info, info.live, only?.contains(Int64(id)) ?? true, programs.contains(info.program) else { continue }
             try lines.forEach([Int64(id), AccountKind.socialSecurityCard.rawValue]) { r in
                 let kind = AccountKind(rawValue: r.text(2))?.chinese ?? r.text(2)
                 findings.append(Finding(rule: .carrierTransition, subject: "\(r.text(1))/\(info.program)/\(info.period)",
@@ -422,14 +467,20 @@ struct WarningScan: Sendable {
             for p in pairs[i..<j] {
                 residents[String(decoding: h.account(p), as: UTF8.self), default: []].insert(String(decoding: h.resident(p), as: UTF8.self))
             }
-            for (account, people) in residents where people.count > 1 {
-                let sorted = people.sorted()
-                found.append(Finding(rule: .sharedAccount, subject: account,
-                                     evidence: ["accountNumber": .string(account), "residents": .array(sorted.map { .string($0) })],
-                                     residents: sorted))
+            for (account, people) in residents {
+                if let f = sharedAccount(account, people) { found.append(f) }
             }
         }
         return found
+    }
+
+    /// 一卡多人 for one account and the residents it is named for.
+    static func sharedAccount(_ account: String, _ people: Set<String>) -> Finding? {
+        guard people.count > 1 else { return nil }
+        let sorted = people.sorted()
+        return Finding(rule: .sharedAccount, subject: account,
+                       evidence: ["accountNumber": .string(account), "residents": .array(sorted.map { .string($0) })],
+                       residents: sorted)
     }
 
     static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {

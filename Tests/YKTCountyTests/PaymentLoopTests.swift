@@ -375,7 +375,10 @@ struct WarningRuleTests {
         try loop.county.become("reviewer")
         try loop.county.closeWarning(several.id, confirmed: false, reason: "已核实：换卡有签字确认书")
         #expect(try loop.county.runWarnings().reopened == 0)
-        try db.run("UPDATE roster_line SET account_number = '6228480000000000888' WHERE roster_id = 2 AND line_no = 1")
+        // Lines are never changed once received: the evidence changes when another roster of
+        // the period pays a onto a third account (an incremental run sees the new roster).
+        try db.run("INSERT INTO roster(node_id, entity, program, period, line_count, total_fen, received_at) VALUES ('450223101', 'roster/y', 'GD01', '2026', 1, 0, 'now')")
+        try db.run("INSERT INTO roster_line VALUES (3, 1, ?, '韦秀英', '大塘村', '农行', 'card', '6228480000000000888', '1', 11235, '')", a)
         #expect(try loop.county.runWarnings().reopened == 1)
         #expect(try loop.county.warning(several.id).status == "open")
     }

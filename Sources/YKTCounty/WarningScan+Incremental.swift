@@ -1,0 +1,179 @@
+import YKTCore
+import YKTStore
+
+/// What changed since the last warning run (docs/conventions.md, "Warnings that cost what is
+/// new"), read on the county's own connection before the scan reads anything else:
+///
+/// - **rosters** received since, or whose liveness changed (rejected since, say): every
+///   resident and account on their lines is checked again;
+/// - **registrations** since: the register's rows above the last run's rowid mark (rows are
+///   only ever appended; a resident removed stays, with `removed_at`);
+/// - **changes to residents already known**, and entries of the deceased and officials
+///   lists: the triggers of county migration 27 write the resident (and the account before and
+///   after) into `warning_dirty`; the rows read here (up to the highest id read) are deleted
+///   when the run commits, so a change made during the run, even to the same resident, is
+///   checked again by the next;
+/// - **the policy list**: when its version changed (a standard, a frequency, a carrier), the
+///   run is a full one.
+struct WarningChanges: Sendable {
+    /// No earlier run, or the policy list changed since: the run reads everything.
+    var full: Bool
+    var rosters: [Int64] = []
+    /// The liveness of every roster the scan knows, to keep for the next run.
+    var liveness: [(id: Int64, live: Bool)] = []
+    var residentsFrom: Int64 = 0
+    var residentsThrough: Int64 = 0
+    var dirty: [(resident: String, account: String)] = []
+    var dirtyThrough: Int64 = 0
+    var policy: String = ""
+
+    /// What the last run kept, against what `scan` sees now.
+    init(_ db: Database, scan: WarningScan, forceFull: Bool) throws {
+        let state = try db.first("SELECT resident_rowid, policy FROM warning_state WHERE id = 1") { ($0.int64(0), $0.text(1)) }
+        policy = "\(try db.integer("SELECT coalesce(max(version), 0) FROM policy_version") ?? 0)/"
+            + "\(try db.integer("SELECT count(*) FROM program_version") ?? 0)"
+        full = forceFull || state == nil || state?.1 != policy
+        residentsFrom = state?.0 ?? 0
+        residentsThrough = try db.integer("SELECT coalesce(max(rowid), 0) FROM resident") ?? 0
+        var kept: [Int64: Bool] = [:]
+        try db.forEach("SELECT roster_id, live FROM warning_roster") { kept[$0.int64(0)] = $0.int64(1) != 0 }
+        for (id, info) in scan.rosters.enumerated() {
+            guard let info else { continue }
+            let was = kept[Int64(id)]
+            if was != info.live { liveness.append((Int64(id), info.live)) }
+            // A roster never seen live and not live now has nothing to check.
+            if was != info.live && (info.live || was == true) { rosters.append(Int64(id)) }
+        }
+        try db.forEach("SELECT id, resident_id, account_number FROM warning_dirty ORDER BY id") {
+            dirty.append(($0.text(1), $0.text(2)))
+            dirtyThrough = $0.int64(0)
+        }
+    }
+
+    /// Writes what this run saw, in the run's transaction.
+    func keep(_ db: Database, mode: String, at: String) throws {
+        let roster = try db.statement("INSERT OR REPLACE INTO warning_roster(roster_id, live) VALUES (?, ?)")
+        for r in liveness { try roster.run([r.id, Int64(r.live ? 1 : 0)]) }
+        try db.run("DELETE FROM warning_dirty WHERE id <= ?", dirtyThrough)
+        try db.run("""
+            INSERT OR REPLACE INTO warning_state(id, resident_rowid, policy, mode, run_at) VALUES (1, ?, ?, ?, ?)
+            """, residentsThrough, policy, mode, at)
+    }
+}
+
+extension WarningScan {
+    /// What an incremental run checked.
+    struct Checked: Sendable {
+        var rosters = 0
+        var residents = 0
+        var accounts = 0
+    }
+
+    /// The rules over what `changes` names, against the whole history through its indexes:
+    /// each resident concerned is read with all their lines (`roster_line_resident`), each
+    /// account with everyone it is named for in the register and on live lines
+    /// (`resident_account`, `roster_line_account`), and the per-roster rules run on the
+    /// rosters concerned. The findings are those a full run gives for the same subjects.
+    func runIncremental(_ changes: WarningChanges) throws -> (findings: [Finding], checked: Checked) {
+        let db = try reader()
+        var residents: Set<String> = [], accounts: Set<String> = []
+        for d in changes.dirty {
+            residents.insert(d.resident)
+            if !d.account.isEmpty { accounts.insert(d.account) }
+        }
+        let lines = try db.statement("SELECT resident_id, account_number FROM roster_line WHERE roster_id = ?")
+        for id in changes.rosters {
+            try lines.forEach([id]) { r in
+                residents.insert(r.text(0))
+                accounts.insert(r.text(1))
+            }
+        }
+        try db.forEach("SELECT resident_id, account_number FROM resident WHERE rowid > ? AND rowid <= ?",
+                       changes.residentsFrom, changes.residentsThrough) { r in
+            residents.insert(r.text(0))
+            if r.utf8(1).count > 0 { accounts.insert(r.text(1)) }
+        }
+        let people = residents.sorted(), named = accounts.sorted()
+        // Two halves, each on its own connection (two cores on the county's machine).
+        let halves = [0, 1].parallelMap(minimumChunk: 1) { half -> Result<[Finding], any Error> in
+            Result {
+                let p = people[people.count * half / 2..<people.count * (half + 1) / 2]
+                let a = named[named.count * half / 2..<named.count * (half + 1) / 2]
+                return try residentChecks(p) + accountChecks(a)
+            }
+        }
+        var findings = try halves[0].get() + halves[1].get()
+        let rosters = Set(changes.rosters)
+        try aboveStandard(db, into: &findings, only: rosters)
+        // The carrier rule's subject is a person, program and period: the live rosters of the
+        // same program and period as a changed one are read again with it.
+        let touched = Set(changes.rosters.compactMap { self.rosters[Int($0)] }.map { $0.program + "/" + $0.period })
+        let siblings = self.rosters.indices.filter { self.rosters[$0].map { touched.contains($0.program + "/" + $0.period) } ?? false }
+        try carrierTransition(db, into: &findings, only: Set(siblings.map(Int64.init)))
+        findings += try householdPass()   // few lines: read whole (WarningScan+Households.swift)
+        return (Self.ordered(findings), Checked(rosters: changes.rosters.count, residents: people.count, accounts: named.count))
+    }
+
+    /// The per-resident rules for `residents`: several accounts, paid twice and invalid IDs
+    /// over all their live lines, and the deceased and officials lists.
+    func residentChecks(_ residents: ArraySlice<String>) throws -> [Finding] {
+        let db = try reader()
+        let lines = try db.statement("SELECT account_number, roster_id, line_no FROM roster_line WHERE resident_id = ? ORDER BY account_number")
+        let registered = try db.statement("SELECT 1 FROM resident WHERE resident_id = ?")
+        let dead = try db.statement("""
+            SELECT d.died_on, d.source, l.roster_id, l.line_no FROM deceased d CROSS JOIN roster_line l ON l.resident_id = d.resident_id
+            WHERE d.resident_id = ?
+            """)
+        let officials = try db.statement("""
+            SELECT o.unit, o.relation, o.source, l.roster_id FROM official o CROSS JOIN roster_line l ON l.resident_id = o.resident_id
+            WHERE o.resident_id = ?
+            """)
+        var out = PassOutput()
+        var twice: [Twice] = []
+        var g = Group()
+        var seen: Set<String> = []
+        for resident in residents {
+            g.resident = Array(resident.utf8)
+            g.accounts.removeAll(keepingCapacity: true)
+            g.lines.removeAll(keepingCapacity: true)
+            try lines.forEach([resident]) { r in g.add(roster: r.int64(1), line: r.int64(2), account: r.utf8(0), if: live) }
+            let onRosters = out.invalidOnRosters.count
+            check(g, into: &out, twice: &twice, holders: false)
+            // An invalid ID in the register is reported as the register's (as a full run does).
+            if g.resident.withUnsafeBufferPointer({ ResidentID.problem(in: $0, today: today) }) != nil {
+                var inRegister = false
+                try registered.forEach([resident]) { _ in inRegister = true }
+                if inRegister {
+                    out.invalidOnRosters.removeSubrange(onRosters...)
+                    out.findings.append(invalidID(resident, where: "register"))
+                }
+            }
+            try dead.forEach([resident]) { r in
+                if let f = deceased(resident, diedOn: r.text(0), source: r.text(1), roster: r.int64(2), line: r.int64(3)) { out.findings.append(f) }
+            }
+            try officials.forEach([resident]) { r in
+                if let f = official(resident, unit: r.text(0), relation: r.text(1), source: r.text(2), roster: r.int64(3), seen: &seen) {
+                    out.findings.append(f)
+                }
+            }
+        }
+        return try out.findings + out.invalidOnRosters + paidTwice(twice, db)
+    }
+
+    /// 一卡多人 for `accounts`: everyone each is named for, in the register and on live lines.
+    func accountChecks(_ accounts: ArraySlice<String>) throws -> [Finding] {
+        let db = try reader()
+        let register = try db.statement("SELECT resident_id FROM resident WHERE account_number = ? AND account_number <> ''")
+        let onLines = try db.statement("SELECT resident_id, roster_id FROM roster_line WHERE account_number = ?")
+        var found: [Finding] = []
+        for account in accounts {
+            var people: Set<String> = []
+            try register.forEach([account]) { people.insert($0.text(0)) }
+            try onLines.forEach([account]) { r in
+                if live(r.int64(1)) != nil { people.insert(r.text(0)) }
+            }
+            if let f = Self.sharedAccount(account, people) { found.append(f) }
+        }
+        return found
+    }
+}
