@@ -65,12 +65,15 @@ INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_num
         print(f"""INSERT INTO roster(id, node_id, entity, program, period, line_count, total_fen, received_at, status)
   VALUES ({k}, '450223101', 'roster/450223101/{prog}/2026/1', '{prog}', '2026', {residents}, {residents * unit_amount}, 'bench', 'approved');
 INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number, quantity, amount_fen)
-  SELECT {k}, i + 1, rid, '韦秀英', '大塘村', '广西农村信用社', 'card', '623018' || substr('0000000000000' || i, -13),
-         '{"2" if prog == "GD01" else "12"}', {unit_amount} FROM ids;""")
+  SELECT {k}, i + 1, rid, '韦秀英', '大塘村', '广西农村信用社', '{"social-security-card" if prog == "YL01" else "card"}',
+         '623018' || substr('0000000000000' || i, -13), '{"2" if prog == "GD01" else "12"}', {unit_amount} FROM ids;""")
     if dated:
         print("UPDATE roster SET approved_by = 'bench', approved_at = '2026-11-10T10:00:00+08:00';")
     # A few planted cases so every rule has something to find.
+    # (YL01, whose carrier is the social security card in transition, pays everyone onto that
+    # card but line 11, still on a bank card.)
     print("""UPDATE roster_line SET account_number = '6230189999999999999' WHERE roster_id = 2 AND line_no = 10;
+UPDATE roster_line SET account_kind = 'card' WHERE roster_id = 2 AND line_no = 11;
 INSERT INTO deceased SELECT rid, '韦秀英', '2026-03-01', 'bench' FROM ids WHERE i % 100000 = 7;
 INSERT INTO official SELECT rid, '韦秀英', '某局', '本人', 'bench' FROM ids WHERE i % 100000 = 9;""")
     # One batch of LINES payments from roster 1, ready to dispatch.

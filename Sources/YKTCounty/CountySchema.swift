@@ -415,11 +415,14 @@ enum CountySchema {
         CREATE TABLE warning_state(id INTEGER PRIMARY KEY CHECK (id = 1), resident_rowid INTEGER NOT NULL, policy TEXT NOT NULL,
             mode TEXT NOT NULL, run_at TEXT NOT NULL);
         CREATE TABLE warning_roster(roster_id INTEGER PRIMARY KEY, live INTEGER NOT NULL);
-        CREATE TABLE warning_dirty(id INTEGER PRIMARY KEY, resident_id TEXT NOT NULL, account_number TEXT NOT NULL);
+        CREATE TABLE warning_dirty(id INTEGER PRIMARY KEY, resident_id TEXT NOT NULL, account_number TEXT NOT NULL,
+            node_id TEXT NOT NULL DEFAULT '', household TEXT NOT NULL DEFAULT '');
         CREATE TRIGGER resident_warning_dirty AFTER UPDATE OF node_id, bank, account_kind, account_number, household, head ON resident
         BEGIN
-            INSERT INTO warning_dirty(resident_id, account_number) VALUES (old.resident_id, old.account_number);
-            INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, new.account_number);
+            INSERT INTO warning_dirty(resident_id, account_number, node_id, household)
+                VALUES (old.resident_id, old.account_number, old.node_id, old.household);
+            INSERT INTO warning_dirty(resident_id, account_number, node_id, household)
+                VALUES (new.resident_id, new.account_number, new.node_id, new.household);
         END;
         CREATE TRIGGER deceased_warning_added AFTER INSERT ON deceased
         BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (new.resident_id, ''); END;

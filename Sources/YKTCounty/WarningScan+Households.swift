@@ -26,21 +26,58 @@ extension WarningScan {
         var now: String?
     }
 
-    func householdPass() throws -> [Finding] {
+    /// The household rules over every household (a full run), or over `only` (township/户号:
+    /// an incremental run's households), reading every line that paid one of them: written
+    /// with it, or paid to someone in it now.
+    func householdPass(only: Set<String>? = nil) throws -> [Finding] {
+        if let only, only.isEmpty { return [] }
         let db = try reader()
-        var lines: [HouseholdLine] = []
-        try db.forEach("""
+        let columns = """
             SELECT l.roster_id, l.line_no, l.resident_id, l.account_number, l.amount_fen, h.household,
                    coalesce(m.node_id, ''), coalesce(m.household, '')
-            FROM household_line h JOIN roster_line l ON l.roster_id = h.roster_id AND l.line_no = h.line_no
-            LEFT JOIN resident m ON m.resident_id = l.resident_id
-            """) { r in
+            """
+        let sql: String
+        if let only {
+            try db.execute("PRAGMA query_only=0")
+            try db.execute("CREATE TEMP TABLE households(node_id TEXT NOT NULL, household TEXT NOT NULL, PRIMARY KEY (node_id, household)) WITHOUT ROWID")
+            let add = try db.statement("INSERT OR IGNORE INTO temp.households(node_id, household) VALUES (?, ?)")
+            try db.execute("BEGIN")
+            for key in only.sorted() {
+                let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+                if parts.count == 2 { try add.run([parts[0], parts[1]]) }
+            }
+            try db.execute("COMMIT")
+            try db.execute("PRAGMA query_only=1")
+            sql = """
+                \(columns) FROM temp.households w CROSS JOIN household_line h ON h.node_id = w.node_id AND h.household = w.household
+                JOIN roster_line l ON l.roster_id = h.roster_id AND l.line_no = h.line_no
+                LEFT JOIN resident m ON m.resident_id = l.resident_id
+                UNION
+                \(columns) FROM temp.households w CROSS JOIN resident m ON m.node_id = w.node_id AND m.household = w.household AND m.household <> ''
+                JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = m.resident_id
+                JOIN household_line h ON h.roster_id = l.roster_id AND h.line_no = l.line_no
+                """
+        } else {
+            sql = """
+                \(columns) FROM household_line h JOIN roster_line l ON l.roster_id = h.roster_id AND l.line_no = h.line_no
+                LEFT JOIN resident m ON m.resident_id = l.resident_id
+                """
+        }
+        var lines: [HouseholdLine] = []
+        try db.forEach(sql) { r in
             guard let info = live(r.int64(0)) else { return }
             let now = r.text(6) == info.node && !r.text(7).isEmpty ? info.node + "/" + r.text(7) : nil
             lines.append(HouseholdLine(roster: r.int64(0), line: r.int64(1), resident: r.text(2), account: r.text(3),
                                        amount: r.int64(4), info: info, written: info.node + "/" + r.text(5), now: now))
         }
-        return severalAccounts(lines) + paidTwice(lines)
+        // Only the households asked for: their groups are whole; others' may not be.
+        return severalAccounts(lines).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
+            + paidTwice(lines).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
+    }
+
+    /// township/户号 of a household finding's subject (township/户号/…).
+    static func household(of subject: String) -> String {
+        subject.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).prefix(2).joined(separator: "/")
     }
 
     static func place(_ l: HouseholdLine) -> String { "\(l.info.node) 清册\(l.roster)第\(l.line)行" }
@@ -57,8 +94,10 @@ extension WarningScan {
     /// 一户多卡: per household (as written on the lines) and calendar year, more than one account.
     func severalAccounts(_ lines: [HouseholdLine]) -> [Finding] {
         var groups: [String: [HouseholdLine]] = [:]
+        var years: [String: Int] = [:]
         for l in lines {
-            guard let year = (try? Period(parsing: l.info.period))?.year else { continue }
+            guard let year = years[l.info.period] ?? (try? Period(parsing: l.info.period))?.year else { continue }
+            years[l.info.period] = year
             groups[l.written + "|" + String(year), default: []].append(l)
         }
         var found: [Finding] = []

@@ -23,7 +23,8 @@ struct WarningChanges: Sendable {
     var liveness: [(id: Int64, live: Bool)] = []
     var residentsFrom: Int64 = 0
     var residentsThrough: Int64 = 0
-    var dirty: [(resident: String, account: String)] = []
+    /// Residents changed, with the account and household (township/户号) before and after.
+    var dirty: [(resident: String, account: String, household: String?)] = []
     var dirtyThrough: Int64 = 0
     var policy: String = ""
 
@@ -44,8 +45,8 @@ struct WarningChanges: Sendable {
             // A roster never seen live and not live now has nothing to check.
             if was != info.live && (info.live || was == true) { rosters.append(Int64(id)) }
         }
-        try db.forEach("SELECT id, resident_id, account_number FROM warning_dirty ORDER BY id") {
-            dirty.append(($0.text(1), $0.text(2)))
+        try db.forEach("SELECT id, resident_id, account_number, node_id, household FROM warning_dirty ORDER BY id") {
+            dirty.append(($0.text(1), $0.text(2), $0.text(4).isEmpty ? nil : $0.text(3) + "/" + $0.text(4)))
             dirtyThrough = $0.int64(0)
         }
     }
@@ -76,22 +77,36 @@ extension WarningScan {
     /// rosters concerned. The findings are those a full run gives for the same subjects.
     func runIncremental(_ changes: WarningChanges) throws -> (findings: [Finding], checked: Checked) {
         let db = try reader()
-        var residents: Set<String> = [], accounts: Set<String> = []
+        var residents: Set<String> = [], accounts: Set<String> = [], households: Set<String> = []
         for d in changes.dirty {
             residents.insert(d.resident)
             if !d.account.isEmpty { accounts.insert(d.account) }
+            if let h = d.household { households.insert(h) }
         }
         let lines = try db.statement("SELECT resident_id, account_number FROM roster_line WHERE roster_id = ?")
+        // The households a line of a per-household program paid: the one written on it, and
+        // the one its resident is in now.
+        let paid = try db.statement("""
+            SELECT h.household, coalesce(m.node_id, ''), coalesce(m.household, '') FROM household_line h
+            JOIN roster_line l ON l.roster_id = h.roster_id AND l.line_no = h.line_no LEFT JOIN resident m ON m.resident_id = l.resident_id
+            WHERE h.roster_id = ?
+            """)
         for id in changes.rosters {
             try lines.forEach([id]) { r in
                 residents.insert(r.text(0))
                 accounts.insert(r.text(1))
             }
+            guard let node = rosters[Int(id)]?.node else { continue }
+            try paid.forEach([id]) { r in
+                households.insert(node + "/" + r.text(0))
+                if r.text(1) == node && !r.text(2).isEmpty { households.insert(node + "/" + r.text(2)) }
+            }
         }
-        try db.forEach("SELECT resident_id, account_number FROM resident WHERE rowid > ? AND rowid <= ?",
+        try db.forEach("SELECT resident_id, account_number, node_id, household FROM resident WHERE rowid > ? AND rowid <= ?",
                        changes.residentsFrom, changes.residentsThrough) { r in
             residents.insert(r.text(0))
             if r.utf8(1).count > 0 { accounts.insert(r.text(1)) }
+            if r.utf8(3).count > 0 { households.insert(r.text(2) + "/" + r.text(3)) }
         }
         let people = residents.sorted(), named = accounts.sorted()
         // Two halves, each on its own connection (two cores on the county's machine).
@@ -110,70 +125,81 @@ extension WarningScan {
         let touched = Set(changes.rosters.compactMap { self.rosters[Int($0)] }.map { $0.program + "/" + $0.period })
         let siblings = self.rosters.indices.filter { self.rosters[$0].map { touched.contains($0.program + "/" + $0.period) } ?? false }
         try carrierTransition(db, into: &findings, only: Set(siblings.map(Int64.init)))
-        findings += try householdPass()   // few lines: read whole (WarningScan+Households.swift)
+        findings += try householdPass(only: households)   // WarningScan+Households.swift
         return (Self.ordered(findings), Checked(rosters: changes.rosters.count, residents: people.count, accounts: named.count))
     }
 
-    /// The per-resident rules for `residents`: several accounts, paid twice and invalid IDs
-    /// over all their live lines, and the deceased and officials lists.
+    /// The per-resident rules for `residents` (sorted): several accounts, paid twice and
+    /// invalid IDs over all their live lines, and the deceased and officials lists, each read
+    /// by one join of the residents with the history's indexes, in order.
     func residentChecks(_ residents: ArraySlice<String>) throws -> [Finding] {
-        let db = try reader()
-        let lines = try db.statement("SELECT account_number, roster_id, line_no FROM roster_line WHERE resident_id = ? ORDER BY account_number")
-        let registered = try db.statement("SELECT 1 FROM resident WHERE resident_id = ?")
-        let dead = try db.statement("""
-            SELECT d.died_on, d.source, l.roster_id, l.line_no FROM deceased d CROSS JOIN roster_line l ON l.resident_id = d.resident_id
-            WHERE d.resident_id = ?
-            """)
-        let officials = try db.statement("""
-            SELECT o.unit, o.relation, o.source, l.roster_id FROM official o CROSS JOIN roster_line l ON l.resident_id = o.resident_id
-            WHERE o.resident_id = ?
-            """)
+        let db = try reader(wanted: residents)
         var out = PassOutput()
         var twice: [Twice] = []
-        var g = Group()
-        var seen: Set<String> = []
+        try checkGroups(db, """
+            SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
+            FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
+            ORDER BY w.key, l.account_number
+            """, into: &out, twice: &twice, holders: false)
+        // An invalid ID in the register is reported as the register's (as a full run does).
+        let registered = try db.statement("SELECT 1 FROM resident WHERE resident_id = ?")
+        var inRegister: Set<String> = []
         for resident in residents {
-            g.resident = Array(resident.utf8)
-            g.accounts.removeAll(keepingCapacity: true)
-            g.lines.removeAll(keepingCapacity: true)
-            try lines.forEach([resident]) { r in g.add(roster: r.int64(1), line: r.int64(2), account: r.utf8(0), if: live) }
-            let onRosters = out.invalidOnRosters.count
-            check(g, into: &out, twice: &twice, holders: false)
-            // An invalid ID in the register is reported as the register's (as a full run does).
-            if g.resident.withUnsafeBufferPointer({ ResidentID.problem(in: $0, today: today) }) != nil {
-                var inRegister = false
-                try registered.forEach([resident]) { _ in inRegister = true }
-                if inRegister {
-                    out.invalidOnRosters.removeSubrange(onRosters...)
-                    out.findings.append(invalidID(resident, where: "register"))
-                }
-            }
-            try dead.forEach([resident]) { r in
-                if let f = deceased(resident, diedOn: r.text(0), source: r.text(1), roster: r.int64(2), line: r.int64(3)) { out.findings.append(f) }
-            }
-            try officials.forEach([resident]) { r in
-                if let f = official(resident, unit: r.text(0), relation: r.text(1), source: r.text(2), roster: r.int64(3), seen: &seen) {
-                    out.findings.append(f)
-                }
+            var id = resident
+            guard id.withUTF8({ ResidentID.problem(in: $0, today: today) }) != nil else { continue }
+            try registered.forEach([resident]) { _ in inRegister.insert(resident) }
+        }
+        out.findings += out.invalidOnRosters.filter { !inRegister.contains($0.subject) }
+        out.findings += inRegister.map { invalidID($0, where: "register") }
+        try db.forEach("""
+            SELECT d.resident_id, d.died_on, d.source, l.roster_id, l.line_no
+            FROM temp.wanted w CROSS JOIN deceased d ON d.resident_id = w.key CROSS JOIN roster_line l ON l.resident_id = d.resident_id
+            """) { r in
+            if let f = deceased(r.text(0), diedOn: r.text(1), source: r.text(2), roster: r.int64(3), line: r.int64(4)) { out.findings.append(f) }
+        }
+        var seen: Set<String> = []
+        try db.forEach("""
+            SELECT o.resident_id, o.unit, o.relation, o.source, l.roster_id
+            FROM temp.wanted w CROSS JOIN official o ON o.resident_id = w.key CROSS JOIN roster_line l ON l.resident_id = o.resident_id
+            """) { r in
+            if let f = official(r.text(0), unit: r.text(1), relation: r.text(2), source: r.text(3), roster: r.int64(4), seen: &seen) {
+                out.findings.append(f)
             }
         }
-        return try out.findings + out.invalidOnRosters + paidTwice(twice, db)
+        return try out.findings + paidTwice(twice, db)
     }
 
-    /// 一卡多人 for `accounts`: everyone each is named for, in the register and on live lines.
+    /// 一卡多人 for `accounts` (sorted): everyone each is named for, in the register and on live
+    /// lines, read by one join in account order; names are made only for the accounts shared.
     func accountChecks(_ accounts: ArraySlice<String>) throws -> [Finding] {
-        let db = try reader()
-        let register = try db.statement("SELECT resident_id FROM resident WHERE account_number = ? AND account_number <> ''")
-        let onLines = try db.statement("SELECT resident_id, roster_id FROM roster_line WHERE account_number = ?")
+        let db = try reader(wanted: accounts)
         var found: [Finding] = []
-        for account in accounts {
-            var people: Set<String> = []
-            try register.forEach([account]) { people.insert($0.text(0)) }
-            try onLines.forEach([account]) { r in
-                if live(r.int64(1)) != nil { people.insert(r.text(0)) }
-            }
-            if let f = Self.sharedAccount(account, people) { found.append(f) }
+        var account: [UInt8]? = nil, first: [UInt8] = []
+        var people: Set<String>? = nil
+        func finish() {
+            if let account, let people, let f = Self.sharedAccount(String(decoding: account, as: UTF8.self), people) { found.append(f) }
         }
+        try db.forEach("""
+            SELECT w.key, r.resident_id, -1 FROM temp.wanted w
+              CROSS JOIN resident r INDEXED BY resident_account ON r.account_number = w.key AND r.account_number <> ''
+            UNION ALL
+            SELECT w.key, l.resident_id, l.roster_id FROM temp.wanted w
+              CROSS JOIN roster_line l INDEXED BY roster_line_account ON l.account_number = w.key
+            ORDER BY 1
+            """) { r in
+            let roster = r.int64(2)
+            guard roster < 0 || live(roster) != nil else { return }
+            if account == nil || !Self.equal(account!, r.utf8(0)) {
+                finish()
+                account = Array(r.utf8(0))
+                first = Array(r.utf8(1))
+                people = nil
+            } else if people != nil || !Self.equal(first, r.utf8(1)) {
+                if people == nil { people = [String(decoding: first, as: UTF8.self)] }
+                people!.insert(r.text(1))
+            }
+        }
+        finish()
         return found
     }
 }

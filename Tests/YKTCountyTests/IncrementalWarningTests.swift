@@ -32,6 +32,13 @@ struct IncrementalWarningTests {
         return id
     }
 
+    /// Writes the household each line of roster `id` paid (per-household programs).
+    static func households(_ c: County, roster id: Int64, _ households: [String]) throws {
+        for (n, h) in households.enumerated() {
+            try c.county.db.run("INSERT INTO household_line(roster_id, line_no, node_id, household) VALUES (?, ?, ?, ?)", id, n + 1, node, h)
+        }
+    }
+
     static func register(_ c: County, _ ids: Range<Int>, account: (Int) -> String = account) throws {
         let insert = try c.county.db.statement("""
             INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number) VALUES (?, ?, '韦秀英', '广西农村信用社', 'card', ?)
@@ -92,6 +99,13 @@ struct IncrementalWarningTests {
         try county.importDeceased(path: Self.writeCSV(c, "deceased.csv", "身份证号,姓名,死亡日期,来源\n\(Self.resident(9)),韦秀英,2026-03-01,民政\n"))
         try county.importOfficials(path: Self.writeCSV(c, "officials.csv", "身份证号,姓名,工作单位,关系\n\(Self.resident(10)),韦秀英,某局,本人\n"))
 
+        // Households: 0060 (head 60, member 62) and 0061 (head 61), paid GY01 for 2025.
+        for (i, h, head) in [(60, "0060", 1), (62, "0060", 0), (61, "0061", 1)] {
+            try county.db.run("UPDATE resident SET household = ?, head = ? WHERE resident_id = ?", h, head, Self.resident(i))
+        }
+        let gy2025 = try Self.roster(c, "GY01", "2025", [(60, Self.account(60), 15_750), (61, Self.account(61), 15_750)], quantity: "10")
+        try Self.households(c, roster: gy2025, ["0060", "0061"])
+
         // Run 1: no earlier run, so the whole history.
         let first = try county.runWarnings()
         #expect(first.mode == "full")
@@ -110,6 +124,12 @@ struct IncrementalWarningTests {
         gl[24].2 = 50_000
         try Self.roster(c, "GL01", "2026-01", gl)      // residents 0–49 again: 100–149 had January; 0–49 had not
         try Self.roster(c, "YL01", "2026-01", [(25, Self.account(25), 16_300)])
+        // Household 0060 paid twice for 2026 (its head and a member); 0061 onto another card.
+        let gy2026 = try Self.roster(c, "GY01", "2026", [(60, Self.account(60), 15_750), (62, Self.account(62), 15_750),
+                                                        (61, Self.account(61), 15_750)], quantity: "10")
+        try Self.households(c, roster: gy2026, ["0060", "0060", "0061"])
+        let gy2025b = try Self.roster(c, "GY01", "2025", [(61, Self.account(961), 15_750)], quantity: "10")
+        try Self.households(c, roster: gy2025b, ["0061"])
         try county.actAs("approver", .approver)
         try county.changeAccount(try ResidentID(Self.resident(32)), bank: "广西农村信用社", number: AccountNumber(Self.account(933), kind: .card),
                                  confirmation: "本人到柜面确认", reason: "换卡")
@@ -121,9 +141,11 @@ struct IncrementalWarningTests {
                                                       "身份证号,姓名,死亡日期,来源\n\(Self.resident(9)),韦秀英,2025-06-01,民政\n\(Self.resident(40)),韦秀英,2026-02-01,民政\n"))
         let second = try county.runWarnings()
         #expect(second.mode == "incremental")
-        #expect(second.rosters == 2 && second.residents < 80, "only what changed: \(second.residents) residents")
+        #expect(second.rosters == 4 && second.residents < 80, "only what changed: \(second.residents) residents")
         #expect(try county.warnings(rule: .severalAccounts).contains { $0.subject == "\(Self.resident(21))/2026-01" })
         #expect(try county.warnings(rule: .sharedAccount).contains { $0.subject == Self.account(933) })
+        #expect(try county.warnings(rule: .householdPaidTwice).contains { $0.subject == "\(Self.node)/0060/GY01/2026" })
+        #expect(try county.warnings(rule: .householdSeveralAccounts).contains { $0.subject == "\(Self.node)/0061/2025" })
         try Self.expectEqualToFull(c, step: "run 2")
 
         // Changes B: the shared account 933 dismissed, then named on one more line (its evidence
@@ -136,7 +158,9 @@ struct IncrementalWarningTests {
         try county.db.run("UPDATE roster SET status = 'rejected' WHERE id = ?", rejected)
         try county.importOfficials(path: Self.writeCSV(c, "officials2.csv", "身份证号,姓名,工作单位,关系\n\(Self.resident(41)),韦秀英,某局,配偶\n"))
         try county.db.run("UPDATE resident SET household = '0001', head = 1 WHERE resident_id = ?", Self.resident(50))
+        try county.db.run("UPDATE resident SET household = '0061' WHERE resident_id = ?", Self.resident(62))   // moved: 0061 now pays two
         let third = try county.runWarnings()
+        #expect(try county.warnings(rule: .householdPaidTwice).contains { $0.subject == "\(Self.node)/0061/GY01/2026" })
         #expect(third.mode == "incremental" && third.reopened == 1)
         try Self.expectEqualToFull(c, step: "run 3")
 
