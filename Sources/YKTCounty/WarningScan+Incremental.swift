@@ -77,13 +77,10 @@ extension WarningScan {
     /// rosters concerned. The findings are those a full run gives for the same subjects.
     func runIncremental(_ changes: WarningChanges) throws -> (findings: [Finding], checked: Checked) {
         let db = try reader()
-        var residents: Set<String> = [], accounts: Set<String> = [], households: Set<String> = []
+        var households: Set<String> = []
         for d in changes.dirty {
-            residents.insert(d.resident)
-            if !d.account.isEmpty { accounts.insert(d.account) }
             if let h = d.household { households.insert(h) }
         }
-        let lines = try db.statement("SELECT resident_id, account_number FROM roster_line WHERE roster_id = ?")
         // The households a line of a per-household program paid: the one written on it, and
         // the one its resident is in now.
         let paid = try db.statement("""
@@ -92,32 +89,34 @@ extension WarningScan {
             WHERE h.roster_id = ?
             """)
         for id in changes.rosters {
-            try lines.forEach([id]) { r in
-                residents.insert(r.text(0))
-                accounts.insert(r.text(1))
-            }
             guard let node = rosters[Int(id)]?.node else { continue }
             try paid.forEach([id]) { r in
                 households.insert(node + "/" + r.text(0))
                 if r.text(1) == node && !r.text(2).isEmpty { households.insert(node + "/" + r.text(2)) }
             }
         }
-        try db.forEach("SELECT resident_id, account_number, node_id, household FROM resident WHERE rowid > ? AND rowid <= ?",
-                       changes.residentsFrom, changes.residentsThrough) { r in
-            residents.insert(r.text(0))
-            if r.utf8(1).count > 0 { accounts.insert(r.text(1)) }
-            if r.utf8(3).count > 0 { households.insert(r.text(2) + "/" + r.text(3)) }
+        try db.forEach("SELECT node_id, household FROM resident WHERE rowid > ? AND rowid <= ? AND household <> ''",
+                       changes.residentsFrom, changes.residentsThrough) { households.insert($0.text(0) + "/" + $0.text(1)) }
+        // The residents and accounts concerned go straight from the tables into each half's
+        // temporary table (halves by a character of the key; two cores on the county's machine).
+        let ids = changes.rosters.map(String.init).joined(separator: ",")
+        func concerned(_ column: String, half: Int) -> [String] {
+            let mine = "coalesce(unicode(substr(\(column), -2, 1)), 0) % 2 = \(half) AND \(column) <> ''"
+            return (changes.rosters.isEmpty ? [] : ["SELECT \(column) FROM main.roster_line WHERE roster_id IN (\(ids)) AND \(mine)"]) + [
+                "SELECT \(column) FROM main.resident WHERE rowid > \(changes.residentsFrom) AND rowid <= \(changes.residentsThrough) AND \(mine)",
+                "SELECT \(column) FROM main.warning_dirty WHERE id <= \(changes.dirtyThrough) AND \(mine)",
+            ]
         }
-        let people = residents.sorted(), named = accounts.sorted()
-        // Two halves, each on its own connection (two cores on the county's machine).
-        let halves = [0, 1].parallelMap(minimumChunk: 1) { half -> Result<[Finding], any Error> in
+        let selects = [0, 1].map { (residents: concerned("resident_id", half: $0), accounts: concerned("account_number", half: $0)) }
+        let halves = selects.parallelMap(minimumChunk: 1) { half -> Result<(findings: [Finding], residents: Int, accounts: Int), any Error> in
             Result {
-                let p = people[people.count * half / 2..<people.count * (half + 1) / 2]
-                let a = named[named.count * half / 2..<named.count * (half + 1) / 2]
-                return try residentChecks(p) + accountChecks(a)
+                let (found, residents) = try residentChecks(half.residents, lines: changes.rosters)
+                let (shared, accounts) = try accountChecks(half.accounts)
+                return (found + shared, residents, accounts)
             }
         }
-        var findings = try halves[0].get() + halves[1].get()
+        let done = try [halves[0].get(), halves[1].get()]
+        var findings = done[0].findings + done[1].findings
         let rosters = Set(changes.rosters)
         try aboveStandard(db, into: &findings, only: rosters)
         // The carrier rule's subject is a person, program and period: the live rosters of the
@@ -126,31 +125,54 @@ extension WarningScan {
         let siblings = self.rosters.indices.filter { self.rosters[$0].map { touched.contains($0.program + "/" + $0.period) } ?? false }
         try carrierTransition(db, into: &findings, only: Set(siblings.map(Int64.init)))
         findings += try householdPass(only: households)   // WarningScan+Households.swift
-        return (Self.ordered(findings), Checked(rosters: changes.rosters.count, residents: people.count, accounts: named.count))
+        return (Self.ordered(findings), Checked(rosters: changes.rosters.count, residents: done[0].residents + done[1].residents,
+                                                accounts: done[0].accounts + done[1].accounts))
     }
 
-    /// The per-resident rules for `residents` (sorted): several accounts, paid twice and
-    /// invalid IDs over all their live lines, and the deceased and officials lists, each read
-    /// by one join of the residents with the history's indexes, in order.
-    func residentChecks(_ residents: ArraySlice<String>) throws -> [Finding] {
-        let db = try reader(wanted: residents)
+    /// The per-resident rules for the residents `selecting` names: the deceased and officials
+    /// lists and invalid IDs for each; and, for the changed rosters `lines`, several accounts
+    /// (for their periods) and paid twice (for their programs) over the residents' lines of
+    /// those periods and programs, in every year. Each is read by one join of the residents with
+    /// the history's indexes, in order.
+    func residentChecks(_ selecting: [String], lines changed: [Int64]) throws -> (findings: [Finding], residents: Int) {
+        let db = try reader(filling: selecting)
         var out = PassOutput()
         var twice: [Twice] = []
-        try checkGroups(db, """
-            SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
-            FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
-            ORDER BY w.key, l.account_number
-            """, into: &out, twice: &twice, holders: false)
-        // An invalid ID in the register is reported as the register's (as a full run does).
-        let registered = try db.statement("SELECT 1 FROM resident WHERE resident_id = ?")
-        var inRegister: Set<String> = []
-        for resident in residents {
-            var id = resident
-            guard id.withUTF8({ ResidentID.problem(in: $0, today: today) }) != nil else { continue }
-            try registered.forEach([resident]) { _ in inRegister.insert(resident) }
+        if !changed.isEmpty {
+            let infos = changed.compactMap { rosters[Int($0)] }
+            let programs = Set(infos.map(\.programKey)), periods = Set(infos.map(\.periodKey))
+            // Lines of other programs and periods cannot change these findings; left out.
+            func relevant(_ id: Int64) -> RosterInfo? {
+                guard let r = live(id), programs.contains(r.programKey) || periods.contains(r.periodKey) else { return nil }
+                return r
+            }
+            try checkGroups(db, """
+                SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
+                FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
+                ORDER BY w.key, l.account_number
+                """, into: &out, twice: &twice, holders: false, lines: relevant)
+            let programNames = Set(infos.map(\.program)), periodNames = Set(infos.map(\.period))
+            out.findings = out.findings.filter {
+                $0.rule != .severalAccounts || periodNames.contains(String($0.subject.split(separator: "/").last ?? ""))
+            }
+            twice = twice.filter { programNames.contains(rosters[Int($0.named)]?.program ?? "") }
         }
-        out.findings += out.invalidOnRosters.filter { !inRegister.contains($0.subject) }
-        out.findings += inRegister.map { invalidID($0, where: "register") }
+        // Invalid IDs: the register's when the resident is registered (as a full run reports
+        // them), otherwise the rosters' when they have a live line.
+        let registered = try db.statement("SELECT 1 FROM resident WHERE resident_id = ?")
+        let onRosters = try db.statement("SELECT roster_id FROM roster_line WHERE resident_id = ?")
+        var invalid: [String] = []
+        var residents = 0
+        try db.forEach("SELECT key FROM temp.wanted") { r in
+            residents += 1
+            if ResidentID.problem(in: r.utf8(0), today: today) != nil { invalid.append(r.text(0)) }
+        }
+        for id in invalid {
+            var inRegister = false, onLine = false
+            try registered.forEach([id]) { _ in inRegister = true }
+            if !inRegister { try onRosters.forEach([id]) { r in if live(r.int64(0)) != nil { onLine = true } } }
+            if inRegister || onLine { out.findings.append(invalidID(id, where: inRegister ? "register" : "roster")) }
+        }
         try db.forEach("""
             SELECT d.resident_id, d.died_on, d.source, l.roster_id, l.line_no
             FROM temp.wanted w CROSS JOIN deceased d ON d.resident_id = w.key CROSS JOIN roster_line l ON l.resident_id = d.resident_id
@@ -166,29 +188,42 @@ extension WarningScan {
                 out.findings.append(f)
             }
         }
-        return try out.findings + paidTwice(twice, db)
+        return (try out.findings + paidTwice(twice, db), residents)
     }
 
-    /// 一卡多人 for `accounts` (sorted): everyone each is named for, in the register and on live
-    /// lines, read by one join in account order; names are made only for the accounts shared.
-    func accountChecks(_ accounts: ArraySlice<String>) throws -> [Finding] {
-        let db = try reader(wanted: accounts)
+    /// 一卡多人 for the accounts `selecting` names: everyone each is named for, in the register
+    /// (read first, into a table by account) and on live lines (`roster_line_account` holds
+    /// the resident: no row is read), in account order; names are made only for the accounts
+    /// shared.
+    func accountChecks(_ selecting: [String]) throws -> (findings: [Finding], accounts: Int) {
+        let db = try reader(filling: selecting)
+        var holder: [String: String] = [:]
+        try db.forEach("""
+            SELECT w.key, r.resident_id FROM temp.wanted w
+            CROSS JOIN resident r INDEXED BY resident_account ON r.account_number = w.key AND r.account_number <> ''
+            """) { r in
+            let account = r.text(0)
+            if let other = holder[account], other != r.text(1) {
+                holder[account] = other + "," + r.text(1)   // several in the register: split below
+            } else {
+                holder[account] = r.text(1)
+            }
+        }
         var found: [Finding] = []
         var account: [UInt8]? = nil, first: [UInt8] = []
         var people: Set<String>? = nil
         func finish() {
-            if let account, let people, let f = Self.sharedAccount(String(decoding: account, as: UTF8.self), people) { found.append(f) }
+            guard let account else { return }
+            let text = String(decoding: account, as: UTF8.self)
+            var all = people ?? [String(decoding: first, as: UTF8.self)]
+            if let registered = holder.removeValue(forKey: text) { all.formUnion(registered.split(separator: ",").map(String.init)) }
+            if let f = Self.sharedAccount(text, all) { found.append(f) }
         }
         try db.forEach("""
-            SELECT w.key, r.resident_id, -1 FROM temp.wanted w
-              CROSS JOIN resident r INDEXED BY resident_account ON r.account_number = w.key AND r.account_number <> ''
-            UNION ALL
             SELECT w.key, l.resident_id, l.roster_id FROM temp.wanted w
-              CROSS JOIN roster_line l INDEXED BY roster_line_account ON l.account_number = w.key
-            ORDER BY 1
+            CROSS JOIN roster_line l INDEXED BY roster_line_account ON l.account_number = w.key
             """) { r in
-            let roster = r.int64(2)
-            guard roster < 0 || live(roster) != nil else { return }
+            guard live(r.int64(2)) != nil else { return }
             if account == nil || !Self.equal(account!, r.utf8(0)) {
                 finish()
                 account = Array(r.utf8(0))
@@ -200,6 +235,11 @@ extension WarningScan {
             }
         }
         finish()
-        return found
+        // Accounts only in the register (no live line).
+        for (text, registered) in holder {
+            if let f = Self.sharedAccount(text, Set(registered.split(separator: ",").map(String.init))) { found.append(f) }
+        }
+        let total = try db.integer("SELECT count(*) FROM temp.wanted") ?? 0
+        return (found, Int(total))
     }
 }

@@ -154,16 +154,15 @@ struct WarningScan: Sendable {
     /// A read-only connection of the pass's own, reading the file through a memory map (no
     /// system call per page: the passes read hundreds of megabytes of index), with the keys
     /// given in a temporary table `wanted` (sorted, for joins that read the history in order).
-    func reader(wanted keys: ArraySlice<String>? = nil) throws -> Database {
+    func reader(filling selects: [String] = []) throws -> Database {
         let db = try Database(path: path)
         try db.execute("PRAGMA mmap_size=17179869184")
-        if let keys {
-            try db.execute("CREATE TEMP TABLE wanted(key TEXT PRIMARY KEY) WITHOUT ROWID")
-            let add = try db.statement("INSERT OR IGNORE INTO temp.wanted(key) VALUES (?)")
+        if !selects.isEmpty {
             // A deferred transaction: it writes the temporary database only, and takes no lock
             // on the county's file that a sync would wait for.
+            try db.execute("CREATE TEMP TABLE wanted(key TEXT PRIMARY KEY) WITHOUT ROWID")
             try db.execute("BEGIN")
-            for k in keys { try add.run([k]) }
+            for select in selects { try db.execute("INSERT OR IGNORE INTO temp.wanted(key) " + select) }
             try db.execute("COMMIT")
         }
         try db.execute("PRAGMA query_only=1")
@@ -186,7 +185,9 @@ struct WarningScan: Sendable {
 
     /// Reads `sql`'s rows (resident, account, roster, line; in resident then account order)
     /// one resident at a time, and checks each resident's live lines.
-    func checkGroups(_ db: Database, _ sql: String, into out: inout PassOutput, twice: inout [Twice], holders: Bool) throws {
+    func checkGroups(_ db: Database, _ sql: String, into out: inout PassOutput, twice: inout [Twice], holders: Bool,
+                     lines keep: ((Int64) -> RosterInfo?)? = nil) throws {
+        let keep = keep ?? live
         var g = Group()
         try db.forEach(sql) { r in
             let resident = r.utf8(0)
@@ -197,7 +198,7 @@ struct WarningScan: Sendable {
                 g.accounts.removeAll(keepingCapacity: true)
                 g.lines.removeAll(keepingCapacity: true)
             }
-            g.add(roster: r.int64(2), line: r.int64(3), account: r.utf8(1), if: live)
+            g.add(roster: r.int64(2), line: r.int64(3), account: r.utf8(1), if: keep)
         }
         check(g, into: &out, twice: &twice, holders: holders)
     }
