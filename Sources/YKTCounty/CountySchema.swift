@@ -437,7 +437,7 @@ enum CountySchema {
         CREATE TRIGGER official_warning_removed AFTER DELETE ON official
         BEGIN INSERT INTO warning_dirty(resident_id, account_number) VALUES (old.resident_id, ''); END;
         CREATE INDEX roster_line_account ON roster_line(account_number, resident_id);
-        CREATE INDEX resident_account ON resident(account_number) WHERE account_number <> '';
+        CREATE INDEX resident_account ON resident(account_number, resident_id) WHERE account_number <> '';
         """),
     ])
 }

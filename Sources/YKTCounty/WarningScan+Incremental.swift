@@ -146,10 +146,15 @@ extension WarningScan {
                 guard let r = live(id), programs.contains(r.programKey) || periods.contains(r.periodKey) else { return nil }
                 return r
             }
+            try db.execute("PRAGMA query_only=0")
+            try db.execute("CREATE TEMP TABLE relevant(id INTEGER PRIMARY KEY)")
+            let add = try db.statement("INSERT INTO temp.relevant(id) VALUES (?)")
+            for id in rosters.indices where relevant(Int64(id)) != nil { try add.run([Int64(id)]) }
+            try db.execute("PRAGMA query_only=1")
             try checkGroups(db, """
                 SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
                 FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
-                ORDER BY w.key, l.account_number
+                WHERE l.roster_id IN temp.relevant ORDER BY w.key, l.account_number
                 """, into: &out, twice: &twice, holders: false, lines: relevant)
             let programNames = Set(infos.map(\.program)), periodNames = Set(infos.map(\.period))
             out.findings = out.findings.filter {
@@ -191,55 +196,44 @@ extension WarningScan {
         return (try out.findings + paidTwice(twice, db), residents)
     }
 
-    /// 一卡多人 for the accounts `selecting` names: everyone each is named for, in the register
-    /// (read first, into a table by account) and on live lines (`roster_line_account` holds
-    /// the resident: no row is read), in account order; names are made only for the accounts
-    /// shared.
+    /// 一卡多人 for the accounts `selecting` names. One row per account gives the least and the
+    /// greatest resident it is named for on lines of rosters not rejected and in the register
+    /// (each one seek in an index that holds the resident: `roster_line_account`,
+    /// `resident_account`); only an account where those differ is read in full, its lines
+    /// judged live as the scan saw them.
     func accountChecks(_ selecting: [String]) throws -> (findings: [Finding], accounts: Int) {
-        let db = try reader(filling: selecting)
-        var holder: [String: String] = [:]
+        let dead = rosters.indices.filter { rosters[$0].map { !$0.live } ?? false }.map(Int64.init)
+        let db = try reader(filling: selecting, ids: ["dead": dead])
+        var candidates: [String] = []
+        var accounts = 0
         try db.forEach("""
-            SELECT w.key, r.resident_id FROM temp.wanted w
-            CROSS JOIN resident r INDEXED BY resident_account ON r.account_number = w.key AND r.account_number <> ''
+            SELECT w.key,
+              (SELECT min(l.resident_id) FROM roster_line l INDEXED BY roster_line_account WHERE l.account_number = w.key AND l.roster_id NOT IN temp.dead),
+              (SELECT max(l.resident_id) FROM roster_line l INDEXED BY roster_line_account WHERE l.account_number = w.key AND l.roster_id NOT IN temp.dead),
+              (SELECT min(r.resident_id) FROM resident r INDEXED BY resident_account WHERE r.account_number = w.key AND r.account_number <> ''),
+              (SELECT max(r.resident_id) FROM resident r INDEXED BY resident_account WHERE r.account_number = w.key AND r.account_number <> '')
+            FROM temp.wanted w
             """) { r in
-            let account = r.text(0)
-            if let other = holder[account], other != r.text(1) {
-                holder[account] = other + "," + r.text(1)   // several in the register: split below
-            } else {
-                holder[account] = r.text(1)
+            accounts += 1
+            var one: UnsafeBufferPointer<UInt8>? = nil
+            for i in 1...4 where !r.isNull(i) {
+                let who = r.utf8(i)
+                if let one, !one.elementsEqual(who) {
+                    candidates.append(r.text(0))
+                    return
+                }
+                one = who
             }
         }
+        let onLines = try db.statement("SELECT resident_id, roster_id FROM roster_line WHERE account_number = ?")
+        let inRegister = try db.statement("SELECT resident_id FROM resident WHERE account_number = ? AND account_number <> ''")
         var found: [Finding] = []
-        var account: [UInt8]? = nil, first: [UInt8] = []
-        var people: Set<String>? = nil
-        func finish() {
-            guard let account else { return }
-            let text = String(decoding: account, as: UTF8.self)
-            var all = people ?? [String(decoding: first, as: UTF8.self)]
-            if let registered = holder.removeValue(forKey: text) { all.formUnion(registered.split(separator: ",").map(String.init)) }
-            if let f = Self.sharedAccount(text, all) { found.append(f) }
+        for account in candidates {
+            var people: Set<String> = []
+            try onLines.forEach([account]) { r in if live(r.int64(1)) != nil { people.insert(r.text(0)) } }
+            try inRegister.forEach([account]) { people.insert($0.text(0)) }
+            if let f = Self.sharedAccount(account, people) { found.append(f) }
         }
-        try db.forEach("""
-            SELECT w.key, l.resident_id, l.roster_id FROM temp.wanted w
-            CROSS JOIN roster_line l INDEXED BY roster_line_account ON l.account_number = w.key
-            """) { r in
-            guard live(r.int64(2)) != nil else { return }
-            if account == nil || !Self.equal(account!, r.utf8(0)) {
-                finish()
-                account = Array(r.utf8(0))
-                first = Array(r.utf8(1))
-                people = nil
-            } else if people != nil || !Self.equal(first, r.utf8(1)) {
-                if people == nil { people = [String(decoding: first, as: UTF8.self)] }
-                people!.insert(r.text(1))
-            }
-        }
-        finish()
-        // Accounts only in the register (no live line).
-        for (text, registered) in holder {
-            if let f = Self.sharedAccount(text, Set(registered.split(separator: ",").map(String.init))) { found.append(f) }
-        }
-        let total = try db.integer("SELECT count(*) FROM temp.wanted") ?? 0
-        return (found, Int(total))
+        return (found, accounts)
     }
 }

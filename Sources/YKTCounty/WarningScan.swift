@@ -153,10 +153,16 @@ struct WarningScan: Sendable {
 
     /// A read-only connection of the pass's own, reading the file through a memory map (no
     /// system call per page: the passes read hundreds of megabytes of index), with the keys
-    /// given in a temporary table `wanted` (sorted, for joins that read the history in order).
-    func reader(filling selects: [String] = []) throws -> Database {
+    /// given in a temporary table `wanted` (filled by `selects`, kept sorted, for joins that
+    /// read the history in order) and lists of roster ids as tables named by `ids`.
+    func reader(filling selects: [String] = [], ids: [String: [Int64]] = [:]) throws -> Database {
         let db = try Database(path: path)
         try db.execute("PRAGMA mmap_size=17179869184")
+        for (name, list) in ids {
+            try db.execute("CREATE TEMP TABLE \(name)(id INTEGER PRIMARY KEY)")
+            let add = try db.statement("INSERT INTO temp.\(name)(id) VALUES (?)")
+            for id in list { try add.run([id]) }
+        }
         if !selects.isEmpty {
             // A deferred transaction: it writes the temporary database only, and takes no lock
             // on the county's file that a sync would wait for.
