@@ -309,16 +309,21 @@ extension CountyNode {
             SELECT p.program, p.node_id, count(*) FROM payment p JOIN batch b ON b.id = p.batch_id
             WHERE p.reissue_of IS NOT NULL AND substr(b.created_at, 1, 10) BETWEEN ? AND ? GROUP BY p.program, p.node_id
             """, first, last) { r in rows[row(r.text(0), r.text(1))]!.reissued += r.int(2) }
+        // Unpaid at month end: each approved roster's lines (count and total, re-checked equal
+        // to its lines when received) less its lines paid by then, counted from the index
+        // payment_paid_on alone (a line is paid at most once), not line by line.
         try db.forEach("""
-            SELECT r.program, r.node_id, count(*), sum(l.amount_fen) FROM roster_line l JOIN roster r ON r.id = l.roster_id
+            SELECT r.program, r.node_id, r.line_count, r.total_fen, count(p.roster_id), coalesce(sum(p.amount_fen), 0)
+            FROM roster r LEFT JOIN payment p INDEXED BY payment_paid_on
+              ON p.roster_id = r.id AND p.status = 'paid' AND p.result_on <= ?1
             WHERE r.status = 'approved' AND substr(r.approved_at, 1, 10) <= ?1
-              AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.roster_id = l.roster_id AND p.line_no = l.line_no
-                              AND p.status = 'paid' AND p.result_on <= ?1)
-            GROUP BY r.program, r.node_id
+            GROUP BY r.id
             """, last) { r in
+            let unpaid = r.int(2) - r.int(4)
+            guard unpaid > 0 else { return }
             let k = row(r.text(0), r.text(1))
-            rows[k]!.outstanding += r.int(2)
-            rows[k]!.outstandingFen += r.int64(3)
+            rows[k]!.outstanding += unpaid
+            rows[k]!.outstandingFen += r.int64(3) - r.int64(5)
         }
         return rows.values.sorted { ($0.program, $0.township) < ($1.program, $1.township) }
     }

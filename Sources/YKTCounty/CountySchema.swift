@@ -439,5 +439,13 @@ enum CountySchema {
         CREATE INDEX roster_line_account ON roster_line(account_number, resident_id);
         CREATE INDEX resident_account ON resident(account_number, resident_id) WHERE account_number <> '';
         """),
+        // Reports that cost the month, not the years (issue 21): the month's results by date
+        // (report and reconciliation), and per roster its paid lines by result date with their
+        // amounts, so "unpaid at month end" is each approved roster's line count less a count
+        // read from this index alone (a line is paid at most once: payment_paid_once).
+        .init(version: 28, sql: """
+        CREATE INDEX payment_result_on ON payment(result_on) WHERE result_on IS NOT NULL;
+        CREATE INDEX payment_paid_on ON payment(roster_id, result_on, amount_fen) WHERE status = 'paid';
+        """),
     ])
 }
