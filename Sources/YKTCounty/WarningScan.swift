@@ -369,13 +369,18 @@ struct WarningScan: Sendable {
     /// Above the program standard: more than the standard for one person (per person), for the
     /// months or years of the period, or for the land area, at the standard of the policy-list
     /// version in force for the roster's period (`CountyNode.versionInForce`), not today's. For
-    /// each live roster SQL picks the candidates (for land, a superset: the ceiling in floating
-    /// point less one fen); the exact ceiling is computed in integer fen here.
+    /// each live roster SQL picks the candidates; the exact ceiling is computed in integer fen
+    /// here. For land the candidates are a superset: the ceiling is the standard × the area
+    /// rounded half up (`AmountRule`), at least the product less half a fen, so an amount above
+    /// it is at least the product plus half a fen; SQL keeps amounts above the product (in
+    /// floating point) plus a quarter, and every line where the product is too large for a
+    /// double to hold exactly.
     func aboveStandard(_ db: Database, into findings: inout [Finding], only: Set<Int64>? = nil) throws {
         let versions = try CountyNode.programVersions(db)
         let byCeiling = try db.statement("SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ?")
         let byArea = try db.statement("""
-            SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ? * CAST(quantity AS REAL) - 1
+            SELECT line_no, resident_id, quantity, amount_fen FROM roster_line
+            WHERE roster_id = ?1 AND (amount_fen > ?2 * CAST(quantity AS REAL) + 0.25 OR ?2 * CAST(quantity AS REAL) > 4.0e15)
             """)
         for (id, info) in rosters.enumerated() {
             guard let info, info.live, only?.contains(Int64(id)) ?? true, let kept = versions[info.program], let period = try? Period(parsing: info.period),

@@ -191,4 +191,14 @@ struct IncrementalWarningTests {
         try c.county.db.transaction { try changes.keep(c.county.db, mode: "incremental", at: "now") }
         #expect(try c.county.db.all("SELECT account_number FROM warning_dirty ORDER BY id") { $0.text(0) } == [Self.account(1), Self.account(2)])
     }
+
+    @Test("above the standard for land: one fen over the rounded ceiling (112.35 元 × 1.3333 亩 = 149.80 元) is found, the ceiling itself is not")
+    func landCeilingToTheFen() throws {
+        let c = try County([Self.node])
+        try Self.register(c, 0..<3)
+        try Self.roster(c, "GD01", "2026", [(0, Self.account(0), 14_980), (1, Self.account(1), 14_981), (2, Self.account(2), 14_979)],
+                        quantity: "1.3333")
+        _ = try c.county.runWarnings(full: true)
+        #expect(try c.county.warnings(rule: .aboveStandard).map(\.subject).map { String($0.prefix(18)) } == [Self.resident(1)])
+    }
 }
