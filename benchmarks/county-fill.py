@@ -152,6 +152,9 @@ INSERT INTO payment(batch_id, roster_id, line_no, node_id, program, period, resi
     amount_fen, status, result_on)
   SELECT {b}, {k}, line_no, '450223101', '{prog}', '{period}', resident_id, name, bank, account_kind, account_number, amount_fen,
     'paid', '{month}-15' FROM roster_line WHERE roster_id = {k};""")
+    # The paid totals per roster and day, as `ykt bank receive` writes them with the results.
+    print("""INSERT INTO roster_paid(roster_id, paid_on, lines, fen)
+  SELECT roster_id, result_on, count(*), sum(amount_fen) FROM payment WHERE status = 'paid' GROUP BY roster_id, result_on;""")
     # One batch of LINES payments from GD01 2026, ready to dispatch.
     gd, b = rosters[("GD01", "2026")], len(paid) + 1
     print(f"""INSERT INTO batch(id, bank, kind, created_by, created_at, line_count, total_fen)

@@ -367,6 +367,13 @@ extension CountyNode {
             throw YKTError(.batchState, "批次 \(batch.id) 有 \(result.lines.count - changed) 笔支付已不在「已发送」状态，结果文件未采用",
                            at: SourceLocation(file: file), hint: "用 ykt payment list 核对该批次")
         }
+        // The paid totals per roster and day that the monthly report reads.
+        try db.run("""
+            INSERT INTO roster_paid(roster_id, paid_on, lines, fen)
+              SELECT roster_id, result_on, count(*), sum(amount_fen) FROM payment WHERE batch_id = ? AND status = 'paid'
+              GROUP BY roster_id, result_on
+            ON CONFLICT(roster_id, paid_on) DO UPDATE SET lines = lines + excluded.lines, fen = fen + excluded.fen
+            """, batch.id)
         try db.run("UPDATE batch SET status = 'resulted', result_file = ?, result_sha256 = ?, resulted_on = ? WHERE id = ?",
                    file, sha256, today.description, batch.id)
         try emit(try messages.wait())

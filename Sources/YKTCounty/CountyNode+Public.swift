@@ -310,12 +310,11 @@ extension CountyNode {
             WHERE p.reissue_of IS NOT NULL AND substr(b.created_at, 1, 10) BETWEEN ? AND ? GROUP BY p.program, p.node_id
             """, first, last) { r in rows[row(r.text(0), r.text(1))]!.reissued += r.int(2) }
         // Unpaid at month end: each approved roster's lines (count and total, re-checked equal
-        // to its lines when received) less its lines paid by then, counted from the index
-        // payment_paid_on alone (a line is paid at most once), not line by line.
+        // to its lines when received) less its lines paid by then, from the paid totals per
+        // roster and result date written with the results (roster_paid), not line by line.
         try db.forEach("""
-            SELECT r.program, r.node_id, r.line_count, r.total_fen, count(p.roster_id), coalesce(sum(p.amount_fen), 0)
-            FROM roster r LEFT JOIN payment p INDEXED BY payment_paid_on
-              ON p.roster_id = r.id AND p.status = 'paid' AND p.result_on <= ?1
+            SELECT r.program, r.node_id, r.line_count, r.total_fen, coalesce(sum(x.lines), 0), coalesce(sum(x.fen), 0)
+            FROM roster r LEFT JOIN roster_paid x ON x.roster_id = r.id AND x.paid_on <= ?1
             WHERE r.status = 'approved' AND substr(r.approved_at, 1, 10) <= ?1
             GROUP BY r.id
             """, last) { r in

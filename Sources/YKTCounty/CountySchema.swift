@@ -440,12 +440,16 @@ enum CountySchema {
         CREATE INDEX resident_account ON resident(account_number, resident_id) WHERE account_number <> '';
         """),
         // Reports that cost the month, not the years (issue 21): the month's results by date
-        // (report and reconciliation), and per roster its paid lines by result date with their
-        // amounts, so "unpaid at month end" is each approved roster's line count less a count
-        // read from this index alone (a line is paid at most once: payment_paid_once).
+        // (report and reconciliation), and per roster and result date the lines paid and their
+        // amount, written with the results (`bank receive`, the only way a payment becomes
+        // paid), so "unpaid at month end" is each approved roster's line count less a sum of a
+        // few rows (a line is paid at most once: payment_paid_once).
         .init(version: 28, sql: """
         CREATE INDEX payment_result_on ON payment(result_on) WHERE result_on IS NOT NULL;
-        CREATE INDEX payment_paid_on ON payment(roster_id, result_on, amount_fen) WHERE status = 'paid';
+        CREATE TABLE roster_paid(roster_id INTEGER NOT NULL, paid_on TEXT NOT NULL, lines INTEGER NOT NULL, fen INTEGER NOT NULL,
+            PRIMARY KEY (roster_id, paid_on)) WITHOUT ROWID;
+        INSERT INTO roster_paid(roster_id, paid_on, lines, fen)
+            SELECT roster_id, result_on, count(*), sum(amount_fen) FROM payment WHERE status = 'paid' GROUP BY roster_id, result_on;
         """),
     ])
 }
