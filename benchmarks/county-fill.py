@@ -67,6 +67,8 @@ INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_num
 INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number, quantity, amount_fen)
   SELECT {k}, i + 1, rid, '韦秀英', '大塘村', '广西农村信用社', '{"social-security-card" if prog == "YL01" else "card"}',
          '623018' || substr('0000000000000' || i, -13), '{"2" if prog == "GD01" else "12"}', {unit_amount} FROM ids;""")
+    # No notices behind these rosters, as `ykt` keeps it for a roster it receives.
+    print("UPDATE roster SET notices_closed_on = '';")
     if dated:
         print("UPDATE roster SET approved_by = 'bench', approved_at = '2026-11-10T10:00:00+08:00';")
     # A few planted cases so every rule has something to find.
@@ -152,6 +154,8 @@ INSERT INTO payment(batch_id, roster_id, line_no, node_id, program, period, resi
     amount_fen, status, result_on)
   SELECT {b}, {k}, line_no, '450223101', '{prog}', '{period}', resident_id, name, bank, account_kind, account_number, amount_fen,
     'paid', '{month}-15' FROM roster_line WHERE roster_id = {k};""")
+    # No notices behind these rosters, as `ykt` keeps it for a roster it receives.
+    print("UPDATE roster SET notices_closed_on = '';")
     # The paid totals per roster and day, as `ykt bank receive` writes them with the results.
     print("""INSERT INTO roster_paid(roster_id, paid_on, lines, fen)
   SELECT roster_id, result_on, count(*), sum(amount_fen) FROM payment WHERE status = 'paid' GROUP BY roster_id, result_on;""")

@@ -193,13 +193,16 @@ class Day:
         return urllib.parse.urlparse(self.driver.current_url).path
 
     def text(self):
-        # Right after a form is sent the browser may be between pages (no body yet): wait for it.
+        # Right after a form is sent the browser may be between pages (no body yet, or a body
+        # the new page just replaced: Chrome then says "Node with given id does not belong to
+        # the document"): wait for the page.
         deadline = time.time() + 10
         while True:
             try:
                 return self.driver.find_element(By.TAG_NAME, "body").text
-            except (NoSuchElementException, StaleElementReferenceException):
-                if time.time() > deadline:
+            except (NoSuchElementException, StaleElementReferenceException, WebDriverException) as e:
+                gone = isinstance(e, (NoSuchElementException, StaleElementReferenceException)) or "does not belong to the document" in str(e)
+                if not gone or time.time() > deadline:
                     raise
                 time.sleep(0.2)
 
@@ -247,6 +250,10 @@ class Day:
                 form.is_enabled()
             except StaleElementReferenceException:
                 break
+            except WebDriverException as e:   # Chrome's word for a node the new page replaced
+                if "does not belong to the document" in str(e):
+                    break
+                raise
             time.sleep(0.1)
         return self.seen(shot)
 

@@ -198,6 +198,7 @@ extension CountyNode {
                            rosterID, l.lineNo, node, l.household)
             }
         }
+        try db.run("UPDATE roster SET notices_closed_on = ? WHERE id = ?", try noticesClosedOn(roster: rosterID) ?? "", rosterID)
         try emit(to: node, kind: "roster.received", data: [
             "entity": .string(entity), "roster": .int(rosterID), "version": .int(version),
             "lineCount": .int(Int64(lines.count)), "totalFen": .int(sum),

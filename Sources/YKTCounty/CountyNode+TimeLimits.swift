@@ -24,6 +24,14 @@ extension CountyNode {
     /// `roster`: only that roster's steps (a roster's page). `openOnly`: only the steps not done
     /// by `asOf` (what `ykt status` and the console's queues show), which spares reading the lines
     /// of every received roster.
+    /// The day the last notice behind roster `id`'s lines closed (nil: none), from its lines.
+    func noticesClosedOn(roster id: Int64) throws -> String? {
+        try db.first("""
+            SELECT max(n.closed_on) FROM roster_line l JOIN application a ON a.entity = l.application
+            JOIN notice n ON n.node_id = a.node_id AND n.entity = a.notice WHERE l.roster_id = ?
+            """, id) { $0.optionalText(0) } ?? nil
+    }
+
     public func timedSteps(asOf: CivilDate, roster only: Int64? = nil, openOnly: Bool = false) throws -> [TimedStep] {
         let calendar = try self.calendar
         struct Rules { var name: String; var limits: StepLimits }
@@ -47,21 +55,19 @@ extension CountyNode {
         }
         // Rosters, every version.
         struct R { var id: Int64; var node: String; var entity: String; var version: Int; var program: String; var period: String
-                   var status: String; var received: String; var reviewed: String?; var approved: String? }
+                   var status: String; var received: String; var reviewed: String?; var approved: String?; var noticesClosed: String? }
         let rosters = try db.all("""
-            SELECT id, node_id, entity, version, program, period, status, received_at, reviewed_at, approved_at FROM roster ORDER BY id
+            SELECT id, node_id, entity, version, program, period, status, received_at, reviewed_at, approved_at, notices_closed_on
+            FROM roster ORDER BY id
             """) {
             R(id: $0.int64(0), node: $0.text(1), entity: $0.text(2), version: $0.int(3), program: $0.text(4), period: $0.text(5),
-              status: $0.text(6), received: $0.text(7), reviewed: $0.optionalText(8), approved: $0.optionalText(9))
+              status: $0.text(6), received: $0.text(7), reviewed: $0.optionalText(8), approved: $0.optionalText(9),
+              noticesClosed: $0.optionalText(10))
         }
         var returnedOn: [String: String] = [:]   // "node|entity|version" → the day that version was returned
         for r in rosters where r.status == "rejected" { returnedOn["\(r.node)|\(r.entity)|\(r.version)"] = r.reviewed }
         var sentAgainOn: [String: CivilDate] = [:]   // "node|entity|version" → the day the next version arrived
         for r in rosters where r.version > 1 { sentAgainOn["\(r.node)|\(r.entity)|\(r.version - 1)"] = Self.day(r.received) }
-        let closedOn = try db.statement("""
-            SELECT max(n.closed_on) FROM roster_line l JOIN application a ON a.entity = l.application
-            JOIN notice n ON n.node_id = a.node_id AND n.entity = a.notice WHERE l.roster_id = ?
-            """)
         for r in rosters where only == nil || r.id == only {
             let subject = "清册 \(r.id)"
             // The township's review ends with the receipt: before it (as of `asOf`), the notice or
@@ -72,7 +78,9 @@ extension CountyNode {
                 if r.version > 1 {
                     start = returnedOn["\(r.node)|\(r.entity)|\(r.version - 1)"]
                 } else {
-                    try closedOn.forEach([r.id]) { start = $0.optionalText(0) }
+                    // Kept with the roster when received ('' when none); read from its lines
+                    // only for a roster written some other way.
+                    start = try r.noticesClosed.map { $0.isEmpty ? nil : $0 } ?? noticesClosedOn(roster: r.id)
                 }
                 add(.townshipReview, node: r.node, program: r.program, period: r.period, subject: subject, roster: r.id,
                     start: start, finished: r.received)

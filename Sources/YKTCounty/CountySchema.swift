@@ -451,5 +451,14 @@ enum CountySchema {
         INSERT INTO roster_paid(roster_id, paid_on, lines, fen)
             SELECT roster_id, result_on, count(*), sum(amount_fen) FROM payment WHERE status = 'paid' GROUP BY roster_id, result_on;
         """),
+        // The day the last notice behind a roster closed (where its township review starts,
+        // conventions (r)), kept with the roster when it is received ('' when none), instead of
+        // read from every line of every roster whenever time limits are shown (issue 21).
+        .init(version: 29, sql: """
+        ALTER TABLE roster ADD COLUMN notices_closed_on TEXT;
+        UPDATE roster SET notices_closed_on = coalesce((SELECT max(n.closed_on) FROM roster_line l
+            JOIN application a ON a.entity = l.application JOIN notice n ON n.node_id = a.node_id AND n.entity = a.notice
+            WHERE l.roster_id = roster.id), '');
+        """),
     ])
 }

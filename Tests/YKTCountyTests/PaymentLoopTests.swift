@@ -496,7 +496,7 @@ struct MonthlyUnpaidTests {
             """, last) { ($0.int(0), $0.int64(1)) } ?? (0, 0)
     }
 
-    @Test("unpaid at month end, counted per roster from the paid payments' index, is the lines with no paid payment by then")
+    @Test("unpaid at month end, from the paid totals per roster and day (roster_paid), is the lines with no paid payment by then")
     func unpaidEqualsLineByLine() throws {
         let loop = try Loop()
         _ = try loop.resulted(failing: [2])   // one payment failed on 2026-11-17: its line stays unpaid

@@ -134,6 +134,11 @@ struct TimeLimitTests {
         steps = try s.steps("2026-10-21")
         #expect(steps.count == 1 && steps[0].clock.state == .overdue && steps[0].clock.due == Self.d("2026-10-20"))
         let countyID = try #require(steps[0].roster)
+        // The day the notice behind it closed is kept with the roster when received, equal to
+        // what its lines say (the time limits read it there, not from every line).
+        let kept = try s.county.db.first("SELECT notices_closed_on FROM roster WHERE id = ?", countyID) { $0.optionalText(0) } ?? nil
+        let fromLines = try s.county.noticesClosedOn(roster: countyID)
+        #expect(kept != nil && kept != "" && kept == fromLines)
         s.at("2026-10-22")
         try s.county.become("reviewer")
         try s.county.review(countyID, approve: true, reason: "")
