@@ -155,13 +155,25 @@ public struct CanonicalObjectWriter {
 
     /// A member whose value is already canonical JSON.
     public mutating func raw(_ k: String, _ json: String) {
+        raw(k, utf8: json.utf8)
+    }
+
+    /// The same, from the JSON's UTF-8 bytes.
+    public mutating func raw<C: Collection<UInt8>>(_ k: String, utf8 json: C) {
         key(k)
-        out.append(contentsOf: json.utf8)
+        out.append(contentsOf: json)
     }
 
     public mutating func finish() -> String {
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Closes the object and returns its bytes, as they are: valid UTF-8 when every string
+    /// added was (a `String`, or bytes checked by the caller).
+    public mutating func finishBytes() -> [UInt8] {
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// Closes the object and appends its bytes to `target`.

@@ -214,15 +214,21 @@ public enum BankFile {
         var problems = e.problems
         var lines: [ResultLine] = []
         lines.reserveCapacity(e.records.count)
-        var seen: [String: Int] = [:]
+        // Line ids written as our payment numbers are compared as numbers (no string hashed),
+        // anything else as it is written.
+        var seen: [Int64: Int] = [:], seenOther: [String: Int] = [:]
         seen.reserveCapacity(e.records.count)
         for (r, c) in zip(e.records, checked) {
             var duplicate = false
-            if let first = seen[r.fields[0]] {
-                problems.append(YKTError(.bankLine, "行号「\(q(r.fields[0]))」重复（第 \(first) 行已有）", at: loc(file, r.line, "line_id")))
+            let id = r.fields[0]
+            let number = Int64(id).flatMap { String($0) == id ? $0 : nil }
+            if let first = number.flatMap({ seen[$0] }) ?? (number == nil ? seenOther[id] : nil) {
+                problems.append(YKTError(.bankLine, "行号「\(q(id))」重复（第 \(first) 行已有）", at: loc(file, r.line, "line_id")))
                 duplicate = true
+            } else if let number {
+                seen[number] = r.line
             } else {
-                seen[r.fields[0]] = r.line
+                seenOther[id] = r.line
             }
             problems += c.problems
             if !duplicate, let line = c.line { lines.append(line) }
@@ -434,7 +440,7 @@ public enum BankFile {
             throw YKTError(.bankControl, "正文的 SHA-256 与控制头 body_sha256 不符（文件被改动或截断）", at: loc(file, 1, "body_sha256"),
                            hint: "文件已原样保留；请开户行重新出具")
         }
-        guard String(validating: body, as: UTF8.self) != nil else {
+        guard UTF8Check.isValid(body) else {
             throw YKTError(.fileEncoding, "正文不是 UTF-8 文本", at: SourceLocation(file: file))
         }
         let records = try bodyRecords(body, file: file)

@@ -322,8 +322,11 @@ extension CountyNode {
         }
         // The townships' messages are written from the payment rows (which results do not change)
         // and the result lines on a read connection of their own, while this one applies them.
+        // Numbered, wrapped and signed there too, so that this connection only stores them.
+        let key = try signingKey()
+        let envelope = MessageEnvelope(at: timestamp(), county: config.nodeID, key: key)
         let messages = BackgroundJob { [path = db.path, id = batch.id, lines = result.lines, limit = resultLinesPerMessage] in
-            try Self.resultMessages(path: path, batch: id, lines: lines, limit: limit)
+            try Self.resultMessages(path: path, batch: id, lines: lines, limit: limit, envelope: envelope)
         }
         // Most lines are paid on one day: they are written by one statement after the others,
         // each written on its own, have left the 'dispatched' state. Every line must change.
@@ -368,24 +371,41 @@ extension CountyNode {
                            at: SourceLocation(file: file), hint: "用 ykt payment list 核对该批次")
         }
         // The paid totals per roster and day that the monthly report reads.
-        try db.run("""
-            INSERT INTO roster_paid(roster_id, paid_on, lines, fen)
-              SELECT roster_id, result_on, count(*), sum(amount_fen) FROM payment WHERE batch_id = ? AND status = 'paid'
-              GROUP BY roster_id, result_on
-            ON CONFLICT(roster_id, paid_on) DO UPDATE SET lines = lines + excluded.lines, fen = fen + excluded.fen
-            """, batch.id)
+        // (Added up from the result lines just written: every one of them changed its payment.)
+        struct Day: Hashable { var roster: Int64; var date: CivilDate }
+        var paidPerDay: [Day: (lines: Int64, fen: Int64)] = [:]
+        for l in result.lines where l.status == .paid {
+            let day = Day(roster: expected[Int64(l.lineID)!]!.roster, date: l.date)
+            let sum = paidPerDay[day] ?? (0, 0)
+            paidPerDay[day] = (sum.lines + 1, sum.fen + l.amountFen)
+        }
+        for (day, sum) in paidPerDay.sorted(by: { ($0.key.roster, $0.key.date) < ($1.key.roster, $1.key.date) }) {
+            try db.run("""
+                INSERT INTO roster_paid(roster_id, paid_on, lines, fen) VALUES (?, ?, ?, ?)
+                ON CONFLICT(roster_id, paid_on) DO UPDATE SET lines = lines + excluded.lines, fen = fen + excluded.fen
+                """, day.roster, day.date.description, sum.lines, sum.fen)
+        }
         try db.run("UPDATE batch SET status = 'resulted', result_file = ?, result_sha256 = ?, resulted_on = ? WHERE id = ?",
                    file, sha256, today.description, batch.id)
-        try emit(try messages.wait())
+        try store(try messages.wait(), at: envelope.at)
     }
 
     /// The `payment.result` messages of a batch for the townships, each at most `limit` lines
     /// in payment order, written as canonical JSON straight from
     /// the rows: the payment as dispatched and its result line from the bank's file.
-    static func resultMessages(path: String, batch: Int64, lines results: [BankFile.ResultLine], limit: Int) throws
-        -> [(node: String, kind: String, canonicalData: String)] {
+    static func resultMessages(path: String, batch: Int64, lines results: [BankFile.ResultLine], limit: Int,
+                               envelope: MessageEnvelope) throws -> [SignedMessage] {
         let db = try Database(path: path)
         try db.execute("PRAGMA query_only=1")
+        // Numbered after each township's last message: the caller's transaction holds the
+        // write lock and has stored none yet, so this read sees the numbers it would (and a
+        // number taken all the same fails its insert, and with it the whole file).
+        var nextSeq: [String: Int64] = [:]
+        func seq(_ node: String) throws -> Int64 {
+            let n = try nextSeq[node] ?? ((try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", node) ?? 0) + 1)
+            nextSeq[node] = n + 1
+            return n
+        }
         var order = results.indices.map { (id: Int64(results[$0].lineID) ?? 0, index: $0) }
         order.sort { $0.id < $1.id }
         var next = 0
@@ -395,11 +415,15 @@ extension CountyNode {
         var node = ""
         var lines: [UInt8] = []
         var count = 0
-        var messages: [(node: String, kind: String, canonicalData: String)] = []
-        func send() {
+        var messages: [(node: String, seq: Int64, body: [UInt8])] = []
+        let batchPrefix = Array("{\"batch\":\(batch),\"lines\":".utf8)
+        func send() throws {
             guard count > 0 else { return }
             lines.append(UInt8(ascii: "]"))
-            messages.append((node, "payment.result", "{\"batch\":\(batch),\"lines\":" + String(decoding: lines, as: UTF8.self) + "}"))
+            lines.append(UInt8(ascii: "}"))
+            let s = try seq(node)
+            messages.append((node, s, downstreamBody(at: envelope.at, county: envelope.county, node: node, seq: s, kind: "payment.result",
+                                                     data: batchPrefix + lines)))
             lines.removeAll(keepingCapacity: true)
             count = 0
         }
@@ -440,7 +464,7 @@ extension CountyNode {
             lines.append(UInt8(ascii: count == 0 ? "[" : ","))
             w.finish(appendingTo: &lines)
             count += 1
-            if count == limit { send() }
+            if count == limit { try send() }
         }
         guard next == order.count else {
             throw YKTError(.batchState, "批次 \(batch) 的支付与结果文件对不上（\(order.count - next) 行）")
@@ -448,9 +472,19 @@ extension CountyNode {
         if count > 0 { waiting[node] = (lines, count) }
         for (n, pending) in waiting.sorted(by: { $0.key < $1.key }) {
             (node, lines, count) = (n, pending.lines, pending.count)
-            send()
+            try send()
         }
-        return messages
+        let signatures = messages.parallelMap(minimumChunk: 1) { m in Result { try envelope.key.sign(m.body) } }
+        return try zip(messages, signatures).map {
+            SignedMessage(node: $0.node, seq: $0.seq, kind: "payment.result", body: $0.body, signature: try $1.get())
+        }
+    }
+
+    /// What wraps a downstream message: when, from which county, signed with which key.
+    struct MessageEnvelope: Sendable {
+        var at: String
+        var county: String
+        var key: Ed25519.PrivateKey
     }
 
     // MARK: Corrections and re-issue
@@ -621,3 +655,4 @@ extension CountyNode {
         return s
     }
 }
+

@@ -16,30 +16,69 @@ extension CountyNode {
         try emit([(node, kind, data)])
     }
 
-    /// Several messages at once (a large batch's results): numbered in order per township,
-    /// signed on every core, stored in the caller's transaction.
+    /// Several messages at once: numbered in order per township, signed on every core, stored
+    /// in the caller's transaction.
     func emit(_ messages: [(node: String, kind: String, canonicalData: String)]) throws {
         var next: [String: Int64] = [:]
         let at = timestamp()
-        var bodies: [(node: String, seq: Int64, kind: String, text: String)] = []
+        var bodies: [(node: String, seq: Int64, kind: String, body: [UInt8])] = []
         for m in messages {
             let seq = try next[m.node] ?? ((try db.integer("SELECT max(seq) FROM downstream WHERE node_id = ?", m.node) ?? 0) + 1)
             next[m.node] = seq + 1
-            var body = CanonicalObjectWriter(capacity: m.canonicalData.utf8.count + 160)
-            body.string("at", at)
-            body.string("county", config.nodeID)
-            body.raw("data", m.canonicalData)
-            body.string("kind", m.kind)
-            body.string("node", m.node)
-            body.int("seq", seq)
-            body.int("v", 1)
-            bodies.append((m.node, seq, m.kind, body.finish()))
+            bodies.append((m.node, seq, m.kind, Self.downstreamBody(at: at, county: config.nodeID, node: m.node, seq: seq, kind: m.kind,
+                                                                    data: m.canonicalData.utf8)))
         }
-        let key = try signingKey(), keyID = self.keyID
-        let signatures = bodies.parallelMap(minimumChunk: 1) { b in Result { try key.sign(Array(b.text.utf8)) } }
+        let key = try signingKey()
+        let signatures = bodies.parallelMap(minimumChunk: 1) { b in Result { try key.sign(b.body) } }
+        var signed: [SignedMessage] = []
         for (b, signature) in zip(bodies, signatures) {
-            try db.run("INSERT INTO downstream(node_id, seq, kind, body, signature, created_at, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       b.node, b.seq, b.kind, b.text, DatabaseValue.blob(try signature.get()), at, keyID)
+            signed.append(SignedMessage(node: b.node, seq: b.seq, kind: b.kind, body: b.body, signature: try signature.get()))
+        }
+        try store(signed, at: at)
+    }
+
+    /// A downstream message as stored: its body (canonical JSON, valid UTF-8) and the county's
+    /// signature of it.
+    struct SignedMessage: Sendable {
+        var node: String
+        var seq: Int64
+        var kind: String
+        var body: [UInt8]
+        var signature: [UInt8]
+    }
+
+    /// A downstream message's body: `{"at","county","data","kind","node","seq","v":1}`, with
+    /// `data` canonical JSON already; bytes that are not valid UTF-8 are repaired (U+FFFD) as a
+    /// `String` would be.
+    static func downstreamBody(at: String, county: String, node: String, seq: Int64, kind: String, data: some Collection<UInt8>) -> [UInt8] {
+        var body = CanonicalObjectWriter(capacity: data.count + 160)
+        body.string("at", at)
+        body.string("county", county)
+        body.raw("data", utf8: data)
+        body.string("kind", kind)
+        body.string("node", node)
+        body.int("seq", seq)
+        body.int("v", 1)
+        let bytes = body.finishBytes()
+        return UTF8Check.isValid(bytes) ? bytes : Array(String(decoding: bytes, as: UTF8.self).utf8)
+    }
+
+    /// Stores signed messages (numbered and signed by the caller, with the county's active key)
+    /// in the caller's transaction; a number already taken fails the transaction.
+    func store(_ messages: [SignedMessage], at: String) throws {
+        let insert = try db.statement("""
+            INSERT INTO downstream(node_id, seq, kind, body, signature, created_at, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        for m in messages {
+            insert.reset()
+            try insert.bind(1, m.node)
+            try insert.bind(2, m.seq)
+            try insert.bind(3, m.kind)
+            try insert.bind(4, utf8Text: m.body)
+            try insert.bind(5, blob: m.signature)
+            try insert.bind(6, at)
+            try insert.bind(7, keyID)
+            try insert.execute()
         }
     }
 

@@ -243,6 +243,15 @@ extension CountyNode {
 
     // MARK: Monthly report
 
+    /// The batches whose results may be dated from `?1` to `?2`, as `b` (a SQL table): a bank
+    /// dates each result line from the batch's dispatch to the day the county receives the
+    /// file (`bank receive` refuses any other date), so only batches dispatched by `?2` and
+    /// answered on or after `?1` (or not yet) can hold one. Their payments are read by batch,
+    /// so no index over every payment's result date is kept up by each result file (issue 21).
+    static let batchesAnswering = """
+        (SELECT id, bank FROM batch WHERE (dispatched_on IS NULL OR dispatched_on <= ?2) AND (resulted_on IS NULL OR resulted_on >= ?1)) b
+        """
+
     public struct MonthlyRow: Sendable, Codable {
         public var program: String
         public var programName: String
@@ -281,8 +290,8 @@ extension CountyNode {
         struct Results { var paid = 0, paidFen: Int64 = 0, failed = 0, failedFen: Int64 = 0, returnedFen: Int64 = 0 }
         var byRoster: [Int64: Results] = [:]
         try db.forEach("""
-            SELECT roster_id, CASE status WHEN 'paid' THEN 1 WHEN 'failed' THEN 2 ELSE 0 END, amount_fen, returned_fen FROM payment
-            WHERE result_on BETWEEN ? AND ?
+            SELECT p.roster_id, CASE p.status WHEN 'paid' THEN 1 WHEN 'failed' THEN 2 ELSE 0 END, p.amount_fen, p.returned_fen
+            FROM \(Self.batchesAnswering) CROSS JOIN payment p ON p.batch_id = b.id WHERE p.result_on BETWEEN ?1 AND ?2
             """, first, last) { r in
             let roster = r.int64(0)
             var x = byRoster[roster] ?? Results()
@@ -423,9 +432,10 @@ extension CountyNode {
         struct CountyLine { var program: String; var amount: Int64; var status: String; var returned: Int64 }
         var county: [String: CountyLine] = [:]
         try db.forEach("""
-            SELECT p.id, p.program, p.amount_fen, p.status, p.returned_fen FROM payment p JOIN batch b ON b.id = p.batch_id
-            WHERE b.bank = ? AND p.result_on BETWEEN ? AND ?
-            """, statement.bank, from.description, to.description) {
+            SELECT p.id, p.program, p.amount_fen, p.status, p.returned_fen
+            FROM \(Self.batchesAnswering) CROSS JOIN payment p ON p.batch_id = b.id
+            WHERE b.bank = ?3 AND p.result_on BETWEEN ?1 AND ?2
+            """, from.description, to.description, statement.bank) {
             county[String($0.int64(0))] = CountyLine(program: $0.text(1), amount: $0.int64(2), status: $0.text(3), returned: $0.int64(4))
         }
         var programs: [String: ProgramTotals] = [:]

@@ -460,5 +460,11 @@ enum CountySchema {
             JOIN application a ON a.entity = l.application JOIN notice n ON n.node_id = a.node_id AND n.entity = a.notice
             WHERE l.roster_id = roster.id), '');
         """),
+        // A month's results are read by batch (a result is dated between its batch's dispatch
+        // and the day the file was received: `batchesAnswering`), so the index over every
+        // payment's result date, which each result file had to extend, goes (issue 21).
+        .init(version: 30, sql: """
+        DROP INDEX payment_result_on;
+        """),
     ])
 }

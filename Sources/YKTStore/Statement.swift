@@ -146,6 +146,16 @@ extension Statement {
         guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
     }
 
+    /// Binds UTF-8 bytes as text (copied by SQLite), with no `String` made of them: the caller
+    /// has made sure they are valid UTF-8 (`UTF8Check`).
+    public func bind(_ index: Int32, utf8Text bytes: [UInt8]) throws(DatabaseError) {
+        let rc = bytes.withUnsafeBytes { buf -> Int32 in
+            guard let base = buf.baseAddress, buf.count > 0 else { return sqlite3_bind_text(handle, index, "", 0, ykt_sqlite_transient()) }
+            return sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(buf.count), ykt_sqlite_transient())
+        }
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
     /// Binds bytes as a blob (copied by SQLite).
     public func bind(_ index: Int32, blob bytes: [UInt8]) throws(DatabaseError) {
         let rc = bytes.withUnsafeBytes { buf in

@@ -511,3 +511,36 @@ struct MonthlyUnpaidTests {
         #expect(seen > 0, "some month has an unpaid line")
     }
 }
+
+@Suite("Monthly report: the month's results read by batch")
+struct MonthlyResultsByBatchTests {
+    @Test("results dated across a month's end are counted in the month of their date, as read payment by payment")
+    func acrossMonthEnd() throws {
+        let loop = try Loop()
+        let batch = try loop.dispatched()   // dispatched 2026-11-16
+        let ids = try loop.county.payments(batch: batch).map(\.id).sorted()
+        try #require(ids.count == 3)
+        // Paid on 30 November, failed on 1 December, paid on 2 December; received 3 December.
+        try loop.answer(batch: batch, failing: [ids[1]]) { r in
+            for i in r.lines.indices {
+                r.lines[i].date = loop.d(["2026-11-30", "2026-12-01", "2026-12-02"][ids.firstIndex(of: Int64(r.lines[i].lineID)!)!])
+            }
+        }
+        #expect(try loop.receive("2026-12-03").first?.refusal == nil)
+        var counted = 0
+        for (month, first, last) in [("2026-10", "2026-10-01", "2026-10-31"), ("2026-11", "2026-11-01", "2026-11-30"),
+                                     ("2026-12", "2026-12-01", "2026-12-31")] {
+            let rows = try loop.county.monthlyReport(month: try Period(parsing: month))
+            let expected = try #require(try loop.county.db.first("""
+                SELECT coalesce(sum(status = 'paid'), 0), coalesce(sum(CASE status WHEN 'paid' THEN amount_fen END), 0),
+                       coalesce(sum(status = 'failed'), 0), coalesce(sum(returned_fen), 0)
+                FROM payment WHERE result_on BETWEEN ? AND ?
+                """, first, last) { [$0.int64(0), $0.int64(1), $0.int64(2), $0.int64(3)] })
+            let got = [rows.reduce(0) { $0 + Int64($1.paid) }, rows.reduce(0) { $0 + $1.paidFen },
+                       rows.reduce(0) { $0 + Int64($1.failed) }, rows.reduce(0) { $0 + $1.returnedFen }]
+            #expect(got == expected, "\(month)")
+            counted += Int(got[0] + got[2])
+        }
+        #expect(counted == 3, "each result counted once, in its own month")
+    }
+}

@@ -1,0 +1,30 @@
+import Testing
+@testable import YKTCore
+
+@Suite("UTF-8 check without a copy")
+struct UTF8CheckTests {
+    @Test("agrees with the standard library on the edges of every form")
+    func edges() {
+        let cases: [[UInt8]] = [
+            [], Array("韦秀英 paid 224.70 元".utf8), Array("𠀀 four bytes".utf8),
+            [0xC0, 0x80], [0xC1, 0xBF], [0xC2, 0x80], [0xDF, 0xBF],               // overlong two-byte forms, the first good ones
+            [0xE0, 0x9F, 0xBF], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF], [0xED, 0xA0, 0x80],   // overlong, good, last before and first surrogate
+            [0xEF, 0xBF, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF0, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF],
+            [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xFF], [0x80], [0xE4, 0xB8], [0xE4, 0xB8, 0x41],
+            Array("12345678".utf8) + [0xE4, 0xB8, 0xAD] + Array("abcdefghi".utf8) + [0xE4],   // the eight-byte stride, then a cut-off end
+        ]
+        for bytes in cases {
+            #expect(UTF8Check.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+        }
+    }
+
+    @Test("agrees with the standard library on random bytes around the multi-byte forms")
+    func random() {
+        var rng = SystemRandomNumberGenerator()
+        let pool: [UInt8] = [0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xE4, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pool.randomElement(using: &rng)! }
+            #expect(UTF8Check.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+        }
+    }
+}
