@@ -101,22 +101,31 @@ extension WarningScan {
         // temporary table (halves by a character of the key; two cores on the county's machine).
         let ids = changes.rosters.map(String.init).joined(separator: ",")
         func concerned(_ column: String, half: Int) -> [String] {
-            let mine = "coalesce(unicode(substr(\(column), -2, 1)), 0) % 2 = \(half) AND \(column) <> ''"
-            return (changes.rosters.isEmpty ? [] : ["SELECT \(column) FROM main.roster_line WHERE roster_id IN (\(ids)) AND \(mine)"]) + [
-                "SELECT \(column) FROM main.resident WHERE rowid > \(changes.residentsFrom) AND rowid <= \(changes.residentsThrough) AND \(mine)",
-                "SELECT \(column) FROM main.warning_dirty WHERE id <= \(changes.dirtyThrough) AND \(mine)",
+            func mine(_ c: String) -> String { "coalesce(unicode(substr(\(c), -2, 1)), 0) % 2 = \(half) AND \(c) <> ''" }
+            // A line's account whose resident the register names for it already: that line
+            // adds nobody to (or, rejected, takes nobody from) the people it is named for.
+            let lineAccounts = column == "account_number" ? """
+                 AND NOT EXISTS (SELECT 1 FROM main.resident r INDEXED BY resident_account
+                                 WHERE r.account_number = l.account_number AND r.resident_id = l.resident_id AND r.account_number <> '')
+                """ : ""
+            return (changes.rosters.isEmpty ? [] : ["SELECT l.\(column) FROM main.roster_line l WHERE l.roster_id IN (\(ids)) AND \(mine("l." + column))" + lineAccounts]) + [
+                "SELECT \(column) FROM main.resident WHERE rowid > \(changes.residentsFrom) AND rowid <= \(changes.residentsThrough) AND \(mine(column))",
+                "SELECT \(column) FROM main.warning_dirty WHERE id <= \(changes.dirtyThrough) AND \(mine(column))",
             ]
         }
+        // Three parts on two cores: the line rules of the changed rosters, and each half of the
+        // residents and accounts concerned.
         let selects = [0, 1].map { (residents: concerned("resident_id", half: $0), accounts: concerned("account_number", half: $0)) }
-        let halves = selects.parallelMap(minimumChunk: 1) { half -> Result<(findings: [Finding], residents: Int, accounts: Int), any Error> in
+        let parts = [-1, 0, 1].parallelMap(minimumChunk: 1) { part -> Result<(findings: [Finding], residents: Int, accounts: Int), any Error> in
             Result {
-                let (found, residents) = try residentChecks(half.residents, lines: changes.rosters)
-                let (shared, accounts) = try accountChecks(half.accounts)
+                guard part >= 0 else { return (try lineRules(changes.rosters), 0, 0) }
+                let (found, residents) = try residentChecks(selects[part].residents)
+                let (shared, accounts) = try accountChecks(selects[part].accounts)
                 return (found + shared, residents, accounts)
             }
         }
-        let done = try [halves[0].get(), halves[1].get()]
-        var findings = done[0].findings + done[1].findings
+        let done = try parts.map { try $0.get() }
+        var findings = done.flatMap(\.findings)
         let rosters = Set(changes.rosters)
         try aboveStandard(db, into: &findings, only: rosters)
         // The carrier rule's subject is a person, program and period: the live rosters of the
@@ -125,43 +134,16 @@ extension WarningScan {
         let siblings = self.rosters.indices.filter { self.rosters[$0].map { touched.contains($0.program + "/" + $0.period) } ?? false }
         try carrierTransition(db, into: &findings, only: Set(siblings.map(Int64.init)))
         findings += try householdPass(only: households)   // WarningScan+Households.swift
-        return (Self.ordered(findings), Checked(rosters: changes.rosters.count, residents: done[0].residents + done[1].residents,
-                                                accounts: done[0].accounts + done[1].accounts))
+        return (Self.ordered(findings), Checked(rosters: changes.rosters.count, residents: done.reduce(0) { $0 + $1.residents },
+                                                accounts: done.reduce(0) { $0 + $1.accounts }))
     }
 
-    /// The per-resident rules for the residents `selecting` names: the deceased and officials
-    /// lists and invalid IDs for each; and, for the changed rosters `lines`, several accounts
-    /// (for their periods) and paid twice (for their programs) over the residents' lines of
-    /// those periods and programs, in every year. Each is read by one join of the residents with
-    /// the history's indexes, in order.
-    func residentChecks(_ selecting: [String], lines changed: [Int64]) throws -> (findings: [Finding], residents: Int) {
+    /// The per-resident rules of the register for the residents `selecting` names: the
+    /// deceased and officials lists and invalid IDs, each read by one join of the residents
+    /// with the history's indexes, in order.
+    func residentChecks(_ selecting: [String]) throws -> (findings: [Finding], residents: Int) {
         let db = try reader(filling: selecting)
         var out = PassOutput()
-        var twice: [Twice] = []
-        if !changed.isEmpty {
-            let infos = changed.compactMap { rosters[Int($0)] }
-            let programs = Set(infos.map(\.programKey)), periods = Set(infos.map(\.periodKey))
-            // Lines of other programs and periods cannot change these findings; left out.
-            func relevant(_ id: Int64) -> RosterInfo? {
-                guard let r = live(id), programs.contains(r.programKey) || periods.contains(r.periodKey) else { return nil }
-                return r
-            }
-            try db.execute("PRAGMA query_only=0")
-            try db.execute("CREATE TEMP TABLE relevant(id INTEGER PRIMARY KEY)")
-            let add = try db.statement("INSERT INTO temp.relevant(id) VALUES (?)")
-            for id in rosters.indices where relevant(Int64(id)) != nil { try add.run([Int64(id)]) }
-            try db.execute("PRAGMA query_only=1")
-            try checkGroups(db, """
-                SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
-                FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
-                WHERE l.roster_id IN temp.relevant ORDER BY w.key, l.account_number
-                """, into: &out, twice: &twice, holders: false, lines: relevant)
-            let programNames = Set(infos.map(\.program)), periodNames = Set(infos.map(\.period))
-            out.findings = out.findings.filter {
-                $0.rule != .severalAccounts || periodNames.contains(String($0.subject.split(separator: "/").last ?? ""))
-            }
-            twice = twice.filter { programNames.contains(rosters[Int($0.named)]?.program ?? "") }
-        }
         // Invalid IDs: the register's when the resident is registered (as a full run reports
         // them), otherwise the rosters' when they have a live line.
         let registered = try db.statement("SELECT 1 FROM resident WHERE resident_id = ?")
@@ -193,7 +175,62 @@ extension WarningScan {
                 out.findings.append(f)
             }
         }
-        return (try out.findings + paidTwice(twice, db), residents)
+        return (out.findings, residents)
+    }
+
+    /// The line rules for the changed rosters `changed`: several accounts (for their periods)
+    /// and paid twice (for their programs). A finding of these joins lines of one period, or of
+    /// one program whose periods are chained by overlaps, so only such rosters are read: every
+    /// live roster of a changed one's period, and of its program those joined to it by a chain
+    /// of overlapping periods (the changed ones counted in the chain, live or not). When those
+    /// rosters hold at most four times the changed rosters' lines they are read whole, in
+    /// resident order (one sort); otherwise each resident of a changed roster is read with
+    /// their lines through `roster_line_resident`. Either way the findings are those a full
+    /// run gives for the same subjects.
+    func lineRules(_ changed: [Int64]) throws -> [Finding] {
+        guard !changed.isEmpty else { return [] }
+        let infos = changed.compactMap { rosters[Int($0)] }
+        let isChanged = Set(changed)
+        let periods = Set(infos.map(\.periodKey))
+        var read = Set(rosters.indices.filter { rosters[$0].map { $0.live && periods.contains($0.periodKey) } ?? false })
+        for program in Set(infos.map(\.programKey)) {
+            let members = rosters.indices.filter { i in
+                rosters[i].map { $0.programKey == program && ($0.live || isChanged.contains(Int64(i))) } ?? false
+            }.sorted { (rosters[$0]!.firstMonth, $0) < (rosters[$1]!.firstMonth, $1) }
+            // Chains of overlapping periods, one after another in order of their first month.
+            var chain: [Int] = [], end = Int32.min
+            func close() {
+                if chain.contains(where: { isChanged.contains(Int64($0)) }) { read.formUnion(chain.filter { rosters[$0]!.live }) }
+                chain = []
+            }
+            for i in members {
+                if !chain.isEmpty && rosters[i]!.firstMonth > end { close() }
+                end = chain.isEmpty ? rosters[i]!.lastMonth : max(end, rosters[i]!.lastMonth)
+                chain.append(i)
+            }
+            close()
+        }
+        func keep(_ id: Int64) -> RosterInfo? { read.contains(Int(id)) ? live(id) : nil }
+        let whole = read.reduce(0) { $0 + rosters[$1]!.lines } <= 4 * infos.reduce(0) { $0 + $1.lines }
+        let ids = changed.map(String.init).joined(separator: ",")
+        let db = try reader(filling: whole ? [] : ["SELECT resident_id FROM main.roster_line WHERE roster_id IN (\(ids))"],
+                            ids: ["relevant": read.map(Int64.init)])
+        var out = PassOutput()
+        var twice: [Twice] = []
+        try checkGroups(db, whole ? """
+            SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
+            FROM temp.relevant r CROSS JOIN roster_line l ON l.roster_id = r.id ORDER BY l.resident_id, l.account_number
+            """ : """
+            SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
+            FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
+            WHERE l.roster_id IN temp.relevant ORDER BY w.key, l.account_number
+            """, into: &out, twice: &twice, holders: false, lines: keep)
+        // Findings of other periods and programs may lack rosters not read: left out.
+        let programNames = Set(infos.map(\.program)), periodNames = Set(infos.map(\.period))
+        let several = out.findings.filter {
+            $0.rule == .severalAccounts && periodNames.contains(String($0.subject.split(separator: "/").last ?? ""))
+        }
+        return try several + paidTwice(twice.filter { programNames.contains(rosters[Int($0.named)]?.program ?? "") }, db)
     }
 
     /// 一卡多人 for the accounts `selecting` names. One row per account gives the least and the

@@ -43,6 +43,8 @@ struct WarningScan: Sendable {
         var programKey: Int32 = 0
         var firstMonth: Int32 = 0
         var lastMonth: Int32 = 0
+        /// The roster's line count (what reading it whole costs).
+        var lines = 0
 
         func overlaps(_ o: RosterInfo) -> Bool {
             programKey == o.programKey && firstMonth <= o.lastMonth && o.firstMonth <= lastMonth
@@ -59,7 +61,7 @@ struct WarningScan: Sendable {
         var periods: [String: Int32] = [:], programPeriods: [String: Int32] = [:], programs: [String: Int32] = [:]
         var once: Set<String> = []
         try db.forEach("SELECT code FROM program WHERE frequency = ?", PaymentFrequency.once.rawValue) { once.insert($0.text(0)) }
-        try db.forEach("SELECT id, node_id, program, period, status FROM roster ORDER BY id") { r in
+        try db.forEach("SELECT id, node_id, program, period, status, line_count FROM roster ORDER BY id") { r in
             let id = r.int(0)
             guard id >= 0, id < 50_000_000 else { return }
             if table.count <= id { table.append(contentsOf: repeatElement(nil, count: id + 1 - table.count)) }
@@ -70,6 +72,7 @@ struct WarningScan: Sendable {
             }()
             var info = RosterInfo(node: r.text(1), program: program, period: period, live: r.text(4) != "rejected",
                                   periodKey: p, programPeriodKey: pp)
+            info.lines = r.int(5)
             info.programKey = programs[program] ?? { let k = Int32(programs.count); programs[program] = k; return k }()
             if once.contains(program) {
                 (info.firstMonth, info.lastMonth) = (.min, .max)

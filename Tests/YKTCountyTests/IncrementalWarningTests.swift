@@ -99,6 +99,10 @@ struct IncrementalWarningTests {
         try county.importDeceased(path: Self.writeCSV(c, "deceased.csv", "身份证号,姓名,死亡日期,来源\n\(Self.resident(9)),韦秀英,2026-03-01,民政\n"))
         try county.importOfficials(path: Self.writeCSV(c, "officials.csv", "身份证号,姓名,工作单位,关系\n\(Self.resident(10)),韦秀英,某局,本人\n"))
 
+        // CJ01 for the first quarter and for March to resident 80: paid twice (a chain grows below).
+        try Self.roster(c, "CJ01", "2026-Q1", [(80, Self.account(80), 27_000)])
+        try Self.roster(c, "CJ01", "2026-03", [(80, Self.account(80), 9_000)])
+
         // Households: 0060 (head 60, member 62) and 0061 (head 61), paid GY01 for 2025.
         for (i, h, head) in [(60, "0060", 1), (62, "0060", 0), (61, "0061", 1)] {
             try county.db.run("UPDATE resident SET household = ?, head = ? WHERE resident_id = ?", h, head, Self.resident(i))
@@ -153,7 +157,9 @@ struct IncrementalWarningTests {
         try county.actAs("rev", .reviewer())
         let shared = try #require(try county.warnings(rule: .sharedAccount).first { $0.subject == Self.account(933) })
         try county.closeWarning(shared.id, confirmed: false, reason: "核实为同一家庭代领，已改正")
-        try Self.roster(c, "CJ01", "2026-01", [(36, Self.account(933), 9_000), (37, Self.account(37), 9_000)])
+        // January to resident 80 as well: it meets March only through the quarter, yet the run
+        // of the three is one finding.
+        try Self.roster(c, "CJ01", "2026-01", [(36, Self.account(933), 9_000), (37, Self.account(37), 9_000), (80, Self.account(80), 9_000)])
         let rejected = try #require(try county.db.integer("SELECT max(id) FROM roster WHERE program = 'YL01'"))
         try county.db.run("UPDATE roster SET status = 'rejected' WHERE id = ?", rejected)
         try county.importOfficials(path: Self.writeCSV(c, "officials2.csv", "身份证号,姓名,工作单位,关系\n\(Self.resident(41)),韦秀英,某局,配偶\n"))
@@ -162,6 +168,8 @@ struct IncrementalWarningTests {
         let third = try county.runWarnings()
         #expect(try county.warnings(rule: .householdPaidTwice).contains { $0.subject == "\(Self.node)/0061/GY01/2026" })
         #expect(third.mode == "incremental" && third.reopened == 1)
+        let chain = try #require(try county.warnings(rule: .paidTwice).first { $0.subject == "\(Self.resident(80))/CJ01/2026-Q1" })
+        #expect(chain.evidence.components(separatedBy: "清册").count - 1 == 3, "\(chain.evidence)")
         try Self.expectEqualToFull(c, step: "run 3")
 
         // Nothing changed: nothing checked.
