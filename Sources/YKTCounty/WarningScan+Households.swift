@@ -21,9 +21,41 @@ extension WarningScan {
         var account: String
         var amount: Int64
         var info: RosterInfo
-        /// Township + 户号 written on the line, and the one the resident is in now (nil: none).
-        var written: String
-        var now: String?
+        /// Township + 户号 written on the line, and the one the resident is in now (-1: none),
+        /// as numbers into `HouseholdLines.names`.
+        var written: Int32
+        var now: Int32
+    }
+
+    /// The lines read, with the households numbered (a county has hundreds of thousands of
+    /// lines of per-household programs: grouped by number and sorted, not by text in
+    /// dictionaries, and nothing allocated per group without a finding).
+    struct HouseholdLines {
+        var lines: [HouseholdLine] = []
+        var names: [String] = []
+        var numbers: [String: Int32] = [:]
+
+        mutating func number(_ household: String) -> Int32 {
+            if let n = numbers[household] { return n }
+            let n = Int32(names.count)
+            names.append(household)
+            numbers[household] = n
+            return n
+        }
+
+        /// `keys` (a household number, a second key, a line) in order, one group of lines per
+        /// first two keys: `body` is called with each group's household and lines.
+        func groups(_ keys: [(household: Int32, key: Int32, line: Int32)], _ body: (String, ArraySlice<Int32>) -> Void) {
+            let sorted = keys.sorted { ($0.household, $0.key, $0.line) < ($1.household, $1.key, $1.line) }
+            let indices = sorted.map(\.line)
+            var start = 0
+            while start < sorted.count {
+                var end = start + 1
+                while end < sorted.count && sorted[end].household == sorted[start].household && sorted[end].key == sorted[start].key { end += 1 }
+                body(names[Int(sorted[start].household)], indices[start..<end])
+                start = end
+            }
+        }
     }
 
     /// The household rules over every household (a full run), or over `only` (township/户号:
@@ -63,16 +95,17 @@ extension WarningScan {
                 LEFT JOIN resident m ON m.resident_id = l.resident_id
                 """
         }
-        var lines: [HouseholdLine] = []
+        var h = HouseholdLines()
         try db.forEach(sql) { r in
             guard let info = live(r.int64(0)) else { return }
-            let now = r.text(6) == info.node && !r.text(7).isEmpty ? info.node + "/" + r.text(7) : nil
-            lines.append(HouseholdLine(roster: r.int64(0), line: r.int64(1), resident: r.text(2), account: r.text(3),
-                                       amount: r.int64(4), info: info, written: info.node + "/" + r.text(5), now: now))
+            let written = h.number(info.node + "/" + r.text(5))
+            let now = r.utf8(6).elementsEqual(info.node.utf8) && r.utf8(7).count > 0 ? h.number(info.node + "/" + r.text(7)) : -1
+            h.lines.append(HouseholdLine(roster: r.int64(0), line: r.int64(1), resident: r.text(2), account: r.text(3),
+                                         amount: r.int64(4), info: info, written: written, now: now))
         }
         // Only the households asked for: their groups are whole; others' may not be.
-        return severalAccounts(lines).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
-            + paidTwice(lines).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
+        return severalAccounts(h).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
+            + paidTwice(h).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
     }
 
     /// township/户号 of a household finding's subject (township/户号/…).
@@ -92,23 +125,26 @@ extension WarningScan {
     }
 
     /// 一户多卡: per household (as written on the lines) and calendar year, more than one account.
-    func severalAccounts(_ lines: [HouseholdLine]) -> [Finding] {
-        var groups: [String: [HouseholdLine]] = [:]
-        var years: [String: Int] = [:]
-        for l in lines {
-            guard let year = years[l.info.period] ?? (try? Period(parsing: l.info.period))?.year else { continue }
-            years[l.info.period] = year
-            groups[l.written + "|" + String(year), default: []].append(l)
+    func severalAccounts(_ h: HouseholdLines) -> [Finding] {
+        var years: [Int32: Int32] = [:]   // period key → year (absent: not a period we can read)
+        var keys: [(household: Int32, key: Int32, line: Int32)] = []
+        keys.reserveCapacity(h.lines.count)
+        for (i, l) in h.lines.enumerated() {
+            if years[l.info.periodKey] == nil, let year = (try? Period(parsing: l.info.period))?.year { years[l.info.periodKey] = Int32(year) }
+            guard let year = years[l.info.periodKey] else { continue }
+            keys.append((l.written, year, Int32(i)))
         }
         var found: [Finding] = []
-        for (key, group) in groups {
+        h.groups(keys) { household, indices in
+            let first = h.lines[Int(indices.first!)].account
+            guard indices.contains(where: { h.lines[Int($0)].account != first }) else { return }
+            let group = indices.map { h.lines[Int($0)] }
             let accounts = Set(group.map(\.account)).sorted()
-            guard accounts.count > 1 else { continue }
-            let parts = key.split(separator: "|").map(String.init)
-            var evidence = Self.evidence(parts[0], group)
-            evidence["year"] = .string(parts[1])
+            let year = String(years[group[0].info.periodKey]!)
+            var evidence = Self.evidence(household, group)
+            evidence["year"] = .string(year)
             evidence["accounts"] = .array(accounts.map { .string($0) })
-            found.append(Finding(rule: .householdSeveralAccounts, subject: parts[0] + "/" + parts[1], evidence: .object(evidence),
+            found.append(Finding(rule: .householdSeveralAccounts, subject: household + "/" + year, evidence: .object(evidence),
                                  residents: Set(group.map(\.resident)).sorted()))
         }
         return found
@@ -116,17 +152,19 @@ extension WarningScan {
 
     /// 一户重复发放: per household (written on a line, or the resident's now) and program, the
     /// runs of lines whose periods collide, with more than one resident among them.
-    func paidTwice(_ lines: [HouseholdLine]) -> [Finding] {
-        var groups: [String: [HouseholdLine]] = [:]
-        for l in lines {
-            groups[l.written + "|" + l.info.program, default: []].append(l)
-            if let now = l.now, now != l.written { groups[now + "|" + l.info.program, default: []].append(l) }
+    func paidTwice(_ h: HouseholdLines) -> [Finding] {
+        var keys: [(household: Int32, key: Int32, line: Int32)] = []
+        keys.reserveCapacity(h.lines.count)
+        for (i, l) in h.lines.enumerated() {
+            keys.append((l.written, l.info.programKey, Int32(i)))
+            if l.now >= 0 && l.now != l.written { keys.append((l.now, l.info.programKey, Int32(i))) }
         }
         var found: [Finding] = []
-        for (key, group) in groups where Set(group.map(\.resident)).count > 1 {
-            let household = String(key.split(separator: "|")[0])
+        h.groups(keys) { household, indices in
+            let first = h.lines[Int(indices.first!)].resident
+            guard indices.contains(where: { h.lines[Int($0)].resident != first }) else { return }
             // Widest first at each start, so a run's first line names its period.
-            let sorted = group.sorted {
+            let sorted = indices.map { h.lines[Int($0)] }.sorted {
                 ($0.info.firstMonth, -Int64($0.info.lastMonth), $0.roster, $0.line) < ($1.info.firstMonth, -Int64($1.info.lastMonth), $1.roster, $1.line)
             }
             var run: [HouseholdLine] = []

@@ -97,18 +97,25 @@ struct WarningScan: Sendable {
     /// Runs both passes (at once where there are two cores) and returns every finding, rule by
     /// rule in the order of `WarningRule.allCases`, each rule's findings sorted by subject.
     func run() throws -> [Finding] {
-        let outcomes = [0, 1].parallelMap(minimumChunk: 1) { pass -> Result<PassOutput, any Error> in
-            Result { pass == 0 ? try linePass() : try registerPass() }
+        // The line pass on one core; the register pass, then the household pass, on the other
+        // (parallelMap gives each worker a contiguous run of the three).
+        let outcomes = [0, 1, 2].parallelMap(minimumChunk: 1) { pass -> Result<PassOutput, any Error> in
+            Result {
+                switch pass {
+                case 0: try linePass()
+                case 1: try registerPass()
+                default: PassOutput(findings: try householdPass())   // WarningScan+Households.swift
+                }
+            }
         }
         var lines = try outcomes[0].get()
         let register = try outcomes[1].get()
-        var findings = lines.findings + register.findings
+        var findings = lines.findings + register.findings + (try outcomes[2].get()).findings
         // Invalid IDs on rosters that the register does not already report.
         let reported = Set(register.findings.filter { $0.rule == .invalidID }.map(\.subject))
         findings += lines.invalidOnRosters.filter { !reported.contains($0.subject) }
         lines.holders.append(register.holders)
         findings += Self.sharedAccounts(lines.holders)
-        findings += try householdPass()   // WarningScan+Households.swift
         return Self.ordered(findings)
     }
 
