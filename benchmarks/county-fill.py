@@ -176,3 +176,10 @@ if years == 0:
     default_fill()
 else:
     history_fill()
+# What `ykt` keeps with a roster it receives (county migration 31): its largest amount, and the
+# standard every amount was found equal to (standard × quantity; the planted cases above it are
+# no such roster's).
+print("""UPDATE roster SET max_amount_fen = (SELECT max(amount_fen) FROM roster_line WHERE roster_id = roster.id);
+UPDATE roster SET checked_standard_fen = (SELECT standard_fen FROM program WHERE code = roster.program)
+  WHERE NOT EXISTS (SELECT 1 FROM roster_line l WHERE l.roster_id = roster.id
+    AND l.amount_fen <> CAST(round((SELECT standard_fen FROM program WHERE code = roster.program) * CAST(l.quantity AS REAL)) AS INTEGER));""")

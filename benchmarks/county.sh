@@ -138,6 +138,7 @@ INSERT INTO roster(id, node_id, entity, program, period, line_count, total_fen, 
 INSERT INTO roster_line(roster_id, line_no, resident_id, name, village, bank, account_kind, account_number, quantity, amount_fen)
   SELECT $id, rowid, resident_id, name, '大塘村', bank, account_kind, account_number, '2', 22470 FROM resident WHERE rowid <= $lines;
 UPDATE roster_line SET account_number = (SELECT account_number FROM resident WHERE rowid = 5) WHERE roster_id = $id AND line_no = 3;
+UPDATE roster SET max_amount_fen = 22470, checked_standard_fen = 11235 WHERE id = $id;   -- as kept at receipt (2 亩 × 112.35)
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL

@@ -178,12 +178,15 @@ extension CountyNode {
         }
         if !problems.isEmpty { return Self.refusal(problems, lineCount: lines.count) }
         let version = (try db.integer("SELECT max(version) FROM roster WHERE node_id = ? AND entity = ?", node, entity) ?? 0) + 1
+        // With the largest amount and the standard every amount was just checked against, so the
+        // warning rules need not read its lines again while the standard stays (WarningScan.aboveStandard).
         try db.run("""
             INSERT INTO roster(node_id, entity, version, program, period, line_count, total_fen, received_at,
-                prepared_by, prepared_name, submitted_by, submitted_name)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                prepared_by, prepared_name, submitted_by, submitted_name, max_amount_fen, checked_standard_fen)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, node, entity, version, program, period.description, lines.count, sum, timestamp(),
-            signers.prepared.login, signers.prepared.name, signers.submitted.login, signers.submitted.name)
+            signers.prepared.login, signers.prepared.name, signers.submitted.login, signers.submitted.name,
+            parsed.map(\.amountFen).max() ?? 0, standard)
         let rosterID = db.lastInsertRowID
         // The accounts written are the county's own (checked equal above): approval pays them.
         let insert = try db.statement("""

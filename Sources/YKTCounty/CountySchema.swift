@@ -466,5 +466,15 @@ enum CountySchema {
         .init(version: 30, sql: """
         DROP INDEX payment_result_on;
         """),
+        // What a roster's lines were checked against when it was received: its largest amount
+        // and the standard every amount was found equal to (standard × quantity), so that the
+        // above-standard rule reads a roster's lines only when they could be above the standard
+        // in force now (WarningScan.aboveStandard; issue 21). NULL: not known (a roster from
+        // before, where only the largest amount is filled in here), read as before.
+        .init(version: 31, sql: """
+        ALTER TABLE roster ADD COLUMN max_amount_fen INTEGER;
+        ALTER TABLE roster ADD COLUMN checked_standard_fen INTEGER;
+        UPDATE roster SET max_amount_fen = (SELECT max(amount_fen) FROM roster_line WHERE roster_id = roster.id);
+        """),
     ])
 }

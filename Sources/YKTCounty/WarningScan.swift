@@ -385,8 +385,18 @@ struct WarningScan: Sendable {
     /// it is at least the product plus half a fen; SQL keeps amounts above the product (in
     /// floating point) plus a quarter, and every line where the product is too large for a
     /// double to hold exactly.
+    ///
+    /// A roster is not read when none of its lines can be above: for a ceiling, when its
+    /// largest amount (`max_amount_fen`, kept at receipt) is within it; for land, when its
+    /// amounts were each found equal to the standard × the area at receipt
+    /// (`checked_standard_fen`) and the standard in force now is no lower (the rounded product
+    /// cannot fall as the standard rises). Rosters where these are not known are read.
     func aboveStandard(_ db: Database, into findings: inout [Finding], only: Set<Int64>? = nil) throws {
         let versions = try CountyNode.programVersions(db)
+        var received: [Int64: (maxAmount: Int64?, checked: Int64?)] = [:]
+        try db.forEach("SELECT id, max_amount_fen, checked_standard_fen FROM roster") {
+            received[$0.int64(0)] = ($0.isNull(1) ? nil : $0.int64(1), $0.isNull(2) ? nil : $0.int64(2))
+        }
         let byCeiling = try db.statement("SELECT line_no, resident_id, quantity, amount_fen FROM roster_line WHERE roster_id = ? AND amount_fen > ?")
         let byArea = try db.statement("""
             SELECT line_no, resident_id, quantity, amount_fen FROM roster_line
@@ -401,6 +411,8 @@ struct WarningScan: Sendable {
             case .perPerson, .perPersonYear: standard
             case .perPersonMonth: Fen(standard.value * Int64(period.months.count))
             }
+            if let ceiling, let most = received[Int64(id)]?.maxAmount, most <= ceiling.value { continue }
+            if ceiling == nil, let checked = received[Int64(id)]?.checked, checked <= standard.value { continue }
             let statement = ceiling == nil ? byArea : byCeiling
             try statement.forEach([Int64(id), ceiling?.value ?? standard.value]) { r in
                 guard let quantity = try? Quantity(parsing: r.text(2)) else { return }

@@ -143,6 +143,39 @@ struct PeriodRuleTests {
         #expect(found.contains { $0.subject == "\(bob)/TF01/2026" })
     }
 
+    /// The policy list with one program's line replaced (a new version of it).
+    func policy(_ c: County, _ name: String, replacing code: String, with line: String) throws -> String {
+        let path = c.dir.sub("data/\(name).csv")
+        try CountyGenerator.programsCSV.split(separator: "\n").map { $0.hasPrefix(code + ",") ? Substring(line) : $0 }
+            .joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("a roster received through the county's amount check keeps its largest amount and standard; its lines are read again once the standard in force is lowered")
+    func aboveStandardAfterLowering() throws {
+        // Per person: TF01 received through sync (300.00 × 1 each).
+        let loop = try Loop()
+        let kept = try loop.county.db.first("SELECT max_amount_fen, checked_standard_fen FROM roster WHERE id = 1") { [$0.int64(0), $0.int64(1)] }
+        #expect(kept == [30_000, 30_000])
+        try loop.county.actAs(TestOperators.administrator)
+        #expect(try loop.county.runWarnings().found["above-standard"] == nil)
+        try loop.county.publishPolicy(path: try policy(loop.c, "tf01-lower", replacing: "TF01",
+                                                       with: "TF01,特殊对象生活补助,县民政局,250.00,元/人,一次性,是,内部文件,2,,按人"))
+        #expect(try loop.county.runWarnings().found["above-standard"] == 3)
+
+        // Land: a GD01 roster as the county writes one it received (each amount 112.35 × the area).
+        let c = try county()
+        try roster(c, program: "GD01", period: "2026", lines: [(alice, "1.3333", 14_980), (bob, "2", 22_470)])
+        try c.county.db.run("UPDATE roster SET max_amount_fen = 22470, checked_standard_fen = 11235 WHERE program = 'GD01'")
+        #expect(try c.county.runWarnings().found["above-standard"] == nil)
+        try c.county.publishPolicy(path: try policy(c, "gd01-higher", replacing: "GD01",
+                                                    with: "GD01,耕地地力保护补贴,县农业农村局,120.00,元/亩,每年,否,财农〔2016〕26号,2,,按人"))
+        #expect(try c.county.runWarnings().found["above-standard"] == nil)   // raised: nothing can be above
+        try c.county.publishPolicy(path: try policy(c, "gd01-lower", replacing: "GD01",
+                                                    with: "GD01,耕地地力保护补贴,县农业农村局,100.00,元/亩,每年,否,财农〔2016〕26号,3,,按人"))
+        #expect(try c.county.runWarnings().found["above-standard"] == 2)     // 149.80 > 133.33, 224.70 > 200.00
+    }
+
     @Test("above standard uses the version in force for the line's period: a standard raised for 2027 leaves 2026 alone, and vice versa")
     func aboveStandardInForce() throws {
         let c = try county()
