@@ -45,14 +45,13 @@ struct WarningScan: Sendable {
         var lastMonth: Int32 = 0
         /// The roster's line count (what reading it whole costs).
         var lines = 0
-
-        func overlaps(_ o: RosterInfo) -> Bool {
-            programKey == o.programKey && firstMonth <= o.lastMonth && o.firstMonth <= lastMonth
-        }
     }
 
     /// Rosters by id (ids are small integers; the table is dense).
     let rosters: [RosterInfo?]
+    /// Each roster's program and months, by roster id (no text: the line pass compares these
+    /// for every pair of a resident's lines).
+    let spans: [(program: Int32, first: Int32, last: Int32)]
     let path: String
     let today: CivilDate
 
@@ -85,6 +84,7 @@ struct WarningScan: Sendable {
             table[id] = info
         }
         rosters = table
+        spans = table.map { $0.map { ($0.programKey, $0.firstMonth, $0.lastMonth) } ?? (-1, 0, -1) }
         path = db.path
         self.today = today
     }
@@ -242,8 +242,14 @@ struct WarningScan: Sendable {
         // found are gathered afterwards.
         func info(_ i: Int) -> RosterInfo { rosters[Int(g.lines[i].roster)]! }
         var duplicated = false
-        outer: for i in 1..<g.lines.count {
-            for j in 0..<i where info(j).overlaps(info(i)) { duplicated = true; break outer }
+        spans.withUnsafeBufferPointer { spans in
+            outer: for i in 1..<g.lines.count {
+                let a = spans[Int(g.lines[i].roster)]
+                for j in 0..<i {
+                    let b = spans[Int(g.lines[j].roster)]
+                    if a.program == b.program && a.first <= b.last && b.first <= a.last { duplicated = true; break outer }
+                }
+            }
         }
         guard duplicated else { return }
         var byProgram: [Int32: [Int]] = [:]
