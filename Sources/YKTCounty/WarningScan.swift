@@ -108,14 +108,13 @@ struct WarningScan: Sendable {
                 }
             }
         }
-        var lines = try outcomes[0].get()
+        let lines = try outcomes[0].get()
         let register = try outcomes[1].get()
         var findings = lines.findings + register.findings + (try outcomes[2].get()).findings
         // Invalid IDs on rosters that the register does not already report.
         let reported = Set(register.findings.filter { $0.rule == .invalidID }.map(\.subject))
         findings += lines.invalidOnRosters.filter { !reported.contains($0.subject) }
-        lines.holders.append(register.holders)
-        findings += Self.sharedAccounts(lines.holders)
+        findings += Self.sharedAccounts(lines.holders, register.holders)
         return Self.ordered(findings)
     }
 
@@ -196,6 +195,7 @@ struct WarningScan: Sendable {
         try checkGroups(db, "SELECT resident_id, account_number, roster_id, line_no FROM roster_line ORDER BY resident_id, account_number",
                         into: &out, twice: &twice, holders: true)
         out.findings += try paidTwice(twice, db)
+        out.holders.sort()
         return out
     }
 
@@ -338,6 +338,7 @@ struct WarningScan: Sendable {
                 out.holders.pair(resident: at, residentLength: resident.count, account: account)
             }
         }
+        out.holders.sort()
         try aboveStandard(db, into: &out.findings)
         try carrierTransition(db, into: &out.findings)
         try db.forEach("""
@@ -493,38 +494,38 @@ struct WarningScan: Sendable {
                               accountLength: UInt16(min(account.count, Int(UInt16.max)))))
         }
 
-        mutating func append(_ other: Holders) {
-            let shift = UInt32(arena.count)
-            arena.append(contentsOf: other.arena)
-            pairs.append(contentsOf: other.pairs.map {
-                var p = $0
-                p.resident += shift
-                p.account += shift
-                return p
-            })
+        /// By the account's hash, as `sharedAccounts` reads them (each pass sorts its own).
+        mutating func sort() {
+            pairs.sort { $0.hash < $1.hash }
         }
 
         func resident(_ p: Pair) -> ArraySlice<UInt8> { arena[Int(p.resident)..<Int(p.resident) + Int(p.residentLength)] }
         func account(_ p: Pair) -> ArraySlice<UInt8> { arena[Int(p.account)..<Int(p.account) + Int(p.accountLength)] }
     }
 
-    /// 一卡多人: one account named for several residents, in the register or on live rosters.
-    static func sharedAccounts(_ h: Holders) -> [Finding] {
-        var pairs = h.pairs
-        pairs.sort { $0.hash < $1.hash }
+    /// 一卡多人: one account named for several residents, in the register or on live rosters:
+    /// the pairs of the two passes (each sorted by the account's hash) read together in hash
+    /// order, with no copy of either.
+    static func sharedAccounts(_ a: Holders, _ b: Holders) -> [Finding] {
         var found: [Finding] = []
-        var i = 0
-        while i < pairs.count {
-            var j = i + 1
-            while j < pairs.count && pairs[j].hash == pairs[i].hash { j += 1 }
-            defer { i = j }
-            guard j - i > 1 else { continue }
+        var i = 0, j = 0
+        while i < a.pairs.count || j < b.pairs.count {
+            let hash = min(i < a.pairs.count ? a.pairs[i].hash : .max, j < b.pairs.count ? b.pairs[j].hash : .max)
+            var ei = i, ej = j
+            while ei < a.pairs.count && a.pairs[ei].hash == hash { ei += 1 }
+            while ej < b.pairs.count && b.pairs[ej].hash == hash { ej += 1 }
+            defer { (i, j) = (ei, ej) }
+            guard (ei - i) + (ej - j) > 1 else { continue }
             // Usually one resident's register and roster accounts: nothing to report.
-            let first = pairs[i]
-            if pairs[(i + 1)..<j].allSatisfy({ h.resident($0) == h.resident(first) && h.account($0) == h.account(first) }) { continue }
+            let resident = i < ei ? a.resident(a.pairs[i]) : b.resident(b.pairs[j])
+            let account = i < ei ? a.account(a.pairs[i]) : b.account(b.pairs[j])
+            if a.pairs[i..<ei].allSatisfy({ a.resident($0) == resident && a.account($0) == account })
+                && b.pairs[j..<ej].allSatisfy({ b.resident($0) == resident && b.account($0) == account }) { continue }
             var residents: [String: Set<String>] = [:]
-            for p in pairs[i..<j] {
-                residents[String(decoding: h.account(p), as: UTF8.self), default: []].insert(String(decoding: h.resident(p), as: UTF8.self))
+            for (h, range) in [(a, i..<ei), (b, j..<ej)] {
+                for p in h.pairs[range] {
+                    residents[String(decoding: h.account(p), as: UTF8.self), default: []].insert(String(decoding: h.resident(p), as: UTF8.self))
+                }
             }
             for (account, people) in residents {
                 if let f = sharedAccount(account, people) { found.append(f) }
