@@ -243,19 +243,23 @@ class Day:
         if not buttons:
             raise StepFailed(f"#{form_id}: no submit button {button or ''}")
         buttons[0].click()
-        # The answer replaces this page: wait until the form is gone from the document.
+        self.replaced(form)
+        return self.seen(shot)
+
+    def replaced(self, form):
+        """Waits (up to 10 s) until the answer to FORM's submission has replaced the page: the
+        form is gone from the document."""
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
                 form.is_enabled()
             except StaleElementReferenceException:
-                break
+                return
             except WebDriverException as e:   # Chrome's word for a node the new page replaced
                 if "does not belong to the document" in str(e):
-                    break
+                    return
                 raise
             time.sleep(0.1)
-        return self.seen(shot)
 
     def login(self, key, node, login):
         """Logs LOGIN in on console KEY (after dropping the session the browser had there)."""
@@ -267,6 +271,8 @@ class Day:
         form.find_element(By.NAME, "login").send_keys(login)
         form.find_element(By.NAME, "password").send_keys(self.password(node, login))
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        # Read the page only once the answer has replaced the login form (the check raced it).
+        self.replaced(form)
         self.seen()
         self.require(self.path() != "/login" and login in self.text(), f"{login} 登录{key_name(key)}工作台")
 
