@@ -37,7 +37,7 @@ spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s"
 floor_run() {
     rm -f "$work/floor.db"
     sqlite3 "$work/floor.db" "CREATE TABLE reg(name TEXT, resident_id TEXT NOT NULL UNIQUE, village TEXT, household TEXT,
-        phone TEXT, bank TEXT, kind TEXT, account TEXT, confirmation TEXT, shared_reason TEXT);
+        phone TEXT, bank TEXT, kind TEXT, account TEXT, confirmation TEXT, shared_reason TEXT, head TEXT);
         CREATE INDEX reg_account ON reg(account);"
     local t0 t1
     t0=$(now)

@@ -38,7 +38,7 @@ spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s"
 floor_run() {
     rm -f "$work/floor.db"
     sqlite3 "$work/floor.db" "CREATE TABLE reg(name TEXT, resident_id TEXT NOT NULL UNIQUE, village TEXT, household TEXT,
-        phone TEXT, bank TEXT, kind TEXT, account TEXT, confirmation TEXT, shared_reason TEXT);"
+        phone TEXT, bank TEXT, kind TEXT, account TEXT, confirmation TEXT, shared_reason TEXT, head TEXT);"
     local t0 t1
     t0=$(now); sqlite3 "$work/floor.db" ".import --csv --skip 1 $work/plain.csv reg"; t1=$(now)
     secs "$t0" "$t1"
@@ -77,7 +77,7 @@ push_run() {
     best=
     id=$(YKT_SESSION=$clerk_session "$ykt" beneficiary list --json --node "$work/t" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["residentID"])')
     for round in 1 2 3 4 5; do
-        for i in $(seq 10); do YKT_SESSION=$clerk_session "$ykt" beneficiary edit "$id" --household "r$round-$i" --node "$work/t" >/dev/null; done
+        for i in $(seq 10); do YKT_SESSION=$clerk_session "$ykt" beneficiary edit "$id" --phone "139$(printf %04d%04d "$round" "$i")" --node "$work/t" >/dev/null; done
         t0=$(now); "$ykt" sync --node "$work/t" --county "127.0.0.1:$port" >/dev/null; t1=$(now)
         ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
         best=$(printf '%s\n%s\n' "${best:-$ms}" "$ms" | sort -n | head -n 1)

@@ -56,7 +56,7 @@ extension CountyNode {
             }
             // One card per person: another resident's designated account is refused here (a shared
             // account is registered at the township, with its reason).
-            if let holder = try db.first("SELECT resident_id FROM resident WHERE account_number = ? AND resident_id != ?",
+            if let holder = try db.first("SELECT resident_id FROM resident WHERE account_number = ? AND account_number <> '' AND resident_id != ?",
                                          number.value, rid.value, map: { $0.text(0) }) {
                 throw YKTError(.accountShared, "账号 \(number.masked) 已是 \(Masking.residentID(holder)) 的指定账户",
                                at: SourceLocation(field: "--account"), hint: "一人一卡：核实账号；确需共用须由乡镇登记并写明理由")

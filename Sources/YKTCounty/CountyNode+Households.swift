@@ -13,7 +13,7 @@ extension CountyNode {
         }
         guard let other = try db.first("""
             SELECT resident_id FROM resident
-            WHERE node_id = ? AND household = ? AND head = 1 AND removed_at IS NULL AND resident_id <> ?
+            WHERE node_id = ? AND household = ? AND household <> '' AND head = 1 AND removed_at IS NULL AND resident_id <> ?
             """, node, household, rid, map: { $0.text(0) }) else { return nil }
         return .rejected(.householdHeads, "户号 \(household) 在县里已有户主 \(Masking.residentID(other))，一户只能有一个户主")
     }
@@ -65,7 +65,7 @@ extension CountyNode {
         }
         let others = try db.all("""
             SELECT a.period, a.resident_id FROM application a JOIN resident m ON m.resident_id = a.resident_id
-            WHERE m.node_id = ? AND m.household = ? AND a.program = ? AND a.resident_id <> ? AND a.status <> 'removed'
+            WHERE m.node_id = ? AND m.household = ? AND m.household <> '' AND a.program = ? AND a.resident_id <> ? AND a.status <> 'removed'
             """, node, member.household, program, rid, map: { (period: $0.text(0), resident: $0.text(1)) })
         if let other = others.first(where: { Self.periodsCollide($0.period, period, frequency: frequency) }) {
             return .rejected(.householdDuplicate,
@@ -101,7 +101,7 @@ extension CountyNode {
             SELECT r.period, r.id, l.line_no, l.resident_id FROM roster_line l JOIN roster r ON r.id = l.roster_id
             WHERE r.node_id = ?1 AND r.program = ?2 AND r.status != 'rejected' AND l.resident_id <> ?4
               AND ((l.roster_id, l.line_no) IN (SELECT roster_id, line_no FROM household_line WHERE node_id = ?1 AND household = ?3)
-                   OR l.resident_id IN (SELECT resident_id FROM resident WHERE node_id = ?1 AND household = ?3 AND removed_at IS NULL))
+                   OR l.resident_id IN (SELECT resident_id FROM resident WHERE node_id = ?1 AND household = ?3 AND household <> '' AND removed_at IS NULL))
             """, node, program, household, rid, map: { (period: $0.text(0), roster: $0.int64(1), line: $0.int(2), resident: $0.text(3)) })
         if let other = earlier.first(where: { Self.periodsCollide($0.period, period.description, frequency: frequency) }) {
             problems.append(LineProblem(line: line, code: .rosterHousehold,

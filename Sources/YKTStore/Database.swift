@@ -166,6 +166,17 @@ public final class Database {
         return s
     }
 
+    /// What each cached statement has done since it was prepared: how many times it ran and how
+    /// many rows it stepped through in full-table scans (SQLite's `SQLITE_STMTSTATUS_RUN` and
+    /// `SQLITE_STMTSTATUS_FULLSCAN_STEP`). For tests that look for a table read whole where an
+    /// index should answer (a partial index the query's WHERE does not imply, say).
+    public func scanCounts() -> [(sql: String, runs: Int, fullScanSteps: Int)] {
+        cache.values.map { s in
+            (s.sql, Int(sqlite3_stmt_status(s.handle, SQLITE_STMTSTATUS_RUN, 0)),
+             Int(sqlite3_stmt_status(s.handle, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0)))
+        }
+    }
+
     /// Runs one statement with arguments.
     public func run(_ sql: String, _ values: any DatabaseValueConvertible...) throws(DatabaseError) {
         try statement(sql).run(values)

@@ -28,7 +28,7 @@ extension TownshipNode {
         -> [(period: String, name: String, residentID: String)] {
         try db.all("""
             SELECT ap.period, b.name, b.resident_id FROM application ap JOIN beneficiary b ON b.id = ap.beneficiary_id
-            WHERE b.household = ? AND ap.program_code = ? AND ap.status <> 'removed' AND b.id IS NOT ?
+            WHERE b.household = ? AND b.household <> '' AND ap.program_code = ? AND ap.status <> 'removed' AND b.id IS NOT ?
             """, household, program, excluding) { (period: $0.text(0), name: $0.text(1), residentID: $0.text(2)) }
     }
 

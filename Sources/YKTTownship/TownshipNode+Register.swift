@@ -314,7 +314,7 @@ extension TownshipNode {
         if edit.head == true && household.isEmpty { throw Self.headWithoutHousehold(field: "--head") }
         if moving && current.head {
             let others = try db.integer("""
-                SELECT count(*) FROM beneficiary WHERE household = ? AND id <> ? AND removed_at IS NULL
+                SELECT count(*) FROM beneficiary WHERE household = ? AND household <> '' AND id <> ? AND removed_at IS NULL
                 """, current.household, current.id) ?? 0
             if others > 0 {
                 throw YKTError(.householdHeads, "\(current.name)（\(current.maskedID)）是户号 \(current.household) 的户主，户内还有 \(others) 人",
