@@ -3,7 +3,15 @@ import PackageDescription
 
 // Yikatong (一卡通): one program `ykt`, library modules that tests import, and two
 // system libraries (SQLite, OpenSSL 3). No package dependencies, by design.
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+// Released on Linux, the programs carry the Swift runtime and Foundation in themselves
+// (`-static-stdlib`, for every module, as `swift build --static-swift-stdlib` does; linked by the
+// toolchain's lld): a command starts in about 4 ms instead of 9, without relocating the shared
+// Foundation and ICU libraries, which is much of a small `ykt sync` (docs/performance.md, issue
+// 19). YKT_SHARED_STDLIB=1 in the environment builds against the shared libraries (fuzz/run.sh).
+let staticStdlib = Context.environment["YKT_SHARED_STDLIB"] == nil
+let released = BuildSettingCondition.when(platforms: [.linux], configuration: .release)
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + (staticStdlib ? [.unsafeFlags(["-static-stdlib"], released)] : [])
+let linked: [LinkerSetting] = staticStdlib ? [.unsafeFlags(["-static-stdlib", "-use-ld=lld"], released)] : []
 
 let package = Package(
     name: "Yikatong",
@@ -51,13 +59,13 @@ let package = Package(
         // Command-line front end (parsing, output, commands); `ykt` only calls it.
         .target(name: "YKTCLI", dependencies: ["YKTPublic", "YKTConsole", "YKTNode", "YKTCore", "YKTStore", "YKTCrypto", "YKTSync", "YKTTownship", "YKTCounty", "YKTNet", "YKTTransport", "YKTDemo"],
                 swiftSettings: strict),
-        .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict),
+        .executableTarget(name: "ykt", dependencies: ["YKTCLI"], swiftSettings: strict, linkerSettings: linked),
         // Fuzz targets: a replay tool in a normal build; libFuzzer targets in fuzz/run.sh's build.
         // What a broken or hostile township sends, for the integration scenarios (integration/sync.sh).
         .executableTarget(name: "ykt-hostile", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTNet", "YKTSync", "YKTTownship"],
-                          path: "integration/ykt-hostile", swiftSettings: strict),
+                          path: "integration/ykt-hostile", swiftSettings: strict, linkerSettings: linked),
         .executableTarget(name: "ykt-fuzz", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTSync", "YKTCounty"], path: "fuzz/ykt-fuzz",
-                          swiftSettings: strict),
+                          swiftSettings: strict, linkerSettings: linked),
 
         // How tests play named operators (accounts made by an administrator, keys unlocked).
         .target(name: "YKTTestSupport", dependencies: ["YKTNode", "YKTCore", "YKTCrypto", "YKTStore", "YKTTownship"], path: "Tests/Support", swiftSettings: strict),

@@ -13,7 +13,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(changeset csv bankfile)
 bash .ci/setup >/dev/null
-swift build -c release --product ykt-fuzz --build-path .build/fuzz \
+YKT_SHARED_STDLIB=1 swift build -c release --product ykt-fuzz --build-path .build/fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -v 'Cannot export local symbol' | tail -n 1
 fuzzer="$root/.build/fuzz/release/ykt-fuzz"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-fuzz.XXXXXX")
