@@ -9,6 +9,7 @@
 # and the spread (min–max). Also the county's peak memory (largest of the pairs) and the time
 # of a 10-operation `ykt sync` on a new connection (handshake included), best of 5 per pair,
 # median over the pairs.
+# CACHE_MIB=N sets the county's page cache (`cache_mib`, default 128).
 #   PAIRS=5 benchmarks/sync.sh [N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +53,7 @@ push_run() {
     rm -rf "$work/county" "$work/t"
     ykt_init "$work/county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
     printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\nlisten = 127.0.0.1:0\n' "$work/pki/county.crt" "$work/pki/county.key" "$work/pki/ca.crt" >> "$work/county/node.conf"
+    [ -n "${CACHE_MIB:-}" ] && printf 'cache_mib = %s\n' "$CACHE_MIB" >> "$work/county/node.conf"
     ykt_init "$work/t" admin 乡镇管理员 --township 450223101 --name 寨沙镇 >/dev/null
     ykt_add_operator admin "$work/t" clerk 乡镇经办员 clerk
     ck=$("$ykt" key show --json --node "$work/county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')

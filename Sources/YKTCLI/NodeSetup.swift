@@ -55,7 +55,7 @@ enum NodeSetup {
         # min_body_bytes_per_second = 16384
         # max_pending_per_address = 32
         # max_changeset_bytes = 1073741824
-        # cache_mib = 256
+        # cache_mib = 128
         # log_format = text
         # log_level = info
 

@@ -71,10 +71,11 @@ public final class CountyServer: @unchecked Sendable {
                 break
             }
         }
-        // A page cache that holds the county-wide register (a million residents are about
-        // 110 MB of pages), so that registrations arriving in random ID order neither spill
-        // pages to the log mid-change-set nor read them back from it.
-        let cacheMiB = config.extra["cache_mib"].flatMap(Int.init).map { max(16, min($0, 64 * 1024)) } ?? 256
+        // A page cache that holds most of the county-wide register, so that registrations
+        // arriving in random ID order rarely spill pages to the log mid-change-set or read them
+        // back from it. 128 MiB: a push of a million registrations took as long as with 256 MiB
+        // (within the noise), and `ykt serve` peaked at 190 MB instead of 338 (docs/performance.md).
+        let cacheMiB = config.extra["cache_mib"].flatMap(Int.init).map { max(16, min($0, 64 * 1024)) } ?? 128
         try county.db.execute("PRAGMA cache_size=-\(cacheMiB * 1024)")
         // A receipt tells a township its change set is taken, and it never sends it again:
         // each commit is on disk before its receipt leaves.
