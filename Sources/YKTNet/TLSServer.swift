@@ -52,6 +52,7 @@ public final class TLSServer: @unchecked Sendable {
     private var active = 0
     private var activeByPeer: [String: Int] = [:]
     private var pending = 0
+    private var accepted = 0
     private var pendingByAddress: [String: Int] = [:]
     private var stopping = false
     private let done = DispatchGroup()
@@ -125,6 +126,7 @@ public final class TLSServer: @unchecked Sendable {
                 let fromAddress = pendingByAddress[peerAddress, default: 0]
                 if pending >= limits.maximumPendingHandshakes || fromAddress >= limits.maximumPendingPerAddress { return false }
                 pending += 1
+                accepted += 1
                 pendingByAddress[peerAddress] = fromAddress + 1
                 return true
             }
@@ -353,6 +355,9 @@ public final class TLSServer: @unchecked Sendable {
 
     /// Connections open now: (authenticated, still in their handshake).
     public var connectionCounts: (active: Int, pending: Int) { lock.withLock { (active, pending) } }
+
+    /// Connections taken into their handshake since the server started (tests).
+    public var connectionsAccepted: Int { lock.withLock { accepted } }
 }
 
 /// One line of the server's log: a level, a message and `key=value` metadata in order.
@@ -446,9 +451,10 @@ public enum TLSClient {
     /// Connects and writes the request, returning at once: the caller can work while the
     /// server does, then read the answer with `response()`. `checkPeer` sees the server
     /// certificate's name after the handshake and can refuse it before anything is sent.
-    /// `progress`, when given, is called with the bytes of the body written so far.
+    /// `progress`, when given, is called with the bytes of the body written so far. With
+    /// `keepAlive` the request asks to keep the connection open for one more (`Exchange.send`).
     public static func start(_ request: HTTPRequest, host: String = "127.0.0.1", port: UInt16, context: TLSContext?,
-                             limits: HTTPLimits = HTTPLimits(), source: String? = nil,
+                             limits: HTTPLimits = HTTPLimits(), source: String? = nil, keepAlive: Bool = false,
                              checkPeer: (String?) throws -> Void = { _ in },
                              progress: ((Int) -> Void)? = nil) throws -> Exchange {
         let c = try connect(host: host, port: port, context: context, limits: limits, source: source)
@@ -456,8 +462,8 @@ public enum TLSClient {
         var headers = request.headers
         if headers["host"] == nil { headers["host"] = "\(host):\(port)" }
         try HTTPFraming.write(c, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body,
-                              progress: progress)
-        return Exchange(connection: c, limits: limits)
+                              keepAlive: keepAlive ? "" : nil, progress: progress)
+        return Exchange(connection: c, limits: limits, host: headers["host"]!)
     }
 
     /// A TLS connection to the server, handshake done.
@@ -501,10 +507,15 @@ public enum TLSClient {
     public final class Exchange {
         let connection: TLSConnection
         let limits: HTTPLimits
+        let host: String
+        /// Whether the answer left the connection open for another request: asked for
+        /// (`keepAlive`) and granted (the answer says `connection: keep-alive`).
+        public private(set) var reusable = false
 
-        init(connection: TLSConnection, limits: HTTPLimits) {
+        init(connection: TLSConnection, limits: HTTPLimits, host: String) {
             self.connection = connection
             self.limits = limits
+            self.host = host
         }
 
         /// The server's certificate name, known once the handshake is done.
@@ -514,10 +525,28 @@ public enum TLSClient {
         /// of the I/O timeout (a server that does its work before it answers).
         public func response(waitingUpTo seconds: Double? = nil) throws -> (response: HTTPResponse, peer: String?) {
             if let seconds { Socket.setReadTimeout(connection.fd, seconds: seconds) }
+            let response = try Self.read(connection, limits: limits)
+            reusable = response.headers["connection"]?.lowercased() == "keep-alive"
+            if seconds != nil { Socket.setReadTimeout(connection.fd, seconds: limits.ioTimeoutSeconds) }
+            return (response, connection.peerCommonName)
+        }
+
+        /// One more request on this connection once its answer left it open (`reusable`), the
+        /// last one (`connection: close`), and its answer.
+        public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+            guard reusable else { throw TLSError.io("connection not kept open") }
+            reusable = false
+            var headers = request.headers
+            if headers["host"] == nil { headers["host"] = host }
+            try HTTPFraming.write(connection, start: "\(request.method) \(request.path) HTTP/1.1", headers: headers, body: request.body)
+            return try Self.read(connection, limits: limits)
+        }
+
+        static func read(_ connection: TLSConnection, limits: HTTPLimits) throws -> HTTPResponse {
             let (start, responseHeaders, body) = try HTTPFraming.read(connection, limits: limits)
             let parts = start.split(separator: " ", maxSplits: 2)
             guard parts.count >= 2, let status = Int(parts[1]) else { throw TLSError.io("bad status line") }
-            return (HTTPResponse(status: status, headers: responseHeaders, body: body), connection.peerCommonName)
+            return HTTPResponse(status: status, headers: responseHeaders, body: body)
         }
     }
 }

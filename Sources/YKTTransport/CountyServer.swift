@@ -28,6 +28,9 @@ public final class CountyServer: @unchecked Sendable {
     /// `max_pending_per_address` (each optional; docs/operations-guide.md).
     public static func limits(_ config: NodeConfig) throws(YKTError) -> HTTPLimits {
         var limits = HTTPLimits()
+        // Two requests a connection at most, each under the same limits: a township pulls on
+        // the connection of its last push (docs/protocol.md, "Transport").
+        limits.maximumRequestsPerConnection = 2
         func number(_ key: String) throws(YKTError) -> Double? {
             guard let text = config.extra[key] else { return nil }
             guard let v = Double(text), v > 0, v.isFinite else {

@@ -54,6 +54,9 @@ public struct TownshipSync {
         let (host, port, context, limits) = (self.host, self.port, self.context, self.limits)
         let countyCode = node.config.countyCode
         let counter = ProgressCounter(report: progress)
+        // The last change set's connection, when the county kept it open: the pull goes on it,
+        // saving a connection and its handshake.
+        let kept = KeptExchange()
         var report = try node.pushPipelined { bytes, signature in
             // Sent and answered on a thread of its own: the county reads a large body as it
             // arrives, so the next change set is built meanwhile.
@@ -63,7 +66,7 @@ public struct TownshipSync {
                                 headers: [SyncProtocol.signatureHeader: Hex.encode(signature),
                                           "content-type": SyncProtocol.changeSetContentType],
                                 body: bytes),
-                    host: host, port: port, context: context, limits: limits, checkPeer: { peer in
+                    host: host, port: port, context: context, limits: limits, keepAlive: true, checkPeer: { peer in
                         // Nothing is sent to a server that is not the county.
                         guard peer == countyCode else {
                             throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
@@ -72,6 +75,7 @@ public struct TownshipSync {
                 // The county reads the whole body, then applies it before it answers: a large
                 // change set's answer may take longer than one I/O timeout.
                 let (response, _) = try exchange.response(waitingUpTo: TownshipSync.answerWaitSeconds)
+                kept.keep(exchange.reusable ? exchange : nil)
                 counter?.finished(operations: (try? ChangeSet.readHeader(bytes))?.header.ops ?? 0)
                 let sig = response.headers[SyncProtocol.signatureHeader].flatMap { Hex.decode($0) }
                 return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig,
@@ -82,8 +86,11 @@ public struct TownshipSync {
         }
         report.pulled = try node.pull { after, anchor in
             let headers = anchor.map { [SyncProtocol.auditAnchorHeader: $0.description] } ?? [:]
-            let (r, peer) = try TLSClient.send(HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: after), headers: headers),
-                                               host: host, port: port, context: context, limits: limits)
+            let request = HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: after), headers: headers)
+            // On the push's connection when it was kept (its peer checked then); on a new one
+            // when there is none or it failed (a GET is safe to send again).
+            let (r, peer) = try kept.take().flatMap { exchange in (try? exchange.send(request)).map { ($0, exchange.peer) } }
+                ?? TLSClient.send(request, host: host, port: port, context: context, limits: limits)
             guard peer == countyCode else {
                 throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
             }
@@ -130,4 +137,17 @@ final class ProgressCounter: @unchecked Sendable {
         }
         report(now)
     }
+}
+
+/// The one connection a round may keep between its push and its pull (set on the sending
+/// thread, taken on the round's).
+private final class KeptExchange: @unchecked Sendable {
+    // Safe: `exchange` is only touched under `lock`, and used by one thread at a time.
+    private let lock = NSLock()
+    private var exchange: TLSClient.Exchange?
+
+    /// Keeps `exchange` (nil: none), closing the one kept before.
+    func keep(_ exchange: TLSClient.Exchange?) { lock.withLock { self.exchange = exchange } }
+
+    func take() -> TLSClient.Exchange? { lock.withLock { defer { exchange = nil }; return exchange } }
 }

@@ -137,6 +137,27 @@ struct CountyServiceTests {
         #expect(text.range(of: #"[0-9]{17}[0-9X]"#, options: .regularExpression) == nil, "\(text)")
     }
 
+    @Test("a round pulls on its last push's connection: one connection for a push and its pull, a new one when nothing was pushed; the connection carries no third request")
+    func pullOnThePushConnection() throws {
+        let net = try SyncNetwork()
+        try net.register("450223101", count: 2)
+        let before = net.server.server.connectionsAccepted
+        let pushed = try net.sync("450223101")
+        #expect(pushed.accepted == 2)
+        #expect(net.server.server.connectionsAccepted - before == 1)
+        #expect(net.log.filter { $0.message == "request" }.count == 2)
+        // Nothing to push: the pull on a connection of its own.
+        _ = try net.sync("450223101")
+        #expect(net.server.server.connectionsAccepted - before == 2)
+        // Two requests a connection at most: the second answer closes it.
+        let node = net.townships["450223101"]!
+        let context = try NodeTLS.context(.client, try NodeTLS.files(node.config, directory: node.directory))
+        let session = try TLSClient.Session(port: net.port, context: context)
+        let stream = HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: 0))
+        #expect(try session.send(stream).headers["connection"] == "keep-alive")
+        #expect(try session.send(stream).headers["connection"] == "close")
+    }
+
     @Test("offline is not a bug: no county listening is YKT-SYNC-OFFLINE (exit 75); a revoked certificate is YKT-SYNC-CERT")
     func offlineAndCertificates() throws {
         let net = try SyncNetwork(crl: true, revoke: ["450223102"])
