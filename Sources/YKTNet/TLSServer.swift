@@ -120,6 +120,7 @@ public final class TLSServer: @unchecked Sendable {
                 }
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            Socket.noDelay(fd)
             let peerAddress = Socket.text(address)
             let admitted: Bool = lock.withLock {
                 if stopping { return false }
