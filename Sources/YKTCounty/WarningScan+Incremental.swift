@@ -224,7 +224,7 @@ extension WarningScan {
             SELECT l.resident_id, l.account_number, l.roster_id, l.line_no
             FROM temp.wanted w CROSS JOIN roster_line l INDEXED BY roster_line_resident ON l.resident_id = w.key
             WHERE l.roster_id IN temp.relevant ORDER BY w.key, l.account_number
-            """, into: &out, twice: &twice, holders: false, lines: keep)
+            """, into: &out, twice: &twice, lines: keep)
         // Findings of other periods and programs may lack rosters not read: left out.
         let programNames = Set(infos.map(\.program)), periodNames = Set(infos.map(\.period))
         let several = out.findings.filter {

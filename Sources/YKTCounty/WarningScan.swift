@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,21 +7,26 @@ import Darwin
 import YKTCore
 import YKTStore
 
-/// The warning rules' read side: finds every case over the whole county in two passes that run
-/// at once on their own read connections (WAL lets them read while nothing writes), so a
-/// million residents and four million roster lines take seconds, not minutes.
+/// The warning rules' read side: finds every case over the whole county in two workers that
+/// read at once on their own read connections (WAL lets them read while nothing writes), so
+/// millions of residents and roster lines take seconds, not minutes.
 ///
-/// - The **line pass** reads every roster line once, in `(resident_id, account_number)` order
-///   from the covering index, so each resident's lines arrive together with their accounts
-///   sorted: several accounts in one period, paid twice for one program and period, invalid IDs
-///   on rosters, and each (resident, account) pair for the shared-account rule.
-/// - The **register pass** reads the register (invalid IDs, each resident's designated
-///   account), then the few lines above their program's standard (one query per roster, the
-///   ceiling bound in integer fen), and the deceased and officials lists (small, joined by index).
+/// - The **resident pass** reads the register and every roster line side by side in resident
+///   order (the register's primary key; the lines' covering index `roster_line_resident`), so
+///   each resident's register row and lines arrive together, the lines' accounts sorted:
+///   invalid IDs, several accounts in one period, paid twice, and each account a resident's live
+///   lines name that the register does not name for them. It is read from both ends: one worker
+///   from the first resident up, the other from the last down once its own rules are done, and
+///   they stop where their claims meet (`Meeting`), so both cores stay busy to the end whatever
+///   the other rules cost.
+/// - The **register rules**: the accounts the register names for more than one resident (the
+///   account index read in order, neighbours compared), the few lines above their program's
+///   standard (one query per roster, the ceiling bound in integer fen), the carrier rule, the
+///   deceased and officials lists (small, joined by index), and the household rules.
 ///
-/// Then one sort of the (account, resident) pairs from both passes, by a 64-bit hash of the
-/// account, finds the accounts named for more than one resident. Lines of rejected rosters are
-/// left out everywhere. Nothing here allocates per line except for the cases it finds.
+/// The shared-account rule then joins the two: an account is named for the residents the
+/// register names it for and those whose live lines name it. Lines of rejected rosters are left
+/// out everywhere. Nothing here allocates per line or per resident except for what it finds.
 struct WarningScan: Sendable {
     struct Finding: Sendable {
         var rule: WarningRule
@@ -52,6 +58,8 @@ struct WarningScan: Sendable {
     /// Each roster's program and months, by roster id (no text: the line pass compares these
     /// for every pair of a resident's lines).
     let spans: [(program: Int32, first: Int32, last: Int32)]
+    /// Whether each roster id is live (known and not rejected), for the lines read in bulk.
+    let isLive: [Bool]
     let path: String
     let today: CivilDate
 
@@ -85,6 +93,7 @@ struct WarningScan: Sendable {
         }
         rosters = table
         spans = table.map { $0.map { ($0.programKey, $0.firstMonth, $0.lastMonth) } ?? (-1, 0, -1) }
+        isLive = table.map { $0?.live ?? false }
         path = db.path
         self.today = today
     }
@@ -94,28 +103,26 @@ struct WarningScan: Sendable {
         return r
     }
 
-    /// Runs both passes (at once where there are two cores) and returns every finding, rule by
-    /// rule in the order of `WarningRule.allCases`, each rule's findings sorted by subject.
+    func isLive(_ id: Int64) -> Bool { id >= 0 && id < isLive.count && isLive[Int(id)] }
+
+    /// Runs every rule over the whole county (two workers where there are two cores) and
+    /// returns every finding, rule by rule in the order of `WarningRule.allCases`, each rule's
+    /// findings sorted by subject.
     func run() throws -> [Finding] {
-        // The line pass on one core; the register pass, then the household pass, on the other
-        // (parallelMap gives each worker a contiguous run of the three).
-        let outcomes = [0, 1, 2].parallelMap(minimumChunk: 1) { pass -> Result<PassOutput, any Error> in
+        let meeting = Meeting()
+        let outcomes = [0, 1].parallelMap(minimumChunk: 1) { worker -> Result<PassOutput, any Error> in
             Result {
-                switch pass {
-                case 0: try linePass()
-                case 1: try registerPass()
-                default: PassOutput(findings: try householdPass())   // WarningScan+Households.swift
-                }
+                if worker == 0 { return try residentPass(ascending: true, meeting) }
+                var out = try registerRules()
+                out.findings += try householdPass()   // WarningScan+Households.swift
+                out.add(try residentPass(ascending: false, meeting))
+                return out
             }
         }
-        let lines = try outcomes[0].get()
-        let register = try outcomes[1].get()
-        var findings = lines.findings + register.findings + (try outcomes[2].get()).findings
-        // Invalid IDs on rosters that the register does not already report.
-        let reported = Set(register.findings.filter { $0.rule == .invalidID }.map(\.subject))
-        findings += lines.invalidOnRosters.filter { !reported.contains($0.subject) }
-        findings += Self.sharedAccounts(lines.holders, register.holders)
-        return Self.ordered(findings)
+        let up = try outcomes[0].get(), down = try outcomes[1].get()
+        let shared = try sharedAccounts(inRegister: up.registerShared.merging(down.registerShared) { a, _ in a },
+                                        onLines: up.onLines + down.onLines, try reader())
+        return Self.ordered(up.findings + down.findings + shared)
     }
 
     /// Rule by rule in the order of `WarningRule.allCases`, each rule's findings by subject,
@@ -136,13 +143,22 @@ struct WarningScan: Sendable {
 
     struct PassOutput: Sendable {
         var findings: [Finding] = []
-        var invalidOnRosters: [Finding] = []
-        var holders = Holders()
+        /// Accounts named on live lines for a resident the register does not name for them.
+        var onLines: [(account: String, resident: String)] = []
+        /// Accounts the register names for more than one resident, with those residents.
+        var registerShared: [String: [String]] = [:]
+
+        mutating func add(_ other: PassOutput) {
+            findings += other.findings
+            onLines += other.onLines
+            registerShared.merge(other.registerShared) { a, _ in a }
+        }
     }
 
-    // MARK: The line pass
+    // MARK: The resident pass
 
-    /// One resident's live lines while the pass reads them.
+    /// One resident's live lines while the pass reads them (each account kept once: a
+    /// resident's lines arrive with their accounts sorted).
     struct Group {
         var resident: [UInt8] = []
         var accounts: [UInt8] = []
@@ -151,12 +167,49 @@ struct WarningScan: Sendable {
         func account(_ i: Int) -> ArraySlice<UInt8> { accounts[lines[i].account] }
         var residentText: String { String(decoding: resident, as: UTF8.self) }
 
-        /// Adds a line when its roster is live.
-        mutating func add(roster: Int64, line: Int64, account: UnsafeBufferPointer<UInt8>, if live: (Int64) -> RosterInfo?) {
-            guard live(roster) != nil else { return }
+        mutating func start(_ resident: UnsafeBufferPointer<UInt8>) {
+            self.resident.removeAll(keepingCapacity: true)
+            self.resident.append(contentsOf: resident)
+            accounts.removeAll(keepingCapacity: true)
+            lines.removeAll(keepingCapacity: true)
+        }
+
+        mutating func add(roster: Int64, line: Int64, account: UnsafeBufferPointer<UInt8>) {
+            if let last = lines.last, WarningScan.equal(accounts[last.account], account) {
+                lines.append((last.account, roster, line))
+                return
+            }
             let start = accounts.count
             accounts.append(contentsOf: account)
             lines.append((start..<accounts.count, roster, line))
+        }
+    }
+
+    /// Where the two ends of the resident pass have got to. Each end claims a resident before
+    /// reading it and stops at the first one the other end has claimed, so every resident is
+    /// read by exactly one end. Residents compare as SQLite's BINARY collation orders them
+    /// (bytes, then length).
+    final class Meeting: @unchecked Sendable {
+        // Safe: read and written only under `lock`.
+        private let lock = NSLock()
+        private var up: [UInt8] = [], down: [UInt8] = []
+        private var claimedUp = false, claimedDown = false
+
+        func claim(_ resident: UnsafeBufferPointer<UInt8>, ascending: Bool) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if ascending {
+                if claimedDown && WarningScan.compare(resident, down) >= 0 { return false }
+                up.removeAll(keepingCapacity: true)
+                up.append(contentsOf: resident)
+                claimedUp = true
+            } else {
+                if claimedUp && WarningScan.compare(resident, up) <= 0 { return false }
+                down.removeAll(keepingCapacity: true)
+                down.append(contentsOf: resident)
+                claimedDown = true
+            }
+            return true
         }
     }
 
@@ -188,70 +241,115 @@ struct WarningScan: Sendable {
     /// by, and the periods.
     typealias Twice = (resident: String, lines: [(roster: Int64, line: Int64)], named: Int64, periods: [String])
 
-    func linePass() throws -> PassOutput {
+    /// One end of the resident pass: the register and the lines side by side, resident by
+    /// resident, up from the first (`ascending`) or down from the last, each resident claimed in
+    /// `meeting` before it is read. Stops at the first resident the other end has claimed (or
+    /// after `limit` residents: tests stop an end part way).
+    func residentPass(ascending: Bool, _ meeting: Meeting, limit: Int = .max) throws -> PassOutput {
         let db = try reader()
+        let order = ascending ? "" : " DESC"
+        // Without the line numbers (one column less a line): a resident whose lines could hold a
+        // finding is read again with them (`whole`).
+        let lines = try db.statement("""
+            SELECT resident_id, account_number, roster_id FROM roster_line INDEXED BY roster_line_resident
+            ORDER BY resident_id\(order), account_number\(order)
+            """)
+        let whole = try db.statement("""
+            SELECT account_number, roster_id, line_no FROM roster_line INDEXED BY roster_line_resident
+            WHERE resident_id = ? ORDER BY account_number
+            """)
+        let register = try db.statement("SELECT resident_id, account_number FROM resident ORDER BY resident_id\(order)")
+        try lines.bind([])
+        try register.bind([])
+        defer { lines.reset(); register.reset() }
         var out = PassOutput()
         var twice: [Twice] = []
-        try checkGroups(db, "SELECT resident_id, account_number, roster_id, line_no FROM roster_line ORDER BY resident_id, account_number",
-                        into: &out, twice: &twice, holders: true)
+        var g = Group()
+        // The register's row at hand, copied (a statement's text is valid until it steps).
+        var registered: [UInt8] = [], account: [UInt8] = []
+        func nextRegistered() throws -> Bool {
+            guard try register.step() else { return false }
+            registered.removeAll(keepingCapacity: true)
+            registered.append(contentsOf: register.row.utf8(0))
+            account.removeAll(keepingCapacity: true)
+            account.append(contentsOf: register.row.utf8(1))
+            return true
+        }
+        var inRegister = try nextRegistered(), onLines = try lines.step()
+        // The resident of the line at hand (each column is asked for once a line: a call into
+        // SQLite costs as much as the rest of a line's work).
+        var lineResident = onLines ? lines.row.utf8(0) : UnsafeBufferPointer(start: nil, count: 0)
+        var claimed = 0
+        while (inRegister || onLines) && claimed < limit {
+            // Which comes next in this direction: the register's resident (> 0), the lines' (< 0), or both (0).
+            var next = inRegister ? 1 : -1
+            if inRegister && onLines { next = (ascending ? 1 : -1) * Self.compare(lineResident, registered) }
+            let claim = next > 0 ? registered.withUnsafeBufferPointer { meeting.claim($0, ascending: ascending) }
+                                 : meeting.claim(lineResident, ascending: ascending)
+            guard claim else { break }
+            claimed += 1
+            if next > 0 { registered.withUnsafeBufferPointer { g.start($0) } } else { g.start(lineResident) }
+            while next <= 0 && onLines {
+                let r = lines.row
+                let roster = r.int64(2)
+                if isLive(roster) { g.add(roster: roster, line: 0, account: r.utf8(1)) }
+                onLines = try lines.step()
+                guard onLines else { break }
+                lineResident = r.utf8(0)
+                if !Self.equal(g.resident, lineResident) { break }
+            }
+            // Invalid IDs: the register's when the resident is registered, else the rosters'.
+            if next >= 0 || !g.lines.isEmpty,
+               g.resident.withUnsafeBufferPointer({ ResidentID.problem(in: $0, today: today) }) != nil {
+                out.findings.append(invalidID(g.residentText, where: next >= 0 ? "register" : "roster"))
+            }
+            // Accounts on the lines that the register does not name for this resident.
+            for i in g.lines.indices where i == 0 || g.lines[i].account != g.lines[i - 1].account {
+                if next == 0 && g.account(i).elementsEqual(account) { continue }
+                out.onLines.append((String(decoding: g.account(i), as: UTF8.self), g.residentText))
+            }
+            if Self.severalAccounts(in: g) || overlaps(g) {
+                whole.reset()
+                try whole.bind(1, utf8Text: g.resident)
+                g.accounts.removeAll(keepingCapacity: true)
+                g.lines.removeAll(keepingCapacity: true)
+                while try whole.step() {
+                    let r = whole.row
+                    if isLive(r.int64(1)) { g.add(roster: r.int64(1), line: r.int64(2), account: r.utf8(0)) }
+                }
+                whole.reset()
+                check(g, into: &out, twice: &twice)
+            }
+            if next >= 0 { inRegister = try nextRegistered() }
+        }
         out.findings += try paidTwice(twice, db)
-        out.holders.sort()
         return out
     }
 
     /// Reads `sql`'s rows (resident, account, roster, line; in resident then account order)
-    /// one resident at a time, and checks each resident's live lines.
-    func checkGroups(_ db: Database, _ sql: String, into out: inout PassOutput, twice: inout [Twice], holders: Bool,
-                     lines keep: ((Int64) -> RosterInfo?)? = nil) throws {
-        let keep = keep ?? live
+    /// one resident at a time, and checks each resident's lines of the rosters `keep` gives.
+    func checkGroups(_ db: Database, _ sql: String, into out: inout PassOutput, twice: inout [Twice],
+                     lines keep: (Int64) -> RosterInfo?) throws {
         var g = Group()
         try db.forEach(sql) { r in
             let resident = r.utf8(0)
             if !Self.equal(g.resident, resident) {
-                check(g, into: &out, twice: &twice, holders: holders)
-                g.resident.removeAll(keepingCapacity: true)
-                g.resident.append(contentsOf: resident)
-                g.accounts.removeAll(keepingCapacity: true)
-                g.lines.removeAll(keepingCapacity: true)
+                check(g, into: &out, twice: &twice)
+                g.start(resident)
             }
-            g.add(roster: r.int64(2), line: r.int64(3), account: r.utf8(1), if: keep)
+            if keep(r.int64(2)) != nil { g.add(roster: r.int64(2), line: r.int64(3), account: r.utf8(1)) }
         }
-        check(g, into: &out, twice: &twice, holders: holders)
+        check(g, into: &out, twice: &twice)
     }
 
-    /// One resident's live lines, as a group: several accounts in one period, paid twice (kept
-    /// in `twice`, gathered by `paidTwice` afterwards), an invalid ID on a roster, and with
-    /// `holders` each (resident, account) pair for the shared-account rule.
-    func check(_ g: Group, into out: inout PassOutput, twice: inout [Twice], holders: Bool) {
-        guard !g.lines.isEmpty else { return }
-        let problem = g.resident.withUnsafeBufferPointer { ResidentID.problem(in: $0, today: today) }
-        if problem != nil {
-            out.invalidOnRosters.append(invalidID(g.residentText, where: "roster"))
-        }
-        // Accounts arrive sorted, so equal ones are neighbours.
-        let residentAt = holders ? out.holders.add(g.resident) : 0
-        var distinct = 0
-        for i in g.lines.indices where i == 0 || g.account(i) != g.account(i - 1) {
-            distinct += 1
-            if holders { out.holders.pair(resident: residentAt, residentLength: g.resident.count, account: g.account(i)) }
-        }
+    /// One resident's live lines, as a group: several accounts in one period, and paid twice
+    /// (kept in `twice`, gathered by `paidTwice` afterwards).
+    func check(_ g: Group, into out: inout PassOutput, twice: inout [Twice]) {
         guard g.lines.count > 1 else { return }
-        if distinct > 1 { out.findings += severalAccounts(g) }
-        // Paid twice: two live lines for one program whose periods overlap (a year and one
-        // of its months, say; equal periods overlap), checked without allocating; the few
-        // found are gathered afterwards.
+        if Self.severalAccounts(in: g) { out.findings += severalAccounts(g) }
+        // Paid twice: gathered afterwards for the few found.
         func info(_ i: Int) -> RosterInfo { rosters[Int(g.lines[i].roster)]! }
-        var duplicated = false
-        spans.withUnsafeBufferPointer { spans in
-            outer: for i in 1..<g.lines.count {
-                let a = spans[Int(g.lines[i].roster)]
-                for j in 0..<i {
-                    let b = spans[Int(g.lines[j].roster)]
-                    if a.program == b.program && a.first <= b.last && b.first <= a.last { duplicated = true; break outer }
-                }
-            }
-        }
-        guard duplicated else { return }
+        guard overlaps(g) else { return }
         var byProgram: [Int32: [Int]] = [:]
         for i in g.lines.indices { byProgram[info(i).programKey, default: []].append(i) }
         for indices in byProgram.values where indices.count > 1 {
@@ -278,6 +376,27 @@ struct WarningScan: Sendable {
                 }
             }
             emit()
+        }
+    }
+
+    /// More than one account on a resident's lines (equal accounts share one range: `Group.add`).
+    static func severalAccounts(in g: Group) -> Bool {
+        g.lines.contains { $0.account != g.lines[0].account }
+    }
+
+    /// Two of a resident's lines for one program whose periods overlap (a year and one of its
+    /// months, say; equal periods overlap), found without allocating.
+    func overlaps(_ g: Group) -> Bool {
+        guard g.lines.count > 1 else { return false }
+        return spans.withUnsafeBufferPointer { spans in
+            for i in 1..<g.lines.count {
+                let a = spans[Int(g.lines[i].roster)]
+                for j in 0..<i {
+                    let b = spans[Int(g.lines[j].roster)]
+                    if a.program == b.program && a.first <= b.last && b.first <= a.last { return true }
+                }
+            }
+            return false
         }
     }
 
@@ -322,23 +441,13 @@ struct WarningScan: Sendable {
         return found
     }
 
-    // MARK: The register pass
+    // MARK: The register rules
 
-    func registerPass() throws -> PassOutput {
+    /// The rules that read the register's indexes and the lists, and few lines each.
+    func registerRules() throws -> PassOutput {
         let db = try reader()
         var out = PassOutput()
-        try db.forEach("SELECT resident_id, account_number FROM resident") { r in
-            let resident = r.utf8(0)
-            if ResidentID.problem(in: resident, today: today) != nil {
-                out.findings.append(invalidID(String(decoding: resident, as: UTF8.self), where: "register"))
-            }
-            let account = r.utf8(1)
-            if account.count > 0 {
-                let at = out.holders.add(resident)
-                out.holders.pair(resident: at, residentLength: resident.count, account: account)
-            }
-        }
-        out.holders.sort()
+        out.registerShared = try registerShared(db)
         try aboveStandard(db, into: &out.findings)
         try carrierTransition(db, into: &out.findings)
         try db.forEach("""
@@ -467,71 +576,45 @@ struct WarningScan: Sendable {
 
     // MARK: Shared accounts
 
-    /// (account, resident) pairs, the bytes in one arena.
-    struct Holders: Sendable {
-        struct Pair: Sendable {
-            var hash: UInt64
-            var resident: UInt32
-            var account: UInt32
-            var residentLength: UInt16
-            var accountLength: UInt16
+    /// The accounts the register names for more than one resident, with those residents: the
+    /// register's account index (`resident_account`) read in order, each account compared with
+    /// the one before; the residents of the few named twice are read after.
+    func registerShared(_ db: Database) throws -> [String: [String]] {
+        var twice: [String] = []
+        var last: [UInt8] = []
+        try db.forEach("SELECT account_number FROM resident INDEXED BY resident_account WHERE account_number <> '' ORDER BY account_number") { r in
+            let account = r.utf8(0)
+            if Self.equal(last, account) {
+                if twice.last.map({ !$0.utf8.elementsEqual(account) }) ?? true { twice.append(String(decoding: account, as: UTF8.self)) }
+            } else {
+                last.removeAll(keepingCapacity: true)
+                last.append(contentsOf: account)
+            }
         }
-        var arena: [UInt8] = []
-        var pairs: [Pair] = []
-
-        mutating func add<C: Collection<UInt8>>(_ bytes: C) -> Int {
-            let at = arena.count
-            arena.append(contentsOf: bytes)
-            return at
+        let named = try db.statement("SELECT resident_id FROM resident WHERE account_number = ? AND account_number <> ''")
+        var found: [String: [String]] = [:]
+        for account in twice {
+            try named.forEach([account]) { found[account, default: []].append($0.text(0)) }
         }
-
-        mutating func pair<C: Collection<UInt8>>(resident: Int, residentLength: Int, account: C) {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325    // FNV-1a
-            for b in account { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
-            let at = add(account)
-            pairs.append(Pair(hash: hash, resident: UInt32(resident), account: UInt32(at),
-                              residentLength: UInt16(min(residentLength, Int(UInt16.max))),
-                              accountLength: UInt16(min(account.count, Int(UInt16.max)))))
-        }
-
-        /// By the account's hash, as `sharedAccounts` reads them (each pass sorts its own).
-        mutating func sort() {
-            pairs.sort { $0.hash < $1.hash }
-        }
-
-        func resident(_ p: Pair) -> ArraySlice<UInt8> { arena[Int(p.resident)..<Int(p.resident) + Int(p.residentLength)] }
-        func account(_ p: Pair) -> ArraySlice<UInt8> { arena[Int(p.account)..<Int(p.account) + Int(p.accountLength)] }
+        return found
     }
 
     /// 一卡多人: one account named for several residents, in the register or on live rosters:
-    /// the pairs of the two passes (each sorted by the account's hash) read together in hash
-    /// order, with no copy of either.
-    static func sharedAccounts(_ a: Holders, _ b: Holders) -> [Finding] {
-        var found: [Finding] = []
-        var i = 0, j = 0
-        while i < a.pairs.count || j < b.pairs.count {
-            let hash = min(i < a.pairs.count ? a.pairs[i].hash : .max, j < b.pairs.count ? b.pairs[j].hash : .max)
-            var ei = i, ej = j
-            while ei < a.pairs.count && a.pairs[ei].hash == hash { ei += 1 }
-            while ej < b.pairs.count && b.pairs[ej].hash == hash { ej += 1 }
-            defer { (i, j) = (ei, ej) }
-            guard (ei - i) + (ej - j) > 1 else { continue }
-            // Usually one resident's register and roster accounts: nothing to report.
-            let resident = i < ei ? a.resident(a.pairs[i]) : b.resident(b.pairs[j])
-            let account = i < ei ? a.account(a.pairs[i]) : b.account(b.pairs[j])
-            if a.pairs[i..<ei].allSatisfy({ a.resident($0) == resident && a.account($0) == account })
-                && b.pairs[j..<ej].allSatisfy({ b.resident($0) == resident && b.account($0) == account }) { continue }
-            var residents: [String: Set<String>] = [:]
-            for (h, range) in [(a, i..<ei), (b, j..<ej)] {
-                for p in h.pairs[range] {
-                    residents[String(decoding: h.account(p), as: UTF8.self), default: []].insert(String(decoding: h.resident(p), as: UTF8.self))
-                }
+    /// those the register names it for (`inRegister`, where that is more than one; otherwise
+    /// looked up in its account index) and the residents whose live lines name it while the
+    /// register does not name it for them (`onLines`).
+    func sharedAccounts(inRegister: [String: [String]], onLines: [(account: String, resident: String)], _ db: Database) throws -> [Finding] {
+        var people = inRegister.mapValues(Set.init)
+        let holders = try db.statement("SELECT resident_id FROM resident WHERE account_number = ? AND account_number <> ''")
+        for (account, resident) in onLines {
+            if people[account] == nil {
+                var named: Set<String> = []
+                try holders.forEach([account]) { named.insert($0.text(0)) }
+                people[account] = named
             }
-            for (account, people) in residents {
-                if let f = sharedAccount(account, people) { found.append(f) }
-            }
+            people[account]!.insert(resident)
         }
-        return found
+        return people.compactMap { Self.sharedAccount($0.key, $0.value) }
     }
 
     /// 一卡多人 for one account and the residents it is named for.
@@ -543,9 +626,17 @@ struct WarningScan: Sendable {
                        residents: sorted)
     }
 
-    static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func equal<C: Collection<UInt8>>(_ a: C, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
-        guard let base = b.baseAddress else { return true }
-        return a.withUnsafeBufferPointer { memcmp($0.baseAddress!, base, b.count) == 0 }
+        guard let base = b.baseAddress, b.count > 0 else { return true }
+        return a.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, base, b.count) == 0 } ?? a.elementsEqual(b)
+    }
+
+    /// SQLite's BINARY order of two texts: bytes, then length (negative: `a` first).
+    static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Int {
+        let n = min(a.count, b.count)
+        let c = n == 0 ? 0 : b.withUnsafeBufferPointer { memcmp(a.baseAddress!, $0.baseAddress!, n) }
+        return c != 0 ? Int(c) : a.count - b.count
     }
 }
+

@@ -79,6 +79,10 @@ public final class Statement {
         sqlite3_reset(handle)
     }
 
+    /// The current row after `step()` returned true (valid until the next step): for reading
+    /// two statements side by side.
+    public var row: Row { Row(statement: self) }
+
     /// Binds and calls `body` for each row.
     public func forEach(_ values: [any DatabaseValueConvertible] = [], _ body: (Row) throws -> Void) throws {
         try bind(values)
