@@ -14,33 +14,80 @@ import YKTStore
 ///   lines, or the household one of them belongs to now (a 户号 changed between rosters, say).
 ///   The same resident twice is the person rule's (`paid-twice`).
 extension WarningScan {
+    /// A line of a per-household program, its texts as numbers into `HouseholdLines.texts`.
     struct HouseholdLine {
         var roster: Int64
         var line: Int64
-        var resident: String
-        var account: String
+        var resident: Int32
+        var account: Int32
         var amount: Int64
-        var info: RosterInfo
-        /// Township + 户号 written on the line, and the one the resident is in now (-1: none),
-        /// as numbers into `HouseholdLines.names`.
+        /// Township + 户号 written on the line, and the one the resident is in now (-1: none).
         var written: Int32
         var now: Int32
     }
 
-    /// The lines read, with the households numbered (a county has hundreds of thousands of
-    /// lines of per-household programs: grouped by number and sorted, not by text in
-    /// dictionaries, and nothing allocated per group without a finding).
+    /// Byte strings numbered in the order first seen, in one arena with an open-addressing
+    /// table: looking one up allocates nothing (a county has hundreds of thousands of lines of
+    /// per-household programs, each with a household, a resident and an account).
+    struct Interned {
+        private var arena: [UInt8] = []
+        private var ends: [Int] = [0]
+        private var slots = [Int32](repeating: -1, count: 1 << 16)
+
+        var count: Int { ends.count - 1 }
+
+        func bytes(_ n: Int32) -> ArraySlice<UInt8> { arena[ends[Int(n)]..<ends[Int(n) + 1]] }
+        func text(_ n: Int32) -> String { String(decoding: bytes(n), as: UTF8.self) }
+
+        /// The number of `key`, numbering it when new.
+        mutating func number(_ key: UnsafeBufferPointer<UInt8>) -> Int32 {
+            let mask = slots.count - 1
+            var i = Self.hash(key) & mask
+            while slots[i] >= 0 {
+                if WarningScan.equal(bytes(slots[i]), key) { return slots[i] }
+                i = (i + 1) & mask
+            }
+            let n = Int32(count)
+            arena.append(contentsOf: key)
+            ends.append(arena.count)
+            slots[i] = n
+            if count * 2 > slots.count { grow() }
+            return n
+        }
+
+        /// FNV-1a, its high bits folded into the low ones the table reads.
+        private static func hash<C: Collection<UInt8>>(_ key: C) -> Int {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in key { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return Int(truncatingIfNeeded: hash ^ (hash >> 29))
+        }
+
+        private mutating func grow() {
+            slots = [Int32](repeating: -1, count: slots.count * 2)
+            let mask = slots.count - 1
+            for n in 0..<Int32(count) {
+                var i = Self.hash(bytes(n)) & mask
+                while slots[i] >= 0 { i = (i + 1) & mask }
+                slots[i] = n
+            }
+        }
+    }
+
+    /// The lines read, with the households, residents and accounts numbered (grouped by number
+    /// and sorted, not by text in dictionaries, and nothing allocated per line or per group
+    /// without a finding).
     struct HouseholdLines {
         var lines: [HouseholdLine] = []
-        var names: [String] = []
-        var numbers: [String: Int32] = [:]
+        var texts = Interned()
+        /// Township + "/" + 户号, put together without a `String`.
+        private var key: [UInt8] = []
 
-        mutating func number(_ household: String) -> Int32 {
-            if let n = numbers[household] { return n }
-            let n = Int32(names.count)
-            names.append(household)
-            numbers[household] = n
-            return n
+        mutating func household(_ node: String.UTF8View, _ household: UnsafeBufferPointer<UInt8>) -> Int32 {
+            key.removeAll(keepingCapacity: true)
+            key.append(contentsOf: node)
+            key.append(UInt8(ascii: "/"))
+            key.append(contentsOf: household)
+            return key.withUnsafeBufferPointer { texts.number($0) }
         }
 
         /// `keys` (a household number, a second key, a line) in order, one group of lines per
@@ -52,7 +99,7 @@ extension WarningScan {
             while start < sorted.count {
                 var end = start + 1
                 while end < sorted.count && sorted[end].household == sorted[start].household && sorted[end].key == sorted[start].key { end += 1 }
-                body(names[Int(sorted[start].household)], indices[start..<end])
+                body(texts.text(sorted[start].household), indices[start..<end])
                 start = end
             }
         }
@@ -97,11 +144,12 @@ extension WarningScan {
         }
         var h = HouseholdLines()
         try db.forEach(sql) { r in
-            guard let info = live(r.int64(0)) else { return }
-            let written = h.number(info.node + "/" + r.text(5))
-            let now = r.utf8(6).elementsEqual(info.node.utf8) && r.utf8(7).count > 0 ? h.number(info.node + "/" + r.text(7)) : -1
-            h.lines.append(HouseholdLine(roster: r.int64(0), line: r.int64(1), resident: r.text(2), account: r.text(3),
-                                         amount: r.int64(4), info: info, written: written, now: now))
+            let roster = r.int64(0)
+            guard isLive(roster), let node = rosters[Int(roster)]?.node.utf8 else { return }
+            let written = h.household(node, r.utf8(5))
+            let now = r.utf8(6).elementsEqual(node) && r.utf8(7).count > 0 ? h.household(node, r.utf8(7)) : -1
+            h.lines.append(HouseholdLine(roster: roster, line: r.int64(1), resident: h.texts.number(r.utf8(2)),
+                                         account: h.texts.number(r.utf8(3)), amount: r.int64(4), written: written, now: now))
         }
         // Only the households asked for: their groups are whole; others' may not be.
         return severalAccounts(h).filter { only?.contains(Self.household(of: $0.subject)) ?? true }
@@ -113,15 +161,20 @@ extension WarningScan {
         subject.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).prefix(2).joined(separator: "/")
     }
 
-    static func place(_ l: HouseholdLine) -> String { "\(l.info.node) 清册\(l.roster)第\(l.line)行" }
+    func info(_ l: HouseholdLine) -> RosterInfo { rosters[Int(l.roster)]! }
 
-    static func evidence(_ household: String, _ lines: [HouseholdLine]) -> [String: JSONValue] {
+    func evidence(_ household: String, _ lines: [HouseholdLine], _ h: HouseholdLines) -> [String: JSONValue] {
         let parts = household.split(separator: "/", maxSplits: 1).map(String.init)
         let sorted = lines.sorted { ($0.roster, $0.line) < ($1.roster, $1.line) }
         return ["township": .string(parts.first ?? ""), "household": .string(parts.count > 1 ? parts[1] : ""),
-                "residents": .array(Set(lines.map(\.resident)).sorted().map { .string($0) }),
-                "lines": .string(sorted.map(place).joined(separator: "；")),
+                "residents": .array(Self.texts(lines.map(\.resident), h).map { .string($0) }),
+                "lines": .string(sorted.map { "\(info($0).node) 清册\($0.roster)第\($0.line)行" }.joined(separator: "；")),
                 "totalFen": .int(lines.reduce(0) { $0 + $1.amount })]
+    }
+
+    /// The distinct texts of `numbers`, sorted.
+    static func texts(_ numbers: [Int32], _ h: HouseholdLines) -> [String] {
+        Set(numbers).map { h.texts.text($0) }.sorted()
     }
 
     /// 一户多卡: per household (as written on the lines) and calendar year, more than one account.
@@ -130,8 +183,9 @@ extension WarningScan {
         var keys: [(household: Int32, key: Int32, line: Int32)] = []
         keys.reserveCapacity(h.lines.count)
         for (i, l) in h.lines.enumerated() {
-            if years[l.info.periodKey] == nil, let year = (try? Period(parsing: l.info.period))?.year { years[l.info.periodKey] = Int32(year) }
-            guard let year = years[l.info.periodKey] else { continue }
+            let roster = info(l)
+            if years[roster.periodKey] == nil, let year = (try? Period(parsing: roster.period))?.year { years[roster.periodKey] = Int32(year) }
+            guard let year = years[roster.periodKey] else { continue }
             keys.append((l.written, year, Int32(i)))
         }
         var found: [Finding] = []
@@ -139,13 +193,12 @@ extension WarningScan {
             let first = h.lines[Int(indices.first!)].account
             guard indices.contains(where: { h.lines[Int($0)].account != first }) else { return }
             let group = indices.map { h.lines[Int($0)] }
-            let accounts = Set(group.map(\.account)).sorted()
-            let year = String(years[group[0].info.periodKey]!)
-            var evidence = Self.evidence(household, group)
+            let year = String(years[info(group[0]).periodKey]!)
+            var evidence = evidence(household, group, h)
             evidence["year"] = .string(year)
-            evidence["accounts"] = .array(accounts.map { .string($0) })
+            evidence["accounts"] = .array(Self.texts(group.map(\.account), h).map { .string($0) })
             found.append(Finding(rule: .householdSeveralAccounts, subject: household + "/" + year, evidence: .object(evidence),
-                                 residents: Set(group.map(\.resident)).sorted()))
+                                 residents: Self.texts(group.map(\.resident), h)))
         }
         return found
     }
@@ -156,8 +209,9 @@ extension WarningScan {
         var keys: [(household: Int32, key: Int32, line: Int32)] = []
         keys.reserveCapacity(h.lines.count)
         for (i, l) in h.lines.enumerated() {
-            keys.append((l.written, l.info.programKey, Int32(i)))
-            if l.now >= 0 && l.now != l.written { keys.append((l.now, l.info.programKey, Int32(i))) }
+            let program = spans[Int(l.roster)].program
+            keys.append((l.written, program, Int32(i)))
+            if l.now >= 0 && l.now != l.written { keys.append((l.now, program, Int32(i))) }
         }
         var found: [Finding] = []
         h.groups(keys) { household, indices in
@@ -165,26 +219,29 @@ extension WarningScan {
             guard indices.contains(where: { h.lines[Int($0)].resident != first }) else { return }
             // Widest first at each start, so a run's first line names its period.
             let sorted = indices.map { h.lines[Int($0)] }.sorted {
-                ($0.info.firstMonth, -Int64($0.info.lastMonth), $0.roster, $0.line) < ($1.info.firstMonth, -Int64($1.info.lastMonth), $1.roster, $1.line)
+                let a = spans[Int($0.roster)], b = spans[Int($1.roster)]
+                return (a.first, -Int64(a.last), $0.roster, $0.line) < (b.first, -Int64(b.last), $1.roster, $1.line)
             }
             var run: [HouseholdLine] = []
             var end = Int32.min
             func emit() {
                 guard Set(run.map(\.resident)).count > 1 else { return }
-                var evidence = Self.evidence(household, run)
-                evidence["program"] = .string(run[0].info.program)
-                evidence["period"] = .string(run[0].info.period)
-                found.append(Finding(rule: .householdPaidTwice, subject: "\(household)/\(run[0].info.program)/\(run[0].info.period)",
-                                     evidence: .object(evidence), residents: Set(run.map(\.resident)).sorted()))
+                let named = info(run[0])
+                var evidence = evidence(household, run, h)
+                evidence["program"] = .string(named.program)
+                evidence["period"] = .string(named.period)
+                found.append(Finding(rule: .householdPaidTwice, subject: "\(household)/\(named.program)/\(named.period)",
+                                     evidence: .object(evidence), residents: Self.texts(run.map(\.resident), h)))
             }
             for l in sorted {
-                if !run.isEmpty, l.info.firstMonth <= end {
+                let span = spans[Int(l.roster)]
+                if !run.isEmpty, span.first <= end {
                     run.append(l)
-                    end = max(end, l.info.lastMonth)
+                    end = max(end, span.last)
                 } else {
                     emit()
                     run = [l]
-                    end = l.info.lastMonth
+                    end = span.last
                 }
             }
             emit()

@@ -60,6 +60,10 @@ struct WarningScan: Sendable {
     let spans: [(program: Int32, first: Int32, last: Int32)]
     /// Whether each roster id is live (known and not rejected), for the lines read in bulk.
     let isLive: [Bool]
+    /// Each roster's chain: the rosters of one program joined by overlapping periods (a line
+    /// of one chain can be paid twice only with a line of the same chain), numbered from 0.
+    let chain: [Int32]
+    let chains: Int
     let path: String
     let today: CivilDate
 
@@ -94,6 +98,7 @@ struct WarningScan: Sendable {
         rosters = table
         spans = table.map { $0.map { ($0.programKey, $0.firstMonth, $0.lastMonth) } ?? (-1, 0, -1) }
         isLive = table.map { $0?.live ?? false }
+        (chain, chains) = Self.chains(spans)
         path = db.path
         self.today = today
     }
@@ -280,6 +285,7 @@ struct WarningScan: Sendable {
         // SQLite costs as much as the rest of a line's work).
         var lineResident = onLines ? lines.row.utf8(0) : UnsafeBufferPointer(start: nil, count: 0)
         var claimed = 0
+        var stamps = [UInt32](repeating: 0, count: chains)
         while (inRegister || onLines) && claimed < limit {
             // Which comes next in this direction: the register's resident (> 0), the lines' (< 0), or both (0).
             var next = inRegister ? 1 : -1
@@ -308,7 +314,7 @@ struct WarningScan: Sendable {
                 if next == 0 && g.account(i).elementsEqual(account) { continue }
                 out.onLines.append((String(decoding: g.account(i), as: UTF8.self), g.residentText))
             }
-            if Self.severalAccounts(in: g) || overlaps(g) {
+            if Self.severalAccounts(in: g) || sameChain(g, stamps: &stamps, group: UInt32(truncatingIfNeeded: claimed)) && overlaps(g) {
                 whole.reset()
                 try whole.bind(1, utf8Text: g.resident)
                 g.accounts.removeAll(keepingCapacity: true)
@@ -376,6 +382,41 @@ struct WarningScan: Sendable {
                 }
             }
             emit()
+        }
+    }
+
+    /// The chains of `spans` (rosters by id): per program, in order of first month, a roster
+    /// whose first month is after every month of the chain so far starts a new one.
+    static func chains(_ spans: [(program: Int32, first: Int32, last: Int32)]) -> ([Int32], Int) {
+        var chain = [Int32](repeating: -1, count: spans.count)
+        var count: Int32 = 0
+        var current: (program: Int32, last: Int32)? = nil
+        for id in spans.indices.sorted(by: { (spans[$0].program, spans[$0].first) < (spans[$1].program, spans[$1].first) }) {
+            let s = spans[id]
+            if let c = current, c.program == s.program, s.first <= c.last {
+                current = (c.program, max(c.last, s.last))
+            } else {
+                count += 1
+                current = (s.program, s.last)
+            }
+            chain[id] = count - 1
+        }
+        return (chain, Int(count))
+    }
+
+    /// Whether two of `g`'s lines are of one chain (so could be paid twice), by stamping each
+    /// line's chain with `group`, a number new for each group: one look per line.
+    func sameChain(_ g: Group, stamps: inout [UInt32], group: UInt32) -> Bool {
+        guard g.lines.count > 1 else { return false }
+        return chain.withUnsafeBufferPointer { chain in
+            stamps.withUnsafeMutableBufferPointer { stamps in
+                for l in g.lines {
+                    let c = Int(chain[Int(l.roster)])
+                    if stamps[c] == group { return true }
+                    stamps[c] = group
+                }
+                return false
+            }
         }
     }
 

@@ -88,4 +88,19 @@ struct WarningScanTests {
         #expect(shared.contains { $0.hasPrefix(T.account(20)) && $0.contains(T.resident(20)) && $0.contains(T.resident(21)) })
         #expect(shared.contains { $0.hasPrefix(T.account(9)) && $0.contains(T.resident(9)) && $0.contains(T.resident(41)) })
     }
+
+    @Test("rosters of one program chain through overlapping periods: a year holds its months though they do not meet each other")
+    func chains() {
+        // Roster ids 0…5: GD01 2026 (months 1–12 as 2026 × 12), its January and June, GD01
+        // 2027-01, YL01 2026-01, and an unknown id.
+        let m = { (year: Int32, month: Int32) in year * 12 + month - 1 }
+        let spans: [(program: Int32, first: Int32, last: Int32)] = [
+            (0, m(2026, 1), m(2026, 12)), (0, m(2026, 1), m(2026, 1)), (0, m(2026, 6), m(2026, 6)),
+            (0, m(2027, 1), m(2027, 1)), (1, m(2026, 1), m(2026, 1)), (-1, 0, -1),
+        ]
+        let (chain, count) = WarningScan.chains(spans)
+        #expect(count == 4)
+        #expect(chain[0] == chain[1] && chain[1] == chain[2], "June meets the year, not January: one chain still")
+        #expect(Set([chain[0], chain[3], chain[4], chain[5]]).count == 4)
+    }
 }
