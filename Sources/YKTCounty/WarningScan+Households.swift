@@ -110,7 +110,7 @@ extension WarningScan {
     /// with it, or paid to someone in it now.
     func householdPass(only: Set<String>? = nil) throws -> [Finding] {
         if let only, only.isEmpty { return [] }
-        let db = try reader()
+        let db = try reader(mapped: only != nil)
         let columns = """
             SELECT l.roster_id, l.line_no, l.resident_id, l.account_number, l.amount_fen, h.household,
                    coalesce(m.node_id, ''), coalesce(m.household, '')
