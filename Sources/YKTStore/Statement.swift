@@ -107,19 +107,21 @@ public struct Row {
     public func optionalInt64(_ i: Int) -> Int64? { isNull(i) ? nil : int64(i) }
 
     public func text(_ i: Int) -> String {
-        guard let p = sqlite3_column_text(statement.handle, Int32(i)) else { return "" }
-        let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
-        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        String(decoding: utf8(i), as: UTF8.self)
     }
 
     public func optionalText(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
 
     /// The text of column `i` as SQLite holds it, without copying: valid only until the
-    /// statement steps again (for scans over millions of rows).
+    /// statement steps again (for scans over millions of rows). Read as a blob: the bytes are
+    /// the same (the database is UTF-8), but `sqlite3_column_text` first copies a value read
+    /// from a page into memory of its own to end it with a NUL, which nothing here needs. A
+    /// number reads as its text (`sqlite3_value_blob` converts it as `_text` does); NULL as
+    /// no bytes.
     public func utf8(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        let p = sqlite3_column_blob(statement.handle, Int32(i))
         let n = Int(sqlite3_column_bytes(statement.handle, Int32(i)))
-        guard let p = sqlite3_column_text(statement.handle, Int32(i)) else { return UnsafeBufferPointer(start: nil, count: 0) }
-        return UnsafeBufferPointer(start: p, count: n)
+        return UnsafeBufferPointer(start: p?.assumingMemoryBound(to: UInt8.self), count: p == nil ? 0 : n)
     }
 
     public func blob(_ i: Int) -> [UInt8] {

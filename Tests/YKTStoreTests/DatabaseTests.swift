@@ -15,6 +15,18 @@ struct TempDir: ~Copyable {
 
 @Suite("SQLite layer")
 struct DatabaseTests {
+    @Test("a column's text is read without a copy as SQLite holds it: text read from a page, an empty text, a number as its text, NULL as nothing, a NUL inside kept")
+    func columnBytes() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE t(a TEXT, b, c, d, e, f)")
+        try db.run("INSERT INTO t VALUES (?, '', 42, 2.5, NULL, CAST(X'61006200' AS TEXT))", "450223196001010010 韦秀英")
+        var texts: [[UInt8]] = []
+        try db.forEach("SELECT a, b, c, d, e, f FROM t") { r in texts = (0..<6).map { Array(r.utf8($0)) } }
+        #expect(texts == [Array("450223196001010010 韦秀英".utf8), [], Array("42".utf8), Array("2.5".utf8), [], [0x61, 0, 0x62, 0]])
+        #expect(try db.first("SELECT a, c FROM t") { $0.text(0) + "|" + $0.text(1) } == "450223196001010010 韦秀英|42")
+    }
+
     @Test("the file is created 0600, in WAL mode, with foreign keys on")
     func opening() throws {
         let dir = TempDir()
