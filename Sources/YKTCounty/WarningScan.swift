@@ -314,7 +314,7 @@ struct WarningScan: Sendable {
             }
             // Accounts on the lines that the register does not name for this resident.
             for i in g.lines.indices where i == 0 || g.lines[i].account != g.lines[i - 1].account {
-                if next == 0 && g.account(i).elementsEqual(account) { continue }
+                if next == 0 && account.withUnsafeBufferPointer({ Self.equal(g.account(i), $0) }) { continue }
                 out.onLines.append((String(decoding: g.account(i), as: UTF8.self), g.residentText))
             }
             if Self.severalAccounts(in: g) || sameChain(g, stamps: &stamps, group: UInt32(truncatingIfNeeded: claimed)) && overlaps(g) {
