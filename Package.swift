@@ -7,11 +7,15 @@ import PackageDescription
 // (`-static-stdlib`, for every module, as `swift build --static-swift-stdlib` does; linked by the
 // toolchain's lld): a command starts in about 4 ms instead of 9, without relocating the shared
 // Foundation and ICU libraries, which is much of a small `ykt sync` (docs/performance.md, issue
-// 19). YKT_SHARED_STDLIB=1 in the environment builds against the shared libraries (fuzz/run.sh).
+// 19). The program's own relocations are packed (`-z pack-relative-relocs`, RELR; glibc 2.36 reads
+// them): the loader walks a bitmap instead of a table of a few hundred thousand entries, and
+// the program stays position-independent. YKT_SHARED_STDLIB=1 in the environment builds against
+// the shared libraries (fuzz/run.sh).
 let staticStdlib = Context.environment["YKT_SHARED_STDLIB"] == nil
 let released = BuildSettingCondition.when(platforms: [.linux], configuration: .release)
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + (staticStdlib ? [.unsafeFlags(["-static-stdlib"], released)] : [])
-let linked: [LinkerSetting] = staticStdlib ? [.unsafeFlags(["-static-stdlib", "-use-ld=lld"], released)] : []
+let linked: [LinkerSetting] = staticStdlib
+    ? [.unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], released)] : []
 
 let package = Package(
     name: "Yikatong",
