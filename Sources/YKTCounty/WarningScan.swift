@@ -190,10 +190,12 @@ struct WarningScan: Sendable {
         }
     }
 
-    /// Where the two ends of the resident pass have got to. Each end claims a resident before
-    /// reading it and stops at the first one the other end has claimed, so every resident is
-    /// read by exactly one end. Residents compare as SQLite's BINARY collation orders them
-    /// (bytes, then length).
+    /// Where the two ends of the resident pass have got to. Each end claims the residents
+    /// whose IDs begin with one prefix (`claimPrefix` bytes: region and birth date, a few
+    /// hundred people in a county) before reading the first of them, and stops at the first
+    /// prefix the other end has claimed, so every resident is read by exactly one end (a
+    /// prefix's residents are neighbours in either order). Prefixes compare as SQLite's BINARY
+    /// collation orders the IDs (bytes, then length), and cutting IDs keeps that order.
     final class Meeting: @unchecked Sendable {
         // Safe: read and written only under `lock`.
         private let lock = NSLock()
@@ -249,11 +251,15 @@ struct WarningScan: Sendable {
     /// by, and the periods.
     typealias Twice = (resident: String, lines: [(roster: Int64, line: Int64)], named: Int64, periods: [String])
 
+    /// The bytes of an ID that `Meeting` claims at once (region and birth date).
+    static let claimPrefix = 14
+
     /// One end of the resident pass: the register and the lines side by side, resident by
-    /// resident, up from the first (`ascending`) or down from the last, each resident claimed in
-    /// `meeting` before it is read. Stops at the first resident the other end has claimed (or
-    /// after `limit` residents: tests stop an end part way).
-    func residentPass(ascending: Bool, _ meeting: Meeting, limit: Int = .max) throws -> PassOutput {
+    /// resident, up from the first (`ascending`) or down from the last, each prefix of
+    /// `prefix` bytes claimed in `meeting` before its first resident is read. Stops at the
+    /// first prefix the other end has claimed (or, for tests, before claiming a prefix beyond
+    /// `limit`).
+    func residentPass(ascending: Bool, _ meeting: Meeting, prefix: Int = claimPrefix, limit: Int = .max) throws -> PassOutput {
         let db = try reader(mapped: false)
         let order = ascending ? "" : " DESC"
         // Without the line numbers (one column less a line): a resident whose lines could hold a
@@ -287,16 +293,25 @@ struct WarningScan: Sendable {
         // The resident of the line at hand (each column is asked for once a line: a call into
         // SQLite costs as much as the rest of a line's work).
         var lineResident = onLines ? lines.row.utf8(0) : UnsafeBufferPointer(start: nil, count: 0)
-        var claimed = 0
+        var claimed = 0, residents: UInt32 = 0
+        var held: [UInt8]? = nil   // the prefix this end holds
+        /// Whether this end may read `id`: a resident of the prefix held is its already;
+        /// another prefix is claimed first.
+        func take(_ id: UnsafeBufferPointer<UInt8>) -> Bool {
+            if let held, Self.begins(id, with: held, prefix) { return true }
+            let start = UnsafeBufferPointer(rebasing: id.prefix(prefix))
+            guard claimed < limit, meeting.claim(start, ascending: ascending) else { return false }
+            held = Array(start)
+            claimed += 1
+            return true
+        }
         var stamps = [UInt32](repeating: 0, count: chains)
-        while (inRegister || onLines) && claimed < limit {
+        while inRegister || onLines {
             // Which comes next in this direction: the register's resident (> 0), the lines' (< 0), or both (0).
             var next = inRegister ? 1 : -1
             if inRegister && onLines { next = (ascending ? 1 : -1) * Self.compare(lineResident, registered) }
-            let claim = next > 0 ? registered.withUnsafeBufferPointer { meeting.claim($0, ascending: ascending) }
-                                 : meeting.claim(lineResident, ascending: ascending)
-            guard claim else { break }
-            claimed += 1
+            guard next > 0 ? registered.withUnsafeBufferPointer(take) : take(lineResident) else { break }
+            residents &+= 1
             if next > 0 { registered.withUnsafeBufferPointer { g.start($0) } } else { g.start(lineResident) }
             while next <= 0 && onLines {
                 let r = lines.row
@@ -317,7 +332,7 @@ struct WarningScan: Sendable {
                 if next == 0 && account.withUnsafeBufferPointer({ Self.equal(g.account(i), $0) }) { continue }
                 out.onLines.append((String(decoding: g.account(i), as: UTF8.self), g.residentText))
             }
-            if Self.severalAccounts(in: g) || sameChain(g, stamps: &stamps, group: UInt32(truncatingIfNeeded: claimed)) && overlaps(g) {
+            if Self.severalAccounts(in: g) || sameChain(g, stamps: &stamps, group: residents) && overlaps(g) {
                 whole.reset()
                 try whole.bind(1, utf8Text: g.resident)
                 g.accounts.removeAll(keepingCapacity: true)
@@ -674,6 +689,13 @@ struct WarningScan: Sendable {
         guard a.count == b.count else { return false }
         guard let base = b.baseAddress, b.count > 0 else { return true }
         return a.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, base, b.count) == 0 } ?? a.elementsEqual(b)
+    }
+
+    /// Whether `id`'s first `length` bytes (all of it, when shorter) are `prefix`.
+    static func begins(_ id: UnsafeBufferPointer<UInt8>, with prefix: [UInt8], _ length: Int) -> Bool {
+        let n = min(id.count, length)
+        guard n == prefix.count else { return false }
+        return equal(prefix, UnsafeBufferPointer(rebasing: id.prefix(n)))
     }
 
     /// SQLite's BINARY order of two texts: bytes, then length (negative: `a` first).

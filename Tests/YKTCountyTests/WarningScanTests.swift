@@ -59,14 +59,17 @@ struct WarningScanTests {
         #expect(alone.contains { $0.hasPrefix("paid-twice | \(T.resident(3))/GD01/2026") && $0.contains("清册1第4行；450223101 清册2第1行") })
         #expect(alone.contains { $0.hasPrefix("one-person-several-accounts | \(T.resident(4))/2026-01") && $0.contains("\"rosterLines\":\"3:1,4:1\"") })
         // 30 registered and one invalid; 5 only on rosters, one invalid only on a roster, one only
-        // on a rejected roster (read, with nothing live).
-        let residents = 38
-        for first in [true, false] {
-            for k in 0...residents + 1 {
-                let meeting = WarningScan.Meeting()
-                let one = try scan.residentPass(ascending: first, meeting, limit: k)
-                let other = try scan.residentPass(ascending: !first, meeting)
-                #expect(Self.found([one, other]) == alone, "\(first ? "up" : "down") for \(k) residents, then the other end")
+        // on a rejected roster (read, with nothing live): 38 residents, all born the same day.
+        // Claimed a resident at a time (18 bytes), ten at a time (16: the IDs' sequence numbers
+        // by tens) and all at once (14, region and birth date, as a county's run claims).
+        for (prefix, claims) in [(18, 38), (16, 7), (14, 1)] {
+            for first in [true, false] {
+                for k in 0...claims + 1 {
+                    let meeting = WarningScan.Meeting()
+                    let one = try scan.residentPass(ascending: first, meeting, prefix: prefix, limit: k)
+                    let other = try scan.residentPass(ascending: !first, meeting, prefix: prefix)
+                    #expect(Self.found([one, other]) == alone, "prefix \(prefix): \(first ? "up" : "down") for \(k) claims, then the other end")
+                }
             }
         }
     }
