@@ -18,6 +18,8 @@ public final class Database {
     public let path: String
     private var cache: [String: Statement] = [:]
     private var transactionDepth = 0
+    /// `makeDurable` has run, and nothing has set `synchronous=NORMAL` since.
+    private var durable = false
     /// The closure `trace` installed, kept alive while SQLite may call it.
     private var tracer: Tracer?
     private let busyTimeoutMilliseconds: Int32
@@ -114,6 +116,7 @@ public final class Database {
             // does not keep the others from running; the next connection sets WAL again anyway.
             _ = try? first("PRAGMA journal_mode=WAL") { $0.text(0) }
             try? execute("PRAGMA synchronous=NORMAL")
+            durable = false
             try? execute("PRAGMA cache_size=-65536")
         }
         // A larger cache, so that the whole write stays in memory until the commit.
@@ -125,10 +128,22 @@ public final class Database {
     /// (`synchronous=FULL`), and so is every commit made before with `synchronous=NORMAL`: a
     /// passive checkpoint syncs the log before it copies any of it back. A sync round calls
     /// this before it sends or acknowledges anything, so that a power cut can never leave the
-    /// county knowing more of this node than the node itself.
+    /// county knowing more of this node than the node itself. A second call on the connection
+    /// does nothing (the round's pull after its push): every commit since the first was synced.
     public func makeDurable() throws {
+        if durable { return }
         try execute("PRAGMA synchronous=FULL")
         _ = try first("PRAGMA wal_checkpoint(PASSIVE)") { $0.int(0) }
+        durable = true
+    }
+
+    /// Back to `synchronous=NORMAL`, once a round has sent its last request: what it writes
+    /// after that (the county's audit anchor, the round's record) tells the county nothing, and
+    /// is synced by the checkpoint when the last connection closes, or by the first commit of
+    /// the next round, which `makeDurable` makes synced again.
+    public func relaxDurability() throws {
+        try execute("PRAGMA synchronous=NORMAL")
+        durable = false
     }
 
     /// The `synchronous` setting in force (1 NORMAL, 2 FULL).

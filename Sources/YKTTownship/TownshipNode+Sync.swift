@@ -346,6 +346,8 @@ extension TownshipNode {
             }
             let newAnchor = try takeCountyAnchor(anchor)
             if messages.isEmpty {
+                // The round's last request has been answered: nothing written from here on is sent.
+                try db.relaxDurability()
                 if newAnchor && !keptAnchor {
                     do { try db.transaction { try storeCountyAnchor(anchor) } } catch let error as DatabaseError {
                         throw StoreErrors.map(error)

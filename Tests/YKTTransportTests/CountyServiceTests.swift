@@ -127,8 +127,10 @@ struct CountyServiceTests {
         let net = try SyncNetwork()
         try net.register("450223101", count: 2)
         _ = try net.sync("450223101")
+        // One change set, one pull; a request is logged once answered (the pull's just after).
+        #expect(eventually { net.log.filter { $0.message == "request" }.count == 2 })
         let requests = net.log.filter { $0.message == "request" }
-        #expect(requests.count == 2)   // one change set, one pull
+        #expect(requests.count == 2)
         let change = try #require(requests.first { $0.metadata.contains { $0 == ("path", SyncProtocol.changeSetsPath) } })
         let fields = Dictionary(change.metadata, uniquingKeysWith: { a, _ in a })
         #expect(fields["township"] == "450223101" && fields["outcome"] == "accepted" && fields["status"] == "200")
@@ -145,7 +147,8 @@ struct CountyServiceTests {
         let pushed = try net.sync("450223101")
         #expect(pushed.accepted == 2)
         #expect(net.server.server.connectionsAccepted - before == 1)
-        #expect(net.log.filter { $0.message == "request" }.count == 2)
+        // The county logs a request once it has answered it: the pull's line may come just after.
+        #expect(eventually { net.log.filter { $0.message == "request" }.count == 2 })
         // Nothing to push: the pull on a connection of its own.
         _ = try net.sync("450223101")
         #expect(net.server.server.connectionsAccepted - before == 2)
@@ -156,6 +159,29 @@ struct CountyServiceTests {
         let stream = HTTPRequest(method: "GET", path: SyncProtocol.streamPath(after: 0))
         #expect(try session.send(stream).headers["connection"] == "keep-alive")
         #expect(try session.send(stream).headers["connection"] == "close")
+    }
+
+    @Test("a round syncs the log once, before its first send: one checkpoint, every commit up to the last answer with synchronous=FULL, then NORMAL again; a second round on the connection does the same")
+    func roundDurability() throws {
+        let net = try SyncNetwork()
+        let node = net.townships["450223101"]!
+        let statements = Handed(NSMutableArray())
+        node.db.trace { statements.value.add($0) }
+        defer { node.db.trace(nil) }
+        for round in 1...2 {
+            statements.value.removeAllObjects()
+            try net.register("450223101", count: 2, first: round * 10)
+            #expect(try net.sync("450223101").accepted == 2)
+            let run = statements.value.compactMap { $0 as? String }
+            #expect(run.filter { $0.contains("wal_checkpoint") }.count == 1, "round \(round)")
+            let full = try #require(run.firstIndex(of: "PRAGMA synchronous=FULL"), "round \(round)")
+            let normal = try #require(run.lastIndex(of: "PRAGMA synchronous=NORMAL"), "round \(round)")
+            let sent = try #require(run.firstIndex { $0.contains("INSERT INTO changeset_out") })
+            let acknowledged = try #require(run.firstIndex { $0.contains("state = 'acknowledged'") })
+            #expect(full < sent && sent < acknowledged && acknowledged < normal, "round \(round): \(run)")
+            #expect(run[full...normal].filter { $0.contains("synchronous") }.count == 2, "round \(round)")
+            #expect(node.db.synchronousLevel == 1)
+        }
     }
 
     @Test("offline is not a bug: no county listening is YKT-SYNC-OFFLINE (exit 75); a revoked certificate is YKT-SYNC-CERT")
