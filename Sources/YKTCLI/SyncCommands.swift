@@ -189,8 +189,10 @@ enum SyncCommands {
                     guard let n = Int(s), n > 0 else { throw YKTError(.usageValue, "--rounds 应为正整数") }
                     return n
                 } ?? Int.max
+                // The TLS context is made while the node opens.
+                let context = inv.nodeDirectory.flatMap(TownshipSync.startContext)
                 let node = try inv.node()
-                let sync = try TownshipSync(node: node, county: inv.string("county"))
+                let sync = try TownshipSync(node: node, county: inv.string("county"), context: context)
                 let progress = inv.out.isTerminal ? SyncProgressLine(out: inv.out).show : nil
                 func round() throws -> TownshipNode.PushReport {
                     defer { if progress != nil { inv.out.clearProgress() } }
@@ -206,6 +208,8 @@ enum SyncCommands {
                     for l in problemLines(r) { inv.out.line(l) }
                     return
                 }
+                // A certificate, key or CRL no round could use stops the schedule at once.
+                try sync.contextReady()
                 var failures = 0
                 for n in 1...rounds {
                     var wait = every

@@ -35,9 +35,17 @@ final class BodyPipeline: @unchecked Sendable {
     /// a body read back from its evidence file has none.
     init(header: ChangeSet.Header, early: [UInt8], source: any ChangeSetSource, evidence: EvidenceFile?, partBytes: Int,
          depth: Int = 2) {
-        self.depth = depth
+        self.depth = max(depth, 2)
         self.source = source
         self.evidence = evidence
+        // A body of one part (the usual few operations of a day's sync) is read and parsed here
+        // at once: its part and `.end` fit in the queue, and a thread would cost more to start
+        // than the work (up to a millisecond when the other core is asleep or busy).
+        if early.count + header.bodyBytes < partBytes {
+            produce(header: header, early: early, partBytes: partBytes)
+            finished = true
+            return
+        }
         let thread = Thread { [self] in
             produce(header: header, early: early, partBytes: partBytes)
             condition.withLock {

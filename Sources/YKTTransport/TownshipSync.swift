@@ -2,6 +2,7 @@ import Foundation
 import YKTCore
 import YKTCrypto
 import YKTNet
+import YKTNode
 import YKTSync
 import YKTTownship
 
@@ -12,11 +13,16 @@ public struct TownshipSync {
     public let node: TownshipNode
     public let host: String
     public let port: UInt16
-    let context: TLSContext
+    /// The client's TLS context, made on a thread of its own (reading OpenSSL's configuration,
+    /// the certificate, key, CA and CRL files takes about 2.5 ms, as long as opening the node and
+    /// building the first change set): waited for at the first connection.
+    let context: Background<TLSContext>
     var limits = HTTPLimits()
     /// How long the township waits for the county's answer to a change set it has sent whole
     /// (the county applies it first: about 5 s for 500,000 registrations on a modest machine).
     public static let answerWaitSeconds = 300.0
+    /// A change set smaller than this is sent on the round's own thread.
+    static let inlineSendBytes = 64 * 1024
 
     /// What a round has done so far, for a progress display.
     public struct Progress: Sendable {
@@ -25,12 +31,33 @@ public struct TownshipSync {
         public var bytesSent = 0
     }
 
-    /// From `node.conf` (`county_address` unless `county` is given, and the TLS files).
-    public init(node: TownshipNode, county: String? = nil) throws(YKTError) {
+    /// From `node.conf` (`county_address` unless `county` is given, and the TLS files). The TLS
+    /// context is `context` when given (`startContext`), else started here; a certificate, key
+    /// or CRL that cannot be used is reported by the round (or `contextReady`).
+    public init(node: TownshipNode, county: String? = nil, context: Background<TLSContext>? = nil) throws(YKTError) {
         self.node = node
         let address = county ?? node.config.extra["county_address"] ?? ""
         (host, port) = try NodeTLS.address(address, field: county == nil ? "county_address" : "--county")
-        context = try NodeTLS.context(.client, try NodeTLS.files(node.config, directory: node.directory))
+        let files = try NodeTLS.files(node.config, directory: node.directory)
+        self.context = context ?? Background(name: "ykt-tls") { try NodeTLS.context(.client, files) }
+    }
+
+    /// Starts making the client TLS context of the node in `directory` from its `node.conf`, so
+    /// that it is made while the node opens (`ykt sync`). Nil when `node.conf` cannot be read or
+    /// names no TLS files: opening the node, or `init`, then says what is wrong.
+    public static func startContext(directory: String) -> Background<TLSContext>? {
+        let path = (directory as NSString).appendingPathComponent(NodeConfig.fileName)
+        guard let data = FileManager.default.contents(atPath: path),
+              let config = try? NodeConfig(text: String(decoding: data, as: UTF8.self), file: path),
+              let files = try? NodeTLS.files(config, directory: directory) else { return nil }
+        return Background(name: "ykt-tls") { try NodeTLS.context(.client, files) }
+    }
+
+    /// Waits for the TLS context; throws what kept it from being made (`YKT-CRL-EXPIRED`, files
+    /// that cannot be read). The scheduled sync asks before its first round, so that it stops at
+    /// once on a configuration that no round could use.
+    public func contextReady() throws {
+        _ = try context.value()
     }
 
     /// One round: push everything pending, then pull. One round at a time per node (the node
@@ -51,7 +78,7 @@ public struct TownshipSync {
     }
 
     private func unlockedRound(progress: (@Sendable (Progress) -> Void)?) throws -> TownshipNode.PushReport {
-        let (host, port, context, limits) = (self.host, self.port, self.context, self.limits)
+        let (host, port, pending, limits) = (self.host, self.port, self.context, self.limits)
         let countyCode = node.config.countyCode
         let counter = ProgressCounter(report: progress)
         // The last change set's connection, when the county kept it open: the pull goes on it,
@@ -60,7 +87,8 @@ public struct TownshipSync {
         var report = try node.pushPipelined { bytes, signature in
             // Sent and answered on a thread of its own: the county reads a large body as it
             // arrives, so the next change set is built meanwhile.
-            let sending = Background(name: "ykt-send") { () throws -> TownshipNode.CountyAnswer in
+            let send = { @Sendable () throws -> TownshipNode.CountyAnswer in
+                let context = try pending.value()
                 let exchange = try TLSClient.start(
                     HTTPRequest(method: "POST", path: SyncProtocol.changeSetsPath,
                                 headers: [SyncProtocol.signatureHeader: Hex.encode(signature),
@@ -82,6 +110,13 @@ public struct TownshipSync {
                                                  keyID: response.headers[SyncProtocol.keyHeader],
                                                  keyChain: try TownshipSync.keyChain(response))
             }
+            // A small change set (a day's work) is sent here: a thread would cost more to start
+            // than building the next set beside it saves.
+            if bytes.count < TownshipSync.inlineSendBytes {
+                let answer = Result { try send() }
+                return { try answer.get() }
+            }
+            let sending = Background(name: "ykt-send", send)
             return { try sending.value() }
         }
         report.pulled = try node.pull { after, anchor in
@@ -90,7 +125,7 @@ public struct TownshipSync {
             // On the push's connection when it was kept (its peer checked then); on a new one
             // when there is none or it failed (a GET is safe to send again).
             let (r, peer) = try kept.take().flatMap { exchange in (try? exchange.send(request)).map { ($0, exchange.peer) } }
-                ?? TLSClient.send(request, host: host, port: port, context: context, limits: limits)
+                ?? TLSClient.send(request, host: host, port: port, context: try pending.value(), limits: limits)
             guard peer == countyCode else {
                 throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
             }

@@ -127,6 +127,55 @@ struct TLSTests {
         #expect(counter.lastPeer == "450223101")
     }
 
+    /// What `openssl` itself reads from a key file: the DER of its PKCS #8 form.
+    static func opensslDER(_ path: String) throws -> [UInt8] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["pkey", "-in", path, "-outform", "DER"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return [UInt8](data)
+    }
+
+    @Test("an Ed25519 key file is read from its fixed PKCS #8 layout, as openssl reads it; any other key goes to OpenSSL; a key not matching the certificate is refused")
+    func ed25519KeyFile() throws {
+        let pki = try PKI(["450223101"])
+        for name in ["county", "450223101"] {
+            let seed = try #require(TLSContext.ed25519Seed(pem: "\(pki.dir)/\(name).key"))
+            let der = try Self.opensslDER("\(pki.dir)/\(name).key")
+            #expect(der.count == 48 && Array(der.suffix(32)) == seed)
+        }
+        // The console's ECDSA P-256 key is not one: OpenSSL reads it, and the context loads.
+        try PKI.run(["console", pki.dir])
+        #expect(TLSContext.ed25519Seed(pem: "\(pki.dir)/console.key") == nil)
+        _ = try TLSContext(role: .server, files: TLSContext.Files(certificate: "\(pki.dir)/console.crt", privateKey: "\(pki.dir)/console.key",
+                                                                  caCertificate: "\(pki.dir)/console-ca.crt"), clientCertificates: false)
+        // Nor is a key whose algorithm is another (X25519), one cut short, or a certificate.
+        let x25519 = "\(pki.dir)/x25519.key"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["genpkey", "-algorithm", "x25519", "-out", x25519]
+        try p.run()
+        p.waitUntilExit()
+        #expect(TLSContext.ed25519Seed(pem: x25519) == nil)
+        let text = try String(contentsOfFile: "\(pki.dir)/county.key", encoding: .utf8)
+        let cut = "\(pki.dir)/cut.key"
+        var lines = text.split(separator: "\n").map(String.init)
+        lines[1] = String(lines[1].prefix(20))
+        try (lines.joined(separator: "\n") + "\n").write(toFile: cut, atomically: true, encoding: .utf8)
+        #expect(TLSContext.ed25519Seed(pem: cut) == nil)
+        #expect(TLSContext.ed25519Seed(pem: "\(pki.dir)/county.crt") == nil)
+        #expect(throws: OpenSSLError.self) { try TLSContext(role: .client, files: TLSContext.Files(
+            certificate: "\(pki.dir)/450223101.crt", privateKey: cut, caCertificate: "\(pki.dir)/ca.crt")) }
+        // The county's key beside a township's certificate: read, and refused as not its key.
+        let wrong = #expect(throws: OpenSSLError.self) { try TLSContext(role: .client, files: TLSContext.Files(
+            certificate: "\(pki.dir)/450223101.crt", privateKey: "\(pki.dir)/county.key", caCertificate: "\(pki.dir)/ca.crt")) }
+        #expect(wrong?.description.contains("private key") == true)
+    }
+
     /// A handshake that must fail: `client` against a county serving with `serverPKI`'s
     /// certificate; nothing may reach the handler.
     func expectHandshakeRefused(server serverPKI: PKI, client: TLSContext) throws {

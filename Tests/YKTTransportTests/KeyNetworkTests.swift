@@ -120,6 +120,13 @@ struct KeyNetworkTests {
         // A township with the expired CRL does not sync.
         let town = try withCRL(net, "450223101", crl: net.pki + "/ca.crl")
         #expect((#expect(throws: YKTError.self) { _ = try TownshipSync(node: town, county: net.address).round() })?.code == .crlExpired)
+        // The context `ykt sync` starts while the node opens says the same, before any round
+        // (the scheduled sync stops there), and so does the round that waits for it.
+        let early = try #require(TownshipSync.startContext(directory: town.directory))
+        let sync = try TownshipSync(node: town, county: net.address, context: early)
+        #expect((#expect(throws: YKTError.self) { try sync.contextReady() })?.code == .crlExpired)
+        #expect((#expect(throws: YKTError.self) { _ = try sync.round() })?.code == .crlExpired)
+        #expect(TownshipSync.startContext(directory: net.dir + "/no-such-node") == nil)
         // A fresh CRL, and the running server serves again without a restart.
         try SyncNetwork.script(["revoke", net.pki, "450223102"])
         #expect(try net.sync("450223101").accepted == 1)
