@@ -85,8 +85,8 @@ public struct TownshipSync {
         // saving a connection and its handshake.
         let kept = KeptExchange()
         var report = try node.pushPipelined { bytes, signature in
-            // Sent and answered on a thread of its own: the county reads a large body as it
-            // arrives, so the next change set is built meanwhile.
+            // A large change set is sent and answered on a thread of its own (below): the county
+            // reads the body as it arrives, so the next change set is built meanwhile.
             let send = { @Sendable () throws -> TownshipNode.CountyAnswer in
                 let context = try pending.value()
                 let exchange = try TLSClient.start(
