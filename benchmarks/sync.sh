@@ -9,7 +9,8 @@
 # and the spread (min–max). Also the county's peak memory (largest of the pairs) and the time
 # of a 10-operation `ykt sync` on a new connection (handshake included), best of 5 per pair,
 # median over the pairs.
-# CACHE_MIB=N sets the county's page cache (`cache_mib`, default 128).
+# CACHE_MIB=N sets the county's page cache (`cache_mib`, default 128). YKT_BIN=PATH runs that
+# ykt instead of building one.
 #   PAIRS=5 benchmarks/sync.sh [N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,8 +18,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash .ci/setup >/dev/null
 n=${1:-1000000}
-swift build -c release --product ykt 2>&1 | tail -n 1
-ykt="$root/.build/release/ykt"
+if [ -n "${YKT_BIN:-}" ]; then
+    ykt=$YKT_BIN   # a ready binary: no build (to alternate two builds of the code)
+else
+    swift build -c release --product ykt 2>&1 | tail -n 1
+    ykt="$root/.build/release/ykt"
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-syncbench.XXXXXX")
 trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 serve_pid=

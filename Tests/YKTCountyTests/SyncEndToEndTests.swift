@@ -116,6 +116,34 @@ struct SyncEndToEndTests {
         #expect(try c.push("450223101").changeSets == 0)
     }
 
+    @Test("a resident removed from one register is taken by another township's registration (marked for the warning rules); a live one stays refused or conflicted")
+    func removedResidentTakenAgain() throws {
+        let c = try County(["450223101", "450223102"])
+        let t1 = c.townships["450223101"]!, t2 = c.townships["450223102"]!
+        try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
+        try register(t1, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000002"))
+        #expect(try c.push("450223101").accepted == 2)
+        _ = try t1.removeBeneficiary(try ResidentID(alice), reason: "迁出本乡镇")
+        #expect(try c.push("450223101").accepted == 1)
+        try c.county.db.execute("DELETE FROM warning_dirty")
+        try register(t2, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))
+        try register(t2, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000004"))
+        let r = try c.push("450223102")
+        #expect(r.accepted == 1 && r.conflicted == 1)
+        let row = try c.county.db.first("SELECT node_id, account_number, removed_at IS NULL FROM resident WHERE resident_id = ?", alice) {
+            ($0.text(0), $0.text(1), $0.int(2))
+        }
+        #expect(row?.0 == "450223102" && row?.1 == AccountNumber.completingLuhn("622848000000000003") && row?.2 == 1)
+        // The update that took the row again told the incremental warning rules (old and new).
+        #expect(try c.county.db.integer("SELECT count(*) FROM warning_dirty WHERE resident_id = ?", alice) == 2)
+        #expect(try c.county.db.integer("SELECT count(*) FROM warning_dirty WHERE resident_id = ?", bob) == 0)
+        #expect(try c.county.db.first("SELECT node_id FROM resident WHERE resident_id = ?", bob) { $0.text(0) } == "450223101")
+        // Registered again by the township that holds them: its own duplicate.
+        let again = try c.county.checkRegister(residentID: bob, name: "覃建国", bank: "农行", kind: "card",
+                                               number: AccountNumber.completingLuhn("622848000000000002"), node: "450223101")
+        #expect(again.status == .rejected && again.rule == ErrorCode.residentDuplicate.rawValue)
+    }
+
     @Test("pipelined push: the next change set is built while the county works, but sent only after an accepted answer")
     func pipelined() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
