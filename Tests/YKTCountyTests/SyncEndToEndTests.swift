@@ -87,12 +87,18 @@ struct SyncEndToEndTests {
     let bob = ResidentID.completing("45022319620315456")
     let carol = ResidentID.completing("45022319800707078")
 
-    @Test("accepted, conflicted across townships, totals agree, replay answered with the stored receipt")
-    func pushAndConflicts() throws {
+    /// Two townships; alice and bob registered in 450223101, not pushed yet.
+    func aliceAndBobIn101() throws -> (County, TownshipNode, TownshipNode) {
         let c = try County(["450223101", "450223102"])
         let t1 = c.townships["450223101"]!, t2 = c.townships["450223102"]!
         try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
         try register(t1, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000002"))
+        return (c, t1, t2)
+    }
+
+    @Test("accepted, conflicted across townships, totals agree, replay answered with the stored receipt")
+    func pushAndConflicts() throws {
+        let (c, t1, t2) = try aliceAndBobIn101()
         try register(t2, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000003"))   // same resident elsewhere
         try register(t2, carol, "黄丽华", card: AccountNumber.completingLuhn("622848000000000004"))
 
@@ -118,10 +124,7 @@ struct SyncEndToEndTests {
 
     @Test("a resident removed from one register is taken by another township's registration (marked for the warning rules); a live one stays refused or conflicted")
     func removedResidentTakenAgain() throws {
-        let c = try County(["450223101", "450223102"])
-        let t1 = c.townships["450223101"]!, t2 = c.townships["450223102"]!
-        try register(t1, alice, "韦秀英", card: AccountNumber.completingLuhn("622848000000000001"))
-        try register(t1, bob, "覃建国", card: AccountNumber.completingLuhn("622848000000000002"))
+        let (c, t1, t2) = try aliceAndBobIn101()
         #expect(try c.push("450223101").accepted == 2)
         _ = try t1.removeBeneficiary(try ResidentID(alice), reason: "迁出本乡镇")
         #expect(try c.push("450223101").accepted == 1)
