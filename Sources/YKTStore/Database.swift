@@ -146,6 +146,19 @@ public final class Database {
         durable = false
     }
 
+    /// Runs `body`, a write whose loss to a power cut harms nothing (when a township was last
+    /// seen), with `synchronous=NORMAL` on a connection that otherwise syncs every commit
+    /// (`ykt serve`), and sets the level back afterwards. Its commit is synced with the next
+    /// synced one: the log is one file, synced whole. Inside a transaction, or on a connection
+    /// that does not sync every commit, `body` simply runs.
+    public func unsynced<T>(_ body: () throws -> T) throws -> T {
+        let level = synchronousLevel
+        guard level >= 2, transactionDepth == 0 else { return try body() }
+        try execute("PRAGMA synchronous=NORMAL")
+        defer { try? execute("PRAGMA synchronous=\(level)") }
+        return try body()
+    }
+
     /// The `synchronous` setting in force (1 NORMAL, 2 FULL).
     public var synchronousLevel: Int {
         (try? first("PRAGMA synchronous") { $0.int(0) }) ?? -1

@@ -147,6 +147,23 @@ struct SyncEndToEndTests {
         #expect(again.status == .rejected && again.rule == ErrorCode.residentDuplicate.rawValue)
     }
 
+    @Test("a pull from where the township already was notes when it was seen without a sync of its own; the county's connection still syncs every commit")
+    func seenUnsynced() throws {
+        let (c, _, _) = try aliceAndBobIn101()
+        #expect(try c.push("450223101").accepted == 2)
+        try c.county.db.execute("PRAGMA synchronous=FULL")   // as `ykt serve` runs
+        let last = try c.county.db.integer("SELECT max(seq) FROM downstream WHERE node_id = '450223101'") ?? 0
+        #expect(c.county.stream(peer: "450223101", after: last).status == 200)   // a new position: an audit entry
+        var statements: [String] = []
+        c.county.db.trace { statements.append($0) }
+        defer { c.county.db.trace(nil) }
+        #expect(c.county.stream(peer: "450223101", after: last).status == 200)   // the same position again
+        let seen = try #require(statements.firstIndex { $0.hasPrefix("UPDATE checkpoint SET seen_at") })
+        #expect(statements[..<seen].last == "PRAGMA synchronous=NORMAL" && statements[seen...].dropFirst().first == "PRAGMA synchronous=2",
+                "\(statements)")
+        #expect(c.county.db.synchronousLevel == 2)
+    }
+
     @Test("pipelined push: the next change set is built while the county works, but sent only after an accepted answer")
     func pipelined() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),

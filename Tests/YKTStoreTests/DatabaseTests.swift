@@ -38,6 +38,26 @@ struct DatabaseTests {
         #expect(try db.integer("PRAGMA foreign_keys") == 1)
     }
 
+    @Test("unsynced: NORMAL for its body on a connection that syncs every commit, FULL again after (also when the body fails); inside a transaction it changes nothing")
+    func unsynced() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE t(x)")
+        try db.execute("PRAGMA synchronous=FULL")
+        try db.unsynced {
+            #expect(db.synchronousLevel == 1)
+            try db.run("INSERT INTO t VALUES (1)")
+        }
+        #expect(db.synchronousLevel == 2)
+        #expect(throws: DatabaseError.self) { try db.unsynced { try db.run("INSERT INTO nowhere VALUES (1)") } }
+        #expect(db.synchronousLevel == 2)
+        try db.transaction { try db.unsynced { #expect(db.synchronousLevel == 2) } }
+        try db.execute("PRAGMA synchronous=NORMAL")
+        try db.unsynced { #expect(db.synchronousLevel == 1) }
+        #expect(db.synchronousLevel == 1)
+        #expect(try db.integer("SELECT count(*) FROM t") == 1)
+    }
+
     @Test("a second connection in the same process keeps the first one's locks (another process cannot take the database from under it)")
     func secondConnectionKeepsLocks() throws {
         let dir = TempDir()
