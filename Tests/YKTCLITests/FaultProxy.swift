@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// A TCP proxy on 127.0.0.1 (OS-chosen port) between a township and the county that breaks
-/// connections on purpose: two new connections in five get one fault drawn from a seeded generator:
+/// connections on purpose: two new connections in each five get one fault (which two, and which
+/// fault, drawn from a seeded generator, so a run of n connections gets at least 2·⌊n/5⌋):
 /// dropped at once, reset (RST), delayed chunk by chunk, truncated mid-message, or with one
 /// byte flipped. With `faulty` off it relays faithfully. For the proving ground's network trials.
 final class FaultProxy: @unchecked Sendable {
@@ -18,6 +19,8 @@ final class FaultProxy: @unchecked Sendable {
     private var rng: SplitMix64
     private var on = true
     private var counts: [Fault: Int] = [:]
+    /// Which of the current five connections get a fault (two of them), the next one first.
+    private var block: [Bool] = []
     private var stopped = false
 
     init(upstream: UInt16, seed: UInt64) throws {
@@ -69,9 +72,14 @@ final class FaultProxy: @unchecked Sendable {
                 continue
             }
             let (fault, amount) = lock.withLock { () -> (Fault, Int) in
-                // Two connections in five get a fault, so some syncs get through between faults.
+                // Two connections in each five get a fault, so some syncs get through between
+                // faults, and every seed breaks as many (a sync round uses one connection or two).
+                if block.isEmpty {
+                    block = [true, true, false, false, false]
+                    for i in stride(from: block.count - 1, to: 0, by: -1) { block.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                }
                 let faults = Fault.allCases.filter { $0 != .none }
-                let f = on && rng.next() % 5 < 2 ? faults[Int(rng.next() % UInt64(faults.count))] : .none
+                let f = on && block.removeFirst() ? faults[Int(rng.next() % UInt64(faults.count))] : .none
                 counts[f, default: 0] += 1
                 return (f, Int(rng.next() % 3_000) + 1)
             }

@@ -46,7 +46,8 @@ struct NetworkFaultTests {
             #expect(whole && orphans == 0, "round \(round): a partial change set is visible at the county")
         }
         let broken = proxy.injected.filter { $0.key != .none }.values.reduce(0, +)
-        #expect(broken > 10 && failed > 0, "faults injected: \(proxy.injected)")
+        // At least one connection a round, two faults in each five connections.
+        #expect(broken >= 2 * (rounds / 5) && failed > 0, "faults injected: \(proxy.injected)")
         let kinds = FaultProxy.Fault.allCases.filter { $0 != .none }.map { "\($0.rawValue) \(proxy.injected[$0] ?? 0)" }
         print("network faults (seed \(seed), \(rounds) rounds): \(broken) injected (\(kinds.joined(separator: ", "))); \(failed) syncs failed; converged")
 
