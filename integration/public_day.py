@@ -20,7 +20,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -137,11 +137,27 @@ class Day:
         return time.monotonic() - started
 
     def submit(self, button):
-        """Clicks and waits until the answer page has replaced this one (its body is there)."""
+        """Clicks and waits until the answer page has replaced this one and is loaded whole."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         button.click()
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 20).until(lambda d: self.gone(old))
+        WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
         WebDriverWait(self.driver, 20).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "body")))
+
+    @staticmethod
+    def gone(element):
+        """True once ELEMENT's page has been replaced. Chrome says so either as a stale element or,
+        mid-navigation, as a node that "does not belong to the document" (selenium's
+        staleness_of let that one through, and a step failed on it)."""
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
 
     def hit(self):
         self.query(self.args.id, self.args.name)
