@@ -161,8 +161,8 @@ extension timeval {
 }
 
 /// Monotonic time in nanoseconds.
-enum Clock {
-    static var now: UInt64 {
+public enum Clock {
+    public static var now: UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

@@ -89,13 +89,20 @@ public final class CountyService: @unchecked Sendable {
         case .answer(let answer):
             return response(answer, peer: peer, plan: nil, replay: answer.status == 200)
         case .stage(let plan):
-            switch CountyNode.stage(plan, source: source) {
+            // How long the body took to arrive and be staged, and to be applied (with the wait
+            // for the database), in the request's log line: where a slow sync spent its time.
+            let started = YKTNet.Clock.now
+            let stagedResult = CountyNode.stage(plan, source: source)
+            let staged = YKTNet.Clock.now
+            let timings = [("staged_ms", String((staged - started) / 1_000_000))]
+            switch stagedResult {
             case .failure(let refused):
-                return response(refused.answer, peer: peer, plan: plan, replay: false)
-            case .success(let staged):
-                let answer = database.withLock { county.commit(staged) }
+                return response(refused.answer, peer: peer, plan: plan, replay: false, timings: timings)
+            case .success(let stagedSet):
+                let answer = database.withLock { county.commit(stagedSet) }
                 if answer.status == 200 { committed?() }
-                return response(answer, peer: peer, plan: plan, replay: false)
+                return response(answer, peer: peer, plan: plan, replay: false,
+                                timings: timings + [("applied_ms", String((YKTNet.Clock.now - staged) / 1_000_000))])
             }
         }
     }
@@ -108,7 +115,8 @@ public final class CountyService: @unchecked Sendable {
         _ = uploads.withLock { uploading.remove(township) }
     }
 
-    private func response(_ answer: CountyNode.Answer, peer: String, plan: CountyNode.StagingPlan?, replay: Bool) -> HTTPResponse {
+    private func response(_ answer: CountyNode.Answer, peer: String, plan: CountyNode.StagingPlan?, replay: Bool,
+                          timings: [(String, String)] = []) -> HTTPResponse {
         var headers = ["content-type": SyncProtocol.receiptContentType]
         if let s = answer.signature { headers[SyncProtocol.signatureHeader] = Hex.encode(s) }
         Self.addKeyHeaders(answer, to: &headers)
@@ -120,6 +128,7 @@ public final class CountyService: @unchecked Sendable {
         r.log = [("township", peer)]
         if let plan { r.log += [("seq", String(plan.seq)), ("ops", String(plan.operations))] }
         r.log += replay ? [("outcome", "replayed")] : Self.outcome(answer)
+        r.log += timings
         return r
     }
 

@@ -135,6 +135,8 @@ struct CountyServiceTests {
         let fields = Dictionary(change.metadata, uniquingKeysWith: { a, _ in a })
         #expect(fields["township"] == "450223101" && fields["outcome"] == "accepted" && fields["status"] == "200")
         #expect(fields["seq"] == "1" && fields["ops"] == "2" && fields["ms"] != nil)
+        // Where the change set's time went: the body's arrival and staging, then its apply.
+        #expect(fields["staged_ms"].flatMap(Int.init) != nil && fields["applied_ms"].flatMap(Int.init) != nil, "\(fields)")
         let text = net.log.map { $0.message + $0.metadata.map { "\($0)=\($1)" }.joined() }.joined()
         #expect(text.range(of: #"[0-9]{17}[0-9X]"#, options: .regularExpression) == nil, "\(text)")
     }
