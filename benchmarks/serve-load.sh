@@ -177,7 +177,7 @@ for code in "${codes[@]}"; do
     read -r outbox maxseq < <(sqlite3 -separator ' ' "$t" "SELECT count(*), coalesce(max(seq), 0) FROM outbox")
     unacked=$(sqlite3 "$t" "SELECT count(*) FROM changeset_out WHERE state != 'acknowledged'")
     covered=$(sqlite3 "$t" "SELECT coalesce(max(last_op), 0) FROM changeset_out WHERE state = 'acknowledged'")
-    at_county=$(sqlite3 "$county/county.db" "SELECT count(*) FROM operation WHERE node_id = '$code'")
+    at_county=$(sqlite3 "$county/county.db" "SELECT count(*) FROM decision WHERE node_id = '$code'")
     if [ "$unacked" = 0 ] && [ "$covered" = "$maxseq" ] && [ "$at_county" = "$outbox" ]; then
         converged=$((converged + 1))
     else

@@ -118,7 +118,7 @@ sync_town() { "$ykt" sync --node "$town" --county "127.0.0.1:$(cat "$county/serv
 check_sync() {
     local t c
     t=$(sqlite3 "$town/township.db" "SELECT count(*) || ' ' || coalesce(sum(seq), 0) FROM outbox")
-    c=$(sqlite3 "$county/county.db" "SELECT count(*) || ' ' || coalesce(sum(op_seq), 0) FROM operation WHERE node_id = '$code'")
+    c=$(sqlite3 "$county/county.db" "SELECT count(*) || ' ' || coalesce(sum(op_seq), 0) FROM decision WHERE node_id = '$code'")
     local tn=${t% *} cn=${c% *}
     operations=$tn
     [ "$cn" -lt "$tn" ] && lost=$((lost + tn - cn))
@@ -165,12 +165,12 @@ echo "   $kills kills; all $operations operations at the county exactly once aft
 
 # The township restored from the backup it made before its first sync must be stopped at its
 # next sync (it would re-send what the county has, and ask for messages it had acknowledged).
-before=$(sqlite3 "$county/county.db" "SELECT count(*) FROM operation")
+before=$(sqlite3 "$county/county.db" "SELECT count(*) FROM decision")
 if "$ykt" sync --node "$work/backup-before-sync" --county "127.0.0.1:$(cat "$county/serve.port")" >"$work/restored.out" 2>&1; then
     fail "restore" "a township restored from an old backup synced as if nothing happened"
 fi
 grep -qE 'YKT-SYNC-(RESTORED|FORK)' "$work/restored.out" || fail "restore" "unclear refusal: $(cat "$work/restored.out")"
-[ "$(sqlite3 "$county/county.db" "SELECT count(*) FROM operation")" = "$before" ] || fail "restore" "the county applied something"
+[ "$(sqlite3 "$county/county.db" "SELECT count(*) FROM decision")" = "$before" ] || fail "restore" "the county applied something"
 echo "   township restored from a backup: refused ($(grep -oE 'YKT-SYNC-(RESTORED|FORK)' "$work/restored.out" | head -n 1)), nothing applied"
 kill -TERM "$serve_pid"; wait "$serve_pid" || true
 

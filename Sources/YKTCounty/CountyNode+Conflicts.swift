@@ -231,10 +231,7 @@ extension CountyNode {
     /// person (read back from the stored operations: those that came after the conflict were
     /// conflicts of their own, since the index named the other township).
     private func moveResident(_ c: Conflict, entity: String) throws {
-        guard let latest = try db.first("""
-            SELECT op_seq, changeset_seq FROM operation WHERE node_id = ? AND entity = ? AND kind IN ('beneficiary.register','account.change')
-            ORDER BY op_seq DESC LIMIT 1
-            """, c.node, entity, map: { (op: $0.int64(0), set: $0.int64(1)) }),
+        guard let latest = try decidedOperations(entity: entity, nodes: [c.node], kinds: ["beneficiary.register", "account.change"]).last,
               let bytes = try evidence(node: c.node, seq: latest.set),
               let body = try StoredOperation.find(in: bytes, id: "\(c.node)-\(latest.op)"),
               let op = try? JSONValue.parse(Array(body.utf8)), let data = op["data"], let rid = data["residentId"]?.stringValue else {

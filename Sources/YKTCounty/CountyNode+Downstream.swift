@@ -174,9 +174,9 @@ extension CountyNode {
             }
             return (c, sides)
         }
-        let ops = try db.all("""
-            SELECT node_id, op_seq, changeset_seq FROM operation WHERE entity = ? AND node_id IN (?, ?) ORDER BY node_id = ?, op_seq
-            """, entity, c.node, c.otherNode ?? c.node, c.node) { (node: $0.text(0), op: $0.int64(1), set: $0.int64(2)) }
+        // The other township's operations first, then this one's, each in order.
+        let ops = try decidedOperations(entity: entity, nodes: [c.node, c.otherNode ?? c.node])
+            .sorted { ($0.node == c.node ? 1 : 0, $0.op) < ($1.node == c.node ? 1 : 0, $1.op) }
         for o in ops {
             guard let bytes = try evidence(node: o.node, seq: o.set) else { continue }
             let body = try StoredOperation.find(in: bytes, id: "\(o.node)-\(o.op)")

@@ -300,7 +300,7 @@ extension CountyNode {
             let heldAnchor = try takeAnchor(node: node, changeSet: setSeq, head: set.header.audit)
             // The policy list, read once for the whole change set.
             let gate = try ProgramGate(db: db)
-            let firstOp = (try db.integer("SELECT max(op_seq) FROM operation WHERE node_id = ?", node) ?? 0) + 1
+            let firstOp = try lastOperation(of: node) + 1
             var expected = firstOp
             // One prepared statement for the decisions; node and change set are bound once.
             let record = try db.statement("""
@@ -310,14 +310,12 @@ extension CountyNode {
             try record.bind(1, node)
             try record.bind(3, setSeq)
             // Accepted registrations sent as the township writes them (entity `beneficiary/<ID>`)
-            // come in runs: their decision rows are written by one statement per run, from
-            // the run's first operation number and its IDs packed end to end (18 ASCII bytes
-            // each), so a million of them do not cost a million bind, step and reset calls.
-            // (`||` makes text of the blob's bytes, so the entity is stored as text.)
+            // come in runs, recorded one row per run (`operation_run`, county schema v32): the
+            // run's first operation number and its IDs packed end to end (18 ASCII bytes each),
+            // so that a million of them cost neither a million rows nor a million bind, step
+            // and reset calls. `decision` reads them back one row per operation.
             let runRecord = try db.statement("""
-                INSERT INTO operation(node_id, op_seq, changeset_seq, kind, entity, status)
-                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?4)
-                SELECT ?1, ?2 + i, ?3, 'beneficiary.register', 'beneficiary/' || substr(?5, i * 18 + 1, 18), 'accepted' FROM n
+                INSERT INTO operation_run(node_id, first_op, changeset_seq, ids) VALUES (?, ?, ?, ?)
                 """)
             try runRecord.bind(1, node)
             try runRecord.bind(3, setSeq)
@@ -327,8 +325,7 @@ extension CountyNode {
             func flushRun() throws {
                 guard !run.isEmpty else { return }
                 try runRecord.bind(2, runFirst)
-                try runRecord.bind(4, Int64(run.count / 18))
-                try runRecord.bind(5, blob: run)   // a blob, so that substr counts bytes and starts at once
+                try runRecord.bind(4, blob: run)
                 try runRecord.execute()
                 run.removeAll(keepingCapacity: true)
             }
@@ -522,8 +519,45 @@ extension CountyNode {
         try statement.bind(8, Int64(head ? 1 : 0))
     }
 
-    /// How many accepted registrations share one decision-row statement.
+    /// How many accepted registrations share one `operation_run` row (its CHECK says the same).
     static let acceptedRunLimit = 4_096
+
+    /// The number of the last operation from `node` the county has decided (0 before its first):
+    /// the larger of its last decision row and the end of its last run.
+    func lastOperation(of node: String) throws -> Int64 {
+        try db.integer("""
+            SELECT max(coalesce((SELECT max(op_seq) FROM operation WHERE node_id = ?1), 0),
+                       coalesce((SELECT first_op + length(ids) / 18 - 1 FROM operation_run WHERE node_id = ?1
+                                 ORDER BY first_op DESC LIMIT 1), 0))
+            """, node) ?? 0
+    }
+
+    /// The operations from `nodes` the county decided about `entity`, oldest first per node:
+    /// decision rows and places in runs (whose IDs are searched in the blob, at whole
+    /// 18-byte places only). `kinds` narrows the decision rows (runs are all registrations).
+    func decidedOperations(entity: String, nodes: [String], kinds: [String]? = nil) throws -> [(node: String, op: Int64, set: Int64)] {
+        var found: [(node: String, op: Int64, set: Int64)] = []
+        for node in Set(nodes).sorted() {
+            var rows = try db.all("""
+                SELECT op_seq, changeset_seq, kind FROM operation WHERE node_id = ? AND entity = ? ORDER BY op_seq
+                """, node, entity) { (op: $0.int64(0), set: $0.int64(1), kind: $0.text(2)) }
+            if let kinds { rows = rows.filter { kinds.contains($0.kind) } }
+            found += rows.map { (node, $0.op, $0.set) }
+            let id = Array(entity.utf8.dropFirst(12))
+            guard entity.hasPrefix("beneficiary/"), id.count == 18, kinds?.contains("beneficiary.register") ?? true else { continue }
+            try db.forEach("""
+                SELECT first_op, changeset_seq, ids FROM operation_run WHERE node_id = ? AND instr(ids, ?) > 0 ORDER BY first_op
+                """, node, DatabaseValue.blob(id)) { r in
+                let ids = r.blob(2)
+                var k = 0
+                while k + 18 <= ids.count {
+                    if ids[k..<(k + 18)].elementsEqual(id) { found.append((node, r.int64(0) + Int64(k / 18), r.int64(1))) }
+                    k += 18
+                }
+            }
+        }
+        return found.sorted { ($0.node, $0.op) < ($1.node, $1.op) }
+    }
 }
 
 /// A registration line read by `RegisterLine` and checked (resident ID, name, account) on the

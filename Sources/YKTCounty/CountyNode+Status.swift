@@ -104,8 +104,13 @@ extension CountyNode {
                                        map: { ($0.int64(0), $0.text(1)) }) {
                 s.lastChangeSet = last.0
                 s.lastChangeSetAt = last.1
-                try db.forEach("SELECT status, count(*) FROM operation WHERE node_id = ? AND changeset_seq = ? GROUP BY status",
-                               t.code, last.0) { r in
+                try db.forEach("""
+                    SELECT status, sum(n) FROM (
+                        SELECT status, count(*) AS n FROM operation WHERE node_id = ?1 AND changeset_seq = ?2 GROUP BY status
+                        UNION ALL
+                        SELECT 'accepted', length(ids) / 18 FROM operation_run WHERE node_id = ?1 AND changeset_seq = ?2)
+                    GROUP BY status
+                    """, t.code, last.0) { r in
                     switch r.text(0) {
                     case "accepted": s.lastAccepted = r.int(1)
                     case "rejected": s.lastRejected = r.int(1)

@@ -194,6 +194,7 @@ public final class CountyNode: OperatorNode {
                    (SELECT count(*) FROM roster r WHERE r.node_id = t.node_id),
                    (SELECT coalesce(sum(total_fen), 0) FROM roster r WHERE r.node_id = t.node_id),
                    (SELECT count(*) FROM operation o WHERE o.node_id = t.node_id)
+                     + (SELECT coalesce(sum(length(ids) / 18), 0) FROM operation_run o WHERE o.node_id = t.node_id)
             FROM township t ORDER BY t.node_id
             """) { (node: $0.text(0), residents: $0.int(1), rosters: $0.int(2), rosterFen: $0.int64(3), operations: $0.int(4)) }
     }

@@ -36,11 +36,11 @@ struct NetworkFaultTests {
             var whole = true
             try county.forEach("SELECT seq, bytes FROM upstream WHERE node_id = '450223101'") { r in
                 let expected = try ChangeSet.readHeader(r.blob(1)).header.ops
-                let decided = try county.integer("SELECT count(*) FROM operation WHERE node_id = '450223101' AND changeset_seq = ?", r.int64(0))
+                let decided = try county.integer("SELECT count(*) FROM decision WHERE node_id = '450223101' AND changeset_seq = ?", r.int64(0))
                 if decided != Int64(expected) { whole = false }
             }
             let orphans = try county.integer("""
-                SELECT count(*) FROM operation o WHERE NOT EXISTS
+                SELECT count(*) FROM decision o WHERE NOT EXISTS
                     (SELECT 1 FROM upstream u WHERE u.node_id = o.node_id AND u.seq = o.changeset_seq)
                 """)
             #expect(whole && orphans == 0, "round \(round): a partial change set is visible at the county")
@@ -56,7 +56,7 @@ struct NetworkFaultTests {
         let last = try cli.run("sync", "--county", "127.0.0.1:\(proxy.port)")
         #expect(last.status == 0, "\(last.stderr)")
         let township = try town.first("SELECT count(*), sum(seq) FROM outbox") { [$0.int64(0), $0.int64(1)] }
-        let atCounty = try county.first("SELECT count(*), sum(op_seq) FROM operation WHERE node_id = '450223101'") { [$0.int64(0), $0.int64(1)] }
+        let atCounty = try county.first("SELECT count(*), sum(op_seq) FROM decision WHERE node_id = '450223101'") { [$0.int64(0), $0.int64(1)] }
         #expect(township == atCounty)
         #expect(try town.integer("SELECT count(*) FROM changeset_out WHERE state != 'acknowledged'") == 0)
         #expect(try cli.run("audit", "verify").status == 0)

@@ -201,7 +201,7 @@ struct PolicyConflictCLITests {
         let r = try push(cli, node: "t2")
         #expect(r.operations == 1 && r.accepted == 1)
         let county = try CountyNode.open(directory: countyDir)
-        #expect(try county.db.integer("SELECT count(*) FROM operation WHERE kind = 'beneficiary.remove' AND status = 'accepted'") == 1)
+        #expect(try county.db.integer("SELECT count(*) FROM decision WHERE kind = 'beneficiary.remove' AND status = 'accepted'") == 1)
         #expect(try county.db.first("SELECT node_id FROM resident WHERE resident_id = ?", person.residentID) { $0.text(0) } == "450223101")
         let audit = try cli.run("audit", "list", "--node", cli.path("t2"))
         #expect(audit.stdout.contains("beneficiary.remove"))

@@ -187,7 +187,7 @@ struct AuditAnchorTests {
         let key = try NodeKey.load(from: t.directory)
         let op = Operation.body(kind: "beneficiary.update", node: "450223101", seq: last.lastOp + 1, entity: "beneficiary/\(alice)",
                                 baseVersion: 1, at: "2026-03-01T09:00:00+08:00", by: "经办人", data: #"{"household":"9"}"#)
-        let operations = try c.county.db.integer("SELECT count(*) FROM operation")
+        let operations = try c.county.db.integer("SELECT count(*) FROM decision")
         let backwards = AuditHead(seq: held.head.seq - 1, hash: held.head.hash)
         let otherHash = AuditHead(seq: held.head.seq, hash: String(repeating: "a", count: 64))
         for head in [backwards, otherHash] {
@@ -198,7 +198,7 @@ struct AuditAnchorTests {
             let body = try JSONValue.parse(answer.body)
             #expect(body["code"]?.stringValue == "YKT-SYNC-AUDIT")
             #expect(body["message"]?.stringValue?.contains("第 \(held.head.seq) 条") == true)
-            #expect(try c.county.db.integer("SELECT count(*) FROM operation") == operations)
+            #expect(try c.county.db.integer("SELECT count(*) FROM decision") == operations)
             #expect(try c.county.db.integer("SELECT max(seq) FROM upstream WHERE node_id = '450223101'") == last.set.header.seq)
             #expect(try c.county.heldAnchor(of: "450223101") == held)
         }

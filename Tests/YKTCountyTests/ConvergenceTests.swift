@@ -122,7 +122,7 @@ struct ConvergenceTests {
             let town = c.townships[code]!
             // Every operation the township made is at the county exactly once …
             let mine = try town.db.first("SELECT count(*), coalesce(sum(seq), 0) FROM outbox") { [$0.int64(0), $0.int64(1)] }
-            let theirs = try c.county.db.first("SELECT count(*), coalesce(sum(op_seq), 0) FROM operation WHERE node_id = ?", code) {
+            let theirs = try c.county.db.first("SELECT count(*), coalesce(sum(op_seq), 0) FROM decision WHERE node_id = ?", code) {
                 [$0.int64(0), $0.int64(1)]
             }
             #expect(mine == theirs, "seed \(seed), \(code): township ops \(String(describing: mine)), county \(String(describing: theirs))")
@@ -133,7 +133,7 @@ struct ConvergenceTests {
             let decided = try c.county.db.all("""
                 SELECT o.op_seq, CASE WHEN o.status = 'conflicted' AND EXISTS (SELECT 1 FROM conflict k WHERE k.id = o.conflict_id
                     AND k.status = 'resolved') THEN 'decided' ELSE o.status END
-                FROM operation o WHERE o.node_id = ? ORDER BY o.op_seq
+                FROM decision o WHERE o.node_id = ? ORDER BY o.op_seq
                 """, code) { "\($0.int64(0)) \($0.text(1))" }
             let states = try town.db.all("SELECT seq, state FROM outbox_state ORDER BY seq") { "\($0.int64(0)) \($0.text(1))" }
             #expect(decided == states, "seed \(seed), \(code): decisions differ")

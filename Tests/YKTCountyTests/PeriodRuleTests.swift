@@ -109,7 +109,7 @@ struct PeriodRuleTests {
         #expect(try h.apply(bob, "TZ01", "2026", standardFen: 99999) == ("rejected", "YKT-MONEY"))
         #expect(try h.apply(bob, "TZ01", "2026", standardFen: 15000) == ("accepted", nil))
         #expect(try c.county.db.integer("SELECT count(*) FROM application_period") == 8)
-        #expect(try c.county.db.integer("SELECT count(*) FROM operation WHERE rule = 'YKT-APPLICATION-OVERLAP'") == 2)
+        #expect(try c.county.db.integer("SELECT count(*) FROM decision WHERE rule = 'YKT-APPLICATION-OVERLAP'") == 2)
     }
 
     /// A live roster at the county, inserted as received (the warning rules read what is there,

@@ -113,11 +113,11 @@ struct SyncEndToEndTests {
 
         // Replay: the same bytes again are answered with the identical signed receipt, nothing applied twice.
         let stored = try t1.storedChangeSets().first!
-        let before = try c.county.db.integer("SELECT count(*) FROM operation")
+        let before = try c.county.db.integer("SELECT count(*) FROM decision")
         let again = c.county.receive(peer: "450223101", bytes: stored.set.bytes, signature: stored.signature)
         #expect(again.status == 200)
         #expect(try t1.db.first("SELECT receipt FROM changeset_out WHERE seq = 1") { $0.text(0) } == String(decoding: again.body, as: UTF8.self))
-        #expect(try c.county.db.integer("SELECT count(*) FROM operation") == before)
+        #expect(try c.county.db.integer("SELECT count(*) FROM decision") == before)
         // Nothing left to push.
         #expect(try c.push("450223101").changeSets == 0)
     }
@@ -231,7 +231,7 @@ struct SyncEndToEndTests {
         guard case .array(let results)? = receipt["results"] else { Issue.record("no results"); return }
         #expect(results.map { $0["id"]?.stringValue ?? "" } == ["450223101-21", "450223101-4201"])
         let rows = try c.county.db.all("""
-            SELECT op_seq, changeset_seq, kind, entity, typeof(entity), status FROM operation WHERE node_id = '450223101' ORDER BY op_seq
+            SELECT op_seq, changeset_seq, kind, entity, typeof(entity), status FROM decision WHERE node_id = '450223101' ORDER BY op_seq
             """) { [$0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.text(5)] }
         let expected = try lines.enumerated().map { i, line in
             let entity = try JSONValue.parse(Array(line.utf8))["entity"]?.stringValue ?? ""
@@ -241,6 +241,13 @@ struct SyncEndToEndTests {
         let differing = zip(rows, expected).filter { $0.0 != $0.1 }
         #expect(differing.isEmpty, "\(differing.count) rows differ, first: \(differing.prefix(2))")
         #expect(rows[10][3] == "beneficiary/x" + ids[10])
+        // The four operations off the fast path have decision rows of their own; every other
+        // one is a place in a run (runs broken by those four, and at 4,096).
+        #expect(try c.county.db.all("SELECT op_seq FROM operation WHERE node_id = '450223101' ORDER BY op_seq") { $0.int(0) }
+                == [11, 21, 31, 4_201])
+        #expect(try c.county.db.all("SELECT first_op, length(ids) / 18 FROM operation_run ORDER BY first_op") { [$0.int(0), $0.int(1)] }
+                == [[1, 10], [12, 9], [22, 9], [32, 4_096], [4_128, 73], [4_202, people - 4_201]])
+        #expect(try c.county.lastOperation(of: "450223101") == Int64(people))
         #expect(try c.county.db.integer("SELECT count(*) FROM resident") == Int64(people - 2))
     }
 
@@ -263,7 +270,7 @@ struct SyncEndToEndTests {
         let bytes = Array(text.utf8)
         let answer = c.county.receive(peer: "450223101", bytes: bytes, signature: try NodeKey.load(from: t.directory).sign(ChangeSet.signedPart(of: bytes)))
         #expect(answer.status == 400)
-        #expect(try c.county.db.integer("SELECT count(*) FROM operation") == 0)
+        #expect(try c.county.db.integer("SELECT count(*) FROM decision") == 0)
     }
 
     @Test("a change set of several evidence parts streams in: applied whole, stored verbatim; a bad last byte applies nothing")
@@ -420,7 +427,7 @@ struct SyncEndToEndTests {
         #expect(large.status == 413 && String(decoding: large.body, as: UTF8.self).contains("YKT-SYNC-FORMAT"))
         c.county.maximumChangeSetBytes = 1 << 30
         #expect(c.county.receive(peer: "450223101", bytes: built.set.bytes, signature: built.signature).status == 200)
-        #expect(try c.county.db.integer("SELECT count(*) FROM operation") == 1)
+        #expect(try c.county.db.integer("SELECT count(*) FROM decision") == 1)
     }
 
     @Test("evidence file: bytes left past the recorded end are cut off; a changed body is found; a short file refuses further sets")
