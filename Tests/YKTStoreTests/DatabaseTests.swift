@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CSQLite
 @testable import YKTStore
 
 /// A temporary directory per test, removed afterwards.
@@ -36,6 +37,25 @@ struct DatabaseTests {
         #expect(try db.first("PRAGMA journal_mode") { $0.text(0) } == "wal")
         #expect(try db.integer("PRAGMA synchronous") == 1)   // NORMAL
         #expect(try db.integer("PRAGMA foreign_keys") == 1)
+    }
+
+    @Test("a new file has 8 KiB pages; a file made with 4 KiB pages keeps them, and its rows, when opened")
+    func pageSize() throws {
+        let dir = TempDir()
+        let made = try Database(path: dir.file("new.db"))
+        try made.execute("CREATE TABLE t(x)")
+        #expect(try made.integer("PRAGMA page_size") == Int64(Database.pageSize))
+        #expect(Database.pageSize == 8_192)
+        // An older file: 4 KiB pages, made by SQLite's default before this program opens it.
+        var raw: OpaquePointer?
+        #expect(sqlite3_open(dir.file("old.db"), &raw) == SQLITE_OK)
+        #expect(sqlite3_exec(raw, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (7);",
+                             nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(raw)
+        let old = try Database(path: dir.file("old.db"))
+        #expect(try old.integer("PRAGMA page_size") == 4_096)
+        try old.run("INSERT INTO t VALUES (8)")
+        #expect(try old.integer("SELECT sum(x) FROM t") == 15)
     }
 
     @Test("unsynced: NORMAL for its body on a connection that syncs every commit, FULL again after (also when the body fails); inside a transaction it changes nothing")
