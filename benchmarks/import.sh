@@ -9,6 +9,8 @@
 # The machine is shared and noisy, so the two run alternately, PAIRS times (default 3; RUNS is
 # the old name): each pair prints its ratio, and the end prints the medians and the spread
 # (min–max). Targets: ykt ≤ 3 s and a median ratio ≤ 1.2 × the sqlite3 floor (issue 19).
+# Each timed run starts after a `sync` (the run before leaves pages to write back).
+# YKT_BIN=PATH runs that ykt instead of building one.
 #   PAIRS=5 benchmarks/import.sh [N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,8 +18,12 @@ cd "$root"
 bash .ci/setup >/dev/null
 n=${1:-100000}
 pairs=${PAIRS:-${RUNS:-3}}
-swift build -c release --product ykt 2>&1 | tail -n 1
-ykt="$root/.build/release/ykt"
+if [ -n "${YKT_BIN:-}" ]; then
+    ykt=$YKT_BIN   # a ready binary: no build (to alternate two builds of the code)
+else
+    swift build -c release --product ykt 2>&1 | tail -n 1
+    ykt="$root/.build/release/ykt"
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ykt-bench.XXXXXX")
 . "$root/integration/operators.sh" "$work"   # named operators, logged in (docs/operators.md)
 trap 'rm -rf "$work"' EXIT
@@ -40,7 +46,7 @@ floor_run() {
         phone TEXT, bank TEXT, kind TEXT, account TEXT, confirmation TEXT, shared_reason TEXT, head TEXT);
         CREATE INDEX reg_account ON reg(account);"
     local t0 t1
-    t0=$(now)
+    sync; t0=$(now)
     sqlite3 "$work/floor.db" ".import --csv --skip 1 $work/plain.csv reg"
     t1=$(now)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", (b - a) / 1e9 }'
@@ -52,7 +58,7 @@ ours_run() {
     ykt_add_operator admin "$work/node" clerk 乡镇经办员 clerk
     local session t0 t1
     session=$(ykt_session clerk "$work/node")   # logged in before the clock starts
-    t0=$(now)
+    sync; t0=$(now)
     YKT_NODE="$work/node" YKT_SESSION=$session "$ykt" beneficiary import "$csv" >/dev/null
     t1=$(now)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", (b - a) / 1e9 }'
