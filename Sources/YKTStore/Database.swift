@@ -148,6 +148,20 @@ public final class Database {
         durable = true
     }
 
+    /// When this connection closes as the last one, the write-ahead log is left as it is
+    /// instead of copied back into the database (a checkpoint: two syncs and the pages written
+    /// again), if it holds at most `bytes`; the next connection to open reads it, and its own
+    /// close or the next round's `makeDurable` copies it back. A one-shot `ykt sync` of a few
+    /// operations ends this way; a large log (a push of a whole register) is copied back at
+    /// close as usual, so that the next opening does not have to read it all. Returns whether
+    /// the log is kept.
+    @discardableResult
+    public func keepLogOnClose(ifAtMost bytes: Int) -> Bool {
+        var info = stat()
+        guard path != ":memory:", stat(path + "-wal", &info) == 0, Int(info.st_size) <= bytes else { return false }
+        return ykt_sqlite_keep_log_on_close(handle) == SQLITE_OK
+    }
+
     /// Back to `synchronous=NORMAL`, once a round has sent its last request: what it writes
     /// after that (the county's audit anchor, the round's record) tells the county nothing, and
     /// is synced by the checkpoint when the last connection closes, or by the first commit of

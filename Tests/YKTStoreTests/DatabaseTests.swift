@@ -58,6 +58,28 @@ struct DatabaseTests {
         #expect(try old.integer("SELECT sum(x) FROM t") == 15)
     }
 
+    @Test("keepLogOnClose: a small log is left as it is when the last connection closes, and read by the next; a log over the limit is copied back and removed as usual")
+    func keepLogOnClose() throws {
+        let dir = TempDir()
+        let path = dir.file("a.db")
+        do {
+            let db = try Database(path: path)
+            try db.execute("CREATE TABLE t(x)")
+            try db.run("INSERT INTO t VALUES (1)")
+            #expect(db.keepLogOnClose(ifAtMost: 1 << 20))
+        }
+        let kept = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(kept > 0)
+        do {
+            let db = try Database(path: path)
+            #expect(try db.integer("SELECT sum(x) FROM t") == 1)
+            try db.run("INSERT INTO t VALUES (2)")
+            #expect(!db.keepLogOnClose(ifAtMost: 100))   // the log is larger than 100 bytes
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect(try Database(path: path).integer("SELECT sum(x) FROM t") == 3)
+    }
+
     @Test("unsynced: NORMAL for its body on a connection that syncs every commit, FULL again after (also when the body fails); inside a transaction it changes nothing")
     func unsynced() throws {
         let dir = TempDir()
