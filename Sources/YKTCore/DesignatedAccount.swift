@@ -11,6 +11,11 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
 
     /// Accepts the raw values and the Chinese labels clerks type.
     public init(parsing text: String) throws(YKTError) {
+        // A raw value exactly (every registration a township sends): nothing to trim or fold.
+        if let exact = AccountKind(rawValue: text) {
+            self = exact
+            return
+        }
         switch text.trimmed.lowercased() {
         case "card", "银行卡", "卡", "借记卡", "其他银行卡", "": self = .card
         case "passbook", "存折", "折": self = .passbook

@@ -7,14 +7,17 @@ import YKTStore
 /// household, program and colliding period.
 extension CountyNode {
     /// A second head for a household of `node` refused (nil: none other, or no household).
-    func refuseSecondHead(resident rid: String, household: String, node: String) throws -> Decision? {
+    func refuseSecondHead(resident rid: String, household: String, node: String, statements: RegisterStatements? = nil) throws -> Decision? {
         guard !household.isEmpty else {
             return .rejected(.householdHeads, "\(Masking.residentID(rid)) 报为户主，但没有户号")
         }
-        guard let other = try db.first("""
-            SELECT resident_id FROM resident
-            WHERE node_id = ? AND household = ? AND household <> '' AND head = 1 AND removed_at IS NULL AND resident_id <> ?
-            """, node, household, rid, map: { $0.text(0) }) else { return nil }
+        let otherHead = try statements?.otherHead ?? db.statement(RegisterStatements.otherHeadSQL)
+        defer { otherHead.reset() }
+        try otherHead.bind(1, node)
+        try otherHead.bind(2, household)
+        try otherHead.bind(3, rid)
+        guard try otherHead.step() else { return nil }
+        let other = otherHead.row.text(0)
         return .rejected(.householdHeads, "户号 \(household) 在县里已有户主 \(Masking.residentID(other))，一户只能有一个户主")
     }
 

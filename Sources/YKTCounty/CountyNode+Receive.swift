@@ -319,6 +319,7 @@ extension CountyNode {
                 """)
             try runRecord.bind(1, node)
             try runRecord.bind(3, setSeq)
+            let register = try RegisterStatements(db)
             var run: [UInt8] = []
             run.reserveCapacity(Self.acceptedRunLimit * 18)
             var runFirst: Int64 = 0
@@ -364,7 +365,7 @@ extension CountyNode {
                             case .success(let checked):
                                 decision = try enterRegister(residentID: checked.residentID, name: r.name, bank: r.bank,
                                                              kind: checked.kind, number: r.number, node: node,
-                                                             household: r.household, head: r.head)
+                                                             household: r.household, head: r.head, statements: register)
                                 if decision.status == .accepted, registration.entityNamesResident {
                                     // Accepted as sent: its decision row goes in with its run's.
                                     if run.isEmpty { runFirst = seq }
@@ -474,17 +475,16 @@ extension CountyNode {
     /// A checked registration entered in the county-wide register (`residentID` as
     /// `ResidentID` writes it).
     func enterRegister(residentID rid: ResidentID, name: String, bank: String, kind: AccountKind, number: String,
-                       node: String, household: String = "", head: Bool = false) throws -> Decision {
+                       node: String, household: String = "", head: Bool = false, statements: RegisterStatements? = nil) throws -> Decision {
         // A household head (户主): one per household of the township (CountyNode+Households.swift).
-        if head, let refused = try refuseSecondHead(resident: rid.value, household: household, node: node) { return refused }
+        if head, let refused = try refuseSecondHead(resident: rid.value, household: household, node: node, statements: statements) {
+            return refused
+        }
         // Insert first; only a resident already known needs more. A plain insert that ignores
         // a known ID, not an upsert: the upsert's update fires `resident_warning_dirty`, so
         // SQLite kept a statement journal for every registration (a copy of each page it
         // touched, about 2.5 µs of the county's 15). The rare re-registration is its own update.
-        let insert = try db.statement("""
-            INSERT OR IGNORE INTO resident(resident_id, node_id, name, bank, account_kind, account_number, household, head)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try statements?.insert ?? db.statement(RegisterStatements.insertSQL)
         try bindRegistration(insert, rid, node, name, bank, kind, number, household, head)
         try insert.execute()
         if db.changes == 1 { return .accepted }
@@ -503,6 +503,26 @@ extension CountyNode {
         case let other?:
             return Decision(status: .conflicted, rule: "resident.two-townships", reason: "\(rid.masked) 已由乡镇 \(other) 登记",
                             conflict: ("resident.two-townships", other, "\(rid.masked) 同时由 \(other) 和 \(node) 登记"))
+        }
+    }
+
+    /// The statements every registration runs, prepared once for a whole change set (each
+    /// `db.statement` lookup hashes its SQL text: a second of a million registrations' apply).
+    struct RegisterStatements {
+        static let insertSQL = """
+            INSERT OR IGNORE INTO resident(resident_id, node_id, name, bank, account_kind, account_number, household, head)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        static let otherHeadSQL = """
+            SELECT resident_id FROM resident
+            WHERE node_id = ?1 AND household = ?2 AND household <> '' AND head = 1 AND removed_at IS NULL AND resident_id <> ?3
+            """
+        let insert: Statement
+        let otherHead: Statement
+
+        init(_ db: Database) throws {
+            insert = try db.statement(Self.insertSQL)
+            otherHead = try db.statement(Self.otherHeadSQL)
         }
     }
 
