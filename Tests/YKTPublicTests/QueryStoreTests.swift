@@ -5,13 +5,15 @@ import YKTCrypto
 @testable import YKTPublic
 
 @Suite("Public query store")
-struct QueryStoreTests {
+final class QueryStoreTests {
     let folder: String
 
     init() throws {
         folder = NSTemporaryDirectory() + "ykt-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 
     static let people: [(id: String, name: String)] = [
         ("11010119900307123X", "张三"), ("110101199003071250", "李四"), ("440301198512250018", "欧阳娜娜"),

@@ -63,7 +63,8 @@ final class SyncNetwork: @unchecked Sendable {
             townships[code] = node
         }
         server = try CountyServer(county: try CountyNode.open(directory: dir + "/county"), host: "127.0.0.1", port: 0)
-        server.server.log = { [lock] line in lock.withLock { self.lines.append(line) } }
+        // Weak: the server is ours, so a strong capture would keep both alive, serving, after the test.
+        server.server.log = { [weak self, lock] line in lock.withLock { self?.lines.append(line) } }
         server.start()
     }
 
