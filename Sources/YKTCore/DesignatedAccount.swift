@@ -87,6 +87,10 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
 
     /// The Luhn (mod 10) check over ASCII digits.
     public static func luhnValid(_ digits: [UInt8]) -> Bool {
+        digits.withUnsafeBufferPointer { luhnValid($0) }
+    }
+
+    public static func luhnValid(_ digits: UnsafeBufferPointer<UInt8>) -> Bool {
         var sum = 0
         for (i, b) in digits.reversed().enumerated() {
             var v = Int(b) - 48
@@ -97,6 +101,14 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
             sum += v
         }
         return sum % 10 == 0
+    }
+
+    /// Whether `bytes` are a valid number of `kind` exactly as `value` would hold it (ASCII
+    /// digits only), checked without making a `String`: the county's bulk path. false sends
+    /// the number to `init`, which accepts more spellings and names what is wrong.
+    public static func isPlainValid(_ bytes: UnsafeBufferPointer<UInt8>, kind: AccountKind) -> Bool {
+        guard bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return false }
+        return kind.isCard ? (16...19).contains(bytes.count) && luhnValid(bytes) : (8...30).contains(bytes.count)
     }
 
     /// Appends the Luhn check digit to `body` (used by the demo-data generator).
@@ -142,12 +154,30 @@ public enum PersonName {
             throw YKTError(.fieldMissing, "姓名为空", hint: "按身份证填写姓名")
         }
         guard t.unicodeScalars.count <= 30, t.unicodeScalars.allSatisfy({ s in
-            // CJK ideographs first: nearly every name is only these.
-            (0x4E00...0x9FFF).contains(s.value) || (0x3400...0x4DBF).contains(s.value)
-                || s.properties.isAlphabetic || s == "·" || s == "•" || s == " " || s == "."
+            isIdeograph(s.value) || s.properties.isAlphabetic || s == "·" || s == "•" || s == " " || s == "."
         }) else {
             throw YKTError(.nameInvalid, "姓名「\(t)」含有不允许的字符或过长", hint: "按身份证填写姓名，不要带数字或符号")
         }
         return t
+    }
+
+    /// CJK ideographs (the basic block and extension A), tried first: nearly every name is only
+    /// these.
+    static func isIdeograph(_ v: UInt32) -> Bool { (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) }
+
+    /// Whether valid UTF-8 `bytes` are a name `validate` accepts unchanged, when it is made of
+    /// CJK ideographs only (the usual name), checked without making a `String`: the county's
+    /// bulk path. false for anything else, which `validate` then decides.
+    public static func isPlainIdeographs(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Every ideograph of both blocks is three bytes: 1110xxxx 10xxxxxx 10xxxxxx.
+        guard !bytes.isEmpty, bytes.count % 3 == 0, bytes.count <= 90 else { return false }
+        var i = 0
+        while i < bytes.count {
+            let (b0, b1, b2) = (bytes[i], bytes[i + 1], bytes[i + 2])
+            guard b0 & 0xF0 == 0xE0, b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return false }
+            guard isIdeograph(UInt32(b0 & 0x0F) << 12 | UInt32(b1 & 0x3F) << 6 | UInt32(b2 & 0x3F)) else { return false }
+            i += 3
+        }
+        return true
     }
 }

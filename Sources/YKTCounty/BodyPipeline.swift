@@ -71,9 +71,10 @@ final class BodyPipeline: @unchecked Sendable {
                 let lines = try reader.take(part)
                 try evidence?.append(part)
                 // A line that does not parse refuses the whole change set.
+                let today = CivilDate.inChina()
                 let operations = try ChangeSet.parseOperations(lines.bytes, lines: lines.lines[...], node: header.node,
                                                                numberedFrom: lines.firstNumber, parallel: false,
-                                                               fast: Registration.read)
+                                                               fast: { Registration.read($0, node: $1, today: today) })
                 guard put(.part(operations: operations)) else { return }
                 part = []
             }

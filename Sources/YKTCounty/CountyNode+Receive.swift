@@ -358,23 +358,16 @@ extension CountyNode {
                                 throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
                                                hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
                             }
-                            (seq, kind, entity) = (r.seq, "beneficiary.register", r.entity)
-                            switch registration.checked {
-                            case .failure(let e):
-                                decision = .rejected(e.code, e.message)
-                            case .success(let checked):
-                                decision = try enterRegister(residentID: checked.residentID, name: r.name, bank: r.bank,
-                                                             kind: checked.kind, number: r.number, node: node,
-                                                             household: r.household, head: r.head, statements: register)
-                                if decision.status == .accepted, registration.entityNamesResident {
-                                    // Accepted as sent: its decision row goes in with its run's.
-                                    if run.isEmpty { runFirst = seq }
-                                    run.append(contentsOf: r.residentID.utf8)
-                                    expected += 1
-                                    if run.count == Self.acceptedRunLimit * 18 { try flushRun() }
-                                    continue
-                                }
+                            decision = try enterRegister(r, kind: registration.kind, node: node, statements: register)
+                            if decision.status == .accepted, registration.entityNamesResident {
+                                // Accepted as sent: its decision row goes in with its run's.
+                                if run.isEmpty { runFirst = r.seq }
+                                r.withBytes(.residentID) { run.append(contentsOf: $0) }
+                                expected += 1
+                                if run.count == Self.acceptedRunLimit * 18 { try flushRun() }
+                                continue
                             }
+                            (seq, kind, entity) = (r.seq, "beneficiary.register", r.entity)
                         case .json(let op):
                             try flushRun()   // the checks below see every decision before theirs
                             guard let s = op["seq"]?.intValue, s == expected, op["id"]?.stringValue == "\(node)-\(s)" else {
@@ -506,6 +499,40 @@ extension CountyNode {
         }
     }
 
+    /// `enterRegister` for a registration read on the bulk path (`Registration`, checked): its
+    /// values bound from the line's bytes, with no `String` made of them unless the resident is
+    /// known already or the head of a household without a number.
+    func enterRegister(_ line: RegisterLine, kind: AccountKind, node: String, statements: RegisterStatements) throws -> Decision {
+        func again() throws -> Decision {
+            try enterRegister(residentID: try ResidentID(line.residentID), name: line.name, bank: line.bank, kind: kind,
+                              number: line.number, node: node, household: line.household, head: line.head, statements: statements)
+        }
+        if line.head {
+            guard line.withBytes(.household, { !$0.isEmpty }) else { return try again() }
+            let otherHead = statements.otherHead
+            defer { otherHead.reset() }
+            try otherHead.bind(1, node)
+            try line.withBytes(.household) { try otherHead.bind(2, utf8Text: $0) }
+            try line.withBytes(.residentID) { try otherHead.bind(3, utf8Text: $0) }
+            if try otherHead.step() {
+                otherHead.reset()
+                return try again()   // refused, with the other head named
+            }
+        }
+        let insert = statements.insert
+        try line.withBytes(.residentID) { try insert.bind(1, utf8Text: $0) }
+        try insert.bind(2, node)
+        try line.withBytes(.name) { try insert.bind(3, utf8Text: $0) }
+        try line.withBytes(.bank) { try insert.bind(4, utf8Text: $0) }
+        try insert.bind(5, kind.rawValue)
+        try line.withBytes(.number) { try insert.bind(6, utf8Text: $0) }
+        try line.withBytes(.household) { try insert.bind(7, utf8Text: $0) }
+        try insert.bind(8, Int64(line.head ? 1 : 0))
+        try insert.execute()
+        if db.changes == 1 { return .accepted }
+        return try again()   // known already: taken again, or refused, or a conflict
+    }
+
     /// The statements every registration runs, prepared once for a whole change set (each
     /// `db.statement` lookup hashes its SQL text: a second of a million registrations' apply).
     struct RegisterStatements {
@@ -580,13 +607,16 @@ extension CountyNode {
     }
 }
 
-/// A registration line read by `RegisterLine` and checked (resident ID, name, account) on the
-/// parsing threads, so the thread that writes does only the writing.
+/// A registration line read by `RegisterLine` whose resident ID, name and account pass every
+/// check as sent, checked on their bytes on the parsing threads, so the thread that writes does
+/// only the writing. Any other registration (one to refuse, or one the checks accept only once
+/// normalised: a lower-case `x`, full-width digits, a Latin name) is not read here: it goes to
+/// the general parser and `decideRegister`, which decides and explains it as always.
 struct Registration: Sendable {
     var line: RegisterLine
-    var checked: Result<(residentID: ResidentID, kind: AccountKind), YKTError>
-    /// The entity is `beneficiary/` and the resident ID as sent, 18 ASCII characters: the
-    /// decision row can then be written from the ID alone (`acceptedRunLimit`).
+    var kind: AccountKind
+    /// The entity is `beneficiary/` and the resident ID as sent: the decision row can then be
+    /// written from the ID alone (`acceptedRunLimit`).
     var entityNamesResident: Bool
 
     static func check(residentID: String, name: String, kind: String, number: String)
@@ -598,16 +628,21 @@ struct Registration: Sendable {
         return (rid, accountKind)
     }
 
-    @Sendable static func read(_ bytes: UnsafeBufferPointer<UInt8>, node: String) -> Registration? {
-        guard let line = RegisterLine.read(bytes, node: node) else { return nil }
-        let checked: Result<(residentID: ResidentID, kind: AccountKind), YKTError>
-        do { checked = .success(try check(residentID: line.residentID, name: line.name, kind: line.kind, number: line.number)) }
-        catch { checked = .failure(error) }
-        let id = line.residentID.utf8
-        return Registration(line: line, checked: checked,
-                            entityNamesResident: id.count == 18 && id.allSatisfy { $0 < 0x80 }
-                                && line.entity.utf8.count == 30 && line.entity.hasPrefix("beneficiary/")
-                                && line.entity.utf8.dropFirst(12).elementsEqual(id))
+    /// `today` bounds the birth dates, as `ResidentID` does.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, node: String, today: CivilDate) -> Registration? {
+        guard let line = RegisterLine.read(bytes, node: node),
+              let kind = line.withBytes(.kind, { k in AccountKind.allCases.first { $0.rawValue.utf8.elementsEqual(k) } }),
+              line.withBytes(.residentID, { id in
+                  id.count == 18 && id[17] != UInt8(ascii: "x") && ResidentID.problem(in: id, today: today) == nil
+              }),
+              line.withBytes(.name, PersonName.isPlainIdeographs),
+              line.withBytes(.number, { AccountNumber.isPlainValid($0, kind: kind) }) else { return nil }
+        let prefix = "beneficiary/".utf8
+        let named = line.withBytes(.entity) { entity in
+            entity.count == prefix.count + 18 && entity.prefix(prefix.count).elementsEqual(prefix)
+                && line.withBytes(.residentID) { entity.suffix(18).elementsEqual($0) }
+        }
+        return Registration(line: line, kind: kind, entityNamesResident: named)
     }
 }
 

@@ -155,9 +155,16 @@ extension Statement {
     /// Binds UTF-8 bytes as text (copied by SQLite), with no `String` made of them: the caller
     /// has made sure they are valid UTF-8 (`UTF8Check`).
     public func bind(_ index: Int32, utf8Text bytes: [UInt8]) throws(DatabaseError) {
-        let rc = bytes.withUnsafeBytes { buf -> Int32 in
-            guard let base = buf.baseAddress, buf.count > 0 else { return sqlite3_bind_text(handle, index, "", 0, ykt_sqlite_transient()) }
-            return sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(buf.count), ykt_sqlite_transient())
+        try bytes.withUnsafeBufferPointer { buf throws(DatabaseError) in try bind(index, utf8Text: buf) }
+    }
+
+    public func bind(_ index: Int32, utf8Text bytes: UnsafeBufferPointer<UInt8>) throws(DatabaseError) {
+        let rc: Int32
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            rc = sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+                                   ykt_sqlite_transient())
+        } else {
+            rc = sqlite3_bind_text(handle, index, "", 0, ykt_sqlite_transient())
         }
         guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
     }

@@ -79,4 +79,42 @@ struct AccountTests {
         #expect(Masking.account("6228480000000000018") == "6228***********0018")
         #expect(Masking.account("6228480000000000018").count == 19)
     }
+
+    /// The byte checks of the county's bulk path say yes only where the full check accepts the
+    /// text unchanged: never to anything the full check refuses or would normalise.
+    @Test("the byte checks of names and account numbers accept a subset of what the full checks accept unchanged")
+    func byteChecks() {
+        func plainName(_ s: String) -> Bool { Array(s.utf8).withUnsafeBufferPointer(PersonName.isPlainIdeographs) }
+        func plainNumber(_ s: String, _ kind: AccountKind) -> Bool {
+            Array(s.utf8).withUnsafeBufferPointer { AccountNumber.isPlainValid($0, kind: kind) }
+        }
+        #expect(plainName("韦秀英") && plainName("㐀") && plainName(String(repeating: "韦", count: 30)))
+        for name in ["", " 韦秀英", "韦秀英 ", "阿依·买买提", "Aygul", "韦秀英1", String(repeating: "韦", count: 31), "韦\u{3000}英", "ｱ", "〇"] {
+            #expect(!plainName(name), "\(name)")
+        }
+        // Overlong and surrogate three-byte forms are never ideographs.
+        for bytes: [UInt8] in [[0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xE4, 0xB8], [0xE4, 0x38, 0x80]] {
+            #expect(!bytes.withUnsafeBufferPointer(PersonName.isPlainIdeographs))
+        }
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("韦秀英覃一丁龥㐀䶵·. 1aＡ\u{3000}")
+        for _ in 0..<2_000 {
+            let name = String((0..<Int.random(in: 0...32, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            if plainName(name) { #expect((try? PersonName.validate(name)) == name, "\(name)") }
+        }
+        let card = AccountNumber.completingLuhn("622848000000000001")
+        #expect(plainNumber(card, .card) && plainNumber(card, .socialSecurityCard) && plainNumber("12345678", .passbook))
+        for (number, kind) in [("6228-480000000000018", AccountKind.card), (" " + card, .card), ("１" + card.dropFirst(), .card),
+                               (String(card.dropLast()) + (card.last == "0" ? "1" : "0"), .card), ("1234567", .passbook),
+                               (String(repeating: "1", count: 31), .passbook), ("411111111111111", .card), ("", .card)] {
+            #expect(!plainNumber(number, kind), "\(number)")
+        }
+        let digits = Array("0123456789-x")
+        for _ in 0..<2_000 {
+            let number = String((0..<Int.random(in: 6...21, using: &generator)).map { _ in digits.randomElement(using: &generator)! })
+            for kind in AccountKind.allCases where plainNumber(number, kind) {
+                #expect((try? AccountNumber(number, kind: kind))?.value == number, "\(number)")
+            }
+        }
+    }
 }
