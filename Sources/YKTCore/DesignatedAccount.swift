@@ -25,6 +25,20 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// The kind whose raw value `bytes` are exactly (what every registration line carries),
+    /// without making a `String` of them; nil otherwise.
+    public init?(exactly bytes: UnsafeBufferPointer<UInt8>) {
+        let kind: AccountKind
+        switch bytes.count {
+        case 4: kind = .card
+        case 8: kind = .passbook
+        case 20: kind = .socialSecurityCard
+        default: return nil
+        }
+        guard kind.rawValue.utf8.elementsEqual(bytes) else { return nil }
+        self = kind
+    }
+
     public var chinese: String {
         switch self {
         case .card: "银行卡"

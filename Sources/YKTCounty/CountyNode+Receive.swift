@@ -631,7 +631,7 @@ struct Registration: Sendable {
     /// `today` bounds the birth dates, as `ResidentID` does.
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, node: String, today: CivilDate) -> Registration? {
         guard let line = RegisterLine.read(bytes, node: node),
-              let kind = line.withBytes(.kind, { k in AccountKind.allCases.first { $0.rawValue.utf8.elementsEqual(k) } }),
+              let kind = line.withBytes(.kind, AccountKind.init(exactly:)),
               line.withBytes(.residentID, { id in
                   id.count == 18 && id[17] != UInt8(ascii: "x") && ResidentID.problem(in: id, today: today) == nil
               }),

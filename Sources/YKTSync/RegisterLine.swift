@@ -1,3 +1,4 @@
+import Glibc
 import YKTCore
 
 /// A `beneficiary.register` operation line read straight from its bytes, for the county's bulk
@@ -24,9 +25,10 @@ public struct RegisterLine: Sendable {
     /// seven `String`s cost seven (a million lines' worth on the county's parsing thread).
     public let text: [UInt8]
     /// Where each value ends in `text`, by `Field.rawValue`.
-    private let ends: SIMD8<UInt16>
+    @usableFromInline let ends: SIMD8<UInt16>
 
     /// The bytes of `field`, valid UTF-8 with no escape.
+    @inlinable
     public func withBytes<R>(_ field: Field, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         let start = field.rawValue == 0 ? 0 : Int(ends[field.rawValue - 1])
         let end = Int(ends[field.rawValue])
@@ -89,10 +91,7 @@ public struct RegisterLine: Sendable {
 
         func peek(_ text: StaticString) -> Bool {
             let n = text.utf8CodeUnitCount
-            guard i + n <= bytes.count else { return false }
-            let p = text.utf8Start
-            for k in 0..<n where bytes[i + k] != p[k] { return false }
-            return true
+            return i + n <= bytes.count && memcmp(bytes.baseAddress! + i, text.utf8Start, n) == 0
         }
 
         mutating func literal(_ text: StaticString) -> Bool {
@@ -128,7 +127,9 @@ public struct RegisterLine: Sendable {
 
         /// Whether the bytes at `range` are `text`'s.
         func equal(_ range: Range<Int>, _ text: String) -> Bool {
-            text.utf8.elementsEqual(UnsafeBufferPointer(rebasing: bytes[range]))
+            text.utf8.withContiguousStorageIfAvailable { t in
+                t.count == range.count && (t.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, t.baseAddress!, t.count) == 0)
+            } ?? text.utf8.elementsEqual(UnsafeBufferPointer(rebasing: bytes[range]))
         }
 
         /// Whether the bytes at `range` are `<node>-<seq>`, `seq` written canonically.

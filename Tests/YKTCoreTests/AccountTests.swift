@@ -102,6 +102,9 @@ struct AccountTests {
             let name = String((0..<Int.random(in: 0...32, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
             if plainName(name) { #expect((try? PersonName.validate(name)) == name, "\(name)") }
         }
+        func exactly(_ s: String) -> AccountKind? { Array(s.utf8).withUnsafeBufferPointer(AccountKind.init(exactly:)) }
+        #expect(AccountKind.allCases.allSatisfy { exactly($0.rawValue) == $0 })
+        #expect(["", "Card", "card ", "银行卡", "passbooK", "social-security-carD"].allSatisfy { exactly($0) == nil })
         let card = AccountNumber.completingLuhn("622848000000000001")
         #expect(plainNumber(card, .card) && plainNumber(card, .socialSecurityCard) && plainNumber("12345678", .passbook))
         for (number, kind) in [("6228-480000000000018", AccountKind.card), (" " + card, .card), ("１" + card.dropFirst(), .card),
