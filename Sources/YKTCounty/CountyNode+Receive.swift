@@ -93,8 +93,13 @@ extension CountyNode {
         let early: [UInt8]
         let signature: [UInt8]
         let directory: String
-        /// Where the township's evidence file ends as the database records it.
+        /// Where the township's evidence file ends as the database records it (or as the change
+        /// set ahead of this one will leave it, `admit(…following:)`).
         let committedEnd: Int64
+        /// The keys the header was checked with, and the county's limit on a body: what a change
+        /// set sent right behind this one is checked with while this one is applied.
+        let registry: KeyRegistry
+        let maximumBytes: Int
         public var node: String { changeSet.header.node }
         public var seq: Int64 { changeSet.header.seq }
         public var operations: Int { changeSet.header.ops }
@@ -126,21 +131,11 @@ extension CountyNode {
                 // evidence): a rotation since then must not leave the township a retired key.
                 return .answer(try signedAnswer(stored))
             case .apply(let set):
-                // Bounded by the header's own limits, so this sum cannot overflow.
-                guard set.header.bodyBytes <= maximumChangeSetBytes else {
-                    return .answer(Self.refusal(YKTError(.syncFormat, "变更集正文 \(set.header.bodyBytes) 字节，超过县里的上限 \(maximumChangeSetBytes) 字节",
-                                                         at: SourceLocation(field: "body"), hint: "把操作分成多个较小的变更集"),
-                                                position: nil, status: 413))
-                }
-                guard let headerEnd = header.end, length == headerEnd + set.header.bodyBytes else {
-                    return .answer(Self.refusal(YKTError(.syncBody, "请求长度 \(length) 字节与变更集头部写的正文 \(set.header.bodyBytes) 字节不符",
-                                                         hint: "重新发送"), position: nil))
-                }
                 let committedEnd = try db.integer("""
                     SELECT body_offset + body_bytes FROM upstream WHERE node_id = ? AND body_offset IS NOT NULL ORDER BY seq DESC LIMIT 1
                     """, set.header.node) ?? 0
-                return .stage(StagingPlan(changeSet: set, headerBytes: Array(header.bytes[..<headerEnd]), early: Array(header.bytes[headerEnd...]),
-                                          signature: signature, directory: directory, committedEnd: committedEnd))
+                return Self.plan(set, header: header, length: length, signature: signature, directory: directory,
+                                 committedEnd: committedEnd, registry: registry, maximumBytes: maximumChangeSetBytes)
             }
         } catch let e as YKTError {
             return .answer(Self.refusal(e, position: nil, status: e.code.rawValue.hasPrefix("YKT-SYNC") ? nil : 500))
@@ -149,10 +144,63 @@ extension CountyNode {
         }
     }
 
+    /// A change set whose header checked out: to be staged, once its body is within the county's
+    /// limit and the request's length is the header's and the body's.
+    static func plan(_ set: ChangeSet, header: ArrivedHeader, length: Int, signature: [UInt8], directory: String,
+                     committedEnd: Int64, registry: KeyRegistry, maximumBytes: Int) -> Admission {
+        // Bounded by the header's own limits, so this sum cannot overflow.
+        guard set.header.bodyBytes <= maximumBytes else {
+            return .answer(refusal(YKTError(.syncFormat, "变更集正文 \(set.header.bodyBytes) 字节，超过县里的上限 \(maximumBytes) 字节",
+                                            at: SourceLocation(field: "body"), hint: "把操作分成多个较小的变更集"),
+                                   position: nil, status: 413))
+        }
+        guard let headerEnd = header.end, length == headerEnd + set.header.bodyBytes else {
+            return .answer(refusal(YKTError(.syncBody, "请求长度 \(length) 字节与变更集头部写的正文 \(set.header.bodyBytes) 字节不符",
+                                            hint: "重新发送"), position: nil))
+        }
+        return .stage(StagingPlan(changeSet: set, headerBytes: Array(header.bytes[..<headerEnd]), early: Array(header.bytes[headerEnd...]),
+                                  signature: signature, directory: directory, committedEnd: committedEnd, registry: registry,
+                                  maximumBytes: maximumBytes))
+    }
+
+    /// Checks the header of a change set sent right behind `ahead`, a change set of the same
+    /// township already staged and now being applied (docs/protocol.md, "Two change sets in
+    /// flight"): against `ahead` rather than the database, which `ahead`'s apply holds. The
+    /// stream's position is `ahead` (its sequence and hash), the keys are those `ahead` was
+    /// checked with, and the body goes into the evidence file after `ahead`'s. Only the very next
+    /// change set is taken so; any other (a replay of `ahead`, one further on) and anything
+    /// behind a key rotation is answered busy (429), to be sent again once `ahead` is answered.
+    /// Staged so, it is applied only if `ahead` was, and `commit` checks everything again then.
+    public static func admit(peer: String, header: ArrivedHeader, length: Int, signature: [UInt8],
+                             following ahead: StagingPlan) -> Admission {
+        let busy = refusal(YKTError(.syncBusy, "乡镇 \(ahead.node) 的第 \(ahead.seq) 号变更集正在应用", hint: "等它的回执到了再发送后面的变更集"),
+                           position: nil, status: 429)
+        guard ahead.changeSet.header.keyNext == nil else { return .answer(busy) }
+        var position = StreamPosition(lastSeq: ahead.seq, lastHash: ahead.changeSet.hash)
+        position.applied[ahead.seq] = ahead.changeSet.hash
+        do {
+            switch try ChangeSetReceiver.check(bytes: header.bytes, signature: signature, peerNode: peer,
+                                               registry: ahead.registry, position: position) {
+            case .replay: return .answer(busy)
+            case .apply(let set):
+                return plan(set, header: header, length: length, signature: signature, directory: ahead.directory,
+                            committedEnd: ahead.committedEnd + Int64(ahead.bodyBytes), registry: ahead.registry,
+                            maximumBytes: ahead.maximumBytes)
+            }
+        } catch where [.syncGap, .syncFork].contains(error.code) {
+            // Not the next one after `ahead`: whether it is a gap or a fork is for the database
+            // to say once `ahead` is decided.
+            return .answer(busy)
+        } catch {
+            return .answer(refusal(error, position: nil))
+        }
+    }
+
     /// A change set's body read into the township's evidence file and proven against its
     /// signed header, not yet applied.
     public struct StagedChangeSet: @unchecked Sendable {
-        // Safe: one receive owns it from `stage` to `commit` (one upload per township at a time).
+        // Safe: one receive owns it from `stage` to `commit` (one upload per township staged at a
+        // time, and one applied).
         let plan: StagingPlan
         let evidence: EvidenceFile
         public var node: String { plan.node }

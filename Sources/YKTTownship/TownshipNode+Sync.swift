@@ -88,15 +88,22 @@ extension TownshipNode {
                      send: ([UInt8], [UInt8]) throws -> CountyAnswer) throws -> PushReport {
         try pushPipelined(maxOperations: maxOperations) { bytes, signature in
             let answer = try send(bytes, signature)
-            return { answer }
+            return Sending { answer }
         }
     }
 
-    /// `push` with the sending in two steps, so that both nodes work at once: `start` sends a
-    /// change set and returns how to wait for its answer. While the county checks one change
-    /// set, the township builds and signs the next; once the answer is verified the next one is
-    /// sent at once, and the receipt is recorded while the county works on it. A change set is
-    /// sent only after the one before it was answered, so the county still sees them in order.
+    /// A change set on its way to the county: how to wait until its bytes are all sent (nil
+    /// when that is only known with the answer), and how to wait for its answer.
+    public struct Sending {
+        public var sent: (() -> Void)?
+        public var answer: () throws -> CountyAnswer
+
+        public init(sent: (() -> Void)? = nil, answer: @escaping () throws -> CountyAnswer) {
+            self.sent = sent
+            self.answer = answer
+        }
+    }
+
     /// The most operations a change set holds (the body budget usually ends it first). The
     /// county streams each change set in and commits it once, so large sets cost it no memory
     /// and far fewer commits; the first sets of a push are smaller (`firstChangeSetOperations`,
@@ -104,48 +111,76 @@ extension TownshipNode {
     public static let changeSetOperations = 500_000
     public static let firstChangeSetOperations = 2_048
 
+    /// `push` with the sending in steps, so that both nodes work at once: `start` sends a change
+    /// set and returns how to wait for it. While the county checks one change set, the township
+    /// builds and signs the next, and sends it as soon as the one before is sent whole (when
+    /// `start` can say so): the county stages its body while it applies the one before, and
+    /// applies it only once that one is taken (docs/protocol.md, "Two change sets in flight").
+    /// Never more than two are on their way; answers are read and receipts recorded in order.
+    /// A change set sent behind another and answered busy (429: a county that takes one at a
+    /// time) is sent again once the one before is answered.
     public func pushPipelined(maxOperations: Int = TownshipNode.changeSetOperations,
-                              start: ([UInt8], [UInt8]) throws -> () throws -> CountyAnswer) throws -> PushReport {
+                              start: ([UInt8], [UInt8]) throws -> Sending) throws -> PushReport {
         try db.makeDurable()
         var report = PushReport()
         var limit = min(maxOperations, Self.firstChangeSetOperations)
         guard var current = try nextChangeSet(maxOperations: limit) else { return report }
-        var awaiting = try start(current.set.bytes, current.signature)
-        // A send still under way when the push fails is waited for (its answer unused), so
-        // that it never outlives the round and its sync lock.
-        var outstanding = true
-        defer { if outstanding { _ = try? awaiting() } }
+        // Sends still under way when the push fails are waited for (their answers unused), so
+        // that none outlives the round and its sync lock.
+        var outstanding: [Sending] = []
+        defer { for sending in outstanding { _ = try? sending.answer() } }
+        func send(_ stored: StoredChangeSet) throws -> Sending {
+            let sending = try start(stored.set.bytes, stored.signature)
+            outstanding.append(sending)
+            return sending
+        }
+        func answerOf(_ sending: Sending) throws -> CountyAnswer {
+            outstanding.removeFirst()   // the oldest is always the one answered next
+            return try sending.answer()
+        }
+        var awaiting = try send(current)
+        var awaitingBehind = false
         while true {
             limit = min(maxOperations, limit * 8)
             // A set that carries a key rotation statement is the last one signed with the old
             // key: the next is built once its receipt has confirmed the new key.
             if current.set.header.keyNext != nil {
-                outstanding = false
-                let answer = try awaiting()
+                let answer = try answerOf(awaiting)
                 let verified = try verifiedResults(answer, of: current)
                 try acknowledge(current, answer: answer, results: verified.problems, anchor: verified.anchor, into: &report)
                 _ = try signingState()   // a confirmed rotation: the new key replaces the old one now
                 guard let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq) else { return report }
-                awaiting = try start(next.set.bytes, next.signature)
-                outstanding = true
+                awaiting = try send(next)
+                awaitingBehind = false
                 current = next
                 continue
             }
             let next = try nextChangeSet(maxOperations: limit, after: current.set.header.seq)
-            outstanding = false
-            let answer = try awaiting()
-            let verified = try verifiedResults(answer, of: current)
+            var behind: Sending?
             var sendError: (any Error)?
-            if let next {
-                do {
-                    awaiting = try start(next.set.bytes, next.signature)
-                    outstanding = true
-                } catch { sendError = error }
+            if let next, let sent = awaiting.sent {
+                sent()
+                do { behind = try send(next) } catch { sendError = error }
+            }
+            var answer = try answerOf(awaiting)
+            if answer.status == 429, awaitingBehind {
+                // Sent behind the one before while a county that takes one at a time still had
+                // it: the one sent behind this one is refused too; both go again, in order.
+                if let b = behind { _ = try? answerOf(b); behind = nil }
+                sendError = nil
+                answer = try answerOf(try send(current))
+            }
+            let verified = try verifiedResults(answer, of: current)
+            let nextBehind = behind != nil
+            if let next, behind == nil, sendError == nil {
+                do { behind = try send(next) } catch { sendError = error }
             }
             try acknowledge(current, answer: answer, results: verified.problems, anchor: verified.anchor, into: &report)
             if let sendError { throw sendError }
-            guard let next else { return report }
+            guard let next, let behind else { return report }
             current = next
+            awaiting = behind
+            awaitingBehind = nextBehind
         }
     }
 

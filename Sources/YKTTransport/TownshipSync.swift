@@ -87,7 +87,13 @@ public struct TownshipSync {
         var report = try node.pushPipelined { bytes, signature in
             // A large change set is sent and answered on a thread of its own (below): the county
             // reads the body as it arrives, so the next change set is built meanwhile.
+            let seq = (try? ChangeSet.readHeader(bytes))?.header.seq ?? 0
+            let gate = SentGate()
             let send = { @Sendable () throws -> TownshipNode.CountyAnswer in
+                // Open once the request is written whole (or could not be): the next change set
+                // may then follow on a connection of its own.
+                var written = false
+                defer { if !written { gate.open() } }
                 let context = try pending.value()
                 let exchange = try TLSClient.start(
                     HTTPRequest(method: "POST", path: SyncProtocol.changeSetsPath,
@@ -99,12 +105,14 @@ public struct TownshipSync {
                         guard peer == countyCode else {
                             throw YKTError(.syncPeer, "对端证书是 \(peer ?? "无")，不是县级节点 \(countyCode)")
                         }
-                    }, progress: counter.map { c in { c.sent($0) } })
+                    }, progress: counter.map { c in { c.sent($0, of: seq) } })
+                written = true
+                gate.open()
                 // The county reads the whole body, then applies it before it answers: a large
                 // change set's answer may take longer than one I/O timeout.
                 let (response, _) = try exchange.response(waitingUpTo: TownshipSync.answerWaitSeconds)
                 kept.keep(exchange.reusable ? exchange : nil)
-                counter?.finished(operations: (try? ChangeSet.readHeader(bytes))?.header.ops ?? 0)
+                counter?.finished(seq, operations: (try? ChangeSet.readHeader(bytes))?.header.ops ?? 0)
                 let sig = response.headers[SyncProtocol.signatureHeader].flatMap { Hex.decode($0) }
                 return TownshipNode.CountyAnswer(status: response.status, body: response.body, signature: sig,
                                                  keyID: response.headers[SyncProtocol.keyHeader],
@@ -114,10 +122,10 @@ public struct TownshipSync {
             // than building the next set beside it saves.
             if bytes.count < TownshipSync.inlineSendBytes {
                 let answer = Result { try send() }
-                return { try answer.get() }
+                return TownshipNode.Sending { try answer.get() }
             }
             let sending = Background(name: "ykt-send", send)
-            return { try sending.value() }
+            return TownshipNode.Sending(sent: { gate.wait() }, answer: { try sending.value() })
         }
         report.pulled = try node.pull { after, anchor in
             let headers = anchor.map { [SyncProtocol.auditAnchorHeader: $0.description] } ?? [:]
@@ -142,12 +150,14 @@ public struct TownshipSync {
     }
 }
 
-/// Adds up a round's progress across the sending threads.
+/// Adds up a round's progress across the sending threads (two change sets may be on their way
+/// at once).
 final class ProgressCounter: @unchecked Sendable {
-    // Safe: `state` and `base` are guarded by `lock`; `report` is set once.
+    // Safe: `state`, `finishedBytes` and `sending` are guarded by `lock`; `report` is set once.
     private let lock = NSLock()
     private var state = TownshipSync.Progress()
-    private var base = 0
+    private var finishedBytes = 0
+    private var sending: [Int64: Int] = [:]
     private let report: @Sendable (TownshipSync.Progress) -> Void
 
     init?(report: (@Sendable (TownshipSync.Progress) -> Void)?) {
@@ -155,22 +165,37 @@ final class ProgressCounter: @unchecked Sendable {
         self.report = report
     }
 
-    func sent(_ bytesOfThisSet: Int) {
+    /// Change set `seq` has `bytesOfThisSet` bytes sent so far.
+    func sent(_ bytesOfThisSet: Int, of seq: Int64) {
         let now = lock.withLock {
-            state.bytesSent = base + bytesOfThisSet
+            sending[seq] = bytesOfThisSet
+            state.bytesSent = finishedBytes + sending.values.reduce(0, +)
             return state
         }
         report(now)
     }
 
-    func finished(operations: Int) {
+    func finished(_ seq: Int64, operations: Int) {
         let now = lock.withLock {
+            finishedBytes += sending.removeValue(forKey: seq) ?? 0
             state.changeSets += 1
             state.operations += operations
-            base = state.bytesSent
+            state.bytesSent = finishedBytes + sending.values.reduce(0, +)
             return state
         }
         report(now)
+    }
+}
+
+/// Opened once, when a change set's request is written whole (or could not be); waited for by
+/// the push before it sends the next one.
+final class SentGate: @unchecked Sendable {
+    // Safe: a semaphore; `open` is called once.
+    private let semaphore = DispatchSemaphore(value: 0)
+    func open() { semaphore.signal() }
+    func wait() {
+        semaphore.wait()
+        semaphore.signal()   // a second wait returns at once
     }
 }
 

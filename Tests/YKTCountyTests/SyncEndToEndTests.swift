@@ -164,7 +164,7 @@ struct SyncEndToEndTests {
         #expect(c.county.db.synchronousLevel == 2)
     }
 
-    @Test("pipelined push: the next change set is built while the county works, but sent only after an accepted answer")
+    @Test("pipelined push: the next change set is built while the county works; sent only after an accepted answer, or right behind the one before when the sender says it went out whole")
     func pipelined() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
                                              (carol, "黄丽华", "622848000000000004")])
@@ -173,19 +173,35 @@ struct SyncEndToEndTests {
         let refused = #expect(throws: YKTError.self) {
             try t.pushPipelined(maxOperations: 1) { bytes, _ in
                 sent.append(try ChangeSet.readHeader(bytes).header.seq)
-                return { TownshipNode.CountyAnswer(status: 503, body: Array(#"{"code":"YKT-DB-BUSY","message":"忙"}"#.utf8), signature: nil) }
+                return TownshipNode.Sending { TownshipNode.CountyAnswer(status: 503, body: Array(#"{"code":"YKT-DB-BUSY","message":"忙"}"#.utf8), signature: nil) }
             }
         }
         #expect(refused?.code == .databaseBusy)
         #expect(sent == [1])
+        // A sender that says when a change set went out whole gets the next one right behind it
+        // (two on their way); the first refused, the push fails once the second is answered too.
+        var answered: [Int64] = []
+        let refusedBehind = #expect(throws: YKTError.self) {
+            try t.pushPipelined(maxOperations: 1) { bytes, _ in
+                let seq = try ChangeSet.readHeader(bytes).header.seq
+                sent.append(seq)
+                return TownshipNode.Sending(sent: {}) {
+                    answered.append(seq)
+                    return TownshipNode.CountyAnswer(status: 503, body: Array(#"{"code":"YKT-DB-BUSY","message":"忙"}"#.utf8), signature: nil)
+                }
+            }
+        }
+        #expect(refusedBehind?.code == .databaseBusy)
+        #expect(sent == [1, 1, 2] && answered == [1, 2])
+        sent = []
         #expect(try t.storedChangeSets().map(\.set.header.seq) == [1, 2])
         // The next push sends both built sets and the third, in order, each after the last was answered.
         let report = try t.pushPipelined(maxOperations: 1) { bytes, signature in
             sent.append(try ChangeSet.readHeader(bytes).header.seq)
             let a = c.county.receive(peer: "450223101", bytes: bytes, signature: signature)
-            return { TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature) }
+            return TownshipNode.Sending { TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature) }
         }
-        #expect(sent == [1, 1, 2, 3])
+        #expect(sent == [1, 2, 3])
         #expect(report.accepted == 3 && report.changeSets == 3)
         #expect(try t.outbox().allSatisfy { $0.state == "accepted" })
     }
