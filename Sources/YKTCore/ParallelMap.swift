@@ -7,9 +7,11 @@ import Glibc
 extension Array where Element: Sendable {
     /// `map` spread over the machine's cores in contiguous chunks, results in input order.
     /// For pure, CPU-bound work on large inputs (validating 100,000 register lines).
-    public func parallelMap<R: Sendable>(minimumChunk: Int = 2_048, _ transform: @Sendable (Element) -> R) -> [R] {
+    /// `leavingCores`: cores left to other threads of the same work (a pipeline's writer), so
+    /// that the workers do not take turns with them on the same core.
+    public func parallelMap<R: Sendable>(minimumChunk: Int = 2_048, leavingCores: Int = 0, _ transform: @Sendable (Element) -> R) -> [R] {
         let n = count
-        let workers = Swift.min(System.activeProcessorCount, Swift.max(1, n / minimumChunk))
+        let workers = Swift.min(System.activeProcessorCount - leavingCores, Swift.max(1, n / minimumChunk))
         if workers <= 1 { return map(transform) }
         return [R](unsafeUninitializedCapacity: n) { buffer, initialized in
             let out = UnsafeSendableBuffer(base: buffer.baseAddress!)

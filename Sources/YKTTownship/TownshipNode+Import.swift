@@ -51,8 +51,9 @@ extension TownshipNode {
                 """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
             let node = config.nodeID
             let screened = try screenStreaming(loaded, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
-                // Each line on its own, on every core; then the cross-line checks in file order.
-                let checked = Array(records).parallelMap(minimumChunk: 1_024) { record in
+                // Each line on its own, on every core but the writer's; then the cross-line
+                // checks in file order.
+                let checked = Array(records).parallelMap(minimumChunk: 1_024, leavingCores: 1) { record in
                     Self.validateRegisterRow(record, header: header, today: today)
                         .map { RegisterRow($0, township: node) }
                 }
