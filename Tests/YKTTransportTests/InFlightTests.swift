@@ -51,6 +51,21 @@ struct InFlightTests {
         return String(decoding: all, as: UTF8.self)
     }
 
+    /// A network whose township registered `people`, its change sets of `each` operations
+    /// built (`count` of them), the county's database held by another connection (as another
+    /// `ykt` process would hold it), and the first change set sent: it waits in its apply.
+    func firstHeld(people: Int, count: Int, each: Int)
+        throws -> (net: SyncNetwork, sets: [(head: [UInt8], bytes: [UInt8])], other: Database, first: TLSConnection) {
+        let net = try SyncNetwork()
+        try net.register(Self.code, count: people)
+        let sets = try requests(net, count: count, each: each)
+        let other = try net.otherConnection()
+        try other.execute("BEGIN IMMEDIATE")
+        let first = try send(net, sets[0])
+        usleep(300_000)
+        return (net, sets, other, first)
+    }
+
     func logFields(_ net: SyncNetwork, seq: Int) -> [[String: String]] {
         net.log.filter { $0.message == "request" }
             .map { Dictionary($0.metadata, uniquingKeysWith: { a, _ in a }) }
@@ -59,13 +74,7 @@ struct InFlightTests {
 
     @Test("the second change set is staged while the first waits for the database, and applied right after it")
     func secondStagedDuringFirst() throws {
-        let net = try SyncNetwork()
-        try net.register(Self.code, count: 4)
-        let sets = try requests(net, count: 2, each: 2)
-        let other = try net.otherConnection()
-        try other.execute("BEGIN IMMEDIATE")   // the county's database, held by another process
-        let first = try send(net, sets[0])
-        usleep(300_000)
+        let (net, sets, other, first) = try firstHeld(people: 4, count: 2, each: 2)
         let second = try send(net, sets[1])
         // The second is admitted and staged without the database, behind the first.
         let bodies = Int64(try sets.map { try ChangeSet.readHeader($0.bytes).header.bodyBytes }.reduce(0, +))
@@ -89,13 +98,7 @@ struct InFlightTests {
 
     @Test("the first refused (its township disabled meanwhile): the second, staged behind it, is refused too and nothing of either applied; once enabled, both are taken and the stray bytes cut off")
     func firstRefusedSecondRefused() throws {
-        let net = try SyncNetwork()
-        try net.register(Self.code, count: 4)
-        let sets = try requests(net, count: 2, each: 2)
-        let other = try net.otherConnection()
-        try other.execute("BEGIN IMMEDIATE")
-        let first = try send(net, sets[0])
-        usleep(300_000)
+        let (net, sets, other, first) = try firstHeld(people: 4, count: 2, each: 2)
         let second = try send(net, sets[1])
         usleep(300_000)
         try other.run("UPDATE township SET disabled_at = '2026-12-04T08:00:00+08:00', disabled_reason = '核查中' WHERE node_id = ?", Self.code)
@@ -116,13 +119,7 @@ struct InFlightTests {
 
     @Test("behind a change set being applied only the very next one is taken: a replay of it, or one further on, is answered busy (429)")
     func onlyTheNextOneFollows() throws {
-        let net = try SyncNetwork()
-        try net.register(Self.code, count: 3)
-        let sets = try requests(net, count: 3, each: 1)
-        let other = try net.otherConnection()
-        try other.execute("BEGIN IMMEDIATE")
-        let first = try send(net, sets[0])
-        usleep(300_000)
+        let (net, sets, other, first) = try firstHeld(people: 3, count: 3, each: 1)
         // Read up to the answer's JSON body only: the connection stays open for another request.
         let replay = answer(try send(net, sets[0]))
         #expect(replay.hasPrefix("HTTP/1.1 429") && replay.contains("YKT-SYNC-BUSY"), "\(replay)")
