@@ -22,14 +22,17 @@ public final class Statement {
 
     /// Binds text by its UTF-8 bytes (copied by SQLite); an empty string binds as empty text, not NULL.
     func bindText(_ index: Int32, _ text: String) -> Int32 {
-        var s = text
-        return s.withUTF8 { buf in
+        func bind(_ buf: UnsafeBufferPointer<UInt8>) -> Int32 {
             guard let base = buf.baseAddress, buf.count > 0 else {
                 return sqlite3_bind_text(handle, index, "", 0, ykt_sqlite_transient())
             }
             return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
                                      Int32(buf.count), ykt_sqlite_transient())
         }
+        // A native string's bytes in place, without a copy of the string (and its retain).
+        if let rc = text.utf8.withContiguousStorageIfAvailable(bind) { return rc }
+        var s = text
+        return s.withUTF8(bind)
     }
 
     /// Clears earlier bindings and binds `values` to `?1…?n`.
