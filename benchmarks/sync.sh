@@ -68,7 +68,7 @@ schema_floor_run() {
             account_kind TEXT NOT NULL, account_number TEXT NOT NULL, household TEXT NOT NULL, head INTEGER NOT NULL,
             removed_at TEXT, removed_reason TEXT);
         CREATE INDEX resident_household ON resident(node_id, household) WHERE household <> '';
-        CREATE INDEX resident_account ON resident(account_number, resident_id) WHERE account_number <> '';" >/dev/null
+        CREATE INDEX resident_account ON resident(account_number) WHERE account_number <> '';" >/dev/null
     local chunk=$(( (n + 9) / 10 )) k t0 t1
     {
         echo "PRAGMA cache_size=-131072; PRAGMA synchronous=FULL; ATTACH '$work/stage.db' AS s;"

@@ -496,5 +496,14 @@ enum CountySchema {
             JOIN (WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 4095) SELECT i FROM k) n
               ON n.i < length(r.ids) / 18;
         """),
+        // The register's account index keeps the account number alone (it held the resident's
+        // ID beside it, for the warning rules to read without the row). Every registration
+        // writes it in random order; half the key makes that insert about a tenth cheaper in
+        // SQLite's own work on a million-person register (issue 19), and the rules that read
+        // it (一卡多人, WarningScan) read the few rows an account names. Self-contained.
+        .init(version: 33, sql: """
+        DROP INDEX resident_account;
+        CREATE INDEX resident_account ON resident(account_number) WHERE account_number <> '';
+        """),
     ])
 }

@@ -105,8 +105,8 @@ extension WarningScan {
             // A line's account whose resident the register names for it already: that line
             // adds nobody to (or, rejected, takes nobody from) the people it is named for.
             let lineAccounts = column == "account_number" ? """
-                 AND NOT EXISTS (SELECT 1 FROM main.resident r INDEXED BY resident_account
-                                 WHERE r.account_number = l.account_number AND r.resident_id = l.resident_id AND r.account_number <> '')
+                 AND NOT EXISTS (SELECT 1 FROM main.resident r
+                                 WHERE r.resident_id = l.resident_id AND r.account_number = l.account_number AND r.account_number <> '')
                 """ : ""
             return (changes.rosters.isEmpty ? [] : ["SELECT l.\(column) FROM main.roster_line l WHERE l.roster_id IN (\(ids)) AND \(mine("l." + column))" + lineAccounts]) + [
                 "SELECT \(column) FROM main.resident WHERE rowid > \(changes.residentsFrom) AND rowid <= \(changes.residentsThrough) AND \(mine(column))",
@@ -235,9 +235,9 @@ extension WarningScan {
 
     /// 一卡多人 for the accounts `selecting` names. One row per account gives the least and the
     /// greatest resident it is named for on lines of rosters not rejected and in the register
-    /// (each one seek in an index that holds the resident: `roster_line_account`,
-    /// `resident_account`); only an account where those differ is read in full, its lines
-    /// judged live as the scan saw them.
+    /// (`roster_line_account`, one seek in an index that holds the resident; `resident_account`,
+    /// a seek and the few rows the account names); only an account where those differ is read
+    /// in full, its lines judged live as the scan saw them.
     func accountChecks(_ selecting: [String]) throws -> (findings: [Finding], accounts: Int) {
         let dead = rosters.indices.filter { rosters[$0].map { !$0.live } ?? false }.map(Int64.init)
         let db = try reader(filling: selecting, ids: ["dead": dead])
