@@ -105,18 +105,35 @@ public struct ChangeSet: Sendable, Hashable {
     /// The same, from a body already written: `count` operations, each followed by a line end.
     public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, body: [UInt8],
                              audit: AuditHead, keyNext: String? = nil) -> ChangeSet {
+        build(node: node, keyID: keyID, seq: seq, prev: prev, count: count, framed: body, bodyAt: 0, audit: audit, keyNext: keyNext)
+    }
+
+    /// The same, from a body written after `bodyAt` bytes of room (`TownshipNode.outboxBodies`
+    /// leaves `maximumHeaderBytes`): the header goes at the end of that room and the room before
+    /// it is dropped, so the body is moved within its own array rather than copied into a new
+    /// one (a township's 96 MiB body: no second buffer faulted in). Without room enough, a copy.
+    /// The caller hands `framed` over (`consume`): a copy still held elsewhere would make the
+    /// move a copy again.
+    public static func build(node: String, keyID: String, seq: Int64, prev: String, count: Int, framed: consuming [UInt8], bodyAt: Int,
+                             audit: AuditHead, keyNext: String? = nil) -> ChangeSet {
         let header = Header(format: formatVersion, schema: schemaVersion, node: node, keyID: keyID, seq: seq, prev: prev,
-                            ops: count, bodyBytes: body.count, bodySHA256: Hex.encode(SHA256.hash(body)), audit: audit, keyNext: keyNext)
+                            ops: count, bodyBytes: framed.count - bodyAt, bodySHA256: Hex.encode(SHA256.hash(framed[bodyAt...])),
+                            audit: audit, keyNext: keyNext)
         var text = "\(magic)\(header.format)\n"
         text += "schema: \(header.schema)\nnode: \(node)\nkey: \(keyID)\nseq: \(seq)\nprev: \(prev)\n"
         text += "ops: \(header.ops)\nbody: \(header.bodyBytes)\nbody-sha256: \(header.bodySHA256)\n"
         text += "audit: \(audit)\n"
         if let keyNext { text += "\(keyNextField): \(keyNext)\n" }
         text += "\n"
-        var bytes = Array(text.utf8)
-        let head = bytes.count
-        bytes.append(contentsOf: body)
-        return ChangeSet(header: header, bytes: bytes, bodyOffset: head)
+        let head = text.utf8.count
+        guard head <= bodyAt else {
+            var bytes = Array(text.utf8)
+            bytes.append(contentsOf: framed[bodyAt...])
+            return ChangeSet(header: header, bytes: bytes, bodyOffset: head)
+        }
+        framed.replaceSubrange((bodyAt - head)..<bodyAt, with: text.utf8)
+        framed.removeFirst(bodyAt - head)
+        return ChangeSet(header: header, bytes: framed, bodyOffset: head)
     }
 
     /// Reads the header only: the receiver checks peer, key, signature and sequence before it

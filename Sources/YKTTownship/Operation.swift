@@ -83,19 +83,23 @@ extension TownshipNode {
     /// The most body bytes a change set is built with (at least one operation always goes in,
     /// whatever its size: a roster is one operation with all its lines). The county streams a
     /// change set in, so this bounds the township's memory (it holds the body it sends and the
-    /// next one), not the county's.
-    public static let changeSetBodyBudget = 48 << 20
+    /// next one), not the county's. 96 MiB (about 200,000 registrations): a register's first
+    /// sync of a million makes six commits at the county instead of twelve, each of which
+    /// writes the pages of its random index entries again (docs/performance.md).
+    public static let changeSetBodyBudget = 96 << 20
 
     /// The bodies of up to `limit` operations after `after`, and about no more than `maxBytes`
     /// (each operation is counted at its data's size plus 300), each followed by a line end, written from the rows into one
-    /// buffer: what a change set carries.
-    func outboxBodies(after: Int64, limit: Int, maxBytes: Int = changeSetBodyBudget) throws
+    /// buffer after `headroom` zero bytes (room for the change set's header, `ChangeSet.build(framed:bodyAt:)`):
+    /// what a change set carries.
+    func outboxBodies(after: Int64, limit: Int, maxBytes: Int = changeSetBodyBudget, headroom: Int = 0) throws
         -> (first: Int64, last: Int64, count: Int, bytes: [UInt8]) {
         var bytes: [UInt8] = []
         // Room for the whole body at once (a registration's line is about 480 bytes): grown by
         // doubling from 1 MiB, a 48 MiB body was copied 63 MiB more and faulted in twice over,
         // a tenth of a large push's CPU at the township.
-        bytes.reserveCapacity(limit > maxBytes / 512 ? maxBytes + 4_096 : limit * 512 + 4_096)
+        bytes.reserveCapacity(headroom + (limit > maxBytes / 512 ? maxBytes + 4_096 : limit * 512 + 4_096))
+        bytes.append(contentsOf: repeatElement(0, count: headroom))
         var first: Int64 = 0, last: Int64 = 0, count = 0
         var full = false
         let node = config.nodeID
@@ -104,7 +108,7 @@ extension TownshipNode {
             """).forEach([after, Int64(min(limit, Int(Int64.max)))]) { r in
             guard !full else { return }
             let seq = r.int64(0)
-            if count > 0 && bytes.count + r.utf8(6).count + 300 > maxBytes {
+            if count > 0 && bytes.count - headroom + r.utf8(6).count + 300 > maxBytes {
                 full = true
                 return
             }

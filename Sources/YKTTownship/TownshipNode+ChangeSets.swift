@@ -38,21 +38,23 @@ extension TownshipNode {
             let last = try db.first("SELECT seq, hash, last_op FROM changeset_out ORDER BY seq DESC LIMIT 1") {
                 (seq: $0.int64(0), hash: $0.text(1), lastOp: $0.int64(2))
             }
-            let ops = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations, maxBytes: maxBytes)
-            guard ops.count > 0 || rotation != nil else {
+            let room = ChangeSet.maximumHeaderBytes
+            let (first, end, count, framed) = try outboxBodies(after: last?.lastOp ?? 0, limit: maxOperations, maxBytes: maxBytes,
+                                                               headroom: room)
+            guard count > 0 || rotation != nil else {
                 return (nil, nil)
             }
             // The outbox is gapless; a change set must continue it exactly.
             let firstOp = (last?.lastOp ?? 0) + 1
-            guard ops.count == 0 || (ops.first == firstOp && ops.last - ops.first + 1 == Int64(ops.count)) else {
-                throw YKTError(.internalError, "待发送操作从 \(ops.first) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
+            guard count == 0 || (first == firstOp && end - first + 1 == Int64(count)) else {
+                throw YKTError(.internalError, "待发送操作从 \(first) 开始，上一变更集止于 \(last?.lastOp ?? 0)")
             }
-            let lastOp = firstOp + Int64(ops.count) - 1
+            let lastOp = firstOp + Int64(count) - 1
             let seq = (last?.seq ?? 0) + 1
             // The audit head goes with the operations, read in the same transaction: the county
             // keeps it as an anchor of this node's audit trail (this build's own entry follows it).
             let set = ChangeSet.build(node: config.nodeID, keyID: keyID, seq: seq, prev: last?.hash ?? ChangeSet.genesisHash,
-                                      count: ops.count, body: ops.bytes, audit: try AuditLog.head(db: db),
+                                      count: count, framed: consume framed, bodyAt: room, audit: try AuditLog.head(db: db),
                                       keyNext: rotation?.field)
             // The signature covers the header, which names the body's length and SHA-256.
             let signature = try key.sign(Array(set.headerBytes))
@@ -86,13 +88,18 @@ extension TownshipNode {
     /// once written) and checked against the signed header: the same bytes as first sent.
     public func withBody(_ stored: StoredChangeSet) throws -> StoredChangeSet {
         let h = stored.set.header
-        let ops = try outboxBodies(after: stored.firstOp - 1, limit: Int(stored.lastOp - stored.firstOp + 1), maxBytes: Int.max)
-        guard ops.count == h.ops, ops.bytes.count == h.bodyBytes, Hex.encode(SHA256.hash(ops.bytes)) == h.bodySHA256 else {
+        let signed = stored.set.headerBytes
+        // The body is written after room for the signed header, which then fills that room.
+        var (_, _, count, bytes) = try outboxBodies(after: stored.firstOp - 1, limit: Int(stored.lastOp - stored.firstOp + 1),
+                                                    maxBytes: Int.max, headroom: signed.count)
+        guard count == h.ops, bytes.count - signed.count == h.bodyBytes,
+              Hex.encode(SHA256.hash(bytes[signed.count...])) == h.bodySHA256 else {
             throw YKTError(.internalError, "第 \(h.seq) 号变更集的正文不能从操作队列原样重建",
                            hint: "操作队列被改动过；请联系县财政系统管理员")
         }
+        bytes.replaceSubrange(0..<signed.count, with: signed)
         var copy = stored
-        copy.set = try ChangeSet.readHeader(Array(stored.set.headerBytes) + ops.bytes)
+        copy.set = try ChangeSet.readHeader(bytes)
         return copy
     }
 }

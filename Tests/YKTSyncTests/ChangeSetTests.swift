@@ -76,6 +76,25 @@ struct ChangeSetTests {
                                                      registry: registry, position: position) {} else { Issue.record("expected apply") }
     }
 
+    @Test("a body written after room for the header gives the same bytes as one copied behind it, with room to spare, exactly enough or too little")
+    func framedBody() throws {
+        let body = Array([op("450223101", 1), op("450223101", 2), op("450223101", 3)].map { $0 + "\n" }.joined().utf8)
+        let keyNext = String(repeating: "k", count: 200)
+        for next in [nil, keyNext] {
+            let plain = ChangeSet.build(node: "450223101", keyID: "k", seq: 9, prev: ChangeSet.genesisHash, count: 3, body: body,
+                                        audit: .genesis, keyNext: next)
+            let header = plain.bodyOffset
+            for room in [ChangeSet.maximumHeaderBytes, header, header - 1, 0] {
+                let framed = [UInt8](repeating: 0xEE, count: room) + body
+                let set = ChangeSet.build(node: "450223101", keyID: "k", seq: 9, prev: ChangeSet.genesisHash, count: 3,
+                                          framed: framed, bodyAt: room, audit: .genesis, keyNext: next)
+                #expect(set.bytes == plain.bytes, "room \(room)")
+                #expect(set.bodyOffset == header && set.header == plain.header)
+                #expect(try ChangeSet.readHeader(set.bytes).header == plain.header)
+            }
+        }
+    }
+
     @Test("refused: one flipped byte anywhere (header or body)")
     func tampered() throws {
         let (set, sig) = try signed("450223101", key: a, seq: 1, prev: ChangeSet.genesisHash, ops: [op("450223101", 1)])
