@@ -8,7 +8,7 @@
 # floors and the push run alternately, PAIRS
 # times (default 3), each pair on fresh databases; each pair prints its ratio, the CPU seconds
 # of each side and the county's CPU microseconds per operation, and the end prints the medians
-# and the spread (min–max). Also the county's peak memory (largest of the pairs) and the time
+# and the spread (min–max). Also the county's and the township's peak memory (largest of the pairs) and the time
 # of a 10-operation `ykt sync` on a new connection (handshake included), best of 5 per pair,
 # median over the pairs.
 # Each timed run starts after a `sync`, so that the pages the run before left to write back do
@@ -130,12 +130,13 @@ push_run() {
 
     county_cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", (b - a) / 100 }')
     town_cpu=$(awk '{ printf "%.2f", $2 + $4 }' "$work/township.time")
+    town_mb=$(awk '{ printf "%d", $8 / 1024 }' "$work/township.time")   # peak resident set of ykt sync
     ratio=$(awk -v a="$push" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
     us=$(awk -v c="$county_cpu" -v n="$ops" 'BEGIN { printf "%.1f", c * 1e6 / n }')
     schema_ratio=$(awk -v a="$push" -v b="$schema" 'BEGIN { printf "%.2f", a / b }')
-    echo "$floor $push $ratio $county_cpu $town_cpu $us $((rss_kb / 1024)) $best $schema $schema_ratio" >> "$work/pairs.txt"
-    printf 'pair %d: floor %s s, push %s s, %s×; schema floor %s s (push %s×); CPU county %s s (%s µs/op), township %s s; county peak %d MB; 10-op sync %s ms\n' \
-        "$pair" "$floor" "$push" "$ratio" "$schema" "$schema_ratio" "$county_cpu" "$us" "$town_cpu" "$((rss_kb / 1024))" "$best"
+    echo "$floor $push $ratio $county_cpu $town_cpu $us $((rss_kb / 1024)) $best $schema $schema_ratio $town_mb" >> "$work/pairs.txt"
+    printf 'pair %d: floor %s s, push %s s, %s×; schema floor %s s (push %s×); CPU county %s s (%s µs/op), township %s s; peak county %d MB, township %s MB; 10-op sync %s ms\n' \
+        "$pair" "$floor" "$push" "$ratio" "$schema" "$schema_ratio" "$county_cpu" "$us" "$town_cpu" "$((rss_kb / 1024))" "$town_mb" "$best"
 }
 
 : > "$work/pairs.txt"
@@ -154,4 +155,5 @@ printf 'schema floor (SQLite alone): median %s s  (%s); push / schema floor: med
 printf 'county CPU during the push:  median %s s  (%s), %s µs per operation (%s)\n' "$(col 4 | median)" "$(col 4 | spread)" "$(col 6 | median)" "$(col 6 | spread)"
 printf 'township CPU:                median %s s  (%s)\n' "$(col 5 | median)" "$(col 5 | spread)"
 printf 'county peak memory:          %s MB (largest of the pairs)\n' "$(col 7 | sort -n | tail -n 1)"
+printf 'township peak memory:        %s MB (largest of the pairs; the push)\n' "$(col 11 | sort -n | tail -n 1)"
 printf '10-operation sync, new TLS connection, whole command: median %s ms of the pairs'"'"' best-of-5 (%s)\n' "$(col 8 | median)" "$(col 8 | spread)"
