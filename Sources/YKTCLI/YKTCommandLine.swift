@@ -6,18 +6,17 @@ import YKTStore
 /// The `ykt` command line: finds the command, parses its arguments, runs it, and turns every
 /// error into a message and a documented exit status (`docs/errors.md`).
 public enum YKTCommandLine {
-    static var commands: [CommandSpec] {
+    static let commands: [CommandSpec] =
         NodeCommands.all + StatusCommands.all + RegisterCommands.all + ApplicationCommands.all + NoticeCommands.all
             + RosterCommands.all + RecordCommands.all + SyncCommands.all + CountyCommands.all + DemoCommands.all + OperatorCommands.all + ConsoleCommands.all
             + PublishCommands.all
             + PublicCommands.all
             + CardCommands.all
-    }
 
     public static let version = "0.1.0"
 
     /// Runs `arguments` (without the program name); returns the exit status.
-    public static func main(_ given: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+    public static func main(_ given: [String], environment: [String: String] = processEnvironment()) -> Int32 {
         let out = Output()
         // `ykt --json status`: a leading `--json` (only that option) counts as given after the command words.
         let leadingJSON = given.prefix { $0 == "--json" }.count
@@ -72,6 +71,23 @@ public enum YKTCommandLine {
             out.report(YKTError(.internalError, "意外错误：\(error)", hint: "请把这条信息报告给开发人员"), json: json)
             return ExitStatus.internalError.rawValue
         }
+    }
+
+    /// The process's environment, read from `environ` directly: `ProcessInfo` builds its own
+    /// state and its dictionary through generic code that looks its types up at run time (a
+    /// quarter of a millisecond at every start). The first of two equal names wins, as `getenv`.
+    public static func processEnvironment() -> [String: String] {
+        var out: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))
+            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(decoding: bytes[..<eq], as: UTF8.self)
+                if out[name] == nil { out[name] = String(decoding: bytes[(eq + 1)...], as: UTF8.self) }
+            }
+            p += 1
+        }
+        return out
     }
 
     static func groupHelp(_ group: String, _ specs: [CommandSpec]) -> String {

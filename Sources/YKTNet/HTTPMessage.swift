@@ -161,7 +161,7 @@ enum HTTPFraming {
             if headers[name] != nil, Self.singleHeaders.contains(name) {
                 throw HTTPFramingError(status: 400, reason: "duplicate \(name) header")
             }
-            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[name] = String(line[line.index(after: colon)...].trimmingSpacesAndTabs)
         }
         let early = Array(buffer[(headEnd! + 4)...])
         let length: Int
@@ -314,5 +314,17 @@ public final class HTTPBodyStream {
         body.reserveCapacity(length - consumed)
         while try read(into: &body) > 0 {}
         return body
+    }
+}
+
+extension Substring {
+    /// Without the spaces and tabs at either end: HTTP's optional white space around a header
+    /// value (RFC 9110, 5.6.3), a PEM line's indent. By hand, where Foundation's
+    /// `trimmingCharacters(in:)` goes through `NSString` and looks its types up at run time.
+    var trimmingSpacesAndTabs: Substring {
+        var s = self
+        while s.first == " " || s.first == "\t" { s.removeFirst() }
+        while s.last == " " || s.last == "\t" { s.removeLast() }
+        return s
     }
 }

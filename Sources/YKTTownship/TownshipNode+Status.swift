@@ -104,7 +104,7 @@ extension TownshipNode {
 
     /// Records a round that succeeded (called by `TownshipSync` after each round).
     public func recordSyncSuccess(_ report: PushReport) throws {
-        let outcome = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        let outcome = report.json
         try db.run("""
             INSERT INTO sync_state(id, success_at, outcome, last_round) VALUES (1, ?, ?, 'success')
             ON CONFLICT(id) DO UPDATE SET success_at = excluded.success_at, outcome = excluded.outcome, last_round = 'success'

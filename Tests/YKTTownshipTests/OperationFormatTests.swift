@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import YKTCore
 @testable import YKTTownship
@@ -39,5 +40,25 @@ struct OperationFormatTests {
         #expect(op.opID == "450223101-1" && op.by == "tester")
         #expect(op.body.hasPrefix("{\"at\":\"") && op.body.hasSuffix(",\"seq\":1,\"v\":1}"))
         #expect(op.body.contains("\"data\":{\"account\":{\"bank\":\"中国农业银行\""))
+    }
+
+    @Test("the round's report written by hand reads back as Foundation writes it")
+    func pushReportJSON() throws {
+        var report = TownshipNode.PushReport()
+        report.changeSets = 2; report.operations = 7; report.accepted = 4; report.rejected = 2; report.conflicted = 1; report.pulled = 3
+        report.note(id: "450223101-5", status: "rejected", rule: "一人一卡", reason: "账号 6217****0011 \"已\"用\\", conflict: nil)
+        report.note(id: "450223101-6", status: "rejected", rule: "一人一卡", reason: "账号 6217****0011 \"已\"用\\", conflict: nil)
+        report.note(id: "450223101-7", status: "conflict", rule: "program", reason: "县里没有\n这个项目", conflict: 12)
+        report.otherProblems = 1
+        let byHand = try JSONDecoder().decode(TownshipNode.PushReport.self, from: Data(report.json.utf8))
+        let byFoundation = try JSONDecoder().decode(TownshipNode.PushReport.self, from: JSONEncoder().encode(report))
+        for read in [byHand, byFoundation] {
+            let counts: [Int] = [read.changeSets, read.operations, read.accepted, read.rejected, read.conflicted, read.pulled, read.otherProblems]
+            #expect(counts == [2, 7, 4, 2, 1, 3, 1])
+            #expect(read.problems == report.problems)
+            #expect(read.groups.map(\.status) == ["rejected", "conflict"] && read.groups.map(\.count) == [2, 1])
+            #expect(read.groups.map(\.reason) == report.groups.map(\.reason) && read.groups.map(\.rule) == report.groups.map(\.rule))
+            #expect(read.groups.map(\.conflicts) == [[Int64]]([[], [12]]) && read.groups.map(\.examples) == report.groups.map(\.examples))
+        }
     }
 }
