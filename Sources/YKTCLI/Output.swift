@@ -8,17 +8,33 @@ import Glibc
 /// Where a command writes: stdout for results, stderr for messages and progress. Tests run
 /// the binary and read both.
 struct Output: Sendable {
-    func line(_ text: String = "") { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
-    func message(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    func line(_ text: String = "") { Self.write(1, text + "\n") }
+    func message(_ text: String) { Self.write(2, text + "\n") }
+
+    /// Writes all of `text` to `fd` with `write(2)`, as `FileHandle` did, without a `Data` made
+    /// for it through generic code first. A closed pipe or full disk ends the output quietly:
+    /// the command's result is already committed, and its exit status says how it went.
+    static func write(_ fd: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            var at = 0
+            while at < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + at, buffer.count - at)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                at += n
+            }
+        }
+    }
 
     /// Whether messages go to a terminal (progress is shown only there).
     var isTerminal: Bool { isatty(2) == 1 }
 
     /// A progress line on the terminal, written over itself.
-    func progress(_ text: String) { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) }
+    func progress(_ text: String) { Self.write(2, "\r\u{1B}[K" + text) }
 
     /// Clears the progress line.
-    func clearProgress() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    func clearProgress() { Self.write(2, "\r\u{1B}[K") }
 
     /// Pretty, key-sorted JSON of any `Encodable`.
     func json<T: Encodable>(_ value: T) throws {
@@ -134,10 +150,10 @@ final class Progress: @unchecked Sendable {
         guard Progress.enabled, total > 0 else { return }
         let text = "\r\(phase) \(done)/\(total) 行（\(done * 100 / total)%）"
         if text != last {
-            FileHandle.standardError.write(Data(text.utf8))
+            Output.write(2, text)
             last = text
         }
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        if done == total { Output.write(2, "\n") }
     }
 }
 

@@ -1,7 +1,9 @@
 internal import COpenSSL
 
 /// Ed25519 signatures through OpenSSL 3. Keys are small `Sendable` values (the 32-byte seed or
-/// public key); the `EVP_PKEY` lives only for one operation, freed by `defer`.
+/// public key). A private key makes its `EVP_PKEY` once, when it is made (which derives the
+/// public key: a scalar multiplication, as costly as a signature), and every copy shares it; a
+/// public key makes one for each verification.
 public enum Ed25519 {
     public static let keySize = 32
     public static let signatureSize = 64
@@ -9,12 +11,32 @@ public enum Ed25519 {
     /// A private signing key: the 32-byte seed. Never logged (its description is redacted).
     public struct PrivateKey: Sendable, CustomStringConvertible {
         public let seed: [UInt8]
+        /// The key as OpenSSL holds it, and its public half, made once: a county signs every
+        /// receipt and stream answer with the same key, and made it again for each of them.
+        private let made: Made
+
+        /// The `EVP_PKEY`, freed with the last copy of the key. OpenSSL 3 lets threads sign
+        /// with one key at once (each with its own `EVP_MD_CTX`); it is never changed after.
+        private final class Made: @unchecked Sendable {
+            let pkey: OpaquePointer
+            let publicRaw: [UInt8]
+            init(_ pkey: OpaquePointer, publicRaw: [UInt8]) { (self.pkey, self.publicRaw) = (pkey, publicRaw) }
+            deinit { EVP_PKEY_free(pkey) }
+        }
 
         public init(seed: [UInt8]) throws(OpenSSLError) {
             guard seed.count == keySize else {
                 throw OpenSSLError(operation: "Ed25519 key", queue: ["seed must be 32 bytes, got \(seed.count)"])
             }
+            let pkey = try Ed25519.privatePKey(seed)
+            var raw = [UInt8](repeating: 0, count: keySize)
+            var length = keySize
+            guard EVP_PKEY_get_raw_public_key(pkey, &raw, &length) == 1, length == keySize else {
+                EVP_PKEY_free(pkey)
+                throw .drain("EVP_PKEY_get_raw_public_key")
+            }
             self.seed = seed
+            made = Made(pkey, publicRaw: raw)
         }
 
         /// A new key from OpenSSL's CSPRNG.
@@ -24,23 +46,15 @@ public enum Ed25519 {
             return try PrivateKey(seed: seed)
         }
 
+        /// Throws nothing since the key derives it when it is made; `throws` is kept for its callers.
         public var publicKey: PublicKey {
-            get throws(OpenSSLError) {
-                let pkey = try Ed25519.privatePKey(seed)
-                defer { EVP_PKEY_free(pkey) }
-                var raw = [UInt8](repeating: 0, count: keySize)
-                var length = keySize
-                guard EVP_PKEY_get_raw_public_key(pkey, &raw, &length) == 1, length == keySize else {
-                    throw .drain("EVP_PKEY_get_raw_public_key")
-                }
-                return PublicKey(raw: raw)
-            }
+            get throws(OpenSSLError) { PublicKey(raw: made.publicRaw) }
         }
 
         /// Signs exactly `message`'s bytes (Ed25519 hashes internally; no digest is chosen).
         public func sign(_ message: [UInt8]) throws(OpenSSLError) -> [UInt8] {
-            let pkey = try Ed25519.privatePKey(seed)
-            defer { EVP_PKEY_free(pkey) }
+            let pkey = made.pkey
+            defer { withExtendedLifetime(made) {} }
             guard let ctx = EVP_MD_CTX_new() else { throw .drain("EVP_MD_CTX_new") }
             defer { EVP_MD_CTX_free(ctx) }
             guard EVP_DigestSignInit(ctx, nil, nil, nil, pkey) == 1 else { throw .drain("EVP_DigestSignInit") }

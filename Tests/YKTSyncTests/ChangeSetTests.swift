@@ -28,6 +28,22 @@ struct Ed25519Tests {
         #expect(Hex.decode("") == [])
     }
 
+    @Test("one key, made once, signs on many threads at once and outlives the copy it was made as")
+    func sharedKey() throws {
+        var made: Ed25519.PrivateKey? = try Ed25519.PrivateKey.generate()
+        let key = made!
+        let seed = key.seed
+        made = nil
+        let messages = (0..<64).map { Array("回执 \($0)".utf8) }
+        let signatures = messages.parallelMap(minimumChunk: 1) { try? key.sign($0) }
+        let again = try Ed25519.PrivateKey(seed: seed)
+        for (m, s) in zip(messages, signatures) {
+            let s = try #require(s)
+            #expect(try key.publicKey.verify(s, of: m))
+            #expect(try again.sign(m) == s)   // Ed25519 is deterministic: the same key gives the same bytes
+        }
+    }
+
     @Test("RFC 8032 test vector 1 (empty message)")
     func rfc8032() throws {
         func hex(_ s: String) -> [UInt8] { Hex.decode(s)! }
