@@ -9,13 +9,16 @@ import PackageDescription
 // Foundation and ICU libraries, which is much of a small `ykt sync` (docs/performance.md, issue
 // 19). The program's own relocations are packed (`-z pack-relative-relocs`, RELR; glibc 2.36 reads
 // them): the loader walks a bitmap instead of a table of a few hundred thousand entries, and
-// the program stays position-independent. YKT_SHARED_STDLIB=1 in the environment builds against
-// the shared libraries (fuzz/run.sh).
+// the program stays position-independent. The C++ runtime the Swift runtime uses is linked in
+// too, from GCC's `libstdc++.a`: `link/libstdc++.so` is a one-line linker script that the
+// toolchain's `-lstdc++` finds first. YKT_SHARED_STDLIB=1 in the environment builds against the
+// shared libraries (fuzz/run.sh).
 let staticStdlib = Context.environment["YKT_SHARED_STDLIB"] == nil
 let released = BuildSettingCondition.when(platforms: [.linux], configuration: .release)
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + (staticStdlib ? [.unsafeFlags(["-static-stdlib"], released)] : [])
 let linked: [LinkerSetting] = staticStdlib
-    ? [.unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], released)] : []
+    ? [.unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                     "-L\(Context.packageDirectory)/link"], released)] : []
 
 let package = Package(
     name: "Yikatong",
