@@ -164,5 +164,5 @@ enum Terminal {
 }
 
 extension Access {
-    static func of(_ spec: CommandSpec) -> Access? { table[spec.path.joined(separator: " ")] }
+    static func of(_ spec: CommandSpec) -> Access? { of(spec.path.joined(separator: " ")) }
 }

@@ -9,7 +9,7 @@ import YKTTownship
 final class Invocation {
     let spec: CommandSpec
     let args: ParsedArguments
-    let environment: [String: String]
+    let environment: YKTCommandLine.Environment
     let out = Output()
     private var openedNode: TownshipNode?
     private var openedCounty: CountyNode?
@@ -18,7 +18,7 @@ final class Invocation {
     /// Who runs this command: the logged-in operator's login, or the service's name.
     var acting: String?
 
-    init(spec: CommandSpec, args: ParsedArguments, environment: [String: String]) {
+    init(spec: CommandSpec, args: ParsedArguments, environment: YKTCommandLine.Environment) {
         self.spec = spec
         self.args = args
         self.environment = environment

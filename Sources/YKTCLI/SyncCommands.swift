@@ -269,7 +269,7 @@ enum SyncCommands {
             }),
         CommandSpec(
             path: ["conflicts", "resolve"], abstract: "（县级）处理冲突：记录决定和理由（本人签名），决定下发给相关乡镇；可按条件一次处理一批",
-            discussion: "编号为一条冲突的编号；写 all 则处理符合 --kind、--township、--from、--to 的全部待处理冲突（至少给出其中一项；同一个决定、同一个理由，在一个事务中；决定须适用于其中每一条，否则一条也不处理）。每种冲突可用的决定：" + CountyNode.decisionsByKind.map { "\($0.kind)：\($0.decisions)" }.joined(separator: "；") + "。ykt conflicts show 编号 列出该条可用的决定及其含义。一批冲突记为签名的审计记录（每条记录最多列 500 个冲突），ykt audit verify 逐个核对。",
+            discussion: "编号为一条冲突的编号；写 all 则处理符合 --kind、--township、--from、--to 的全部待处理冲突（至少给出其中一项；同一个决定、同一个理由，在一个事务中；决定须适用于其中每一条，否则一条也不处理）。每种冲突可用的决定：" + decisionsText + "。ykt conflicts show 编号 列出该条可用的决定及其含义。一批冲突记为签名的审计记录（每条记录最多列 500 个冲突），ykt audit verify 逐个核对。",
             positionals: [("编号", "冲突编号，或 all（按条件批量处理）")],
             options: [.value("decision", "决定", "决定（须适用于该种冲突，见上）", required: true),
                       .value("reason", "理由", "核实情况和理由", required: true)] + conflictFilterOptions(paging: false),
@@ -358,3 +358,14 @@ enum SyncCommands {
     ]
 }
 
+
+/// What each kind of conflict can be resolved with, for `ykt conflicts resolve --help`: built
+/// with `+=`, as every command builds its list at its start (a generic `joined` looked its
+/// types up at run time).
+private var decisionsText: String {
+    var text = ""
+    for (i, entry) in CountyNode.decisionsByKind.enumerated() {
+        text += (i == 0 ? "" : "；") + entry.kind + "：" + entry.decisions
+    }
+    return text
+}

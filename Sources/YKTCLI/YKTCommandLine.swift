@@ -16,7 +16,7 @@ public enum YKTCommandLine {
     public static let version = "0.1.0"
 
     /// Runs `arguments` (without the program name); returns the exit status.
-    public static func main(_ given: [String], environment: [String: String] = processEnvironment()) -> Int32 {
+    public static func main(_ given: [String], environment: Environment = .process) -> Int32 {
         let out = Output()
         // `ykt --json status`: a leading `--json` (only that option) counts as given after the command words.
         let leadingJSON = given.prefix { $0 == "--json" }.count
@@ -73,21 +73,20 @@ public enum YKTCommandLine {
         }
     }
 
-    /// The process's environment, read from `environ` directly: `ProcessInfo` builds its own
-    /// state and its dictionary through generic code that looks its types up at run time (a
-    /// quarter of a millisecond at every start). The first of two equal names wins, as `getenv`.
-    public static func processEnvironment() -> [String: String] {
-        var out: [String: String] = [:]
-        var p = environ
-        while let entry = p.pointee {
-            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))
-            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                let name = String(decoding: bytes[..<eq], as: UTF8.self)
-                if out[name] == nil { out[name] = String(decoding: bytes[(eq + 1)...], as: UTF8.self) }
-            }
-            p += 1
+    /// The variables a command reads (`YKT_NODE`, `YKT_SESSION`, `HOME`…), each asked for when
+    /// needed: `.process` reads them with `getenv`, without building a dictionary of the whole
+    /// environment as `ProcessInfo` does through generic code (a quarter of a millisecond at
+    /// every start); `.fixed` holds a given set.
+    public struct Environment: Sendable {
+        let fixed: [String: String]?
+
+        public static let process = Environment(fixed: nil)
+        public static func fixed(_ variables: [String: String]) -> Environment { Environment(fixed: variables) }
+
+        public subscript(name: String) -> String? {
+            if let fixed { return fixed[name] }
+            return getenv(name).map { String(cString: $0) }
         }
-        return out
     }
 
     static func groupHelp(_ group: String, _ specs: [CommandSpec]) -> String {

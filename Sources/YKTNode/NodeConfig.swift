@@ -27,10 +27,12 @@ public struct NodeConfig: Sendable, Equatable {
 
     public init(text: String, file: String) throws(YKTError) {
         var values: [String: String] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmed
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let eq = line.firstIndex(of: "=") else {
+        // Lines and `=` found on the bytes, not by characters (every command reads this file;
+        // a CR before the line feed is trimmed with the spaces).
+        for (i, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let line = Substring(raw).trimmed
+            if line.isEmpty || line.utf8.first == UInt8(ascii: "#") { continue }
+            guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                 throw YKTError(.nodeConfig, "应为「键 = 值」", at: SourceLocation(file: file, line: i + 1),
                                hint: "参照 nodes/ 下的示例配置修改")
             }
