@@ -11,8 +11,9 @@ import PackageDescription
 // them): the loader walks a bitmap instead of a table of a few hundred thousand entries, and
 // the program stays position-independent. The C++ runtime the Swift runtime uses is linked in
 // too, from GCC's `libstdc++.a`: `link/libstdc++.so` is a one-line linker script that the
-// toolchain's `-lstdc++` finds first. YKT_SHARED_STDLIB=1 in the environment builds against the
-// shared libraries (fuzz/run.sh).
+// toolchain's `-lstdc++` finds first (Debian's libstdc++-N-dev, which the toolchain needs anyway,
+// ships it; a distribution that packages it apart, as libstdc++-static, needs that package).
+// YKT_SHARED_STDLIB=1 in the environment builds against the shared libraries (fuzz/run.sh).
 let staticStdlib = Context.environment["YKT_SHARED_STDLIB"] == nil
 let released = BuildSettingCondition.when(platforms: [.linux], configuration: .release)
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + (staticStdlib ? [.unsafeFlags(["-static-stdlib"], released)] : [])

@@ -12,8 +12,9 @@ struct Output: Sendable {
     func message(_ text: String) { Self.write(2, text + "\n") }
 
     /// Writes all of `text` to `fd` with `write(2)`, as `FileHandle` did, without a `Data` made
-    /// for it through generic code first. A closed pipe or full disk ends the output quietly:
-    /// the command's result is already committed, and its exit status says how it went.
+    /// for it through generic code first. A write to standard output that fails (a full disk, a
+    /// closed pipe) is remembered: the command's result stops there, and `YKTCommandLine.main`
+    /// says so and ends with a non-zero status (`FileHandle` stopped the program instead).
     static func write(_ fd: Int32, _ text: String) {
         var text = text
         text.withUTF8 { buffer in
@@ -21,10 +22,24 @@ struct Output: Sendable {
             while at < buffer.count {
                 let n = Glibc.write(fd, buffer.baseAddress! + at, buffer.count - at)
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
+                if n <= 0 {
+                    if fd == 1 { stdoutFailure.note(n < 0 ? errno : EIO) }
+                    return
+                }
                 at += n
             }
         }
+    }
+
+    /// The first failed write to standard output, if any (its `errno`).
+    static let stdoutFailure = WriteFailure()
+
+    final class WriteFailure: @unchecked Sendable {
+        // Safe: `first` is read and written under `lock`.
+        private let lock = NSLock()
+        private var first: Int32?
+        func note(_ code: Int32) { lock.withLock { if first == nil { first = code } } }
+        var code: Int32? { lock.withLock { first } }
     }
 
     /// Whether messages go to a terminal (progress is shown only there).

@@ -1,5 +1,6 @@
 import Foundation
 import YKTCore
+import YKTCrypto
 import YKTNode
 import YKTStore
 
@@ -17,6 +18,7 @@ public enum YKTCommandLine {
 
     /// Runs `arguments` (without the program name); returns the exit status.
     public static func main(_ given: [String], environment: Environment = .process) -> Int32 {
+        OpenSSLProcess.start()
         let out = Output()
         // `ykt --json status`: a leading `--json` (only that option) counts as given after the command words.
         let leadingJSON = given.prefix { $0 == "--json" }.count
@@ -60,6 +62,12 @@ public enum YKTCommandLine {
             let invocation = Invocation(spec: spec, args: args, environment: environment)
             try invocation.authorize()
             try spec.run(invocation)
+            if let code = Output.stdoutFailure.code {
+                out.report(YKTError(.fileWrite, "结果没有完整写到标准输出：\(String(cString: strerror(code)))",
+                                    hint: "命令本身已办完（已提交的不会撤销）；检查磁盘空间或输出去向后，用相应的查看命令核对结果"),
+                           json: json)
+                return ExitStatus.storage.rawValue
+            }
             return 0
         } catch let error as YKTError {
             out.report(error, json: json)

@@ -22,3 +22,16 @@ public struct OpenSSLError: Error, Sendable, CustomStringConvertible {
         "OpenSSL \(operation) failed" + (queue.isEmpty ? "" : ": " + queue.joined(separator: "; "))
     }
 }
+
+/// OpenSSL in a `ykt` process.
+public enum OpenSSLProcess {
+    /// Starts OpenSSL without its clean-up at exit (`OPENSSL_INIT_NO_ATEXIT`); called first by
+    /// the command line, before anything else uses OpenSSL. The clean-up freed every algorithm
+    /// table and provider as the process ended (a tenth of a millisecond of each short command,
+    /// memory the kernel takes back anyway), and could pull them from under a thread of `ykt
+    /// serve` still working while the main thread exits. Configuration and algorithms are still
+    /// loaded as usual, on first use.
+    public static func start() {
+        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
+    }
+}

@@ -36,7 +36,7 @@ public struct NodeConfig: Sendable, Equatable {
                 throw YKTError(.nodeConfig, "应为「键 = 值」", at: SourceLocation(file: file, line: i + 1),
                                hint: "参照 nodes/ 下的示例配置修改")
             }
-            values[line[..<eq].trimmed] = line[line.index(after: eq)...]
+            values[line[..<eq].trimmed] = line[line.utf8.index(after: eq)...]
                 .trimmed
         }
         func need(_ key: String) throws(YKTError) -> String {

@@ -120,4 +120,19 @@ struct HelpAndJSONErrorTests {
         #expect(cell.hasPrefix("正常投诉 ") && cell.contains("已办结 覆盖 分行"))
         #expect(Output.oneLine("耕地地力保护补贴") == "耕地地力保护补贴")
     }
+
+    @Test("a result that cannot be written to standard output (a full disk) ends with YKT-FILE-WRITE and status 5, not 0")
+    func fullDisk() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["docs", "errors"]
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 5)
+        #expect(e.contains("YKT-FILE-WRITE") && e.contains("标准输出"), "\(e)")
+    }
 }
