@@ -9,6 +9,15 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
     case passbook
     case socialSecurityCard = "social-security-card"
 
+    /// The raw value as a literal (bound to SQLite without a copy).
+    public var literal: StaticString {
+        switch self {
+        case .card: "card"
+        case .passbook: "passbook"
+        case .socialSecurityCard: "social-security-card"
+        }
+    }
+
     /// Accepts the raw values and the Chinese labels clerks type.
     public init(parsing text: String) throws(YKTError) {
         // A raw value exactly (every registration a township sends): nothing to trim or fold.

@@ -367,7 +367,7 @@ extension CountyNode {
                 """)
             try runRecord.bind(1, node)
             try runRecord.bind(3, setSeq)
-            let register = try RegisterStatements(db)
+            var register = try RegisterStatements(db, node: node)
             var run: [UInt8] = []
             run.reserveCapacity(Self.acceptedRunLimit * 18)
             var runFirst: Int64 = 0
@@ -382,6 +382,71 @@ extension CountyNode {
             // lastOp was), written as canonical JSON as they are decided.
             var results: [UInt8] = [UInt8(ascii: "[")]
             var result = CanonicalObjectWriter(capacity: 128)
+            /// Records a decision of its own (the run so far first) and, unless accepted, puts
+            /// it in the receipt's results.
+            func settle(seq: Int64, kind: String, entity: String, _ decision: Decision) throws {
+                try flushRun()
+                var conflictID: Int64?
+                if decision.perChangeSet, let shared = gate.conflictID {
+                    conflictID = shared
+                } else if let c = decision.conflict {
+                    try db.run("""
+                        INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
+                    conflictID = db.lastInsertRowID
+                    if decision.perChangeSet {
+                        gate.conflictID = conflictID
+                        // Named after the change set, not the first operation's entity.
+                        try db.run("UPDATE conflict SET entity = ? WHERE id = ?", "changeset/\(node)/\(setSeq)", conflictID)
+                    }
+                }
+                try record.bind(2, seq)
+                try record.bind(4, kind)
+                try record.bind(5, entity)
+                try record.bind(6, decision.status.rawValue)
+                try record.bind(7, decision.rule)
+                try record.bind(8, decision.reason)
+                try record.bind(9, conflictID)
+                try record.execute()
+                if decision.status == .accepted { return }
+                result.reset()
+                if let conflictID { result.int("conflict", conflictID) }
+                result.string("id", "\(node)-\(seq)")
+                if let reason = decision.reason { result.string("reason", reason) }
+                if let rule = decision.rule { result.string("rule", rule) }
+                result.string("status", decision.status.rawValue)
+                if results.count > 1 { results.append(UInt8(ascii: ",")) }
+                result.finish(appendingTo: &results)
+            }
+            /// An accepted registration whose entity names its resident: a place in the run.
+            func accept(_ line: RegisterLine) throws {
+                if run.isEmpty { runFirst = line.seq }
+                line.withBytes(.residentID) { run.append(contentsOf: $0) }
+                if run.count == Self.acceptedRunLimit * 18 { try flushRun() }
+            }
+            // Registrations waiting to go into the register together (`RegisterBatch`).
+            var batch = RegisterBatch()
+            func flushBatch() throws {
+                guard !batch.isEmpty else { return }
+                let went = try batch.insert(db, statements: &register)
+                for (row, inserted) in zip(batch.rows, went) {
+                    if inserted {
+                        try accept(row.line)
+                        continue
+                    }
+                    // Known already: taken again, refused or a conflict, as on its own.
+                    let r = row.line
+                    let decision = try enterRegister(residentID: try ResidentID(r.residentID), name: r.name, bank: r.bank, kind: row.kind,
+                                                     number: r.number, node: node, household: r.household, head: r.head,
+                                                     statements: register)
+                    if decision.status == .accepted {
+                        try accept(r)
+                    } else {
+                        try settle(seq: r.seq, kind: "beneficiary.register", entity: r.entity, decision)
+                    }
+                }
+                batch.removeAll()
+            }
             // Read back from the evidence file, proven and parsed beside this thread, which applies.
             let pipeline = BodyPipeline(header: set.header, early: [], source: evidence.staged(), evidence: nil,
                                         partBytes: Self.evidencePartBytes)
@@ -406,17 +471,22 @@ extension CountyNode {
                                 throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
                                                hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
                             }
+                            if registration.entityNamesResident, try batch.canTake(r, statements: register) {
+                                batch.add(r, kind: registration.kind)
+                                expected += 1
+                                if batch.isFull { try flushBatch() }
+                                continue
+                            }
+                            try flushBatch()
                             decision = try enterRegister(r, kind: registration.kind, node: node, statements: register)
                             if decision.status == .accepted, registration.entityNamesResident {
-                                // Accepted as sent: its decision row goes in with its run's.
-                                if run.isEmpty { runFirst = r.seq }
-                                r.withBytes(.residentID) { run.append(contentsOf: $0) }
+                                try accept(r)
                                 expected += 1
-                                if run.count == Self.acceptedRunLimit * 18 { try flushRun() }
                                 continue
                             }
                             (seq, kind, entity) = (r.seq, "beneficiary.register", r.entity)
                         case .json(let op):
+                            try flushBatch()
                             try flushRun()   // the checks below see every decision before theirs
                             guard let s = op["seq"]?.intValue, s == expected, op["id"]?.stringValue == "\(node)-\(s)" else {
                                 throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
@@ -433,41 +503,11 @@ extension CountyNode {
                             }
                         }
                         expected += 1
-                        try flushRun()
-                        var conflictID: Int64?
-                        if decision.perChangeSet, let shared = gate.conflictID {
-                            conflictID = shared
-                        } else if let c = decision.conflict {
-                            try db.run("""
-                                INSERT INTO conflict(kind, entity, node_id, op_seq, other_node, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                                """, c.kind, entity, node, seq, c.other, c.detail, timestamp())
-                            conflictID = db.lastInsertRowID
-                            if decision.perChangeSet {
-                                gate.conflictID = conflictID
-                                // Named after the change set, not the first operation's entity.
-                                try db.run("UPDATE conflict SET entity = ? WHERE id = ?", "changeset/\(node)/\(setSeq)", conflictID)
-                            }
-                        }
-                        try record.bind(2, seq)
-                        try record.bind(4, kind)
-                        try record.bind(5, entity)
-                        try record.bind(6, decision.status.rawValue)
-                        try record.bind(7, decision.rule)
-                        try record.bind(8, decision.reason)
-                        try record.bind(9, conflictID)
-                        try record.execute()
-                        if decision.status == .accepted { continue }
-                        result.reset()
-                        if let conflictID { result.int("conflict", conflictID) }
-                        result.string("id", "\(node)-\(seq)")
-                        if let reason = decision.reason { result.string("reason", reason) }
-                        if let rule = decision.rule { result.string("rule", rule) }
-                        result.string("status", decision.status.rawValue)
-                        if results.count > 1 { results.append(UInt8(ascii: ",")) }
-                        result.finish(appendingTo: &results)
+                        try settle(seq: seq, kind: kind, entity: entity, decision)
                     }
                 }
             }
+            try flushBatch()
             try flushRun()
             if let shared = gate.conflictID {
                 try db.run("UPDATE conflict SET detail = ? WHERE id = ?", gate.detail(node: node, changeSet: setSeq), shared)
@@ -559,24 +599,30 @@ extension CountyNode {
             guard line.withBytes(.household, { !$0.isEmpty }) else { return try again() }
             let otherHead = statements.otherHead
             defer { otherHead.reset() }
-            try otherHead.bind(1, node)
-            try line.withBytes(.household) { try otherHead.bind(2, utf8Text: $0) }
-            try line.withBytes(.residentID) { try otherHead.bind(3, utf8Text: $0) }
-            if try otherHead.step() {
+            let found = try line.withFields { field in
+                try otherHead.bind(2, utf8TextNoCopy: field(.household))
+                try otherHead.bind(3, utf8TextNoCopy: field(.residentID))
+                return try otherHead.step()
+            }
+            if found {
                 otherHead.reset()
                 return try again()   // refused, with the other head named
             }
         }
+        // The line's bytes bound without a copy (SQLite would copy each value into a buffer
+        // of its own, and free it at the next row's bind), and the row run while they are held;
+        // the node is bound once for the change set (`RegisterStatements`).
         let insert = statements.insert
-        try line.withBytes(.residentID) { try insert.bind(1, utf8Text: $0) }
-        try insert.bind(2, node)
-        try line.withBytes(.name) { try insert.bind(3, utf8Text: $0) }
-        try line.withBytes(.bank) { try insert.bind(4, utf8Text: $0) }
-        try insert.bind(5, kind.rawValue)
-        try line.withBytes(.number) { try insert.bind(6, utf8Text: $0) }
-        try line.withBytes(.household) { try insert.bind(7, utf8Text: $0) }
-        try insert.bind(8, Int64(line.head ? 1 : 0))
-        try insert.execute()
+        try line.withFields { field in
+            try insert.bind(1, utf8TextNoCopy: field(.residentID))
+            try insert.bind(3, utf8TextNoCopy: field(.name))
+            try insert.bind(4, utf8TextNoCopy: field(.bank))
+            try insert.bind(5, literal: kind.literal)
+            try insert.bind(6, utf8TextNoCopy: field(.number))
+            try insert.bind(7, utf8TextNoCopy: field(.household))
+            try insert.bind(8, Int64(line.head ? 1 : 0))
+            try insert.execute()
+        }
         if db.changes == 1 { return .accepted }
         return try again()   // known already: taken again, or refused, or a conflict
     }
@@ -594,10 +640,35 @@ extension CountyNode {
             """
         let insert: Statement
         let otherHead: Statement
+        /// The insert of `k` rows at `k - 1` (`RegisterBatch`), prepared when first needed.
+        private var batches: [Statement?] = Array(repeating: nil, count: RegisterBatch.size)
+        private let node: String
 
-        init(_ db: Database) throws {
+        /// `node`: the township of the change set, bound once (every path that runs `insert`
+        /// binds the same node again, or leaves it).
+        init(_ db: Database, node: String) throws {
             insert = try db.statement(Self.insertSQL)
+            try insert.bind(2, node)
             otherHead = try db.statement(Self.otherHeadSQL)
+            try otherHead.bind(1, node)
+            self.node = node
+        }
+
+        /// `INSERT OR IGNORE` of `k` registrations: the node is ?1, row `i`'s seven values
+        /// ?(2 + 7i) to ?(8 + 7i) in the order of `insertSQL`'s columns without the node.
+        mutating func batchInsert(_ k: Int, _ db: Database) throws -> Statement {
+            if let ready = batches[k - 1] { return ready }
+            let rows = (0..<k).map { i in
+                let p = 2 + 7 * i
+                return "(?\(p), ?1, ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?\(p + 5), ?\(p + 6))"
+            }
+            let statement = try db.statement("""
+                INSERT OR IGNORE INTO resident(resident_id, node_id, name, bank, account_kind, account_number, household, head)
+                VALUES \(rows.joined(separator: ", "))
+                """)
+            try statement.bind(1, node)
+            batches[k - 1] = statement
+            return statement
         }
     }
 

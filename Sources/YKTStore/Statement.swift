@@ -172,6 +172,27 @@ extension Statement {
         guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
     }
 
+    /// Binds UTF-8 bytes as text without copying them (`SQLITE_STATIC`): SQLite reads them when
+    /// the statement runs. For a bulk path that binds the same parameters again for every row:
+    /// the caller keeps the bytes valid and unchanged until the statement has run (`execute`),
+    /// and binds the parameter again before it runs the statement again. Same UTF-8 rule as
+    /// `bind(_:utf8Text:)`.
+    public func bind(_ index: Int32, utf8TextNoCopy bytes: UnsafeBufferPointer<UInt8>) throws(DatabaseError) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return try bind(index, utf8Text: bytes) }
+        let rc = sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
+    /// Binds a string literal's UTF-8 bytes as text without a copy (they live as long as the
+    /// program).
+    public func bind(_ index: Int32, literal: StaticString) throws(DatabaseError) {
+        let rc = literal.withUTF8Buffer { buf in
+            sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
+                              Int32(buf.count), nil)
+        }
+        guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+    }
+
     /// Binds bytes as a blob (copied by SQLite).
     public func bind(_ index: Int32, blob bytes: [UInt8]) throws(DatabaseError) {
         let rc = bytes.withUnsafeBytes { buf in

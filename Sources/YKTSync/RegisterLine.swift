@@ -35,6 +35,20 @@ public struct RegisterLine: Sendable {
         return try text.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
+    /// Where `field`'s bytes are in `text`.
+    @inlinable
+    public func range(_ field: Field) -> Range<Int> {
+        (field.rawValue == 0 ? 0 : Int(ends[field.rawValue - 1]))..<Int(ends[field.rawValue])
+    }
+
+    /// Every value's bytes at once (`field` gives each), all valid until `body` returns: for
+    /// binding them without a copy (`Statement.bind(_:utf8TextNoCopy:)`) and running the
+    /// statement inside `body`.
+    @inlinable
+    public func withFields<R>(_ body: ((Field) -> UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try text.withUnsafeBufferPointer { all in try body { UnsafeBufferPointer(rebasing: all[range($0)]) } }
+    }
+
     public func string(_ field: Field) -> String { withBytes(field) { String(decoding: $0, as: UTF8.self) } }
 
     public var entity: String { string(.entity) }

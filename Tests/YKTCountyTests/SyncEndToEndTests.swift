@@ -257,22 +257,8 @@ struct SyncEndToEndTests {
         let escaped = lines.map { $0.replacingOccurrences(of: #"{"at":"2"#, with: #"{"at":"\u0032"#) }
         #expect(escaped.allSatisfy { $0.contains(#"\u0032"#) })
         let (b, u, _) = try County.registeringMany(people, month: 3)
-        func decide(_ county: County, _ township: TownshipNode, _ ops: [String]) throws -> (JSONValue, [[String]], [[String]]) {
-            let key = try NodeKey.load(from: township.directory)
-            let keyID = try #require(try township.nextChangeSet(maxOperations: 1)).set.header.keyID
-            let set = ChangeSet.build(node: "450223101", keyID: keyID, seq: 1, prev: ChangeSet.genesisHash, operations: ops, audit: .genesis)
-            let answer = county.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
-            #expect(answer.status == 200)
-            let residents = try county.county.db.all("""
-                SELECT resident_id, name, bank, account_kind, account_number, household, head FROM resident ORDER BY resident_id
-                """) { row in (0..<7).map { row.text($0) } }
-            let decisions = try county.county.db.all("""
-                SELECT op_seq, kind, entity, status, coalesce(rule, ''), coalesce(reason, '') FROM decision ORDER BY op_seq
-                """) { row in (0..<6).map { row.text($0) } }
-            return (try JSONValue.parse(answer.body)["results"] ?? .null, residents, decisions)
-        }
-        let fast = try decide(a, t, lines)
-        let general = try decide(b, u, escaped)
+        let fast = try Self.decide(a, t, lines)
+        let general = try Self.decide(b, u, escaped)
         #expect(fast.0 == general.0)
         #expect(fast.1 == general.1)
         #expect(fast.2 == general.2)
@@ -286,6 +272,90 @@ struct SyncEndToEndTests {
         // The lines the fast reader takes are most of them: their decisions go in by runs.
         #expect(try a.county.db.integer("SELECT count(*) FROM operation_run") ?? 0 > 0)
         #expect(try b.county.db.integer("SELECT count(*) FROM operation_run") == 0)
+    }
+
+    /// `ops` sent to `county` as `township`'s first change set: the receipt's results, the
+    /// register (with where each resident is and whether removed) and the decision rows.
+    static func decide(_ county: County, _ township: TownshipNode, _ ops: [String]) throws -> (JSONValue, [[String]], [[String]]) {
+        let key = try NodeKey.load(from: township.directory)
+        let keyID = try #require(try township.nextChangeSet(maxOperations: 1)).set.header.keyID
+        let set = ChangeSet.build(node: "450223101", keyID: keyID, seq: 1, prev: ChangeSet.genesisHash, operations: ops, audit: .genesis)
+        let answer = county.county.receive(peer: "450223101", bytes: set.bytes, signature: try key.sign(ChangeSet.signedPart(of: set.bytes)))
+        #expect(answer.status == 200)
+        let residents = try county.county.db.all("""
+            SELECT resident_id, name, bank, account_kind, account_number, household, head, node_id, removed_at IS NULL
+            FROM resident ORDER BY resident_id
+            """) { row in (0..<9).map { row.text($0) } }
+        let decisions = try county.county.db.all("""
+            SELECT op_seq, kind, entity, status, coalesce(rule, ''), coalesce(reason, '') FROM decision ORDER BY op_seq
+            """) { row in (0..<6).map { row.text($0) } }
+        return (try JSONValue.parse(answer.body)["results"] ?? .null, residents, decisions)
+    }
+
+    @Test("registrations go into the register several to a statement, decided as one at a time: repeats near and far, households with no, one or two heads, residents known live or removed, here or in another township (seeded)")
+    func batchedAsOneByOne() throws {
+        let people = 300
+        for seed: UInt64 in [11, 12, 13] {
+            var rng = SplitMix64(seed: seed)
+            let (a, t, ids) = try County.registeringMany(people, month: 4)
+            let built = try #require(try t.nextChangeSet(maxOperations: people))
+            var lines = try built.set.operationLines().map { String(decoding: built.set.bytes[$0], as: UTF8.self) }
+            // Households of one to four lines in a row; two lines in five are heads, so that a
+            // household has none, one or several.
+            var line = 0, household = 0
+            while line < people {
+                for j in line..<min(line + Int.random(in: 1...4, using: &rng), people) {
+                    let head = Int.random(in: 0..<5, using: &rng) < 2
+                    lines[j] = lines[j].replacingOccurrences(of: #""household":"""#,
+                                                             with: (head ? #""head":true,"# : "") + #""household":"H\#(household)""#)
+                    line = j + 1
+                }
+                household += 1
+            }
+            // One line in eight registers again the resident of a line up to forty before it.
+            for j in 1..<people where Int.random(in: 0..<8, using: &rng) == 0 {
+                lines[j] = lines[j].replacingOccurrences(of: ids[j], with: ids[max(0, j - Int.random(in: 1...40, using: &rng))])
+            }
+            // Known to the county before: some of the file's residents, live or removed, of this
+            // township or another; and heads of some of the file's households not in the file.
+            let (b, u, _) = try County.registeringMany(people, month: 4)
+            let known = ids.indices.filter { _ in Int.random(in: 0..<10, using: &rng) == 0 }
+            for county in [a, b] {
+                for (n, i) in known.enumerated() {
+                    try county.county.db.run("""
+                        INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number, household, head, removed_at)
+                        VALUES (?, ?, '韦秀英', '农行', 'card', ?, '', 0, ?)
+                        """, ids[i], n % 2 == 0 ? "450223101" : "450223102", AccountNumber.completingLuhn(String(format: "6228489%011d", i)),
+                                                 n % 4 < 2 ? nil : "2026-01-05T09:00:00+08:00")
+                }
+                for h in stride(from: 3, to: household, by: 7) {
+                    try county.county.db.run("""
+                        INSERT INTO resident(resident_id, node_id, name, bank, account_kind, account_number, household, head)
+                        VALUES (?, '450223101', '覃建国', '农行', 'card', ?, ?, 1)
+                        """, ResidentID.completing(String(format: "4502231970%02d%02d%03d", 5, 1, h)),
+                                                 AccountNumber.completingLuhn(String(format: "6228487%011d", h)), "H\(h)")
+                }
+            }
+            let escaped = lines.map { $0.replacingOccurrences(of: #"{"at":"2"#, with: #"{"at":"\u0032"#) }
+            let batched = try Self.decide(a, t, lines)
+            let single = try Self.decide(b, u, escaped)
+            #expect(batched.0 == single.0, "seed \(seed): receipts differ")
+            #expect(batched.1 == single.1, "seed \(seed): registers differ")
+            #expect(batched.2 == single.2, "seed \(seed): decisions differ")
+            // Every kind of decision came up.
+            let statuses = batched.2.map { $0[3] + " " + $0[4] }
+            for kind in ["accepted ", "conflicted resident.two-townships", "rejected \(ErrorCode.residentDuplicate.rawValue)",
+                         "rejected \(ErrorCode.householdHeads.rawValue)"] {
+                #expect(statuses.contains(kind), "seed \(seed): no \(kind)")
+            }
+            let removed = known.enumerated().filter { $0.offset % 4 >= 2 }.map(\.element)
+            let retaken = try removed.filter { i in
+                try a.county.db.integer("SELECT count(*) FROM resident WHERE resident_id = ? AND removed_at IS NULL AND node_id = '450223101'", ids[i]) == 1
+            }
+            #expect(removed.count >= 3 && retaken.count > removed.count / 2, "seed \(seed): removed residents not taken again")
+            // Most went in on the bulk path (decision rows by runs).
+            #expect(try a.county.db.integer("SELECT sum(length(ids) / 18) FROM operation_run") ?? 0 > Int64(people / 2))
+        }
     }
 
     @Test("accepted registrations' decision rows go in by runs, each row as one of its own would be; the others one by one")
