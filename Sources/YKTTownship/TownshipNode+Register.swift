@@ -164,54 +164,91 @@ extension TownshipNode {
         return try insertRegistered(inputs.map { RegisterRow($0, township: node) })
     }
 
-    /// Writes the rows in order with typed binds; what is the same for every row (time,
-    /// operator, kind) is bound once, since bindings stay across `reset`.
+    /// How many register lines go in one statement of each kind (`insertRegistered`).
+    static let registerBatch = 16
+
+    /// Writes the rows in order with typed binds, `registerBatch` rows to a statement of each
+    /// kind (beneficiary, account, operation): SQLite opens its cursors and ends a statement
+    /// once for them, not once a row. The beneficiaries' ids are given, not left to SQLite: the
+    /// ones it would give (the largest so far + 1, and on), known beforehand so that the accounts
+    /// can name them. What is the same for every row (time, operator, kind) is bound once.
+    ///
+    /// The rows are checked before (the register's rules, and every constraint the tables
+    /// have), so the inserts are `OR IGNORE` and each must write all its rows, or the whole
+    /// change fails: a plain multi-row insert would keep a statement journal (a copy of every
+    /// page it touches, to undo its own earlier rows if a later one failed), which the caller's
+    /// transaction already gives.
     @discardableResult
     func insertRegistered(_ rows: [RegisterRow]) throws -> [Int64] {
         guard !rows.isEmpty else { return [] }
         let at = timestamp()
         let firstSeq = try reserveOutboxSequence(count: rows.count)
-        let person = try db.statement("""
-            INSERT INTO beneficiary(resident_id, name, village, household, phone, version, created_at, updated_at, head)
-            VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)
-            """)
-        try person.bind(6, at)
-        let account = try db.statement("""
-            INSERT INTO account(beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        try account.bind(7, at)
-        let operation = try db.statement("""
-            INSERT INTO outbox(seq, kind, entity, base_version, at, by_operator, data)
-            VALUES (?1, 'beneficiary.register', ?2, 0, ?3, ?4, ?5)
-            """)
-        try operation.bind(3, at)
-        try operation.bind(4, operatorName)
-        var ids: [Int64] = []
-        ids.reserveCapacity(rows.count)
-        for i in rows.indices {
-            try person.bind(1, rows[i].input.residentID.value)
-            try person.bind(2, rows[i].input.name)
-            try person.bind(3, rows[i].input.village)
-            try person.bind(4, rows[i].input.household)
-            try person.bind(5, rows[i].input.phone)
-            try person.bind(7, Int64(rows[i].input.head ? 1 : 0))
-            try person.execute()
-            let id = db.lastInsertRowID
-            try account.bind(1, id)
-            try account.bind(2, rows[i].input.account.bank)
-            try account.bind(3, rows[i].input.account.number.kind.rawValue)
-            try account.bind(4, rows[i].input.account.number.value)
-            try account.bind(5, rows[i].input.account.confirmation)
-            try account.bind(6, rows[i].input.account.sharedReason)
-            try account.execute()
-            try operation.bind(1, firstSeq + Int64(i))
-            try operation.bind(2, rows[i].entity)
-            try operation.bind(5, rows[i].data)
-            try operation.execute()
-            ids.append(id)
+        let firstID = (try db.integer("SELECT max(id) FROM beneficiary") ?? 0) + 1
+        var prepared: [Int: RegisterStatements] = [:]
+        var start = 0
+        while start < rows.count {
+            let k = min(Self.registerBatch, rows.count - start)
+            let s = try prepared[k] ?? RegisterStatements(db, rows: k, at: at, operatorName: operatorName)
+            prepared[k] = s
+            for j in 0..<k {
+                let i = start + j
+                let row = rows[i].input
+                var p = Int32(2 + 7 * j)
+                try s.person.bind(p, firstID + Int64(i))
+                try s.person.bind(p + 1, row.residentID.value)
+                try s.person.bind(p + 2, row.name)
+                try s.person.bind(p + 3, row.village)
+                try s.person.bind(p + 4, row.household)
+                try s.person.bind(p + 5, row.phone)
+                try s.person.bind(p + 6, Int64(row.head ? 1 : 0))
+                p = Int32(2 + 6 * j)
+                try s.account.bind(p, firstID + Int64(i))
+                try s.account.bind(p + 1, row.account.bank)
+                try s.account.bind(p + 2, row.account.number.kind.rawValue)
+                try s.account.bind(p + 3, row.account.number.value)
+                try s.account.bind(p + 4, row.account.confirmation)
+                try s.account.bind(p + 5, row.account.sharedReason)
+                p = Int32(3 + 3 * j)
+                try s.operation.bind(p, firstSeq + Int64(i))
+                try s.operation.bind(p + 1, rows[i].entity)
+                try s.operation.bind(p + 2, rows[i].data)
+            }
+            for statement in [s.person, s.account, s.operation] {
+                try statement.execute()
+                guard db.changes == k else {
+                    throw YKTError(.internalError, "写入第 \(start + 1) 行起的 \(k) 人时只写入 \(db.changes) 行，与写入前的检查不符",
+                                   hint: "整批未写入；请把这个错误报告给系统管理员")
+                }
+            }
+            start += k
         }
-        return ids
+        return (0..<Int64(rows.count)).map { firstID + $0 }
+    }
+
+    /// The three inserts of `insertRegistered` for `rows` lines at once: the time is ?1 in each,
+    /// the operator ?2 of the operation's; then each line's values in order.
+    private struct RegisterStatements {
+        let person, account, operation: Statement
+
+        init(_ db: Database, rows: Int, at: String, operatorName: String) throws {
+            func values(_ width: Int, first: Int, _ row: ([String]) -> String) -> String {
+                (0..<rows).map { j in row((0..<width).map { "?\(first + width * j + $0)" }) }.joined(separator: ", ")
+            }
+            person = try db.statement("""
+                INSERT OR IGNORE INTO beneficiary(id, resident_id, name, village, household, phone, version, created_at, updated_at, head)
+                VALUES \(values(7, first: 2) { "(\($0[0]), \($0[1]), \($0[2]), \($0[3]), \($0[4]), \($0[5]), 1, ?1, ?1, \($0[6]))" })
+                """)
+            account = try db.statement("""
+                INSERT OR IGNORE INTO account(beneficiary_id, bank, kind, number, confirmation_ref, shared_reason, valid_from)
+                VALUES \(values(6, first: 2) { "(\($0.joined(separator: ", ")), ?1)" })
+                """)
+            operation = try db.statement("""
+                INSERT OR IGNORE INTO outbox(seq, kind, entity, base_version, at, by_operator, data)
+                VALUES \(values(3, first: 3) { "(\($0[0]), 'beneficiary.register', \($0[1]), 0, ?1, ?2, \($0[2]))" })
+                """)
+            for statement in [person, account, operation] { try statement.bind(1, at) }
+            try operation.bind(2, operatorName)
+        }
     }
 
     /// Registers one beneficiary with a designated account. The same resident twice is refused;
