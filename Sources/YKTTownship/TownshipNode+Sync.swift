@@ -181,9 +181,12 @@ extension TownshipNode {
                 do { behind = try send(next) } catch { sendError = error }
             }
             var answer = try answerOf(awaiting)
-            if answer.status == 429, awaitingBehind {
+            if awaitingBehind, answer.status == 429 || Self.isGapBefore(answer, seq: current.set.header.seq) {
                 // Sent behind the one before while a county that takes one at a time still had
-                // it: the one sent behind this one is refused too; both go again, in order.
+                // it (429), or before the county had even read the one before (its connection
+                // not yet served: a gap naming the one we now hold a receipt for): the one sent
+                // behind this one is refused too; both go again, in order. Once: a county still
+                // behind then is answered as a gap.
                 if let b = behind { _ = try? answerOf(b); behind = nil }
                 sendError = nil
                 answer = try answerOf(try send(current))
@@ -200,6 +203,14 @@ extension TownshipNode {
             awaiting = behind
             awaitingBehind = nextBehind
         }
+    }
+
+    /// Whether `answer` refuses change set `seq` as a gap because the county expected the one
+    /// just before it (`resumeSeq` = `seq` − 1).
+    static func isGapBefore(_ answer: CountyAnswer, seq: Int64) -> Bool {
+        guard answer.status == 409, let json = try? JSONValue.parse(answer.body) else { return false }
+        guard json["code"]?.stringValue == ErrorCode.syncGap.rawValue, let resume = json["resumeSeq"]?.intValue else { return false }
+        return resume == seq - 1
     }
 
     /// What an answer without a code of ours means: a county too busy for now (503, 429) or too

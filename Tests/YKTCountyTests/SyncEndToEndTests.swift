@@ -206,6 +206,37 @@ struct SyncEndToEndTests {
         #expect(try t.outbox().allSatisfy { $0.state == "accepted" })
     }
 
+    @Test("a change set sent right behind another that reaches the county first is refused as a gap, and sent again once the one before is answered")
+    func behindArrivesFirst() throws {
+        let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002"),
+                                             (carol, "黄丽华", "622848000000000004")])
+        // The first change set's connection is served only when its answer is awaited; every
+        // later one at once: the second reaches the real county before the first.
+        var sent: [Int64] = []
+        var statuses: [Int] = []
+        let report = try t.pushPipelined(maxOperations: 1) { bytes, signature in
+            let seq = try ChangeSet.readHeader(bytes).header.seq
+            sent.append(seq)
+            func receive() -> TownshipNode.CountyAnswer {
+                let a = c.county.receive(peer: "450223101", bytes: bytes, signature: signature)
+                statuses.append(a.status)
+                return TownshipNode.CountyAnswer(status: a.status, body: a.body, signature: a.signature)
+            }
+            if seq == 1 { return TownshipNode.Sending(sent: {}) { receive() } }
+            let answer = receive()
+            return TownshipNode.Sending(sent: {}) { answer }
+        }
+        #expect(sent == [1, 2, 2, 3] || sent == [1, 2, 3, 2, 3], "\(sent)")
+        #expect(statuses.first == 409 && statuses.filter { $0 == 200 }.count == 3)
+        #expect(report.accepted == 3 && report.changeSets == 3)
+        #expect(try t.outbox().allSatisfy { $0.state == "accepted" })
+        // A county still behind after the second try is answered as a gap.
+        #expect(!TownshipNode.isGapBefore(TownshipNode.CountyAnswer(status: 409, body: Array(#"{"code":"YKT-SYNC-GAP","resumeSeq":3}"#.utf8),
+                                                                      signature: nil), seq: 5))
+        #expect(TownshipNode.isGapBefore(TownshipNode.CountyAnswer(status: 409, body: Array(#"{"code":"YKT-SYNC-GAP","resumeSeq":4}"#.utf8),
+                                                                     signature: nil), seq: 5))
+    }
+
     @Test("a registration the fast reader does not recognise (an escaped name) is read by the general parser, same result")
     func escapedRegistration() throws {
         let (c, t) = try County.registering([(alice, "韦秀英", "622848000000000001"), (bob, "覃建国", "622848000000000002")])
