@@ -54,16 +54,8 @@ per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a / b }'; }
 
 # 1. The push, the county counted.
 bash certs/make-dev-pki.sh "$work/pki" 450223101 >/dev/null
-ykt_init "$work/county" liu 刘建华 --role county --county 450223 --name 鹿寨县 >/dev/null
-printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\nlisten = 127.0.0.1:0\n' "$work/pki/county.crt" "$work/pki/county.key" "$work/pki/ca.crt" >> "$work/county/node.conf"
-ykt_init "$work/t" admin 乡镇管理员 --township 450223101 --name 寨沙镇 >/dev/null
-ykt_add_operator admin "$work/t" clerk 乡镇经办员 clerk
-ck=$("$ykt" key show --json --node "$work/county" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-tk=$("$ykt" key show --json --node "$work/t" | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-printf 'tls_certificate = %s\ntls_key = %s\ntls_ca = %s\ncounty_public_key = %s\n' \
-    "$work/pki/450223101.crt" "$work/pki/450223101.key" "$work/pki/ca.crt" "$ck" >> "$work/t/node.conf"
-ykt_as liu "$work/county" township enrol --township 450223101 --name 寨沙镇 --public-key "$tk" >/dev/null
-ykt_as clerk "$work/t" beneficiary import "$reg" >/dev/null
+. "$root/benchmarks/push-nodes.sh" "$work"
+push_nodes "$reg"
 mkdir "$work/cg-serve"
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/cg-serve/out" "$ykt" serve --node "$work/county" 2>"$work/serve.log" &
 serve_pid=$!
