@@ -40,7 +40,7 @@ rows=$(( $(wc -l < "$reg") - 1 ))
 . "$root/integration/operators.sh" "$work"
 
 # summary THREAD_FILES...: the instructions counted in those files.
-summary() { cat "$@" | awk '/^summary:/ { s += $2 } END { printf "%d", s }'; }
+summary() { cat "$@" | awk '/^summary:/ { s += $2 } END { printf "%.0f", s }'; }
 # inclusive SYMBOL FILES...: the instructions spent in SYMBOL and what it called, over the files.
 inclusive() {
     local symbol=$1 f total=0 v; shift
