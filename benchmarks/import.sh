@@ -9,7 +9,8 @@
 # The machine is shared and noisy, so the two run alternately, PAIRS times (default 3; RUNS is
 # the old name): each pair prints its ratio, and the end prints the medians and the spread
 # (min–max). Targets: ykt ≤ 3 s and a median ratio ≤ 1.2 × the sqlite3 floor (issue 19).
-# Each timed run starts after a `sync` (the run before leaves pages to write back).
+# Each timed run starts after a `sync` (the run before leaves pages to write back). At the end,
+# the seconds and peak memory of listing the imported register (`ykt beneficiary list`).
 # YKT_BIN=PATH runs that ykt instead of building one.
 #   PAIRS=5 benchmarks/import.sh [N]
 set -euo pipefail
@@ -80,3 +81,13 @@ printf 'rows in file:            %d\n' "$rows"
 printf 'sqlite3 .import (floor): median %s s  (%s)\n' "$(col 1 | median)" "$(col 1 | spread)"
 printf 'ykt beneficiary import:  median %s s  (%s)  (%d beneficiaries, %d operations)\n' "$(col 2 | median)" "$(col 2 | spread)" "$imported" "$ops"
 printf 'ratio ykt / floor:       median %s×  (%s)  (%d pairs, run alternately)\n' "$(col 3 | median)" "$(col 3 | spread)" "$pairs"
+
+# Listing the imported register (read one person at a time; issue 19's notes): seconds and peak
+# memory of the table and of the JSON.
+session=$(ykt_session clerk "$work/node")
+for form in table json; do
+    YKT_NODE="$work/node" YKT_SESSION=$session /usr/bin/time -f "%e %M" -o "$work/list.time" \
+        "$ykt" beneficiary list $([ $form = json ] && echo --json) >/dev/null
+    read -r secs kb < "$work/list.time"
+    printf 'ykt beneficiary list (%s): %s s, peak %d MB\n' "$form" "$secs" $((kb / 1024))
+done

@@ -17,17 +17,19 @@ struct Output: Sendable {
     /// says so and ends with a non-zero status (`FileHandle` stopped the program instead).
     static func write(_ fd: Int32, _ text: String) {
         var text = text
-        text.withUTF8 { buffer in
-            var at = 0
-            while at < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + at, buffer.count - at)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 {
-                    if fd == 1 { stdoutFailure.note(n < 0 ? errno : EIO) }
-                    return
-                }
-                at += n
+        text.withUTF8 { write(fd, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    static func write(_ fd: Int32, bytes buffer: UnsafeRawBufferPointer) {
+        var at = 0
+        while at < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + at, buffer.count - at)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                if fd == 1 { stdoutFailure.note(n < 0 ? errno : EIO) }
+                return
             }
+            at += n
         }
     }
 
@@ -51,6 +53,48 @@ struct Output: Sendable {
     /// Clears the progress line.
     func clearProgress() { Self.write(2, "\r\u{1B}[K") }
 
+    /// A JSON array written one element at a time, as `json` would write the whole array
+    /// (pretty, keys sorted), so that a long list is never held whole: `element` each, then
+    /// `finish`. Output is gathered and written 64 KiB at a time.
+    final class JSONArrayWriter {
+        private let encoder = JSONEncoder()
+        private var buffer: [UInt8] = []
+        private var count = 0
+
+        init() {
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            buffer.reserveCapacity(1 << 16)
+            buffer.append(contentsOf: "[\n".utf8)
+        }
+
+        func element<T: Encodable>(_ value: T) throws {
+            if count > 0 { buffer.append(contentsOf: ",\n".utf8) }
+            count += 1
+            // The element as the array's encoding indents it: two spaces before every line.
+            buffer.append(contentsOf: "  ".utf8)
+            try encoder.encode(value).withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                var start = 0
+                for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") {
+                    buffer.append(contentsOf: bytes[start...i])
+                    buffer.append(contentsOf: "  ".utf8)
+                    start = i + 1
+                }
+                buffer.append(contentsOf: bytes[start...])
+            }
+            if buffer.count >= 1 << 16 { flush() }
+        }
+
+        func finish() {
+            buffer.append(contentsOf: "\n]\n".utf8)
+            flush()
+        }
+
+        private func flush() {
+            buffer.withUnsafeBytes { Output.write(1, bytes: $0) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+
     /// Pretty, key-sorted JSON of any `Encodable`.
     func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
@@ -71,19 +115,37 @@ struct Output: Sendable {
     }
 
     func table(_ headers: [String], _ rows: [[String]], rightAligned: Set<Int> = []) {
-        let rows = rows.map { $0.map(Self.oneLine) }
+        try? table(headers, rightAligned: rightAligned) { emit in rows.forEach(emit) }
+    }
+
+    /// `table` of the rows `rows` gives, each kept as one string (its cells made one-line and
+    /// joined by U+001F, which `oneLine` leaves in no cell) until the columns are measured: a
+    /// register's listing is a hundred thousand lines. Written 64 KiB at a time.
+    func table(_ headers: [String], rightAligned: Set<Int> = [], rows: (_ emit: ([String]) -> Void) throws -> Void) throws {
         var widths = headers.map(DisplayWidth.of)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
+        var kept: [String] = []
+        try rows { row in
+            let cells = row.map(Self.oneLine)
+            for (i, cell) in cells.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
+            kept.append(cells.joined(separator: "\u{1F}"))
         }
-        func render(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in
-                DisplayWidth.pad(c, to: widths[i], right: rightAligned.contains(i))
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        func render<S: StringProtocol>(_ cells: [S]) -> String {
+            var text = cells.enumerated().map { i, c in
+                DisplayWidth.pad(String(c), to: widths[i], right: rightAligned.contains(i))
+            }.joined(separator: "  ")
+            while let last = text.last, last.isWhitespace { text.removeLast() }   // no trailing space
+            return text
         }
-        line(render(headers))
-        line(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        for row in rows { line(render(row)) }
+        var page = render(headers) + "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for row in kept {
+            page += render(row.split(separator: "\u{1F}", omittingEmptySubsequences: false))
+            page += "\n"
+            if page.utf8.count >= 1 << 16 {
+                Self.write(1, page)
+                page = ""
+            }
+        }
+        Self.write(1, page)
     }
 
     /// The two files of a printed document, one path per line.

@@ -192,13 +192,24 @@ enum RegisterCommands {
             path: ["beneficiary", "list"], abstract: "列出底册（身份证号、账号脱敏显示）",
             options: [.value("village", "村", "只列这个村（社区）"), .flag("json", "以 JSON 输出（完整信息）")],
             run: { inv in
+                // One person at a time: a register of 100,000 is never held whole (the JSON
+                // written as it is read; the table keeps one short line of masked cells a person).
                 let node = try inv.node()
-                let list = try node.beneficiaries(village: inv.string("village"))
-                if inv.json { return try inv.disclose(list, object: "register \(inv.string("village") ?? "all") n=\(list.count)") }
-                inv.out.table(["村（社区）", "姓名", "身份证号", "开户银行", "账号"], list.map {
-                    [$0.village, $0.name, $0.maskedID, $0.account?.bank ?? "", $0.account?.masked ?? ""]
-                })
-                inv.out.line("共 \(list.count) 人")
+                let village = inv.string("village")
+                if inv.json {
+                    try node.recordView(of: "register \(village ?? "all") n=\(try node.listedBeneficiaryCount(village: village))")
+                    let writer = Output.JSONArrayWriter()
+                    try node.forEachBeneficiary(village: village) { try writer.element($0) }
+                    return writer.finish()
+                }
+                var count = 0
+                try inv.out.table(["村（社区）", "姓名", "身份证号", "开户银行", "账号"]) { emit in
+                    try node.forEachBeneficiary(village: village) {
+                        emit([$0.village, $0.name, $0.maskedID, $0.account?.bank ?? "", $0.account?.masked ?? ""])
+                        count += 1
+                    }
+                }
+                inv.out.line("共 \(count) 人")
             }),
         CommandSpec(
             path: ["account", "change"], abstract: "变更指定账户（须本人签字确认书；旧账户留存历史）",

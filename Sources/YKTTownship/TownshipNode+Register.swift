@@ -84,11 +84,24 @@ extension TownshipNode {
 
     /// The register, ordered by village and name; `village` filters.
     public func beneficiaries(village: String? = nil) throws -> [BeneficiaryRecord] {
-        try db.all("""
+        var list: [BeneficiaryRecord] = []
+        try forEachBeneficiary(village: village) { list.append($0) }
+        return list
+    }
+
+    /// The register (or one village's) in `beneficiaries`' order, one person at a time: for
+    /// a listing that need not hold the whole register.
+    public func forEachBeneficiary(village: String? = nil, _ body: (BeneficiaryRecord) throws -> Void) throws {
+        try db.forEach("""
             SELECT \(Self.beneficiaryColumns) FROM beneficiary b
             LEFT JOIN account a ON a.beneficiary_id = b.id AND a.replaced_at IS NULL
             WHERE b.removed_at IS NULL AND (?1 IS NULL OR b.village = ?1) ORDER BY b.village, b.name, b.resident_id
-            """, village, map: Self.beneficiary(from:))
+            """, village) { try body(Self.beneficiary(from: $0)) }
+    }
+
+    /// How many people `beneficiaries(village:)` lists.
+    public func listedBeneficiaryCount(village: String? = nil) throws -> Int {
+        Int(try db.integer("SELECT count(*) FROM beneficiary WHERE removed_at IS NULL AND (?1 IS NULL OR village = ?1)", village) ?? 0)
     }
 
     public func beneficiaryCount() throws -> Int { Int(try db.integer("SELECT count(*) FROM beneficiary") ?? 0) }

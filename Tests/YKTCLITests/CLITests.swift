@@ -3,6 +3,7 @@ import Testing
 import YKTCore
 import YKTDemo
 import YKTStore
+import YKTTownship
 @testable import YKTCLI
 
 @Suite("ykt, run as a black box")
@@ -63,6 +64,36 @@ struct CLITests {
         let r = try cli.run("program", "list")
         #expect(r.status == 6)
         #expect(r.stderr.contains("YKT-NODE-MISSING") && r.stderr.contains("ykt init"))
+    }
+
+    @Test("beneficiary list, read one person at a time: the JSON byte for byte the whole array's encoding, the table aligned, an empty village")
+    func listStreams() throws {
+        let cli = CLI()
+        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "7", "--townships", "1", "--villages", "3",
+                            "--people", "40").status == 0)
+        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv")).status == 0)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let listed = try cli.run("beneficiary", "list", "--json")
+        let people = try JSONDecoder().decode([BeneficiaryRecord].self, from: Data(listed.stdout.utf8))
+        #expect(people.count == 120)
+        let whole = String(decoding: try encoder.encode(people), as: UTF8.self) + "\n"
+        #expect(listed.stdout == whole)
+        let none = try cli.run("beneficiary", "list", "--json", "--village", "无此村")
+        let empty = String(decoding: try encoder.encode([BeneficiaryRecord]()), as: UTF8.self) + "\n"
+        #expect(none.status == 0 && none.stdout == empty)
+        // The table: a header, its rule, one line a person in the same order, the count.
+        let table = try cli.run("beneficiary", "list").stdout.split(separator: "\n").map(String.init)
+        #expect(table.count == 2 + 120 + 1 && table.last == "共 120 人")
+        let rule = table[1].components(separatedBy: " ").filter { !$0.isEmpty }.map { $0.count }
+        #expect(rule.count == 5 && table.allSatisfy { $0.last != " " })
+        for (line, person) in zip(table[2..<122], people) {
+            #expect(line.hasPrefix(person.village) && line.contains(person.maskedID))
+            // Each column starts where the rule's does.
+            let start = DisplayWidth.of(String(line.prefix { $0 != "4" }))   // the ID column (every ID starts 45)
+            #expect(start == rule[0] + 2 + rule[1] + 2, "\(line)")
+        }
     }
 
     @Test("a township's whole offline day, from the demo county to a submitted roster")
