@@ -132,9 +132,10 @@ struct Output: Sendable {
         func render<S: StringProtocol>(_ cells: [S]) -> String {
             var text = cells.enumerated().map { i, c in
                 DisplayWidth.pad(String(c), to: widths[i], right: rightAligned.contains(i))
-            }.joined(separator: "  ")
-            while let last = text.last, last.isWhitespace { text.removeLast() }   // no trailing space
-            return text
+            }.joined(separator: "  ").unicodeScalars
+            // No trailing white space (scalar by scalar: a combining mark after a space stays).
+            while let last = text.last, last.properties.isWhitespace { text.removeLast() }
+            return String(text)
         }
         var page = render(headers) + "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for row in kept {

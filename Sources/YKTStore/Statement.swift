@@ -184,8 +184,11 @@ extension Statement {
     }
 
     /// Binds a string literal's UTF-8 bytes as text without a copy (they live as long as the
-    /// program).
+    /// program). A `StaticString` made from a lone `Unicode.Scalar` has no bytes of its own
+    /// (`withUTF8Buffer` lends a temporary copy): it is bound copied. (String literals written
+    /// in the source, even of one character, are stored as bytes.)
     public func bind(_ index: Int32, literal: StaticString) throws(DatabaseError) {
+        guard literal.hasPointerRepresentation else { return try bind(index, literal.description) }
         let rc = literal.withUTF8Buffer { buf in
             sqlite3_bind_text(handle, index, UnsafeRawPointer(buf.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
                               Int32(buf.count), nil)

@@ -28,6 +28,26 @@ struct DatabaseTests {
         #expect(try db.first("SELECT a, c FROM t") { $0.text(0) + "|" + $0.text(1) } == "450223196001010010 韦秀英|42")
     }
 
+    @Test("text bound without a copy: bytes held while the statement runs, literals, an empty text; bound again for each row")
+    func bindingsWithoutCopy() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE t(a TEXT, b TEXT, c TEXT, d TEXT)")
+        let insert = try db.statement("INSERT INTO t VALUES (?, ?, ?, ?)")
+        for (i, word) in ["韦秀英", "覃建国"].enumerated() {
+            let bytes = Array(word.utf8)
+            try bytes.withUnsafeBufferPointer { buf in
+                try insert.bind(1, utf8TextNoCopy: buf)
+                try insert.bind(2, literal: "social-security-card")
+                try insert.bind(3, literal: i == 0 ? "x" : "é")
+                try insert.bind(4, utf8TextNoCopy: UnsafeBufferPointer(rebasing: buf[0..<0]))
+                try insert.execute()
+            }
+        }
+        #expect(try db.all("SELECT a, b, c, d, typeof(d) FROM t ORDER BY rowid") { r in (0..<5).map { r.text($0) } }
+                == [["韦秀英", "social-security-card", "x", "", "text"], ["覃建国", "social-security-card", "é", "", "text"]])
+    }
+
     @Test("the file is created 0600, in WAL mode, with foreign keys on")
     func opening() throws {
         let dir = TempDir()
