@@ -147,6 +147,16 @@ final class CLI {
 
     func path(_ name: String) -> String { dir + "/" + name }
 
+    /// A demo county's data in `data/` (one township, `villages` × `people`, from `seed`) and
+    /// township 450223101 寨沙镇 made here, its register not yet imported.
+    func demoTownship(seed: Int, villages: Int, people: Int) throws {
+        let generated = try run("demo", "generate", "--out", path("data"), "--seed", "\(seed)", "--townships", "1",
+                                "--villages", "\(villages)", "--people", "\(people)")
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let made = try run("init", "--township", "450223101", "--name", "寨沙镇")
+        #expect(made.status == 0, "\(made.stderr)")
+    }
+
     /// Gives the township at `node` the county's calendar, as in production: a county node
     /// (`county/`) publishes the standard 2025–2026 arrangement and enrols the township with
     /// `ykt`, and the township pulls the county's stream (in-process here: `ykt sync` needs TLS).

@@ -69,9 +69,7 @@ struct CLITests {
     @Test("beneficiary list, read one person at a time: the JSON byte for byte the whole array's encoding, the table aligned, an empty village")
     func listStreams() throws {
         let cli = CLI()
-        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "7", "--townships", "1", "--villages", "3",
-                            "--people", "40").status == 0)
-        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.demoTownship(seed: 7, villages: 3, people: 40)
         #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv")).status == 0)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

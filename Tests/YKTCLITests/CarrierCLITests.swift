@@ -10,9 +10,7 @@ struct CarrierCLITests {
     @Test("the demo register's 社保卡 rows are counted as social security cards; re-declaring one with account change moves it; --json, --out CSV and the county's report")
     func carriers() throws {
         let cli = CLI()
-        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "11", "--townships", "1", "--villages", "2",
-                            "--people", "15").status == 0)
-        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.demoTownship(seed: 11, villages: 2, people: 15)
         try cli.receiveCountyCalendar(programs: cli.path("data/programs.csv"))
         let register = try String(contentsOfFile: cli.path("data/450223101-register.csv"), encoding: .utf8)
         let rows = register.split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }

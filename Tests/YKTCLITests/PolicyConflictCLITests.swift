@@ -37,9 +37,7 @@ struct PolicyConflictCLITests {
     @Test("7 programs loaded at the township, 2 published by the county: one conflict per change set, a few lines from sync, the county's list replaces the township's")
     func sixVersusTwo() throws {
         let cli = CLI()
-        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "16", "--townships", "1",
-                            "--villages", "4", "--people", "150").status == 0)
-        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.demoTownship(seed: 16, villages: 4, people: 150)
         // The trap: before any county is configured the township loads the demo's whole list (7).
         let loaded = try cli.run("program", "load", cli.path("data/programs.csv"))
         #expect(loaded.status == 0 && loaded.stdout.contains("7 个"))
@@ -229,9 +227,7 @@ struct PolicyConflictCLITests {
     @Test("the registering township removes a person: the county marks them removed and refuses later changes")
     func ownerRemoves() throws {
         let cli = CLI()
-        #expect(try cli.run("demo", "generate", "--out", cli.path("data"), "--seed", "9", "--townships", "1",
-                            "--villages", "1", "--people", "5").status == 0)
-        #expect(try cli.run("init", "--township", "450223101", "--name", "寨沙镇").status == 0)
+        try cli.demoTownship(seed: 9, villages: 1, people: 5)
         try cli.receiveCountyCalendar(programs: cli.path("data/programs.csv"))
         #expect(try cli.run("beneficiary", "import", cli.path("data/450223101-register.csv")).status == 0)
         try push(cli)
