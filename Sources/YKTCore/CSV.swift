@@ -219,7 +219,12 @@ public struct CSVHeader: Sendable {
     /// A cell a spreadsheet was told to keep as text (a leading tab, `="…"`) is given without
     /// that protection (`ExcelText.unprotected`).
     public func value(_ key: String, in record: CSVRecord) -> String {
-        guard let p = positions[key], p < record.fields.count else { return "" }
+        value(at: positions[key], in: record)
+    }
+
+    /// The same, for the column at `position` (`positions[key]`, looked up once for a file).
+    public func value(at position: Int?, in record: CSVRecord) -> String {
+        guard let p = position, p < record.fields.count else { return "" }
         return ExcelText.unprotected(record.fields[p])
     }
 

@@ -25,14 +25,22 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
             self = exact
             return
         }
-        switch text.trimmed.lowercased() {
-        case "card", "银行卡", "卡", "借记卡", "其他银行卡", "": self = .card
-        case "passbook", "存折", "折": self = .passbook
-        case "social-security-card", "社保卡", "社会保障卡", "社保卡金融账户", "社会保障卡金融账户": self = .socialSecurityCard
-        default:
+        // A spelling as written (every line of a village register), else trimmed and folded.
+        guard let kind = Self.spellings[text] ?? Self.spellings[text.trimmed.lowercased()] else {
             throw YKTError(.accountKind, "账户类型「\(text)」不认识", hint: "填写 社保卡、银行卡 或 存折")
         }
+        self = kind
     }
+
+    /// Every spelling accepted, lower case: one hash lookup, where a `switch` compared the text
+    /// with them one after another.
+    private static let spellings: [String: AccountKind] = {
+        var all: [String: AccountKind] = [:]
+        for s in ["card", "银行卡", "卡", "借记卡", "其他银行卡", ""] { all[s] = .card }
+        for s in ["passbook", "存折", "折"] { all[s] = .passbook }
+        for s in ["social-security-card", "社保卡", "社会保障卡", "社保卡金融账户", "社会保障卡金融账户"] { all[s] = .socialSecurityCard }
+        return all
+    }()
 
     /// The kind whose raw value `bytes` are exactly (what every registration line carries),
     /// without making a `String` of them; nil otherwise.

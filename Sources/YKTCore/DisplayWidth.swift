@@ -75,5 +75,15 @@ extension Substring {
 
 extension String {
     /// `Substring.trimmed` of the whole text; the text itself when there is nothing to trim.
-    public var trimmed: String { self[...].trimmed }
+    public var trimmed: String {
+        // Most fields have nothing to trim: neither end's byte can begin (or end) a space.
+        guard let first = utf8.first, let last = utf8.last else { return self }
+        switch (first, last) {
+        case (0x20, _), (0x09, _), (0x0A, _), (0x0D, _), (0xC2, _), (0xE3, _),
+             (_, 0x20), (_, 0x09), (_, 0x0A), (_, 0x0D), (_, 0xA0), (_, 0x80):
+            return self[...].trimmed
+        default:
+            return self
+        }
+    }
 }

@@ -47,6 +47,9 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
+        // A native string's bytes are contiguous: scanned as a buffer, not through the
+        // view's index (a register import writes a million strings).
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0, into: &out) }) { return done }
         writeString(utf8: s.utf8, into: &out)
     }
 
@@ -117,7 +120,7 @@ public struct CanonicalObjectWriter {
         #if DEBUG
         lastKey = k
         #endif
-        if out.count > 1 { out.append(UInt8(ascii: ",")) }
+        if out.last != UInt8(ascii: "{") { out.append(UInt8(ascii: ",")) }   // not the object's first member
         out.append(UInt8(ascii: "\""))
         out.append(contentsOf: k.utf8)
         out.append(UInt8(ascii: "\""))
@@ -151,6 +154,18 @@ public struct CanonicalObjectWriter {
             } while magnitude > 0
             for i in (0..<n).reversed() { out.append(d[i]) }
         }
+    }
+
+    /// A member whose value is an object, its members written by `members` into the same
+    /// buffer (no inner `String` made and copied).
+    public mutating func object(_ k: String, _ members: (inout CanonicalObjectWriter) -> Void) {
+        key(k)
+        var inner = CanonicalObjectWriter(capacity: 0)
+        swap(&inner.out, &out)
+        inner.out.append(UInt8(ascii: "{"))
+        members(&inner)
+        inner.out.append(UInt8(ascii: "}"))
+        swap(&inner.out, &out)
     }
 
     /// A member whose value is already canonical JSON.

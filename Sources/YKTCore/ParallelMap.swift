@@ -65,11 +65,16 @@ public final class BackgroundJob<T: Sendable>: @unchecked Sendable {
 /// Hands items from one producer thread to one consumer, in order, holding at most `capacity`
 /// at a time so the producer cannot run far ahead (memory stays bounded). The consumer can
 /// `cancel`, after which `put` returns false and the producer should stop.
+///
+/// What the consumer is done with it can hand back (`recycle`): the producer frees it, on its
+/// own thread, the next time it puts an item and while it waits in `finish`, so that a consumer
+/// on the critical path (a writer) does not spend its time freeing what the producer made.
 public final class Handoff<T: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [T] = []
-    private var head = 0
+    private var spent: [any Sendable] = []
     private var finished = false
+    private var drained = false     // the consumer has taken the last item
     private var cancelled = false
     private let capacity: Int
 
@@ -80,50 +85,72 @@ public final class Handoff<T: Sendable>: @unchecked Sendable {
     /// Producer: waits for room, then queues `item`. Returns false once the consumer has cancelled.
     public func put(_ item: T) -> Bool {
         condition.lock()
-        defer { condition.unlock() }
-        while items.count - head >= capacity && !cancelled { condition.wait() }
-        if cancelled { return false }
-        if head > 64 {
-            items.removeFirst(head)
-            head = 0
+        while items.count >= capacity && !cancelled { condition.wait() }
+        if cancelled {
+            condition.unlock()
+            return false
         }
         items.append(item)
+        let used = spent
+        spent = []
         condition.broadcast()
+        condition.unlock()
+        withExtendedLifetime(used) {}   // freed here, outside the lock
         return true
     }
 
-    /// Producer: no more items will come.
+    /// Producer: no more items will come. Returns once the consumer has taken the last item (or
+    /// cancelled), freeing what it hands back meanwhile.
     public func finish() {
-        signalAll { finished = true }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        while true {
+            while spent.isEmpty && !drained && !cancelled { condition.wait() }
+            let used = spent
+            spent = []
+            let done = drained || cancelled
+            condition.unlock()
+            withExtendedLifetime(used) {}
+            if done { return }
+            condition.lock()
+        }
     }
 
     /// Consumer: the next item, waiting for it; nil when the producer has finished and all are taken.
     public func take() -> T? {
         condition.lock()
         defer { condition.unlock() }
-        while items.count == head && !finished && !cancelled { condition.wait() }
-        guard items.count > head, !cancelled else { return nil }
-        let item = items[head]
-        head += 1
+        while items.isEmpty && !finished && !cancelled { condition.wait() }
+        guard !items.isEmpty, !cancelled else {
+            drained = true
+            condition.broadcast()
+            return nil
+        }
+        let item = items.removeFirst()   // at most `capacity` move up
         condition.broadcast()
         return item
     }
 
-    /// Consumer: stop the producer and drop what is queued.
-    public func cancel() {
-        signalAll {
-            cancelled = true
-            items.removeAll()
-            head = 0
-        }
-    }
-
-    /// Changes the state under the lock and wakes every waiter.
-    private func signalAll(_ change: () -> Void) {
+    /// Consumer: `used` (an item taken, what was made of it) is no longer needed: the producer
+    /// frees it. Call before taking the next item.
+    public func recycle(_ used: some Sendable) {
         condition.lock()
-        change()
+        spent.append(used)
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Consumer: stop the producer and drop what is queued.
+    public func cancel() {
+        condition.lock()
+        cancelled = true
+        items.removeAll()
+        let used = spent
+        spent = []
+        condition.broadcast()
+        condition.unlock()
+        withExtendedLifetime(used) {}
     }
 }
 

@@ -208,7 +208,9 @@ package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOp
                                   check: @escaping @Sendable (ArraySlice<CSVRecord>) -> [Result<T, RowErrors>],
                                   checked: @escaping @Sendable () -> Void = {},
                                   write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String], details: [YKTError]) {
-    typealias Outcome = (records: ArraySlice<CSVRecord>, results: [Result<T, RowErrors>])
+    // A chunk's good lines, and its bad ones by their index in `rows`: sorted on the checking
+    // thread, so that the writer only writes (and frees nothing: it hands the lines back).
+    typealias Outcome = (count: Int, good: [T], failures: [(index: Int, errors: RowErrors)])
     if options.keepGood && options.rejectsPath == nil {   // known before anything is written
         throw YKTError(.usage, "保留正确行导入时须指定错误行文件", hint: "加上 --rejects 文件路径")
     }
@@ -219,30 +221,35 @@ package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOp
         var lo = 0
         while lo < total {
             let records = rows[lo..<min(lo + chunk, total)]
-            guard handoff.put((records, check(records))) else { return }
+            var good: [T] = []
+            good.reserveCapacity(records.count)
+            var failures: [(index: Int, errors: RowErrors)] = []
+            for (offset, outcome) in check(records).enumerated() {
+                switch outcome {
+                case .success(let value): good.append(value)
+                case .failure(let errors): failures.append((lo + offset, errors))
+                }
+            }
+            guard handoff.put((records.count, good, failures)) else { return }
             lo += chunk
         }
-        handoff.finish()
-        checked()
+        checked()           // while the writer writes the last lines
+        handoff.finish()    // frees, on this thread, what the writer hands back
     }
     var bad: [(CSVRecord, [YKTError])] = []
     var good = 0, done = 0
     do {
         options.progress?("导入", 0, total)
-        while let (records, results) = handoff.take() {
-            var clean: [T] = []
-            clean.reserveCapacity(results.count)
-            for (record, outcome) in zip(records, results) {
-                switch outcome {
-                case .success(let value): clean.append(value)
-                case .failure(let failure):
-                    let at = SourceLocation(file: loaded.name, line: record.line)
-                    bad.append((record, failure.errors.map { $0.located(at) }))
-                }
+        while let (count, clean, failures) = handoff.take() {
+            for (index, failure) in failures {
+                let record = rows[index]
+                let at = SourceLocation(file: loaded.name, line: record.line)
+                bad.append((record, failure.errors.map { $0.located(at) }))
             }
             good += clean.count
             if options.keepGood || bad.isEmpty { try write(clean) }
-            done += records.count
+            done += count
+            handoff.recycle(consume clean)   // freed by the checking thread
             options.progress?("导入", done, total)
         }
     } catch {

@@ -50,11 +50,13 @@ extension TownshipNode {
                 WHERE a.replaced_at IS NULL
                 """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
             let node = config.nodeID
+            let columns = RegisterPositions(header)
+            duplicates.reserve(lines: loaded.rows.count)
             let screened = try screenStreaming(loaded, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
                 // Each line on its own, on every core but the writer's; then the cross-line
                 // checks in file order.
                 let checked = Array(records).parallelMap(minimumChunk: 1_024, leavingCores: 1) { record in
-                    Self.validateRegisterRow(record, header: header, today: today)
+                    Self.validateRegisterRow(record, header: header, at: columns, today: today)
                         .map { RegisterRow($0, township: node) }
                 }
                 return zip(records, checked).map { record, outcome in
@@ -86,13 +88,26 @@ extension TownshipNode {
         } }
     }
 
+    /// Where each register column sits in a file's header, found once for the whole file (a
+    /// lookup by name for every field of every line cost more than checking the field).
+    struct RegisterPositions: Sendable {
+        let name, residentID, village, household, phone, bank, kind, account, confirmation, sharedReason, head, relation: Int?
+
+        init(_ header: CSVHeader) {
+            let p = header.positions
+            (name, residentID, village, household) = (p["name"], p["residentID"], p["village"], p["household"])
+            (phone, bank, kind, account) = (p["phone"], p["bank"], p["kind"], p["account"])
+            (confirmation, sharedReason, head, relation) = (p["confirmation"], p["sharedReason"], p["head"], p["relation"])
+        }
+    }
+
     /// Validates one register line, returning every problem on it.
-    static func validateRegisterRow(_ record: CSVRecord, header: CSVHeader, today: CivilDate)
+    static func validateRegisterRow(_ record: CSVRecord, header: CSVHeader, at columns: RegisterPositions, today: CivilDate)
         -> Result<BeneficiaryInput, RowErrors> {
         var errors: [YKTError] = widthProblem(record, header).map { [$0] } ?? []
-        func v(_ key: String) -> String { header.value(key, in: record) }
-        func required(_ key: String) -> String? {
-            let s = v(key).trimmed
+        func v(_ position: Int?) -> String { header.value(at: position, in: record) }
+        func required(_ key: String, _ position: Int?) -> String? {
+            let s = v(position).trimmed
             if s.isEmpty {
                 errors.append(YKTError(.fieldMissing, "\(header.label(key))为空",
                                        at: SourceLocation(field: header.label(key)), hint: "补填这一项"))
@@ -100,26 +115,26 @@ extension TownshipNode {
             }
             return s
         }
-        let rid = required("residentID").flatMap { s in field("residentID", header, &errors) { () throws(YKTError) in try ResidentID(s, today: today) } }
-        let name = field("name", header, &errors) { () throws(YKTError) in try PersonName.validate(v("name")) }
-        let village = required("village")
-        let phoneText = v("phone")
+        let rid = required("residentID", columns.residentID).flatMap { s in field("residentID", header, &errors) { () throws(YKTError) in try ResidentID(s, today: today) } }
+        let name = field("name", header, &errors) { () throws(YKTError) in try PersonName.validate(v(columns.name)) }
+        let village = required("village", columns.village)
+        let phoneText = v(columns.phone)
         let phone = phoneText.trimmed.isEmpty ? "" : field("phone", header, &errors) { () throws(YKTError) in try PhoneNumber.validate(phoneText) }
-        let bank = required("bank")
-        let kind = field("kind", header, &errors) { () throws(YKTError) in try AccountKind(parsing: v("kind")) }
-        let number = required("account").flatMap { s in
+        let bank = required("bank", columns.bank)
+        let kind = field("kind", header, &errors) { () throws(YKTError) in try AccountKind(parsing: v(columns.kind)) }
+        let number = required("account", columns.account).flatMap { s in
             kind.flatMap { k in field("account", header, &errors) { () throws(YKTError) in try AccountNumber(s, kind: k) } }
         }
-        let confirmation = required("confirmation")
-        let household = v("household").trimmed
-        let head = field("head", header, &errors) { () throws(YKTError) in try parseHead(v("head"), relation: v("relation")) }
+        let confirmation = required("confirmation", columns.confirmation)
+        let household = v(columns.household).trimmed
+        let head = field("head", header, &errors) { () throws(YKTError) in try parseHead(v(columns.head), relation: v(columns.relation)) }
         if head == true && household.isEmpty {
             errors.append(headWithoutHousehold(field: header.label("household")))
         }
         guard errors.isEmpty, let rid, let name, let village, let phone, let bank, let number, let confirmation, let head else {
             return .failure(RowErrors(errors))
         }
-        let shared = v("sharedReason").trimmed
+        let shared = v(columns.sharedReason).trimmed
         return .success(BeneficiaryInput(
             residentID: rid, name: name, village: village,
             household: household, phone: phone,
@@ -154,6 +169,14 @@ final class RegisterDuplicates: @unchecked Sendable {
         holders = [:]
         heads = [:]
         households = [:]
+    }
+
+    /// Room for `lines` more of each kind, so the tables do not grow (and rehash) as they fill.
+    func reserve(lines: Int) {
+        known.reserveCapacity(known.count + lines)
+        holders.reserveCapacity(holders.count + lines)
+        heads.reserveCapacity(heads.count + lines / 2)
+        if namesHeads { households.reserveCapacity(lines / 2) }
     }
 
     func check(_ input: BeneficiaryInput, line: Int) -> [YKTError] {

@@ -137,14 +137,20 @@ extension TownshipNode {
     /// order) because an import writes 100,000 of them; a test checks it equals the
     /// `JSONValue` form.
     static func registerData(_ input: BeneficiaryInput, township: String) -> String {
-        var a = CanonicalObjectWriter(capacity: 128)
-        a.string("bank", input.account.bank)
-        a.string("confirmation", input.account.confirmation)
-        a.string("kind", input.account.number.kind.rawValue)
-        a.string("number", input.account.number.value)
-        if let r = input.account.sharedReason { a.string("sharedReason", r) }
-        var w = CanonicalObjectWriter(capacity: 320)
-        w.raw("account", a.finish())
+        String(decoding: registerDataBytes(input, township: township), as: UTF8.self)
+    }
+
+    /// `registerData`'s UTF-8 bytes (valid: every member is a `String`), made with no `String`
+    /// of the account's object or of the whole.
+    static func registerDataBytes(_ input: BeneficiaryInput, township: String) -> [UInt8] {
+        var w = CanonicalObjectWriter(capacity: 384)
+        w.object("account") { a in
+            a.string("bank", input.account.bank)
+            a.string("confirmation", input.account.confirmation)
+            a.string("kind", input.account.number.kind.rawValue)
+            a.string("number", input.account.number.value)
+            if let r = input.account.sharedReason { a.string("sharedReason", r) }
+        }
         if input.head { w.raw("head", "true") }   // only when true: a member's line is as before
         w.string("household", input.household)
         w.string("name", input.name)
@@ -152,19 +158,19 @@ extension TownshipNode {
         w.string("residentId", input.residentID.value)
         w.string("township", township)
         w.string("village", input.village)
-        return w.finish()
+        return w.finishBytes()
     }
 
     /// A validated beneficiary ready to be written: its operation's data and entity are made
     /// beforehand (the import makes them on its checking thread).
     struct RegisterRow: Sendable {
         var input: BeneficiaryInput
-        var data: String
+        var data: [UInt8]   // `registerData`, as UTF-8
         var entity: String
 
         init(_ input: BeneficiaryInput, township: String) {
             self.input = input
-            self.data = TownshipNode.registerData(input, township: township)
+            self.data = TownshipNode.registerDataBytes(input, township: township)
             self.entity = "beneficiary/" + input.residentID.value
         }
     }
@@ -224,7 +230,7 @@ extension TownshipNode {
                 p = Int32(3 + 3 * j)
                 try s.operation.bind(p, firstSeq + Int64(i))
                 try s.operation.bind(p + 1, rows[i].entity)
-                try s.operation.bind(p + 2, rows[i].data)
+                try s.operation.bind(p + 2, utf8Text: rows[i].data)
             }
             for statement in [s.person, s.account, s.operation] {
                 try statement.execute()

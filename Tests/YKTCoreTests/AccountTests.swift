@@ -37,6 +37,13 @@ struct AccountTests {
         #expect(try AccountKind(parsing: "银行卡") == .card)
         #expect(try AccountKind(parsing: "") == .card)
         #expect(throws: YKTError.self) { try AccountKind(parsing: "信用卡") }
+        // Every spelling as written, trimmed, or in capitals; the refusal names the text.
+        for (text, kind) in [("折", AccountKind.passbook), (" 存折\u{3000}", .passbook), ("PASSBOOK", .passbook), (" Card ", .card),
+                             ("借记卡", .card), ("其他银行卡", .card), ("卡", .card), ("社保卡金融账户", .socialSecurityCard)] {
+            #expect(try AccountKind(parsing: text) == kind, "\(text)")
+        }
+        #expect(throws: YKTError.self) { try AccountKind(parsing: "存 折") }
+        do { _ = try AccountKind(parsing: "信用卡 ") } catch { #expect(error.message.contains("「信用卡 」")) }
     }
 
     @Test("the social security card is a kind of its own (issue 20): 社保卡 no longer means a bank card; its number is checked like a card's")

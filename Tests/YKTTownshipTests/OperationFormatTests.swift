@@ -17,18 +17,22 @@ struct OperationFormatTests {
         #expect(body == envelope.canonical)
     }
 
-    @Test("the fast register writer equals the JSONValue form, with and without a shared-account reason")
+    @Test("the fast register writer equals the JSONValue form, with and without a shared-account reason or a household head, as text and as bytes")
     func registerData() throws {
         for reason in [nil, "监护人代领"] as [String?] {
-            let input = BeneficiaryInput(
-                residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村", household: "0\"01", phone: "",
-                account: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card),
-                                      confirmation: "QR-1", sharedReason: reason))
-            let expected: JSONValue = [
-                "residentId": .string(input.residentID.value), "name": "韦秀英", "village": "大塘村", "household": "0\"01",
-                "phone": "", "township": "450223101", "account": input.account.json,
-            ]
-            #expect(TownshipNode.registerData(input, township: "450223101") == expected.canonical)
+            for head in [false, true] {
+                let input = BeneficiaryInput(
+                    residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村", household: "0\"01", phone: "",
+                    account: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card),
+                                          confirmation: "QR-1", sharedReason: reason), head: head)
+                var expected: [String: JSONValue] = [
+                    "residentId": .string(input.residentID.value), "name": "韦秀英", "village": "大塘村", "household": "0\"01",
+                    "phone": "", "township": "450223101", "account": input.account.json,
+                ]
+                if head { expected["head"] = true }
+                #expect(TownshipNode.registerData(input, township: "450223101") == JSONValue.object(expected).canonical)
+                #expect(TownshipNode.registerDataBytes(input, township: "450223101") == Array(JSONValue.object(expected).canonical.utf8))
+            }
         }
     }
 
