@@ -51,6 +51,8 @@ extension TownshipNode {
                 """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
             let node = config.nodeID
             let columns = RegisterPositions(header)
+            let deferred = loaded.rows.count >= Self.deferIndexesFrom && loaded.rows.count >= duplicates.known.count
+                ? try dropRegisterIndexes() : []
             duplicates.reserve(lines: loaded.rows.count)
             let screened = try screenStreaming(loaded, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
                 // Each line on its own, on every core but the writer's; then the cross-line
@@ -70,6 +72,7 @@ extension TownshipNode {
             } write: { rows in
                 try insertRegistered(rows)
             }
+            try rebuild(deferred)
             // A file that names heads must leave no household it touches without one: refused
             // whole; with --keep-good (a head's line may be among the rejects), reported.
             var problems = screened.problems
@@ -86,6 +89,34 @@ extension TownshipNode {
             return importOutcome(loaded, imported: screened.good, rejected: screened.bad,
                                  problems: problems, details: screened.details, options: options)
         } }
+    }
+
+    /// A file of at least this many lines, and at least as many as the register holds, is
+    /// written with the register's secondary indexes dropped and built again at the end (one
+    /// sort each, in the same transaction), instead of each line going into each index.
+    static let deferIndexesFrom = 2_000
+
+    /// Drops the secondary indexes of `beneficiary` and `account`, returning their SQL to build
+    /// them again. Inside the import's transaction: a failure or a crash brings them back.
+    func dropRegisterIndexes() throws -> [(name: String, sql: String)] {
+        var indexes: [(name: String, sql: String)] = []
+        try db.forEach("""
+            SELECT name, sql FROM sqlite_master
+            WHERE type = 'index' AND tbl_name IN ('beneficiary', 'account') AND sql IS NOT NULL ORDER BY name
+            """) { indexes.append(($0.text(0), $0.text(1))) }
+        for index in indexes { try db.execute("DROP INDEX \"\(index.name)\"") }
+        return indexes
+    }
+
+    /// Builds again the indexes `dropRegisterIndexes` dropped. A unique one that no longer
+    /// holds (the checks before writing make this impossible) fails the whole import.
+    func rebuild(_ indexes: [(name: String, sql: String)]) throws {
+        for index in indexes {
+            do { try db.execute(index.sql) } catch {
+                throw YKTError(.internalError, "导入后重建索引 \(index.name) 失败：\(error)",
+                               hint: "整批未导入；请把这个错误报告给系统管理员")
+            }
+        }
     }
 
     /// Where each register column sits in a file's header, found once for the whole file (a
@@ -181,8 +212,12 @@ final class RegisterDuplicates: @unchecked Sendable {
 
     func check(_ input: BeneficiaryInput, line: Int) -> [YKTError] {
         var errors: [YKTError] = []
+        // Each table is looked up and filled with one hash of its key (`updateValue`): the line
+        // goes in as if good, and what it replaced is put back when it is refused (rare) or
+        // when the table keeps the first (an account's first holder).
         let id = input.residentID.value
-        if let first = known[id] {
+        let knownBefore = known.updateValue(line, forKey: id)
+        if let first = knownBefore {
             errors.append(YKTError(.residentDuplicate,
                                    first == 0 ? "\(input.residentID.masked) 已在底册中"
                                               : "\(input.residentID.masked) 与第 \(first) 行重复",
@@ -190,7 +225,8 @@ final class RegisterDuplicates: @unchecked Sendable {
                                    hint: "同一人只能登记一次；删去这一行"))
         }
         let number = input.account.number.value
-        if let holder = holders[number], holder.residentID != id, input.account.sharedReason?.isEmpty ?? true {
+        let holderBefore = holders.updateValue((line, id), forKey: number)
+        if let holder = holderBefore, holder.residentID != id, input.account.sharedReason?.isEmpty ?? true {
             let whose = holder.line == 0 ? "底册中 \(Masking.residentID(holder.residentID))"
                                          : "第 \(holder.line) 行 \(Masking.residentID(holder.residentID))"
             errors.append(YKTError(.accountShared, "账号 \(input.account.number.masked) 已是\(whose)的指定账户",
@@ -198,18 +234,23 @@ final class RegisterDuplicates: @unchecked Sendable {
                                    hint: "一人一卡：核实账号；确需共用须在「共用账户理由」列写明理由"))
         }
         let household = input.household
-        if input.head, let head = heads[household] {
+        let headBefore = input.head ? heads.updateValue((line, id), forKey: household) : nil
+        if let head = headBefore {
             let whose = head.line == 0 ? "底册中已有户主 \(Masking.residentID(head.residentID))"
                                        : "第 \(head.line) 行 \(Masking.residentID(head.residentID)) 已是户主"
             errors.append(YKTError(.householdHeads, "户号 \(household) \(whose)",
                                    at: SourceLocation(field: header.label(header.positions["head"] != nil ? "head" : "relation")),
                                    hint: "一户只能有一个户主：核对这一行；换户主用 ykt beneficiary edit <身份证号> --head"))
         }
+        if let holder = holderBefore { holders[number] = holder }   // the first holder stays
         if errors.isEmpty {
-            known[id] = line
-            if holders[number] == nil { holders[number] = (line, id) }
-            if input.head { heads[household] = (line, id) }
-            if namesHeads, !household.isEmpty, households[household] == nil { households[household] = line }
+            // The household's first line, added only when missing (one hash: the default is
+            // stored by the mutation).
+            if namesHeads, !household.isEmpty { households[household, default: line] += 0 }
+        } else {
+            known[id] = knownBefore
+            if holderBefore == nil { holders[number] = nil }
+            if input.head { heads[household] = headBefore }
         }
         return errors
     }

@@ -71,6 +71,37 @@ struct RegisterTests {
         #expect(try a.db.all("SELECT id FROM beneficiary ORDER BY id") { $0.int64(0) } == Array(1...Int64(people.count + 1)))
     }
 
+    @Test("a large import into a small register builds the register's indexes again, whole and unchanged; refused, it leaves them as they were")
+    func indexesBuiltAgain() throws {
+        let n = TownshipNode.deferIndexesFrom
+        let lines = (0..<n).map { i in
+            let id = Fixture.id(String(format: "4502231970%02d%02d%03d", 1 + i / 500 % 12, 1 + i / 20 % 28, i % 1000))
+            let household = String(format: "H%04d", i / 3)
+            return "黄丽华,\(id),\(["大塘村", "石门村"][i % 2]),\(household),,中国农业银行,银行卡,\(Fixture.card(String(format: "6228480002%08d", i))),QR-\(i),,\(i % 3 == 0 ? "是" : "否")\n"
+        }
+        let header = Fixture.header.replacingOccurrences(of: "\n", with: ",户主\n")
+        let indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        let listed = { (node: TownshipNode) in try node.db.all(indexes) { [$0.text(0), $0.text(1)] } }
+
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let before = try listed(node)
+        #expect(before.contains { $0[0] == "beneficiary_household_head" })
+        #expect(try node.importBeneficiaries(path: dir.write("reg.csv", header + lines.joined())).imported == n)
+        #expect(try listed(node) == before)
+        #expect(try node.db.all("PRAGMA integrity_check") { $0.text(0) } == ["ok"])   // every row in every index
+        #expect(try node.db.integer("SELECT count(*) FROM beneficiary INDEXED BY beneficiary_household_head WHERE head = 1 AND removed_at IS NULL AND household >= ''") == Int64((n + 2) / 3))
+
+        // The same file with a repeated person at the end, into another new node: refused whole,
+        // the indexes as before.
+        let dirB = TempDir()
+        let other = try Fixture.node(dirB)
+        #expect(throws: YKTError.self) { try other.importBeneficiaries(path: dirB.write("reg.csv", header + lines.joined() + lines[1])) }
+        #expect(try listed(other) == before)
+        #expect(try other.db.integer("SELECT count(*) FROM beneficiary") == 0)
+        #expect(try other.db.all("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
+    }
+
     @Test("a row the checks let through but a constraint refuses fails the whole import: nothing of it is written")
     func unforeseenConstraint() throws {
         let dir = TempDir()
