@@ -92,18 +92,26 @@ extension TownshipNode {
     }
 
     /// A file of at least this many lines, and at least as many as the register holds, is
-    /// written with the register's secondary indexes dropped and built again at the end (one
-    /// sort each, in the same transaction), instead of each line going into each index.
+    /// written without the register's indexes whose keys come in no order of the file
+    /// (`deferredIndexes`), which are built again at the end (one sort each, in the same
+    /// transaction), instead of each line going into them at a random place. The others (the
+    /// resident ID, households, an account's holder) follow the file's order or are needed
+    /// while it is written, and stay.
     static let deferIndexesFrom = 2_000
 
-    /// Drops the secondary indexes of `beneficiary` and `account`, returning their SQL to build
-    /// them again. Inside the import's transaction: a failure or a crash brings them back.
+    /// The register's order of listing (village, name) and the account number: where each new
+    /// line goes in them is random. Building them again after writing took less than keeping
+    /// them (100,000 lines, 0.80 against 0.93 s); building all five secondary indexes again
+    /// took 0.91 s (docs/performance.md).
+    static let deferredIndexes = ["beneficiary_order", "account_number"]
+
+    /// Drops `deferredIndexes`, returning their SQL to build them again. Inside the import's
+    /// transaction: a failure or a crash brings them back.
     func dropRegisterIndexes() throws -> [(name: String, sql: String)] {
         var indexes: [(name: String, sql: String)] = []
         try db.forEach("""
-            SELECT name, sql FROM sqlite_master
-            WHERE type = 'index' AND tbl_name IN ('beneficiary', 'account') AND sql IS NOT NULL ORDER BY name
-            """) { indexes.append(($0.text(0), $0.text(1))) }
+            SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (?, ?) AND sql IS NOT NULL ORDER BY name
+            """, Self.deferredIndexes[0], Self.deferredIndexes[1]) { indexes.append(($0.text(0), $0.text(1))) }
         for index in indexes { try db.execute("DROP INDEX \"\(index.name)\"") }
         return indexes
     }

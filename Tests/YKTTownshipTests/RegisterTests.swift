@@ -71,7 +71,7 @@ struct RegisterTests {
         #expect(try a.db.all("SELECT id FROM beneficiary ORDER BY id") { $0.int64(0) } == Array(1...Int64(people.count + 1)))
     }
 
-    @Test("a large import into a small register builds the register's indexes again, whole and unchanged; refused, it leaves them as they were")
+    @Test("a large import into a small register builds the indexes it left aside again, whole and unchanged; refused, it leaves them as they were")
     func indexesBuiltAgain() throws {
         let n = TownshipNode.deferIndexesFrom
         let lines = (0..<n).map { i in
@@ -86,7 +86,7 @@ struct RegisterTests {
         let dir = TempDir()
         let node = try Fixture.node(dir)
         let before = try listed(node)
-        #expect(before.contains { $0[0] == "beneficiary_household_head" })
+        for name in TownshipNode.deferredIndexes + ["beneficiary_household_head"] { #expect(before.contains { $0[0] == name }, "\(name)") }
         #expect(try node.importBeneficiaries(path: dir.write("reg.csv", header + lines.joined())).imported == n)
         #expect(try listed(node) == before)
         #expect(try node.db.all("PRAGMA integrity_check") { $0.text(0) } == ["ok"])   // every row in every index
