@@ -53,6 +53,21 @@ public enum JSONValue: Sendable, Hashable {
         writeString(utf8: s.utf8, into: &out)
     }
 
+    /// The same over a buffer (a `String`'s bytes in place, a row's bytes): one pass of plain
+    /// comparisons, then one copy.
+    @inlinable
+    public static func writeString(utf8 s: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var plain = true
+        for b in s where b < 0x20 || b == 0x22 || b == 0x5C {
+            plain = false
+            break
+        }
+        guard plain else { return writeString(utf8: s[...], into: &out) }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: s)
+        out.append(UInt8(ascii: "\""))
+    }
+
     /// Inlinable, so that a caller in another module gets it specialized for its collection
     /// (a township builds a million of these per register: unspecialized, every byte went
     /// through the generic iterator and value witnesses).
@@ -122,7 +137,7 @@ public struct CanonicalObjectWriter {
         #endif
         if out.last != UInt8(ascii: "{") { out.append(UInt8(ascii: ",")) }   // not the object's first member
         out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: k.utf8)
+        if k.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil { out.append(contentsOf: k.utf8) }
         out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ":"))
     }

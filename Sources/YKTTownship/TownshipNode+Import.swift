@@ -57,16 +57,17 @@ extension TownshipNode {
             let screened = try screenStreaming(loaded, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
                 // Each line on its own, on every core but the writer's; then the cross-line
                 // checks in file order.
-                let checked = Array(records).parallelMap(minimumChunk: 1_024, leavingCores: 1) { record in
+                var outcomes = Array(records).parallelMap(minimumChunk: 1_024, leavingCores: 1) { record in
                     Self.validateRegisterRow(record, header: header, at: columns, today: today)
                         .map { RegisterRow($0, township: node) }
                 }
-                return zip(records, checked).map { record, outcome in
-                    outcome.flatMap { row in
-                        let errors = duplicates.check(row.input, line: record.line)
-                        return errors.isEmpty ? .success(row) : .failure(RowErrors(errors))
-                    }
+                // In place: a good line is not copied out of its result and back.
+                for (i, record) in zip(outcomes.indices, records) {
+                    guard case .success(let row) = outcomes[i] else { continue }
+                    let errors = duplicates.check(row.input, line: record.line)
+                    if !errors.isEmpty { outcomes[i] = .failure(RowErrors(errors)) }
                 }
+                return outcomes
             } checked: {
                 duplicates.release()   // its tables are large: free them on the checking thread
             } write: { rows in
