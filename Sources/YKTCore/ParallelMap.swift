@@ -133,10 +133,12 @@ public final class Handoff<T: Sendable>: @unchecked Sendable {
     }
 
     /// Consumer: `used` (an item taken, what was made of it) is no longer needed: the producer
-    /// frees it. Call before taking the next item.
-    public func recycle(_ used: some Sendable) {
+    /// frees it. Call before taking the next item, handing over the last reference
+    /// (`recycle(consume x)`): a reference kept here would free it here when the producer
+    /// lets go of its own first.
+    public func recycle(_ used: consuming some Sendable) {
         condition.lock()
-        spent.append(used)
+        spent.append(consume used)   // this call keeps no reference: the producer's is the last
         condition.broadcast()
         condition.unlock()
     }

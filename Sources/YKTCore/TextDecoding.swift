@@ -86,21 +86,30 @@ public enum TextDecoding {
 
     /// The offset of the first byte that breaks UTF-8, or nil.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
-        var i = 0
+        bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) }
+    }
+
+    /// The same over a buffer: plain ASCII is passed eight bytes at a time, every other
+    /// sequence checked as before (no overlong forms, no surrogates, nothing above U+10FFFF).
+    static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let p = bytes.baseAddress else { return nil }
         let n = bytes.count
+        var i = 0
         while i < n {
-            let b = bytes[i]
+            while i + 8 <= n, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+            guard i < n else { break }
+            let b = p[i]
             if b < 0x80 { i += 1; continue }
             let len: Int
             if b & 0xE0 == 0xC0, b >= 0xC2 { len = 2 } else if b & 0xF0 == 0xE0 { len = 3 }
             else if b & 0xF8 == 0xF0, b <= 0xF4 { len = 4 } else { return i }
             guard i + len <= n else { return i }
-            for k in 1..<len where bytes[i + k] & 0xC0 != 0x80 { return i }
+            for k in 1..<len where p[i + k] & 0xC0 != 0x80 { return i }
             if len == 3 {
-                let b1 = bytes[i + 1]
+                let b1 = p[i + 1]
                 if (b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 >= 0xA0) { return i }
             } else if len == 4 {
-                let b1 = bytes[i + 1]
+                let b1 = p[i + 1]
                 if (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 >= 0x90) { return i }
             }
             i += len

@@ -15,6 +15,29 @@ struct UTF8CheckTests {
         ]
         for bytes in cases {
             #expect(UTF8Check.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+            Self.expectFirstInvalid(bytes)
+        }
+    }
+
+    /// `TextDecoding.firstInvalidUTF8` (a file's check before import) finds a bad byte exactly
+    /// when the standard library refuses the bytes, and everything before it is valid.
+    static func expectFirstInvalid(_ bytes: [UInt8]) {
+        let bad = TextDecoding.firstInvalidUTF8(bytes)
+        #expect((bad == nil) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+        if let bad { #expect(String(validating: bytes[..<bad], as: UTF8.self) != nil, "\(bytes) at \(bad)") }
+    }
+
+    @Test("the file check finds the first bad byte after runs of plain ASCII, read eight at a time")
+    func firstInvalidAfterASCII() {
+        var rng = SystemRandomNumberGenerator()
+        let pool: [UInt8] = [0x80, 0xBF, 0xC2, 0xE0, 0xE4, 0xED, 0xF0, 0xF4, 0xFF]
+        for _ in 0..<5_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...4, using: &rng) {
+                bytes += (0..<Int.random(in: 0...19, using: &rng)).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+                bytes += Int.random(in: 0...2, using: &rng) == 0 ? Array("韦秀英".utf8) : (0..<Int.random(in: 1...3, using: &rng)).map { _ in pool.randomElement(using: &rng)! }
+            }
+            Self.expectFirstInvalid(bytes)
         }
     }
 
@@ -25,6 +48,7 @@ struct UTF8CheckTests {
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pool.randomElement(using: &rng)! }
             #expect(UTF8Check.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+            Self.expectFirstInvalid(bytes)
         }
     }
 }

@@ -102,6 +102,18 @@ struct RegisterTests {
         #expect(try other.db.all("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
     }
 
+    @Test("a register that is not there, or is a folder, is named as such; nothing is written")
+    func unreadable() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let missing = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: dir.file("none.csv")) }
+        #expect(missing?.code == .fileRead && missing?.message == "文件不存在")
+        try FileManager.default.createDirectory(atPath: dir.file("folder.csv"), withIntermediateDirectories: false)
+        let folder = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: dir.file("folder.csv")) }
+        #expect(folder?.code == .fileRead && folder?.message == "文件不能读取")
+        #expect(try node.db.integer("SELECT count(*) FROM beneficiary") == 0)
+    }
+
     @Test("a row the checks let through but a constraint refuses fails the whole import: nothing of it is written")
     func unforeseenConstraint() throws {
         let dir = TempDir()
