@@ -77,14 +77,15 @@ public struct LoadedCSV: Sendable {
 
 public enum CSVFiles {
     package static func read(path: String) throws(YKTError) -> [UInt8] {
-        // A regular file straight into the array (no `Data` copied over); anything else as before.
+        // Straight into the array (no `Data` copied over), from the one opening: a named pipe
+        // opened twice would lose what its writer wrote. What cannot be read (a folder) is
+        // reported as before.
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {
             defer { close(fd) }
             var info = stat()
-            if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let bytes = readAll(fd, size: Int(info.st_size)) {
-                return bytes
-            }
+            let size = fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? Int(info.st_size) : 0
+            if let bytes = readAll(fd, size: size) { return bytes }
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
@@ -94,8 +95,8 @@ public enum CSVFiles {
         return [UInt8](data)
     }
 
-    /// The file's `size` bytes read into one array, and any it has gained since; nil on a read
-    /// error (the caller then reads it the usual way, which reports it).
+    /// The file's `size` bytes read into one array, and any more up to its end (a file grown
+    /// since, a pipe); nil on a read error (a folder: the caller then reports it).
     private static func readAll(_ fd: Int32, size: Int) -> [UInt8]? {
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = 0

@@ -71,15 +71,23 @@ struct RegisterTests {
         #expect(try a.db.all("SELECT id FROM beneficiary ORDER BY id") { $0.int64(0) } == Array(1...Int64(people.count + 1)))
     }
 
-    @Test("a large import into a small register builds the indexes it left aside again, whole and unchanged; refused, it leaves them as they were")
-    func indexesBuiltAgain() throws {
-        let n = TownshipNode.deferIndexesFrom
-        let lines = (0..<n).map { i in
+    /// The register's header with a 户主 column.
+    static let headHeader = Fixture.header.replacingOccurrences(of: "\n", with: ",户主\n")
+
+    /// `n` good register lines (up to 12,000), households of three, the first of each its head.
+    static func householdLines(_ n: Int) -> [String] {
+        (0..<n).map { i in
             let id = Fixture.id(String(format: "4502231970%02d%02d%03d", 1 + i / 500 % 12, 1 + i / 20 % 28, i % 1000))
             let household = String(format: "H%04d", i / 3)
             return "黄丽华,\(id),\(["大塘村", "石门村"][i % 2]),\(household),,中国农业银行,银行卡,\(Fixture.card(String(format: "6228480002%08d", i))),QR-\(i),,\(i % 3 == 0 ? "是" : "否")\n"
         }
-        let header = Fixture.header.replacingOccurrences(of: "\n", with: ",户主\n")
+    }
+
+    @Test("a large import into a small register builds the indexes it left aside again, whole and unchanged; refused, it leaves them as they were")
+    func indexesBuiltAgain() throws {
+        let n = TownshipNode.deferIndexesFrom
+        let lines = Self.householdLines(n)
+        let header = Self.headHeader
         let indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
         let listed = { (node: TownshipNode) in try node.db.all(indexes) { [$0.text(0), $0.text(1)] } }
 
@@ -112,6 +120,46 @@ struct RegisterTests {
         let folder = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: dir.file("folder.csv")) }
         #expect(folder?.code == .fileRead && folder?.message == "文件不能读取")
         #expect(try node.db.integer("SELECT count(*) FROM beneficiary") == 0)
+    }
+
+    @Test("a register given through a named pipe is read whole, from the one opening")
+    func namedPipe() throws {
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let lines = Self.householdLines(3_000)   // more than a pipe holds (64 KiB): the writer waits for the reader
+        let text = Array((Self.headHeader + lines.joined()).utf8)
+        let fifo = dir.file("reg.csv")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        signal(SIGPIPE, SIG_IGN)   // a reader that closes early fails the writer's write, not the test process
+        let writer = Thread {
+            let fd = open(fifo, O_WRONLY)
+            guard fd >= 0 else { return }
+            text.withUnsafeBytes { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+                    if n <= 0 { break }
+                    done += n
+                }
+            }
+            close(fd)
+        }
+        writer.start()
+        // The import on a thread of its own: one that opened the pipe a second time would wait
+        // for a writer for ever; it is then given one that writes nothing, and fails.
+        nonisolated(unsafe) let importing = node
+        nonisolated(unsafe) var outcome: Result<ImportResult, any Error>?
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            outcome = Result { try importing.importBeneficiaries(path: fifo) }
+            done.signal()
+        }.start()
+        if done.wait(timeout: .now() + 60) == .timedOut {
+            Issue.record("the import still waits on the pipe after a minute")
+            close(open(fifo, O_WRONLY | O_NONBLOCK))
+            done.wait()
+        }
+        #expect(try outcome?.get().imported == 3_000)
     }
 
     @Test("a row the checks let through but a constraint refuses fails the whole import: nothing of it is written")
