@@ -46,6 +46,13 @@ public struct BeneficiaryInput: Sendable, Hashable {
         self.account = account
         self.head = head
     }
+
+    /// The UTF-8 bytes of all its text (to size a buffer written from it).
+    var byteCount: Int {
+        residentID.value.utf8.count + name.utf8.count + village.utf8.count + household.utf8.count + phone.utf8.count
+            + account.bank.utf8.count + account.number.value.utf8.count + account.confirmation.utf8.count
+            + (account.sharedReason?.utf8.count ?? 0)
+    }
 }
 
 /// A designated account as stored, current or replaced.

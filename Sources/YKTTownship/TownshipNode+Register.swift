@@ -140,38 +140,155 @@ extension TownshipNode {
         String(decoding: registerDataBytes(input, township: township), as: UTF8.self)
     }
 
-    /// `registerData`'s UTF-8 bytes (valid: every member is a `String`), made with no `String`
-    /// of the account's object or of the whole.
+    /// `registerData`'s UTF-8 bytes (valid: every member is a `String`).
     static func registerDataBytes(_ input: BeneficiaryInput, township: String) -> [UInt8] {
-        var w = CanonicalObjectWriter(capacity: 384)
-        w.object("account") { a in
-            a.string("bank", input.account.bank)
-            a.string("confirmation", input.account.confirmation)
-            a.string("kind", input.account.number.kind.rawValue)
-            a.string("number", input.account.number.value)
-            if let r = input.account.sharedReason { a.string("sharedReason", r) }
-        }
-        if input.head { w.raw("head", "true") }   // only when true: a member's line is as before
-        w.string("household", input.household)
-        w.string("name", input.name)
-        w.string("phone", input.phone)
-        w.string("residentId", input.residentID.value)
-        w.string("township", township)
-        w.string("village", input.village)
-        return w.finishBytes()
+        let row = RegisterRow(input, township: township)
+        return Array(row.bytes[..<row.dataCount])
     }
 
-    /// A validated beneficiary ready to be written: its operation's data and entity are made
-    /// beforehand (the import makes them on its checking thread).
+    /// A validated beneficiary ready to be written, with what its rows are written from made
+    /// beforehand (the import makes them on its checking thread): the operation's `data`
+    /// (`registerData`) and then its entity, in one buffer, and where each value the writer
+    /// binds sits in it, so that SQLite reads them there (`Statement.bind(_:utf8TextNoCopy:)`)
+    /// instead of copying each into memory of its own.
     struct RegisterRow: Sendable {
         var input: BeneficiaryInput
-        var data: [UInt8]   // `registerData`, as UTF-8
-        var entity: String
+        /// `registerData` as UTF-8 in `bytes[..<dataCount]`, then the entity
+        /// (`beneficiary/<resident ID>`).
+        var bytes: [UInt8]
+        var dataCount: Int
+        /// Where the values sit in `bytes`; nil when one of them needed an escape in the JSON
+        /// (a quote, a backslash, a control character: never in a valid register line's
+        /// codes, possible in a name of place or a reason), and the writer binds the strings.
+        var spans: Spans?
+
+        /// Positions in `bytes`, as (start, count).
+        struct Spans: Sendable {
+            var residentID, name, village, household, phone, bank, number, confirmation, entity: (Int, Int)
+            var sharedReason: (Int, Int)?
+        }
 
         init(_ input: BeneficiaryInput, township: String) {
             self.input = input
-            self.data = TownshipNode.registerDataBytes(input, township: township)
-            self.entity = "beneficiary/" + input.residentID.value
+            let account = input.account, kind = account.number.kind.rawValue, id = input.residentID.value
+            let size = Self.frameSize + input.byteCount + kind.utf8.count + township.utf8.count + id.utf8.count
+                + (account.sharedReason == nil ? 0 : Self.sharedReason.utf8CodeUnitCount + 2)
+                + (input.head ? Self.head.utf8CodeUnitCount : 0)
+            // Written once into memory of the exact size; given up (empty) at a value that
+            // needs an escape.
+            var spans: Spans?
+            var dataCount = 0
+            bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                initialized = 0
+                var w = RowWriter(base: buffer.baseAddress!)
+                guard let bank = w.member(Self.open, account.bank),
+                      let confirmation = w.member(Self.confirmation, account.confirmation),
+                      w.member(Self.kind, kind) != nil,
+                      let number = w.member(Self.number, account.number.value) else { return }
+                var reason: (Int, Int)?
+                if let r = account.sharedReason {
+                    guard let span = w.member(Self.sharedReason, r) else { return }
+                    reason = span
+                }
+                w.put(Self.closeAccount)
+                if input.head { w.put(Self.head) }   // only when true: a member's line is as before
+                guard let household = w.member(Self.household, input.household),
+                      let name = w.member(Self.name, input.name),
+                      let phone = w.member(Self.phone, input.phone),
+                      let residentID = w.member(Self.residentID, id),
+                      w.member(Self.township, township) != nil,
+                      let village = w.member(Self.village, input.village) else { return }
+                w.put(Self.close)
+                dataCount = w.position
+                w.put(Self.entityPrefix)
+                let entity = w.position - Self.entityPrefix.utf8CodeUnitCount
+                _ = w.copy(id)
+                assert(w.position == size)
+                spans = Spans(residentID: residentID, name: name, village: village, household: household, phone: phone, bank: bank,
+                              number: number, confirmation: confirmation, entity: (entity, w.position - entity), sharedReason: reason)
+                initialized = w.position
+            }
+            if spans == nil {
+                // A value with a quote, a backslash or a control character: the general writer.
+                var w = CanonicalObjectWriter(capacity: size + 64)
+                w.object("account") { a in
+                    a.string("bank", account.bank)
+                    a.string("confirmation", account.confirmation)
+                    a.string("kind", kind)
+                    a.string("number", account.number.value)
+                    if let r = account.sharedReason { a.string("sharedReason", r) }
+                }
+                if input.head { w.raw("head", "true") }
+                w.string("household", input.household)
+                w.string("name", input.name)
+                w.string("phone", input.phone)
+                w.string("residentId", id)
+                w.string("township", township)
+                w.string("village", input.village)
+                bytes = w.finishBytes()
+                dataCount = bytes.count
+                bytes.append(contentsOf: "beneficiary/\(id)".utf8)
+            }
+            self.dataCount = dataCount
+            self.spans = spans
+        }
+
+        // The JSON around the values, keys in order (as `CanonicalObjectWriter` writes them).
+        private static let open: StaticString = #"{"account":{"bank":"#
+        private static let confirmation: StaticString = #","confirmation":"#
+        private static let kind: StaticString = #","kind":"#
+        private static let number: StaticString = #","number":"#
+        private static let sharedReason: StaticString = #","sharedReason":"#
+        private static let closeAccount: StaticString = "}"
+        private static let head: StaticString = #","head":true"#
+        private static let household: StaticString = #","household":"#
+        private static let name: StaticString = #","name":"#
+        private static let phone: StaticString = #","phone":"#
+        private static let residentID: StaticString = #","residentId":"#
+        private static let township: StaticString = #","township":"#
+        private static let village: StaticString = #","village":"#
+        private static let close: StaticString = "}"
+        private static let entityPrefix: StaticString = "beneficiary/"
+        /// What every row has besides its values: the keys, braces and a member's quotes
+        /// (ten members always there), and the entity's prefix.
+        private static let frameSize = [open, confirmation, kind, number, closeAccount, household, name, phone, residentID,
+                                        township, village, close, entityPrefix].reduce(0) { $0 + $1.utf8CodeUnitCount } + 2 * 10
+    }
+
+    /// Writes a `RegisterRow`'s bytes into memory sized for them.
+    private struct RowWriter {
+        let base: UnsafeMutablePointer<UInt8>
+        var position = 0
+
+        mutating func put(_ s: StaticString) {
+            (base + position).initialize(from: s.utf8Start, count: s.utf8CodeUnitCount)
+            position += s.utf8CodeUnitCount
+        }
+
+        /// `key` (with its comma), then `value` in quotes; where the value's bytes are, or nil
+        /// (nothing more written) when it needs an escape.
+        mutating func member(_ key: StaticString, _ value: String) -> (Int, Int)? {
+            put(key)
+            base[position] = UInt8(ascii: "\"")
+            position += 1
+            let start = position
+            guard copy(value) else { return nil }
+            base[position] = UInt8(ascii: "\"")
+            position += 1
+            return (start, position - 1 - start)
+        }
+
+        /// Copies `value`'s bytes unless one needs an escape in JSON.
+        mutating func copy(_ value: String) -> Bool {
+            func copy(_ src: UnsafeBufferPointer<UInt8>) -> Bool {
+                guard !JSONValue.needsEscape(src) else { return false }
+                if let from = src.baseAddress { (base + position).initialize(from: from, count: src.count) }
+                position += src.count
+                return true
+            }
+            if let done = value.utf8.withContiguousStorageIfAvailable(copy) { return done }
+            var v = value
+            return v.withUTF8(copy)
         }
     }
 
@@ -191,6 +308,8 @@ extension TownshipNode {
     /// once for them, not once a row. The beneficiaries' ids are given, not left to SQLite: the
     /// ones it would give (the largest so far + 1, and on), known beforehand so that the accounts
     /// can name them. What is the same for every row (time, operator, kind) is bound once.
+    /// Text is bound where it sits in each row's buffer, without a copy: the statements run
+    /// while every buffer of the batch is held (`bindRows` nests one access in the next).
     ///
     /// The rows are checked before (the register's rules, and every constraint the tables
     /// have), so the inserts are `OR IGNORE` and each must write all its rows, or the whole
@@ -209,29 +328,17 @@ extension TownshipNode {
             let k = min(Self.registerBatch, rows.count - start)
             let s = try prepared[k] ?? RegisterStatements(db, rows: k, at: at, operatorName: operatorName)
             prepared[k] = s
-            for j in 0..<k {
-                let i = start + j
-                let row = rows[i].input
-                var p = Int32(2 + 7 * j)
-                try s.person.bind(p, firstID + Int64(i))
-                try s.person.bind(p + 1, row.residentID.value)
-                try s.person.bind(p + 2, row.name)
-                try s.person.bind(p + 3, row.village)
-                try s.person.bind(p + 4, row.household)
-                try s.person.bind(p + 5, row.phone)
-                try s.person.bind(p + 6, Int64(row.head ? 1 : 0))
-                p = Int32(2 + 6 * j)
-                try s.account.bind(p, firstID + Int64(i))
-                try s.account.bind(p + 1, row.account.bank)
-                try s.account.bind(p + 2, row.account.number.kind.rawValue)
-                try s.account.bind(p + 3, row.account.number.value)
-                try s.account.bind(p + 4, row.account.confirmation)
-                try s.account.bind(p + 5, row.account.sharedReason)
-                p = Int32(3 + 3 * j)
-                try s.operation.bind(p, firstSeq + Int64(i))
-                try s.operation.bind(p + 1, rows[i].entity)
-                try s.operation.bind(p + 2, utf8Text: rows[i].data)
-            }
+            try bindRows(rows, from: start, count: k, to: s, firstID: firstID, firstSeq: firstSeq)
+            start += k
+        }
+        return (0..<Int64(rows.count)).map { firstID + $0 }
+    }
+
+    /// Binds rows `start + j` for j from `j` to `count - 1`, each inside the access to its own
+    /// buffer, and runs the statements in the innermost, while every buffer is held.
+    private func bindRows(_ rows: [RegisterRow], from start: Int, count k: Int, _ j: Int = 0, to s: RegisterStatements,
+                          firstID: Int64, firstSeq: Int64) throws {
+        guard j < k else {
             for statement in [s.person, s.account, s.operation] {
                 try statement.execute()
                 guard db.changes == k else {
@@ -239,9 +346,53 @@ extension TownshipNode {
                                    hint: "整批未写入；请把这个错误报告给系统管理员")
                 }
             }
-            start += k
+            return
         }
-        return (0..<Int64(rows.count)).map { firstID + $0 }
+        let i = start + j
+        let row = rows[i]
+        try row.bytes.withUnsafeBufferPointer { buf in
+            let id = firstID + Int64(i)
+            var p = Int32(2 + 7 * j)
+            try s.person.bind(p, id)
+            try s.person.bind(p + 6, Int64(row.input.head ? 1 : 0))
+            let a = Int32(2 + 6 * j)
+            try s.account.bind(a, id)
+            try s.account.bind(a + 2, literal: row.input.account.number.kind.literal)
+            let o = Int32(3 + 3 * j)
+            try s.operation.bind(o, firstSeq + Int64(i))
+            try s.operation.bind(o + 2, utf8TextNoCopy: UnsafeBufferPointer(rebasing: buf[..<row.dataCount]))
+            if let spans = row.spans {
+                func text(_ span: (Int, Int)) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: buf[span.0 ..< span.0 + span.1])
+                }
+                try s.person.bind(p + 1, utf8TextNoCopy: text(spans.residentID))
+                try s.person.bind(p + 2, utf8TextNoCopy: text(spans.name))
+                try s.person.bind(p + 3, utf8TextNoCopy: text(spans.village))
+                try s.person.bind(p + 4, utf8TextNoCopy: text(spans.household))
+                try s.person.bind(p + 5, utf8TextNoCopy: text(spans.phone))
+                try s.account.bind(a + 1, utf8TextNoCopy: text(spans.bank))
+                try s.account.bind(a + 3, utf8TextNoCopy: text(spans.number))
+                try s.account.bind(a + 4, utf8TextNoCopy: text(spans.confirmation))
+                if let reason = spans.sharedReason {
+                    try s.account.bind(a + 5, utf8TextNoCopy: text(reason))
+                } else {
+                    try s.account.bind(a + 5, nil as String?)
+                }
+                try s.operation.bind(o + 1, utf8TextNoCopy: text(spans.entity))
+            } else {
+                let input = row.input
+                for text in [input.residentID.value, input.name, input.village, input.household, input.phone] {
+                    p += 1
+                    try s.person.bind(p, text)
+                }
+                try s.account.bind(a + 1, input.account.bank)
+                try s.account.bind(a + 3, input.account.number.value)
+                try s.account.bind(a + 4, input.account.confirmation)
+                try s.account.bind(a + 5, input.account.sharedReason)
+                try s.operation.bind(o + 1, utf8Text: UnsafeBufferPointer(rebasing: buf[row.dataCount...]))
+            }
+            try bindRows(rows, from: start, count: k, j + 1, to: s, firstID: firstID, firstSeq: firstSeq)
+        }
     }
 
     /// The three inserts of `insertRegistered` for `rows` lines at once: the time is ?1 in each,

@@ -19,19 +19,37 @@ struct OperationFormatTests {
 
     @Test("the fast register writer equals the JSONValue form, with and without a shared-account reason or a household head, as text and as bytes")
     func registerData() throws {
-        for reason in [nil, "监护人代领"] as [String?] {
-            for head in [false, true] {
-                let input = BeneficiaryInput(
-                    residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村", household: "0\"01", phone: "",
-                    account: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card),
-                                          confirmation: "QR-1", sharedReason: reason), head: head)
-                var expected: [String: JSONValue] = [
-                    "residentId": .string(input.residentID.value), "name": "韦秀英", "village": "大塘村", "household": "0\"01",
-                    "phone": "", "township": "450223101", "account": input.account.json,
-                ]
-                if head { expected["head"] = true }
-                #expect(TownshipNode.registerData(input, township: "450223101") == JSONValue.object(expected).canonical)
-                #expect(TownshipNode.registerDataBytes(input, township: "450223101") == Array(JSONValue.object(expected).canonical.utf8))
+        // A household with a quote (escaped in the JSON) and plain ones, short and long.
+        for household in ["0\"01", "450223101001", "", "户\\号\u{1}"] {
+            for reason in [nil, "监护人代领"] as [String?] {
+                for head in [false, true] {
+                    let input = BeneficiaryInput(
+                        residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村", household: household, phone: "",
+                        account: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card),
+                                              confirmation: "QR-1", sharedReason: reason), head: head)
+                    var expected: [String: JSONValue] = [
+                        "residentId": .string(input.residentID.value), "name": "韦秀英", "village": "大塘村", "household": .string(household),
+                        "phone": "", "township": "450223101", "account": input.account.json,
+                    ]
+                    if head { expected["head"] = true }
+                    #expect(TownshipNode.registerData(input, township: "450223101") == JSONValue.object(expected).canonical)
+                    #expect(TownshipNode.registerDataBytes(input, township: "450223101") == Array(JSONValue.object(expected).canonical.utf8))
+                    // What the writer binds: the data, the entity after it, and each value where
+                    // it sits (when no value needed an escape).
+                    let row = TownshipNode.RegisterRow(input, township: "450223101")
+                    #expect(Array(row.bytes[..<row.dataCount]) == Array(JSONValue.object(expected).canonical.utf8))
+                    #expect(String(decoding: row.bytes[row.dataCount...], as: UTF8.self) == "beneficiary/\(Fixture.alice)")
+                    let plain = !household.contains("\"") && !household.contains("\\")
+                    #expect((row.spans != nil) == plain)
+                    if let spans = row.spans {
+                        func text(_ span: (Int, Int)) -> String { String(decoding: row.bytes[span.0 ..< span.0 + span.1], as: UTF8.self) }
+                        #expect([spans.residentID, spans.name, spans.village, spans.household, spans.phone, spans.bank, spans.number,
+                                 spans.confirmation, spans.entity].map(text)
+                                == [Fixture.alice, "韦秀英", "大塘村", household, "", "中国农业银行", input.account.number.value, "QR-1",
+                                    "beneficiary/\(Fixture.alice)"])
+                        #expect(spans.sharedReason.map(text) == reason)
+                    }
+                }
             }
         }
     }

@@ -37,10 +37,13 @@ struct RegisterTests {
             let name = ["韦秀英", "覃建国", "黄丽华"][i % 3]
             let id = Fixture.id(String(format: "450223196803%02d%03d", 1 + i / 20, i))
             let number = passbook ? String(format: "45022310%04d", i) : Fixture.card(String(format: "6228480001%08d", i))
-            people.append(Person(name: name, id: id, village: ["大塘村", "石门村"][i % 2],
+            // Line 12's village has a quote and line 8's reason a backslash: their values are
+            // escaped in the operation's JSON, and written from the strings, not from it.
+            people.append(Person(name: name, id: id, village: i == 11 ? "石\"门村" : ["大塘村", "石门村"][i % 2],
                                  household: i % 4 == 0 ? String(format: "H%02d", i / 4) : "", phone: i % 3 == 0 ? "13800138000" : "",
-                                 kind: passbook ? "存折" : "银行卡", number: number, shared: i == 7 ? "监护人代领" : ""))
+                                 kind: passbook ? "存折" : "银行卡", number: number, shared: i == 7 ? "监护人\\代领" : ""))
         }
+        func cell(_ s: String) -> String { s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
         let first = BeneficiaryInput(residentID: try ResidentID(Fixture.alice), name: "韦秀英", village: "大塘村",
                                      account: AccountInput(bank: "中国农业银行", number: try AccountNumber(Fixture.aliceCard, kind: .card), confirmation: "QR-0"))
         let dirA = TempDir(), dirB = TempDir()
@@ -48,7 +51,7 @@ struct RegisterTests {
         try a.register(first)
         try b.register(first)
         let csv = Fixture.header + people.enumerated().map { i, p in
-            "\(p.name),\(p.id),\(p.village),\(p.household),\(p.phone),中国农业银行,\(p.kind),\(p.number),QR-\(i),\(p.shared)\n"
+            "\(p.name),\(p.id),\(cell(p.village)),\(p.household),\(p.phone),中国农业银行,\(p.kind),\(p.number),QR-\(i),\(p.shared)\n"
         }.joined()
         #expect(try a.importBeneficiaries(path: dirA.write("reg.csv", csv)).imported == people.count)
         for (i, p) in people.enumerated() {
@@ -69,6 +72,21 @@ struct RegisterTests {
             #expect(imported == single, "\(sql)")
         }
         #expect(try a.db.all("SELECT id FROM beneficiary ORDER BY id") { $0.int64(0) } == Array(1...Int64(people.count + 1)))
+        // Each value in its own column, and in the operation, as the file has it.
+        for (i, p) in people.enumerated() {
+            let row = try a.db.first("""
+                SELECT b.name, b.village, b.household, b.phone, a.bank, a.kind, a.number, a.confirmation_ref, coalesce(a.shared_reason, ''), o.entity, o.data
+                FROM beneficiary b JOIN account a ON a.beneficiary_id = b.id JOIN outbox o ON o.seq = b.id WHERE b.resident_id = ?
+                """, p.id) { r in (0..<11).map { r.text($0) } }
+            let kind = p.kind == "存折" ? "passbook" : "card"
+            #expect(row.map { Array($0[0..<10]) } == [p.name, p.village, p.household, p.phone, "中国农业银行", kind, p.number, "QR-\(i)", p.shared,
+                                                       "beneficiary/\(p.id)"])
+            var account: [String: JSONValue] = ["bank": "中国农业银行", "kind": .string(kind), "number": .string(p.number), "confirmation": .string("QR-\(i)")]
+            if !p.shared.isEmpty { account["sharedReason"] = .string(p.shared) }
+            let data: JSONValue = ["account": .object(account), "household": .string(p.household), "name": .string(p.name), "phone": .string(p.phone),
+                                   "residentId": .string(p.id), "township": "450223101", "village": .string(p.village)]
+            #expect(row?[10] == data.canonical, "line \(i + 2)")
+        }
     }
 
     /// The register's header with a 户主 column.
