@@ -20,7 +20,12 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
 
     /// Accepts the raw values and the Chinese labels clerks type.
     public init(parsing text: String) throws(YKTError) {
-        // A raw value exactly (every registration a township sends): nothing to trim or fold.
+        // A raw value or a label exactly as listed (every registration a township sends, nearly
+        // every line of a village register), by its bytes: nothing to trim, fold or hash.
+        if let exact = text.utf8.withContiguousStorageIfAvailable(Self.spelled(exactly:)) ?? nil {
+            self = exact
+            return
+        }
         if let exact = AccountKind(rawValue: text) {
             self = exact
             return
@@ -41,6 +46,16 @@ public enum AccountKind: String, Sendable, Codable, CaseIterable {
         for s in ["social-security-card", "社保卡", "社会保障卡", "社保卡金融账户", "社会保障卡金融账户"] { all[s] = .socialSecurityCard }
         return all
     }()
+
+    /// The kind one of `spellings` names, when `bytes` are exactly its UTF-8 bytes.
+    static func spelled(exactly bytes: UnsafeBufferPointer<UInt8>) -> AccountKind? {
+        for (spelling, kind) in spellingBytes where spelling.count == bytes.count && spelling.elementsEqual(bytes) {
+            return kind
+        }
+        return nil
+    }
+
+    private static let spellingBytes: [([UInt8], AccountKind)] = spellings.map { (Array($0.key.utf8), $0.value) }
 
     /// The kind whose raw value `bytes` are exactly (what every registration line carries),
     /// without making a `String` of them; nil otherwise.
@@ -78,6 +93,12 @@ public struct AccountNumber: Sendable, Hashable, Codable, CustomStringConvertibl
     /// (`ExcelText.plainCode`); a number a spreadsheet has changed is named as such.
     public init(_ text: String, kind: AccountKind) throws(YKTError) {
         let plain = ExcelText.plainCode(text)
+        // Digits only, of the kind's length and check (nearly every number): the text itself.
+        if plain.utf8.withContiguousStorageIfAvailable({ Self.isPlainValid($0, kind: kind) }) == true {
+            self.kind = kind
+            self.value = plain
+            return
+        }
         var digits: [UInt8] = []
         digits.reserveCapacity(plain.utf8.count)
         for b in plain.utf8 {
@@ -160,6 +181,10 @@ public enum PhoneNumber {
     /// Full-width digits count as ASCII ones and spaces are ignored (`ExcelText.plainCode`).
     public static func validate(_ text: String) throws(YKTError) -> String {
         let t = ExcelText.plainCode(text)
+        // A mobile number as it should be (nearly every one): 11 digits from 1.
+        if t.utf8.withContiguousStorageIfAvailable({ $0.count == 11 && $0[0] == UInt8(ascii: "1") && $0.allSatisfy { $0 >= 48 && $0 <= 57 } }) == true {
+            return t
+        }
         var digits: [UInt8] = []
         digits.reserveCapacity(t.utf8.count)
         var onlyDigits = true

@@ -74,10 +74,27 @@ extension Substring {
 }
 
 extension String {
+    /// The first and last of its UTF-8 bytes (nil when empty), read where they are: the
+    /// view's `last` walks back through the general index (a register import asks for it
+    /// twice for every field).
+    @inlinable
+    public var utf8Ends: (first: UInt8, last: UInt8)? {
+        if let ends = utf8.withContiguousStorageIfAvailable({ $0.isEmpty ? nil : ($0[0], $0[$0.count - 1]) }) { return ends }
+        guard let first = utf8.first, let last = utf8.last else { return nil }
+        return (first, last)
+    }
+
+    /// Whether every UTF-8 byte satisfies `test`, read in place.
+    @inlinable
+    public func utf8AllSatisfy(_ test: (UInt8) -> Bool) -> Bool {
+        if let all = utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(test) }) { return all }
+        return utf8.allSatisfy(test)
+    }
+
     /// `Substring.trimmed` of the whole text; the text itself when there is nothing to trim.
     public var trimmed: String {
         // Most fields have nothing to trim: neither end's byte can begin (or end) a space.
-        guard let first = utf8.first, let last = utf8.last else { return self }
+        guard let (first, last) = utf8Ends else { return self }
         switch (first, last) {
         case (0x20, _), (0x09, _), (0x0A, _), (0x0D, _), (0xC2, _), (0xE3, _),
              (_, 0x20), (_, 0x09), (_, 0x0A), (_, 0x0D), (_, 0xA0), (_, 0x80):

@@ -29,8 +29,7 @@ public enum ExcelText {
     /// A cell without the protection: tabs around it removed and a `="…"` wrapper undone.
     /// Without either (the usual case) the cell itself is returned, nothing is copied.
     public static func unprotected(_ field: String) -> String {
-        let utf8 = field.utf8
-        guard let first = utf8.first, let last = utf8.last,
+        guard let (first, last) = field.utf8Ends,
               first == 0x09 || last == 0x09 || ((first == 0x20 || last == 0x20) && field.utf8.contains(0x09))
                 || (first == UInt8(ascii: "=") && last == UInt8(ascii: "\"")) else { return field }
         var text = Substring(field)
@@ -49,7 +48,7 @@ public enum ExcelText {
     /// the other Unicode spaces and zero-width ones). A code that is already printable ASCII
     /// without spaces (the usual case) is returned as it is, nothing is copied.
     public static func plainCode(_ text: String) -> String {
-        if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return text }
+        if text.utf8AllSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return text }
         var out = String.UnicodeScalarView()
         for s in text.unicodeScalars {
             switch s.value {

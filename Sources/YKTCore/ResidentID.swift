@@ -52,6 +52,11 @@ public struct ResidentID: Sendable, Hashable, Comparable, Codable, CustomStringC
     /// (`ExcelText.plainCode`); a number a spreadsheet has changed is named as such.
     public init(_ text: String, today: CivilDate = .inChina()) throws(YKTError) {
         let raw = ExcelText.plainCode(text)
+        // Valid, with an upper-case X if any (nearly every number): the text itself.
+        if raw.utf8.withContiguousStorageIfAvailable({ $0.count == 18 && $0[17] != UInt8(ascii: "x") && Self.problem(in: $0, today: today) == nil }) == true {
+            value = raw
+            return
+        }
         var bytes = Array(raw.utf8)
         let problem = bytes.withUnsafeBufferPointer { Self.problem(in: $0, today: today) }
         if problem != nil { try Self.checkSpreadsheetDamage(raw) }

@@ -23,6 +23,8 @@ extension TownshipNode {
     /// Whether a register line names the household head: 「户主」是/否 (also 1/0, Y/N, √ and
     /// empty for no), or 「与户主关系」户主/本人 (any other relation: a member).
     static func parseHead(_ flag: String, relation: String) throws(YKTError) -> Bool {
+        // 是, 否 or nothing, and no relation (nearly every line), by the bytes.
+        if relation.isEmpty, let quick = flag.utf8.withContiguousStorageIfAvailable(quickHead) ?? nil { return quick }
         var head = false
         switch flag.trimmed {
         case "是", "1", "Y", "y", "√", "户主": head = true
@@ -31,6 +33,15 @@ extension TownshipNode {
         }
         if ["户主", "本人"].contains(relation.trimmed) { head = true }
         return head
+    }
+
+    /// `parseHead` of a flag that is exactly 是, 否 or empty; nil for anything else.
+    private static func quickHead(_ flag: UnsafeBufferPointer<UInt8>) -> Bool? {
+        if flag.isEmpty { return false }
+        guard flag.count == 3, flag[0] == 0xE6 || flag[0] == 0xE5 else { return nil }
+        if flag.elementsEqual("是".utf8) { return true }
+        if flag.elementsEqual("否".utf8) { return false }
+        return nil
     }
 
     /// Imports a village register. All-or-nothing unless `options.keepGood`; every bad line is

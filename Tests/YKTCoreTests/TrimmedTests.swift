@@ -41,4 +41,16 @@ struct TrimmedTests {
             #expect(Array(sub.trimmed.unicodeScalars) == Array(Self.byScalars(sub).unicodeScalars), "\(Array(sub.unicodeScalars))")
         }
     }
+
+    @Test("the ends of a string read in place: empty, small, stored, a slice made a string")
+    func ends() {
+        #expect("".utf8Ends == nil)
+        #expect("a".utf8Ends! == (0x61, 0x61))
+        #expect("韦".utf8Ends! == (0xE9, 0xA6))
+        let long = "450223194202052624 广西农村信用社 大塘村"
+        #expect(long.utf8Ends! == (long.utf8.first!, long.utf8.last!))
+        let slice = String(long.dropFirst(19).prefix(7))
+        #expect(slice.utf8Ends! == (slice.utf8.first!, slice.utf8.last!))
+        #expect(long.utf8AllSatisfy { $0 != 0 } && !long.utf8AllSatisfy { $0 < 0x80 } && "".utf8AllSatisfy { _ in false })
+    }
 }

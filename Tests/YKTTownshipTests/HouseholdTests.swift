@@ -131,6 +131,20 @@ struct HouseholdTests {
         try node.edit(try ResidentID(Fixture.bob), BeneficiaryEdit(head: true))
         try Self.forest(node, Fixture.bob)
     }
+
+    @Test("户主 and 与户主关系 cells: every spelling, with and without a relation; a near miss of 是 refused")
+    func headCells() throws {
+        let cases: [(String, String, Bool)] = [
+            ("是", "", true), ("否", "", false), ("", "", false), (" 是", "", true), ("是\u{3000}", "", true), ("1", "", true), ("√", "", true),
+            ("户主", "", true), ("N", "", false), ("否", "户主", true), ("否", "本人", true), ("是", "子", true), ("", "子", false), ("", "本人", true),
+        ]
+        for (flag, relation, head) in cases {
+            #expect(try TownshipNode.parseHead(flag, relation: relation) == head, "\(flag)/\(relation)")
+        }
+        for flag in ["是的", "昰", "吝", "x", "否否"] {   // 昰 and 吝 share 是's and 否's first two bytes
+            #expect(throws: YKTError.self, "\(flag)") { try TownshipNode.parseHead(flag, relation: "") }
+        }
+    }
 }
 
 /// Records a village-passed application (2026).
