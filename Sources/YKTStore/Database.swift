@@ -139,6 +139,21 @@ public final class Database {
         return try body()
     }
 
+    /// Runs `body` with this connection's foreign keys not enforced, for a bulk write whose
+    /// every reference is made by construction and proven otherwise (a register import: each
+    /// account names the id its person's row was written with in the same statement batch,
+    /// and a batch that writes fewer rows than it has fails the whole import). SQLite looks up
+    /// the parent row of every child row it inserts; here that lookup was a tenth of writing an
+    /// account (docs/performance.md). Set outside a transaction (SQLite ignores the switch
+    /// inside one), and back on afterwards, whatever `body` did; every new connection turns
+    /// them on anyway.
+    public func withForeignKeysUnenforced<T>(_ body: () throws -> T) throws -> T {
+        precondition(transactionDepth == 0, "foreign key enforcement changes only outside a transaction")
+        try execute("PRAGMA foreign_keys=OFF")
+        defer { try? execute("PRAGMA foreign_keys=ON") }
+        return try body()
+    }
+
     /// From now on every commit on this connection is on disk before it returns
     /// (`synchronous=FULL`), and so is every commit made before with `synchronous=NORMAL`: a
     /// passive checkpoint syncs the log before it copies any of it back. A sync round calls

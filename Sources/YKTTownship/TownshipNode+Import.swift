@@ -50,7 +50,8 @@ extension TownshipNode {
         let loaded = try CSVFiles.load(path: path, encoding: options.encoding)
         let header = try CSVHeader(loaded.header, columns: Self.registerColumns, file: loaded.name)
         let today = CivilDate.inChina(at: now())
-        return try db.withRollbackJournal { try perform("beneficiary.import") {
+        // Accounts name their people by construction (`insertRegistered`): no parent look-up.
+        return try db.withRollbackJournal { try db.withForeignKeysUnenforced { try perform("beneficiary.import") {
             let duplicates = RegisterDuplicates(header: header)
             try db.forEach("SELECT resident_id FROM beneficiary") { duplicates.known[$0.text(0)] = 0 }
             try db.forEach("SELECT household, resident_id FROM beneficiary WHERE head = 1 AND removed_at IS NULL") {
@@ -100,7 +101,7 @@ extension TownshipNode {
             }
             return importOutcome(loaded, imported: screened.good, rejected: screened.bad,
                                  problems: problems, details: screened.details, options: options)
-        } }
+        } } }
     }
 
     /// A file of at least this many lines, and at least as many as the register holds, is

@@ -310,6 +310,9 @@ extension TownshipNode {
     /// can name them. What is the same for every row (time, operator, kind) is bound once.
     /// Text is bound where it sits in each row's buffer, without a copy: the statements run
     /// while every buffer of the batch is held (`bindRows` nests one access in the next).
+    /// Each account names the id its person was written with, in the same batch, just before;
+    /// since every statement must write all its rows (below), that person exists: the import
+    /// writes with foreign keys unenforced on that ground (`withForeignKeysUnenforced`).
     ///
     /// The rows are checked before (the register's rules, and every constraint the tables
     /// have), so the inserts are `OR IGNORE` and each must write all its rows, or the whole

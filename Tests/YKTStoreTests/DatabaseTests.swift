@@ -120,6 +120,23 @@ struct DatabaseTests {
         #expect(try db.integer("SELECT count(*) FROM t") == 1)
     }
 
+    @Test("foreign keys unenforced for a body outside a transaction, enforced again after (also when the body fails)")
+    func foreignKeysUnenforced() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
+        try db.execute("CREATE TABLE parent(id INTEGER PRIMARY KEY); CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))")
+        #expect(throws: DatabaseError.self) { try db.run("INSERT INTO child VALUES (1, 9)") }
+        try db.withForeignKeysUnenforced {
+            #expect(try db.integer("PRAGMA foreign_keys") == 0)
+            try db.transaction { try db.run("INSERT INTO child VALUES (1, 9)") }
+        }
+        #expect(try db.integer("PRAGMA foreign_keys") == 1)
+        #expect(throws: DatabaseError.self) { try db.withForeignKeysUnenforced { try db.run("INSERT INTO nowhere VALUES (1)") } }
+        #expect(try db.integer("PRAGMA foreign_keys") == 1)
+        #expect(throws: DatabaseError.self) { try db.run("INSERT INTO child VALUES (2, 9)") }
+        #expect(try db.all("PRAGMA foreign_key_check") { $0.text(0) } == ["child"])
+    }
+
     @Test("a second connection in the same process keeps the first one's locks (another process cannot take the database from under it)")
     func secondConnectionKeepsLocks() throws {
         let dir = TempDir()

@@ -24,6 +24,10 @@ struct RegisterTests {
         let carol = try node.beneficiary(try ResidentID(Fixture.carol))
         #expect(carol.account?.kind == .card)
         #expect(carol.phone == "0772-6812345")
+        // Written with foreign keys unenforced: every account's person is there, and the keys
+        // are enforced again afterwards.
+        #expect(try node.db.all("PRAGMA foreign_key_check") { $0.text(0) }.isEmpty)
+        #expect(try node.db.integer("PRAGMA foreign_keys") == 1)
     }
 
     @Test("an import writes what registering the same people one at a time writes: ids, accounts, operations, in file order")
@@ -195,6 +199,7 @@ struct RegisterTests {
         let error = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: dir.write("reg.csv", Fixture.registerCSV)) }
         #expect(error?.code == .internalError)
         #expect(try Fixture.counts(node) == before)
+        #expect(try node.db.integer("PRAGMA foreign_keys") == 1)
         // The account kinds' CHECK (version 21 writes it as equalities) still refuses any other.
         #expect(throws: DatabaseError.self) {
             try node.db.run("UPDATE account SET kind = 'debit' WHERE beneficiary_id = 1")
