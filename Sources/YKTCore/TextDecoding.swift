@@ -84,9 +84,23 @@ public enum TextDecoding {
         }
     }
 
-    /// The offset of the first byte that breaks UTF-8, or nil.
+    /// The offset of the first byte that breaks UTF-8, or nil. A large text is checked in two
+    /// halves at once, split where a character begins (not at a continuation byte): no sequence
+    /// crosses the split then, so the first half alone finds what the whole would find in it
+    /// (a sequence cut short at its end is bad because the next byte does not continue it), and
+    /// the second half is read from where the whole check would arrive.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
-        bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) }
+        let n = bytes.count
+        guard n >= 1 << 20, System.activeProcessorCount > 1 else { return bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) } }
+        var mid = n / 2
+        while mid < n / 2 + 4, bytes[mid] & 0xC0 == 0x80 { mid += 1 }
+        guard bytes[mid] & 0xC0 != 0x80 else { return bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) } }
+        let split = mid
+        let second = BackgroundJob { bytes.withUnsafeBufferPointer { firstInvalidUTF8(UnsafeBufferPointer(rebasing: $0[split...])) } }
+        let first = bytes.withUnsafeBufferPointer { firstInvalidUTF8(UnsafeBufferPointer(rebasing: $0[..<split])) }
+        let later: Int?
+        do { later = try second.wait() } catch { preconditionFailure("the check does not throw") }
+        return first ?? later.map { $0 + split }
     }
 
     /// The same over a buffer: plain ASCII is passed eight bytes at a time, every other
@@ -100,6 +114,12 @@ public enum TextDecoding {
             guard i < n else { break }
             let b = p[i]
             if b < 0x80 { i += 1; continue }
+            // The usual Chinese character: a lead byte with no special range (E1–EC, EE–EF)
+            // and two continuation bytes.
+            if b & 0xF0 == 0xE0, b != 0xE0, b != 0xED, i + 3 <= n, p[i + 1] & 0xC0 == 0x80, p[i + 2] & 0xC0 == 0x80 {
+                i += 3
+                continue
+            }
             let len: Int
             if b & 0xE0 == 0xC0, b >= 0xC2 { len = 2 } else if b & 0xF0 == 0xE0 { len = 3 }
             else if b & 0xF8 == 0xF0, b <= 0xF4 { len = 4 } else { return i }

@@ -240,8 +240,9 @@ package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options
 /// All-or-nothing imports stop writing at the first bad line (the caller's transaction is then
 /// rolled back by the refusal) but still check every line, so every problem is reported.
 /// `checked` runs on the checking thread after the last line (to free what only it needed).
+/// The first chunk is smaller (`firstChunk`): the writer waits for it, and only for it.
 package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, codes: Set<Int> = [],
-                                  chunk: Int = 4_096,
+                                  firstChunk: Int = 512, chunk: Int = 4_096,
                                   check: @escaping @Sendable (ArraySlice<CSVRecord>) -> [Result<T, RowErrors>],
                                   checked: @escaping @Sendable () -> Void = {},
                                   write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String], details: [YKTError]) {
@@ -257,7 +258,7 @@ package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOp
     let producer = BackgroundJob {
         var lo = 0
         while lo < total {
-            let records = rows[lo..<min(lo + chunk, total)]
+            let records = rows[lo..<min(lo + (lo == 0 ? firstChunk : chunk), total)]
             var good: [T] = []
             good.reserveCapacity(records.count)
             var failures: [(index: Int, errors: RowErrors)] = []
@@ -268,7 +269,7 @@ package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOp
                 }
             }
             guard handoff.put((records.count, good, failures)) else { return }
-            lo += chunk
+            lo += records.count
         }
         checked()           // while the writer writes the last lines
         handoff.finish()    // frees, on this thread, what the writer hands back

@@ -51,4 +51,32 @@ struct UTF8CheckTests {
             Self.expectFirstInvalid(bytes)
         }
     }
+
+    @Test("a large text checked in two halves at once finds what one pass finds: a bad byte on either side of the split or on both, a character across it")
+    func halves() {
+        let lines = Array(repeating: Array("韦秀英,450223194202052624,大塘村,𠀀\n".utf8), count: 30_000).flatMap { $0 }
+        var invalid = 0
+        // Shifted by 0–4 bytes, the middle falls at each byte of a character.
+        for shift in 0...4 {
+            var text = Array(repeating: UInt8(ascii: "a"), count: shift) + lines
+            #expect(text.count >= 1 << 20)
+            #expect(TextDecoding.firstInvalidUTF8(text) == nil, "shift \(shift)")
+            let mid = text.count / 2
+            for place in [0, mid - 4, mid - 3, mid - 2, mid - 1, mid, mid + 1, mid + 2, mid + 3, mid + 4, mid + 5, text.count - 1] {
+                for bad in [0xFF, 0x80, 0xE4, 0xF0] as [UInt8] {
+                    let kept = text[place]
+                    text[place] = bad
+                    let onePass = text.withUnsafeBufferPointer { TextDecoding.firstInvalidUTF8($0) }
+                    if onePass != nil { invalid += 1 }
+                    #expect(TextDecoding.firstInvalidUTF8(text) == onePass, "shift \(shift): \(place) \(bad)")
+                    // And with another bad byte far into the second half: the first one is named.
+                    text[text.count - 10] = 0xFF
+                    #expect(TextDecoding.firstInvalidUTF8(text) == text.withUnsafeBufferPointer { TextDecoding.firstInvalidUTF8($0) })
+                    text[text.count - 10] = lines[lines.count - 10]
+                    text[place] = kept
+                }
+            }
+        }
+        #expect(invalid > 150)   // most replacements break the text (some make another character)
+    }
 }
