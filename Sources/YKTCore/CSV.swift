@@ -70,8 +70,15 @@ public struct CSVReader: Sendable {
     /// The records in `range`, which starts at the beginning of line `firstLine`. Unquoted fields
     /// are made straight from the file's bytes; only quoted ones go through a buffer.
     private func records(in range: Range<Int>, firstLine: Int) throws(YKTError) -> [CSVRecord] {
+        try records(in: range, firstLine: firstLine, limit: .max).records
+    }
+
+    /// The same, stopping after `limit` records: also returns where the next record starts
+    /// and on which line (a record ends at a line end outside quotes, so nothing carries over).
+    private func records(in range: Range<Int>, firstLine: Int, limit: Int) throws(YKTError)
+        -> (records: [CSVRecord], end: Int, nextLine: Int) {
         var result: [CSVRecord] = []
-        result.reserveCapacity(range.count / 64)
+        result.reserveCapacity(min(range.count / 64, limit))
         var fields: [String] = []
         var field: [UInt8] = []          // a quoted field's bytes, quotes undone
         field.reserveCapacity(64)
@@ -83,7 +90,7 @@ public struct CSVReader: Sendable {
         var quoteLine = 0
         var fieldWasQuoted = false
         var start = i                    // where the current unquoted field began
-        return try bytes.withUnsafeBufferPointer { (bytes) throws(YKTError) -> [CSVRecord] in
+        return try bytes.withUnsafeBufferPointer { (bytes) throws(YKTError) -> (records: [CSVRecord], end: Int, nextLine: Int) in
             func endField(at end: Int) {
                 if fieldWasQuoted {
                     fields.append(String(decoding: field, as: UTF8.self))
@@ -143,6 +150,7 @@ public struct CSVReader: Sendable {
                     line += 1
                     recordLine = line
                     start = i + 1
+                    if result.count >= limit { return (result, i + 1, line) }
                 default:
                     // After a closing quote, bytes join the quoted text (a CR before the line end does not).
                     if fieldWasQuoted && !(b == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A) { field.append(b) }
@@ -154,7 +162,26 @@ public struct CSVReader: Sendable {
                                at: SourceLocation(file: file, line: quoteLine), hint: "检查这一行的双引号")
             }
             if fieldWasQuoted || start < n || !fields.isEmpty { endRecord(at: n) }
-            return result
+            return (result, n, line)
+        }
+    }
+
+    /// The file's records `count` at a time from its start (the header first), for an import
+    /// that checks each chunk while the next is read: the same records, lines and errors as
+    /// `records()`. An empty chunk means the end.
+    public struct Chunks: Sendable {
+        private let reader: CSVReader
+        private var offset = 0
+        private var line = 1
+
+        public init(_ reader: CSVReader) { self.reader = reader }
+
+        public mutating func next(_ count: Int) throws(YKTError) -> [CSVRecord] {
+            guard offset < reader.bytes.count else { return [] }
+            let chunk = try reader.records(in: offset..<reader.bytes.count, firstLine: line, limit: count)
+            offset = chunk.end
+            line = chunk.nextLine
+            return chunk.records
         }
     }
 }

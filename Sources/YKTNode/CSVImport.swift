@@ -73,6 +73,40 @@ public struct LoadedCSV: Sendable {
     public var rows: [CSVRecord]
     public var encoding: String
     public var sha256: String
+    /// The records the file holds (after the header): `rows.count`, or, for a file read a chunk
+    /// at a time (`OpenedCSV`), those read, its rows not kept.
+    public var rowCount: Int
+
+    public init(file: String, name: String, header: CSVRecord, rows: [CSVRecord], encoding: String, sha256: String, rowCount: Int? = nil) {
+        self.file = file
+        self.name = name
+        self.header = header
+        self.rows = rows
+        self.encoding = encoding
+        self.sha256 = sha256
+        self.rowCount = rowCount ?? rows.count
+    }
+}
+
+/// A CSV file read and decoded, with its header; its records are read later, a chunk at a time
+/// (`chunks`), by an import's checking thread while the writer writes the chunk before.
+public struct OpenedCSV: Sendable {
+    public var file: String
+    public var name: String
+    public var header: CSVRecord
+    public var chunks: CSVReader.Chunks
+    public var encoding: String
+    /// The file's line ends: at least its records (a quoted cell may hold more), known before
+    /// they are read, for sizing.
+    public var lineEnds: Int
+    let bytes: [UInt8]
+
+    public func sha256() -> String { YKTCryptoBridge.sha256Hex(bytes) }
+
+    /// What the import reports on: the file's counts, with none of its rows kept.
+    public func loaded(rowCount: Int, sha256: String) -> LoadedCSV {
+        LoadedCSV(file: file, name: name, header: header, rows: [], encoding: encoding, sha256: sha256, rowCount: rowCount)
+    }
 }
 
 public enum CSVFiles {
@@ -117,6 +151,36 @@ public enum CSVFiles {
         }
     }
 
+    /// Reads and decodes the file and reads its header; the records are left to `chunks`.
+    /// The same refusals as `load` for a file that is not text or has no header.
+    public static func open(path: String, encoding: TextEncoding) throws(YKTError) -> OpenedCSV {
+        let bytes = try read(path: path)
+        let name = (path as NSString).lastPathComponent
+        let decoded = try TextDecoding.decode(bytes, as: encoding, file: name)
+        var reader = CSVReader(utf8: decoded.utf8, file: name)
+        reader.skipsEmptyRows = true
+        var chunks = CSVReader.Chunks(reader)
+        guard let header = try chunks.next(1).first else {
+            throw noHeader(decoded.utf8, name)
+        }
+        let lineEnds = decoded.utf8.withUnsafeBufferPointer { buf in
+            var count = 0, at = 0
+            while at < buf.count, let found = memchr(buf.baseAddress! + at, 0x0A, buf.count - at) {
+                count += 1
+                at = buf.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+            }
+            return count
+        }
+        return OpenedCSV(file: path, name: name, header: header, chunks: chunks, encoding: decoded.detected,
+                         lineEnds: lineEnds, bytes: bytes)
+    }
+
+    private static func noHeader(_ utf8: [UInt8], _ name: String) -> YKTError {
+        let blank = utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        return YKTError(.csvHeader, blank ? "文件是空的，没有表头" : "文件没有表头：只有空行（各格都是空的）",
+                        at: SourceLocation(file: name), hint: "第一行须是表头，其后每行一条记录；多半是存错了文件或工作表，请重新导出")
+    }
+
     public static func load(path: String, encoding: TextEncoding) throws(YKTError) -> LoadedCSV {
         let bytes = try read(path: path)
         let hash = BackgroundJob { YKTCryptoBridge.sha256Hex(bytes) }   // while the text is checked
@@ -125,11 +189,7 @@ public enum CSVFiles {
         var reader = CSVReader(utf8: decoded.utf8, file: name)
         reader.skipsEmptyRows = true
         var records = try reader.records()
-        guard !records.isEmpty else {
-            let blank = decoded.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-            throw YKTError(.csvHeader, blank ? "文件是空的，没有表头" : "文件没有表头：只有空行（各格都是空的）",
-                           at: SourceLocation(file: name), hint: "第一行须是表头，其后每行一条记录；多半是存错了文件或工作表，请重新导出")
-        }
+        guard !records.isEmpty else { throw noHeader(decoded.utf8, name) }
         let header = records.removeFirst()
         let sha256: String
         do { sha256 = try hash.wait() } catch { preconditionFailure("hashing does not throw") }
@@ -224,7 +284,7 @@ package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options
             let list = try options.problemsDirectory.map { dir throws(YKTError) in try CSVFiles.writeProblems(loaded, details, into: dir) }
             let listed = list.map { "全部 \(details.count) 处问题已逐条写入 \($0)（可用 WPS/Excel 打开）；" } ?? ""
             throw YKTError(.importRejected,
-                           "\(loaded.name) 共 \(loaded.rows.count) 行，其中 \(bad.count) 行有错误，整批未导入（\(what)）",
+                           "\(loaded.name) 共 \(loaded.rowCount) 行，其中 \(bad.count) 行有错误，整批未导入（\(what)）",
                            at: SourceLocation(file: loaded.name),
                            hint: listed + "按各处的提示改正原文件后重新导入；或用 --keep-good --rejects 文件 先导入正确的行",
                            details: details)
@@ -233,62 +293,72 @@ package func settle(_ loaded: LoadedCSV, bad: [(CSVRecord, [YKTError])], options
     return (details.map(\.description), details)
 }
 
-/// `screen` for large files, as a pipeline: a background thread checks the lines in chunks, in
-/// file order (`check` gets a chunk and returns each line's outcome: it may validate on every
-/// core and cross-check with state only it touches), while the calling thread hands each
-/// chunk's good lines to `write`, inside the caller's transaction. So checking overlaps writing.
-/// All-or-nothing imports stop writing at the first bad line (the caller's transaction is then
-/// rolled back by the refusal) but still check every line, so every problem is reported.
-/// `checked` runs on the checking thread after the last line (to free what only it needed).
-/// The first chunk is smaller (`firstChunk`): the writer waits for it, and only for it.
-package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOptions, what: String, codes: Set<Int> = [],
+/// `screen` for large files, as a pipeline: a background thread reads the lines in chunks
+/// (`OpenedCSV.chunks`) and checks them, in file order (`check` gets a chunk and returns each
+/// line's outcome, sorted into the good lines and the failures by their place in the chunk: it
+/// may validate on every core and cross-check with state only it touches),
+/// while the calling thread hands each chunk's good lines to `write`, inside the caller's
+/// transaction. So reading and checking overlap writing, and the writer starts after the
+/// first chunk, not the whole file; the first chunk is smaller (`firstChunk`), since the writer
+/// waits for it alone. All-or-nothing imports stop writing at the first bad line (the
+/// caller's transaction is then rolled back by the refusal) but still check every line, so
+/// every problem is reported. A line the CSV reader refuses (a quote left open) refuses the
+/// file. `checked` runs on the checking thread after the last line (to free what only it
+/// needed). Returns the file as reported on (`loaded`: its counts and hash, no rows kept).
+package func screenStreaming<T: Sendable>(_ opened: OpenedCSV, options: ImportOptions, what: String, codes: Set<Int> = [],
                                   firstChunk: Int = 512, chunk: Int = 4_096,
-                                  check: @escaping @Sendable (ArraySlice<CSVRecord>) -> [Result<T, RowErrors>],
+                                  check: @escaping @Sendable (ArraySlice<CSVRecord>) -> (good: [T], failures: [(index: Int, errors: RowErrors)]),
                                   checked: @escaping @Sendable () -> Void = {},
-                                  write: ([T]) throws -> Void) throws -> (good: Int, bad: Int, problems: [String], details: [YKTError]) {
-    // A chunk's good lines, and its bad ones by their index in `rows`: sorted on the checking
-    // thread, so that the writer only writes (and frees nothing: it hands the lines back).
-    typealias Outcome = (count: Int, good: [T], failures: [(index: Int, errors: RowErrors)])
+                                  write: ([T]) throws -> Void) throws
+    -> (loaded: LoadedCSV, good: Int, bad: Int, problems: [String], details: [YKTError]) {
+    // A chunk's line count, its good lines, and its bad ones: sorted on the checking thread,
+    // so that the writer only writes (and frees nothing: it hands the lines back); or the
+    // reader's refusal.
+    typealias Outcome = (count: Int, good: [T], failures: [(record: CSVRecord, errors: RowErrors)], refusal: YKTError?)
     if options.keepGood && options.rejectsPath == nil {   // known before anything is written
         throw YKTError(.usage, "保留正确行导入时须指定错误行文件", hint: "加上 --rejects 文件路径")
     }
-    let rows = loaded.rows
-    let total = rows.count
     let handoff = Handoff<Outcome>(capacity: 4)
     let producer = BackgroundJob {
-        var lo = 0
-        while lo < total {
-            let records = rows[lo..<min(lo + (lo == 0 ? firstChunk : chunk), total)]
-            var good: [T] = []
-            good.reserveCapacity(records.count)
-            var failures: [(index: Int, errors: RowErrors)] = []
-            for (offset, outcome) in check(records).enumerated() {
-                switch outcome {
-                case .success(let value): good.append(value)
-                case .failure(let errors): failures.append((lo + offset, errors))
-                }
+        var chunks = opened.chunks
+        var size = firstChunk
+        // The records read, kept until the last line is checked and freed then, while the
+        // writer writes its last lines and builds its indexes: off the clock.
+        var kept: [[CSVRecord]] = []
+        defer { kept = [] }
+        while true {
+            let records: [CSVRecord]
+            do throws(YKTError) { records = try chunks.next(size) } catch {
+                _ = handoff.put((0, [], [], error))
+                break
             }
-            guard handoff.put((records.count, good, failures)) else { return }
-            lo += records.count
+            if records.isEmpty { break }
+            size = chunk
+            let (good, failed) = check(records[...])
+            let failures = failed.map { (record: records[$0.index], errors: $0.errors) }
+            kept.append(records)
+            guard handoff.put((records.count, good, failures, nil)) else { return }
         }
         checked()           // while the writer writes the last lines
+        kept = []
         handoff.finish()    // frees, on this thread, what the writer hands back
     }
+    let sha256 = opened.sha256()   // while the first chunk is read and checked
     var bad: [(CSVRecord, [YKTError])] = []
     var good = 0, done = 0
     do {
-        options.progress?("导入", 0, total)
-        while let (count, clean, failures) = handoff.take() {
-            for (index, failure) in failures {
-                let record = rows[index]
-                let at = SourceLocation(file: loaded.name, line: record.line)
+        options.progress?("导入", 0, opened.lineEnds)
+        while let (count, clean, failures, refusal) = handoff.take() {
+            if let refusal { throw refusal }
+            for (record, failure) in failures {
+                let at = SourceLocation(file: opened.name, line: record.line)
                 bad.append((record, failure.errors.map { $0.located(at) }))
             }
             good += clean.count
             if options.keepGood || bad.isEmpty { try write(clean) }
             done += count
             handoff.recycle(consume clean)   // freed by the checking thread
-            options.progress?("导入", done, total)
+            options.progress?("导入", done, max(done, opened.lineEnds))
         }
     } catch {
         handoff.cancel()
@@ -296,10 +366,10 @@ package func screenStreaming<T: Sendable>(_ loaded: LoadedCSV, options: ImportOp
         throw error
     }
     try producer.wait()
+    let loaded = opened.loaded(rowCount: done, sha256: sha256)
     let settled = try settle(loaded, bad: bad, options: options, what: what, codes: codes)
-    return (good, bad.count, settled.problems, settled.details)
+    return (loaded, good, bad.count, settled.problems, settled.details)
 }
-
 
 /// A line with more or fewer fields than the header (a stray comma, a cell cut short).
 package func widthProblem(_ record: CSVRecord, _ header: CSVHeader) -> YKTError? {

@@ -47,8 +47,8 @@ extension TownshipNode {
     /// Imports a village register. All-or-nothing unless `options.keepGood`; every bad line is
     /// reported with its line number, column and reason.
     public func importBeneficiaries(path: String, options: ImportOptions = ImportOptions()) throws -> ImportResult {
-        let loaded = try CSVFiles.load(path: path, encoding: options.encoding)
-        let header = try CSVHeader(loaded.header, columns: Self.registerColumns, file: loaded.name)
+        let opened = try CSVFiles.open(path: path, encoding: options.encoding)
+        let header = try CSVHeader(opened.header, columns: Self.registerColumns, file: opened.name)
         let today = CivilDate.inChina(at: now())
         // Accounts name their people by construction (`insertRegistered`): no parent look-up.
         return try db.withRollbackJournal { try db.withForeignKeysUnenforced { try perform("beneficiary.import") {
@@ -63,23 +63,30 @@ extension TownshipNode {
                 """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
             let node = config.nodeID
             let columns = RegisterPositions(header)
-            let deferred = loaded.rows.count >= Self.deferIndexesFrom && loaded.rows.count >= duplicates.known.count
+            let deferred = opened.lineEnds >= Self.deferIndexesFrom && opened.lineEnds >= duplicates.known.count
                 ? try dropRegisterIndexes() : []
-            duplicates.reserve(lines: loaded.rows.count)
-            let screened = try screenStreaming(loaded, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
+            duplicates.reserve(lines: opened.lineEnds)
+            let screened = try screenStreaming(opened, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
                 // Each line on its own, on every core but the writer's; then the cross-line
                 // checks in file order.
-                var outcomes = Array(records).parallelMap(minimumChunk: 1_024, leavingCores: 1) { record in
+                let outcomes = Array(records).parallelMap(minimumChunk: 1_024, leavingCores: 1) { record in
                     Self.validateRegisterRow(record, header: header, at: columns, today: today)
                         .map { RegisterRow($0, township: node) }
                 }
-                // In place: a good line is not copied out of its result and back.
+                // Sorted here, where the row's type is known (the pipeline's own loop is generic).
+                var good: [RegisterRow] = []
+                good.reserveCapacity(outcomes.count)
+                var failures: [(index: Int, errors: RowErrors)] = []
                 for (i, record) in zip(outcomes.indices, records) {
-                    guard case .success(let row) = outcomes[i] else { continue }
-                    let errors = duplicates.check(row.input, line: record.line)
-                    if !errors.isEmpty { outcomes[i] = .failure(RowErrors(errors)) }
+                    switch outcomes[i] {
+                    case .success(let row):
+                        let errors = duplicates.check(row.input, line: record.line)
+                        if errors.isEmpty { good.append(row) } else { failures.append((i, RowErrors(errors))) }
+                    case .failure(let errors):
+                        failures.append((i, errors))
+                    }
                 }
-                return outcomes
+                return (good, failures)
             } checked: {
                 duplicates.release()   // its tables are large: free them on the checking thread
             } write: { rows in
@@ -96,10 +103,10 @@ extension TownshipNode {
             } else if let missing = duplicates.headless.first {
                 let more = duplicates.headless.count > 1 ? "等 \(duplicates.headless.count) 户" : ""
                 throw YKTError(.householdHeads, "户号 \(missing.household)\(more)在本文件和底册中都没有户主（本文件第 \(missing.line) 行起）",
-                               at: SourceLocation(file: loaded.name, line: missing.line, field: header.label(header.positions["head"] != nil ? "head" : "relation")),
+                               at: SourceLocation(file: opened.name, line: missing.line, field: header.label(header.positions["head"] != nil ? "head" : "relation")),
                                hint: "一户须有一个户主：在「户主」列给每户的户主填 是；整批未导入")
             }
-            return importOutcome(loaded, imported: screened.good, rejected: screened.bad,
+            return importOutcome(screened.loaded, imported: screened.good, rejected: screened.bad,
                                  problems: problems, details: screened.details, options: options)
         } } }
     }

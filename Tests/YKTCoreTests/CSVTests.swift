@@ -36,6 +36,59 @@ struct CSVTests {
         #expect(fast.last?.line == 40_001)
     }
 
+    @Test("read a chunk at a time, a file gives the same records, lines and errors as read whole, whatever the chunk's size")
+    func chunks() throws {
+        var rng = SplitMix(seed: 7)
+        let pieces = ["a", "韦秀英", " padded ", "\"x,1\"", "\"say \"\"hi\"\"\"", "\"multi\nline\"", "", "\"\""]
+        for round in 0..<200 {
+            var text = round % 3 == 0 ? "\u{FEFF}" : ""
+            for _ in 0..<Int(rng.next() % 12) {
+                let width = 1 + Int(rng.next() % 4)
+                let row = (0..<width).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined(separator: ",")
+                text += row + (rng.next() % 4 == 0 ? "\r\n" : rng.next() % 5 == 0 ? "\n\n" : "\n")
+                if rng.next() % 6 == 0 { text += ",,,\n" }
+            }
+            if rng.next() % 8 == 0 { text += "\"open,1\n2,3\n" }
+            var reader = CSVReader(utf8: Array(text.utf8), file: "t.csv")
+            reader.skipsEmptyRows = round % 2 == 0
+            let whole = Result { () throws(YKTError) in try reader.records() }
+            for size in [1, 2, 3, 7] {
+                var chunks = CSVReader.Chunks(reader)
+                let read = Result { () throws(YKTError) -> [CSVRecord] in
+                    var all: [CSVRecord] = []
+                    while true {
+                        let chunk = try chunks.next(size)
+                        if chunk.isEmpty { return all }
+                        #expect(chunk.count <= size)
+                        all += chunk
+                    }
+                }
+                switch (whole, read) {
+                case (.success(let a), .success(let b)):
+                    #expect(a.map(\.line) == b.map(\.line), "\(text.debugDescription) by \(size)")
+                    #expect(a.map(\.fields) == b.map(\.fields), "\(text.debugDescription) by \(size)")
+                case (.failure(let a), .failure(let b)):
+                    #expect(a.code == b.code && a.location?.line == b.location?.line && a.message == b.message)
+                default:
+                    Issue.record("whole \(whole) but chunked \(read) for \(text.debugDescription) by \(size)")
+                }
+            }
+        }
+    }
+
+    /// A small seeded generator (SplitMix64), so a failing round can be read again.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test("tab-separated files (Excel's Unicode text) are recognised")
     func tabs() throws {
         let r = try records("姓名\t身份证号\n韦秀英\t450223\n")

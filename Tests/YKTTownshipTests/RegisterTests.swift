@@ -132,6 +132,39 @@ struct RegisterTests {
         #expect(try other.db.all("PRAGMA integrity_check") { $0.text(0) } == ["ok"])
     }
 
+    @Test("a register read a chunk at a time while the chunk before is written: bad lines in the first and a later chunk all reported by their lines, nothing written; with --keep-good the rest written; a quote left open late in the file refuses it whole")
+    func readInChunks() throws {
+        // 6,000 lines: the first chunk (512), a whole one (4,096) and the rest.
+        var lines = Self.householdLines(6_000)
+        lines[100] = lines[100].replacingOccurrences(of: ",中国农业银行,", with: ",,")                 // line 102: no bank
+        lines[5_000] = lines[5_000].replacingOccurrences(of: "QR-5000", with: "")                  // line 5,002: no confirmation
+        let file = Self.headHeader + lines.joined()
+        let dir = TempDir()
+        let node = try Fixture.node(dir)
+        let before = try Fixture.counts(node)
+        let refused = #expect(throws: YKTError.self) { try node.importBeneficiaries(path: dir.write("reg.csv", file)) }
+        #expect(refused?.details.compactMap(\.location?.line) == [102, 5_002])
+        #expect(refused?.message.contains("共 6000 行，其中 2 行有错误") == true)
+        #expect(try Fixture.counts(node) == before)
+        let kept = try node.importBeneficiaries(path: dir.write("reg.csv", file),
+                                                options: ImportOptions(keepGood: true, rejectsPath: dir.file("rejects.csv")))
+        #expect(kept.rows == 6_000 && kept.imported == 5_998 && kept.rejected == 2)
+        let rejects = try String(contentsOfFile: dir.file("rejects.csv"), encoding: .utf8)
+        #expect(rejects.contains(",102,") && rejects.contains(",5002,"))
+        #expect(try node.db.integer("SELECT count(*) FROM outbox") == 5_998)
+
+        // A quote opened on line 5,502 and never closed: the whole file refused, at that line,
+        // though earlier chunks were already written (the transaction undoes them).
+        let dirB = TempDir()
+        let other = try Fixture.node(dirB)
+        let otherBefore = try Fixture.counts(other)
+        var open = Self.householdLines(6_000)
+        open[5_500] = open[5_500].replacingOccurrences(of: "黄丽华,", with: "\"黄丽华,")
+        let syntax = #expect(throws: YKTError.self) { try other.importBeneficiaries(path: dirB.write("reg.csv", Self.headHeader + open.joined())) }
+        #expect(syntax?.code == .csvSyntax && syntax?.location?.line == 5_502)
+        #expect(try Fixture.counts(other) == otherBefore)
+    }
+
     @Test("a register that is not there, or is a folder, is named as such; nothing is written")
     func unreadable() throws {
         let dir = TempDir()
