@@ -77,20 +77,23 @@ public struct CSVReader: Sendable {
     /// and on which line (a record ends at a line end outside quotes, so nothing carries over).
     private func records(in range: Range<Int>, firstLine: Int, limit: Int) throws(YKTError)
         -> (records: [CSVRecord], end: Int, nextLine: Int) {
-        var result: [CSVRecord] = []
-        result.reserveCapacity(min(range.count / 64, limit))
-        var fields: [String] = []
-        var field: [UInt8] = []          // a quoted field's bytes, quotes undone
-        field.reserveCapacity(64)
-        var line = firstLine
-        var recordLine = firstLine
-        var i = range.lowerBound
-        let n = range.upperBound
-        var inQuotes = false
-        var quoteLine = 0
-        var fieldWasQuoted = false
-        var start = i                    // where the current unquoted field began
-        return try bytes.withUnsafeBufferPointer { (bytes) throws(YKTError) -> (records: [CSVRecord], end: Int, nextLine: Int) in
+        try bytes.withUnsafeBufferPointer { (bytes) throws(YKTError) -> (records: [CSVRecord], end: Int, nextLine: Int) in
+            // The state lives inside the closure that the local functions share: declared
+            // outside it, every access from them was checked for exclusivity at run time
+            // (a tenth of reading a register).
+            var result: [CSVRecord] = []
+            result.reserveCapacity(min(range.count / 64, limit))
+            var fields: [String] = []
+            var field: [UInt8] = []          // a quoted field's bytes, quotes undone
+            field.reserveCapacity(64)
+            var line = firstLine
+            var recordLine = firstLine
+            var i = range.lowerBound
+            let n = range.upperBound
+            var inQuotes = false
+            var quoteLine = 0
+            var fieldWasQuoted = false
+            var start = i                    // where the current unquoted field began
             func endField(at end: Int) {
                 if fieldWasQuoted {
                     fields.append(String(decoding: field, as: UTF8.self))
