@@ -238,6 +238,16 @@ extension CountyNode {
             throw YKTError(.internalError, "找不到冲突 \(c.id) 中乡镇 \(c.node) 的登记原文", hint: "报告系统管理员")
         }
         let account = data["account"] ?? .null
+        // The resident keeps their household number and head flag: moved as head into a
+        // township whose household of that number already has a head, they would be its
+        // second (one head per household): refused, saying so.
+        if let held = try db.first("SELECT household, head FROM resident WHERE resident_id = ?", rid, map: { (household: $0.text(0), head: $0.bool(1)) }),
+           held.head, !held.household.isEmpty,
+           let refused = try refuseSecondHead(resident: rid, household: held.household, node: c.node) {
+            throw YKTError(.householdHeads, "不能按乡镇 \(c.node) 的登记处理冲突 \(c.id)：\(Masking.residentID(rid)) 是户号 \(held.household) 的户主，"
+                           + (refused.reason ?? "该户已有户主"),
+                           hint: "先由乡镇 \(c.node) 换户主或改户号，再处理这个冲突")
+        }
         try db.run("""
             UPDATE resident SET node_id = ?, name = coalesce(?, name), bank = coalesce(?, bank), account_kind = coalesce(?, account_kind),
                 account_number = coalesce(?, account_number), removed_at = NULL, removed_reason = NULL WHERE resident_id = ?

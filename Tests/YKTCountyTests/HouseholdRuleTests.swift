@@ -76,6 +76,65 @@ struct HouseholdRuleTests {
         #expect(try resident(c, dave) == nil)
     }
 
+    @Test("insider: in a bulk change set, a head of a household the county has a head for, and a second head of a household of the same set, are refused, the rest taken")
+    func secondHeadsInBulk() throws {
+        let c = try households()   // Alice heads 001 (Bob in it), Carol heads 003
+        let t = c.townships["450223101"]!
+        // Thirty people of ten new households 100–109, the first of each its head.
+        let people = (0..<30).map { ResidentID.completing(String(format: "450223198001%02d%03d", 1 + $0 / 10, $0)) }
+        for (i, id) in people.enumerated() {
+            try t.register(BeneficiaryInput(residentID: try ResidentID(id), name: "黄丽华", village: "大塘村", household: String(format: "1%02d", i / 3),
+                                            account: AccountInput(bank: "农行", number: try AccountNumber(
+                                                AccountNumber.completingLuhn(String(format: "62284803%010d", i)), kind: .card), confirmation: "QR"),
+                                            head: i % 3 == 0))
+        }
+        // Forged in the outbox, in the canonical form of the bulk path: person 4 (a member of
+        // 101) sent as head of 003, which Carol heads; person 7 as a second head of 102, which
+        // person 6 heads in the same change set.
+        for (i, household) in [(4, "003"), (7, "102")] {
+            let entity = "beneficiary/\(people[i])"
+            let text = try #require(try t.db.first("SELECT data FROM outbox WHERE entity = ? AND kind = 'beneficiary.register'", entity) { $0.text(0) })
+            guard case .object(var data) = try JSONValue.parse(Array(text.utf8)) else { Issue.record("no data"); return }
+            data["head"] = .bool(true)
+            data["household"] = .string(household)
+            try t.db.run("UPDATE outbox SET data = ? WHERE entity = ? AND kind = 'beneficiary.register'", JSONValue.object(data).canonical, entity)
+        }
+        let report = try c.push("450223101")
+        #expect(report.accepted == 28 && report.rejected == 2)
+        #expect(report.problems.count == 2 && report.problems.allSatisfy { $0.contains("YKT-HOUSEHOLD-HEADS") })
+        #expect(try resident(c, people[4]) == nil && resident(c, people[7]) == nil)
+        #expect(try resident(c, carol)! == ("003", true) && resident(c, people[6])! == ("102", true))
+        let doubled = "SELECT count(*) FROM (SELECT 1 FROM resident WHERE head = 1 AND removed_at IS NULL AND household <> '' GROUP BY node_id, household HAVING count(*) > 1)"
+        #expect(try c.county.db.integer(doubled) == 0)
+        #expect(try c.county.db.integer("SELECT count(*) FROM resident WHERE head = 1") == 2 + 10)
+    }
+
+    @Test("a resident registered by two townships, kept by the later one, is not moved in as a second head of a household there: refused, saying so; the conflict stays open")
+    func keptHeadCollides() throws {
+        let c = try County(["450223101", "450223102"])
+        func register(_ code: String, _ id: String, household: String, head: Bool, card: Int) throws {
+            try c.townships[code]!.register(BeneficiaryInput(residentID: try ResidentID(id), name: "韦秀英", village: "大塘村", household: household,
+                                                              account: AccountInput(bank: "农行", number: try AccountNumber(
+                                                                  AccountNumber.completingLuhn(String(format: "62284804%010d", card)), kind: .card),
+                                                                                    confirmation: "QR"), head: head))
+        }
+        let dave = ResidentID.completing("45022319700505055")
+        try register("450223101", alice, household: "005", head: true, card: 1)     // Alice heads 005 in the first township
+        try register("450223102", dave, household: "005", head: true, card: 2)      // Dave heads 005 in the second
+        try register("450223102", alice, household: "006", head: false, card: 3)    // which registers Alice too
+        #expect(try c.push("450223101").accepted == 1)
+        let second = try c.push("450223102")
+        #expect(second.accepted == 1 && second.conflicted == 1)
+        let conflict = try #require(try c.county.conflicts().first { $0.kind == "resident.two-townships" && $0.status == "open" })
+        let refused = #expect(throws: YKTError.self) {
+            try c.county.acting(TestOperators.administrator).resolveConflict(conflict.id, decision: "keep-450223102", reason: "核实")
+        }
+        #expect(refused?.code == .householdHeads && refused?.message.contains("户号 005") == true)
+        #expect(try c.county.conflicts().first { $0.id == conflict.id }?.status == "open")
+        #expect(try c.county.db.first("SELECT node_id, household, head FROM resident WHERE resident_id = ?", alice) { [$0.text(0), $0.text(1), $0.text(2)] }
+                == ["450223101", "005", "1"])
+    }
+
     @Test("insider: an application for a per-household program by a member, or a second one for the household, is refused at the county")
     func applications() throws {
         let c = try households()
