@@ -228,30 +228,39 @@ extension CountyNode {
 
     /// "keep" the later township's registration: the county's register index names it, with
     /// the name and the account of the latest registration or account change it sent for the
-    /// person (read back from the stored operations: those that came after the conflict were
-    /// conflicts of their own, since the index named the other township).
+    /// person, and the household and head flag of its latest registration (household numbers
+    /// are the township's own); read back from the stored operations (those that came after
+    /// the conflict were conflicts of their own, since the index named the other township).
+    /// Kept as head of a household that township's register already has a head for, they
+    /// would be its second (one head per household): refused, saying so.
     private func moveResident(_ c: Conflict, entity: String) throws {
-        guard let latest = try decidedOperations(entity: entity, nodes: [c.node], kinds: ["beneficiary.register", "account.change"]).last,
-              let bytes = try evidence(node: c.node, seq: latest.set),
-              let body = try StoredOperation.find(in: bytes, id: "\(c.node)-\(latest.op)"),
-              let op = try? JSONValue.parse(Array(body.utf8)), let data = op["data"], let rid = data["residentId"]?.stringValue else {
+        func latest(_ kinds: [String]) throws -> JSONValue? {
+            guard let op = try decidedOperations(entity: entity, nodes: [c.node], kinds: kinds).last else { return nil }
+            guard let bytes = try evidence(node: c.node, seq: op.set),
+                  let body = try StoredOperation.find(in: bytes, id: "\(c.node)-\(op.op)"),
+                  let parsed = try? JSONValue.parse(Array(body.utf8)), let data = parsed["data"] else {
+                throw YKTError(.internalError, "找不到冲突 \(c.id) 中乡镇 \(c.node) 的登记原文", hint: "报告系统管理员")
+            }
+            return data
+        }
+        guard let data = try latest(["beneficiary.register", "account.change"]), let rid = data["residentId"]?.stringValue else {
             throw YKTError(.internalError, "找不到冲突 \(c.id) 中乡镇 \(c.node) 的登记原文", hint: "报告系统管理员")
         }
-        let account = data["account"] ?? .null
-        // The resident keeps their household number and head flag: moved as head into a
-        // township whose household of that number already has a head, they would be its
-        // second (one head per household): refused, saying so.
-        if let held = try db.first("SELECT household, head FROM resident WHERE resident_id = ?", rid, map: { (household: $0.text(0), head: $0.bool(1)) }),
-           held.head, !held.household.isEmpty,
-           let refused = try refuseSecondHead(resident: rid, household: held.household, node: c.node) {
-            throw YKTError(.householdHeads, "不能按乡镇 \(c.node) 的登记处理冲突 \(c.id)：\(Masking.residentID(rid)) 是户号 \(held.household) 的户主，"
+        let registration = data["household"] != nil ? data : try latest(["beneficiary.register"]) ?? data
+        let household = registration["household"]?.stringValue ?? ""
+        var head = false
+        if case .bool(true)? = registration["head"] { head = true }
+        if head, let refused = try refuseSecondHead(resident: rid, household: household, node: c.node) {
+            throw YKTError(.householdHeads, "不能按乡镇 \(c.node) 的登记处理冲突 \(c.id)：它把 \(Masking.residentID(rid)) 登记为户号 \(household) 的户主，"
                            + (refused.reason ?? "该户已有户主"),
-                           hint: "先由乡镇 \(c.node) 换户主或改户号，再处理这个冲突")
+                           hint: "先由乡镇 \(c.node) 核对这一户的户主，再处理这个冲突")
         }
+        let account = data["account"] ?? .null
         try db.run("""
             UPDATE resident SET node_id = ?, name = coalesce(?, name), bank = coalesce(?, bank), account_kind = coalesce(?, account_kind),
-                account_number = coalesce(?, account_number), removed_at = NULL, removed_reason = NULL WHERE resident_id = ?
+                account_number = coalesce(?, account_number), household = ?, head = ?, removed_at = NULL, removed_reason = NULL
+            WHERE resident_id = ?
             """, c.node, data["name"]?.stringValue, account["bank"]?.stringValue, account["kind"]?.stringValue,
-                   account["number"]?.stringValue, rid)
+                   account["number"]?.stringValue, household, head, rid)
     }
 }

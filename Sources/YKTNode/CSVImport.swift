@@ -96,9 +96,12 @@ public struct OpenedCSV: Sendable {
     public var header: CSVRecord
     public var chunks: CSVReader.Chunks
     public var encoding: String
-    /// The file's line ends: at least its records (a quoted cell may hold more), known before
-    /// they are read, for sizing.
-    public var lineEnds: Int
+    /// About how many records follow the header, known before they are read, for sizing and
+    /// for choosing how to write: the lines after the first that begin with something other
+    /// than a separator or a line end (blank lines and a spreadsheet's rows of separators only
+    /// are not counted; a line break inside a quoted cell is, a record whose first cell is
+    /// empty is not).
+    public var estimatedRecords: Int
     let bytes: [UInt8]
 
     public func sha256() -> String { YKTCryptoBridge.sha256Hex(bytes) }
@@ -163,16 +166,17 @@ public enum CSVFiles {
         guard let header = try chunks.next(1).first else {
             throw noHeader(decoded.utf8, name)
         }
-        let lineEnds = decoded.utf8.withUnsafeBufferPointer { buf in
+        let separator = reader.separator
+        let estimated = decoded.utf8.withUnsafeBufferPointer { buf in
             var count = 0, at = 0
             while at < buf.count, let found = memchr(buf.baseAddress! + at, 0x0A, buf.count - at) {
-                count += 1
                 at = buf.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+                if at < buf.count, buf[at] != 0x0A, buf[at] != 0x0D, buf[at] != separator { count += 1 }
             }
             return count
         }
         return OpenedCSV(file: path, name: name, header: header, chunks: chunks, encoding: decoded.detected,
-                         lineEnds: lineEnds, bytes: bytes)
+                         estimatedRecords: estimated, bytes: bytes)
     }
 
     private static func noHeader(_ utf8: [UInt8], _ name: String) -> YKTError {
@@ -347,7 +351,7 @@ package func screenStreaming<T: Sendable>(_ opened: OpenedCSV, options: ImportOp
     var bad: [(CSVRecord, [YKTError])] = []
     var good = 0, done = 0
     do {
-        options.progress?("导入", 0, opened.lineEnds)
+        options.progress?("导入", 0, opened.estimatedRecords)
         while let (count, clean, failures, refusal) = handoff.take() {
             if let refusal { throw refusal }
             for (record, failure) in failures {
@@ -358,8 +362,10 @@ package func screenStreaming<T: Sendable>(_ opened: OpenedCSV, options: ImportOp
             if options.keepGood || bad.isEmpty { try write(clean) }
             done += count
             handoff.recycle(consume clean)   // freed by the checking thread
-            options.progress?("导入", done, max(done, opened.lineEnds))
+            options.progress?("导入", done, max(done, opened.estimatedRecords))
         }
+        // The estimate was above what the file held: the last report said so; done is done.
+        if opened.estimatedRecords > done { options.progress?("导入", done, done) }
     } catch {
         handoff.cancel()
         _ = try? producer.wait()

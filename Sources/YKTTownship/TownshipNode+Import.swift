@@ -63,9 +63,9 @@ extension TownshipNode {
                 """) { duplicates.holders[$0.text(0)] = (0, $0.text(1)) }
             let node = config.nodeID
             let columns = RegisterPositions(header)
-            let deferred = opened.lineEnds >= Self.deferIndexesFrom && opened.lineEnds >= duplicates.known.count
+            let deferred = opened.estimatedRecords >= Self.deferIndexesFrom && opened.estimatedRecords >= duplicates.known.count
                 ? try dropRegisterIndexes() : []
-            duplicates.reserve(lines: opened.lineEnds)
+            duplicates.reserve(lines: opened.estimatedRecords)
             let screened = try screenStreaming(opened, options: options.listingProblems(in: outFolder), what: "补贴对象底册", codes: header.codePositions) { records in
                 // Each line on its own, on every core but the writer's; then the cross-line
                 // checks in file order.

@@ -165,6 +165,19 @@ struct RegisterTests {
         #expect(try Fixture.counts(other) == otherBefore)
     }
 
+    @Test("the records a file holds are estimated before it is read without its blank lines and rows of separators only (a spreadsheet's), with commas or tabs")
+    func estimatedRecords() throws {
+        let dir = TempDir()
+        for separator in [",", "\t"] {
+            let row = { (cells: [String]) in cells.joined(separator: separator) }
+            let text = row(["姓名", "身份证号", "村"]) + "\r\n" + row(["韦秀英", Fixture.alice, "大塘村"]) + "\n\n"
+                + row(["覃建国", Fixture.bob, "石门村"]) + "\r\n" + row(["", "", ""]) + "\n" + row(["", "", ""]) + "\r\n\r\n"
+                + row(["黄丽华", Fixture.carol, "大塘村"])   // the last line without a line end
+            let opened = try CSVFiles.open(path: dir.write("r.csv", text), encoding: .auto)
+            #expect(opened.estimatedRecords == 3, "\(separator.debugDescription)")
+        }
+    }
+
     @Test("a register that is not there, or is a folder, is named as such; nothing is written")
     func unreadable() throws {
         let dir = TempDir()
