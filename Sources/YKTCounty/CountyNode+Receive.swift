@@ -427,6 +427,25 @@ extension CountyNode {
             // Registrations waiting to go into the register together (`RegisterBatch`).
             var batch = RegisterBatch()
             func flushBatch() throws {
+                while !batch.isEmpty {
+                    // A head the register has another head for: the rows before it go in, it is
+                    // decided on its own, and the rows after it wait again.
+                    guard let k = try batch.firstSecondHead(db, statements: &register) else {
+                        return try insertBatch()
+                    }
+                    let rest = batch.split(keeping: k)
+                    try insertBatch()
+                    let alone = rest[rest.startIndex]
+                    let decision = try enterRegister(alone.line, kind: alone.kind, node: node, statements: register)
+                    if decision.status == .accepted {
+                        try accept(alone.line)
+                    } else {
+                        try settle(seq: alone.line.seq, kind: "beneficiary.register", entity: alone.line.entity, decision)
+                    }
+                    for row in rest.dropFirst() { batch.add(row.line, kind: row.kind) }
+                }
+            }
+            func insertBatch() throws {
                 guard !batch.isEmpty else { return }
                 let went = try batch.insert(db, statements: &register)
                 for (row, inserted) in zip(batch.rows, went) {
@@ -471,7 +490,7 @@ extension CountyNode {
                                 throw YKTError(.syncBody, "第 \(set.header.seq) 号变更集的操作序号不连续：应从 \(expected) 开始",
                                                hint: "乡镇节点的操作队列与县里记录不一致，请联系县财政系统管理员")
                             }
-                            if registration.entityNamesResident, try batch.canTake(r, statements: register) {
+                            if registration.entityNamesResident, batch.canTake(r) {
                                 batch.add(r, kind: registration.kind)
                                 expected += 1
                                 if batch.isFull { try flushBatch() }
@@ -642,6 +661,8 @@ extension CountyNode {
         let otherHead: Statement
         /// The insert of `k` rows at `k - 1` (`RegisterBatch`), prepared when first needed.
         private var batches: [Statement?] = Array(repeating: nil, count: RegisterBatch.size)
+        /// The heads of `k` households at `k - 1` (`RegisterBatch.firstSecondHead`).
+        private var heads: [Statement?] = Array(repeating: nil, count: RegisterBatch.size)
         private let node: String
 
         /// `node`: the township of the change set, bound once (every path that runs `insert`
@@ -668,6 +689,23 @@ extension CountyNode {
                 """)
             try statement.bind(1, node)
             batches[k - 1] = statement
+            return statement
+        }
+
+        /// The live heads of `k` of the township's households (?2 to ?(k + 1)): for each, the
+        /// household's place in the list (0 for ?2) and the head's resident ID. One look-up of
+        /// the household index each, `UNION ALL` (`household IN (…)` builds a temporary index
+        /// of the list at every run, which cost more than the look-ups it saved).
+        mutating func otherHeads(_ k: Int, _ db: Database) throws -> Statement {
+            if let ready = heads[k - 1] { return ready }
+            let statement = try db.statement((0..<k).map { i in
+                """
+                SELECT \(i), resident_id FROM resident
+                WHERE node_id = ?1 AND household = ?\(i + 2) AND household <> '' AND head = 1 AND removed_at IS NULL
+                """
+            }.joined(separator: " UNION ALL "))
+            try statement.bind(1, node)
+            heads[k - 1] = statement
             return statement
         }
     }

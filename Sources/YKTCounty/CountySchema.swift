@@ -505,5 +505,15 @@ enum CountySchema {
         DROP INDEX resident_account;
         CREATE INDEX resident_account ON resident(account_number) WHERE account_number <> '';
         """),
+        // The register's household index keyed by the household number first, then the
+        // township: every look-up of it names both (a household's members, its other head), and
+        // every registration writes it. Led by the township, whose nine bytes every entry of a
+        // township shares, each comparison of a seek read them and went on to the household in
+        // SQLite's general record comparison; led by the household, most comparisons end in its
+        // first field (issue 19: a head look-up about a quarter cheaper). Self-contained.
+        .init(version: 34, sql: """
+        DROP INDEX resident_household;
+        CREATE INDEX resident_household ON resident(household, node_id) WHERE household <> '';
+        """),
     ])
 }

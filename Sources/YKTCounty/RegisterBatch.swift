@@ -1,3 +1,4 @@
+import Foundation
 import YKTCore
 import YKTStore
 import YKTSync
@@ -38,21 +39,67 @@ struct RegisterBatch {
     var isFull: Bool { rows.count == Self.size }
 
     /// Whether `line` (its entity naming its resident) may wait here: anyone who is not a
-    /// household head; a head only with a household, no other head of it in the database, and
-    /// no row waiting of the same household (which, going in first, might be one).
-    func canTake(_ line: RegisterLine, statements: CountyNode.RegisterStatements) throws -> Bool {
+    /// household head; a head only with a household and no row waiting of the same household
+    /// (which, going in first, might be one). Whether the register holds another head of its
+    /// household is asked for all the waiting heads at once, before they go in
+    /// (`firstSecondHead`): nothing is written to the register while rows wait.
+    func canTake(_ line: RegisterLine) -> Bool {
         guard line.head else { return true }
-        let household = line.range(.household)
-        guard !household.isEmpty else { return false }
-        let sameHousehold = line.text[household]
-        if rows.contains(where: { $0.line.text[$0.line.range(.household)].elementsEqual(sameHousehold) }) { return false }
-        let otherHead = statements.otherHead
-        defer { otherHead.reset() }
-        return try !line.withFields { field in
-            try otherHead.bind(2, utf8TextNoCopy: field(.household))
-            try otherHead.bind(3, utf8TextNoCopy: field(.residentID))
-            return try otherHead.step()
+        return line.withBytes(.household) { household in
+            !household.isEmpty && !waits(household: household)
         }
+    }
+
+    /// Whether a waiting row's household is `household`.
+    private func waits(household: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { all in
+            rows.contains { row in
+                let r = row.line.range(.household)
+                return r.count == household.count && (r.isEmpty || memcmp(all.baseAddress! + row.offset + r.lowerBound, household.baseAddress!, r.count) == 0)
+            }
+        }
+    }
+
+    /// The first waiting head whose household the register already has another head of (a
+    /// resident other than the row's own): that row is decided on its own, after the rows
+    /// before it go in (refused, with the other head named). `nil` when every waiting head may
+    /// go in. One query for all the waiting heads (`RegisterStatements.otherHeads`), where a
+    /// query for each head cost a third of the bulk path's instructions outside SQLite's
+    /// inserting; the heads' households are distinct (`canTake`).
+    func firstSecondHead(_ db: Database, statements: inout CountyNode.RegisterStatements) throws -> Int? {
+        let heads = rows.count(where: \.line.head)
+        guard heads > 0 else { return nil }
+        let query = try statements.otherHeads(heads, db)
+        defer { query.reset() }
+        var first: Int?
+        try bytes.withUnsafeBufferPointer { all in
+            var p: Int32 = 2
+            var waiting: [Int] = []   // the heads' rows, in the order of the query's households
+            waiting.reserveCapacity(heads)
+            for (i, row) in rows.enumerated() where row.line.head {
+                let r = row.line.range(.household)
+                try query.bind(p, utf8TextNoCopy: UnsafeBufferPointer(rebasing: all[row.offset + r.lowerBound..<row.offset + r.upperBound]))
+                waiting.append(i)
+                p += 1
+            }
+            while try query.step() {
+                let found = query.row
+                let i = waiting[found.int(0)]
+                let own = rows[i].line.range(.residentID)
+                let other = found.utf8(1)
+                if other.elementsEqual(all[rows[i].offset + own.lowerBound..<rows[i].offset + own.upperBound]) { continue }
+                first = min(first ?? i, i)
+            }
+        }
+        return first
+    }
+
+    /// Keeps the first `k` rows waiting and gives back the others, in order.
+    mutating func split(keeping k: Int) -> ArraySlice<Row> {
+        let rest = rows[k...]
+        bytes.removeSubrange((k < rows.count ? rows[k].offset : bytes.count)...)
+        rows.removeSubrange(k...)
+        return rest
     }
 
     mutating func add(_ line: RegisterLine, kind: AccountKind) {
