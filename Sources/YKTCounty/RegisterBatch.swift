@@ -9,9 +9,11 @@ import YKTSync
 /// county's instructions per registration). Decided exactly as one at a time would be:
 /// - A row goes in only when no other registration of its resident went in before it (the
 ///   statement inserts its rows in order and ignores a known ID, as the single insert does).
-/// - A household head is taken only if the database holds no other head of its household and
-///   no row waiting here names the same household (`canTake`); otherwise the rows waiting go
-///   in first and the head is decided on its own.
+/// - A household head waits only if no row waiting here names the same household (`canTake`);
+///   otherwise the rows waiting go in first and the head is decided on its own. Before the
+///   rows go in, one query asks the register for all the waiting heads' households
+///   (`firstSecondHead`); the first head whose household has another head there splits the
+///   batch: the rows before it go in, it is decided on its own, the rows after it wait again.
 /// - A row that did not go in (its resident known already) is decided afterwards, in order, by
 ///   the single-row path (`enterRegister(residentID:…)`): taken again, refused, or a conflict;
 ///   that decision looks only at its own resident, which no later row of the batch changed.
@@ -64,8 +66,8 @@ struct RegisterBatch {
     /// resident other than the row's own): that row is decided on its own, after the rows
     /// before it go in (refused, with the other head named). `nil` when every waiting head may
     /// go in. One query for all the waiting heads (`RegisterStatements.otherHeads`), where a
-    /// query for each head cost a third of the bulk path's instructions outside SQLite's
-    /// inserting; the heads' households are distinct (`canTake`).
+    /// query for each head, as it joined, cost a third of the bulk path's instructions outside
+    /// SQLite's inserting.
     func firstSecondHead(_ db: Database, statements: inout CountyNode.RegisterStatements) throws -> Int? {
         let heads = rows.count(where: \.line.head)
         guard heads > 0 else { return nil }

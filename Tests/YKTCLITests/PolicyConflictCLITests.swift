@@ -303,7 +303,7 @@ extension PolicyConflictCLITests {
         #expect(lines.count == 6 && lines.dropFirst().allSatisfy { $0.contains("[program.unknown]") }, "\(sync.stdout)")
         let summary = try cli.run("conflicts", "list", "--summary", "--json", "--node", served.county)
         let rows = try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]] ?? []
-        // The first change sets are small and grow eightfold: a handful of conflicts in all.
+        // The first change sets are small and double: a handful of conflicts in all.
         #expect(rows.count == 1 && (rows.first?["count"] as? Int ?? 0) <= 4 && rows.first?["kind"] as? String == "program.list")
         let refused = try #require(lines.first?.split(separator: "，").first { $0.hasPrefix("冲突 ") })
         #expect((Int(refused.dropFirst(3).prefix { $0.isNumber }) ?? 0) > 100, "\(sync.stdout)")
