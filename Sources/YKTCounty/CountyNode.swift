@@ -74,7 +74,7 @@ public final class CountyNode: OperatorNode {
                            hint: "用 --node 或 YKT_NODE 指向县级节点的目录")
         }
         let db: Database
-        do { db = try Database(path: (directory as NSString).appendingPathComponent(databaseFile)) } catch {
+        do { db = try Database(path: (directory as NSString).appendingPathComponent(databaseFile), pageSize: Database.largePageSize) } catch {
             throw StoreErrors.map(error)
         }
         let who = operatorName?.isEmpty == false ? operatorName! : config.defaultOperator

@@ -104,6 +104,9 @@ struct SyncEndToEndTests {
 
         let r1 = try c.push("450223101")
         #expect(r1.accepted == 2 && r1.changeSets == 1)
+        // The county's database has the large pages of its register; a township's, the usual.
+        #expect(try c.county.db.integer("PRAGMA page_size") == Int64(Database.largePageSize))
+        #expect(try t1.db.integer("PRAGMA page_size") == Int64(Database.pageSize))
         let r2 = try c.push("450223102")
         #expect(r2.accepted == 1 && r2.conflicted == 1)
         #expect(try t2.outbox().map(\.state) == ["conflicted", "accepted"])

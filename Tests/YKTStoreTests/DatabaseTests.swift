@@ -59,13 +59,19 @@ struct DatabaseTests {
         #expect(try db.integer("PRAGMA foreign_keys") == 1)
     }
 
-    @Test("a new file has 8 KiB pages; a file made with 4 KiB pages keeps them, and its rows, when opened")
+    @Test("a new file has 8 KiB pages, or the size asked for; a file made with 4 KiB pages keeps them, and its rows, when opened")
     func pageSize() throws {
         let dir = TempDir()
         let made = try Database(path: dir.file("new.db"))
         try made.execute("CREATE TABLE t(x)")
         #expect(try made.integer("PRAGMA page_size") == Int64(Database.pageSize))
         #expect(Database.pageSize == 8_192)
+        do {
+            let large = try Database(path: dir.file("large.db"), pageSize: Database.largePageSize)
+            try large.execute("CREATE TABLE t(x)")
+        }
+        // Opened again without asking: the size it was made with.
+        #expect(try Database(path: dir.file("large.db")).integer("PRAGMA page_size") == 32_768)
         // An older file: 4 KiB pages, made by SQLite's default before this program opens it.
         var raw: OpaquePointer?
         #expect(sqlite3_open(dir.file("old.db"), &raw) == SQLITE_OK)
