@@ -395,7 +395,7 @@ extension CountyNode {
     /// the rows: the payment as dispatched and its result line from the bank's file.
     static func resultMessages(path: String, batch: Int64, lines results: [BankFile.ResultLine], limit: Int,
                                envelope: MessageEnvelope) throws -> [SignedMessage] {
-        let db = try Database(path: path)
+        let db = try Database(path: path, create: false)   // the county's own file, never a new one
         try db.execute("PRAGMA query_only=1")
         // Numbered after each township's last message: the caller's transaction holds the
         // write lock and has stored none yet, so this read sees the numbers it would (and a

@@ -429,7 +429,7 @@ extension CountyNode {
             func flushBatch() throws {
                 while !batch.isEmpty {
                     // A head the register has another head for: the rows before it go in, it is
-                    // decided on its own, and the rows after it wait again.
+                    // decided on its own, and the rows after it go through the same steps next.
                     guard let k = try batch.firstSecondHead(db, statements: &register) else {
                         return try insertBatch()
                     }

@@ -13,7 +13,8 @@ import YKTSync
 ///   otherwise the rows waiting go in first and the head is decided on its own. Before the
 ///   rows go in, one query asks the register for all the waiting heads' households
 ///   (`firstSecondHead`); the first head whose household has another head there splits the
-///   batch: the rows before it go in, it is decided on its own, the rows after it wait again.
+///   batch: the rows before it go in, it is decided on its own, and the rows after it go
+///   through the same steps next, in the same flush.
 /// - A row that did not go in (its resident known already) is decided afterwards, in order, by
 ///   the single-row path (`enterRegister(residentID:…)`): taken again, refused, or a conflict;
 ///   that decision looks only at its own resident, which no later row of the batch changed.

@@ -228,7 +228,7 @@ struct WarningScan: Sendable {
     /// a map only added page faults and gigabytes of resident memory (2.8 s and 2.3 GB against
     /// 2.7 s and 160 MB for the 4M-resident county).
     func reader(mapped: Bool = true, filling selects: [String] = [], ids: [String: [Int64]] = [:]) throws -> Database {
-        let db = try Database(path: path)
+        let db = try Database(path: path, create: false)   // the county's own file, never a new one
         if mapped { try db.execute("PRAGMA mmap_size=17179869184") }
         for (name, list) in ids {
             try db.execute("CREATE TEMP TABLE \(name)(id INTEGER PRIMARY KEY)")

@@ -42,6 +42,7 @@ public final class Database {
     public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, create: Bool = true, readOnly: Bool = false,
                 pageSize: Int = Database.pageSize) throws(DatabaseError) {
         _ = Self.configured
+        precondition((512...65_536).contains(pageSize) && pageSize & (pageSize - 1) == 0, "a page size is a power of two from 512 to 65,536")
         let create = create && !readOnly
         // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives its
         // -wal and -shm files the same permissions as the database file.
@@ -96,8 +97,8 @@ public final class Database {
         }
     }
 
-    /// The page size of every database file this program creates: 8 KiB, where SQLite's default
-    /// is 4 KiB. Bulk writes (a register's first sync at the county, a register import) dirty
+    /// The page size of the database files this program creates (all but a county's,
+    /// `largePageSize`): 8 KiB, where SQLite's default is 4 KiB. Bulk writes (a register's first sync at the county, a register import) dirty
     /// pages all over three or four indexes; with pages twice as large, a commit writes half as
     /// many log frames (two system calls each) and every index is a level shallower or fuller
     /// (docs/performance.md, issue 19). Files made before keep the size they have.
